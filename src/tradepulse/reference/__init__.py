@@ -1,0 +1,146 @@
+"""Reference tables: countries (ISO3, M49, English and Persian names), country groups, HS products,
+product groups and the configurable oil set.
+
+Sources: country list and HS product names from the ``atlas-common-data`` package (Harvard Growth Lab,
+Apache-2.0); Persian country names from the Unicode CLDR via Babel; named groups from the TOML files
+beside this module (editable, or replaced with a file of the same form).
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradepulse.errors import UnknownNameError
+
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    title_en: str
+    title_fa: str
+    members: tuple[str, ...]  # ISO3 codes for country groups, HS prefixes for product groups
+
+
+# ---------------------------------------------------------------- countries
+@functools.cache
+def countries() -> pd.DataFrame:
+    """One row per country: ``iso3, m49, iso2, name_en, name_fa, in_complexity``."""
+    import atlas_common_data as acd
+    from babel import Locale
+
+    raw = acd.load_countries()
+    fa = Locale("fa").territories
+    out = pd.DataFrame({
+        "iso3": raw["iso3_code"].astype(str),
+        "m49": raw["country_id"].astype("int32"),
+        "iso2": raw["iso2_code"].fillna("").astype(str),
+        "name_en": raw["name_short_en"].fillna(raw["name_en"]).astype(str),
+        "in_complexity": raw["in_complexity"].astype(bool),
+    })
+    out["name_fa"] = [fa.get(i2, n) for i2, n in zip(out["iso2"], out["name_en"])]
+    return out.sort_values("iso3").reset_index(drop=True)
+
+
+@functools.cache
+def iso3_codes() -> frozenset[str]:
+    return frozenset(countries()["iso3"])
+
+
+def country_name(iso3: str, lang: str = "en") -> str:
+    row = countries().set_index("iso3")
+    if iso3 not in row.index:
+        return iso3
+    return str(row.at[iso3, "name_fa" if lang == "fa" else "name_en"])
+
+
+# ---------------------------------------------------------------- groups
+def _load_groups(path: Path, key: str) -> dict[str, Group]:
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    return {name: Group(name, spec.get("title_en", name), spec.get("title_fa", name),
+                        tuple(str(m) for m in spec[key]))
+            for name, spec in data.items()}
+
+
+@functools.cache
+def country_groups(path: str | None = None) -> dict[str, Group]:
+    """Named partner groups (Iran's 15 neighbours, Caspian littoral, Persian Gulf, GCC, ECO, ...)."""
+    return _load_groups(Path(path) if path else HERE / "country_groups.toml", "members")
+
+
+def group_members(name: str, path: str | None = None) -> tuple[str, ...]:
+    """ISO3 members of a named country group; a single ISO3 code is accepted as its own group."""
+    groups = country_groups(path)
+    if name in groups:
+        return groups[name].members
+    if name.upper() in iso3_codes():
+        return (name.upper(),)
+    raise UnknownNameError("country group", name, list(groups))
+
+
+# ---------------------------------------------------------------- products
+@functools.cache
+def product_groups(path: str | None = None) -> dict[str, Group]:
+    """Named product groups as HS prefixes (oil, handicrafts, telecom_equipment, car_parts, ...)."""
+    return _load_groups(Path(path) if path else HERE / "product_groups.toml", "prefixes")
+
+
+def product_group_prefixes(name: str, path: str | None = None) -> tuple[str, ...]:
+    groups = product_groups(path)
+    if name not in groups:
+        raise UnknownNameError("product group", name, list(groups))
+    return groups[name].members
+
+
+def oil_prefixes(mode: str = "narrow") -> tuple[str, ...]:
+    """The oil set: ``narrow`` = HS 2709, 2710, 2711 (default); ``chapter27`` = all of chapter 27."""
+    if mode == "narrow":
+        return product_group_prefixes("oil")
+    if mode == "chapter27":
+        return product_group_prefixes("oil_chapter27")
+    raise UnknownNameError("oil set", mode, ["narrow", "chapter27"])
+
+
+def matches_prefixes(codes: pd.Series, prefixes: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Boolean mask: which HS codes start with any of ``prefixes`` (vectorised)."""
+    codes = codes.astype(str)
+    return codes.str.startswith(tuple(prefixes)).to_numpy()
+
+
+@functools.cache
+def hs_products(revision: str = "HS1992", level: int = 4) -> pd.DataFrame:
+    """HS products at ``level`` 2, 4 or 6 digits: ``code, name_en, name_short_en``.
+
+    HS1992 and HS2012 names come from atlas-common-data (``hs92``, ``hs12``); other revisions use the
+    nearest of these (names of headings change little between revisions).
+    """
+    import atlas_common_data as acd
+
+    cls = {"HS1992": "hs92", "HS1996": "hs92", "HS2002": "hs92", "HS2007": "hs12", "HS2012": "hs12",
+           "HS2017": "hs12", "HS2022": "hs22", "UNKNOWN": "hs92"}.get(revision)
+    if cls is None:
+        raise UnknownNameError("HS revision", revision, ["HS1992", "HS2012", "HS2022"])
+    if level not in (2, 4, 6):
+        raise ValueError(f"HS level must be 2, 4 or 6, not {level}")
+    raw = acd.load_products(cls)
+    raw = raw[raw["product_level"] == level]
+    codes = raw["code"].astype(str).str.zfill(level)
+    return pd.DataFrame({"code": codes.to_numpy(), "name_en": raw["name_en"].to_numpy(),
+                         "name_short_en": raw["name_short_en"].to_numpy()}).drop_duplicates("code") \
+        .sort_values("code").reset_index(drop=True)
+
+
+def product_name(code: str, revision: str = "HS1992") -> str:
+    level = len(code)
+    if level not in (2, 4, 6):
+        return code
+    table = hs_products(revision, level).set_index("code")["name_short_en"]
+    return str(table.get(code, code))

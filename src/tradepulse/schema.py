@@ -1,0 +1,42 @@
+"""The canonical trade data model (see docs/data-model.md).
+
+Every reader turns its source into rows of ``FLOWS`` (goods) or ``SERVICES``; the warehouse stores them
+in tables of the same names.  Column order here is the storage order.
+"""
+
+from __future__ import annotations
+
+#: Goods flows.  ``partner`` is an ISO3 code or ``WLD`` for "all partners" (world totals).
+#: ``product`` is an HS code string of 2, 4 or 6 digits, zero-padded; ``hs_revision`` names its vintage
+#: (HS1992, HS1996, HS2002, HS2007, HS2012, HS2017, HS2022 or UNKNOWN).
+FLOWS: dict[str, str] = {
+    "year": "SMALLINT",          # Gregorian calendar year
+    "month": "TINYINT",          # 1..12, NULL for annual data
+    "reporter": "VARCHAR",       # ISO3 of the declaring country
+    "partner": "VARCHAR",        # ISO3 of the partner, or WLD
+    "flow": "VARCHAR",           # one of FLOW_KINDS
+    "product": "VARCHAR",        # HS code, zero-padded, 2/4/6 digits
+    "hs_revision": "VARCHAR",
+    "value_usd": "DOUBLE",       # current US dollars
+    "quantity": "DOUBLE",        # NULL when not reported
+    "unit": "VARCHAR",           # e.g. "t", "kg", "u" — NULL when quantity is NULL
+    "province": "VARCHAR",       # reporter's sub-national unit (customs data), NULL otherwise
+    "source": "VARCHAR",         # baci | comtrade | customs | generic | demo ...
+    "load_id": "VARCHAR",        # which ingest wrote the row (see table ``loads``)
+}
+
+#: Services trade by EBOPS 2010 code.
+SERVICES: dict[str, str] = {
+    "year": "SMALLINT",
+    "reporter": "VARCHAR",
+    "partner": "VARCHAR",
+    "flow": "VARCHAR",           # export | import
+    "ebops": "VARCHAR",          # EBOPS 2010 code, e.g. "SH" or "SJ22" (technical services)
+    "value_usd": "DOUBLE",
+    "source": "VARCHAR",
+    "load_id": "VARCHAR",
+}
+
+FLOW_KINDS = ("export", "import", "re-export", "re-import")
+WORLD = "WLD"
+HS_REVISIONS = ("HS1992", "HS1996", "HS2002", "HS2007", "HS2012", "HS2017", "HS2022", "UNKNOWN")

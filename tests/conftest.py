@@ -1,0 +1,27 @@
+"""Shared test fixtures.  Real data fixtures are read from ../shared/data (never copied here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TRADEPULSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of ../shared/data; tests that need it are skipped loudly when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"real-data fixtures not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture
+def tmp_warehouse(tmp_path):
+    from tradepulse.warehouse import Warehouse
+    wh = Warehouse(tmp_path / "wh.duckdb")
+    yield wh
+    wh.close()
