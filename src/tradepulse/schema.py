@@ -7,6 +7,11 @@ in tables of the same names.  Column order here is the storage order.
 from __future__ import annotations
 
 #: Goods flows.  ``partner`` is an ISO3 code or ``WLD`` for "all partners" (world totals).
+#: RULE: rows with partner = WLD are the reporter's totals, stored beside bilateral rows when a source
+#: gives totals (world panels, Comtrade W00).  Never sum WLD rows together with bilateral rows: filter
+#: ``partner == WLD`` for totals or ``partner != WLD`` for bilateral work.
+#: Rows with ``province`` set come from national customs data and are the sub-national split of the
+#: reporter's bilateral flows (the national bilateral value is their sum).
 #: ``product`` is an HS code string of 2, 4 or 6 digits, zero-padded; ``hs_revision`` names its vintage
 #: (HS1992, HS1996, HS2002, HS2007, HS2012, HS2017, HS2022 or UNKNOWN).
 FLOWS: dict[str, str] = {
@@ -33,6 +38,16 @@ SERVICES: dict[str, str] = {
     "flow": "VARCHAR",           # export | import
     "ebops": "VARCHAR",          # EBOPS 2010 code, e.g. "SH" or "SJ22" (technical services)
     "value_usd": "DOUBLE",
+    "source": "VARCHAR",
+    "load_id": "VARCHAR",
+}
+
+#: Country macro data (GDP, population) by year, for PRODY/EXPY, export potential and filters.
+MACRO: dict[str, str] = {
+    "year": "SMALLINT",
+    "iso3": "VARCHAR",
+    "gdp_usd": "DOUBLE",         # current US dollars
+    "population": "DOUBLE",
     "source": "VARCHAR",
     "load_id": "VARCHAR",
 }

@@ -26,7 +26,8 @@ LOADS: dict[str, str] = {
     "value_usd_loaded": "DOUBLE", "loaded_at": "TIMESTAMP", "note": "VARCHAR",
 }
 TABLES: dict[str, dict[str, str]] = {
-    "flows": schema.FLOWS, "services": schema.SERVICES, "quarantine": QUARANTINE, "loads": LOADS,
+    "flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO,
+    "quarantine": QUARANTINE, "loads": LOADS,
 }
 
 
@@ -72,6 +73,9 @@ class Warehouse:
 
     def services(self) -> ibis.Table:
         return self.table("services")
+
+    def macro(self) -> ibis.Table:
+        return self.table("macro")
 
     def quarantine(self) -> ibis.Table:
         return self.table("quarantine")
