@@ -16,6 +16,15 @@ app = typer.Typer(name="tradepulse", help="Trade indicators, roadmap targets and
 COMMAND_MODULES = ("ingest", "demo", "complexity", "indicators", "targets", "groups", "brief", "serve",
                    "potential")
 
+
+
+@app.command()
+def version() -> None:
+    """Print the tradepulse version."""
+    from tradepulse import __version__
+    typer.echo(__version__)
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(f"tradepulse.cli.{_name}").register(app)
 
