@@ -1,0 +1,291 @@
+"""Shared selection helpers: filter FLOWS by reporter, partner (group), product (group), province, years.
+
+Every indicator module (balance, diversification, technology, survival, ...) selects its rows here so that
+bad requests fail the same way everywhere:
+
+* an unknown country group, product group or oil set → :class:`~tradepulse.errors.UnknownNameError`;
+* a province that does not occur in the data → :class:`~tradepulse.errors.UnknownNameError` listing the
+  provinces that do occur;
+* a reporter / year / selection with no rows → :class:`~tradepulse.errors.NoDataError` listing what exists.
+
+Conventions
+-----------
+* **WLD rule** (:mod:`tradepulse.schema`): rows with ``partner == "WLD"`` are reporter totals.  ``world=``
+  chooses ``"exclude"`` (bilateral rows only, the default whenever a partner filter is given), ``"only"``
+  (totals only) or ``"keep"`` (no filter; the caller must not sum both kinds).
+* **Partner specs** are a country-group name from ``reference/country_groups.toml`` (or ``groups_file``),
+  a single ISO3 code, or a list / comma-separated string of either; members are united.
+* **Product specs** are a product-group name (``reference/product_groups.toml``), an HS prefix of 2–6
+  digits, or a list / comma-separated string of either; a product matches when its code starts with a prefix.
+* **Years** are an int, an iterable of ints, or a string ``"2014"``, ``"2014-2018"``, ``"2014,2016"``.
+
+Everything is built as Ibis expressions (runs on DuckDB or PySpark); the only queries executed are the
+small ``DISTINCT`` look-ups needed to validate provinces and years.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+
+from tradepulse import reference, schema
+from tradepulse.errors import NoDataError, UnknownNameError
+from tradepulse.warehouse import as_table
+
+WORLD_MODES = ("exclude", "only", "keep")
+
+__all__ = [
+    "Selection", "parse_years", "resolve_partners", "resolve_products", "prefix_filter",
+    "select_flows", "available", "check_provinces", "check_years", "bilateral", "world_totals",
+]
+
+
+# ---------------------------------------------------------------- parsing
+def _split(spec: str | Iterable[str]) -> list[str]:
+    items = [spec] if isinstance(spec, str) else list(spec)
+    out: list[str] = []
+    for item in items:
+        out.extend(p.strip() for p in str(item).split(",") if p.strip())
+    return out
+
+
+def parse_years(spec: int | str | Iterable[int] | None) -> list[int] | None:
+    """Years from ``2017``, ``"2014-2018"``, ``"2014,2016"``, ``"2014-2016,2020"`` or a list; ``None`` → all.
+
+    >>> parse_years("2014-2016,2020")
+    [2014, 2015, 2016, 2020]
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, int):
+        return [spec]
+    parts = _split(spec) if isinstance(spec, str) else [str(s) for s in spec]
+    years: set[int] = set()
+    for part in parts:
+        m = re.fullmatch(r"\s*(\d{4})\s*(?:[-:]|\.\.)\s*(\d{4})\s*", part)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if lo > hi:
+                raise NoDataError(f"empty year range {part!r}: the first year is after the last")
+            years.update(range(lo, hi + 1))
+        elif re.fullmatch(r"\s*\d{4}\s*", part):
+            years.add(int(part))
+        else:
+            raise UnknownNameError("year", part, ["YYYY", "YYYY-YYYY", "YYYY,YYYY"])
+    return sorted(years)
+
+
+def resolve_partners(spec: str | Iterable[str] | None, groups_file: str | None = None) -> tuple[str, ...] | None:
+    """ISO3 codes of a partner spec (group names and/or ISO3 codes, united, sorted); ``None`` → no filter.
+
+    ``"WLD"`` is returned as itself (the reporter's world total).  Unknown names raise
+    :class:`UnknownNameError` with the known group names.
+    """
+    if spec is None:
+        return None
+    members: set[str] = set()
+    for name in _split(spec):
+        if name.upper() == schema.WORLD:
+            members.add(schema.WORLD)
+        else:
+            members.update(reference.group_members(name, groups_file))
+    if not members:
+        raise UnknownNameError("country group", str(spec), list(reference.country_groups(groups_file)))
+    return tuple(sorted(members))
+
+
+def resolve_products(spec: str | Iterable[str] | None, groups_file: str | None = None) -> tuple[str, ...] | None:
+    """HS prefixes of a product spec (group names and/or 2–6-digit HS prefixes); ``None`` → no filter."""
+    if spec is None:
+        return None
+    prefixes: list[str] = []
+    for name in _split(spec):
+        if re.fullmatch(r"\d{2,6}", name):
+            prefixes.append(name)
+        elif name == "oil:chapter27":
+            prefixes.extend(reference.oil_prefixes("chapter27"))
+        else:
+            prefixes.extend(reference.product_group_prefixes(name, groups_file))
+    if not prefixes:
+        raise UnknownNameError("product group", str(spec), list(reference.product_groups(groups_file)))
+    return tuple(dict.fromkeys(prefixes))
+
+
+def prefix_filter(column: ir.StringColumn, prefixes: Sequence[str]) -> ir.BooleanColumn:
+    """Ibis predicate: ``column`` starts with any of ``prefixes`` (an OR of ``startswith``)."""
+    pred = None
+    for p in prefixes:
+        term = column.startswith(p)
+        pred = term if pred is None else (pred | term)
+    return pred if pred is not None else ibis.literal(False)
+
+
+# ---------------------------------------------------------------- validation
+def available(table: ir.Table, column: str) -> list:
+    """Sorted distinct non-null values of ``column`` (executes one small query)."""
+    vals = table.select(column).distinct().to_pandas()[column].dropna().tolist()
+    return sorted(vals)
+
+
+def check_provinces(table: ir.Table, provinces: Sequence[str]) -> None:
+    """Raise unless every name in ``provinces`` occurs in ``table.province``."""
+    known = [str(p) for p in available(table, "province")]
+    if not known:
+        raise NoDataError("the data hold no provincial (customs) rows, so no province can be selected; "
+                          "ingest national customs data with a province column first")
+    lowered = {k.casefold(): k for k in known}
+    for p in provinces:
+        if p not in known and p.casefold() not in lowered:
+            raise UnknownNameError("province", p, known)
+
+
+def _canonical_provinces(table: ir.Table, provinces: Sequence[str]) -> list[str]:
+    known = [str(p) for p in available(table, "province")]
+    lowered = {k.casefold(): k for k in known}
+    return [p if p in known else lowered[p.casefold()] for p in provinces]
+
+
+def check_years(table: ir.Table, years: Sequence[int], *, strict: bool = True, what: str = "the selection") -> None:
+    """Raise :class:`NoDataError` when requested years have no rows in ``table``.
+
+    ``strict=True``: every requested year must have data; ``False``: at least one must.
+    """
+    have = [int(y) for y in available(table, "year")]
+    missing = sorted(set(years) - set(have))
+    if not have:
+        raise NoDataError(f"no rows in {what}")
+    if (strict and missing) or len(missing) == len(set(years)):
+        span = f"{have[0]}–{have[-1]}" if have == list(range(have[0], have[-1] + 1)) else \
+            ", ".join(map(str, have))
+        raise NoDataError(f"no data for year(s) {', '.join(map(str, missing))} in {what}; "
+                          f"years with data: {span}")
+
+
+# ---------------------------------------------------------------- selection
+@dataclass
+class Selection:
+    """A validated request.  Fields mirror :func:`select_flows` arguments; ``describe()`` names it."""
+
+    reporter: tuple[str, ...] | None = None
+    partners: tuple[str, ...] | None = None
+    products: tuple[str, ...] | None = None
+    provinces: tuple[str, ...] | None = None
+    years: list[int] | None = None
+    flow: tuple[str, ...] | None = None
+    world: str = "keep"
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.labels.items()) or "all flows"
+
+
+def bilateral(table: ir.Table) -> ir.Table:
+    """Bilateral rows only (``partner != WLD``)."""
+    return table.filter(table.partner != schema.WORLD)
+
+
+def world_totals(table: ir.Table) -> ir.Table:
+    """Reporter world-total rows only (``partner == WLD``)."""
+    return table.filter(table.partner == schema.WORLD)
+
+
+def select_flows(data, *, reporter: str | Iterable[str] | None = None,
+                 partner: str | Iterable[str] | None = None,
+                 product: str | Iterable[str] | None = None,
+                 province: str | Iterable[str] | None = None,
+                 years: int | str | Iterable[int] | None = None,
+                 flow: str | Iterable[str] | None = None,
+                 world: str | None = None,
+                 strict_years: bool = True,
+                 groups_file: str | None = None,
+                 product_groups_file: str | None = None,
+                 return_selection: bool = False):
+    """Filter FLOWS (warehouse, Ibis table or pandas frame) and validate the request.
+
+    ``reporter``: ISO3 code(s); ``partner``: group name(s)/ISO3 code(s)/``WLD``; ``product``: product group
+    name(s) or HS prefixes; ``province``: province name(s) as stored (case-insensitive); ``years``: see
+    :func:`parse_years`; ``flow``: ``export``/``import``/...; ``world``: one of ``exclude|only|keep`` —
+    default ``exclude`` when ``partner`` or ``province`` is given (provinces only exist on bilateral rows),
+    else ``keep``.
+
+    Returns the filtered Ibis table (and the :class:`Selection` when ``return_selection``).  Raises
+    :class:`UnknownNameError` for unknown groups / provinces and :class:`NoDataError` for empty selections.
+    """
+    t = as_table(data, "flows")
+    sel = Selection()
+
+    if world is None:
+        world = "exclude" if (partner is not None or province is not None) else "keep"
+    if world not in WORLD_MODES:
+        raise UnknownNameError("world mode", world, list(WORLD_MODES))
+    partners = resolve_partners(partner, groups_file)
+    if partners is not None and schema.WORLD in partners:
+        if len(partners) > 1:
+            raise NoDataError("cannot mix WLD (world totals) with bilateral partners in one selection: "
+                              "by the WLD rule they must not be summed together")
+        world = "only"
+        partners = None
+    sel.world = world
+    if world == "exclude":
+        t = bilateral(t)
+    elif world == "only":
+        t = world_totals(t)
+
+    if flow is not None:
+        flows = tuple(_split(flow))
+        for f in flows:
+            if f not in schema.FLOW_KINDS:
+                raise UnknownNameError("flow", f, list(schema.FLOW_KINDS))
+        t = t.filter(t.flow.isin(flows))
+        sel.flow = flows
+        sel.labels["flow"] = "+".join(flows)
+
+    if reporter is not None:
+        reps = tuple(r.upper() for r in _split(reporter))
+        t_rep = t.filter(t.reporter.isin(reps))
+        sel.reporter = reps
+        sel.labels["reporter"] = "+".join(reps)
+        unknown = [r for r in reps if r not in reference.iso3_codes()]
+        present = set(available(t_rep, "reporter"))
+        for r in reps:
+            if r not in present:
+                if r in unknown:
+                    raise UnknownNameError("country", r, sorted(available(t, "reporter")))
+                kind = f"{'+'.join(sel.flow)} " if sel.flow else ""
+                raise NoDataError(f"no {kind}rows for reporter {r} in the data")
+        t = t_rep
+
+    if partners is not None:
+        t = t.filter(t.partner.isin(partners))
+        sel.partners = partners
+        sel.labels["partner"] = str(partner) if isinstance(partner, str) else ",".join(partner)
+
+    if product is not None:
+        prefixes = resolve_products(product, product_groups_file)
+        t = t.filter(prefix_filter(t["product"], prefixes))
+        sel.products = prefixes
+        sel.labels["product"] = str(product) if isinstance(product, str) else ",".join(product)
+
+    if province is not None:
+        provs = _split(province)
+        check_provinces(t, provs)
+        provs = _canonical_provinces(t, provs)
+        t = t.filter(t.province.isin(provs))
+        sel.provinces = tuple(provs)
+        sel.labels["province"] = ",".join(provs)
+
+    yrs = parse_years(years)
+    if yrs is not None:
+        check_years(t, yrs, strict=strict_years, what=sel.describe())
+        t = t.filter(t.year.isin(yrs))
+        sel.years = yrs
+        sel.labels["years"] = f"{yrs[0]}–{yrs[-1]}" if len(yrs) > 1 else str(yrs[0])
+    elif partners is not None or product is not None or province is not None:
+        if int(t.count().execute()) == 0:
+            raise NoDataError(f"no rows for {sel.describe()}")
+
+    return (t, sel) if return_selection else t
