@@ -1,0 +1,261 @@
+"""Export survival: spells of export relationships and Kaplan–Meier survival.
+
+A *relationship* is a key such as (reporter, partner, product).  A *spell* is a run of consecutive years in
+which the relationship's value exceeds a threshold.  Conventions (Besedeš & Prusa 2006, "Ins, outs, and the
+duration of trade", Canadian J. Economics 39(1); Hess & Persson 2011):
+
+* **Right-censoring**: a spell still active in the last year of the panel has not been seen to end; its
+  event indicator is 0 (censored).  All other spells end (event = 1) in the year after their last year.
+* **Left-censoring**: a spell active in the first year of the panel may have started earlier; such spells are
+  flagged ``left_censored`` and excluded by default (``include_left_censored=False``) because their
+  true duration is unknown.
+* **Gaps**: with ``merge_gaps=1`` a single missing year between two active years is treated as measurement
+  error and the two spells are merged (Besedeš & Prusa's robustness check); default 0 = no merging.
+* **Duration** = last year − first year + 1, in years.
+* **One HS vintage per analysis**: codes from different HS revisions are not comparable relationships,
+  so :func:`build_spells` refuses input mixing ``hs_revision`` values unless told otherwise.
+
+Kaplan–Meier (Kaplan & Meier 1958): with distinct durations t_1 < t_2 < …, d_i spells ending at t_i and n_i
+spells at risk (duration ≥ t_i), ``S(t) = Π_{t_i ≤ t} (1 − d_i / n_i)``; hazard ``h(t_i) = d_i / n_i``;
+Greenwood variance ``Var[S(t)] = S(t)² Σ_{t_i ≤ t} d_i / (n_i (n_i − d_i))``; confidence band with the
+*exponential Greenwood* (log(−log)) transform, the same as ``lifelines.KaplanMeierFitter``:
+``exp(−exp(log(−log S) ± z·√V / log S))`` with ``V = Σ d_i/(n_i(n_i−d_i))``.  Median duration = smallest t
+with S(t) ≤ 0.5 (∞ when S never falls to 0.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from tradepulse.errors import InputError, NoDataError
+
+DEFAULT_KEYS = ("reporter", "partner", "product")
+
+
+# ------------------------------------------------------------------ spells
+def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEFAULT_KEYS,
+                 year: str = "year", value: str = "value_usd", threshold: float = 0.0,
+                 merge_gaps: int = 0, first_year: int | None = None, last_year: int | None = None,
+                 include_left_censored: bool = False, hs_revision_column: str | None = "hs_revision",
+                 ) -> pd.DataFrame:
+    """Spells of relationships ``keys`` from annual flows (one row per key × year; rows are summed first).
+
+    Returns one row per spell: the key columns, ``start``, ``end``, ``duration`` (years), ``event``
+    (1 = the spell ended inside the panel, 0 = right-censored) and ``left_censored``.
+    The panel runs from ``first_year`` to ``last_year`` (default: the years present in ``flows``).
+    Vectorised: relationships are coded as integers and years sorted with NumPy, no per-group Python.
+    """
+    keys = list(keys)
+    missing = [c for c in [*keys, year, value] if c not in flows.columns]
+    if missing:
+        raise InputError(f"flows lack column(s) {missing}; have {list(flows.columns)}")
+    if merge_gaps < 0:
+        raise ValueError("merge_gaps must be ≥ 0")
+    if hs_revision_column and hs_revision_column in flows.columns:
+        revisions = pd.unique(flows[hs_revision_column].dropna())
+        if len(revisions) > 1:
+            raise InputError(f"flows mix HS revisions {sorted(map(str, revisions))}; survival needs one HS vintage "
+                             "per analysis — convert or filter first", column=hs_revision_column)
+    if flows.empty:
+        raise NoDataError("no flows to build spells from")
+    years_all = flows[year].to_numpy()
+    first = int(years_all.min()) if first_year is None else int(first_year)
+    last = int(years_all.max()) if last_year is None else int(last_year)
+
+    active = flows[(flows[value].to_numpy() > threshold) & (years_all >= first) & (years_all <= last)]
+    if active.empty:
+        raise NoDataError(f"no flow above the threshold {threshold} in {first}–{last}")
+
+    # integer code per relationship (factorize each key column, combine by mixed radix)
+    code = np.zeros(len(active), dtype=np.int64)
+    uniques: list[np.ndarray] = []
+    for col in keys:
+        c, u = pd.factorize(active[col], sort=False)
+        code = code * np.int64(len(u)) + c.astype(np.int64)
+        uniques.append(np.asarray(u))
+    yrs = active[year].to_numpy().astype(np.int64)
+    # one row per (relationship, year): duplicates (months, provinces) collapse
+    span = np.int64(last - first + 1)
+    cell = np.unique(code * span + (yrs - first))
+    rel, yr = cell // span, cell % span + first
+
+    new_rel = np.empty(len(cell), dtype=bool)
+    new_rel[0] = True
+    new_rel[1:] = rel[1:] != rel[:-1]
+    gap = np.empty(len(cell), dtype=np.int64)
+    gap[0] = 0
+    gap[1:] = yr[1:] - yr[:-1] - 1          # missing years between consecutive active years
+    starts = new_rel | (gap > merge_gaps)
+    start_idx = np.flatnonzero(starts)
+    end_idx = np.append(start_idx[1:] - 1, len(cell) - 1)
+
+    start_year, end_year = yr[start_idx], yr[end_idx]
+    out = _decode_keys(rel[start_idx], keys, uniques)
+    out["start"] = start_year.astype(np.int32)
+    out["end"] = end_year.astype(np.int32)
+    out["duration"] = (end_year - start_year + 1).astype(np.int32)
+    out["event"] = (end_year < last).astype(np.int8)
+    out["left_censored"] = start_year == first
+    if not include_left_censored:
+        out = out[~out["left_censored"]].reset_index(drop=True)
+    out.attrs.update(first_year=first, last_year=last, threshold=threshold, merge_gaps=merge_gaps)
+    return out
+
+
+def _decode_keys(rel: np.ndarray, keys: list[str], uniques: list[np.ndarray]) -> pd.DataFrame:
+    cols: dict[str, np.ndarray] = {}
+    rest = rel.copy()
+    for col, u in reversed(list(zip(keys, uniques))):
+        n = np.int64(len(u))
+        cols[col] = u[rest % n]
+        rest //= n
+    return pd.DataFrame({k: cols[k] for k in keys})
+
+
+# ------------------------------------------------------------------ Kaplan–Meier
+def _km_tables(durations: np.ndarray, events: np.ndarray, groups: np.ndarray, alpha: float) -> pd.DataFrame:
+    """Kaplan–Meier tables for every group at once (groups are integer codes 0..G-1).
+
+    Vectorised over groups: counts per (group, time) with one ``np.unique``; risk sets by reverse cumulative
+    sums; S and the Greenwood sum by grouped cumulative products / sums.
+    """
+    t = np.asarray(durations, dtype=float)
+    e = np.asarray(events).astype(bool)
+    if t.size == 0:
+        raise NoDataError("no spells to estimate survival from")
+    if np.isnan(t).any() or (t < 0).any():
+        raise InputError("durations must be non-negative numbers")
+    g = np.asarray(groups, dtype=np.int64)
+    order = np.lexsort((t, g))
+    t, e, g = t[order], e[order], g[order]
+    cell_start = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])])
+    removed = np.diff(np.r_[cell_start, len(t)])
+    deaths = np.add.reduceat(e.astype(np.int64), cell_start)
+    cg, ct = g[cell_start], t[cell_start]
+    group_start = np.flatnonzero(np.r_[True, cg[1:] != cg[:-1]])
+    group_id = np.cumsum(np.r_[True, cg[1:] != cg[:-1]]) - 1
+    n_group = np.add.reduceat(removed, group_start)
+    cum_removed = np.cumsum(removed)
+    before_group = np.r_[0, cum_removed[group_start[1:] - 1]] if len(group_start) > 1 else np.array([0])
+    removed_before = cum_removed - removed - before_group[group_id]
+    at_risk = n_group[group_id] - removed_before
+    hazard = deaths / at_risk
+
+    by_group = pd.Series(group_id)
+    surv = pd.Series(1.0 - hazard).groupby(by_group).cumprod().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), 0.0)
+    v = pd.Series(terms).groupby(by_group).cumsum().to_numpy()
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.log(surv)
+        lo = np.exp(-np.exp(np.log(-log_s) - z * np.sqrt(v) / log_s))
+        hi = np.exp(-np.exp(np.log(-log_s) + z * np.sqrt(v) / log_s))
+    table = pd.DataFrame({
+        "group": cg, "time": ct, "at_risk": at_risk, "events": deaths, "censored": removed - deaths,
+        "survival": surv, "hazard": hazard, "greenwood_var": surv ** 2 * v,
+        "ci_lower": np.nan_to_num(lo, nan=1.0), "ci_upper": np.nan_to_num(hi, nan=1.0),
+    })
+    # time 0 with S = 1 in front of each group whose first duration is positive (as lifelines does)
+    first = table.iloc[group_start]
+    zero = first[first["time"] > 0].assign(time=0.0, events=0, censored=0, survival=1.0, hazard=0.0,
+                                           greenwood_var=0.0, ci_lower=1.0, ci_upper=1.0)
+    return pd.concat([zero, table]).sort_values(["group", "time"], kind="stable").reset_index(drop=True)
+
+
+def _median(table: pd.DataFrame) -> pd.Series:
+    """Median duration per group: smallest time with S ≤ 0.5 (inf if none)."""
+    hit = table[table["survival"] <= 0.5].groupby("group")["time"].min()
+    groups = pd.Index(table["group"].unique())
+    return hit.reindex(groups, fill_value=np.inf)
+
+
+@dataclass
+class KaplanMeier:
+    """Kaplan–Meier estimator with Greenwood variance and exponential-Greenwood confidence band.
+
+    ``KaplanMeier(alpha=0.05).fit(durations, events)``; then ``table`` (one row per time, starting at 0:
+    ``time, at_risk, events, censored, survival, hazard, greenwood_var, ci_lower, ci_upper``) and ``median``.
+    """
+
+    alpha: float = 0.05
+    table: pd.DataFrame = field(init=False, repr=False)
+    median: float = field(init=False, default=float("nan"))
+    n: int = field(init=False, default=0)
+
+    def fit(self, durations, events=None) -> "KaplanMeier":
+        t = np.asarray(durations, dtype=float)
+        e = np.ones_like(t, dtype=bool) if events is None else np.asarray(events)
+        table = _km_tables(t, e, np.zeros(len(t), dtype=np.int64), self.alpha)
+        self.median = float(_median(table).iloc[0])
+        self.table, self.n = table.drop(columns="group"), len(t)
+        return self
+
+    def survival_at(self, t: float) -> float:
+        """S(t): the step function evaluated at ``t``."""
+        idx = np.searchsorted(self.table["time"].to_numpy(), t, side="right") - 1
+        return float(self.table["survival"].iat[max(idx, 0)])
+
+
+def kaplan_meier(spells: pd.DataFrame, *, by: str | list[str] | None = None, alpha: float = 0.05,
+                 duration: str = "duration", event: str = "event") -> pd.DataFrame:
+    """Kaplan–Meier tables for ``spells`` overall or per group ``by`` (e.g. ``"cohort"``, ``"partner"``).
+
+    Returns the :class:`KaplanMeier` table with the group columns in front plus ``median`` per group.
+    Groups are estimated independently, all at once.
+    """
+    if spells.empty:
+        raise NoDataError("no spells to estimate survival from (all left-censored or below the threshold?)")
+    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    if by:
+        codes, labels = pd.MultiIndex.from_frame(spells[by]).factorize()
+    else:
+        codes, labels = np.zeros(len(spells), dtype=np.int64), None
+    table = _km_tables(spells[duration].to_numpy(), spells[event].to_numpy(), codes, alpha)
+    table["median"] = _median(table).reindex(table["group"]).to_numpy()
+    if by:
+        keys = labels.to_frame(index=False).iloc[table["group"].to_numpy()].reset_index(drop=True)
+        keys.columns = by
+        table = pd.concat([keys, table.drop(columns="group")], axis=1)
+    else:
+        table = table.drop(columns="group")
+    return table
+
+
+def summary(spells: pd.DataFrame, *, by: str | list[str] | None = None) -> pd.DataFrame:
+    """Headline figures per group: spells, share censored, median duration (KM), S(1), S(4), and the share of
+    spells that end after their first year (Besedeš & Prusa's stylised fact: more than half)."""
+    def one(grp: pd.DataFrame) -> dict:
+        km = KaplanMeier().fit(grp["duration"], grp["event"])
+        ended_first = ((grp["duration"] == 1) & (grp["event"] == 1)).sum()
+        return {"spells": len(grp), "censored_share": float(1 - grp["event"].mean()),
+                "median_duration": km.median, "survival_1y": km.survival_at(1),
+                "survival_4y": km.survival_at(4), "hazard_first_year": float(ended_first / len(grp))}
+    if spells.empty:
+        raise NoDataError("no spells")
+    if by is None:
+        return pd.DataFrame([one(spells)])
+    rows = [{**dict(zip([by] if isinstance(by, str) else by, k if isinstance(k, tuple) else (k,))), **one(g)}
+            for k, g in spells.groupby(by, sort=True, observed=True)]
+    return pd.DataFrame(rows)
+
+
+def add_cohort(spells: pd.DataFrame) -> pd.DataFrame:
+    """Add ``cohort`` = the spell's first year (for survival by cohort)."""
+    return spells.assign(cohort=spells["start"])
+
+
+def cox_model(spells: pd.DataFrame, covariates: list[str], **kwargs):
+    """Cox proportional-hazards model of spell duration on ``covariates`` (via ``lifelines.CoxPHFitter``).
+
+    Categorical covariates are one-hot encoded (first level dropped).  Returns the fitted fitter.
+    """
+    from lifelines import CoxPHFitter
+
+    design = pd.get_dummies(spells[covariates], drop_first=True, dtype=float)
+    design["duration"], design["event"] = spells["duration"].to_numpy(), spells["event"].to_numpy()
+    return CoxPHFitter(**kwargs).fit(design, duration_col="duration", event_col="event")
