@@ -139,3 +139,23 @@ def test_product_level_survival_stylised_facts_on_gravity_panel(shared_data):
     assert tab.loc[1.0, "hazard"] == max(tab["hazard"])
     assert 0 < summ.hazard_first_year.iloc[0] < 1
 
+
+
+def test_export_spells_from_canonical_flows_collapses_provinces_and_respects_wld_rule():
+    """Two provinces exporting the same HS4 to TUR in 2015–2016 form one relationship; a WLD total row
+    is ignored; HS6 rows roll up to HS4."""
+    base = dict(reporter="IRN", flow="export", hs_revision="HS1992", month=None, quantity=None, unit=None,
+                source="test", load_id="x")
+    rows = [
+        dict(base, year=2014, partner="IRQ", product="080510", value_usd=5.0, province="Fars"),
+        dict(base, year=2015, partner="TUR", product="570110", value_usd=10.0, province="Tehran"),
+        dict(base, year=2016, partner="TUR", product="570190", value_usd=10.0, province="Isfahan"),
+        dict(base, year=2017, partner="WLD", product="570110", value_usd=99.0, province=None),
+        dict(base, year=2018, partner="IRQ", product="080510", value_usd=5.0, province="Fars"),
+    ]
+    spells = sv.export_spells(pd.DataFrame(rows), reporter="IRN")
+    got = sorted((r.partner, r.product, r.start, r.duration, r.event) for r in spells.itertuples())
+    # panel 2014–2018: IRQ 2014 is left-censored (excluded); IRQ 2018 right-censored
+    assert got == [("IRQ", "0805", 2018, 1, 0), ("TUR", "5701", 2015, 2, 1)]
+    with pytest.raises(Exception, match="unknown country group"):
+        sv.export_spells(pd.DataFrame(rows), reporter="IRN", partner="atlantis")

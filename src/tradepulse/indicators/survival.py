@@ -259,3 +259,36 @@ def cox_model(spells: pd.DataFrame, covariates: list[str], **kwargs):
     design = pd.get_dummies(spells[covariates], drop_first=True, dtype=float)
     design["duration"], design["event"] = spells["duration"].to_numpy(), spells["event"].to_numpy()
     return CoxPHFitter(**kwargs).fit(design, duration_col="duration", event_col="event")
+
+
+# ------------------------------------------------------------------ from the warehouse
+BY_CHOICES = ("none", "cohort", "partner", "hs2", "province")
+
+
+def export_spells(data, *, reporter: str, partner=None, product=None, province=None, years=None,
+                  level: int = 4, threshold: float = 0.0, merge_gaps: int = 0,
+                  include_left_censored: bool = False, by_province: bool = False) -> pd.DataFrame:
+    """Spells of the reporter's bilateral export relationships (partner × HS product at ``level`` digits).
+
+    Rows are selected with :func:`tradepulse.indicators.selection.select_flows` (bilateral rows only, WLD
+    rule), summed with Ibis per (partner, product, year[, province]) — months and provinces collapse — and
+    handed to :func:`build_spells`.  The panel is the selected years (or all years in the data).
+    Adds ``cohort`` (first year) and ``hs2`` (chapter) for grouping.
+    """
+    from tradepulse.indicators.selection import parse_years, select_flows
+
+    if level not in (2, 4, 6):
+        raise InputError(f"product level must be 2, 4 or 6, not {level}")
+    t = select_flows(data, reporter=reporter, partner=partner, product=product, province=province,
+                     years=years, flow="export", world="exclude")
+    keys = ["reporter", "partner", "product"] + (["province"] if by_province else [])
+    t = t.filter(t["product"].length() >= level)
+    t = t.mutate(product=t["product"].substr(0, level))
+    agg = t.group_by([*keys, "year", "hs_revision"]).aggregate(value_usd=t.value_usd.sum()).to_pandas()
+    if agg.empty:
+        raise NoDataError(f"no bilateral export rows for {reporter} at HS{level} in this selection")
+    yrs = parse_years(years)
+    first, last = (min(yrs), max(yrs)) if yrs else (None, None)
+    spells = build_spells(agg, keys=keys, threshold=threshold, merge_gaps=merge_gaps, first_year=first,
+                          last_year=last, include_left_censored=include_left_censored)
+    return spells.assign(cohort=spells["start"], hs2=spells["product"].str[:2])
