@@ -1,0 +1,458 @@
+"""Export potential of one exporter (a country or one of its provinces) by product × market.
+
+Method: ITC Export Potential Indicator, Decreux & Spies (2016), "Export Potential Assessments: a
+methodology to identify export opportunities for developing countries", ITC Geneva.  For exporter *i*,
+product *k* and market *j* the potential export value is the product of four terms::
+
+    potential_ijk = supply_ik(-j) · demand_jk · access_ijk · ease_ij
+
+* **supply** ``S_ik(-j)`` — *i*'s projected share of world exports of *k*, counting only exports to markets
+  other than *j* and only suppliers other than *j* (so *j*'s own purchases do not explain themselves)::
+
+      S_ik(-j) = γ_i (x_ik − x_ijk) / Σ_{l≠j} γ_l (x_lk − x_ljk),       γ_l = (GDP_l,t / GDP_l,t−w)^(h/w)
+
+  ``γ`` projects each supplier's exports ``h`` years ahead with its own past GDP growth (CAGR over ``w``
+  years); the paper uses IMF forecasts, we use the trend of the ``macro`` table (a documented substitute).
+* **demand** ``D_jk`` — *j*'s projected imports of *k* from population and GDP-per-capita growth with an
+  income elasticity ``ε_k`` (default 1)::
+
+      D_jk = M_jk · (pop_j,t / pop_j,t−w)^(h/w) · (gdppc_j,t / gdppc_j,t−w)^(ε_k·h/w)
+
+* **access** ``A_ijk`` — market access relative to *j*'s other suppliers of *k*.  With a ``tariffs`` table:
+  ``A = ((1+t_ijk)/(1+t̄_jk))^(−σ)`` (tariff advantage, σ = ``tariff_elasticity``).  Without tariffs a
+  **gravity proxy**, named ``access_basis="gravity-proxy"`` in the result::
+
+      g_ij = distw_ij^β_d · exp(β_c·contig_ij + β_l·comlang_off_ij),     A_ijk = g_ij / Σ_l (x_ljk / M_jk) g_lj
+
+  i.e. *i*'s bilateral trade-cost factor relative to the import-weighted average of *j*'s suppliers of *k*.
+  Distances (population-weighted ``distw``, km), contiguity and common official language are CEPII GeoDist
+  variables shipped by ``atlas_common_data.load_geo_distances()``.  Default elasticities are the
+  structural-gravity medians of Head & Mayer (2014, Handbook of Int. Econ. 4, Table 4): β_d = −1.14,
+  β_c = 0.52, β_l = 0.33.
+* **ease** ``B_ij`` — actual bilateral trade relative to what the other terms predict, in the base year
+  (no projection), over all products::
+
+      B_ij = Σ_k x_ijk / Σ_k S⁰_ik(-j) M_jk A_ijk
+
+  so at horizon 0 the potential to each market sums to the actual exports there (a checked identity).
+  Pairs with no trade at all get ``ease_when_no_trade`` (default 0: no potential where no route exists).
+
+Then ``realised = min(actual, potential)`` and ``unrealised = potential − realised`` (ITC's "untapped"
+potential), and :func:`by_product`, :func:`by_market` split the potential.  Conventions: values in the
+input's currency unit (USD); flows are exporter-reported bilateral ``export`` rows (mirror-free, as in BACI);
+self-trade rows (reporter = partner) are dropped; products can be cut to ``level`` HS digits.
+
+Complementarity and trade intensity live in :mod:`tradepulse.indicators.market_choice`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from tradepulse import schema
+from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
+from tradepulse.warehouse import Warehouse, as_table
+
+__all__ = ["export_potential", "by_product", "by_market", "gravity_access", "macro_factors",
+           "bilateral_year", "POTENTIAL_COLUMNS", "HEAD_MAYER_2014"]
+
+#: Structural-gravity median elasticities, Head & Mayer (2014) Table 4: distance, contiguity, common language.
+HEAD_MAYER_2014 = {"distance": -1.14, "contiguity": 0.52, "language": 0.33}
+
+POTENTIAL_COLUMNS = [
+    "exporter", "province", "year", "market", "product", "market_imports", "market_imports_prev",
+    "demand", "supply", "access", "ease", "potential", "actual", "realised", "unrealised",
+]
+
+
+# ---------------------------------------------------------------- inputs
+def _flows_table(data) -> ibis.Table:
+    return as_table(data, "flows")
+
+
+def bilateral_year(data, year: int | None = None, level: int | None = None) -> tuple[ibis.Table, int]:
+    """Ibis table ``reporter, partner, product, value`` of national bilateral exports in ``year``.
+
+    Rows kept: ``flow == "export"``, ``partner != WLD``, ``province IS NULL``, ``reporter != partner``;
+    summed by (reporter, partner, product).  ``year=None`` → the latest year with bilateral rows.
+    ``level`` cuts product codes to their first ``level`` digits before summing.
+    """
+    t = _flows_table(data)
+    t = t.filter((t.flow == "export") & (t.partner != schema.WORLD) & t.province.isnull()
+                 & (t.reporter != t.partner))
+    years = sorted(int(y) for y in t.select("year").distinct().to_pandas()["year"].dropna())
+    if not years:
+        raise NoDataError("the data hold no bilateral export rows (partner other than WLD); export potential "
+                          "needs exports by partner for every exporter, e.g. BACI")
+    if year is None:
+        year = years[-1]
+    elif year not in years:
+        raise NoDataError(f"no bilateral export rows for {year}; years with bilateral rows: "
+                          f"{', '.join(map(str, years))}")
+    t = t.filter(t.year == year)
+    product = t.product.substr(0, level) if level else t.product
+    out = t.mutate(product=product).group_by(["reporter", "partner", "product"]) \
+        .aggregate(value=lambda s: s.value_usd.sum())
+    return out.filter(out.value > 0), int(year)
+
+
+def _macro_frame(macro) -> pd.DataFrame:
+    if isinstance(macro, pd.DataFrame):
+        df = macro
+    else:
+        df = as_table(macro, "macro").select("year", "iso3", "gdp_usd", "population").to_pandas()
+    missing = {"year", "iso3", "gdp_usd", "population"} - set(df.columns)
+    if missing:
+        raise TradepulseError(f"macro data lack column(s) {', '.join(sorted(missing))}")
+    return df
+
+
+def macro_factors(macro, year: int, countries: Iterable[str], *, window: int = 5, horizon: int = 5
+                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Projection factors by country from the trend of GDP and population over ``window`` years.
+
+    Returns (frame indexed by iso3 with ``gdp``, ``pop``, ``gdppc`` factors = (v_t / v_t−w)^(h/w), and a dict
+    iso3 → what is missing).  The base year is ``year`` (or the latest macro year before it, for each
+    country) and ``t−w`` is the earliest year within ``window`` years before it.  A country lacks data when
+    GDP or population is missing or non-positive at either end.
+    """
+    countries = list(dict.fromkeys(countries))
+    df = _macro_frame(macro)
+    df = df[df["iso3"].isin(countries) & (df["year"] <= year) & (df["year"] >= year - window)
+            & (df["gdp_usd"] > 0) & (df["population"] > 0)]
+    df = df.sort_values(["iso3", "year"])
+    last = df.groupby("iso3").tail(1).set_index("iso3")
+    first = df.groupby("iso3").head(1).set_index("iso3")
+    span = (last["year"] - first["year"]).astype(float)
+    ok = span > 0
+    exp = pd.Series(np.where(ok, horizon / span.where(ok, 1.0), 0.0), index=span.index)
+    gdp = (last["gdp_usd"] / first["gdp_usd"]) ** exp
+    pop = (last["population"] / first["population"]) ** exp
+    out = pd.DataFrame({"gdp": gdp, "pop": pop, "gdppc": gdp / pop})[ok]
+    missing = {c: (f"GDP/population for {year - window}–{year}" if c not in last.index
+                   else "only one year of GDP/population") for c in countries if c not in out.index}
+    return out.reindex([c for c in countries if c in out.index]), missing
+
+
+def gravity_access(exporters: Iterable[str], markets: Iterable[str], *, distance: float | None = None,
+                   contiguity: float | None = None, language: float | None = None,
+                   geo: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Gravity trade-cost factor ``g[l, j] = distw^β_d · exp(β_c contig + β_l comlang_off)`` (a proxy).
+
+    ``geo`` defaults to ``atlas_common_data.load_geo_distances()`` (CEPII GeoDist).  Returns ``(g, known)``
+    with ``known`` False for pairs absent from ``geo``; those get the median ``g`` of their market's known
+    pairs (or 1 when the market has none).
+    """
+    b = {**HEAD_MAYER_2014, **{k: v for k, v in
+                              {"distance": distance, "contiguity": contiguity, "language": language}.items()
+                              if v is not None}}
+    if geo is None:
+        import atlas_common_data as acd
+        geo = acd.load_geo_distances()
+    ex, mk = pd.Index(list(exporters)), pd.Index(list(markets))
+    gi, gj = ex.get_indexer(geo["exporter"]), mk.get_indexer(geo["importer"])
+    keep = (gi >= 0) & (gj >= 0)
+    dist = geo["distw"].fillna(geo["dist"]).to_numpy(float)[keep]
+    val = np.power(np.maximum(dist, 1.0), b["distance"]) * np.exp(
+        b["contiguity"] * geo["contig"].to_numpy(float)[keep] + b["language"] * geo["comlang_off"].to_numpy(float)[keep])
+    g = np.full((len(ex), len(mk)), np.nan)
+    g[gi[keep], gj[keep]] = val
+    known = ~np.isnan(g)
+    med = np.nanmedian(np.where(known, g, np.nan), axis=0) if known.any() else np.ones(len(mk))
+    med = np.where(np.isnan(med), 1.0, med)
+    g = np.where(known, g, med[None, :])
+    return g, known
+
+
+def _frame_to_matrix(df: pd.DataFrame, rows: pd.Index, cols: pd.Index, row: str, col: str,
+                     values: list[str]) -> list[np.ndarray]:
+    ri, ci = rows.get_indexer(df[row]), cols.get_indexer(df[col])
+    ok = (ri >= 0) & (ci >= 0)
+    out = []
+    for v in values:
+        m = np.zeros((len(rows), len(cols)))
+        np.add.at(m, (ri[ok], ci[ok]), df[v].to_numpy(float)[ok])
+        out.append(m)
+    return out
+
+
+def _elasticity_vector(income_elasticity, products: pd.Index) -> np.ndarray:
+    """ε_k by product: a number, or a mapping/Series keyed by HS prefix (longest prefix wins; default 1)."""
+    if np.isscalar(income_elasticity):
+        return np.full(len(products), float(income_elasticity))
+    mapping = dict(income_elasticity)
+    eps = np.ones(len(products))
+    codes = products.astype(str)
+    for prefix in sorted(mapping, key=len):  # longer prefixes applied last, so they win
+        eps[codes.str.startswith(str(prefix))] = float(mapping[prefix])
+    return eps
+
+
+def _tariff_access(tariffs: pd.DataFrame, products: pd.Index, markets: pd.Index, sigma: float) -> np.ndarray:
+    need = {"market", "product", "rate"}
+    if need - set(tariffs.columns):
+        raise TradepulseError(f"tariffs table lacks column(s) {', '.join(sorted(need - set(tariffs.columns)))}; "
+                              "expected market, product, rate [, competitor_rate] (rates as fractions)")
+    t = tariffs.copy()
+    t["competitor_rate"] = t["competitor_rate"].fillna(t["rate"]) if "competitor_rate" in t else t["rate"]
+    t["factor"] = ((1 + t["rate"].astype(float)) / (1 + t["competitor_rate"].astype(float))) ** (-sigma)
+    a = np.ones((len(products), len(markets)))
+    pi, mi = products.get_indexer(t["product"].astype(str)), markets.get_indexer(t["market"].astype(str))
+    ok = (pi >= 0) & (mi >= 0)
+    a[pi[ok], mi[ok]] = t["factor"].to_numpy(float)[ok]
+    return a
+
+
+# ---------------------------------------------------------------- main
+def export_potential(data, exporter: str, *, province: str | None = None, year: int | None = None,
+                     macro=None, horizon: int = 5, growth_window: int = 5,
+                     income_elasticity: float | Mapping[str, float] = 1.0,
+                     tariffs: pd.DataFrame | None = None, tariff_elasticity: float = 5.0,
+                     access: str = "auto", geo: pd.DataFrame | None = None,
+                     distance_elasticity: float | None = None, contiguity_effect: float | None = None,
+                     language_effect: float | None = None, ease: bool = True,
+                     ease_when_no_trade: float = 0.0, missing_macro: str = "error",
+                     level: int | None = None, products=None, markets=None,
+                     keep_zero: bool = False) -> pd.DataFrame:
+    """ITC export potential (Decreux & Spies 2016) of ``exporter`` (or its ``province``) by product × market.
+
+    ``data``: FLOWS as a Warehouse, Ibis table or pandas frame (bilateral exporter-reported exports of all
+    countries in ``year``; the province's rows are customs rows with ``province`` set).  ``macro``: GDP and
+    population (MACRO columns; defaults to the warehouse's macro table); only needed when ``horizon > 0``.
+    ``access``: ``auto`` (tariffs when given, else the gravity proxy), ``tariff``, ``gravity`` or ``none``.
+    ``missing_macro``: ``error`` (default: raise naming the countries), ``drop`` (drop those markets) or
+    ``flat`` (treat them as not growing).  ``products`` / ``markets`` filter the output only (product group
+    names or HS prefixes; country group names or ISO3 codes) — every term is computed on all products and
+    markets.  Returns one row per product × market with non-zero potential or actual exports (all pairs
+    when ``keep_zero``), columns :data:`POTENTIAL_COLUMNS` plus ``demand_factor``; ``attrs`` holds the
+    settings, the access basis and anything filled in.
+    """
+    from tradepulse.indicators.selection import resolve_partners, resolve_products
+
+    exporter = exporter.upper()
+    if missing_macro not in ("error", "drop", "flat"):
+        raise UnknownNameError("missing-macro policy", missing_macro, ["error", "drop", "flat"])
+    if access not in ("auto", "tariff", "gravity", "none"):
+        raise UnknownNameError("access basis", access, ["auto", "tariff", "gravity", "none"])
+    product_prefixes = resolve_products(products)  # validate names before any heavy work
+    market_filter = resolve_partners(markets)
+    if access == "tariff" and tariffs is None:
+        raise NoDataError("access='tariff' needs a tariffs table (market, product, rate)")
+    basis = "tariff" if (access == "tariff" or (access == "auto" and tariffs is not None)) else \
+        ("none" if access == "none" else "gravity-proxy")
+
+    bil, year = bilateral_year(data, year, level)
+    notes: dict[str, object] = {}
+
+    # -- world aggregates (Ibis, executed on the backend): exporters × products, markets × products
+    exp_tot = bil.group_by(["reporter", "product"]).aggregate(x=lambda s: s.value.sum()).to_pandas()
+    exporters = pd.Index(sorted(exp_tot["reporter"].unique()))
+
+    # the focus exporter's own rows: national bilateral rows, or a province's customs rows
+    if province is None:
+        if exporter not in exporters:
+            raise UnknownNameError("exporter", exporter, list(exporters))
+        own = bil.filter(bil.reporter == exporter).select("partner", "product", "value").to_pandas()
+    else:
+        own = _province_rows(data, exporter, province, year, level)
+        province = str(own.attrs["province"])
+    if own.empty:
+        raise NoDataError(f"{exporter}{' ' + province if province else ''} has no bilateral exports in {year}")
+
+    # markets = every partner in the data; products = every product in the data
+    imp_keys = bil.select("partner", "product").distinct().to_pandas()
+    markets = pd.Index(sorted(set(imp_keys["partner"]) | set(own["partner"])))
+    products = pd.Index(sorted(set(exp_tot["product"]) | set(own["product"])))
+
+    # -- projection factors
+    if horizon > 0:
+        if macro is None:
+            if isinstance(data, Warehouse):
+                macro = data
+            else:
+                raise NoDataError("export potential with horizon > 0 needs GDP and population: pass macro= "
+                                  "(MACRO columns year, iso3, gdp_usd, population) or horizon=0")
+        fac, missing = macro_factors(macro, year, list(exporters) + list(markets),
+                                     window=growth_window, horizon=horizon)
+        miss_mk = sorted(m for m in markets if m in missing)
+        if exporter in missing:
+            raise NoDataError(f"no {missing[exporter]} for the exporter {exporter}; load macro data "
+                              "(tradepulse ingest --target macro) or use horizon=0")
+        if miss_mk and missing_macro == "error":
+            raise NoDataError(f"no GDP/population in {year - growth_window}–{year} for market(s) "
+                              f"{', '.join(miss_mk[:30])}{' …' if len(miss_mk) > 30 else ''} "
+                              f"({len(miss_mk)} of {len(markets)}); load macro data for them, or pass "
+                              "missing_macro='drop' (skip those markets) or 'flat' (assume no growth)")
+        if miss_mk:
+            notes["markets_without_macro"] = miss_mk
+        gdp = fac["gdp"].reindex(exporters)
+        # suppliers lacking macro grow like the GDP-weighted (here: median) supplier — documented fill
+        notes["exporters_without_macro"] = sorted(exporters[gdp.isna().to_numpy()])
+        gamma = gdp.fillna(float(np.nanmedian(fac["gdp"])) if len(fac) else 1.0).to_numpy()
+        pop_f = fac["pop"].reindex(markets).fillna(1.0).to_numpy()
+        pc_f = fac["gdppc"].reindex(markets).fillna(1.0).to_numpy()
+        gamma_i = float(fac.at[exporter, "gdp"])
+    else:
+        gamma = np.ones(len(exporters))
+        pop_f = pc_f = np.ones(len(markets))
+        gamma_i = 1.0
+        miss_mk = []
+
+    # -- access factor by supplier pair (gravity proxy)
+    if basis == "gravity-proxy":
+        g, known = gravity_access(exporters.union([exporter]), markets, geo=geo,
+                                  distance=distance_elasticity, contiguity=contiguity_effect,
+                                  language=language_effect)
+        ex_all = exporters.union([exporter])
+        gi = g[ex_all.get_indexer(exporters)]
+        g_own = g[ex_all.get_loc(exporter)]
+        unknown = ~known[ex_all.get_loc(exporter)]
+        if unknown.any():
+            notes["markets_without_gravity"] = sorted(markets[unknown])
+    else:
+        gi = np.ones((len(exporters), len(markets)))
+        g_own = np.ones(len(markets))
+
+    # -- market-side aggregates with supplier weights (join small factor tables, aggregate on the backend)
+    wt = pd.DataFrame({"reporter": np.repeat(exporters.to_numpy(), len(markets)),
+                       "partner": np.tile(markets.to_numpy(), len(exporters)),
+                       "w_gamma": np.repeat(gamma, len(markets)), "w_access": gi.ravel()})
+    wtab = ibis.memtable(wt)
+    joined = bil.join(wtab, ["reporter", "partner"])
+    imp = joined.group_by(["partner", "product"]).aggregate(
+        m=lambda s: s.value.sum(), m_gamma=lambda s: (s.value * s.w_gamma).sum(),
+        m_access=lambda s: (s.value * s.w_access).sum()).to_pandas()
+
+    M, Mgam, Macc = _frame_to_matrix(imp, products, markets, "product", "partner", ["m", "m_gamma", "m_access"])
+    exp_tot["xg"] = exp_tot["x"] * pd.Series(gamma, index=exporters).reindex(exp_tot["reporter"]).to_numpy()
+    Xall, Xg_all = _frame_to_matrix(exp_tot, products, exporters, "product", "reporter", ["x", "xg"])
+    Xk, Xgk = Xall.sum(axis=1), Xg_all.sum(axis=1)                    # world exports of k
+    # market j's own exports of k (j as a supplier is excluded from its own market)
+    jpos = exporters.get_indexer(markets)
+    Xj = np.where(jpos >= 0, Xall[:, np.maximum(jpos, 0)], 0.0)
+    Xgj = np.where(jpos >= 0, Xg_all[:, np.maximum(jpos, 0)], 0.0)
+    (xij,) = _frame_to_matrix(own, products, markets, "product", "partner", ["value"])
+    xi = xij.sum(axis=1, keepdims=True)                               # exporter's exports of k
+
+    # -- supply: share of world exports of k excluding market j (base and projected)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den0 = Xk[:, None] - M - Xj
+        deng = Xgk[:, None] - Mgam - Xgj
+        # (a province is part of its country: the national rows already sit in the denominators)
+        own_excl = np.maximum(xi - xij, 0.0)
+        S0 = np.where(den0 > 0, own_excl / den0, 0.0)
+        S = np.where(deng > 0, gamma_i * own_excl / deng, 0.0)
+        S0, S = np.clip(S0, 0, 1), np.clip(S, 0, 1)
+
+        # -- demand: projected imports
+        eps = _elasticity_vector(income_elasticity, products)
+        dfac = pop_f[None, :] * np.power(pc_f[None, :], eps[:, None])
+        D = M * dfac
+
+        # -- access
+        if basis == "gravity-proxy":
+            gbar = np.where(M > 0, Macc / np.where(M > 0, M, 1.0), g_own[None, :])
+            A = g_own[None, :] / gbar
+        elif basis == "tariff":
+            A = _tariff_access(tariffs, products, markets, tariff_elasticity)
+        else:
+            A = np.ones_like(M)
+
+        # -- ease of trade (base year, all products)
+        actual_j = xij.sum(axis=0)
+        expected_j = (S0 * M * A).sum(axis=0)
+        if ease:
+            B = np.where(expected_j > 0, actual_j / expected_j, 0.0)
+            B = np.where(actual_j > 0, B, ease_when_no_trade)
+        else:
+            B = np.ones(len(markets))
+        V = S * D * A * B[None, :]
+
+    # -- historic imports one growth window back (for market growth in recommendations)
+    prev = _previous_imports(data, year, growth_window, level, products, markets)
+    if prev is not None:
+        notes["previous_year"], Mprev = prev
+    else:
+        Mprev = np.full_like(M, np.nan)
+
+    keep = (V > 0) | (xij > 0) if not keep_zero else np.ones_like(V, dtype=bool)
+    if miss_mk and missing_macro == "drop":
+        keep &= ~markets.isin(miss_mk)[None, :]
+    pk, jk = np.nonzero(keep)
+    realised = np.minimum(xij, V)
+    out = pd.DataFrame({
+        "exporter": exporter, "province": province, "year": year,
+        "market": markets.to_numpy()[jk], "product": products.to_numpy()[pk],
+        "market_imports": M[pk, jk], "market_imports_prev": Mprev[pk, jk], "demand": D[pk, jk],
+        "supply": S[pk, jk], "access": A[pk, jk], "ease": B[jk], "potential": V[pk, jk],
+        "actual": xij[pk, jk], "realised": realised[pk, jk], "unrealised": (V - realised)[pk, jk],
+        "demand_factor": dfac[pk, jk],
+    })
+    if product_prefixes is not None:
+        out = out[out["product"].str.startswith(tuple(product_prefixes))]
+    if market_filter is not None:
+        out = out[out["market"].isin(market_filter)]
+    out = out.sort_values("unrealised", ascending=False, kind="stable").reset_index(drop=True)
+    out.attrs.update({"method": "ITC export potential (Decreux & Spies 2016)", "access_basis": basis,
+                      "horizon": horizon, "growth_window": growth_window, "year": year,
+                      "exporter": exporter, "province": province, **notes})
+    return out
+
+
+def _province_rows(data, exporter: str, province: str, year: int, level: int | None) -> pd.DataFrame:
+    t = _flows_table(data)
+    t = t.filter((t.reporter == exporter) & (t.flow == "export") & (t.partner != schema.WORLD)
+                 & t.province.notnull())
+    known = sorted(str(p) for p in t.select("province").distinct().to_pandas()["province"].dropna())
+    if not known:
+        raise NoDataError(f"the data hold no provincial (customs) export rows for {exporter}")
+    match = [k for k in known if k.casefold() == province.casefold()]
+    if not match:
+        raise UnknownNameError("province", province, known)
+    t = t.filter((t.province == match[0]) & (t.year == year))
+    product = t.product.substr(0, level) if level else t.product
+    df = t.mutate(product=product).group_by(["partner", "product"]) \
+        .aggregate(value=lambda s: s.value_usd.sum()).to_pandas()
+    df.attrs["province"] = match[0]
+    return df[df["value"] > 0]
+
+
+def _previous_imports(data, year: int, window: int, level, products: pd.Index, markets: pd.Index):
+    t = _flows_table(data)
+    t = t.filter((t.flow == "export") & (t.partner != schema.WORLD) & t.province.isnull()
+                 & (t.reporter != t.partner) & (t.year < year) & (t.year >= year - window))
+    years = sorted(int(y) for y in t.select("year").distinct().to_pandas()["year"].dropna())
+    if not years:
+        return None
+    y0 = years[0]
+    t = t.filter(t.year == y0)
+    product = t.product.substr(0, level) if level else t.product
+    df = t.mutate(product=product).group_by(["partner", "product"]) \
+        .aggregate(m=lambda s: s.value_usd.sum()).to_pandas()
+    (m,) = _frame_to_matrix(df, products, markets, "product", "partner", ["m"])
+    return y0, m
+
+
+# ---------------------------------------------------------------- splits
+def _split(result: pd.DataFrame, key: str) -> pd.DataFrame:
+    if result.empty:
+        raise NoDataError("the export-potential result is empty")
+    g = result.groupby(key, sort=False)[["potential", "actual", "realised", "unrealised", "market_imports",
+                                          "demand"]].sum()
+    total = g["potential"].sum()
+    g["potential_share"] = g["potential"] / total if total > 0 else np.nan
+    return g.sort_values("unrealised", ascending=False).reset_index()
+
+
+def by_product(result: pd.DataFrame) -> pd.DataFrame:
+    """Potential, actual, realised and unrealised summed over markets, by product (with share of potential)."""
+    return _split(result, "product")
+
+
+def by_market(result: pd.DataFrame) -> pd.DataFrame:
+    """Potential, actual, realised and unrealised summed over products, by market (with share of potential)."""
+    return _split(result, "market")
