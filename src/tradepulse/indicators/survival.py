@@ -74,13 +74,18 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
     code = np.zeros(len(active), dtype=np.int64)
     uniques: list[np.ndarray] = []
     for col in keys:
-        c, u = pd.factorize(active[col], sort=False)
+        values = active[col].to_numpy()
+        if values.dtype.kind in "iu" and len(values) and values.min() >= 0 and values.max() < 2**20:
+            c, u = values.astype(np.int64), np.arange(int(values.max()) + 1)   # small non-negative ints: as is
+        else:
+            c, u = pd.factorize(values, sort=False)
         code = code * np.int64(len(u)) + c.astype(np.int64)
         uniques.append(np.asarray(u))
     yrs = active[year].to_numpy().astype(np.int64)
     # one row per (relationship, year): duplicates (months, provinces) collapse
     span = np.int64(last - first + 1)
-    cell = np.unique(code * span + (yrs - first))
+    cell = np.sort(code * span + (yrs - first))   # sort + dedupe (faster than np.unique's hash path)
+    cell = cell[np.r_[True, cell[1:] != cell[:-1]]]
     rel, yr = cell // span, cell % span + first
 
     new_rel = np.empty(len(cell), dtype=bool)
