@@ -47,6 +47,7 @@ Complementarity and trade intensity live in :mod:`tradepulse.indicators.market_c
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 
 import ibis
@@ -62,6 +63,10 @@ __all__ = ["export_potential", "by_product", "by_market", "gravity_access", "mac
 
 #: Structural-gravity median elasticities, Head & Mayer (2014) Table 4: distance, contiguity, common language.
 HEAD_MAYER_2014 = {"distance": -1.14, "contiguity": 0.52, "language": 0.33}
+
+#: Current ISO3 → the code CEPII GeoDist (and so atlas-common-data's distance table) uses.
+GEODIST_LEGACY = {"ROU": "ROM", "COD": "ZAR", "TLS": "TMP", "PSE": "PAL", "SRB": "YUG", "MNE": "YUG",
+                  "CUW": "ANT", "SXM": "ANT", "BES": "ANT", "SSD": "SDN"}
 
 POTENTIAL_COLUMNS = [
     "exporter", "province", "year", "market", "product", "market_imports", "market_imports_prev",
@@ -154,7 +159,19 @@ def gravity_access(exporters: Iterable[str], markets: Iterable[str], *, distance
         import atlas_common_data as acd
         geo = acd.load_geo_distances()
     ex, mk = pd.Index(list(exporters)), pd.Index(list(markets))
-    gi, gj = ex.get_indexer(geo["exporter"]), mk.get_indexer(geo["importer"])
+    have = set(geo["exporter"])
+    # GeoDist uses some legacy codes (ROM for Romania, ZAR for DR Congo, YUG for Serbia, ...): look them up
+    look = lambda idx: pd.Index([c if c in have else GEODIST_LEGACY.get(c, c) for c in idx])  # noqa: E731
+    exl, mkl = look(ex), look(mk)
+    if exl.has_duplicates or mkl.has_duplicates:
+        # several current codes share one legacy code (SRB, MNE -> YUG): expand geo per current code
+        m_e = pd.DataFrame({"g_exporter": exl, "exporter_now": ex})
+        m_i = pd.DataFrame({"g_importer": mkl, "importer_now": mk})
+        geo = geo.merge(m_e, left_on="exporter", right_on="g_exporter").merge(
+            m_i, left_on="importer", right_on="g_importer")
+        gi, gj = ex.get_indexer(geo["exporter_now"]), mk.get_indexer(geo["importer_now"])
+    else:
+        gi, gj = exl.get_indexer(geo["exporter"]), mkl.get_indexer(geo["importer"])
     keep = (gi >= 0) & (gj >= 0)
     dist = geo["distw"].fillna(geo["dist"]).to_numpy(float)[keep]
     val = np.power(np.maximum(dist, 1.0), b["distance"]) * np.exp(
@@ -162,7 +179,9 @@ def gravity_access(exporters: Iterable[str], markets: Iterable[str], *, distance
     g = np.full((len(ex), len(mk)), np.nan)
     g[gi[keep], gj[keep]] = val
     known = ~np.isnan(g)
-    med = np.nanmedian(np.where(known, g, np.nan), axis=0) if known.any() else np.ones(len(mk))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # markets with no known pair: filled with 1 below
+        med = np.nanmedian(g, axis=0) if known.any() else np.ones(len(mk))
     med = np.where(np.isnan(med), 1.0, med)
     g = np.where(known, g, med[None, :])
     return g, known
