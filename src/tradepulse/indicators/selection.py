@@ -41,6 +41,7 @@ WORLD_MODES = ("exclude", "only", "keep")
 __all__ = [
     "Selection", "parse_years", "resolve_partners", "resolve_products", "prefix_filter",
     "select_flows", "available", "check_provinces", "check_years", "bilateral", "world_totals",
+    "national_totals",
 ]
 
 
@@ -289,3 +290,24 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
             raise NoDataError(f"no rows for {sel.describe()}")
 
     return (t, sel) if return_selection else t
+
+
+# ---------------------------------------------------------------- layered totals
+def national_totals(table, keys: Sequence[str], *, allow_world: bool = True) -> ir.Table:
+    """Sum ``value_usd`` by ``keys`` without double counting the three layers FLOWS may hold.
+
+    Layers, per (year, reporter, flow): 0 = world totals (``partner == WLD``), 1 = national bilateral rows
+    (``province`` NULL), 2 = provincial customs rows (their sum is the national bilateral value).  For each
+    (year, reporter, flow) only the lowest layer present is used (``allow_world=False`` drops layer 0 first,
+    as needed when ``keys`` contains ``partner``).  This implements the WLD rule of :mod:`tradepulse.schema`
+    and keeps customs rows from being added to another source's bilateral rows.
+    """
+    t = as_table(table, "flows")
+    if not allow_world:
+        t = bilateral(t)
+    t = t.mutate(_layer=ibis.cases((t.partner == schema.WORLD, 0), (t.province.isnull(), 1), else_=2))
+    lead = ["year", "reporter", "flow"]
+    best = t.group_by(lead).aggregate(_best=t._layer.min())
+    t = t.inner_join(best, lead)
+    t = t.filter(t._layer == t._best)
+    return t.group_by(list(keys)).aggregate(value_usd=t.value_usd.sum())
