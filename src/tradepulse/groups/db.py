@@ -1,0 +1,85 @@
+"""Engines, sessions and migrations for the working-group database.
+
+SQLite by default (:func:`tradepulse.config.default_groups_url`), PostgreSQL by URL
+(``postgresql+psycopg://user@host/db``; add ``?options=-csearch_path%3Dmyschema`` to use a schema).
+The schema is created and upgraded only by the Alembic migrations shipped in ``groups/migrations``
+(configured in code, no ``alembic.ini``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from tradepulse.config import default_groups_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_ENGINES: dict[str, Engine] = {}
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: the configured groups DB).
+
+    SQLite files get WAL journaling, a 30 s busy timeout (concurrent writers wait instead of failing)
+    and enforced foreign keys; ``sqlite://`` (in-memory) shares one connection.  Parent directories of
+    SQLite files are created.
+    """
+    url = url or default_groups_url()
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        memory = u.database in (None, "", ":memory:")
+        if not memory:
+            Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(engine_or_url: Engine | str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if isinstance(engine_or_url, str):
+        cfg.set_main_option("sqlalchemy.url", engine_or_url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations on ``engine`` up to ``revision``."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.migration import MigrationContext
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def session_factory(url: str | None = None, *, migrate: bool = True) -> sessionmaker[Session]:
+    """A ``sessionmaker`` bound to ``url``; runs the migrations to head first (``migrate=True``).
+
+    Sessions do not expire objects on commit, so returned ORM objects stay readable.
+    """
+    engine = make_engine(url)
+    if migrate:
+        upgrade(engine)
+    return sessionmaker(bind=engine, expire_on_commit=False)
