@@ -1,0 +1,109 @@
+"""The dashboard application: ``create_app(warehouse_path, groups_url, secret_key=None) -> FastAPI``.
+
+HTML pages (Jinja2, English / Persian with RTL), a JSON API under ``/api/v1`` (OpenAPI at
+``/openapi.json``, docs at ``/docs``), CSV / Excel downloads of every table under ``/download``, and
+static assets (vendored Vega, Vega-Lite, vega-embed and the Vazirmatn font) under ``/static`` — nothing
+is fetched from another host, and the Content-Security-Policy forbids it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from tradepulse.config import DEFAULT_FOCUS
+from tradepulse.errors import InputError, NoDataError, TradepulseError, UnknownNameError
+from tradepulse.web.data import DataContext, Unavailable
+from tradepulse.web.security import LoginRateLimiter
+
+HERE = Path(__file__).parent
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+       "form-action 'self'; base-uri 'self'")
+#: Upload limit for CSV imports (bytes); larger bodies get 413.
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def normalise_groups_url(groups: str | Path | None) -> str | None:
+    """Accept an SQLAlchemy URL or a plain file path (→ ``sqlite:///<absolute path>``)."""
+    if groups is None:
+        return None
+    s = str(groups)
+    return s if "://" in s else f"sqlite:///{Path(s).expanduser().resolve()}"
+
+
+def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret_key: str | None = None, *,
+               focus: str = DEFAULT_FOCUS, login_max_failures: int = 5, login_window: float = 60.0,
+               https_only: bool = False) -> FastAPI:
+    """Build the dashboard for one warehouse (opened read-only) and one working-group database.
+
+    ``secret_key`` signs the session cookie; default ``$TRADEPULSE_SECRET_KEY`` or a random key (sessions
+    then end when the server restarts).  ``https_only`` adds the cookie's ``Secure`` flag (set it behind TLS).
+    """
+    from tradepulse.web import api, pages
+
+    app = FastAPI(title="tradepulse", version="1",
+                  description="Trade indicators, roadmap targets and working groups of a trade promotion "
+                              "organisation.  Tables are paginated (`limit`, `offset`) and filtered by "
+                              "`year`, `partner`, `product` and `province`.")
+    app.state.ctx = DataContext(warehouse_path, normalise_groups_url(groups_url), focus=focus)
+    app.state.limiter = LoginRateLimiter(login_max_failures, login_window)
+    key = secret_key or os.environ.get("TRADEPULSE_SECRET_KEY") or secrets.token_hex(32)
+    app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="tradepulse_session",
+                       same_site="lax", https_only=https_only, max_age=12 * 3600)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_UPLOAD + 64 * 1024:
+            return JSONResponse({"detail": f"request body larger than {MAX_UPLOAD // (1024 * 1024)} MB"},
+                                status_code=413)
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(TradepulseError)
+    async def tradepulse_error(request: Request, exc: TradepulseError):
+        status = 404 if isinstance(exc, (UnknownNameError, NoDataError)) else 400
+        if isinstance(exc, InputError):
+            status = 400
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        return pages.error_page(request, status, str(exc))
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(request: Request, exc: Unavailable):
+        msg = f"not available yet: needs {exc.what}"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": msg}, status_code=404)
+        return pages.error_page(request, 404, msg)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/api/") or exc.status_code == 429 and \
+                "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        if exc.status_code == 401 and request.method == "GET":
+            from fastapi.responses import RedirectResponse
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+
+    @app.on_event("shutdown")
+    def _close() -> None:
+        app.state.ctx.close()
+
+    return app

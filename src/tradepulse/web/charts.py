@@ -1,0 +1,104 @@
+"""Altair charts for the dashboard, returned as Vega-Lite JSON specs (rendered by the vendored vega-embed).
+
+Conventions: values in US$ billions on axes (``value_bn = value_usd / 1e9``); titles and axis labels are
+translated; charts are sized to the container width (``width="container"``).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from tradepulse.web.i18n import t
+
+FONT = "Vazirmatn, DejaVu Sans, sans-serif"
+
+
+def _spec(chart: alt.TopLevelMixin) -> dict:
+    spec = chart.configure(font=FONT).configure_view(stroke=None).to_dict()
+    return spec
+
+
+def trade_lines(df: pd.DataFrame, lang: str) -> dict:
+    """Exports, imports and non-oil balance by year (US$ bn)."""
+    series = {"exports_usd": t("exports", lang), "imports_usd": t("imports", lang),
+              "non_oil_balance_usd": t("non_oil_balance", lang)}
+    long = df.melt(id_vars="year", value_vars=[c for c in series if c in df], var_name="series",
+                   value_name="value_usd")
+    long["series"] = long["series"].map(series)
+    long["value_bn"] = long["value_usd"] / 1e9
+    chart = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("year:O", title=t("year", lang)),
+        y=alt.Y("value_bn:Q", title="US$ bn"),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["year:O", "series:N", alt.Tooltip("value_bn:Q", format=",.2f")],
+    ).properties(width="container", height=260)
+    return _spec(chart)
+
+
+def top_bars(df: pd.DataFrame, label: str, lang: str, n: int = 15, value: str = "exports_usd") -> dict:
+    """Horizontal bars of the ``n`` largest rows by ``value``."""
+    d = df.nlargest(n, value).copy()
+    d["value_bn"] = d[value] / 1e9
+    chart = alt.Chart(d).mark_bar().encode(
+        y=alt.Y(f"{label}:N", sort="-x", title=None),
+        x=alt.X("value_bn:Q", title=f"{t('exports', lang)} (US$ bn)"),
+        tooltip=[f"{label}:N", alt.Tooltip("value_bn:Q", format=",.3f")],
+    ).properties(width="container", height=max(120, 18 * len(d)))
+    return _spec(chart)
+
+
+def province_bars(df: pd.DataFrame, lang: str, n: int = 15) -> dict:
+    """Exports and imports of the ``n`` largest exporting provinces in the latest year shown."""
+    year = int(df["year"].max())
+    d = df[df["year"] == year].nlargest(n, "exports_usd")
+    long = d.melt(id_vars="province", value_vars=["exports_usd", "imports_usd"], var_name="flow",
+                  value_name="value_usd")
+    long["flow"] = long["flow"].map({"exports_usd": t("exports", lang), "imports_usd": t("imports", lang)})
+    long["value_m"] = long["value_usd"] / 1e6
+    chart = alt.Chart(long).mark_bar().encode(
+        y=alt.Y("province:N", sort=alt.SortField("value_m", order="descending"), title=None),
+        x=alt.X("value_m:Q", title=f"US$ m ({year})"),
+        color=alt.Color("flow:N", title=None, legend=alt.Legend(orient="bottom")),
+        yOffset="flow:N",
+        tooltip=["province:N", "flow:N", alt.Tooltip("value_m:Q", format=",.1f")],
+    ).properties(width="container", height=max(140, 30 * len(d)))
+    return _spec(chart)
+
+
+def scatter(df: pd.DataFrame, x: str, y: str, label: str, lang: str, color: str | None = None,
+            size: str | None = None, x_title: str | None = None, y_title: str | None = None) -> dict:
+    """A scatter plot (e.g. the product space view: distance / density against PCI)."""
+    enc = dict(x=alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(zero=False)),
+               y=alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)),
+               tooltip=[f"{label}:N", alt.Tooltip(f"{x}:Q", format=",.3f"), alt.Tooltip(f"{y}:Q", format=",.3f")])
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom"))
+    if size:
+        enc["size"] = alt.Size(f"{size}:Q", legend=None)
+    chart = alt.Chart(df).mark_circle(opacity=0.7).encode(**enc).properties(width="container", height=340)
+    return _spec(chart)
+
+
+def step_lines(df: pd.DataFrame, x: str, y: str, group: str | None, lang: str, x_title: str,
+               y_title: str) -> dict:
+    """Step curves (Kaplan–Meier survival)."""
+    enc = dict(x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
+               tooltip=[f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".3f")])
+    if group:
+        enc["color"] = alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="bottom"))
+    chart = alt.Chart(df).mark_line(interpolate="step-after").encode(**enc).properties(width="container",
+                                                                                      height=260)
+    return _spec(chart)
+
+
+def target_bars(df: pd.DataFrame, label: str, actual: str, target: str, lang: str) -> dict:
+    """Actual vs target as paired bars."""
+    long = df.melt(id_vars=label, value_vars=[actual, target], var_name="kind", value_name="value")
+    long["kind"] = long["kind"].map({actual: t("actual", lang), target: t("target", lang)})
+    chart = alt.Chart(long).mark_bar().encode(
+        y=alt.Y(f"{label}:N", title=None), x=alt.X("value:Q", title=None),
+        color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom")), yOffset="kind:N",
+        tooltip=[f"{label}:N", "kind:N", alt.Tooltip("value:Q", format=",.3s")],
+    ).properties(width="container", height=max(140, 36 * len(df)))
+    return _spec(chart)

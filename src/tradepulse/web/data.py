@@ -1,0 +1,483 @@
+"""Data behind the dashboard: cached, read-only calls into the tradepulse Python API.
+
+Every table shown on a page, served by the JSON API or downloaded as CSV / Excel is a *table spec*
+(:data:`TABLES`): a function ``(ctx, params) -> DataFrame``.  Results are cached per warehouse
+``(path, mtime)`` (a new ingest invalidates the cache) — the dashboard never writes to the warehouse
+and opens it read-only.
+
+Conventions:
+- Focus country = ``ctx.focus`` (default :data:`tradepulse.config.DEFAULT_FOCUS`, Iran).
+- WLD rule (:mod:`tradepulse.schema`): a reporter's yearly export/import total is the sum of its
+  ``partner == WLD`` rows when it has any for that year and flow; otherwise the sum of its national
+  bilateral rows (``province`` NULL); otherwise the sum of its provincial (customs) rows.
+- Oil = :func:`tradepulse.reference.oil_prefixes` ``narrow`` (HS 2709, 2710, 2711); non-oil = the rest.
+- A section whose module has not landed raises :class:`Unavailable` (shown as "not available yet").
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import ibis
+import pandas as pd
+
+from tradepulse import reference, schema
+from tradepulse.config import DEFAULT_FOCUS
+from tradepulse.errors import NoDataError, TradepulseError
+
+
+class Unavailable(Exception):
+    """A section needs a module (or function) that is not in this build yet."""
+
+    def __init__(self, what: str):
+        self.what = what
+        super().__init__(what)
+
+
+def require(module: str, attr: str | None = None) -> Any:
+    """Import ``module`` (and get ``attr``) or raise :class:`Unavailable` naming what is missing."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise Unavailable(f"{module} ({exc})") from None
+    if attr is None:
+        return mod
+    obj = getattr(mod, attr, None)
+    if obj is None:
+        raise Unavailable(f"{module}.{attr}")
+    return obj
+
+
+@dataclass(frozen=True)
+class Params:
+    """Filters common to every table (all optional)."""
+
+    year: int | None = None
+    partner: str | None = None
+    product: str | None = None
+    province: str | None = None
+    lang: str = "en"
+
+    def key(self) -> tuple:
+        return (self.year, self.partner, self.product, self.province, self.lang)
+
+
+class DataContext:
+    """One warehouse (read-only) plus the working-group database URL, with a result cache.
+
+    The DuckDB connection is shared and guarded by a lock (a DuckDB connection is not thread-safe);
+    results are cached in memory keyed by ``(warehouse mtime, table, params)``, LRU-bounded.
+    """
+
+    def __init__(self, warehouse_path: str | Path, groups_url: str | None = None, *,
+                 focus: str = DEFAULT_FOCUS, cache_size: int = 256):
+        self.path = Path(warehouse_path)
+        self.groups_url = groups_url
+        self.focus = focus
+        self._lock = threading.RLock()
+        self._wh = None
+        self._mtime: float | None = None
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._cache_size = cache_size
+        self._session_factory = None
+
+    # -- warehouse
+    def mtime(self) -> float:
+        try:
+            return self.path.stat().st_mtime
+        except FileNotFoundError:
+            return -1.0
+
+    def warehouse(self):
+        """The read-only :class:`~tradepulse.warehouse.Warehouse` (reopened when the file changed)."""
+        from tradepulse.warehouse import Warehouse
+        with self._lock:
+            m = self.mtime()
+            if self._wh is None or m != self._mtime:
+                if self._wh is not None:
+                    self._wh.close()
+                self._wh = Warehouse(self.path, read_only=True)
+                self._mtime = m
+                self._cache.clear()
+            return self._wh
+
+    def cached(self, key: tuple, fn: Callable[[], Any]) -> Any:
+        """``fn()`` cached under ``key`` for the current warehouse version (errors are cached too)."""
+        with self._lock:
+            self.warehouse()
+            full = (self._mtime, *key)
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                hit = self._cache[full]
+            else:
+                try:
+                    hit = ("ok", fn())
+                except (TradepulseError, Unavailable) as exc:
+                    hit = ("err", exc)
+                self._cache[full] = hit
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        if hit[0] == "err":
+            raise hit[1]
+        return hit[1]
+
+    def flows(self) -> ibis.Table:
+        return self.warehouse().flows()
+
+    # -- working groups
+    def session(self):
+        """A new SQLAlchemy session on the working-group database (migrated to head once)."""
+        if not self.groups_url:
+            raise Unavailable("working-group database (start with --groups-db)")
+        db = require("tradepulse.groups.db")
+        with self._lock:
+            if self._session_factory is None:
+                self._session_factory = db.session_factory(self.groups_url)
+        return self._session_factory()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._wh is not None:
+                self._wh.close()
+                self._wh = None
+
+
+# ---------------------------------------------------------------- table functions
+def _totals_by_year(ctx: DataContext, reporter: str) -> pd.DataFrame:
+    """Yearly exports / imports (total, oil, non-oil) of ``reporter`` by the WLD rule in the module doc."""
+    t = ctx.flows()
+    t = t.filter((t.reporter == reporter) & t.flow.isin(["export", "import"]))
+    oil = reference.oil_prefixes("narrow")
+    is_oil = ibis.literal(False)
+    for p in oil:
+        is_oil = is_oil | t["product"].startswith(p)
+    kind = ibis.cases((t.partner == schema.WORLD, 0), (t.province.isnull(), 1), else_=2)
+    agg = (t.mutate(kind=kind, oil=is_oil.ifelse(t.value_usd, 0.0))
+            .group_by(["year", "flow", "kind"])
+            .aggregate(value=lambda s: s.value_usd.sum(), oil=lambda s: s.oil.sum())
+            .to_pandas())
+    if agg.empty:
+        raise NoDataError(f"no export or import rows for reporter {reporter} in the warehouse")
+    # keep, per (year, flow), the preferred kind only (0 = WLD totals, 1 = national bilateral, 2 = provinces)
+    agg = agg.sort_values("kind").drop_duplicates(["year", "flow"], keep="first")
+    wide = agg.pivot(index="year", columns="flow", values=["value", "oil"]).sort_index()
+    out = pd.DataFrame({"year": wide.index.astype(int)})
+    for flow in ("export", "import"):
+        v = wide["value"][flow].to_numpy() if flow in wide["value"] else [float("nan")] * len(out)
+        o = wide["oil"][flow].to_numpy() if flow in wide["oil"] else [float("nan")] * len(out)
+        out[f"{flow}s_usd"] = v
+        out[f"non_oil_{flow}s_usd"] = pd.Series(v) - pd.Series(o)
+    out["balance_usd"] = out["exports_usd"] - out["imports_usd"]
+    out["non_oil_balance_usd"] = out["non_oil_exports_usd"] - out["non_oil_imports_usd"]
+    return out
+
+
+def table_trade(ctx: DataContext, p: Params) -> pd.DataFrame:
+    df = ctx.cached(("trade", ctx.focus), lambda: _totals_by_year(ctx, ctx.focus))
+    if p.year is not None:
+        df = df[df["year"] == p.year]
+        if df.empty:
+            raise NoDataError(f"no trade totals for {ctx.focus} in {p.year}")
+    return df
+
+
+def _latest_year(ctx: DataContext) -> int:
+    def f() -> int:
+        t = ctx.flows()
+        y = t.filter(t.reporter == ctx.focus).year.max().execute()
+        if y is None or pd.isna(y):
+            raise NoDataError(f"no rows for reporter {ctx.focus} in the warehouse")
+        return int(y)
+    return ctx.cached(("latest", ctx.focus), f)
+
+
+def _bilateral(ctx: DataContext, p: Params, by: list[str]) -> pd.DataFrame:
+    """Focus country's bilateral exports / imports summed by ``by`` (selection via indicators.selection)."""
+    select_flows = require("tradepulse.indicators.selection", "select_flows")
+    year = p.year if p.year is not None else _latest_year(ctx)
+
+    def f() -> pd.DataFrame:
+        t = select_flows(ctx.warehouse(), reporter=ctx.focus, partner=p.partner, product=p.product,
+                         province=p.province, years=year, flow="export,import", world="exclude",
+                         strict_years=False)
+        # national bilateral rows when present, else provincial rows (never both: provinces split them)
+        has_national = int(t.filter(t.province.isnull()).count().execute()) > 0 and p.province is None
+        t = t.filter(t.province.isnull()) if has_national else t.filter(t.province.notnull())
+        df = t.group_by([*by, "flow"]).aggregate(value=t.value_usd.sum()).to_pandas()
+        if df.empty:
+            raise NoDataError(f"no bilateral rows for {ctx.focus} in {year}")
+        wide = df.pivot_table(index=by, columns="flow", values="value", aggfunc="sum", fill_value=0.0)
+        for flow in ("export", "import"):
+            if flow not in wide.columns:
+                wide[flow] = 0.0
+        wide = wide.reset_index().rename(columns={"export": "exports_usd", "import": "imports_usd"})
+        wide.columns.name = None
+        wide.insert(0, "year", year)
+        tot = wide["exports_usd"].sum()
+        wide["export_share"] = wide["exports_usd"] / tot if tot else 0.0
+        return wide.sort_values("exports_usd", ascending=False).reset_index(drop=True)
+    return ctx.cached(("bilateral", ctx.focus, tuple(by), p.key()[:4], year), f)
+
+
+def table_partners(ctx: DataContext, p: Params) -> pd.DataFrame:
+    df = _bilateral(ctx, p, ["partner"]).copy()
+    names = reference.countries().set_index("iso3")["name_fa" if p.lang == "fa" else "name_en"]
+    df.insert(2, "partner_name", df["partner"].map(names).fillna(df["partner"]))
+    return df
+
+
+def table_products(ctx: DataContext, p: Params) -> pd.DataFrame:
+    df = _bilateral(ctx, p, ["product"]).copy()
+    names = _product_names()
+    df.insert(2, "product_name", df["product"].map(names).fillna(""))
+    return df
+
+
+@functools.cache
+def _product_names() -> pd.Series:
+    hs4 = reference.hs_products("HS1992", 4).set_index("code")["name_short_en"]
+    hs2 = reference.hs_products("HS1992", 2).set_index("code")["name_short_en"]
+    hs6 = reference.hs_products("HS1992", 6).set_index("code")["name_short_en"]
+    return pd.concat([hs2, hs4, hs6]).astype(str)
+
+
+def table_provinces(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Exports / imports by province and year (customs rows only, i.e. ``province`` set)."""
+    select_flows = require("tradepulse.indicators.selection", "select_flows")
+
+    def f() -> pd.DataFrame:
+        t = select_flows(ctx.warehouse(), reporter=ctx.focus, partner=p.partner, product=p.product,
+                         province=p.province, years=p.year, flow="export,import", world="exclude")
+        t = t.filter(t.province.notnull())
+        df = t.group_by(["province", "year", "flow"]).aggregate(value=t.value_usd.sum()).to_pandas()
+        if df.empty:
+            raise NoDataError("the warehouse holds no provincial (customs) rows for this selection")
+        wide = df.pivot_table(index=["province", "year"], columns="flow", values="value",
+                              aggfunc="sum", fill_value=0.0)
+        for flow in ("export", "import"):
+            if flow not in wide.columns:
+                wide[flow] = 0.0
+        wide = wide.reset_index().rename(columns={"export": "exports_usd", "import": "imports_usd"})
+        wide.columns.name = None
+        wide["balance_usd"] = wide["exports_usd"] - wide["imports_usd"]
+        return wide.sort_values(["year", "exports_usd"], ascending=[False, False]).reset_index(drop=True)
+    return ctx.cached(("provinces", ctx.focus, p.key()[:4]), f)
+
+
+def table_flows(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Raw FLOWS rows of any reporter, filtered (used by the API; paginated there)."""
+    select_flows = require("tradepulse.indicators.selection", "select_flows")
+
+    def f() -> pd.DataFrame:
+        t = select_flows(ctx.warehouse(), partner=p.partner, product=p.product, province=p.province,
+                         years=p.year)
+        cols = [c for c in schema.FLOWS if c != "load_id"]
+        return t.select(cols).order_by(["year", "reporter", "partner", "product"]).to_pandas()
+    return ctx.cached(("flows", p.key()[:4]), f)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    title: str                     # i18n key
+    func: Callable[[DataContext, Params], pd.DataFrame]
+    filters: tuple[str, ...] = ("year", "partner", "product", "province")
+    description: str = ""
+
+
+TABLES: dict[str, TableSpec] = {}
+
+
+def register(spec: TableSpec) -> TableSpec:
+    TABLES[spec.name] = spec
+    return spec
+
+
+register(TableSpec("trade", "overview", table_trade, ("year",),
+                   "Focus country's exports, imports and balances (total and non-oil) by year."))
+register(TableSpec("partners", "top_partners", table_partners,
+                   description="Focus country's bilateral exports and imports by partner for one year "
+                               "(default: latest)."))
+register(TableSpec("products", "top_products", table_products,
+                   description="Focus country's bilateral exports and imports by HS product for one year "
+                               "(default: latest)."))
+register(TableSpec("provinces", "provinces", table_provinces,
+                   description="Exports and imports by province and year (customs rows)."))
+register(TableSpec("flows", "flows", table_flows,
+                   description="Canonical FLOWS rows (all reporters), filtered."))
+
+
+# ---------------------------------------------------------------- indicator modules (other engineers)
+def table_diversification(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Product and market diversification of the focus country by year (HHI, Theil, UNCTAD index)."""
+    div = require("tradepulse.indicators.diversification")
+
+    def f() -> pd.DataFrame:
+        wh = ctx.warehouse()
+        prod = div.product_diversification(wh, reporter=ctx.focus, years=p.year, partner=p.partner,
+                                           product=p.product, level=4)
+        mkt = div.market_diversification(wh, reporter=ctx.focus, years=p.year, product=p.product,
+                                         partner=p.partner)
+        prod = prod[prod["reporter"] == ctx.focus].assign(dimension="products")
+        mkt = mkt[mkt["reporter"] == ctx.focus].assign(dimension="markets")
+        out = pd.concat([prod, mkt], ignore_index=True)
+        cols = ["dimension", "year"] + [c for c in out.columns if c not in ("dimension", "year", "reporter")]
+        return out[cols].sort_values(["dimension", "year"], ascending=[False, False]).reset_index(drop=True)
+    return ctx.cached(("diversification", ctx.focus, p.key()[:4]), f)
+
+
+def table_survival(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Kaplan–Meier survival of the focus country's export relationships (partner × HS4).
+
+    Curves: all relationships, and relationships with Iran's neighbours vs the rest (``neighbours15``).
+    """
+    surv = require("tradepulse.indicators.survival")
+
+    def f() -> pd.DataFrame:
+        spells = surv.export_spells(ctx.warehouse(), reporter=ctx.focus, partner=p.partner, product=p.product,
+                                    province=p.province)
+        near = set(reference.country_groups().get("neighbours15").members) \
+            if "neighbours15" in reference.country_groups() else set()
+        spells = spells.assign(group=spells["partner"].isin(near).map({True: "neighbours15", False: "other"}))
+        overall = surv.kaplan_meier(spells).assign(group="all")
+        by = surv.kaplan_meier(spells, by="group")
+        out = pd.concat([overall, by], ignore_index=True)
+        out = out.rename(columns={"time": "duration"})
+        return out[["group", *[c for c in out.columns if c != "group"]]]
+    return ctx.cached(("survival", ctx.focus, p.key()[:4]), f)
+
+
+def _complexity_result(ctx: DataContext, year: int | None) -> pd.DataFrame:
+    """Complexity indicators for all countries in one year, from world-total export rows (WLD rule)."""
+    cx = require("tradepulse.indicators.complexity", "complexity")
+
+    def f() -> pd.DataFrame:
+        t = ctx.flows()
+        t = t.filter((t.partner == schema.WORLD) & (t.flow == "export") & (t["product"].length() == 4))
+        y = year
+        if y is None:
+            y = t.year.max().execute()
+            if y is None or pd.isna(y):
+                raise NoDataError("no world-total (partner WLD) export rows at HS4 for complexity")
+            y = int(y)
+        t = t.filter(t.year == y)
+        frame = (t.group_by(["year", "reporter", "product"]).aggregate(export_value=t.value_usd.sum())
+                 .rename(exporter="reporter").to_pandas())
+        if frame.empty:
+            raise NoDataError(f"no world-total export rows at HS4 in {y} for complexity")
+        return cx(frame, exporter="exporter", product="product", value="export_value", year="year")
+    return ctx.cached(("complexity-all", year), f)
+
+
+def table_complexity(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Focus country's row of the complexity result per HS4 product (RCA, density, PCI, COG), by RCA."""
+    res = _complexity_result(ctx, p.year)
+    df = res[res["exporter"] == ctx.focus].copy()
+    if df.empty:
+        raise NoDataError(f"{ctx.focus} is not in the complexity result (too few exports?)")
+    if p.product:
+        from tradepulse.indicators.selection import resolve_products
+        df = df[df["product"].astype(str).str.startswith(resolve_products(p.product))]
+    df.insert(3, "product_name", df["product"].astype(str).map(_product_names()).fillna(""))
+    return df.sort_values("rca", ascending=False).reset_index(drop=True)
+
+
+def table_opportunities(ctx: DataContext, p: Params) -> pd.DataFrame:
+    opp = require("tradepulse.indicators.complexity", "opportunities")
+    res = _complexity_result(ctx, p.year)
+    df = ctx.cached(("opportunities", ctx.focus, p.year), lambda: opp(res, ctx.focus, strategy="balanced"))
+    df = df.copy()
+    if "product" in df.columns:
+        df.insert(1, "product_name", df["product"].astype(str).map(_product_names()).fillna(""))
+    return df
+
+
+def table_potential(ctx: DataContext, p: Params) -> pd.DataFrame:
+    pot = require("tradepulse.indicators.potential")
+
+    def f() -> pd.DataFrame:
+        res = pot.export_potential(ctx.warehouse(), ctx.focus, province=p.province, year=p.year)
+        return pot.by_product(res)
+    return ctx.cached(("potential", ctx.focus, p.province, p.year), f)
+
+
+def table_targets(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Roadmap target statuses (shipped example roadmap unless configured)."""
+    rm = require("tradepulse.roadmap")
+    for name in ("load_roadmap", "evaluate", "status_frame"):
+        if not hasattr(rm, name):
+            raise Unavailable(f"tradepulse.roadmap.{name}")
+
+    def f() -> pd.DataFrame:
+        statuses = rm.evaluate(rm.load_roadmap(None), ctx.warehouse())
+        return rm.status_frame(statuses)
+    return ctx.cached(("targets",), f)
+
+
+def _groups_service(ctx: DataContext):
+    svc = require("tradepulse.groups.service", "GroupService")
+    return svc
+
+
+def table_actions(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Action items of all working groups (not cached: they change with every edit)."""
+    GroupService = _groups_service(ctx)
+    with ctx.session() as session:
+        items = GroupService(session).actions()
+        rows = [dict(id=a.id, group=a.group.name, province=a.group.province, title=a.title, owner=a.owner.code,
+                     deadline=a.deadline, deadline_jalali=a.deadline_jalali, status=a.status,
+                     target_id=a.target_id, indicator=a.indicator, note=a.note, completed_on=a.completed_on,
+                     version=a.version) for a in items]
+    df = pd.DataFrame(rows, columns=["id", "group", "province", "title", "owner", "deadline", "deadline_jalali",
+                                     "status", "target_id", "indicator", "note", "completed_on", "version"])
+    if p.province:
+        df = df[df["province"].fillna("").str.casefold() == p.province.casefold()]
+    return df
+
+
+def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
+    GroupService = _groups_service(ctx)
+    with ctx.session() as session:
+        ms = GroupService(session).meetings()
+        rows = [dict(id=m.id, group=m.group.name, province=m.group.province, date=m.date,
+                     date_jalali=m.date_jalali, title=m.title, attendees=len(m.attendees),
+                     decisions=" | ".join(d.text for d in m.decisions)) for m in ms]
+    df = pd.DataFrame(rows, columns=["id", "group", "province", "date", "date_jalali", "title", "attendees",
+                                     "decisions"])
+    if p.year:
+        df = df[pd.to_datetime(df["date"]).dt.year == p.year]
+    if p.province:
+        df = df[df["province"].fillna("").str.casefold() == p.province.casefold()]
+    return df
+
+
+register(TableSpec("diversification", "diversification", table_diversification,
+                   description="Product (HS4) and market diversification of the focus country by year."))
+register(TableSpec("survival", "survival", table_survival,
+                   description="Kaplan–Meier survival of the focus country's export relationships."))
+register(TableSpec("complexity", "complexity", table_complexity, ("year", "product"),
+                   description="Focus country's RCA, density, PCI and COG per HS4 product (one year)."))
+register(TableSpec("opportunities", "opportunities", table_opportunities, ("year",),
+                   description="Ranked diversification opportunities (balanced strategy)."))
+register(TableSpec("potential", "potential", table_potential, ("year", "province"),
+                   description="Export potential by product (ITC method)."))
+register(TableSpec("targets", "targets", table_targets, (),
+                   description="Roadmap target statuses."))
+register(TableSpec("actions", "action_items", table_actions, ("province",),
+                   description="Working-group action items."))
+register(TableSpec("meetings", "meetings", table_meetings, ("year", "province"),
+                   description="Working-group meetings."))
+
+
+def get_table(ctx: DataContext, name: str, params: Params) -> pd.DataFrame:
+    from tradepulse.errors import UnknownNameError
+    spec = TABLES.get(name)
+    if spec is None:
+        raise UnknownNameError("table", name, list(TABLES))
+    return spec.func(ctx, params)

@@ -1,0 +1,484 @@
+"""HTML pages of the dashboard (Jinja2 templates, English / Persian).
+
+Every page is a list of *sections* (a table and/or a chart, or an honest "not available yet" / "no data"
+note); tables show their first rows with links to the full CSV / Excel download and the JSON API.
+Sections are cached per warehouse version, page, filters and language (:meth:`DataContext.cached`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tempfile
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from tradepulse import reference
+from tradepulse.errors import NoDataError, TradepulseError
+from tradepulse.web import charts, i18n
+from tradepulse.web.data import DataContext, Params, Unavailable, get_table, require
+from tradepulse.web.security import (can, check_csrf, csrf_token, current_user, require_role,
+                                     rotate_csrf)
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+
+NAV = (("overview", "/"), ("products", "/products"), ("markets", "/markets"), ("provinces", "/provinces"),
+       ("targets", "/targets"), ("groups", "/groups"), ("briefs", "/briefs"))
+
+#: Column headers with a translation key; other columns are shown by their name.
+COLUMN_KEYS = {"year": "year", "partner": "partner", "partner_name": "partner", "product": "product",
+               "product_name": "title", "province": "province", "exports_usd": "exports",
+               "imports_usd": "imports", "non_oil_exports_usd": "non_oil_exports",
+               "non_oil_imports_usd": "non_oil_imports", "balance_usd": "balance",
+               "non_oil_balance_usd": "non_oil_balance", "export_share": "share", "status": "status"}
+
+
+# ---------------------------------------------------------------- language & rendering
+def lang_of(request: Request) -> str:
+    q = request.query_params.get("lang")
+    if q in i18n.LANGS:
+        return q
+    c = request.cookies.get("lang")
+    return c if c in i18n.LANGS else "en"
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = context.pop("lang", None) or lang_of(request)
+    user = current_user(request)
+    base = dict(request=request, lang=lang, dir="rtl" if lang == "fa" else "ltr",
+                tr=lambda k: i18n.t(k, lang), nav=NAV, user=user, csrf=csrf_token(request),
+                can_edit=can(user, "secretary"), path=request.url.path, fmt_date=lambda d: i18n.fmt_date(d, lang),
+                digits=lambda s: i18n.digits(s, lang), focus=request.app.state.ctx.focus,
+                focus_name=reference.country_name(request.app.state.ctx.focus, lang))
+    base.update(context)
+    return templates.TemplateResponse(request, template, base, status_code=status)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=status, title=str(status), message=message)
+
+
+# ---------------------------------------------------------------- sections
+@dataclass
+class Section:
+    title: str
+    state: str = "ok"               # ok | unavailable | nodata | error
+    message: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    total: int = 0
+    chart: dict | None = None
+    links: dict[str, str] = field(default_factory=dict)
+    id: str = ""
+    note: str = ""
+
+
+def fmt_cell(col: str, value: Any, lang: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if col.endswith("_usd") or col in ("export_value",):
+        return i18n.fmt_usd(value, lang)
+    if "share" in col or col in ("growth",):
+        try:
+            return i18n.digits(f"{100 * float(value):.1f}%", lang)
+        except (TypeError, ValueError):
+            return str(value)
+    if col == "year":
+        return i18n.fmt_year(value, lang)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return i18n.fmt_date(value, lang)
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    if isinstance(value, float):
+        return i18n.fmt_number(value, lang, 3 if abs(value) < 100 else 0)
+    if isinstance(value, int):
+        return i18n.digits(value, lang)
+    return str(value)
+
+
+def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None = None, params: Params | None = None,
+                  limit: int = 15, columns: list[str] | None = None, chart: dict | None = None,
+                  sid: str = "", note: str = "") -> Section:
+    cols = [c for c in (columns or list(df.columns)) if c in df.columns]
+    head = df[cols].head(limit)
+    rows = [[fmt_cell(c, v, lang) for c, v in zip(cols, r)] for r in head.itertuples(index=False, name=None)]
+    headers = [i18n.t(COLUMN_KEYS[c], lang) if c in COLUMN_KEYS else c for c in cols]
+    links = {}
+    if table:
+        q = {k: v for k, v in (params.__dict__ if params else {}).items() if v not in (None, "")}
+        qs = ("?" + urllib.parse.urlencode(q)) if q else ""
+        links = {"CSV": f"/download/{table}.csv{qs}", "Excel": f"/download/{table}.xlsx{qs}",
+                 "JSON": f"/api/v1/tables/{table}{qs}"}
+    return Section(title=title, columns=headers, rows=rows, total=len(df), chart=chart, links=links,
+                   id=sid or (table or title).replace(" ", "-"), note=note)
+
+
+def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
+    """Run ``build``; turn missing modules, empty selections and user errors into a note."""
+    try:
+        return build()
+    except Unavailable as exc:
+        return Section(title, "unavailable", exc.what)
+    except NoDataError as exc:
+        return Section(title, "nodata", str(exc))
+    except TradepulseError as exc:
+        return Section(title, "error", str(exc))
+
+
+def params_of(request: Request, lang: str) -> Params:
+    q = request.query_params
+
+    def s(name: str) -> str | None:
+        v = (q.get(name) or "").strip()
+        return v[:200] or None
+    year = None
+    if (q.get("year") or "").strip().isdigit():
+        year = int(q["year"])
+    return Params(year=year, partner=s("partner"), product=s("product"), province=s("province"), lang=lang)
+
+
+def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
+         filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
+    ctx: DataContext = request.app.state.ctx
+    lang = lang_of(request)
+    p = params_of(request, lang)
+    try:
+        sections = ctx.cached(("page", key, p.key()), lambda: build(ctx, p, lang))
+    except TradepulseError as exc:  # e.g. no warehouse
+        sections = [Section(i18n.t(key, lang), "error", str(exc))]
+    years = ctx.cached(("years", ctx.focus), lambda: _years(ctx)) if ctx.mtime() >= 0 else []
+    return render(request, "page.html", title=i18n.t(key, lang), key=key, sections=sections, params=p,
+                  filters=filters, years=years)
+
+
+def _years(ctx: DataContext) -> list[int]:
+    t = ctx.flows()
+    return sorted(int(y) for y in t.filter(t.reporter == ctx.focus).select("year").distinct().to_pandas()["year"])
+
+
+# ---------------------------------------------------------------- page builders
+def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    out: list[Section] = []
+
+    def trade() -> Section:
+        df = get_table(ctx, "trade", Params(lang=lang))
+        sec = frame_section(i18n.t("overview", lang), df.sort_values("year", ascending=False), lang,
+                            table="trade", chart=charts.trade_lines(df, lang), sid="trade",
+                            columns=["year", "exports_usd", "imports_usd", "non_oil_exports_usd",
+                                     "non_oil_imports_usd", "non_oil_balance_usd"])
+        last = df.sort_values("year").iloc[-1]
+        sec.note = " · ".join(f"{i18n.t(k, lang)} {i18n.fmt_year(last['year'], lang)}: "
+                              f"{i18n.fmt_usd(last[c], lang)}" for k, c in
+                              (("exports", "exports_usd"), ("imports", "imports_usd"),
+                               ("non_oil_balance", "non_oil_balance_usd")))
+        return sec
+    out.append(guarded(i18n.t("overview", lang), lang, trade))
+    out.append(guarded(i18n.t("target_status", lang), lang, lambda: _targets_section(ctx, lang, compact=True)))
+    out.append(guarded(i18n.t("top_partners", lang), lang, lambda: frame_section(
+        i18n.t("top_partners", lang), get_table(ctx, "partners", p), lang, table="partners", params=p, limit=10,
+        columns=["year", "partner", "partner_name", "exports_usd", "imports_usd", "export_share"])))
+    out.append(guarded(i18n.t("top_products", lang), lang, lambda: frame_section(
+        i18n.t("top_products", lang), get_table(ctx, "products", p), lang, table="products", params=p, limit=10,
+        columns=["year", "product", "product_name", "exports_usd", "imports_usd", "export_share"])))
+    return out
+
+
+def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    out: list[Section] = []
+
+    def top() -> Section:
+        df = get_table(ctx, "products", p)
+        lab = df.assign(label=df["product"] + " " + df["product_name"].str.slice(0, 30))
+        return frame_section(i18n.t("top_products", lang), df, lang, table="products", params=p,
+                             chart=charts.top_bars(lab, "label", lang), sid="products",
+                             columns=["year", "product", "product_name", "exports_usd", "imports_usd",
+                                      "export_share"])
+    out.append(guarded(i18n.t("top_products", lang), lang, top))
+    out.append(guarded(i18n.t("complexity", lang), lang, lambda: frame_section(
+        i18n.t("rca", lang), get_table(ctx, "complexity", p), lang, table="complexity", params=p,
+        sid="complexity")))
+    out.append(guarded(i18n.t("product_space", lang), lang, lambda: _product_space(ctx, p, lang)))
+    out.append(guarded(i18n.t("opportunities", lang), lang, lambda: frame_section(
+        i18n.t("opportunities", lang), get_table(ctx, "opportunities", p), lang, table="opportunities",
+        params=p, sid="opportunities")))
+    out.append(guarded("Export potential", lang, lambda: frame_section(
+        "Export potential", get_table(ctx, "potential", p), lang, table="potential", params=p,
+        sid="potential")))
+    return out
+
+
+def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
+    df = get_table(ctx, "complexity", p)
+    need = {"density", "pci", "product"}
+    if not need <= set(df.columns):
+        raise Unavailable("tradepulse.indicators.complexity (density / pci columns)")
+    d = df.dropna(subset=["density", "pci"]).copy()
+    d["has_rca"] = (d["rca"] >= 1).map({True: "RCA ≥ 1", False: "RCA < 1"}) if "rca" in d else "·"
+    return Section(i18n.t("product_space", lang), chart=charts.scatter(
+        d, "density", "pci", "product", lang, color="has_rca", x_title="density (relatedness)",
+        y_title="PCI"), id="product-space",
+        note="Each point is a product: x = density (share of related products already exported with "
+             "RCA ≥ 1), y = product complexity index.")
+
+
+def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    out: list[Section] = []
+
+    def top() -> Section:
+        df = get_table(ctx, "partners", p)
+        return frame_section(i18n.t("top_partners", lang), df, lang, table="partners", params=p,
+                             chart=charts.top_bars(df, "partner_name", lang), sid="partners",
+                             columns=["year", "partner", "partner_name", "exports_usd", "imports_usd",
+                                      "export_share"])
+    out.append(guarded(i18n.t("top_partners", lang), lang, top))
+    out.append(guarded(i18n.t("diversification", lang), lang, lambda: frame_section(
+        i18n.t("diversification", lang), get_table(ctx, "diversification", p), lang, table="diversification",
+        params=p, sid="diversification")))
+
+    def surv() -> Section:
+        df = get_table(ctx, "survival", p)
+        group = "group" if "group" in df.columns else None
+        chart = charts.step_lines(df, "duration", "survival", group, lang, "years", "S(t)")
+        return frame_section(i18n.t("survival", lang), df, lang, table="survival", params=p, chart=chart,
+                             sid="survival", note="Kaplan–Meier survival of export relationships "
+                                                  "(partner × product), left-censored spells excluded.")
+    out.append(guarded(i18n.t("survival", lang), lang, surv))
+    return out
+
+
+def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    def prov() -> Section:
+        df = get_table(ctx, "provinces", p)
+        return frame_section(i18n.t("compare_provinces", lang), df, lang, table="provinces", params=p, limit=40,
+                             chart=charts.province_bars(df, lang), sid="provinces")
+    return [guarded(i18n.t("compare_provinces", lang), lang, prov)]
+
+
+def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Section:
+    df = get_table(ctx, "targets", Params(lang=lang))
+    cols = [c for c in ("id", "target_id", "title", "title_en", "status", "actual", "target", "progress",
+                        "as_of", "period") if c in df.columns] or None
+    return frame_section(i18n.t("target_status", lang), df, lang, table="targets", limit=8 if compact else 50,
+                         columns=cols, sid="targets" if not compact else "targets-glance")
+
+
+def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    return [guarded(i18n.t("targets", lang), lang, lambda: _targets_section(ctx, lang))]
+
+
+# ---------------------------------------------------------------- routes: pages
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request):
+    return page(request, "overview", build_overview, ("year", "partner", "product"))
+
+
+@router.get("/products", response_class=HTMLResponse)
+def products(request: Request):
+    return page(request, "products", build_products, ("year", "partner", "product"))
+
+
+@router.get("/markets", response_class=HTMLResponse)
+def markets(request: Request):
+    return page(request, "markets", build_markets, ("year", "partner", "product"))
+
+
+@router.get("/provinces", response_class=HTMLResponse)
+def provinces(request: Request):
+    return page(request, "provinces", build_provinces, ("year", "partner", "product", "province"))
+
+
+@router.get("/targets", response_class=HTMLResponse)
+def targets(request: Request):
+    return page(request, "targets", build_targets, ())
+
+
+@router.get("/lang/{code}")
+def set_lang(request: Request, code: str, next: str = "/"):
+    if code not in i18n.LANGS:
+        raise HTTPException(404, f"unknown language {code!r}; use en or fa")
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    resp = RedirectResponse(target, status_code=303)
+    resp.set_cookie("lang", code, max_age=365 * 24 * 3600, httponly=True, samesite="lax")
+    return resp
+
+
+# ---------------------------------------------------------------- routes: auth
+def _safe_next(nxt: str | None) -> str:
+    return nxt if nxt and nxt.startswith("/") and not nxt.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/"):
+    return render(request, "login.html", title=i18n.t("login", lang_of(request)), next=_safe_next(next),
+                  error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, username: str = Form(..., max_length=128), password: str = Form(..., max_length=1024),
+          csrf_token: str = Form(""), next: str = Form("/")):
+    check_csrf(request, csrf_token)
+    lang = lang_of(request)
+    limiter = request.app.state.limiter
+    ip = request.client.host if request.client else "?"
+    wait = limiter.blocked(username, ip)
+    if wait > 0:
+        resp = render(request, "login.html", status=429, title=i18n.t("login", lang), next=_safe_next(next),
+                      error=i18n.t("too_many", lang))
+        resp.headers["Retry-After"] = str(int(math.ceil(wait)))
+        return resp
+    ctx: DataContext = request.app.state.ctx
+    svc_mod = require("tradepulse.groups.service")
+    with ctx.session() as session:
+        user = svc_mod.GroupService(session).authenticate(username, password)
+        info = {"username": user.username, "role": user.role} if user is not None else None
+    if info is None:
+        limiter.failure(username, ip)
+        return render(request, "login.html", status=401, title=i18n.t("login", lang), next=_safe_next(next),
+                      error=i18n.t("login_failed", lang))
+    limiter.success(username, ip)
+    request.session.clear()
+    request.session["user"] = info
+    rotate_csrf(request)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: str = Form("")):
+    check_csrf(request, csrf_token)
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+# ---------------------------------------------------------------- routes: working groups
+def _group_rows(svc, lang: str, group: str | None, today: dt.date) -> dict:
+    groups = svc.groups()
+    meetings = svc.meetings(group=group)[-20:][::-1]
+    actions = svc.actions(group=group)
+    return dict(
+        groups=[dict(id=g.id, name=g.title(lang), province=g.province or "", scope=g.scope) for g in groups],
+        meetings=[dict(id=m.id, group=m.group.title(lang), date=i18n.fmt_date(m.date, lang), title=m.title,
+                       decisions=[d.text for d in m.decisions],
+                       attendees=len(m.attendees)) for m in meetings],
+        actions=[dict(id=a.id, group=a.group.title(lang), title=a.title, owner=a.owner.name(lang),
+                      owner_code=a.owner.code, deadline=i18n.fmt_date(a.deadline, lang),
+                      deadline_iso=a.deadline.isoformat() if a.deadline else "", status=a.status,
+                      version=a.version, note=a.note or "", overdue=a.is_overdue(today)) for a in actions],
+    )
+
+
+@router.get("/groups", response_class=HTMLResponse)
+def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9), msg: str = ""):
+    lang = lang_of(request)
+    ctx: DataContext = request.app.state.ctx
+    try:
+        svc_mod = require("tradepulse.groups.service")
+        with ctx.session() as session:
+            data = _group_rows(svc_mod.GroupService(session), lang, group, dt.date.today())
+        state, message = "ok", ""
+    except Unavailable as exc:
+        data, state, message = {}, "unavailable", exc.what
+    except TradepulseError as exc:
+        data, state, message = {}, "error", str(exc)
+    from tradepulse.groups.models import ACTION_STATUSES
+    return render(request, "groups.html", title=i18n.t("groups", lang), state=state, message=message,
+                  selected=group, statuses=ACTION_STATUSES, msg=msg, **data)
+
+
+@router.post("/groups/actions/{action_id}")
+def edit_action(request: Request, action_id: int, version: int = Form(..., ge=0),
+                status: str = Form(..., max_length=16), note: str = Form("", max_length=4000),
+                deadline: str = Form("", max_length=10), csrf_token: str = Form("")):
+    check_csrf(request, csrf_token)
+    user = require_role(request, "secretary")
+    lang = lang_of(request)
+    ctx: DataContext = request.app.state.ctx
+    svc_mod = require("tradepulse.groups.service")
+    changes: dict[str, Any] = {"status": status, "note": note}
+    if deadline:
+        changes["deadline"] = deadline
+    with ctx.session() as session:
+        try:
+            svc_mod.GroupService(session).update_action(action_id, version, user["username"], **changes)
+        except svc_mod.ConflictError:
+            return RedirectResponse(f"/groups?msg=conflict#action-{action_id}", status_code=303)
+    return RedirectResponse(f"/groups?msg=saved#action-{action_id}", status_code=303)
+
+
+@router.post("/groups/import")
+async def import_actions(request: Request, file: UploadFile = File(...), csrf_token: str = Form("")):
+    """Import action items from one ``actions.csv`` (format of :mod:`tradepulse.groups.csvio`), ≤ 5 MB."""
+    from tradepulse.web.app import MAX_UPLOAD
+    check_csrf(request, csrf_token)
+    user = require_role(request, "secretary")
+    body = await file.read(MAX_UPLOAD + 1)
+    if len(body) > MAX_UPLOAD:
+        raise HTTPException(413, f"file larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+    csvio = require("tradepulse.groups.csvio")
+    svc_mod = require("tradepulse.groups.service")
+    ctx: DataContext = request.app.state.ctx
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "actions.csv").write_bytes(body)
+        with ctx.session() as session:
+            added = csvio.import_csv(svc_mod.GroupService(session), tmp, actor=user["username"])
+    return RedirectResponse(f"/groups?msg=imported-{added.get('actions', 0)}", status_code=303)
+
+
+# ---------------------------------------------------------------- routes: briefs
+@router.get("/briefs", response_class=HTMLResponse)
+def briefs_page(request: Request):
+    lang = lang_of(request)
+    state, message = "ok", ""
+    try:
+        require("tradepulse.reports.brief", "build_brief")
+    except Unavailable as exc:
+        state, message = "unavailable", exc.what
+    provinces: list[str] = []
+    try:
+        provinces = request.app.state.ctx.cached(("province-names",), lambda: _province_names(request.app.state.ctx))
+    except (TradepulseError, Unavailable):
+        pass
+    return render(request, "briefs.html", title=i18n.t("briefs", lang), state=state, message=message,
+                  provinces=provinces, today=dt.date.today().isoformat())
+
+
+def _province_names(ctx: DataContext) -> list[str]:
+    t = ctx.flows()
+    t = t.filter(t.province.notnull())
+    return sorted(str(p) for p in t.select("province").distinct().to_pandas()["province"])
+
+
+@router.get("/briefs/download")
+def brief_download(request: Request, lang: str = Query("en", pattern="^(en|fa)$"),
+                   fmt: str = Query("pdf", pattern="^(pdf|html)$"),
+                   date: str | None = Query(None, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+                   province: str | None = Query(None, max_length=200)):
+    """The weekly brief as PDF (WeasyPrint) or HTML, built by :mod:`tradepulse.reports.brief`."""
+    brief_mod = require("tradepulse.reports.brief")
+    ctx: DataContext = request.app.state.ctx
+    day = dt.date.fromisoformat(date) if date else None
+    key = ("brief", lang, fmt, day, province or None)
+
+    def build() -> bytes:
+        b = brief_mod.build_brief(ctx.warehouse(), ctx.groups_url, date=day, province=province or None,
+                                  lang=lang)
+        if fmt == "html":
+            return brief_mod.render_html(b).encode("utf-8")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "brief.pdf"
+            brief_mod.write_brief(ctx.warehouse(), ctx.groups_url, date=day, province=province or None,
+                                  lang=lang, out=out)
+            return out.read_bytes()
+    body = ctx.cached(key, build)
+    media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
+    name = f"tradepulse-brief-{lang}{'-' + province if province else ''}.{fmt}"
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})
