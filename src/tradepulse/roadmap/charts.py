@@ -1,0 +1,69 @@
+"""Altair chart of one target: actual series (hollow points = estimates), the path from the baseline to the
+target (straight line for value targets, compound growth for growth targets), the target point at the
+deadline and the trend projection; ``to_svg`` renders it with vl-convert for PDF briefs."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from tradepulse.roadmap.status import STATUS_FA, TargetStatus
+
+COLORS = {"on-track": "#2e7d32", "at-risk": "#f9a825", "off-track": "#c62828", "no-data": "#757575"}
+
+
+def _path(st: TargetStatus) -> pd.DataFrame:
+    t = st.target
+    if st.target_value is None or st.baseline_value is None or t.baseline_year is None:
+        return pd.DataFrame(columns=["year", "value", "line"])
+    years = np.arange(t.baseline_year, t.deadline_year + 1)
+    if t.growth is not None:
+        values = st.baseline_value * (1 + t.growth) ** (years - t.baseline_year)
+    else:
+        values = np.interp(years, [t.baseline_year, t.deadline_year], [st.baseline_value, st.target_value])
+    return pd.DataFrame({"year": years, "value": values, "line": "target path"})
+
+
+def target_chart(status: TargetStatus, lang: str = "en", width: int = 420, height: int = 220) -> alt.Chart:
+    """Layered Altair chart for one :class:`TargetStatus`."""
+    t = status.target
+    cal_label = "SH year" if t.calendar == "SH" else "year"
+    if lang == "fa":
+        cal_label = "سال (هجری شمسی)" if t.calendar == "SH" else "سال"
+    label = STATUS_FA[status.status] if lang == "fa" else status.status
+    title = alt.TitleParams(t.title(lang), subtitle=f"{label} — {status.reason}",
+                            subtitleColor=COLORS[status.status])
+    x = alt.X("year:Q", title=cal_label, axis=alt.Axis(format="d", tickMinStep=1))
+    y = alt.Y("value:Q", title=t.metric)
+    layers = []
+    s = status.series
+    if len(s):
+        actual = s[["year", "value", "estimate"]].assign(
+            line="actual", kind=np.where(s["estimate"], "estimate", "recorded"))
+        layers.append(alt.Chart(actual).mark_line(color="#1565c0").encode(x=x, y=y))
+        layers.append(alt.Chart(actual).mark_point(size=45, color="#1565c0").encode(
+            x=x, y=y, fill=alt.condition("datum.kind == 'estimate'", alt.value("white"), alt.value("#1565c0")),
+            tooltip=["year:Q", alt.Tooltip("value:Q", format=",.4~s"), "kind:N"]))
+    path = _path(status)
+    if len(path):
+        layers.append(alt.Chart(path).mark_line(strokeDash=[6, 4], color="#616161").encode(x=x, y=y))
+    if status.target_value is not None:
+        goal = pd.DataFrame({"year": [t.deadline_year], "value": [status.target_value], "line": ["target"]})
+        layers.append(alt.Chart(goal).mark_point(shape="diamond", size=120, filled=True, color="#000000")
+                      .encode(x=x, y=y, tooltip=["year:Q", alt.Tooltip("value:Q", format=",.4~s")]))
+    if status.projection is not None and status.as_of_year is not None and status.as_of_year < t.deadline_year:
+        proj = pd.DataFrame({"year": [status.as_of_year, t.deadline_year],
+                             "value": [status.actual, status.projection], "line": ["projection"] * 2})
+        layers.append(alt.Chart(proj).mark_line(strokeDash=[2, 3], color=COLORS[status.status])
+                      .encode(x=x, y=y))
+    if not layers:
+        layers.append(alt.Chart(pd.DataFrame({"year": [t.deadline_year], "value": [0.0]})).mark_point(opacity=0)
+                      .encode(x=x, y=y))
+    return alt.layer(*layers).properties(title=title, width=width, height=height)
+
+
+def to_svg(chart: alt.Chart) -> str:
+    """SVG text of a chart (vl-convert, no browser needed)."""
+    import vl_convert as vlc
+    return vlc.vegalite_to_svg(chart.to_json())

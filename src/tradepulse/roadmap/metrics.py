@@ -1,0 +1,380 @@
+"""Target metrics as yearly series, computed from the warehouse with Ibis and converted to the target's calendar.
+
+Base metrics (``value`` in current USD unless stated):
+
+* ``exports``, ``imports`` — sum of ``value_usd`` of the reporter's flows in scope;
+* ``total_trade`` = exports + imports; ``balance`` = exports − imports;
+* ``non_oil_balance`` = balance over products outside the oil set (HS 2709/2710/2711, ``options.oil = "chapter27"``
+  for all of chapter 27);
+* ``market_share`` = reporter's exports in scope / all reporters' exports in the same product and partner scope
+  (a fraction, 0.012 = 1.2 %), numerator and denominator from the same rows (WLD totals for a world share);
+* ``n_products`` — distinct HS codes with exports > ``options.threshold`` (default 0) USD; ``n_markets`` —
+  distinct partners (not WLD) with exports > threshold;
+* ``import_saving`` — cumulative saving of imports against a counterfactual (see :mod:`.substitution`);
+* ``indicator:<module>.<function>`` — any function of ``tradepulse.indicators.<module>`` (see :func:`indicator_series`).
+
+**Which rows (the WLD rule of** :mod:`tradepulse.schema` **).**  Flows are tagged by level: *world* (partner = WLD),
+*national* (bilateral, province NULL) and *province* (customs rows with province set).  Levels are never summed
+together.  A world-scope series uses the world level when present; a partner-scope series uses national or
+province rows.  One level is used for a whole series — the one covering most years (ties → world, then national)
+— so a series never jumps between sources; ``scope.level`` forces one.
+
+**Calendar.**  Series are built per Gregorian year and month and converted with :mod:`.calendar`: monthly data
+to SH years by day weights (``method = "monthly-exact"``), annual data apportioned (``"annual-apportioned"``,
+``estimate = True``); counts take the Gregorian year *y* + 621 (``"start-year"``, estimate).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import operator
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from tradepulse import reference
+from tradepulse.errors import InputError, NoDataError, UnknownNameError
+from tradepulse.roadmap import calendar as cal
+from tradepulse.roadmap.model import Scope, Target
+from tradepulse.schema import WORLD
+
+LEVEL_NAMES = {0: "world", 1: "national", 2: "province"}
+LEVEL_CODES = {v: k for k, v in LEVEL_NAMES.items()}
+SERIES_COLUMNS = ["year", "value", "estimate", "method"]
+
+
+# ---------------------------------------------------------------- data access
+class Data:
+    """Access to FLOWS and SERVICES tables of a warehouse, a path, or pandas frames (for tests and notebooks)."""
+
+    def __init__(self, source):
+        from tradepulse.warehouse import Warehouse
+        self._own = None
+        if isinstance(source, Data):
+            self.flows, self.services, self.warehouse = source.flows, source.services, source.warehouse
+            return
+        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+            source = self._own = Warehouse(source, read_only=True)
+        if isinstance(source, Warehouse):
+            self.warehouse = source
+            self.flows, self.services = source.flows(), source.services()
+        elif isinstance(source, dict):
+            self.warehouse = None
+            self.flows = _mem(source.get("flows"), "flows")
+            self.services = _mem(source.get("services"), "services")
+        elif isinstance(source, (pd.DataFrame, ibis.Table)):
+            self.warehouse = None
+            self.flows = _mem(source, "flows")
+            self.services = _mem(None, "services")
+        else:
+            raise TypeError(f"expected a Warehouse, a path, a FLOWS frame or a dict of frames, not {type(source)}")
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.close()
+
+
+def _mem(frame, name: str) -> ibis.Table:
+    from tradepulse import schema
+    if isinstance(frame, ibis.Table):
+        return frame
+    cols = schema.FLOWS if name == "flows" else schema.SERVICES
+    if frame is None:
+        frame = pd.DataFrame({c: pd.Series(dtype="float64" if t == "DOUBLE" else "object")
+                              for c, t in cols.items()})
+    frame = frame.copy()
+    for c, t in cols.items():
+        if c not in frame.columns:
+            frame[c] = None
+    if "month" in frame.columns:
+        frame["month"] = pd.to_numeric(frame["month"], errors="coerce").astype("Int64")
+    frame["year"] = frame["year"].astype("int64")
+    frame["value_usd"] = frame["value_usd"].astype("float64")
+    for c, t in cols.items():
+        if t == "VARCHAR":
+            frame[c] = frame[c].astype("string")
+    return ibis.memtable(frame[list(cols)])
+
+
+# ---------------------------------------------------------------- scope resolution
+def partner_members(names: tuple[str, ...]) -> tuple[str, ...]:
+    """ISO3 members of partner names (ISO3 codes or country-group names); () = world."""
+    out: list[str] = []
+    for n in names:
+        out.extend(reference.group_members(n))
+    return tuple(dict.fromkeys(out))
+
+
+def product_prefixes(names: tuple[str, ...], substitution_file=None) -> tuple[str, ...]:
+    """HS prefixes of product names (HS codes or product-group names; ``@substitution`` = all listed lines)."""
+    out: list[str] = []
+    for n in names:
+        if n == "@substitution":
+            from tradepulse.roadmap.substitution import load_lines
+            out.extend(load_lines(substitution_file)["hs"].tolist())
+        elif n.isdigit():
+            out.append(n)
+        else:
+            out.extend(reference.product_group_prefixes(n))
+    return tuple(dict.fromkeys(out))
+
+
+def _prefix_pred(column, prefixes):
+    return functools.reduce(operator.or_, [column.startswith(p) for p in prefixes])
+
+
+# ---------------------------------------------------------------- goods
+def goods_rows(data: Data, scope: Scope, flow: str, *, prefixes=(), exclude=(), all_reporters=False,
+               ) -> ibis.Table:
+    """FLOWS rows of ``flow`` in ``scope`` with an added ``level`` column (0 world, 1 national, 2 province)."""
+    t = data.flows
+    t = t.filter(t.flow == flow)
+    if not all_reporters:
+        t = t.filter(t.reporter == scope.reporter)
+    partners = partner_members(scope.partner)
+    if partners:
+        t = t.filter(t.partner.isin(partners))
+    if scope.province is not None:
+        t = t.filter(t.province == scope.province)
+    if prefixes:
+        t = t.filter(_prefix_pred(t.product, prefixes))
+    if exclude:
+        t = t.filter(~_prefix_pred(t.product, exclude))
+    level = ibis.cases((t.partner == WORLD, 0), (t.province.isnull(), 1), else_=2)
+    return t.mutate(level=level)
+
+
+def choose_level(frame: pd.DataFrame, forced: str = "auto") -> int | None:
+    """The level used for a series: ``forced`` or the one with most distinct years (ties → lower code)."""
+    if frame.empty:
+        return None
+    if forced != "auto":
+        return LEVEL_CODES[forced]
+    years = frame.groupby("level")["year"].nunique()
+    best = years.max()
+    return int(min(years[years == best].index))
+
+
+def goods_monthly(data: Data, scope: Scope, flow: str, *, prefixes=(), exclude=(), level=None,
+                  all_reporters=False) -> tuple[pd.DataFrame, int | None]:
+    """``(frame[year, month, value], level)``: sums by Gregorian year and month (month NaN = annual)."""
+    t = goods_rows(data, scope, flow, prefixes=prefixes, exclude=exclude, all_reporters=all_reporters)
+    agg = (t.group_by(["level", "year", "month"]).aggregate(value=t.value_usd.sum()).to_pandas())
+    agg = agg[agg["value"].notna()]
+    lvl = choose_level(agg, scope.level) if level is None else level
+    if lvl is None:
+        return pd.DataFrame(columns=["year", "month", "value"]), None
+    out = agg[agg["level"] == lvl][["year", "month", "value"]]
+    return out.reset_index(drop=True), lvl
+
+
+def to_calendar(frame: pd.DataFrame, calendar: str, by: list[str] | None = None) -> pd.DataFrame:
+    """Convert ``frame[by…, year, month, value]`` (Gregorian) to complete years of ``calendar``.
+
+    Gregorian: annual sums of years that are complete (an annual row, or 12 months).  SH: SH years whose 13
+    month-parts are all present are aggregated by day weights (exact, ``monthly-exact``); the others are
+    apportioned from complete Gregorian years (``annual-apportioned``, estimate).  Returns
+    ``by… + [year, value, estimate, method]``.
+    """
+    by = list(by or [])
+    cols = by + SERIES_COLUMNS
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    f = frame.copy()
+    f["year"] = f["year"].astype(int)
+    monthly = f[f["month"].notna()]
+    stats = f.assign(has_annual=f["month"].isna()).groupby(by + ["year"]).agg(
+        has_annual=("has_annual", "any"), months=("month", "nunique"), value=("value", "sum"))
+    complete = stats[stats["has_annual"] | (stats["months"] == 12)]
+    annual = complete.reset_index()[by + ["year", "value"]]
+    if calendar == "gregorian":
+        return annual.assign(estimate=False, method="gregorian")[cols]
+    parts = []
+    if not monthly.empty:
+        exact = cal.monthly_to_sh(monthly.astype({"month": int}), value="value", by=by)
+        exact = exact[exact["months"] == 13]
+        parts.append(exact.rename(columns={"sh_year": "year"}).assign(estimate=False, method="monthly-exact"))
+    if not annual.empty:
+        est = cal.annual_to_sh(annual, value="value", by=by)
+        parts.append(est.rename(columns={"sh_year": "year"}).assign(estimate=True, method="annual-apportioned"))
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat([p[cols] for p in parts], ignore_index=True)
+    out["year"] = out["year"].astype(int)
+    out = out.sort_values(by + ["year", "estimate"]).drop_duplicates(by + ["year"], keep="first")
+    return out.reset_index(drop=True)
+
+
+def _combine(a: pd.DataFrame, b: pd.DataFrame, op) -> pd.DataFrame:
+    """Join two calendar series on year (inner) and combine values with ``op``."""
+    m = a.merge(b, on="year", suffixes=("_a", "_b"))
+    return pd.DataFrame({"year": m["year"], "value": op(m["value_a"].to_numpy(float), m["value_b"].to_numpy(float)),
+                         "estimate": m["estimate_a"] | m["estimate_b"],
+                         "method": np.where(m["method_a"] == m["method_b"], m["method_a"],
+                                            m["method_a"] + "+" + m["method_b"])})
+
+
+def _flow_series(data, scope, flow, calendar, prefixes=(), exclude=()):
+    frame, _ = goods_monthly(data, scope, flow, prefixes=prefixes, exclude=exclude)
+    return to_calendar(frame, calendar)
+
+
+def _combined_flows(data, scope, calendar, prefixes, exclude, sign):
+    ex = _flow_series(data, scope, "export", calendar, prefixes, exclude)
+    im = _flow_series(data, scope, "import", calendar, prefixes, exclude)
+    if ex.empty and im.empty:
+        return ex
+    # a flow with no rows at all counts as zero (e.g. no recorded imports from a partner)
+    if ex.empty:
+        ex = im.assign(value=0.0)
+    if im.empty:
+        im = ex.assign(value=0.0)
+    return _combine(ex, im, (lambda a, b: a + b) if sign > 0 else (lambda a, b: a - b))
+
+
+def market_share(data: Data, scope: Scope, calendar: str, prefixes=()) -> pd.DataFrame:
+    """Reporter's exports / all reporters' exports in the same scope, both from the same level of rows."""
+    den_frame, lvl = goods_monthly(data, scope, "export", prefixes=prefixes, all_reporters=True)
+    if lvl is None:
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    num_frame, _ = goods_monthly(data, scope, "export", prefixes=prefixes, level=lvl)
+    num, den = to_calendar(num_frame, calendar), to_calendar(den_frame, calendar)
+    if num.empty:
+        num = den.assign(value=0.0)
+    num = den[["year"]].merge(num, on="year", how="left").fillna({"value": 0.0})
+    num["estimate"] = num["estimate"].fillna(False).astype(bool)
+    num["method"] = num["method"].fillna(den["method"].iloc[0] if len(den) else "")
+    return _combine(num, den, lambda a, b: np.divide(a, b, out=np.full_like(a, np.nan), where=b != 0))
+
+
+def count_series(data: Data, scope: Scope, calendar: str, what: str, prefixes=(), threshold: float = 0.0,
+                 ) -> pd.DataFrame:
+    """Distinct products or partners with annual exports above ``threshold``, per year."""
+    t = goods_rows(data, scope, "export", prefixes=prefixes)
+    if what == "partner":
+        t = t.filter(t.partner != WORLD)
+    agg = t.group_by(["level", "year", what]).aggregate(value=t.value_usd.sum()).to_pandas()
+    lvl = choose_level(agg, scope.level)
+    if lvl is None:
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    agg = agg[(agg["level"] == lvl) & (agg["value"] > threshold)]
+    counts = agg.groupby("year")[what].nunique().reset_index(name="value")
+    counts["year"] = counts["year"].astype(int)
+    if calendar == "SH":
+        counts["year"] = counts["year"] - cal.SH_OFFSET
+        return counts.assign(value=counts["value"].astype(float), estimate=True, method="start-year")[SERIES_COLUMNS]
+    return counts.assign(value=counts["value"].astype(float), estimate=False, method="gregorian")[SERIES_COLUMNS]
+
+
+# ---------------------------------------------------------------- services
+def services_series(data: Data, scope: Scope, flow: str, calendar: str) -> pd.DataFrame:
+    """SERVICES of ``flow`` in scope (EBOPS prefixes, partners; WLD rule as for goods), annual → calendar."""
+    t = data.services
+    t = t.filter((t.reporter == scope.reporter) & (t.flow == flow))
+    partners = partner_members(scope.partner)
+    if partners:
+        t = t.filter(t.partner.isin(partners))
+    if scope.ebops:
+        t = t.filter(_prefix_pred(t.ebops.upper(), scope.ebops))
+    t = t.mutate(level=ibis.ifelse(t.partner == WORLD, 0, 1))
+    agg = t.group_by(["level", "year"]).aggregate(value=t.value_usd.sum()).to_pandas()
+    lvl = choose_level(agg, scope.level if scope.level in ("auto", "world", "national") else "national")
+    if lvl is None:
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    frame = agg[agg["level"] == lvl][["year", "value"]].assign(month=np.nan)
+    return to_calendar(frame, calendar)
+
+
+# ---------------------------------------------------------------- indicators
+def indicator_series(data: Data, target: Target) -> pd.DataFrame:
+    """``indicator:<module>.<function>``: call ``tradepulse.indicators.<module>.<function>`` and read a yearly value.
+
+    Options: ``input`` = ``"warehouse"`` (default; the Warehouse), ``"table"`` (Ibis FLOWS) or ``"frame"`` (pandas
+    FLOWS of all reporters); ``args`` = keyword arguments; ``column`` = value column (default ``value``, else the
+    only numeric column besides ``year``).  The result must have a ``year`` column (Gregorian); rows are kept
+    where a ``reporter``/``exporter``/``iso3``/``country`` column equals the scope reporter.  SH years are
+    apportioned (a weighted average of the two Gregorian years for intensive indicators), labelled estimate.
+    """
+    mod_name, func_name = target.metric.split(":", 1)[1].split(".")
+    try:
+        module = importlib.import_module(f"tradepulse.indicators.{mod_name}")
+    except ModuleNotFoundError:
+        raise UnknownNameError("indicator module", mod_name) from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        known = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
+        raise UnknownNameError(f"function of tradepulse.indicators.{mod_name}", func_name, known)
+    opts = target.options
+    kind = opts.get("input", "warehouse")
+    if kind == "warehouse":
+        arg = data.warehouse if data.warehouse is not None else data.flows
+    elif kind == "table":
+        arg = data.flows
+    elif kind == "frame":
+        arg = data.flows.to_pandas()
+    else:
+        raise InputError(f"target {target.id!r}: options.input must be warehouse, table or frame, not {kind!r}")
+    result = func(arg, **dict(opts.get("args", {})))
+    if isinstance(result, ibis.Table):
+        result = result.to_pandas()
+    if isinstance(result, pd.Series):
+        result = result.rename("value").rename_axis("year").reset_index()
+    if not isinstance(result, pd.DataFrame) or "year" not in result.columns:
+        raise InputError(f"target {target.id!r}: {target.metric} must return a frame with a 'year' column")
+    for key in ("reporter", "exporter", "iso3", "country"):
+        if key in result.columns:
+            result = result[result[key] == target.scope.reporter]
+            break
+    column = opts.get("column")
+    if column is None:
+        numeric = [c for c in result.select_dtypes("number").columns if c != "year"]
+        column = "value" if "value" in result.columns else (numeric[0] if len(numeric) == 1 else None)
+    if column is None or column not in result.columns:
+        raise InputError(f"target {target.id!r}: set options.column to one of {list(result.columns)}")
+    frame = result.groupby("year", as_index=False)[column].sum().rename(columns={column: "value"})
+    frame["month"] = np.nan
+    return to_calendar(frame, target.calendar)
+
+
+# ---------------------------------------------------------------- dispatch
+def metric_series(data, target: Target, *, substitution_file=None) -> pd.DataFrame:
+    """Yearly series of ``target``'s metric in its calendar: ``year, value, estimate, method``."""
+    data = data if isinstance(data, Data) else Data(data)
+    sc, calendar, m = target.scope, target.calendar, target.metric
+    if m.startswith("indicator:"):
+        return indicator_series(data, target)
+    if sc.trade == "services":
+        if m in ("exports", "imports"):
+            return services_series(data, sc, m[:-1], calendar)
+        if m in ("total_trade", "balance"):
+            ex = services_series(data, sc, "export", calendar)
+            im = services_series(data, sc, "import", calendar)
+            if ex.empty and im.empty:
+                return ex
+            ex = ex if not ex.empty else im.assign(value=0.0)
+            im = im if not im.empty else ex.assign(value=0.0)
+            return _combine(ex, im, operator.add if m == "total_trade" else operator.sub)
+        raise InputError(f"target {target.id!r}: metric {m!r} is not available for services")
+    prefixes = product_prefixes(sc.product, substitution_file)
+    if m in ("exports", "imports"):
+        return _flow_series(data, sc, m[:-1], calendar, prefixes)
+    if m == "total_trade":
+        return _combined_flows(data, sc, calendar, prefixes, (), +1)
+    if m == "balance":
+        return _combined_flows(data, sc, calendar, prefixes, (), -1)
+    if m == "non_oil_balance":
+        oil = reference.oil_prefixes(target.options.get("oil", "narrow"))
+        return _combined_flows(data, sc, calendar, prefixes, oil, -1)
+    if m == "market_share":
+        return market_share(data, sc, calendar, prefixes)
+    if m in ("n_products", "n_markets"):
+        return count_series(data, sc, calendar, "product" if m == "n_products" else "partner", prefixes,
+                            float(target.options.get("threshold", 0.0)))
+    if m == "import_saving":
+        from tradepulse.roadmap.substitution import saving_series
+        imports = _flow_series(data, sc, "import", calendar, prefixes)
+        return saving_series(imports, target)
+    raise NoDataError(f"metric {m!r} is not implemented")

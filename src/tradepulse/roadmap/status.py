@@ -1,0 +1,233 @@
+"""Status of roadmap targets: actual to date, gap, required growth, trend projection and a traffic light.
+
+Definitions (years in the target's calendar; *a* = the latest year with data not after ``as_of``,
+*D* = deadline year, *T* = target value, *A* = actual value in year *a*):
+
+* **gap** = T − A (positive: still to go).
+* **progress** = (A − B) / (T − B) with B the baseline value (1 = reached).
+* **required growth** (CAGR) = (T / A)^(1 / (D − a)) − 1, defined when D > a and T, A > 0.
+* **projection** to D from the recent trend, method named in ``projection_method``:
+  ``loglinear-k5`` — least-squares fit of ln(value) on year over the last k = 5 years with data (needs ≥ 2 points,
+  all positive), projected value exp(α + β·D), trend growth e^β − 1; ``linear-k5`` — the same fit on the value
+  itself (used when a value is ≤ 0, and always for cumulative metrics such as ``import_saving``);
+  ``last-value`` when only one point exists.
+* **status rule** (higher is better for every metric; tolerance τ = 10 % of |T| by default):
+
+  - deadline reached (a ≥ D): ``on-track`` ("achieved") if the value in D ≥ T, else ``off-track`` ("missed");
+  - otherwise ``on-track`` if A ≥ T (already reached) or projection ≥ T;
+  - ``at-risk`` if projection ≥ T − τ·|T|;
+  - ``off-track`` otherwise; ``no-data`` when the series is empty.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tradepulse.errors import NoDataError, TradepulseError
+from tradepulse.roadmap import calendar as cal
+from tradepulse.roadmap.model import Roadmap, Target
+
+STATUSES = ("on-track", "at-risk", "off-track", "no-data")
+STATUS_FA = {"on-track": "در مسیر", "at-risk": "در خطر", "off-track": "خارج از مسیر", "no-data": "بدون داده"}
+CUMULATIVE = ("import_saving",)
+DEFAULT_K = 5
+DEFAULT_TOLERANCE = 0.10
+
+
+@dataclass
+class TargetStatus:
+    target: Target
+    status: str
+    reason: str
+    as_of_year: int | None = None
+    actual: float | None = None
+    actual_estimate: bool = False
+    baseline_year: int | None = None
+    baseline_value: float | None = None
+    target_value: float | None = None
+    gap: float | None = None
+    progress: float | None = None
+    years_left: int | None = None
+    required_growth: float | None = None
+    trend_growth: float | None = None
+    projection: float | None = None
+    projection_method: str = ""
+    calendar_method: str = ""
+    series: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def id(self) -> str:
+        return self.target.id
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if k not in ("target", "series")}
+        t = self.target
+        d.update(id=t.id, title_en=t.title_en, title_fa=t.title_fa, metric=t.metric, calendar=t.calendar,
+                 deadline_year=t.deadline_year, parent=t.parent,
+                 scope={k: v for k, v in asdict(t.scope).items() if v not in ((), None)},
+                 series=[{"year": int(r.year), "value": _num(r.value), "estimate": bool(r.estimate)}
+                         for r in self.series.itertuples()] if len(self.series) else [])
+        return {k: _num(v) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def _num(v):
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+
+
+def trend(series: pd.DataFrame, upto: int, k: int = DEFAULT_K, log: bool = True) -> tuple[float, float, str]:
+    """Fit the last ``k`` points up to year ``upto``: returns ``(intercept, slope, method)``.
+
+    Log-linear (ln value on year) when ``log`` and all values > 0, else linear; one point → slope 0.
+    """
+    s = series[series["year"] <= upto].sort_values("year").tail(k)
+    x = s["year"].to_numpy(float)
+    y = s["value"].to_numpy(float)
+    if len(s) == 1:
+        return float(y[0]), 0.0, "last-value"
+    use_log = log and bool(np.all(y > 0))
+    slope, intercept = np.polyfit(x, np.log(y) if use_log else y, 1)
+    return float(intercept), float(slope), f"{'loglinear' if use_log else 'linear'}-k{k}"
+
+
+def project(intercept: float, slope: float, method: str, year: int, last_value: float | None = None) -> float:
+    if method == "last-value":
+        return float(intercept)
+    value = intercept + slope * year
+    return float(math.exp(value)) if method.startswith("loglinear") else float(value)
+
+
+def classify(*, target_value: float, actual: float, projection: float, deadline_reached: bool,
+             tolerance: float = DEFAULT_TOLERANCE) -> tuple[str, str]:
+    """The status rule (see module docstring) → ``(status, reason)``."""
+    if deadline_reached:
+        return ("on-track", "achieved by the deadline") if actual >= target_value else \
+            ("off-track", "deadline passed, target missed")
+    if actual >= target_value:
+        return "on-track", "target already reached"
+    if projection >= target_value:
+        return "on-track", "trend projection reaches the target"
+    if projection >= target_value - tolerance * abs(target_value):
+        return "at-risk", f"trend projection within {tolerance:.0%} of the target"
+    return "off-track", f"trend projection more than {tolerance:.0%} short of the target"
+
+
+def limit_year(as_of, target: Target, roadmap_calendar: str) -> int | None:
+    """The last year (target calendar) whose data may be used: ``as_of`` as a date, or a year in the
+    roadmap's calendar (converted by ±621 to the other calendar)."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, (_dt.date, _dt.datetime)):
+        day = as_of.date() if isinstance(as_of, _dt.datetime) else as_of
+        return cal.sh_year_of(day) if target.calendar == "SH" else day.year
+    year = int(as_of)
+    if roadmap_calendar == target.calendar:
+        return year
+    return year - cal.SH_OFFSET if target.calendar == "SH" else year + cal.SH_OFFSET
+
+
+def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = None, k: int = DEFAULT_K,
+              tolerance: float = DEFAULT_TOLERANCE) -> TargetStatus:
+    """Evaluate one target on its yearly series (``year, value, estimate, method``)."""
+    s = series.dropna(subset=["value"]) if len(series) else series
+    if as_of_year is not None and len(s):
+        s = s[s["year"] <= as_of_year]
+    if not len(s):
+        return TargetStatus(target, "no-data", "no data for this target in the warehouse",
+                            baseline_year=target.baseline_year, baseline_value=target.baseline_value,
+                            target_value=target.target_value, series=s)
+    s = s.sort_values("year").reset_index(drop=True)
+    cumulative = target.metric in CUMULATIVE
+    by_year = s.set_index("year")
+    base_value = target.baseline_value
+    if base_value is None and cumulative:
+        base_value = 0.0
+    if base_value is None and target.baseline_year is not None and target.baseline_year in by_year.index:
+        base_value = float(by_year.at[target.baseline_year, "value"])
+    if target.target_value is None and base_value is None:
+        return TargetStatus(target, "no-data", f"no data for the baseline year {target.baseline_year}",
+                            baseline_year=target.baseline_year, series=s)
+    goal = target.goal(base_value)
+    a = int(s["year"].iloc[-1])
+    D = target.deadline_year
+    deadline_reached = a >= D
+    if deadline_reached and D in by_year.index:
+        a = D
+    elif deadline_reached:
+        a = int(s[s["year"] <= D]["year"].max()) if (s["year"] <= D).any() else a
+    actual = float(by_year.at[a, "value"])
+    intercept, slope, method = trend(s, a, k, log=not cumulative)
+    projection = project(intercept, slope, method, D)
+    trend_growth = math.exp(slope) - 1 if method.startswith("loglinear") else None
+    years_left = D - a
+    required = ((goal / actual) ** (1.0 / years_left) - 1) if years_left > 0 and goal > 0 and actual > 0 else None
+    status, reason = classify(target_value=goal, actual=actual, projection=projection,
+                              deadline_reached=deadline_reached and a == D, tolerance=tolerance)
+    progress = (actual - base_value) / (goal - base_value) if base_value is not None and goal != base_value else None
+    return TargetStatus(
+        target, status, reason, as_of_year=a, actual=actual, actual_estimate=bool(by_year.at[a, "estimate"]),
+        baseline_year=target.baseline_year, baseline_value=base_value, target_value=goal, gap=goal - actual,
+        progress=progress, years_left=years_left, required_growth=required, trend_growth=trend_growth,
+        projection=projection, projection_method=method,
+        calendar_method=str(by_year.at[a, "method"]), series=s)
+
+
+def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
+             tolerance: float = DEFAULT_TOLERANCE, progress=None) -> list[TargetStatus]:
+    """Evaluate every target of ``roadmap`` on ``warehouse`` (a Warehouse, a path, a FLOWS frame or a dict of
+    frames).  ``as_of``: a ``datetime.date`` or a year in the roadmap's calendar; data after it are ignored.
+
+    A target whose data are missing gets status ``no-data`` with the reason (it does not stop the others);
+    unknown names still raise.  ``progress`` is an optional callable ``(done, total)``.
+    """
+    from tradepulse.roadmap.metrics import Data, metric_series
+
+    data = Data(warehouse)
+    sub_file = roadmap.substitution_file
+    if sub_file and roadmap.source and not _is_abs(sub_file):
+        from pathlib import Path
+        sub_file = str(Path(roadmap.source).parent / sub_file)
+    out = []
+    try:
+        for i, t in enumerate(roadmap.targets):
+            try:
+                series = metric_series(data, t, substitution_file=sub_file)
+                st = status_of(t, series, as_of_year=limit_year(as_of, t, roadmap.calendar), k=k,
+                               tolerance=tolerance)
+            except NoDataError as exc:
+                st = TargetStatus(t, "no-data", str(exc), baseline_year=t.baseline_year,
+                                  baseline_value=t.baseline_value, target_value=t.target_value)
+            out.append(st)
+            if progress:
+                progress(i + 1, len(roadmap.targets))
+    finally:
+        data.close()
+    return out
+
+
+def _is_abs(p: str) -> bool:
+    from pathlib import Path
+    return Path(p).is_absolute()
+
+
+def status_frame(statuses: list[TargetStatus], lang: str = "en") -> pd.DataFrame:
+    """One row per target: id, title, metric, calendar, baseline, target, deadline, as-of year, actual, gap,
+    progress, required and trend growth, projection, method, status (and ``status_label`` in ``lang``)."""
+    rows = []
+    for st in statuses:
+        t = st.target
+        rows.append({
+            "id": t.id, "parent": t.parent, "title": t.title(lang), "metric": t.metric, "calendar": t.calendar,
+            "baseline_year": st.baseline_year, "baseline_value": st.baseline_value,
+            "target_value": st.target_value, "deadline_year": t.deadline_year, "as_of_year": st.as_of_year,
+            "actual": st.actual, "actual_estimate": st.actual_estimate, "gap": st.gap, "progress": st.progress,
+            "required_growth": st.required_growth, "trend_growth": st.trend_growth,
+            "projection": st.projection, "projection_method": st.projection_method,
+            "calendar_method": st.calendar_method, "status": st.status,
+            "status_label": STATUS_FA[st.status] if lang == "fa" else st.status, "reason": st.reason,
+        })
+    return pd.DataFrame(rows)
