@@ -204,6 +204,28 @@ def _split(rng: np.random.Generator, values: np.ndarray, k: np.ndarray, weights:
     return ukey // weights.shape[1], ukey % weights.shape[1], val
 
 
+def _ensure_links(row: np.ndarray, part: np.ndarray, val: np.ndarray, exporter: np.ndarray,
+                  links: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Make sure each (exporter, partner) link has a row: where missing, move 30 % of one of the exporter's
+    larger bilateral rows (its 75th-percentile row) to that partner (row totals, hence world totals, are unchanged)."""
+    have = set(zip(exporter[row].tolist(), part.tolist()))
+    add_r, add_p, add_v = [], [], []
+    for e, j in links:  # at most a few dozen links per year
+        if (e, j) in have:
+            continue
+        cand = np.flatnonzero(exporter[row] == e)
+        if len(cand) == 0:
+            continue
+        big = cand[np.argsort(val[cand])[int(0.75 * (len(cand) - 1))]]  # an upper-middle row, not the largest
+        moved = 0.3 * val[big]
+        val[big] -= moved
+        add_r.append(row[big]); add_p.append(j); add_v.append(moved)
+        have.add((e, j))
+    if add_r:
+        row = np.concatenate([row, add_r]); part = np.concatenate([part, add_p]); val = np.concatenate([val, add_v])
+    return row, part, val
+
+
 def _scale_groups(values: np.ndarray, groups: dict[str, np.ndarray], targets: dict[str, float],
                   total: float | None) -> np.ndarray:
     """Scale masked groups of ``values`` to target sums; the remainder is scaled so the sum is ``total``."""
@@ -350,7 +372,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     total_x = 110e9 * np.exp(0.15 * np.sin(2 * np.pi * tt / 7.0) + rng.normal(0, 0.04, T))
     oil_share = np.clip(0.57 + 0.05 * np.cos(2 * np.pi * tt / 9.0) + rng.normal(0, 0.02, T), 0.5, 0.65)
     neigh_x = rng.uniform(21e9, 28e9, T)
-    syr_x = rng.uniform(0.25e9, 0.45e9, T)
+    syr_x = rng.uniform(0.27e9, 0.45e9, T)
     syr_m = rng.uniform(0.03e9, 0.09e9, T)
     total_m = 50e9 * np.exp(0.12 * np.sin(2 * np.pi * (tt + 2) / 8.0) + rng.normal(0, 0.04, T))
     ban_factor = np.where(years < ban_year, 1.0, 0.3 * np.exp(-0.08 * np.maximum(years - ban_year, 0)))
@@ -358,6 +380,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     hand_x = {p: v for p, v in (("5701", 3.2e8), ("5702", 6e7))}
     oil_split = np.array([0.62, 0.14, 0.24])  # 2709 crude, 2710 refined, 2711 gas
 
+    must = np.flatnonzero(neigh | (np.arange(C) == syr))  # partners the focus country trades with every year
     flows_parts: list[pd.DataFrame] = []
     customs_parts: list[pd.DataFrame] = []
     focus_rows = []
@@ -414,6 +437,8 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         lam[ci == f] *= 2.0
         k = 1 + rng.poisson(lam)
         row, part, bval = _split(rng, val, k, W, cls, 0.8)
+        links = [(f, j) for j in must] + [(j, f) for j in must]
+        row, part, bval = _ensure_links(row, part, bval, ci, links)
         bc, bp = ci[row], pi[row]
 
         # focus exports: neighbours / Syria / total

@@ -1,0 +1,337 @@
+"""Tests of the SYNTHETIC demo world (tradepulse.demo): determinism, nested structure, focus-country stories,
+consistency of world totals with bilateral and provincial rows, validity against the reference tables, and
+``build`` into a warehouse through the ingest API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tradepulse import reference
+from tradepulse.demo import CUSTOMS_FLOWS, CUSTOMS_HEADERS, build, generate
+from tradepulse.demo.world import EBOPS, SMALL, SOURCE
+from tradepulse.errors import TradepulseError, UnknownNameError
+from tradepulse.schema import FLOWS, MACRO, SERVICES, WORLD
+
+NEIGHBOURS = reference.group_members("neighbours15")
+
+
+@pytest.fixture(scope="module")
+def world():
+    return generate(**SMALL)
+
+
+# ---------------------------------------------------------------- helpers (independent implementations)
+def nodf(m: np.ndarray) -> float:
+    """NODF nestedness (Almeida-Neto et al. 2008, Oikos 117:1227), 0..100, of a 0/1 matrix.
+
+    For each pair of rows i, j with deg_i > deg_j: N_ij = 100·|row_i ∧ row_j| / deg_j, else 0; same for
+    columns; NODF = mean of all N over the n(n−1)/2 + m(m−1)/2 pairs.  Hand cases: the upper-triangular
+    3×3 matrix [[1,1,1],[1,1,0],[1,0,0]] is perfectly nested → 100; the identity → 0 (equal degrees).
+    """
+    def half(x):
+        deg = x.sum(axis=1)
+        ov = x @ x.T
+        dec = deg[:, None] > deg[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n = np.where(dec & (deg[None, :] > 0), 100.0 * ov / deg[None, :], 0.0)
+        k = len(deg)
+        return n.sum(), k * (k - 1) / 2
+    a, na = half(m.astype(float))
+    b, nb = half(m.T.astype(float))
+    return (a + b) / (na + nb)
+
+
+def rca_matrix(flows: pd.DataFrame, year: int) -> tuple[np.ndarray, pd.Index, pd.Index]:
+    """Binary M_cp = [RCA_cp ≥ 1], RCA = (x_cp / x_c) / (x_p / x), from WLD rows of ``year``."""
+    w = flows[(flows.partner == WORLD) & (flows.year == year)]
+    x = w.pivot_table(index="reporter", columns="product", values="value_usd", aggfunc="sum", fill_value=0.0)
+    v = x.to_numpy()
+    rca = (v / v.sum(1, keepdims=True)) / (v.sum(0, keepdims=True) / v.sum())
+    return (rca >= 1).astype(int), x.index, x.columns
+
+
+def test_nodf_hand_cases():
+    assert nodf(np.array([[1, 1, 1], [1, 1, 0], [1, 0, 0]])) == pytest.approx(100.0)
+    assert nodf(np.eye(4, dtype=int)) == pytest.approx(0.0)
+    # [[1,1],[1,0]]: rows: deg 2>1, overlap 1 → 100; cols: deg 2>1, overlap 1 → 100 → 100
+    assert nodf(np.array([[1, 1], [1, 0]])) == pytest.approx(100.0)
+
+
+# ---------------------------------------------------------------- determinism
+def test_same_seed_same_world(world):
+    again = generate(**SMALL)
+    for name in ("flows", "customs", "services", "macro"):
+        pd.testing.assert_frame_equal(getattr(world, name), getattr(again, name))
+    other = generate(seed=7, **SMALL)
+    assert not np.allclose(other.flows["value_usd"].sum(), world.flows["value_usd"].sum(), rtol=1e-9)
+
+
+# ---------------------------------------------------------------- validity
+def test_columns_match_the_schema(world):
+    assert list(world.flows.columns) == [c for c in FLOWS if c != "load_id"]
+    assert list(world.customs.columns) == [c for c in FLOWS if c != "load_id"]
+    assert list(world.services.columns) == [c for c in SERVICES if c != "load_id"]
+    assert list(world.macro.columns) == [c for c in MACRO if c != "load_id"]
+    assert world.meta["label"] == "SYNTHETIC"
+    for name in ("flows", "customs", "services", "macro"):
+        assert (getattr(world, name)["source"] == SOURCE).all()
+
+
+def test_every_row_is_valid_against_reference_tables(world):
+    iso = reference.iso3_codes()
+    hs4 = set(reference.hs_products("HS1992", 4)["code"])
+    for df in (world.flows, world.customs):
+        assert df["reporter"].isin(iso).all()
+        assert df["partner"].isin(iso | {WORLD}).all()
+        assert (df["partner"] != df["reporter"]).all()
+        assert df["product"].isin(hs4).all() and (df["product"].str.len() == 4).all()
+        assert (df["hs_revision"] == "HS1992").all()
+        assert df["flow"].isin(["export", "import"]).all()
+        assert np.isfinite(df["value_usd"]).all() and (df["value_usd"] > 0).all()
+        assert not df.duplicated(["year", "reporter", "partner", "flow", "product", "province"]).any()
+    assert world.flows["province"].isna().all() and (world.flows["flow"] == "export").all()
+    c = world.customs
+    assert c["province"].notna().all() and (c["quantity"] > 0).all() and (c["unit"] == "kg").all()
+    s = world.services
+    assert s["ebops"].isin(list(EBOPS)).all() and s["partner"].isin(iso).all() and (s["value_usd"] > 0).all()
+    m = world.macro
+    assert len(m) == 40 * 10 and (m["gdp_usd"] > 0).all() and (m["population"] > 0).all()
+
+
+def test_sizes_of_small_world(world):
+    assert world.flows["reporter"].nunique() == 40
+    assert world.flows["product"].nunique() == 150
+    assert sorted(world.flows["year"].unique()) == list(range(2014, 2024))
+    required = {"IRN", "SYR", *NEIGHBOURS}
+    assert required <= set(world.meta["countries"])
+    assert {"5701", "5702", "2709", "2710", "2711", "8517", "8708"} <= set(world.meta["products"])
+
+
+# ---------------------------------------------------------------- consistency
+def test_world_totals_equal_bilateral_sums(world):
+    f = world.flows
+    wld = f[f.partner == WORLD].set_index(["year", "reporter", "product"])["value_usd"]
+    bil = f[f.partner != WORLD]
+    assert sorted(bil["year"].unique()) == [2021, 2022, 2023]
+    sums = bil.groupby(["year", "reporter", "product"])["value_usd"].sum()
+    joined = pd.concat([wld[wld.index.get_level_values("year") >= 2021], sums], axis=1,
+                       keys=["wld", "bil"])
+    assert joined.notna().all().all()  # same keys on both sides
+    np.testing.assert_allclose(joined["bil"], joined["wld"], rtol=1e-9)
+
+
+def test_customs_split_sums_to_national_rows(world):
+    """Provincial customs exports summed over provinces = the focus country's bilateral rows (bilateral years)
+    and its WLD totals (every year)."""
+    f, c = world.flows, world.customs
+    cx = c[c.flow == "export"]
+    by_partner = cx.groupby(["year", "partner", "product"])["value_usd"].sum()
+    nat = f[(f.reporter == "IRN") & (f.partner != WORLD)].set_index(["year", "partner", "product"])["value_usd"]
+    j = pd.concat([nat, by_partner[by_partner.index.get_level_values("year") >= 2021]], axis=1, keys=["n", "c"])
+    assert j.notna().all().all()
+    np.testing.assert_allclose(j["c"], j["n"], rtol=1e-9)
+    tot = cx.groupby(["year", "product"])["value_usd"].sum()
+    wld = f[(f.reporter == "IRN") & (f.partner == WORLD)].set_index(["year", "product"])["value_usd"]
+    j = pd.concat([wld, tot], axis=1, keys=["w", "c"])
+    assert j.notna().all().all()
+    np.testing.assert_allclose(j["c"], j["w"], rtol=1e-9)
+
+
+def test_customs_imports_are_cif_mirrors_of_partner_exports(world):
+    """IRN imports (CIF) vs partners' exports to IRN (FOB) in bilateral years: ratio in [1.03, 1.12]."""
+    f, c = world.flows, world.customs
+    m = c[(c.flow == "import") & (c.year >= 2021)].groupby(["year", "partner", "product"])["value_usd"].sum()
+    x = f[(f.partner == "IRN")].set_index(["year", "reporter", "product"])["value_usd"]
+    x.index.names = m.index.names
+    j = pd.concat([m, x], axis=1, keys=["cif", "fob"])
+    assert j.notna().all().all()
+    ratio = j["cif"] / j["fob"]
+    assert ratio.between(1.03 - 1e-9, 1.12 + 1e-9).all()
+
+
+# ---------------------------------------------------------------- structure
+def test_matrix_is_nested_and_complexity_is_meaningful(world):
+    """M (RCA ≥ 1) is far more nested than a random matrix of the same fill, and diversified countries
+    export less ubiquitous products (negative diversity–mean-ubiquity correlation, Hidalgo & Hausmann 2009)."""
+    M, countries, _ = rca_matrix(world.flows, 2023)
+    M = M[:, M.sum(0) > 0]
+    rng = np.random.default_rng(0)
+    shuffled = rng.permutation(M.ravel()).reshape(M.shape)
+    n_real, n_shuf = nodf(M), nodf(shuffled)
+    assert n_real > 1.5 * n_shuf, (n_real, n_shuf)
+    div = M.sum(1)
+    ubi = M.sum(0)
+    mean_ubi = (M @ ubi) / np.maximum(div, 1)
+    assert np.corrcoef(div, mean_ubi)[0, 1] < -0.3
+    # richer countries are more diversified (capability endowments follow GDP per capita)
+    mac = world.macro[world.macro.year == 2023].set_index("iso3").loc[countries]
+    gdppc = np.log(mac["gdp_usd"] / mac["population"]).to_numpy()
+    rank = lambda a: np.argsort(np.argsort(a))  # noqa: E731
+    assert np.corrcoef(rank(div), rank(gdppc))[0, 1] > 0.3
+
+
+def test_export_relationships_enter_and_exit(world):
+    """Spells of positive WLD exports per country × product: many short ones and some spanning all years."""
+    w = world.flows[world.flows.partner == WORLD]
+    x = w.pivot_table(index=["reporter", "product"], columns="year", values="value_usd", aggfunc="size",
+                      fill_value=0).to_numpy() > 0
+    pad = np.pad(x, ((0, 0), (1, 1)))
+    starts = np.argwhere(np.diff(pad.astype(int), axis=1) == 1)
+    ends = np.argwhere(np.diff(pad.astype(int), axis=1) == -1)
+    lengths = ends[:, 1] - starts[:, 1]
+    assert len(lengths) > 1000
+    assert (lengths <= 2).mean() > 0.3
+    assert (lengths == x.shape[1]).sum() > 100
+
+
+# ---------------------------------------------------------------- focus country
+def test_focus_country_stories(world):
+    f, c = world.flows, world.customs
+    irn = f[(f.reporter == "IRN") & (f.partner == WORLD)]
+    tot = irn.groupby("year")["value_usd"].sum()
+    oil = irn[irn["product"].isin(["2709", "2710", "2711"])].groupby("year")["value_usd"].sum()
+    share = oil / tot
+    assert share.between(0.45, 0.7).all(), share
+    np.testing.assert_allclose(world.meta["focus_by_year"].set_index("year")["oil_share"], share, rtol=1e-9)
+    # 31 provinces with Persian names
+    assert c["province"].nunique() == 31
+    prov = world.meta["provinces"]
+    assert set(c["province"]) == set(prov["name_en"]) and prov.set_index("name_en").at["Tehran", "name_fa"] == "تهران"
+    assert c.groupby("province")["value_usd"].sum().idxmax() in ("Tehran", "Khuzestan")
+    # partners include Syria and all 15 neighbours every year, both ways
+    for flow in ("export", "import"):
+        per_year = c[c.flow == flow].groupby("year")["partner"].agg(set)
+        assert all({"SYR", *NEIGHBOURS} <= s for s in per_year), flow
+    # Iran–Syria total trade 0.3–0.6 B; exports to the 15 neighbours 20–30 B
+    syr = c[c.partner == "SYR"].groupby("year")["value_usd"].sum()
+    assert syr.between(0.3e9, 0.6e9).all(), syr
+    nb = c[(c.flow == "export") & c.partner.isin(NEIGHBOURS)].groupby("year")["value_usd"].sum()
+    assert nb.between(20e9, 30e9).all(), nb
+    # handicrafts: carpets go mostly to Caspian and Persian-Gulf markets... and others
+    carp = c[(c.flow == "export") & c["product"].isin(["5701", "5702"])]
+    cpg = reference.group_members("caspian_and_persian_gulf")
+    assert carp.loc[carp.partner.isin(cpg), "value_usd"].sum() > 0.3 * carp["value_usd"].sum()
+    # telecom + car-part imports fall after the ban year
+    ban = world.meta["ban_year"]
+    grp = reference.matches_prefixes(c["product"], reference.product_group_prefixes("telecom_equipment")
+                                     + reference.product_group_prefixes("car_parts"))
+    m = c[grp & (c.flow == "import")].groupby("year")["value_usd"].sum()
+    assert m[m.index >= ban].max() < 0.5 * m[m.index < ban].min()
+
+
+def test_oil_exporters_and_shares_are_plausible(world):
+    w = world.flows[world.flows.partner == WORLD]
+    total = w.groupby("year")["value_usd"].sum()
+    gdp = world.macro.groupby("year")["gdp_usd"].sum()
+    np.testing.assert_allclose(total / gdp, 0.22, rtol=0.05)  # world exports ≈ 22 % of GDP (focus rescaled)
+    crude = w[(w["product"] == "2709") & (w.year == 2023)].set_index("reporter")["value_usd"]
+    assert {"SAU", "IRQ", "KWT"} & set(crude.nlargest(8).index)
+
+
+def test_other_focus_country_gets_placeholder_regions():
+    w = generate(focus="TUR", **SMALL)
+    assert w.customs["reporter"].eq("TUR").all() and w.customs["province"].nunique() == 10
+
+
+def test_bad_arguments_raise_friendly_errors():
+    with pytest.raises(UnknownNameError, match="XYZ"):
+        generate(focus="XYZ", **SMALL)
+    with pytest.raises(TradepulseError, match="too small"):
+        generate(n_countries=5, n_products=150, first_year=2014, last_year=2023)
+    with pytest.raises(TradepulseError, match="bilateral_years"):
+        generate(bilateral_years=20, **SMALL)
+
+
+# ---------------------------------------------------------------- build into a warehouse
+@dataclass
+class _StandInResult:
+    load_id: str
+    file: str
+    rows_loaded: int
+    rows_quarantined: int
+    value_usd_loaded: float
+    skipped: bool = False
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@pytest.fixture
+def ingest_api(monkeypatch):
+    """The real ingest API when it exists; otherwise a minimal stand-in (agreed signature) for this test."""
+    import tradepulse.ingest as ingest
+    if hasattr(ingest, "ingest_frame"):
+        return ingest
+    from tradepulse.warehouse import TABLES
+
+    def ingest_frame(warehouse, frame, *, source, name, target="flows"):
+        df = frame.copy()
+        df["source"] = source
+        df["load_id"] = f"standin-{name}"
+        df = df[list(TABLES[target])]
+        warehouse.raw.register("_standin", df)
+        warehouse.raw.execute(f'INSERT INTO "{target}" SELECT * FROM _standin')
+        warehouse.raw.unregister("_standin")
+        return _StandInResult(df["load_id"].iat[0], name, len(df), 0, float(df["value_usd"].sum())
+                              if "value_usd" in df else 0.0)
+    monkeypatch.setattr(ingest, "ingest_frame", ingest_frame, raising=False)
+    return ingest
+
+
+def test_build_small_world_into_warehouse(tmp_path, ingest_api, world):
+    from tradepulse.warehouse import Warehouse
+    steps = []
+    summary = build(tmp_path / "demo", small=True, progress=lambda s, f: steps.append(f))
+    assert steps == sorted(steps) and steps[-1] == 1.0
+    assert summary["label"] == "SYNTHETIC" and summary["rows_quarantined"] == 0
+    assert json.loads((tmp_path / "demo" / "demo_summary.json").read_text())["rows"] == summary["rows"]
+    with Warehouse(tmp_path / "demo" / "warehouse.duckdb", read_only=True) as wh:
+        got = wh.raw.execute("""SELECT province IS NULL AS national, count(*), sum(value_usd) FROM flows
+                                GROUP BY 1 ORDER BY 1""").fetchall()
+        services = wh.raw.execute("SELECT count(*), sum(value_usd) FROM services").fetchone()
+        macro = wh.raw.execute("SELECT count(*), sum(gdp_usd) FROM macro").fetchone()
+        provinces = wh.raw.execute("SELECT count(DISTINCT province) FROM flows").fetchone()[0]
+    (_, n_prov, v_prov), (_, n_nat, v_nat) = got
+    assert (n_nat, n_prov) == (len(world.flows), len(world.customs))
+    assert v_nat == pytest.approx(world.flows["value_usd"].sum(), rel=1e-9)
+    assert v_prov == pytest.approx(world.customs["value_usd"].sum(), rel=1e-9)
+    assert services == (len(world.services), pytest.approx(world.services["value_usd"].sum(), rel=1e-9))
+    assert macro == (len(world.macro), pytest.approx(world.macro["gdp_usd"].sum(), rel=1e-9))
+    assert provinces == 31
+    # the customs CSV has Persian headers and round-trips to the customs frame
+    csv = pd.read_csv(summary["customs_csv"], dtype={"کد تعرفه": str})
+    assert list(csv.columns) == list(CUSTOMS_HEADERS)
+    back = csv.rename(columns=CUSTOMS_HEADERS)
+    back["flow"] = back["flow"].map(CUSTOMS_FLOWS)
+    np.testing.assert_allclose(back["value_usd"], world.customs["value_usd"], rtol=1e-12)
+    assert (back["flow"] == world.customs["flow"]).all() and (back["product"] == world.customs["product"]).all()
+
+
+def test_cli_demo_small_json(tmp_path, ingest_api):
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    res = CliRunner().invoke(app, ["demo", "--small", "--out", str(tmp_path / "d"), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output[res.output.index("{"):])
+    assert out["label"] == "SYNTHETIC" and out["countries"] == 40 and out["products"] == 150
+    res = CliRunner().invoke(app, ["demo", "--small", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0 and "SYNTHETIC" in res.output and "What to do next" in res.output
+
+
+@pytest.mark.slow
+def test_full_size_world():
+    """Default arguments: ≈200 countries × ≈1,200 HS4 × 14 years, ≤ 4 M rows in total."""
+    w = generate()
+    assert w.flows["reporter"].nunique() == 200 and w.flows["product"].nunique() == 1200
+    assert w.flows["year"].nunique() == 14
+    total = len(w.flows) + len(w.customs) + len(w.services) + len(w.macro)
+    assert 1_500_000 < total <= 4_000_000
+    fb = w.meta["focus_by_year"]
+    assert fb["oil_share"].between(0.45, 0.7).all()
+    assert fb["exports_neighbours_usd"].between(20e9, 30e9).all()
