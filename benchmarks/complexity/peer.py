@@ -1,0 +1,60 @@
+"""The py-ecomplexity peer: its own venv under benchmarks/complexity/_work/ and a runner.
+
+``peer_python()`` returns the venv's interpreter, creating the venv (PyPI ``ecomplexity==0.5.3`` with
+pandas/NumPy of its time) when missing; ``None`` when it cannot be created (offline).  Run as a script
+inside that venv (``python peer.py IN.csv OUT.csv [--proximity]``) it computes py-ecomplexity's output
+for a CSV with columns year, exporter, product, export_value and writes CSV (float repr round-trips).
+Tradepulse never imports ecomplexity; it is a benchmark/test peer only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+WORK = Path(__file__).resolve().parent / "_work"
+VENV = WORK / "peer-venv"
+REQUIREMENTS = ["ecomplexity==0.5.3", "pandas>=2.2,<2.3", "numpy>=1.26,<2.3", "scikit-learn>=1.3,<1.7"]
+
+
+def peer_python(create: bool = True) -> Path | None:
+    """Interpreter of the peer venv (created on first use); None if it cannot be built."""
+    py = VENV / "bin" / "python"
+    marker = VENV / ".ready"
+    if marker.exists() and py.exists():
+        return py
+    if not create:
+        return None
+    try:
+        WORK.mkdir(parents=True, exist_ok=True)
+        if not py.exists():
+            venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True,
+                       capture_output=True, timeout=900)
+        marker.write_text("\n".join(REQUIREMENTS) + "\n")
+        return py
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _run(inp: str, out: str, mode: str) -> None:   # executed inside the peer venv
+    import warnings
+
+    import pandas as pd
+
+    warnings.simplefilter("ignore")
+    df = pd.read_csv(inp, dtype={"exporter": str, "product": str})
+    cols = {"time": "year", "loc": "exporter", "prod": "product", "val": "export_value"}
+    if mode == "--proximity":
+        from ecomplexity import proximity
+        res = proximity(df, cols)
+    else:
+        from ecomplexity import ecomplexity
+        res = ecomplexity(df, cols, check_logsupermodularity=False, verbose=False)
+    res.to_csv(out, index=False)
+
+
+if __name__ == "__main__":
+    _run(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "")

@@ -1,0 +1,607 @@
+"""Economic complexity: RCA, ECI/PCI, product space (proximity, density, distance), COI/COG, PRODY/EXPY
+and a ranked list of diversification opportunities for one country.
+
+All matrix work is NumPy/SciPy on one dense country × product matrix per year (no Python loops over
+countries or products; a panel is looped year by year).  See ``docs/complexity.md`` for the derivations.
+
+Conventions (defaults reproduce PyPI ``ecomplexity`` 0.5.3; ``convention="stata"`` reproduces the Stata
+``ecomplexity`` package of the Harvard Growth Lab):
+
+* **RCA** (Balassa 1965): ``RCA_cp = (x_cp / X_c) / (X_p / X)`` with ``X_c`` the country total, ``X_p`` the
+  product total and ``X`` the world total of the same year, over the countries and products present.
+* **M** (presence): ``M_cp = 1 if RCA_cp >= threshold`` (default 1, inclusive, as py-ecomplexity; Stata
+  writes ``RCA > threshold`` — identical unless an RCA equals the threshold exactly).
+  ``continuous=True`` keeps M binary for ECI/PCI but uses the continuous RCA for proximity/density
+  (correlation proximity, as py-ecomplexity's ``continuous`` option).
+* **diversity** ``k_c = Σ_p M_cp``, **ubiquity** ``k_p = Σ_c M_cp``.
+* **ECI/PCI** (Hidalgo & Hausmann 2009, PNAS 106:10570; Hausmann et al. 2014, *The Atlas of Economic
+  Complexity*): the eigenvector of the second-largest eigenvalue of ``M̃ = D_c⁻¹ M D_p⁻¹ Mᵀ`` (countries)
+  and of ``D_p⁻¹ Mᵀ D_c⁻¹ M`` (products) — computed exactly, not by a fixed number of reflections.
+  Solver: the similar symmetric matrix ``S = D^{-1/2} … D^{-1/2}`` of the *smaller* side, top eigenpairs
+  by Lanczos (``scipy.sparse.linalg.eigsh``, machine-precision tolerance; dense LAPACK ``eigh`` for
+  n ≤ 64), then one exact reflection ``kp = D_p⁻¹ Mᵀ kc`` (or ``kc = D_c⁻¹ M kp``) gives the other
+  side's eigenvector with the same eigenvalue.
+  Sign: ECI correlates positively with diversity.  Normalisation (py-ecomplexity/Stata): with
+  ``kc`` the raw country vector, ``ECI = (kc - mean kc) / sd kc`` and ``PCI = (kp - mean kc) / sd kc``
+  where ``kc = D_c⁻¹ M kp`` — so ECI is exactly the mean PCI of the country's products.
+  ``sd`` is the population sd (ddof 0) over countries (``convention="py"``) or Stata's ``summarize`` sd
+  over the rows of the rectangular country × product table (ddof 1 over ``N_c·N_p`` rows;
+  ``convention="stata"``) — the only difference of Stata's ECI/PCI from the textbook eigenvector.
+* **Proximity** (Hidalgo et al. 2007, Science 317:482): ``φ_pp' = C_pp' / max(k_p, k_p')`` with
+  ``C = MᵀM`` (minimum of the two conditional probabilities).  Diagonal: ``φ_pp = 1`` (py-ecomplexity,
+  ``diagonal=1``) or ``0`` (Stata ``proxdiscrete`` subtracts the identity, ``diagonal=0``).
+* **Density** ``ω_cp = Σ_p' M_cp' φ_pp' / Σ_p' φ_pp'``; **distance** ``d_cp = 1 - ω_cp``.
+* **COI/COG**, ``cog_form="ecomplexity"`` (Stata/py-ecomplexity, default):
+  ``COI_c = Σ_p ω_cp (1-M_cp) kp_p`` then standardised (same ddof rule as ECI);
+  ``COG_cp = (1-M_cp) Σ_p' (1-M_cp') φ_p'p kp_p' / Σ_p'' φ_p'p''`` divided by ``sd kc``.
+  ``cog_form="atlas"`` (Atlas 2014 Technical Box 5.4, with normalised PCI):
+  ``COI_c = Σ_p ω_cp (1-M_cp) PCI_p`` (not standardised) and
+  ``COG_cp = (1-M_cp) [Σ_p' (1-M_cp') PCI_p' φ_pp' / Σ_p'' φ_p''p' - ω_cp PCI_p]``.
+* **PRODY/EXPY** (Hausmann, Hwang & Rodrik 2007, J. Econ. Growth 12:1):
+  ``PRODY_p = Σ_c [(x_cp/X_c) / Σ_c' (x_c'p/X_c')] GDPpc_c`` over countries with a GDP per capita;
+  ``EXPY_c = Σ_p (x_cp/X_c) PRODY_p``.
+
+Input treatment (documented, never a silent NaN table): missing values raise (``missing="zero"``
+treats them as 0, as py-ecomplexity does), negative values raise, duplicated (year, exporter, product)
+keys raise (``duplicates="sum"`` adds them), countries and products whose total is 0 in a year are left
+out of that year (they have no RCA), a year with fewer than 2 countries or products raises NoDataError.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from tradepulse.errors import InputError, NoDataError, UnknownNameError
+
+OUTPUT_COLUMNS = ["year", "exporter", "product", "export_value", "rca", "m", "diversity", "ubiquity",
+                  "eci", "pci", "density", "coi", "cog"]
+
+CONVENTIONS = ("py", "stata")
+COG_FORMS = ("ecomplexity", "atlas")
+
+#: Opportunity strategies: weights of (density, PCI, COG), each criterion z-scored among the candidate
+#: products (RCA < 1).  Named after the Atlas of Economic Complexity's product-opportunity strategies.
+STRATEGIES: dict[str, tuple[float, float, float]] = {
+    "low_hanging": (0.60, 0.15, 0.25),   # "low-hanging fruit": close to current capabilities
+    "balanced": (0.50, 0.15, 0.35),      # "balanced portfolio"
+    "long_jumps": (0.45, 0.20, 0.35),    # "long jumps": more weight on complexity and gain
+}
+_STRATEGY_ALIASES = {"low-hanging": "low_hanging", "low_hanging_fruit": "low_hanging",
+                     "low-hanging-fruit": "low_hanging", "long-jumps": "long_jumps",
+                     "balanced_portfolio": "balanced", "balanced-portfolio": "balanced"}
+
+_BLOCK_BYTES = 32 * 2**20   # size of one product-block of the proximity matrix (memory bound)
+
+
+# --------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class Options:
+    """Options of :func:`complexity` (see the module docstring for each convention)."""
+
+    threshold: float = 1.0
+    convention: str = "py"          # py | stata: ddof of the normalisation
+    diagonal: float | None = None   # proximity diagonal; None → 1 for "py", 0 for "stata"
+    cog_form: str = "ecomplexity"   # ecomplexity | atlas
+    continuous: bool = False
+
+    def __post_init__(self):
+        if self.convention not in CONVENTIONS:
+            raise UnknownNameError("convention", self.convention, list(CONVENTIONS))
+        if self.cog_form not in COG_FORMS:
+            raise UnknownNameError("COI/COG form", self.cog_form, list(COG_FORMS))
+        if not np.isfinite(self.threshold) or self.threshold <= 0:
+            raise InputError(f"RCA threshold must be a positive number, not {self.threshold}")
+
+    @property
+    def diag(self) -> float:
+        if self.diagonal is not None:
+            return float(self.diagonal)
+        return 0.0 if self.convention == "stata" else 1.0
+
+
+# --------------------------------------------------------------------------- the core (one year)
+def _rca(x: np.ndarray) -> np.ndarray:
+    """Balassa RCA of a dense country × product matrix with positive row and column sums."""
+    xc = x.sum(axis=1)
+    xp = x.sum(axis=0)
+    return (x / xc[:, None]) / (xp / xc.sum())[None, :]
+
+
+def _eig2(m: np.ndarray, kc: np.ndarray, kp: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Raw (unnormalised) country and product vectors of the 2nd eigenvalue of the complexity matrices.
+
+    Returns ``kc, kp, λ2, λ3`` where ``kc = D_c⁻¹ M kp`` exactly (so the Stata/py normalisation applies).
+    Symmetric form of the smaller side: ``S = A Aᵀ`` (countries) or ``AᵀA`` (products) with
+    ``A = D_c^{-1/2} M D_p^{-1/2}``; eigenvalues of S equal those of the complexity matrices.
+    """
+    a = m * (1.0 / np.sqrt(kc))[:, None] * (1.0 / np.sqrt(kp))[None, :]
+    country_side = a.shape[0] <= a.shape[1]
+    s = a @ a.T if country_side else a.T @ a
+    n = s.shape[0]
+    vals, vecs = _top_eigen(s)
+    v = vecs[:, -2]
+    lam2 = float(vals[-2])
+    lam3 = float(vals[-3]) if len(vals) >= 3 else float("nan")
+    if country_side:
+        kc_vec = v / np.sqrt(kc)
+        kp_vec = (m.T @ kc_vec) / kp
+    else:
+        kp_vec = v / np.sqrt(kp)
+    kc_vec = (m @ kp_vec) / kc
+    if float(vals[-1]) - lam2 < 1e-10:
+        warnings.warn("the country-product network is disconnected (the largest eigenvalue 1 is repeated): "
+                      "ECI/PCI are not unique", RuntimeWarning, stacklevel=3)
+    return kc_vec, kp_vec, lam2, lam3
+
+
+def _top_eigen(s: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest eigenpairs (ascending) of a symmetric PSD matrix: ARPACK Lanczos
+    (``scipy.sparse.linalg.eigsh``, tol 0 = machine precision) for n > 64, dense LAPACK ``eigh`` otherwise
+    or when Lanczos does not converge.  Lanczos needs only mat-vecs, so it is fast and does not suffer from
+    BLAS-thread contention on a busy machine the way the dense tridiagonal reduction does."""
+    n = s.shape[0]
+    if n > 64:
+        import scipy.sparse.linalg as sla
+        try:
+            v0 = np.linspace(1.0, 2.0, n)   # deterministic start
+            vals, vecs = sla.eigsh(s, k=k, which="LA", v0=v0, tol=0)
+            order = np.argsort(vals)
+            return vals[order], vecs[:, order]
+        except (sla.ArpackNoConvergence, sla.ArpackError):
+            pass
+    vals, vecs = scipy.linalg.eigh(s)
+    return vals[-k:], vecs[:, -k:]
+
+
+def _sd(v: np.ndarray, opts: Options, n_rows_each: int) -> tuple[float, float]:
+    """Mean and sd used for standardisation: ddof 0 over entries (py) or Stata's rectangular-rows sd."""
+    mean = float(v.mean())
+    if opts.convention == "stata":
+        n = v.size * n_rows_each
+        sd = float(np.sqrt(n_rows_each * ((v - mean) ** 2).sum() / (n - 1)))
+    else:
+        sd = float(v.std())
+    return mean, sd
+
+
+def _proximity_blocks(m: np.ndarray, kp: np.ndarray, diag: float, rca: np.ndarray | None = None,
+                      block: int | None = None):
+    """Yield ``(cols, φ[:, cols])`` column blocks of the symmetric proximity matrix.
+
+    Discrete: ``φ = MᵀM / max(k_p, k_p')`` (co-occurrence counts in float32 — exact integers — then
+    float64).  Continuous (``rca`` given): ``φ = (1 + corr(RCA_p, RCA_p')) / 2`` (py-ecomplexity).
+    """
+    n_p = m.shape[1]
+    if block is None:
+        block = max(1, min(n_p, _BLOCK_BYTES // (8 * max(n_p, 1))))
+    if rca is None:
+        m32 = m.astype(np.float32)
+    else:
+        z = rca - rca.mean(axis=0)
+        z /= np.sqrt((z ** 2).sum(axis=0))
+    for start in range(0, n_p, block):
+        cols = slice(start, min(start + block, n_p))
+        if rca is None:
+            c = (m32.T @ m32[:, cols]).astype(np.float64)
+            phi = c / np.maximum(kp[:, None], kp[None, cols])
+        else:
+            phi = (1.0 + z.T @ z[:, cols]) / 2.0
+        idx = np.arange(cols.start, cols.stop)
+        phi[idx, idx - cols.start] = diag
+        yield cols, phi
+
+
+def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """All indicators for one year's dense exports matrix ``x`` (countries × products, totals > 0)."""
+    n_c, n_p = x.shape
+    if n_c < 2 or n_p < 2:
+        raise NoDataError(f"complexity needs at least 2 countries and 2 products with exports "
+                          f"(got {n_c} × {n_p})")
+    rca = _rca(x)
+    m = (rca >= opts.threshold).astype(np.float64)
+    kc = m.sum(axis=1)
+    kp = m.sum(axis=0)
+    if (kc == 0).any() or (kp == 0).any():   # only possible with a threshold above 1
+        raise NoDataError(f"with RCA threshold {opts.threshold} some countries or products have no "
+                          "product/exporter with M = 1; lower the threshold")
+    kc_raw, kp_raw, _, _ = _eig2(m, kc, kp)
+    if np.corrcoef(kc, kc_raw)[0, 1] < 0:
+        kc_raw, kp_raw = -kc_raw, -kp_raw
+    mean_e, sd_e = _sd(kc_raw, opts, n_p)
+    eci = (kc_raw - mean_e) / sd_e
+    pci = (kp_raw - mean_e) / sd_e
+
+    # product space, blocked over product columns: den = Σ φ (symmetric → column sums = row sums)
+    not_m = 1.0 - m
+    levels = rca if opts.continuous else m
+    prox_rca = rca if opts.continuous else None
+    den = np.empty(n_p)
+    density = np.empty((n_c, n_p))
+    for cols, phi in _proximity_blocks(m, kp, opts.diag, prox_rca):
+        den[cols] = phi.sum(axis=0)
+        density[:, cols] = (levels @ phi) / den[cols][None, :]
+    if opts.cog_form == "ecomplexity":
+        w = kp_raw / den
+    else:
+        w = pci / den
+    gain = np.empty((n_c, n_p))
+    weighted = not_m * w[None, :]
+    for cols, phi in _proximity_blocks(m, kp, opts.diag, prox_rca):
+        gain[:, cols] = weighted @ phi
+    if opts.cog_form == "ecomplexity":
+        coi_raw = (density * not_m) @ kp_raw
+        mean_o, sd_o = _sd(coi_raw, opts, n_p)
+        coi = (coi_raw - mean_o) / sd_o
+        cog = not_m * gain / sd_e
+    else:
+        coi = (density * not_m) @ pci
+        cog = not_m * (gain - density * pci[None, :])
+
+    out = {"rca": rca, "m": m, "diversity": kc, "ubiquity": kp, "eci": eci, "pci": pci,
+           "density": density, "coi": coi, "cog": cog}
+    if gdp_pc is not None:
+        share = x / x.sum(axis=1, keepdims=True)
+        known = np.isfinite(gdp_pc)
+        if not known.any():
+            raise NoDataError("no GDP per capita for any exporter of the year; PRODY needs some")
+        sk = share[known]
+        prody = (sk / sk.sum(axis=0, keepdims=True)).T @ gdp_pc[known]
+        out["prody"] = prody
+        out["expy"] = share @ prody
+    return out
+
+
+# --------------------------------------------------------------------------- input preparation
+def _check_columns(frame: pd.DataFrame, cols: dict[str, str | None]) -> None:
+    for role, col in cols.items():
+        if col is not None and col not in frame.columns:
+            raise InputError(f"no {role} column {col!r}; columns are {list(frame.columns)}", column=col)
+
+
+def _prepare(frame, exporter: str, product: str, value: str, year: str | None, *, missing: str,
+             duplicates: str) -> pd.DataFrame:
+    """Validate and return a frame with columns year, exporter, product, value (pandas)."""
+    if not isinstance(frame, pd.DataFrame) and type(frame).__module__.startswith("ibis"):
+        frame = frame.to_pandas()
+    elif not isinstance(frame, pd.DataFrame):
+        from tradepulse.warehouse import Warehouse
+        if isinstance(frame, Warehouse):
+            return _prepare(warehouse_exports(frame), "exporter", "product", "export_value", "year",
+                            missing=missing, duplicates=duplicates)
+        raise TypeError(f"expected a pandas DataFrame, an Ibis table or a Warehouse, not {type(frame).__name__}")
+    if year is None and "year" in frame.columns and "year" not in (exporter, product, value):
+        year = "year"
+    _check_columns(frame, {"exporter": exporter, "product": product, "value": value, "year": year})
+    if missing not in ("error", "zero"):
+        raise UnknownNameError("missing-value treatment", missing, ["error", "zero"])
+    if duplicates not in ("error", "sum"):
+        raise UnknownNameError("duplicate treatment", duplicates, ["error", "sum"])
+    df = pd.DataFrame({
+        "year": frame[year].to_numpy() if year is not None else np.zeros(len(frame), dtype=np.int64),
+        "exporter": frame[exporter].to_numpy(),
+        "product": frame[product].to_numpy(),
+        "value": pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
+    })
+    if df.empty:
+        raise NoDataError("the input has no rows")
+    for key in ("exporter", "product", "year"):
+        bad = df[key].isna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{bad.sum()} rows have no {key}", line=i + 2,
+                             column={"exporter": exporter, "product": product, "year": year}[key])
+    vals = df["value"].to_numpy()
+    nan = ~np.isfinite(vals)
+    if nan.any():
+        if missing == "error":
+            i = int(np.flatnonzero(nan)[0])
+            raise InputError(f"{nan.sum()} of {len(vals)} values are missing or not numbers (first: data row "
+                             f"{i + 1}); pass missing='zero' (CLI --missing zero) to treat them as 0",
+                             line=i + 2, column=value)
+        vals = np.where(nan, 0.0, vals)
+        df["value"] = vals
+    neg = vals < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise InputError(f"{neg.sum()} values are negative (first: {vals[i]} at data row {i + 1}); "
+                         "exports must be >= 0", line=i + 2, column=value)
+    dup = df.duplicated(["year", "exporter", "product"]).to_numpy()
+    if dup.any():
+        if duplicates == "error":
+            i = int(np.flatnonzero(dup)[0])
+            r = df.iloc[i]
+            raise InputError(f"{dup.sum()} duplicated (year, exporter, product) keys, first "
+                             f"({r['year']}, {r['exporter']}, {r['product']}) at data row {i + 1}; pass "
+                             "duplicates='sum' (CLI --duplicates sum) to add them", line=i + 2)
+        df = df.groupby(["year", "exporter", "product"], sort=False, as_index=False)["value"].sum()
+    if not (df["value"].to_numpy() > 0).any():
+        raise NoDataError("no positive export values in the input")
+    return df
+
+
+def _rolling(df: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Average of each (exporter, product) value over the ``window`` years ending in each year (missing
+    years count as 0); only years whose whole window lies in the data's year range are kept."""
+    if window <= 1:
+        return df
+    years = np.sort(df["year"].unique())
+    parts = []
+    for lag in range(window):
+        shifted = df.copy()
+        shifted["year"] = shifted["year"] + lag
+        parts.append(shifted)
+    out = pd.concat(parts, ignore_index=True).groupby(["year", "exporter", "product"], as_index=False)["value"].sum()
+    out["value"] /= window
+    keep = (out["year"] >= years.min() + window - 1) & (out["year"] <= years.max())
+    out = out[keep.to_numpy()]
+    if out.empty:
+        raise NoDataError(f"a {window}-year rolling average needs at least {window} years of data")
+    return out.reset_index(drop=True)
+
+
+def _filters(df: pd.DataFrame, *, min_exports: float | None, min_population: float | None,
+             population: pd.DataFrame | None, min_product_exports: float | None,
+             products: Iterable[str] | None, exclude_products: Iterable[str] | None) -> pd.DataFrame:
+    """Atlas-style sample filters applied per year before RCA (country totals, population, product totals,
+    product prefixes)."""
+    keep = np.ones(len(df), dtype=bool)
+    prod = df["product"].astype(str)
+    if products is not None:
+        keep &= prod.str.startswith(tuple(str(p) for p in products)).to_numpy()
+    if exclude_products is not None:
+        keep &= ~prod.str.startswith(tuple(str(p) for p in exclude_products)).to_numpy()
+    df = df[keep]
+    if min_exports is not None:
+        tot = df.groupby(["year", "exporter"])["value"].transform("sum")
+        df = df[(tot >= min_exports).to_numpy()]
+    if min_product_exports is not None:
+        tot = df.groupby(["year", "product"])["value"].transform("sum")
+        df = df[(tot >= min_product_exports).to_numpy()]
+    if min_population is not None:
+        if population is None:
+            raise InputError("min_population needs a population frame (columns iso3 or exporter, population, "
+                             "optionally year)")
+        pop = _by_country(population, "population", df)
+        df = df[(pop >= min_population)]
+    if df.empty or not (df["value"] > 0).any():
+        raise NoDataError("no exports left after the country/product filters")
+    return df
+
+
+def _by_country(table: pd.DataFrame, col: str, df: pd.DataFrame) -> np.ndarray:
+    """Look up ``table[col]`` for each row of df by (year, exporter) or exporter; NaN when absent."""
+    key = "iso3" if "iso3" in table.columns else "exporter"
+    _check_columns(table, {"country": key, col: col})
+    if "year" in table.columns and df["year"].nunique() >= 1 and not (df["year"] == 0).all():
+        idx = pd.MultiIndex.from_arrays([table["year"].astype(df["year"].dtype), table[key]])
+        s = pd.Series(table[col].to_numpy(dtype=float), index=idx)
+        s = s[~s.index.duplicated()]
+        return s.reindex(pd.MultiIndex.from_arrays([df["year"], df["exporter"]])).to_numpy()
+    s = pd.Series(table[col].to_numpy(dtype=float), index=table[key])
+    s = s[~s.index.duplicated()]
+    return s.reindex(df["exporter"]).to_numpy()
+
+
+def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: int | None = None) -> pd.DataFrame:
+    """Exports by (year, exporter, product) from the warehouse ``flows`` table (Ibis).
+
+    Uses the world-panel rows (``flow = 'export'``, ``partner = 'WLD'``, no province) of each
+    reporter-year; for reporter-years without such rows it sums the bilateral export rows instead (never
+    both, see :mod:`tradepulse.schema`).  ``digits`` truncates HS codes (e.g. 4 → HS4).
+    """
+    from tradepulse.schema import WORLD
+    from tradepulse.warehouse import as_table
+
+    f = as_table(warehouse, "flows")
+    f = f.filter((f.flow == "export") & f.province.isnull() & f.value_usd.notnull())
+    if years is not None:
+        f = f.filter(f.year.isin([int(y) for y in years]))
+    prod = f["product"] if digits is None else f["product"].substr(0, digits)
+    f = f.mutate(product=prod)
+    wld = f.filter(f.partner == WORLD)
+    bil = f.filter(f.partner != WORLD)
+    keys = ["year", "reporter", "product"]
+    agg_w = wld.group_by(keys).aggregate(export_value=wld.value_usd.sum())
+    agg_b = bil.group_by(keys).aggregate(export_value=bil.value_usd.sum())
+    have = wld.select("year", "reporter").distinct()
+    agg_b = agg_b.anti_join(have, ["year", "reporter"])
+    out = agg_w.union(agg_b).rename(exporter="reporter").to_pandas()
+    if out.empty:
+        raise NoDataError("the warehouse has no export flows" + (f" for years {list(years)}" if years else ""))
+    out["year"] = out["year"].astype(np.int64)
+    return out.sort_values(["year", "exporter", "product"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- public API
+def complexity(frame, exporter: str = "exporter", product: str = "product", value: str = "export_value",
+               year: str | None = None, *, threshold: float = 1.0, convention: str = "py",
+               diagonal: float | None = None, cog_form: str = "ecomplexity", continuous: bool = False,
+               missing: str = "error", duplicates: str = "error", rolling: int = 1,
+               min_exports: float | None = None, min_population: float | None = None,
+               population: pd.DataFrame | None = None, min_product_exports: float | None = None,
+               products: Iterable[str] | None = None, exclude_products: Iterable[str] | None = None,
+               gdp_pc: pd.DataFrame | None = None,
+               progress: Callable[[int, int, object], None] | None = None) -> pd.DataFrame:
+    """RCA, M, diversity, ubiquity, ECI, PCI, density, COI and COG for every year of a panel.
+
+    ``frame``: pandas frame, Ibis table or Warehouse (→ :func:`warehouse_exports`) with one row per
+    (year, exporter, product).  ``year=None`` uses a column named ``year`` when present, else treats the
+    frame as one period (output year 0).  Conventions and input treatment: see the module docstring.
+    Options: ``threshold`` (M = RCA ≥ threshold), ``convention`` ("py" | "stata"), ``diagonal``
+    (proximity diagonal, default 1 for "py" and 0 for "stata"), ``cog_form`` ("ecomplexity" | "atlas"),
+    ``continuous``, ``rolling`` (k-year moving average of values), Atlas sample filters ``min_exports``
+    (country total), ``min_population`` (with ``population``: iso3/exporter, [year], population),
+    ``min_product_exports`` (product world total), ``products``/``exclude_products`` (code prefixes), and
+    ``gdp_pc`` (iso3/exporter, [year], gdp_pc) → extra columns ``prody`` and ``expy``.
+    ``progress(i, n, year)`` is called after each year.
+
+    Returns one row per (year, exporter, product) of the rectangular table of the countries and
+    products with positive totals in that year: columns :data:`OUTPUT_COLUMNS` (+ prody, expy).
+    """
+    opts = Options(threshold=threshold, convention=convention, diagonal=diagonal, cog_form=cog_form,
+                   continuous=continuous)
+    df = _prepare(frame, exporter, product, value, year, missing=missing, duplicates=duplicates)
+    df = _rolling(df, int(rolling))
+    df = _filters(df, min_exports=min_exports, min_population=min_population, population=population,
+                  min_product_exports=min_product_exports, products=products,
+                  exclude_products=exclude_products)
+    if gdp_pc is not None:
+        df = df.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", df))
+    parts = []
+    years = np.sort(df["year"].unique())
+    for i, (y, part) in enumerate(df.groupby("year", sort=True)):
+        parts.append(_year_frame(y, part, opts, gdp_pc is not None))
+        if progress is not None:
+            progress(i + 1, len(years), y)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _matrix(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Dense matrix of one year (countries and products with positive totals), sorted labels."""
+    pos = part[part["value"].to_numpy() > 0]
+    ci, countries = pd.factorize(pos["exporter"], sort=True)
+    pi, prods = pd.factorize(pos["product"], sort=True)
+    x = np.zeros((len(countries), len(prods)))
+    x[ci, pi] = pos["value"].to_numpy()
+    gdp = None
+    if "gdp_pc" in pos.columns:
+        gdp = np.full(len(countries), np.nan)
+        gdp[ci] = pos["gdp_pc"].to_numpy()
+    return x, np.asarray(countries), np.asarray(prods), gdp
+
+
+def _year_frame(y, part: pd.DataFrame, opts: Options, with_prody: bool) -> pd.DataFrame:
+    x, countries, prods, gdp = _matrix(part)
+    dropped = part["exporter"].nunique() - len(countries)
+    if dropped:
+        warnings.warn(f"year {y}: {dropped} exporters with zero total exports left out", RuntimeWarning,
+                      stacklevel=3)
+    try:
+        r = _year(x, opts, gdp if with_prody else None)
+    except NoDataError as exc:
+        raise NoDataError(f"year {y}: {exc}") from None
+    n_c, n_p = x.shape
+    data = {
+        "year": np.full(n_c * n_p, y),
+        "exporter": pd.Categorical.from_codes(np.repeat(np.arange(n_c), n_p), categories=countries),
+        "product": pd.Categorical.from_codes(np.tile(np.arange(n_p), n_c), categories=prods),
+        "export_value": x.ravel(),
+        "rca": r["rca"].ravel(),
+        "m": r["m"].ravel().astype(np.int8),
+        "diversity": np.repeat(r["diversity"].astype(np.int64), n_p),
+        "ubiquity": np.tile(r["ubiquity"].astype(np.int64), n_c),
+        "eci": np.repeat(r["eci"], n_p),
+        "pci": np.tile(r["pci"], n_c),
+        "density": r["density"].ravel(),
+        "coi": np.repeat(r["coi"], n_p),
+        "cog": r["cog"].ravel(),
+    }
+    if with_prody:
+        data["prody"] = np.tile(r["prody"], n_c)
+        data["expy"] = np.repeat(r["expy"], n_p)
+    return pd.DataFrame(data)
+
+
+def proximity(frame, exporter: str = "exporter", product: str = "product", value: str = "export_value",
+              year: str | None = None, *, threshold: float = 1.0, convention: str = "py",
+              diagonal: float | None = None, continuous: bool = False, missing: str = "error",
+              duplicates: str = "error", min_proximity: float | None = None,
+              include_diagonal: bool = True) -> pd.DataFrame:
+    """Product proximity ``φ_pp' = |{c: M_cp = M_cp' = 1}| / max(k_p, k_p')`` (Hidalgo et al. 2007) for each
+    year, long form: ``year, product_1, product_2, proximity`` (all ordered pairs).
+
+    ``diagonal`` as in :func:`complexity` (default 1 = py-ecomplexity, 0 with ``convention="stata"``);
+    ``include_diagonal=False`` drops the p = p' rows; ``min_proximity`` keeps only pairs with φ ≥ it.
+    """
+    opts = Options(threshold=threshold, convention=convention, diagonal=diagonal, continuous=continuous)
+    df = _prepare(frame, exporter, product, value, year, missing=missing, duplicates=duplicates)
+    parts = []
+    for y, part in df.groupby("year", sort=True):
+        x, _, prods, _ = _matrix(part)
+        if x.shape[0] < 2 or x.shape[1] < 2:
+            raise NoDataError(f"year {y}: proximity needs at least 2 countries and 2 products")
+        rca = _rca(x)
+        m = (rca >= opts.threshold).astype(np.float64)
+        kp = m.sum(axis=0)
+        if (kp == 0).any():
+            raise NoDataError(f"year {y}: some products have no exporter with RCA >= {opts.threshold}")
+        n = len(prods)
+        for cols, phi in _proximity_blocks(m, kp, opts.diag, rca if opts.continuous else None):
+            r_idx, c_idx = np.meshgrid(np.arange(n), np.arange(cols.start, cols.stop), indexing="ij")
+            keep = np.ones(phi.shape, dtype=bool)
+            if not include_diagonal:
+                keep &= r_idx != c_idx
+            if min_proximity is not None:
+                keep &= phi >= min_proximity
+            # emit rows ordered by (product_1, product_2): product_1 = column block, product_2 = row
+            keep_t, phi_t = keep.T, phi.T
+            p1 = c_idx.T[keep_t]
+            p2 = r_idx.T[keep_t]
+            parts.append(pd.DataFrame({
+                "year": np.full(p1.size, y),
+                "product_1": pd.Categorical.from_codes(p1, categories=prods),
+                "product_2": pd.Categorical.from_codes(p2, categories=prods),
+                "proximity": phi_t[keep_t]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _resolve_strategy(strategy: str) -> tuple[float, float, float]:
+    key = _STRATEGY_ALIASES.get(strategy.lower(), strategy.lower())
+    if key not in STRATEGIES:
+        raise UnknownNameError("strategy", strategy, list(STRATEGIES))
+    return STRATEGIES[key]
+
+
+def opportunities(frame_or_result, country: str, strategy: str = "balanced", *, year: int | None = None,
+                  weights: tuple[float, float, float] | None = None, top: int | None = None,
+                  **options) -> pd.DataFrame:
+    """Products the ``country`` does not yet export with RCA ≥ 1, ranked for diversification.
+
+    ``frame_or_result``: a :func:`complexity` result or raw exports (then ``complexity(frame, **options)``
+    is run first).  Uses ``year`` (default: the latest).  Candidates: products with M = 0 (RCA below the
+    threshold).  Score = ``w_d·z(density) + w_p·z(PCI) + w_g·z(COG)`` with each criterion z-scored
+    (ddof 0) among the candidates and the weights of :data:`STRATEGIES` (``low_hanging``, ``balanced``,
+    ``long_jumps``) or ``weights=(w_d, w_p, w_g)``.  Returns rank, product, export_value, rca, density,
+    distance, pci, cog, score (descending score).
+    """
+    res = frame_or_result
+    if not (isinstance(res, pd.DataFrame) and {"pci", "cog", "density", "m"} <= set(res.columns)):
+        res = complexity(res, **options)
+    w = tuple(float(v) for v in weights) if weights is not None else _resolve_strategy(strategy)
+    if len(w) != 3:
+        raise InputError("weights must be three numbers: density, PCI, COG")
+    if year is None:
+        year = res["year"].max()
+    ry = res[res["year"].to_numpy() == year]
+    if ry.empty:
+        raise NoDataError(f"no complexity results for year {year}; years are {sorted(res['year'].unique())}")
+    ex = ry["exporter"].astype(str).to_numpy()
+    if country not in set(ex):
+        raise UnknownNameError("exporter", country, sorted(set(ex)))
+    cand = ry[(ex == country) & (ry["m"].to_numpy() == 0)]
+    if cand.empty:
+        raise NoDataError(f"{country} already has RCA ≥ threshold in every product in {year}")
+    crit = cand[["density", "pci", "cog"]].to_numpy(dtype=float)
+    sd = crit.std(axis=0)
+    z = np.where(sd > 0, (crit - crit.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+    score = z @ np.asarray(w)
+    out = pd.DataFrame({
+        "year": year,
+        "country": country,
+        "product": cand["product"].astype(str).to_numpy(),
+        "export_value": cand["export_value"].to_numpy(),
+        "rca": cand["rca"].to_numpy(),
+        "density": cand["density"].to_numpy(),
+        "distance": 1.0 - cand["density"].to_numpy(),
+        "pci": cand["pci"].to_numpy(),
+        "cog": cand["cog"].to_numpy(),
+        "score": score,
+    }).sort_values(["score", "product"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out.head(top) if top else out
