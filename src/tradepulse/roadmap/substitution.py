@@ -220,8 +220,9 @@ def production_frame(warehouse, calendar: str = "SH") -> pd.DataFrame:
     empty = pd.DataFrame(columns=["hs", "year", "value_usd", "estimate"])
     if warehouse is None:
         return empty
-    tables = set(warehouse.con.list_tables())
-    if "domestic_production" not in tables:
+    found = warehouse.raw.execute("SELECT count(*) FROM information_schema.tables "
+                                  "WHERE table_name = 'domestic_production'").fetchone()[0]
+    if not found:
         return empty
     df = warehouse.raw.execute("SELECT * FROM domestic_production ORDER BY entered_at").fetchdf()
     if df.empty:

@@ -1,0 +1,142 @@
+"""Import substitution / bans monitor (tradepulse.roadmap.substitution) on a hand-built case.
+
+Lines (Gregorian): 8517 substitution from 2019-01-01 (before 2016–2018, after from 2019);
+8708 ban on imports from KOR from 2019-07-01 (2019 is a transition year, after from 2020).
+
+Imports of IRN (customs rows by province):
+  851712 from CHN: 100, 120, 140 (2016–18) → pre3avg baseline 120; 60 (2019), 40 (2020)
+      → saving 2020 = 80, cumulative = 60 + 80 = 140.
+  8504 (neighbour of 8517 in chapter 85, not listed): 10, 10, 10 → 30, 50 → leakage = 40 − 10 = 30.
+  8708 from KOR: 50 a year 2016–18, 40 in 2019, 10 in 2020; from DEU: 20 a year, then 30, 45
+      → baseline 70, latest 55, partner leakage = 45 − 20 = 25.
+  8703 (neighbour of 8708): 5 every year → neighbour leakage 0.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tradepulse.errors import InputError, NoDataError
+from tradepulse.roadmap import evaluate, parse_roadmap
+from tradepulse.roadmap.substitution import (add_production, load_lines, monitor, period_years,
+                                             production_frame)
+
+LINES_CSV = """hs,kind,start,calendar,title_en,partners,group
+8517,substitution,2019-01-01,gregorian,Telephones,,telecom_equipment
+8708,ban,2019-07-01,gregorian,Car parts,KOR,car_parts
+"""
+
+
+def _rows():
+    rows = []
+    add = lambda y, p, prod, v: rows.append(  # noqa: E731
+        {"year": y, "month": None, "reporter": "IRN", "partner": p, "flow": "import", "product": prod,
+         "hs_revision": "HS2017", "value_usd": float(v), "quantity": None, "unit": None, "province": "Tehran",
+         "source": "test", "load_id": "test"})
+    for y, v in zip(range(2016, 2021), [100, 120, 140, 60, 40]):
+        add(y, "CHN", "851712", v)
+    for y, v in zip(range(2016, 2021), [10, 10, 10, 30, 50]):
+        add(y, "CHN", "8504", v)
+    for y, (k, d) in zip(range(2016, 2021), [(50, 20), (50, 20), (50, 20), (40, 30), (10, 45)]):
+        add(y, "KOR", "8708", k)
+        add(y, "DEU", "8708", d)
+        add(y, "DEU", "8703", 5)
+    # exports and WLD rows must not count
+    rows.append({**rows[0], "flow": "export", "value_usd": 1e6})
+    rows.append({**rows[0], "partner": "WLD", "province": None, "value_usd": 1e6})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def wh(tmp_warehouse):
+    tmp_warehouse.raw.register("tmp_rows", _rows())
+    tmp_warehouse.raw.execute("INSERT INTO flows SELECT * FROM tmp_rows")
+    return tmp_warehouse
+
+
+@pytest.fixture
+def lines(tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_text(LINES_CSV)
+    return load_lines(path)
+
+
+def test_period_years():
+    import datetime as dt
+    assert period_years(dt.date(2019, 1, 1), "gregorian") == ([2016, 2017, 2018], 2019)
+    assert period_years(dt.date(2019, 7, 1), "gregorian") == ([2016, 2017, 2018], 2020)
+    # 1 Farvardin 1398 = 21 March 2019: SH 1398 is the first after year
+    assert period_years(dt.date(2019, 3, 21), "SH") == ([1395, 1396, 1397], 1398)
+    # 1 Tir 1397 = 22 June 2018: 1397 is a transition year
+    assert period_years(dt.date(2018, 6, 22), "SH") == ([1394, 1395, 1396], 1398)
+
+
+def test_monitor_hand_case(wh, lines):
+    m = monitor(wh, lines, calendar="gregorian").set_index("hs")
+    t = m.loc["8517"]
+    assert (t.baseline, t.latest_year, t.latest_imports, t.saving, t.saving_cumulative) == (120, 2020, 40, 80, 140)
+    assert t.leakage_neighbours == pytest.approx(30.0)
+    assert pd.isna(t.leakage_partners)  # not partner-restricted
+    c = m.loc["8708"]
+    assert (c.baseline, c.first_after_year, c.latest_imports, c.saving, c.saving_cumulative) == (70, 2020, 55, 15, 15)
+    assert c.leakage_partners == pytest.approx(25.0) and c.leakage_neighbours == pytest.approx(0.0)
+    assert not m["estimate"].any() and (m["method"] == "pre3avg").all()
+
+
+def test_domestic_production_entries(wh, lines):
+    add_production(wh, "8517", 2020, 70.0, calendar="gregorian", entered_by="alice")
+    add_production(wh, "8517", 2020, 75.0, calendar="gregorian", entered_by="bob", note="revised")
+    add_production(wh, "8708", 1399, 12.0, calendar="SH", entered_by="alice")
+    prod = production_frame(wh, "gregorian").set_index(["hs", "year"])
+    assert prod.loc[("8517", 2020), "value_usd"] == 75.0  # latest entry wins
+    assert prod.loc[("8708", 2020), "estimate"]  # SH 1399 placed at 2020, flagged
+    m = monitor(wh, lines, calendar="gregorian").set_index("hs")
+    assert m.loc["8517", "domestic_production"] == 75.0
+    with pytest.raises(InputError, match="hs must be"):
+        add_production(wh, "85x7", 2020, 1.0)
+    with pytest.raises(InputError, match="non-negative"):
+        add_production(wh, "8517", 1399, -1.0)
+
+
+def test_import_saving_target(wh, lines, tmp_path):
+    """Target: saving on 8517 from baseline 2018 (pre3avg 120) to 2020 of 130: cumulative 60, 140 → achieved.
+    Same with the lines file as product scope (@substitution: 8517 + 8708): 2020 = 140 + (70 − 70) + (70 − 55)."""
+    path = tmp_path / "lines.csv"
+    rm = parse_roadmap({"roadmap": {"calendar": "gregorian", "substitution_file": str(path)}, "targets": [
+        {"id": "tel", "title_en": "t", "metric": "import_saving", "scope": {"product": "8517"},
+         "baseline": {"year": 2018}, "target": {"value": 130}, "deadline": 2020},
+        {"id": "all", "title_en": "a", "metric": "import_saving", "scope": {"product": "@substitution"},
+         "baseline": {"year": 2018}, "target": {"value": 1000}, "deadline": 2020}]})
+    tel, allst = evaluate(rm, wh)
+    assert tel.series["value"].tolist() == [60.0, 140.0] and tel.status == "on-track"
+    assert allst.series["value"].tolist() == [60.0 + 0.0, 140.0 + 15.0] and allst.status == "off-track"
+    late = parse_roadmap({"roadmap": {"calendar": "gregorian"}, "targets": [
+        {"id": "x", "title_en": "x", "metric": "import_saving", "scope": {"product": "8517"},
+         "baseline": {"year": 2014}, "target": {"value": 1}, "deadline": 2020}]})
+    [st] = evaluate(late, wh)
+    assert st.status == "no-data" and "2012" in st.reason
+
+
+def test_shipped_lines_and_errors(tmp_path):
+    shipped = load_lines()
+    assert {"8517", "8708"} <= set(shipped["hs"]) and set(shipped["group"]) == {"telecom_equipment", "car_parts"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text(LINES_CSV.replace("8708,ban", "87O8,ban"))
+    with pytest.raises(InputError) as info:
+        load_lines(bad)
+    assert info.value.line == 3 and info.value.column == "hs"
+    toml = tmp_path / "bad.toml"
+    toml.write_text('[[lines]]\nhs = "8517"\nstart = "1397-04-01"\n\n[[lines]]\nhs = "8708"\nkind = "embargo"\n'
+                    'start = "1397-04-01"\n')
+    with pytest.raises(InputError) as info:
+        load_lines(toml)
+    assert info.value.line == 5 and info.value.column == "kind" and "embargo" in str(info.value)
+    toml.write_text('[[lines]]\nhs = "8517"\nstart = "1397-13-01"\n')
+    with pytest.raises(InputError, match="not a valid SH date"):
+        load_lines(toml)
+
+
+def test_no_imports_raises(tmp_warehouse, lines):
+    with pytest.raises(NoDataError):
+        monitor(tmp_warehouse, lines, calendar="gregorian")
