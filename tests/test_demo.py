@@ -296,13 +296,21 @@ def test_build_small_world_into_warehouse(tmp_path, ingest_api, world):
         services = wh.raw.execute("SELECT count(*), sum(value_usd) FROM services").fetchone()
         macro = wh.raw.execute("SELECT count(*), sum(gdp_usd) FROM macro").fetchone()
         provinces = wh.raw.execute("SELECT count(DISTINCT province) FROM flows").fetchone()[0]
+        sources = {r[0] for r in wh.raw.execute("SELECT DISTINCT source FROM flows").fetchall()}
+        n_loads = wh.raw.execute("SELECT count(*) FROM loads").fetchone()[0]
+        by_partner = wh.raw.execute("""SELECT year, flow, partner, sum(value_usd) FROM flows
+                                       WHERE province IS NOT NULL GROUP BY ALL""").df()
     (_, n_prov, v_prov), (_, n_nat, v_nat) = got
     assert (n_nat, n_prov) == (len(world.flows), len(world.customs))
     assert v_nat == pytest.approx(world.flows["value_usd"].sum(), rel=1e-9)
     assert v_prov == pytest.approx(world.customs["value_usd"].sum(), rel=1e-9)
     assert services == (len(world.services), pytest.approx(world.services["value_usd"].sum(), rel=1e-9))
     assert macro == (len(world.macro), pytest.approx(world.macro["gdp_usd"].sum(), rel=1e-9))
-    assert provinces == 31
+    assert provinces == 31 and sources == {SOURCE} and n_loads == 4
+    # customs partners (written as Persian country names) map back to the same ISO3 codes and values
+    want = world.customs.groupby(["year", "flow", "partner"])["value_usd"].sum()
+    got = by_partner.set_index(["year", "flow", "partner"]).iloc[:, 0].reindex(want.index)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
     # the customs CSV has Persian headers and round-trips to the customs frame
     csv = pd.read_csv(summary["customs_csv"], dtype={"کد تعرفه": str})
     assert list(csv.columns) == list(CUSTOMS_HEADERS)
@@ -335,3 +343,14 @@ def test_full_size_world():
     fb = w.meta["focus_by_year"]
     assert fb["oil_share"].between(0.45, 0.7).all()
     assert fb["exports_neighbours_usd"].between(20e9, 30e9).all()
+
+
+def test_next_steps_only_name_existing_commands():
+    from tradepulse.cli.demo import next_steps
+    s = {"warehouse": "/w/warehouse.duckdb", "out_dir": "/w", "customs_csv": "/w/c.csv"}
+    steps = next_steps(s, commands={"serve", "info"})
+    cmds = [c for c, _ in steps]
+    assert cmds[0] == "export TRADEPULSE_WAREHOUSE=/w/warehouse.duckdb"
+    assert cmds[1] == "tradepulse info"
+    assert cmds[2].startswith("tradepulse serve --warehouse /w/warehouse.duckdb")
+    assert len(cmds) == 3

@@ -47,19 +47,33 @@ def print_summary(summary: dict) -> None:
                   _fmt_usd(r["imports_cif_usd"]), _fmt_usd(r["imports_banned_groups_cif_usd"]))
     console.print(f)
 
-    wh = summary["warehouse"]
     console.print("[bold]What to do next[/] (all on the SYNTHETIC data):")
-    for cmd, what in (
-        (f"tradepulse info --warehouse {wh}", "what the warehouse holds"),
-        (f"tradepulse complexity --warehouse {wh} --help", "economic complexity (ECI, PCI, opportunities)"),
-        (f"tradepulse indicators --warehouse {wh} --help", "trade balance, diversification, survival"),
-        (f"tradepulse targets --warehouse {wh} --help", "roadmap targets against the data"),
-        (f"tradepulse export --warehouse {wh} --help", "export tables to CSV / Parquet / Excel"),
-        (f"tradepulse serve --warehouse {wh}", "the web dashboard"),
-        (f"tradepulse ingest {summary['customs_csv']} --format customs --help",
-         "the customs reader on a Persian-headed file"),
-    ):
+    for cmd, what in next_steps(summary):
         console.print(f"  [cyan]{cmd}[/]  [dim]# {what}[/]", highlight=False)
+
+
+def next_steps(summary: dict, commands: set[str] | None = None) -> list[tuple[str, str]]:
+    """Commands to try on the demo warehouse, limited to the ``tradepulse`` commands that exist."""
+    if commands is None:
+        from tradepulse.cli import app
+        commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+        commands |= {g.name for g in app.registered_groups}
+    wh, out = summary["warehouse"], summary["out_dir"]
+    steps = [
+        ("", f"export TRADEPULSE_WAREHOUSE={wh}", "later commands use the demo warehouse"),
+        ("info", "tradepulse info", "what the warehouse holds"),
+        ("complexity", "tradepulse complexity --help", "economic complexity: ECI, PCI, opportunities"),
+        ("indicators", "tradepulse indicators --help", "trade balance, diversification, survival"),
+        ("potential", "tradepulse potential --help", "export potential by product and market"),
+        ("targets", "tradepulse targets --help", "roadmap targets against the data"),
+        ("brief", "tradepulse brief --help", "weekly PDF brief"),
+        ("export", "tradepulse export --help", "tables to CSV / Parquet / Excel"),
+        ("ingest", f"tradepulse ingest {summary['customs_csv']} --format customs --warehouse {out}/copy.duckdb",
+         "the customs reader on the Persian-headed CSV"),
+        ("serve", f"tradepulse serve --warehouse {wh} --groups-db {out}/groups.sqlite",
+         "the web dashboard on http://127.0.0.1:8000"),
+    ]
+    return [(cmd, what) for name, cmd, what in steps if not name or name in commands]
 
 
 def register(app: typer.Typer) -> None:

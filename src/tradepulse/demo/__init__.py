@@ -34,24 +34,31 @@ CUSTOMS_FLOWS: dict[str, str] = {"صادرات": "export", "واردات": "impo
 
 
 def write_customs_csv(customs: pd.DataFrame, path: Path) -> Path:
-    """Write the focus country's customs rows as a CSV with Persian headers (UTF-8, ``CUSTOMS_HEADERS``).
-
-    Flows are written in Persian (صادرات export, واردات import), partners as ISO3, HS4 codes as text and
-    values in USD; the weight column is in kilograms.
+    """Write the focus country's customs rows as a CSV with Persian headers (UTF-8, ``CUSTOMS_HEADERS``),
+    laid out as a national customs extract: flows in Persian (صادرات export, واردات import), partner countries
+    by Persian name (CLDR names from :func:`tradepulse.reference.countries`), Gregorian years, HS4 codes as
+    text, values in USD and weights in kilograms.
     """
+    from tradepulse import reference
+
     inv = {v: k for k, v in CUSTOMS_HEADERS.items()}
     flow_fa = {v: k for k, v in CUSTOMS_FLOWS.items()}
+    name_fa = reference.countries().set_index("iso3")["name_fa"]
     out = pd.DataFrame({inv[c]: customs[c] for c in CUSTOMS_HEADERS.values()})
     out[inv["flow"]] = customs["flow"].map(flow_fa)
+    out[inv["partner"]] = customs["partner"].map(name_fa).fillna(customs["partner"])
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False, encoding="utf-8")
     return path
 
 
-def _customs_reader_options():
-    """Options for ``ingest_file(..., "customs", **options)`` if the ingest package ships a customs reader
-    that accepts our header mapping; ``None`` means load the customs frame with ``ingest_frame`` instead."""
-    return None
+def _customs_reader_options(focus: str):
+    """Options for ``ingest_file(..., "customs", **options)`` when the ingest package ships its customs reader
+    (default Persian mapping ``customs_fa``); ``None`` → load the customs frame with ``ingest_frame``."""
+    from tradepulse import ingest
+    if "customs" not in getattr(ingest, "FORMATS", ()) or not hasattr(ingest, "ingest_file"):
+        return None
+    return {"reporter": focus, "hs_revision": "HS1992", "calendar": "gregorian", "source": SOURCE}
 
 
 def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
@@ -83,7 +90,7 @@ def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
         report("loading world flows", 0.4)
         loads.append(ingest.ingest_frame(wh, world.flows, source=SOURCE, name="demo_flows", target="flows"))
         report("loading customs (provinces)", 0.8)
-        opts = _customs_reader_options()
+        opts = _customs_reader_options(world.meta["focus"])
         if opts is not None:
             loads.append(ingest.ingest_file(wh, customs_csv, "customs", **opts))
         else:
