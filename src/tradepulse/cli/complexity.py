@@ -1,9 +1,167 @@
-"""CLI commands: complexity (placeholder until implemented)."""
+"""CLI commands: ``complexity``, ``proximity`` and ``opportunities`` (economic complexity engine)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+
+_INPUT = typer.Argument(None, help="Exports file (.parquet or .csv), one row per (year, exporter, product). "
+                        "Omit to read the warehouse (world-panel export rows, else summed bilateral rows).")
+_EXPORTER = typer.Option("exporter", "--exporter", help="Exporter column.")
+_PRODUCT = typer.Option("product", "--product", help="Product column.")
+_VALUE = typer.Option("export_value", "--value", help="Export value column.")
+_YEAR = typer.Option(None, "--year", help="Year column (default: 'year' if present, else one period).")
+_DIGITS = typer.Option(None, "--digits", help="Warehouse input: truncate HS codes to this many digits.")
+_THRESHOLD = typer.Option(1.0, "--threshold", help="M = 1 when RCA >= threshold.")
+_CONVENTION = typer.Option("py", "--convention",
+                           help="py (py-ecomplexity 0.5.3: diagonal 1, ddof 0) or stata (diagonal 0, Stata sd).")
+_MISSING = typer.Option("error", "--missing", help="Missing values: error or zero.")
+_DUPLICATES = typer.Option("error", "--duplicates", help="Duplicated keys: error or sum.")
+
+
+def _load(input_path: Optional[Path], exporter: str, product: str, value: str, year: Optional[str],
+          warehouse: Optional[Path], digits: Optional[int]):
+    """Return (frame, exporter, product, value, year) from a file or the warehouse."""
+    import pandas as pd
+
+    from tradepulse.errors import InputError
+
+    if input_path is None:
+        from tradepulse.indicators.complexity import warehouse_exports
+        from tradepulse.warehouse import Warehouse
+        with Warehouse(warehouse, read_only=True) as wh:
+            return warehouse_exports(wh, digits=digits), "exporter", "product", "export_value", "year"
+    if not input_path.exists():
+        raise InputError("no such file", file=str(input_path))
+    suffix = input_path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(input_path)
+        elif suffix in (".csv", ".txt"):
+            frame = pd.read_csv(input_path, dtype={exporter: str, product: str}, low_memory=False)
+        else:
+            raise InputError("use a .parquet or .csv file", file=str(input_path))
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(input_path)) from None
+    return frame, exporter, product, value, year
+
+
+def _progress():
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]complexity[/] {task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total} years"), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def _run_complexity(frame, exporter, product, value, year, **options):
+    from tradepulse.indicators.complexity import complexity
+
+    with _progress() as bar:
+        task = bar.add_task("computing", total=None)
+
+        def tick(i, n, y):
+            bar.update(task, completed=i, total=n, description=f"year {y}")
+
+        return complexity(frame, exporter, product, value, year, progress=tick, **options)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
+
+    @app.command("complexity")
+    @friendly_errors
+    def complexity_cmd(
+        input_path: Optional[Path] = _INPUT,
+        exporter: str = _EXPORTER, product: str = _PRODUCT, value: str = _VALUE, year: Optional[str] = _YEAR,
+        out: Path = typer.Option(..., "-o", "--out", help="Output file (.parquet, .csv or .xlsx)."),
+        threshold: float = _THRESHOLD, convention: str = _CONVENTION,
+        diagonal: Optional[float] = typer.Option(None, "--diagonal",
+                                                 help="Proximity diagonal (default 1 for py, 0 for stata)."),
+        cog_form: str = typer.Option("ecomplexity", "--cog-form", help="COI/COG form: ecomplexity or atlas."),
+        continuous: bool = typer.Option(False, "--continuous", help="Correlation proximity and RCA density."),
+        rolling: int = typer.Option(1, "--rolling", help="Average values over this many years first."),
+        missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
+        warehouse: Optional[Path] = WarehouseOption,
+    ) -> None:
+        """RCA, M, diversity, ubiquity, ECI, PCI, density, COI, COG: one row per (year, exporter, product)."""
+        frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
+        res = _run_complexity(frame, e, p, v, y, threshold=threshold, convention=convention,
+                              diagonal=diagonal, cog_form=cog_form, continuous=continuous, rolling=rolling,
+                              missing=missing, duplicates=duplicates)
+        write_table(res, out)
+        years = sorted(res["year"].unique())
+        console.print(f"{len(res):,} rows ({res['exporter'].nunique()} exporters × {res['product'].nunique()} "
+                      f"products, years {years[0]}–{years[-1]}) → {out}")
+
+    @app.command("proximity")
+    @friendly_errors
+    def proximity_cmd(
+        input_path: Optional[Path] = _INPUT,
+        exporter: str = _EXPORTER, product: str = _PRODUCT, value: str = _VALUE, year: Optional[str] = _YEAR,
+        out: Path = typer.Option(..., "-o", "--out", help="Output file: product_1, product_2, proximity."),
+        in_year: Optional[int] = typer.Option(None, "--in-year", help="Which year (default: the latest)."),
+        threshold: float = _THRESHOLD, convention: str = _CONVENTION,
+        diagonal: Optional[float] = typer.Option(None, "--diagonal", help="Proximity diagonal value."),
+        min_proximity: Optional[float] = typer.Option(None, "--min-proximity", help="Drop pairs below this."),
+        no_diagonal: bool = typer.Option(False, "--no-diagonal", help="Leave out product_1 = product_2 rows."),
+        missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
+        warehouse: Optional[Path] = WarehouseOption,
+    ) -> None:
+        """Product proximity (minimum of conditional probabilities of RCA ≥ 1) for one year."""
+        from tradepulse.errors import NoDataError
+        from tradepulse.indicators.complexity import _prepare, proximity
+
+        frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
+        df = _prepare(frame, e, p, v, y, missing=missing, duplicates=duplicates)
+        years = sorted(df["year"].unique())
+        pick = years[-1] if in_year is None else in_year
+        if pick not in years:
+            raise NoDataError(f"no data for year {pick}; years are {years}")
+        res = proximity(df[df["year"] == pick], "exporter", "product", "value", "year", threshold=threshold,
+                        convention=convention, diagonal=diagonal, min_proximity=min_proximity,
+                        include_diagonal=not no_diagonal, duplicates="sum")
+        write_table(res[["product_1", "product_2", "proximity"]], out)
+        console.print(f"{len(res):,} product pairs for {pick} → {out}")
+
+    @app.command("opportunities")
+    @friendly_errors
+    def opportunities_cmd(
+        input_path: Optional[Path] = _INPUT,
+        country: Optional[str] = typer.Option(None, "--country", help="Exporter (default $TRADEPULSE_FOCUS or IRN)."),
+        strategy: str = typer.Option("balanced", "--strategy",
+                                     help="low_hanging, balanced or long_jumps (Atlas strategies)."),
+        top: int = typer.Option(25, "--top", help="Rows to print."),
+        in_year: Optional[int] = typer.Option(None, "--in-year", help="Which year (default: the latest)."),
+        exporter: str = _EXPORTER, product: str = _PRODUCT, value: str = _VALUE, year: Optional[str] = _YEAR,
+        out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the whole ranked list."),
+        threshold: float = _THRESHOLD, convention: str = _CONVENTION,
+        missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
+        warehouse: Optional[Path] = WarehouseOption,
+    ) -> None:
+        """Rank the products a country does not yet export competitively (density, PCI, COG)."""
+        from rich.table import Table
+
+        from tradepulse.config import DEFAULT_FOCUS
+        from tradepulse.indicators.complexity import _resolve_strategy, opportunities
+
+        _resolve_strategy(strategy)   # fail fast on an unknown strategy
+        country = country or DEFAULT_FOCUS
+        frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
+        res = _run_complexity(frame, e, p, v, y, threshold=threshold, convention=convention,
+                              missing=missing, duplicates=duplicates)
+        opp = opportunities(res, country, strategy, year=in_year)
+        write_table(opp, out)
+        view = Table(title=f"Opportunities for {country} ({opp['year'].iloc[0]}, strategy {strategy})")
+        for col in ("rank", "product", "rca", "density", "pci", "cog", "score"):
+            view.add_column(col, justify="right")
+        for r in opp.head(top).itertuples(index=False):
+            view.add_row(str(r.rank), str(r.product), f"{r.rca:.2f}", f"{r.density:.3f}", f"{r.pci:.2f}",
+                         f"{r.cog:.3f}", f"{r.score:.3f}")
+        console.print(view)
+        if out is not None:
+            console.print(f"{len(opp):,} ranked products → {out}")

@@ -214,6 +214,8 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None) -> dic
     if np.corrcoef(kc, kc_raw)[0, 1] < 0:
         kc_raw, kp_raw = -kc_raw, -kp_raw
     mean_e, sd_e = _sd(kc_raw, opts, n_p)
+    if not sd_e > 0:
+        raise NoDataError("ECI is undefined: every country has the same raw complexity (degenerate M)")
     eci = (kc_raw - mean_e) / sd_e
     pci = (kp_raw - mean_e) / sd_e
 
@@ -237,7 +239,10 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None) -> dic
     if opts.cog_form == "ecomplexity":
         coi_raw = (density * not_m) @ kp_raw
         mean_o, sd_o = _sd(coi_raw, opts, n_p)
-        coi = (coi_raw - mean_o) / sd_o
+        if sd_o > 0:
+            coi = (coi_raw - mean_o) / sd_o
+        else:   # every country has the same outlook (e.g. all M = 1): standardised COI is 0
+            coi = np.zeros_like(coi_raw)
         cog = not_m * gain / sd_e
     else:
         coi = (density * not_m) @ pci
