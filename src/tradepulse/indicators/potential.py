@@ -79,17 +79,28 @@ def _flows_table(data) -> ibis.Table:
     return as_table(data, "flows")
 
 
-def bilateral_year(data, year: int | None = None, level: int | None = None) -> tuple[ibis.Table, int]:
+def _bilateral_rows(data) -> ibis.Table:
+    t = _flows_table(data)
+    return t.filter((t.flow == "export") & (t.partner != schema.WORLD) & t.province.isnull()
+                    & (t.reporter != t.partner) & t.product.notnull() & t.value_usd.notnull())
+
+
+def bilateral_years(data) -> list[int]:
+    """Years holding national bilateral export rows (one small ``DISTINCT`` query)."""
+    t = _bilateral_rows(data)
+    return sorted(int(y) for y in t.select("year").distinct().to_pyarrow().column("year").to_pylist()
+                  if y is not None)
+
+
+def bilateral_year(data, year: int | None = None, level: int | None = None,
+                   years: list[int] | None = None) -> tuple[ibis.Table, int]:
     """Ibis table ``reporter, partner, product, value`` of national bilateral exports in ``year``.
 
-    Rows kept: ``flow == "export"``, ``partner != WLD``, ``province IS NULL``, ``reporter != partner``;
-    summed by (reporter, partner, product).  ``year=None`` → the latest year with bilateral rows.
-    ``level`` cuts product codes to their first ``level`` digits before summing.
+    Rows kept: ``flow == "export"``, ``partner != WLD``, ``province IS NULL``, ``reporter != partner``
+    (not summed: every later step is a sum).  ``year=None`` → the latest year with bilateral rows.
+    ``level`` cuts product codes to their first ``level`` digits.
     """
-    t = _flows_table(data)
-    t = t.filter((t.flow == "export") & (t.partner != schema.WORLD) & t.province.isnull()
-                 & (t.reporter != t.partner))
-    years = sorted(int(y) for y in t.select("year").distinct().to_pandas()["year"].dropna())
+    years = bilateral_years(data) if years is None else years
     if not years:
         raise NoDataError("the data hold no bilateral export rows (partner other than WLD); export potential "
                           "needs exports by partner for every exporter, e.g. BACI")
@@ -98,11 +109,51 @@ def bilateral_year(data, year: int | None = None, level: int | None = None) -> t
     elif year not in years:
         raise NoDataError(f"no bilateral export rows for {year}; years with bilateral rows: "
                           f"{', '.join(map(str, years))}")
+    t = _bilateral_rows(data)
     t = t.filter(t.year == year)
     product = t.product.substr(0, level) if level else t.product
-    out = t.mutate(product=product).group_by(["reporter", "partner", "product"]) \
-        .aggregate(value=lambda s: s.value_usd.sum())
-    return out.filter(out.value > 0), int(year)
+    return t.select("reporter", "partner", product=product, value=t.value_usd), int(year)
+
+
+def _encode(column) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes and sorted distinct values of an Arrow string column (dictionary encoding, in C++)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    enc = pc.dictionary_encode(arr)
+    values = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    order = np.argsort(values, kind="stable")
+    remap = np.empty(len(order), dtype=np.int64)
+    remap[order] = np.arange(len(order))
+    codes = remap[enc.indices.to_numpy(zero_copy_only=False)]
+    return codes, pd.Index(values[order])
+
+
+def _quiet(table: ibis.Table) -> None:
+    """Switch off DuckDB's console progress bar (it would break Rich output in the CLI)."""
+    try:
+        backend = table._find_backend()
+        if backend.name == "duckdb":
+            backend.raw_sql("SET enable_progress_bar = false")
+    except Exception:  # noqa: BLE001 — an unbound memtable or another engine: nothing to quiet
+        pass
+
+
+def _coded(table: ibis.Table) -> dict:
+    """Pull ``reporter, partner, product, value`` as integer codes + float values (one query)."""
+    _quiet(table)
+    at = table.to_pyarrow()
+    out = {"value": at.column("value").to_numpy().astype(float, copy=False)}
+    for col in ("reporter", "partner", "product"):
+        if col in at.column_names:
+            out[col], out[col + "_index"] = _encode(at.column(col))
+    return out
+
+
+def _recode(codes: np.ndarray, src: pd.Index, dst: pd.Index) -> np.ndarray:
+    """Map codes into ``src`` onto positions in ``dst`` (a superset)."""
+    return dst.get_indexer(src)[codes]
 
 
 def _macro_frame(macro) -> pd.DataFrame:
@@ -264,28 +315,34 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     basis = "tariff" if (access == "tariff" or (access == "auto" and tariffs is not None)) else \
         ("none" if access == "none" else "gravity-proxy")
 
-    bil, year = bilateral_year(data, year, level)
+    years_avail = bilateral_years(data)
+    bil, year = bilateral_year(data, year, level, years_avail)
     notes: dict[str, object] = {}
 
-    # -- world aggregates (Ibis, executed on the backend): exporters × products, markets × products
-    exp_tot = bil.group_by(["reporter", "product"]).aggregate(x=lambda s: s.value.sum()).to_pandas()
-    exporters = pd.Index(sorted(exp_tot["reporter"].unique()))
+    # -- one query: the year's bilateral rows as integer codes (sums below are NumPy bincounts)
+    w = _coded(bil)
+    exporters, partners, products = w["reporter_index"], w["partner_index"], w["product_index"]
+    r, j, k, v = w["reporter"], w["partner"], w["product"], w["value"]
 
     # the focus exporter's own rows: national bilateral rows, or a province's customs rows
     if province is None:
         if exporter not in exporters:
             raise UnknownNameError("exporter", exporter, list(exporters))
-        own = bil.filter(bil.reporter == exporter).select("partner", "product", "value").to_pandas()
+        sel = r == exporters.get_loc(exporter)
+        own = pd.DataFrame({"partner": partners.to_numpy()[j[sel]], "product": products.to_numpy()[k[sel]],
+                            "value": v[sel]})
     else:
         own = _province_rows(data, exporter, province, year, level)
         province = str(own.attrs["province"])
-    if own.empty:
+    if own.empty or not (own["value"] > 0).any():
         raise NoDataError(f"{exporter}{' ' + province if province else ''} has no bilateral exports in {year}")
 
-    # markets = every partner in the data; products = every product in the data
-    imp_keys = bil.select("partner", "product").distinct().to_pandas()
-    markets = pd.Index(sorted(set(imp_keys["partner"]) | set(own["partner"])))
-    products = pd.Index(sorted(set(exp_tot["product"]) | set(own["product"])))
+    markets = partners.union(pd.Index(own["partner"].unique())) if province else partners
+    products = products.union(pd.Index(own["product"].unique())) if province else products
+    if province:
+        j = _recode(j, w["partner_index"], markets)
+        k = _recode(k, w["product_index"], products)
+    P, J, E = len(products), len(markets), len(exporters)
 
     # -- projection factors
     if horizon > 0:
@@ -309,53 +366,48 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         if miss_mk:
             notes["markets_without_macro"] = miss_mk
         gdp = fac["gdp"].reindex(exporters)
-        # suppliers lacking macro grow like the GDP-weighted (here: median) supplier — documented fill
+        # suppliers lacking macro data grow like the median supplier (documented fill)
         notes["exporters_without_macro"] = sorted(exporters[gdp.isna().to_numpy()])
         gamma = gdp.fillna(float(np.nanmedian(fac["gdp"])) if len(fac) else 1.0).to_numpy()
         pop_f = fac["pop"].reindex(markets).fillna(1.0).to_numpy()
         pc_f = fac["gdppc"].reindex(markets).fillna(1.0).to_numpy()
         gamma_i = float(fac.at[exporter, "gdp"])
     else:
-        gamma = np.ones(len(exporters))
-        pop_f = pc_f = np.ones(len(markets))
+        gamma = np.ones(E)
+        pop_f = pc_f = np.ones(J)
         gamma_i = 1.0
         miss_mk = []
 
     # -- access factor by supplier pair (gravity proxy)
     if basis == "gravity-proxy":
-        g, known = gravity_access(exporters.union([exporter]), markets, geo=geo,
-                                  distance=distance_elasticity, contiguity=contiguity_effect,
-                                  language=language_effect)
         ex_all = exporters.union([exporter])
+        g, known = gravity_access(ex_all, markets, geo=geo, distance=distance_elasticity,
+                                  contiguity=contiguity_effect, language=language_effect)
         gi = g[ex_all.get_indexer(exporters)]
         g_own = g[ex_all.get_loc(exporter)]
         unknown = ~known[ex_all.get_loc(exporter)]
         if unknown.any():
             notes["markets_without_gravity"] = sorted(markets[unknown])
     else:
-        gi = np.ones((len(exporters), len(markets)))
-        g_own = np.ones(len(markets))
+        gi = np.ones((E, J))
+        g_own = np.ones(J)
 
-    # -- market-side aggregates with supplier weights (join small factor tables, aggregate on the backend)
-    wt = pd.DataFrame({"reporter": np.repeat(exporters.to_numpy(), len(markets)),
-                       "partner": np.tile(markets.to_numpy(), len(exporters)),
-                       "w_gamma": np.repeat(gamma, len(markets)), "w_access": gi.ravel()})
-    wtab = ibis.memtable(wt)
-    joined = bil.join(wtab, ["reporter", "partner"])
-    imp = joined.group_by(["partner", "product"]).aggregate(
-        m=lambda s: s.value.sum(), m_gamma=lambda s: (s.value * s.w_gamma).sum(),
-        m_access=lambda s: (s.value * s.w_access).sum()).to_pandas()
-
-    M, Mgam, Macc = _frame_to_matrix(imp, products, markets, "product", "partner", ["m", "m_gamma", "m_access"])
-    exp_tot["xg"] = exp_tot["x"] * pd.Series(gamma, index=exporters).reindex(exp_tot["reporter"]).to_numpy()
-    Xall, Xg_all = _frame_to_matrix(exp_tot, products, exporters, "product", "reporter", ["x", "xg"])
-    Xk, Xgk = Xall.sum(axis=1), Xg_all.sum(axis=1)                    # world exports of k
+    # -- world sums as dense matrices (products × markets, products × exporters)
+    pj = k * J + j
+    M = np.bincount(pj, weights=v, minlength=P * J).reshape(P, J)                 # imports of j
+    Mgam = np.bincount(pj, weights=v * gamma[r], minlength=P * J).reshape(P, J)   # γ-weighted
+    Macc = np.bincount(pj, weights=v * gi[r, j], minlength=P * J).reshape(P, J)   # access-weighted
+    Xall = np.bincount(k * E + r, weights=v, minlength=P * E).reshape(P, E)       # exports of l
+    Xg_all = Xall * gamma[None, :]
+    Xk, Xgk = Xall.sum(axis=1), Xg_all.sum(axis=1)                                # world exports of k
     # market j's own exports of k (j as a supplier is excluded from its own market)
     jpos = exporters.get_indexer(markets)
     Xj = np.where(jpos >= 0, Xall[:, np.maximum(jpos, 0)], 0.0)
     Xgj = np.where(jpos >= 0, Xg_all[:, np.maximum(jpos, 0)], 0.0)
     (xij,) = _frame_to_matrix(own, products, markets, "product", "partner", ["value"])
-    xi = xij.sum(axis=1, keepdims=True)                               # exporter's exports of k
+    xij = np.maximum(xij, 0.0)
+    xi = xij.sum(axis=1, keepdims=True)                                           # exporter's exports of k
+    del r, j, k, v, pj, w
 
     # -- supply: share of world exports of k excluding market j (base and projected)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -363,9 +415,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         deng = Xgk[:, None] - Mgam - Xgj
         # (a province is part of its country: the national rows already sit in the denominators)
         own_excl = np.maximum(xi - xij, 0.0)
-        S0 = np.where(den0 > 0, own_excl / den0, 0.0)
-        S = np.where(deng > 0, gamma_i * own_excl / deng, 0.0)
-        S0, S = np.clip(S0, 0, 1), np.clip(S, 0, 1)
+        S0 = np.clip(np.where(den0 > 0, own_excl / den0, 0.0), 0, 1)
+        S = np.clip(np.where(deng > 0, gamma_i * own_excl / deng, 0.0), 0, 1)
 
         # -- demand: projected imports
         eps = _elasticity_vector(income_elasticity, products)
@@ -388,11 +439,11 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
             B = np.where(expected_j > 0, actual_j / expected_j, 0.0)
             B = np.where(actual_j > 0, B, ease_when_no_trade)
         else:
-            B = np.ones(len(markets))
+            B = np.ones(J)
         V = S * D * A * B[None, :]
 
     # -- historic imports one growth window back (for market growth in recommendations)
-    prev = _previous_imports(data, year, growth_window, level, products, markets)
+    prev = _previous_imports(data, year, growth_window, level, products, markets, years_avail)
     if prev is not None:
         notes["previous_year"], Mprev = prev
     else:
@@ -440,19 +491,19 @@ def _province_rows(data, exporter: str, province: str, year: int, level: int | N
     return df[df["value"] > 0]
 
 
-def _previous_imports(data, year: int, window: int, level, products: pd.Index, markets: pd.Index):
-    t = _flows_table(data)
-    t = t.filter((t.flow == "export") & (t.partner != schema.WORLD) & t.province.isnull()
-                 & (t.reporter != t.partner) & (t.year < year) & (t.year >= year - window))
-    years = sorted(int(y) for y in t.select("year").distinct().to_pandas()["year"].dropna())
-    if not years:
+def _previous_imports(data, year: int, window: int, level, products: pd.Index, markets: pd.Index,
+                      years: list[int]):
+    """Imports by product × market in the earliest bilateral year within ``window`` years before ``year``."""
+    earlier = [y for y in years if year - window <= y < year]
+    if not earlier:
         return None
-    y0 = years[0]
-    t = t.filter(t.year == y0)
-    product = t.product.substr(0, level) if level else t.product
-    df = t.mutate(product=product).group_by(["partner", "product"]) \
-        .aggregate(m=lambda s: s.value_usd.sum()).to_pandas()
-    (m,) = _frame_to_matrix(df, products, markets, "product", "partner", ["m"])
+    bil, y0 = bilateral_year(data, earlier[0], level, years)
+    w = _coded(bil.select("partner", "product", "value"))
+    jj = markets.get_indexer(w["partner_index"])[w["partner"]]
+    kk = products.get_indexer(w["product_index"])[w["product"]]
+    ok = (jj >= 0) & (kk >= 0)
+    m = np.bincount(kk[ok] * len(markets) + jj[ok], weights=w["value"][ok],
+                    minlength=len(products) * len(markets)).reshape(len(products), len(markets))
     return y0, m
 
 
