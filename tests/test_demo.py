@@ -221,7 +221,9 @@ def test_focus_country_stories(world):
     grp = reference.matches_prefixes(c["product"], reference.product_group_prefixes("telecom_equipment")
                                      + reference.product_group_prefixes("car_parts"))
     m = c[grp & (c.flow == "import")].groupby("year")["value_usd"].sum()
-    assert m[m.index >= ban].max() < 0.5 * m[m.index < ban].min()
+    assert m[m.index >= ban].max() < 0.9 * m[ban - 1]
+    assert m[m.index > ban].mean() < 0.7 * m[m.index < ban].mean()
+    assert 1.5e9 < m[m.index < ban].mean() < 3.5e9
 
 
 def test_oil_exporters_and_shares_are_plausible(world):

@@ -24,12 +24,14 @@ Model (all steps vectorised over countries × products; only years are looped):
    probability ∝ ``GDP_j^0.8 · dist_ij^-1 · 2^contig · 1.3^common-language`` and splits its value by log-normal
    weights; world totals (partner ``WLD``) are the sums of the bilateral values in *every* year, bilateral
    rows are kept for the last ``bilateral_years`` years (and for the focus country's customs data, all years).
-5. **Focus country** (default IRN): exports of a set size, oil (HS 2709/2710/2711) 50-75 % of them, carpets
-   and other handicrafts sold mainly to Caspian and Persian-Gulf markets, exports to its 15 neighbours of
-   $20-30 B and to Syria of $0.25-0.45 B a year; imports of telecom equipment and car parts that fall by
-   ~70 % from the ``ban_year`` (import ban / substitution); customs rows split over its provinces (oil via
-   Khuzestan/Bushehr/Hormozgan, border trade via border provinces), imports valued CIF (partner's FOB
-   export × 1.03-1.12) so mirror statistics show the usual gap.  Services by EBOPS 2010 main code × partner.
+5. **Focus country** (default IRN): exports of about $110 B a year, oil (HS 2709/2710/2711) 50-65 % of
+   them; carpets and other handicrafts sold mainly to Caspian and Persian-Gulf markets; exports to its 15
+   neighbours of $21-28 B and to Syria of $0.27-0.45 B a year (Syria's exports to it $0.03-0.09 B);
+   imports of telecom equipment (~$1 B) and car parts (~$1.2 B) that fall 20 % in ``ban_year`` (import
+   ban / substitution) and 35-40 % after.  Customs rows split each bilateral flow over provinces (oil via
+   Khuzestan/Bushehr/Hormozgan, border trade via border provinces); imports are valued CIF (partner's FOB
+   export × U(1.03, 1.12)) so mirror statistics show the usual gap.  Services by EBOPS 2010 main code ×
+   partner × year.
 """
 
 from __future__ import annotations
@@ -205,25 +207,26 @@ def _split(rng: np.random.Generator, values: np.ndarray, k: np.ndarray, weights:
 
 
 def _ensure_links(row: np.ndarray, part: np.ndarray, val: np.ndarray, exporter: np.ndarray,
-                  links: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Make sure each (exporter, partner) link has a row: where missing, move 30 % of one of the exporter's
-    larger bilateral rows (its 75th-percentile row) to that partner (row totals, hence world totals, are unchanged)."""
-    have = set(zip(exporter[row].tolist(), part.tolist()))
-    add_r, add_p, add_v = [], [], []
-    for e, j in links:  # at most a few dozen links per year
-        if (e, j) in have:
-            continue
-        cand = np.flatnonzero(exporter[row] == e)
-        if len(cand) == 0:
-            continue
-        big = cand[np.argsort(val[cand])[int(0.75 * (len(cand) - 1))]]  # an upper-middle row, not the largest
-        moved = 0.3 * val[big]
-        val[big] -= moved
-        add_r.append(row[big]); add_p.append(j); add_v.append(moved)
-        have.add((e, j))
-    if add_r:
-        row = np.concatenate([row, add_r]); part = np.concatenate([part, add_p]); val = np.concatenate([val, add_v])
-    return row, part, val
+                  links: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Make sure each (exporter, partner) pair in ``links`` (k × 2) has a row: where missing, move part of one
+    of the exporter's larger bilateral rows (its 75th-percentile row) to that partner.  Row totals, hence
+    world totals, are unchanged; a row lends at most 30 % of its value in all."""
+    e_of = exporter[row]
+    need = links[:, 0] * n + links[:, 1]
+    miss = links[~np.isin(need, e_of * n + part)]
+    cnt = np.bincount(e_of, minlength=n)
+    miss = miss[cnt[miss[:, 0]] > 0]
+    if len(miss) == 0:
+        return row, part, val
+    order = np.lexsort((val, e_of))                       # by exporter, then value
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    lender = order[start[miss[:, 0]] + (0.75 * (cnt[miss[:, 0]] - 1)).astype(int)]
+    uniq, inv, per = np.unique(lender, return_inverse=True, return_counts=True)
+    moved = 0.3 * val[lender] / per[inv]
+    val = val.copy()
+    np.subtract.at(val, lender, moved)
+    return (np.concatenate([row, row[lender]]), np.concatenate([part, miss[:, 1]]),
+            np.concatenate([val, moved]))
 
 
 def _scale_groups(values: np.ndarray, groups: dict[str, np.ndarray], targets: dict[str, float],
@@ -284,7 +287,8 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
 
     is_oil = pmask("oil")
     is_hand = pmask("handicrafts")
-    is_ban = pmask("telecom_equipment") | pmask("car_parts")
+    is_tel, is_car = pmask("telecom_equipment"), pmask("car_parts")
+    is_ban = is_tel | is_car
     neigh = cmask("neighbours15")
     cpg = cmask("caspian_and_persian_gulf")
     syr = ix["SYR"]
@@ -375,12 +379,17 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     syr_x = rng.uniform(0.27e9, 0.45e9, T)
     syr_m = rng.uniform(0.03e9, 0.09e9, T)
     total_m = 50e9 * np.exp(0.12 * np.sin(2 * np.pi * (tt + 2) / 8.0) + rng.normal(0, 0.04, T))
-    ban_factor = np.where(years < ban_year, 1.0, 0.3 * np.exp(-0.08 * np.maximum(years - ban_year, 0)))
-    ban_m = 5.5e9 * np.exp(rng.normal(0, 0.05, T)) * ban_factor
+    # telecom equipment and car parts: slow growth, then −20 % in the ban year, −35 % the next, partial recovery
+    after = years - ban_year
+    ban_factor = np.where(after < 0, 1.03 ** np.minimum(after, 0),
+                          np.where(after == 0, 0.8, np.where(after == 1, 0.65, 0.6 * 1.03 ** (after - 2))))
+    tel_m = 1.0e9 * np.exp(rng.normal(0, 0.04, T)) * ban_factor
+    car_m = 1.2e9 * np.exp(rng.normal(0, 0.04, T)) * ban_factor
     hand_x = {p: v for p, v in (("5701", 3.2e8), ("5702", 6e7))}
     oil_split = np.array([0.62, 0.14, 0.24])  # 2709 crude, 2710 refined, 2711 gas
 
     must = np.flatnonzero(neigh | (np.arange(C) == syr))  # partners the focus country trades with every year
+    links = np.concatenate([np.stack([np.full(len(must), f), must], 1), np.stack([must, np.full(len(must), f)], 1)])
     flows_parts: list[pd.DataFrame] = []
     customs_parts: list[pd.DataFrame] = []
     focus_rows = []
@@ -437,8 +446,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         lam[ci == f] *= 2.0
         k = 1 + rng.poisson(lam)
         row, part, bval = _split(rng, val, k, W, cls, 0.8)
-        links = [(f, j) for j in must] + [(j, f) for j in must]
-        row, part, bval = _ensure_links(row, part, bval, ci, links)
+        row, part, bval = _ensure_links(row, part, bval, ci, links, C)
         bc, bp = ci[row], pi[row]
 
         # focus exports: neighbours / Syria / total
@@ -453,8 +461,9 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
                                    total_x[t] - bval[held].sum())
         # focus imports (partners' exports to the focus country): bans, Syria, total
         fm = part == f
-        bval[fm] = _scale_groups(bval[fm], {"ban": is_ban[bp[fm]], "syr": bc[fm] == syr},
-                                 {"ban": ban_m[t], "syr": syr_m[t]}, total_m[t])
+        bval[fm] = _scale_groups(bval[fm], {"tel": is_tel[bp[fm]], "car": is_car[bp[fm]],
+                                            "syr": (bc[fm] == syr) & ~is_ban[bp[fm]]},
+                                 {"tel": tel_m[t], "car": car_m[t], "syr": syr_m[t]}, total_m[t])
 
         wld = np.bincount(row, bval, minlength=len(val))
         keep = wld > 0
