@@ -1,0 +1,342 @@
+"""The weekly brief of a working group: targets, headline indicators and what changed, opportunities and
+the group's action items — as HTML (Jinja2) or PDF (WeasyPrint), in English or Persian (RTL).
+
+    brief = build_brief("warehouse.duckdb", "sqlite:///groups.sqlite", week="1405-W35", province="Fars",
+                        lang="fa")
+    write_brief("warehouse.duckdb", None, out=Path("brief.pdf"), lang="fa")
+
+Conventions:
+
+- **Reference day** *D*: ``date`` if given; with ``week`` the current day clamped into that week (a past
+  week → its Friday, a future week → its Saturday); otherwise today.  The brief's week is the Jalali week
+  (Saturday–Friday, :mod:`tradepulse.reports.weeks`) containing *D*.
+- **Action items** of the province's group (national group without ``province``): *overdue* = open or in
+  progress with deadline < *D*; *due this week* = open or in progress with *D* ≤ deadline ≤ week end;
+  *done this week* = status done with completion date in [week start, *D*].
+- **Trade sections** use the latest year *y* with data for the scope and compare with *y − 1*
+  (:mod:`tradepulse.reports.sections`).  The reporter is ``reporter`` (default ``config.DEFAULT_FOCUS``).
+- A section that cannot be filled (no data for the province, no roadmap module, no meetings) shows a plain
+  sentence saying so; the brief is still produced.
+- Charts are Altair specifications rendered to SVG with vl-convert and inlined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tradepulse.config import DEFAULT_FOCUS
+from tradepulse.errors import TradepulseError
+from tradepulse.reports.i18n import RTL, Formatter, N_
+from tradepulse.reports.weeks import JalaliWeek, parse_week, week_of
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+FONTS = HERE / "fonts"
+
+#: Status labels (translated in the catalogs).
+ACTION_STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done"),
+                        "cancelled": N_("cancelled")}
+TARGET_STATUS_LABELS = {"on-track": N_("on track"), "at-risk": N_("at risk"), "off-track": N_("off track"),
+                        "no-data": N_("no data")}
+
+
+@dataclass
+class Brief:
+    """Everything the templates need; tables are pandas frames or lists of dicts."""
+
+    lang: str
+    digits: str
+    reporter: str
+    province: str | None
+    week: JalaliWeek
+    as_of: dt.date
+    generated: dt.date
+    group: dict | None = None               # name, title, secretariat, members
+    synthetic: bool = False
+    latest_year: int | None = None
+    headline: list[dict] = field(default_factory=list)     # label, previous, current, change, growth
+    annual: pd.DataFrame | None = None
+    movers: pd.DataFrame | None = None
+    new_rca: pd.DataFrame | None = None
+    markets: dict | None = None
+    opportunities: pd.DataFrame | None = None
+    targets: list[dict] = field(default_factory=list)
+    targets_scope: str = ""
+    overdue: list[dict] = field(default_factory=list)
+    due: list[dict] = field(default_factory=list)
+    done: list[dict] = field(default_factory=list)
+    meetings: list[dict] = field(default_factory=list)
+    charts: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)    # section → reason it is empty (untranslated msgid)
+    note_args: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def rtl(self) -> bool:
+        return self.lang in RTL
+
+    def to_dict(self) -> dict:
+        """JSON-friendly summary (used by tests and the web)."""
+        def frame(df):
+            return None if df is None else df.to_dict(orient="records")
+        return {"lang": self.lang, "reporter": self.reporter, "province": self.province, "week": self.week.label,
+                "week_start": self.week.start.isoformat(), "week_end": self.week.end.isoformat(),
+                "as_of": self.as_of.isoformat(), "latest_year": self.latest_year, "group": self.group,
+                "headline": self.headline, "movers": frame(self.movers), "new_rca": frame(self.new_rca),
+                "opportunities": frame(self.opportunities), "targets": self.targets,
+                "overdue": self.overdue, "due": self.due, "done": self.done, "meetings": self.meetings,
+                "notes": self.notes, "synthetic": self.synthetic}
+
+
+# ------------------------------------------------------------------ building
+def _reference_day(week: str | None, date: dt.date | str | None, today: dt.date) -> dt.date:
+    if week is not None and date is not None:
+        raise TradepulseError("give either --week or --date, not both")
+    if date is not None:
+        if isinstance(date, str):
+            try:
+                return dt.date.fromisoformat(date)
+            except ValueError:
+                raise TradepulseError(f"bad date {date!r}: use YYYY-MM-DD (Gregorian)") from None
+        return date
+    if week is not None:
+        w = parse_week(week)
+        return min(max(today, w.start), w.end)
+    return today
+
+
+def _open_warehouse(warehouse):
+    from tradepulse.warehouse import Warehouse
+    if warehouse is None or isinstance(warehouse, (str, Path)):
+        path = Path(warehouse) if warehouse is not None else None
+        try:
+            return Warehouse(path, read_only=True), True
+        except TradepulseError:
+            return None, False
+    return warehouse, False
+
+
+def _action_row(a, fmt: Formatter) -> dict:
+    return {"id": a.id, "title": a.title, "owner": a.owner.name(fmt.lang), "owner_code": a.owner.code,
+            "deadline": a.deadline, "status": a.status, "link": a.target_id or a.indicator or "",
+            "completed_on": a.completed_on, "version": a.version}
+
+
+def _groups_part(brief: Brief, groups_url: str | None, fmt: Formatter) -> None:
+    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.service import GroupService
+
+    try:
+        factory = session_factory(groups_url)
+    except Exception as exc:   # unreachable DB server, bad URL: say so in the brief
+        brief.notes["actions"] = N_("The working-group database could not be opened: {error}")
+        brief.note_args["actions"] = {"error": str(exc).splitlines()[0]}
+        return
+    try:
+        with factory() as session:
+            svc = GroupService(session)
+            grp = svc.group_for_province(brief.province)
+            if grp is None:
+                brief.notes["actions"] = (N_("There is no working group for {province} in the database.")
+                                          if brief.province else
+                                          N_("There is no national working group in the database."))
+                brief.note_args["actions"] = {"province": brief.province or ""}
+                return
+            brief.group = {"name": grp.name, "title": grp.title(fmt.lang),
+                           "secretariat": grp.secretariat.name(fmt.lang) if grp.secretariat else "",
+                           "members": [m.name(fmt.lang) for m in grp.members]}
+            w, d = brief.week, brief.as_of
+            brief.overdue = [_action_row(a, fmt) for a in svc.overdue_actions(d, group=grp.id)]
+            brief.due = [_action_row(a, fmt) for a in svc.actions_due(d, w.end, group=grp.id)]
+            brief.done = [_action_row(a, fmt) for a in svc.actions_done(w.start, d, group=grp.id)]
+            brief.meetings = [{"date": m.date, "title": m.title, "minutes": m.minutes,
+                               "attendees": len(m.attendees), "decisions": [x.text for x in m.decisions]}
+                              for m in svc.meetings(grp.id, w.start, w.end)]
+            if not brief.meetings:
+                brief.notes["meetings"] = N_("No meeting of this group was recorded this week.")
+            if not (brief.overdue or brief.due or brief.done):
+                brief.notes["actions"] = N_("No action items are overdue, due or done this week.")
+    finally:
+        factory.kw["bind"].dispose()
+
+
+def _trade_part(brief: Brief, wh, fmt: Formatter, n_top: int) -> None:
+    from tradepulse.errors import NoDataError, UnknownNameError
+    from tradepulse.reports import charts, sections
+
+    where = {"province": brief.province or "", "reporter": brief.reporter}
+    try:
+        brief.synthetic = sections.is_synthetic(wh)
+        annual = sections.annual_totals(wh, brief.reporter, brief.province)
+    except (NoDataError, UnknownNameError) as exc:
+        for key in ("headline", "movers", "new_rca", "markets", "opportunities"):
+            brief.notes[key] = (N_("The warehouse has no trade data for the province {province}.")
+                                if brief.province else N_("The warehouse has no trade data for {reporter}."))
+            brief.note_args[key] = where
+        brief.note_args["headline"] = {**where, "detail": str(exc)}
+        return
+    limit = brief.as_of.year
+    annual = annual[annual["year"] <= limit]
+    if len(annual) == 0:
+        brief.notes["headline"] = N_("No trade data up to this date.")
+        return
+    brief.annual = annual
+    y = int(annual["year"].iloc[-1])
+    brief.latest_year = y
+    cur = annual.iloc[-1]
+    prev = annual.iloc[-2] if len(annual) > 1 and int(annual["year"].iloc[-2]) == y - 1 else None
+    for key, label in (("exports", N_("Exports")), ("non_oil_exports", N_("Non-oil exports")),
+                       ("imports", N_("Imports")), ("non_oil_balance", N_("Non-oil trade balance"))):
+        c = float(cur[key])
+        p = float(prev[key]) if prev is not None else None
+        brief.headline.append({"key": key, "label": label, "current": c, "previous": p,
+                               "change": None if p is None else c - p,
+                               "growth": None if (p is None or p <= 0 or c != c) else c / p - 1})
+    brief.charts["trend"] = charts.trend_chart(annual, fmt)
+
+    def attempt(key, fn):
+        try:
+            return fn()
+        except (NoDataError, UnknownNameError) as exc:
+            brief.notes[key] = N_("Not available: {detail}")
+            brief.note_args[key] = {"detail": str(exc)}
+        except ImportError:
+            brief.notes[key] = N_("This section needs a module that is not installed yet.")
+        return None
+
+    brief.movers = attempt("movers", lambda: sections.top_movers(wh, brief.reporter, y, brief.province, n_top))
+    if brief.movers is not None and len(brief.movers):
+        brief.charts["movers"] = charts.movers_chart(brief.movers, fmt)
+    brief.new_rca = attempt("new_rca", lambda: sections.new_rca(wh, brief.reporter, y, brief.province, n_top))
+    if brief.new_rca is not None and brief.new_rca.empty:
+        brief.notes["new_rca"] = N_("No product newly reached RCA ≥ 1 in {year}.")
+        brief.note_args["new_rca"] = {"year": y}
+    brief.markets = attempt("markets", lambda: sections.market_changes(wh, brief.reporter, y, brief.province,
+                                                                       n_top))
+    if brief.province is None:
+        brief.opportunities = attempt("opportunities",
+                                      lambda: sections.opportunities(wh, brief.reporter, y, n_top))
+    else:
+        brief.notes["opportunities"] = N_("Opportunities are computed for the whole country; see the national "
+                                          "brief.")
+
+
+def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
+    try:
+        from tradepulse import roadmap as rm
+    except ImportError:
+        brief.notes["targets"] = N_("This section needs a module that is not installed yet.")
+        return
+    try:
+        road = roadmap if isinstance(roadmap, rm.Roadmap) else rm.load_roadmap(roadmap)
+        statuses = rm.evaluate(road, wh, as_of=brief.as_of)
+    except TradepulseError as exc:
+        brief.notes["targets"] = N_("Not available: {detail}")
+        brief.note_args["targets"] = {"detail": str(exc)}
+        return
+    def prov(st):
+        return (st.target.scope.province or "").lower() if getattr(st.target, "scope", None) else ""
+    if brief.province:
+        mine = [s for s in statuses if prov(s) == brief.province.lower()]
+        brief.targets_scope = "province" if mine else "national"
+        chosen = mine or [s for s in statuses if not prov(s)]
+    else:
+        brief.targets_scope = "national"
+        chosen = [s for s in statuses if not prov(s)]
+    for s in chosen:
+        t = s.target
+        brief.targets.append({
+            "id": t.id, "title": (t.title_fa or t.title_en) if fmt.lang == "fa" else t.title_en,
+            "metric": t.metric, "status": s.status, "actual": s.actual, "target": s.target_value,
+            "as_of_year": s.as_of_year, "deadline_year": t.deadline_year, "progress": s.progress,
+            "required_growth": s.required_growth, "projection": s.projection, "estimate": s.actual_estimate,
+            "calendar": t.calendar,
+        })
+    if not brief.targets:
+        brief.notes["targets"] = N_("The roadmap has no targets for this scope.")
+
+
+def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, date: dt.date | str | None = None,
+                province: str | None = None, lang: str = "en", roadmap=None, reporter: str | None = None,
+                digits: str | None = None, today: dt.date | None = None, n_top: int = 8) -> Brief:
+    """Collect the brief's content.  ``warehouse``: Warehouse, path or None (default warehouse; a missing
+    file gives a brief saying there is no trade data).  ``groups_url``: SQLAlchemy URL or None (default).
+    ``digits``: ``latin`` or ``persian`` (default: Persian digits for ``fa``)."""
+    fmt = Formatter(lang, digits)
+    today = today or dt.date.today()
+    day = _reference_day(week, date, today)
+    brief = Brief(lang=lang, digits=fmt.digits, reporter=(reporter or DEFAULT_FOCUS).upper(),
+                  province=province.strip() if province else None, week=week_of(day), as_of=day, generated=today)
+    wh, close = _open_warehouse(warehouse)
+    try:
+        if wh is None:
+            for key in ("headline", "movers", "new_rca", "markets", "opportunities", "targets"):
+                brief.notes[key] = N_("There is no warehouse yet: run tradepulse demo or tradepulse ingest.")
+        else:
+            _trade_part(brief, wh, fmt, n_top)
+            _targets_part(brief, wh, roadmap, fmt)
+    finally:
+        if close:
+            wh.close()
+    _groups_part(brief, groups_url, fmt)
+    return brief
+
+
+# ------------------------------------------------------------------ rendering
+@functools.cache
+def _env():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
+    """The brief as a standalone HTML page (``lang``/``dir`` set, fonts from ``reports/fonts``)."""
+    from markupsafe import Markup
+
+    fmt = Formatter(brief.lang, brief.digits)
+    env = _env().overlay()
+    env.install_gettext_translations(fmt.t, newstyle=True)
+    _ = fmt.gettext
+
+    def note(key: str) -> str:
+        msg = brief.notes.get(key)
+        if not msg:
+            return ""
+        args = {k: fmt.text(v) for k, v in brief.note_args.get(key, {}).items()}
+        return _(msg).format(**{**args})
+
+    def country(iso3: str) -> str:
+        from tradepulse import reference
+        return reference.country_name(iso3, brief.lang)
+
+    css = (HERE / "templates" / "brief.css").read_text(encoding="utf-8")
+    fonts_url = FONTS.resolve().as_uri()
+    return env.get_template("brief.html").render(
+        b=brief, f=fmt, note=note, country=country, css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
+        status_label=lambda s: _(ACTION_STATUS_LABELS.get(s, s)),
+        target_label=lambda s: _(TARGET_STATUS_LABELS.get(s, s)),
+        svg=lambda key: Markup(brief.charts.get(key, "")), dir="rtl" if brief.rtl else "ltr")
+
+
+def write_brief(warehouse, groups_url: str | None, *, out: Path, brief: Brief | None = None, **kwargs: Any) -> Path:
+    """Build (unless ``brief`` is given) and write the brief to ``out``: ``.pdf`` (WeasyPrint) or ``.html``."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".html", ".htm"):
+        raise TradepulseError(f"cannot write {out}: use .pdf or .html")
+    brief = brief or build_brief(warehouse, groups_url, **kwargs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".pdf":
+        from weasyprint import HTML
+        html = render_html(brief, for_pdf=True)
+        HTML(string=html, base_url=str(HERE)).write_pdf(str(out))
+    else:
+        out.write_text(render_html(brief), encoding="utf-8")
+    return out

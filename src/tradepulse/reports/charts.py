@@ -1,0 +1,84 @@
+"""Charts of the weekly brief: Altair specifications rendered to SVG with vl-convert (no browser).
+
+The SVGs hold no words, only numbers and HS codes: titles, units and the legend are HTML around the chart
+(translated there), because WeasyPrint's SVG renderer mis-shapes Persian text (it breaks the joining of
+ی and reverses runs inside right-to-left pages); in Persian the chart font is Vazirmatn (shipped in
+``reports/fonts``, registered with vl-convert).  Values are shown in US$ billions (trend) and US$ millions
+(movers).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from tradepulse.reports.i18n import Formatter
+
+FONT_EN = "DejaVu Sans"
+#: Series → colour of the trend chart (the HTML legend uses the same colours).
+TREND_COLORS = {"exports": "#1f4e79", "non_oil_exports": "#2e8b57", "imports": "#c0504d"}
+FONT_FA = "Vazirmatn"
+
+
+@functools.cache
+def _register_fonts() -> None:
+    import vl_convert as vlc
+
+    from tradepulse.reports.brief import FONTS
+    vlc.register_font_directory(str(FONTS))
+
+
+def to_svg(chart) -> str:
+    """Render an Altair chart to an SVG string (without the XML prolog, ready to inline)."""
+    import vl_convert as vlc
+    _register_fonts()
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    if svg.startswith("<?xml"):
+        svg = svg[svg.index("?>") + 2:].lstrip()
+    return svg
+
+
+def _config(chart, fmt: Formatter):
+    font = FONT_FA if fmt.lang == "fa" else FONT_EN
+    return (chart.configure(font=font).configure_axis(labelFontSize=10, titleFontSize=11)
+            .configure_legend(labelFontSize=10, titleFontSize=10, orient="bottom", columnPadding=28,
+                              labelLimit=220)
+            .configure_view(stroke=None))
+
+
+def trend_chart(annual: pd.DataFrame, fmt: Formatter, width: int = 460, height: int = 170) -> str:
+    """Exports, non-oil exports and imports by year (US$ bn) as SVG."""
+    import altair as alt
+
+    series = {"exports": "exports", "non_oil_exports": "non_oil_exports", "imports": "imports"}
+    cols = [c for c in series if c in annual.columns]
+    long = annual.melt(id_vars="year", value_vars=cols, var_name="series", value_name="value").dropna()
+    long["series"] = long["series"].map(series)
+    long["value"] = long["value"] / 1e9
+    long["year"] = long["year"].astype(int)
+    chart = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
+        # no rotated axis title: WeasyPrint draws rotated RTL text in wrong order; the unit is in the caption
+        y=alt.Y("value:Q", title=None),
+        color=alt.Color("series:N", legend=None, scale=alt.Scale(domain=list(TREND_COLORS),
+                                                                 range=list(TREND_COLORS.values()))),
+    ).properties(width=width, height=height)
+    return to_svg(_config(chart, fmt))
+
+
+def movers_chart(movers: pd.DataFrame, fmt: Formatter, width: int = 420) -> str:
+    """Change in exports of the top movers (US$ million) as a horizontal bar chart SVG."""
+    import altair as alt
+
+    df = movers[["product", "change"]].copy()
+    df["label"] = "HS " + df["product"].astype(str)
+    df["value"] = df["change"] / 1e6
+    df["sign"] = (df["value"] >= 0).map({True: "up", False: "down"})
+    chart = alt.Chart(df).mark_bar().encode(
+        y=alt.Y("label:N", sort=alt.EncodingSortField("value", order="descending"), title=None),
+        x=alt.X("value:Q", title=None),
+        color=alt.Color("sign:N", scale=alt.Scale(domain=["up", "down"], range=["#2e8b57", "#c0504d"]),
+                        legend=None),
+    ).properties(width=width, height=18 * len(df))
+    return to_svg(_config(chart, fmt))

@@ -1,0 +1,96 @@
+"""Jalali week notation (weeks Saturday–Friday, week 1 contains 1 Farvardin) and report formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jdatetime
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tradepulse.errors import TradepulseError
+from tradepulse.reports.i18n import Formatter, persian_digits, translations
+from tradepulse.reports.weeks import JalaliWeek, parse_week, week1_start, week_of, weeks_in_year
+
+
+def test_known_weeks():
+    """1 Farvardin 1405 = Saturday 2026-03-21 → 1405-W01 starts that day; W35 = 2026-11-14 … 11-20.
+    1 Farvardin 1404 = Friday 2025-03-21 → 1404-W01 starts Saturday 2025-03-15 (24 Esfand 1403).
+    1 Farvardin 1403 = Wednesday 2024-03-20 → W01 starts 2024-03-16; 2025-03-15 − 2024-03-16 = 364 days,
+    so 1403 has 52 weeks and Friday 2025-03-14 is 1403-W52."""
+    assert parse_week("1405-W01").start == dt.date(2026, 3, 21)
+    w = parse_week("1405-W35")
+    assert (w.start, w.end, w.label) == (dt.date(2026, 11, 14), dt.date(2026, 11, 20), "1405-W35")
+    assert week1_start(1404) == dt.date(2025, 3, 15)
+    assert week_of(dt.date(2025, 3, 15)) == JalaliWeek(1404, 1)
+    assert week_of(dt.date(2025, 3, 14)) == JalaliWeek(1403, 52)
+    assert weeks_in_year(1403) == 52
+    assert week_of(dt.date(2026, 11, 25)).label == "1405-W36"
+    assert parse_week("1405w5") == JalaliWeek(1405, 5)
+
+
+def test_week1_contains_nowruz_and_years_tile():
+    """For SH 1370–1430: week 1 contains 1 Farvardin, starts on a Saturday, and the weeks of consecutive
+    years tile the calendar without gap or overlap (52 or 53 weeks)."""
+    for y in range(1370, 1431):
+        nowruz = jdatetime.date(y, 1, 1).togregorian()
+        w1 = parse_week(f"{y}-W01")
+        assert w1.contains(nowruz) and w1.start.weekday() == 5
+        last = JalaliWeek(y, weeks_in_year(y))
+        assert last.end + dt.timedelta(days=1) == parse_week(f"{y + 1}-W01").start
+        assert weeks_in_year(y) in (52, 53)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2060, 12, 31)))
+def test_week_of_properties(day):
+    w = week_of(day)
+    assert w.contains(day) and w.start.weekday() == 5 and (w.end - w.start).days == 6
+    assert 1 <= w.week <= weeks_in_year(w.year)
+    assert parse_week(w.label) == w
+    # the next day is in the same week unless today is Friday, then in the next week
+    nxt = week_of(day + dt.timedelta(days=1))
+    assert (nxt == w) == (day.weekday() != 4)
+
+
+@pytest.mark.parametrize("bad", ["1405-W00", "1405-W54", "1405-35", "W35", "1405-Wx"])
+def test_bad_weeks(bad):
+    with pytest.raises(TradepulseError, match="bad week"):
+        parse_week(bad)
+
+
+def test_formatter():
+    en, fa = Formatter("en"), Formatter("fa")
+    assert en.num(1234567.891, 1) == "1,234,567.9"
+    assert fa.num(1234567.891, 1) == "۱٬۲۳۴٬۵۶۷٫۹"
+    assert fa.pct(0.1234) == "+۱۲٫۳٪" and en.pct(-0.05) == "-5.0%"
+    assert en.musd(2.5e9, 0) == "2,500" and en.num(None) == "–" and en.num(float("nan")) == "–"
+    assert Formatter("fa", "latin").num(1234) == "1,234"
+    # 2026-11-25 = 4 Azar 1405
+    assert fa.date(dt.date(2026, 11, 25)) == "۴ آذر ۱۴۰۵"
+    assert en.date(dt.date(2026, 11, 25)) == "1405-09-04 (2026-11-25)"
+    assert persian_digits("2023") == "۲۰۲۳"
+    assert translations("fa").gettext("Roadmap targets") == "اهداف نقشه راه"
+    assert translations("en").gettext("Roadmap targets") == "Roadmap targets"
+
+
+def test_catalog_complete():
+    """Every message in the templates and Python sources of tradepulse.reports has a non-empty Persian
+    translation, and the catalog holds no message that no longer occurs (extracted with Babel)."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from tradepulse.reports import i18n
+
+    src = i18n.HERE
+    found = {msg for _f, _l, msg, _c, _x in extract_from_dir(
+        str(src), method_map=[("templates/**.html", "jinja2"), ("**.py", "python")],
+        keywords={"_": None, "N_": None, "gettext": None})}
+    with open(i18n.LOCALE_DIR / "fa" / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        cat = read_po(fh, locale="fa")
+    have = {m.id: m.string for m in cat if m.id}
+    assert found, "no messages extracted"
+    assert sorted(found - set(have)) == []
+    assert sorted(set(have) - found) == []
+    assert [k for k, v in have.items() if not v] == []
