@@ -1,9 +1,207 @@
-"""CLI commands: indicators (placeholder until implemented)."""
+"""CLI: the ``tradepulse indicators`` group — ``balance``, ``diversification``, ``technology`` (+ ``survival``).
+
+Every command reads the warehouse (read-only), selects with the shared selection rules (unknown groups,
+provinces not in the data and years without data exit with code 2 and one line), prints a Rich table and
+writes the full result with ``--out`` (.csv, .parquet or .xlsx).
+"""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.config import DEFAULT_FOCUS
+
+indicators_app = typer.Typer(name="indicators", no_args_is_help=True,
+                             help="Trade-structure indicators: balance, diversification, technology, survival.")
+
+_REPORTER = typer.Option(DEFAULT_FOCUS, "--reporter", "-r", help="Reporter ISO3 code(s), comma-separated.")
+_PARTNER = typer.Option(None, "--partner", help="Partner group name(s) or ISO3 code(s), e.g. neighbours15,CHN.")
+_PRODUCT = typer.Option(None, "--product", help="Product group name(s) or HS prefixes, e.g. carpets or 5701.")
+_PROVINCE = typer.Option(None, "--province", help="Province name(s) as stored in the customs data.")
+_YEARS = typer.Option(None, "--years", "-y", help="Years: 2020, 2014-2023 or 2014,2018.")
+_OUT = typer.Option(None, "--out", "-o", help="Write the full table (.csv, .parquet or .xlsx).")
+_GROUPS_FILE = typer.Option(None, "--groups-file", help="Country-group TOML file (default: shipped groups).")
+_PGROUPS_FILE = typer.Option(None, "--product-groups-file", help="Product-group TOML file.")
+
+
+@contextmanager
+def _working(what: str):
+    """A transient Rich progress line while the warehouse is queried."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn(f"[bold]indicators[/] {what}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        bar.add_task(what, total=None)
+        yield
+
+
+MONEY = ("exports", "imports", "balance", "non_oil_exports", "non_oil_imports", "non_oil_balance",
+         "total_value", "export_value", "value_usd")
+PERCENT = ("share", "exports_growth", "imports_growth", "non_oil_exports_growth", "non_oil_imports_growth",
+           "extensive_margin", "intensive_margin", "overall_share")
+
+
+def _fmt(col: str, v) -> str:
+    import math
+
+    if isinstance(v, float) and math.isnan(v):
+        return "–"
+    if col in MONEY:
+        return f"{v / 1e6:,.1f}"
+    if col in PERCENT:
+        return f"{v:.1%}"
+    if isinstance(v, float):
+        return f"{v:,.3f}"
+    return str(v)
+
+
+def _show(df, title: str, columns: list[str], max_rows: int = 40) -> None:
+    """Print the first rows of ``df`` (money in million USD, growth and shares in %)."""
+    from rich.table import Table
+
+    view = Table(title=title + " — values in million USD", title_justify="left")
+    cols = [c for c in columns if c in df.columns]
+    for c in cols:
+        view.add_column(c.replace("_", " "), justify="left" if df[c].dtype == object else "right")
+    for row in df[cols].head(max_rows).itertuples(index=False):
+        view.add_row(*[_fmt(c, v) for c, v in zip(cols, row)])
+    console.print(view)
+    if len(df) > max_rows:
+        console.print(f"[dim]… {len(df) - max_rows} more rows; use --out FILE for the full table[/]")
+
+
+def _paths(p: Optional[Path]) -> Optional[str]:
+    return str(p) if p is not None else None
+
+
+@indicators_app.command("balance")
+@friendly_errors
+def balance_cmd(
+    reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
+    province: Optional[str] = _PROVINCE, years: Optional[str] = _YEARS,
+    by: str = typer.Option("total", "--by", help="Breakdown: total, partner, partner_group, product, "
+                           "product_group, province."),
+    groups: Optional[str] = typer.Option(None, "--groups", help="Groups for --by partner_group / product_group "
+                                         "(default: all)."),
+    oil: str = typer.Option("narrow", "--oil", help="Oil set: narrow (2709-2711), chapter27, none, or HS "
+                            "prefixes / a product group."),
+    out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
+    product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Exports, imports, balance and non-oil balance with year-on-year growth."""
+    from tradepulse.indicators.balance import trade_balance
+    from tradepulse.warehouse import Warehouse
+
+    with Warehouse(warehouse, read_only=True) as wh, _working("trade balance"):
+        df = trade_balance(wh, reporter=reporter, years=years, by=by, partner=partner, product=product,
+                           province=province, oil=None if oil == "none" else oil, groups=groups,
+                           groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
+    key = {"partner": "partner", "partner_group": "group", "product": "product", "product_group": "group",
+           "province": "province"}.get(by)
+    _show(df, f"Trade balance of {reporter}", ["year"] + ([key] if key else []) +
+          ["exports", "imports", "balance", "non_oil_balance", "exports_growth", "non_oil_exports_growth"])
+    write_table(df, out)
+
+
+@indicators_app.command("diversification")
+@friendly_errors
+def diversification_cmd(
+    reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
+    province: Optional[str] = _PROVINCE, years: Optional[str] = _YEARS,
+    over: str = typer.Option("products", "--over", help="products, markets, or hk (Hummels–Klenow margins)."),
+    threshold: float = typer.Option(0.0, "--threshold", help="Count items with value ≥ this (USD)."),
+    level: Optional[int] = typer.Option(None, "--level", help="Truncate HS codes to 2, 4 or 6 digits."),
+    hs_groups: Optional[int] = typer.Option(None, "--theil-groups", help="Products: also split Theil between/"
+                                            "within HS chapters of this many digits (e.g. 2)."),
+    reference: str = typer.Option("rest", "--reference", help="HK reference: rest (of world) or world."),
+    by_market: bool = typer.Option(False, "--by-market", help="HK: margins per market."),
+    out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
+    product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """HHI, normalised HHI, counts, Theil (between + within), UNCTAD index; or Hummels–Klenow margins."""
+    from tradepulse.errors import UnknownNameError
+    from tradepulse.indicators import diversification as dv
+    from tradepulse.warehouse import Warehouse
+
+    if over not in ("products", "markets", "hk"):
+        raise UnknownNameError("dimension", over, ["products", "markets", "hk"])
+    files = dict(groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
+    with Warehouse(warehouse, read_only=True) as wh, _working(f"diversification over {over}"):
+        if over == "products":
+            df = dv.product_diversification(wh, reporter=reporter, years=years, partner=partner, product=product,
+                                            province=province, level=level, threshold=threshold,
+                                            groups=hs_groups, **files)
+        elif over == "markets":
+            df = dv.market_diversification(wh, reporter=reporter, years=years, product=product, partner=partner,
+                                           province=province, threshold=threshold, **files)
+        else:
+            if province is not None or partner is not None:
+                from tradepulse.errors import TradepulseError
+                raise TradepulseError("Hummels–Klenow margins take --reporter, --product and --years only")
+            df = dv.hk_margins(wh, reporter=reporter, years=years, product=product, level=level,
+                               reference=reference, by_market=by_market, **files)
+    if over == "hk":
+        cols = ["year", "partner", "reporter", "export_value", "extensive_margin", "intensive_margin",
+                "overall_share"]
+    else:
+        cols = ["year", "province", "total_value", "n_active"] + (["n_above"] if threshold > 0 else []) + \
+            ["n_rca", "hhi", "hhi_norm", "theil", "theil_between", "theil_within", "unctad_diversification"]
+    _show(df, f"Diversification of {reporter} over {over}", cols)
+    write_table(df, out)
+
+
+@indicators_app.command("technology")
+@friendly_errors
+def technology_cmd(
+    reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
+    province: Optional[str] = _PROVINCE, years: Optional[str] = _YEARS,
+    classes: str = typer.Option("end_use", "--classes", help="lall, end_use (BEC/SNA), bec (3-digit) or bec1."),
+    lall: Optional[Path] = typer.Option(None, "--lall", help="SITC2→Lall CSV (columns sitc2, lall_code); "
+                                        "required for --classes lall (not shipped: no licence)."),
+    hs_sitc: Optional[Path] = typer.Option(None, "--hs-sitc", help="HS6→SITC2 CSV (hs6, sitc2[, weight]); "
+                                           "default: derived from atlas-common-data conversion weights."),
+    sitc: bool = typer.Option(False, "--sitc", help="Products in the warehouse are SITC Rev.2 codes."),
+    hs_revision: Optional[str] = typer.Option(None, "--hs-revision", help="HS revision for the atlas weights."),
+    split: str = typer.Option("equal", "--split", help="HS6 codes with several BEC codes: equal or first."),
+    flow: str = typer.Option("export", "--flow", help="export or import."),
+    out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
+    product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Shares of trade by Lall technology class or by BEC end use, over years."""
+    from tradepulse.errors import InputError, UnknownNameError
+    from tradepulse.indicators import technology as tc
+    from tradepulse.warehouse import Warehouse
+
+    if classes not in ("lall", "end_use", "bec", "bec1"):
+        raise UnknownNameError("classification", classes, ["lall", "end_use", "bec", "bec1"])
+    if classes == "lall" and lall is None:
+        raise InputError("--classes lall needs --lall FILE (a SITC Rev.2 → Lall table; none is shipped "
+                         "because the known copies state no licence)")
+    common = dict(reporter=reporter, years=years, partner=partner, product=product, province=province,
+                  flow=flow, groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
+    with Warehouse(warehouse, read_only=True) as wh, _working(f"{classes} shares"):
+        if classes == "lall":
+            df = tc.lall_shares(wh, lall=lall, hs_sitc=hs_sitc, classification="sitc2" if sitc else "hs",
+                                hs_revision=hs_revision, **common)
+        else:
+            df = tc.bec_shares(wh, level=classes, split=split, **common)
+    key = {"lall": "lall_code", "end_use": "end_use", "bec": "bec", "bec1": "bec1"}[classes]
+    _show(df, f"{flow.capitalize()} of {reporter} by {classes}", ["year", "reporter", "province", key, "label",
+                                                                  "value_usd", "share"], max_rows=60)
+    write_table(df, out)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add the ``indicators`` group to ``app``."""
+    app.add_typer(indicators_app, name="indicators")
+
+
+# the survival engineer's command joins this group (tradepulse.cli.indicators_survival)
+from tradepulse.cli import indicators_survival  # noqa: E402
+
+indicators_survival.register(indicators_app)

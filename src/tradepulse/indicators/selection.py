@@ -243,7 +243,8 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
                 raise UnknownNameError("flow", f, list(schema.FLOW_KINDS))
         t = t.filter(t.flow.isin(flows))
         sel.flow = flows
-        sel.labels["flow"] = "+".join(flows)
+        if set(flows) != set(schema.FLOW_KINDS):
+            sel.labels["flow"] = "+".join(flows)
 
     if reporter is not None:
         reps = tuple(r.upper() for r in _split(reporter))
@@ -256,7 +257,7 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
             if r not in present:
                 if r in unknown:
                     raise UnknownNameError("country", r, sorted(available(t, "reporter")))
-                kind = f"{'+'.join(sel.flow)} " if sel.flow else ""
+                kind = f"{sel.labels['flow']} " if "flow" in sel.labels else ""
                 raise NoDataError(f"no {kind}rows for reporter {r} in the data")
         t = t_rep
 
