@@ -252,11 +252,11 @@ def test_partner_group_and_province_scope():
 def test_total_trade_balance_and_non_oil_balance():
     """Imports (province rows): 2021 = 405, 2022 = 340.  Total trade 2021 = 550 + 405 = 955.
     Balance 2022 = 660 − 340 = 320.  Non-oil balance 2022: exports 60 − imports (300, 2710 is oil) = −240.
-    With Syria: total trade 2021 = 10 + 5 = 15."""
+    With Syria: total trade 2021 = 10 + 5 = 15; 2022 = 0 (IRN reports flows in 2022, none with SYR: a true zero)."""
     assert series_of("total_trade", ROWS).to_dict() == {2021: 955.0, 2022: 1000.0}
     assert series_of("balance", ROWS)[2022] == 320.0
     assert series_of("non_oil_balance", ROWS).to_dict() == {2021: 50.0 - 400.0 - 5.0, 2022: -240.0}
-    assert series_of("total_trade", ROWS, scope={"partner": "SYR"}).to_dict() == {2021: 15.0}
+    assert series_of("total_trade", ROWS, scope={"partner": "SYR"}).to_dict() == {2021: 15.0, 2022: 0.0}
 
 
 def test_market_share_and_counts():

@@ -140,3 +140,19 @@ def test_shipped_lines_and_errors(tmp_path):
 def test_no_imports_raises(tmp_warehouse, lines):
     with pytest.raises(NoDataError):
         monitor(tmp_warehouse, lines, calendar="gregorian")
+
+
+def test_missing_line_years_are_zero_when_the_reporter_reports(wh, tmp_path):
+    """8471 imported 30 a year in 2016–18 and never after, while IRN keeps reporting other imports:
+    2019 and 2020 are zeros (not missing) → latest 0, saving 30, cumulative 60.  Years before 2016 are not
+    reported by IRN at all, so a 2013 start has no baseline (NaN, not zero)."""
+    extra = pd.DataFrame([{**_rows().iloc[0].to_dict(), "year": y, "product": "847130", "value_usd": 30.0}
+                          for y in (2016, 2017, 2018)])
+    wh.raw.register("extra_rows", extra)
+    wh.raw.execute("INSERT INTO flows SELECT * FROM extra_rows")
+    path = tmp_path / "l.csv"
+    path.write_text("hs,start,calendar\n8471,2019-01-01,gregorian\n8501,2014-01-01,gregorian\n")
+    m = monitor(wh, load_lines(path), calendar="gregorian").set_index("hs")
+    r = m.loc["8471"]
+    assert (r.latest_year, r.latest_imports, r.saving, r.saving_cumulative) == (2020, 0.0, 30.0, 60.0)
+    assert pd.isna(m.loc["8501", "baseline"])

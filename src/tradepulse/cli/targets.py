@@ -1,9 +1,286 @@
-"""CLI commands: targets (placeholder until implemented)."""
+"""CLI: ``tradepulse targets …`` — roadmap target status, target list, import-substitution monitor,
+domestic-production entries and mirror-statistics estimates of unrecorded trade."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+
+targets_app = typer.Typer(help="Roadmap targets (Solar Hijri years), import substitution, mirror statistics.",
+                          no_args_is_help=True)
+
+RoadmapOption = typer.Option(None, "--roadmap", "-r", help="Roadmap file (.toml/.yaml); default: the "
+                             "shipped Iran example.")
+LangOption = typer.Option("en", "--lang", help="Language of titles: en or fa.")
+
+COLUMNS = {  # key → (English, Persian)
+    "id": ("id", "شناسه"), "title": ("target", "هدف"), "deadline": ("deadline", "مهلت"),
+    "target": ("target value", "مقدار هدف"), "actual": ("actual", "مقدار فعلی"), "gap": ("gap", "فاصله"),
+    "required": ("req. growth/yr", "رشد لازم سالانه"), "projection": ("projection", "پیش‌بینی"),
+    "status": ("status", "وضعیت"),
+}
+STYLE = {"on-track": "green", "at-risk": "yellow", "off-track": "red", "no-data": "dim"}
+
+
+def _money(v, metric: str, lang: str) -> str:
+    from tradepulse.roadmap.calendar import to_persian_digits
+    if v is None:
+        return "—"
+    if metric == "market_share":
+        text = f"{v:.2%}"
+    elif metric in ("n_products", "n_markets"):
+        text = f"{v:,.0f}"
+    elif metric.startswith("indicator:"):
+        text = f"{v:,.4g}"
+    else:
+        a = abs(v)
+        b, m = (" میلیارد", " میلیون") if lang == "fa" else ("B", "M")
+        text = (f"{v / 1e9:,.2f}{b}" if a >= 1e9 else f"{v / 1e6:,.1f}{m}" if a >= 1e6 else f"{v:,.0f}")
+    return to_persian_digits(text) if lang == "fa" else text
+
+
+def _lang(lang: str) -> str:
+    from tradepulse.errors import UnknownNameError
+    if lang not in ("en", "fa"):
+        raise UnknownNameError("language", lang, ["en", "fa"])
+    return lang
+
+
+def _as_of(text: Optional[str]):
+    if text is None:
+        return None
+    import datetime as dt
+
+    from tradepulse.errors import InputError
+    try:
+        return int(text) if text.isdigit() else dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--as-of must be a year (e.g. 1402) or a Gregorian date YYYY-MM-DD, not {text!r}",
+                         column="--as-of") from None
+
+
+@targets_app.command("status")
+@friendly_errors
+def status_cmd(
+    roadmap: Optional[Path] = RoadmapOption,
+    lang: str = LangOption,
+    warehouse: Optional[Path] = WarehouseOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per target) instead of a table."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Ignore data after this year (roadmap calendar) "
+                                        "or Gregorian date YYYY-MM-DD."),
+    charts: Optional[Path] = typer.Option(None, "--charts", help="Write one SVG chart per target into this folder."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Also write the table (.csv/.parquet/.xlsx)."),
+    ids: bool = typer.Option(False, "--ids", help="Show the target ids as a first column."),
+) -> None:
+    """Status of every roadmap target: actual, gap, required growth, projection, on-track/at-risk/off-track."""
+    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from tradepulse.roadmap import evaluate, load_roadmap, status_frame
+    from tradepulse.roadmap.calendar import to_persian_digits
+    from tradepulse.roadmap.status import STATUS_FA
+    from tradepulse.warehouse import Warehouse
+
+    lang = _lang(lang)
+    rm = load_roadmap(roadmap)
+    with Warehouse(warehouse, read_only=True) as wh:
+        if as_json:
+            statuses = evaluate(rm, wh, as_of=_as_of(as_of))
+        else:
+            with Progress(TextColumn("[bold]targets[/] {task.description}"), BarColumn(),
+                          TextColumn("{task.completed}/{task.total}"), console=console, transient=True) as bar:
+                task = bar.add_task("evaluating", total=len(rm.targets))
+                statuses = evaluate(rm, wh, as_of=_as_of(as_of),
+                                    progress=lambda done, total: bar.update(task, completed=done))
+    if charts is not None:
+        from tradepulse.roadmap.charts import target_chart, to_svg
+        charts.mkdir(parents=True, exist_ok=True)
+        for st in statuses:
+            (charts / f"{st.id}.svg").write_text(to_svg(target_chart(st, lang=lang)), encoding="utf-8")
+    write_table(status_frame(statuses, lang=lang), out)
+    if as_json:
+        typer.echo(json.dumps({"roadmap": rm.id, "source": rm.source,
+                               "targets": [s.to_dict() for s in statuses]}, ensure_ascii=False, indent=2,
+                              default=str))
+        return
+    fa = lang == "fa"
+    title = rm.title_fa if fa else rm.title_en
+    table = Table(title=title, caption=("مقادیر تخمینی با * (تبدیل سال میلادی به شمسی)" if fa else
+                                        "* estimate (Gregorian data apportioned to SH years)"))
+    for key, (en, pfa) in COLUMNS.items():
+        if key == "id" and not ids:
+            continue
+        table.add_column(pfa if fa else en, justify="left" if key in ("id", "title", "status") else "right",
+                         no_wrap=key not in ("title",), min_width=16 if key == "title" else None)
+    for st in statuses:
+        t = st.target
+        cal_tag = ("ش" if t.calendar == "SH" else "م") if fa else ("SH" if t.calendar == "SH" else "")
+        deadline = f"{t.deadline_year} {cal_tag}".strip()
+        actual = _money(st.actual, t.metric, lang)
+        if st.actual is not None:
+            year = to_persian_digits(st.as_of_year) if fa else st.as_of_year
+            actual += f"{'*' if st.actual_estimate else ''} ({year})"
+        req = "—" if st.required_growth is None else f"{st.required_growth:+.1%}"
+        label = STATUS_FA[st.status] if fa else st.status
+        title_cell = ("  └ " if t.parent else "") + t.title(lang)
+        table.add_row(*([t.id] if ids else []), title_cell, to_persian_digits(deadline) if fa else deadline,
+                      _money(st.target_value, t.metric, lang), actual, _money(st.gap, t.metric, lang),
+                      to_persian_digits(req) if fa else req, _money(st.projection, t.metric, lang),
+                      f"[{STYLE[st.status]}]{label}[/]")
+    console.print(table)
+
+
+@targets_app.command("list")
+@friendly_errors
+def list_cmd(roadmap: Optional[Path] = RoadmapOption, lang: str = LangOption) -> None:
+    """List (and validate) the targets of a roadmap file without touching the warehouse."""
+    from rich.table import Table
+
+    from tradepulse.roadmap import load_roadmap
+
+    lang = _lang(lang)
+    rm = load_roadmap(roadmap)
+    table = Table(title=f"{rm.title_fa if lang == 'fa' else rm.title_en} — {rm.source}")
+    for c in ("id", "title", "metric", "scope", "baseline", "target", "deadline"):
+        table.add_column(c)
+    for t in rm.targets:
+        sc = t.scope
+        scope = "; ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}" for k, v in
+                          (("partner", sc.partner), ("product", sc.product), ("province", sc.province),
+                           ("ebops", sc.ebops)) if v) or "world"
+        if sc.trade == "services":
+            scope = "services; " + scope
+        base = "—" if t.baseline_year is None else f"{t.baseline_year}" + (
+            f": {_money(t.baseline_value, t.metric, 'en')}" if t.baseline_value is not None else " (from data)")
+        goal = _money(t.target_value, t.metric, "en") if t.target_value is not None else f"{t.growth:+.1%}/yr"
+        table.add_row(t.id, ("  └ " if t.parent else "") + t.title(lang), t.metric, scope, base, goal,
+                      f"{t.deadline_year} {t.calendar}")
+    console.print(table)
+
+
+@targets_app.command("substitution")
+@friendly_errors
+def substitution_cmd(
+    lines: Optional[Path] = typer.Option(None, "--lines", help="Substituted/banned HS lines (.toml/.csv); default: "
+                                         "the shipped Iran example."),
+    reporter: str = typer.Option("IRN", "--reporter", help="Importer ISO3."),
+    calendar: str = typer.Option("SH", "--calendar", help="Years: SH or gregorian."),
+    window: int = typer.Option(3, "--window", help="Years before the start averaged for the baseline (pre3avg)."),
+    lang: str = LangOption,
+    warehouse: Optional[Path] = WarehouseOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the table (.csv/.parquet/.xlsx)."),
+) -> None:
+    """Imports of substituted / banned HS lines before and after, saving (pre-measure 3-year average),
+    leakage to other partners and neighbouring HS codes, domestic production entered by users."""
+    import pandas as pd
+    from rich.table import Table
+
+    from tradepulse.errors import UnknownNameError
+    from tradepulse.roadmap.substitution import load_lines, monitor
+    from tradepulse.warehouse import Warehouse
+
+    lang = _lang(lang)
+    if calendar not in ("SH", "gregorian"):
+        raise UnknownNameError("calendar", calendar, ["SH", "gregorian"])
+    with Warehouse(warehouse, read_only=True) as wh:
+        table = monitor(wh, load_lines(lines), reporter=reporter.upper(), calendar=calendar, window=window)
+    write_table(table, out)
+    if as_json:
+        typer.echo(table.to_json(orient="records", force_ascii=False, indent=2))
+        return
+    view = Table(title=f"Import substitution / bans — {reporter.upper()} ({calendar} years, method pre{window}avg)")
+    for c in ("hs", "title", "kind", "start", "baseline", "latest", "saving", "cumulative", "leak: partners",
+              "leak: neighbours", "domestic prod."):
+        view.add_column(c, justify="right" if c not in ("hs", "title", "kind", "start") else "left")
+    for r in table.itertuples(index=False):
+        view.add_row(r.hs, r.title_fa if lang == "fa" else r.title_en, r.kind, r.start, _money(_f(r.baseline), "", "en"),
+                     f"{_money(_f(r.latest_imports), '', 'en')} ({'—' if pd.isna(r.latest_year) else int(r.latest_year)})", _money(_f(r.saving), "", "en"),
+                     _money(_f(r.saving_cumulative), "", "en"), _money(_f(r.leakage_partners), "", "en"),
+                     _money(_f(r.leakage_neighbours), "", "en"), _money(_f(r.domestic_production), "", "en"))
+    console.print(view)
+
+
+def _f(v):
+    import math
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+@targets_app.command("production-add")
+@friendly_errors
+def production_add_cmd(
+    hs: str = typer.Argument(..., help="HS code of the line (2, 4 or 6 digits)."),
+    year: int = typer.Argument(..., help="Year of production (SH by default)."),
+    value_usd: float = typer.Argument(..., help="Value of domestic production in US dollars."),
+    calendar: str = typer.Option("SH", "--calendar", help="Calendar of YEAR: SH or gregorian."),
+    quantity: Optional[float] = typer.Option(None, "--quantity"),
+    unit: Optional[str] = typer.Option(None, "--unit"),
+    province: Optional[str] = typer.Option(None, "--province"),
+    by: str = typer.Option("cli", "--by", help="Who entered the figure."),
+    note: str = typer.Option("", "--note"),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Record a domestic-production figure for a substituted line (kept in table domestic_production)."""
+    from tradepulse.roadmap.substitution import add_production
+    from tradepulse.warehouse import Warehouse
+
+    with Warehouse(warehouse) as wh:
+        entry = add_production(wh, hs, year, value_usd, calendar=calendar, quantity=quantity, unit=unit,
+                               province=province, entered_by=by, note=note)
+    console.print(f"recorded domestic production {hs} {year} {calendar}: {value_usd:,.0f} USD (entry {entry})")
+
+
+@targets_app.command("mirror")
+@friendly_errors
+def mirror_cmd(
+    reporter: str = typer.Option("IRN", "--reporter", help="Reporter ISO3."),
+    products: Optional[str] = typer.Option("handicrafts", "--products", help="Comma-separated product groups or "
+                                           "HS prefixes ('all' for all goods)."),
+    partners: Optional[str] = typer.Option(None, "--partners", help="Comma-separated ISO3 codes / country groups."),
+    direction: str = typer.Option("exports", "--direction", help="exports (partner imports vs reporter exports) "
+                                  "or imports (partner exports vs reporter imports)."),
+    margin: float = typer.Option(1.10, "--margin", help="CIF/FOB margin: CIF = FOB × margin."),
+    detail: bool = typer.Option(False, "--detail", help="Show partner rows, not only totals per group and year."),
+    warehouse: Optional[Path] = WarehouseOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the partner-level table."),
+) -> None:
+    """Mirror statistics: estimated unrecorded ("suitcase") trade = partner-declared − reporter-declared,
+    after the CIF/FOB margin (assumption printed with the table)."""
+    from rich.table import Table
+
+    from tradepulse.roadmap.mirror import mirror, summary
+    from tradepulse.warehouse import Warehouse
+
+    prods = None if products in (None, "all") else [p.strip() for p in products.split(",") if p.strip()]
+    parts = None if partners is None else [p.strip() for p in partners.split(",") if p.strip()]
+    with Warehouse(warehouse, read_only=True) as wh:
+        table = mirror(wh, reporter, direction=direction, partners=parts, products=prods, margin=margin)
+    write_table(table, out)
+    if as_json:
+        typer.echo(table.to_json(orient="records", force_ascii=False, indent=2))
+        return
+    shown = table if detail else summary(table)
+    view = Table(title=f"Mirror statistics — {reporter.upper()} {direction}",
+                 caption=f"assumption: CIF = FOB × {margin:.2f}; unrecorded = max(mirror − declared, 0); "
+                         "also absorbs timing, valuation and re-export differences")
+    cols = [c for c in ("group", "partner", "year", "reported", "mirror_adjusted", "gap", "unrecorded",
+                        "unrecorded_share", "partners") if c in shown.columns]
+    for c in cols:
+        view.add_column(c, justify="right")
+    for r in shown.head(200).itertuples(index=False):
+        d = r._asdict()
+        view.add_row(*[f"{d[c]:.1%}" if c == "unrecorded_share" and d[c] == d[c] else
+                       _money(d[c], "", "en") if c in ("reported", "mirror_adjusted", "gap", "unrecorded")
+                       else str(d[c]) for c in cols])
+    console.print(view)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add the ``targets`` command group to app."""
+    app.add_typer(targets_app, name="targets")

@@ -157,17 +157,49 @@ def choose_level(frame: pd.DataFrame, forced: str = "auto") -> int | None:
     return int(min(years[years == best].index))
 
 
+def coverage(data: Data, scope: Scope, flow: str) -> pd.DataFrame:
+    """``level, year, month`` in which the reporter declares any ``flow`` (at levels the scope can use).
+
+    A scope cell with no rows in such a period is a true zero (the reporter reported, nothing was traded);
+    outside these periods it is missing.
+    """
+    t = data.flows
+    t = t.filter((t.reporter == scope.reporter) & (t.flow == flow))
+    if scope.partner:
+        t = t.filter(t.partner != WORLD)
+    if scope.province is not None:
+        t = t.filter(t.province.notnull())
+    t = t.mutate(level=ibis.cases((t.partner == WORLD, 0), (t.province.isnull(), 1), else_=2))
+    return t.select("level", "year", "month").distinct().to_pandas()
+
+
 def goods_monthly(data: Data, scope: Scope, flow: str, *, prefixes=(), exclude=(), level=None,
                   all_reporters=False) -> tuple[pd.DataFrame, int | None]:
-    """``(frame[year, month, value], level)``: sums by Gregorian year and month (month NaN = annual)."""
+    """``(frame[year, month, value], level)``: sums by Gregorian year and month (month NaN = annual).
+
+    For one reporter, periods the reporter covers (:func:`coverage`) with no rows in scope are filled with 0.
+    The level is chosen among levels holding rows in scope, by the reporter's coverage (most years).
+    """
     t = goods_rows(data, scope, flow, prefixes=prefixes, exclude=exclude, all_reporters=all_reporters)
     agg = (t.group_by(["level", "year", "month"]).aggregate(value=t.value_usd.sum()).to_pandas())
     agg = agg[agg["value"].notna()]
-    lvl = choose_level(agg, scope.level) if level is None else level
-    if lvl is None:
+    if all_reporters:
+        lvl = choose_level(agg, scope.level) if level is None else level
+        if lvl is None:
+            return pd.DataFrame(columns=["year", "month", "value"]), None
+        return agg[agg["level"] == lvl][["year", "month", "value"]].reset_index(drop=True), lvl
+    cov = coverage(data, scope, flow)
+    if level is None:
+        if scope.level != "auto":
+            level = LEVEL_CODES[scope.level]
+        else:
+            level = choose_level(cov[cov["level"].isin(agg["level"].unique())])
+    if level is None:
         return pd.DataFrame(columns=["year", "month", "value"]), None
-    out = agg[agg["level"] == lvl][["year", "month", "value"]]
-    return out.reset_index(drop=True), lvl
+    grid = cov[cov["level"] == level][["year", "month"]].astype({"year": int, "month": float})
+    vals = agg[agg["level"] == level][["year", "month", "value"]].astype({"year": int, "month": float})
+    out = grid.merge(vals, on=["year", "month"], how="left").fillna({"value": 0.0})
+    return out.sort_values(["year", "month"]).reset_index(drop=True), level
 
 
 def to_calendar(frame: pd.DataFrame, calendar: str, by: list[str] | None = None) -> pd.DataFrame:

@@ -285,8 +285,18 @@ def import_panel(data, lines: pd.DataFrame, reporter: str, calendar: str = "SH")
             neigh.append(m)
     neighbours = pd.concat(neigh) if neigh else rest.iloc[:0].assign(line=pd.Series(dtype=object))
 
+    # periods in which the reporter declares imports at this level: missing line-periods there are zeros
+    cov = data.flows
+    cov = cov.filter((cov.reporter == reporter) & (cov.flow == "import") & (cov.partner != "WLD"))
+    cov = cov.filter(cov.province.isnull() if lvl == 1 else cov.province.notnull())
+    grid = cov.select("year", "month").distinct().to_pandas().astype({"year": int, "month": float})
+    grid = pd.DataFrame({"line": np.repeat(codes, len(grid)), "year": np.tile(grid["year"].to_numpy(), len(codes)),
+                         "month": np.tile(grid["month"].to_numpy(), len(codes))})
+
     def series(frame):
-        g = frame.groupby(["line", "year", "month"], dropna=False, as_index=False)["value"].sum()
+        g = frame.astype({"year": int, "month": float}).groupby(["line", "year", "month"], dropna=False,
+                                                                 as_index=False)["value"].sum()
+        g = grid.merge(g, on=["line", "year", "month"], how="left").fillna({"value": 0.0})
         return to_calendar(g, calendar, by=["line"])
 
     total = series(listed)
@@ -297,7 +307,9 @@ def import_panel(data, lines: pd.DataFrame, reporter: str, calendar: str = "SH")
     for name, frame in parts.items():
         out = out.merge(frame[["line", "year", "value"]].rename(columns={"value": name}),
                         on=["line", "year"], how="left")
-    out = out.fillna({k: 0.0 for k in parts}).rename(columns={"line": "hs"})
+    for k in parts:
+        out[k] = pd.to_numeric(out[k], errors="coerce").astype(float).fillna(0.0)
+    out = out.rename(columns={"line": "hs"})
     return out[["hs", "year", "imports", "from_listed", "from_others", "neighbours", "estimate", "method"]]
 
 
@@ -325,7 +337,7 @@ def monitor(data, lines: pd.DataFrame | None = None, *, reporter: str = "IRN", c
         after = p[p.index >= first_after]
         base = float(p.loc[before, "imports"].mean()) if have_before else np.nan
         row["baseline"] = base
-        row["latest_year"] = int(after.index.max()) if len(after) else None
+        row["latest_year"] = int(after.index.max()) if len(after) else pd.NA
         row["latest_imports"] = float(after["imports"].iloc[-1]) if len(after) else np.nan
         row["saving"] = base - row["latest_imports"] if len(after) else np.nan
         row["saving_cumulative"] = float((base - after["imports"]).sum()) if len(after) else np.nan
