@@ -136,3 +136,33 @@ def test_agtpa_mirror_balance(shared_data):
     tr = a[(a.exporter == "IRN") & (a.importer == "TUR")].set_index("year").trade * 1e6
     tm = a[(a.exporter == "TUR") & (a.importer == "IRN")].set_index("year").trade * 1e6
     assert np.allclose(tur.balance, (tr - tm).loc[tur.index])
+
+
+@pytest.fixture(scope="module")
+def demo_small():
+    """The small SYNTHETIC demo world: world panel + bilateral rows + the focus country's customs rows."""
+    from tradepulse.demo.world import generate
+
+    w = generate(n_countries=40, n_products=150, first_year=2014, last_year=2023)
+    flows = pd.concat([w.flows, w.customs], ignore_index=True)
+    flows["load_id"] = None
+    return flows[list(schema.FLOWS)], pd.DataFrame(w.meta["focus_by_year"]).set_index("year")
+
+
+def test_demo_world_totals(demo_small):
+    """The generator's own summary (computed independently from its frames) equals the balance: exports
+    from WLD rows (not + customs rows), imports from customs rows, oil share, neighbours and Syria."""
+    flows, meta = demo_small
+    r = trade_balance(flows, reporter="IRN").set_index("year")
+    assert np.allclose(r.exports, meta.exports_usd, rtol=1e-9)
+    assert np.allclose(r.imports, meta.imports_cif_usd, rtol=1e-9)
+    assert np.allclose(r.oil_exports / r.exports, meta.oil_share, rtol=1e-9)
+    g = trade_balance(flows, reporter="IRN", by="partner_group", groups="neighbours15,syria")
+    g = g.set_index(["group", "year"])
+    assert np.allclose(g.loc["neighbours15"].exports, meta.exports_neighbours_usd, rtol=1e-9)
+    assert np.allclose(g.loc["syria"].exports, meta.exports_syria_usd, rtol=1e-9)
+    assert np.allclose(g.loc["syria"].imports, meta.imports_syria_cif_usd, rtol=1e-9)
+    # the provinces add up to the national bilateral totals
+    p = trade_balance(flows, reporter="IRN", by="province").groupby("year")[["exports", "imports"]].sum()
+    b = trade_balance(flows, reporter="IRN", by="partner").groupby("year")[["exports", "imports"]].sum()
+    assert np.allclose(p, b, rtol=1e-9)

@@ -125,3 +125,22 @@ def test_on_warehouse(tmp_warehouse, small):
     a = select_flows(tmp_warehouse, reporter="IRN", partner="neighbours15").to_pandas()
     b = select_flows(small, reporter="IRN", partner="neighbours15").to_pandas()
     assert sorted(a.value_usd) == sorted(b.value_usd) == [5.0, 7.0, 30.0, 60.0]
+
+
+def test_national_totals_layers(small):
+    """IRN exports 2020: WLD row 100 is used (layer 0), not WLD + bilateral (200).  2021 IRN exports exist
+    only as a provincial row (5) and imports only as a provincial row (7): layer 2 is used.  Without WLD
+    (partner keys) 2020 exports come from the national bilateral rows: 60 + 30 + 10."""
+    from tradepulse.indicators.selection import national_totals
+
+    tot = national_totals(small, ["year", "reporter", "flow"]).to_pandas().set_index(["year", "reporter", "flow"])
+    assert tot.loc[(2020, "IRN", "export"), "value_usd"] == 100
+    assert tot.loc[(2021, "IRN", "export"), "value_usd"] == 5
+    assert tot.loc[(2021, "IRN", "import"), "value_usd"] == 7
+    bil = national_totals(small, ["year", "reporter", "partner"], allow_world=False).to_pandas()
+    assert bil[(bil.year == 2020) & (bil.reporter == "IRN")].value_usd.sum() == 100
+    mixed = small.copy()
+    mixed.loc[len(mixed)] = mixed.iloc[1].copy()
+    mixed.loc[len(mixed) - 1, ["province", "value_usd"]] = ["Tehran", 999.0]    # customs row beside bilateral
+    bil = national_totals(mixed, ["year", "reporter", "partner"], allow_world=False).to_pandas()
+    assert bil[(bil.year == 2020) & (bil.reporter == "IRN")].value_usd.sum() == 100   # layer 1 wins
