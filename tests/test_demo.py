@@ -212,7 +212,9 @@ def test_focus_country_stories(world):
     assert syr.between(0.3e9, 0.6e9).all(), syr
     nb = c[(c.flow == "export") & c.partner.isin(NEIGHBOURS)].groupby("year")["value_usd"].sum()
     assert nb.between(20e9, 30e9).all(), nb
-    # handicrafts: carpets go mostly to Caspian and Persian-Gulf markets... and others
+    # handicrafts (formal exports ≈ $200-300 M): carpets go largely to Caspian and Persian-Gulf markets
+    hand = reference.matches_prefixes(c["product"], reference.product_group_prefixes("handicrafts"))
+    assert c[hand & (c.flow == "export")].groupby("year")["value_usd"].sum().between(1.5e8, 4.5e8).all()
     carp = c[(c.flow == "export") & c["product"].isin(["5701", "5702"])]
     cpg = reference.group_members("caspian_and_persian_gulf")
     assert carp.loc[carp.partner.isin(cpg), "value_usd"].sum() > 0.3 * carp["value_usd"].sum()
@@ -235,9 +237,13 @@ def test_oil_exporters_and_shares_are_plausible(world):
     assert {"SAU", "IRQ", "KWT"} & set(crude.nlargest(8).index)
 
 
-def test_other_focus_country_gets_placeholder_regions():
+def test_other_focus_country_gets_placeholder_regions_and_its_own_neighbours():
     w = generate(focus="TUR", **SMALL)
     assert w.customs["reporter"].eq("TUR").all() and w.customs["province"].nunique() == 10
+    nb = set(w.meta["neighbours"])
+    assert {"IRN", "IRQ", "SYR", "ARM", "AZE"} <= nb and "TUR" not in nb and "SAU" not in nb
+    ex = w.customs[w.customs.flow == "export"].groupby("year")["partner"].agg(set)
+    assert all(nb <= s for s in ex)
 
 
 def test_bad_arguments_raise_friendly_errors():

@@ -339,6 +339,10 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     LANG[ei, ii] = dm["comlang_off"].to_numpy(float)
     D = np.where(np.isnan(D), np.nanmedian(D), np.maximum(D, 50.0))
     np.fill_diagonal(D, 1.0)
+    if focus != "IRN":  # the named groups are Iran's; another focus country's neighbours are its land borders
+        neigh = (CONT[f] > 0) & (np.arange(C) != f)
+        if not neigh.any():
+            neigh = np.isin(np.arange(C), np.argsort(D[f])[1:6])
     pull = np.ones((C + 2, C))
     pull[f, neigh] *= 3.0
     pull[f, syr] *= 6.0
@@ -385,7 +389,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
                           np.where(after == 0, 0.8, np.where(after == 1, 0.65, 0.6 * 1.03 ** (after - 2))))
     tel_m = 1.0e9 * np.exp(rng.normal(0, 0.04, T)) * ban_factor
     car_m = 1.2e9 * np.exp(rng.normal(0, 0.04, T)) * ban_factor
-    hand_x = {p: v for p, v in (("5701", 3.2e8), ("5702", 6e7))}
+    hand_x = {p: v for p, v in (("5701", 1.6e8), ("5702", 4e7))}  # formal handicrafts ≈ $250-300 M in all
     oil_split = np.array([0.62, 0.14, 0.24])  # 2709 crude, 2710 refined, 2711 gas
 
     must = np.flatnonzero(neigh | (np.arange(C) == syr))  # partners the focus country trades with every year
@@ -424,7 +428,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
             if code in pix:
                 v[f, pix[code]] = base_v * np.exp(-0.04 * t + rng.normal(0, 0.08))
         other_hand = is_hand & ~np.isin(prods, list(hand_x))
-        v[f, other_hand] = rng.lognormal(np.log(1.5e7), 0.7, other_hand.sum())
+        v[f, other_hand] = rng.lognormal(np.log(6e6), 0.7, other_hand.sum())
         nonoil = ~is_oil & ~is_hand & (v[f] > 0)
         v[f, nonoil] *= ((1 - oil_share[t]) * total_x[t] - v[f, is_hand].sum()) / v[f, nonoil].sum()
 
@@ -517,6 +521,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         "label": LABEL, "source": SOURCE, "seed": seed, "focus": focus,
         "first_year": int(first_year), "last_year": int(last_year), "years": [int(y) for y in years],
         "bilateral_years": sorted(int(y) for y in bil_years), "ban_year": ban_year,
+        "neighbours": list(iso[neigh]),
         "countries": list(iso), "products": list(prods), "hs_revision": HS_REVISION,
         "provinces": prov[["name_en", "name_fa"]].copy(),
         "focus_by_year": focus_by_year,
