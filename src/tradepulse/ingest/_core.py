@@ -1,0 +1,506 @@
+"""The load engine: one vectorised SQL pass that maps, validates and inserts; quarantine; atomic, idempotent loads.
+
+How a load runs (all inside one DuckDB transaction, so a killed process leaves the warehouse unchanged):
+
+1. ``sha256`` of the input (file bytes, or the frame's row hashes).  Same digest already in ``loads`` for the
+   same target → *skipped* (nothing written).  With ``replace=True`` the rows of earlier loads of the same
+   file (same path or same digest) are deleted first.
+2. One ``INSERT … SELECT`` reads the source (DuckDB ``read_csv``/``read_parquet`` or a registered frame), maps
+   the columns, types them with ``TRY_CAST`` and computes a *reason* per row (first failing check).  Every row
+   is inserted; bad rows are tagged ``load_id || '#bad'`` and deleted again at once (so a clean file is read once).
+3. Duplicate keys among the good rows are found by grouping a 64-bit hash of the key, then confirmed exactly.
+   Every row of a duplicated key is moved to quarantine (neither copy is trusted).
+4. Only when something was rejected is the source read a second time with ``row_number()`` to give the
+   quarantine rows their line numbers (line 1 = header; for Parquet/Excel/frames, line = record number + 1,
+   as if the table were written to CSV with a header).
+5. Zero good rows → the transaction is rolled back and :class:`~tradepulse.errors.InputError` is raised.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from tradepulse import schema
+from tradepulse.errors import InputError
+from tradepulse.ingest import codes
+
+TARGETS = {"flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO}
+#: Key columns per target; two good rows with the same key are duplicates.
+KEYS = {"flows": ("year", "month", "reporter", "partner", "flow", "product", "province"),
+        "services": ("year", "reporter", "partner", "flow", "ebops"),
+        "macro": ("year", "iso3")}
+#: Value columns whose sum is reported as ``value_usd_loaded``.
+VALUE = {"flows": "value_usd", "services": "value_usd", "macro": None}
+
+
+@dataclass
+class LoadResult:
+    """What one ingest did.  ``skipped`` = the same input was loaded before (nothing written)."""
+
+    load_id: str
+    file: str
+    rows_loaded: int
+    rows_quarantined: int
+    value_usd_loaded: float
+    skipped: bool
+    target: str = "flows"
+    format: str = ""
+    sha256: str = ""
+    rows_replaced: int = 0
+    problems: list[dict] = field(default_factory=list)  # first few quarantine rows (line, column, reason)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def lit(value) -> str:
+    """SQL literal for a Python constant (strings are quoted with '' escaping; None → NULL)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return repr(float(value)) if isinstance(value, (float, np.floating)) else str(int(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+@dataclass
+class Spec:
+    """How to turn one source relation into rows of one target table.
+
+    ``fields`` maps each canonical column to a SQL expression over the source alias ``s`` (its text is
+    validated) or to ``None`` (column absent → NULL).  ``countries`` names the code kind of country columns:
+    ``iso3`` (ISO3 / aliases / Comtrade areas), ``numeric`` (M49/BACI) or ``name`` (English/Persian names).
+    """
+
+    target: str
+    fmt: str
+    file: str
+    relation: str                       # SQL table expression (read_csv(...), a view name, ...)
+    columns: list[str]                  # source column names, in order (raw text of quarantined rows)
+    fields: dict[str, str | None]
+    countries: dict[str, str] = field(default_factory=dict)
+    value_scale: float = 1.0
+    product_pad: int | None = None      # zero-pad product codes to this many digits (BACI: 6)
+    product_digits: tuple[int, ...] = (2, 4, 6)
+    product_truncate: int | None = None  # national tariff lines → HS6 (then rows are aggregated)
+    allow_total: bool = False           # accept product "TOTAL" (Comtrade all-goods totals)
+    calendar: str = "gregorian"         # gregorian | jalali | auto (year < 1700 → Solar Hijri)
+    source_name: str = "generic"
+    line_offset: int = 1                # line = row number + line_offset (CSV with header: 1)
+    country_codes_csv: str | None = None
+    rejects: bool = False               # CSV: DuckDB stores malformed lines in a rejects table
+    pass1_sql: str | None = None        # optional hand-tuned first pass (typed BACI reader); same verdicts
+    local_digits: bool = False          # accept Persian/Arabic digits and thousands separators in numbers
+    relation_pass2: str | None = None   # same relation for the line-number pass (CSV without rejects)
+    note: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ SQL building
+_FA_DIGITS = ("translate({x}, '۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫٬', '01234567890123456789.,')")
+
+
+def _clean_num(text_col: str, local_digits: bool) -> str:
+    """Number text: trimmed; thousands separators removed; Persian/Arabic digits when ``local_digits``."""
+    x = f"trim({text_col})"
+    if local_digits:  # translate() is costly: only for strings that are not plain ASCII
+        x = f"(CASE WHEN strlen({x}) = length({x}) THEN {x} ELSE {_FA_DIGITS.format(x=x)} END)"
+        x = f"replace({x}, ',', '')"
+    return x
+
+
+def _blank(text_col: str) -> str:
+    return f"({text_col} IS NULL OR trim({text_col}) = '' OR upper(trim({text_col})) IN ('NA', 'NAN', 'NULL'))"
+
+
+def _country_key(kind: str, text_col: str, local_digits: bool) -> str:
+    if kind == "numeric":
+        return f"CAST(TRY_CAST(TRY_CAST({_clean_num(text_col, local_digits)} AS DOUBLE) AS INTEGER) AS VARCHAR)"
+    if kind == "name":
+        return f"replace(replace(lower(trim({text_col})), 'ي', 'ی'), 'ك', 'ک')"
+    return f"upper(trim({text_col}))"
+
+
+def _flow_case(text_col: str) -> str:
+    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in codes.FLOW_WORDS.items())
+    return f"(CASE lower(trim({text_col})) {whens} ELSE NULL END)"
+
+
+def _hs_case(text_col: str) -> str:
+    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in codes.HS_CLASSIFICATIONS.items())
+    return f"(CASE upper(trim({text_col})) {whens} ELSE NULL END)"
+
+
+def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """SELECT producing typed canonical columns plus ``__reason``, ``__column``, ``__value``.
+
+    Three layers so that each expression is evaluated once: ``t`` = source texts and mapped codes (joins),
+    ``u`` = derived values (numbers, normalised codes), outer = checks and output columns.
+    Returns (sql with a ``{rel}`` placeholder, checks) with checks = [(column, condition, reason, value)].
+    """
+    cols = TARGETS[spec.target]
+    loc = spec.local_digits
+    sel: list[str] = []
+    joins: list[str] = []
+    checks: list[tuple[str, str, str, str]] = []
+    derived: dict[str, str] = {}
+
+    def src(c: str) -> str | None:
+        e = spec.fields.get(c)
+        return None if e is None else f"CAST(({e}) AS VARCHAR)"
+
+    for c in cols:
+        if c in ("load_id", "source"):
+            continue
+        e = src(c)
+        sel.append(f"{e if e is not None else 'NULL::VARCHAR'} AS {ident('__src_' + c)}")
+    for c, kind in spec.countries.items():
+        if spec.fields.get(c) is None:
+            continue
+        alias = f"__cc_{c}"
+        joins.append(f"LEFT JOIN __tp_codes_{kind} {alias} ON {alias}.key = {_country_key(kind, src(c), loc)}")
+        sel.append(f"{alias}.code AS {ident('__map_' + c)}")
+    rn = "s.__rn AS __rn, " if with_rn else ""
+    raw = ""
+    if with_rn:
+        raw = ", concat_ws(',', " + ", ".join(f"coalesce(CAST(s.{ident(c)} AS VARCHAR), '')"
+                                               for c in spec.columns) + ") AS __raw"
+    inner = f"SELECT {rn}{', '.join(sel)}{raw} FROM {{rel}} s {' '.join(joins)}"
+
+    def S(c):  # source text in layer u (passed through from t)
+        return f"u.{ident('__src_' + c)}"
+
+    def D(name: str, expr_over_t: str) -> str:
+        """Register a derived column computed once in layer u; return its reference in the outer layer."""
+        derived[name] = expr_over_t
+        return f"u.{ident('__d_' + name)}"
+
+    def T(c):
+        return f"t.{ident('__src_' + c)}"
+
+    typed: dict[str, str] = {}
+
+    def need(c: str, label: str | None = None):
+        checks.append((c, D(f"blank_{c}", _blank(T(c))), lit(f"missing {label or c}"), S(c)))
+
+    def number(c: str) -> str:
+        return D(f"num_{c}", f"TRY_CAST(NULLIF({_clean_num(T(c), loc)}, '') AS DOUBLE)")
+
+    def year_month():
+        y = D("year_int", f"TRY_CAST(TRY_CAST({_clean_num(T('year'), loc)} AS DOUBLE) AS INTEGER)")
+        has_month = "month" in cols and spec.fields.get("month") is not None
+        m = (D("month_int", f"TRY_CAST(TRY_CAST({_clean_num(T('month'), loc)} AS DOUBLE) AS INTEGER)")
+             if has_month else "NULL")
+        cal = spec.calendar
+        jal = "TRUE" if cal == "jalali" else (f"({y} < 1700)" if cal == "auto" else "FALSE")
+        # Solar Hijri → Gregorian by the month's 15th day: month m of year y falls in Gregorian month
+        # ((m + 2) mod 12) + 1 of year y + 621 (+1 from Dey, m ≥ 10); a whole year y → y + 621.
+        gy = f"(CASE WHEN {jal} THEN {y} + 621 + (CASE WHEN {m} >= 10 THEN 1 ELSE 0 END) ELSE {y} END)"
+        gm = f"(CASE WHEN {jal} THEN (({m} + 2) % 12) + 1 ELSE {m} END)" if has_month else "NULL"
+        need("year")
+        checks.append(("year", f"({y} IS NULL)", lit("year is not an integer"), S("year")))
+        checks.append(("year", f"({gy} NOT BETWEEN 1900 AND 2100)", lit("year out of range 1900-2100"),
+                       S("year")))
+        if has_month:
+            checks.append(("month", f"(NOT {D('blank_month', _blank(T('month')))} AND ({m} IS NULL OR "
+                                    f"{m} NOT BETWEEN 1 AND 12))", lit("month is not 1-12"), S("month")))
+        typed["year"] = f"CAST({gy} AS SMALLINT)"
+        if "month" in cols:
+            typed["month"] = f"CAST({gm} AS TINYINT)"
+
+    def country(c: str):
+        kind = spec.countries.get(c, "iso3")
+        need(c)
+        mapped = f"u.{ident('__map_' + c)}"
+        checks.append((c, f"({mapped} IS NULL)",
+                       lit(f"unknown {'numeric ' if kind == 'numeric' else ''}country code"), S(c)))
+        typed[c] = mapped
+
+    def money(c: str, scale: float = 1.0, required: bool = True):
+        v = number(c)
+        blank = D(f"blank_{c}", _blank(T(c)))
+        if required:
+            checks.append((c, blank, lit("missing value"), S(c)))
+        checks.append((c, f"(NOT {blank} AND {v} IS NULL)", lit(f"{c} is not a number"), S(c)))
+        checks.append((c, f"({v} < 0)", lit(f"negative {c}"), S(c)))
+        typed[c] = f"({v} * {lit(float(scale))})" if scale != 1.0 else v
+
+    if spec.target in ("flows", "services"):
+        year_month()
+        country("reporter")
+        country("partner")
+        need("flow")
+        f = D("flow", _flow_case(T("flow")))
+        allowed = "('export', 'import')" if spec.target == "services" else \
+            "('export', 'import', 're-export', 're-import')"
+        checks.append(("flow", f"({f} IS NULL OR {f} NOT IN {allowed})",
+                       lit("unknown flow (" + allowed.replace("'", "").strip("()").replace(", ", "/") + ")"),
+                       S("flow")))
+        typed["flow"] = f
+    if spec.target == "flows":
+        p = f"regexp_replace(trim({T('product')}), '[ .]', '', 'g')"
+        if spec.product_pad:  # pad short codes only (lpad would also cut long ones)
+            n = int(spec.product_pad)
+            p = f"(CASE WHEN length({p}) < {n} THEN lpad({p}, {n}, '0') ELSE {p} END)"
+        else:  # a leading zero dropped by a spreadsheet: odd length → pad one zero
+            p = f"(CASE WHEN length({p}) % 2 = 1 THEN '0' || {p} ELSE {p} END)"
+        if spec.product_truncate:
+            n = int(spec.product_truncate)
+            p = f"(CASE WHEN length({p}) > {n} THEN left({p}, {n}) ELSE {p} END)"
+        p = D("product", p)
+        total = D("product_total", f"upper(trim({T('product')})) = 'TOTAL'") if spec.allow_total else "FALSE"
+        is_num = D("product_isnum", f"regexp_full_match(trim({T('product')}), '[0-9 .]+')")
+        digits = ", ".join(str(d) for d in spec.product_digits)
+        need("product")
+        checks.append(("product", f"(NOT {total} AND NOT {is_num})",
+                       lit("ill-formed product code (digits expected)"), S("product")))
+        checks.append(("product", f"(NOT {total} AND length({p}) NOT IN ({digits}))",
+                       lit(f"wrong HS code length (expected {'/'.join(map(str, spec.product_digits))} digits)"),
+                       S("product")))
+        checks.append(("product", f"(NOT {total} AND NOT (left({p}, 2) BETWEEN '01' AND '97' AND "
+                                  f"left({p}, 2) <> '77' OR left({p}, 2) = '99'))",
+                       lit("unknown HS chapter"), S("product")))
+        typed["product"] = f"(CASE WHEN {total} THEN 'TOTAL' ELSE {p} END)"
+        if spec.fields.get("hs_revision") is not None:
+            h = D("hs", _hs_case(T("hs_revision")))
+            checks.append(("hs_revision", f"(NOT {D('blank_hs', _blank(T('hs_revision')))} AND {h} IS NULL)",
+                           lit("unknown HS revision"), S("hs_revision")))
+            typed["hs_revision"] = f"coalesce({h}, 'UNKNOWN')"
+        else:
+            typed["hs_revision"] = "'UNKNOWN'"
+        money("value_usd", spec.value_scale)
+        if spec.fields.get("quantity") is not None:
+            money("quantity", required=False)
+        else:
+            typed["quantity"] = "NULL"
+        typed["unit"] = (f"(CASE WHEN {typed['quantity']} IS NULL THEN NULL ELSE nullif(trim({S('unit')}), '') END)"
+                         if spec.fields.get("unit") is not None else "NULL")
+        typed["province"] = (f"nullif(replace(replace(trim({S('province')}), 'ي', 'ی'), 'ك', 'ک'), '')"
+                             if spec.fields.get("province") is not None else "NULL")
+    elif spec.target == "services":
+        e = D("ebops", f"upper(trim({T('ebops')}))")
+        need("ebops", "EBOPS code")
+        checks.append(("ebops", f"NOT regexp_full_match({e}, 'S[A-L]?[0-9]{{0,4}}|[0-9]{{3,4}}')",
+                       lit("ill-formed EBOPS code"), S("ebops")))
+        typed["ebops"] = e
+        money("value_usd", spec.value_scale)
+    elif spec.target == "macro":
+        year_month()
+        country("iso3")
+        for c in ("gdp_usd", "population"):
+            if spec.fields.get(c) is None:
+                typed[c] = "NULL"
+        present = [c for c in ("gdp_usd", "population") if spec.fields.get(c) is not None]
+        both = " AND ".join(D(f"blank_{c}", _blank(T(c))) for c in present)
+        checks.append((present[0], f"({both})", lit("missing value (neither GDP nor population)"), "NULL"))
+        for c in present:
+            money(c, spec.value_scale if c == "gdp_usd" else 1.0, required=False)
+
+    outs = [f"{typed.get(c, 'NULL')} AS {ident(c)}" for c in cols if c not in ("load_id", "source")]
+    dsel = ", ".join(f"{e} AS {ident('__d_' + n)}" for n, e in derived.items())
+    middle = f"SELECT t.*{', ' + dsel if dsel else ''} FROM ({inner}) t"
+    if with_rn:  # second pass: which check failed first, on which column, with which value
+        reason = "CASE " + " ".join(f"WHEN {cond} THEN {r}" for _c, cond, r, _v in checks) + " END"
+        column = "CASE " + " ".join(f"WHEN {cond} THEN {lit(c)}" for c, cond, _r, _v in checks) + " END"
+        value = "CASE " + " ".join(f"WHEN {cond} THEN {v}" for _c, cond, _r, v in checks) + " END"
+        sql = (f"SELECT u.__rn AS __rn, u.__raw AS __raw, {', '.join(outs)}, {reason} AS __reason, "
+               f"{column} AS __column, {value} AS __value FROM ({middle}) u")
+    else:  # first pass: only good / bad (DuckDB inlines the layers, so keep this expression lean)
+        bad = "coalesce(" + " OR ".join(f"({cond})" for _c, cond, _r, _v in checks) + ", FALSE)"
+        sql = f"SELECT {', '.join(outs)}, CASE WHEN {bad} THEN 'bad' END AS __reason FROM ({middle}) u"
+    return sql, checks
+
+
+# ------------------------------------------------------------------ helpers
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, frame.columns)).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _register_code_tables(con, spec: Spec) -> None:
+    for kind in set(spec.countries.values()):
+        if kind == "numeric":
+            df = codes.numeric_table(spec.country_codes_csv)
+        elif kind == "name":
+            df = codes.name_table()
+        else:
+            df = codes.iso3_table()
+        con.register(f"__tp_codes_{kind}_df", df)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_codes_{kind} AS SELECT * FROM __tp_codes_{kind}_df")
+        con.unregister(f"__tp_codes_{kind}_df")
+
+
+def _true_lines(rn: np.ndarray, first_line: int, rejected: np.ndarray) -> np.ndarray:
+    """Physical line of the rn-th (1-based) accepted record when the lines ``rejected`` were skipped.
+
+    The accepted lines are the integers ≥ ``first_line`` minus ``rejected``; with a_i = R_i − i (R sorted),
+    line = first_line + rn − 1 + #{i : a_i ≤ first_line + rn − 1 + …} — solved by ``searchsorted`` on a.
+    """
+    if len(rejected) == 0:
+        return rn + first_line - 1
+    r = np.unique(rejected)
+    a = r - np.arange(len(r))
+    base = rn + first_line - 1
+    return base + np.searchsorted(a, base, side="right")
+
+
+def run_load(warehouse, spec: Spec, sha256: str, *, replace: bool = False,
+             progress: Callable[[str], None] | None = None) -> LoadResult:
+    """Run one load described by ``spec`` in a single transaction (see module docstring)."""
+    step = progress or (lambda _msg: None)
+    con = warehouse.raw
+    target = spec.target
+    tcols = TARGETS[target]
+    prev = con.execute("SELECT load_id FROM loads WHERE sha256 = ? AND target = ? ORDER BY loaded_at",
+                       [sha256, target]).fetchall()
+    if prev and not replace:
+        return LoadResult(prev[-1][0], spec.file, 0, 0, 0.0, True, target, spec.fmt, sha256)
+
+    load_id = f"{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    con.execute("SET enable_progress_bar = false")
+    _register_code_tables(con, spec)
+    value_col = VALUE[target]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        replaced = 0
+        if replace:
+            old = [r[0] for r in con.execute(
+                "SELECT load_id FROM loads WHERE target = ? AND (sha256 = ? OR file = ?)",
+                [target, sha256, spec.file]).fetchall()]
+            if old:
+                replaced = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE list_contains(?, load_id)",
+                                       [old]).fetchone()[0]
+                for t in (target, "quarantine", "loads"):
+                    con.execute(f"DELETE FROM {ident(t)} WHERE list_contains(?, load_id)", [old])
+        step("reading and validating")
+        sql = spec.pass1_sql or _inner_select(spec, with_rn=False)[0]
+        sql = sql.replace("{rel}", spec.relation)
+        names = [c for c in tcols if c not in ("load_id", "source")]
+        outs = ", ".join(ident(c) for c in names)
+        bad_id = load_id + "#bad"
+        keys = KEYS[target]
+        aggregate = spec.product_truncate is not None and target == "flows"
+        if aggregate:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_stage AS {sql}")
+            sums = {"value_usd": "sum(value_usd)", "quantity": "sum(quantity)", "unit": "min(unit)",
+                    "hs_revision": "min(hs_revision)"}
+            sel = ", ".join(sums.get(c, c) for c in names)
+            grp = ", ".join(c for c in names if c not in sums)
+            con.execute(f"INSERT INTO {ident(target)} ({outs}, source, load_id) SELECT {sel}, "
+                        f"{lit(spec.source_name)}, {lit(load_id)} FROM __tp_stage WHERE __reason IS NULL "
+                        f"GROUP BY {grp}")
+            n_bad = con.execute("SELECT count(*) FROM __tp_stage WHERE __reason IS NOT NULL").fetchone()[0]
+            con.execute("DROP TABLE __tp_stage")
+        else:
+            con.execute(f"INSERT INTO {ident(target)} ({outs}, source, load_id) SELECT {outs}, "
+                        f"{lit(spec.source_name)}, CASE WHEN __reason IS NULL THEN {lit(load_id)} "
+                        f"ELSE {lit(bad_id)} END FROM ({sql})")
+            n_bad = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE load_id = ?", [bad_id]).fetchone()[0]
+            if n_bad:
+                con.execute(f"DELETE FROM {ident(target)} WHERE load_id = ?", [bad_id])
+        rejected = np.array([], dtype=np.int64)
+        if spec.rejects:
+            rej = con.execute("SELECT line, min(column_name), min(error_message), min(csv_line) "
+                              "FROM __tp_rejects GROUP BY line ORDER BY line").fetchall()
+            rejected = np.array([r[0] for r in rej], dtype=np.int64)
+        else:
+            rej = []
+        # duplicate keys among the good rows
+        step("checking duplicate keys")
+        n_dup = 0
+        if not aggregate:
+            kh = "hash(" + ", ".join(keys) + ")"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_dups AS SELECT {', '.join(keys)}, count(*) AS n "
+                        f"FROM {ident(target)} WHERE load_id = ? AND {kh} IN (SELECT h FROM (SELECT {kh} AS h, "
+                        f"count(*) AS n FROM {ident(target)} WHERE load_id = ? GROUP BY h) WHERE n > 1) "
+                        f"GROUP BY ALL HAVING count(*) > 1", [load_id, load_id])
+            n_dup = con.execute("SELECT coalesce(sum(n), 0) FROM __tp_dups").fetchone()[0]
+            if n_dup:
+                on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM f.{k}" for k in keys)
+                con.execute(f"DELETE FROM {ident(target)} f USING __tp_dups d WHERE f.load_id = ? AND {on}",
+                            [load_id])
+        # quarantine with line numbers (second pass only when needed)
+        if n_bad or n_dup or len(rej):
+            step("locating rejected lines")
+            rel2 = spec.relation_pass2 or spec.relation
+            sql2, _ = _inner_select(spec, with_rn=True)
+            sql2 = sql2.replace("{rel}", f"(SELECT row_number() OVER () AS __rn, * FROM {rel2})")
+            if n_dup:
+                on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM q.{k}" for k in keys)
+                desc = " || ', ' || ".join(f"'{k}=' || coalesce(CAST(q.{k} AS VARCHAR), '')" for k in keys)
+                dup_sql = (f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, "
+                           f"'duplicate key (' || d.n || ' rows share it)' AS __reason "
+                           f"FROM ({sql2}) q JOIN __tp_dups d ON {on} WHERE q.__reason IS NULL")
+            else:
+                dup_sql = None
+            parts = [f"SELECT __rn, __raw, __column, __value, __reason FROM ({sql2}) WHERE __reason IS NOT NULL"]
+            if dup_sql:
+                parts.append(dup_sql)
+            qdf = con.execute(" UNION ALL ".join(parts)).df()
+            n_rule = int((qdf["__column"] != "key").sum()) if n_dup else len(qdf)
+            if n_rule != n_bad:  # both passes must agree on which rows are bad
+                raise RuntimeError(f"internal error: first pass rejected {n_bad} rows, second pass {n_rule}")
+            qdf["line"] = _true_lines(qdf["__rn"].to_numpy(np.int64), spec.line_offset + 1, rejected)
+            if len(rej):
+                qdf = pd.concat([qdf, pd.DataFrame({
+                    "line": [r[0] for r in rej], "__column": [r[1] for r in rej], "__value": None,
+                    "__reason": [f"unreadable line: {str(r[2]).splitlines()[0]}" for r in rej],
+                    "__raw": [str(r[3] or "").strip("\r\n") for r in rej]})], ignore_index=True)
+            qdf = qdf.sort_values("line", kind="stable")
+            out = pd.DataFrame({"load_id": load_id, "file": spec.file, "line": qdf["line"].astype("int64"),
+                                "column_name": qdf["__column"], "value": qdf["__value"],
+                                "reason": qdf["__reason"], "raw": qdf["__raw"]})
+            con.register("__tp_q_df", out)
+            con.execute("INSERT INTO quarantine SELECT * FROM __tp_q_df")
+            con.unregister("__tp_q_df")
+        n_q = n_bad + n_dup + len(rej)
+        step("committing")
+        vsum = f"coalesce(sum({value_col}), 0)" if value_col else "0"
+        n_ok, v_ok = con.execute(f"SELECT count(*), {vsum} FROM {ident(target)} WHERE load_id = ?",
+                                 [load_id]).fetchone()
+        problems = con.execute("SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? "
+                               "ORDER BY line LIMIT 10", [load_id]).df().to_dict("records")
+        if n_ok == 0:
+            first = problems[0] if problems else None
+            raise InputError("no usable rows" + (f"; first problem: {first['reason']} (value {first['value']!r})"
+                                                 if first else " (the input is empty)"),
+                             file=spec.file, line=first["line"] if first else None,
+                             column=first["column_name"] if first else None)
+        con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+                    [load_id, spec.file, sha256, spec.fmt, target, int(n_ok), int(n_q), float(v_ok),
+                     json.dumps(spec.note, ensure_ascii=False, default=str)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for t in ("__tp_dups", "__tp_stage"):
+            try:
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+            except Exception:  # noqa: BLE001 - cleanup only
+                pass
+    return LoadResult(load_id, spec.file, int(n_ok), int(n_q), float(v_ok), False, target, spec.fmt, sha256,
+                      int(replaced), problems)

@@ -1,0 +1,110 @@
+"""Code lists used by the readers: valid country/area codes, BACI numeric codes, flow and HS-revision words.
+
+Conventions (see docs/data-model.md):
+
+* A country column holds an ISO 3166-1 alpha-3 code, ``WLD`` for the world (Comtrade ``W00``/``0``), or one
+  of Comtrade's non-ISO *area* codes (``S19`` Other Asia nes, ``_X`` Areas nes, ``X1`` bunkers, ``X2`` free
+  zones, ``XX`` special categories, ``E19``/``F19``/``O19``/``A59``/``A79``/``ATB`` regional "nes").  Area codes
+  are **kept as-is** (not guessed to a country): they carry real value and make partner sums add up to the
+  ``WLD`` total.  Anything else is quarantined as an unknown country code.
+* BACI/UN numeric codes map to ISO3 through the reference M49 column plus the BACI/Comtrade-specific codes
+  below (842 USA, 251 FRA, 699 IND, 757 CHE, 579 NOR, 381 ITA, 58 BEL-LUX → BEL, 711 SACU → ZAF, 490 → S19 ...),
+  or through a BACI ``country_codes_V*.csv`` file when given.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pandas as pd
+
+from tradepulse import reference
+from tradepulse.errors import InputError
+from tradepulse.schema import WORLD
+
+#: ISO 3166-1 alpha-3 codes absent from the reference list but used by trade sources (territories).
+EXTRA_ISO3 = ("ALA", "ATF", "BES", "BLM", "BVT", "CCK", "CUW", "CXR", "ESH", "HMD", "IOT", "MAF", "MYT", "NFK",
+              "PCN", "SGS", "SJM", "SSD", "SXM", "TWN", "UMI", "WLF")
+#: Former states still found in historical data.
+HISTORIC_ISO3 = ("ANT", "CSK", "DDR", "SCG", "SUN", "YUG")
+#: Legacy or variant codes rewritten to the current ISO3.
+ALIASES = {"ROM": "ROU", "ZAR": "COD", "TMP": "TLS", "W00": WORLD, "WORLD": WORLD, "WLD": WORLD}
+#: Comtrade non-ISO area codes, kept unchanged.
+AREA_CODES = ("S19", "_X", "X1", "X2", "XX", "E19", "F19", "O19", "A59", "A79", "ATB", "R91", "R4")
+
+#: BACI / Comtrade numeric codes that differ from ISO 3166 numeric (M49).
+BACI_NUMERIC = {0: WORLD, 58: "BEL", 86: "IOT", 175: "MYT", 200: "CSK", 251: "FRA", 278: "DDR", 280: "DEU",
+                381: "ITA", 490: "S19", 579: "NOR", 699: "IND", 711: "ZAF", 736: "SDN", 757: "CHE",
+                810: "SUN", 842: "USA", 876: "WLF", 891: "SCG", 899: "_X", 837: "X1", 838: "X2", 839: "XX"}
+
+#: Words accepted in a flow column (lower-cased), including Persian and Comtrade codes.
+FLOW_WORDS = {
+    "export": "export", "exports": "export", "x": "export", "2": "export", "صادرات": "export",
+    "import": "import", "imports": "import", "m": "import", "1": "import", "واردات": "import",
+    "re-export": "re-export", "reexport": "re-export", "re-exports": "re-export", "rx": "re-export",
+    "3": "re-export", "صادرات مجدد": "re-export",
+    "re-import": "re-import", "reimport": "re-import", "re-imports": "re-import", "rm": "re-import",
+    "4": "re-import", "واردات مجدد": "re-import",
+}
+
+#: Comtrade classification codes → HS revision.
+HS_CLASSIFICATIONS = {"H0": "HS1992", "H1": "HS1996", "H2": "HS2002", "H3": "HS2007", "H4": "HS2012",
+                      "H5": "HS2017", "H6": "HS2022", "HS": "UNKNOWN",
+                      "HS92": "HS1992", "HS96": "HS1996", "HS02": "HS2002", "HS07": "HS2007",
+                      "HS12": "HS2012", "HS17": "HS2017", "HS22": "HS2022"}
+for _r in ("HS1992", "HS1996", "HS2002", "HS2007", "HS2012", "HS2017", "HS2022", "UNKNOWN"):
+    HS_CLASSIFICATIONS[_r] = _r
+
+#: HS chapters in use (01–97 without 77, reserved) plus 99, used by Comtrade/Atlas for "not specified".
+HS_CHAPTERS = tuple(f"{c:02d}" for c in range(1, 98) if c != 77) + ("99",)
+
+
+@functools.cache
+def iso3_table() -> pd.DataFrame:
+    """``key → code`` for ISO3 / alias / area code columns (keys upper-case)."""
+    valid = sorted(set(reference.iso3_codes()) | set(EXTRA_ISO3) | set(HISTORIC_ISO3) | set(AREA_CODES)
+                   | {WORLD})
+    rows = [(c, c) for c in valid] + list(ALIASES.items())
+    return pd.DataFrame(rows, columns=["key", "code"]).drop_duplicates("key")
+
+
+def numeric_table(country_codes_csv: str | Path | None = None) -> pd.DataFrame:
+    """``key → code`` for numeric country codes (keys are the integer as text).
+
+    Starts from the reference M49 codes, overridden by :data:`BACI_NUMERIC`, overridden by a BACI
+    ``country_codes`` CSV (``country_code``, ``iso_3digit_alpha``) when given.
+    """
+    ref = reference.countries()
+    table = dict(zip(ref["m49"].astype(int), ref["iso3"]))
+    table.update(BACI_NUMERIC)
+    if country_codes_csv is not None:
+        try:
+            cc = pd.read_csv(country_codes_csv, encoding="latin-1", dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read country code file: {exc}", file=str(country_codes_csv)) from exc
+        cols = {c.lower(): c for c in cc.columns}
+        if "country_code" not in cols or "iso_3digit_alpha" not in cols:
+            raise InputError("country code file needs columns country_code and iso_3digit_alpha",
+                             file=str(country_codes_csv), line=1)
+        cc = cc[cc[cols["iso_3digit_alpha"]].str.strip() != ""]
+        table.update({int(k): v.strip().upper() for k, v in zip(cc[cols["country_code"]],
+                                                                   cc[cols["iso_3digit_alpha"]])})
+    return pd.DataFrame({"key": [str(k) for k in table], "code": list(table.values())})
+
+
+def _normalise_name(s: pd.Series) -> pd.Series:
+    return (s.astype(str).str.strip().str.lower().str.replace("ي", "ی", regex=False)
+            .str.replace("ك", "ک", regex=False))
+
+
+@functools.cache
+def name_table() -> pd.DataFrame:
+    """``key → code`` for country *names* (English or Persian, lower-cased) and ISO3 codes."""
+    ref = reference.countries()
+    iso = iso3_table()
+    parts = [pd.DataFrame({"key": iso["key"].str.lower(), "code": iso["code"]}),
+             pd.DataFrame({"key": _normalise_name(ref["name_en"]), "code": ref["iso3"]}),
+             pd.DataFrame({"key": _normalise_name(ref["name_fa"]), "code": ref["iso3"]}),
+             pd.DataFrame({"key": ["world", "جهان"], "code": [WORLD, WORLD]})]
+    return pd.concat(parts, ignore_index=True).drop_duplicates("key")

@@ -1,0 +1,351 @@
+"""Readers: turn a file (BACI, Comtrade, customs, generic CSV/Parquet/Excel, services, macro) into a :class:`Spec`.
+
+A reader only decides *which source column feeds which canonical column* (plus constants and conventions);
+typing, code mapping and validation are the same for every format (:mod:`tradepulse.ingest._core`).
+
+Column mapping: ``{canonical: source header or [candidates]}``; the first candidate present in the file wins.
+Headers are compared case-insensitively after trimming, collapsing spaces and unifying Arabic/Persian
+``ي/ی`` and ``ك/ک`` and the zero-width non-joiner.  Any canonical column may instead be a *constant* passed as
+an option (``year=2017``, ``partner="WLD"``, ``reporter="IRN"``, ``flow="export"``, ``hs_revision="HS2017"``).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+
+from tradepulse.config import DEFAULT_FOCUS
+from tradepulse.errors import InputError
+from tradepulse.ingest._core import TARGETS, Spec, ident, lit
+
+HERE = Path(__file__).parent
+FORMATS = ("baci", "comtrade", "customs", "generic", "services", "macro")
+
+#: Canonical columns that must be mapped (or given as constants) per target.
+REQUIRED = {"flows": ("year", "reporter", "partner", "flow", "product", "value_usd"),
+            "services": ("year", "reporter", "partner", "flow", "ebops", "value_usd"),
+            "macro": ("year", "iso3")}
+
+COMTRADE_COLUMNS = {
+    "year": ["refYear", "Year", "period", "yr", "year"],
+    "reporter": ["reporterISO", "Reporter ISO", "reporterCodeIsoAlpha3", "rt3ISO", "reporter"],
+    "partner": ["partnerISO", "Partner ISO", "partnerCodeIsoAlpha3", "pt3ISO", "partner"],
+    "flow": ["flowCode", "Trade Flow Code", "rgCode", "Trade Flow", "flowDesc", "flow"],
+    "product": ["cmdCode", "Commodity Code", "product"],
+    "hs_revision": ["classificationCode", "Classification", "pfCode", "hs_revision"],
+    "value_usd": ["primaryValue", "Trade Value (US$)", "TradeValue", "value_usd"],
+    "quantity": ["netWgt", "Netweight (kg)", "NetWeight", "quantity"],
+}
+COMTRADE_NUMERIC = {"reporter": ["reporterCode", "Reporter Code", "rtCode"],
+                    "partner": ["partnerCode", "Partner Code", "ptCode"]}
+
+SERVICES_COLUMNS = {
+    "year": ["year", "refYear", "period", "time_period"],
+    "reporter": ["reporter", "reporterISO", "reporter_iso", "ref_area"],
+    "partner": ["partner", "partnerISO", "partner_iso", "counterpart_area"],
+    "flow": ["flow", "flowCode", "indicator_flow"],
+    "ebops": ["ebops", "service", "cmdCode", "service_code", "code"],
+    "value_usd": ["value_usd", "value", "primaryValue", "obs_value"],
+}
+MACRO_COLUMNS = {
+    "year": ["year", "date", "time"],
+    "iso3": ["iso3", "iso", "country_code", "reporter_iso", "countrycode", "reporter"],
+    "gdp_usd": ["gdp_usd", "gdp_current_usd", "gdp", "NY.GDP.MKTP.CD"],
+    "population": ["population", "population_total", "pop", "SP.POP.TOTL"],
+}
+
+
+def _norm(h: str) -> str:
+    h = str(h).replace("\u200c", " ").replace("ي", "ی").replace("ك", "ک")
+    return re.sub(r"\s+", " ", h.strip().strip('"').lower())
+
+
+def load_mapping(path: str | Path | None) -> dict:
+    """Read a YAML or TOML mapping file: ``{target, columns: {canonical: header | [headers]}, constants, options}``.
+
+    ``None`` → ``{}``; the name ``customs_fa`` selects the shipped Persian customs mapping.
+    """
+    if path is None:
+        return {}
+    p = Path(path)
+    if str(path) == "customs_fa":
+        p = HERE / "mappings" / "customs_fa.yaml"
+    try:
+        text = p.read_bytes()
+        data = tomllib.loads(text.decode("utf-8")) if p.suffix.lower() == ".toml" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read mapping file: {exc}", file=str(p)) from exc
+    if not isinstance(data, dict):
+        raise InputError("mapping file must hold a table with 'columns'", file=str(p))
+    if "columns" not in data:  # a bare {canonical: header} table
+        data = {"columns": data}
+    bad = set(data) - {"target", "columns", "constants", "options", "format"}
+    if bad:
+        raise InputError(f"unknown mapping keys {sorted(bad)} (allowed: target, columns, constants, options)",
+                         file=str(p))
+    return data
+
+
+class Source:
+    """A readable source: its SQL relation, column names and how lines are counted."""
+
+    def __init__(self, con, path: Path | None, *, kind: str, relation: str, relation_pass2: str | None,
+                 columns: list[str], rejects: bool, display: str):
+        self.path, self.kind, self.relation, self.relation_pass2 = path, kind, relation, relation_pass2
+        self.columns, self.rejects, self.display = columns, rejects, display
+
+    def find(self, candidates) -> str | None:
+        if candidates is None:
+            return None
+        if isinstance(candidates, str):
+            candidates = [candidates]
+        normed = {_norm(c): c for c in self.columns}
+        for cand in candidates:
+            if _norm(cand) in normed:
+                return normed[_norm(cand)]
+        return None
+
+
+BACI_TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "BIGINT", "v": "DOUBLE", "q": "VARCHAR"}
+
+
+def baci_pass1_sql(spec: Spec, consts: dict) -> str:
+    """Lean first pass for a typed BACI CSV: integer/double comparisons only, one lpad.
+
+    Its verdict (good/bad) equals the generic checks: year 1900–2100, both codes known, 0 ≤ k ≤ 999999
+    with an HS chapter in use (k // 10000), v ≥ 0 and not missing, q ≥ 0 or blank/NA (q is text: BACI pads
+    it with spaces, ``"          NA"``).
+    """
+    from tradepulse.ingest import codes
+    hs = codes.HS_CLASSIFICATIONS.get(str(consts.get("hs_revision", "UNKNOWN")).upper().strip())
+    if hs is None:
+        raise InputError(f"unknown HS revision {consts.get('hs_revision')!r}", file=spec.file)
+    ch = "s.k // 10000"
+    good = (f"s.t BETWEEN 1900 AND 2100 AND r.code IS NOT NULL AND p.code IS NOT NULL "
+            f"AND s.k BETWEEN 0 AND 999999 AND (({ch} BETWEEN 1 AND 97 AND {ch} <> 77) OR {ch} = 99) "
+            f"AND s.v >= 0 AND (q.qd >= 0 OR (q.qd IS NULL AND (s.q IS NULL OR upper(trim(s.q)) IN "
+            f"('', 'NA', 'NAN', 'NULL'))))")
+    flow = codes.FLOW_WORDS.get(str(consts.get("flow", "export")).lower(), "export")
+    unit = str(consts.get("unit", "t"))
+    return (f"SELECT TRY_CAST(s.t AS SMALLINT) AS year, NULL::TINYINT AS month, r.code AS reporter, "
+            f"p.code AS partner, {lit(flow)} AS flow, lpad(CAST(s.k AS VARCHAR), 6, '0') AS product, "
+            f"{lit(hs)} AS hs_revision, s.v * {lit(float(spec.value_scale))} AS value_usd, q.qd AS quantity, "
+            f"CASE WHEN q.qd IS NOT NULL THEN {lit(unit)} END AS unit, NULL::VARCHAR AS province, "
+            f"CASE WHEN coalesce({good}, FALSE) THEN NULL ELSE 'bad' END AS __reason "
+            f"FROM {{rel}} s, LATERAL (SELECT TRY_CAST(NULLIF(trim(s.q), '') AS DOUBLE) AS qd) q "
+            f"LEFT JOIN (SELECT CAST(key AS INTEGER) AS key, code FROM __tp_codes_numeric) r ON r.key = s.i "
+            f"LEFT JOIN (SELECT CAST(key AS INTEGER) AS key, code FROM __tp_codes_numeric) p ON p.key = s.j")
+
+
+def open_source(con, path: Path, *, display: str, encoding: str | None = None, delimiter: str | None = None,
+                sheet: str | int | None = None, kind: str | None = None, types: dict | None = None) -> Source:
+    """Open a CSV / Parquet / Excel file as a DuckDB relation (CSV read as text, malformed lines kept aside)."""
+    if not path.exists():
+        raise InputError("file not found", file=display)
+    suffix = path.suffix.lower()
+    kind = kind or ("parquet" if suffix in (".parquet", ".pq") else
+                    "excel" if suffix in (".xlsx", ".xlsm", ".xls") else "csv")
+    try:
+        if kind == "parquet":
+            rel = f"read_parquet({lit(str(path))})"
+            rel2, rejects = rel, False
+        elif kind == "excel":
+            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False)
+            con.register("__tp_excel", frame)
+            rel = rel2 = "__tp_excel"
+            rejects = False
+        else:
+            if types:
+                tmap = ", ".join(f"{lit(k)}: {lit(v)}" for k, v in types.items())
+                opts = f"header = true, types = {{{tmap}}}, nullstr = ['NA', '']"
+            else:
+                opts = "all_varchar = true, header = true"
+            if encoding:
+                opts += f", encoding = {lit(encoding)}"
+            if delimiter:
+                opts += f", delim = {lit(delimiter)}"
+            for t in ("__tp_rejects", "__tp_rejects_scan"):
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+            rel = (f"read_csv({lit(str(path))}, {opts}, store_rejects = true, rejects_table = '__tp_rejects', "
+                   f"rejects_scan = '__tp_rejects_scan')")
+            rel2 = f"read_csv({lit(str(path))}, {opts}, ignore_errors = true)"
+            rejects = True
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel2}").fetchall()]
+    except (duckdb.Error, OSError, ValueError) as exc:
+        raise InputError(f"cannot read {kind} file: {str(exc).splitlines()[0]}", file=display) from exc
+    return Source(con, path, kind=kind, relation=rel, relation_pass2=rel2, columns=cols, rejects=rejects,
+                  display=display)
+
+
+def build_spec(src: Source, *, fmt: str, target: str, columns: dict, constants: dict, countries: dict,
+               sha_note: dict | None = None, **spec_opts) -> Spec:
+    """Resolve the column mapping against the file's headers, add constants, check required columns."""
+    fields: dict[str, str | None] = {}
+    looked: dict[str, list[str]] = {}
+    for canon in TARGETS[target]:
+        if canon in ("load_id", "source"):
+            continue
+        if canon in constants and constants[canon] is not None:
+            fields[canon] = lit(str(constants[canon]))
+            continue
+        cands = columns.get(canon)
+        col = src.find(cands)
+        looked[canon] = [cands] if isinstance(cands, str) else list(cands or [])
+        fields[canon] = f"s.{ident(col)}" if col is not None else None
+    for canon in REQUIRED[target]:
+        if fields.get(canon) is None:
+            tried = ", ".join(repr(c) for c in looked.get(canon, [])) or "no mapping"
+            raise InputError(f"missing required column for {canon!r} (looked for {tried}; map it with --mapping "
+                             f"or give it as a constant)", file=src.display, line=1, column=canon)
+    if target == "macro" and fields.get("gdp_usd") is None and fields.get("population") is None:
+        raise InputError("macro file needs a GDP or a population column", file=src.display, line=1)
+    return Spec(target=target, fmt=fmt, file=src.display, relation=src.relation, columns=src.columns,
+                fields=fields, countries=countries, rejects=src.rejects, relation_pass2=src.relation_pass2,
+                note=sha_note or {}, **spec_opts)
+
+
+# ------------------------------------------------------------------ per-format readers
+CONSTANT_KEYS = ("year", "month", "reporter", "partner", "flow", "product", "hs_revision", "unit", "province",
+                 "ebops", "iso3")
+SPEC_OPTIONS = ("value_scale", "product_pad", "product_digits", "product_truncate", "allow_total", "calendar")
+
+
+def _split_options(options: dict) -> tuple[dict, dict, dict]:
+    consts = {k: options.pop(k) for k in list(options) if k in CONSTANT_KEYS}
+    spec_opts = {k: options.pop(k) for k in list(options) if k in SPEC_OPTIONS}
+    if "product_digits" in spec_opts and isinstance(spec_opts["product_digits"], int):
+        spec_opts["product_digits"] = (spec_opts["product_digits"],)
+    elif "product_digits" in spec_opts:
+        spec_opts["product_digits"] = tuple(int(d) for d in spec_opts["product_digits"])
+    return consts, spec_opts, options
+
+
+def baci_zip_member(path: Path, member: str | None, workdir: Path) -> tuple[Path, Path | None]:
+    """Extract the data CSV (and ``country_codes_*.csv`` when present) of a BACI zip into ``workdir``."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InputError(f"not a readable zip file: {exc}", file=str(path)) from exc
+    with zf:
+        names = zf.namelist()
+        data = [n for n in names if n.lower().endswith(".csv") and "country_codes" not in n.lower()
+                and "product_codes" not in n.lower()]
+        if member:
+            data = [n for n in names if n == member or Path(n).name == member]
+        if len(data) != 1:
+            raise InputError(f"zip holds {len(data)} data CSV files ({', '.join(data[:10])}); choose one with "
+                             f"member=NAME", file=str(path))
+        out = Path(zf.extract(data[0], workdir))
+        cc = [n for n in names if "country_codes" in n.lower() and n.lower().endswith(".csv")]
+        cc_path = Path(zf.extract(cc[0], workdir)) if cc else None
+    return out, cc_path
+
+
+def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spec:
+    """Build the :class:`Spec` for ``path`` read as ``fmt`` with reader ``options``."""
+    options = dict(options)
+    mapping = load_mapping(options.pop("mapping", None))
+    if fmt == "customs" and not mapping.get("columns"):
+        mapping = load_mapping("customs_fa")
+    map_cols = dict(mapping.get("columns", {}))
+    map_consts = dict(mapping.get("constants", {}))
+    map_opts = dict(mapping.get("options", {}))
+    merged = {**map_consts, **map_opts, **options}
+    display = str(path)
+    encoding = merged.pop("encoding", None)
+    delimiter = merged.pop("delimiter", None)
+    sheet = merged.pop("sheet", None)
+    member = merged.pop("member", None)
+    country_codes_csv = merged.pop("country_codes_csv", None)
+    country_kind = merged.pop("country_codes", None)
+    source_name = merged.pop("source", None)
+    target = merged.pop("target", None) or mapping.get("target")
+    extra_cols = merged.pop("columns", None) or {}
+    map_cols.update(extra_cols)
+    consts, spec_opts, rest = _split_options(merged)
+    if rest:
+        raise InputError(f"unknown reader options: {', '.join(sorted(rest))}", file=display)
+
+    read_path = path
+    if fmt == "baci" and path.suffix.lower() == ".zip":
+        read_path, cc = baci_zip_member(path, member, tmpdir)
+        country_codes_csv = country_codes_csv or cc
+        display = f"{path}!{read_path.name}"
+    src = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    note = {"format": fmt, **{k: v for k, v in consts.items()}}
+
+    if fmt == "baci":
+        cols = {"year": "t", "reporter": "i", "partner": "j", "product": "k", "value_usd": "v", "quantity": "q"}
+        cols.update(map_cols)
+        consts = {"flow": "export", "unit": "t", **consts}
+        spec = dict(value_scale=1000.0, product_pad=6, product_digits=(6,))
+        spec.update(spec_opts)
+        kind = country_kind or "numeric"
+        fast = (src.kind == "csv" and not map_cols and kind == "numeric" and spec["product_digits"] == (6,)
+                and spec["product_pad"] == 6 and set(consts) <= {"flow", "unit", "hs_revision"}
+                and all(src.find(c) == c for c in "tijkvq"))
+        if fast:  # typed read: DuckDB's parser types the numbers, type errors land in the rejects table
+            src = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter,
+                              types=BACI_TYPES)
+        out = build_spec(src, fmt=fmt, target="flows", columns=cols, constants=consts,
+                         countries={"reporter": kind, "partner": kind},
+                         sha_note=note, source_name=source_name or "baci",
+                         country_codes_csv=str(country_codes_csv) if country_codes_csv else None, **spec)
+        if fast:
+            out.pass1_sql = baci_pass1_sql(out, consts)
+        return out
+    if fmt == "comtrade":
+        cols = {k: list(v) for k, v in COMTRADE_COLUMNS.items()}
+        kinds = {"reporter": "iso3", "partner": "iso3"}
+        for c, numeric in COMTRADE_NUMERIC.items():  # numeric codes when no ISO column
+            if src.find(cols[c]) is None and src.find(numeric) is not None and c not in consts:
+                cols[c], kinds[c] = numeric, "numeric"
+        cols.update(map_cols)
+        if src.find(cols["quantity"]) is not None:
+            consts.setdefault("unit", "kg")
+        spec = dict(allow_total=True)
+        spec.update(spec_opts)
+        return build_spec(src, fmt=fmt, target="flows", columns=cols, constants=consts, countries=kinds,
+                          sha_note=note, source_name=source_name or "comtrade", **spec)
+    if fmt in ("customs", "generic"):
+        tgt = target or "flows"
+        if tgt not in TARGETS:
+            raise InputError(f"unknown target {tgt!r} (flows, services, macro)", file=display)
+        cols = {c: [c] for c in TARGETS[tgt]}
+        cols.update(map_cols)
+        kind = country_kind or ("name" if fmt == "customs" else "iso3")
+        if fmt == "customs":
+            consts.setdefault("reporter", DEFAULT_FOCUS)
+            spec_opts.setdefault("calendar", "auto")
+            spec_opts.setdefault("product_truncate", 6)
+        cc = {c: kind for c in ("reporter", "partner", "iso3")}
+        if "reporter" in consts:
+            cc["reporter"] = "iso3"
+        return build_spec(src, fmt=fmt, target=tgt, columns=cols, constants=consts, countries=cc,
+                          sha_note=note, source_name=source_name or fmt,
+                          country_codes_csv=str(country_codes_csv) if country_codes_csv else None, **spec_opts)
+    if fmt == "services":
+        cols = {k: list(v) for k, v in SERVICES_COLUMNS.items()}
+        cols.update(map_cols)
+        kind = country_kind or "iso3"
+        return build_spec(src, fmt=fmt, target="services", columns=cols, constants=consts,
+                          countries={"reporter": kind, "partner": kind}, sha_note=note,
+                          source_name=source_name or "services", **spec_opts)
+    if fmt == "macro":
+        cols = {k: list(v) for k, v in MACRO_COLUMNS.items()}
+        cols.update(map_cols)
+        return build_spec(src, fmt=fmt, target="macro", columns=cols, constants=consts,
+                          countries={"iso3": country_kind or "iso3"}, sha_note=note,
+                          source_name=source_name or "macro", **spec_opts)
+    raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", file=display)
+
+
+def tmp_dir() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="tradepulse-ingest-")
