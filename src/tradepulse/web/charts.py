@@ -21,8 +21,8 @@ def _spec(chart: alt.TopLevelMixin) -> dict:
 
 def trade_lines(df: pd.DataFrame, lang: str) -> dict:
     """Exports, imports and non-oil balance by year (US$ bn)."""
-    series = {"exports_usd": t("exports", lang), "imports_usd": t("imports", lang),
-              "non_oil_balance_usd": t("non_oil_balance", lang)}
+    series = {"exports": t("exports", lang), "imports": t("imports", lang),
+              "non_oil_balance": t("non_oil_balance", lang)}
     long = df.melt(id_vars="year", value_vars=[c for c in series if c in df], var_name="series",
                    value_name="value_usd")
     long["series"] = long["series"].map(series)
@@ -36,7 +36,7 @@ def trade_lines(df: pd.DataFrame, lang: str) -> dict:
     return _spec(chart)
 
 
-def top_bars(df: pd.DataFrame, label: str, lang: str, n: int = 15, value: str = "exports_usd") -> dict:
+def top_bars(df: pd.DataFrame, label: str, lang: str, n: int = 15, value: str = "exports") -> dict:
     """Horizontal bars of the ``n`` largest rows by ``value``."""
     d = df.nlargest(n, value).copy()
     d["value_bn"] = d[value] / 1e9
@@ -51,10 +51,10 @@ def top_bars(df: pd.DataFrame, label: str, lang: str, n: int = 15, value: str = 
 def province_bars(df: pd.DataFrame, lang: str, n: int = 15) -> dict:
     """Exports and imports of the ``n`` largest exporting provinces in the latest year shown."""
     year = int(df["year"].max())
-    d = df[df["year"] == year].nlargest(n, "exports_usd")
-    long = d.melt(id_vars="province", value_vars=["exports_usd", "imports_usd"], var_name="flow",
+    d = df[df["year"] == year].nlargest(n, "exports")
+    long = d.melt(id_vars="province", value_vars=["exports", "imports"], var_name="flow",
                   value_name="value_usd")
-    long["flow"] = long["flow"].map({"exports_usd": t("exports", lang), "imports_usd": t("imports", lang)})
+    long["flow"] = long["flow"].map({"exports": t("exports", lang), "imports": t("imports", lang)})
     long["value_m"] = long["value_usd"] / 1e6
     chart = alt.Chart(long).mark_bar().encode(
         y=alt.Y("province:N", sort=alt.SortField("value_m", order="descending"), title=None),

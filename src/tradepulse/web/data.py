@@ -149,93 +149,46 @@ class DataContext:
 
 
 # ---------------------------------------------------------------- table functions
-def _totals_by_year(ctx: DataContext, reporter: str) -> pd.DataFrame:
-    """Yearly exports / imports (total, oil, non-oil) of ``reporter`` by the WLD rule in the module doc."""
-    t = ctx.flows()
-    t = t.filter((t.reporter == reporter) & t.flow.isin(["export", "import"]))
-    oil = reference.oil_prefixes("narrow")
-    is_oil = ibis.literal(False)
-    for p in oil:
-        is_oil = is_oil | t["product"].startswith(p)
-    kind = ibis.cases((t.partner == schema.WORLD, 0), (t.province.isnull(), 1), else_=2)
-    agg = (t.mutate(kind=kind, oil=is_oil.ifelse(t.value_usd, 0.0))
-            .group_by(["year", "flow", "kind"])
-            .aggregate(value=lambda s: s.value_usd.sum(), oil=lambda s: s.oil.sum())
-            .to_pandas())
-    if agg.empty:
-        raise NoDataError(f"no export or import rows for reporter {reporter} in the warehouse")
-    # keep, per (year, flow), the preferred kind only (0 = WLD totals, 1 = national bilateral, 2 = provinces)
-    agg = agg.sort_values("kind").drop_duplicates(["year", "flow"], keep="first")
-    wide = agg.pivot(index="year", columns="flow", values=["value", "oil"]).sort_index()
-    out = pd.DataFrame({"year": wide.index.astype(int)})
-    for flow in ("export", "import"):
-        v = wide["value"][flow].to_numpy() if flow in wide["value"] else [float("nan")] * len(out)
-        o = wide["oil"][flow].to_numpy() if flow in wide["oil"] else [float("nan")] * len(out)
-        out[f"{flow}s_usd"] = v
-        out[f"non_oil_{flow}s_usd"] = pd.Series(v) - pd.Series(o)
-    out["balance_usd"] = out["exports_usd"] - out["imports_usd"]
-    out["non_oil_balance_usd"] = out["non_oil_exports_usd"] - out["non_oil_imports_usd"]
-    return out
+def _balance(ctx: DataContext, p: Params, by: str, years) -> pd.DataFrame:
+    """:func:`tradepulse.indicators.balance.trade_balance` of the focus country (cached)."""
+    trade_balance = require("tradepulse.indicators.balance", "trade_balance")
+    return ctx.cached(("balance", ctx.focus, by, years, p.partner, p.product, p.province),
+                      lambda: trade_balance(ctx.warehouse(), reporter=ctx.focus, years=years, by=by,
+                                            partner=p.partner, product=p.product, province=p.province))
 
 
 def table_trade(ctx: DataContext, p: Params) -> pd.DataFrame:
-    df = ctx.cached(("trade", ctx.focus), lambda: _totals_by_year(ctx, ctx.focus))
-    if p.year is not None:
-        df = df[df["year"] == p.year]
-        if df.empty:
-            raise NoDataError(f"no trade totals for {ctx.focus} in {p.year}")
-    return df
+    """Exports, imports, balance and non-oil balance of the focus country by year (newest first)."""
+    df = _balance(ctx, p, "total", p.year)
+    return df.sort_values("year", ascending=False).reset_index(drop=True)
 
 
-def _latest_year(ctx: DataContext) -> int:
-    def f() -> int:
-        t = ctx.flows()
-        y = t.filter(t.reporter == ctx.focus).year.max().execute()
-        if y is None or pd.isna(y):
-            raise NoDataError(f"no rows for reporter {ctx.focus} in the warehouse")
-        return int(y)
-    return ctx.cached(("latest", ctx.focus), f)
+def latest_year(ctx: DataContext) -> int:
+    """The latest year with export or import rows for the focus country."""
+    df = _balance(ctx, Params(), "total", None)
+    return int(df["year"].max())
 
 
-def _bilateral(ctx: DataContext, p: Params, by: list[str]) -> pd.DataFrame:
-    """Focus country's bilateral exports / imports summed by ``by`` (selection via indicators.selection)."""
-    select_flows = require("tradepulse.indicators.selection", "select_flows")
-    year = p.year if p.year is not None else _latest_year(ctx)
-
-    def f() -> pd.DataFrame:
-        t = select_flows(ctx.warehouse(), reporter=ctx.focus, partner=p.partner, product=p.product,
-                         province=p.province, years=year, flow="export,import", world="exclude",
-                         strict_years=False)
-        # national bilateral rows when present, else provincial rows (never both: provinces split them)
-        has_national = int(t.filter(t.province.isnull()).count().execute()) > 0 and p.province is None
-        t = t.filter(t.province.isnull()) if has_national else t.filter(t.province.notnull())
-        df = t.group_by([*by, "flow"]).aggregate(value=t.value_usd.sum()).to_pandas()
-        if df.empty:
-            raise NoDataError(f"no bilateral rows for {ctx.focus} in {year}")
-        wide = df.pivot_table(index=by, columns="flow", values="value", aggfunc="sum", fill_value=0.0)
-        for flow in ("export", "import"):
-            if flow not in wide.columns:
-                wide[flow] = 0.0
-        wide = wide.reset_index().rename(columns={"export": "exports_usd", "import": "imports_usd"})
-        wide.columns.name = None
-        wide.insert(0, "year", year)
-        tot = wide["exports_usd"].sum()
-        wide["export_share"] = wide["exports_usd"] / tot if tot else 0.0
-        return wide.sort_values("exports_usd", ascending=False).reset_index(drop=True)
-    return ctx.cached(("bilateral", ctx.focus, tuple(by), p.key()[:4], year), f)
+def _breakdown(ctx: DataContext, p: Params, by: str) -> pd.DataFrame:
+    year = p.year if p.year is not None else latest_year(ctx)
+    df = _balance(ctx, p, by, year).copy()
+    tot = df["exports"].sum()
+    df["export_share"] = df["exports"] / tot if tot else float("nan")
+    return df.sort_values("exports", ascending=False).reset_index(drop=True)
 
 
 def table_partners(ctx: DataContext, p: Params) -> pd.DataFrame:
-    df = _bilateral(ctx, p, ["partner"]).copy()
+    """Focus country's exports / imports by partner in one year (default: latest), largest first."""
+    df = _breakdown(ctx, p, "partner")
     names = reference.countries().set_index("iso3")["name_fa" if p.lang == "fa" else "name_en"]
     df.insert(2, "partner_name", df["partner"].map(names).fillna(df["partner"]))
     return df
 
 
 def table_products(ctx: DataContext, p: Params) -> pd.DataFrame:
-    df = _bilateral(ctx, p, ["product"]).copy()
-    names = _product_names()
-    df.insert(2, "product_name", df["product"].map(names).fillna(""))
+    """Focus country's exports / imports by HS product in one year (default: latest), largest first."""
+    df = _breakdown(ctx, p, "product")
+    df.insert(2, "product_name", df["product"].astype(str).map(_product_names()).fillna(""))
     return df
 
 
@@ -248,26 +201,9 @@ def _product_names() -> pd.Series:
 
 
 def table_provinces(ctx: DataContext, p: Params) -> pd.DataFrame:
-    """Exports / imports by province and year (customs rows only, i.e. ``province`` set)."""
-    select_flows = require("tradepulse.indicators.selection", "select_flows")
-
-    def f() -> pd.DataFrame:
-        t = select_flows(ctx.warehouse(), reporter=ctx.focus, partner=p.partner, product=p.product,
-                         province=p.province, years=p.year, flow="export,import", world="exclude")
-        t = t.filter(t.province.notnull())
-        df = t.group_by(["province", "year", "flow"]).aggregate(value=t.value_usd.sum()).to_pandas()
-        if df.empty:
-            raise NoDataError("the warehouse holds no provincial (customs) rows for this selection")
-        wide = df.pivot_table(index=["province", "year"], columns="flow", values="value",
-                              aggfunc="sum", fill_value=0.0)
-        for flow in ("export", "import"):
-            if flow not in wide.columns:
-                wide[flow] = 0.0
-        wide = wide.reset_index().rename(columns={"export": "exports_usd", "import": "imports_usd"})
-        wide.columns.name = None
-        wide["balance_usd"] = wide["exports_usd"] - wide["imports_usd"]
-        return wide.sort_values(["year", "exports_usd"], ascending=[False, False]).reset_index(drop=True)
-    return ctx.cached(("provinces", ctx.focus, p.key()[:4]), f)
+    """Exports / imports by province and year (customs rows), newest year and largest exporter first."""
+    df = _balance(ctx, p, "province", p.year)
+    return df.sort_values(["year", "exports"], ascending=[False, False]).reset_index(drop=True)
 
 
 def table_flows(ctx: DataContext, p: Params) -> pd.DataFrame:
@@ -299,7 +235,7 @@ def register(spec: TableSpec) -> TableSpec:
     return spec
 
 
-register(TableSpec("trade", "overview", table_trade, ("year",),
+register(TableSpec("trade", "overview", table_trade,
                    "Focus country's exports, imports and balances (total and non-oil) by year."))
 register(TableSpec("partners", "top_partners", table_partners,
                    description="Focus country's bilateral exports and imports by partner for one year "
@@ -407,17 +343,20 @@ def table_potential(ctx: DataContext, p: Params) -> pd.DataFrame:
     return ctx.cached(("potential", ctx.focus, p.province, p.year), f)
 
 
-def table_targets(ctx: DataContext, p: Params) -> pd.DataFrame:
-    """Roadmap target statuses (shipped example roadmap unless configured)."""
+def target_statuses(ctx: DataContext) -> list:
+    """:func:`tradepulse.roadmap.evaluate` of the shipped (or configured) roadmap on the warehouse (cached)."""
     rm = require("tradepulse.roadmap")
     for name in ("load_roadmap", "evaluate", "status_frame"):
         if not hasattr(rm, name):
             raise Unavailable(f"tradepulse.roadmap.{name}")
+    return ctx.cached(("target-statuses",), lambda: rm.evaluate(rm.load_roadmap(None), ctx.warehouse()))
 
-    def f() -> pd.DataFrame:
-        statuses = rm.evaluate(rm.load_roadmap(None), ctx.warehouse())
-        return rm.status_frame(statuses)
-    return ctx.cached(("targets",), f)
+
+def table_targets(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Roadmap target statuses (:func:`tradepulse.roadmap.status_frame`)."""
+    rm = require("tradepulse.roadmap")
+    statuses = target_statuses(ctx)
+    return ctx.cached(("targets",), lambda: rm.status_frame(statuses))
 
 
 def _groups_service(ctx: DataContext):

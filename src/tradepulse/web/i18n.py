@@ -90,6 +90,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "showing": {"en": "showing first", "fa": "نمایش نخستین"},
     "api": {"en": "API", "fa": "API"},
     "target": {"en": "Target", "fa": "هدف"},
+    "id": {"en": "ID", "fa": "شناسه"},
+    "progress": {"en": "Progress", "fa": "پیشرفت"},
+    "dimension": {"en": "Dimension", "fa": "بُعد"},
+    "rank": {"en": "Rank", "fa": "رتبه"},
+    "potential": {"en": "Export potential", "fa": "پتانسیل صادراتی"},
+    "duration": {"en": "Duration (years)", "fa": "مدت (سال)"},
+    "survival_s": {"en": "Survival S(t)", "fa": "بقا S(t)"},
     "actual": {"en": "Actual", "fa": "واقعی"},
 }
 
@@ -131,12 +138,13 @@ def fmt_usd(value: object, lang: str = "en") -> str:
         return str(value)
     if math.isnan(x):
         return ""
+    sign, x = ("−" if x < 0 else ""), abs(x)
     units = (("bn", "میلیارد", 1e9), ("m", "میلیون", 1e6), ("k", "هزار", 1e3))
     for en, fa, size in units:
-        if abs(x) >= size:
+        if x >= size:
             num = f"{x / size:,.2f}"
-            return f"${num} {en}" if lang == "en" else f"{digits(num, 'fa')} {fa} دلار"
-    return f"${x:,.0f}" if lang == "en" else f"{digits(f'{x:,.0f}', 'fa')} دلار"
+            return f"{sign}${num} {en}" if lang == "en" else f"{sign}{digits(num, 'fa')} {fa} دلار"
+    return f"{sign}${x:,.0f}" if lang == "en" else f"{sign}{digits(f'{x:,.0f}', 'fa')} دلار"
 
 
 def fmt_date(value: object, lang: str = "en") -> str:

@@ -36,10 +36,17 @@ NAV = (("overview", "/"), ("products", "/products"), ("markets", "/markets"), ("
 
 #: Column headers with a translation key; other columns are shown by their name.
 COLUMN_KEYS = {"year": "year", "partner": "partner", "partner_name": "partner", "product": "product",
-               "product_name": "title", "province": "province", "exports_usd": "exports",
-               "imports_usd": "imports", "non_oil_exports_usd": "non_oil_exports",
-               "non_oil_imports_usd": "non_oil_imports", "balance_usd": "balance",
-               "non_oil_balance_usd": "non_oil_balance", "export_share": "share", "status": "status"}
+               "product_name": "title", "province": "province", "exports": "exports",
+               "imports": "imports", "non_oil_exports": "non_oil_exports",
+               "non_oil_imports": "non_oil_imports", "balance": "balance",
+               "non_oil_balance": "non_oil_balance", "export_share": "share", "status": "status",
+               "exports_growth": "growth", "id": "id", "target_id": "id", "title": "title", "progress": "progress",
+               "actual": "actual", "target": "target", "dimension": "dimension", "rank": "rank",
+               "potential": "potential", "duration": "duration", "survival": "survival_s"}
+#: Columns holding US dollar amounts (shown compactly: $1.23 bn).
+MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports",
+         "non_oil_balance", "balance_change", "total_value", "export_value", "value_usd", "potential",
+         "realised", "unrealised", "exports_to_market", "supply", "demand"}
 
 
 # ---------------------------------------------------------------- language & rendering
@@ -85,9 +92,9 @@ class Section:
 def fmt_cell(col: str, value: Any, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if col.endswith("_usd") or col in ("export_value",):
+    if col.endswith("_usd") or col in MONEY:
         return i18n.fmt_usd(value, lang)
-    if "share" in col or col in ("growth",):
+    if "share" in col or col.endswith("_growth"):
         try:
             return i18n.digits(f"{100 * float(value):.1f}%", lang)
         except (TypeError, ValueError):
@@ -173,22 +180,22 @@ def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         df = get_table(ctx, "trade", Params(lang=lang))
         sec = frame_section(i18n.t("overview", lang), df.sort_values("year", ascending=False), lang,
                             table="trade", chart=charts.trade_lines(df, lang), sid="trade",
-                            columns=["year", "exports_usd", "imports_usd", "non_oil_exports_usd",
-                                     "non_oil_imports_usd", "non_oil_balance_usd"])
+                            columns=["year", "exports", "imports", "non_oil_exports",
+                                     "non_oil_imports", "non_oil_balance"])
         last = df.sort_values("year").iloc[-1]
         sec.note = " · ".join(f"{i18n.t(k, lang)} {i18n.fmt_year(last['year'], lang)}: "
                               f"{i18n.fmt_usd(last[c], lang)}" for k, c in
-                              (("exports", "exports_usd"), ("imports", "imports_usd"),
-                               ("non_oil_balance", "non_oil_balance_usd")))
+                              (("exports", "exports"), ("imports", "imports"),
+                               ("non_oil_balance", "non_oil_balance")))
         return sec
     out.append(guarded(i18n.t("overview", lang), lang, trade))
     out.append(guarded(i18n.t("target_status", lang), lang, lambda: _targets_section(ctx, lang, compact=True)))
     out.append(guarded(i18n.t("top_partners", lang), lang, lambda: frame_section(
         i18n.t("top_partners", lang), get_table(ctx, "partners", p), lang, table="partners", params=p, limit=10,
-        columns=["year", "partner", "partner_name", "exports_usd", "imports_usd", "export_share"])))
+        columns=["year", "partner", "partner_name", "exports", "imports", "export_share"])))
     out.append(guarded(i18n.t("top_products", lang), lang, lambda: frame_section(
         i18n.t("top_products", lang), get_table(ctx, "products", p), lang, table="products", params=p, limit=10,
-        columns=["year", "product", "product_name", "exports_usd", "imports_usd", "export_share"])))
+        columns=["year", "product", "product_name", "exports", "imports", "export_share"])))
     return out
 
 
@@ -200,20 +207,24 @@ def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         lab = df.assign(label=df["product"] + " " + df["product_name"].str.slice(0, 30))
         return frame_section(i18n.t("top_products", lang), df, lang, table="products", params=p,
                              chart=charts.top_bars(lab, "label", lang), sid="products",
-                             columns=["year", "product", "product_name", "exports_usd", "imports_usd",
+                             columns=["year", "product", "product_name", "exports", "imports",
                                       "export_share"])
     out.append(guarded(i18n.t("top_products", lang), lang, top))
     out.append(guarded(i18n.t("complexity", lang), lang, lambda: frame_section(
         i18n.t("rca", lang), get_table(ctx, "complexity", p), lang, table="complexity", params=p,
-        sid="complexity")))
+        sid="complexity", columns=["year", "product", "product_name", "export_value", "rca", "density", "pci",
+                                   "cog", "eci"])))
     out.append(guarded(i18n.t("product_space", lang), lang, lambda: _product_space(ctx, p, lang)))
     out.append(guarded(i18n.t("opportunities", lang), lang, lambda: frame_section(
         i18n.t("opportunities", lang), get_table(ctx, "opportunities", p), lang, table="opportunities",
-        params=p, sid="opportunities")))
+        params=p, sid="opportunities", columns=_OPP_COLUMNS)))
     out.append(guarded("Export potential", lang, lambda: frame_section(
         "Export potential", get_table(ctx, "potential", p), lang, table="potential", params=p,
         sid="potential")))
     return out
+
+
+_OPP_COLUMNS = ["rank", "product", "product_name", "score", "density", "pci", "cog", "rca", "export_value"]
 
 
 def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
@@ -223,7 +234,7 @@ def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
         raise Unavailable("tradepulse.indicators.complexity (density / pci columns)")
     d = df.dropna(subset=["density", "pci"]).copy()
     d["has_rca"] = (d["rca"] >= 1).map({True: "RCA ≥ 1", False: "RCA < 1"}) if "rca" in d else "·"
-    return Section(i18n.t("product_space", lang), chart=charts.scatter(
+    return Section(i18n.t("product_space", lang), state="ok", chart=charts.scatter(
         d, "density", "pci", "product", lang, color="has_rca", x_title="density (relatedness)",
         y_title="PCI"), id="product-space",
         note="Each point is a product: x = density (share of related products already exported with "
@@ -237,7 +248,7 @@ def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         df = get_table(ctx, "partners", p)
         return frame_section(i18n.t("top_partners", lang), df, lang, table="partners", params=p,
                              chart=charts.top_bars(df, "partner_name", lang), sid="partners",
-                             columns=["year", "partner", "partner_name", "exports_usd", "imports_usd",
+                             columns=["year", "partner", "partner_name", "exports", "imports",
                                       "export_share"])
     out.append(guarded(i18n.t("top_partners", lang), lang, top))
     out.append(guarded(i18n.t("diversification", lang), lang, lambda: frame_section(
@@ -263,16 +274,33 @@ def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     return [guarded(i18n.t("compare_provinces", lang), lang, prov)]
 
 
+TARGET_COLUMNS = ["id", "title", "status", "baseline_value", "actual", "target_value", "progress",
+                  "deadline_year", "as_of_year"]
+
+
 def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Section:
     df = get_table(ctx, "targets", Params(lang=lang))
-    cols = [c for c in ("id", "target_id", "title", "title_en", "status", "actual", "target", "progress",
-                        "as_of", "period") if c in df.columns] or None
+    cols = ["id", "title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
     return frame_section(i18n.t("target_status", lang), df, lang, table="targets", limit=8 if compact else 50,
                          columns=cols, sid="targets" if not compact else "targets-glance")
 
 
 def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
-    return [guarded(i18n.t("targets", lang), lang, lambda: _targets_section(ctx, lang))]
+    out = [guarded(i18n.t("targets", lang), lang, lambda: _targets_section(ctx, lang))]
+
+    def charts_() -> list[Section]:
+        from tradepulse.web.data import target_statuses
+        target_chart = require("tradepulse.roadmap.charts", "target_chart")
+        secs = []
+        for st in target_statuses(ctx):
+            spec = target_chart(st, lang=lang, width="container", height=200).to_dict()
+            secs.append(Section(st.target.title(lang), chart=spec, id=f"target-{st.target.id}"))
+        return secs
+    try:
+        out.extend(charts_())
+    except (Unavailable, TradepulseError) as exc:
+        out.append(Section(i18n.t("targets", lang), "unavailable", str(exc)))
+    return out
 
 
 # ---------------------------------------------------------------- routes: pages
@@ -464,20 +492,17 @@ def brief_download(request: Request, lang: str = Query("en", pattern="^(en|fa)$"
     """The weekly brief as PDF (WeasyPrint) or HTML, built by :mod:`tradepulse.reports.brief`."""
     brief_mod = require("tradepulse.reports.brief")
     ctx: DataContext = request.app.state.ctx
-    day = dt.date.fromisoformat(date) if date else None
-    key = ("brief", lang, fmt, day, province or None)
-
-    def build() -> bytes:
-        b = brief_mod.build_brief(ctx.warehouse(), ctx.groups_url, date=day, province=province or None,
-                                  lang=lang)
-        if fmt == "html":
-            return brief_mod.render_html(b).encode("utf-8")
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "brief.pdf"
-            brief_mod.write_brief(ctx.warehouse(), ctx.groups_url, date=day, province=province or None,
-                                  lang=lang, out=out)
-            return out.read_bytes()
-    body = ctx.cached(key, build)
+    try:
+        day = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise HTTPException(422, f"not a valid date: {date!r} (use YYYY-MM-DD)") from None
+    # Not cached (action items change) and not under the data lock: the brief opens its own read-only
+    # connection to the warehouse file, so a slow PDF does not hold up other requests.
+    b = brief_mod.build_brief(ctx.path, ctx.groups_url, date=day, province=province or None, lang=lang,
+                              reporter=ctx.focus)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = brief_mod.write_brief(ctx.path, ctx.groups_url, brief=b, out=Path(tmp) / f"brief.{fmt}")
+        body = Path(out).read_bytes()
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
     name = f"tradepulse-brief-{lang}{'-' + province if province else ''}.{fmt}"
     return Response(body, media_type=media,

@@ -1,0 +1,177 @@
+"""Browser tests: Playwright drives Debian's /usr/bin/chromium against a real uvicorn server on loopback.
+
+The server runs the dashboard on the small SYNTHETIC demo world (``tradepulse.web.testing.demo_site``).
+Screenshots of the main pages are written to ``docs/screenshots/`` (English and Persian).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+PAGES = [("overview", "/"), ("products", "/products"), ("markets", "/markets"), ("provinces", "/provinces"),
+         ("targets", "/targets"), ("groups", "/groups"), ("briefs", "/briefs")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (install Debian's chromium package: apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    import uvicorn
+
+    from tradepulse.web.app import create_app
+    from tradepulse.web.testing import demo_site
+
+    wh, url = demo_site(tmp_path_factory.mktemp("site"))
+    app = create_app(wh, url, "browser-test-key")
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    th.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    pg = ctx.new_page()
+    requests: list[str] = []
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.requests = requests  # type: ignore[attr-defined]
+    yield pg
+    ctx.close()
+
+
+def _wait_charts(pg) -> None:
+    pg.wait_for_function("() => [...document.querySelectorAll('.chart')].every(e => e.dataset.rendered)",
+                         timeout=20000)
+    bad = pg.eval_on_selector_all(".chart", "els => els.filter(e => e.dataset.rendered !== 'ok').map(e => e.id)")
+    assert bad == [], f"charts failed to render: {bad}"
+
+
+def _login(pg, user: str, password: str) -> None:
+    pg.goto("/login")
+    pg.fill("input[name=username]", user)
+    pg.fill("input[name=password]", password)
+    pg.click("#login-form button[type=submit]")
+    pg.wait_for_load_state()
+
+
+def test_every_page_renders_with_local_assets_only(page, server):
+    """Each page loads, its charts render with the vendored Vega files, no request leaves 127.0.0.1."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, path in PAGES:
+        resp = page.goto(path)
+        assert resp.status == 200, path
+        assert page.locator("h1").inner_text().strip()
+        _wait_charts(page)
+        assert page.locator(".state-error").count() == 0, page.locator(".state-error").first.inner_text()
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    assert page.locator(".chart").count() >= 0
+    foreign = [u for u in page.requests if not u.startswith(server)]
+    assert foreign == []
+    # the overview and products pages have rendered SVG charts
+    page.goto("/products")
+    _wait_charts(page)
+    assert page.locator(".chart svg").count() >= 2
+
+
+def test_login_edit_action_item_and_logout(page):
+    """A secretary logs in, changes an action item's status and sees it saved; a viewer cannot edit."""
+    _login(page, "viewer", "viewer-demo")
+    page.goto("/groups")
+    assert page.locator("form.edit-action").count() == 0
+    page.click("#logout")
+    page.wait_for_load_state()
+
+    _login(page, "secretary", "secretary-demo")
+    page.goto("/groups")
+    assert "secretary" in page.locator(".user").inner_text()
+    row = page.locator("#table-actions tbody tr").first
+    row_id = row.get_attribute("id")
+    current = row.locator("td.status").inner_text().strip()
+    new = "done" if current != "done" else "open"
+    row.locator("select[name=status]").select_option(new)
+    row.locator("input[name=note]").fill("checked in browser test")
+    row.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#flash").inner_text().strip() == "Saved."
+    assert page.locator(f"#{row_id} td.status").inner_text().strip() == new
+    assert "checked in browser test" in page.locator(f"#{row_id}").inner_text()
+    page.screenshot(path=str(SHOTS / "groups-secretary.png"), full_page=True)
+
+
+def test_persian_switch_is_rtl_with_jalali_dates(page):
+    """The language link switches to Persian: html dir=rtl, lang=fa, Persian digits and Jalali dates."""
+    page.goto("/")
+    page.click("#lang-switch")
+    page.wait_for_load_state()
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert page.get_attribute("html", "lang") == "fa"
+    assert page.locator("nav a[data-nav=products]").inner_text() == "کالاها"
+    _wait_charts(page)
+    page.screenshot(path=str(SHOTS / "overview-fa.png"), full_page=True)
+    page.goto("/groups")
+    dates = page.locator("#table-meetings tbody tr td").first.inner_text()
+    assert dates.startswith("۱۴"), dates  # Solar Hijri year 14xx in Persian digits
+    page.screenshot(path=str(SHOTS / "groups-fa.png"), full_page=True)
+    # the choice persists (cookie) across pages; switching back restores LTR
+    page.goto("/products")
+    assert page.get_attribute("html", "dir") == "rtl"
+    page.click("#lang-switch")
+    page.wait_for_load_state()
+    assert page.get_attribute("html", "dir") == "ltr"
+
+
+def test_download_brief_pdf(page):
+    """The briefs page offers PDF downloads in English and Persian (built by tradepulse.reports.brief)."""
+    pytest.importorskip("tradepulse.reports.brief", reason="tradepulse.reports.brief has not landed yet")
+    page.goto("/briefs")
+    with page.expect_download(timeout=120000) as dl:
+        page.click("#brief-fa-pdf")
+    path = dl.value.path()
+    assert Path(path).read_bytes()[:5] == b"%PDF-"
+    assert dl.value.suggested_filename.endswith(".pdf")
+
+
+def test_table_download_csv(page):
+    """Every table has a CSV link; the overview's trade table downloads with its header row."""
+    page.goto("/")
+    with page.expect_download() as dl:
+        page.locator("#sec-trade a.dl-csv").click()
+    text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("year,")
+    assert len(text.splitlines()) >= 10  # small demo world: 2014–2023

@@ -1,0 +1,389 @@
+"""Web dashboard tests with FastAPI's TestClient on the small SYNTHETIC demo world.
+
+Covers: pages in English and Persian (RTL), session cookie flags, CSRF, login rate limiting, roles,
+editing action items (optimistic locking), the 5 MB upload limit, JSON API pagination and filters checked
+against independent SQL on the warehouse, CSV / Excel downloads, honest "not available yet" sections,
+the cache, i18n formatting and the ``serve`` command.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tradepulse.web import i18n
+from tradepulse.web.security import LoginRateLimiter
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB = ROOT / "src" / "tradepulse" / "web"
+PAGES = ["/", "/products", "/markets", "/provinces", "/targets", "/groups", "/briefs"]
+
+
+# ---------------------------------------------------------------- pure units
+def test_jalali_dates_and_persian_digits():
+    """Nowruz 1403 = 2024-03-20 (Solar Hijri year start); 2023-03-20 is 1401/12/29 (last day of 1401)."""
+    assert i18n.fmt_date(dt.date(2024, 3, 20), "fa") == "۱۴۰۳/۰۱/۰۱"
+    assert i18n.fmt_date(dt.date(2023, 3, 20), "fa") == "۱۴۰۱/۱۲/۲۹"
+    assert i18n.fmt_date("2024-03-20", "en") == "2024-03-20"
+    assert i18n.fmt_year(2023, "fa") == "۲۰۲۳ (۱۴۰۲)"
+    assert i18n.fmt_number(1234567.891, "fa", 2) == "۱٬۲۳۴٬۵۶۷٫۸۹"
+    assert i18n.fmt_usd(-878.41e6, "en") == "−$878.41 m"
+    assert i18n.fmt_usd(123_760_000_000, "en") == "$123.76 bn"
+    assert i18n.fmt_usd(float("nan")) == ""
+    # every string has both languages
+    assert all(set(v) == {"en", "fa"} for v in i18n.STRINGS.values())
+
+
+def test_rate_limiter_sliding_window():
+    """5 failures within 60 s block the (user, IP) pair; others are unaffected; the window slides."""
+    now = [1000.0]
+    lim = LoginRateLimiter(5, 60.0, clock=lambda: now[0])
+    for i in range(5):
+        assert lim.blocked("Alice", "1.1.1.1") == 0
+        lim.failure("alice", "1.1.1.1")
+        now[0] += 1
+    assert lim.blocked("alice", "1.1.1.1") == pytest.approx(55.0)   # first failure at 1000, now 1005
+    assert lim.blocked("alice", "2.2.2.2") == 0
+    assert lim.blocked("bob", "1.1.1.1") == 0
+    now[0] = 1060.5                                                  # first failure has left the window
+    assert lim.blocked("alice", "1.1.1.1") == 0
+    lim.success("alice", "1.1.1.1")
+    assert lim.blocked("alice", "1.1.1.1") == 0
+
+
+def test_no_cdn_in_templates_or_app_assets():
+    """Templates, CSS and app.js reference only this server (no http(s):// or protocol-relative URLs)."""
+    for path in [*(WEB / "templates").glob("*.html"), WEB / "static" / "app.css", WEB / "static" / "app.js"]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), path
+        assert "http://" not in text and "https://" not in text, path
+    vendor = WEB / "static" / "vendor"
+    for name in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js", "LICENSE.vega", "LICENSE.vega-lite",
+                 "LICENSE.vega-embed"):
+        assert (vendor / name).stat().st_size > 1000
+    assert (WEB / "static" / "fonts" / "Vazirmatn-Regular.woff2").exists()
+
+
+# ---------------------------------------------------------------- app fixtures
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from tradepulse.web.testing import demo_site
+    return demo_site(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="module")
+def app(site):
+    from tradepulse.web.app import create_app
+    return create_app(site[0], site[1], "test-secret", login_max_failures=5, login_window=60)
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def csrf_of(client, path: str = "/login") -> str:
+    html = client.get(path).text
+    m = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
+    assert m, "no CSRF token in form"
+    return m.group(1)
+
+
+def login(client, user: str, password: str, **headers):
+    token = csrf_of(client)
+    return client.post("/login", data={"username": user, "password": password, "csrf_token": token, "next": "/"},
+                       follow_redirects=False, headers=headers)
+
+
+# ---------------------------------------------------------------- pages
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_render_in_both_languages(client, path):
+    r = client.get(path)
+    assert r.status_code == 200
+    assert '<html lang="en" dir="ltr">' in r.text
+    assert "state-error" not in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    r = client.get(path, params={"lang": "fa"})
+    assert '<html lang="fa" dir="rtl">' in r.text
+
+
+def test_language_switch_sets_cookie_and_redirects_locally(client):
+    r = client.get("/lang/fa", params={"next": "/products"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/products"
+    assert '<html lang="fa" dir="rtl">' in client.get("/products").text
+    r = client.get("/lang/en", params={"next": "//evil.example/"}, follow_redirects=False)
+    assert r.headers["location"] == "/"                               # no open redirect
+    assert client.get("/lang/xx").status_code == 404
+
+
+def test_overview_kpis_match_independent_sql(client, site):
+    """Overview totals = the WLD rule in plain SQL: per year and flow, WLD rows if any, else national
+    bilateral rows (province NULL), else the sum of provincial customs rows (schema.py)."""
+    con = duckdb.connect(str(site[0]), read_only=True)
+    rows = con.execute("""
+        WITH k AS (
+          SELECT year, flow, CASE WHEN partner = 'WLD' THEN 0 WHEN province IS NULL THEN 1 ELSE 2 END AS layer,
+                 SUM(value_usd) AS v
+          FROM flows WHERE reporter = 'IRN' AND flow IN ('export', 're-export', 'import', 're-import')
+          GROUP BY ALL),
+        best AS (SELECT year, flow, MIN(layer) AS layer FROM k GROUP BY ALL)
+        SELECT k.year, SUM(CASE WHEN k.flow IN ('export','re-export') THEN v ELSE 0 END) AS x,
+               SUM(CASE WHEN k.flow IN ('import','re-import') THEN v ELSE 0 END) AS m
+        FROM k JOIN best USING (year, flow) WHERE k.layer = best.layer GROUP BY k.year ORDER BY k.year""").fetchall()
+    con.close()
+    api = client.get("/api/v1/tables/trade", params={"limit": 1000}).json()
+    got = {row["year"]: row for row in api["items"]}
+    assert api["total"] == len(rows) == 10                             # small demo: 2014–2023
+    for year, x, m in rows:
+        assert got[year]["exports"] == pytest.approx(x, rel=1e-9)
+        assert got[year]["imports"] == pytest.approx(m, rel=1e-9)
+        assert got[year]["balance"] == pytest.approx(x - m, rel=1e-9, abs=1e-3)
+    latest = max(got)
+    page = client.get("/").text
+    assert i18n.fmt_usd(got[latest]["exports"], "en") in page
+
+
+# ---------------------------------------------------------------- API
+def test_api_pagination_is_consistent(client):
+    full = client.get("/api/v1/tables/products", params={"limit": 1000}).json()
+    assert full["total"] == len(full["items"]) > 10
+    a = client.get("/api/v1/tables/products", params={"limit": 5, "offset": 0}).json()
+    b = client.get("/api/v1/tables/products", params={"limit": 5, "offset": 5}).json()
+    assert a["total"] == b["total"] == full["total"]
+    assert a["items"] + b["items"] == full["items"][:10]
+    end = client.get("/api/v1/tables/products", params={"limit": 5, "offset": full["total"]}).json()
+    assert end["items"] == []
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"year": "abc"}):
+        assert client.get("/api/v1/tables/products", params=bad).status_code == 422
+
+
+def test_api_filters(client, site):
+    p = client.get("/api/v1/tables/partners", params={"partner": "TUR", "year": 2022}).json()
+    assert [r["partner"] for r in p["items"]] == ["TUR"] and p["items"][0]["year"] == 2022
+    groups = client.get("/api/v1/tables/partners", params={"partner": "caspian", "limit": 1000}).json()
+    assert {r["partner"] for r in groups["items"]} <= {"AZE", "KAZ", "RUS", "TKM"}
+    carpets = client.get("/api/v1/tables/products", params={"product": "carpets", "limit": 1000}).json()
+    assert carpets["total"] >= 1
+    assert all(r["product"][:4] in ("5701", "5702") for r in carpets["items"])
+    prov = client.get("/api/v1/tables/provinces", params={"province": "tehran", "limit": 1000}).json()
+    assert {r["province"] for r in prov["items"]} == {"Tehran"} and prov["total"] == 10
+    # exports of Tehran in 2023 equal the sum of its customs export rows (independent SQL)
+    con = duckdb.connect(str(site[0]), read_only=True)
+    x = con.execute("SELECT SUM(value_usd) FROM flows WHERE reporter='IRN' AND province='Tehran' "
+                    "AND flow='export' AND year=2023").fetchone()[0]
+    con.close()
+    row = [r for r in prov["items"] if r["year"] == 2023][0]
+    assert row["exports"] == pytest.approx(x, rel=1e-9)
+    flows = client.get("/api/v1/tables/flows", params={"year": 2023, "partner": "TUR", "limit": 50}).json()
+    assert flows["total"] > 0 and all(r["year"] == 2023 and r["partner"] == "TUR" for r in flows["items"])
+
+
+def test_api_errors_are_clear_and_not_5xx(client):
+    r = client.get("/api/v1/tables/partners", params={"partner": "atlantis"})
+    assert r.status_code == 404 and "unknown country group" in r.json()["detail"]
+    r = client.get("/api/v1/tables/provinces", params={"province": "x' OR 1=1 --"})
+    assert r.status_code == 404 and "unknown province" in r.json()["detail"]
+    r = client.get("/api/v1/tables/trade", params={"year": 1950})
+    assert r.status_code == 404
+    r = client.get("/api/v1/tables/nope")
+    assert r.status_code == 404 and "unknown table" in r.json()["detail"]
+
+
+def test_downloads_csv_and_excel_match_api(client):
+    import openpyxl
+    api = client.get("/api/v1/tables/partners", params={"year": 2023, "limit": 1000}).json()
+    r = client.get("/download/partners.csv", params={"year": 2023})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == api["total"]
+    assert [row["partner"] for row in rows] == [it["partner"] for it in api["items"]]
+    r = client.get("/download/partners.xlsx", params={"year": 2023})
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    assert ws.max_row == api["total"] + 1
+    assert [c.value for c in ws[1]] == api["columns"]
+    assert client.get("/download/partners.pdf").status_code in (404, 422)
+
+
+def test_openapi_lists_tables_and_filters(client):
+    spec = client.get("/openapi.json").json()
+    params = {p["name"] for p in spec["paths"]["/api/v1/tables/{name}"]["get"]["parameters"]}
+    assert {"year", "partner", "product", "province", "limit", "offset"} <= params
+    names = {t["name"] for t in client.get("/api/v1/tables").json()}
+    assert {"trade", "partners", "products", "provinces", "flows", "complexity", "targets", "actions"} <= names
+
+
+# ---------------------------------------------------------------- auth, CSRF, rate limit, roles
+def test_session_cookie_is_httponly_and_samesite(client):
+    r = client.get("/login")
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_csrf_required_on_post(client):
+    csrf_of(client)
+    r = client.post("/login", data={"username": "admin", "password": "admin-demo"}, follow_redirects=False)
+    assert r.status_code == 403
+    r = client.post("/login", data={"username": "admin", "password": "admin-demo", "csrf_token": "0" * 64},
+                    follow_redirects=False)
+    assert r.status_code == 403
+    assert login(client, "admin", "admin-demo").status_code == 303
+
+
+def test_login_rate_limit_429(app):
+    from fastapi.testclient import TestClient
+    with TestClient(app, base_url="http://127.0.0.1", client=("10.0.0.7", 5000)) as c:
+        for _ in range(5):
+            assert login(c, "viewer", "wrong").status_code == 401
+        r = login(c, "viewer", "viewer-demo")              # right password, but blocked
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    with TestClient(app, base_url="http://127.0.0.1", client=("10.0.0.8", 5000)) as c:
+        assert login(c, "viewer", "viewer-demo").status_code == 303   # other IP not blocked
+
+
+def test_roles_and_action_editing_with_optimistic_locking(client, site):
+    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.service import GroupService
+    Session = session_factory(site[1])
+    with Session() as s:
+        a = GroupService(s).actions(status="open")[0]
+        aid, version = a.id, a.version
+
+    token = csrf_of(client)                                   # anonymous session (login form)
+    form = {"version": version, "status": "in_progress", "note": "web test", "csrf_token": token}
+    assert client.post(f"/groups/actions/{aid}", data=form, follow_redirects=False).status_code == 401
+
+    assert login(client, "viewer", "viewer-demo").status_code == 303
+    form["csrf_token"] = csrf_of(client, "/groups")
+    assert client.post(f"/groups/actions/{aid}", data=form, follow_redirects=False).status_code == 403
+    assert "edit-action" not in client.get("/groups").text
+
+    client.cookies.clear()
+    assert login(client, "secretary", "secretary-demo").status_code == 303
+    page = client.get("/groups").text
+    assert "edit-action" in page
+    form["csrf_token"] = csrf_of(client, "/groups")
+    r = client.post(f"/groups/actions/{aid}", data=form, follow_redirects=False)
+    assert r.status_code == 303 and "msg=saved" in r.headers["location"]
+    with Session() as s:
+        a = GroupService(s).action(aid)
+        assert (a.status, a.note, a.version) == ("in_progress", "web test", version + 1)
+        audit = GroupService(s).audit(entity="action_items", entity_id=aid, actor="secretary")
+        assert {e.field for e in audit} >= {"status", "note"}
+    # the same (now stale) version again → conflict, nothing changed
+    form["status"] = "done"
+    r = client.post(f"/groups/actions/{aid}", data=form, follow_redirects=False)
+    assert "msg=conflict" in r.headers["location"]
+    with Session() as s:
+        assert GroupService(s).action(aid).status == "in_progress"
+    assert "Someone else changed this item" in client.get("/groups", params={"msg": "conflict"}).text
+
+
+def test_upload_limit_and_csv_import(client, site, tmp_path):
+    from tradepulse.groups.csvio import export_csv
+    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.service import GroupService
+
+    assert login(client, "secretary", "secretary-demo").status_code == 303
+    token = csrf_of(client, "/groups")
+    big = b"x" * (5 * 1024 * 1024 + 10)
+    r = client.post("/groups/import", data={"csrf_token": token}, files={"file": ("actions.csv", big, "text/csv")},
+                    follow_redirects=False)
+    assert r.status_code == 413
+
+    Session = session_factory(site[1])
+    with Session() as s:
+        export_csv(GroupService(s), tmp_path)
+        before = len(GroupService(s).actions())
+    lines = (tmp_path / "actions.csv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader(lines))
+    row = {**rows[0], "ref": "new-1", "decision_ref": "", "title": "Imported from the web", "version": "1"}
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerow(row)
+    r = client.post("/groups/import", data={"csrf_token": token},
+                    files={"file": ("actions.csv", buf.getvalue().encode(), "text/csv")}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("imported-1")
+    with Session() as s:
+        titles = [a.title for a in GroupService(s).actions()]
+    assert len(titles) == before + 1 and "Imported from the web" in titles
+
+
+def test_groups_page_persian_dates(client, site):
+    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.service import GroupService
+    with session_factory(site[1])() as s:
+        m = GroupService(s).meetings()[-1]
+    html = client.get("/groups", params={"lang": "fa"}).text
+    assert i18n.fmt_date(m.date, "fa") in html
+
+
+def test_brief_download(client):
+    pytest.importorskip("tradepulse.reports.brief", reason="tradepulse.reports.brief has not landed yet")
+    r = client.get("/briefs/download", params={"lang": "fa", "fmt": "html"})
+    assert r.status_code == 200 and 'dir="rtl"' in r.text
+    assert client.get("/briefs/download", params={"date": "2023-02-30"}).status_code == 422
+
+
+# ---------------------------------------------------------------- honesty and caching
+def test_missing_module_gives_not_available_section(site, monkeypatch):
+    """A section whose module is missing says so instead of failing the page."""
+    from fastapi.testclient import TestClient
+
+    from tradepulse.web import data
+    from tradepulse.web.app import create_app
+    real = data.require
+
+    def fake(module, attr=None):
+        if module == "tradepulse.indicators.complexity":
+            raise data.Unavailable(module)
+        return real(module, attr)
+    monkeypatch.setattr(data, "require", fake)
+    with TestClient(create_app(site[0], site[1], "k")) as c:
+        html = c.get("/products").text
+        assert "Not available yet" in html and "tradepulse.indicators.complexity" in html
+        assert 'id="sec-products"' in html                      # the other sections still render
+        assert c.get("/api/v1/tables/complexity").status_code == 404
+
+
+def test_cache_is_invalidated_when_the_warehouse_changes(tmp_path):
+    from tradepulse.warehouse import Warehouse
+    from tradepulse.web.data import DataContext
+    path = tmp_path / "w.duckdb"
+    Warehouse(path).close()
+    ctx = DataContext(path)
+    calls = []
+    assert ctx.cached(("k",), lambda: calls.append(1) or len(calls)) == 1
+    assert ctx.cached(("k",), lambda: calls.append(1) or len(calls)) == 1      # cached
+    st = path.stat()
+    os.utime(path, (st.st_atime, st.st_mtime + 10))
+    assert ctx.cached(("k",), lambda: calls.append(1) or len(calls)) == 2      # recomputed
+    ctx.close()
+
+
+# ---------------------------------------------------------------- CLI
+def test_serve_command_errors_and_help(tmp_path):
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app as cli
+    runner = CliRunner()
+    r = runner.invoke(cli, ["serve", "--help"])
+    assert r.exit_code == 0 and "--groups-db" in r.output
+    r = runner.invoke(cli, ["serve", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 2 and "no warehouse" in r.output
+
+
+def test_groups_url_accepts_plain_path(tmp_path):
+    from tradepulse.web.app import normalise_groups_url
+    assert normalise_groups_url(tmp_path / "g.sqlite") == f"sqlite:///{(tmp_path / 'g.sqlite').resolve()}"
+    assert normalise_groups_url("postgresql+psycopg://u@127.0.0.1/db") == "postgresql+psycopg://u@127.0.0.1/db"
