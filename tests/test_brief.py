@@ -1,0 +1,242 @@
+"""The weekly brief: section numbers against independent computations and hand cases, HTML/PDF in English
+and Persian (pdftotext on the PDF), briefs that must say "no data" plainly, and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from tradepulse.reports import sections
+
+TODAY = dt.date(2026, 11, 25)        # Wednesday, 4 Azar 1405, week 1405-W36 (2026-11-21 … 11-27)
+
+
+# ------------------------------------------------------------------ hand cases (no warehouse)
+def _row(year, reporter, partner, product, value, flow="export", province=None):
+    return {"year": year, "month": None, "reporter": reporter, "partner": partner, "flow": flow,
+            "product": product, "hs_revision": "HS1992", "value_usd": value, "quantity": None, "unit": None,
+            "province": province, "source": "test", "load_id": "t"}
+
+
+@pytest.fixture
+def tiny() -> pd.DataFrame:
+    """World panel (partner WLD) of IRN, AAA, BBB in 2022–2023 (US$ million), IRN bilateral exports and
+    two IRN import rows (2023)."""
+    rows = []
+    panel = {  # (year, reporter): {product: value}
+        (2022, "IRN"): {"0101": 5, "0901": 10, "2709": 85},
+        (2022, "AAA"): {"0101": 40, "0901": 40, "2709": 20},
+        (2022, "BBB"): {"0101": 55, "0901": 50, "2709": 95},
+        (2023, "IRN"): {"0101": 10, "0901": 30, "2709": 60},
+        (2023, "AAA"): {"0101": 40, "0901": 30, "2709": 30},
+        (2023, "BBB"): {"0101": 50, "0901": 40, "2709": 110},
+    }
+    for (y, r), prods in panel.items():
+        rows += [_row(y, r, "WLD", p, v * 1e6) for p, v in prods.items()]
+    # IRN bilateral: 2022 AAA+BBB+CCC, 2023 AAA+BBB only (CCC lost), one pair ended (BBB, 0901)
+    for y, p, partner, v in [(2022, "0101", "AAA", 5), (2022, "0901", "BBB", 6), (2022, "0901", "CCC", 4),
+                             (2022, "2709", "AAA", 85), (2023, "0101", "AAA", 10), (2023, "0901", "AAA", 30),
+                             (2023, "2709", "AAA", 20), (2023, "2709", "BBB", 40)]:
+        rows.append(_row(y, "IRN", partner, p, v * 1e6))
+    rows.append(_row(2023, "IRN", "AAA", "8703", 7e6, flow="import"))
+    rows.append(_row(2023, "IRN", "AAA", "2710", 3e6, flow="import"))
+    return pd.DataFrame(rows)
+
+
+def test_new_rca_hand_case(tiny):
+    """RCA_IRN,p = (x_p / 100) / (w_p / W).  2023: w = {0101: 100, 0901: 100, 2709: 200}, W = 400 →
+    RCA 0101 = 0.10/0.25 = 0.4, 0901 = 0.30/0.25 = 1.2, 2709 = 0.60/0.50 = 1.2.
+    2022: w = {0101: 100, 0901: 100, 2709: 200}, W = 400 → 0901 = 0.10/0.25 = 0.4, 2709 = 0.85/0.5 = 1.7.
+    Only 0901 crossed 1 (0.4 → 1.2); 2709 was already ≥ 1."""
+    out = sections.new_rca(tiny, "IRN", 2023)
+    assert out["product"].tolist() == ["0901"]
+    assert out["rca_previous"].iloc[0] == pytest.approx(0.4) and out["rca"].iloc[0] == pytest.approx(1.2)
+    assert out["exports"].iloc[0] == pytest.approx(30e6)
+
+
+def test_movers_and_totals_hand_case(tiny):
+    """National totals use the world rows (never added to bilateral rows): exports 2023 = 100 M, oil
+    (2709) 60 M → non-oil exports 40 M; imports 10 M of which 3 M oil (2710) → non-oil balance 40 − 7 = 33 M.
+    Movers 2022 → 2023: 0901 +20, 0101 +5, 2709 −25."""
+    tot = sections.annual_totals(tiny, "IRN").set_index("year")
+    assert tot.loc[2023, "exports"] == pytest.approx(100e6)
+    assert tot.loc[2023, "non_oil_exports"] == pytest.approx(40e6)
+    assert tot.loc[2023, "non_oil_balance"] == pytest.approx(33e6)
+    assert np.isnan(tot.loc[2022, "imports"])            # no import rows in 2022: unknown, not zero
+    mv = sections.top_movers(tiny, "IRN", 2023, n=5)
+    assert list(zip(mv["product"], mv["change"] / 1e6, mv["direction"])) == \
+        [("0901", pytest.approx(20), "up"), ("0101", pytest.approx(5), "up"), ("2709", pytest.approx(-25), "down")]
+    assert mv.loc[mv["product"] == "0901", "growth"].iloc[0] == pytest.approx(2.0)
+
+
+def test_market_changes_hand_case(tiny):
+    """Pairs 2022: (AAA,0101) (BBB,0901) (CCC,0901) (AAA,2709); 2023: (AAA,0101) (AAA,0901) (AAA,2709)
+    (BBB,2709).  Ended: (BBB,0901) 6 M and (CCC,0901) 4 M → 2 pairs, 10 M; new: (AAA,0901) and
+    (BBB,2709) → 2 pairs, 70 M.  Lost market: CCC (4 M); BBB still buys 2709."""
+    m = sections.market_changes(tiny, "IRN", 2023)
+    assert (m["ended"], m["new"], m["pairs_previous"]) == (2, 2, 4)
+    assert m["ended_value"] == pytest.approx(10e6) and m["new_value"] == pytest.approx(70e6)
+    assert m["lost_markets"]["partner"].tolist() == ["CCC"]
+    assert m["top_ended"]["partner"].tolist() == ["BBB", "CCC"]
+
+
+def test_sections_unknown_province(tiny):
+    from tradepulse.errors import NoDataError
+    with pytest.raises(NoDataError, match="no provincial"):
+        sections.annual_totals(tiny, "IRN", "Fars")
+
+
+# ------------------------------------------------------------------ demo world
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory):
+    """A small SYNTHETIC demo warehouse and seeded working groups (Tehran, Razavi Khorasan, national)."""
+    from tradepulse import demo
+    from tradepulse.groups.seed import seed_demo
+
+    root = tmp_path_factory.mktemp("brief")
+    demo.build(root, small=True)
+    url = f"sqlite:///{root / 'groups.sqlite'}"
+    seed_demo(url, ("Tehran", "Razavi Khorasan"), today=TODAY)
+    return root / "warehouse.duckdb", url, root
+
+
+@pytest.fixture(scope="module")
+def brief_en(demo_env):
+    from tradepulse.reports.brief import build_brief
+    wh, url, _ = demo_env
+    return build_brief(wh, url, lang="en", today=TODAY)
+
+
+def test_headline_matches_sql(demo_env, brief_en):
+    """Headline exports = Σ world-total rows of IRN (DuckDB SQL, independent of Ibis); imports = Σ of the
+    customs (province) import rows; non-oil excludes HS 2709/2710/2711."""
+    wh, _, _ = demo_env
+    y = brief_en.latest_year
+    con = duckdb.connect(str(wh), read_only=True)
+    oil = "(product LIKE '2709%' OR product LIKE '2710%' OR product LIKE '2711%')"
+    q = lambda sql: con.execute(sql).fetchone()[0]   # noqa: E731
+    exports = q(f"SELECT sum(value_usd) FROM flows WHERE reporter='IRN' AND partner='WLD' AND flow='export' "
+                f"AND province IS NULL AND year={y}")
+    non_oil = q(f"SELECT sum(value_usd) FROM flows WHERE reporter='IRN' AND partner='WLD' AND flow='export' "
+                f"AND province IS NULL AND year={y} AND NOT {oil}")
+    imports = q(f"SELECT sum(value_usd) FROM flows WHERE reporter='IRN' AND flow='import' AND year={y} "
+                f"AND province IS NOT NULL")
+    non_oil_imports = q(f"SELECT sum(value_usd) FROM flows WHERE reporter='IRN' AND flow='import' AND year={y} "
+                        f"AND province IS NOT NULL AND NOT {oil}")
+    con.close()
+    h = {r["key"]: r for r in brief_en.headline}
+    assert y == 2023
+    assert h["exports"]["current"] == pytest.approx(exports, rel=1e-9)
+    assert h["non_oil_exports"]["current"] == pytest.approx(non_oil, rel=1e-9)
+    assert h["imports"]["current"] == pytest.approx(imports, rel=1e-9)
+    assert h["non_oil_balance"]["current"] == pytest.approx(non_oil - non_oil_imports, rel=1e-9)
+
+
+def test_brief_content_en(demo_env, brief_en):
+    from tradepulse.reports.brief import render_html
+    b = brief_en
+    assert b.week.label == "1405-W36" and b.as_of == TODAY and b.synthetic
+    assert b.group["name"] == "National working group"
+    assert b.overdue and b.due and b.done and b.meetings        # seed_demo guarantees each
+    assert all(a["deadline"] < TODAY for a in b.overdue)
+    assert all(TODAY <= a["deadline"] <= b.week.end for a in b.due)
+    assert all(b.week.start <= a["completed_on"] <= TODAY for a in b.done)
+    assert b.movers is not None and len(b.movers) and b.opportunities is not None and len(b.opportunities) == 8
+    assert "<svg" in b.charts["trend"] and "<svg" in b.charts["movers"]
+    html = render_html(b)
+    assert 'dir="ltr"' in html and "Roadmap targets" in html and "Top opportunities" in html
+    assert "SYNTHETIC demo data" in html and "1405-W36" in html
+    if b.targets:                                                # roadmap module present
+        assert {t["status"] for t in b.targets} <= {"on-track", "at-risk", "off-track", "no-data"}
+
+
+@pytest.mark.slow
+def test_persian_pdf_text_and_png(demo_env, tmp_path):
+    """Persian PDF: pdftotext finds the Persian headings, the Jalali week in Persian digits and the
+    headline export value formatted with Persian digits; pdftoppm renders page 1 to a PNG."""
+    from tradepulse.reports.brief import build_brief, write_brief
+    from tradepulse.reports.i18n import Formatter
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils not installed")
+    wh, url, _ = demo_env
+    b = build_brief(wh, url, lang="fa", today=TODAY)
+    out = write_brief(None, None, out=tmp_path / "brief.pdf", brief=b)
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    for heading in ("اهداف نقشه راه", "شاخص‌های اصلی و تغییرات", "فرصت‌های برتر", "اقدامات کارگروه",
+                    "سررسید این هفته", "کارگروه ملی"):
+        assert heading.replace("\u200c", "") in text.replace("\u200c", ""), heading
+    exports = next(h["current"] for h in b.headline if h["key"] == "exports")
+    assert Formatter("fa").musd(exports, 0) in text            # e.g. ۱۲۳٬۷۵۸
+    assert "۱۴۰۵" in text and "۳۶" in text                    # week 1405-W36 in Persian digits
+    html = (write_brief(None, None, out=tmp_path / "brief.html", brief=b)).read_text(encoding="utf-8")
+    assert 'dir="rtl"' in html and 'lang="fa"' in html and "Vazirmatn" in html
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(out), str(tmp_path / "p")],
+                   check=True)
+    png = next(tmp_path.glob("p*.png"))
+    assert png.stat().st_size > 5000
+
+
+def test_province_without_data_or_group_says_so(demo_env, tmp_path):
+    """A province missing from the data and from the groups database: the brief is produced and says
+    so in plain words (English and Persian)."""
+    from tradepulse.reports.brief import build_brief, render_html, write_brief
+    wh, url, _ = demo_env
+    b = build_brief(wh, url, province="Atlantis", lang="en", today=TODAY)
+    html = render_html(b)
+    assert "The warehouse has no trade data for the province Atlantis." in html
+    assert "There is no working group for Atlantis in the database." in html
+    assert b.headline == [] and b.group is None
+    fa = render_html(build_brief(wh, url, province="Atlantis", lang="fa", today=TODAY))
+    assert "در انبار داده هیچ داده تجاری برای استان Atlantis وجود ندارد." in fa
+    out = write_brief(None, None, out=tmp_path / "x.html", brief=b)
+    assert out.exists()
+
+
+def test_province_with_data_but_no_meetings(demo_env):
+    """Fars has customs data but no seeded group; Tehran has data and a group with meetings only on
+    Saturdays before this week's — the brief of a past week without meetings says so."""
+    from tradepulse.reports.brief import build_brief, render_html
+    wh, url, _ = demo_env
+    fars = build_brief(wh, url, province="Fars", lang="en", today=TODAY)
+    assert fars.headline and fars.group is None
+    assert "There is no working group for Fars" in render_html(fars)
+    old = build_brief(wh, url, province="Tehran", week="1405-W20", lang="en", today=TODAY)
+    assert old.group["name"] == "Tehran working group" and old.meetings == []
+    assert old.as_of == old.week.end                            # a past week is seen from its Friday
+    assert "No meeting of this group was recorded this week." in render_html(old)
+
+
+def test_no_warehouse(tmp_path):
+    from tradepulse.reports.brief import build_brief, render_html
+    b = build_brief(tmp_path / "missing.duckdb", f"sqlite:///{tmp_path / 'g.sqlite'}", today=TODAY)
+    html = render_html(b)
+    assert "There is no warehouse yet" in html and "There is no national working group" in html
+
+
+def test_cli_brief(demo_env, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from tradepulse.cli.brief import register
+
+    wh, url, _ = demo_env
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)          # keep "brief" a sub-command
+    run = CliRunner().invoke
+    out = tmp_path / "b.html"
+    r = run(app, ["brief", "--warehouse", str(wh), "--db", url, "--province", "Atlantis", "--date",
+                  "2026-11-25", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "1405-W36" in r.output and out.exists()
+    r = run(app, ["brief", "--warehouse", str(wh), "--db", url, "--week", "1405-W99", "-o", str(out)])
+    assert r.exit_code == 2 and "1405 has weeks 1 to" in " ".join(r.output.split())
+    r = run(app, ["brief", "--warehouse", str(wh), "--db", url, "-o", str(tmp_path / "b.docx")])
+    assert r.exit_code == 2 and "use .pdf or .html" in " ".join(r.output.split())
