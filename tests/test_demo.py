@@ -362,3 +362,18 @@ def test_next_steps_only_name_existing_commands():
     assert cmds[1] == "tradepulse info"
     assert cmds[2].startswith("tradepulse serve --warehouse /w/warehouse.duckdb")
     assert len(cmds) == 3
+
+
+@pytest.mark.slow
+def test_full_world_eci_follows_income():
+    """On the full world, ECI (computed by tradepulse.indicators.complexity) rises with GDP per capita
+    (Spearman > 0.4) — the capability model makes complexity informative, as in real data."""
+    cx = pytest.importorskip("tradepulse.indicators.complexity")
+    w = generate()
+    f = w.flows[(w.flows.partner == WORLD) & (w.flows.year == 2023)]
+    df = f.rename(columns={"reporter": "exporter", "value_usd": "export_value"})
+    res = cx.complexity(df[["year", "exporter", "product", "export_value"]], year="year")
+    eci = res.drop_duplicates("exporter").set_index("exporter")["eci"]
+    mac = w.macro[w.macro.year == 2023].set_index("iso3")
+    gdppc = np.log(mac["gdp_usd"] / mac["population"]).reindex(eci.index)
+    assert eci.corr(gdppc, method="spearman") > 0.4

@@ -19,7 +19,7 @@ Model (all steps vectorised over countries × products; only years are looped):
    Capable pairs give long spells, near-capable pairs many short ones (entries and exits for survival work).
 3. **Values**: ``log v_cpt = 0.9·log GDP_ct + log s_p + η_cp + 0.35·e'_cpt − 2.5·[not capable]``, log-normal
    product market sizes ``s_p`` and pair effects ``η_cp``; scaled each year so world exports = 22 % of the
-   GDP of the countries in the world.
+   GDP of the countries in the world (before the focus-country adjustments of step 5).
 4. **Partners** (gravity): each exporter × product × year draws ``1 + Poisson(λ(v))`` partners with
    probability ∝ ``GDP_j^0.8 · dist_ij^-1 · 2^contig · 1.3^common-language`` and splits its value by log-normal
    weights; world totals (partner ``WLD``) are the sums of the bilateral values in *every* year, bilateral
@@ -358,10 +358,9 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     base = prov["weight"].to_numpy(float)
     prov_w = np.tile(base, (4, C, 1))
     border = np.ones((C, R))
-    for r_i, bl in enumerate(prov["borders"]):
-        for b in bl:
-            if b in ix:
-                border[ix[b], r_i] = 6.0
+    bt = pd.DataFrame({"r": np.arange(R), "iso": prov["borders"]}).explode("iso").dropna()
+    bt = bt[bt["iso"].isin(ix)]
+    border[bt["iso"].map(ix).to_numpy(int), bt["r"].to_numpy(int)] = 6.0
     prov_w[0] *= border
     prov_w[3] *= border
     names = prov["name_en"].to_numpy(object)
@@ -369,7 +368,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     if oilprov.any():
         prov_w[1] = np.where(oilprov, base * np.where(np.isin(names, ["Khuzestan", "Bushehr"]), 4.0, 1.0), 0.0)
     handprov = np.isin(names, ["Isfahan", "East Azerbaijan", "Fars", "Razavi Khorasan", "Kerman",
-                                         "Qom", "Hamadan", "Kurdistan", "Tehran", "Yazd", "Zanjan"])
+                               "Qom", "Hamadan", "Kurdistan", "Tehran", "Yazd", "Zanjan"])
     if handprov.any():
         prov_w[2] = np.where(handprov, prov_w[2] * np.where(names == "Tehran", 0.2, 1.0), 0.0)
     prov_w[3][:, names == "Hormozgan"] *= 3.0
@@ -405,8 +404,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         capable = missing == 0
         capable[:, is_oil] = oil_country[:, None]
         capable[f, is_hand] = True
-        miss_oil = np.where(oil_country[:, None], 0.0, 3.0)
-        missing[:, is_oil] = miss_oil
+        missing[:, is_oil] = np.where(oil_country, 0.0, 3.0)[:, None]
 
         if t > 0:
             e_pres = rho * e_pres + np.sqrt(1 - rho ** 2) * rng.normal(0, 1, (C, P)).astype(np.float32)
