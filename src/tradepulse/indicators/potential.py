@@ -450,6 +450,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         Mprev = np.full_like(M, np.nan)
 
     keep = (V > 0) | (xij > 0) if not keep_zero else np.ones_like(V, dtype=bool)
+    keep &= (markets != exporter)[None, :]  # the exporter's home market is not an export market
     if miss_mk and missing_macro == "drop":
         keep &= ~markets.isin(miss_mk)[None, :]
     pk, jk = np.nonzero(keep)
