@@ -149,7 +149,7 @@ def test_lall_real_sitc_fixture(shared_data):
 
 def test_lall_real_hs_two_concordances(shared_data):
     """IRN 2017 HS4 exports: Lall shares via the user's HS96→SITC2 file vs via atlas-derived weights —
-    two independent concordances agree on the primary-products share within 5 points (crude oil ≈ 46 %)."""
+    two independent concordances agree within 1 point in every class (crude oil ≈ 46 % of exports)."""
     w = pd.read_parquet(shared_data / "world_trade_2017_hs4.parquet").dropna(subset=["value_usd"])
     w = w[w.exporter == "IRN"]
     flows = as_flows(w.rename(columns={"exporter": "reporter"}), year=2017, partner="WLD", flow="export",
@@ -160,6 +160,7 @@ def test_lall_real_hs_two_concordances(shared_data):
     assert user.value_usd.sum() == pytest.approx(90_833_257_951)
     assert atlas.value_usd.sum() == pytest.approx(90_833_257_951)
     assert user.share.loc["PP"] > 0.46 and atlas.share.loc["PP"] > 0.46
-    assert abs(user.share.loc["PP"] - atlas.share.loc["PP"]) < 0.05
+    diff = (user.share - atlas.share.reindex(user.index)).abs()
+    assert diff.max() < 0.01          # measured: PP 0.599 vs 0.595, largest gap 0.005 (LT2)
     bec = T.bec_shares(flows).set_index("end_use").share
     assert bec.sum() == pytest.approx(1.0) and bec.loc["intermediate"] > 0.46   # crude oil BEC 310
