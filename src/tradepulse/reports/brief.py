@@ -263,10 +263,12 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
 
 def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, date: dt.date | str | None = None,
                 province: str | None = None, lang: str = "en", roadmap=None, reporter: str | None = None,
-                digits: str | None = None, today: dt.date | None = None, n_top: int = 8) -> Brief:
+                digits: str | None = None, today: dt.date | None = None, n_top: int = 8,
+                skip: tuple[str, ...] | list[str] = ()) -> Brief:
     """Collect the brief's content.  ``warehouse``: Warehouse, path or None (default warehouse; a missing
     file gives a brief saying there is no trade data).  ``groups_url``: SQLAlchemy URL or None (default).
-    ``digits``: ``latin`` or ``persian`` (default: Persian digits for ``fa``)."""
+    ``digits``: ``latin`` or ``persian`` (default: Persian digits for ``fa``).  ``skip``: sections to leave
+    out (``targets``, ``trade``, ``actions``), e.g. for a quick preview."""
     fmt = Formatter(lang, digits)
     today = today or dt.date.today()
     day = _reference_day(week, date, today)
@@ -278,12 +280,15 @@ def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, d
             for key in ("headline", "movers", "new_rca", "markets", "opportunities", "targets"):
                 brief.notes[key] = N_("There is no warehouse yet: run tradepulse demo or tradepulse ingest.")
         else:
-            _trade_part(brief, wh, fmt, n_top)
-            _targets_part(brief, wh, roadmap, fmt)
+            if "trade" not in skip:
+                _trade_part(brief, wh, fmt, n_top)
+            if "targets" not in skip:
+                _targets_part(brief, wh, roadmap, fmt)
     finally:
         if close:
             wh.close()
-    _groups_part(brief, groups_url, fmt)
+    if "actions" not in skip:
+        _groups_part(brief, groups_url, fmt)
     return brief
 
 
