@@ -18,11 +18,11 @@ RoadmapOption = typer.Option(None, "--roadmap", "-r", help="Roadmap file (.toml/
                              "shipped Iran example.")
 LangOption = typer.Option("en", "--lang", help="Language of titles: en or fa.")
 
-COLUMNS = {  # key → (English, Persian)
-    "id": ("id", "شناسه"), "title": ("target", "هدف"), "deadline": ("deadline", "مهلت"),
-    "target": ("target value", "مقدار هدف"), "actual": ("actual", "مقدار فعلی"), "gap": ("gap", "فاصله"),
-    "required": ("req. growth/yr", "رشد لازم سالانه"), "projection": ("projection", "پیش‌بینی"),
-    "status": ("status", "وضعیت"),
+COLUMNS = {  # key → (English, Persian); status first so that narrow terminals never crop it
+    "id": ("id", "شناسه"), "title": ("target", "هدف"), "status": ("status", "وضعیت"),
+    "deadline": ("deadline", "مهلت"), "target": ("target value", "مقدار هدف"), "actual": ("actual", "مقدار فعلی"),
+    "gap": ("gap", "فاصله"), "required": ("req. growth/yr", "رشد لازم سالانه"),
+    "projection": ("projection", "پیش‌بینی"),
 }
 STYLE = {"on-track": "green", "at-risk": "yellow", "off-track": "red", "no-data": "dim"}
 
@@ -116,7 +116,8 @@ def status_cmd(
         if key == "id" and not ids:
             continue
         table.add_column(pfa if fa else en, justify="left" if key in ("id", "title", "status") else "right",
-                         no_wrap=key not in ("title",), min_width=16 if key == "title" else None)
+                         min_width={"title": 16, "status": 9}.get(key), no_wrap=key == "status",
+                         overflow="fold")
     for st in statuses:
         t = st.target
         cal_tag = ("ش" if t.calendar == "SH" else "م") if fa else ("SH" if t.calendar == "SH" else "")
@@ -128,10 +129,10 @@ def status_cmd(
         req = "—" if st.required_growth is None else f"{st.required_growth:+.1%}"
         label = STATUS_FA[st.status] if fa else st.status
         title_cell = ("  └ " if t.parent else "") + t.title(lang)
-        table.add_row(*([t.id] if ids else []), title_cell, to_persian_digits(deadline) if fa else deadline,
+        table.add_row(*([t.id] if ids else []), title_cell, f"[{STYLE[st.status]}]{label}[/]",
+                      to_persian_digits(deadline) if fa else deadline,
                       _money(st.target_value, t.metric, lang), actual, _money(st.gap, t.metric, lang),
-                      to_persian_digits(req) if fa else req, _money(st.projection, t.metric, lang),
-                      f"[{STYLE[st.status]}]{label}[/]")
+                      to_persian_digits(req) if fa else req, _money(st.projection, t.metric, lang))
     console.print(table)
 
 
@@ -146,8 +147,9 @@ def list_cmd(roadmap: Optional[Path] = RoadmapOption, lang: str = LangOption) ->
     lang = _lang(lang)
     rm = load_roadmap(roadmap)
     table = Table(title=f"{rm.title_fa if lang == 'fa' else rm.title_en} — {rm.source}")
-    for c in ("id", "title", "metric", "scope", "baseline", "target", "deadline"):
-        table.add_column(c)
+    table.add_column("id", min_width=max(len(t.id) for t in rm.targets), no_wrap=True)
+    for c in ("title", "metric", "scope", "baseline", "target", "deadline"):
+        table.add_column(c, overflow="fold")
     for t in rm.targets:
         sc = t.scope
         scope = "; ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}" for k, v in

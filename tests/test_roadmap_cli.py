@@ -1,0 +1,106 @@
+"""``tradepulse targets …`` commands on a small hand-built warehouse.
+
+Hand case: IRN exports to IRQ 320 (2021) and 380 (2022) → target 500 by 2025 projects 380·(380/320)³ = 636.3:
+on-track.  Imports of 851712 from CHN 400 (2021), 300 (2022).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tradepulse.cli import app
+
+ROADMAP = """\
+[roadmap]
+id = "hand"
+title_en = "Hand roadmap"
+title_fa = "نقشه آزمایشی"
+calendar = "gregorian"
+
+[[targets]]
+id = "irq"
+title_en = "Exports to Iraq 500"
+title_fa = "صادرات به عراق"
+metric = "exports"
+scope = { partner = "IRQ" }
+target = { value = 500 }
+deadline = 2025
+"""
+
+
+@pytest.fixture
+def env(tmp_path):
+    from tradepulse.warehouse import Warehouse
+    rows = [(2021, "IRQ", "export", "5701", 320.0), (2022, "IRQ", "export", "5701", 380.0),
+            (2021, "CHN", "import", "851712", 400.0), (2022, "CHN", "import", "851712", 300.0),
+            (2022, "IRN", "export", "851712", 330.0)]
+    frame = pd.DataFrame([{"year": y, "month": None, "reporter": "IRN" if p != "IRN" else "CHN", "partner": p,
+                           "flow": f, "product": k, "hs_revision": "HS1992", "value_usd": v, "quantity": None,
+                           "unit": None, "province": "Tehran" if p != "IRN" else None, "source": "test",
+                           "load_id": "t"} for y, p, f, k, v in rows])
+    path = tmp_path / "wh.duckdb"
+    with Warehouse(path) as wh:
+        wh.raw.register("tmp_rows", frame)
+        wh.raw.execute("INSERT INTO flows SELECT * FROM tmp_rows")
+    rm = tmp_path / "r.toml"
+    rm.write_text(ROADMAP)
+    return path, rm, tmp_path
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_status_json_and_table(env):
+    wh, rm, tmp = env
+    res = run("targets", "status", "--roadmap", rm, "--warehouse", wh, "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    [t] = data["targets"]
+    assert t["id"] == "irq" and t["status"] == "on-track" and t["actual"] == 380.0
+    assert t["projection"] == pytest.approx(380 * (380 / 320) ** 3)
+    res = run("targets", "status", "--roadmap", rm, "--warehouse", wh, "--lang", "fa", "--charts", tmp / "c",
+              "--out", tmp / "s.csv")
+    assert res.exit_code == 0, res.output
+    assert "در مسیر" in res.stdout and "صادرات به عراق" in res.stdout
+    assert (tmp / "c" / "irq.svg").read_text().lstrip().startswith("<svg")
+    assert pd.read_csv(tmp / "s.csv")["status"].tolist() == ["on-track"]
+
+
+def test_list_and_malformed_roadmap(env):
+    _, rm, tmp = env
+    res = run("targets", "list")
+    assert res.exit_code == 0 and "syria-total-trade" in res.stdout
+    bad = tmp / "bad.toml"
+    bad.write_text(ROADMAP.replace('metric = "exports"', 'metric = "export"'))
+    res = run("targets", "list", "--roadmap", bad)
+    assert res.exit_code == 2
+    err = res.stderr.strip()
+    # one message (Rich may soft-wrap it at the terminal width; the message itself has no newline)
+    assert err.startswith("error:") and err.count("error:") == 1
+    err = "".join(err.splitlines())
+    assert "line 11" in err and "targets[0].metric" in err and "unknown metric 'export'" in err
+
+
+def test_substitution_production_and_mirror(env):
+    wh, _, tmp = env
+    lines = tmp / "lines.csv"
+    lines.write_text("hs,start,calendar\n8517,2022-01-01,gregorian\n")
+    res = run("targets", "production-add", "8517", "2022", "125", "--calendar", "gregorian", "-w", wh)
+    assert res.exit_code == 0, res.output
+    res = run("targets", "substitution", "--lines", lines, "--calendar", "gregorian", "--window", "1",
+              "-w", wh, "--json")
+    assert res.exit_code == 0, res.output
+    [row] = json.loads(res.stdout)
+    assert (row["baseline"], row["latest_imports"], row["saving"], row["domestic_production"]) == \
+        (400.0, 300.0, 100.0, 125.0)
+    res = run("targets", "mirror", "-w", wh, "--direction", "imports", "--products", "8517", "--json")
+    assert res.exit_code == 0, res.output
+    [m] = json.loads(res.stdout)
+    assert m["partner"] == "CHN" and m["year"] == 2022 and m["mirror_adjusted"] == pytest.approx(363.0)
+    res = run("targets", "mirror", "-w", wh)
+    assert res.exit_code == 2 and "direction='imports'" in res.stderr
