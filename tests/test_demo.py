@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -305,7 +306,7 @@ def test_build_small_world_into_warehouse(tmp_path, ingest_api, world):
         macro = wh.raw.execute("SELECT count(*), sum(gdp_usd) FROM macro").fetchone()
         provinces = wh.raw.execute("SELECT count(DISTINCT province) FROM flows").fetchone()[0]
         sources = {r[0] for r in wh.raw.execute("SELECT DISTINCT source FROM flows").fetchall()}
-        n_loads = wh.raw.execute("SELECT count(*) FROM loads").fetchone()[0]
+        load_files = [r[0] for r in wh.raw.execute("SELECT file FROM loads").fetchall()]
         by_partner = wh.raw.execute("""SELECT year, flow, partner, sum(value_usd) FROM flows
                                        WHERE province IS NOT NULL GROUP BY ALL""").df()
     (_, n_prov, v_prov), (_, n_nat, v_nat) = got
@@ -314,7 +315,9 @@ def test_build_small_world_into_warehouse(tmp_path, ingest_api, world):
     assert v_prov == pytest.approx(world.customs["value_usd"].sum(), rel=1e-9)
     assert services == (len(world.services), pytest.approx(world.services["value_usd"].sum(), rel=1e-9))
     assert macro == (len(world.macro), pytest.approx(world.macro["gdp_usd"].sum(), rel=1e-9))
-    assert provinces == 31 and sources == {SOURCE} and n_loads == 4
+    assert provinces == 31 and sources == {SOURCE} and len(load_files) == 4
+    assert all(Path(f).name.startswith("SYNTHETIC") for f in load_files)
+    assert (tmp_path / "demo" / "README-SYNTHETIC.txt").read_text().startswith("SYNTHETIC DATA")
     # customs partners (written as Persian country names) map back to the same ISO3 codes and values
     want = world.customs.groupby(["year", "flow", "partner"])["value_usd"].sum()
     got = by_partner.set_index(["year", "flow", "partner"]).iloc[:, 0].reindex(want.index)
