@@ -1,9 +1,139 @@
-"""CLI commands: potential (placeholder until implemented)."""
+"""CLI: ``tradepulse potential`` — ITC export potential, market recommendations, complementarity/intensity.
+
+    tradepulse potential --exporter IRN --product-group handicrafts      # markets ranked for a product group
+    tradepulse potential --exporter IRN --market SYR                     # products ranked for a market
+    tradepulse potential --exporter IRN --province Tehran -o tehran.xlsx # a province as the exporter
+    tradepulse potential --exporter IRN --partners                       # complementarity + trade intensity
+
+Reads bilateral flows and macro (GDP, population) from the warehouse (read-only), prints a Rich table and
+writes the ranking (or, with ``--cells``, every product × market row) to ``--out`` (.csv/.parquet/.xlsx).
+"""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.config import DEFAULT_FOCUS
+
+MONEY = ("potential", "current_value", "realised", "unrealised", "market_imports", "demand", "exports",
+         "partner_imports", "actual")
+PERCENT = ("market_growth", "demand_growth", "exporter_share", "export_share", "world_share", "supply",
+           "potential_share")
+
+
+LABELS = {"current_value": "current", "market_imports": "imports", "market_growth": "import growth/y",
+          "demand_growth": "demand growth/y", "exporter_share": "share", "product_name": "name",
+          "market_name": "name", "partner_imports": "partner imports", "export_share": "export share",
+          "world_share": "world share", "complementarity": "TC", "intensity": "TI"}
+
+
+def _fmt(col: str, v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if col in MONEY:
+        return f"{v / 1e6:,.2f}"
+    if col in PERCENT:
+        return f"{v:.1%}"
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def _show(df, title: str, columns: list[str], max_rows: int) -> None:
+    from rich.table import Table
+
+    view = Table(title=title, title_justify="left", caption="values in million USD", caption_justify="left")
+    cols = [c for c in columns if c in df.columns]
+    for c in cols:
+        view.add_column(LABELS.get(c, c.replace("_", " ")), justify="left" if df[c].dtype == object else "right",
+                        overflow="ellipsis", no_wrap=c.endswith("_name"), max_width=28 if c.endswith("_name") else None)
+    for row in df[cols].head(max_rows).itertuples(index=False):
+        view.add_row(*[_fmt(c, v) for c, v in zip(cols, row)])
+    console.print(view)
+    if len(df) > max_rows:
+        console.print(f"[dim]… {len(df) - max_rows} more rows; use --out FILE for the full table[/]")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add the ``potential`` command to ``app``."""
+
+    @app.command("potential")
+    @friendly_errors
+    def potential(
+        exporter: str = typer.Option(DEFAULT_FOCUS, "--exporter", "-e", help="Exporter ISO3 code."),
+        province: Optional[str] = typer.Option(None, "--province", help="A province of the exporter "
+                                               "(customs rows) as the exporter."),
+        product_group: Optional[str] = typer.Option(None, "--product-group", "-p",
+                                                    help="Rank markets for a product group or HS prefixes, "
+                                                    "e.g. handicrafts or 5701,5702."),
+        market: Optional[str] = typer.Option(None, "--market", "-m", help="Rank products for one market (ISO3)."),
+        partners: bool = typer.Option(False, "--partners", help="Show trade complementarity and trade "
+                                      "intensity with every partner instead."),
+        year: Optional[int] = typer.Option(None, "--year", "-y", help="Base year (default: latest bilateral)."),
+        horizon: int = typer.Option(5, "--horizon", help="Projection horizon in years (0 = no projection)."),
+        window: int = typer.Option(5, "--growth-window", help="Years of GDP/population trend to project."),
+        level: Optional[int] = typer.Option(None, "--level", help="Cut HS codes to 2, 4 or 6 digits."),
+        missing_macro: str = typer.Option("error", "--missing-macro",
+                                          help="Markets without GDP/population: error, drop or flat."),
+        cells: bool = typer.Option(False, "--cells", help="Write every product × market row to --out."),
+        top: int = typer.Option(25, "--top", help="Rows to print."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table (.csv, .parquet, .xlsx)."),
+        warehouse: Optional[Path] = WarehouseOption,
+    ) -> None:
+        """Export potential (ITC method): markets for a product group, or products for a market."""
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from tradepulse.errors import TradepulseError
+        from tradepulse.indicators import market_choice as mc
+        from tradepulse.indicators.potential import STEPS, export_potential
+        from tradepulse.indicators.selection import resolve_products
+        from tradepulse.warehouse import Warehouse
+
+        if product_group and market:
+            raise TradepulseError("give --product-group (markets ranked) or --market (products ranked), not both")
+        if product_group:
+            resolve_products(product_group)  # unknown group: fail before reading anything
+        who = f"{exporter.upper()}{' / ' + province if province else ''}"
+        with Warehouse(warehouse, read_only=True) as wh:
+            if partners:
+                table = mc.partner_indices(wh, exporter, province=province, year=year, level=level)
+                _show(table, f"{who}: trade complementarity (Michaely) and trade intensity, {table['year'].iat[0]}",
+                      ["partner", "exports", "export_share", "partner_imports", "world_share", "intensity",
+                       "complementarity"], top)
+                write_table(table, out)
+                return
+            with Progress(TextColumn("[bold]potential[/] {task.description}"), BarColumn(), TimeElapsedColumn(),
+                          console=console, transient=True) as bar:
+                task = bar.add_task("starting", total=len(STEPS))
+
+                def step(name: str) -> None:
+                    bar.update(task, description=name, completed=STEPS.index(name))
+
+                result = export_potential(wh, exporter, province=province, year=year, horizon=horizon,
+                                          growth_window=window, level=level, missing_macro=missing_macro,
+                                          progress=step)
+                bar.update(task, completed=len(STEPS))
+        basis = result.attrs.get("access_basis")
+        meta = f"{result.attrs['year']}, horizon {horizon} y, access: {basis}"
+        if market:
+            table = mc.recommend_products(result, market)
+            _show(table, f"{who} → {market.upper()}: products ranked by unrealised potential ({meta})",
+                  ["product", "product_name", "unrealised", "potential", "current_value", "market_imports",
+                   "market_growth", "demand_growth", "exporter_share"], top)
+        else:
+            table = mc.recommend_markets(result, product_group)
+            what = product_group or "all products"
+            _show(table, f"{who}, {what}: markets ranked by unrealised potential ({meta})",
+                  ["market", "market_name", "unrealised", "potential", "current_value", "market_imports",
+                   "market_growth", "demand_growth", "exporter_share"], top)
+        for key in ("markets_without_macro", "markets_without_gravity"):
+            if result.attrs.get(key):
+                console.print(f"[yellow]note:[/] {key.replace('_', ' ')}: {', '.join(result.attrs[key][:15])}")
+        write_table(result if cells else table, out)
+        if out is not None:
+            console.print(f"wrote {out}")

@@ -48,7 +48,7 @@ Complementarity and trade intensity live in :mod:`tradepulse.indicators.market_c
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import ibis
 import numpy as np
@@ -67,6 +67,10 @@ HEAD_MAYER_2014 = {"distance": -1.14, "contiguity": 0.52, "language": 0.33}
 #: Current ISO3 → the code CEPII GeoDist (and so atlas-common-data's distance table) uses.
 GEODIST_LEGACY = {"ROU": "ROM", "COD": "ZAR", "TLS": "TMP", "PSE": "PAL", "SRB": "YUG", "MNE": "YUG",
                   "CUW": "ANT", "SXM": "ANT", "BES": "ANT", "SSD": "SDN"}
+
+#: Stages reported to ``progress``.
+STEPS = ("reading bilateral flows", "projecting GDP and population", "market access", "supply, demand, ease",
+         "previous-year imports", "assembling the table")
 
 POTENTIAL_COLUMNS = [
     "exporter", "province", "year", "market", "product", "market_imports", "market_imports_prev",
@@ -287,7 +291,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
                      language_effect: float | None = None, ease: bool = True,
                      ease_when_no_trade: float = 0.0, missing_macro: str = "error",
                      level: int | None = None, products=None, markets=None,
-                     keep_zero: bool = False) -> pd.DataFrame:
+                     keep_zero: bool = False, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """ITC export potential (Decreux & Spies 2016) of ``exporter`` (or its ``province``) by product × market.
 
     ``data``: FLOWS as a Warehouse, Ibis table or pandas frame (bilateral exporter-reported exports of all
@@ -299,7 +303,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     names or HS prefixes; country group names or ISO3 codes) — every term is computed on all products and
     markets.  Returns one row per product × market with non-zero potential or actual exports (all pairs
     when ``keep_zero``), columns :data:`POTENTIAL_COLUMNS` plus ``demand_factor``; ``attrs`` holds the
-    settings, the access basis and anything filled in.
+    settings, the access basis and anything filled in.  ``progress`` is called with the name of each of
+    the :data:`STEPS` as it starts (for a progress bar).
     """
     from tradepulse.indicators.selection import resolve_partners, resolve_products
 
@@ -315,6 +320,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     basis = "tariff" if (access == "tariff" or (access == "auto" and tariffs is not None)) else \
         ("none" if access == "none" else "gravity-proxy")
 
+    step = progress or (lambda _name: None)
+    step(STEPS[0])
     years_avail = bilateral_years(data)
     bil, year = bilateral_year(data, year, level, years_avail)
     notes: dict[str, object] = {}
@@ -345,6 +352,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     P, J, E = len(products), len(markets), len(exporters)
 
     # -- projection factors
+    step(STEPS[1])
     if horizon > 0:
         if macro is None:
             if isinstance(data, Warehouse):
@@ -379,6 +387,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         miss_mk = []
 
     # -- access factor by supplier pair (gravity proxy)
+    step(STEPS[2])
     if basis == "gravity-proxy":
         ex_all = exporters.union([exporter])
         g, known = gravity_access(ex_all, markets, geo=geo, distance=distance_elasticity,
@@ -393,6 +402,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         g_own = np.ones(J)
 
     # -- world sums as dense matrices (products × markets, products × exporters)
+    step(STEPS[3])
     pj = k * J + j
     M = np.bincount(pj, weights=v, minlength=P * J).reshape(P, J)                 # imports of j
     Mgam = np.bincount(pj, weights=v * gamma[r], minlength=P * J).reshape(P, J)   # γ-weighted
@@ -443,12 +453,14 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         V = S * D * A * B[None, :]
 
     # -- historic imports one growth window back (for market growth in recommendations)
+    step(STEPS[4])
     prev = _previous_imports(data, year, growth_window, level, products, markets, years_avail)
     if prev is not None:
         notes["previous_year"], Mprev = prev
     else:
         Mprev = np.full_like(M, np.nan)
 
+    step(STEPS[5])
     keep = (V > 0) | (xij > 0) if not keep_zero else np.ones_like(V, dtype=bool)
     keep &= (markets != exporter)[None, :]  # the exporter's home market is not an export market
     if miss_mk and missing_macro == "drop":
