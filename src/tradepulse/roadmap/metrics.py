@@ -268,17 +268,14 @@ def _combined_flows(data, scope, calendar, prefixes, exclude, sign):
 
 
 def market_share(data: Data, scope: Scope, calendar: str, prefixes=()) -> pd.DataFrame:
-    """Reporter's exports / all reporters' exports in the same scope, both from the same level of rows."""
+    """Reporter's exports / all reporters' exports in the same scope, both from the same level of rows, in the
+    years the reporter reports."""
     den_frame, lvl = goods_monthly(data, scope, "export", prefixes=prefixes, all_reporters=True)
     if lvl is None:
         return pd.DataFrame(columns=SERIES_COLUMNS)
     num_frame, _ = goods_monthly(data, scope, "export", prefixes=prefixes, level=lvl)
     num, den = to_calendar(num_frame, calendar), to_calendar(den_frame, calendar)
-    if num.empty:
-        num = den.assign(value=0.0)
-    num = den[["year"]].merge(num, on="year", how="left").fillna({"value": 0.0})
-    num["estimate"] = num["estimate"].fillna(False).astype(bool)
-    num["method"] = num["method"].fillna(den["method"].iloc[0] if len(den) else "")
+    # years the reporter reports (zeros filled inside them); other years are missing, not a zero share
     return _combine(num, den, lambda a, b: np.divide(a, b, out=np.full_like(a, np.nan), where=b != 0))
 
 
