@@ -17,7 +17,7 @@ Model (all steps vectorised over countries × products; only years are looped):
 2. **Presence** of an export relationship: latent ``z_cpt = μ_cp + 0.9·e_cpt`` with ``e`` an AR(1) process
    (ρ = 0.6) and ``μ_cp`` high when capable, lower the more capabilities are missing; exported iff ``z > 0``.
    Capable pairs give long spells, near-capable pairs many short ones (entries and exits for survival work).
-3. **Values**: ``log v_cpt = 0.9·log GDP_ct + log s_p + η_cp + 0.35·e'_cpt − 2.5·[not capable]``, log-normal
+3. **Values**: ``log v_cpt = 0.9·log GDP_ct + log s_p + η_cp + 0.35·e'_cpt − 3.5·[not capable]``, log-normal
    product market sizes ``s_p`` and pair effects ``η_cp``; scaled each year so world exports = 22 % of the
    GDP of the countries in the world (before the focus-country adjustments of step 5).
 4. **Partners** (gravity): each exporter × product × year draws ``1 + Poisson(λ(v))`` partners with
@@ -321,7 +321,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     s_p[is_oil] *= 40.0
     price = rng.lognormal(np.log(4.0), 1.2, P)          # USD per kg, for customs weights
     price[is_oil] = rng.uniform(0.3, 0.7, is_oil.sum())
-    eta = rng.normal(0.0, 1.2, (C, P)).astype(np.float32)
+    eta = rng.normal(0.0, 0.8, (C, P)).astype(np.float32)
     mu_noise = rng.normal(0.0, 0.5, (C, P)).astype(np.float32)
     e_pres = rng.normal(0.0, 1.0, (C, P)).astype(np.float32)
     e_val = rng.normal(0.0, 1.0, (C, P)).astype(np.float32)
@@ -413,7 +413,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         present = mu + 0.9 * e_pres > 0
         present[f, is_oil | is_hand] = True
         logv = (0.9 * np.log(gdp[:, t])[:, None] + np.log(s_p)[None, :] + eta + 0.35 * e_val
-                - 2.5 * ~capable)
+                - 3.5 * ~capable)
         v = np.where(present, np.exp(logv - logv.max()), 0.0)
         v *= 0.22 * gdp[:, t].sum() / v.sum()
 
