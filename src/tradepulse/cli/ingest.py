@@ -1,9 +1,148 @@
-"""CLI commands: ingest (placeholder until implemented)."""
+"""CLI commands: ``ingest`` (load a file), ``info`` (what the warehouse holds), ``export`` (CSV/Parquet/Excel)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+from tradepulse.cli.common import WarehouseOption, console, err_console, friendly_errors
+
+FORMAT_HELP = "baci | comtrade | customs | generic | services | macro"
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` reader options (e.g. ``year=2017``, ``partner=WLD``); integers stay integers."""
+    from tradepulse.errors import TradepulseError
+    out: dict = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise TradepulseError(f"reader option {pair!r} must look like KEY=VALUE")
+        key, value = pair.split("=", 1)
+        key, value = key.strip(), value.strip()
+        if key == "columns":
+            raise TradepulseError("use --mapping FILE to map columns")
+        out[key] = int(value) if value.lstrip("-").isdigit() and key not in ("product", "reporter", "partner") \
+            else value
+    return out
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``ingest``, ``info`` and ``export`` to ``app``."""
+
+    @app.command()
+    @friendly_errors
+    def ingest(
+        file: Path = typer.Argument(..., help="Input file (CSV, Parquet, Excel; BACI also .zip)."),
+        fmt: str = typer.Option(..., "--format", "-f", help=FORMAT_HELP),
+        mapping: Optional[Path] = typer.Option(None, "--mapping", "-m",
+                                               help="YAML/TOML column mapping (customs: Persian default)."),
+        option: List[str] = typer.Option([], "--option", "-o", help="Reader option KEY=VALUE, repeatable "
+                                         "(e.g. year=2017, partner=WLD, hs_revision=HS2017)."),
+        warehouse: Optional[Path] = WarehouseOption,
+        replace: bool = typer.Option(False, "--replace", help="Replace rows loaded earlier from this file."),
+        as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    ) -> None:
+        """Validate and load a trade data file into the warehouse (bad rows go to quarantine)."""
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from tradepulse.ingest import ingest_file
+        from tradepulse.warehouse import Warehouse
+
+        options = _parse_options(option)
+        if mapping is not None:
+            options["mapping"] = str(mapping)
+        steps = ["computing sha256", "reading and validating", "checking duplicate keys",
+                 "locating rejected lines", "committing"]
+        with Warehouse(warehouse) as wh:
+            with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                          TimeElapsedColumn(), console=err_console, transient=True,
+                          disable=as_json or not err_console.is_terminal) as bar:
+                task = bar.add_task(f"ingest {file.name}", total=len(steps))
+
+                def progress(step: str) -> None:
+                    done = steps.index(step) if step in steps else 0
+                    bar.update(task, completed=done, description=f"{file.name}: {step}")
+
+                result = ingest_file(wh, file, fmt, replace=replace, progress=progress, **options)
+                bar.update(task, completed=len(steps))
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+            return
+        if result.skipped:
+            console.print(f"[yellow]skipped[/] {file}: already loaded (load {result.load_id}); "
+                          "use --replace to load it again")
+            return
+        console.print(f"[green]loaded[/] {result.rows_loaded:,} rows into {result.target} "
+                      f"(US$ {result.value_usd_loaded:,.0f}), quarantined {result.rows_quarantined:,}, "
+                      f"load {result.load_id}" + (f", replaced {result.rows_replaced:,} rows"
+                                                  if result.rows_replaced else ""), highlight=False)
+        if result.problems:
+            from rich.table import Table
+            table = Table("line", "column", "value", "reason", title="first quarantined rows")
+            for p in result.problems:
+                table.add_row(str(p["line"]), str(p["column_name"] or ""), str(p["value"] or ""), p["reason"])
+            console.print(table)
+
+    @app.command()
+    @friendly_errors
+    def info(
+        warehouse: Optional[Path] = WarehouseOption,
+        as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    ) -> None:
+        """Show what the warehouse holds: tables, row counts, years, reporters, loads, quarantine."""
+        from rich.table import Table
+
+        from tradepulse.warehouse import Warehouse
+
+        with Warehouse(warehouse, read_only=True) as wh:
+            data = wh.info()
+        if as_json:
+            typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+            return
+        console.print(f"[bold]warehouse[/] {data['path']}", highlight=False)
+        t = Table("table", "rows")
+        for name, n in data["tables"].items():
+            t.add_row(name, f"{n:,}")
+        console.print(t)
+        years = data["flow_years"]
+        console.print(f"flow years: {years[0]}–{years[-1]} ({len(years)})" if years else "flow years: none")
+        console.print(f"reporters: {data['reporters']}; sources: "
+                      + (", ".join(f"{k} ({v:,})" for k, v in data["sources"].items()) or "none"))
+        if data["loads"]:
+            lt = Table("load", "file", "format", "target", "loaded", "quarantined", "value US$", "at")
+            for ld in data["loads"]:
+                lt.add_row(ld["load_id"], str(ld["file"]), str(ld["format"]), str(ld["target"]),
+                           f"{ld['rows_loaded']:,}", f"{ld['rows_quarantined']:,}",
+                           f"{ld['value_usd_loaded']:,.0f}", str(ld["loaded_at"])[:19])
+            console.print(lt)
+        q = data["quarantine"]
+        console.print(f"quarantine: {q['rows']:,} rows" + "".join(
+            f"\n  {n:,} × {r}" for r, n in list(q["by_reason"].items())[:10]))
+
+    @app.command()
+    @friendly_errors
+    def export(
+        out: Path = typer.Argument(..., help="Output file."),
+        fmt: Optional[str] = typer.Option(None, "--format", "-f", help="csv | parquet | xlsx (default: extension)."),
+        table: str = typer.Option("flows", "--table", "-t", help="flows | services | macro | quarantine | loads"),
+        where: List[str] = typer.Option([], "--where", help="Filter COLUMN=VALUE (repeatable; VALUE may be "
+                                        "a comma list, e.g. reporter=IRN,TUR)."),
+        warehouse: Optional[Path] = WarehouseOption,
+    ) -> None:
+        """Export a warehouse table (optionally filtered) to CSV, Parquet or Excel."""
+        from tradepulse.errors import TradepulseError
+        from tradepulse.warehouse import Warehouse
+
+        filters: dict = {}
+        for w in where:
+            if "=" not in w:
+                raise TradepulseError(f"--where {w!r} must look like COLUMN=VALUE")
+            col, val = w.split("=", 1)
+            filters[col.strip()] = [v.strip() for v in val.split(",")]
+        with Warehouse(warehouse, read_only=True) as wh:
+            with console.status(f"exporting {table}"):
+                n = wh.export(out, table=table, fmt=fmt, where=filters)
+        console.print(f"[green]wrote[/] {n:,} rows of {table} to {out}", highlight=False)

@@ -118,7 +118,9 @@ def _clean_num(text_col: str, local_digits: bool) -> str:
     x = f"trim({text_col})"
     if local_digits:  # translate() is costly: only for strings that are not plain ASCII
         x = f"(CASE WHEN strlen({x}) = length({x}) THEN {x} ELSE {_FA_DIGITS.format(x=x)} END)"
-        x = f"replace({x}, ',', '')"
+        # thousands separators only in the unambiguous form 1,234,567.89 (a decimal comma stays invalid)
+        x = f"(CASE WHEN contains({x}, ',') AND regexp_full_match({x}, '-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]*)?') " \
+            f"THEN replace({x}, ',', '') ELSE {x} END)"
     return x
 
 

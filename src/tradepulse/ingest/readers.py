@@ -214,7 +214,8 @@ def build_spec(src: Source, *, fmt: str, target: str, columns: dict, constants: 
 # ------------------------------------------------------------------ per-format readers
 CONSTANT_KEYS = ("year", "month", "reporter", "partner", "flow", "product", "hs_revision", "unit", "province",
                  "ebops", "iso3")
-SPEC_OPTIONS = ("value_scale", "product_pad", "product_digits", "product_truncate", "allow_total", "calendar")
+SPEC_OPTIONS = ("value_scale", "product_pad", "product_digits", "product_truncate", "allow_total", "calendar",
+                "local_digits")
 
 
 def _split_options(options: dict) -> tuple[dict, dict, dict]:
@@ -328,6 +329,7 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
         cc = {c: kind for c in ("reporter", "partner", "iso3")}
         if "reporter" in consts:
             cc["reporter"] = "iso3"
+        spec_opts.setdefault("local_digits", True)
         return build_spec(src, fmt=fmt, target=tgt, columns=cols, constants=consts, countries=cc,
                           sha_note=note, source_name=source_name or fmt,
                           country_codes_csv=str(country_codes_csv) if country_codes_csv else None, **spec_opts)

@@ -83,6 +83,61 @@ class Warehouse:
     def loads(self) -> ibis.Table:
         return self.table("loads")
 
+    # -- summary and export
+    def info(self) -> dict:
+        """What the warehouse holds: row counts per table, flow years, reporters, loads, quarantine counts."""
+        con = self.raw
+        out: dict = {"path": str(self.path), "tables": {}}
+        for name in TABLES:
+            out["tables"][name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        years = con.execute("SELECT DISTINCT year FROM flows WHERE year IS NOT NULL ORDER BY year").fetchall()
+        out["flow_years"] = [int(y[0]) for y in years]
+        out["reporters"] = int(con.execute("SELECT count(DISTINCT reporter) FROM flows").fetchone()[0])
+        out["sources"] = {r[0]: int(r[1]) for r in con.execute(
+            "SELECT source, count(*) FROM flows GROUP BY source ORDER BY source").fetchall()}
+        loads = con.execute("SELECT load_id, file, format, target, rows_loaded, rows_quarantined, value_usd_loaded, "
+                            "CAST(loaded_at AS VARCHAR) AS loaded_at FROM loads ORDER BY loaded_at").df()
+        out["loads"] = loads.to_dict("records")
+        q = con.execute("SELECT reason, count(*) AS n FROM quarantine GROUP BY reason ORDER BY n DESC").fetchall()
+        out["quarantine"] = {"rows": int(sum(n for _r, n in q)), "by_reason": {r: int(n) for r, n in q}}
+        return out
+
+    def export(self, out: str | Path, *, table: str = "flows", fmt: str | None = None,
+               where: dict | None = None) -> int:
+        """Write ``table`` (optionally filtered) to CSV, Parquet or Excel; return the number of rows written.
+
+        ``where`` = {column: value or list of values}; columns are checked against the table and values are
+        bound as Ibis literals — no SQL is built from user text.  ``fmt`` defaults to the file extension.
+        """
+        from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
+
+        if table not in TABLES:
+            raise UnknownNameError("table", table, list(TABLES))
+        out = Path(out)
+        fmt = (fmt or out.suffix.lstrip(".") or "csv").lower()
+        if fmt not in ("csv", "parquet", "xlsx"):
+            raise TradepulseError(f"unknown export format {fmt!r}: use csv, parquet or xlsx")
+        t = self.table(table)
+        for col, val in (where or {}).items():
+            if col not in TABLES[table]:
+                raise UnknownNameError("column", col, list(TABLES[table]))
+            vals = val if isinstance(val, (list, tuple, set)) else [val]
+            typed = [_coerce(TABLES[table][col], v) for v in vals]
+            t = t.filter(t[col].isin(typed))
+        n = int(t.count().execute())
+        if n == 0:
+            raise NoDataError(f"no rows in {table} match {where}")
+        if fmt == "xlsx" and n > 1_048_575:
+            raise TradepulseError(f"{n:,} rows do not fit in one Excel sheet; filter with --where or use parquet")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "parquet":
+            self.con.to_parquet(t, out)
+        elif fmt == "csv":
+            self.con.to_csv(t, out)
+        else:
+            t.execute().to_excel(out, index=False)
+        return n
+
     def close(self) -> None:
         self.con.disconnect()
 
@@ -91,6 +146,22 @@ class Warehouse:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _coerce(sql_type: str, value):
+    """Turn a user value (text from the command line) into the column's Python type."""
+    from tradepulse.errors import TradepulseError
+    if sql_type in ("SMALLINT", "TINYINT", "BIGINT", "INTEGER"):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise TradepulseError(f"expected an integer, got {value!r}") from None
+    if sql_type == "DOUBLE":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise TradepulseError(f"expected a number, got {value!r}") from None
+    return str(value)
 
 
 def as_table(data: "pd.DataFrame | ibis.Table | Warehouse", name: str = "flows") -> ibis.Table:

@@ -1,0 +1,350 @@
+"""Ingest: readers, validation, quarantine line numbers, idempotence — on the real fixtures in ../shared/data.
+
+Expected figures come from PROVENANCE.md (published with the fixtures) or from an independent pandas reading
+of the same file; corrupted copies are made in tmp_path, never in the project.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tradepulse.errors import InputError
+from tradepulse.ingest import ingest_file, ingest_frame
+
+BACI_TOTAL_USD = 69_369_988_138  # PROVENANCE.md: sum v = 69,369,988.138 thousand USD
+
+
+def q(wh, sql, *params):
+    return wh.raw.execute(sql, list(params)).fetchall()
+
+
+# ------------------------------------------------------------------ BACI
+def test_baci_sample_total_codes_and_padding(tmp_warehouse, shared_data):
+    """Total = file's v sum × 1000; i 710 → ZAF, 4 → AFG; k zero-padded to 6 (4,442 five-digit codes);
+    q "NA" (2,306 rows, padded with spaces) → NULL quantity; unit t."""
+    r = ingest_file(tmp_warehouse, shared_data / "baci_sample.csv", "baci")
+    assert (r.rows_loaded, r.rows_quarantined, r.skipped) == (71_192, 0, False)
+    assert r.value_usd_loaded == pytest.approx(BACI_TOTAL_USD, abs=0.5)
+    raw = pd.read_csv(shared_data / "baci_sample.csv")
+    assert raw["v"].sum() * 1000 == pytest.approx(r.value_usd_loaded, rel=1e-12)
+    rows = dict(q(tmp_warehouse, "SELECT reporter, count(*) FROM flows GROUP BY 1"))
+    assert rows == {"ZAF": 68_122, "AFG": 3_070}
+    (n5,) = q(tmp_warehouse, "SELECT count(*) FROM flows WHERE product LIKE '0%'")[0]
+    assert n5 == int((raw["k"] < 100_000).sum()) == 4_442
+    assert q(tmp_warehouse, "SELECT DISTINCT length(product) FROM flows") == [(6,)]
+    (nq, nu, units) = q(tmp_warehouse, "SELECT count(*) FILTER (quantity IS NULL), count(*) FILTER (unit IS NULL), "
+                                       "list(DISTINCT unit) FILTER (unit IS NOT NULL) FROM flows")[0]
+    assert nq == nu == 2_306 and units == ["t"]
+    qty = pd.to_numeric(raw["q"].str.strip(), errors="coerce").sum()
+    assert q(tmp_warehouse, "SELECT sum(quantity) FROM flows")[0][0] == pytest.approx(qty, rel=1e-12)
+    # partners: BACI 842 → USA, 251 → FRA, 699 → IND (codes that differ from ISO numeric)
+    (usa,) = q(tmp_warehouse, "SELECT sum(value_usd) FROM flows WHERE partner = 'USA'")[0]
+    assert usa == pytest.approx(raw.loc[raw["j"] == 842, "v"].sum() * 1000)
+    assert q(tmp_warehouse, "SELECT DISTINCT flow, year, source FROM flows") == [("export", 2021, "baci")]
+
+
+def _corrupt(shared_data, tmp_path, edits: dict[int, bytes], append: list[bytes] = ()) -> tuple:
+    lines = (shared_data / "baci_sample.csv").read_bytes().split(b"\r\n")
+    assert lines[-1] == b""
+    original = {ln: lines[ln - 1] for ln in edits}
+    for ln, text in edits.items():
+        lines[ln - 1] = text
+    lines = lines[:-1] + list(append) + [b""]
+    out = tmp_path / "baci_corrupt.csv"
+    out.write_bytes(b"\r\n".join(lines))
+    return out, original
+
+
+def test_baci_five_corrupted_lines_are_quarantined_with_line_numbers(tmp_warehouse, shared_data, tmp_path):
+    """Five bad lines (unknown country, negative value, text value, 8-digit product, truncated last line):
+    the other 71,187 rows load; exactly those 5 lines are quarantined; value = total − their v × 1000."""
+    edits = {3: b"2021,1,24,481890,0.041,\"        0.022\"",       # unknown numeric country code
+             1000: None, 20000: None, 40000: None, 71193: b"2021,710,4"}
+    lines = (shared_data / "baci_sample.csv").read_bytes().split(b"\r\n")
+    t, i, j, k, v, qq = lines[999].split(b",")
+    edits[1000] = b",".join([t, i, j, k, b"-" + v, qq])                   # negative value
+    t, i, j, k, v, qq = lines[19999].split(b",")
+    edits[20000] = b",".join([t, i, j, k, b"abc", qq])                    # value not a number
+    t, i, j, k, v, qq = lines[39999].split(b",")
+    edits[40000] = b",".join([t, i, j, b"12345678", v, qq])               # product of 8 digits
+    path, original = _corrupt(shared_data, tmp_path, edits)
+    r = ingest_file(tmp_warehouse, path, "baci")
+    assert (r.rows_loaded, r.rows_quarantined) == (71_187, 5)
+    lost = sum(float(original[ln].split(b",")[4]) for ln in edits) * 1000
+    assert r.value_usd_loaded == pytest.approx(BACI_TOTAL_USD - lost, abs=1e-3)
+    qrows = q(tmp_warehouse, "SELECT line, column_name, reason, file, raw FROM quarantine ORDER BY line")
+    assert [x[0] for x in qrows] == [3, 1000, 20000, 40000, 71193]
+    cols = [x[1] for x in qrows]
+    assert cols[0] == "reporter" and cols[1] == "value_usd" and cols[2] == "v" and cols[3] == "product"
+    assert "unknown numeric country code" in qrows[0][2]
+    assert qrows[1][2] == "negative value_usd"
+    assert "wrong HS code length" in qrows[3][2]
+    assert all(x[3] == str(path) for x in qrows)
+    assert qrows[4][4] == "2021,710,4"
+
+
+def test_duplicate_keys_quarantine_every_copy(tmp_warehouse, shared_data, tmp_path):
+    """Line 5 repeated at the end: both copies quarantined (neither is trusted), lines 5 and 71194."""
+    lines = (shared_data / "baci_sample.csv").read_bytes().split(b"\r\n")
+    path, _ = _corrupt(shared_data, tmp_path, {}, append=[lines[4]])
+    r = ingest_file(tmp_warehouse, path, "baci")
+    assert (r.rows_loaded, r.rows_quarantined) == (71_191, 2)
+    qrows = q(tmp_warehouse, "SELECT line, column_name, reason FROM quarantine ORDER BY line")
+    assert [(x[0], x[1]) for x in qrows] == [(5, "key"), (71194, "key")]
+    assert qrows[0][2].startswith("duplicate key")
+    v5 = float(lines[4].split(b",")[4]) * 1000
+    assert r.value_usd_loaded == pytest.approx(BACI_TOTAL_USD - v5, abs=1e-3)
+
+
+def test_same_file_twice_is_skipped_and_replace_reloads(tmp_warehouse, shared_data, tmp_path):
+    first = ingest_file(tmp_warehouse, shared_data / "baci_sample.csv", "baci")
+    again = ingest_file(tmp_warehouse, shared_data / "baci_sample.csv", "baci")
+    assert again.skipped and again.load_id == first.load_id and again.rows_loaded == 0
+    assert q(tmp_warehouse, "SELECT count(*), sum(value_usd) FROM flows")[0] == (71_192, pytest.approx(BACI_TOTAL_USD))
+    rep = ingest_file(tmp_warehouse, shared_data / "baci_sample.csv", "baci", replace=True)
+    assert not rep.skipped and rep.rows_replaced == 71_192
+    assert q(tmp_warehouse, "SELECT count(*), count(DISTINCT load_id) FROM flows")[0] == (71_192, 1)
+    assert q(tmp_warehouse, "SELECT count(*) FROM loads")[0][0] == 1
+    # a changed file under the same name replaces the old rows
+    lines = (shared_data / "baci_sample.csv").read_bytes().split(b"\r\n")
+    path = tmp_path / "part.csv"
+    path.write_bytes(b"\r\n".join(lines[:2001] + [b""]))   # header + first 2,000 rows
+    assert ingest_file(tmp_warehouse, path, "baci").rows_loaded == 2000
+    path.write_bytes(b"\r\n".join(lines[:1001] + [b""]))   # header + first 1,000 rows
+    r = ingest_file(tmp_warehouse, path, "baci", replace=True)
+    assert r.rows_loaded == 1000 and r.rows_replaced == 2000
+    assert q(tmp_warehouse, "SELECT count(*) FROM flows")[0][0] == 71_192 + 1000
+
+
+def test_baci_zip_and_country_code_file(tmp_warehouse, shared_data, tmp_path):
+    """A BACI zip (data CSV + country_codes CSV) loads like the CSV; 380 (ISO Italy) is still known."""
+    import zipfile
+    z = tmp_path / "BACI_HS17_V202201.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.write(shared_data / "baci_sample.csv", "BACI_HS17_Y2021_V202201.csv")
+        zf.write(shared_data / "baci_country_codes_V202201.csv", "country_codes_V202201.csv")
+    r = ingest_file(tmp_warehouse, z, "baci", hs_revision="HS17")
+    assert (r.rows_loaded, r.rows_quarantined) == (71_192, 0)
+    assert r.value_usd_loaded == pytest.approx(BACI_TOTAL_USD, abs=0.5)
+    assert q(tmp_warehouse, "SELECT DISTINCT hs_revision FROM flows") == [("HS2017",)]
+    (ita,) = q(tmp_warehouse, "SELECT count(*) FROM flows WHERE partner = 'ITA'")[0]
+    raw = pd.read_csv(shared_data / "baci_sample.csv")
+    assert ita == int(raw["j"].isin([380, 381]).sum()) > 0
+
+
+# ------------------------------------------------------------------ generic / comtrade on real fixtures
+def test_world_trade_2017_generic_mapping(tmp_warehouse, shared_data, tmp_path):
+    """world_trade_2017_hs4: 56,461 null values quarantined as missing; 176,971 rows; total and IRN from
+    PROVENANCE.md; partner WLD, year 2017 given as options."""
+    m = tmp_path / "map.yaml"
+    m.write_text("columns:\n  reporter: exporter\n  product: product\n  value_usd: value_usd\n")
+    r = ingest_file(tmp_warehouse, shared_data / "world_trade_2017_hs4.parquet", "generic", mapping=m,
+                    year=2017, partner="WLD", flow="export")
+    assert (r.rows_loaded, r.rows_quarantined) == (176_971, 56_461)
+    assert r.value_usd_loaded == 20_080_692_967_295
+    (irn, n_irn) = q(tmp_warehouse, "SELECT sum(value_usd), count(*) FROM flows WHERE reporter = 'IRN'")[0]
+    assert (irn, n_irn) == (90_833_257_951, 1_138)
+    assert q(tmp_warehouse, "SELECT DISTINCT reason, column_name FROM quarantine") == [("missing value", "value_usd")]
+    # line numbers are record positions + 1 (as if written to CSV with a header)
+    raw = pd.read_parquet(shared_data / "world_trade_2017_hs4.parquet")
+    expect = (np.flatnonzero(raw["value_usd"].isna().to_numpy()) + 2).tolist()
+    got = [x[0] for x in q(tmp_warehouse, "SELECT line FROM quarantine ORDER BY line")]
+    assert got == expect
+    assert q(tmp_warehouse, "SELECT DISTINCT partner, year FROM flows") == [("WLD", 2017)]
+    (top,) = q(tmp_warehouse, "SELECT product FROM flows GROUP BY 1 ORDER BY sum(value_usd) DESC LIMIT 1")[0]
+    assert top == "2709"
+
+
+def test_comtrade_partner_totals_w00_becomes_wld(tmp_warehouse, shared_data):
+    """Comtrade totals by partner: W00 → WLD (1,392 rows), area codes (S19, _X, X1 ...) kept, sums equal."""
+    path = shared_data / "comtrade_partner_totals_2014_2022.parquet"
+    r = ingest_file(tmp_warehouse, path, "comtrade", product="TOTAL")
+    raw = pd.read_parquet(path)
+    assert (r.rows_loaded, r.rows_quarantined) == (200_721, 0)
+    assert r.value_usd_loaded == pytest.approx(raw["value_usd"].sum(), rel=1e-12)
+    assert q(tmp_warehouse, "SELECT count(*) FROM flows WHERE partner = 'WLD'")[0][0] == 1_392
+    assert q(tmp_warehouse, "SELECT count(*) FROM flows WHERE partner = 'W00'")[0][0] == 0
+    (s19,) = q(tmp_warehouse, "SELECT count(*) FROM flows WHERE reporter = 'S19'")[0]
+    assert s19 == 1_749
+    irn = dict(q(tmp_warehouse, "SELECT year, value_usd FROM flows WHERE reporter = 'IRN' AND partner = 'WLD'"))
+    assert irn[2014] == pytest.approx(9.03e10, rel=1e-3) and sorted(irn) == [2014, 2015, 2016, 2017, 2018]
+    assert q(tmp_warehouse, "SELECT DISTINCT product, flow FROM flows") == [("TOTAL", "export")]
+
+
+def test_comtrade_classic_and_plus_column_names(tmp_warehouse, tmp_path):
+    """Both Comtrade layouts map to the same rows: flow codes X/M/RX and 2/1/3, H5 → HS2017, W00 → WLD."""
+    plus = tmp_path / "plus.csv"
+    plus.write_text(
+        "typeCode,freqCode,refYear,reporterISO,flowCode,partnerISO,classificationCode,cmdCode,primaryValue,netWgt\n"
+        "C,A,2021,IRN,X,W00,H5,5701,1000.5,20\n"
+        "C,A,2021,IRN,X,TUR,H5,5701,600,12\n"
+        "C,A,2021,IRN,M,CHN,H5,8517,2500,\n"
+        "C,A,2021,IRN,RX,_X,H5,570110,10,1\n")
+    classic = tmp_path / "classic.csv"
+    classic.write_text(
+        "Classification,Year,Trade Flow Code,Reporter ISO,Partner ISO,Commodity Code,Trade Value (US$),"
+        "Netweight (kg)\n"
+        "H5,2021,2,IRN,WLD,5701,1000.5,20\n"
+        "H5,2021,2,IRN,TUR,5701,600,12\n"
+        "H5,2021,1,IRN,CHN,8517,2500,\n"
+        "H5,2021,3,IRN,_X,570110,10,1\n")
+    a = ingest_file(tmp_warehouse, plus, "comtrade")
+    b = ingest_file(tmp_warehouse, classic, "comtrade")
+    assert (a.rows_loaded, b.rows_loaded, a.rows_quarantined, b.rows_quarantined) == (4, 4, 0, 0)
+    cols = "year, reporter, partner, flow, product, hs_revision, value_usd, quantity, unit"
+    rows = [q(tmp_warehouse, f"SELECT {cols} FROM flows WHERE load_id = ? ORDER BY ALL", lid)
+            for lid in (a.load_id, b.load_id)]
+    assert rows[0] == rows[1]
+    assert ("export", "WLD", 1000.5) in [(x[3], x[2], x[6]) for x in rows[0]]
+    assert {x[3] for x in rows[0]} == {"export", "import", "re-export"}
+    assert {x[5] for x in rows[0]} == {"HS2017"}
+    assert [x[7] for x in rows[0] if x[2] == "CHN"] == [None] and [x[8] for x in rows[0] if x[2] == "CHN"] == [None]
+
+
+# ------------------------------------------------------------------ generic text path: every check
+def test_generic_csv_each_check_and_line(tmp_warehouse, tmp_path):
+    """One bad value per line; each reason and line number is checked (header = line 1)."""
+    f = tmp_path / "g.csv"
+    f.write_text(
+        "year,month,reporter,partner,flow,product,value_usd,quantity,unit\n"
+        "2021,1,IRN,TUR,export,5701,100,5,kg\n"          # 2 ok
+        "20x1,1,IRN,TUR,export,5702,100,5,kg\n"          # 3 year not integer
+        "2021,13,IRN,TUR,export,5703,100,5,kg\n"         # 4 month
+        "2021,1,XYZ,TUR,export,5704,100,5,kg\n"          # 5 unknown reporter
+        "2021,1,IRN,TUR,sideways,5705,100,5,kg\n"        # 6 flow
+        "2021,1,IRN,TUR,export,57A1,100,5,kg\n"          # 7 ill-formed product
+        "2021,1,IRN,TUR,export,57011,100,5,kg\n"         # 8 5 digits → padded 057011 → ok (odd length rule)
+        "2021,1,IRN,TUR,export,7701,100,5,kg\n"          # 9 chapter 77 unknown
+        "2021,1,IRN,TUR,export,5706,,5,kg\n"             # 10 missing value
+        "2021,1,IRN,TUR,export,5707,-1,5,kg\n"           # 11 negative value
+        "2021,1,IRN,TUR,export,5708,100,-5,kg\n"         # 12 negative quantity
+        "2021,1,IRN,W00,export,5709,1e3,,\n"             # 13 ok: W00 → WLD, quantity missing
+        "2021,1,IRN,TUR,export,5710,100,5,kg,extra\n"    # 14 malformed line (too many fields)
+        "2021,1,IRN,S19,import,5711,\"1,234.5\",5,kg\n"  # 15 ok: area code kept; thousands separator
+        "1400,1,IRN,TUR,export,5712,100,5,kg\n")         # 16 ok (year 1400 < 1900 → out of range, gregorian)
+    r = ingest_file(tmp_warehouse, f, "generic")
+    got = {x[0]: (x[1], x[2]) for x in q(tmp_warehouse, "SELECT line, column_name, reason FROM quarantine")}
+    assert got[3] == ("year", "year is not an integer")
+    assert got[4] == ("month", "month is not 1-12")
+    assert got[5] == ("reporter", "unknown country code")
+    assert got[6][0] == "flow"
+    assert got[7] == ("product", "ill-formed product code (digits expected)")
+    assert got[9] == ("product", "unknown HS chapter")
+    assert got[10] == ("value_usd", "missing value")
+    assert got[11] == ("value_usd", "negative value_usd")
+    assert got[12] == ("quantity", "negative quantity")
+    assert got[14][1].startswith("unreadable line")
+    assert got[16] == ("year", "year out of range 1900-2100")
+    assert sorted(got) == [3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 16]
+    assert r.rows_loaded == 4 and r.rows_quarantined == 11
+    ok = q(tmp_warehouse, "SELECT product, partner, value_usd, quantity FROM flows ORDER BY product")
+    assert ok == [("057011", "TUR", 100.0, 5.0), ("5701", "TUR", 100.0, 5.0), ("5709", "WLD", 1000.0, None),
+                  ("5711", "S19", 1234.5, 5.0)]
+
+
+def test_unusable_files_raise_input_error_and_leave_warehouse_unchanged(tmp_warehouse, tmp_path, shared_data):
+    ingest_file(tmp_warehouse, shared_data / "baci_sample.csv", "baci")
+    before = q(tmp_warehouse, "SELECT count(*), sum(value_usd) FROM flows")
+    f = tmp_path / "nocol.csv"
+    f.write_text("t,i,j,v,q\n2021,4,24,1.0,NA\n")
+    with pytest.raises(InputError) as e:
+        ingest_file(tmp_warehouse, f, "baci")
+    assert e.value.column == "product" and e.value.line == 1 and e.value.file == str(f)
+    bad = tmp_path / "allbad.csv"
+    bad.write_text("t,i,j,k,v,q\n2021,4,24,010121,-1,NA\n2021,4,24,010122,-2,NA\n")
+    with pytest.raises(InputError) as e:
+        ingest_file(tmp_warehouse, bad, "baci")
+    assert e.value.line == 2 and e.value.column == "value_usd" and "no usable rows" in str(e.value)
+    with pytest.raises(InputError):
+        ingest_file(tmp_warehouse, tmp_path / "missing.csv", "baci")
+    with pytest.raises(InputError, match="unknown format"):
+        ingest_file(tmp_warehouse, f, "nope")
+    assert q(tmp_warehouse, "SELECT count(*), sum(value_usd) FROM flows") == before
+    assert q(tmp_warehouse, "SELECT count(*) FROM quarantine")[0][0] == 0
+    assert q(tmp_warehouse, "SELECT count(*) FROM loads")[0][0] == 1
+
+
+# ------------------------------------------------------------------ customs (Persian), services, macro, frames
+def test_customs_persian_headers_jalali_and_hs6_aggregation(tmp_warehouse, tmp_path):
+    """Persian headers via the shipped mapping; Solar Hijri year/month → Gregorian (checked with jdatetime);
+    Persian digits; partner by Persian name; 8-digit tariff lines summed to HS6; province kept."""
+    import jdatetime
+    f = tmp_path / "customs.csv"
+    f.write_text(
+        "سال,ماه,استان,نوع جریان,کشور طرف معامله,کد تعرفه,ارزش دلاری,وزن\n"
+        "1400,1,تهران,صادرات,ترکیه,57011010,۱۰۰۰,50\n"
+        "1400,1,تهران,صادرات,ترکیه,57011090,500,25\n"
+        "1400,10,اصفهان,صادرات,عراق,57021000,\"2,500\",\n"
+        "1401,12,كرمان,واردات,چین,85171300,7000,3\n"
+        "1401,12,كرمان,واردات,ناکجاآباد,85171300,7000,3\n", encoding="utf-8")
+    r = ingest_file(tmp_warehouse, f, "customs")
+    assert (r.rows_loaded, r.rows_quarantined) == (3, 1)
+    assert q(tmp_warehouse, "SELECT line, column_name FROM quarantine") == [(6, "partner")]
+    rows = q(tmp_warehouse, "SELECT year, month, province, flow, reporter, partner, product, value_usd, quantity, "
+                            "unit FROM flows ORDER BY year, month")
+    def greg(y, m):
+        g = jdatetime.date(y, m, 15).togregorian()
+        return g.year, g.month
+    assert rows[0] == (*greg(1400, 1), "تهران", "export", "IRN", "TUR", "570110", 1500.0, 75.0, "kg")
+    assert rows[1] == (*greg(1400, 10), "اصفهان", "export", "IRN", "IRQ", "570210", 2500.0, None, None)
+    assert rows[2] == (*greg(1401, 12), "کرمان", "import", "IRN", "CHN", "851713", 7000.0, 3.0, "kg")
+
+
+def test_jalali_month_rule_matches_jdatetime_for_all_months(tmp_warehouse, tmp_path):
+    """(y, m) Solar Hijri → Gregorian (year, month) of the month's 15th day, for 1390–1405 × 12 months."""
+    import jdatetime
+    ys, ms = np.meshgrid(np.arange(1390, 1406), np.arange(1, 13), indexing="ij")
+    frame = pd.DataFrame({"year": ys.ravel(), "month": ms.ravel()})
+    frame["product"] = [f"{57 + 0:02d}{i % 100:02d}" for i in range(len(frame))]
+    frame["product"] = [f"57{i:04d}" for i in range(len(frame))]
+    frame = frame.assign(reporter="IRN", partner="TUR", flow="export", value_usd=1.0)
+    f = tmp_path / "j.csv"
+    frame.to_csv(f, index=False)
+    ingest_file(tmp_warehouse, f, "generic", calendar="jalali")
+    got = q(tmp_warehouse, "SELECT product, year, month FROM flows ORDER BY product")
+    expect = []
+    for i, (y, m) in enumerate(zip(frame["year"], frame["month"])):
+        g = jdatetime.date(int(y), int(m), 15).togregorian()
+        expect.append((f"57{i:04d}", g.year, g.month))
+    assert got == expect
+
+
+def test_macro_csv_world_bank(tmp_warehouse, shared_data):
+    """GDP/population 2017: IRN values from PROVENANCE.md; ROM → ROU; WB aggregates (EUU, ARB ...) quarantined."""
+    r = ingest_file(tmp_warehouse, shared_data / "world_gdp_and_population_2017.csv", "macro", year=2017)
+    assert r.rows_loaded + r.rows_quarantined == 262
+    irn = q(tmp_warehouse, "SELECT gdp_usd, population FROM macro WHERE iso3 = 'IRN'")[0]
+    assert irn[0] == pytest.approx(4.540e11, rel=1e-3) and irn[1] == 81_162_788
+    assert q(tmp_warehouse, "SELECT count(*) FROM macro WHERE iso3 = 'ROU'")[0][0] == 1
+    reasons = dict(q(tmp_warehouse, "SELECT value, reason FROM quarantine"))
+    assert reasons["EUU"] == "unknown country code" and reasons["ARB"] == "unknown country code"
+    assert "IRN" not in reasons
+
+
+def test_services_csv(tmp_warehouse, tmp_path):
+    f = tmp_path / "svc.csv"
+    f.write_text("year,reporter,partner,flow,ebops,value\n2021,IRN,TUR,X,SD,100\n2021,IRN,TUR,M,SJ22,50\n"
+                 "2021,IRN,TUR,re-export,SD,1\n2021,IRN,TUR,X,??,1\n")
+    r = ingest_file(tmp_warehouse, f, "services")
+    assert (r.rows_loaded, r.rows_quarantined, r.value_usd_loaded) == (2, 2, 150.0)
+    assert dict(q(tmp_warehouse, "SELECT line, column_name FROM quarantine")) == {4: "flow", 5: "ebops"}
+
+
+def test_ingest_frame_validates_like_a_file(tmp_warehouse):
+    frame = pd.DataFrame({"year": [2021, 2021, 2022], "month": [None, None, None],
+                          "reporter": ["IRN", "IRN", "IRN"], "partner": ["TUR", "ZZZ", "WLD"],
+                          "flow": ["export"] * 3, "product": ["5701", "5702", "5701"],
+                          "hs_revision": ["HS2012"] * 3, "value_usd": [10.0, 20.0, 30.0],
+                          "quantity": [1.0, None, None], "unit": ["kg", None, None], "province": [None] * 3})
+    r = ingest_frame(tmp_warehouse, frame, source="demo-synthetic", name="demo_flows")
+    assert (r.rows_loaded, r.rows_quarantined, r.value_usd_loaded) == (2, 1, 40.0)
+    assert q(tmp_warehouse, "SELECT file, line, value FROM quarantine") == [("demo_flows", 3, "ZZZ")]
+    assert q(tmp_warehouse, "SELECT DISTINCT source, hs_revision FROM flows") == [("demo-synthetic", "HS2012")]
+    assert ingest_frame(tmp_warehouse, frame, source="demo-synthetic", name="demo_flows").skipped
+    macro = pd.DataFrame({"year": [2021], "iso3": ["IRN"], "gdp_usd": [4e11], "population": [8.5e7]})
+    m = ingest_frame(tmp_warehouse, macro, source="wdi", name="m", target="macro")
+    assert m.rows_loaded == 1 and m.value_usd_loaded == 0.0
+    with pytest.raises(InputError, match="lacks required"):
+        ingest_frame(tmp_warehouse, frame.drop(columns="product"), source="x", name="y")
