@@ -40,12 +40,16 @@ def peer_python(create: bool = True) -> Path | None:
 
 
 def _run(inp: str, out: str, mode: str) -> None:   # executed inside the peer venv
+    import json
+    import resource
+    import time
     import warnings
 
     import pandas as pd
 
     warnings.simplefilter("ignore")
     df = pd.read_csv(inp, dtype={"exporter": str, "product": str})
+    start = time.perf_counter()
     cols = {"time": "year", "loc": "exporter", "prod": "product", "val": "export_value"}
     if mode == "--proximity":
         from ecomplexity import proximity
@@ -53,7 +57,11 @@ def _run(inp: str, out: str, mode: str) -> None:   # executed inside the peer ve
     else:
         from ecomplexity import ecomplexity
         res = ecomplexity(df, cols, check_logsupermodularity=False, verbose=False)
-    res.to_csv(out, index=False)
+    seconds = time.perf_counter() - start
+    if out != "-":
+        res.to_csv(out, index=False)
+    print(json.dumps({"seconds": seconds, "rows": len(res),
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ out of that year (they have no RCA), a year with fewer than 2 countries or produ
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -103,6 +104,17 @@ class Options:
         if self.diagonal is not None:
             return float(self.diagonal)
         return 0.0 if self.convention == "stata" else 1.0
+
+
+def _single_thread_blas():
+    """Run BLAS single-threaded: the products here are small (N_c × N_c blocks), and a multi-threaded
+    OpenBLAS on a busy 2-core machine spends up to 40× longer spinning than computing (measured).
+    Uses ``threadpoolctl`` when installed; otherwise a no-op."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:   # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- the core (one year)
@@ -197,6 +209,39 @@ def _proximity_blocks(m: np.ndarray, kp: np.ndarray, diag: float, rca: np.ndarra
         yield cols, phi
 
 
+def _times_proximity(a: np.ndarray, m: np.ndarray, kp: np.ndarray, diag: float) -> np.ndarray:
+    """``a @ φ`` for the discrete proximity ``φ_p'p = C_p'p / max(k_p', k_p)``, ``C = MᵀM``, diagonal
+    ``diag`` — without forming the P × P matrix φ.
+
+    Split by ubiquity: for a product p of ubiquity k, ``Σ_p' a_p' φ_p'p = (1/k) Σ_{k_p' ≤ k} a_p' C_p'p +
+    Σ_{k_p' > k} (a_p'/k_p') C_p'p`` and ``Σ_p' a_p' C_p'p = (a_S M_Sᵀ) M[:, p]`` over a product set S.  So
+    with the products grouped by ubiquity level L (at most N_c levels), a prefix sum of the small
+    ``rows × N_c`` matrices ``G_L = a_L M_Lᵀ`` and a suffix sum of ``G_L / k_L`` give every column with
+    ``O(rows·N_c·N_p)`` flops instead of ``O(rows·N_p²)`` (230 × 5,000: ~20× fewer, no 200 MB matrix).
+    The loop runs over ubiquity levels (BLAS-3 products on groups of products), not over products.
+    """
+    levels, inv = np.unique(kp, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(len(levels) + 1))
+    a_t = np.ascontiguousarray(a[:, order].T)               # products sorted by ubiquity, as rows
+    m_t = np.ascontiguousarray(m[:, order].T)
+    out_t = np.empty_like(a_t)
+    spans = [slice(bounds[i], bounds[i + 1]) for i in range(len(levels))]
+    prefix = np.zeros((m.shape[0], a.shape[0]))
+    for lev, sl in zip(levels, spans):                       # ascending: k_p' <= k_p, divide by k_p
+        prefix += m_t[sl].T @ a_t[sl]
+        out_t[sl] = m_t[sl] @ (prefix / lev)
+    suffix = np.zeros_like(prefix)
+    for lev, sl in zip(levels[::-1], spans[::-1]):          # descending: k_p' > k_p, divide by k_p'
+        out_t[sl] += m_t[sl] @ suffix
+        suffix += m_t[sl].T @ (a_t[sl] / lev)
+    out = np.empty_like(a)
+    out[:, order] = out_t.T
+    if diag != 1.0:                                          # the formula has φ_pp = k_p / k_p = 1
+        out += (diag - 1.0) * a
+    return out
+
+
 def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """All indicators for one year's dense exports matrix ``x`` (countries × products, totals > 0)."""
     n_c, n_p = x.shape
@@ -219,23 +264,26 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None) -> dic
     eci = (kc_raw - mean_e) / sd_e
     pci = (kp_raw - mean_e) / sd_e
 
-    # product space, blocked over product columns: den = Σ φ (symmetric → column sums = row sums)
+    # product space: den_p = Σ_p' φ_p'p (φ symmetric, so column sums = row sums)
     not_m = 1.0 - m
-    levels = rca if opts.continuous else m
-    prox_rca = rca if opts.continuous else None
-    den = np.empty(n_p)
-    density = np.empty((n_c, n_p))
-    for cols, phi in _proximity_blocks(m, kp, opts.diag, prox_rca):
-        den[cols] = phi.sum(axis=0)
-        density[:, cols] = (levels @ phi) / den[cols][None, :]
-    if opts.cog_form == "ecomplexity":
-        w = kp_raw / den
+    if opts.continuous:
+        den = np.empty(n_p)
+        density = np.empty((n_c, n_p))
+        for cols, phi in _proximity_blocks(m, kp, opts.diag, rca):
+            den[cols] = phi.sum(axis=0)
+            density[:, cols] = (rca @ phi) / den[cols][None, :]
     else:
-        w = pci / den
-    gain = np.empty((n_c, n_p))
+        both = _times_proximity(np.vstack([m, np.ones((1, n_p))]), m, kp, opts.diag)
+        den = both[-1]
+        density = both[:-1] / den[None, :]
+    w = (kp_raw if opts.cog_form == "ecomplexity" else pci) / den
     weighted = not_m * w[None, :]
-    for cols, phi in _proximity_blocks(m, kp, opts.diag, prox_rca):
-        gain[:, cols] = weighted @ phi
+    if opts.continuous:
+        gain = np.empty((n_c, n_p))
+        for cols, phi in _proximity_blocks(m, kp, opts.diag, rca):
+            gain[:, cols] = weighted @ phi
+    else:
+        gain = _times_proximity(weighted, m, kp, opts.diag)
     if opts.cog_form == "ecomplexity":
         coi_raw = (density * not_m) @ kp_raw
         mean_o, sd_o = _sd(coi_raw, opts, n_p)
@@ -460,10 +508,11 @@ def complexity(frame, exporter: str = "exporter", product: str = "product", valu
         df = df.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", df))
     parts = []
     years = np.sort(df["year"].unique())
-    for i, (y, part) in enumerate(df.groupby("year", sort=True)):
-        parts.append(_year_frame(y, part, opts, gdp_pc is not None))
-        if progress is not None:
-            progress(i + 1, len(years), y)
+    with _single_thread_blas():
+        for i, (y, part) in enumerate(df.groupby("year", sort=True)):
+            parts.append(_year_frame(y, part, opts, gdp_pc is not None))
+            if progress is not None:
+                progress(i + 1, len(years), y)
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
@@ -492,24 +541,26 @@ def _year_frame(y, part: pd.DataFrame, opts: Options, with_prody: bool) -> pd.Da
     except NoDataError as exc:
         raise NoDataError(f"year {y}: {exc}") from None
     n_c, n_p = x.shape
+    codes_c = np.repeat(np.arange(n_c, dtype=np.int32), n_p)
+    codes_p = np.tile(np.arange(n_p, dtype=np.int32), n_c)
     data = {
         "year": np.full(n_c * n_p, y),
-        "exporter": pd.Categorical.from_codes(np.repeat(np.arange(n_c), n_p), categories=countries),
-        "product": pd.Categorical.from_codes(np.tile(np.arange(n_p), n_c), categories=prods),
+        "exporter": pd.Categorical.from_codes(codes_c, categories=countries),
+        "product": pd.Categorical.from_codes(codes_p, categories=prods),
         "export_value": x.ravel(),
         "rca": r["rca"].ravel(),
         "m": r["m"].ravel().astype(np.int8),
-        "diversity": np.repeat(r["diversity"].astype(np.int64), n_p),
-        "ubiquity": np.tile(r["ubiquity"].astype(np.int64), n_c),
-        "eci": np.repeat(r["eci"], n_p),
-        "pci": np.tile(r["pci"], n_c),
+        "diversity": r["diversity"].astype(np.int32)[codes_c],
+        "ubiquity": r["ubiquity"].astype(np.int32)[codes_p],
+        "eci": r["eci"][codes_c],
+        "pci": r["pci"][codes_p],
         "density": r["density"].ravel(),
-        "coi": np.repeat(r["coi"], n_p),
+        "coi": r["coi"][codes_c],
         "cog": r["cog"].ravel(),
     }
     if with_prody:
-        data["prody"] = np.tile(r["prody"], n_c)
-        data["expy"] = np.repeat(r["expy"], n_p)
+        data["prody"] = r["prody"][codes_p]
+        data["expy"] = r["expy"][codes_c]
     return pd.DataFrame(data)
 
 

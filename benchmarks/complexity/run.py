@@ -1,0 +1,153 @@
+"""Benchmark: tradepulse complexity vs PyPI ecomplexity 0.5.3 (py-ecomplexity).
+
+1. One year, 230 countries × 5,000 HS6-like products (synthetic, nested structure, ~40 % non-zero):
+   full suite (RCA, M, diversity, ubiquity, ECI, PCI, proximity, density, COI, COG) by each contender in
+   its own subprocess (same CSV input); wall time of the computation and peak RSS of the subprocess.
+   py-ecomplexity runs with ``check_logsupermodularity=False`` (an extra check tradepulse does not do).
+2. A 25-year panel of the same shape (230 × 5,000 per year) by tradepulse alone.
+
+Usage: ``.venv/bin/python benchmarks/complexity/run.py [--no-peer] [--quick]``.  Figures go to
+docs/benchmarks.md (section "complexity").  The peer venv is created under benchmarks/complexity/_work/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+WORK = HERE / "_work"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import write_section  # noqa: E402
+from benchmarks.complexity.peer import peer_python  # noqa: E402
+
+
+def synthetic(n_countries: int = 230, n_products: int = 5000, years: int = 1, first_year: int = 2000,
+              seed: int = 1400) -> pd.DataFrame:
+    """Synthetic exports with the nested structure of real trade data: country capability a_c, product
+    sophistication b_p, P(export) = logistic(a_c - b_p); values lognormal × country size × product size;
+    a slow random walk of capabilities over the years.  Columns year, exporter, product, export_value."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 1.5, n_countries)
+    b = rng.normal(0.6, 1.2, n_products)
+    size_c = rng.lognormal(0, 1.5, n_countries)
+    size_p = rng.lognormal(0, 1.2, n_products)
+    exporters = np.array([f"C{i:03d}" for i in range(n_countries)])
+    products = np.array([f"{100000 + 37 * j:06d}" for j in range(n_products)])
+    parts = []
+    for t in range(years):
+        a = a + rng.normal(0, 0.05, n_countries)
+        prob = 1 / (1 + np.exp(-(a[:, None] - b[None, :])))
+        present = rng.random((n_countries, n_products)) < prob
+        c, p = np.nonzero(present)
+        value = np.round(1e5 * size_c[c] * size_p[p] * rng.lognormal(0, 1.5, c.size), 0) + 1.0
+        parts.append(pd.DataFrame({"year": first_year + t, "exporter": exporters[c], "product": products[p],
+                                   "export_value": value}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _worker(inp: str, mode: str) -> None:
+    """Run tradepulse on a CSV (one subprocess) and print timing and peak RSS as JSON."""
+    from tradepulse.indicators.complexity import complexity
+    if inp.endswith(".parquet"):
+        df = pd.read_parquet(inp)
+    else:
+        df = pd.read_csv(inp, dtype={"exporter": str, "product": str})
+    start = time.perf_counter()
+    res = complexity(df)
+    seconds = time.perf_counter() - start
+    assert not res[["eci", "pci", "density", "coi", "cog"]].isna().any().any()
+    print(json.dumps({"seconds": seconds, "rows": len(res), "years": int(res["year"].nunique()),
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _run(cmd: list[str], timeout: float = 3600) -> dict:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["process_wall"] = wall
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-peer", action="store_true", help="skip py-ecomplexity")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke test, not written to docs)")
+    ap.add_argument("--worker", nargs=2, metavar=("INPUT", "MODE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        _worker(*args.worker)
+        return
+    WORK.mkdir(parents=True, exist_ok=True)
+    n_c, n_p, n_years = (60, 600, 5) if args.quick else (230, 5000, 25)
+    one = synthetic(n_c, n_p, 1)
+    one_csv = WORK / f"one_{n_c}x{n_p}.csv"
+    one.to_csv(one_csv, index=False)
+    density = len(one) / (n_c * n_p)
+    print(f"one year: {n_c} × {n_p}, {len(one):,} non-zero rows ({density:.0%})", flush=True)
+
+    ours = _run([sys.executable, __file__, "--worker", str(one_csv), "one"])
+    print(f"tradepulse: {ours['seconds']:.2f} s compute, {ours['peak_rss_mb']:.0f} MB peak RSS", flush=True)
+    peer = None
+    if not args.no_peer:
+        py = peer_python(create=True)
+        if py is None:
+            print("peer venv could not be created; skipping py-ecomplexity", flush=True)
+        else:
+            peer = _run([str(py), str(HERE / "peer.py"), str(one_csv), "-"])
+            print(f"py-ecomplexity: {peer['seconds']:.2f} s compute, {peer['peak_rss_mb']:.0f} MB peak RSS",
+                  flush=True)
+
+    panel = synthetic(n_c, n_p, n_years, seed=1401)
+    panel_file = WORK / f"panel_{n_years}y_{n_c}x{n_p}.parquet"
+    panel.to_parquet(panel_file, index=False)
+    print(f"panel: {n_years} years × {n_c} × {n_p}, {len(panel):,} non-zero rows", flush=True)
+    pan = _run([sys.executable, __file__, "--worker", str(panel_file), "panel"])
+    print(f"tradepulse panel: {pan['seconds']:.2f} s compute, {pan['peak_rss_mb']:.0f} MB peak RSS", flush=True)
+
+    if args.quick:
+        return
+    rows = ["| run | contender | compute s | process wall s | peak RSS MB |", "|---|---|---:|---:|---:|",
+            f"| 1 year, {n_c} × {n_p:,} | tradepulse | {ours['seconds']:.2f} | {ours['process_wall']:.2f} | "
+            f"{ours['peak_rss_mb']:.0f} |"]
+    verdict = []
+    if peer:
+        rows.append(f"| 1 year, {n_c} × {n_p:,} | py-ecomplexity 0.5.3 | {peer['seconds']:.2f} | "
+                    f"{peer['process_wall']:.2f} | {peer['peak_rss_mb']:.0f} |")
+        speed = peer["seconds"] / ours["seconds"]
+        mem = ours["peak_rss_mb"] / peer["peak_rss_mb"]
+        verdict.append(f"- Speed-up (compute): **{speed:.0f}×** (goal ≥ 100×: {'met' if speed >= 100 else 'NOT met'}); "
+                       f"process wall: {peer['process_wall'] / ours['process_wall']:.0f}×.")
+        verdict.append(f"- Peak RSS ratio tradepulse / py-ecomplexity: **{mem:.2f}** "
+                       f"(goal ≤ 0.20: {'met' if mem <= 0.2 else 'NOT met'}).")
+    rows.append(f"| {n_years}-year panel, {n_c} × {n_p:,} per year | tradepulse | {pan['seconds']:.2f} | "
+                f"{pan['process_wall']:.2f} | {pan['peak_rss_mb']:.0f} |")
+    verdict.append(f"- {n_years}-year panel: **{pan['seconds']:.1f} s** (goal ≤ 30 s: "
+                   f"{'met' if pan['seconds'] <= 30 else 'NOT met'}), {pan['rows']:,} output rows.")
+    text = "\n".join([
+        "Synthetic nested exports (benchmarks/complexity/run.py, seed 1400), "
+        f"{density:.0%} of country × product cells non-zero; full suite (RCA, M, diversity, ubiquity, ECI, "
+        "PCI, proximity, density, COI, COG; one output row per year × exporter × product). Each contender "
+        "runs in its own subprocess reading the same CSV; 'compute' excludes interpreter start-up and "
+        "reading the file; peak RSS is the subprocess's own `ru_maxrss`. py-ecomplexity 0.5.3 "
+        "(pandas 2.2, NumPy 2.2) runs with `check_logsupermodularity=False`. The machine is shared with "
+        "other jobs, so timings vary between runs.", "", *rows, "", *verdict])
+    write_section("complexity", text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
