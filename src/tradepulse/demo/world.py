@@ -457,6 +457,12 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         free = fx & ~is_oil[bp] & ~is_hand[bp]
         pn, ps = neigh[part], part == syr
         held = fx & ~free
+        oil_n, oil_o = held & is_oil[bp] & pn, held & is_oil[bp] & ~pn & ~ps
+        cap = 0.4 * neigh_x[t]  # oil to neighbours at most 40 % of their target; the rest goes elsewhere
+        if bval[oil_n].sum() > cap and bval[oil_o].sum() > 0:
+            excess = bval[oil_n].sum() - cap
+            bval[oil_n] *= cap / bval[oil_n].sum()
+            bval[oil_o] *= 1 + excess / bval[oil_o].sum()
         tg = {"neigh": max(neigh_x[t] - bval[held & pn].sum(), 0.3 * neigh_x[t]),
               "syr": max(syr_x[t] - bval[held & ps].sum(), 0.5 * syr_x[t])}
         bval[free] = _scale_groups(bval[free], {"neigh": pn[free], "syr": ps[free]}, tg,
