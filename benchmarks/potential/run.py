@@ -187,8 +187,9 @@ def main() -> None:
 Focus country's ITC export potential (Decreux & Spies 2016) for every HS6 product × market, read from a
 DuckDB warehouse holding one synthetic BACI-sized year: **{n_rows:,} non-zero flows**, {n_ex} exporters ×
 {n_mk} markets × {n_pr:,} HS6 products; horizon {HORIZON} years from a {WINDOW}-year GDP/population trend,
-gravity-proxy access (CEPII GeoDist distances from atlas-common-data).  Each contender in its own process; the 2 cores were shared with other jobs, so
-times vary run to run (peer 48–83 s seen).  Timings include reading from the warehouse.
+gravity-proxy access (CEPII GeoDist distances from atlas-common-data).  Each contender runs in its own
+process and its time includes reading the warehouse; the 2 cores were shared with other jobs, so times vary
+from run to run (peer 48–83 s seen).
 
 | contender | seconds | peak RSS (MB) | product × market cells |
 |---|---:|---:|---:|
