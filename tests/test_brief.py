@@ -214,6 +214,17 @@ def test_province_with_data_but_no_meetings(demo_env):
     assert "No meeting of this group was recorded this week." in render_html(old)
 
 
+@pytest.mark.slow
+def test_write_demo_briefs(demo_env):
+    """The demo writes an English and a Persian brief (HTML here; PDF is covered above)."""
+    from tradepulse.reports.brief import write_demo_briefs
+    _, url, root = demo_env
+    paths = write_demo_briefs(root, url, today=TODAY, formats=("html",))
+    assert [p.name for p in paths] == ["brief_en.html", "brief_fa.html"]
+    fa = paths[1].read_text(encoding="utf-8")
+    assert 'dir="rtl"' in fa and "کارگروه ملی" in fa and "اقدامات کارگروه" in fa
+
+
 def test_no_warehouse(tmp_path):
     from tradepulse.reports.brief import build_brief, render_html
     b = build_brief(tmp_path / "missing.duckdb", f"sqlite:///{tmp_path / 'g.sqlite'}", today=TODAY)

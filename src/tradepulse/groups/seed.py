@@ -16,7 +16,18 @@ from tradepulse.groups.db import session_factory
 from tradepulse.groups.service import SEED_INSTITUTIONS, GroupService
 
 #: Provinces seeded when none are given (English names as used by the demo customs data).
-DEFAULT_PROVINCES = ("Tehran", "Khorasan Razavi", "Isfahan", "Khuzestan", "East Azerbaijan")
+DEFAULT_PROVINCES = ("Tehran", "Razavi Khorasan", "Isfahan", "Khuzestan", "East Azerbaijan")
+
+
+def province_fa(name: str) -> str:
+    """Persian name of an Iranian province (from :mod:`tradepulse.demo.provinces`), else ``name``."""
+    try:
+        from tradepulse.demo.provinces import provinces
+        table = provinces("IRN")
+    except Exception:  # pragma: no cover - demo package absent
+        return name
+    match = table[table["name_en"].str.lower() == name.strip().lower()]
+    return str(match["name_fa"].iloc[0]) if len(match) else name
 
 #: Demo users (username, password, role) — for local demos only; change them in any real deployment.
 DEMO_USERS = (("admin", "admin-demo", "admin"), ("secretary", "secretary-demo", "secretary"),
@@ -52,7 +63,7 @@ def seed_demo(url: str | None = None, provinces: tuple[str, ...] | list[str] | N
         svc.ensure_seed_institutions(actor)
         members = [c for c, *_ in SEED_INSTITUTIONS if c != "tpo"]
         specs = [("National working group", "کارگروه ملی", None)] + [
-            (f"{p} working group", f"کارگروه {p}", p) for p in (provinces or ())]
+            (f"{p} working group", f"کارگروه استان {province_fa(p)}", p) for p in (provinces or ())]
         # Saturday on or before today (Iranian weeks start on Saturday; Monday=0 … Saturday=5)
         saturday = today - dt.timedelta(days=(today.weekday() - 5) % 7)
         for gi, (name, name_fa, province) in enumerate(specs):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,6 +294,14 @@ def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, d
 
 
 # ------------------------------------------------------------------ rendering
+_RTL_CHARS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def textdir(text: str | None) -> str:
+    """``rtl`` if the text contains Hebrew/Arabic-script letters, else ``ltr`` (user text such as action
+    titles keeps its own direction inside a page of the other direction; WeasyPrint lacks ``dir=auto``)."""
+    return "rtl" if text and _RTL_CHARS.search(text) else "ltr"
+
 @functools.cache
 def _env():
     from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -310,12 +319,19 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
     env.install_gettext_translations(fmt.t, newstyle=True)
     _ = fmt.gettext
 
+    def province_name(name: str) -> str:
+        if brief.lang != "fa":
+            return name
+        from tradepulse.groups.seed import province_fa
+        return province_fa(name)
+
     def note(key: str) -> str:
         msg = brief.notes.get(key)
         if not msg:
             return ""
-        args = {k: fmt.text(v) for k, v in brief.note_args.get(key, {}).items()}
-        return _(msg).format(**{**args})
+        args = {k: province_name(v) if k == "province" else fmt.text(v)
+                for k, v in brief.note_args.get(key, {}).items()}
+        return _(msg).format(**args)
 
     def country(iso3: str) -> str:
         from tradepulse import reference
@@ -324,10 +340,24 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
     css = (HERE / "templates" / "brief.css").read_text(encoding="utf-8")
     fonts_url = FONTS.resolve().as_uri()
     return env.get_template("brief.html").render(
-        b=brief, f=fmt, note=note, country=country, css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
+        b=brief, f=fmt, note=note, country=country, province_name=province_name, textdir=textdir, css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
         status_label=lambda s: _(ACTION_STATUS_LABELS.get(s, s)),
         target_label=lambda s: _(TARGET_STATUS_LABELS.get(s, s)),
         svg=lambda key: Markup(brief.charts.get(key, "")), dir="rtl" if brief.rtl else "ltr")
+
+
+def write_demo_briefs(out_dir: str | Path, groups_url: str | None = None, *, province: str | None = None,
+                      today: dt.date | None = None, formats: tuple[str, ...] = ("pdf", "html")) -> list[Path]:
+    """Write ``brief_en.*`` and ``brief_fa.*`` for the demo in ``out_dir`` (warehouse
+    ``out_dir/warehouse.duckdb``, groups ``groups_url`` or ``sqlite:///out_dir/groups.sqlite``)."""
+    out_dir = Path(out_dir)
+    url = groups_url or f"sqlite:///{out_dir / 'groups.sqlite'}"
+    paths = []
+    for lang in ("en", "fa"):
+        b = build_brief(out_dir / "warehouse.duckdb", url, province=province, lang=lang, today=today)
+        for ext in formats:
+            paths.append(write_brief(None, None, out=out_dir / f"brief_{lang}.{ext}", brief=b))
+    return paths
 
 
 def write_brief(warehouse, groups_url: str | None, *, out: Path, brief: Brief | None = None, **kwargs: Any) -> Path:
