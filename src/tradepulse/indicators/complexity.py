@@ -506,62 +506,96 @@ def complexity(frame, exporter: str = "exporter", product: str = "product", valu
                   exclude_products=exclude_products)
     if gdp_pc is not None:
         df = df.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", df))
-    parts = []
-    years = np.sort(df["year"].unique())
+    return _panel(df, opts, with_prody=gdp_pc is not None, progress=progress)
+
+
+_FLOATS = ["export_value", "rca", "eci", "pci", "density", "coi", "cog"]
+
+
+def _panel(df: pd.DataFrame, opts: Options, *, with_prody: bool, progress=None) -> pd.DataFrame:
+    """Compute every year and write straight into preallocated output columns (no per-year frames and
+    no concatenation copy: a 25-year HS6 panel needs the output's memory only once)."""
+    pos = df[df["value"].to_numpy() > 0]
+    ci, countries = pd.factorize(pos["exporter"], sort=True)
+    pi, prods = pd.factorize(pos["product"], sort=True)
+    yi, years = pd.factorize(pos["year"], sort=True)
+    order = np.argsort(yi, kind="stable")
+    bounds = np.searchsorted(yi[order], np.arange(len(years) + 1))
+    values = pos["value"].to_numpy()
+    gdp_all = pos["gdp_pc"].to_numpy() if with_prody else None
+    present = df.groupby("year")["exporter"].nunique()
+    layout = []
+    for k, y in enumerate(years):
+        rows = order[bounds[k]:bounds[k + 1]]
+        uc, lc = np.unique(ci[rows], return_inverse=True)
+        up, lp = np.unique(pi[rows], return_inverse=True)
+        layout.append((y, rows, uc, lc, up, lp))
+        dropped = int(present.loc[y]) - len(uc)
+        if dropped:
+            warnings.warn(f"year {y}: {dropped} exporters with zero total exports left out", RuntimeWarning,
+                          stacklevel=3)
+    sizes = np.array([len(uc) * len(up) for _, _, uc, _, up, _ in layout])
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    n = int(starts[-1])
+    float_cols = _FLOATS + (["prody", "expy"] if with_prody else [])
+    block = np.empty((len(float_cols), n))
+    year_col = np.empty(n, dtype=np.asarray(years).dtype)
+    exp_codes = np.empty(n, dtype=np.int32)
+    prod_codes = np.empty(n, dtype=np.int32)
+    m_col = np.empty(n, dtype=np.int8)
+    div_col = np.empty(n, dtype=np.int32)
+    ubi_col = np.empty(n, dtype=np.int32)
     with _single_thread_blas():
-        for i, (y, part) in enumerate(df.groupby("year", sort=True)):
-            parts.append(_year_frame(y, part, opts, gdp_pc is not None))
+        for k, (y, rows, uc, lc, up, lp) in enumerate(layout):
+            n_c, n_p = len(uc), len(up)
+            x = np.zeros((n_c, n_p))
+            x[lc, lp] = values[rows]
+            gdp = None
+            if with_prody:
+                gdp = np.full(n_c, np.nan)
+                gdp[lc] = gdp_all[rows]
+            try:
+                r = _year(x, opts, gdp)
+            except NoDataError as exc:
+                raise NoDataError(f"year {y}: {exc}") from None
+            sl = slice(starts[k], starts[k + 1])
+            b = block[:, sl].reshape(len(float_cols), n_c, n_p)
+            b[0] = x
+            b[1] = r["rca"]
+            b[2] = r["eci"][:, None]
+            b[3] = r["pci"][None, :]
+            b[4] = r["density"]
+            b[5] = r["coi"][:, None]
+            b[6] = r["cog"]
+            if with_prody:
+                b[7] = r["prody"][None, :]
+                b[8] = r["expy"][:, None]
+            year_col[sl] = y
+            exp_codes[sl].reshape(n_c, n_p)[:] = uc[:, None]
+            prod_codes[sl].reshape(n_c, n_p)[:] = up[None, :]
+            m_col[sl] = r["m"].ravel()
+            div_col[sl].reshape(n_c, n_p)[:] = r["diversity"][:, None]
+            ubi_col[sl].reshape(n_c, n_p)[:] = r["ubiquity"][None, :]
             if progress is not None:
-                progress(i + 1, len(years), y)
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+                progress(k + 1, len(years), y)
+    out = pd.DataFrame(block.T, columns=float_cols, copy=False)   # one float block, not copied
+    out.insert(0, "year", year_col)
+    out.insert(1, "exporter", pd.Categorical.from_codes(exp_codes, categories=np.asarray(countries)))
+    out.insert(2, "product", pd.Categorical.from_codes(prod_codes, categories=np.asarray(prods)))
+    out.insert(5, "m", m_col)
+    out.insert(6, "diversity", div_col)
+    out.insert(7, "ubiquity", ubi_col)
+    return out
 
 
-def _matrix(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+def _matrix(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dense matrix of one year (countries and products with positive totals), sorted labels."""
     pos = part[part["value"].to_numpy() > 0]
     ci, countries = pd.factorize(pos["exporter"], sort=True)
     pi, prods = pd.factorize(pos["product"], sort=True)
     x = np.zeros((len(countries), len(prods)))
     x[ci, pi] = pos["value"].to_numpy()
-    gdp = None
-    if "gdp_pc" in pos.columns:
-        gdp = np.full(len(countries), np.nan)
-        gdp[ci] = pos["gdp_pc"].to_numpy()
-    return x, np.asarray(countries), np.asarray(prods), gdp
-
-
-def _year_frame(y, part: pd.DataFrame, opts: Options, with_prody: bool) -> pd.DataFrame:
-    x, countries, prods, gdp = _matrix(part)
-    dropped = part["exporter"].nunique() - len(countries)
-    if dropped:
-        warnings.warn(f"year {y}: {dropped} exporters with zero total exports left out", RuntimeWarning,
-                      stacklevel=3)
-    try:
-        r = _year(x, opts, gdp if with_prody else None)
-    except NoDataError as exc:
-        raise NoDataError(f"year {y}: {exc}") from None
-    n_c, n_p = x.shape
-    codes_c = np.repeat(np.arange(n_c, dtype=np.int32), n_p)
-    codes_p = np.tile(np.arange(n_p, dtype=np.int32), n_c)
-    data = {
-        "year": np.full(n_c * n_p, y),
-        "exporter": pd.Categorical.from_codes(codes_c, categories=countries),
-        "product": pd.Categorical.from_codes(codes_p, categories=prods),
-        "export_value": x.ravel(),
-        "rca": r["rca"].ravel(),
-        "m": r["m"].ravel().astype(np.int8),
-        "diversity": r["diversity"].astype(np.int32)[codes_c],
-        "ubiquity": r["ubiquity"].astype(np.int32)[codes_p],
-        "eci": r["eci"][codes_c],
-        "pci": r["pci"][codes_p],
-        "density": r["density"].ravel(),
-        "coi": r["coi"][codes_c],
-        "cog": r["cog"].ravel(),
-    }
-    if with_prody:
-        data["prody"] = r["prody"][codes_p]
-        data["expy"] = r["expy"][codes_c]
-    return pd.DataFrame(data)
+    return x, np.asarray(countries), np.asarray(prods)
 
 
 def proximity(frame, exporter: str = "exporter", product: str = "product", value: str = "export_value",
@@ -579,7 +613,7 @@ def proximity(frame, exporter: str = "exporter", product: str = "product", value
     df = _prepare(frame, exporter, product, value, year, missing=missing, duplicates=duplicates)
     parts = []
     for y, part in df.groupby("year", sort=True):
-        x, _, prods, _ = _matrix(part)
+        x, _, prods = _matrix(part)
         if x.shape[0] < 2 or x.shape[1] < 2:
             raise NoDataError(f"year {y}: proximity needs at least 2 countries and 2 products")
         rca = _rca(x)
