@@ -252,3 +252,36 @@ def test_agtpa_market_diversification(shared_data):
     assert np.allclose(r.theil, r.theil_within + r.theil_between, atol=1e-12)
     hk = hk_margins(flows, reporter="IRN", use_products=False)
     assert len(hk) == 21 and np.allclose(hk.extensive_margin * hk.intensive_margin, hk.overall_share)
+
+
+@pytest.fixture(scope="module")
+def demo_small():
+    """The small SYNTHETIC demo world: world panel + bilateral rows + the focus country's customs rows."""
+    from tradepulse.demo.world import generate
+
+    w = generate(n_countries=40, n_products=150, first_year=2014, last_year=2023)
+    flows = pd.concat([w.flows, w.customs], ignore_index=True)
+    flows["load_id"] = None
+    return flows[list(schema.FLOWS)], w
+
+
+def test_demo_partner_group_and_province(demo_small):
+    """IRN exports to neighbours15 by product (2021–2023, bilateral layer) equal the generator's summary;
+    HHI equals numpy on the customs rows; a province's indices use only its own rows."""
+    flows, w = demo_small
+    meta = pd.DataFrame(w.meta["focus_by_year"]).set_index("year")
+    r = product_diversification(flows, reporter="IRN", partner="neighbours15", years="2021-2023").set_index("year")
+    assert np.allclose(r.total_value, meta.loc[2021:2023, "exports_neighbours_usd"], rtol=1e-9)
+    c = w.customs
+    nb = c[(c.flow == "export") & (c.year == 2022) & c.partner.isin(
+        ["AFG", "ARM", "AZE", "BHR", "IRQ", "KAZ", "KWT", "OMN", "PAK", "QAT", "RUS", "SAU", "TUR", "TKM", "ARE"])]
+    x = nb.groupby("product").value_usd.sum()
+    assert r.loc[2022, "hhi"] == pytest.approx(((x / x.sum()) ** 2).sum(), rel=1e-9)
+    assert r.loc[2022, "theil_within"] + r.loc[2022, "theil_between"] == pytest.approx(r.loc[2022, "theil"])
+    prov = c.province.dropna().iloc[0]
+    p = market_diversification(flows, reporter="IRN", province=prov, years=2016).iloc[0]
+    y = c[(c.flow == "export") & (c.year == 2016) & (c.province == prov)].groupby("partner").value_usd.sum()
+    assert p.province == prov and p.total_value == pytest.approx(y.sum())
+    assert p.hhi == pytest.approx(((y / y.sum()) ** 2).sum()) and p.n_active == len(y)
+    cg = product_diversification(flows, reporter="IRN", product="carpets", years=2023).iloc[0]
+    assert cg.n_universe <= 2 and cg.n_active <= 2          # HS 5701, 5702 only
