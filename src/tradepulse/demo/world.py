@@ -207,21 +207,22 @@ def _split(rng: np.random.Generator, values: np.ndarray, k: np.ndarray, weights:
 
 
 def _ensure_links(row: np.ndarray, part: np.ndarray, val: np.ndarray, exporter: np.ndarray,
-                  links: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Make sure each (exporter, partner) pair in ``links`` (k × 2) has a row: where missing, move part of one
-    of the exporter's larger bilateral rows (its 75th-percentile row) to that partner.  Row totals, hence
-    world totals, are unchanged; a row lends at most 30 % of its value in all."""
+                  links: np.ndarray, n: int, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Make sure each (exporter, partner) pair in ``links`` (k × 2) has an ``eligible`` row: where missing,
+    move part of one of the exporter's larger eligible rows (its 75th-percentile one) to that partner.
+    Row totals, hence world totals, are unchanged; a row lends at most 30 % of its value in all."""
     e_of = exporter[row]
     need = links[:, 0] * n + links[:, 1]
-    miss = links[~np.isin(need, e_of * n + part)]
-    cnt = np.bincount(e_of, minlength=n)
+    miss = links[~np.isin(need, (e_of * n + part)[eligible])]
+    cnt = np.bincount(e_of[eligible], minlength=n)
     miss = miss[cnt[miss[:, 0]] > 0]
     if len(miss) == 0:
         return row, part, val
-    order = np.lexsort((val, e_of))                       # by exporter, then value
+    idx = np.flatnonzero(eligible)
+    order = idx[np.lexsort((val[idx], e_of[idx]))]        # eligible rows by exporter, then value
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
     lender = order[start[miss[:, 0]] + (0.75 * (cnt[miss[:, 0]] - 1)).astype(int)]
-    uniq, inv, per = np.unique(lender, return_inverse=True, return_counts=True)
+    _, inv, per = np.unique(lender, return_inverse=True, return_counts=True)
     moved = 0.3 * val[lender] / per[inv]
     val = val.copy()
     np.subtract.at(val, lender, moved)
@@ -448,7 +449,8 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         lam[ci == f] *= 2.0
         k = 1 + rng.poisson(lam)
         row, part, bval = _split(rng, val, k, W, cls, 0.8)
-        row, part, bval = _ensure_links(row, part, bval, ci, links, C)
+        eligible = ~((ci[row] == f) & (is_oil | is_hand)[pi[row]])  # focus links must be "free" rows (below)
+        row, part, bval = _ensure_links(row, part, bval, ci, links, C, eligible)
         bc, bp = ci[row], pi[row]
 
         # focus exports: neighbours / Syria / total
@@ -469,8 +471,8 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
                                    total_x[t] - bval[held].sum())
         # focus imports (partners' exports to the focus country): bans, Syria, total
         fm = part == f
-        bval[fm] = _scale_groups(bval[fm], {"tel": is_tel[bp[fm]], "car": is_car[bp[fm]],
-                                            "syr": (bc[fm] == syr) & ~is_ban[bp[fm]]},
+        bval[fm] = _scale_groups(bval[fm], {"tel": is_tel[bp[fm]] & (bc[fm] != syr),
+                                            "car": is_car[bp[fm]] & (bc[fm] != syr), "syr": bc[fm] == syr},
                                  {"tel": tel_m[t], "car": car_m[t], "syr": syr_m[t]}, total_m[t])
 
         wld = np.bincount(row, bval, minlength=len(val))
