@@ -25,7 +25,7 @@ def _path(st: TargetStatus) -> pd.DataFrame:
     return pd.DataFrame({"year": years, "value": values, "line": "target path"})
 
 
-def target_chart(status: TargetStatus, lang: str = "en", width: int = 420, height: int = 220) -> alt.Chart:
+def target_chart(status: TargetStatus, lang: str = "en", width: int | str = 420, height: int = 220) -> alt.LayerChart:
     """Layered Altair chart for one :class:`TargetStatus`."""
     t = status.target
     cal_label = "SH year" if t.calendar == "SH" else "year"
