@@ -495,7 +495,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         qty = cval / (price[cprod[crow]] * rng.lognormal(0, 0.15, len(crow)))
         cdf = _frame(year, np.full(len(crow), focus, dtype=object), iso[cpart[crow]],
                      np.array(["export", "import"], dtype=object)[cflow[crow]], prods[cprod[crow]], cval)
-        cdf["quantity"] = np.round(qty, 1)
+        cdf["quantity"] = np.maximum(np.round(qty, 1), 0.1)
         cdf["unit"] = "kg"
         cdf["province"] = prov["name_en"].to_numpy(object)[cprov]
         customs_parts.append(cdf)
@@ -548,7 +548,7 @@ def _frame(year: int, reporter, partner, flow, product, value) -> pd.DataFrame:
     n = len(value)
     df = pd.DataFrame({
         "year": np.full(n, year, dtype="int16"),
-        "month": pd.array([pd.NA] * n, dtype="Int8"),
+        "month": pd.arrays.IntegerArray(np.zeros(n, np.int8), np.ones(n, bool)),  # all NULL (annual data)
         "reporter": np.asarray(reporter, dtype=object) if not isinstance(reporter, str) else reporter,
         "partner": np.asarray(partner, dtype=object) if not isinstance(partner, str) else partner,
         "flow": flow if isinstance(flow, str) else np.asarray(flow, dtype=object),
@@ -556,8 +556,8 @@ def _frame(year: int, reporter, partner, flow, product, value) -> pd.DataFrame:
         "hs_revision": HS_REVISION,
         "value_usd": np.asarray(value, dtype=float),
         "quantity": np.full(n, np.nan),
-        "unit": pd.Series([None] * n, dtype=object),
-        "province": pd.Series([None] * n, dtype=object),
+        "unit": np.full(n, None, dtype=object),
+        "province": np.full(n, None, dtype=object),
         "source": SOURCE,
     })
     return df
