@@ -306,6 +306,32 @@ def test_csv_round_trip_and_errors(svc, factory, tmp_path, groups_url):
     assert len(svc.actions(group="Tehran")) == 9
 
 
+def test_import_actions_csv_alone(svc, tmp_path):
+    """actions.csv without decisions.csv (the web upload): decision_ref is a decision id of this database;
+    missing optional columns are allowed; rows are added as new items at version 1."""
+    from tradepulse.groups.csvio import import_csv
+
+    g, _ = _group_with_action(svc)
+    m = svc.record_meeting(g.name, "2026-03-01")
+    d = svc.add_decision(m.id, "Do it")
+    folder = tmp_path / "up"
+    folder.mkdir()
+    (folder / "actions.csv").write_text(
+        "group,decision_ref,title,owner,deadline,status,version\n"
+        f"Tehran working group,{d.id},Call the exporters,edbi,2026-04-01,in_progress,7\n", encoding="utf-8")
+    assert import_csv(svc, folder, actor="web")["actions"] == 1
+    new = [a for a in svc.actions(group=g.id) if a.title == "Call the exporters"][0]
+    assert (new.decision_id, new.version, new.status, new.owner.code) == (d.id, 1, "in_progress", "edbi")
+    assert svc.audit("action_items", new.id)[0].actor == "web"
+    (folder / "actions.csv").write_text(
+        "group,decision_ref,title,owner\nTehran working group,999,x,edbi\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no decision '999' in the database"):
+        import_csv(svc, folder)
+    (folder / "actions.csv").write_text("group,title\nTehran working group,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="missing column"):
+        import_csv(svc, folder)
+
+
 def test_seed_demo_has_overdue_due_and_done(groups_url):
     from tradepulse.groups.seed import seed_demo
 

@@ -13,6 +13,10 @@ Files (natural keys instead of database ids, so a dump loads into any database):
 
 ``ref`` columns are the ids in the exporting database, used only to link rows across files.  Import adds
 the rows (existing institutions, groups and people with the same key are reused) in one transaction;
+imported action items are new records (version 1; the ``version`` column is informative).  When
+``actions.csv`` comes without ``decisions.csv``, ``decision_ref`` must be a decision id of the target
+database (the case of re-importing an edited export into the same database — which adds the rows again,
+it does not update existing ones);
 any bad row raises :class:`~tradepulse.errors.InputError` with file, line and column and nothing is
 written.  Import is audited like any other change.
 """
@@ -24,7 +28,7 @@ import datetime as dt
 from pathlib import Path
 
 from tradepulse.errors import InputError, TradepulseError
-from tradepulse.groups.models import ACTION_STATUSES, jalali
+from tradepulse.groups.models import ACTION_STATUSES
 from tradepulse.groups.service import GroupService
 
 FILES = {
@@ -36,6 +40,10 @@ FILES = {
     "actions": ["ref", "group", "decision_ref", "title", "owner", "deadline", "deadline_jalali", "status",
                 "target_id", "indicator", "note", "completed_on", "version"],
 }
+#: Columns that may be missing on import.
+OPTIONAL = {"ref", "date_jalali", "deadline_jalali", "version", "decision_ref", "target_id", "indicator", "note",
+            "completed_on", "email", "name_fa", "kind", "members", "secretariat", "scope", "province",
+            "minutes", "attendees", "title", "role", "group", "deadline", "status"}
 
 
 def _d(day: dt.date | None) -> str:
@@ -72,11 +80,12 @@ def _read(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
         return []
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in header if c not in (reader.fieldnames or []) and not c.endswith("_jalali")]
+        missing = [c for c in header if c not in (reader.fieldnames or []) and c not in OPTIONAL]
         if missing:
             raise InputError(f"missing column(s) {', '.join(missing)}; expected {', '.join(header)}",
                              file=str(path), line=1, column=missing[0])
-        return [(i + 2, {k: (v or "").strip() for k, v in row.items() if k}) for i, row in enumerate(reader)]
+        return [(i + 2, {**{c: "" for c in header}, **{k: (v or "").strip() for k, v in row.items() if k}})
+                for i, row in enumerate(reader)]
 
 
 def import_csv(svc: GroupService, in_dir: str | Path, actor: str = "csv-import") -> dict[str, int]:
@@ -178,20 +187,25 @@ def import_csv(svc: GroupService, in_dir: str | Path, actor: str = "csv-import")
             status = r["status"] or "open"
             if status not in ACTION_STATUSES:
                 fail("actions", line, "status", f"status must be one of {', '.join(ACTION_STATUSES)}, not {status!r}")
-            if r["decision_ref"] and r["decision_ref"] not in decisions:
-                fail("actions", line, "decision_ref", f"no decision with ref {r['decision_ref']!r} in decisions.csv")
-            try:
-                version = int(r.get("version") or 1)
-            except ValueError:
-                fail("actions", line, "version", f"version must be a whole number, not {r['version']!r}")
+            decision_id = None
+            if r["decision_ref"]:
+                if data["decisions"]:
+                    if r["decision_ref"] not in decisions:
+                        fail("actions", line, "decision_ref",
+                             f"no decision with ref {r['decision_ref']!r} in decisions.csv")
+                    s.flush()
+                    decision_id = decisions[r["decision_ref"]].id
+                else:   # actions.csv alone: the ref is a decision id of this database
+                    ok = r["decision_ref"].isdigit() and s.get(Decision, int(r["decision_ref"])) is not None
+                    if not ok:
+                        fail("actions", line, "decision_ref",
+                             f"no decision {r['decision_ref']!r} in the database (and no decisions.csv)")
+                    decision_id = int(r["decision_ref"])
             a = ActionItem(group=grp, title=r["title"], owner=owner, status=status,
                            deadline=day("actions", line, "deadline", r["deadline"]),
                            completed_on=day("actions", line, "completed_on", r["completed_on"]),
                            target_id=r["target_id"] or None, indicator=r["indicator"] or None,
-                           note=r["note"], version=version)
-            if r["decision_ref"]:
-                s.flush()
-                a.decision_id = decisions[r["decision_ref"]].id
+                           note=r["note"], version=1, decision_id=decision_id)
             s.add(a)
             svc._created(actor, a, {k: v for k, v in r.items() if k != "deadline_jalali"})
             added["actions"] += 1
