@@ -164,3 +164,20 @@ def test_lall_real_hs_two_concordances(shared_data):
     assert diff.max() < 0.01          # measured: PP 0.599 vs 0.595, largest gap 0.005 (LT2)
     bec = T.bec_shares(flows).set_index("end_use").share
     assert bec.sum() == pytest.approx(1.0) and bec.loc["intermediate"] > 0.46   # crude oil BEC 310
+
+
+def test_hs_revision_from_rows(tmp_path):
+    """The atlas concordance follows the rows' HS revision; mixed revisions are refused (one vintage per
+    analysis).  HS 270900 (crude petroleum) → SITC2 3330 → PP under both HS1992 and HS2017."""
+    lall = tmp_path / "lall.csv"
+    lall.write_text("sitc2,lall_code\n3330,PP\n")
+    base = pd.DataFrame({"year": 2020, "reporter": "IRN", "partner": "WLD", "flow": "export",
+                         "product": ["270900"], "value_usd": [10.0]})
+    for rev in ("HS1992", "HS2017"):
+        r = T.lall_shares(as_flows(base, hs_revision=rev), lall=lall)
+        assert r.set_index("lall_code").share.to_dict() == pytest.approx({"PP": 1.0})
+    mixed = pd.concat([as_flows(base, hs_revision="HS1992"), as_flows(base, hs_revision="HS2017")])
+    with pytest.raises(InputError, match="mix HS revisions"):
+        T.lall_shares(mixed, lall=lall)
+    r = T.lall_shares(mixed, lall=lall, hs_revision="HS2017")
+    assert r.value_usd.sum() == pytest.approx(20.0)

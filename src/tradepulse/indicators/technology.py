@@ -272,7 +272,7 @@ def _shares(df: pd.DataFrame, keys: list[str], target: str, labels: dict[str, st
 
 
 def _flows_frame(data, *, reporter, years, partner, product, province, flow, groups_file,
-                 product_groups_file) -> tuple[pd.DataFrame, list[str]]:
+                 product_groups_file, hs_revision_out: list | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Values by year × unit × product from FLOWS (or a plain frame with those columns)."""
     t = sel.select_flows(data, reporter=reporter, years=years, partner=partner, product=product,
                          province=province, flow=flow, strict_years=False, groups_file=groups_file,
@@ -285,6 +285,8 @@ def _flows_frame(data, *, reporter, years, partner, product, province, flow, gro
         df = sel.national_totals(t, ["year", "reporter", "product"], allow_world=partner is None).to_pandas()
     if df.empty:
         raise NoDataError("no flows in this selection")
+    if hs_revision_out is not None:
+        hs_revision_out.append(t)
     return df, ["year", *units]
 
 
@@ -304,14 +306,15 @@ def lall_shares(data, *, lall, hs_sitc=None, classification: str = "hs", hs_revi
     table = lall if isinstance(lall, pd.DataFrame) else load_lall(lall)
     if classification not in ("hs", "sitc2"):
         raise UnknownNameError("product classification", classification, ["hs", "sitc2"])
+    selected: list = []
     df, keys = _flows_frame(data, reporter=reporter, years=years, partner=partner, product=product,
                             province=province, flow=flow, groups_file=groups_file,
-                            product_groups_file=product_groups_file)
+                            product_groups_file=product_groups_file, hs_revision_out=selected)
     if classification == "sitc2":
         mapping = lall_mapping(table, df["product"].astype(str).unique(), fallback3=fallback3)
     else:
         if hs_sitc is None:
-            rev = hs_revision or _stored_revision(data)
+            rev = hs_revision or _stored_revision(selected[0])
             conc = atlas_hs_to_sitc2(rev)
         else:
             conc = hs_sitc if isinstance(hs_sitc, pd.DataFrame) else load_concordance(hs_sitc)
@@ -330,8 +333,8 @@ def lall_mapping(table: pd.DataFrame, codes, *, fallback3: bool = True) -> pd.Da
     known = table.set_index("sitc2")["lall_code"]
     codes = pd.Index(pd.unique(pd.Series(list(codes), dtype=str)))
     missing = codes.difference(known.index)
-    by3 = table.assign(g=table["sitc2"].str[:3]).groupby("g")["lall_code"].agg(
-        lambda c: c.iloc[0] if c.nunique() == 1 else "unclassified")
+    g3 = table.groupby(table["sitc2"].str[:3])["lall_code"]
+    by3 = g3.first().where(g3.nunique() == 1, "unclassified")
     fill = pd.Series(missing.str[:3], index=missing).map(by3) if fallback3 else pd.Series(index=missing, dtype=object)
     fill = fill.fillna("unclassified")
     src = np.concatenate([known.index.to_numpy(dtype=object), missing.to_numpy(dtype=object)])
@@ -339,12 +342,9 @@ def lall_mapping(table: pd.DataFrame, codes, *, fallback3: bool = True) -> pd.Da
     return pd.DataFrame({"source": src, "target": tgt, "weight": 1.0})
 
 
-def _stored_revision(data) -> str:
-    try:
-        t = sel.as_table(data, "flows")
-        revs = [r for r in sel.available(t, "hs_revision") if r in ATLAS_HS]
-    except Exception:  # noqa: BLE001 — plain frames without the column
-        revs = []
+def _stored_revision(t) -> str:
+    """The one HS revision of the selected rows (HS1992 when unknown); mixed revisions are refused."""
+    revs = [r for r in sel.available(t, "hs_revision") if r in ATLAS_HS]
     if len(revs) > 1:
         raise InputError(f"the flows mix HS revisions {revs}; pass hs_revision= (one vintage per analysis)")
     return revs[0] if revs else "HS1992"
