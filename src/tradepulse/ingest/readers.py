@@ -130,16 +130,16 @@ def baci_pass1_sql(spec: Spec, consts: dict) -> str:
     ch = "s.k // 10000"
     good = (f"s.t BETWEEN 1900 AND 2100 AND r.code IS NOT NULL AND p.code IS NOT NULL "
             f"AND s.k BETWEEN 0 AND 999999 AND (({ch} BETWEEN 1 AND 97 AND {ch} <> 77) OR {ch} = 99) "
-            f"AND s.v >= 0 AND (q.qd >= 0 OR (q.qd IS NULL AND (s.q IS NULL OR upper(trim(s.q)) IN "
-            f"('', 'NA', 'NAN', 'NULL'))))")
+            f"AND s.v >= 0 AND CASE WHEN s.qd IS NOT NULL THEN s.qd >= 0 ELSE (s.q IS NULL OR upper(trim(s.q)) "
+            f"IN ('', 'NA', 'NAN', 'NULL')) END")
     flow = codes.FLOW_WORDS.get(str(consts.get("flow", "export")).lower(), "export")
     unit = str(consts.get("unit", "t"))
     return (f"SELECT TRY_CAST(s.t AS SMALLINT) AS year, NULL::TINYINT AS month, r.code AS reporter, "
             f"p.code AS partner, {lit(flow)} AS flow, lpad(CAST(s.k AS VARCHAR), 6, '0') AS product, "
-            f"{lit(hs)} AS hs_revision, s.v * {lit(float(spec.value_scale))} AS value_usd, q.qd AS quantity, "
-            f"CASE WHEN q.qd IS NOT NULL THEN {lit(unit)} END AS unit, NULL::VARCHAR AS province, "
+            f"{lit(hs)} AS hs_revision, s.v * {lit(float(spec.value_scale))} AS value_usd, s.qd AS quantity, "
+            f"CASE WHEN s.qd IS NOT NULL THEN {lit(unit)} END AS unit, NULL::VARCHAR AS province, "
             f"CASE WHEN coalesce({good}, FALSE) THEN NULL ELSE 'bad' END AS __reason "
-            f"FROM {{rel}} s, LATERAL (SELECT TRY_CAST(NULLIF(trim(s.q), '') AS DOUBLE) AS qd) q "
+            f"FROM (SELECT *, TRY_CAST(q AS DOUBLE) AS qd FROM {{rel}}) s "
             f"LEFT JOIN (SELECT CAST(key AS INTEGER) AS key, code FROM __tp_codes_numeric) r ON r.key = s.i "
             f"LEFT JOIN (SELECT CAST(key AS INTEGER) AS key, code FROM __tp_codes_numeric) p ON p.key = s.j")
 

@@ -1,0 +1,122 @@
+"""Ingest benchmark: tradepulse BACI ingest vs a raw DuckDB ``read_csv`` → Parquet of the same file.
+
+    .venv/bin/python benchmarks/ingest/run.py            # ~10M rows (a BACI year), writes docs/benchmarks.md
+    .venv/bin/python benchmarks/ingest/run.py --rows 200000 --no-write   # quick check
+
+Each contender runs in its own subprocess (fresh interpreter, own peak RSS from ``getrusage(RUSAGE_SELF)``),
+alternating, ``--repeat`` times; the best wall time of each is compared (the machine is shared, so the
+minimum is the least disturbed run).  Speed ratio = raw time / tradepulse time (goal ≥ 0.8); peak RSS goal
+≤ 2 GB.  The synthetic file is cached in ``benchmarks/ingest/_work`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+RAW = r"""
+import json, resource, sys, time
+import duckdb
+src, out = sys.argv[1], sys.argv[2]
+t = time.perf_counter()
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+con.execute(f"COPY (SELECT * FROM read_csv('{src}')) TO '{out}' (FORMAT parquet)")
+n = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": n,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+TP = r"""
+import json, resource, sys, time
+t = time.perf_counter()
+from tradepulse.ingest import ingest_file
+from tradepulse.warehouse import Warehouse
+src, out = sys.argv[1], sys.argv[2]
+with Warehouse(out) as wh:
+    r = ingest_file(wh, src, "baci")
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": r.rows_loaded, "quarantined": r.rows_quarantined,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_one(code: str, src: Path, out: Path) -> dict:
+    for p in (out, out.with_name(out.name + ".wal")):
+        if p.exists():
+            p.unlink()
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"contender failed:\n{proc.stderr[-3000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["wall"] = wall
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = ap.parse_args(argv)
+
+    from gen import generate
+
+    work = HERE / "_work"
+    work.mkdir(exist_ok=True)
+    src = work / f"baci_synthetic_{args.rows}.csv"
+    if not src.exists():
+        t = time.perf_counter()
+        generate(src, args.rows)
+        print(f"generated {src.name} ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s",
+              flush=True)
+    raw, tp = [], []
+    for i in range(args.repeat):
+        raw.append(run_one(RAW, src, work / "raw.parquet"))
+        tp.append(run_one(TP, src, work / "wh.duckdb"))
+        print(f"run {i + 1}: raw {raw[-1]['wall']:.2f} s, tradepulse {tp[-1]['wall']:.2f} s "
+              f"(rss {raw[-1]['rss_mb']:.0f} / {tp[-1]['rss_mb']:.0f} MB, load {os.getloadavg()[0]:.1f})",
+              flush=True)
+    assert all(r["rows"] == args.rows for r in raw) and all(r["rows"] == args.rows for r in tp)
+    best_raw = min(r["wall"] for r in raw)
+    best_tp = min(r["wall"] for r in tp)
+    ratio = best_raw / best_tp
+    rss_tp = max(r["rss_mb"] for r in tp)
+    rss_raw = max(r["rss_mb"] for r in raw)
+    size_mb = src.stat().st_size / 1e6
+    verdict = ("meets" if ratio >= 0.8 else "misses") + " the ≥ 0.8× speed goal; peak RSS " + \
+              ("within" if rss_tp <= 2048 else "over") + " 2 GB"
+    md = f"""Synthetic BACI-year CSV: {args.rows:,} rows, {size_mb:,.0f} MB (`benchmarks/ingest/gen.py`, seed 1).
+Each contender in its own subprocess (wall time includes interpreter start and imports), {args.repeat} alternating
+runs, best time shown (median in brackets).
+
+| contender | best wall s (median) | rows/s | peak RSS MB |
+|---|---:|---:|---:|
+| raw DuckDB `read_csv` → Parquet | {best_raw:.2f} ({statistics.median(r['wall'] for r in raw):.2f}) | {args.rows / best_raw:,.0f} | {rss_raw:,.0f} |
+| `tradepulse` BACI ingest (validate, map codes, quarantine, dup-key check, one transaction) | {best_tp:.2f} ({statistics.median(r['wall'] for r in tp):.2f}) | {args.rows / best_tp:,.0f} | {rss_tp:,.0f} |
+
+Speed ratio raw / tradepulse = **{ratio:.2f}×** — {verdict}.
+"""
+    print(md)
+    if not args.no_write:
+        from benchmarks._common import write_section
+        write_section("ingest", md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
