@@ -43,6 +43,9 @@ FONTS = HERE / "fonts"
 #: Status labels (translated in the catalogs).
 ACTION_STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done"),
                         "cancelled": N_("cancelled")}
+#: Roadmap metrics → display unit: money in US$ million, shares in percent, counts as whole numbers.
+MONEY_METRICS = ("exports", "imports", "total_trade", "balance", "non_oil_balance", "import_saving")
+UNIT_LABELS = {"money": N_("US$ million"), "share": N_("percent"), "count": N_("count"), "value": N_("value")}
 TARGET_STATUS_LABELS = {"on-track": N_("on track"), "at-risk": N_("at risk"), "off-track": N_("off track"),
                         "no-data": N_("no data")}
 
@@ -227,6 +230,16 @@ def _trade_part(brief: Brief, wh, fmt: Formatter, n_top: int) -> None:
                                           "brief.")
 
 
+def _metric_unit(metric: str) -> str:
+    if metric in MONEY_METRICS:
+        return "money"
+    if metric == "market_share":
+        return "share"
+    if metric in ("n_products", "n_markets"):
+        return "count"
+    return "value"
+
+
 def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
     try:
         from tradepulse import roadmap as rm
@@ -256,7 +269,7 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
             "metric": t.metric, "status": s.status, "actual": s.actual, "target": s.target_value,
             "as_of_year": s.as_of_year, "deadline_year": t.deadline_year, "progress": s.progress,
             "required_growth": s.required_growth, "projection": s.projection, "estimate": s.actual_estimate,
-            "calendar": t.calendar,
+            "calendar": t.calendar, "unit": _metric_unit(t.metric),
         })
     if not brief.targets:
         brief.notes["targets"] = N_("The roadmap has no targets for this scope.")
@@ -319,6 +332,15 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
     env.install_gettext_translations(fmt.t, newstyle=True)
     _ = fmt.gettext
 
+    def metric_value(value, unit: str) -> str:
+        if unit == "money":
+            return fmt.musd(value, 0 if value is not None and abs(value) >= 1e8 else 1)
+        if unit == "share":
+            return fmt.pct(value, 2, sign=False)
+        if unit == "count":
+            return fmt.num(value, 0)
+        return fmt.num(value, 2)
+
     def province_name(name: str) -> str:
         if brief.lang != "fa":
             return name
@@ -340,7 +362,8 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
     css = (HERE / "templates" / "brief.css").read_text(encoding="utf-8")
     fonts_url = FONTS.resolve().as_uri()
     return env.get_template("brief.html").render(
-        b=brief, f=fmt, note=note, country=country, province_name=province_name, textdir=textdir, css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
+        b=brief, f=fmt, note=note, country=country, province_name=province_name, textdir=textdir,
+        metric_value=metric_value, unit_label=lambda u: _(UNIT_LABELS.get(u, u)), css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
         status_label=lambda s: _(ACTION_STATUS_LABELS.get(s, s)),
         target_label=lambda s: _(TARGET_STATUS_LABELS.get(s, s)),
         svg=lambda key: Markup(brief.charts.get(key, "")), dir="rtl" if brief.rtl else "ltr")
