@@ -93,6 +93,8 @@ def test_domestic_production_entries(wh, lines):
     assert prod.loc[("8708", 2020), "estimate"]  # SH 1399 placed at 2020, flagged
     m = monitor(wh, lines, calendar="gregorian").set_index("hs")
     assert m.loc["8517", "domestic_production"] == 75.0
+    # regression: no half-fetched DuckDB result is left open on the warehouse connection
+    assert int(wh.flows().count().execute()) == len(_rows())
     with pytest.raises(InputError, match="hs must be"):
         add_production(wh, "85x7", 2020, 1.0)
     with pytest.raises(InputError, match="non-negative"):

@@ -183,7 +183,7 @@ def saving_series(imports: pd.DataFrame, target) -> pd.DataFrame:
 # ---------------------------------------------------------------- domestic production
 def ensure_production_table(warehouse) -> None:
     cols = ", ".join(f'"{c}" {t}' for c, t in PRODUCTION.items())
-    warehouse.raw.execute(f'CREATE TABLE IF NOT EXISTS domestic_production ({cols})')
+    warehouse.raw.execute(f'CREATE TABLE IF NOT EXISTS domestic_production ({cols})').fetchall()
 
 
 def add_production(warehouse, hs: str, year: int, value_usd: float, *, calendar: str = "SH",
@@ -207,7 +207,7 @@ def add_production(warehouse, hs: str, year: int, value_usd: float, *, calendar:
     warehouse.raw.execute(
         "INSERT INTO domestic_production VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [entry_id, hs, int(year), calendar, float(value_usd), quantity, unit, province, source, entered_by,
-         _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None), note])
+         _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None), note]).fetchall()
     return entry_id
 
 
@@ -220,8 +220,9 @@ def production_frame(warehouse, calendar: str = "SH") -> pd.DataFrame:
     empty = pd.DataFrame(columns=["hs", "year", "value_usd", "estimate"])
     if warehouse is None:
         return empty
+    # fetchall, not fetchone: DuckDB 2 keeps a partly fetched result open and blocks the connection
     found = warehouse.raw.execute("SELECT count(*) FROM information_schema.tables "
-                                  "WHERE table_name = 'domestic_production'").fetchone()[0]
+                                  "WHERE table_name = 'domestic_production'").fetchall()[0][0]
     if not found:
         return empty
     df = warehouse.raw.execute("SELECT * FROM domestic_production ORDER BY entered_at").fetchdf()
