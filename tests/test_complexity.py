@@ -384,3 +384,41 @@ def test_cli_complexity_proximity_opportunities(tmp_path, stata):
     r = run(app, ["complexity", str(bad), "--exporter", "origin", "--product", "hs92", "--value", "export_val",
                   "-o", str(tmp_path / "x.csv")])
     assert r.exit_code == 2 and "missing" in r.output
+
+
+@pytest.mark.slow
+def test_demo_warehouse_to_opportunities_for_iran(tmp_path):
+    """End to end on the SYNTHETIC demo world: ingest → warehouse → complexity → IRN opportunities."""
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    from tradepulse.demo.world import generate
+    from tradepulse.ingest import ingest_frame
+    from tradepulse.warehouse import Warehouse
+
+    world = generate(n_countries=40, n_products=150, first_year=2020, last_year=2023)
+    path = tmp_path / "wh.duckdb"
+    with Warehouse(path) as wh:
+        ingest_frame(wh, world.flows, source="demo-synthetic", name="demo_flows")
+        exports = warehouse_exports(wh)
+        res = complexity(wh)
+    wld = world.flows[(world.flows.partner == "WLD") & (world.flows.flow == "export")]
+    assert exports["export_value"].sum() == pytest.approx(wld["value_usd"].sum(), rel=1e-12)
+    assert sorted(res["year"].unique()) == [2020, 2021, 2022, 2023]
+    assert not res[["eci", "pci", "density", "coi", "cog"]].isna().any().any()
+    opp = opportunities(res, "IRN")
+    assert len(opp) > 0 and set(opp["year"]) == {2023}
+    out = tmp_path / "opp.csv"
+    r = CliRunner().invoke(app, ["opportunities", "--country", "IRN", "--warehouse", str(path), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert pd.read_csv(out, dtype={"product": str})["product"].tolist() == opp["product"].tolist()
+    # PRODY/EXPY from the macro table: EXPY is a share-weighted mean of PRODY, within the GDPpc range
+    with Warehouse(path) as wh:
+        ingest_frame(wh, world.macro, source="demo-synthetic", name="demo_macro", target="macro")
+    cx_out = tmp_path / "cx.parquet"
+    r = CliRunner().invoke(app, ["complexity", "--warehouse", str(path), "--prody", "-o", str(cx_out)])
+    assert r.exit_code == 0, r.output
+    got = pd.read_parquet(cx_out)
+    gdp = world.macro.assign(pc=world.macro.gdp_usd / world.macro.population)
+    assert got["prody"].between(gdp["pc"].min() * (1 - 1e-9), gdp["pc"].max() * (1 + 1e-9)).all()
+    assert got["expy"].between(got["prody"].min() - 1e-6, got["prody"].max() + 1e-6).all()

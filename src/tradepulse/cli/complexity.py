@@ -85,14 +85,25 @@ def register(app: typer.Typer) -> None:
         cog_form: str = typer.Option("ecomplexity", "--cog-form", help="COI/COG form: ecomplexity or atlas."),
         continuous: bool = typer.Option(False, "--continuous", help="Correlation proximity and RCA density."),
         rolling: int = typer.Option(1, "--rolling", help="Average values over this many years first."),
+        gdp_pc: Optional[Path] = typer.Option(None, "--gdp-pc", help="CSV/Parquet with iso3, [year], gdp_pc → "
+                                              "adds prody and expy columns."),
+        prody: bool = typer.Option(False, "--prody", help="Add prody/expy from the warehouse macro table."),
         missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
         warehouse: Optional[Path] = WarehouseOption,
     ) -> None:
         """RCA, M, diversity, ubiquity, ECI, PCI, density, COI, COG: one row per (year, exporter, product)."""
         frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
+        gdp = None
+        if gdp_pc is not None:
+            gdp, *_ = _load(gdp_pc, "iso3", "product", "gdp_pc", None, None, None)
+        elif prody:
+            from tradepulse.indicators.complexity import warehouse_gdp_pc
+            from tradepulse.warehouse import Warehouse
+            with Warehouse(warehouse, read_only=True) as wh:
+                gdp = warehouse_gdp_pc(wh)
         res = _run_complexity(frame, e, p, v, y, threshold=threshold, convention=convention,
                               diagonal=diagonal, cog_form=cog_form, continuous=continuous, rolling=rolling,
-                              missing=missing, duplicates=duplicates)
+                              missing=missing, duplicates=duplicates, gdp_pc=gdp)
         write_table(res, out)
         years = sorted(res["year"].unique())
         console.print(f"{len(res):,} rows ({res['exporter'].nunique()} exporters × {res['product'].nunique()} "

@@ -471,6 +471,23 @@ def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: 
     return out.sort_values(["year", "exporter", "product"]).reset_index(drop=True)
 
 
+def warehouse_gdp_pc(warehouse) -> pd.DataFrame:
+    """GDP per capita (current USD) by iso3 and year from the warehouse ``macro`` table (Ibis):
+    ``gdp_usd / population``; columns year, iso3, gdp_pc (for ``complexity(..., gdp_pc=...)``)."""
+    from tradepulse.warehouse import as_table
+
+    t = as_table(warehouse, "macro")
+    t = t.filter(t.gdp_usd.notnull() & (t.population > 0))
+    out = (t.group_by(["year", "iso3"])
+           .aggregate(gdp=t.gdp_usd.sum(), pop=t.population.sum())
+           .mutate(gdp_pc=lambda r: r.gdp / r["pop"])
+           .select("year", "iso3", "gdp_pc").to_pandas())
+    if out.empty:
+        raise NoDataError("the warehouse macro table has no GDP and population rows; ingest macro data first")
+    out["year"] = out["year"].astype(np.int64)
+    return out.sort_values(["year", "iso3"]).reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- public API
 def complexity(frame, exporter: str = "exporter", product: str = "product", value: str = "export_value",
                year: str | None = None, *, threshold: float = 1.0, convention: str = "py",
