@@ -229,8 +229,8 @@ def gravity_access(exporters: Iterable[str], markets: Iterable[str], *, distance
         gi, gj = exl.get_indexer(geo["exporter"]), mkl.get_indexer(geo["importer"])
     keep = (gi >= 0) & (gj >= 0)
     dist = geo["distw"].fillna(geo["dist"]).to_numpy(float)[keep]
-    val = np.power(np.maximum(dist, 1.0), b["distance"]) * np.exp(
-        b["contiguity"] * geo["contig"].to_numpy(float)[keep] + b["language"] * geo["comlang_off"].to_numpy(float)[keep])
+    contig, lang = geo["contig"].to_numpy(float)[keep], geo["comlang_off"].to_numpy(float)[keep]
+    val = np.power(np.maximum(dist, 1.0), b["distance"]) * np.exp(b["contiguity"] * contig + b["language"] * lang)
     g = np.full((len(ex), len(mk)), np.nan)
     g[gi[keep], gj[keep]] = val
     known = ~np.isnan(g)
