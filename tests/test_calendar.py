@@ -114,3 +114,15 @@ def test_annual_apportioning_of_constant_daily_flow_is_close():
     frame = pd.DataFrame({"year": [2020, 2021, 2022, 2023], "value": [366.0, 365.0, 365.0, 365.0]})
     out = cal.annual_to_sh(frame).set_index("sh_year")["value"]
     assert out.to_numpy() == pytest.approx([366, 365, 365])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=2000, max_value=2030), st.integers(min_value=1, max_value=3),
+       st.lists(st.floats(min_value=0, max_value=1e9, allow_nan=False), min_size=36, max_size=36))
+def test_monthly_to_sh_conserves_totals(first, n_years, values):
+    """Property: day-weight aggregation only moves value between SH years, never creates or loses any."""
+    frame = pd.DataFrame([(first + k // 12, k % 12 + 1) for k in range(12 * n_years)], columns=["year", "month"])
+    frame["value"] = values[: len(frame)]
+    out = cal.monthly_to_sh(frame)
+    assert out["value"].sum() == pytest.approx(frame["value"].sum(), rel=1e-9, abs=1e-6)
+    assert out["months"].max() <= 13

@@ -369,3 +369,16 @@ def test_target_chart_and_svg():
     assert svg.lstrip().startswith("<svg") and "on-track" in svg
     fa = target_chart(st, lang="fa").to_dict()
     assert "در مسیر" in str(fa["title"])
+
+
+@pytest.mark.parametrize("target, words", [
+    (T("import_saving", options={"window": 3}), "needs baseline"),  # reported on the baseline field
+    (T("import_saving", baseline={"year": 2020}, options={"method": "trend"}), "method must be pre3avg"),
+    (T("exports", options={"oil": "narrow"}), "not used by metric 'exports'"),
+    (T("n_markets", options={"threshold": -1}), "threshold must be a number"),
+    (T("indicator:m.f", options={"input": "csv"}), "input must be warehouse, table or frame"),
+])
+def test_options_validated(target, words):
+    with pytest.raises(InputError, match=words) as info:
+        roadmap(target)
+    assert info.value.column == ("targets[0].baseline" if "baseline" in words else "targets[0].options")

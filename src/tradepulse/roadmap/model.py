@@ -366,6 +366,9 @@ def _parse_target(raw: Any, i: int, reporter: str, calendar: str, fail, loc: _Lo
     options = raw.get("options", {})
     if not isinstance(options, dict):
         fail("options must be a table", i, "options")
+    _check_options(metric, options, b_year, lambda m: fail(m, i, "options"))
+    if metric == "import_saving" and b_year is None:
+        fail("import_saving needs baseline = { year = <last year before the measure> }", i, "baseline")
     parent = raw.get("parent")
     if parent is not None and not isinstance(parent, str):
         fail("parent must be a target id", i, "parent")
@@ -376,3 +379,27 @@ def _parse_target(raw: Any, i: int, reporter: str, calendar: str, fail, loc: _Lo
                   growth=float(growth) if growth is not None else None, parent=parent, options=dict(options),
                   note=str(raw.get("note", "")), line=loc.line(i, None))
 
+
+
+#: Allowed ``options`` per metric: key → check (returns True when the value is valid) and a hint.
+_OPTIONS = {
+    "non_oil_balance": {"oil": (lambda v: v in ("narrow", "chapter27"), "narrow or chapter27")},
+    "n_products": {"threshold": (lambda v: isinstance(v, (int, float)) and v >= 0, "a number ≥ 0")},
+    "n_markets": {"threshold": (lambda v: isinstance(v, (int, float)) and v >= 0, "a number ≥ 0")},
+    "import_saving": {"method": (lambda v: v == "pre3avg", "pre3avg"),
+                      "window": (lambda v: isinstance(v, int) and 1 <= v <= 10, "a whole number of years 1–10")},
+    "indicator": {"input": (lambda v: v in ("warehouse", "table", "frame"), "warehouse, table or frame"),
+                  "args": (lambda v: isinstance(v, dict), "a table of keyword arguments"),
+                  "column": (lambda v: isinstance(v, str), "a column name")},
+}
+
+
+def _check_options(metric: str, options: dict, baseline_year, fail) -> None:
+    allowed = _OPTIONS.get("indicator" if metric.startswith("indicator:") else metric, {})
+    for key, value in options.items():
+        if key not in allowed:
+            fail(f"option {key!r} is not used by metric {metric!r}"
+                 + (f"; allowed: {', '.join(allowed)}" if allowed else ""))
+        ok, hint = allowed[key]
+        if not ok(value):
+            fail(f"option {key} must be {hint}, not {value!r}")
