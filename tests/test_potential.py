@@ -270,3 +270,17 @@ def test_accepts_a_warehouse_with_macro(tmp_warehouse):
     wh.raw.execute("INSERT INTO macro SELECT * FROM m_df")
     res = export_potential(wh, "IRN", access="none")
     assert cell(res, "IRQ", "0101")["potential"] == pytest.approx(2880 / 47)
+
+
+def test_tariff_access_by_supplier_import_weighted():
+    """MFN 10 % in SYR on P1 (exporter '*'), IRN pays 0 there.  SYR's P1 suppliers: IRN 10 at 0 %, TUR 20
+    at 10 % → t̄ = (10·0 + 20·0.1)/30 = 1/15 and A = (1/(16/15))^−5 = (16/15)^5.  IRQ P1 has only a general
+    rate (5 %) which IRN pays too → A = 1."""
+    tariffs = pd.DataFrame({"exporter": ["*", "IRN", "*"], "market": ["SYR", "SYR", "IRQ"],
+                            "product": ["0101", "0101", "0101"], "rate": [0.10, 0.0, 0.05]})
+    res = export_potential(hand_flows(), "IRN", horizon=0, tariffs=tariffs)
+    assert cell(res, "SYR", "0101")["access"] == pytest.approx((16 / 15) ** 5)
+    assert cell(res, "IRQ", "0101")["access"] == pytest.approx(1.0)
+    assert cell(res, "SYR", "0303")["access"] == 1.0
+    with pytest.raises(Exception, match="lacks column"):
+        export_potential(hand_flows(), "IRN", horizon=0, tariffs=tariffs.drop(columns="rate"))

@@ -266,19 +266,56 @@ def _elasticity_vector(income_elasticity, products: pd.Index) -> np.ndarray:
     return eps
 
 
-def _tariff_access(tariffs: pd.DataFrame, products: pd.Index, markets: pd.Index, sigma: float) -> np.ndarray:
+def _tariff_access(tariffs: pd.DataFrame, exporter: str, exporters: pd.Index, products: pd.Index,
+                   markets: pd.Index, flows: tuple[np.ndarray, ...], M: np.ndarray, sigma: float) -> np.ndarray:
+    """Tariff advantage ``A = ((1+t_ijk)/(1+t̄_jk))^−σ`` as a products × markets matrix.
+
+    ``tariffs`` columns ``market, product, rate`` (fractions, 0.05 = 5 %) and either ``competitor_rate``
+    (t̄ given) or ``exporter`` (rates by supplier; ``*`` or empty = the rate for every supplier without its
+    own row, e.g. MFN): then t̄_jk = Σ_l (x_ljk/M_jk) t_ljk, the import-weighted rate *j*'s suppliers pay.
+    Cells without any tariff row keep A = 1.
+    """
     need = {"market", "product", "rate"}
     if need - set(tariffs.columns):
         raise TradepulseError(f"tariffs table lacks column(s) {', '.join(sorted(need - set(tariffs.columns)))}; "
-                              "expected market, product, rate [, competitor_rate] (rates as fractions)")
+                              "expected market, product, rate [, exporter | competitor_rate] (rates as fractions)")
     t = tariffs.copy()
-    t["competitor_rate"] = t["competitor_rate"].fillna(t["rate"]) if "competitor_rate" in t else t["rate"]
-    t["factor"] = ((1 + t["rate"].astype(float)) / (1 + t["competitor_rate"].astype(float))) ** (-sigma)
-    a = np.ones((len(products), len(markets)))
+    P, J = len(products), len(markets)
     pi, mi = products.get_indexer(t["product"].astype(str)), markets.get_indexer(t["market"].astype(str))
-    ok = (pi >= 0) & (mi >= 0)
-    a[pi[ok], mi[ok]] = t["factor"].to_numpy(float)[ok]
-    return a
+    rate = t["rate"].to_numpy(float)
+    if "exporter" not in t.columns:
+        comp = (t["competitor_rate"].fillna(t["rate"]) if "competitor_rate" in t else t["rate"]).to_numpy(float)
+        ok = (pi >= 0) & (mi >= 0)
+        a = np.ones((P, J))
+        a[pi[ok], mi[ok]] = ((1 + rate[ok]) / (1 + comp[ok])) ** (-sigma)
+        return a
+    ex = t["exporter"].astype(object).where(t["exporter"].notna(), "*").astype(str).str.upper().to_numpy()
+    general = (ex == "*") & (pi >= 0) & (mi >= 0)
+    base = np.zeros((P, J))
+    has = np.zeros((P, J), dtype=bool)
+    base[pi[general], mi[general]] = rate[general]
+    has[pi[general], mi[general]] = True
+    own_rate = base.copy()
+    mine = (ex == exporter) & (pi >= 0) & (mi >= 0)
+    own_rate[pi[mine], mi[mine]] = rate[mine]
+    has[pi[mine], mi[mine]] = True
+    # every flow pays its supplier-specific rate when given, else the general rate of its cell
+    r, j, k, v = flows
+    li = exporters.get_indexer(ex)
+    spec = (li >= 0) & (pi >= 0) & (mi >= 0)
+    has[pi[spec], mi[spec]] = True
+    paid = base[k, j]
+    if spec.any():
+        keys = (li[spec].astype(np.int64) * J + mi[spec]) * P + pi[spec]
+        order = np.argsort(keys)
+        keys, vals = keys[order], rate[spec][order]
+        fk = (r.astype(np.int64) * J + j) * P + k
+        pos = np.clip(np.searchsorted(keys, fk), 0, len(keys) - 1)
+        hit = keys[pos] == fk
+        paid = np.where(hit, vals[pos], paid)
+    tbar = np.bincount(k * J + j, weights=v * paid, minlength=P * J).reshape(P, J)
+    tbar = np.where(M > 0, tbar / np.where(M > 0, M, 1.0), base)
+    return np.where(has, ((1 + own_rate) / (1 + tbar)) ** (-sigma), 1.0)
 
 
 # ---------------------------------------------------------------- main
@@ -416,6 +453,9 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     Xgj = np.where(jpos >= 0, Xg_all[:, np.maximum(jpos, 0)], 0.0)
     (xij,) = _frame_to_matrix(own, products, markets, "product", "partner", ["value"])
     xij = np.maximum(xij, 0.0)
+    if basis == "tariff":
+        A_tariff = _tariff_access(tariffs, exporter, exporters, products, markets, (r, j, k, v), M,
+                                  tariff_elasticity)
     xi = xij.sum(axis=1, keepdims=True)                                           # exporter's exports of k
     del r, j, k, v, pj, w
 
@@ -438,7 +478,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
             gbar = np.where(M > 0, Macc / np.where(M > 0, M, 1.0), g_own[None, :])
             A = g_own[None, :] / gbar
         elif basis == "tariff":
-            A = _tariff_access(tariffs, products, markets, tariff_elasticity)
+            A = A_tariff
         else:
             A = np.ones_like(M)
 
