@@ -236,6 +236,8 @@ def test_panel_equals_years_computed_separately_and_rolling_average():
         got = res[res.year == y].reset_index(drop=True)
         np.testing.assert_allclose(got["eci"], one["eci"], atol=1e-12)
         np.testing.assert_allclose(got["cog"], one["cog"], atol=1e-12)
+    cat = panel.astype({"exporter": "category", "product": "category"})
+    pd.testing.assert_frame_equal(complexity(cat), res)
     roll = complexity(panel, rolling=2)
     assert roll["year"].unique().tolist() == [2002]
     np.testing.assert_allclose(roll["export_value"], ((xa + xb) / 2).ravel(), rtol=1e-14)

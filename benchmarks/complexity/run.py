@@ -51,7 +51,9 @@ def synthetic(n_countries: int = 230, n_products: int = 5000, years: int = 1, fi
         present = rng.random((n_countries, n_products)) < prob
         c, p = np.nonzero(present)
         value = np.round(1e5 * size_c[c] * size_p[p] * rng.lognormal(0, 1.5, c.size), 0) + 1.0
-        parts.append(pd.DataFrame({"year": first_year + t, "exporter": exporters[c], "product": products[p],
+        parts.append(pd.DataFrame({"year": first_year + t,
+                                   "exporter": pd.Categorical.from_codes(c, categories=exporters),
+                                   "product": pd.Categorical.from_codes(p, categories=products),
                                    "export_value": value}))
     return pd.concat(parts, ignore_index=True)
 

@@ -335,10 +335,10 @@ def _prepare(frame, exporter: str, product: str, value: str, year: str | None, *
         raise UnknownNameError("missing-value treatment", missing, ["error", "zero"])
     if duplicates not in ("error", "sum"):
         raise UnknownNameError("duplicate treatment", duplicates, ["error", "sum"])
-    df = pd.DataFrame({
+    df = pd.DataFrame({   # keeps categorical labels categorical (cheap hashing for big panels)
         "year": frame[year].to_numpy() if year is not None else np.zeros(len(frame), dtype=np.int64),
-        "exporter": frame[exporter].to_numpy(),
-        "product": frame[product].to_numpy(),
+        "exporter": frame[exporter].reset_index(drop=True),
+        "product": frame[product].reset_index(drop=True),
         "value": pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
     })
     if df.empty:
