@@ -70,3 +70,17 @@ def test_errors_are_one_line_with_exit_2(wh_path):
     assert res.exit_code == 2 and "unknown province 'Qom'" in res.output
     res = run(str(wh_path), "--year", "2019")
     assert res.exit_code == 2 and "no bilateral export rows for 2019" in res.output
+
+
+def test_tariff_file(wh_path, tmp_path):
+    tf = tmp_path / "tariffs.csv"
+    tf.write_text("exporter,market,product,rate\n*,SYR,0101,0.10\nIRN,SYR,0101,0\n")
+    out = tmp_path / "cells.csv"
+    res = run(str(wh_path), "--market", "SYR", "--horizon", "0", "--tariffs", str(tf), "--cells", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert "access: tariff" in res.output
+    cells = pd.read_csv(out, dtype={"product": str}).set_index(["market", "product"])
+    assert cells.at[("SYR", "0101"), "access"] == pytest.approx((16 / 15) ** 5)
+    tf.write_text("exporter,market,product,rate\n*,SYR,0101,ten\n")
+    res = run(str(wh_path), "--tariffs", str(tf))
+    assert res.exit_code == 2 and "line 2" in res.output and "'rate'" in res.output

@@ -59,6 +59,36 @@ def _show(df, title: str, columns: list[str], max_rows: int) -> None:
         console.print(f"[dim]… {len(df) - max_rows} more rows; use --out FILE for the full table[/]")
 
 
+def _read_tariffs(path: Path):
+    """Read a tariff table; product codes as strings, rates as fractions."""
+    import pandas as pd
+
+    from tradepulse.errors import InputError
+
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df = pd.read_parquet(path)
+        elif suffix in (".xlsx", ".xls"):
+            df = pd.read_excel(path, dtype={"product": str, "market": str, "exporter": str})
+        else:
+            df = pd.read_csv(path, dtype={"product": str, "market": str, "exporter": str})
+    except Exception as exc:  # noqa: BLE001 — any parser failure is a bad input file
+        raise InputError(f"cannot read tariff table: {exc}", file=str(path)) from exc
+    for col in ("market", "product", "rate"):
+        if col not in df.columns:
+            raise InputError(f"missing column {col!r} (need market, product, rate)", file=str(path), line=1,
+                             column=col)
+    bad = pd.to_numeric(df["rate"], errors="coerce").isna()
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        raise InputError(f"rate {df['rate'].iat[i]!r} is not a number", file=str(path), line=i + 2, column="rate")
+    df["rate"] = pd.to_numeric(df["rate"])
+    return df
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``potential`` command to ``app``."""
 
@@ -80,6 +110,9 @@ def register(app: typer.Typer) -> None:
         level: Optional[int] = typer.Option(None, "--level", help="Cut HS codes to 2, 4 or 6 digits."),
         missing_macro: str = typer.Option("error", "--missing-macro",
                                           help="Markets without GDP/population: error, drop or flat."),
+        tariffs: Optional[Path] = typer.Option(None, "--tariffs", help="Tariff table (.csv/.parquet/.xlsx): "
+                                               "market, product, rate [, exporter | competitor_rate]; "
+                                               "without it access is a gravity proxy."),
         cells: bool = typer.Option(False, "--cells", help="Write every product × market row to --out."),
         top: int = typer.Option(25, "--top", help="Rows to print."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table (.csv, .parquet, .xlsx)."),
@@ -98,6 +131,7 @@ def register(app: typer.Typer) -> None:
             raise TradepulseError("give --product-group (markets ranked) or --market (products ranked), not both")
         if product_group:
             resolve_products(product_group)  # unknown group: fail before reading anything
+        tariff_table = _read_tariffs(tariffs) if tariffs is not None else None
         who = f"{exporter.upper()}{' / ' + province if province else ''}"
         with Warehouse(warehouse, read_only=True) as wh:
             if partners:
@@ -116,7 +150,7 @@ def register(app: typer.Typer) -> None:
 
                 result = export_potential(wh, exporter, province=province, year=year, horizon=horizon,
                                           growth_window=window, level=level, missing_macro=missing_macro,
-                                          progress=step)
+                                          tariffs=tariff_table, progress=step)
                 bar.update(task, completed=len(STEPS))
         basis = result.attrs.get("access_basis")
         meta = f"{result.attrs['year']}, horizon {horizon} y, access: {basis}"
