@@ -233,7 +233,7 @@ def test_oil_exporters_and_shares_are_plausible(world):
     w = world.flows[world.flows.partner == WORLD]
     total = w.groupby("year")["value_usd"].sum()
     gdp = world.macro.groupby("year")["gdp_usd"].sum()
-    np.testing.assert_allclose(total / gdp, 0.22, rtol=0.05)  # world exports ≈ 22 % of GDP (focus rescaled)
+    np.testing.assert_allclose(total / gdp, 0.22, rtol=0.1)  # world exports ≈ 22 % of GDP (before focus rescaling)
     crude = w[(w["product"] == "2709") & (w.year == 2023)].set_index("reporter")["value_usd"]
     assert {"SAU", "IRQ", "KWT"} & set(crude.nlargest(8).index)
 

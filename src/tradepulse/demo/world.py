@@ -174,8 +174,18 @@ def _pick_products(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- sampling helpers
-def _categorical_draw(rng: np.random.Generator, weights: np.ndarray, cls: np.ndarray) -> np.ndarray:
-    """For each entry of ``cls`` draw a column index with probability ∝ ``weights[cls]`` (vectorised).
+def _hash_uniform(ident: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random number in [0, 1) per non-negative integer id (SplitMix64 finaliser, vectorised)."""
+    z = ident.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(2 ** 53)
+
+
+def _categorical_draw(u: np.ndarray, weights: np.ndarray, cls: np.ndarray) -> np.ndarray:
+    """Column index drawn with probability ∝ ``weights[cls]`` by inverting uniforms ``u`` (vectorised).
 
     Rows of ``weights`` are turned into cumulative distributions, offset by their row number and flattened,
     so one ``searchsorted`` serves all classes at once.
@@ -184,20 +194,25 @@ def _categorical_draw(rng: np.random.Generator, weights: np.ndarray, cls: np.nda
     cum = np.cumsum(weights, axis=1)
     cum = cum / cum[:, -1:]
     flat = (cum + np.arange(weights.shape[0])[:, None]).ravel()
-    u = rng.random(len(cls)) + cls
-    j = np.searchsorted(flat, u, side="right")
+    j = np.searchsorted(flat, u + cls, side="right")
     return np.minimum(j - cls * k, k - 1)
 
 
 def _split(rng: np.random.Generator, values: np.ndarray, k: np.ndarray, weights: np.ndarray,
-           cls: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           cls: np.ndarray, sigma: float, ident: np.ndarray, jitter: float = 0.002,
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split ``values[i]`` over ``k[i]`` draws from ``weights[cls[i]]``; duplicates are merged.
 
-    Returns (row index, drawn column, value) with values summing per row to ``values`` exactly
-    (up to floating-point rounding).
+    Draw ``j`` of row ``i`` inverts the uniform ``frac(h(ident_i, j) + jitter·N(0,1))`` with ``h`` a fixed
+    hash, so a relationship with the same ``ident`` picks mostly the same partners year after year
+    (persistent trade relationships; a partner changes when its draw crosses a boundary).  Returns (row
+    index, drawn column, value) with values summing per row to ``values`` (up to rounding).
     """
     rep = np.repeat(np.arange(len(values)), k)
-    col = _categorical_draw(rng, weights, np.repeat(cls, k))
+    j = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
+    u = np.mod(_hash_uniform(ident[rep].astype(np.int64) * 64 + np.minimum(j, 63))
+               + jitter * rng.normal(0.0, 1.0, len(rep)), 1.0)
+    col = _categorical_draw(u, weights, np.repeat(cls, k))
     w = rng.lognormal(0.0, sigma, len(rep))
     w /= np.bincount(rep, w, minlength=len(values))[rep]
     key = rep.astype(np.int64) * weights.shape[1] + col
@@ -447,8 +462,10 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         cls[(ci == f) & is_hand[pi]] = C + 1
         lam = np.clip(0.6 * np.maximum(np.log10(val) - 3.0, 0.0) ** 1.5, 0.0, 40.0)
         lam[ci == f] *= 2.0
-        k = 1 + rng.poisson(lam)
-        row, part, bval = _split(rng, val, k, W, cls, 0.8)
+        # number of partner draws ≈ Poisson(λ) (normal approximation λ + √λ·z) with z the persistent AR(1)
+        # presence noise, so partner counts change slowly
+        k = 1 + np.maximum(np.rint(lam + np.sqrt(lam) * e_pres[ci, pi]), 0).astype(np.int64)
+        row, part, bval = _split(rng, val, k, W, cls, 0.8, ident=ci.astype(np.int64) * P + pi)
         eligible = ~((ci[row] == f) & (is_oil | is_hand)[pi[row]])  # focus links must be "free" rows (below)
         row, part, bval = _ensure_links(row, part, bval, ci, links, C, eligible)
         bc, bp = ci[row], pi[row]
@@ -471,9 +488,15 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
                                    total_x[t] - bval[held].sum())
         # focus imports (partners' exports to the focus country): bans, Syria, total
         fm = part == f
+        before = bval[fm].copy()
         bval[fm] = _scale_groups(bval[fm], {"tel": is_tel[bp[fm]] & (bc[fm] != syr),
                                             "car": is_car[bp[fm]] & (bc[fm] != syr), "syr": bc[fm] == syr},
                                  {"tel": tel_m[t], "car": car_m[t], "syr": syr_m[t]}, total_m[t])
+        # what the focus country no longer buys goes to the exporter's other markets (world totals kept)
+        delta = np.bincount(row[fm], before - bval[fm], minlength=len(val))
+        other = np.bincount(row[~fm], bval[~fm], minlength=len(val))
+        fac = np.where(other > 0, 1 + delta / np.where(other > 0, other, 1.0), 1.0)
+        bval[~fm] *= np.maximum(fac, 0.05)[row[~fm]]
 
         wld = np.bincount(row, bval, minlength=len(val))
         keep = wld > 0
@@ -490,8 +513,11 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         cpart = np.concatenate([part[fx], bc[fm]])
         cprod = np.concatenate([bp[fx], bp[fm]])
         cflow = np.concatenate([np.zeros(fx.sum(), int), np.ones(fm.sum(), int)])
-        kk = 1 + rng.poisson(np.clip(0.5 * (np.log10(cv) - 5.0), 0.0, 4.0))
-        crow, cprov, cval = _split(rng, cv, kk, prov_w, ccls, 0.9)
+        cid = (cflow.astype(np.int64) * C + cpart) * P + cprod + 10 ** 9  # customs line identity
+        lam_c = np.clip(0.5 * (np.log10(cv) - 5.0), 0.0, 4.0)   # mean number of extra provinces
+        kk = 1 + np.floor(2 * lam_c * np.clip(_hash_uniform(cid) + 0.05 * rng.normal(0, 1, len(cid)), 0, 0.999)
+                          ).astype(np.int64)
+        crow, cprov, cval = _split(rng, cv, kk, prov_w, ccls, 0.9, ident=cid)
         qty = cval / (price[cprod[crow]] * rng.lognormal(0, 0.15, len(crow)))
         cdf = _frame(year, np.full(len(crow), focus, dtype=object), iso[cpart[crow]],
                      np.array(["export", "import"], dtype=object)[cflow[crow]], prods[cprod[crow]], cval)
