@@ -135,7 +135,6 @@ def _eig2(m: np.ndarray, kc: np.ndarray, kp: np.ndarray) -> tuple[np.ndarray, np
     a = m * (1.0 / np.sqrt(kc))[:, None] * (1.0 / np.sqrt(kp))[None, :]
     country_side = a.shape[0] <= a.shape[1]
     s = a @ a.T if country_side else a.T @ a
-    n = s.shape[0]
     vals, vecs = _top_eigen(s)
     v = vecs[:, -2]
     lam2 = float(vals[-2])
