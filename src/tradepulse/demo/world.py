@@ -20,8 +20,10 @@ Model (all steps vectorised over countries × products; only years are looped):
 3. **Values**: ``log v_cpt = 0.9·log GDP_ct + log s_p + η_cp + 0.35·e'_cpt − 3.5·[not capable]``, log-normal
    product market sizes ``s_p`` and pair effects ``η_cp``; scaled each year so world exports = 22 % of the
    GDP of the countries in the world (before the focus-country adjustments of step 5).
-4. **Partners** (gravity): each exporter × product × year draws ``1 + Poisson(λ(v))`` partners with
-   probability ∝ ``GDP_j^0.8 · dist_ij^-1 · 2^contig · 1.3^common-language`` and splits its value by log-normal
+4. **Partners** (gravity): each exporter × product × year makes ``1 + max(0, round(λ + √λ·z))`` partner draws
+   (≈ Poisson(λ(v)), ``z`` the persistent presence noise) with probability ∝
+   ``GDP_j^0.8 · dist_ij^-1 · 2^contig · 1.3^common-language``; draws invert fixed hashed uniforms plus a
+   small yearly jitter, so relationships persist and churn at the margin.  Values are split by log-normal
    weights; world totals (partner ``WLD``) are the sums of the bilateral values in *every* year, bilateral
    rows are kept for the last ``bilateral_years`` years (and for the focus country's customs data, all years).
 5. **Focus country** (default IRN): exports of about $110 B a year, oil (HS 2709/2710/2711) 50-65 % of
