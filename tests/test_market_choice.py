@@ -128,3 +128,12 @@ def test_demo_world_handicrafts_and_syria_and_provinces():
     np.testing.assert_allclose(traded.potential, traded.actual, rtol=1e-9)
     pi = partner_indices(data, "IRN")
     assert pi["complementarity"].between(0, 100).all()
+
+
+def test_recommend_products_over_all_markets(hand_result):
+    """Summed over markets: P1 unrealised 2410/47 + 1200/59; P3 20/3; P2 40/33."""
+    rec = recommend_products(hand_result, None)
+    assert list(rec["product"]) == ["0101", "0303", "0202"]
+    assert rec.set_index("product").at["0101", "unrealised"] == pytest.approx(2410 / 47 + 1200 / 59)
+    only = recommend_products(hand_result, None, products="02,03")
+    assert list(only["product"]) == ["0303", "0202"]

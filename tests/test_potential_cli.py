@@ -84,3 +84,13 @@ def test_tariff_file(wh_path, tmp_path):
     tf.write_text("exporter,market,product,rate\n*,SYR,0101,ten\n")
     res = run(str(wh_path), "--tariffs", str(tf))
     assert res.exit_code == 2 and "line 2" in res.output and "'rate'" in res.output
+
+
+def test_products_ranked_over_all_markets(wh_path, tmp_path):
+    out = tmp_path / "p.csv"
+    res = run(str(wh_path), "--by", "product", "--product-group", "01,03", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert "all markets (01,03): products ranked" in res.output
+    assert set(pd.read_csv(out, dtype={"product": str})["product"]) == {"0101", "0303"}
+    res = run(str(wh_path), "--by", "country")
+    assert res.exit_code == 2 and "--by must be market or product" in res.output

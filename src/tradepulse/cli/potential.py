@@ -102,6 +102,8 @@ def register(app: typer.Typer) -> None:
                                                     help="Rank markets for a product group or HS prefixes, "
                                                     "e.g. handicrafts or 5701,5702."),
         market: Optional[str] = typer.Option(None, "--market", "-m", help="Rank products for one market (ISO3)."),
+        by: str = typer.Option("market", "--by", help="Without --market: rank markets (default) or products "
+                               "(summed over all markets)."),
         partners: bool = typer.Option(False, "--partners", help="Show trade complementarity and trade "
                                       "intensity with every partner instead."),
         year: Optional[int] = typer.Option(None, "--year", "-y", help="Base year (default: latest bilateral)."),
@@ -129,6 +131,8 @@ def register(app: typer.Typer) -> None:
 
         if product_group and market:
             raise TradepulseError("give --product-group (markets ranked) or --market (products ranked), not both")
+        if by not in ("market", "product"):
+            raise TradepulseError(f"--by must be market or product, not {by!r}")
         if product_group:
             resolve_products(product_group)  # unknown group: fail before reading anything
         tariff_table = _read_tariffs(tariffs) if tariffs is not None else None
@@ -154,9 +158,11 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=len(STEPS))
         basis = result.attrs.get("access_basis")
         meta = f"{result.attrs['year']}, horizon {horizon} y, access: {basis}"
-        if market:
-            table = mc.recommend_products(result, market)
-            _show(table, f"{who} → {market.upper()}: products ranked by unrealised potential ({meta})",
+        if market or by == "product":
+            table = mc.recommend_products(result, market, products=product_group)
+            where = f" → {market.upper()}" if market else ", all markets"
+            what = f" ({product_group})" if product_group else ""
+            _show(table, f"{who}{where}{what}: products ranked by unrealised potential ({meta})",
                   ["product", "product_name", "unrealised", "potential", "current_value", "market_imports",
                    "market_growth", "demand_growth", "exporter_share"], top)
         else:

@@ -132,10 +132,22 @@ def recommend_markets(result: pd.DataFrame, products=None, top: int | None = Non
     return out.head(top) if top else out
 
 
-def recommend_products(result: pd.DataFrame, market: str, top: int | None = None) -> pd.DataFrame:
-    """Products ranked by unrealised potential in ``market`` (ISO3) from an :func:`export_potential` result."""
+def recommend_products(result: pd.DataFrame, market: str | None, top: int | None = None,
+                       products=None) -> pd.DataFrame:
+    """Products ranked by unrealised potential in ``market`` (ISO3; None = summed over all markets) from an
+    :func:`export_potential` result; ``products`` (group name / HS prefixes) restricts the products."""
+    from tradepulse.indicators.selection import resolve_products
+
+    prefixes = resolve_products(products)
+    rows = result if prefixes is None else result[result["product"].str.startswith(tuple(prefixes))]
+    if market is None:
+        if rows.empty:
+            raise NoDataError(f"no export potential or exports of {products} in the data")
+        out = _summarise(rows, "product", result)
+        out.insert(1, "product_name", _product_names(out["product"]))
+        return out.head(top) if top else out
     market = market.upper()
-    rows = result[result["market"] == market]
+    rows = rows[rows["market"] == market]
     if rows.empty:
         known = sorted(result["market"].unique())
         if market in reference.iso3_codes():
