@@ -74,14 +74,14 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = ap.parse_args(argv)
 
-    from gen import generate
-
     work = HERE / "_work"
     work.mkdir(exist_ok=True)
     src = work / f"baci_synthetic_{args.rows}.csv"
-    if not src.exists():
+    if not src.exists():  # in a subprocess: a forked child inherits the parent's peak RSS on Linux
         t = time.perf_counter()
-        generate(src, args.rows)
+        subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from gen import generate; "
+                        "from pathlib import Path; generate(Path(sys.argv[2]), int(sys.argv[3]))",
+                        str(HERE), str(src), str(args.rows)], check=True)
         print(f"generated {src.name} ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s",
               flush=True)
     raw, tp = [], []
