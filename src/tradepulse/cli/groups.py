@@ -55,7 +55,8 @@ def _actions_table(actions, title: str, as_of: dt.date):
     from rich.table import Table
     t = Table(title=title)
     for col in ("id", "v", "group", "title", "owner", "deadline", "jalali", "status", "link"):
-        t.add_column(col, overflow="fold")
+        t.add_column(col, overflow="fold", no_wrap=col in ("id", "v", "deadline", "jalali"),
+                     min_width=12 if col == "title" else None)
     for a in actions:
         style = "red" if a.is_overdue(as_of) else None
         t.add_row(str(a.id), str(a.version), a.group.name, a.title, a.owner.code,
