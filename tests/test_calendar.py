@@ -126,3 +126,14 @@ def test_monthly_to_sh_conserves_totals(first, n_years, values):
     out = cal.monthly_to_sh(frame)
     assert out["value"].sum() == pytest.approx(frame["value"].sum(), rel=1e-9, abs=1e-6)
     assert out["months"].max() <= 13
+
+
+def test_sh_months_stored_under_gregorian_labels():
+    """The customs reader files SH month m of year y under the Gregorian month holding its 15th day
+    (Farvardin 1400 → April 2021, Dey 1400 → January 2022, Esfand 1400 → March 2022); mapping back is exact."""
+    for m in range(1, 13):
+        mid = cal.to_gregorian(1400, m, 15)
+        frame = pd.DataFrame({"year": [mid.year], "month": [mid.month], "value": [1.0]})
+        assert cal.sh_months_to_sh(frame)["sh_year"].tolist() == [1400], m
+    labels = [(cal.to_gregorian(1400, m, 15).year, cal.to_gregorian(1400, m, 15).month) for m in range(1, 13)]
+    assert len(set(labels)) == 12 and labels[0] == (2021, 4) and labels[-1] == (2022, 3)

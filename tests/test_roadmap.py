@@ -382,3 +382,22 @@ def test_options_validated(target, words):
     with pytest.raises(InputError, match=words) as info:
         roadmap(target)
     assert info.value.column == ("targets[0].baseline" if "baseline" in words else "targets[0].options")
+
+
+def test_sh_month_data_exact_with_roadmap_setting():
+    """SH months 1..12 of 1400 with values 1..12 (sum 78), stored under Gregorian labels Apr 2021 … Mar 2022,
+    plus Esfand 1399 (value 100, label Mar 2021) and Farvardin 1401 (label Apr 2022).  With
+    monthly_data = "sh-months" SH 1400 = 78 exactly; misread as Gregorian months, March would be split by days:
+    11/31·100 (Esfand 1399) + (1 + … + 11) + 20/31·12 (Esfand 1400) = 109.226."""
+    rows = [(2021 + (m >= 10), "IRN", "IRQ", "export", "5701", m, None, (m + 2) % 12 + 1) for m in range(1, 13)]
+    rows += [(2021, "IRN", "IRQ", "export", "5701", 100, None, 3), (2022, "IRN", "IRQ", "export", "5701", 7, None, 4)]
+    data = {"flows": F(rows)}
+    for monthly, expect in (("sh-months", {1400: 78.0}), ("gregorian", {1400: 1100 / 31 + 66 + 240 / 31})):
+        rm = parse_roadmap({"roadmap": {"calendar": "SH", "monthly_data": monthly},
+                            "targets": [T("exports", deadline=1404, scope={"partner": "IRQ"})]})
+        [st] = evaluate(rm, data)
+        got = st.series.set_index("year")["value"].to_dict() if len(st.series) else {}
+        assert got == pytest.approx(expect)
+        assert st.calendar_method == ("sh-months-exact" if monthly == "sh-months" else "monthly-exact")
+    with pytest.raises(InputError, match="monthly_data"):
+        parse_roadmap({"roadmap": {"monthly_data": "lunar"}, "targets": [T()]})

@@ -173,6 +173,8 @@ def substitution_cmd(
     reporter: str = typer.Option("IRN", "--reporter", help="Importer ISO3."),
     calendar: str = typer.Option("SH", "--calendar", help="Years: SH or gregorian."),
     window: int = typer.Option(3, "--window", help="Years before the start averaged for the baseline (pre3avg)."),
+    monthly: str = typer.Option("gregorian", "--monthly", help="Month column holds gregorian months or "
+                                "sh-months (Solar Hijri months as stored by the customs reader)."),
     lang: str = LangOption,
     warehouse: Optional[Path] = WarehouseOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
@@ -191,7 +193,8 @@ def substitution_cmd(
     if calendar not in ("SH", "gregorian"):
         raise UnknownNameError("calendar", calendar, ["SH", "gregorian"])
     with Warehouse(warehouse, read_only=True) as wh:
-        table = monitor(wh, load_lines(lines), reporter=reporter.upper(), calendar=calendar, window=window)
+        table = monitor(wh, load_lines(lines), reporter=reporter.upper(), calendar=calendar, window=window,
+                        monthly=monthly)
     write_table(table, out)
     if as_json:
         typer.echo(table.to_json(orient="records", force_ascii=False, indent=2))

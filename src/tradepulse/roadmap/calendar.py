@@ -16,6 +16,10 @@ Two conversions of trade data to SH years (see docs/roadmap.md, "Calendar"):
   (≈ 286/365 ≈ ¾) and w₂ = (days of SH *y* in G *y*+622) / (days in G *y*+622) (≈ 79/365 ≈ ¼), from actual
   day counts (leap years included).  The result is labelled ``estimate``.
 
+* **Solar Hijri months stored under Gregorian labels** (customs data read from SH months by the ingest, which
+  files SH month *m* under the Gregorian month holding its 15th day) map back 1:1 (:func:`sh_months_to_sh`,
+  exact); choose this with ``monthly_data = "sh-months"`` in the roadmap file.
+
 Counts (number of products or markets) cannot be apportioned; they use the Gregorian year holding most of the
 SH year (*y* + 621), also labelled an estimate.
 """
@@ -142,6 +146,22 @@ def monthly_to_sh(frame: pd.DataFrame, value: str = "value", year: str = "year",
     f["_v"] = f[value].to_numpy(dtype=float) * f["_w"].to_numpy()
     out = f.groupby(by + ["sh_year"], as_index=False).agg(**{value: ("_v", "sum"), "months": ("_v", "size")})
     return out
+
+
+def sh_months_to_sh(frame: pd.DataFrame, value: str = "value", year: str = "year", month: str = "month",
+                    by: list[str] | None = None) -> pd.DataFrame:
+    """Aggregate Solar Hijri months stored under Gregorian labels back to SH years (exact).
+
+    The ingest stores SH month *m* of year *y* under the Gregorian month holding its 15th day: Farvardin →
+    April of *y* + 621, …, Dey → January of *y* + 622, …, Esfand → March of *y* + 622.  Hence
+    SH year = year − 621 for months 4–12 and year − 622 for months 1–3.  Returns ``by + [sh_year, value, months]``.
+    """
+    by = list(by or [])
+    if frame.empty:
+        return pd.DataFrame(columns=by + ["sh_year", value, "months"])
+    f = frame.astype({year: int, month: int})
+    f = f.assign(sh_year=f[year] - SH_OFFSET - (f[month] <= 3).astype(int))
+    return f.groupby(by + ["sh_year"], as_index=False).agg(**{value: (value, "sum"), "months": (month, "nunique")})
 
 
 def annual_to_sh(frame: pd.DataFrame, value: str = "value", year: str = "year",

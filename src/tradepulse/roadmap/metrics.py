@@ -43,15 +43,21 @@ from tradepulse.schema import WORLD
 LEVEL_NAMES = {0: "world", 1: "national", 2: "province"}
 LEVEL_CODES = {v: k for k, v in LEVEL_NAMES.items()}
 SERIES_COLUMNS = ["year", "value", "estimate", "method"]
+#: What the ``month`` column holds: Gregorian months (default), or Solar Hijri months stored by the ingest under
+#: the Gregorian month holding their 15th day (``sh-months``: Farvardin → April … Esfand → March).
+MONTHLY = ("gregorian", "sh-months")
 
 
 # ---------------------------------------------------------------- data access
 class Data:
     """Access to FLOWS and SERVICES tables of a warehouse, a path, or pandas frames (for tests and notebooks)."""
 
-    def __init__(self, source):
+    def __init__(self, source, monthly: str = "gregorian"):
         from tradepulse.warehouse import Warehouse
+        if monthly not in MONTHLY:
+            raise InputError(f"monthly data must be one of {', '.join(MONTHLY)}, not {monthly!r}")
         self._own = None
+        self.monthly = monthly
         if isinstance(source, Data):
             self.flows, self.services, self.warehouse = source.flows, source.services, source.warehouse
             return
@@ -202,13 +208,15 @@ def goods_monthly(data: Data, scope: Scope, flow: str, *, prefixes=(), exclude=(
     return out.sort_values(["year", "month"]).reset_index(drop=True), level
 
 
-def to_calendar(frame: pd.DataFrame, calendar: str, by: list[str] | None = None) -> pd.DataFrame:
+def to_calendar(frame: pd.DataFrame, calendar: str, by: list[str] | None = None,
+                monthly: str = "gregorian") -> pd.DataFrame:
     """Convert ``frame[by…, year, month, value]`` (Gregorian) to complete years of ``calendar``.
 
     Gregorian: annual sums of years that are complete (an annual row, or 12 months).  SH: SH years whose 13
     month-parts are all present are aggregated by day weights (exact, ``monthly-exact``); the others are
-    apportioned from complete Gregorian years (``annual-apportioned``, estimate).  Returns
-    ``by… + [year, value, estimate, method]``.
+    apportioned from complete Gregorian years (``annual-apportioned``, estimate).  With ``monthly =
+    "sh-months"`` each stored month is one whole SH month (:func:`calendar.sh_months_to_sh`) and a SH year
+    with its 12 months is exact (``sh-months-exact``).  Returns ``by… + [year, value, estimate, method]``.
     """
     by = list(by or [])
     cols = by + SERIES_COLUMNS
@@ -216,7 +224,7 @@ def to_calendar(frame: pd.DataFrame, calendar: str, by: list[str] | None = None)
         return pd.DataFrame(columns=cols)
     f = frame.copy()
     f["year"] = f["year"].astype(int)
-    monthly = f[f["month"].notna()]
+    months = f[f["month"].notna()]
     stats = f.assign(has_annual=f["month"].isna()).groupby(by + ["year"]).agg(
         has_annual=("has_annual", "any"), months=("month", "nunique"), value=("value", "sum"))
     complete = stats[stats["has_annual"] | (stats["months"] == 12)]
@@ -224,8 +232,12 @@ def to_calendar(frame: pd.DataFrame, calendar: str, by: list[str] | None = None)
     if calendar == "gregorian":
         return annual.assign(estimate=False, method="gregorian")[cols]
     parts = []
-    if not monthly.empty:
-        exact = cal.monthly_to_sh(monthly.astype({"month": int}), value="value", by=by)
+    if not months.empty and monthly == "sh-months":
+        exact = cal.sh_months_to_sh(months.astype({"month": int}), value="value", by=by)
+        exact = exact[exact["months"] == 12]
+        parts.append(exact.rename(columns={"sh_year": "year"}).assign(estimate=False, method="sh-months-exact"))
+    elif not months.empty:
+        exact = cal.monthly_to_sh(months.astype({"month": int}), value="value", by=by)
         exact = exact[exact["months"] == 13]
         parts.append(exact.rename(columns={"sh_year": "year"}).assign(estimate=False, method="monthly-exact"))
     if not annual.empty:
@@ -251,7 +263,7 @@ def _combine(a: pd.DataFrame, b: pd.DataFrame, op) -> pd.DataFrame:
 
 def _flow_series(data, scope, flow, calendar, prefixes=(), exclude=()):
     frame, _ = goods_monthly(data, scope, flow, prefixes=prefixes, exclude=exclude)
-    return to_calendar(frame, calendar)
+    return to_calendar(frame, calendar, monthly=data.monthly)
 
 
 def _combined_flows(data, scope, calendar, prefixes, exclude, sign):
@@ -274,7 +286,8 @@ def market_share(data: Data, scope: Scope, calendar: str, prefixes=()) -> pd.Dat
     if lvl is None:
         return pd.DataFrame(columns=SERIES_COLUMNS)
     num_frame, _ = goods_monthly(data, scope, "export", prefixes=prefixes, level=lvl)
-    num, den = to_calendar(num_frame, calendar), to_calendar(den_frame, calendar)
+    num = to_calendar(num_frame, calendar, monthly=data.monthly)
+    den = to_calendar(den_frame, calendar, monthly=data.monthly)
     # years the reporter reports (zeros filled inside them); other years are missing, not a zero share
     return _combine(num, den, lambda a, b: np.divide(a, b, out=np.full_like(a, np.nan), where=b != 0))
 
@@ -314,7 +327,7 @@ def services_series(data: Data, scope: Scope, flow: str, calendar: str) -> pd.Da
     if lvl is None:
         return pd.DataFrame(columns=SERIES_COLUMNS)
     frame = agg[agg["level"] == lvl][["year", "value"]].assign(month=np.nan)
-    return to_calendar(frame, calendar)
+    return to_calendar(frame, calendar, monthly=data.monthly)
 
 
 # ---------------------------------------------------------------- indicators
@@ -365,7 +378,7 @@ def indicator_series(data: Data, target: Target) -> pd.DataFrame:
         raise InputError(f"target {target.id!r}: set options.column to one of {list(result.columns)}")
     frame = result.groupby("year", as_index=False)[column].sum().rename(columns={column: "value"})
     frame["month"] = np.nan
-    return to_calendar(frame, target.calendar)
+    return to_calendar(frame, target.calendar, monthly=data.monthly)
 
 
 # ---------------------------------------------------------------- dispatch

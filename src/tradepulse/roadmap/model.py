@@ -101,6 +101,7 @@ class Roadmap:
     targets: tuple[Target, ...]
     source: str = ""
     substitution_file: str | None = None  # list of substituted / banned lines (see substitution.py)
+    monthly_data: str = "gregorian"       # month column holds Gregorian months, or SH months (sh-months)
 
     def target(self, target_id: str) -> Target:
         for t in self.targets:
@@ -220,13 +221,16 @@ def parse_roadmap(data: dict, *, source: str = "<dict>", locator: _Locator | Non
     if not isinstance(head, dict):
         fail("must be a table", None, "roadmap")
     for key in head:
-        if key not in ("id", "title_en", "title_fa", "reporter", "calendar", "substitution_file"):
+        if key not in ("id", "title_en", "title_fa", "reporter", "calendar", "substitution_file", "monthly_data"):
             fail(f"unknown key {key!r}", None, key)
     reporter = str(head.get("reporter", "IRN")).upper()
     _check_country(reporter, lambda m: fail(m, None, "reporter"))
     calendar = head.get("calendar", "SH")
     if calendar not in CALENDARS:
         fail(f"calendar must be one of {', '.join(CALENDARS)}, not {calendar!r}", None, "calendar")
+    monthly = head.get("monthly_data", "gregorian")
+    if monthly not in ("gregorian", "sh-months"):
+        fail(f"monthly_data must be gregorian or sh-months, not {monthly!r}", None, "monthly_data")
     raw_targets = data.get("targets")
     if not isinstance(raw_targets, list) or not raw_targets:
         raise InputError("no [[targets]] in the roadmap", file=source, column="targets")
@@ -242,7 +246,7 @@ def parse_roadmap(data: dict, *, source: str = "<dict>", locator: _Locator | Non
     return Roadmap(id=str(head.get("id", Path(source).stem)), title_en=str(head.get("title_en", "Roadmap")),
                    title_fa=str(head.get("title_fa", head.get("title_en", "Roadmap"))), reporter=reporter,
                    calendar=calendar, targets=tuple(targets), source=source,
-                   substitution_file=head.get("substitution_file"))
+                   substitution_file=head.get("substitution_file"), monthly_data=monthly)
 
 
 def _check_country(code: str, fail) -> None:

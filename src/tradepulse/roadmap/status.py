@@ -186,7 +186,7 @@ def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
     """
     from tradepulse.roadmap.metrics import Data, metric_series
 
-    data = Data(warehouse)
+    data = Data(warehouse, monthly=roadmap.monthly_data)
     sub_file = roadmap.substitution_file
     if sub_file and roadmap.source and not _is_abs(sub_file):
         from pathlib import Path

@@ -298,7 +298,7 @@ def import_panel(data, lines: pd.DataFrame, reporter: str, calendar: str = "SH")
         g = frame.astype({"year": int, "month": float}).groupby(["line", "year", "month"], dropna=False,
                                                                  as_index=False)["value"].sum()
         g = grid.merge(g, on=["line", "year", "month"], how="left").fillna({"value": 0.0})
-        return to_calendar(g, calendar, by=["line"])
+        return to_calendar(g, calendar, by=["line"], monthly=data.monthly)
 
     total = series(listed)
     parts = {"from_listed": series(listed[listed["is_listed_partner"]]),
@@ -315,14 +315,16 @@ def import_panel(data, lines: pd.DataFrame, reporter: str, calendar: str = "SH")
 
 
 def monitor(data, lines: pd.DataFrame | None = None, *, reporter: str = "IRN", calendar: str = "SH",
-            method: str = "pre3avg", window: int = 3, as_of: int | None = None) -> pd.DataFrame:
+            method: str = "pre3avg", window: int = 3, as_of: int | None = None,
+            monthly: str = "gregorian") -> pd.DataFrame:
     """One row per listed line: imports before (``baseline``, method ``pre3avg``) and in the latest after year,
     ``saving`` (latest year) and ``saving_cumulative``, ``leakage_partners``, ``leakage_neighbours``,
-    ``domestic_production`` (latest entry in the latest year) and the years used."""
+    ``domestic_production`` (latest entry in the latest year) and the years used.  ``monthly``: what the month
+    column holds (see :data:`tradepulse.roadmap.metrics.MONTHLY`)."""
     from tradepulse.roadmap.metrics import Data
 
     lines = load_lines() if lines is None else lines
-    data = data if isinstance(data, Data) else Data(data)
+    data = data if isinstance(data, Data) else Data(data, monthly=monthly)
     panel = import_panel(data, lines, reporter, calendar)
     if as_of is not None:
         panel = panel[panel["year"] <= as_of]
