@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, inspect, text
 
 from tradepulse.errors import InputError, TradepulseError, UnknownNameError
-from tradepulse.groups.db import current_revision, make_engine, session_factory
+from tradepulse.groups.db import current_revision, downgrade, make_engine, session_factory, upgrade
 from tradepulse.groups.service import SEED_INSTITUTIONS, ConflictError, GroupService
 
 PG_URL = os.environ.get("TRADEPULSE_TEST_PG_URL")
@@ -72,6 +72,11 @@ def test_migrations_create_schema_at_head(factory):
     # running the factory again is a no-op (idempotent upgrade)
     session_factory(str(engine.url.render_as_string(hide_password=False))).kw["bind"].dispose()
     assert current_revision(engine) == "0001"
+    # the migration is reversible: down to base leaves only alembic_version, up again restores all
+    downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"} and current_revision(engine) is None
+    upgrade(engine)
+    assert "action_items" in inspect(engine).get_table_names() and current_revision(engine) == "0001"
 
 
 def test_seed_institutions_bilingual_and_idempotent(svc):

@@ -68,6 +68,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Run the Alembic migrations on ``engine`` down to ``revision`` (``base`` drops every table)."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
 def current_revision(engine: Engine) -> str | None:
     from alembic.migration import MigrationContext
     with engine.connect() as conn:

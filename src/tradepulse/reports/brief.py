@@ -363,7 +363,8 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
     fonts_url = FONTS.resolve().as_uri()
     return env.get_template("brief.html").render(
         b=brief, f=fmt, note=note, country=country, province_name=province_name, textdir=textdir,
-        metric_value=metric_value, unit_label=lambda u: _(UNIT_LABELS.get(u, u)), css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
+        metric_value=metric_value, unit_label=lambda u: _(UNIT_LABELS.get(u, u)),
+        comma="، " if brief.lang == "fa" else ", ", css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
         status_label=lambda s: _(ACTION_STATUS_LABELS.get(s, s)),
         target_label=lambda s: _(TARGET_STATUS_LABELS.get(s, s)),
         svg=lambda key: Markup(brief.charts.get(key, "")), dir="rtl" if brief.rtl else "ltr")
