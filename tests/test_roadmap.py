@@ -62,7 +62,7 @@ def test_example_roadmap_holds_the_seed_targets():
     nb = rm.target("neighbours-exports")
     assert nb.target_value == 2 * nb.baseline_value == 48e9
     hc = rm.target("handicrafts-exports")
-    assert hc.growth == 0.08 and hc.scope.product == ("handicrafts",)
+    assert hc.growth == 0.08 and hc.scope.product == ("handicrafts",) and hc.baseline_value == 250e6
     assert hc.scope.partner == ("caspian_and_persian_gulf",)
     assert rm.target("import-substitution").target_value == 10e9
     kids = {t.id: t.target_value for t in rm.children("import-substitution")}
@@ -117,6 +117,16 @@ def test_malformed_roadmap_one_line_error(tmp_path, old, new, line, field, words
     assert "\n" not in msg
     assert info.value.line == line and info.value.column == field, msg
     assert f"line {line}" in msg and field in msg and words in msg and "r.toml" in msg
+
+
+def test_missing_substitution_file_named(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text(GOOD.replace('calendar = "SH"\n', 'calendar = "SH"\nsubstitution_file = "lines.csv"\n'))
+    with pytest.raises(InputError) as info:
+        load_roadmap(path)
+    assert info.value.line == 4 and info.value.column == "roadmap.substitution_file"
+    (tmp_path / "lines.csv").write_text("hs,start\n8517,1399-01-01\n")
+    assert load_roadmap(path).substitution_file == str(tmp_path / "lines.csv")
 
 
 def test_good_file_loads_and_missing_field(tmp_path):

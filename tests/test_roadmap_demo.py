@@ -77,10 +77,10 @@ def test_handicrafts_growth_target(demo, statuses):
     prods = " OR ".join(f"starts_with(product, '{p}')" for p in product_group_prefixes("handicrafts"))
     g = _greg(demo, f"partner IN ({members}) AND ({prods})")
     st = statuses["handicrafts-exports"]
-    base = _sh(g, 1399)
-    assert st.baseline_value == pytest.approx(base, rel=1e-9)
-    assert st.target_value == pytest.approx(base * 1.08 ** 5, rel=1e-9)
+    assert st.baseline_value == 250e6  # the roadmap's stated formal level
+    assert st.target_value == pytest.approx(250e6 * 1.08 ** 5, rel=1e-12)
     assert st.actual == pytest.approx(_sh(g, 1401), rel=1e-9)
+    assert st.progress == pytest.approx((st.actual - 250e6) / (250e6 * 1.08 ** 5 - 250e6))
 
 
 def test_import_substitution_savings(demo, statuses):

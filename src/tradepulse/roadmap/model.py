@@ -27,6 +27,7 @@ target's ``[[targets]]`` block) or from the YAML node marks.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -204,7 +205,15 @@ def load_roadmap(path: str | Path | None = None) -> Roadmap:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
                          line=mark.line + 1 if mark else None) from None
-    return parse_roadmap(data, source=str(path), locator=loc)
+    rm = parse_roadmap(data, source=str(path), locator=loc)
+    if rm.substitution_file:
+        sub = Path(rm.substitution_file)
+        sub = sub if sub.is_absolute() else path.parent / sub
+        if not sub.exists():
+            raise InputError(f"substitution file {str(sub)!r} not found", file=str(path),
+                             line=loc.line(None, "substitution_file"), column="roadmap.substitution_file")
+        rm = dataclasses.replace(rm, substitution_file=str(sub))
+    return rm
 
 
 def parse_roadmap(data: dict, *, source: str = "<dict>", locator: _Locator | None = None) -> Roadmap:
