@@ -284,3 +284,20 @@ def test_tariff_access_by_supplier_import_weighted():
     assert cell(res, "SYR", "0303")["access"] == 1.0
     with pytest.raises(Exception, match="lacks column"):
         export_potential(hand_flows(), "IRN", horizon=0, tariffs=tariffs.drop(columns="rate"))
+
+
+def test_average_years_smooths_flows():
+    """2020 at half the 2021 values, averaged over 2 years: every flow is 0.75 × 2021.  All shares and the
+    ease are scale-free, so potential and actual are 0.75 × the single-year ones (horizon 0)."""
+    f = hand_flows()
+    two = pd.concat([f.assign(year=2020, value_usd=f["value_usd"] / 2), f])
+    one = export_potential(f, "IRN", horizon=0, access="none").set_index(["market", "product"])
+    avg = export_potential(two, "IRN", horizon=0, access="none", average_years=2).set_index(["market", "product"])
+    assert avg.attrs["years_averaged"] == [2020, 2021]
+    np.testing.assert_allclose(avg.loc[one.index, "potential"], 0.75 * one["potential"], rtol=1e-12)
+    np.testing.assert_allclose(avg.loc[one.index, "actual"], 0.75 * one["actual"], rtol=1e-12)
+    np.testing.assert_allclose(avg.loc[one.index, "supply"], one["supply"], rtol=1e-12)
+    prov = province_flows()
+    prov2 = pd.concat([prov.assign(year=2020, value_usd=prov["value_usd"] / 2), prov])
+    p = export_potential(prov2, "IRN", province="Tehran", horizon=0, access="none", average_years=2)
+    assert cell(p, "SYR", "0101")["actual"] == pytest.approx(0.75 * 6)

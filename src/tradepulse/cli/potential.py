@@ -109,6 +109,7 @@ def register(app: typer.Typer) -> None:
         year: Optional[int] = typer.Option(None, "--year", "-y", help="Base year (default: latest bilateral)."),
         horizon: int = typer.Option(5, "--horizon", help="Projection horizon in years (0 = no projection)."),
         window: int = typer.Option(5, "--growth-window", help="Years of GDP/population trend to project."),
+        average: int = typer.Option(1, "--average-years", help="Average flows over the last N bilateral years."),
         level: Optional[int] = typer.Option(None, "--level", help="Cut HS codes to 2, 4 or 6 digits."),
         missing_macro: str = typer.Option("error", "--missing-macro",
                                           help="Markets without GDP/population: error, drop or flat."),
@@ -154,7 +155,7 @@ def register(app: typer.Typer) -> None:
 
                 result = export_potential(wh, exporter, province=province, year=year, horizon=horizon,
                                           growth_window=window, level=level, missing_macro=missing_macro,
-                                          tariffs=tariff_table, progress=step)
+                                          tariffs=tariff_table, average_years=average, progress=step)
                 bar.update(task, completed=len(STEPS))
         basis = result.attrs.get("access_basis")
         meta = f"{result.attrs['year']}, horizon {horizon} y, access: {basis}"

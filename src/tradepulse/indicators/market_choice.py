@@ -97,7 +97,8 @@ _SUMS = ["potential", "actual", "realised", "unrealised", "market_imports", "mar
 def _summarise(rows: pd.DataFrame, key: str, result: pd.DataFrame) -> pd.DataFrame:
     g = rows.groupby(key, sort=False)[_SUMS].sum(min_count=1)
     prev_year = result.attrs.get("previous_year")
-    year, horizon = result.attrs.get("year"), result.attrs.get("horizon") or 0
+    year = result.attrs.get("growth_base_year", result.attrs.get("year"))  # the mid-year when averaged
+    horizon = result.attrs.get("horizon") or 0
     with np.errstate(divide="ignore", invalid="ignore"):
         if prev_year is not None and year is not None and year > prev_year:
             ratio = g["market_imports"] / g["market_imports_prev"]

@@ -97,12 +97,14 @@ def bilateral_years(data) -> list[int]:
 
 
 def bilateral_year(data, year: int | None = None, level: int | None = None,
-                   years: list[int] | None = None) -> tuple[ibis.Table, int]:
+                   years: list[int] | None = None, average: int = 1) -> tuple[ibis.Table, int]:
     """Ibis table ``reporter, partner, product, value`` of national bilateral exports in ``year``.
 
     Rows kept: ``flow == "export"``, ``partner != WLD``, ``province IS NULL``, ``reporter != partner``
     (not summed: every later step is a sum).  ``year=None`` → the latest year with bilateral rows.
-    ``level`` cuts product codes to their first ``level`` digits.
+    ``level`` cuts product codes to their first ``level`` digits.  ``average=n`` takes the mean over the
+    years with bilateral rows among ``year−n+1 … year`` (value / number of those years; a missing flow
+    counts as 0).
     """
     years = bilateral_years(data) if years is None else years
     if not years:
@@ -113,10 +115,17 @@ def bilateral_year(data, year: int | None = None, level: int | None = None,
     elif year not in years:
         raise NoDataError(f"no bilateral export rows for {year}; years with bilateral rows: "
                           f"{', '.join(map(str, years))}")
+    used = _average_years(years, int(year), average)
     t = _bilateral_rows(data)
-    t = t.filter(t.year == year)
+    t = t.filter(t.year.isin(used))
     product = t.product.substr(0, level) if level else t.product
-    return t.select("reporter", "partner", product=product, value=t.value_usd), int(year)
+    return t.select("reporter", "partner", product=product, value=t.value_usd / len(used)), int(year)
+
+
+def _average_years(years: list[int], year: int, average: int) -> list[int]:
+    if average < 1:
+        raise TradepulseError(f"average_years must be at least 1, not {average}")
+    return [y for y in years if year - average < y <= year]
 
 
 def _encode(column) -> tuple[np.ndarray, pd.Index]:
@@ -328,7 +337,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
                      language_effect: float | None = None, ease: bool = True,
                      ease_when_no_trade: float = 0.0, missing_macro: str = "error",
                      level: int | None = None, products=None, markets=None,
-                     keep_zero: bool = False, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+                     keep_zero: bool = False, average_years: int = 1, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """ITC export potential (Decreux & Spies 2016) of ``exporter`` (or its ``province``) by product × market.
 
     ``data``: FLOWS as a Warehouse, Ibis table or pandas frame (bilateral exporter-reported exports of all
@@ -340,7 +349,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     names or HS prefixes; country group names or ISO3 codes) — every term is computed on all products and
     markets.  Returns one row per product × market with non-zero potential or actual exports (all pairs
     when ``keep_zero``), columns :data:`POTENTIAL_COLUMNS` plus ``demand_factor``; ``attrs`` holds the
-    settings, the access basis and anything filled in.  ``progress`` is called with the name of each of
+    settings, the access basis and anything filled in.  ``average_years=n`` uses mean flows over the last
+    ``n`` bilateral years (smooths one-off shipments; growth is still projected from ``year``).  ``progress`` is called with the name of each of
     the :data:`STEPS` as it starts (for a progress bar).
     """
     from tradepulse.indicators.selection import resolve_partners, resolve_products
@@ -360,7 +370,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     step = progress or (lambda _name: None)
     step(STEPS[0])
     years_avail = bilateral_years(data)
-    bil, year = bilateral_year(data, year, level, years_avail)
+    bil, year = bilateral_year(data, year, level, years_avail, average_years)
+    used_years = _average_years(years_avail, year, average_years)
     notes: dict[str, object] = {}
 
     # -- one query: the year's bilateral rows as integer codes (sums below are NumPy bincounts)
@@ -376,7 +387,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         own = pd.DataFrame({"partner": partners.to_numpy()[j[sel]], "product": products.to_numpy()[k[sel]],
                             "value": v[sel]})
     else:
-        own = _province_rows(data, exporter, province, year, level)
+        own = _province_rows(data, exporter, province, year, level, used_years)
         province = str(own.attrs["province"])
     if own.empty or not (own["value"] > 0).any():
         raise NoDataError(f"{exporter}{' ' + province if province else ''} has no bilateral exports in {year}")
@@ -494,7 +505,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
 
     # -- historic imports one growth window back (for market growth in recommendations)
     step(STEPS[4])
-    prev = _previous_imports(data, year, growth_window, level, products, markets, years_avail)
+    prev = _previous_imports(data, min(used_years), growth_window, level, products, markets, years_avail)
     if prev is not None:
         notes["previous_year"], Mprev = prev
     else:
@@ -522,11 +533,14 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     out = out.sort_values("unrealised", ascending=False, kind="stable").reset_index(drop=True)
     out.attrs.update({"method": "ITC export potential (Decreux & Spies 2016)", "access_basis": basis,
                       "horizon": horizon, "growth_window": growth_window, "year": year,
+                      "years_averaged": used_years, "growth_base_year": float(np.mean(used_years)),
                       "exporter": exporter, "province": province, **notes})
     return out
 
 
-def _province_rows(data, exporter: str, province: str, year: int, level: int | None) -> pd.DataFrame:
+def _province_rows(data, exporter: str, province: str, year: int, level: int | None,
+                   years: list[int] | None = None) -> pd.DataFrame:
+    """A province's customs export rows by partner × product in ``year`` (mean over ``years`` when given)."""
     t = _flows_table(data)
     t = t.filter((t.reporter == exporter) & (t.flow == "export") & (t.partner != schema.WORLD)
                  & t.province.notnull())
@@ -536,10 +550,11 @@ def _province_rows(data, exporter: str, province: str, year: int, level: int | N
     match = [k for k in known if k.casefold() == province.casefold()]
     if not match:
         raise UnknownNameError("province", province, known)
-    t = t.filter((t.province == match[0]) & (t.year == year))
+    used = years or [year]
+    t = t.filter((t.province == match[0]) & t.year.isin(used))
     product = t.product.substr(0, level) if level else t.product
     df = t.mutate(product=product).group_by(["partner", "product"]) \
-        .aggregate(value=lambda s: s.value_usd.sum()).to_pandas()
+        .aggregate(value=lambda s: s.value_usd.sum() / len(used)).to_pandas()
     df.attrs["province"] = match[0]
     return df[df["value"] > 0]
 
