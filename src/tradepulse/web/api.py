@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Path as PathParam, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from tradepulse.web.data import TABLES, DataContext, Params, get_table
@@ -96,10 +96,21 @@ def table(request: Request, name: str = PathParam(..., max_length=64),
           province: str | None = ProvinceQ, lang: str = LangQ,
           limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> TablePage:
     """One page of table ``name`` after filtering (see ``/api/v1/tables`` for the names)."""
-    df = get_table(ctx_of(request), name, params_from(year, partner, product, province, lang))
-    page = df.iloc[offset:offset + limit]
-    return TablePage(table=name, total=len(df), limit=limit, offset=offset, columns=[str(c) for c in df.columns],
-                     items=records(page))
+    ctx = ctx_of(request)
+    params = params_from(year, partner, product, province, lang)
+    spec = TABLES.get(name)
+
+    def full() -> tuple[list[str], list[dict[str, Any]]]:
+        df = get_table(ctx, name, params)
+        return [str(c) for c in df.columns], records(df)
+    if spec is not None and spec.cacheable:
+        columns, items = ctx.cached(("api", name, params.key()), full)
+    else:
+        columns, items = full()
+    body = {"table": name, "total": len(items), "limit": limit, "offset": offset, "columns": columns,
+            "items": items[offset:offset + limit]}
+    # returned as a ready response (the shape is TablePage; skipping re-validation keeps the API fast)
+    return JSONResponse(body)
 
 
 def _download(df: pd.DataFrame, name: str, fmt: str) -> Response:

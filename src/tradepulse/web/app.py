@@ -8,6 +8,7 @@ is fetched from another host, and the Content-Security-Policy forbids it.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -29,6 +30,35 @@ CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'u
        "form-action 'self'; base-uri 'self'")
 #: Upload limit for CSV imports (bytes); larger bodies get 413.
 MAX_UPLOAD = 5 * 1024 * 1024
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (cheaper than ``BaseHTTPMiddleware``): rejects bodies declared larger than the
+    upload limit with 413 before reading them, and adds CSP / nosniff / referrer headers to every response."""
+
+    HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"same-origin")]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_UPLOAD + 64 * 1024:
+                body = json.dumps({"detail": f"request body larger than {MAX_UPLOAD // (1024 * 1024)} MB"})
+                await send({"type": "http.response.start", "status": 413,
+                            "headers": [(b"content-type", b"application/json"), *self.HEADERS]})
+                await send({"type": "http.response.body", "body": body.encode()})
+                return
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", ())}
+                message["headers"] = [*message.get("headers", ()), *(h for h in self.HEADERS if h[0] not in have)]
+            await send(message)
+        await self.app(scope, receive, send_with_headers)
 
 
 def normalise_groups_url(groups: str | Path | None) -> str | None:
@@ -59,17 +89,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="tradepulse_session",
                        same_site="lax", https_only=https_only, max_age=12 * 3600)
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_UPLOAD + 64 * 1024:
-            return JSONResponse({"detail": f"request body larger than {MAX_UPLOAD // (1024 * 1024)} MB"},
-                                status_code=413)
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)

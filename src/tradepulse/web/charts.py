@@ -26,7 +26,7 @@ def trade_lines(df: pd.DataFrame, lang: str) -> dict:
     long = df.melt(id_vars="year", value_vars=[c for c in series if c in df], var_name="series",
                    value_name="value_usd")
     long["series"] = long["series"].map(series)
-    long["value_bn"] = long["value_usd"] / 1e9
+    long["value_bn"] = (long.pop("value_usd") / 1e9).round(4)
     chart = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("year:O", title=t("year", lang)),
         y=alt.Y("value_bn:Q", title="US$ bn"),
@@ -38,8 +38,8 @@ def trade_lines(df: pd.DataFrame, lang: str) -> dict:
 
 def top_bars(df: pd.DataFrame, label: str, lang: str, n: int = 15, value: str = "exports") -> dict:
     """Horizontal bars of the ``n`` largest rows by ``value``."""
-    d = df.nlargest(n, value).copy()
-    d["value_bn"] = d[value] / 1e9
+    d = df.nlargest(n, value)[[label, value]].copy()
+    d["value_bn"] = (d.pop(value) / 1e9).round(4)
     chart = alt.Chart(d).mark_bar().encode(
         y=alt.Y(f"{label}:N", sort="-x", title=None),
         x=alt.X("value_bn:Q", title=f"{t('exports', lang)} (US$ bn)"),
@@ -55,7 +55,7 @@ def province_bars(df: pd.DataFrame, lang: str, n: int = 15) -> dict:
     long = d.melt(id_vars="province", value_vars=["exports", "imports"], var_name="flow",
                   value_name="value_usd")
     long["flow"] = long["flow"].map({"exports": t("exports", lang), "imports": t("imports", lang)})
-    long["value_m"] = long["value_usd"] / 1e6
+    long["value_m"] = (long.pop("value_usd") / 1e6).round(3)
     chart = alt.Chart(long).mark_bar().encode(
         y=alt.Y("province:N", sort=alt.SortField("value_m", order="descending"), title=None),
         x=alt.X("value_m:Q", title=f"US$ m ({year})"),
@@ -68,7 +68,12 @@ def province_bars(df: pd.DataFrame, lang: str, n: int = 15) -> dict:
 
 def scatter(df: pd.DataFrame, x: str, y: str, label: str, lang: str, color: str | None = None,
             size: str | None = None, x_title: str | None = None, y_title: str | None = None) -> dict:
-    """A scatter plot (e.g. the product space view: distance / density against PCI)."""
+    """A scatter plot (e.g. the product space view: distance / density against PCI).  Only the encoded
+    columns are embedded (rounded to 4 decimals) to keep pages small."""
+    df = df[[c for c in dict.fromkeys([x, y, label, color, size]) if c]].copy()
+    for c in (x, y, size):
+        if c:
+            df[c] = df[c].astype(float).round(4)
     enc = dict(x=alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(zero=False)),
                y=alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)),
                tooltip=[f"{label}:N", alt.Tooltip(f"{x}:Q", format=",.3f"), alt.Tooltip(f"{y}:Q", format=",.3f")])
@@ -83,6 +88,7 @@ def scatter(df: pd.DataFrame, x: str, y: str, label: str, lang: str, color: str 
 def step_lines(df: pd.DataFrame, x: str, y: str, group: str | None, lang: str, x_title: str,
                y_title: str) -> dict:
     """Step curves (Kaplan–Meier survival)."""
+    df = df[[c for c in (x, y, group) if c]]
     enc = dict(x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
                tooltip=[f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".3f")])
     if group:

@@ -86,6 +86,7 @@ class DataContext:
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_size = cache_size
         self._session_factory = None
+        self._charts: OrderedDict[str, bytes] = OrderedDict()
 
     # -- warehouse
     def mtime(self) -> float:
@@ -126,6 +127,26 @@ class DataContext:
         if hit[0] == "err":
             raise hit[1]
         return hit[1]
+
+    def remember_chart(self, name: str, body: bytes) -> None:
+        """Keep a chart dataset (content-addressed by ``name``) for ``/charts/data``; the 128 most recent."""
+        with self._lock:
+            self._charts[name] = body
+            self._charts.move_to_end(name)
+            while len(self._charts) > 128:
+                self._charts.popitem(last=False)
+
+    def chart(self, name: str) -> bytes | None:
+        with self._lock:
+            return self._charts.get(name)
+
+    def peek(self, key: tuple) -> Any | None:
+        """The cached successful value for ``key`` (current warehouse version), or None; never computes."""
+        with self._lock:
+            if self._wh is None or self.mtime() != self._mtime:
+                return None
+            hit = self._cache.get((self._mtime, *key))
+        return hit[1] if hit is not None and hit[0] == "ok" else None
 
     def flows(self) -> ibis.Table:
         return self.warehouse().flows()
@@ -225,6 +246,7 @@ class TableSpec:
     func: Callable[[DataContext, Params], pd.DataFrame]
     filters: tuple[str, ...] = ("year", "partner", "product", "province")
     description: str = ""
+    cacheable: bool = True         # False for working-group tables (they change with every edit)
 
 
 TABLES: dict[str, TableSpec] = {}
@@ -409,9 +431,9 @@ register(TableSpec("potential", "potential", table_potential, ("year", "province
 register(TableSpec("targets", "targets", table_targets, (),
                    description="Roadmap target statuses."))
 register(TableSpec("actions", "action_items", table_actions, ("province",),
-                   description="Working-group action items."))
+                   description="Working-group action items.", cacheable=False))
 register(TableSpec("meetings", "meetings", table_meetings, ("year", "province"),
-                   description="Working-group meetings."))
+                   description="Working-group meetings.", cacheable=False))
 
 
 def get_table(ctx: DataContext, name: str, params: Params) -> pd.DataFrame:

@@ -8,7 +8,9 @@ Sections are cached per warehouse version, page, filters and language (:meth:`Da
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import re
 import tempfile
 import urllib.parse
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ import pandas as pd
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from tradepulse import reference
 from tradepulse.errors import NoDataError, TradepulseError
@@ -58,6 +62,11 @@ def lang_of(request: Request) -> str:
     return c if c in i18n.LANGS else "en"
 
 
+@functools.lru_cache(maxsize=64)
+def _country_name(iso3: str, lang: str) -> str:
+    return reference.country_name(iso3, lang)
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = context.pop("lang", None) or lang_of(request)
     user = current_user(request)
@@ -65,7 +74,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
                 tr=lambda k: i18n.t(k, lang), nav=NAV, user=user, csrf=csrf_token(request),
                 can_edit=can(user, "secretary"), path=request.url.path, fmt_date=lambda d: i18n.fmt_date(d, lang),
                 digits=lambda s: i18n.digits(s, lang), focus=request.app.state.ctx.focus,
-                focus_name=reference.country_name(request.app.state.ctx.focus, lang))
+                focus_name=_country_name(request.app.state.ctx.focus, lang))
     base.update(context)
     return templates.TemplateResponse(request, template, base, status_code=status)
 
@@ -129,6 +138,46 @@ def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None 
                    id=sid or (table or title).replace(" ", "-"), note=note)
 
 
+#: Datasets with more rows than this are served from ``/charts/data/<name>.json`` instead of inline.
+INLINE_ROWS = 300
+
+
+def externalise(ctx: DataContext, spec: dict | None) -> dict | None:
+    """Move large inline datasets of a Vega-Lite spec to URLs served by :func:`chart_data`.
+
+    Altair names inline datasets by a hash of their content (``data-<md5>``), so the URL is immutable and the
+    browser may cache it; the page itself stays small.
+    """
+    if not spec or "datasets" not in spec:
+        return spec
+    spec = dict(spec)
+    datasets = dict(spec["datasets"])
+    moved = {}
+    for name, values in datasets.items():
+        if isinstance(values, list) and len(values) > INLINE_ROWS and re.fullmatch(r"data-[0-9a-f]+", name):
+            import json
+            ctx.remember_chart(name, json.dumps(values, separators=(",", ":")).encode())
+            moved[name] = f"/charts/data/{name}.json"
+    if not moved:
+        return spec
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items() if k != "datasets"}
+            data = out.get("data")
+            if isinstance(data, dict) and data.get("name") in moved:
+                out["data"] = {"url": moved[data["name"]], "format": {"type": "json"}}
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+    out = walk(spec)
+    keep = {k: v for k, v in datasets.items() if k not in moved}
+    if keep:
+        out["datasets"] = keep
+    return out
+
+
 def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
     """Run ``build``; turn missing modules, empty selections and user errors into a note."""
     try:
@@ -153,18 +202,34 @@ def params_of(request: Request, lang: str) -> Params:
     return Params(year=year, partner=s("partner"), product=s("product"), province=s("province"), lang=lang)
 
 
-def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
-         filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
+def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext, Params, str], list[Section]],
+             filters: tuple[str, ...], p: Params, lang: str) -> str:
+    """The page body (filters + sections) as HTML, cached: it depends only on the data, filters and language
+    (never on the user), so every visitor shares it and a warm request only renders the small shell."""
+    def make() -> str:
+        try:
+            sections = build(ctx, p, lang)
+        except TradepulseError as exc:  # e.g. no warehouse
+            sections = [Section(i18n.t(key, lang), "error", str(exc))]
+        for sec in sections:
+            sec.chart = externalise(ctx, sec.chart)
+        years = ctx.cached(("years", ctx.focus), lambda: _years(ctx)) if filters else []
+        return templates.get_template("_content.html").render(
+            sections=sections, params=p, filters=filters, years=years, path=path, lang=lang,
+            tr=lambda k: i18n.t(k, lang), digits=lambda s: i18n.digits(s, lang))
+    return ctx.cached(("html", key, path, p.key()), make)
+
+
+async def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
+               filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
     ctx: DataContext = request.app.state.ctx
     lang = lang_of(request)
     p = params_of(request, lang)
-    try:
-        sections = ctx.cached(("page", key, p.key()), lambda: build(ctx, p, lang))
-    except TradepulseError as exc:  # e.g. no warehouse
-        sections = [Section(i18n.t(key, lang), "error", str(exc))]
-    years = ctx.cached(("years", ctx.focus), lambda: _years(ctx)) if ctx.mtime() >= 0 else []
-    return render(request, "page.html", title=i18n.t(key, lang), key=key, sections=sections, params=p,
-                  filters=filters, years=years)
+    path = request.url.path
+    html = ctx.peek(("html", key, path, p.key()))
+    if html is None:   # compute in a worker thread, never on the event loop
+        html = await run_in_threadpool(_content, ctx, path, key, build, filters, p, lang)
+    return render(request, "page.html", title=i18n.t(key, lang), key=key, content=Markup(html))
 
 
 def _years(ctx: DataContext) -> list[int]:
@@ -305,28 +370,37 @@ def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
 
 # ---------------------------------------------------------------- routes: pages
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request):
-    return page(request, "overview", build_overview, ("year", "partner", "product"))
+async def overview(request: Request):
+    return await page(request, "overview", build_overview, ("year", "partner", "product"))
 
 
 @router.get("/products", response_class=HTMLResponse)
-def products(request: Request):
-    return page(request, "products", build_products, ("year", "partner", "product"))
+async def products(request: Request):
+    return await page(request, "products", build_products, ("year", "partner", "product"))
 
 
 @router.get("/markets", response_class=HTMLResponse)
-def markets(request: Request):
-    return page(request, "markets", build_markets, ("year", "partner", "product"))
+async def markets(request: Request):
+    return await page(request, "markets", build_markets, ("year", "partner", "product"))
 
 
 @router.get("/provinces", response_class=HTMLResponse)
-def provinces(request: Request):
-    return page(request, "provinces", build_provinces, ("year", "partner", "product", "province"))
+async def provinces(request: Request):
+    return await page(request, "provinces", build_provinces, ("year", "partner", "product", "province"))
 
 
 @router.get("/targets", response_class=HTMLResponse)
-def targets(request: Request):
-    return page(request, "targets", build_targets, ())
+async def targets(request: Request):
+    return await page(request, "targets", build_targets, ())
+
+
+@router.get("/charts/data/{name}.json")
+def chart_data(request: Request, name: str):
+    """A chart dataset moved out of its page by :func:`externalise` (content-addressed, immutable)."""
+    body = request.app.state.ctx.chart(name) if re.fullmatch(r"data-[0-9a-f]{1,64}", name) else None
+    if body is None:
+        raise HTTPException(404, "chart data expired; reload the page")
+    return Response(body, media_type="application/json", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/lang/{code}")
