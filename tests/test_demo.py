@@ -313,6 +313,8 @@ def test_build_small_world_into_warehouse(tmp_path, ingest_api, world):
     summary = build(tmp_path / "demo", small=True, progress=lambda s, f: steps.append(f))
     assert steps == sorted(steps) and steps[-1] == 1.0
     assert summary["label"] == "SYNTHETIC" and summary["rows_quarantined"] == 0
+    if "customs" in getattr(ingest_api, "FORMATS", ()):
+        assert summary["customs_loader"] == "customs reader"  # the Persian CSV went through the real reader
     assert json.loads((tmp_path / "demo" / "demo_summary.json").read_text())["rows"] == summary["rows"]
     with Warehouse(tmp_path / "demo" / "warehouse.duckdb", read_only=True) as wh:
         got = wh.raw.execute("""SELECT province IS NULL AS national, count(*), sum(value_usd) FROM flows

@@ -25,6 +25,7 @@ def print_summary(summary: dict) -> None:
     t.add_column("")
     t.add_row("warehouse", summary["warehouse"])
     t.add_row("customs CSV (Persian headers)", summary["customs_csv"])
+    t.add_row("customs loaded via", summary.get("customs_loader", ""))
     t.add_row("seed", str(summary["seed"]))
     t.add_row("focus country", summary["focus"])
     t.add_row("countries", f"{summary['countries']:,}")

@@ -16,6 +16,7 @@ from typing import Callable
 import pandas as pd
 
 from tradepulse.demo.world import LABEL, SMALL, SOURCE, DemoWorld, generate
+from tradepulse.errors import TradepulseError
 
 __all__ = ["build", "generate", "DemoWorld", "write_customs_csv", "CUSTOMS_HEADERS", "LABEL", "SOURCE"]
 
@@ -93,9 +94,14 @@ def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
                                          target="flows"))
         report("loading customs (provinces)", 0.8)
         opts = _customs_reader_options(world.meta["focus"])
+        customs_loader = "ingest_frame (no customs reader)"
         if opts is not None:
-            loads.append(ingest.ingest_file(wh, customs_csv, "customs", **opts))
-        else:
+            try:
+                loads.append(ingest.ingest_file(wh, customs_csv, "customs", **opts))
+                customs_loader = "customs reader"
+            except TradepulseError as exc:  # an ingest is atomic, so falling back is safe
+                customs_loader = f"ingest_frame (customs reader failed: {exc})"
+        if customs_loader != "customs reader":
             loads.append(ingest.ingest_frame(wh, world.customs, source=SOURCE, name=customs_csv.name,
                                              target="flows"))
         report("loading services and macro", 0.9)
@@ -110,6 +116,7 @@ def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
         "out_dir": str(out),
         "warehouse": str(wh_path),
         "customs_csv": str(customs_csv),
+        "customs_loader": customs_loader,
         "seed": seed,
         "small": small,
         "focus": m["focus"],
