@@ -411,3 +411,13 @@ def test_sh_month_data_exact_with_roadmap_setting():
         assert st.calendar_method == ("sh-months-exact" if monthly == "sh-months" else "monthly-exact")
     with pytest.raises(InputError, match="monthly_data"):
         parse_roadmap({"roadmap": {"monthly_data": "lunar"}, "targets": [T()]})
+
+
+def test_counts_are_zero_in_reported_years_without_trade():
+    """Carpet (5701) markets: 2021 IRQ and SYR → 2; 2022 IRQ → 1.  HS 8517 exports: no row at all → no data
+    (no level holds the scope); with one zero-valued 8517 row the province level is used and IRN reports
+    exports in 2021 and 2022 → 0, 0 (not missing)."""
+    assert series_of("n_markets", ROWS, scope={"product": "carpets"}).to_dict() == {2021: 2.0, 2022: 1.0}
+    assert series_of("n_markets", ROWS, scope={"product": "8517"}).to_dict() == {}
+    rows = ROWS + [(2021, "IRN", "TUR", "export", "8517", 0.0, "Tehran")]
+    assert series_of("n_markets", rows, scope={"product": "8517"}).to_dict() == {2021: 0.0, 2022: 0.0}

@@ -163,7 +163,7 @@ def choose_level(frame: pd.DataFrame, forced: str = "auto") -> int | None:
     return int(min(years[years == best].index))
 
 
-def coverage(data: Data, scope: Scope, flow: str) -> pd.DataFrame:
+def coverage(data: Data, scope: Scope, flow: str, exclude_world: bool = False) -> pd.DataFrame:
     """``level, year, month`` in which the reporter declares any ``flow`` (at levels the scope can use).
 
     A scope cell with no rows in such a period is a true zero (the reporter reported, nothing was traded);
@@ -171,7 +171,7 @@ def coverage(data: Data, scope: Scope, flow: str) -> pd.DataFrame:
     """
     t = data.flows
     t = t.filter((t.reporter == scope.reporter) & (t.flow == flow))
-    if scope.partner:
+    if scope.partner or exclude_world:
         t = t.filter(t.partner != WORLD)
     if scope.province is not None:
         t = t.filter(t.province.notnull())
@@ -294,17 +294,23 @@ def market_share(data: Data, scope: Scope, calendar: str, prefixes=()) -> pd.Dat
 
 def count_series(data: Data, scope: Scope, calendar: str, what: str, prefixes=(), threshold: float = 0.0,
                  ) -> pd.DataFrame:
-    """Distinct products or partners with annual exports above ``threshold``, per year."""
+    """Distinct products or partners with annual exports above ``threshold``, per year (0 in years the reporter
+    reports without any in scope)."""
     t = goods_rows(data, scope, "export", prefixes=prefixes)
     if what == "partner":
         t = t.filter(t.partner != WORLD)
     agg = t.group_by(["level", "year", what]).aggregate(value=t.value_usd.sum()).to_pandas()
-    lvl = choose_level(agg, scope.level)
+    cov = coverage(data, scope, "export", exclude_world=what == "partner")
+    if scope.level != "auto":
+        lvl = LEVEL_CODES[scope.level]
+    else:
+        lvl = choose_level(cov[cov["level"].isin(agg["level"].unique())])
     if lvl is None:
         return pd.DataFrame(columns=SERIES_COLUMNS)
     agg = agg[(agg["level"] == lvl) & (agg["value"] > threshold)]
-    counts = agg.groupby("year")[what].nunique().reset_index(name="value")
-    counts["year"] = counts["year"].astype(int)
+    years = pd.Index(sorted(cov.loc[cov["level"] == lvl, "year"].astype(int).unique()), name="year")
+    counts = agg.astype({"year": int}).groupby("year")[what].nunique().reindex(years, fill_value=0)
+    counts = counts.rename("value").reset_index()
     if calendar == "SH":
         counts["year"] = counts["year"] - cal.SH_OFFSET
         return counts.assign(value=counts["value"].astype(float), estimate=True, method="start-year")[SERIES_COLUMNS]
