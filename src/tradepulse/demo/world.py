@@ -48,7 +48,7 @@ import pandas as pd
 
 from tradepulse import reference
 from tradepulse.errors import TradepulseError, UnknownNameError
-from tradepulse.schema import FLOWS, WORLD
+from tradepulse.schema import WORLD
 
 SOURCE = "demo-synthetic"
 LABEL = "SYNTHETIC"
@@ -72,9 +72,7 @@ EBOPS = {
     "SL": ("Government goods and services n.i.e.", 0.03, 0.03),
 }
 
-_FLOW_COLS = [c for c in FLOWS if c != "load_id"]
 _DIST_ALIASES = {"ROM": "ROU", "ZAR": "COD", "YUG": "SRB", "TMP": "TLS", "PAL": "PSE"}
-_ACD_DIR = None
 
 
 @dataclass
