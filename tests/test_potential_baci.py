@@ -96,3 +96,13 @@ def test_unrealised_potential_is_non_negative_and_bounded(zaf):
     assert (zaf.unrealised >= 0).all()
     np.testing.assert_allclose(zaf.realised + zaf.unrealised, zaf.potential, rtol=1e-12)
     assert (zaf.realised <= zaf.actual + 1e-6).all()
+
+
+def test_actual_exports_equal_the_raw_csv(zaf, afg, shared_data):
+    """Read the CSV with pandas alone (v in thousand USD, i = 710 ZAF, 4 AFG): the potential table's actual
+    exports add up to each exporter's total, and its markets are the importers of the file."""
+    raw = pd.read_csv(shared_data / "baci_sample.csv")
+    totals = raw.groupby("i")["v"].sum() * 1000
+    assert zaf["actual"].sum() == pytest.approx(totals[710], rel=1e-12)
+    assert afg["actual"].sum() == pytest.approx(totals[4], rel=1e-12)
+    assert zaf.loc[zaf.actual > 0, "market"].nunique() == raw.loc[raw.i == 710, "j"].nunique()
