@@ -193,7 +193,8 @@ from run to run (peer 48–83 s seen).
 
 | contender | seconds | peak RSS (MB) | product × market cells |
 |---|---:|---:|---:|
-| tradepulse `export_potential` (one Ibis query → Arrow codes → NumPy bincount matrices) | {ours['seconds']:.1f} | {ours['peak_rss_mb']:.0f} | {ours['cells']:,} |
+| tradepulse `export_potential` (one Ibis query → Arrow codes → NumPy bincount matrices) \
+| {ours['seconds']:.1f} | {ours['peak_rss_mb']:.0f} | {ours['cells']:,} |
 | peer: straightforward pandas groupby + merge | {peer['seconds']:.1f} | {peer['peak_rss_mb']:.0f} | {peer['cells']:,} |
 
 Speed-up {peer['seconds'] / ours['seconds']:.1f}×; goal ≤ 30 s: **{'met' if ours['seconds'] <= 30 else 'NOT met'}**.

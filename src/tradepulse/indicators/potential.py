@@ -337,7 +337,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
                      language_effect: float | None = None, ease: bool = True,
                      ease_when_no_trade: float = 0.0, missing_macro: str = "error",
                      level: int | None = None, products=None, markets=None,
-                     keep_zero: bool = False, average_years: int = 1, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+                     keep_zero: bool = False, average_years: int = 1,
+                     progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """ITC export potential (Decreux & Spies 2016) of ``exporter`` (or its ``province``) by product × market.
 
     ``data``: FLOWS as a Warehouse, Ibis table or pandas frame (bilateral exporter-reported exports of all
@@ -350,8 +351,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     markets.  Returns one row per product × market with non-zero potential or actual exports (all pairs
     when ``keep_zero``), columns :data:`POTENTIAL_COLUMNS` plus ``demand_factor``; ``attrs`` holds the
     settings, the access basis and anything filled in.  ``average_years=n`` uses mean flows over the last
-    ``n`` bilateral years (smooths one-off shipments; growth is still projected from ``year``).  ``progress`` is called with the name of each of
-    the :data:`STEPS` as it starts (for a progress bar).
+    ``n`` bilateral years (smooths one-off shipments; growth is still projected from ``year``).
+    ``progress`` is called with the name of each of the :data:`STEPS` as it starts (for a progress bar).
     """
     from tradepulse.indicators.selection import resolve_partners, resolve_products
 
@@ -413,12 +414,13 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         miss_mk = sorted(m for m in markets if m in missing)
         if exporter in missing:
             raise NoDataError(f"no {missing[exporter]} for the exporter {exporter}; load macro data "
-                              "(tradepulse ingest --target macro) or use horizon=0")
+                              "(tradepulse ingest --format macro) or use horizon=0")
         if miss_mk and missing_macro == "error":
             raise NoDataError(f"no GDP/population in {year - growth_window}–{year} for market(s) "
                               f"{', '.join(miss_mk[:30])}{' …' if len(miss_mk) > 30 else ''} "
-                              f"({len(miss_mk)} of {len(markets)}); load macro data for them, or pass "
-                              "missing_macro='drop' (skip those markets) or 'flat' (assume no growth)")
+                              f"({len(miss_mk)} of {len(markets)}); load macro data for them "
+                              "(tradepulse ingest --format macro), or pass missing_macro='drop' "
+                              "(skip those markets) or 'flat' (assume no growth)")
         if miss_mk:
             notes["markets_without_macro"] = miss_mk
         gdp = fac["gdp"].reindex(exporters)
