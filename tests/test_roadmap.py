@@ -421,3 +421,32 @@ def test_counts_are_zero_in_reported_years_without_trade():
     assert series_of("n_markets", ROWS, scope={"product": "8517"}).to_dict() == {}
     rows = ROWS + [(2021, "IRN", "TUR", "export", "8517", 0.0, "Tehran")]
     assert series_of("n_markets", rows, scope={"product": "8517"}).to_dict() == {2021: 0.0, 2022: 0.0}
+
+
+def test_services_file_ingested_then_used_by_a_target(tmp_warehouse, tmp_path):
+    """A services CSV (EBOPS 2010 × partner) loaded with the ingest API feeds a services target:
+    SJ exports to SYR 100 (2019) → 121 (2021): trend +10 %/yr, projection 2024 = 121·1.1³ = 161.05 ≥ 150."""
+    from tradepulse.ingest import ingest_file
+    csv = tmp_path / "services.csv"
+    csv.write_text("year,reporter,partner,flow,ebops,value_usd\n2019,IRN,SYR,export,SJ,100\n"
+                   "2020,IRN,SYR,export,SJ,110\n2021,IRN,SYR,export,SJ,121\n2021,IRN,SYR,export,SC,999\n"
+                   "2021,IRN,IRQ,export,SJ,50\n2021,IRN,SYR,import,SJ,7\n")
+    res = ingest_file(tmp_warehouse, csv, "services")
+    assert res.rows_loaded == 6
+    rm = roadmap(T("exports", scope={"trade": "services", "ebops": "SJ", "partner": "SYR"},
+                   target={"value": 150}, deadline=2024),
+                 T("balance", id="b", scope={"trade": "services", "ebops": "SJ", "partner": "SYR"},
+                   target={"value": 200}, deadline=2024))
+    ex, bal = evaluate(rm, tmp_warehouse)
+    assert ex.series["value"].tolist() == [100.0, 110.0, 121.0]
+    assert ex.projection == pytest.approx(121 * 1.1 ** 3) and ex.status == "on-track"
+    # balance: imports reported only in 2021 → 2019/2020 imports count as missing years of the import series
+    assert bal.series.set_index("year")["value"].to_dict() == {2021: 121.0 - 7.0}
+
+
+def test_services_zero_in_reported_years():
+    """IRN reports SJ exports to IRQ in 2020 and to SYR in 2021: SJ exports to SYR = 0 (2020), 5 (2021)."""
+    sv = pd.DataFrame({"year": [2020, 2021], "reporter": "IRN", "partner": ["IRQ", "SYR"], "flow": "export",
+                       "ebops": "SJ", "value_usd": [3.0, 5.0], "source": "test"})
+    s = series_of("exports", ROWS, services=sv, scope={"trade": "services", "ebops": "SJ", "partner": "SYR"})
+    assert s.to_dict() == {2020: 0.0, 2021: 5.0}

@@ -319,20 +319,28 @@ def count_series(data: Data, scope: Scope, calendar: str, what: str, prefixes=()
 
 # ---------------------------------------------------------------- services
 def services_series(data: Data, scope: Scope, flow: str, calendar: str) -> pd.DataFrame:
-    """SERVICES of ``flow`` in scope (EBOPS prefixes, partners; WLD rule as for goods), annual → calendar."""
-    t = data.services
-    t = t.filter((t.reporter == scope.reporter) & (t.flow == flow))
+    """SERVICES of ``flow`` in scope (EBOPS prefixes, partners; WLD rule and zeros in reported years as for
+    goods), annual → calendar."""
+    base = data.services
+    base = base.filter((base.reporter == scope.reporter) & (base.flow == flow))
+    base = base.mutate(level=ibis.ifelse(base.partner == WORLD, 0, 1))
+    t = base
     partners = partner_members(scope.partner)
     if partners:
         t = t.filter(t.partner.isin(partners))
     if scope.ebops:
         t = t.filter(_prefix_pred(t.ebops.upper(), scope.ebops))
-    t = t.mutate(level=ibis.ifelse(t.partner == WORLD, 0, 1))
     agg = t.group_by(["level", "year"]).aggregate(value=t.value_usd.sum()).to_pandas()
-    lvl = choose_level(agg, scope.level if scope.level in ("auto", "world", "national") else "national")
+    cov = base.select("level", "year").distinct().to_pandas()  # years the reporter reports this flow
+    if scope.level in ("world", "national"):
+        lvl = LEVEL_CODES[scope.level]
+    else:
+        lvl = choose_level(cov[cov["level"].isin(agg["level"].unique())])
     if lvl is None:
         return pd.DataFrame(columns=SERIES_COLUMNS)
-    frame = agg[agg["level"] == lvl][["year", "value"]].assign(month=np.nan)
+    years = pd.DataFrame({"year": sorted(cov.loc[cov["level"] == lvl, "year"].astype(int).unique())})
+    frame = years.merge(agg[agg["level"] == lvl][["year", "value"]].astype({"year": int}), on="year", how="left")
+    frame = frame.fillna({"value": 0.0}).assign(month=np.nan)
     return to_calendar(frame, calendar, monthly=data.monthly)
 
 
