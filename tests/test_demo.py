@@ -268,7 +268,19 @@ def test_bad_arguments_raise_friendly_errors():
     with pytest.raises(TradepulseError, match="too small"):
         generate(n_countries=5, n_products=150, first_year=2014, last_year=2023)
     with pytest.raises(TradepulseError, match="bilateral_years"):
-        generate(bilateral_years=20, **SMALL)
+        generate(bilateral_years=0, **SMALL)
+    with pytest.raises(TradepulseError, match="before first_year"):
+        generate(n_countries=40, n_products=150, first_year=2020, last_year=2019)
+
+
+def test_edge_sizes():
+    """One year with every year bilateral; the minimum country set; more products than HS4 has → all."""
+    w = generate(n_countries=17, n_products=60, first_year=2020, last_year=2020, bilateral_years=5)
+    assert w.meta["bilateral_years"] == [2020] and len(w.meta["countries"]) == 17
+    assert (w.flows["partner"] != WORLD).any() and w.flows["year"].eq(2020).all()
+    n_hs4 = reference.hs_products("HS1992", 4)["code"].str.isdigit().sum() - 1  # all but 9999
+    w = generate(n_countries=17, n_products=5000, first_year=2022, last_year=2023)
+    assert len(w.meta["products"]) == n_hs4
 
 
 # ---------------------------------------------------------------- build into a warehouse

@@ -271,12 +271,13 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     """Generate a SYNTHETIC world (deterministic for a given ``seed``); see the module docstring for the model.
 
     ``ban_year`` (default: 5 years before ``last_year``) is when the focus country's telecom and car-part
-    imports fall.  ``progress(step, fraction)`` is called as work proceeds (for progress bars).
+    imports fall.  ``bilateral_years`` larger than the number of years means all years.  ``progress(step, fraction)`` is called as work proceeds (for progress bars).
     """
     if last_year < first_year:
         raise TradepulseError(f"last_year {last_year} is before first_year {first_year}")
-    if not 1 <= bilateral_years <= last_year - first_year + 1:
-        raise TradepulseError(f"bilateral_years must be between 1 and {last_year - first_year + 1}")
+    if bilateral_years < 1:
+        raise TradepulseError(f"bilateral_years must be at least 1, not {bilateral_years}")
+    bilateral_years = min(bilateral_years, last_year - first_year + 1)
     focus = focus.upper()
     report = progress or (lambda step, frac: None)
     rng = np.random.default_rng(seed)
