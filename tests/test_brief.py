@@ -84,6 +84,9 @@ def test_market_changes_hand_case(tiny):
     assert m["ended_value"] == pytest.approx(10e6) and m["new_value"] == pytest.approx(70e6)
     assert m["lost_markets"]["partner"].tolist() == ["CCC"]
     assert m["top_ended"]["partner"].tolist() == ["BBB", "CCC"]
+    # the survival module's spells agree: two spells end in 2022, each one year long
+    sp = sections.ended_spell_lengths(tiny, "IRN", 2023)
+    assert (sp["ended"], sp["median_years"], sp["one_year_share"]) == (2, 1.0, 1.0)
 
 
 def test_sections_unknown_province(tiny):
@@ -136,6 +139,18 @@ def test_headline_matches_sql(demo_env, brief_en):
     assert h["non_oil_exports"]["current"] == pytest.approx(non_oil, rel=1e-9)
     assert h["imports"]["current"] == pytest.approx(imports, rel=1e-9)
     assert h["non_oil_balance"]["current"] == pytest.approx(non_oil - non_oil_imports, rel=1e-9)
+
+
+@pytest.mark.parametrize("province", [None, "Tehran"])
+def test_ended_spells_two_implementations_agree(demo_env, province):
+    """Pairs exported in y−1 and not in y (set difference, sections.market_changes) = spells of the survival
+    module ending in y−1 (run-length coding over all years)."""
+    wh, _, _ = demo_env
+    from tradepulse.warehouse import Warehouse
+    with Warehouse(wh, read_only=True) as w:
+        a = sections.market_changes(w, "IRN", 2023, province)["ended"]
+        b = sections.ended_spell_lengths(w, "IRN", 2023, province)
+    assert a == b["ended"] > 0 and b["median_years"] >= 1
 
 
 def test_brief_content_en(demo_env, brief_en):

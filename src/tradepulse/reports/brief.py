@@ -222,6 +222,11 @@ def _trade_part(brief: Brief, wh, fmt: Formatter, n_top: int) -> None:
         brief.note_args["new_rca"] = {"year": y}
     brief.markets = attempt("markets", lambda: sections.market_changes(wh, brief.reporter, y, brief.province,
                                                                        n_top))
+    if brief.markets is not None and brief.markets["ended"]:
+        try:
+            brief.markets["spells"] = sections.ended_spell_lengths(wh, brief.reporter, y, brief.province)
+        except (NoDataError, UnknownNameError, ImportError):
+            pass
     if brief.province is None:
         brief.opportunities = attempt("opportunities",
                                       lambda: sections.opportunities(wh, brief.reporter, y, n_top))
@@ -364,7 +369,7 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
     return env.get_template("brief.html").render(
         b=brief, f=fmt, note=note, country=country, province_name=province_name, textdir=textdir,
         metric_value=metric_value, unit_label=lambda u: _(UNIT_LABELS.get(u, u)),
-        comma="، " if brief.lang == "fa" else ", ", css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
+        comma="، " if brief.lang == "fa" else ", ", semicolon="؛" if brief.lang == "fa" else ";", css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
         status_label=lambda s: _(ACTION_STATUS_LABELS.get(s, s)),
         target_label=lambda s: _(TARGET_STATUS_LABELS.get(s, s)),
         svg=lambda key: Markup(brief.charts.get(key, "")), dir="rtl" if brief.rtl else "ltr")

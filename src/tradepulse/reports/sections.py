@@ -23,6 +23,7 @@ Definitions (years are Gregorian calendar years of the data; *y* = latest year, 
 from __future__ import annotations
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from tradepulse import reference, schema
@@ -182,6 +183,24 @@ def market_changes(flows, reporter: str, year: int, province: str | None = None,
     return {"lost_markets": lost_df, "ended": int(len(ended)), "ended_value": float(ended.sum()),
             "new": int(len(new)), "new_value": float(new.sum()), "pairs_previous": int(len(prev)),
             "top_ended": top_ended}
+
+
+def ended_spell_lengths(flows, reporter: str, year: int, province: str | None = None) -> dict:
+    """Lengths of the export spells (partner × HS4) whose last year is ``year − 1`` (ended in ``year``),
+    from :func:`tradepulse.indicators.survival.export_spells` over all years in the data (left-censored
+    spells included, so a spell seen since the first year counts with its observed length).
+
+    Returns ``{"ended": n, "median_years": m, "mean_years": a, "one_year_share": s}``.  ``ended`` equals
+    :func:`market_changes`' count (two implementations, cross-checked in the tests).
+    """
+    from tradepulse.indicators.survival import export_spells
+
+    sp = export_spells(flows, reporter=reporter, province=province, include_left_censored=True)
+    ended = sp[(sp["end"].to_numpy() == year - 1) & (sp["event"].to_numpy() == 1)]
+    d = ended["duration"].to_numpy(dtype=float)
+    return {"ended": int(len(d)), "median_years": float(np.median(d)) if len(d) else float("nan"),
+            "mean_years": float(d.mean()) if len(d) else float("nan"),
+            "one_year_share": float((d == 1).mean()) if len(d) else float("nan")}
 
 
 def opportunities(flows, reporter: str, year: int, n: int = 8, strategy: str = "balanced") -> pd.DataFrame:
