@@ -137,3 +137,20 @@ def test_sh_months_stored_under_gregorian_labels():
         assert cal.sh_months_to_sh(frame)["sh_year"].tolist() == [1400], m
     labels = [(cal.to_gregorian(1400, m, 15).year, cal.to_gregorian(1400, m, 15).month) for m in range(1, 13)]
     assert len(set(labels)) == 12 and labels[0] == (2021, 4) and labels[-1] == (2022, 3)
+
+
+def test_apportioning_error_for_smooth_and_lumpy_flows():
+    """Daily flows growing 10 %/yr (no seasonality): apportioned SH totals are within 0.1 % of the exact
+    day-by-day totals (measured 0.08 %); a single shipment in February lands ¼ in the wrong SH year — the
+    apportioning is an estimate, exact only with monthly data."""
+    days = pd.date_range("2015-01-01", "2020-12-31")
+    t = (days - days[0]).days.to_numpy() / 365.25
+    frame = pd.DataFrame({"day": days, "v": np.exp(np.log(1.1) * t)})
+    frame["sh"] = [cal.sh_year_of(d.date()) for d in days]
+    exact = frame.groupby("sh")["v"].sum()
+    annual = frame.groupby(frame["day"].dt.year)["v"].sum().rename_axis("year").reset_index(name="value")
+    est = cal.annual_to_sh(annual).set_index("sh_year")["value"]
+    rel = (est / exact.loc[est.index] - 1).abs()
+    assert rel.max() < 1e-3
+    lumpy = pd.DataFrame({"year": [2021, 2022], "value": [0.0, 100.0]})  # all of it in Feb 2022 (SH 1400)
+    assert cal.annual_to_sh(lumpy)["value"].iloc[0] == pytest.approx(100 * 79 / 365)  # exact answer: 100
