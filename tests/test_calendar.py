@@ -141,7 +141,7 @@ def test_sh_months_stored_under_gregorian_labels():
 
 def test_apportioning_error_for_smooth_and_lumpy_flows():
     """Daily flows growing 10 %/yr (no seasonality): apportioned SH totals are within 0.1 % of the exact
-    day-by-day totals (measured 0.08 %); a single shipment in February lands ¼ in the wrong SH year — the
+    day-by-day totals (measured 0.08 %); of a single shipment in February only 79/365 lands in its SH year — the
     apportioning is an estimate, exact only with monthly data."""
     days = pd.date_range("2015-01-01", "2020-12-31")
     t = (days - days[0]).days.to_numpy() / 365.25
