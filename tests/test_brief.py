@@ -69,6 +69,8 @@ def test_movers_and_totals_hand_case(tiny):
     assert tot.loc[2023, "non_oil_exports"] == pytest.approx(40e6)
     assert tot.loc[2023, "non_oil_balance"] == pytest.approx(33e6)
     assert np.isnan(tot.loc[2022, "imports"])            # no import rows in 2022: unknown, not zero
+    own = sections.annual_totals_ibis(tiny, "IRN").set_index("year")
+    pd.testing.assert_frame_equal(own.loc[[2023], tot.columns], tot.loc[[2023]], check_dtype=False)
     mv = sections.top_movers(tiny, "IRN", 2023, n=5)
     assert list(zip(mv["product"], mv["change"] / 1e6, mv["direction"])) == \
         [("0901", pytest.approx(20), "up"), ("0101", pytest.approx(5), "up"), ("2709", pytest.approx(-25), "down")]
@@ -114,6 +116,17 @@ def brief_en(demo_env):
     from tradepulse.reports.brief import build_brief
     wh, url, _ = demo_env
     return build_brief(wh, url, lang="en", today=TODAY)
+
+
+@pytest.mark.parametrize("province", [None, "Tehran"])
+def test_annual_totals_two_implementations_agree(demo_env, province):
+    """indicators.balance.trade_balance (used by the brief) = this module's own Ibis aggregation."""
+    wh, _, _ = demo_env
+    from tradepulse.warehouse import Warehouse
+    with Warehouse(wh, read_only=True) as w:
+        a = sections.annual_totals(w, "IRN", province).set_index("year")
+        b = sections.annual_totals_ibis(w, "IRN", province).set_index("year")[a.columns]
+    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
 
 
 def test_headline_matches_sql(demo_env, brief_en):

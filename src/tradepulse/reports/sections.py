@@ -8,6 +8,8 @@ National values use the layered totals of :func:`tradepulse.indicators.selection
 Definitions (years are Gregorian calendar years of the data; *y* = latest year, *y−1* the year before):
 
 - **Oil**: HS prefixes of :func:`tradepulse.reference.oil_prefixes` (``narrow`` = 2709/2710/2711).
+- **Totals** come from :func:`tradepulse.indicators.balance.trade_balance` (general trade system: re-exports and
+  re-imports included); :func:`annual_totals_ibis` is an independent cross-check.
 - **Non-oil balance** = (exports − oil exports) − (imports − oil imports), in current US$.
 - **Top movers**: HS4 products ranked by the change in export value v_y − v_{y−1} (largest rises, largest
   falls), with growth v_y / v_{y−1} − 1.
@@ -55,7 +57,27 @@ def _scope(flows, reporter: str, province: str | None) -> ibis.Table:
 
 def annual_totals(flows, reporter: str, province: str | None = None, oil: str = "narrow") -> pd.DataFrame:
     """Per year: exports, imports, oil_exports, oil_imports, non_oil_exports, non_oil_imports,
-    non_oil_balance (US$).  Raises NoDataError when the reporter/province has no rows."""
+    non_oil_balance (US$), from :func:`tradepulse.indicators.balance.trade_balance` (general trade system:
+    re-exports and re-imports included) so the brief shows the same figures as ``tradepulse indicators``.
+    Years without any import row get NaN imports (unknown, not zero).  Raises NoDataError /
+    UnknownNameError when the reporter or province has no rows."""
+    _scope(flows, reporter, province)          # uniform errors (no provincial data / unknown province)
+    try:
+        from tradepulse.indicators.balance import trade_balance
+    except ImportError:                        # pragma: no cover - indicators module absent
+        return annual_totals_ibis(flows, reporter, province, oil)
+    tb = trade_balance(flows, reporter=reporter, province=province, oil=oil)
+    cols = ["year", "oil_exports", "non_oil_exports", "oil_imports", "non_oil_imports", "exports", "imports",
+            "non_oil_balance"]
+    out = tb[cols].copy()
+    none = out["imports"].to_numpy() == 0
+    out.loc[none, ["imports", "oil_imports", "non_oil_imports", "non_oil_balance"]] = float("nan")
+    return out.sort_values("year").reset_index(drop=True)
+
+
+def annual_totals_ibis(flows, reporter: str, province: str | None = None, oil: str = "narrow") -> pd.DataFrame:
+    """The same table computed here with Ibis from ``export``/``import`` rows only (kept as an independent
+    cross-check of :func:`annual_totals`; equal when there are no re-export/re-import rows)."""
     from tradepulse.indicators.selection import national_totals
 
     t = _scope(flows, reporter, province)
