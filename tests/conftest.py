@@ -25,3 +25,12 @@ def tmp_warehouse(tmp_path):
     wh = Warehouse(tmp_path / "wh.duckdb")
     yield wh
     wh.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep every Spark test on one xdist worker (one JVM) and the browser tests on one worker."""
+    for item in items:
+        if item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+        elif item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
