@@ -387,3 +387,49 @@ def test_groups_url_accepts_plain_path(tmp_path):
     from tradepulse.web.app import normalise_groups_url
     assert normalise_groups_url(tmp_path / "g.sqlite") == f"sqlite:///{(tmp_path / 'g.sqlite').resolve()}"
     assert normalise_groups_url("postgresql+psycopg://u@127.0.0.1/db") == "postgresql+psycopg://u@127.0.0.1/db"
+
+
+def test_admin_manages_users(client, app):
+    """Only admins see /admin/users; an admin creates a user and changes its role; the user can log in."""
+    r = client.get("/admin/users", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert login(client, "secretary", "secretary-demo").status_code == 303
+    assert client.get("/admin/users").status_code == 403
+    client.cookies.clear()
+    assert login(client, "admin", "admin-demo").status_code == 303
+    token = csrf_of(client, "/admin/users")
+    r = client.post("/admin/users", data={"username": "analyst", "password": "long-enough-pw", "role": "viewer",
+                                          "csrf_token": token}, follow_redirects=True)
+    assert "created analyst (viewer)" in r.text
+    r = client.post("/admin/users", data={"username": "analyst", "role": "secretary", "csrf_token": token},
+                    follow_redirects=True)
+    assert "analyst is now secretary" in r.text
+    r = client.post("/admin/users", data={"username": "x", "password": "short", "role": "viewer",
+                                          "csrf_token": token}, follow_redirects=True)
+    assert "at least 8 characters" in r.text
+    client.cookies.clear()
+    assert login(client, "analyst", "long-enough-pw").status_code == 303
+    assert "(secretary)" in client.get("/").text
+
+
+def test_large_chart_data_is_served_by_url(site, monkeypatch):
+    """Datasets above INLINE_ROWS leave the page: the spec points to /charts/data/<hash>.json, which serves
+    exactly the rows that were inline."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from tradepulse.web import pages
+    from tradepulse.web.app import create_app
+    monkeypatch.setattr(pages, "INLINE_ROWS", 10)
+    with TestClient(create_app(site[0], site[1], "k")) as c:
+        html = c.get("/products").text
+        spec = json.loads(re.search(r'<script type="application/json" id="spec-product-space">(.*?)</script>',
+                                    html, re.S).group(1))
+        url = spec["data"]["url"]
+        assert re.fullmatch(r"/charts/data/data-[0-9a-f]+\.json", url) and "datasets" not in spec
+        rows = c.get(url).json()
+        api = c.get("/api/v1/tables/complexity", params={"limit": 1000}).json()
+        assert len(rows) == sum(1 for r in api["items"] if r["density"] is not None and r["pci"] is not None)
+        assert {"density", "pci", "product"} <= set(rows[0])
+        assert c.get("/charts/data/data-0.json").status_code == 404

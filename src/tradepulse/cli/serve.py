@@ -10,6 +10,22 @@ import typer
 from tradepulse.cli.common import console, friendly_errors
 
 
+def _seed_demo_groups(warehouse: Path, url: str) -> None:
+    """On a demo warehouse (``demo_summary.json`` beside it) with no working-group database file yet, seed
+    the SYNTHETIC demo groups and users so that the dashboard can be tried at once; print the logins."""
+    if not (warehouse.parent / "demo_summary.json").exists() or not url.startswith("sqlite:///"):
+        return
+    db = Path(url.removeprefix("sqlite:///"))
+    if db.exists():
+        return
+    from tradepulse.demo.provinces import provinces
+    from tradepulse.groups.seed import DEMO_USERS, seed_demo
+
+    seed_demo(url, provinces=tuple(provinces()["name_en"].head(5)))
+    logins = ", ".join(f"{u} / {p} ({r})" for u, p, r in DEMO_USERS)
+    console.print(f"[yellow]Seeded SYNTHETIC demo working groups in {db}; demo logins: {logins}[/]")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
 
@@ -38,7 +54,10 @@ def register(app: typer.Typer) -> None:
         wh = warehouse or default_warehouse_path()
         if not Path(wh).exists():
             raise TradepulseError(f"no warehouse at {wh}; run `tradepulse demo` or `tradepulse ingest` first")
-        app_ = create_app(wh, groups_db or default_groups_url(), secret_key, focus=(focus or DEFAULT_FOCUS).upper())
+        url = groups_db or default_groups_url()
+        url = url if "://" in url else f"sqlite:///{Path(url).expanduser().resolve()}"
+        _seed_demo_groups(Path(wh), url)
+        app_ = create_app(wh, url, secret_key, focus=(focus or DEFAULT_FOCUS).upper())
         shown = f"[{host}]" if ":" in host else host
         console.print(f"[bold green]tradepulse dashboard[/] on [link]http://{shown}:{port}/[/link] "
                       f"(warehouse {wh}; Ctrl+C stops)")

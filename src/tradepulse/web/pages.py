@@ -110,6 +110,8 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
             return str(value)
     if col == "year":
         return i18n.fmt_year(value, lang)
+    if col == "status" and f"st_{value}" in i18n.STRINGS:
+        return i18n.t(f"st_{value}", lang)
     if isinstance(value, (dt.date, dt.datetime)):
         return i18n.fmt_date(value, lang)
     if isinstance(value, bool):
@@ -532,6 +534,43 @@ async def import_actions(request: Request, file: UploadFile = File(...), csrf_to
         with ctx.session() as session:
             added = csvio.import_csv(svc_mod.GroupService(session), tmp, actor=user["username"])
     return RedirectResponse(f"/groups?msg=imported-{added.get('actions', 0)}", status_code=303)
+
+
+# ---------------------------------------------------------------- routes: users (admin)
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, msg: str = ""):
+    require_role(request, "admin")
+    ctx: DataContext = request.app.state.ctx
+    svc_mod = require("tradepulse.groups.service")
+    with ctx.session() as session:
+        users = [dict(username=u.username, role=u.role, active=u.active) for u in svc_mod.GroupService(session).users()]
+    from tradepulse.groups.models import ROLES
+    return render(request, "users.html", title="Users", users=users, roles=ROLES, msg=msg[:200])
+
+
+@router.post("/admin/users")
+def users_post(request: Request, username: str = Form(..., min_length=1, max_length=128),
+               role: str = Form(..., max_length=16), password: str = Form("", max_length=1024),
+               csrf_token: str = Form("")):
+    """Create a user (with ``password``) or, without a password, change an existing user's role."""
+    check_csrf(request, csrf_token)
+    admin = require_role(request, "admin")
+    ctx: DataContext = request.app.state.ctx
+    svc_mod = require("tradepulse.groups.service")
+    with ctx.session() as session:
+        svc = svc_mod.GroupService(session)
+        try:
+            if password:
+                if len(password) < 8:
+                    raise TradepulseError("a password needs at least 8 characters")
+                svc.create_user(username, password, role, actor=admin["username"])
+                msg = f"created {username} ({role})"
+            else:
+                svc.set_role(username, role, actor=admin["username"])
+                msg = f"{username} is now {role}"
+        except TradepulseError as exc:
+            msg = str(exc)
+    return RedirectResponse(f"/admin/users?{urllib.parse.urlencode({'msg': msg})}", status_code=303)
 
 
 # ---------------------------------------------------------------- routes: briefs
