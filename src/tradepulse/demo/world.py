@@ -592,7 +592,11 @@ def _frame(year: int, reporter, partner, flow, product, value) -> pd.DataFrame:
 
 def _services(rng: np.random.Generator, focus: str, iso: np.ndarray, gdp: np.ndarray, years: np.ndarray,
               dist_f: np.ndarray, neigh: np.ndarray, syr: int) -> pd.DataFrame:
-    """Focus-country services trade by EBOPS main code × partner × year (exports and imports)."""
+    """Focus-country services trade by EBOPS main code × partner × year (exports and imports).
+
+    ``value = total_flow,year × share_flow,code × partner weight × log-normal noise``; partner weights
+    ∝ ``GDP^0.8 · dist^-0.8`` (×4 for neighbours; ×40 for construction and technical services to Syria).
+    """
     C, T = gdp.shape
     f = int(np.flatnonzero(iso == focus)[0])
     w = gdp[:, -1] ** 0.8 * dist_f ** -0.8 * np.where(neigh, 4.0, 1.0)
@@ -605,8 +609,11 @@ def _services(rng: np.random.Generator, focus: str, iso: np.ndarray, gdp: np.nda
     totals = np.stack([11e9 * np.exp(rng.normal(0, 0.08, T).cumsum() * 0.5),
                        14e9 * np.exp(rng.normal(0, 0.08, T).cumsum() * 0.5)])  # flow × year
     pw = w[partners] / w[partners].sum()
+    # construction and technical/engineering services (SE, SJ) sold to Syria: a reconstruction market
+    boost = np.ones((2, len(codes), len(partners)))
+    boost[0][np.ix_(np.isin(codes, ["SE", "SJ"]), partners == syr)] = 40.0
     # flow × code × partner × year
-    val = (totals[:, None, None, :] * shares[:, :, None, None] * pw[None, None, :, None]
+    val = (totals[:, None, None, :] * shares[:, :, None, None] * (pw[None, None, :] * boost)[..., None]
            * rng.lognormal(0, 0.5, (2, len(codes), len(partners), 1))
            * rng.lognormal(0, 0.15, (2, len(codes), len(partners), T)))
     keep = (val > 2e5) | (iso[partners] == "SYR")[None, None, :, None]
