@@ -450,3 +450,17 @@ def test_services_zero_in_reported_years():
                        "ebops": "SJ", "value_usd": [3.0, 5.0], "source": "test"})
     s = series_of("exports", ROWS, services=sv, scope={"trade": "services", "ebops": "SJ", "partner": "SYR"})
     assert s.to_dict() == {2020: 0.0, 2021: 5.0}
+
+
+def test_reasons_in_persian_and_chart_axis_format():
+    from tradepulse.roadmap.charts import target_chart
+    from tradepulse.roadmap.status import reason_text
+    st = status_of(_target(250.0), GROW)
+    assert st.reason == "trend projection more than 10% short of the target"
+    assert reason_text(st.reason, "fa") == "پیش‌بینی روند بیش از ۱۰٪ از هدف عقب است"
+    assert reason_text("trend projection within 12.5% of the target", "fa").startswith("پیش‌بینی روند کمتر از ۱۲.۵")
+    assert status_frame([st], lang="fa").loc[0, "reason"].startswith("پیش‌بینی")
+    spec = target_chart(st).to_dict()
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["format"] == "~s"
+    share = status_of(_target(0.5, metric="market_share"), _series([2020, 2021], [0.1, 0.2]))
+    assert target_chart(share).to_dict()["layer"][0]["encoding"]["y"]["axis"]["format"] == ".1%"

@@ -104,3 +104,13 @@ def test_substitution_production_and_mirror(env):
     assert m["partner"] == "CHN" and m["year"] == 2022 and m["mirror_adjusted"] == pytest.approx(363.0)
     res = run("targets", "mirror", "-w", wh)
     assert res.exit_code == 2 and "direction='imports'" in res.stderr
+
+
+def test_show_one_target(env):
+    wh, rm, tmp = env
+    res = run("targets", "show", "irq", "--roadmap", rm, "-w", wh, "--svg", tmp / "irq.svg")
+    assert res.exit_code == 0, res.output
+    assert "on-track" in res.stdout and "loglinear-k5" in res.stdout and "380" in res.stdout
+    assert (tmp / "irq.svg").exists()
+    res = run("targets", "show", "nope", "--roadmap", rm, "-w", wh)
+    assert res.exit_code == 2 and "unknown target 'nope'" in res.stderr

@@ -136,6 +136,54 @@ def status_cmd(
     console.print(table)
 
 
+@targets_app.command("show")
+@friendly_errors
+def show_cmd(
+    target_id: str = typer.Argument(..., help="Target id (see `tradepulse targets list`)."),
+    roadmap: Optional[Path] = RoadmapOption,
+    lang: str = LangOption,
+    warehouse: Optional[Path] = WarehouseOption,
+    svg: Optional[Path] = typer.Option(None, "--svg", help="Write the target's chart as SVG."),
+) -> None:
+    """One target in detail: its yearly series (estimates marked), the status figures and the rule applied."""
+    import dataclasses
+
+    from rich.table import Table
+
+    from tradepulse.roadmap import evaluate, load_roadmap
+    from tradepulse.roadmap.status import STATUS_FA
+    from tradepulse.warehouse import Warehouse
+
+    lang = _lang(lang)
+    rm = load_roadmap(roadmap)
+    target = rm.target(target_id)
+    one = dataclasses.replace(rm, targets=(target,))
+    with Warehouse(warehouse, read_only=True) as wh:
+        [st] = evaluate(one, wh)
+    t = target
+    series = Table(title=f"{t.title(lang)} — {t.metric} ({t.calendar} years)")
+    for c in ("year", "value", "estimate", "method"):
+        series.add_column(c, justify="right")
+    for r in st.series.itertuples(index=False):
+        series.add_row(str(r.year), _money(r.value, t.metric, "en"), "yes" if r.estimate else "", r.method)
+    console.print(series)
+    label = STATUS_FA[st.status] if lang == "fa" else st.status
+    figures = [("status", f"[{STYLE[st.status]}]{label}[/] — {st.reason}"),
+               ("baseline", f"{st.baseline_year}: {_money(st.baseline_value, t.metric, 'en')}"),
+               ("target", f"{_money(st.target_value, t.metric, 'en')} by {t.deadline_year} {t.calendar}"),
+               ("actual", f"{_money(st.actual, t.metric, 'en')} ({st.as_of_year})"),
+               ("gap", _money(st.gap, t.metric, "en")),
+               ("required growth", "—" if st.required_growth is None else f"{st.required_growth:+.1%}/yr"),
+               ("trend growth", "—" if st.trend_growth is None else f"{st.trend_growth:+.1%}/yr"),
+               ("projection", f"{_money(st.projection, t.metric, 'en')} ({st.projection_method})")]
+    for key, value in figures:
+        console.print(f"[bold]{key}:[/] {value}")
+    if svg is not None:
+        from tradepulse.roadmap.charts import target_chart, to_svg
+        svg.parent.mkdir(parents=True, exist_ok=True)
+        svg.write_text(to_svg(target_chart(st, lang=lang)), encoding="utf-8")
+
+
 @targets_app.command("list")
 @friendly_errors
 def list_cmd(roadmap: Optional[Path] = RoadmapOption, lang: str = LangOption) -> None:

@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from tradepulse.roadmap.status import STATUS_FA, TargetStatus
+from tradepulse.roadmap.status import STATUS_FA, TargetStatus, reason_text
 
 COLORS = {"on-track": "#2e7d32", "at-risk": "#f9a825", "off-track": "#c62828", "no-data": "#757575"}
 
@@ -32,10 +32,14 @@ def target_chart(status: TargetStatus, lang: str = "en", width: int | str = 420,
     if lang == "fa":
         cal_label = "سال (هجری شمسی)" if t.calendar == "SH" else "سال"
     label = STATUS_FA[status.status] if lang == "fa" else status.status
-    title = alt.TitleParams(t.title(lang), subtitle=f"{label} — {status.reason}",
+    title = alt.TitleParams(t.title(lang), subtitle=f"{label} — {reason_text(status.reason, lang)}",
                             subtitleColor=COLORS[status.status])
     x = alt.X("year:Q", title=cal_label, axis=alt.Axis(format="d", tickMinStep=1))
-    y = alt.Y("value:Q", title=t.metric)
+    fmt = ".1%" if t.metric == "market_share" else ("d" if t.metric in ("n_products", "n_markets") else
+                                                      ("~s" if not t.metric.startswith("indicator:") else "~g"))
+    unit = "" if t.metric in ("market_share", "n_products", "n_markets") or t.metric.startswith("indicator:") \
+        else " (USD)"
+    y = alt.Y("value:Q", title=f"{t.metric}{unit}", axis=alt.Axis(format=fmt))
     layers = []
     s = status.series
     if len(s):

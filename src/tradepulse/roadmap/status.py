@@ -35,6 +35,15 @@ from tradepulse.roadmap.model import Roadmap, Target
 STATUSES = ("on-track", "at-risk", "off-track", "no-data")
 STATUS_FA = {"on-track": "در مسیر", "at-risk": "در خطر", "off-track": "خارج از مسیر", "no-data": "بدون داده"}
 CUMULATIVE = ("import_saving",)
+#: Persian versions of the rule's reasons (``{tol}`` = tolerance in per cent).
+REASONS_FA = {
+    "achieved by the deadline": "تا مهلت محقق شد",
+    "deadline passed, target missed": "مهلت گذشت و هدف محقق نشد",
+    "target already reached": "هدف هم‌اکنون محقق شده است",
+    "trend projection reaches the target": "پیش‌بینی روند به هدف می‌رسد",
+    "trend projection within {tol}% of the target": "پیش‌بینی روند کمتر از {tol}٪ با هدف فاصله دارد",
+    "trend projection more than {tol}% short of the target": "پیش‌بینی روند بیش از {tol}٪ از هدف عقب است",
+}
 DEFAULT_K = 5
 DEFAULT_TOLERANCE = 0.10
 
@@ -111,9 +120,23 @@ def classify(*, target_value: float, actual: float, projection: float, deadline_
         return "on-track", "target already reached"
     if projection >= target_value:
         return "on-track", "trend projection reaches the target"
+    tol = f"{tolerance * 100:g}"
     if projection >= target_value - tolerance * abs(target_value):
-        return "at-risk", f"trend projection within {tolerance:.0%} of the target"
-    return "off-track", f"trend projection more than {tolerance:.0%} short of the target"
+        return "at-risk", f"trend projection within {tol}% of the target"
+    return "off-track", f"trend projection more than {tol}% short of the target"
+
+
+def reason_text(reason: str, lang: str = "en") -> str:
+    """The status reason in ``lang`` (en, fa); reasons outside the rule (no data) stay as they are."""
+    if lang != "fa":
+        return reason
+    import re
+    m = re.search(r"(\d+(?:\.\d+)?)%", reason)
+    key = reason.replace(m.group(1), "{tol}") if m else reason
+    if key in REASONS_FA:
+        from tradepulse.roadmap.calendar import to_persian_digits
+        return REASONS_FA[key].format(tol=to_persian_digits(m.group(1)) if m else "")
+    return "بدون داده: " + reason if reason.startswith("no ") else reason
 
 
 def limit_year(as_of, target: Target, roadmap_calendar: str) -> int | None:
@@ -228,6 +251,7 @@ def status_frame(statuses: list[TargetStatus], lang: str = "en") -> pd.DataFrame
             "required_growth": st.required_growth, "trend_growth": st.trend_growth,
             "projection": st.projection, "projection_method": st.projection_method,
             "calendar_method": st.calendar_method, "status": st.status,
-            "status_label": STATUS_FA[st.status] if lang == "fa" else st.status, "reason": st.reason,
+            "status_label": STATUS_FA[st.status] if lang == "fa" else st.status,
+            "reason": reason_text(st.reason, lang),
         })
     return pd.DataFrame(rows)
