@@ -285,3 +285,38 @@ def test_demo_partner_group_and_province(demo_small):
     assert p.hhi == pytest.approx(((y / y.sum()) ** 2).sum()) and p.n_active == len(y)
     cg = product_diversification(flows, reporter="IRN", product="carpets", years=2023).iloc[0]
     assert cg.n_universe <= 2 and cg.n_active <= 2          # HS 5701, 5702 only
+
+
+# ---------------------------------------------------------------- properties (hypothesis)
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def sparse_panels(draw):
+    n_units = draw(st.integers(1, 6))
+    n_items = draw(st.integers(1, 12))
+    vals = draw(st.lists(st.integers(0, 10**9), min_size=n_units * n_items, max_size=n_units * n_items))
+    m = np.array(vals, dtype="float64").reshape(n_units, n_items) / 100    # USD with cents
+    m[:, 0] += 1.0                               # every unit exports something
+    u, i = np.nonzero(m)
+    return pd.DataFrame({"reporter": u, "product": [f"{k:02d}{k % 3}" for k in i], "value_usd": m[u, i]}), m
+
+
+@settings(max_examples=25, deadline=None)
+@given(sparse_panels(), st.floats(1e-3, 1e3))
+def test_properties(panel, scale):
+    """Theil = within + between (both splits) = the direct formula; 0 ≤ HHI* ≤ 1, 1/n ≤ HHI ≤ 1,
+    0 ≤ UNCTAD < 1; all indices are invariant to the currency unit (scaling every value)."""
+    df, m = panel
+    r = indices(df, year=None, groups=3).set_index("reporter").sort_index()
+    universe = m[:, m.sum(0) > 0]
+    assert np.allclose(r.theil, [theil_direct(row) for row in universe], rtol=1e-9, atol=1e-12)
+    assert np.allclose(r.theil, r.theil_within + r.theil_between, atol=1e-9)
+    assert np.allclose(r.theil, r.theil_within_groups + r.theil_between_groups, atol=1e-9)
+    assert ((r.hhi_norm >= -1e-12) & (r.hhi_norm <= 1 + 1e-12)).all()
+    assert ((r.hhi >= 1 / r.n_active - 1e-12) & (r.hhi <= 1 + 1e-12)).all()
+    assert ((r.unctad_diversification >= -1e-12) & (r.unctad_diversification < 1)).all()
+    s = indices(df.assign(value_usd=df.value_usd * scale), year=None, groups=3).set_index("reporter").sort_index()
+    for col in ("hhi", "hhi_norm", "theil", "theil_within", "theil_between", "unctad_diversification"):
+        assert np.allclose(r[col], s[col], rtol=1e-9, atol=1e-12)
+    assert (r.n_rca == s.n_rca).all()

@@ -9,7 +9,7 @@ W_i > 0 in that year (N items); n = number of items with x_i > 0 ("active").
 * **HHI** = Σ s_i² (Herfindahl 1950, Hirschman 1964).  **Normalised HHI** = (HHI − 1/n) / (1 − 1/n), in
   [0, 1]; convention: n = active items, and 1 when n = 1.
 * **Counts**: ``n_active`` (x_i > 0), ``n_above`` (x_i ≥ ``threshold`` USD), ``n_rca`` (Balassa 1965
-  RCA_i = s_i / h_i ≥ 1).
+  RCA_i = s_i / h_i ≥ 1, with a 1e-9 tolerance for rounding).
 * **Theil** over the universe, T = (1/N) Σ_i (x_i/μ) ln(x_i/μ), μ = X/N, 0·ln 0 = 0.  Cadot, Carrère &
   Strauss-Kahn (2011, "Export diversification: what's behind the hump?", REStat 93(2)) split it into
   *between* = ln(N/n) (the extensive margin: active vs inactive items) and *within* =
@@ -42,6 +42,10 @@ from tradepulse.indicators import selection as sel
 
 __all__ = ["indices", "hummels_klenow", "product_diversification", "market_diversification", "hk_margins",
            "theil_direct"]
+
+#: RCA ≥ 1 is tested as RCA ≥ 1 − RCA_TOL so that exact ties (e.g. a unit that is the whole world) are not
+#: lost to floating-point rounding.
+RCA_TOL = 1e-9
 
 INDEX_COLUMNS = ["total_value", "n_active", "n_universe", "n_above", "n_rca", "hhi", "hhi_norm", "theil",
                  "theil_within", "theil_between", "unctad_diversification"]
@@ -114,7 +118,7 @@ def indices(frame: pd.DataFrame, *, unit: str | Sequence[str] = "reporter", item
     s = df[value] / X
     N = df["_N"]
     df["_s2"] = s ** 2
-    df["_rca"] = (s / df["_h"]) >= 1.0
+    df["_rca"] = (s / df["_h"]) >= 1.0 - RCA_TOL
     df["_above"] = df[value] >= threshold
     df["_within"] = _xlogx(df[value] / (X / n)) / n
     df["_absdev"] = np.abs(s - df["_h"]) - df["_h"]   # + Σ_universe h_i (= 1) added below
