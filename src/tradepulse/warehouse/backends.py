@@ -46,5 +46,14 @@ def connect(kind: str = "duckdb", *, path: str | Path | None = None, read_only: 
 
 
 def copy_table(expr: ibis.Table, backend, name: str, *, overwrite: bool = True) -> ibis.Table:
-    """Materialise an Ibis table expression (from any backend) as table ``name`` in ``backend``."""
-    return backend.create_table(name, expr.to_pyarrow(), overwrite=overwrite)
+    """Materialise an Ibis table expression (from any backend) as table ``name`` in ``backend``.
+
+    DuckDB gets an Ibis memtable: with ibis 12 + duckdb 2.0, ``create_table`` from a pyarrow table or a
+    pandas frame, or with ``overwrite=True``, fails (``DROP ... IF EXISTS`` without a name); a memtable works.
+    """
+    data = expr.to_pyarrow()
+    if getattr(backend, "name", "") == "duckdb":
+        if overwrite:  # ibis' own overwrite path hits the same bug: drop first
+            backend.con.execute('DROP TABLE IF EXISTS "' + name.replace('"', '""') + '"')
+        return backend.create_table(name, ibis.memtable(data))
+    return backend.create_table(name, data, overwrite=overwrite)
