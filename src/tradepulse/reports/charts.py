@@ -29,11 +29,18 @@ def _register_fonts() -> None:
     vlc.register_font_directory(str(FONTS))
 
 
-def to_svg(chart) -> str:
-    """Render an Altair chart to an SVG string (without the XML prolog, ready to inline)."""
+#: d3-format locale for Persian digits and separators (the CLDR "arabext" numbering system).
+FA_NUMBERS = {"decimal": "٫", "thousands": "٬", "grouping": [3], "currency": ["", ""], "percent": "٪",
+              "minus": "-", "numerals": list("۰۱۲۳۴۵۶۷۸۹")}
+
+
+def to_svg(chart, fmt: Formatter | None = None) -> str:
+    """Render an Altair chart to an SVG string (without the XML prolog, ready to inline); axis numbers in
+    Persian digits when ``fmt.digits == "persian"``."""
     import vl_convert as vlc
     _register_fonts()
-    svg = vlc.vegalite_to_svg(chart.to_dict())
+    locale = FA_NUMBERS if fmt is not None and fmt.digits == "persian" else None
+    svg = vlc.vegalite_to_svg(chart.to_dict(), format_locale=locale)
     if svg.startswith("<?xml"):
         svg = svg[svg.index("?>") + 2:].lstrip()
     return svg
@@ -56,15 +63,16 @@ def trend_chart(annual: pd.DataFrame, fmt: Formatter, width: int = 460, height: 
     long = annual.melt(id_vars="year", value_vars=cols, var_name="series", value_name="value").dropna()
     long["series"] = long["series"].map(series)
     long["value"] = long["value"] / 1e9
-    long["year"] = long["year"].astype(int)
+    years = sorted(long["year"].astype(int).unique())
+    long["year"] = [fmt.text(int(y)) for y in long["year"]]
     chart = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0), sort=[fmt.text(y) for y in years]),
         # no rotated axis title: WeasyPrint draws rotated RTL text in wrong order; the unit is in the caption
         y=alt.Y("value:Q", title=None),
         color=alt.Color("series:N", legend=None, scale=alt.Scale(domain=list(TREND_COLORS),
                                                                  range=list(TREND_COLORS.values()))),
     ).properties(width=width, height=height)
-    return to_svg(_config(chart, fmt))
+    return to_svg(_config(chart, fmt), fmt)
 
 
 def movers_chart(movers: pd.DataFrame, fmt: Formatter, width: int = 420) -> str:
@@ -72,7 +80,7 @@ def movers_chart(movers: pd.DataFrame, fmt: Formatter, width: int = 420) -> str:
     import altair as alt
 
     df = movers[["product", "change"]].copy()
-    df["label"] = "HS " + df["product"].astype(str)
+    df["label"] = ["HS " + fmt.text(p) for p in df["product"].astype(str)]
     df["value"] = df["change"] / 1e6
     df["sign"] = (df["value"] >= 0).map({True: "up", False: "down"})
     chart = alt.Chart(df).mark_bar().encode(
@@ -81,4 +89,4 @@ def movers_chart(movers: pd.DataFrame, fmt: Formatter, width: int = 420) -> str:
         color=alt.Color("sign:N", scale=alt.Scale(domain=["up", "down"], range=["#2e8b57", "#c0504d"]),
                         legend=None),
     ).properties(width=width, height=18 * len(df))
-    return to_svg(_config(chart, fmt))
+    return to_svg(_config(chart, fmt), fmt)
