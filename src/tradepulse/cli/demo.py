@@ -36,7 +36,8 @@ def print_summary(summary: dict) -> None:
     for name, n in summary["rows"].items():
         t.add_row(f"rows: {name}", f"{n:,}")
     t.add_row("rows loaded / quarantined", f"{summary['rows_loaded']:,} / {summary['rows_quarantined']:,}")
-    t.add_row("time (generate / total)", f"{summary['seconds']['generate']:.1f} s / {summary['seconds']['total']:.1f} s")
+    sec = summary["seconds"]
+    t.add_row("time (generate / total)", f"{sec['generate']:.1f} s / {sec['total']:.1f} s")
     console.print(t)
 
     f = Table(title=f"{summary['focus']} exports by year (SYNTHETIC, USD)")

@@ -271,7 +271,8 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     """Generate a SYNTHETIC world (deterministic for a given ``seed``); see the module docstring for the model.
 
     ``ban_year`` (default: 5 years before ``last_year``) is when the focus country's telecom and car-part
-    imports fall.  ``bilateral_years`` larger than the number of years means all years.  ``progress(step, fraction)`` is called as work proceeds (for progress bars).
+    imports fall.  ``bilateral_years`` larger than the number of years means all years.
+    ``progress(step, fraction)`` is called as work proceeds (for progress bars).
     """
     if last_year < first_year:
         raise TradepulseError(f"last_year {last_year} is before first_year {first_year}")
