@@ -63,3 +63,13 @@ def test_errors():
     exports_only = exports_only[exports_only["flow"] == "export"]
     with pytest.raises(NoDataError, match="direction='imports'"):
         mirror(exports_only, "IRN", products=["carpets"])
+
+
+def test_auto_direction():
+    """auto = exports when partners' imports exist (hand case above), else imports (exports-only data: CHN's
+    exports of 8517 to IRN 330 × 1.10 = 363 vs IRN's 400 → gap −37)."""
+    assert set(mirror(_frame(), "IRN", direction="auto", products=["carpets"])["direction"]) == {"exports"}
+    f = _frame()
+    only_exports_from_partners = f[~((f["flow"] == "import") & (f["reporter"] != "IRN"))]
+    t = mirror(only_exports_from_partners, "IRN", direction="auto", products=["telecom_equipment"])
+    assert set(t["direction"]) == {"imports"} and t["gap"].iloc[0] == pytest.approx(-37.0)

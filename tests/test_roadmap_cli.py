@@ -102,8 +102,10 @@ def test_substitution_production_and_mirror(env):
     assert res.exit_code == 0, res.output
     [m] = json.loads(res.stdout)
     assert m["partner"] == "CHN" and m["year"] == 2022 and m["mirror_adjusted"] == pytest.approx(363.0)
-    res = run("targets", "mirror", "-w", wh)
+    res = run("targets", "mirror", "-w", wh, "--direction", "exports")
     assert res.exit_code == 2 and "direction='imports'" in res.stderr
+    res = run("targets", "mirror", "-w", wh, "--products", "8517")  # auto → imports, with a note
+    assert res.exit_code == 0 and "note:" in res.stdout and "imports" in res.stdout
 
 
 def test_show_one_target(env):

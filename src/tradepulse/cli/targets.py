@@ -295,8 +295,9 @@ def mirror_cmd(
     products: Optional[str] = typer.Option("handicrafts", "--products", help="Comma-separated product groups or "
                                            "HS prefixes ('all' for all goods)."),
     partners: Optional[str] = typer.Option(None, "--partners", help="Comma-separated ISO3 codes / country groups."),
-    direction: str = typer.Option("exports", "--direction", help="exports (partner imports vs reporter exports) "
-                                  "or imports (partner exports vs reporter imports)."),
+    direction: str = typer.Option("auto", "--direction", help="exports (partner imports vs reporter exports), "
+                                  "imports (partner exports vs reporter imports) or auto (exports when partners' "
+                                  "imports exist, else imports)."),
     margin: float = typer.Option(1.10, "--margin", help="CIF/FOB margin: CIF = FOB × margin."),
     detail: bool = typer.Option(False, "--detail", help="Show partner rows, not only totals per group and year."),
     warehouse: Optional[Path] = WarehouseOption,
@@ -319,7 +320,11 @@ def mirror_cmd(
         typer.echo(table.to_json(orient="records", force_ascii=False, indent=2))
         return
     shown = table if detail else summary(table)
-    view = Table(title=f"Mirror statistics — {reporter.upper()} {direction}",
+    done = str(table["direction"].iloc[0])
+    if direction == "auto" and done == "imports":
+        console.print("[yellow]note:[/] partners report no imports from the reporter in these data; showing the "
+                      "imports direction (partner exports vs reporter imports).")
+    view = Table(title=f"Mirror statistics — {reporter.upper()} {done}",
                  caption=f"assumption: CIF = FOB × {margin:.2f}; unrecorded = max(mirror − declared, 0); "
                          "also absorbs timing, valuation and re-export differences")
     cols = [c for c in ("group", "partner", "year", "reported", "mirror_adjusted", "gap", "unrecorded",

@@ -10,6 +10,8 @@ Conventions (UN Comtrade / IMTS 2010: exports are valued FOB, imports CIF):
 * ``direction="imports"`` — for data holding only exports (e.g. the demo world, where other countries report
   exports): the reporter's imports from P (CIF) against P's exports to the reporter (FOB) × *m*;
   ``unrecorded = max(mirror_cif − reported, 0)`` estimates unrecorded imports (smuggling, suitcase imports).
+* ``direction="auto"``: exports when partners' imports are in the data, else imports (the ``direction`` column
+  says which was done).
 * A partner-year enters the comparison only when the partner reported the mirror flow to anyone that year
   (otherwise a missing row means "not reported", not zero); within such years missing pairs count as zero.
 * Rows: reporter side from national bilateral rows, or the province split when no national rows exist (the
@@ -33,7 +35,7 @@ from tradepulse.roadmap.metrics import Data, _prefix_pred, choose_level, partner
 from tradepulse.schema import WORLD
 
 DEFAULT_MARGIN = 1.10
-DIRECTIONS = ("exports", "imports")
+DIRECTIONS = ("exports", "imports", "auto")
 
 
 def mirror(data, reporter: str = "IRN", *, direction: str = "exports", partners=None, products=None,
@@ -46,7 +48,17 @@ def mirror(data, reporter: str = "IRN", *, direction: str = "exports", partners=
     CIF/FOB ``margin``), ``gap, unrecorded, ratio`` (mirror_adjusted / reported), ``direction, margin``.
     """
     if direction not in DIRECTIONS:
-        raise InputError(f"direction must be exports or imports, not {direction!r}", column="direction")
+        raise InputError(f"direction must be exports, imports or auto, not {direction!r}", column="direction")
+    if direction == "auto":
+        try:
+            return mirror(data, reporter, direction="exports", partners=partners, products=products, years=years,
+                          margin=margin)
+        except NoDataError as first:
+            try:
+                return mirror(data, reporter, direction="imports", partners=partners, products=products,
+                              years=years, margin=margin)
+            except NoDataError as second:
+                raise NoDataError(f"exports: {first}; imports: {second}") from None
     if not (1.0 <= float(margin) <= 2.0):
         raise InputError(f"the CIF/FOB margin is a factor such as 1.10, not {margin!r}", column="margin")
     data = data if isinstance(data, Data) else Data(data)
