@@ -77,6 +77,13 @@ def hand():
     return export_potential(hand_flows(), "IRN", macro=hand_macro(), access="none")
 
 
+def test_hand_supply_base_year(hand):
+    expected = {("SYR", "0101"): 1 / 3, ("SYR", "0202"): 1 / 2, ("SYR", "0303"): 1.0, ("IRQ", "0101"): 1 / 4,
+                ("IRQ", "0202"): 0.0, ("AFG", "0101"): 2 / 5, ("AFG", "0303"): 0.0}
+    for (m, p), s in expected.items():
+        assert cell(hand, m, p)["supply_base"] == pytest.approx(s, rel=1e-12, abs=1e-15)
+
+
 def test_hand_supply_projected(hand):
     expected = {("SYR", "0101"): 2 / 7, ("SYR", "0202"): 6 / 11, ("SYR", "0303"): 1.0,
                 ("IRQ", "0101"): 12 / 47, ("AFG", "0101"): 24 / 59}

@@ -74,7 +74,7 @@ STEPS = ("reading bilateral flows", "projecting GDP and population", "market acc
 
 POTENTIAL_COLUMNS = [
     "exporter", "province", "year", "market", "product", "market_imports", "market_imports_prev",
-    "demand", "supply", "access", "ease", "potential", "actual", "realised", "unrealised",
+    "demand", "supply_base", "supply", "access", "ease", "potential", "actual", "realised", "unrealised",
 ]
 
 
@@ -524,7 +524,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         "exporter": exporter, "province": province, "year": year,
         "market": markets.to_numpy()[jk], "product": products.to_numpy()[pk],
         "market_imports": M[pk, jk], "market_imports_prev": Mprev[pk, jk], "demand": D[pk, jk],
-        "supply": S[pk, jk], "access": A[pk, jk], "ease": B[jk], "potential": V[pk, jk],
+        "supply_base": S0[pk, jk], "supply": S[pk, jk], "access": A[pk, jk], "ease": B[jk],
+        "potential": V[pk, jk],
         "actual": xij[pk, jk], "realised": realised[pk, jk], "unrealised": (V - realised)[pk, jk],
         "demand_factor": dfac[pk, jk],
     })
