@@ -396,3 +396,43 @@ def test_cli_groups(tmp_path, monkeypatch):
     assert (tmp_path / "dump" / "actions.csv").read_text().count("Collect border data") == 1
     r = run(app, ["groups", "add-action", "Nowhere", "x", "--owner", "customs", "--db", db])
     assert r.exit_code == 2 and "unknown working group 'Nowhere'" in r.output
+
+
+def test_version_property_random_edit_sequences():
+    """Property (Hypothesis, in-memory SQLite): for any sequence of edits, each made with either the current
+    or a stale version, an edit succeeds iff its version is current and it changes something; the final
+    version = 1 + successful edits, and the audit holds exactly one row per changed field."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    edit = st.tuples(st.booleans(), st.sampled_from(["open", "in_progress", "done", "cancelled"]),
+                     st.sampled_from(["", "a", "b"]))
+
+    @settings(max_examples=25, deadline=None)
+    @given(st.lists(edit, min_size=1, max_size=8))
+    def run(edits):
+        f = session_factory("sqlite://")
+        with f() as s:
+            svc = GroupService(s)
+            svc.ensure_seed_institutions("t")
+            _, a = _group_with_action(svc)
+            version, ok, fields = 1, 0, 0
+            status, note = "open", ""
+            for stale, new_status, new_note in edits:
+                use = version - 1 if stale else version
+                changed = (new_status != status) + (new_note != note) + \
+                    (new_status != status and "done" in (new_status, status))   # completed_on follows done
+                try:
+                    svc.update_action(a.id, use, "p", status=new_status, note=new_note)
+                    assert not stale
+                    if changed:
+                        version, ok, fields = version + 1, ok + 1, fields + changed
+                        status, note = new_status, new_note
+                except ConflictError:
+                    assert stale
+            final = svc.action(a.id)
+            assert (final.version, final.status, final.note) == (1 + ok, status, note)
+            assert len([r for r in svc.audit("action_items", a.id) if r.action == "update"]) == fields
+        f.kw["bind"].dispose()
+
+    run()
