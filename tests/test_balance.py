@@ -166,3 +166,11 @@ def test_demo_world_totals(demo_small):
     p = trade_balance(flows, reporter="IRN", by="province").groupby("year")[["exports", "imports"]].sum()
     b = trade_balance(flows, reporter="IRN", by="partner").groupby("year")[["exports", "imports"]].sum()
     assert np.allclose(p, b, rtol=1e-9)
+
+
+def test_several_reporters_kept_apart(flows):
+    """IRN and TUR together: one row per reporter and year, never summed (TUR 2020 exports 999 to IRN)."""
+    r = trade_balance(flows, reporter="IRN,TUR", years=2020).set_index("reporter")
+    assert r.loc["IRN", "exports"] == 120 and r.loc["TUR", "exports"] == 999
+    one = trade_balance(flows, reporter="IRN")
+    assert "reporter" not in one.columns

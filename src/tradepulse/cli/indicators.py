@@ -103,7 +103,7 @@ def balance_cmd(
                            groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
     key = {"partner": "partner", "partner_group": "group", "product": "product", "product_group": "group",
            "province": "province"}.get(by)
-    _show(df, f"Trade balance of {reporter}", ["year"] + ([key] if key else []) +
+    _show(df, f"Trade balance of {reporter}", ["year", "reporter"] + ([key] if key else []) +
           ["exports", "imports", "balance", "non_oil_balance", "exports_growth", "non_oil_exports_growth"])
     write_table(df, out)
 
@@ -149,7 +149,7 @@ def diversification_cmd(
         cols = ["year", "partner", "reporter", "export_value", "extensive_margin", "intensive_margin",
                 "overall_share"]
     else:
-        cols = ["year", "province", "total_value", "n_active"] + (["n_above"] if threshold > 0 else []) + \
+        cols = ["year", "reporter", "province", "total_value", "n_active"] + (["n_above"] if threshold > 0 else []) + \
             ["n_rca", "hhi", "hhi_norm", "theil", "theil_between", "theil_within", "unctad_diversification"]
     _show(df, f"Diversification of {reporter} over {over}", cols)
     write_table(df, out)

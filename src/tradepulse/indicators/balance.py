@@ -70,7 +70,8 @@ def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner
 
     ``by``: ``total`` | ``partner`` | ``partner_group`` | ``product`` | ``product_group`` | ``province``.
     ``groups``: the group names for ``partner_group`` / ``product_group`` (default: every group in the
-    reference file).  Returns columns ``year``, the ``by`` key (``partner``, ``group``, ``product`` or
+    reference file).  Several reporters (``"IRN,TUR"``) are kept apart in a ``reporter`` column, never
+    summed.  Returns columns ``year``, [``reporter``,] the ``by`` key (``partner``, ``group``, ``product`` or
     ``province``), :data:`VALUE_COLUMNS` and ``<v>_growth`` for ``v`` in :data:`GROWTH_OF`
     (+ ``balance_change``, the absolute change of the balance).
     """
@@ -114,11 +115,12 @@ def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner
     df = agg.to_pandas()
     if df.empty:
         raise NoDataError(f"no export or import rows for reporter {reporter} in this selection")
-    return _finish(df, key_col)
+    several = len(sel._split(reporter)) > 1
+    return _finish(df, (["reporter"] if several else []) + ([key_col] if key_col else []))
 
 
-def _finish(df: pd.DataFrame, key_col: str | None) -> pd.DataFrame:
-    idx = ["year"] + ([key_col] if key_col else [])
+def _finish(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    idx = ["year", *keys]
     df["oil"] = np.where(df["is_oil"].astype(bool), "oil", "non_oil")
     wide = df.pivot_table(index=idx, columns=["direction", "oil"], values="value_usd", aggfunc="sum",
                           fill_value=0.0)
@@ -133,10 +135,9 @@ def _finish(df: pd.DataFrame, key_col: str | None) -> pd.DataFrame:
     out["non_oil_balance"] = out["non_oil_exports"] - out["non_oil_imports"]
     out = out.reset_index()
     out["year"] = out["year"].astype("int64")
-    if key_col:
-        out = out.sort_values([key_col, "year"]).reset_index(drop=True)
+    out = out.sort_values([*keys, "year"]).reset_index(drop=True)
     # growth between consecutive calendar years only
-    grp = out.groupby(key_col, sort=False) if key_col else None
+    grp = out.groupby(keys, sort=False) if keys else None
     prev_year = (grp["year"].shift(1) if grp is not None else out["year"].shift(1))
     consecutive = prev_year == out["year"] - 1
     for col in GROWTH_OF + ["balance"]:
