@@ -105,6 +105,9 @@ def balance_cmd(
            "province": "province"}.get(by)
     _show(df, f"Trade balance of {reporter}", ["year", "reporter"] + ([key] if key else []) +
           ["exports", "imports", "balance", "non_oil_balance", "exports_growth", "non_oil_exports_growth"])
+    for side in ("exports", "imports"):
+        if (df[side] == 0).all():
+            console.print(f"[yellow]note:[/] the selection holds no {side[:-1]} rows, so the balance is one-sided")
     write_table(df, out)
 
 
