@@ -144,3 +144,15 @@ def test_national_totals_layers(small):
     mixed.loc[len(mixed) - 1, ["province", "value_usd"]] = ["Tehran", 999.0]    # customs row beside bilateral
     bil = national_totals(mixed, ["year", "reporter", "partner"], allow_world=False).to_pandas()
     assert bil[(bil.year == 2020) & (bil.reporter == "IRN")].value_usd.sum() == 100   # layer 1 wins
+
+
+def test_partner_codes_outside_reference(small):
+    """Codes missing from the reference country list (Comtrade S19, ESH) are accepted when the data hold
+    them; otherwise the unknown-group error stands."""
+    df = pd.concat([small, small.iloc[[1]].assign(partner="S19", value_usd=3.0)], ignore_index=True)
+    got = select_flows(df, reporter="IRN", partner="S19,TUR").to_pandas()
+    assert sorted(got.partner) == ["S19", "TUR", "TUR"]
+    with pytest.raises(UnknownNameError, match="unknown country group 'X99'"):
+        select_flows(df, partner="X99")
+    with pytest.raises(UnknownNameError):
+        resolve_partners("S19")

@@ -26,7 +26,7 @@ small ``DISTINCT`` look-ups needed to validate provinces and years.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import ibis
@@ -80,20 +80,33 @@ def parse_years(spec: int | str | Iterable[int] | None) -> list[int] | None:
     return sorted(years)
 
 
-def resolve_partners(spec: str | Iterable[str] | None, groups_file: str | None = None) -> tuple[str, ...] | None:
+def resolve_partners(spec: str | Iterable[str] | None, groups_file: str | None = None,
+                     data_codes: Callable[[], Iterable[str]] | None = None) -> tuple[str, ...] | None:
     """ISO3 codes of a partner spec (group names and/or ISO3 codes, united, sorted); ``None`` → no filter.
 
-    ``"WLD"`` is returned as itself (the reporter's world total).  Unknown names raise
+    ``"WLD"`` is returned as itself (the reporter's world total).  ``data_codes`` (a callable giving the
+    partner codes present in the data) lets codes outside the reference country list — Comtrade's ``S19``,
+    territories such as ``ESH`` — be selected when the data hold them.  Unknown names raise
     :class:`UnknownNameError` with the known group names.
     """
     if spec is None:
         return None
     members: set[str] = set()
+    present: set[str] | None = None
     for name in _split(spec):
         if name.upper() == schema.WORLD:
             members.add(schema.WORLD)
-        else:
+            continue
+        try:
             members.update(reference.group_members(name, groups_file))
+        except UnknownNameError:
+            if data_codes is None:
+                raise
+            if present is None:
+                present = {str(c) for c in data_codes()}
+            if name.upper() not in present:
+                raise
+            members.add(name.upper())
     if not members:
         raise UnknownNameError("country group", str(spec), list(reference.country_groups(groups_file)))
     return tuple(sorted(members))
@@ -223,7 +236,7 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
         world = "exclude" if (partner is not None or province is not None) else "keep"
     if world not in WORLD_MODES:
         raise UnknownNameError("world mode", world, list(WORLD_MODES))
-    partners = resolve_partners(partner, groups_file)
+    partners = resolve_partners(partner, groups_file, data_codes=lambda: available(t, "partner"))
     if partners is not None and schema.WORLD in partners:
         if len(partners) > 1:
             raise NoDataError("cannot mix WLD (world totals) with bilateral partners in one selection: "
