@@ -422,3 +422,13 @@ def test_focus_bands_hold_for_other_seeds(seed):
     syr = w.customs[w.customs.partner == "SYR"].groupby("year")["value_usd"].sum()
     assert syr.between(0.3e9, 0.6e9).all()
     np.testing.assert_allclose(fb["exports_syria_usd"] + fb["imports_syria_cif_usd"], syr, rtol=1e-9)
+
+
+def test_without_wdi_cache_sizes_are_synthetic(monkeypatch):
+    """No WDI cache → log-normal GDP and population; the world still has the agreed shape."""
+    from tradepulse.demo import world as world_mod
+    monkeypatch.setattr(world_mod, "_wdi", lambda: pd.DataFrame(columns=["iso3", "year", "gdp", "population"]))
+    w = generate(**SMALL)
+    assert len(w.meta["countries"]) == 40 and {"IRN", "SYR"} <= set(w.meta["countries"])
+    assert (w.macro["gdp_usd"] > 0).all() and (w.macro["population"] > 0).all()
+    assert w.meta["focus_by_year"]["exports_neighbours_usd"].between(20e9, 30e9).all()
