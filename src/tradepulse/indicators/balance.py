@@ -7,7 +7,7 @@ selection rules (and errors) as every indicator, see :mod:`tradepulse.indicators
 Conventions
 -----------
 * **General trade system**: exports = ``export`` + ``re-export`` rows, imports = ``import`` + ``re-import``
-  rows (UN IMTS 2010 ¶1.18: totals of the general system include re-exports / re-imports).
+  rows (UN IMTS 2010, general trade system: its totals include re-exports and re-imports).
 * **Balance** = exports − imports; **coverage** = exports / imports (NaN without imports).
 * **Oil set**: HS prefixes from :func:`tradepulse.reference.oil_prefixes` — ``narrow`` (2709, 2710, 2711,
   default) or ``chapter27`` — or any tuple of prefixes.  **Non-oil** exports / imports / balance exclude it.

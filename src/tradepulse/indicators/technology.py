@@ -13,7 +13,7 @@ from the conversion weights shipped in ``atlas-common-data`` (Apache-2.0; HS rev
 ``data/hs2017_bec4.csv``) is shipped.  100 HS6 codes map to several BEC codes (93 to two, up to eight):
 their value is split equally
 (``split="equal"``, default) or given to the first listed code (``split="first"``).  BEC codes group into
-the SNA basic classes of the BEC Rev.4 manual (UN 2003, §III): capital (410, 521), intermediate (111, 121,
+the SNA basic classes of BEC Rev.4 (UN Statistics Division, Series M No. 53 Rev.4): capital (410, 521), intermediate (111, 121,
 210, 220, 310, 322, 420, 530), consumption (112, 122, 522, 610, 620, 630), and *mixed / not classified*
 (510 passenger cars, 321 motor spirit, 320 unsplit fuels, 700 goods n.e.s.).
 
