@@ -11,10 +11,10 @@ from the conversion weights shipped in ``atlas-common-data`` (Apache-2.0; HS rev
 
 **BEC**: the HS2017 6-digit → BEC Rev.4 table of the R package *concordance* (MIT, licence notice in
 ``data/hs2017_bec4.csv``) is shipped.  100 HS6 codes map to several BEC codes (93 to two, up to eight):
-their value is split equally
-(``split="equal"``, default) or given to the first listed code (``split="first"``).  BEC codes group into
-the SNA basic classes of BEC Rev.4 (UN Statistics Division, Series M No. 53 Rev.4): capital (410, 521), intermediate (111, 121,
-210, 220, 310, 322, 420, 530), consumption (112, 122, 522, 610, 620, 630), and *mixed / not classified*
+their value is split equally (``split="equal"``, default) or given to the first listed code
+(``split="first"``).  BEC codes group into the SNA basic classes of BEC Rev.4 (UN Statistics Division,
+Series M No. 53 Rev.4): capital (410, 521), intermediate (111, 121, 210, 220, 310, 322, 420, 530),
+consumption (112, 122, 522, 610, 620, 630), and *mixed / not classified*
 (510 passenger cars, 321 motor spirit, 320 unsplit fuels, 700 goods n.e.s.).
 
 **Codes shorter than 6 digits** (HS4 / HS2 data) are spread equally over the 6-digit codes under them in
