@@ -371,6 +371,9 @@ def test_cli_demo_small_json(tmp_path, ingest_api):
     assert out["label"] == "SYNTHETIC" and out["countries"] == 40 and out["products"] == 150
     res = CliRunner().invoke(app, ["demo", "--small", "--out", str(tmp_path / "d")])
     assert res.exit_code == 0 and "SYNTHETIC" in res.output and "What to do next" in res.output
+    (tmp_path / "file").write_text("x")
+    res = CliRunner().invoke(app, ["demo", "--small", "--out", str(tmp_path / "file")])
+    assert res.exit_code == 2 and "not a directory" in res.output
 
 
 @pytest.mark.slow

@@ -77,6 +77,8 @@ def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
     report = progress or (lambda step, frac: None)
     t0 = time.perf_counter()
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise TradepulseError(f"--out {out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     kwargs = dict(SMALL) if small else {}
     world = generate(seed=seed, progress=lambda s, f: report(f"generating: {s}", 0.35 * f), **kwargs)
