@@ -208,7 +208,7 @@ def _proximity_blocks(m: np.ndarray, kp: np.ndarray, diag: float, rca: np.ndarra
         yield cols, phi
 
 
-def _times_proximity(a: np.ndarray, m: np.ndarray, kp: np.ndarray, diag: float) -> np.ndarray:
+class _ByUbiquity:
     """``a @ φ`` for the discrete proximity ``φ_p'p = C_p'p / max(k_p', k_p)``, ``C = MᵀM``, diagonal
     ``diag`` — without forming the P × P matrix φ.
 
@@ -218,36 +218,47 @@ def _times_proximity(a: np.ndarray, m: np.ndarray, kp: np.ndarray, diag: float) 
     ``rows × N_c`` matrices ``G_L = a_L M_Lᵀ`` and a suffix sum of ``G_L / k_L`` give every column with
     ``O(rows·N_c·N_p)`` flops instead of ``O(rows·N_p²)`` (230 × 5,000: ~20× fewer, no 200 MB matrix).
     The loop runs over ubiquity levels (BLAS-3 products on groups of products), not over products.
+    Works in "sorted-transposed" layout: products sorted by ubiquity, as rows (``P × rows`` arrays).
     """
-    levels, inv = np.unique(kp, return_inverse=True)
-    order = np.argsort(inv, kind="stable")
-    bounds = np.searchsorted(inv[order], np.arange(len(levels) + 1))
-    a_t = np.ascontiguousarray(a[:, order].T)               # products sorted by ubiquity, as rows
-    m_t = np.ascontiguousarray(m[:, order].T)
-    out_t = np.empty_like(a_t)
-    spans = [slice(bounds[i], bounds[i + 1]) for i in range(len(levels))]
-    prefix = np.zeros((m.shape[0], a.shape[0]))
-    for lev, sl in zip(levels, spans):                       # ascending: k_p' <= k_p, divide by k_p
-        prefix += m_t[sl].T @ a_t[sl]
-        out_t[sl] = m_t[sl] @ (prefix / lev)
-    suffix = np.zeros_like(prefix)
-    for lev, sl in zip(levels[::-1], spans[::-1]):          # descending: k_p' > k_p, divide by k_p'
-        out_t[sl] += m_t[sl] @ suffix
-        suffix += m_t[sl].T @ (a_t[sl] / lev)
-    out = np.empty_like(a)
-    out[:, order] = out_t.T
-    if diag != 1.0:                                          # the formula has φ_pp = k_p / k_p = 1
-        out += (diag - 1.0) * a
-    return out
+
+    def __init__(self, m: np.ndarray, kp: np.ndarray):
+        self.levels, inv = np.unique(kp, return_inverse=True)
+        self.order = np.argsort(inv, kind="stable")
+        bounds = np.searchsorted(inv[self.order], np.arange(len(self.levels) + 1))
+        self.spans = [slice(bounds[i], bounds[i + 1]) for i in range(len(self.levels))]
+        self.m_t = np.ascontiguousarray(m[:, self.order].T)      # P × N_c, sorted
+
+    def times_phi_t(self, a_t: np.ndarray, diag: float) -> np.ndarray:
+        """``(a @ φ)ᵀ`` in sorted layout for ``a_t`` (P × R, sorted)."""
+        m_t = self.m_t
+        out_t = np.empty((m_t.shape[0], a_t.shape[1]))
+        prefix = np.zeros((m_t.shape[1], a_t.shape[1]))
+        for lev, sl in zip(self.levels, self.spans):            # ascending: k_p' <= k_p, divide by k_p
+            prefix += m_t[sl].T @ a_t[sl]
+            np.matmul(m_t[sl], prefix / lev, out=out_t[sl])
+        suffix = np.zeros_like(prefix)
+        for lev, sl in zip(self.levels[::-1], self.spans[::-1]):  # descending: k_p' > k_p, divide by k_p'
+            out_t[sl] += m_t[sl] @ suffix
+            suffix += m_t[sl].T @ (a_t[sl] / lev)
+        if diag != 1.0:                                          # the formula has φ_pp = k_p / k_p = 1
+            out_t += (diag - 1.0) * a_t
+        return out_t
 
 
-def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """All indicators for one year's dense exports matrix ``x`` (countries × products, totals > 0)."""
+def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None,
+          buf: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """All indicators for one year's dense exports matrix ``x`` (countries × products, totals > 0).
+
+    ``buf`` may hold preallocated N_c × N_p arrays ``rca``, ``density``, ``cog`` to write into."""
     n_c, n_p = x.shape
     if n_c < 2 or n_p < 2:
         raise NoDataError(f"complexity needs at least 2 countries and 2 products with exports "
                           f"(got {n_c} × {n_p})")
-    rca = _rca(x)
+    buf = buf or {}
+    xc = x.sum(axis=1)
+    xp = x.sum(axis=0)
+    rca = np.divide(x, xc[:, None], out=buf.get("rca"))
+    rca /= (xp / xc.sum())[None, :]
     m = (rca >= opts.threshold).astype(np.float64)
     kc = m.sum(axis=1)
     kp = m.sum(axis=0)
@@ -264,38 +275,48 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None) -> dic
     pci = (kp_raw - mean_e) / sd_e
 
     # product space: den_p = Σ_p' φ_p'p (φ symmetric, so column sums = row sums)
-    not_m = 1.0 - m
+    density = buf["density"] if "density" in buf else np.empty((n_c, n_p))
+    cog = buf["cog"] if "cog" in buf else np.empty((n_c, n_p))
+    w_vec = kp_raw if opts.cog_form == "ecomplexity" else pci
     if opts.continuous:
         den = np.empty(n_p)
-        density = np.empty((n_c, n_p))
         for cols, phi in _proximity_blocks(m, kp, opts.diag, rca):
             den[cols] = phi.sum(axis=0)
             density[:, cols] = (rca @ phi) / den[cols][None, :]
-    else:
-        both = _times_proximity(np.vstack([m, np.ones((1, n_p))]), m, kp, opts.diag)
-        den = both[-1]
-        density = both[:-1] / den[None, :]
-    w = (kp_raw if opts.cog_form == "ecomplexity" else pci) / den
-    weighted = not_m * w[None, :]
-    if opts.continuous:
-        gain = np.empty((n_c, n_p))
+        weighted = (1.0 - m) * (w_vec / den)[None, :]
         for cols, phi in _proximity_blocks(m, kp, opts.diag, rca):
-            gain[:, cols] = weighted @ phi
+            cog[:, cols] = weighted @ phi
+        del weighted
     else:
-        gain = _times_proximity(weighted, m, kp, opts.diag)
+        lv = _ByUbiquity(m, kp)
+        den_t = lv.times_phi_t(np.ones((n_p, 1)), opts.diag)[:, 0]
+        num_t = lv.times_phi_t(lv.m_t, opts.diag)
+        num_t /= den_t[:, None]
+        density[:, lv.order] = num_t.T
+        weighted_t = num_t                                       # reuse the buffer: (1 - M) w, sorted
+        np.subtract(1.0, lv.m_t, out=weighted_t)
+        weighted_t *= (w_vec[lv.order] / den_t)[:, None]
+        gain_t = lv.times_phi_t(weighted_t, opts.diag)
+        cog[:, lv.order] = gain_t.T
+        del lv, num_t, weighted_t, gain_t
+    # cog now holds the gain Σ_p' (1-M_cp') w_p' φ_p'p / den_p'
+    not_m = np.subtract(1.0, m, out=m)                          # m is not needed any more
+    del m
     if opts.cog_form == "ecomplexity":
-        coi_raw = (density * not_m) @ kp_raw
+        coi_raw = np.einsum("cp,cp,p->c", density, not_m, kp_raw)
         mean_o, sd_o = _sd(coi_raw, opts, n_p)
         if sd_o > 0:
             coi = (coi_raw - mean_o) / sd_o
         else:   # every country has the same outlook (e.g. all M = 1): standardised COI is 0
             coi = np.zeros_like(coi_raw)
-        cog = not_m * gain / sd_e
+        cog *= not_m
+        cog /= sd_e
     else:
-        coi = (density * not_m) @ pci
-        cog = not_m * (gain - density * pci[None, :])
+        coi = np.einsum("cp,cp,p->c", density, not_m, pci)
+        cog -= density * pci[None, :]
+        cog *= not_m
 
-    out = {"rca": rca, "m": m, "diversity": kc, "ubiquity": kp, "eci": eci, "pci": pci,
+    out = {"rca": rca, "m": rca >= opts.threshold, "diversity": kc, "ubiquity": kp, "eci": eci, "pci": pci,
            "density": density, "coi": coi, "cog": cog}
     if gdp_pc is not None:
         share = x / x.sum(axis=1, keepdims=True)
@@ -555,41 +576,44 @@ def _panel(df: pd.DataFrame, opts: Options, *, with_prody: bool, progress=None) 
     n = int(starts[-1])
     float_cols = _FLOATS + (["prody", "expy"] if with_prody else [])
     block = np.empty((len(float_cols), n))
-    year_col = np.empty(n, dtype=np.asarray(years).dtype)
-    exp_codes = np.empty(n, dtype=np.int32)
-    prod_codes = np.empty(n, dtype=np.int32)
+    years_arr = np.asarray(years)
+    small = np.issubdtype(years_arr.dtype, np.integer) and years_arr.min() >= 0 and years_arr.max() < 2**15
+    year_col = np.empty(n, dtype=np.int16 if small else years_arr.dtype)   # SMALLINT like schema.FLOWS
+
+    def _int(limit: int):
+        return np.int16 if limit < 2**15 else np.int32
+    exp_codes = np.empty(n, dtype=_int(len(countries)))
+    prod_codes = np.empty(n, dtype=_int(len(prods)))
     m_col = np.empty(n, dtype=np.int8)
-    div_col = np.empty(n, dtype=np.int32)
-    ubi_col = np.empty(n, dtype=np.int32)
+    div_col = np.empty(n, dtype=_int(len(prods) + 1))
+    ubi_col = np.empty(n, dtype=_int(len(countries) + 1))
     with _single_thread_blas():
         for k, (y, rows, uc, lc, up, lp) in enumerate(layout):
             n_c, n_p = len(uc), len(up)
-            x = np.zeros((n_c, n_p))
+            sl = slice(starts[k], starts[k + 1])
+            b = block[:, sl].reshape(len(float_cols), n_c, n_p)   # views into the output block
+            assert np.shares_memory(b, block)
+            x = b[0]
+            x[:] = 0.0
             x[lc, lp] = values[rows]
             gdp = None
             if with_prody:
                 gdp = np.full(n_c, np.nan)
                 gdp[lc] = gdp_all[rows]
             try:
-                r = _year(x, opts, gdp)
+                r = _year(x, opts, gdp, buf={"rca": b[1], "density": b[4], "cog": b[6]})
             except NoDataError as exc:
                 raise NoDataError(f"year {y}: {exc}") from None
-            sl = slice(starts[k], starts[k + 1])
-            b = block[:, sl].reshape(len(float_cols), n_c, n_p)
-            b[0] = x
-            b[1] = r["rca"]
             b[2] = r["eci"][:, None]
             b[3] = r["pci"][None, :]
-            b[4] = r["density"]
             b[5] = r["coi"][:, None]
-            b[6] = r["cog"]
             if with_prody:
                 b[7] = r["prody"][None, :]
                 b[8] = r["expy"][:, None]
             year_col[sl] = y
             exp_codes[sl].reshape(n_c, n_p)[:] = uc[:, None]
             prod_codes[sl].reshape(n_c, n_p)[:] = up[None, :]
-            m_col[sl] = r["m"].ravel()
+            m_col[sl].reshape(n_c, n_p)[:] = r["m"]
             div_col[sl].reshape(n_c, n_p)[:] = r["diversity"][:, None]
             ubi_col[sl].reshape(n_c, n_p)[:] = r["ubiquity"][None, :]
             if progress is not None:
