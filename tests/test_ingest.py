@@ -348,3 +348,34 @@ def test_ingest_frame_validates_like_a_file(tmp_warehouse):
     assert m.rows_loaded == 1 and m.value_usd_loaded == 0.0
     with pytest.raises(InputError, match="lacks required"):
         ingest_frame(tmp_warehouse, frame.drop(columns="product"), source="x", name="y")
+
+
+def test_comtrade_months_from_refmonth_and_period(tmp_warehouse, tmp_path):
+    """"+" refMonth 1–12 → month (52 = annual → NULL); classic Period YYYYMM → year and month."""
+    plus = tmp_path / "m.csv"
+    plus.write_text("freqCode,refYear,refMonth,period,reporterISO,flowCode,partnerISO,cmdCode,primaryValue\n"
+                    "M,2021,1,202101,IRN,X,TUR,5701,10\nM,2021,2,202102,IRN,X,TUR,5701,20\n"
+                    "A,2021,52,2021,IRN,X,TUR,5701,30\n")
+    classic = tmp_path / "c.csv"
+    classic.write_text("Period,Trade Flow Code,Reporter ISO,Partner ISO,Commodity Code,Trade Value (US$)\n"
+                       "202103,2,IRN,TUR,5701,40\n202104,2,IRN,TUR,5701,50\n")
+    a = ingest_file(tmp_warehouse, plus, "comtrade")
+    b = ingest_file(tmp_warehouse, classic, "comtrade")
+    assert (a.rows_loaded, b.rows_loaded, a.rows_quarantined, b.rows_quarantined) == (3, 2, 0, 0)
+    got = q(tmp_warehouse, "SELECT year, month, value_usd FROM flows ORDER BY value_usd")
+    assert got == [(2021, 1, 10.0), (2021, 2, 20.0), (2021, None, 30.0), (2021, 3, 40.0), (2021, 4, 50.0)]
+
+
+def test_generic_excel_lines_and_options(tmp_warehouse, tmp_path):
+    """Excel: row 1 is the header, so the bad record in sheet row 3 is quarantined as line 3."""
+    f = tmp_path / "x.xlsx"
+    pd.DataFrame({"Exporter": ["IRN", "QQQ", "TUR"], "HS": ["5701", "5702", "0101"],
+                  "Value": [5.0, 6.0, 7.0]}).to_excel(f, index=False)
+    m = tmp_path / "m.yaml"
+    m.write_text("columns: {reporter: Exporter, product: HS, value_usd: Value}\n"
+                 "constants: {year: 2020, partner: WLD, flow: export}\n")
+    r = ingest_file(tmp_warehouse, f, "generic", mapping=m)
+    assert (r.rows_loaded, r.rows_quarantined, r.value_usd_loaded) == (2, 1, 12.0)
+    assert q(tmp_warehouse, "SELECT line, value FROM quarantine") == [(3, "QQQ")]
+    with pytest.raises(InputError, match="unknown reader options"):
+        ingest_file(tmp_warehouse, f, "generic", mapping=m, __month_expr="1")

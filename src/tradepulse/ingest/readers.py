@@ -34,7 +34,7 @@ REQUIRED = {"flows": ("year", "reporter", "partner", "flow", "product", "value_u
             "macro": ("year", "iso3")}
 
 COMTRADE_COLUMNS = {
-    "year": ["refYear", "Year", "period", "yr", "year"],
+    "year": ["refYear", "Year", "yr", "year"],
     "reporter": ["reporterISO", "Reporter ISO", "reporterCodeIsoAlpha3", "rt3ISO", "reporter"],
     "partner": ["partnerISO", "Partner ISO", "partnerCodeIsoAlpha3", "pt3ISO", "partner"],
     "flow": ["flowCode", "Trade Flow Code", "rgCode", "Trade Flow", "flowDesc", "flow"],
@@ -192,6 +192,9 @@ def build_spec(src: Source, *, fmt: str, target: str, columns: dict, constants: 
     for canon in TARGETS[target]:
         if canon in ("load_id", "source"):
             continue
+        if f"__{canon}_expr" in constants:  # a reader-built SQL expression (not user text)
+            fields[canon] = constants[f"__{canon}_expr"]
+            continue
         if canon in constants and constants[canon] is not None:
             fields[canon] = lit(str(constants[canon]))
             continue
@@ -311,6 +314,19 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
         cols.update(map_cols)
         if src.find(cols["quantity"]) is not None:
             consts.setdefault("unit", "kg")
+        # months: "+" refMonth (52 = annual), classic/"+" period YYYYMM; year from period when no year column
+        period, ref_month = src.find(["period", "Period"]), src.find(["refMonth"])
+        if "month" not in consts and "month" not in map_cols:
+            if ref_month is not None:
+                m = f"s.{ident(ref_month)}"
+                cols["month"] = None
+                consts["__month_expr"] = (f"CASE WHEN TRY_CAST({m} AS INTEGER) BETWEEN 1 AND 12 "
+                                          f"THEN CAST({m} AS VARCHAR) END")
+            elif period is not None:
+                pe = f"trim(CAST(s.{ident(period)} AS VARCHAR))"
+                consts["__month_expr"] = f"CASE WHEN length({pe}) = 6 THEN right({pe}, 2) END"
+        if src.find(cols["year"]) is None and period is not None and "year" not in consts:
+            consts["__year_expr"] = f"left(trim(CAST(s.{ident(period)} AS VARCHAR)), 4)"
         spec = dict(allow_total=True)
         spec.update(spec_opts)
         return build_spec(src, fmt=fmt, target="flows", columns=cols, constants=consts, countries=kinds,
