@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -383,6 +384,9 @@ def run_load(warehouse, spec: Spec, sha256: str, *, replace: bool = False,
 
     load_id = f"{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     con.execute("SET enable_progress_bar = false")
+    # cap DuckDB's memory during the load (it spills to disk beyond): peak RSS stays well under 2 GB
+    old_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = {lit(os.environ.get('TRADEPULSE_INGEST_MEMORY', '1GB'))}")
     _register_code_tables(con, spec)
     value_col = VALUE[target]
     con.execute("BEGIN TRANSACTION")
@@ -499,6 +503,7 @@ def run_load(warehouse, spec: Spec, sha256: str, *, replace: bool = False,
         con.execute("ROLLBACK")
         raise
     finally:
+        con.execute(f"SET memory_limit = {lit(old_limit)}")
         for t in ("__tp_dups", "__tp_stage"):
             try:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
