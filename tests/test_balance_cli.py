@@ -62,6 +62,8 @@ def test_diversification_and_technology_cli(wh_path, tmp_path):
     assert r.exit_code == 0, r.output
     d = pd.read_parquet(out).set_index("year")
     assert d.loc[2020, "hhi"] == pytest.approx(0.5 ** 2 + 0.5 ** 2)       # TUR 60, IRQ 60
+    r = run("diversification", "-w", str(wh_path), "--over", "markets", "--regions", "continent")
+    assert r.exit_code == 0, r.output
     r = run("diversification", "-w", str(wh_path), "--over", "hk")
     assert r.exit_code == 0, r.output
     out = tmp_path / "bec.csv"
@@ -79,6 +81,7 @@ def test_diversification_and_technology_cli(wh_path, tmp_path):
     (["balance", "--reporter", "SYR"], "no rows for reporter SYR"),
     (["diversification", "--over", "markets", "--years", "2030"], "no data for year(s) 2030"),
     (["diversification", "--over", "galaxies"], "unknown dimension 'galaxies'"),
+    (["diversification", "--over", "markets", "--regions", "planets"], "unknown region kind 'planets'"),
     (["technology", "--classes", "lall"], "needs --lall FILE"),
     (["technology", "--classes", "lall", "--lall", "/nonexistent/lall.csv"], "file not found"),
 ])

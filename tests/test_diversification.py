@@ -320,3 +320,24 @@ def test_properties(panel, scale):
     for col in ("hhi", "hhi_norm", "theil", "theil_within", "theil_between", "unctad_diversification"):
         assert np.allclose(r[col], s[col], rtol=1e-9, atol=1e-12)
     assert (r.n_rca == s.n_rca).all()
+
+
+def test_comtrade_market_regions(comtrade_flows):
+    """Theil of TUR's 2018 markets split between / within regions (atlas-common-data regions); the between
+    part checked by hand: Σ_g S_g ln(S_g N / N_g) over the reporting world's market universe."""
+    from tradepulse.indicators.diversification import market_regions
+
+    r = market_diversification(comtrade_flows, reporter="TUR", years=2018, groups="region").iloc[0]
+    assert r.theil_within_groups + r.theil_between_groups == pytest.approx(r.theil, abs=1e-12)
+    regions = market_regions("region")
+    assert regions["IRN"] == "Asia" and regions["DEU"] == "Europe"
+    b = comtrade_flows[(comtrade_flows.year == 2018) & (comtrade_flows.partner != "WLD")
+                       & (comtrade_flows.reporter != comtrade_flows.partner)]
+    universe = pd.Series(b.partner.unique())
+    n_g = universe.map(regions).fillna("(other)").value_counts()
+    x = b[b.reporter == "TUR"].groupby("partner").value_usd.sum()
+    s_g = x.groupby(x.index.map(lambda c: regions.get(c, "(other)"))).sum() / x.sum()
+    between = float((s_g * np.log(s_g * len(universe) / n_g.reindex(s_g.index))).sum())
+    assert r.theil_between_groups == pytest.approx(between, rel=1e-10)
+    with pytest.raises(UnknownNameError, match="region kind"):
+        market_diversification(comtrade_flows, reporter="TUR", years=2018, groups="planets")

@@ -65,7 +65,8 @@ def _show(df, title: str, columns: list[str], max_rows: int = 40) -> None:
     from rich.table import Table
 
     view = Table(title=title + " — values in million USD", title_justify="left")
-    cols = [c for c in columns if c in df.columns]
+    cols = [c for c in columns if c in df.columns
+            and not (c == "reporter" and df[c].nunique() == 1)]     # one reporter: named in the title
     for c in cols:
         view.add_column(c.replace("_", " "), justify="left" if df[c].dtype == object else "right")
     for row in df[cols].head(max_rows).itertuples(index=False):
@@ -121,6 +122,8 @@ def diversification_cmd(
     level: Optional[int] = typer.Option(None, "--level", help="Truncate HS codes to 2, 4 or 6 digits."),
     hs_groups: Optional[int] = typer.Option(None, "--theil-groups", help="Products: also split Theil between/"
                                             "within HS chapters of this many digits (e.g. 2)."),
+    regions: Optional[str] = typer.Option(None, "--regions", help="Markets: also split Theil between/within "
+                                          "regions: region, continent, subregion or wdi_region."),
     reference: str = typer.Option("rest", "--reference", help="HK reference: rest (of world) or world."),
     by_market: bool = typer.Option(False, "--by-market", help="HK: margins per market."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
@@ -141,7 +144,7 @@ def diversification_cmd(
                                             groups=hs_groups, **files)
         elif over == "markets":
             df = dv.market_diversification(wh, reporter=reporter, years=years, product=product, partner=partner,
-                                           province=province, threshold=threshold, **files)
+                                           province=province, threshold=threshold, groups=regions, **files)
         else:
             if province is not None or partner is not None:
                 from tradepulse.errors import TradepulseError
@@ -153,7 +156,8 @@ def diversification_cmd(
                 "overall_share"]
     else:
         cols = ["year", "reporter", "province", "total_value", "n_active"] + (["n_above"] if threshold > 0 else []) + \
-            ["n_rca", "hhi", "hhi_norm", "theil", "theil_between", "theil_within", "unctad_diversification"]
+            ["n_rca", "hhi", "hhi_norm", "theil", "theil_between", "theil_within", "theil_between_groups",
+             "unctad_diversification"]
     _show(df, f"Diversification of {reporter} over {over}", cols)
     write_table(df, out)
 

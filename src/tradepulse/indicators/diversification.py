@@ -41,7 +41,7 @@ from tradepulse.errors import InputError, NoDataError
 from tradepulse.indicators import selection as sel
 
 __all__ = ["indices", "hummels_klenow", "product_diversification", "market_diversification", "hk_margins",
-           "theil_direct"]
+           "theil_direct", "market_regions"]
 
 #: RCA ≥ 1 is tested as RCA ≥ 1 − RCA_TOL so that exact ties (e.g. a unit that is the whole world) are not
 #: lost to floating-point rounding.
@@ -216,6 +216,28 @@ def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: s
                 "extensive_margin", "intensive_margin", "overall_share"]]
 
 
+# ---------------------------------------------------------------- market regions
+REGION_KINDS = ("region", "continent", "subregion", "wdi_region")
+
+
+def market_regions(kind: str = "region") -> dict[str, str]:
+    """ISO3 → region name from atlas-common-data's location groups (``region``: Africa, Americas, Asia,
+    Europe, Oceania; ``continent``; ``subregion`` (UN M49 sub-regions); ``wdi_region``).  Each country is
+    in exactly one group of a kind; codes without a group fall into ``(other)`` in the decomposition."""
+    import atlas_common_data as acd
+
+    from tradepulse import reference
+    from tradepulse.errors import UnknownNameError
+
+    if kind not in REGION_KINDS:
+        raise UnknownNameError("region kind", kind, list(REGION_KINDS))
+    m = acd.load_group_members()
+    m = m[m["group_type"] == kind]
+    c = reference.countries()[["iso3", "m49"]]
+    j = m.merge(c, left_on="country_id", right_on="m49")
+    return dict(zip(j["iso3"], j["group_name"].astype(str)))
+
+
 # ---------------------------------------------------------------- FLOWS wrappers
 def _level(t, level: int | None):
     if level is None:
@@ -257,14 +279,15 @@ def product_diversification(data, *, reporter=None, years=None, flow: str = "exp
 
 def market_diversification(data, *, reporter=None, years=None, flow: str = "export", product=None,
                            province=None, partner=None, threshold: float = 0.0,
-                           groups: Mapping | Callable | None = None, drop_self: bool = True,
+                           groups: str | Mapping | Callable | None = None, drop_self: bool = True,
                            groups_file: str | None = None, product_groups_file: str | None = None) -> pd.DataFrame:
     """Market (partner) diversification of ``reporter`` from bilateral FLOWS, per year.
 
     Items are partners; WLD rows are never used (WLD rule).  ``drop_self`` drops reporter == partner rows.
     The reference W_m is the sum over all reporters in the data (reporters' own declarations, so "the
     world" means the reporting world).  ``product`` restricts to a product group; ``partner`` to a group of
-    markets (then the universe is that group).
+    markets (then the universe is that group).  ``groups`` (a :data:`REGION_KINDS` name such as
+    ``"region"``, or a mapping partner → group) adds the Theil split between / within market regions.
     """
     common = dict(years=years, flow=flow, product=product, partner=partner, world="exclude",
                   strict_years=False, groups_file=groups_file, product_groups_file=product_groups_file)
@@ -288,6 +311,8 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
     if u.empty:
         raise NoDataError("no bilateral rows for this selection (market diversification needs partners "
                           f"other than {schema.WORLD})")
+    if isinstance(groups, str):
+        groups = market_regions(groups)
     out = indices(u, unit=units, item="partner", reference=ref, threshold=threshold, groups=groups)
     return out.sort_values(["year", *units]).reset_index(drop=True)
 
