@@ -379,3 +379,38 @@ def test_generic_excel_lines_and_options(tmp_warehouse, tmp_path):
     assert q(tmp_warehouse, "SELECT line, value FROM quarantine") == [(3, "QQQ")]
     with pytest.raises(InputError, match="unknown reader options"):
         ingest_file(tmp_warehouse, f, "generic", mapping=m, __month_expr="1")
+
+
+def test_true_lines_matches_brute_force():
+    """Line of the n-th accepted record when some physical lines were rejected: vectorised vs a plain walk."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tradepulse.ingest._core import _true_lines
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.sets(st.integers(2, 60), max_size=20), st.integers(1, 30))
+    def check(rejected, n):
+        accepted = [ln for ln in range(2, 200) if ln not in rejected]
+        rn = np.arange(1, n + 1)
+        got = _true_lines(rn, 2, np.array(sorted(rejected), dtype=np.int64))
+        assert got.tolist() == accepted[:n]
+
+    check()
+
+
+def test_mapping_files(tmp_path):
+    from tradepulse.ingest import load_mapping
+    fa = load_mapping("customs_fa")
+    assert fa["columns"]["province"][0] == "استان" and fa["options"]["product_truncate"] == 6
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("reporter: exporter\n")
+    assert load_mapping(bare) == {"columns": {"reporter": "exporter"}}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("columns = [")
+    with pytest.raises(InputError, match="cannot read mapping"):
+        load_mapping(bad)
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("columns: {}\nsql: DROP\n")
+    with pytest.raises(InputError, match="unknown mapping keys"):
+        load_mapping(odd)
