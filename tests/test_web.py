@@ -424,7 +424,7 @@ def test_large_chart_data_is_served_by_url(site, monkeypatch):
     monkeypatch.setattr(pages, "INLINE_ROWS", 10)
     with TestClient(create_app(site[0], site[1], "k")) as c:
         html = c.get("/products").text
-        spec = json.loads(re.search(r'<script type="application/json" id="spec-product-space">(.*?)</script>',
+        spec = json.loads(re.search(r'<script type="application/json" id="spec-feasibility">(.*?)</script>',
                                     html, re.S).group(1))
         url = spec["data"]["url"]
         assert re.fullmatch(r"/charts/data/data-[0-9a-f]+\.json", url) and "datasets" not in spec
@@ -433,3 +433,9 @@ def test_large_chart_data_is_served_by_url(site, monkeypatch):
         assert len(rows) == sum(1 for r in api["items"] if r["density"] is not None and r["pci"] is not None)
         assert {"density", "pci", "product"} <= set(rows[0])
         assert c.get("/charts/data/data-0.json").status_code == 404
+        # the product space network: nodes and links (layers) both moved out of the page
+        net = json.loads(re.search(r'<script type="application/json" id="spec-product-space">(.*?)</script>',
+                                   html, re.S).group(1))
+        urls = [layer["data"]["url"] for layer in net["layer"]]
+        nodes = [c.get(u).json() for u in urls if "colour_group" in c.get(u).json()[0]][0]
+        assert len(nodes) == len(api["items"])                 # one node per HS4 product of the year

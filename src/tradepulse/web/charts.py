@@ -108,3 +108,23 @@ def target_bars(df: pd.DataFrame, label: str, actual: str, target: str, lang: st
         tooltip=[f"{label}:N", "kind:N", alt.Tooltip("value:Q", format=",.3s")],
     ).properties(width="container", height=max(140, 36 * len(df)))
     return _spec(chart)
+
+
+def network(nodes: pd.DataFrame, edges: pd.DataFrame, lang: str) -> dict:
+    """Product space network: grey links, products coloured by HS section where RCA ≥ 1 (else light grey)."""
+    groups = sorted(g for g in nodes["colour_group"].unique() if g != "RCA < 1") + ["RCA < 1"]
+    palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+               "#9c755f", "#17becf", "#bcbd22", "#1f77b4", "#d62728", "#8c564b", "#e377c2", "#2ca02c",
+               "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5"]
+    colours = [palette[i % len(palette)] for i in range(len(groups) - 1)] + ["#d9d9d9"]
+    axis = dict(axis=None, scale=alt.Scale(domain=[-0.02, 1.02]))
+    links = alt.Chart(edges).mark_rule(color="#9e9e9e", opacity=0.35, strokeWidth=0.6).encode(
+        x=alt.X("x:Q", **axis), y=alt.Y("y:Q", **axis), x2="x2:Q", y2="y2:Q")
+    dots = alt.Chart(nodes).mark_circle(size=28, opacity=0.95, stroke="#ffffff", strokeWidth=0.3).encode(
+        x=alt.X("x:Q", **axis), y=alt.Y("y:Q", **axis),
+        color=alt.Color("colour_group:N", title=None, scale=alt.Scale(domain=groups, range=colours),
+                        legend=alt.Legend(orient="bottom", columns=3, symbolSize=60)),
+        order=alt.Order("rca:Q"),
+        tooltip=["product:N", "section:N", alt.Tooltip("rca:Q", format=".2f")])
+    chart = alt.layer(links, dots).properties(width="container", height=460)
+    return _spec(chart)

@@ -311,10 +311,9 @@ def table_survival(ctx: DataContext, p: Params) -> pd.DataFrame:
     return ctx.cached(("survival", ctx.focus, p.key()[:4]), f)
 
 
-def _complexity_result(ctx: DataContext, year: int | None) -> pd.DataFrame:
-    """Complexity indicators for all countries in one year, from world-total export rows (WLD rule)."""
-    cx = require("tradepulse.indicators.complexity", "complexity")
-
+def _wld_exports(ctx: DataContext, year: int | None) -> pd.DataFrame:
+    """``year, exporter, product, export_value`` at HS4 from world-total export rows (WLD rule), one year
+    (default: the latest with such rows)."""
     def f() -> pd.DataFrame:
         t = ctx.flows()
         t = t.filter((t.partner == schema.WORLD) & (t.flow == "export") & (t["product"].length() == 4))
@@ -329,8 +328,29 @@ def _complexity_result(ctx: DataContext, year: int | None) -> pd.DataFrame:
                  .rename(exporter="reporter").to_pandas())
         if frame.empty:
             raise NoDataError(f"no world-total export rows at HS4 in {y} for complexity")
-        return cx(frame, exporter="exporter", product="product", value="export_value", year="year")
-    return ctx.cached(("complexity-all", year), f)
+        return frame
+    return ctx.cached(("wld-exports", year), f)
+
+
+def _complexity_result(ctx: DataContext, year: int | None) -> pd.DataFrame:
+    """Complexity indicators for all countries in one year, from world-total export rows (WLD rule)."""
+    cx = require("tradepulse.indicators.complexity", "complexity")
+    return ctx.cached(("complexity-all", year), lambda: cx(_wld_exports(ctx, year), exporter="exporter",
+                                                            product="product", value="export_value",
+                                                            year="year"))
+
+
+def product_space_frames(ctx: DataContext, year: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Nodes and edges of the product space picture (:mod:`tradepulse.web.space`) for one year."""
+    prox_fn = require("tradepulse.indicators.complexity", "proximity")
+    from tradepulse.web import space
+
+    def f():
+        prox = prox_fn(_wld_exports(ctx, year), exporter="exporter", product="product", value="export_value",
+                       year="year", include_diagonal=False)
+        res = _complexity_result(ctx, year)
+        return space.product_space(prox, res[res["exporter"] == ctx.focus][["product", "rca"]])
+    return ctx.cached(("product-space", ctx.focus, year), f)
 
 
 def table_complexity(ctx: DataContext, p: Params) -> pd.DataFrame:

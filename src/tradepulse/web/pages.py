@@ -96,6 +96,7 @@ class Section:
     links: dict[str, str] = field(default_factory=dict)
     id: str = ""
     note: str = ""
+    wide: bool = False              # span the whole page width
 
 
 def fmt_cell(col: str, value: Any, lang: str) -> str:
@@ -282,6 +283,7 @@ def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         sid="complexity", columns=["year", "product", "product_name", "export_value", "rca", "density", "pci",
                                    "cog", "eci"])))
     out.append(guarded(i18n.t("product_space", lang), lang, lambda: _product_space(ctx, p, lang)))
+    out.append(guarded("Feasibility", lang, lambda: _feasibility(ctx, p, lang)))
     out.append(guarded(i18n.t("opportunities", lang), lang, lambda: frame_section(
         i18n.t("opportunities", lang), get_table(ctx, "opportunities", p), lang, table="opportunities",
         params=p, sid="opportunities", columns=_OPP_COLUMNS)))
@@ -295,17 +297,32 @@ _OPP_COLUMNS = ["rank", "product", "product_name", "score", "density", "pci", "c
 
 
 def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
+    from tradepulse.web.data import product_space_frames
+    nodes, edges = product_space_frames(ctx, p.year)
+    names = nodes.assign(product=nodes["product"] + " " + nodes["product"].map(
+        lambda c: _short_name(c)))
+    return Section(i18n.t("product_space", lang), state="ok", chart=charts.network(names, edges, lang),
+                   id="product-space", wide=True,
+                   note=f"{len(nodes)} HS4 products; links: maximum spanning tree of proximity plus links with "
+                        "proximity ≥ 0.55 (Hidalgo et al. 2007). Coloured: exported with RCA ≥ 1.")
+
+
+def _short_name(code: str) -> str:
+    from tradepulse.web.data import _product_names
+    return str(_product_names().get(code, ""))[:40]
+
+
+def _feasibility(ctx: DataContext, p: Params, lang: str) -> Section:
     df = get_table(ctx, "complexity", p)
-    need = {"density", "pci", "product"}
-    if not need <= set(df.columns):
+    if not {"density", "pci", "product"} <= set(df.columns):
         raise Unavailable("tradepulse.indicators.complexity (density / pci columns)")
     d = df.dropna(subset=["density", "pci"]).copy()
-    d["has_rca"] = (d["rca"] >= 1).map({True: "RCA ≥ 1", False: "RCA < 1"}) if "rca" in d else "·"
-    return Section(i18n.t("product_space", lang), state="ok", chart=charts.scatter(
+    d["has_rca"] = (d["rca"] >= 1).map({True: "RCA ≥ 1", False: "RCA < 1"})
+    return Section("Feasibility: density × PCI", chart=charts.scatter(
         d, "density", "pci", "product", lang, color="has_rca", x_title="density (relatedness)",
-        y_title="PCI"), id="product-space",
+        y_title="PCI"), id="feasibility",
         note="Each point is a product: x = density (share of related products already exported with "
-             "RCA ≥ 1), y = product complexity index.")
+             "RCA ≥ 1), y = product complexity index; upper right = complex and close to current exports.")
 
 
 def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
