@@ -182,6 +182,20 @@ def test_brief_content_en(demo_env, brief_en):
     assert "SYNTHETIC demo data" in html and "1405-W36" in html
     if b.targets:                                                # roadmap module present
         assert {t["status"] for t in b.targets} <= {"on-track", "at-risk", "off-track", "no-data"}
+        assert all(t["spark"].startswith("<svg") for t in b.targets if t["actual"] is not None)
+
+
+def test_target_sparkline_is_word_free_svg():
+    """The sparkline has the series line, the dashed path to a future deadline and the target dot in the
+    status colour — and no text (WeasyPrint cannot lay out Persian inside SVG)."""
+    from tradepulse.reports.charts import STATUS_COLORS, target_sparkline
+    series = pd.DataFrame({"year": [1398, 1399, 1400], "value": [1.0, 2.0, 3.0]})
+    svg = target_sparkline(series, 1404, 10.0, "at-risk")
+    assert svg.startswith("<svg") and "<text" not in svg
+    assert STATUS_COLORS["at-risk"] in svg and "stroke-dasharray" in svg
+    past = target_sparkline(series, 1399, 10.0, "off-track")       # deadline passed: no dashed path
+    assert "stroke-dasharray" not in past and STATUS_COLORS["off-track"] in past
+    assert target_sparkline(series.iloc[:0], 1404, 10.0, "no-data") == ""
 
 
 @pytest.mark.slow

@@ -235,6 +235,15 @@ def _trade_part(brief: Brief, wh, fmt: Formatter, n_top: int) -> None:
                                           "brief.")
 
 
+def _spark(status) -> str:
+    from tradepulse.reports import charts
+    try:
+        return charts.target_sparkline(status.series, status.target.deadline_year, status.target_value,
+                                       status.status)
+    except Exception:   # a chart must never stop the brief; the table still has the numbers
+        return ""
+
+
 def _metric_unit(metric: str) -> str:
     if metric in MONEY_METRICS:
         return "money"
@@ -275,6 +284,7 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
             "as_of_year": s.as_of_year, "deadline_year": t.deadline_year, "progress": s.progress,
             "required_growth": s.required_growth, "projection": s.projection, "estimate": s.actual_estimate,
             "calendar": t.calendar, "unit": _metric_unit(t.metric),
+            "spark": _spark(s),
         })
     if not brief.targets:
         brief.notes["targets"] = N_("The roadmap has no targets for this scope.")
@@ -372,7 +382,7 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
         comma="، " if brief.lang == "fa" else ", ", semicolon="؛" if brief.lang == "fa" else ";", css=Markup(css), fonts_url=fonts_url, for_pdf=for_pdf,
         status_label=lambda s: _(ACTION_STATUS_LABELS.get(s, s)),
         target_label=lambda s: _(TARGET_STATUS_LABELS.get(s, s)),
-        svg=lambda key: Markup(brief.charts.get(key, "")), dir="rtl" if brief.rtl else "ltr")
+        svg=lambda key: Markup(brief.charts.get(key, "")), raw_svg=Markup, dir="rtl" if brief.rtl else "ltr")
 
 
 def write_demo_briefs(out_dir: str | Path, groups_url: str | None = None, *, province: str | None = None,

@@ -51,7 +51,7 @@ def _config(chart, fmt: Formatter):
     return (chart.configure(font=font).configure_axis(labelFontSize=10, titleFontSize=11)
             .configure_legend(labelFontSize=10, titleFontSize=10, orient="bottom", columnPadding=28,
                               labelLimit=220)
-            .configure_view(stroke=None))
+            .configure_view(stroke="transparent"))
 
 
 def trend_chart(annual: pd.DataFrame, fmt: Formatter, width: int = 460, height: int = 170) -> str:
@@ -90,3 +90,36 @@ def movers_chart(movers: pd.DataFrame, fmt: Formatter, width: int = 420) -> str:
                         legend=None),
     ).properties(width=width, height=18 * len(df))
     return to_svg(_config(chart, fmt), fmt)
+
+
+STATUS_COLORS = {"on-track": "#1d6b3f", "at-risk": "#b08900", "off-track": "#a33a36", "no-data": "#777777"}
+
+
+def target_sparkline(series: pd.DataFrame, deadline_year: int | None, target_value: float | None, status: str,
+                     width: int = 110, height: int = 28) -> str:
+    """A word-free sparkline of a target: the actual series (line), the target at its deadline (dot in the
+    status colour) and a dashed line from the last actual value to it.  Empty string without data."""
+    import altair as alt
+
+    if series is None or len(series) == 0:
+        return ""
+    df = pd.DataFrame({"year": series["year"].astype(int).to_numpy(),
+                       "value": series["value"].astype(float).to_numpy()}).dropna()
+    if df.empty:
+        return ""
+    layers = [alt.Chart(df).mark_line(color="#1f4e79", strokeWidth=1.5).encode(
+        x=alt.X("year:Q", axis=None, scale=alt.Scale(zero=False, nice=False)),
+        y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)))]
+    if deadline_year is not None and target_value is not None and target_value == target_value:
+        last = df.iloc[-1]
+        path = pd.DataFrame({"year": [int(last["year"]), int(deadline_year)],
+                             "value": [float(last["value"]), float(target_value)]})
+        if int(deadline_year) > int(last["year"]):     # still to come: dashed path to the target
+            layers.append(alt.Chart(path).mark_line(color="#999999", strokeDash=[3, 2], strokeWidth=1).encode(
+                x="year:Q", y="value:Q"))
+        layers.append(alt.Chart(path.tail(1)).mark_point(filled=True, size=30,
+                                                         color=STATUS_COLORS.get(status, "#777777")).encode(
+            x="year:Q", y="value:Q"))
+    chart = alt.layer(*layers).properties(width=width, height=height).configure(padding=2)\
+        .configure_view(stroke="transparent")
+    return to_svg(chart)
