@@ -26,14 +26,18 @@ def tables():
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from test_roadmap import ROWS, F  # the hand case of tests/test_roadmap.py
 
-    from tradepulse.warehouse.backends import connect
+    from tradepulse.warehouse.backends import connect, spark_session
     df = F(ROWS)
     df["month"] = df["month"].astype("float64")
-    df["year"] = df["year"].astype("int16")
-    for c in ("unit", "quantity"):
-        df[c] = df[c].astype("float64" if c == "quantity" else "string")
-    spark = connect("pyspark")
-    flows_spark = spark.create_table("roadmap_flows", df, overwrite=True)
+    df["quantity"] = df["quantity"].astype("float64")
+    df["year"] = df["year"].astype(int)
+    session = spark_session()
+    # a temporary view (no files under spark-warehouse/, nothing left behind between runs)
+    types = {"year": "SMALLINT", "month": "DOUBLE", "value_usd": "DOUBLE", "quantity": "DOUBLE"}
+    ddl = ", ".join(f"{c} {types.get(c, 'STRING')}" for c in df.columns)
+    rows = [tuple(None if pd.isna(v) else v for v in r) for r in df.itertuples(index=False)]
+    session.createDataFrame(rows, schema=ddl).createOrReplaceTempView("roadmap_flows")
+    flows_spark = connect("pyspark", session=session).table("roadmap_flows")
     return df, flows_spark
 
 
