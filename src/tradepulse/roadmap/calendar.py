@@ -2,7 +2,8 @@
 
 The SH year *y* runs from 1 Farvardin *y* (Nowruz, 20 or 21 March of Gregorian year *y* + 621) to the last
 day of Esfand (19 or 20 March of Gregorian year *y* + 622).  Examples: 1 Farvardin 1399 = 20 March 2020,
-1 Farvardin 1400 = 21 March 2021, 1 Farvardin 1403 = 20 March 2024.
+1 Farvardin 1400 = 21 March 2021, 1 Farvardin 1403 = 20 March 2024.  ``jdatetime``'s arithmetic leap-year
+rule agrees with the official (astronomical, Tehran-noon) calendar for the years trade data cover.
 
 Two conversions of trade data to SH years (see docs/roadmap.md, "Calendar"):
 

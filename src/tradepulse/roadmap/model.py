@@ -5,7 +5,7 @@ File form (TOML; YAML has the same keys)::
     [roadmap]
     id = "iran-tpo"
     title_en = "..."           title_fa = "..."
-    reporter = "IRN"           # default reporter of every target
+    reporter = "IRN"           # default reporter of every target (default: $TRADEPULSE_FOCUS or IRN)
     calendar = "SH"            # default calendar of years: "SH" (Solar Hijri) or "gregorian"
 
     [[targets]]
@@ -232,7 +232,8 @@ def parse_roadmap(data: dict, *, source: str = "<dict>", locator: _Locator | Non
     for key in head:
         if key not in ("id", "title_en", "title_fa", "reporter", "calendar", "substitution_file", "monthly_data"):
             fail(f"unknown key {key!r}", None, key)
-    reporter = str(head.get("reporter", "IRN")).upper()
+    from tradepulse.config import DEFAULT_FOCUS
+    reporter = str(head.get("reporter", DEFAULT_FOCUS)).upper()
     _check_country(reporter, lambda m: fail(m, None, "reporter"))
     calendar = head.get("calendar", "SH")
     if calendar not in CALENDARS:

@@ -10,7 +10,8 @@ Definitions (years in the target's calendar; *a* = the latest year with data not
   ``loglinear-k5`` — least-squares fit of ln(value) on year over the last k = 5 years with data (needs ≥ 2 points,
   all positive), projected value exp(α + β·D), trend growth e^β − 1; ``linear-k5`` — the same fit on the value
   itself (used when a value is ≤ 0, and always for cumulative metrics such as ``import_saving``);
-  ``last-value`` when only one point exists.
+  ``last-value`` when only one point exists.  The log-linear fit is the World Bank's "least-squares growth rate"
+  (World Development Indicators, Statistical methods: ln X_t = a + b·t, r = e^b − 1).
 * **status rule** (higher is better for every metric; tolerance τ = 10 % of |T| by default):
 
   - deadline reached (a ≥ D): ``on-track`` ("achieved") if the value in D ≥ T, else ``off-track`` ("missed");
