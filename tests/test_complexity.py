@@ -366,6 +366,15 @@ def test_cli_complexity_proximity_opportunities(tmp_path, stata):
     assert list(got.columns) == OUTPUT_COLUMNS and len(got) == 600
     m = _merge_stata(stata, got)
     np.testing.assert_allclose(m["eci"], m["eci_stata"], atol=1e-9)
+    r = run(app, ["complexity", str(inp), "--exporter", "origin", "--product", "hs92", "--value", "export_val",
+                  "--exclude-products", "94,1704", "--min-exports", "1e9", "-o", str(tmp_path / "f.csv")])
+    assert r.exit_code == 0, r.output
+    f = pd.read_csv(tmp_path / "f.csv", dtype={"product": str})
+    assert not f["product"].str.startswith(("94", "1704")).any() and f["product"].nunique() == 28
+    kept = stata[~stata["hs92"].str.startswith(("94", "1704"))]
+    tot = kept.groupby(["year", "origin"])["export_val"].sum()
+    assert 0 < (tot >= 1e9).sum() < len(tot)            # the filter bites
+    assert len(f) == 28 * int((tot >= 1e9).sum())
     prox = tmp_path / "prox.csv"
     r = run(app, ["proximity", str(inp), "--exporter", "origin", "--product", "hs92", "--value", "export_val",
                   "--year", "year", "--in-year", "1995", "-o", str(prox)])

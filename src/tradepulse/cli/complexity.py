@@ -87,6 +87,12 @@ def register(app: typer.Typer) -> None:
         cog_form: str = typer.Option("ecomplexity", "--cog-form", help="COI/COG form: ecomplexity or atlas."),
         continuous: bool = typer.Option(False, "--continuous", help="Correlation proximity and RCA density."),
         rolling: int = typer.Option(1, "--rolling", help="Average values over this many years first."),
+        min_exports: Optional[float] = typer.Option(None, "--min-exports",
+                                                    help="Keep exporters with total exports >= this (USD)."),
+        min_product_exports: Optional[float] = typer.Option(None, "--min-product-exports",
+                                                            help="Keep products with world exports >= this."),
+        exclude_products: Optional[str] = typer.Option(None, "--exclude-products",
+                                                       help="Comma-separated product code prefixes to drop."),
         gdp_pc: Optional[Path] = typer.Option(None, "--gdp-pc", help="CSV/Parquet with iso3, [year], gdp_pc → "
                                               "adds prody and expy columns."),
         prody: bool = typer.Option(False, "--prody", help="Add prody/expy from the warehouse macro table."),
@@ -105,7 +111,10 @@ def register(app: typer.Typer) -> None:
                 gdp = warehouse_gdp_pc(wh)
         res = _run_complexity(frame, e, p, v, y, threshold=threshold, convention=convention,
                               diagonal=diagonal, cog_form=cog_form, continuous=continuous, rolling=rolling,
-                              missing=missing, duplicates=duplicates, gdp_pc=gdp)
+                              missing=missing, duplicates=duplicates, gdp_pc=gdp, min_exports=min_exports,
+                              min_product_exports=min_product_exports,
+                              exclude_products=[c.strip() for c in exclude_products.split(",") if c.strip()]
+                              if exclude_products else None)
         write_table(res, out)
         years = sorted(res["year"].unique())
         console.print(f"{len(res):,} rows ({res['exporter'].nunique()} exporters × {res['product'].nunique()} "

@@ -392,7 +392,8 @@ def _prepare(frame, exporter: str, product: str, value: str, year: str | None, *
             raise InputError(f"{dup.sum()} duplicated (year, exporter, product) keys, first "
                              f"({r['year']}, {r['exporter']}, {r['product']}) at data row {i + 1}; pass "
                              "duplicates='sum' (CLI --duplicates sum) to add them", line=i + 2)
-        df = df.groupby(["year", "exporter", "product"], sort=False, as_index=False)["value"].sum()
+        df = df.groupby(["year", "exporter", "product"], sort=False, as_index=False,
+                        observed=True)["value"].sum()
     if not (df["value"].to_numpy() > 0).any():
         raise NoDataError("no positive export values in the input")
     return df
@@ -409,7 +410,8 @@ def _rolling(df: pd.DataFrame, window: int) -> pd.DataFrame:
         shifted = df.copy()
         shifted["year"] = shifted["year"] + lag
         parts.append(shifted)
-    out = pd.concat(parts, ignore_index=True).groupby(["year", "exporter", "product"], as_index=False)["value"].sum()
+    out = pd.concat(parts, ignore_index=True).groupby(["year", "exporter", "product"], as_index=False,
+                                                     observed=True)["value"].sum()
     out["value"] /= window
     keep = (out["year"] >= years.min() + window - 1) & (out["year"] <= years.max())
     out = out[keep.to_numpy()]
@@ -431,10 +433,10 @@ def _filters(df: pd.DataFrame, *, min_exports: float | None, min_population: flo
         keep &= ~prod.str.startswith(tuple(str(p) for p in exclude_products)).to_numpy()
     df = df[keep]
     if min_exports is not None:
-        tot = df.groupby(["year", "exporter"])["value"].transform("sum")
+        tot = df.groupby(["year", "exporter"], observed=True)["value"].transform("sum")
         df = df[(tot >= min_exports).to_numpy()]
     if min_product_exports is not None:
-        tot = df.groupby(["year", "product"])["value"].transform("sum")
+        tot = df.groupby(["year", "product"], observed=True)["value"].transform("sum")
         df = df[(tot >= min_product_exports).to_numpy()]
     if min_population is not None:
         if population is None:
