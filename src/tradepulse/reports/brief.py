@@ -311,13 +311,20 @@ def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, d
         else:
             if "trade" not in skip:
                 _trade_part(brief, wh, fmt, n_top)
+            else:
+                for key in ("headline", "movers", "new_rca", "markets", "opportunities"):
+                    brief.notes[key] = N_("Left out of this brief.")
             if "targets" not in skip:
                 _targets_part(brief, wh, roadmap, fmt)
+            else:
+                brief.notes["targets"] = N_("Left out of this brief.")
     finally:
         if close:
             wh.close()
     if "actions" not in skip:
         _groups_part(brief, groups_url, fmt)
+    else:
+        brief.notes["actions"] = brief.notes["meetings"] = N_("Left out of this brief.")
     return brief
 
 
