@@ -154,3 +154,9 @@ def test_apportioning_error_for_smooth_and_lumpy_flows():
     assert rel.max() < 1e-3
     lumpy = pd.DataFrame({"year": [2021, 2022], "value": [0.0, 100.0]})  # all of it in Feb 2022 (SH 1400)
     assert cal.annual_to_sh(lumpy)["value"].iloc[0] == pytest.approx(100 * 79 / 365)  # exact answer: 100
+
+
+def test_leap_years_match_the_official_list():
+    """Official SH leap years 1370–1410 (Iranian calendar tables; note the 5-year gaps 1370→1375, 1403→1408)."""
+    leap = {1370, 1375, 1379, 1383, 1387, 1391, 1395, 1399, 1403, 1408}
+    assert {y for y in range(1370, 1411) if cal.sh_year_length(y) == 366} == leap
