@@ -4,7 +4,8 @@ File form (TOML; YAML has the same keys)::
 
     [roadmap]
     id = "iran-tpo"
-    title_en = "..."           title_fa = "..."
+    title_en = "..."
+    title_fa = "..."
     reporter = "IRN"           # default reporter of every target (default: $TRADEPULSE_FOCUS or IRN)
     calendar = "SH"            # default calendar of years: "SH" (Solar Hijri) or "gregorian"
 
