@@ -433,3 +433,11 @@ def test_demo_warehouse_to_opportunities_for_iran(tmp_path):
     gdp = world.macro.assign(pc=world.macro.gdp_usd / world.macro.population)
     assert got["prody"].between(gdp["pc"].min() * (1 - 1e-9), gdp["pc"].max() * (1 + 1e-9)).all()
     assert got["expy"].between(got["prody"].min() - 1e-6, got["prody"].max() + 1e-6).all()
+
+
+def test_ibis_table_input_equals_pandas():
+    from tradepulse.warehouse import as_table
+
+    rng = np.random.default_rng(2)
+    f = _frame(rng.lognormal(3, 2, size=(12, 20)))
+    pd.testing.assert_frame_equal(complexity(as_table(f)), complexity(f))
