@@ -177,6 +177,9 @@ def test_brief_content_en(demo_env, brief_en):
     assert all(b.week.start <= a["completed_on"] <= TODAY for a in b.done)
     assert b.movers is not None and len(b.movers) and b.opportunities is not None and len(b.opportunities) == 8
     assert "<svg" in b.charts["trend"] and "<svg" in b.charts["movers"]
+    d = b.to_dict()
+    assert d["week"] == "1405-W36" and d["as_of"] == "2026-11-25" and d["overdue"][0]["deadline"] < "2026-11-25"
+    assert d["markets"]["ended"] == b.markets["ended"]
     html = render_html(b)
     assert 'dir="ltr"' in html and "Roadmap targets" in html and "Top opportunities" in html
     assert "SYNTHETIC demo data" in html and "1405-W36" in html

@@ -85,16 +85,36 @@ class Brief:
         return self.lang in RTL
 
     def to_dict(self) -> dict:
-        """JSON-friendly summary (used by tests and the web)."""
+        """JSON-friendly summary (dates as ISO strings, NaN as None; charts left out)."""
+        import json
+        import math
+
         def frame(df):
             return None if df is None else df.to_dict(orient="records")
-        return {"lang": self.lang, "reporter": self.reporter, "province": self.province, "week": self.week.label,
+
+        def clean(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [clean(x) for x in v]
+            if isinstance(v, pd.DataFrame):
+                return clean(frame(v))
+            if hasattr(v, "item") and not isinstance(v, (str, bytes)):   # numpy scalars
+                return clean(v.item())
+            return v
+
+        markets = None if self.markets is None else {k: v for k, v in self.markets.items()}
+        targets = [{k: v for k, v in t.items() if k != "spark"} for t in self.targets]
+        raw = {"lang": self.lang, "reporter": self.reporter, "province": self.province, "week": self.week.label,
                 "week_start": self.week.start.isoformat(), "week_end": self.week.end.isoformat(),
                 "as_of": self.as_of.isoformat(), "latest_year": self.latest_year, "group": self.group,
                 "headline": self.headline, "movers": frame(self.movers), "new_rca": frame(self.new_rca),
-                "opportunities": frame(self.opportunities), "targets": self.targets,
+                "opportunities": frame(self.opportunities), "targets": targets, "markets": markets,
                 "overdue": self.overdue, "due": self.due, "done": self.done, "meetings": self.meetings,
                 "notes": self.notes, "synthetic": self.synthetic}
+        return json.loads(json.dumps(clean(raw), default=str))
 
 
 # ------------------------------------------------------------------ building
