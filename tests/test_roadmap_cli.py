@@ -116,3 +116,16 @@ def test_show_one_target(env):
     assert (tmp / "irq.svg").exists()
     res = run("targets", "show", "nope", "--roadmap", rm, "-w", wh)
     assert res.exit_code == 2 and "unknown target 'nope'" in res.stderr
+
+
+def test_status_as_of(env):
+    """--as-of 2021 ignores 2022: one point (320) → last-value projection 320 < 450 = 0.9·500: off-track."""
+    wh, rm, _ = env
+    res = run("targets", "status", "--roadmap", rm, "-w", wh, "--json", "--as-of", "2021")
+    [t] = json.loads(res.stdout)["targets"]
+    assert (t["as_of_year"], t["actual"], t["projection_method"], t["status"]) == (2021, 320.0, "last-value",
+                                                                                   "off-track")
+    res = run("targets", "status", "--roadmap", rm, "-w", wh, "--json", "--as-of", "2022-06-30")
+    assert json.loads(res.stdout)["targets"][0]["as_of_year"] == 2022
+    res = run("targets", "status", "--roadmap", rm, "-w", wh, "--as-of", "soon")
+    assert res.exit_code == 2 and "--as-of" in res.stderr
