@@ -37,8 +37,13 @@ def spark_flows():
     df["year"] = df["year"].astype("int16")
     for c in ("unit", "load_id"):
         df[c] = df[c].astype("string")
-    con = connect("pyspark")
-    return con.create_table("flows_test_indicators", df, overwrite=True), df
+    from tradepulse.warehouse.backends import spark_session
+
+    session = spark_session()
+    con = connect("pyspark", session=session)
+    # a temporary view: nothing is written to spark-warehouse/
+    session.createDataFrame(df).createOrReplaceTempView("flows_test_indicators")
+    return con.table("flows_test_indicators"), df
 
 
 def test_balance_on_spark_equals_pandas(spark_flows):
