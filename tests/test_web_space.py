@@ -29,6 +29,9 @@ def test_backbone_is_maximum_spanning_tree_plus_strong_links():
     would close a cycle.  With strong = 0.25 the link 1–2 (0.3) is added; 0.2 and 0.1 never are."""
     assert space.backbone(PHI, strong=0.95).tolist() == [[0, 1], [1, 3], [2, 3]]
     assert space.backbone(PHI, strong=0.25).tolist() == [[0, 1], [1, 2], [1, 3], [2, 3]]
+    # the cap keeps only the strongest extra links: with max_extra=3 the links ≥ 0.25 are 0.9, 0.8, 0.6
+    # (all tree links already), so 1–2 (0.3) is dropped
+    assert space.backbone(PHI, strong=0.25, max_extra=3).tolist() == [[0, 1], [1, 3], [2, 3]]
 
 
 def test_layout_deterministic_bounded_and_links_short():

@@ -3,8 +3,8 @@
 Following Hidalgo, Klinger, Barabási & Hausmann (2007, "The product space conditions the development of
 nations", Science 317): nodes are products, link weights are proximities φ (from
 :func:`tradepulse.indicators.complexity.proximity`).  The drawn network is the **maximum spanning tree**
-of φ (every product connected through its strongest links) plus every link with φ ≥ ``strong``
-(0.55 in the paper).  Positions come from a Fruchterman–Reingold force layout (Fruchterman & Reingold
+of φ (every product connected through its strongest links) plus the links with φ ≥ ``strong``
+(0.55 in the paper), at most one per product (the strongest first).  Positions come from a Fruchterman–Reingold force layout (Fruchterman & Reingold
 1991, "Graph drawing by force-directed placement", Software—Practice and Experience 21(11)) on that
 backbone, started from a spectral layout (two smallest non-trivial Laplacian eigenvectors) and run a fixed
 number of iterations, so the picture is deterministic.  All steps are NumPy/SciPy on n × n arrays.
@@ -49,8 +49,10 @@ def proximity_matrix(prox: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return phi, np.asarray(uniques, dtype=str)
 
 
-def backbone(phi: np.ndarray, strong: float = 0.55) -> np.ndarray:
-    """Edges ``(i, j)`` with i < j: the maximum spanning tree (forest) of φ plus all links with φ ≥ ``strong``.
+def backbone(phi: np.ndarray, strong: float = 0.55, max_extra: int | None = None) -> np.ndarray:
+    """Edges ``(i, j)`` with i < j: the maximum spanning tree (forest) of φ plus the links with φ ≥ ``strong``
+    — at most ``max_extra`` of them, the strongest (default: as many as there are products, so that small
+    worlds, where proximities run high, still give a readable picture).
 
     The maximum spanning tree is SciPy's minimum spanning tree of ``2 − φ`` on the links with φ > 0
     (a constant shift keeps every weight positive and preserves the order of the weights).
@@ -59,6 +61,10 @@ def backbone(phi: np.ndarray, strong: float = 0.55) -> np.ndarray:
     tree = minimum_spanning_tree(csr_matrix(np.triu(w))).tocoo()
     pairs = np.stack([np.minimum(tree.row, tree.col), np.maximum(tree.row, tree.col)], axis=1)
     si, sj = np.nonzero(np.triu(phi >= strong, k=1))
+    cap = len(phi) if max_extra is None else max_extra
+    if len(si) > cap:
+        keep = np.argsort(-phi[si, sj], kind="stable")[:cap]
+        si, sj = si[keep], sj[keep]
     pairs = np.concatenate([pairs, np.stack([si, sj], axis=1)])
     return np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
 
