@@ -10,11 +10,10 @@ import math
 import sys
 import types
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from tradepulse.errors import InputError, NoDataError, UnknownNameError
+from tradepulse.errors import InputError, UnknownNameError
 from tradepulse.roadmap import evaluate, load_roadmap, parse_roadmap, status_frame, status_of
 from tradepulse.roadmap.metrics import metric_series
 

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from tradepulse.errors import NoDataError, TradepulseError
+from tradepulse.errors import NoDataError
 from tradepulse.roadmap import calendar as cal
 from tradepulse.roadmap.model import Roadmap, Target
 
