@@ -26,7 +26,7 @@ def friendly_errors(func):
         try:
             return func(*args, **kwargs)
         except TradepulseError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(2)
     return wrapper
 
