@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         options = _parse_options(option)
         if mapping is not None:
             options["mapping"] = str(mapping)
-        steps = ["computing sha256", "reading and validating", "checking duplicate keys",
+        steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
                  "locating rejected lines", "committing"]
         with Warehouse(warehouse) as wh:
             with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),

@@ -53,6 +53,7 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
             sha = file_sha256(path)
         except OSError as exc:
             raise InputError(f"cannot read file: {exc}", file=str(path)) from exc
+        step("opening the source")
         with tmp_dir() as tmp:
             spec = spec_for_file(wh.raw, path.resolve(), fmt, options, Path(tmp))
             return run_load(wh, spec, sha, replace=replace, progress=progress)
