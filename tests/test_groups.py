@@ -108,6 +108,12 @@ def test_group_people_meeting_decision(svc):
     assert svc.meetings(g.name, dt.date(2026, 3, 1), dt.date(2026, 3, 1))[0].id == m.id
     assert svc.meetings(g.name, dt.date(2026, 3, 2)) == []
     assert p1.role == "chair"
+    svc.update_meeting(m.id, "sara", minutes="Reviewed targets; customs to send data", attendees=["Sara Ahmadi"])
+    m2 = svc.meeting(m.id)
+    assert m2.minutes.endswith("send data") and [p.full_name for p in m2.attendees] == ["Sara Ahmadi"]
+    assert {(r.field, r.old_value, r.new_value) for r in svc.audit("meetings", m.id) if r.action == "update"} == {
+        ("minutes", "Reviewed targets", "Reviewed targets; customs to send data"),
+        ("attendees", "Reza Karimi;Sara Ahmadi", "Sara Ahmadi")}
     national = svc.create_group("National working group")
     assert national.scope == "national" and svc.group_for_province(None).id == national.id
     assert svc.group_for_province("TEHRAN").id == g.id and svc.group_for_province("Fars") is None
@@ -382,6 +388,7 @@ def test_cli_groups(tmp_path, monkeypatch):
     ok("add-person", "Ali Rezaei", "customs", "--group", "Fars", "--role", "chair")
     assert "1404-12-10 Jalali" in ok("record-meeting", "Fars", "2026-03-01", "--attendee", "Ali Rezaei")
     ok("add-decision", "1", "Collect border data")
+    assert "1 attendees" in ok("update-meeting", "1", "--minutes", "Short", "--title", "First")
     ok("add-action", "Fars", "Collect border data", "--owner", "customs", "--deadline", "2026-03-05",
        "--decision", "1", "--indicator", "lost_markets", "--actor", "ali")
     assert "version 2" in ok("update-action", "1", "--version", "1", "--status", "in_progress", "--actor", "ali")
@@ -390,6 +397,7 @@ def test_cli_groups(tmp_path, monkeypatch):
     out = ok("list-actions", "--overdue", "--as-of", "2026-03-10")
     assert "Collect border data" in out and "(1)" in out
     assert "(0)" in ok("list-actions", "--overdue", "--as-of", "2026-03-05")
+    assert "Short" in ok("audit", "--entity", "meetings")
     audit = ok("audit", "--entity", "action_items")
     assert "in_progress" in audit and "ali" in audit
     ok("export-csv", str(tmp_path / "dump"))

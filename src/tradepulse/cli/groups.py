@@ -133,6 +133,22 @@ def record_meeting(group: str, date: str = typer.Argument(..., help="Gregorian d
                       f"{len(m.attendees)} attendees")
 
 
+@groups_app.command("update-meeting")
+@friendly_errors
+def update_meeting(meeting_id: int, title: Optional[str] = typer.Option(None, "--title"),
+                   minutes: Optional[str] = typer.Option(None, "--minutes"),
+                   minutes_file: Optional[Path] = typer.Option(None, "--minutes-file", exists=True),
+                   date: Optional[str] = typer.Option(None, "--date", help="Gregorian YYYY-MM-DD."),
+                   attendee: Optional[List[str]] = typer.Option(None, "--attendee", help="Replaces the list (repeat)."),
+                   db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
+    """Change a meeting's title, minutes, date or attendees (audited)."""
+    text = minutes_file.read_text(encoding="utf-8") if minutes_file else minutes
+    with _service(db) as svc:
+        m = svc.update_meeting(meeting_id, _actor(actor), title=title, minutes=text, date=_date(date, "date"),
+                               attendees=attendee)
+        console.print(f"meeting {m.id} on {m.date} ({m.date_jalali} Jalali), {len(m.attendees)} attendees")
+
+
 @groups_app.command("add-decision")
 @friendly_errors
 def add_decision(meeting_id: int, text: str, db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):

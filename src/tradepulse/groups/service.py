@@ -266,6 +266,31 @@ class GroupService:
             q = q.where(Meeting.date <= end)
         return list(self.s.scalars(q))
 
+    def update_meeting(self, meeting_id: int, actor: str, *, title: str | None = None, minutes: str | None = None,
+                       date: dt.date | str | None = None, attendees: Iterable[str | int] | None = None) -> Meeting:
+        """Change a meeting's title, minutes, date or attendee list (last writer wins; audited per field)."""
+        m = self.meeting(meeting_id)
+        if title is not None and title != m.title:
+            self._audit(actor, "meetings", m.id, "update", "title", m.title, title)
+            m.title = title
+        if minutes is not None and minutes != m.minutes:
+            self._audit(actor, "meetings", m.id, "update", "minutes", m.minutes, minutes)
+            m.minutes = minutes
+        if date is not None:
+            day = _as_date(date, "meeting date")
+            if day != m.date:
+                self._audit(actor, "meetings", m.id, "update", "date", m.date, day)
+                m.date = day
+        if attendees is not None:
+            people = [self.person(a) for a in attendees]
+            old = ";".join(sorted(p.full_name for p in m.attendees))
+            new = ";".join(sorted(p.full_name for p in people))
+            if old != new:
+                self._audit(actor, "meetings", m.id, "update", "attendees", old, new)
+                m.attendees = people
+        self._commit()
+        return m
+
     def add_decision(self, meeting_id: int, text: str, actor: str = "system") -> Decision:
         m = self.meeting(meeting_id)
         d = Decision(meeting=m, text=text)
