@@ -439,3 +439,25 @@ def test_large_chart_data_is_served_by_url(site, monkeypatch):
         urls = [layer["data"]["url"] for layer in net["layer"]]
         nodes = [c.get(u).json() for u in urls if "colour_group" in c.get(u).json()[0]][0]
         assert len(nodes) == len(api["items"])                 # one node per HS4 product of the year
+
+
+def test_serve_seeds_demo_groups_only_for_a_fresh_demo(tmp_path, capsys):
+    """`serve` on a demo warehouse (demo_summary.json beside it) without a groups database seeds the demo
+    groups and users; an existing database or a non-demo warehouse is left alone."""
+    from tradepulse.cli.serve import _seed_demo_groups
+    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.service import GroupService
+
+    url = f"sqlite:///{tmp_path / 'groups.sqlite'}"
+    _seed_demo_groups(tmp_path / "warehouse.duckdb", url)
+    assert not (tmp_path / "groups.sqlite").exists()                   # not a demo directory
+    (tmp_path / "demo_summary.json").write_text("{}")
+    _seed_demo_groups(tmp_path / "warehouse.duckdb", url)
+    with session_factory(url)() as s:
+        svc = GroupService(s)
+        assert {u.username for u in svc.users()} == {"admin", "secretary", "viewer"}
+        assert svc.authenticate("secretary", "secretary-demo") is not None
+        n = len(svc.actions())
+    _seed_demo_groups(tmp_path / "warehouse.duckdb", url)               # second start: untouched
+    with session_factory(url)() as s:
+        assert len(GroupService(s).actions()) == n

@@ -33,6 +33,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "too_many": {"en": "Too many failed attempts; wait a minute.", "fa": "تلاش‌های ناموفق زیاد؛ یک دقیقه صبر کنید."},
     "signed_in_as": {"en": "Signed in as", "fa": "کاربر"},
     "language": {"en": "فارسی", "fa": "English"},
+    "lang_label": {"en": "Language", "fa": "زبان"},
+    "sources": {"en": "Sources", "fa": "منابع"},
     "exports": {"en": "Exports", "fa": "صادرات"},
     "imports": {"en": "Imports", "fa": "واردات"},
     "non_oil_exports": {"en": "Non-oil exports", "fa": "صادرات غیرنفتی"},

@@ -67,6 +67,18 @@ def _country_name(iso3: str, lang: str) -> str:
     return reference.country_name(iso3, lang)
 
 
+def _sources(ctx: DataContext) -> str:
+    """Distinct ``source`` labels of the flows (shows "demo-synthetic" on the demo), '' when unknown."""
+    hit = ctx.peek(("sources",))
+    if hit is not None:
+        return hit
+    try:
+        return ctx.cached(("sources",), lambda: ", ".join(sorted(
+            str(v) for v in ctx.flows().select("source").distinct().to_pandas()["source"].dropna())))
+    except (TradepulseError, Unavailable, OSError):
+        return ""
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = context.pop("lang", None) or lang_of(request)
     user = current_user(request)
@@ -74,7 +86,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
                 tr=lambda k: i18n.t(k, lang), nav=NAV, user=user, csrf=csrf_token(request),
                 can_edit=can(user, "secretary"), path=request.url.path, fmt_date=lambda d: i18n.fmt_date(d, lang),
                 digits=lambda s: i18n.digits(s, lang), focus=request.app.state.ctx.focus,
-                focus_name=_country_name(request.app.state.ctx.focus, lang))
+                focus_name=_country_name(request.app.state.ctx.focus, lang), sources=_sources(request.app.state.ctx))
     base.update(context)
     return templates.TemplateResponse(request, template, base, status_code=status)
 
@@ -354,7 +366,9 @@ def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     def prov() -> Section:
         df = get_table(ctx, "provinces", p)
         return frame_section(i18n.t("compare_provinces", lang), df, lang, table="provinces", params=p, limit=40,
-                             chart=charts.province_bars(df, lang), sid="provinces")
+                             chart=charts.province_bars(df, lang), sid="provinces",
+                             columns=["year", "province", "exports", "imports", "balance", "non_oil_exports",
+                                      "non_oil_imports", "non_oil_balance", "exports_growth"])
     return [guarded(i18n.t("compare_provinces", lang), lang, prov)]
 
 
