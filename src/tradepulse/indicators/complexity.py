@@ -226,7 +226,7 @@ class _ByUbiquity:
         self.order = np.argsort(inv, kind="stable")
         bounds = np.searchsorted(inv[self.order], np.arange(len(self.levels) + 1))
         self.spans = [slice(bounds[i], bounds[i + 1]) for i in range(len(self.levels))]
-        self.m_t = np.ascontiguousarray(m[:, self.order].T)      # P × N_c, sorted
+        self.m_t = np.ascontiguousarray(m[:, self.order].T, dtype=np.float32)   # P × N_c, sorted; 0/1 exact
 
     def times_phi_t(self, a_t: np.ndarray, diag: float) -> np.ndarray:
         """``(a @ φ)ᵀ`` in sorted layout for ``a_t`` (P × R, sorted)."""
@@ -289,19 +289,19 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None,
         del weighted
     else:
         lv = _ByUbiquity(m, kp)
+        del m                                                    # only the sorted copy is needed now
         den_t = lv.times_phi_t(np.ones((n_p, 1)), opts.diag)[:, 0]
         num_t = lv.times_phi_t(lv.m_t, opts.diag)
         num_t /= den_t[:, None]
         density[:, lv.order] = num_t.T
         weighted_t = num_t                                       # reuse the buffer: (1 - M) w, sorted
-        np.subtract(1.0, lv.m_t, out=weighted_t)
+        np.subtract(1.0, lv.m_t, out=weighted_t, dtype=np.float64)
         weighted_t *= (w_vec[lv.order] / den_t)[:, None]
         gain_t = lv.times_phi_t(weighted_t, opts.diag)
         cog[:, lv.order] = gain_t.T
         del lv, num_t, weighted_t, gain_t
     # cog now holds the gain Σ_p' (1-M_cp') w_p' φ_p'p / den_p'
-    not_m = np.subtract(1.0, m, out=m)                          # m is not needed any more
-    del m
+    not_m = (rca < opts.threshold).astype(np.float64)
     if opts.cog_form == "ecomplexity":
         coi_raw = np.einsum("cp,cp,p->c", density, not_m, kp_raw)
         mean_o, sd_o = _sd(coi_raw, opts, n_p)
@@ -554,26 +554,35 @@ _FLOATS = ["export_value", "rca", "eci", "pci", "density", "coi", "cog"]
 def _panel(df: pd.DataFrame, opts: Options, *, with_prody: bool, progress=None) -> pd.DataFrame:
     """Compute every year and write straight into preallocated output columns (no per-year frames and
     no concatenation copy: a 25-year HS6 panel needs the output's memory only once)."""
-    pos = df[df["value"].to_numpy() > 0]
+    positive = df["value"].to_numpy() > 0
+    pos = df if positive.all() else df[positive]
     ci, countries = pd.factorize(pos["exporter"], sort=True)
     pi, prods = pd.factorize(pos["product"], sort=True)
+    ci, pi = ci.astype(np.int32), pi.astype(np.int32)
     yi, years = pd.factorize(pos["year"], sort=True)
-    order = np.argsort(yi, kind="stable")
+    order = np.argsort(yi, kind="stable").astype(np.int32 if len(yi) < 2**31 else np.int64)
     bounds = np.searchsorted(yi[order], np.arange(len(years) + 1))
+    del yi
     values = pos["value"].to_numpy()
     gdp_all = pos["gdp_pc"].to_numpy() if with_prody else None
     present = df.groupby("year")["exporter"].nunique()
-    layout = []
-    for k, y in enumerate(years):
+
+    def year_codes(k):
         rows = order[bounds[k]:bounds[k + 1]]
         uc, lc = np.unique(ci[rows], return_inverse=True)
         up, lp = np.unique(pi[rows], return_inverse=True)
-        layout.append((y, rows, uc, lc, up, lp))
-        dropped = int(present.loc[y]) - len(uc)
+        return rows, uc, lc, up, lp
+
+    dims = []
+    for k, y in enumerate(years):                               # sizes first (labels recomputed below)
+        rows = order[bounds[k]:bounds[k + 1]]
+        n_c, n_p = len(np.unique(ci[rows])), len(np.unique(pi[rows]))
+        dims.append((n_c, n_p))
+        dropped = int(present.loc[y]) - n_c
         if dropped:
             warnings.warn(f"year {y}: {dropped} exporters with zero total exports left out", RuntimeWarning,
                           stacklevel=3)
-    sizes = np.array([len(uc) * len(up) for _, _, uc, _, up, _ in layout])
+    sizes = np.array([a * b for a, b in dims], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     n = int(starts[-1])
     float_cols = _FLOATS + (["prody", "expy"] if with_prody else [])
@@ -590,7 +599,8 @@ def _panel(df: pd.DataFrame, opts: Options, *, with_prody: bool, progress=None) 
     div_col = np.empty(n, dtype=_int(len(prods) + 1))
     ubi_col = np.empty(n, dtype=_int(len(countries) + 1))
     with _single_thread_blas():
-        for k, (y, rows, uc, lc, up, lp) in enumerate(layout):
+        for k, y in enumerate(years):
+            rows, uc, lc, up, lp = year_codes(k)
             n_c, n_p = len(uc), len(up)
             sl = slice(starts[k], starts[k + 1])
             b = block[:, sl].reshape(len(float_cols), n_c, n_p)   # views into the output block
