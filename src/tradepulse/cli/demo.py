@@ -49,6 +49,10 @@ def print_summary(summary: dict) -> None:
                   _fmt_usd(r["exports_neighbours_usd"]), _fmt_usd(r["exports_syria_usd"]),
                   _fmt_usd(r["imports_cif_usd"]), _fmt_usd(r["imports_banned_groups_cif_usd"]))
     console.print(f)
+    if summary.get("briefs"):
+        console.print("[bold]Weekly briefs[/] (SYNTHETIC): " + ", ".join(summary["briefs"]), highlight=False)
+        console.print("[bold]Demo logins[/] for the dashboard: " + "; ".join(summary["demo_users"]),
+                      highlight=False)
 
     console.print("[bold]What to do next[/] (all on the SYNTHETIC data):")
     for cmd, what in next_steps(summary):
@@ -79,6 +83,22 @@ def next_steps(summary: dict, commands: set[str] | None = None) -> list[tuple[st
     return [(cmd, what) for name, cmd, what in steps if not name or name in commands]
 
 
+def add_groups_and_briefs(out: Path, progress) -> dict:
+    """Seed SYNTHETIC working groups (once) and write ``brief_en``/``brief_fa`` (PDF and HTML) into ``out``."""
+    from tradepulse.groups.seed import DEMO_USERS, DEFAULT_PROVINCES, seed_demo
+    from tradepulse.reports.brief import write_demo_briefs
+
+    groups_db = Path(out) / "groups.sqlite"
+    progress("working groups (SYNTHETIC)", 0.9)
+    if not groups_db.exists():
+        seed_demo(f"sqlite:///{groups_db}", provinces=DEFAULT_PROVINCES)
+    progress("weekly briefs (en, fa)", 0.95)
+    paths = write_demo_briefs(out)
+    progress("done", 1.0)
+    return {"groups_db": str(groups_db), "briefs": [str(p) for p in paths],
+            "demo_users": [f"{u} / {p} ({r})" for u, p, r in DEMO_USERS]}
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``demo`` command to app."""
 
@@ -91,6 +111,8 @@ def register(app: typer.Typer) -> None:
         small: bool = typer.Option(False, "--small", help="A small world (40 countries × 150 products, "
                                    "2014–2023) that builds in seconds."),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
+        briefs: bool = typer.Option(True, "--briefs/--no-briefs", help="Also seed demo working groups "
+                                    "(OUT/groups.sqlite) and write the English and Persian briefs."),
     ) -> None:
         """Generate a SYNTHETIC trade world (≈200 countries × ≈1,200 HS4 × 14 years, focus Iran with 31
         provinces) and load it through the ingest path into OUT/warehouse.duckdb."""
@@ -108,6 +130,8 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=fraction, description=step[:40])
 
             summary = build(out, seed=seed, small=small, progress=progress)
+            if briefs:
+                summary.update(add_groups_and_briefs(out, progress))
         if json_out:
             typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
         else:
