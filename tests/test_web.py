@@ -461,3 +461,17 @@ def test_serve_seeds_demo_groups_only_for_a_fresh_demo(tmp_path, capsys):
     _seed_demo_groups(tmp_path / "warehouse.duckdb", url)               # second start: untouched
     with session_factory(url)() as s:
         assert len(GroupService(s).actions()) == n
+
+
+def test_end_use_and_market_fit_tables(client):
+    """BEC end-use shares of a year sum to 1; complementarity lies in [0, 100] and the table is sorted by it;
+    the partner filter narrows the market-fit table."""
+    eu = client.get("/api/v1/tables/end_use", params={"year": 2023, "limit": 100}).json()
+    assert eu["total"] >= 3 and sum(r["share"] for r in eu["items"]) == pytest.approx(1.0, abs=1e-9)
+    mf = client.get("/api/v1/tables/market_fit", params={"limit": 1000}).json()
+    tc = [r["complementarity"] for r in mf["items"]]
+    assert all(0 <= v <= 100 for v in tc) and tc == sorted(tc, reverse=True)
+    one = client.get("/api/v1/tables/market_fit", params={"partner": "TUR"}).json()
+    assert [r["partner"] for r in one["items"]] == ["TUR"]
+    assert one["items"][0]["complementarity"] == pytest.approx(
+        [r for r in mf["items"] if r["partner"] == "TUR"][0]["complementarity"])

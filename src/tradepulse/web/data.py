@@ -385,6 +385,31 @@ def table_potential(ctx: DataContext, p: Params) -> pd.DataFrame:
     return ctx.cached(("potential", ctx.focus, p.province, p.year), f)
 
 
+def table_end_use(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Focus country's exports by BEC end use (capital / intermediate / consumption) per year, newest first
+    (:func:`tradepulse.indicators.technology.bec_shares`)."""
+    bec_shares = require("tradepulse.indicators.technology", "bec_shares")
+
+    def f() -> pd.DataFrame:
+        df = bec_shares(ctx.warehouse(), reporter=ctx.focus, years=p.year, partner=p.partner, product=p.product,
+                        province=p.province)
+        return df.sort_values(["year", "share"], ascending=[False, False]).reset_index(drop=True)
+    return ctx.cached(("end-use", ctx.focus, p.key()[:4]), f)
+
+
+def table_market_fit(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Trade complementarity (Michaely 1996) and trade intensity with every partner, one year
+    (:func:`tradepulse.indicators.market_choice.partner_indices`), by complementarity."""
+    partner_indices = require("tradepulse.indicators.market_choice", "partner_indices")
+
+    def f() -> pd.DataFrame:
+        df = partner_indices(ctx.warehouse(), ctx.focus, province=p.province, year=p.year, partners=p.partner)
+        names = reference.countries().set_index("iso3")["name_fa" if p.lang == "fa" else "name_en"]
+        df.insert(df.columns.get_loc("partner") + 1, "partner_name", df["partner"].map(names).fillna(df["partner"]))
+        return df
+    return ctx.cached(("market-fit", ctx.focus, p.key()), f)
+
+
 def target_statuses(ctx: DataContext) -> list:
     """:func:`tradepulse.roadmap.evaluate` of the shipped (or configured) roadmap on the warehouse (cached)."""
     rm = require("tradepulse.roadmap")
@@ -448,6 +473,10 @@ register(TableSpec("opportunities", "opportunities", table_opportunities, ("year
                    description="Ranked diversification opportunities (balanced strategy)."))
 register(TableSpec("potential", "potential", table_potential, ("year", "province"),
                    description="Export potential by product (ITC method)."))
+register(TableSpec("end_use", "end_use", table_end_use,
+                   description="Exports by BEC end use (capital, intermediate, consumption goods) by year."))
+register(TableSpec("market_fit", "market_fit", table_market_fit, ("year", "partner", "province"),
+                   description="Trade complementarity and intensity with each partner (one year)."))
 register(TableSpec("targets", "targets", table_targets, (),
                    description="Roadmap target statuses."))
 register(TableSpec("actions", "action_items", table_actions, ("province",),

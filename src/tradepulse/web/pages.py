@@ -46,10 +46,12 @@ COLUMN_KEYS = {"year": "year", "partner": "partner", "partner_name": "partner", 
                "non_oil_balance": "non_oil_balance", "export_share": "share", "status": "status",
                "exports_growth": "growth", "id": "id", "target_id": "id", "title": "title", "progress": "progress",
                "actual": "actual", "target": "target", "dimension": "dimension", "rank": "rank",
-               "potential": "potential", "duration": "duration", "survival": "survival_s"}
+               "potential": "potential", "duration": "duration", "survival": "survival_s",
+               "complementarity": "complementarity", "intensity": "intensity", "label": "label"}
 #: Columns holding US dollar amounts (shown compactly: $1.23 bn).
 MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports",
          "non_oil_balance", "balance_change", "total_value", "export_value", "value_usd", "potential",
+         "partner_imports",
          "realised", "unrealised", "exports_to_market", "supply", "demand"}
 
 
@@ -299,6 +301,9 @@ def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     out.append(guarded(i18n.t("opportunities", lang), lang, lambda: frame_section(
         i18n.t("opportunities", lang), get_table(ctx, "opportunities", p), lang, table="opportunities",
         params=p, sid="opportunities", columns=_OPP_COLUMNS)))
+    out.append(guarded(i18n.t("end_use", lang), lang, lambda: frame_section(
+        i18n.t("end_use", lang), get_table(ctx, "end_use", p), lang, table="end_use", params=p, limit=12,
+        sid="end-use", columns=["year", "label", "value_usd", "share"])))
     out.append(guarded("Export potential", lang, lambda: frame_section(
         "Export potential", get_table(ctx, "potential", p), lang, table="potential", params=p,
         sid="potential")))
@@ -347,6 +352,12 @@ def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
                              columns=["year", "partner", "partner_name", "exports", "imports",
                                       "export_share"])
     out.append(guarded(i18n.t("top_partners", lang), lang, top))
+    out.append(guarded(i18n.t("market_fit", lang), lang, lambda: frame_section(
+        i18n.t("market_fit", lang), get_table(ctx, "market_fit", p), lang, table="market_fit", params=p,
+        sid="market-fit", columns=["year", "partner", "partner_name", "complementarity", "intensity",
+                                   "exports", "export_share", "partner_imports"],
+        note="Complementarity TC = 100·(1 − ½Σ|m_jk/M_j − x_ik/X_i|) (Michaely 1996); intensity TI = "
+             "(x_ij/X_i)/(x_wj/X_w) (Brown 1949, Kojima 1964); > 1 = more trade than the partner's world weight.")))
     out.append(guarded(i18n.t("diversification", lang), lang, lambda: frame_section(
         i18n.t("diversification", lang), get_table(ctx, "diversification", p), lang, table="diversification",
         params=p, sid="diversification")))
