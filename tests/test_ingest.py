@@ -414,3 +414,23 @@ def test_mapping_files(tmp_path):
     odd.write_text("columns: {}\nsql: DROP\n")
     with pytest.raises(InputError, match="unknown mapping keys"):
         load_mapping(odd)
+
+
+def test_deferred_digest_skips_and_replaces_inside_the_transaction(tmp_warehouse, shared_data, tmp_path,
+                                                                   monkeypatch):
+    """Big new files are hashed while loading: a copy of a loaded file under another name is rolled back
+    and reported as skipped; with replace it takes the earlier load's place."""
+    import shutil
+
+    import tradepulse.ingest as ingest
+    monkeypatch.setattr(ingest, "HASH_FIRST_BELOW", 0)
+    first = ingest_file(tmp_warehouse, shared_data / "baci_sample.csv", "baci")
+    copy = tmp_path / "copy.csv"
+    shutil.copy(shared_data / "baci_sample.csv", copy)
+    again = ingest_file(tmp_warehouse, copy, "baci")
+    assert again.skipped and again.load_id == first.load_id and again.sha256 == first.sha256
+    assert q(tmp_warehouse, "SELECT count(*), count(DISTINCT load_id) FROM flows")[0] == (71_192, 1)
+    rep = ingest_file(tmp_warehouse, copy, "baci", replace=True)
+    assert rep.rows_replaced == 71_192 and rep.rows_loaded == 71_192
+    assert q(tmp_warehouse, "SELECT count(*), min(load_id) FROM flows")[0] == (71_192, rep.load_id)
+    assert q(tmp_warehouse, "SELECT count(*) FROM loads")[0][0] == 1

@@ -103,3 +103,11 @@ def test_export_rejects_unknown_column_and_empty_selection(loaded, tmp_path):
     res = invoke("export", tmp_path / "x.csv", "--where", "year=abc", "-w", wh)
     assert res.exit_code == 2 and "integer" in flat(res)
     assert invoke("info", "-w", wh, "--json").exit_code == 0  # table still there
+
+
+def test_export_default_output_name(loaded, tmp_path, monkeypatch):
+    wh, _ = loaded
+    monkeypatch.chdir(tmp_path)
+    res = invoke("export", "--format", "parquet", "--table", "loads", "-w", wh)
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_parquet(tmp_path / "loads.parquet")) == 1

@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @friendly_errors
     def export(
-        out: Path = typer.Argument(..., help="Output file."),
+        out: Optional[Path] = typer.Argument(None, help="Output file (default: TABLE.FORMAT here)."),
         fmt: Optional[str] = typer.Option(None, "--format", "-f", help="csv | parquet | xlsx (default: extension)."),
         table: str = typer.Option("flows", "--table", "-t", help="flows | services | macro | quarantine | loads"),
         where: List[str] = typer.Option([], "--where", help="Filter COLUMN=VALUE (repeatable; VALUE may be "
@@ -136,6 +136,8 @@ def register(app: typer.Typer) -> None:
         from tradepulse.errors import TradepulseError
         from tradepulse.warehouse import Warehouse
 
+        if out is None:
+            out = Path(f"{table}.{(fmt or 'csv').lower()}")
         filters: dict = {}
         for w in where:
             if "=" not in w:

@@ -21,6 +21,9 @@ from tradepulse.ingest.readers import FORMATS, load_mapping, spec_for_file, tmp_
 
 __all__ = ["FORMATS", "KEYS", "LoadResult", "ingest_file", "ingest_frame", "load_mapping"]
 
+#: Files smaller than this are hashed before loading; bigger new files are hashed in a thread during the load.
+HASH_FIRST_BELOW = 64 << 20
+
 
 def _open_warehouse(warehouse):
     from tradepulse.warehouse import Warehouse
@@ -48,15 +51,35 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
     wh, own = _open_warehouse(warehouse)
     try:
         step = progress or (lambda _m: None)
-        step("computing sha256")
         try:
-            sha = file_sha256(path)
+            st = path.stat()
         except OSError as exc:
             raise InputError(f"cannot read file: {exc}", file=str(path)) from exc
-        step("opening the source")
-        with tmp_dir() as tmp:
-            spec = spec_for_file(wh.raw, path.resolve(), fmt, options, Path(tmp))
-            return run_load(wh, spec, sha, replace=replace, progress=progress)
+        fingerprint = f"{st.st_size}:{st.st_mtime_ns}"
+        seen = wh.raw.execute("SELECT count(*) FROM loads WHERE file LIKE ? AND note LIKE ?",
+                              [str(path.resolve()) + "%", f'%"fingerprint": "{fingerprint}"%']).fetchall()[0][0]
+        pool = None
+        if seen or st.st_size < HASH_FIRST_BELOW:
+            # probably a repeat (same path, size, mtime) or small: hash first, skip without reading rows
+            step("computing sha256")
+            try:
+                sha = file_sha256(path)
+            except OSError as exc:
+                raise InputError(f"cannot read file: {exc}", file=str(path)) from exc
+        else:  # a new big file: hash it in a thread while DuckDB reads it
+            from concurrent.futures import ThreadPoolExecutor
+            pool = ThreadPoolExecutor(1)
+            future = pool.submit(file_sha256, path)
+            sha = future.result
+        try:
+            step("opening the source")
+            with tmp_dir() as tmp:
+                spec = spec_for_file(wh.raw, path.resolve(), fmt, options, Path(tmp))
+                spec.note["fingerprint"] = fingerprint
+                return run_load(wh, spec, sha, replace=replace, progress=progress)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
     finally:
         try:
             wh.raw.unregister("__tp_excel")

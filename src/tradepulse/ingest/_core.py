@@ -370,17 +370,32 @@ def _true_lines(rn: np.ndarray, first_line: int, rejected: np.ndarray) -> np.nda
     return base + np.searchsorted(a, base, side="right")
 
 
-def run_load(warehouse, spec: Spec, sha256: str, *, replace: bool = False,
+class _Skip(Exception):
+    """Internal: the input turned out to be loaded already (deferred digest)."""
+
+
+def _previous(con, sha256: str, target: str) -> list:
+    return con.execute("SELECT load_id FROM loads WHERE sha256 = ? AND target = ? ORDER BY loaded_at",
+                       [sha256, target]).fetchall()
+
+
+def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replace: bool = False,
              progress: Callable[[str], None] | None = None) -> LoadResult:
-    """Run one load described by ``spec`` in a single transaction (see module docstring)."""
+    """Run one load described by ``spec`` in a single transaction (see module docstring).
+
+    ``sha256`` is the digest, or a callable giving it later (a file hashed in a background thread while
+    the rows are read): then the "already loaded?" check runs after the insert, inside the transaction,
+    and a repeated input is rolled back and reported as skipped.
+    """
     step = progress or (lambda _msg: None)
     con = warehouse.raw
     target = spec.target
     tcols = TARGETS[target]
-    prev = con.execute("SELECT load_id FROM loads WHERE sha256 = ? AND target = ? ORDER BY loaded_at",
-                       [sha256, target]).fetchall()
-    if prev and not replace:
-        return LoadResult(prev[-1][0], spec.file, 0, 0, 0.0, True, target, spec.fmt, sha256)
+    deferred = callable(sha256)
+    if not deferred:
+        prev = _previous(con, sha256, target)
+        if prev and not replace:
+            return LoadResult(prev[-1][0], spec.file, 0, 0, 0.0, True, target, spec.fmt, sha256)
 
     load_id = f"{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     con.execute("SET enable_progress_bar = false")
@@ -390,17 +405,24 @@ def run_load(warehouse, spec: Spec, sha256: str, *, replace: bool = False,
     _register_code_tables(con, spec)
     value_col = VALUE[target]
     con.execute("BEGIN TRANSACTION")
+    skipped_by = None
     try:
         replaced = 0
-        if replace:
+
+        def drop_previous() -> int:
             old = [r[0] for r in con.execute(
                 "SELECT load_id FROM loads WHERE target = ? AND (sha256 = ? OR file = ?)",
                 [target, sha256, spec.file]).fetchall()]
-            if old:
-                replaced = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE list_contains(?, load_id)",
-                                       [old]).fetchone()[0]
-                for t in (target, "quarantine", "loads"):
-                    con.execute(f"DELETE FROM {ident(t)} WHERE list_contains(?, load_id)", [old])
+            if not old:
+                return 0
+            n = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE list_contains(?, load_id)",
+                            [old]).fetchone()[0]
+            for t in (target, "quarantine", "loads"):
+                con.execute(f"DELETE FROM {ident(t)} WHERE list_contains(?, load_id)", [old])
+            return int(n)
+
+        if replace and not deferred:
+            replaced = drop_previous()
         step("reading and validating")
         sql = spec.pass1_sql or _inner_select(spec, with_rn=False)[0]
         sql = sql.replace("{rel}", spec.relation)
@@ -427,6 +449,14 @@ def run_load(warehouse, spec: Spec, sha256: str, *, replace: bool = False,
             n_bad = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE load_id = ?", [bad_id]).fetchone()[0]
             if n_bad:
                 con.execute(f"DELETE FROM {ident(target)} WHERE load_id = ?", [bad_id])
+        if deferred:  # the digest was computed meanwhile: now decide skip / replace
+            sha256 = sha256()
+            prev = _previous(con, sha256, target)
+            if prev and not replace:
+                skipped_by = prev[-1][0]
+                raise _Skip()
+            if replace:
+                replaced = drop_previous()
         rejected = np.array([], dtype=np.int64)
         if spec.rejects:
             rej = con.execute("SELECT line, min(column_name), min(error_message), min(csv_line) "
@@ -499,6 +529,9 @@ def run_load(warehouse, spec: Spec, sha256: str, *, replace: bool = False,
                     [load_id, spec.file, sha256, spec.fmt, target, int(n_ok), int(n_q), float(v_ok),
                      json.dumps(spec.note, ensure_ascii=False, default=str)])
         con.execute("COMMIT")
+    except _Skip:
+        con.execute("ROLLBACK")
+        return LoadResult(skipped_by, spec.file, 0, 0, 0.0, True, target, spec.fmt, sha256)
     except BaseException:
         con.execute("ROLLBACK")
         raise
