@@ -475,3 +475,31 @@ def test_end_use_and_market_fit_tables(client):
     assert [r["partner"] for r in one["items"]] == ["TUR"]
     assert one["items"][0]["complementarity"] == pytest.approx(
         [r for r in mf["items"] if r["partner"] == "TUR"][0]["complementarity"])
+
+
+def test_dashboard_does_not_lock_out_ingest(site, tmp_path):
+    """Between requests the dashboard holds no DuckDB connection, so a writer (ingest) can open the file;
+    after the write (new mtime) the cache is dropped and the page is recomputed."""
+    import shutil
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from tradepulse.web.app import create_app
+    wh = tmp_path / "copy.duckdb"
+    shutil.copy(site[0], wh)
+    app = create_app(wh, site[1], "k")
+    with TestClient(app) as c:
+        assert c.get("/").status_code == 200
+        before = c.get("/api/v1/tables/trade", params={"year": 2023}).json()["items"][0]["exports"]
+        code = ("import duckdb; c = duckdb.connect(%r); "
+                "c.execute(\"DELETE FROM flows WHERE reporter = 'IRN' AND flow = 'export' AND year = 2023\"); "
+                "c.close()" % str(wh))
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        st = wh.stat()
+        os.utime(wh, (st.st_atime, st.st_mtime + 5))      # make sure the version changes on coarse clocks
+        after = c.get("/api/v1/tables/trade", params={"year": 2023}).json()["items"][0]["exports"]
+        assert before > 1e9 and after == 0                 # recomputed from the new file version
+        assert app.state.ctx._wh is None                    # closed again after the computation

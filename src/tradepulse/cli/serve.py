@@ -60,5 +60,5 @@ def register(app: typer.Typer) -> None:
         app_ = create_app(wh, url, secret_key, focus=(focus or DEFAULT_FOCUS).upper())
         shown = f"[{host}]" if ":" in host else host
         console.print(f"[bold green]tradepulse dashboard[/] on [link]http://{shown}:{port}/[/link] "
-                      f"(warehouse {wh}; Ctrl+C stops)")
+                      f"(warehouse {wh}; Ctrl+C stops)", soft_wrap=True)
         uvicorn.run(app_, host=host, port=port, log_level="warning")

@@ -71,8 +71,11 @@ class Params:
 class DataContext:
     """One warehouse (read-only) plus the working-group database URL, with a result cache.
 
-    The DuckDB connection is shared and guarded by a lock (a DuckDB connection is not thread-safe);
-    results are cached in memory keyed by ``(warehouse mtime, table, params)``, LRU-bounded.
+    Results are cached in memory keyed by ``(warehouse mtime, table, params)``, LRU-bounded; a new file
+    version clears the cache.  The DuckDB connection is opened read-only **only while computing** cache
+    misses and closed afterwards: an open DuckDB connection, even read-only, holds a file lock that would
+    stop ``tradepulse ingest`` from writing while the dashboard runs.  Computations are serialised by a
+    lock (a DuckDB connection is not thread-safe); cache hits never touch the database.
     """
 
     def __init__(self, warehouse_path: str | Path, groups_url: str | None = None, *,
@@ -82,6 +85,7 @@ class DataContext:
         self.focus = focus
         self._lock = threading.RLock()
         self._wh = None
+        self._depth = 0
         self._mtime: float | None = None
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_size = cache_size
@@ -95,33 +99,52 @@ class DataContext:
         except FileNotFoundError:
             return -1.0
 
+    def _check_version(self) -> None:
+        m = self.mtime()
+        if m != self._mtime:
+            self._mtime = m
+            self._cache.clear()
+            if self._wh is not None and self._depth == 0:
+                self._wh.close()
+                self._wh = None
+
     def warehouse(self):
-        """The read-only :class:`~tradepulse.warehouse.Warehouse` (reopened when the file changed)."""
+        """The read-only :class:`~tradepulse.warehouse.Warehouse` (call inside :meth:`cached` computations;
+        it is closed when the outermost computation ends)."""
         from tradepulse.warehouse import Warehouse
         with self._lock:
-            m = self.mtime()
-            if self._wh is None or m != self._mtime:
-                if self._wh is not None:
-                    self._wh.close()
-                self._wh = Warehouse(self.path, read_only=True)
-                self._mtime = m
-                self._cache.clear()
+            self._check_version()
+            if self._wh is None:
+                try:
+                    self._wh = Warehouse(self.path, read_only=True)
+                except TradepulseError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - e.g. DuckDB's lock conflict while ingest writes
+                    raise TradepulseError(f"cannot open the warehouse {self.path} for reading ({exc}); "
+                                          "an ingest may be writing it — try again shortly") from None
             return self._wh
 
     def cached(self, key: tuple, fn: Callable[[], Any]) -> Any:
-        """``fn()`` cached under ``key`` for the current warehouse version (errors are cached too)."""
+        """``fn()`` cached under ``key`` for the current warehouse version (user errors are cached too)."""
         with self._lock:
-            self.warehouse()
+            self._check_version()
             full = (self._mtime, *key)
             if full in self._cache:
                 self._cache.move_to_end(full)
                 hit = self._cache[full]
             else:
+                self._depth += 1
                 try:
                     hit = ("ok", fn())
                 except (TradepulseError, Unavailable) as exc:
                     hit = ("err", exc)
-                self._cache[full] = hit
+                finally:
+                    self._depth -= 1
+                    if self._depth == 0 and self._wh is not None:
+                        self._wh.close()
+                        self._wh = None
+                if not (hit[0] == "err" and "cannot open the warehouse" in str(hit[1])):
+                    self._cache[full] = hit          # a transient lock conflict is not remembered
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         if hit[0] == "err":
@@ -143,7 +166,7 @@ class DataContext:
     def peek(self, key: tuple) -> Any | None:
         """The cached successful value for ``key`` (current warehouse version), or None; never computes."""
         with self._lock:
-            if self._wh is None or self.mtime() != self._mtime:
+            if self.mtime() != self._mtime:
                 return None
             hit = self._cache.get((self._mtime, *key))
         return hit[1] if hit is not None and hit[0] == "ok" else None
