@@ -95,7 +95,11 @@ def test_every_row_is_valid_against_reference_tables(world):
         assert df["flow"].isin(["export", "import"]).all()
         assert np.isfinite(df["value_usd"]).all() and (df["value_usd"] > 0).all()
         assert not df.duplicated(["year", "reporter", "partner", "flow", "product", "province"]).any()
-    assert world.flows["province"].isna().all() and (world.flows["flow"] == "export").all()
+    fl = world.flows
+    # national rows only; exports, except partners' imports from the focus country (step 6)
+    assert fl["province"].isna().all()
+    imp = fl["flow"] == "import"
+    assert (fl.loc[~imp, "flow"] == "export").all() and (fl.loc[imp, "partner"] == "IRN").all()
     c = world.customs
     assert c["province"].notna().all() and (c["quantity"] > 0).all() and (c["unit"] == "kg").all()
     s = world.services
@@ -117,7 +121,7 @@ def test_sizes_of_small_world(world):
 def test_world_totals_equal_bilateral_sums(world):
     f = world.flows
     wld = f[f.partner == WORLD].set_index(["year", "reporter", "product"])["value_usd"]
-    bil = f[f.partner != WORLD]
+    bil = f[(f.partner != WORLD) & (f.flow == "export")]
     assert sorted(bil["year"].unique()) == [2021, 2022, 2023]
     sums = bil.groupby(["year", "reporter", "product"])["value_usd"].sum()
     joined = pd.concat([wld[wld.index.get_level_values("year") >= 2021], sums], axis=1,
@@ -132,7 +136,8 @@ def test_customs_split_sums_to_national_rows(world):
     f, c = world.flows, world.customs
     cx = c[c.flow == "export"]
     by_partner = cx.groupby(["year", "partner", "product"])["value_usd"].sum()
-    nat = f[(f.reporter == "IRN") & (f.partner != WORLD)].set_index(["year", "partner", "product"])["value_usd"]
+    nat = f[(f.reporter == "IRN") & (f.partner != WORLD) & (f.flow == "export")] \
+        .set_index(["year", "partner", "product"])["value_usd"]
     j = pd.concat([nat, by_partner[by_partner.index.get_level_values("year") >= 2021]], axis=1, keys=["n", "c"])
     assert j.notna().all().all()
     np.testing.assert_allclose(j["c"], j["n"], rtol=1e-9)
@@ -147,12 +152,83 @@ def test_customs_imports_are_cif_mirrors_of_partner_exports(world):
     """IRN imports (CIF) vs partners' exports to IRN (FOB) in bilateral years: ratio in [1.03, 1.12]."""
     f, c = world.flows, world.customs
     m = c[(c.flow == "import") & (c.year >= 2021)].groupby(["year", "partner", "product"])["value_usd"].sum()
-    x = f[(f.partner == "IRN")].set_index(["year", "reporter", "product"])["value_usd"]
+    x = f[(f.partner == "IRN") & (f.flow == "export")].set_index(["year", "reporter", "product"])["value_usd"]
     x.index.names = m.index.names
     j = pd.concat([m, x], axis=1, keys=["cif", "fob"])
     assert j.notna().all().all()
     ratio = j["cif"] / j["fob"]
     assert ratio.between(1.03 - 1e-9, 1.12 + 1e-9).all()
+
+
+# ---------------------------------------------------------------- partners' imports and suitcase exports
+HANDICRAFTS = reference.product_group_prefixes("handicrafts")
+MARKETS = reference.group_members("caspian_and_persian_gulf")
+
+
+def _imports_vs_exports(world) -> pd.DataFrame:
+    """Partners' import rows from IRN (CIF) outer-joined to IRN's export rows (FOB) on year × partner ×
+    product, with ``suitcase`` = the cell is a handicraft sold to a Caspian / Persian-Gulf market."""
+    f = world.flows
+    m = f[(f.flow == "import") & (f.partner == "IRN")].rename(columns={"reporter": "who"})
+    x = f[(f.flow == "export") & (f.reporter == "IRN") & (f.partner != WORLD)].rename(columns={"partner": "who"})
+    j = m.set_index(["year", "who", "product"])["value_usd"].to_frame("cif").join(
+        x.set_index(["year", "who", "product"])["value_usd"].rename("fob"), how="outer").reset_index()
+    j["suitcase"] = j["who"].isin(MARKETS) & reference.matches_prefixes(j["product"], HANDICRAFTS)
+    return j
+
+
+def test_partner_imports_exist_only_in_bilateral_years(world):
+    """Every partner of IRN reports imports from it in each bilateral year (2021-2023) and in no other
+    year; rows are national (province NULL), HS4, labelled SYNTHETIC, reporter = the partner."""
+    f = world.flows
+    imp = f[f.flow == "import"]
+    assert sorted(imp["year"].unique()) == world.meta["bilateral_years"] == [2021, 2022, 2023]
+    assert (imp["partner"] == "IRN").all() and (imp["reporter"] != "IRN").all()
+    assert imp["province"].isna().all() and (imp["source"] == SOURCE).all() and (imp["product"].str.len() == 4).all()
+    x = f[(f.flow == "export") & (f.reporter == "IRN") & (f.partner != WORLD)]
+    assert (x.groupby("year")["partner"].agg(set) == imp.groupby("year")["reporter"].agg(set)).all()
+    assert len(imp) > 0.9 * len(x)  # one import row per IRN export row (+ the suitcase-only cells)
+
+
+def test_partner_imports_mirror_focus_exports_times_cif_factor(world):
+    """Outside the suitcase cells, partner j's import = IRN's export × φ_jt with one factor per partner ×
+    year in [1.06, 1.14] (e.g. IRN → TUR 100 FOB, φ = 1.08 → TUR declares 108 CIF); the factors average
+    ≈ 1.10, the CIF/FOB margin the roadmap's mirror assumes; no import row lacks an export row there."""
+    j = _imports_vs_exports(world)
+    rest = j[~j["suitcase"]]
+    assert rest[["cif", "fob"]].notna().all().all()
+    ratio = rest["cif"] / rest["fob"]
+    assert ratio.between(1.06 - 1e-9, 1.14 + 1e-9).all()
+    per = ratio.groupby([rest["year"], rest["who"]])
+    assert (per.max() - per.min()).max() < 1e-9      # one factor per partner × year
+    assert per.first().mean() == pytest.approx(1.10, abs=0.01) and per.first().std() > 0.015
+    known = world.meta["cif_fob_factors"].set_index(["year", "partner"])["factor"]
+    np.testing.assert_allclose(per.first(), known.reindex(per.first().index), rtol=1e-9)
+
+
+def test_suitcase_exports_are_the_partners_surplus(world):
+    """In the suitcase cells, s = m/φ − x ≥ 0 with φ taken from the same partner's other rows (independent of
+    the generator's bookkeeping); Σs per year = meta informal total, every market gets some, and the
+    informal total is 0.85-1.15 × the formal handicraft exports to those markets (formal ≈ informal)."""
+    j = _imports_vs_exports(world)
+    rest = j[~j["suitcase"]]
+    phi = (rest["cif"] / rest["fob"]).groupby([rest["year"], rest["who"]]).median()
+    sc = j[j["suitcase"]].fillna({"cif": 0.0, "fob": 0.0})
+    sc = sc.join(phi.rename("phi"), on=["year", "who"])
+    assert sc["phi"].notna().all() and (sc["cif"] > 0).all()
+    sc["s"] = sc["cif"] / sc["phi"] - sc["fob"]
+    assert (sc["s"] > -1e-6 * sc["cif"]).all()
+    by_year = sc.groupby("year")[["s", "fob"]].sum()
+    truth = world.meta["suitcase_by_year"].set_index("year")
+    np.testing.assert_allclose(by_year["s"], truth["informal_fob_usd"], rtol=1e-9)
+    np.testing.assert_allclose(by_year["fob"], truth["formal_fob_usd"], rtol=1e-9)
+    assert (truth["informal_fob_usd"] / truth["formal_fob_usd"]).between(0.85, 1.15).all()
+    per_market = sc[sc["s"] > 0].groupby("year")["who"].agg(set)
+    assert all(s == set(MARKETS) for s in per_market) and len(per_market) == 3
+    detail = world.meta["suitcase_detail"].set_index(["year", "partner", "product"])["informal_fob_usd"]
+    got = sc[sc["s"] > 1e-6 * sc["cif"]].set_index(["year", "who", "product"])["s"]
+    got.index.names = detail.index.names
+    np.testing.assert_allclose(got.sort_index(), detail.sort_index(), rtol=1e-6)
 
 
 # ---------------------------------------------------------------- structure
@@ -279,6 +355,7 @@ def test_edge_sizes():
     w = generate(n_countries=17, n_products=60, first_year=2020, last_year=2020, bilateral_years=5)
     assert w.meta["bilateral_years"] == [2020] and len(w.meta["countries"]) == 17
     assert (w.flows["partner"] != WORLD).any() and w.flows["year"].eq(2020).all()
+    assert (w.flows["flow"] == "import").any() and w.meta["suitcase_by_year"]["year"].tolist() == [2020]
     n_hs4 = reference.hs_products("HS1992", 4)["code"].str.isdigit().sum() - 1  # all but 9999
     w = generate(n_countries=17, n_products=5000, first_year=2022, last_year=2023)
     assert len(w.meta["products"]) == n_hs4
@@ -425,6 +502,9 @@ def test_focus_bands_hold_for_other_seeds(seed):
     syr = w.customs[w.customs.partner == "SYR"].groupby("year")["value_usd"].sum()
     assert syr.between(0.3e9, 0.6e9).all()
     np.testing.assert_allclose(fb["exports_syria_usd"] + fb["imports_syria_cif_usd"], syr, rtol=1e-9)
+    sb = w.meta["suitcase_by_year"]
+    assert (sb["informal_fob_usd"] / sb["formal_fob_usd"]).between(0.85, 1.15).all()
+    assert w.meta["cif_fob_factors"]["factor"].between(1.06, 1.14).all()
 
 
 def test_without_wdi_cache_sizes_are_synthetic(monkeypatch):

@@ -34,6 +34,18 @@ Model (all steps vectorised over countries × products; only years are looped):
    Khuzestan/Bushehr/Hormozgan, border trade via border provinces); imports are valued CIF (partner's FOB
    export × U(1.03, 1.12)) so mirror statistics show the usual gap.  Services by EBOPS 2010 main code ×
    partner × year.
+6. **Partners' imports from the focus country and "suitcase" exports** (last ``bilateral_years`` years only;
+   drawn from a second generator seeded from ``seed``, so every row and draw of steps 1-5 is unchanged).
+   Every partner ``j`` of the focus country reports imports from it (``flow="import"``, reporter ``j``, partner
+   the focus country) valued CIF: ``m_jp = (x_jp + s_jp) · φ_jt`` with ``x_jp`` the focus country's recorded
+   (FOB) export, one CIF/FOB factor ``φ_jt ~ U(1.06, 1.14)`` per partner × year (mean 1.10, the usual
+   IMTS 2010 / IMF DOTS convention) and ``s_jp`` unrecorded ("suitcase") handicraft exports, non-zero only for
+   handicrafts sold to the Caspian-littoral and Persian-Gulf markets (``caspian_and_persian_gulf``).  Their
+   yearly total is ``S_t = F_t · U(0.85, 1.15)`` with ``F_t`` the formal handicraft exports to those markets
+   (the roadmap's "formal ≈ informal" story), split over market × product cells ∝ ``(x_jp + floor) · U(0.7,
+   1.3)`` (the floor, on carpets HS 5701, gives every market some).  Truth in ``meta["suitcase_by_year"]``,
+   ``meta["suitcase_detail"]`` and ``meta["cif_fob_factors"]``; :func:`tradepulse.roadmap.mirror.mirror` with
+   ``direction="exports"`` should recover ``S_t`` within ``(0.04/1.10)·(F_t + S_t)``.
 """
 
 from __future__ import annotations
@@ -72,6 +84,13 @@ EBOPS = {
     "SL": ("Government goods and services n.i.e.", 0.03, 0.03),
 }
 
+#: Partners' CIF valuation of imports from the focus country: CIF = FOB × U(low, high) per partner × year.
+CIF_FOB = (1.06, 1.14)
+#: Unrecorded ("suitcase") handicraft exports to the Caspian/Persian-Gulf markets ÷ formal ones: U(low, high).
+SUITCASE_RATIO = (0.85, 1.15)
+#: Markets and product group of the suitcase trade (names in :mod:`tradepulse.reference`).
+SUITCASE_MARKETS, SUITCASE_PRODUCTS = "caspian_and_persian_gulf", "handicrafts"
+
 _DIST_ALIASES = {"ROM": "ROU", "ZAR": "COD", "YUG": "SRB", "TMP": "TLS", "PAL": "PSE"}
 
 
@@ -79,7 +98,8 @@ _DIST_ALIASES = {"ROM": "ROU", "ZAR": "COD", "YUG": "SRB", "TMP": "TLS", "PAL": 
 class DemoWorld:
     """A generated SYNTHETIC world: canonical frames ready for ``ingest_frame`` plus ``meta``."""
 
-    flows: pd.DataFrame      # FLOWS columns without load_id (WLD panel + bilateral exports)
+    flows: pd.DataFrame      # FLOWS columns without load_id (WLD panel + bilateral exports; partners'
+                             # imports from the focus country, bilateral years, as the last rows)
     customs: pd.DataFrame    # focus country's exports and imports by province (FLOWS columns, province set)
     services: pd.DataFrame   # SERVICES columns without load_id
     macro: pd.DataFrame      # MACRO columns without load_id
@@ -282,6 +302,8 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     focus = focus.upper()
     report = progress or (lambda step, frac: None)
     rng = np.random.default_rng(seed)
+    # step 6 draws from its own stream (child of the same seed), so steps 1-5 are unchanged by it
+    rng_mirror = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     years = np.arange(first_year, last_year + 1)
     T = len(years)
     ban_year = int(ban_year if ban_year is not None else max(first_year + 1, last_year - 5))
@@ -412,6 +434,11 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
     must = np.flatnonzero(neigh | (np.arange(C) == syr))  # partners the focus country trades with every year
     links = np.concatenate([np.stack([np.full(len(must), f), must], 1), np.stack([must, np.full(len(must), f)], 1)])
     flows_parts: list[pd.DataFrame] = []
+    import_parts: list[pd.DataFrame] = []   # partners' imports from the focus country (step 6)
+    suitcase_rows, suitcase_detail, factor_parts = [], [], []
+    markets = np.flatnonzero(cpg & (np.arange(C) != f))
+    hand_idx = np.flatnonzero(is_hand)
+    carpet = pix.get("5701", int(hand_idx[0]))
     customs_parts: list[pd.DataFrame] = []
     focus_rows = []
     for t, year in enumerate(years):
@@ -528,6 +555,23 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         cdf["province"] = prov["name_en"].to_numpy(object)[cprov]
         customs_parts.append(cdf)
 
+        # partners' imports from the focus country (CIF) with suitcase handicrafts, bilateral years only
+        if year in bil_years:
+            mj, mp, mcif, minf, phi, formal_t = _partner_imports(
+                rng_mirror, part[fx], bp[fx], bval[fx], C, P, markets, hand_idx, carpet)
+            import_parts.append(_frame(year, iso[mj], focus, "import", prods[mp], mcif))
+            has_inf = minf > 0
+            suitcase_detail.append(pd.DataFrame({
+                "year": int(year), "partner": iso[mj[has_inf]].astype(object),
+                "product": prods[mp[has_inf]].astype(object), "informal_fob_usd": minf[has_inf],
+                "informal_cif_usd": minf[has_inf] * phi[mj[has_inf]]}))
+            reporters = np.unique(mj)
+            factor_parts.append(pd.DataFrame({"year": int(year), "partner": iso[reporters].astype(object),
+                                              "factor": phi[reporters]}))
+            suitcase_rows.append({"year": int(year), "formal_fob_usd": formal_t,
+                                  "informal_fob_usd": float(minf.sum()),
+                                  "informal_cif_usd": float((minf * phi[mj]).sum())})
+
         fxv = bval[fx]
         focus_rows.append({
             "year": int(year), "exports_usd": float(fxv.sum()),
@@ -540,7 +584,7 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         })
 
     report("assembling tables", 0.92)
-    flows = pd.concat(flows_parts, ignore_index=True)
+    flows = pd.concat(flows_parts + import_parts, ignore_index=True)  # imports last: earlier rows keep places
     customs = pd.concat(customs_parts, ignore_index=True)
     customs = customs.sort_values(["year", "flow", "province", "partner", "product"], kind="stable") \
         .reset_index(drop=True)
@@ -560,11 +604,54 @@ def generate(seed: int = 1400, n_countries: int = 200, n_products: int = 1200, f
         "provinces": prov[["name_en", "name_fa"]].copy(),
         "focus_by_year": focus_by_year,
         "n_capabilities": A,
+        # step 6: partners' imports from the focus country and the injected suitcase exports (the truth)
+        "suitcase": {"markets": SUITCASE_MARKETS, "products": SUITCASE_PRODUCTS,
+                     "market_codes": list(iso[markets]), "cif_fob_range": CIF_FOB,
+                     "informal_to_formal_range": SUITCASE_RATIO},
+        "suitcase_by_year": pd.DataFrame(
+            suitcase_rows, columns=["year", "formal_fob_usd", "informal_fob_usd", "informal_cif_usd"]),
+        "suitcase_detail": pd.concat(suitcase_detail, ignore_index=True),
+        "cif_fob_factors": pd.concat(factor_parts, ignore_index=True),
         "note": ("SYNTHETIC demo data generated by tradepulse.demo.world; not real trade statistics. "
-                 "The focus country's bilateral rows in `flows` equal its customs rows summed over provinces."),
+                 "The focus country's bilateral rows in `flows` equal its customs rows summed over provinces. "
+                 "Partners' imports from it (bilateral years) are its exports × a CIF/FOB factor plus unrecorded "
+                 "'suitcase' handicraft exports to Caspian and Persian-Gulf markets (meta['suitcase_by_year'])."),
     }
     report("done", 1.0)
     return DemoWorld(flows=flows, customs=customs, services=services, macro=macro, meta=meta)
+
+
+def _partner_imports(rng: np.random.Generator, part: np.ndarray, prod: np.ndarray, fob: np.ndarray,
+                     n_countries: int, n_products: int, markets: np.ndarray, hand: np.ndarray, carpet: int,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Partners' imports from the focus country (CIF) in one year, with injected suitcase exports (step 6).
+
+    ``part, prod, fob``: the focus country's recorded bilateral exports (partner index, product index, FOB
+    value, one row per partner × product).  ``markets`` (sorted partner indices) and ``hand`` (sorted product
+    indices) span the suitcase cells; ``carpet`` is the product that carries each market's floor weight.
+    Returns ``(partner, product, cif, informal_fob)`` per import row (keys unique), the CIF/FOB factor per
+    country (``n_countries``) and the formal handicraft exports to the markets ``F``.
+    Formula: ``cif_jp = (x_jp + s_jp)·φ_j``; ``S = F·U(SUITCASE_RATIO)``; ``s_jp = S·w_jp/Σw`` with
+    ``w_jp = (x_jp + 0.05·F/|markets|·[p = carpet])·U(0.7, 1.3)`` over the markets × handicrafts cells.
+    """
+    phi = rng.uniform(*CIF_FOB, n_countries)
+    cell = np.isin(part, markets) & np.isin(prod, hand)
+    formal = np.zeros((len(markets), len(hand)))
+    np.add.at(formal, (np.searchsorted(markets, part[cell]), np.searchsorted(hand, prod[cell])), fob[cell])
+    total_formal = float(formal.sum())
+    floor = np.zeros_like(formal)
+    floor[:, np.searchsorted(hand, carpet)] = 0.05 * total_formal / max(len(markets), 1)
+    w = (formal + floor) * rng.uniform(0.7, 1.3, formal.shape)
+    total_informal = total_formal * rng.uniform(*SUITCASE_RATIO)
+    informal = total_informal * w / w.sum() if total_formal > 0 else np.zeros_like(w)
+    mi, hi = np.nonzero(informal > 0)
+    key = np.concatenate([part.astype(np.int64) * n_products + prod,
+                          markets[mi].astype(np.int64) * n_products + hand[hi]])
+    ukey, inv = np.unique(key, return_inverse=True)
+    fob_all = np.bincount(inv, np.concatenate([fob, np.zeros(len(mi))]), minlength=len(ukey))
+    inf_all = np.bincount(inv, np.concatenate([np.zeros(len(fob)), informal[mi, hi]]), minlength=len(ukey))
+    j, p = ukey // n_products, ukey % n_products
+    return j, p, (fob_all + inf_all) * phi[j], inf_all, phi, total_formal
 
 
 def _provinces_frame(focus: str) -> pd.DataFrame:
