@@ -111,6 +111,7 @@ class Section:
     id: str = ""
     note: str = ""
     wide: bool = False              # span the whole page width
+    kpis: list[tuple[str, str, str]] = field(default_factory=list)   # (label, value, css class)
 
 
 def fmt_cell(col: str, value: Any, lang: str) -> str:
@@ -144,7 +145,8 @@ def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None 
     cols = [c for c in (columns or list(df.columns)) if c in df.columns]
     head = df[cols].head(limit)
     rows = [[fmt_cell(c, v, lang) for c, v in zip(cols, r)] for r in head.itertuples(index=False, name=None)]
-    headers = [i18n.t(COLUMN_KEYS[c], lang) if c in COLUMN_KEYS else c for c in cols]
+    headers = [i18n.t(COLUMN_KEYS[c], lang) if c in COLUMN_KEYS else
+               (i18n.t(f"col_{c}", lang) if f"col_{c}" in i18n.STRINGS else c) for c in cols]
     links = {}
     if table:
         q = {k: v for k, v in (params.__dict__ if params else {}).items() if v not in (None, "")}
@@ -265,10 +267,12 @@ def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
                             columns=["year", "exports", "imports", "non_oil_exports",
                                      "non_oil_imports", "non_oil_balance"])
         last = df.sort_values("year").iloc[-1]
-        sec.note = " · ".join(f"{i18n.t(k, lang)} {i18n.fmt_year(last['year'], lang)}: "
-                              f"{i18n.fmt_usd(last[c], lang)}" for k, c in
-                              (("exports", "exports"), ("imports", "imports"),
-                               ("non_oil_balance", "non_oil_balance")))
+        year = i18n.fmt_year(last["year"], lang)
+        sec.kpis = [(f"{i18n.t(k, lang)} {year}", i18n.fmt_usd(last[c], lang),
+                     "neg" if last[c] < 0 else "") for k, c in
+                    (("exports", "exports"), ("imports", "imports"), ("non_oil_exports", "non_oil_exports"),
+                     ("non_oil_balance", "non_oil_balance"))]
+        sec.wide = True
         return sec
     out.append(guarded(i18n.t("overview", lang), lang, trade))
     out.append(guarded(i18n.t("target_status", lang), lang, lambda: _targets_section(ctx, lang, compact=True)))
@@ -389,6 +393,10 @@ TARGET_COLUMNS = ["id", "title", "status", "baseline_value", "actual", "target_v
 
 def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Section:
     df = get_table(ctx, "targets", Params(lang=lang))
+    if lang != "en" and "id" in df.columns:
+        from tradepulse.web.data import target_statuses
+        titles = {st.target.id: st.target.title(lang) for st in target_statuses(ctx)}
+        df = df.assign(title=df["id"].map(titles).fillna(df["title"]))
     cols = ["id", "title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
     return frame_section(i18n.t("target_status", lang), df, lang, table="targets", limit=8 if compact else 50,
                          columns=cols, sid="targets" if not compact else "targets-glance")
