@@ -441,3 +441,16 @@ def test_ibis_table_input_equals_pandas():
     rng = np.random.default_rng(2)
     f = _frame(rng.lognormal(3, 2, size=(12, 20)))
     pd.testing.assert_frame_equal(complexity(as_table(f)), complexity(f))
+
+
+def test_invariant_to_row_order_and_currency_scale():
+    """Properties: RCA and everything downstream are homogeneous of degree 0 in the values (USD vs
+    thousand USD) and do not depend on the order of the input rows."""
+    rng = np.random.default_rng(2)
+    f = _frame(rng.lognormal(3, 2, size=(12, 20)) * (rng.random((12, 20)) < 0.8))
+    base = complexity(f)
+    shuffled = f.sample(frac=1.0, random_state=3).assign(export_value=lambda d: d.export_value / 1000)
+    other = complexity(shuffled)
+    pd.testing.assert_frame_equal(other.drop(columns="export_value"), base.drop(columns="export_value"),
+                                  rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(other["export_value"] * 1000, base["export_value"], rtol=1e-15)

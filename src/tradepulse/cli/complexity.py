@@ -117,8 +117,9 @@ def register(app: typer.Typer) -> None:
                               if exclude_products else None)
         write_table(res, out)
         years = sorted(res["year"].unique())
+        span = "one period" if y is None and years == [0] else f"years {years[0]}–{years[-1]}"
         console.print(f"{len(res):,} rows ({res['exporter'].nunique()} exporters × {res['product'].nunique()} "
-                      f"products, years {years[0]}–{years[-1]}) → {out}")
+                      f"products, {span}) → {out}")
 
     @app.command("proximity")
     @friendly_errors
@@ -178,7 +179,8 @@ def register(app: typer.Typer) -> None:
                               missing=missing, duplicates=duplicates)
         opp = opportunities(res, country, strategy, year=in_year)
         write_table(opp, out)
-        view = Table(title=f"Opportunities for {country} ({opp['year'].iloc[0]}, strategy {strategy})")
+        when = "" if y is None and opp["year"].iloc[0] == 0 else f"{opp['year'].iloc[0]}, "
+        view = Table(title=f"Opportunities for {country} ({when}strategy {strategy})")
         for col in ("rank", "product", "rca", "density", "pci", "cog", "score"):
             view.add_column(col, justify="right")
         for r in opp.head(top).itertuples(index=False):
