@@ -119,13 +119,15 @@ Speed ratio raw / tradepulse = **{ratio:.2f}×** — {verdict}.
 
 Where the tradepulse time goes (best run): {stages}.
 
-Why slower than the raw copy: the raw contender writes the 6 parsed columns once; tradepulse types and checks
-every row (year range, both country codes via joins, HS chapter, value/quantity signs), builds 13 canonical
-columns — among them 7 text columns (zero-padded HS code, ISO3 codes, and the per-load constants
-`flow`, `hs_revision`, `unit`, `source`, `load_id`, which alone cost about as much as the whole raw copy in
-DuckDB's table storage) — writes them into the compressed DuckDB table inside one transaction, then checks
-duplicate keys over all rows (a 64-bit hash aggregate) and sums what it loaded.  The shared 2-core machine was
-busy with other jobs (load average shown per run), which affects both contenders.
+Why slower than the raw copy: the raw contender writes the 6 parsed columns to Parquet once; tradepulse types
+and checks every row (year range, both country codes via joins, HS chapter, value/quantity signs), builds the
+13 canonical columns — 7 of them text: the zero-padded HS code, two ISO3 codes and the per-load constants
+`flow`, `hs_revision`, `unit`, `source`, `load_id` — and appends them to the compressed DuckDB table inside one
+transaction, then checks duplicate keys over all rows (a 64-bit hash aggregate) and sums what it loaded.
+Separate 2M-row probes on this machine: appending to a DuckDB table costs ≈ 1.3× writing the same columns to
+Parquet, and the five constant text columns add ≈ 0.3–0.45 s per million rows; the hashing of the file runs
+in a background thread during the load.  The 2-core machine is shared with other jobs (load average shown per
+run), so times vary between runs.
 """
     print(md)
     if not args.no_write:
