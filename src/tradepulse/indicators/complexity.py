@@ -2,7 +2,9 @@
 and a ranked list of diversification opportunities for one country.
 
 All matrix work is NumPy/SciPy on one dense country × product matrix per year (no Python loops over
-countries or products; a panel is looped year by year).  See ``docs/complexity.md`` for the derivations.
+countries or products; a panel is looped year by year).  Density and COG are computed without forming
+the P × P proximity matrix, by prefix/suffix sums over ubiquity levels (:class:`_ByUbiquity`).  See
+``docs/complexity.md`` for the derivations and ``benchmarks/complexity`` for the figures.
 
 Conventions (defaults reproduce PyPI ``ecomplexity`` 0.5.3; ``convention="stata"`` reproduces the Stata
 ``ecomplexity`` package of the Harvard Growth Lab):
