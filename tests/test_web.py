@@ -503,3 +503,18 @@ def test_dashboard_does_not_lock_out_ingest(site, tmp_path):
         after = c.get("/api/v1/tables/trade", params={"year": 2023}).json()["items"][0]["exports"]
         assert before > 1e9 and after == 0                 # recomputed from the new file version
         assert app.state.ctx._wh is None                    # closed again after the computation
+
+
+def test_bad_csv_import_reports_file_line_column(client):
+    """A bad action-item CSV is rejected with the file, line and column of the problem; nothing is added."""
+    assert login(client, "secretary", "secretary-demo").status_code == 303
+    token = csrf_of(client, "/groups")
+    header = ("ref,group,decision_ref,title,owner,deadline,deadline_jalali,status,target_id,indicator,note,"
+              "completed_on,version")
+    body = header + "\nx1,National working group,,Bad status row,customs,2026-01-01,,bogus,,,,,1\n"
+    before = client.get("/api/v1/tables/actions", params={"limit": 1}).json()["total"]
+    r = client.post("/groups/import", data={"csrf_token": token},
+                    files={"file": ("actions.csv", body.encode(), "text/csv")}, follow_redirects=False)
+    assert r.status_code == 400
+    assert "actions.csv" in r.text and "line 2" in r.text and "status" in r.text
+    assert client.get("/api/v1/tables/actions", params={"limit": 1}).json()["total"] == before

@@ -8,6 +8,7 @@ is fetched from another host, and the Content-Security-Policy forbids it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -79,7 +80,12 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     """
     from tradepulse.web import api, pages
 
-    app = FastAPI(title="tradepulse", version="1",
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI):
+        yield
+        app_.state.ctx.close()
+
+    app = FastAPI(title="tradepulse", version="1", lifespan=lifespan,
                   description="Trade indicators, roadmap targets and working groups of a trade promotion "
                               "organisation.  Tables are paginated (`limit`, `offset`) and filtered by "
                               "`year`, `partner`, `product` and `province`.")
@@ -121,9 +127,5 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
             from fastapi.responses import RedirectResponse
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return pages.error_page(request, exc.status_code, str(exc.detail))
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        app.state.ctx.close()
 
     return app
