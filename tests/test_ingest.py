@@ -434,3 +434,27 @@ def test_deferred_digest_skips_and_replaces_inside_the_transaction(tmp_warehouse
     assert rep.rows_replaced == 71_192 and rep.rows_loaded == 71_192
     assert q(tmp_warehouse, "SELECT count(*), min(load_id) FROM flows")[0] == (71_192, rep.load_id)
     assert q(tmp_warehouse, "SELECT count(*) FROM loads")[0][0] == 1
+
+
+def test_baci_fast_path_equals_generic_text_path(tmp_path, shared_data):
+    """The typed BACI first pass and the generic text path (forced by an explicit column mapping) load the
+    same rows and quarantine the same lines of a corrupted copy."""
+    from tradepulse.warehouse import Warehouse
+    lines = (shared_data / "baci_sample.csv").read_bytes().split(b"\r\n")
+    t, i, j, k, v, qq = lines[99].split(b",")
+    edits = {50: b"2021,4,24,770000,1.0,NA", 100: b",".join([t, i, j, k, v, b"\"  -3\""]),
+             200: b"1850,4,24,010121,1.0,NA", 300: b"2021,4,24,12,1.0,NA", 400: b"2021,4,24,010121,x,NA"}
+    path, _ = _corrupt(shared_data, tmp_path, edits)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns: {year: t, reporter: i, partner: j, product: k, value_usd: v, quantity: q}\n")
+    out = {}
+    for name, opts in (("fast", {}), ("text", {"mapping": mapping})):
+        with Warehouse(tmp_path / f"{name}.duckdb") as wh:
+            r = ingest_file(wh, path, "baci", **opts)
+            rows = wh.raw.execute("SELECT year, reporter, partner, product, value_usd, quantity, unit FROM flows "
+                                  "ORDER BY ALL").df()
+            qlines = [x[0] for x in wh.raw.execute("SELECT line FROM quarantine ORDER BY line").fetchall()]
+            out[name] = (r.rows_loaded, r.rows_quarantined, rows, qlines)
+    assert out["fast"][:2] == out["text"][:2] == (71_187, 5)
+    pd.testing.assert_frame_equal(out["fast"][2], out["text"][2])
+    assert out["fast"][3] == out["text"][3] == [50, 100, 200, 300, 400]

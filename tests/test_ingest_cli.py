@@ -111,3 +111,15 @@ def test_export_default_output_name(loaded, tmp_path, monkeypatch):
     res = invoke("export", "--format", "parquet", "--table", "loads", "-w", wh)
     assert res.exit_code == 0, res.output
     assert len(pd.read_parquet(tmp_path / "loads.parquet")) == 1
+
+
+def test_ingest_customs_persian_default_mapping(tmp_path):
+    f = tmp_path / "گمرک.csv"
+    f.write_text("سال,استان,نوع جریان,کشور طرف معامله,کد تعرفه,ارزش دلاری,وزن (کیلوگرم)\n"
+                 "2022,فارس,صادرات,ترکیه,570110,1200,40\n2022,فارس,صادرات,عراق,5702,800,\n", encoding="utf-8")
+    res = invoke("ingest", f, "--format", "customs", "-w", tmp_path / "wh.duckdb", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert (out["rows_loaded"], out["rows_quarantined"], out["value_usd_loaded"]) == (2, 0, 2000.0)
+    info = json.loads(invoke("info", "-w", tmp_path / "wh.duckdb", "--json").stdout)
+    assert info["sources"] == {"customs": 2} and info["flow_years"] == [2022]
