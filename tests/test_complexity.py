@@ -200,6 +200,35 @@ def test_atlas_form_of_coi_cog():
     np.testing.assert_allclose(_mat(res, "cog"), cog, atol=1e-12)
 
 
+def test_asymmetric_proximity_matches_dense_py_ecomplexity_formulas():
+    """py-ecomplexity ``asymmetric=True``: φ[p, p'] = C_pp'/k_p; density = M φᵀ / rowsum(φ);
+    COG = (1-M) ∘ ((1-M) (φ ∘ (kp_raw / rowsum(φ))[:, None])) / sd — evaluated densely here."""
+    rng = np.random.default_rng(11)
+    x = rng.lognormal(3, 2, size=(10, 14)) * (rng.random((10, 14)) < 0.75)
+    for diag in (1.0, 0.0):
+        res = complexity(_frame(x), asymmetric=True, diagonal=diag)
+        m = _mat(res, "m").astype(float)
+        kp = m.sum(0)
+        phi = (m.T @ m) / kp[:, None]
+        np.fill_diagonal(phi, diag)
+        dens = m @ (phi.T / phi.sum(1)[None, :])
+        np.testing.assert_allclose(_mat(res, "density"), dens, atol=1e-12)
+        p = proximity(_frame(x), asymmetric=True, diagonal=diag)
+        np.testing.assert_allclose(p.pivot(index="product_1", columns="product_2", values="proximity"), phi,
+                                   atol=1e-15)
+        sym = complexity(_frame(x), diagonal=diag)
+        pd.testing.assert_series_equal(res["pci"], sym["pci"])      # ECI/PCI do not depend on φ
+        # raw product eigenvector as py-ecomplexity gets it (general eig of the product matrix)
+        kc = m.sum(1)
+        vals, vecs = np.linalg.eig((m / kp).T @ (m / kc[:, None]))
+        vp = np.real(vecs[:, np.argsort(np.real(vals))[-2]])
+        vc = (m / kc[:, None]) @ vp
+        if np.corrcoef(kc, vc)[0, 1] < 0:
+            vc, vp = -vc, -vp
+        cog = (1 - m) * ((1 - m) @ (phi * (vp / phi.sum(1))[:, None])) / vc.std()
+        np.testing.assert_allclose(_mat(res, "cog"), cog, atol=1e-12)
+
+
 def test_continuous_proximity_is_rca_correlation():
     rng = np.random.default_rng(5)
     x = rng.lognormal(3, 2, size=(9, 6))

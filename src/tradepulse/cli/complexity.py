@@ -86,6 +86,7 @@ def register(app: typer.Typer) -> None:
                                                  help="Proximity diagonal (default 1 for py, 0 for stata)."),
         cog_form: str = typer.Option("ecomplexity", "--cog-form", help="COI/COG form: ecomplexity or atlas."),
         continuous: bool = typer.Option(False, "--continuous", help="Correlation proximity and RCA density."),
+        asymmetric: bool = typer.Option(False, "--asymmetric", help="Asymmetric proximity C/k_p (py-ecomplexity)."),
         rolling: int = typer.Option(1, "--rolling", help="Average values over this many years first."),
         min_exports: Optional[float] = typer.Option(None, "--min-exports",
                                                     help="Keep exporters with total exports >= this (USD)."),
@@ -110,7 +111,8 @@ def register(app: typer.Typer) -> None:
             with Warehouse(warehouse, read_only=True) as wh:
                 gdp = warehouse_gdp_pc(wh)
         res = _run_complexity(frame, e, p, v, y, threshold=threshold, convention=convention,
-                              diagonal=diagonal, cog_form=cog_form, continuous=continuous, rolling=rolling,
+                              diagonal=diagonal, cog_form=cog_form, continuous=continuous,
+                              asymmetric=asymmetric, rolling=rolling,
                               missing=missing, duplicates=duplicates, gdp_pc=gdp, min_exports=min_exports,
                               min_product_exports=min_product_exports,
                               exclude_products=[c.strip() for c in exclude_products.split(",") if c.strip()]
@@ -132,6 +134,7 @@ def register(app: typer.Typer) -> None:
         diagonal: Optional[float] = typer.Option(None, "--diagonal", help="Proximity diagonal value."),
         min_proximity: Optional[float] = typer.Option(None, "--min-proximity", help="Drop pairs below this."),
         no_diagonal: bool = typer.Option(False, "--no-diagonal", help="Leave out product_1 = product_2 rows."),
+        asymmetric: bool = typer.Option(False, "--asymmetric", help="Asymmetric proximity C/k_product_1."),
         missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
         warehouse: Optional[Path] = WarehouseOption,
     ) -> None:
@@ -147,7 +150,7 @@ def register(app: typer.Typer) -> None:
             raise NoDataError(f"no data for year {pick}; years are {years}")
         res = proximity(df[df["year"] == pick], "exporter", "product", "value", "year", threshold=threshold,
                         convention=convention, diagonal=diagonal, min_proximity=min_proximity,
-                        include_diagonal=not no_diagonal, duplicates="sum")
+                        include_diagonal=not no_diagonal, duplicates="sum", asymmetric=asymmetric)
         write_table(res[["product_1", "product_2", "proximity"]], out)
         console.print(f"{len(res):,} product pairs for {pick} → {out}")
 

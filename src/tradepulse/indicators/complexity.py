@@ -32,6 +32,8 @@ Conventions (defaults reproduce PyPI ``ecomplexity`` 0.5.3; ``convention="stata"
 * **Proximity** (Hidalgo et al. 2007, Science 317:482): ``φ_pp' = C_pp' / max(k_p, k_p')`` with
   ``C = MᵀM`` (minimum of the two conditional probabilities).  Diagonal: ``φ_pp = 1`` (py-ecomplexity,
   ``diagonal=1``) or ``0`` (Stata ``proxdiscrete`` subtracts the identity, ``diagonal=0``).
+  ``asymmetric=True``: ``φ_pp' = C_pp' / k_p`` (the conditional probability P(p' | p); py-ecomplexity's
+  ``asymmetric`` option — Stata's ``asym`` matrix is its transpose, so Stata's asymmetric COG differs).
 * **Density** ``ω_cp = Σ_p' M_cp' φ_pp' / Σ_p' φ_pp'``; **distance** ``d_cp = 1 - ω_cp``.
 * **COI/COG**, ``cog_form="ecomplexity"`` (Stata/py-ecomplexity, default):
   ``COI_c = Σ_p ω_cp (1-M_cp) kp_p`` then standardised (same ddof rule as ECI);
@@ -92,6 +94,7 @@ class Options:
     diagonal: float | None = None   # proximity diagonal; None → 1 for "py", 0 for "stata"
     cog_form: str = "ecomplexity"   # ecomplexity | atlas
     continuous: bool = False
+    asymmetric: bool = False        # py-ecomplexity asymmetric proximity φ_pp' = C_pp' / k_p
 
     def __post_init__(self):
         if self.convention not in CONVENTIONS:
@@ -184,7 +187,7 @@ def _sd(v: np.ndarray, opts: Options, n_rows_each: int) -> tuple[float, float]:
 
 
 def _proximity_blocks(m: np.ndarray, kp: np.ndarray, diag: float, rca: np.ndarray | None = None,
-                      block: int | None = None):
+                      block: int | None = None, asymmetric: bool = False):
     """Yield ``(cols, φ[:, cols])`` column blocks of the symmetric proximity matrix.
 
     Discrete: ``φ = MᵀM / max(k_p, k_p')`` (co-occurrence counts in float32 — exact integers — then
@@ -202,7 +205,8 @@ def _proximity_blocks(m: np.ndarray, kp: np.ndarray, diag: float, rca: np.ndarra
         cols = slice(start, min(start + block, n_p))
         if rca is None:
             c = (m32.T @ m32[:, cols]).astype(np.float64)
-            phi = c / np.maximum(kp[:, None], kp[None, cols])
+            # asymmetric (py-ecomplexity): φ[p1, p2] = C / k_p1, with p1 = the block's column
+            phi = c / (kp[None, cols] if asymmetric else np.maximum(kp[:, None], kp[None, cols]))
         else:
             phi = (1.0 + z.T @ z[:, cols]) / 2.0
         idx = np.arange(cols.start, cols.stop)
@@ -280,7 +284,21 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None,
     density = buf["density"] if "density" in buf else np.empty((n_c, n_p))
     cog = buf["cog"] if "cog" in buf else np.empty((n_c, n_p))
     w_vec = kp_raw if opts.cog_form == "ecomplexity" else pci
-    if opts.continuous:
+    if opts.asymmetric and not opts.continuous:
+        # φ_pp' = C_pp'/k_p (py-ecomplexity ``asymmetric``): everything factorises through C = MᵀM,
+        # density = [(M Mᵀ M) + (d-1) k_p M] / [Σ_q C_pq + (d-1) k_p]; COG's row sums likewise.
+        dd = opts.diag - 1.0
+        row = kc @ m                                            # Σ_q C_pq
+        den_a = row + dd * kp
+        np.matmul(m @ m.T, m, out=density)
+        density += dd * kp[None, :] * m
+        density /= den_a[None, :]
+        v = w_vec / den_a
+        weighted = (1.0 - m) * v[None, :]
+        np.matmul(weighted @ m.T, m, out=cog)
+        cog += dd * weighted * kp[None, :]
+        del weighted
+    elif opts.continuous:
         den = np.empty(n_p)
         for cols, phi in _proximity_blocks(m, kp, opts.diag, rca):
             den[cols] = phi.sum(axis=0)
@@ -516,6 +534,7 @@ def warehouse_gdp_pc(warehouse) -> pd.DataFrame:
 def complexity(frame, exporter: str = "exporter", product: str = "product", value: str = "export_value",
                year: str | None = None, *, threshold: float = 1.0, convention: str = "py",
                diagonal: float | None = None, cog_form: str = "ecomplexity", continuous: bool = False,
+               asymmetric: bool = False,
                missing: str = "error", duplicates: str = "error", rolling: int = 1,
                min_exports: float | None = None, min_population: float | None = None,
                population: pd.DataFrame | None = None, min_product_exports: float | None = None,
@@ -529,7 +548,7 @@ def complexity(frame, exporter: str = "exporter", product: str = "product", valu
     frame as one period (output year 0).  Conventions and input treatment: see the module docstring.
     Options: ``threshold`` (M = RCA ≥ threshold), ``convention`` ("py" | "stata"), ``diagonal``
     (proximity diagonal, default 1 for "py" and 0 for "stata"), ``cog_form`` ("ecomplexity" | "atlas"),
-    ``continuous``, ``rolling`` (k-year moving average of values), Atlas sample filters ``min_exports``
+    ``continuous``, ``asymmetric``, ``rolling`` (k-year moving average of values), Atlas sample filters ``min_exports``
     (country total), ``min_population`` (with ``population``: iso3/exporter, [year], population),
     ``min_product_exports`` (product world total), ``products``/``exclude_products`` (code prefixes), and
     ``gdp_pc`` (iso3/exporter, [year], gdp_pc) → extra columns ``prody`` and ``expy``.
@@ -539,7 +558,7 @@ def complexity(frame, exporter: str = "exporter", product: str = "product", valu
     products with positive totals in that year: columns :data:`OUTPUT_COLUMNS` (+ prody, expy).
     """
     opts = Options(threshold=threshold, convention=convention, diagonal=diagonal, cog_form=cog_form,
-                   continuous=continuous)
+                   continuous=continuous, asymmetric=asymmetric)
     df = _prepare(frame, exporter, product, value, year, missing=missing, duplicates=duplicates)
     df = _rolling(df, int(rolling))
     df = _filters(df, min_exports=min_exports, min_population=min_population, population=population,
@@ -654,7 +673,8 @@ def _matrix(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def proximity(frame, exporter: str = "exporter", product: str = "product", value: str = "export_value",
               year: str | None = None, *, threshold: float = 1.0, convention: str = "py",
-              diagonal: float | None = None, continuous: bool = False, missing: str = "error",
+              diagonal: float | None = None, continuous: bool = False, asymmetric: bool = False,
+              missing: str = "error",
               duplicates: str = "error", min_proximity: float | None = None,
               include_diagonal: bool = True) -> pd.DataFrame:
     """Product proximity ``φ_pp' = |{c: M_cp = M_cp' = 1}| / max(k_p, k_p')`` (Hidalgo et al. 2007) for each
@@ -663,7 +683,8 @@ def proximity(frame, exporter: str = "exporter", product: str = "product", value
     ``diagonal`` as in :func:`complexity` (default 1 = py-ecomplexity, 0 with ``convention="stata"``);
     ``include_diagonal=False`` drops the p = p' rows; ``min_proximity`` keeps only pairs with φ ≥ it.
     """
-    opts = Options(threshold=threshold, convention=convention, diagonal=diagonal, continuous=continuous)
+    opts = Options(threshold=threshold, convention=convention, diagonal=diagonal, continuous=continuous,
+                   asymmetric=asymmetric)
     df = _prepare(frame, exporter, product, value, year, missing=missing, duplicates=duplicates)
     parts = []
     for y, part in df.groupby("year", sort=True):
@@ -676,7 +697,8 @@ def proximity(frame, exporter: str = "exporter", product: str = "product", value
         if (kp == 0).any():
             raise NoDataError(f"year {y}: some products have no exporter with RCA >= {opts.threshold}")
         n = len(prods)
-        for cols, phi in _proximity_blocks(m, kp, opts.diag, rca if opts.continuous else None):
+        for cols, phi in _proximity_blocks(m, kp, opts.diag, rca if opts.continuous else None,
+                                           asymmetric=opts.asymmetric):
             r_idx, c_idx = np.meshgrid(np.arange(n), np.arange(cols.start, cols.stop), indexing="ij")
             keep = np.ones(phi.shape, dtype=bool)
             if not include_diagonal:
