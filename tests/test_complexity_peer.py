@@ -72,12 +72,14 @@ def test_proximity_agrees_with_ecomplexity_053(peer, shared_data, tmp_path):
     np.testing.assert_allclose(m["proximity"], m["proximity_peer"], atol=1e-12)
 
 
-def test_asymmetric_option_agrees_with_ecomplexity_053(peer, shared_data, tmp_path):
-    """py-ecomplexity ``asymmetric=True`` on the Atlas sample (2 years × 10 countries × 30 products)."""
+@pytest.mark.parametrize("option", ["asymmetric", "continuous"])
+def test_options_agree_with_ecomplexity_053(peer, shared_data, tmp_path, option):
+    """py-ecomplexity ``asymmetric=True`` / ``continuous=True`` on the Atlas sample (2 years × 10
+    countries × 30 products)."""
     g = pd.read_csv(shared_data / "ecomplexity_fixtures" / "trade_data_sample.csv", dtype={"hs92": str})
     g = g.rename(columns={"origin": "exporter", "hs92": "product", "export_val": "export_value"})
-    theirs = peer(g, tmp_path, "--asymmetric")
-    ours = complexity(g, asymmetric=True)
+    theirs = peer(g, tmp_path, f"--{option}")
+    ours = complexity(g, **{option: True})
     ours = ours.assign(exporter=ours["exporter"].astype(str), product=ours["product"].astype(str))
     m = ours.merge(theirs, on=["year", "exporter", "product"], suffixes=("", "_peer"), validate="1:1")
     assert len(m) == len(ours) == 600

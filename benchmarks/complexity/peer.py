@@ -2,7 +2,7 @@
 
 ``peer_python()`` returns the venv's interpreter, creating the venv (PyPI ``ecomplexity==0.5.3`` with
 pandas/NumPy of its time) when missing; ``None`` when it cannot be created (offline).  Run as a script
-inside that venv (``python peer.py IN.csv OUT.csv [--proximity | --asymmetric]``) it computes py-ecomplexity's output
+inside that venv (``python peer.py IN.csv OUT.csv [--proximity | --asymmetric | --continuous]``) it computes py-ecomplexity's output
 for a CSV with columns year, exporter, product, export_value and writes CSV (float repr round-trips).
 Tradepulse never imports ecomplexity; it is a benchmark/test peer only.
 """
@@ -57,7 +57,7 @@ def _run(inp: str, out: str, mode: str) -> None:   # executed inside the peer ve
     else:
         from ecomplexity import ecomplexity
         res = ecomplexity(df, cols, check_logsupermodularity=False, verbose=False,
-                          asymmetric=(mode == "--asymmetric"))
+                          asymmetric=(mode == "--asymmetric"), continuous=(mode == "--continuous"))
     seconds = time.perf_counter() - start
     if out != "-":
         res.to_csv(out, index=False)
