@@ -518,3 +518,18 @@ def test_bad_csv_import_reports_file_line_column(client):
     assert r.status_code == 400
     assert "actions.csv" in r.text and "line 2" in r.text and "status" in r.text
     assert client.get("/api/v1/tables/actions", params={"limit": 1}).json()["total"] == before
+
+
+def test_without_groups_database_pages_say_so(site):
+    """Started without a working-group database, the groups page explains it, login is refused cleanly,
+    and the indicator pages still work."""
+    from fastapi.testclient import TestClient
+
+    from tradepulse.web.app import create_app
+    with TestClient(create_app(site[0], None, "k")) as c:
+        html = c.get("/groups").text
+        assert "Not available yet" in html and "--groups-db" in html
+        assert c.get("/").status_code == 200
+        token = csrf_of(c)
+        r = c.post("/login", data={"username": "admin", "password": "x", "csrf_token": token})
+        assert r.status_code == 404 and "--groups-db" in r.text

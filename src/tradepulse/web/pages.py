@@ -542,9 +542,12 @@ def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9
         data, state, message = {}, "unavailable", exc.what
     except TradepulseError as exc:
         data, state, message = {}, "error", str(exc)
-    from tradepulse.groups.models import ACTION_STATUSES
+    try:
+        statuses = require("tradepulse.groups.models", "ACTION_STATUSES")
+    except Unavailable:
+        statuses = ()
     return render(request, "groups.html", title=i18n.t("groups", lang), state=state, message=message,
-                  selected=group, statuses=ACTION_STATUSES, msg=msg, **data)
+                  selected=group, statuses=statuses, msg=msg[:40], **data)
 
 
 @router.post("/groups/actions/{action_id}")

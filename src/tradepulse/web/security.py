@@ -90,9 +90,10 @@ class LoginRateLimiter:
         key = (username.casefold(), ip)
         with self._lock:
             q = self._prune(key)
-            if len(q) >= self.max_failures:
-                return max(0.0, q[0] + self.window - self.clock())
-            return 0.0
+            wait = max(0.0, q[0] + self.window - self.clock()) if len(q) >= self.max_failures else 0.0
+            if not q:
+                del self._fails[key]          # keep memory bounded by recent failures only
+            return wait
 
     def failure(self, username: str, ip: str) -> None:
         with self._lock:
