@@ -187,14 +187,20 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         return f"u.{ident('__src_' + c)}"
 
     def D(name: str, expr_over_t: str) -> str:
-        """Register a derived column computed once in layer u; return its reference in the outer layer."""
-        derived[name] = expr_over_t
+        """Register a derived column computed once in layer u (empty expr: already registered); return its
+        reference in the outer layer."""
+        if expr_over_t:
+            derived[name] = expr_over_t
+        assert name in derived, name
         return f"u.{ident('__d_' + name)}"
 
     def T(c):
         return f"t.{ident('__src_' + c)}"
 
     typed: dict[str, str] = {}
+    # goods: per column, TRUE exactly when none of that column's checks fires — a cheap AND for the first
+    # pass (the detailed checks above only run in the second pass, on files with rejected rows)
+    goods: list[str] = []
 
     def need(c: str, label: str | None = None):
         checks.append((c, D(f"blank_{c}", _blank(T(c))), lit(f"missing {label or c}"), S(c)))
@@ -220,6 +226,9 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         if has_month:
             checks.append(("month", f"(NOT {D('blank_month', _blank(T('month')))} AND ({m} IS NULL OR "
                                     f"{m} NOT BETWEEN 1 AND 12))", lit("month is not 1-12"), S("month")))
+        goods.append(f"{gy} BETWEEN 1900 AND 2100")
+        if has_month:
+            goods.append(f"CASE WHEN {m} IS NOT NULL THEN {m} BETWEEN 1 AND 12 ELSE {D('blank_month', '')} END")
         typed["year"] = f"CAST({gy} AS SMALLINT)"
         if "month" in cols:
             typed["month"] = f"CAST({gm} AS TINYINT)"
@@ -230,6 +239,7 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         mapped = f"u.{ident('__map_' + c)}"
         checks.append((c, f"({mapped} IS NULL)",
                        lit(f"unknown {'numeric ' if kind == 'numeric' else ''}country code"), S(c)))
+        goods.append(f"{mapped} IS NOT NULL")
         typed[c] = mapped
 
     def money(c: str, scale: float = 1.0, required: bool = True):
@@ -239,6 +249,10 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
             checks.append((c, blank, lit("missing value"), S(c)))
         checks.append((c, f"(NOT {blank} AND {v} IS NULL)", lit(f"{c} is not a number"), S(c)))
         checks.append((c, f"({v} < 0)", lit(f"negative {c}"), S(c)))
+        if required:  # v = NaN only for texts like 'nan', which count as blank
+            goods.append(f"{v} IS NOT NULL AND NOT ({v} < 0) AND (NOT isnan({v}) OR NOT {blank})")
+        else:
+            goods.append(f"CASE WHEN {v} IS NOT NULL THEN NOT ({v} < 0) ELSE {blank} END")
         typed[c] = f"({v} * {lit(float(scale))})" if scale != 1.0 else v
 
     if spec.target in ("flows", "services"):
@@ -252,6 +266,7 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         checks.append(("flow", f"({f} IS NULL OR {f} NOT IN {allowed})",
                        lit("unknown flow (" + allowed.replace("'", "").strip("()").replace(", ", "/") + ")"),
                        S("flow")))
+        goods.append(f"{f} IN {allowed}")
         typed["flow"] = f
     if spec.target == "flows":
         p = f"regexp_replace(trim({T('product')}), '[ .]', '', 'g')"
@@ -276,11 +291,14 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         checks.append(("product", f"(NOT {total} AND NOT (left({p}, 2) BETWEEN '01' AND '97' AND "
                                   f"left({p}, 2) <> '77' OR left({p}, 2) = '99'))",
                        lit("unknown HS chapter"), S("product")))
+        goods.append(f"({total} OR ({is_num} AND length({p}) IN ({digits}) AND (left({p}, 2) BETWEEN '01' AND "
+                     f"'97' AND left({p}, 2) <> '77' OR left({p}, 2) = '99')))")
         typed["product"] = f"(CASE WHEN {total} THEN 'TOTAL' ELSE {p} END)"
         if spec.fields.get("hs_revision") is not None:
             h = D("hs", _hs_case(T("hs_revision")))
             checks.append(("hs_revision", f"(NOT {D('blank_hs', _blank(T('hs_revision')))} AND {h} IS NULL)",
                            lit("unknown HS revision"), S("hs_revision")))
+            goods.append(f"CASE WHEN {h} IS NOT NULL THEN TRUE ELSE {D('blank_hs', '')} END")
             typed["hs_revision"] = f"coalesce({h}, 'UNKNOWN')"
         else:
             typed["hs_revision"] = "'UNKNOWN'"
@@ -298,6 +316,7 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         need("ebops", "EBOPS code")
         checks.append(("ebops", f"NOT regexp_full_match({e}, 'S[A-L]?[0-9]{{0,4}}|[0-9]{{3,4}}')",
                        lit("ill-formed EBOPS code"), S("ebops")))
+        goods.append(f"regexp_full_match({e}, 'S[A-L]?[0-9]{{0,4}}|[0-9]{{3,4}}')")
         typed["ebops"] = e
         money("value_usd", spec.value_scale)
     elif spec.target == "macro":
@@ -309,6 +328,7 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         present = [c for c in ("gdp_usd", "population") if spec.fields.get(c) is not None]
         both = " AND ".join(D(f"blank_{c}", _blank(T(c))) for c in present)
         checks.append((present[0], f"({both})", lit("missing value (neither GDP nor population)"), "NULL"))
+        goods.append(f"NOT ({both})")
         for c in present:
             money(c, spec.value_scale if c == "gdp_usd" else 1.0, required=False)
 
@@ -322,7 +342,7 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         sql = (f"SELECT u.__rn AS __rn, u.__raw AS __raw, {', '.join(outs)}, {reason} AS __reason, "
                f"{column} AS __column, {value} AS __value FROM ({middle}) u")
     else:  # first pass: only good / bad (DuckDB inlines the layers, so keep this expression lean)
-        bad = "coalesce(" + " OR ".join(f"({cond})" for _c, cond, _r, _v in checks) + ", FALSE)"
+        bad = "NOT coalesce(" + " AND ".join(f"({g})" for g in goods) + ", FALSE)"
         sql = f"SELECT {', '.join(outs)}, CASE WHEN {bad} THEN 'bad' END AS __reason FROM ({middle}) u"
     return sql, checks
 
