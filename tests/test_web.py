@@ -533,3 +533,22 @@ def test_without_groups_database_pages_say_so(site):
         token = csrf_of(c)
         r = c.post("/login", data={"username": "admin", "password": "x", "csrf_token": token})
         assert r.status_code == 404 and "--groups-db" in r.text
+
+
+def test_flows_api_pages_in_the_database(client, site, monkeypatch):
+    """The raw flows table is counted and sliced by DuckDB: totals equal COUNT(*) in SQL, pages are
+    consecutive, and a download larger than the cap asks for filters (400)."""
+    from tradepulse.web import data
+    con = duckdb.connect(str(site[0]), read_only=True)
+    n = con.execute("SELECT COUNT(*) FROM flows WHERE year = 2022 AND partner = 'TUR'").fetchone()[0]
+    con.close()
+    a = client.get("/api/v1/tables/flows", params={"year": 2022, "partner": "TUR", "limit": 7}).json()
+    b = client.get("/api/v1/tables/flows", params={"year": 2022, "partner": "TUR", "limit": 7, "offset": 7}).json()
+    both = client.get("/api/v1/tables/flows", params={"year": 2022, "partner": "TUR", "limit": 14}).json()
+    assert a["total"] == b["total"] == n > 14
+    assert a["items"] + b["items"] == both["items"]
+    monkeypatch.setattr(data, "MAX_DOWNLOAD_ROWS", n - 1)
+    r = client.get("/download/flows.csv", params={"year": 2022, "partner": "TUR", "product": "01"})
+    assert r.status_code in (200, 404)                     # a narrower selection is fine (or empty)
+    r = client.get("/download/flows.csv", params={"year": 2022, "partner": "TUR"})
+    assert r.status_code == 400 and "add filters" in r.text

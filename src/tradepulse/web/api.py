@@ -99,6 +99,11 @@ def table(request: Request, name: str = PathParam(..., max_length=64),
     ctx = ctx_of(request)
     params = params_from(year, partner, product, province, lang)
     spec = TABLES.get(name)
+    if name == "flows":   # millions of rows: count and slice in the database
+        from tradepulse.web.data import flows_page
+        total, df = flows_page(ctx, params, limit, offset)
+        return JSONResponse({"table": name, "total": total, "limit": limit, "offset": offset,
+                             "columns": [str(c) for c in df.columns], "items": records(df)})
 
     def full() -> tuple[list[str], list[dict[str, Any]]]:
         df = get_table(ctx, name, params)

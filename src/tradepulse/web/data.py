@@ -250,16 +250,37 @@ def table_provinces(ctx: DataContext, p: Params) -> pd.DataFrame:
     return df.sort_values(["year", "exports"], ascending=[False, False]).reset_index(drop=True)
 
 
-def table_flows(ctx: DataContext, p: Params) -> pd.DataFrame:
-    """Raw FLOWS rows of any reporter, filtered (used by the API; paginated there)."""
-    select_flows = require("tradepulse.indicators.selection", "select_flows")
+#: Most FLOWS rows one download may return (Excel's sheet limit); larger selections must be filtered.
+MAX_DOWNLOAD_ROWS = 1_000_000
 
-    def f() -> pd.DataFrame:
-        t = select_flows(ctx.warehouse(), partner=p.partner, product=p.product, province=p.province,
-                         years=p.year)
-        cols = [c for c in schema.FLOWS if c != "load_id"]
-        return t.select(cols).order_by(["year", "reporter", "partner", "product"]).to_pandas()
-    return ctx.cached(("flows", p.key()[:4]), f)
+
+def _flows_expr(ctx: DataContext, p: Params):
+    select_flows = require("tradepulse.indicators.selection", "select_flows")
+    t = select_flows(ctx.warehouse(), partner=p.partner, product=p.product, province=p.province, years=p.year)
+    cols = [c for c in schema.FLOWS if c != "load_id"]
+    return t.select(cols).order_by(["year", "month", "reporter", "partner", "product", "flow", "province",
+                                    "hs_revision", "source", "value_usd"])
+
+
+def flows_page(ctx: DataContext, p: Params, limit: int, offset: int) -> tuple[int, pd.DataFrame]:
+    """One page of raw FLOWS rows, counted and sliced in the database (the table can hold millions of rows)."""
+    def count() -> int:
+        return int(_flows_expr(ctx, p).count().execute())
+
+    def page() -> pd.DataFrame:
+        return _flows_expr(ctx, p).limit(limit, offset=offset).to_pandas()
+    total = ctx.cached(("flows-count", p.key()[:4]), count)
+    return total, ctx.cached(("flows-page", p.key()[:4], limit, offset), page)
+
+
+def table_flows(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Raw FLOWS rows of any reporter, filtered — whole selection (downloads; refused above
+    :data:`MAX_DOWNLOAD_ROWS`).  The API pages through :func:`flows_page` instead."""
+    total, _ = flows_page(ctx, p, 1, 0)
+    if total > MAX_DOWNLOAD_ROWS:
+        raise TradepulseError(f"{total:,} flow rows match; add filters (year, partner, product, province) "
+                              f"to select at most {MAX_DOWNLOAD_ROWS:,}")
+    return ctx.cached(("flows", p.key()[:4]), lambda: _flows_expr(ctx, p).to_pandas())
 
 
 @dataclass(frozen=True)
