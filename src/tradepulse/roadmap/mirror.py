@@ -7,7 +7,7 @@ Conventions (UN Comtrade / IMTS 2010: exports are valued FOB, imports CIF):
   reporter (CIF, partner-declared).  Mirror FOB value = partner imports / *m*, with the CIF/FOB margin *m*
   (default **1.10**, i.e. freight and insurance = 10 % of the FOB value; configurable).
   ``gap = mirror_fob − reported``; ``unrecorded = max(gap, 0)`` is the estimate of unrecorded exports.
-* ``direction="imports"`` — for data holding only exports (e.g. the demo world, where other countries report
+* ``direction="imports"`` — for data holding only exports (other countries report
   exports): the reporter's imports from P (CIF) against P's exports to the reporter (FOB) × *m*;
   ``unrecorded = max(mirror_cif − reported, 0)`` estimates unrecorded imports (smuggling, suitcase imports).
 * ``direction="auto"``: exports when partners' imports are in the data, else imports (the ``direction`` column
