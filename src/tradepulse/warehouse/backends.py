@@ -2,12 +2,13 @@
 
 ``connect("duckdb", path=None)`` opens a DuckDB file (in-memory when ``path`` is None);
 ``connect("pyspark", master="local[2]")`` starts (or reuses) a small Spark session — UI off, 2 shuffle
-partitions, driver memory 1g — and wraps it in Ibis.  ``copy_table(src, dst, name)`` moves a table between
+partitions, driver memory 1g, warehouse directory in a temporary folder — and wraps it in Ibis.  ``copy_table(src, dst, name)`` moves a table between
 backends through Arrow (for tests and for pushing a warehouse extract to Spark).
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import ibis
@@ -27,7 +28,9 @@ def spark_session(master: str = "local[2]", app_name: str = "tradepulse", **conf
                .config("spark.default.parallelism", "2")
                .config("spark.driver.memory", "1g")
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.ansi.enabled", "false"))
+               .config("spark.sql.ansi.enabled", "false")
+               # managed tables would otherwise land in ./spark-warehouse of the current directory
+               .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="tradepulse-spark-")))
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -56,4 +59,8 @@ def copy_table(expr: ibis.Table, backend, name: str, *, overwrite: bool = True) 
         if overwrite:  # ibis' own overwrite path hits the same bug: drop first
             backend.con.execute('DROP TABLE IF EXISTS "' + name.replace('"', '""') + '"')
         return backend.create_table(name, ibis.memtable(data))
+    if getattr(backend, "name", "") == "pyspark":  # a temporary view: nothing written to disk
+        session = backend._session
+        session.createDataFrame(data).createOrReplaceTempView(name)  # Arrow keeps the column types
+        return backend.table(name)
     return backend.create_table(name, data, overwrite=overwrite)
