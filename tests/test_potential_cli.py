@@ -26,14 +26,17 @@ def wh_path(tmp_path_factory):
 
 
 def run(*args):
-    return runner.invoke(app, ["potential", "-w", *args], env={"COLUMNS": "160"})
+    """Invoke the CLI; ``.text`` is the output with Rich's line wrapping folded back into single spaces."""
+    res = runner.invoke(app, ["potential", "-w", *args], env={"COLUMNS": "160"})
+    res.text = " ".join(res.output.split())
+    return res
 
 
 def test_markets_for_a_product_group_to_csv(wh_path, tmp_path):
     out = tmp_path / "m.csv"
     res = run(str(wh_path), "--exporter", "IRN", "--product-group", "01", "-o", str(out))
     assert res.exit_code == 0, res.output
-    assert "markets ranked by unrealised potential" in res.output and "Iraq" in res.output
+    assert "markets ranked by unrealised potential" in res.text and "Iraq" in res.text
     df = pd.read_csv(out)
     assert list(df["market"]) == ["IRQ", "AFG", "SYR"]
     # gravity proxy by default, so only the ranking is checked here; values are in test_potential.py
@@ -55,21 +58,21 @@ def test_products_for_a_market_to_parquet_and_excel(wh_path, tmp_path):
 def test_province_and_partners(wh_path):
     res = run(str(wh_path), "--province", "Tehran", "--horizon", "0")
     assert res.exit_code == 0, res.output
-    assert "IRN / Tehran" in res.output
+    assert "IRN / Tehran" in res.text
     res = run(str(wh_path), "--partners")
     assert res.exit_code == 0, res.output
-    assert "complementarity" in res.output and "70.00" in res.output  # TC(IRN, SYR) = 70
+    assert "complementarity" in res.text and "70.00" in res.text  # TC(IRN, SYR) = 70
 
 
 def test_errors_are_one_line_with_exit_2(wh_path):
     res = run(str(wh_path), "--product-group", "handcrafts")
-    assert res.exit_code == 2 and "unknown product group 'handcrafts'" in res.output
+    assert res.exit_code == 2 and "unknown product group 'handcrafts'" in res.text
     res = run(str(wh_path), "--product-group", "01", "--market", "SYR")
-    assert res.exit_code == 2 and "not both" in res.output
+    assert res.exit_code == 2 and "not both" in res.text
     res = run(str(wh_path), "--province", "Qom")
-    assert res.exit_code == 2 and "unknown province 'Qom'" in res.output
+    assert res.exit_code == 2 and "unknown province 'Qom'" in res.text
     res = run(str(wh_path), "--year", "2019")
-    assert res.exit_code == 2 and "no bilateral export rows for 2019" in res.output
+    assert res.exit_code == 2 and "no bilateral export rows for 2019" in res.text
 
 
 def test_tariff_file(wh_path, tmp_path):
@@ -78,19 +81,19 @@ def test_tariff_file(wh_path, tmp_path):
     out = tmp_path / "cells.csv"
     res = run(str(wh_path), "--market", "SYR", "--horizon", "0", "--tariffs", str(tf), "--cells", "-o", str(out))
     assert res.exit_code == 0, res.output
-    assert "access: tariff" in res.output
+    assert "access: tariff" in res.text
     cells = pd.read_csv(out, dtype={"product": str}).set_index(["market", "product"])
     assert cells.at[("SYR", "0101"), "access"] == pytest.approx((16 / 15) ** 5)
     tf.write_text("exporter,market,product,rate\n*,SYR,0101,ten\n")
     res = run(str(wh_path), "--tariffs", str(tf))
-    assert res.exit_code == 2 and "line 2" in res.output and "'rate'" in res.output
+    assert res.exit_code == 2 and "line 2" in res.text and "'rate'" in res.text
 
 
 def test_products_ranked_over_all_markets(wh_path, tmp_path):
     out = tmp_path / "p.csv"
     res = run(str(wh_path), "--by", "product", "--product-group", "01,03", "-o", str(out))
     assert res.exit_code == 0, res.output
-    assert "all markets (01,03): products ranked" in res.output
+    assert "all markets (01,03): products ranked" in res.text
     assert set(pd.read_csv(out, dtype={"product": str})["product"]) == {"0101", "0303"}
     res = run(str(wh_path), "--by", "country")
-    assert res.exit_code == 2 and "--by must be market or product" in res.output
+    assert res.exit_code == 2 and "--by must be market or product" in res.text
