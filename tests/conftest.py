@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Rich consoles are created at import time and read COLUMNS then: fix the width for every test so CLI
+# output does not depend on which test imported the CLI first.
+os.environ["COLUMNS"] = "200"
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TRADEPULSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
