@@ -12,6 +12,9 @@ from __future__ import annotations
 #: ``partner == WLD`` for totals or ``partner != WLD`` for bilateral work.
 #: Rows with ``province`` set come from national customs data and are the sub-national split of the
 #: reporter's bilateral flows (the national bilateral value is their sum).
+#: ``product == "TOTAL"`` marks all-goods totals (e.g. Comtrade cmdCode TOTAL); like WLD, never sum them
+#: with product rows.  Partner codes may also be Comtrade areas kept as given (S19 = Taiwan, _X, X1, X2,
+#: XX, E19, F19, O19, A59, A79): drop or keep them explicitly in market-level work.
 #: ``product`` is an HS code string of 2, 4 or 6 digits, zero-padded; ``hs_revision`` names its vintage
 #: (HS1992, HS1996, HS2002, HS2007, HS2012, HS2017, HS2022 or UNKNOWN).
 FLOWS: dict[str, str] = {
