@@ -30,6 +30,8 @@ class Group:
 
 
 # ---------------------------------------------------------------- countries
+_ISO2_GAPS = {"NAM": "NA", "ITA": "IT", "TWN": "TW"}
+
 @functools.cache
 def countries() -> pd.DataFrame:
     """One row per country: ``iso3, m49, iso2, name_en, name_fa, in_complexity``."""
@@ -41,7 +43,8 @@ def countries() -> pd.DataFrame:
     out = pd.DataFrame({
         "iso3": raw["iso3_code"].astype(str),
         "m49": raw["country_id"].astype("int32"),
-        "iso2": raw["iso2_code"].fillna("").astype(str),
+        # atlas-common-data's loader reads Namibia's "NA" as missing and lacks ITA and TWN alpha-2 codes
+        "iso2": raw["iso2_code"].fillna(raw["iso3_code"].map(_ISO2_GAPS)).fillna("").astype(str),
         "name_en": raw["name_short_en"].fillna(raw["name_en"]).astype(str),
         "in_complexity": raw["in_complexity"].astype(bool),
     })
