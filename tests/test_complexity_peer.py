@@ -16,7 +16,7 @@ import pytest
 from tradepulse.indicators.complexity import complexity, proximity
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("complexity-peer")]
 
 
 @pytest.fixture(scope="module")

@@ -27,14 +27,20 @@ def peer_python(create: bool = True) -> Path | None:
         return py
     if not create:
         return None
+    import fcntl
+
     try:
         WORK.mkdir(parents=True, exist_ok=True)
-        if not py.exists():
-            venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True,
-                       capture_output=True, timeout=900)
-        marker.write_text("\n".join(REQUIREMENTS) + "\n")
-        return py
+        with open(WORK / "peer-venv.lock", "w") as lock:   # parallel test workers build it once
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if marker.exists() and py.exists():
+                return py
+            if not py.exists():
+                venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+            subprocess.run([str(py), "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True,
+                           capture_output=True, timeout=900)
+            marker.write_text("\n".join(REQUIREMENTS) + "\n")
+            return py
     except (OSError, subprocess.SubprocessError):
         return None
 
