@@ -22,6 +22,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -390,6 +391,16 @@ def _true_lines(rn: np.ndarray, first_line: int, rejected: np.ndarray) -> np.nda
     return base + np.searchsorted(a, base, side="right")
 
 
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+
+def _constant_field(spec: Spec, column: str) -> bool:
+    """True when ``column`` gets the same canonical value on every row of this load: it has no source (NULL)
+    or is a SQL literal constant.  ``year`` is excluded (a Solar Hijri year maps by month)."""
+    e = spec.fields.get(column)
+    return e is None or (column != "year" and _LITERAL.fullmatch(e.strip()) is not None)
+
+
 class _Skip(Exception):
     """Internal: the input turned out to be loaded already (deferred digest)."""
 
@@ -488,7 +499,10 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
         step("checking duplicate keys")
         n_dup = 0
         if not aggregate:
-            kh = "hash(" + ", ".join(keys) + ")"
+            # key columns that hold one value for the whole load (no source column, or a literal constant)
+            # cannot tell rows apart: leave them out of the quick hash (the exact check uses every key)
+            varying = [k for k in keys if not _constant_field(spec, k)] or list(keys)
+            kh = "hash(" + ", ".join(varying) + ")"
             # quick test: as many distinct 64-bit key hashes as rows → no duplicates (a hash collision
             # only sends us to the exact check below)
             n_rows, n_hash = con.execute(f"SELECT count(*), count(DISTINCT {kh}) FROM {ident(target)} "
