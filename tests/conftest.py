@@ -23,6 +23,24 @@ def shared_data() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (``local[2]``, UI off) shared by every Spark test of this worker.
+
+    Skipped with a reason when PySpark or Java 17 is missing.  Workers run the venv's Python.
+    """
+    import shutil
+    import sys
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("PySpark needs Java 17 (Debian openjdk-17-jre-headless)")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from tradepulse.warehouse.backends import spark_session
+
+    return spark_session()
+
+
 @pytest.fixture
 def tmp_warehouse(tmp_path):
     from tradepulse.warehouse import Warehouse

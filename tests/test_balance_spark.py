@@ -10,15 +10,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def spark_flows():
-    pytest.importorskip("pyspark")
-    import shutil
-    if shutil.which("java") is None:
-        pytest.skip("PySpark needs Java")
-    import os
-    import sys
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)   # workers need the venv's pandas
+def spark_flows(spark):
     from tradepulse.warehouse.backends import connect
 
     from test_balance import as_flows  # the hand-computed case of tests/test_balance.py
@@ -37,12 +29,9 @@ def spark_flows():
     df["year"] = df["year"].astype("int16")
     for c in ("unit", "load_id"):
         df[c] = df[c].astype("string")
-    from tradepulse.warehouse.backends import spark_session
-
-    session = spark_session()
-    con = connect("pyspark", session=session)
+    con = connect("pyspark", session=spark)
     # a temporary view: nothing is written to spark-warehouse/
-    session.createDataFrame(df).createOrReplaceTempView("flows_test_indicators")
+    spark.createDataFrame(df).createOrReplaceTempView("flows_test_indicators")
     return con.table("flows_test_indicators"), df
 
 

@@ -10,21 +10,16 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def spark_flows():
-    pytest.importorskip("pyspark")
+def spark_flows(spark):
     import os
-    import shutil
-    import sys
-    if shutil.which("java") is None:
-        pytest.skip("PySpark needs Java")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
     from tests.test_potential import province_flows
     from tradepulse.warehouse.backends import connect
 
     df = province_flows()[["year", "reporter", "partner", "flow", "product", "value_usd", "province"]]
     df = df.astype({"year": "int16", "province": object})
     df["province"] = df["province"].where(df["province"].notna(), None)
-    con = connect("pyspark")
+    con = connect("pyspark", session=spark)
     name = f"flows_test_potential_{os.getpid()}"
     yield con.create_table(name, df, overwrite=True), df
     con._session.sql(f"DROP TABLE IF EXISTS {name}")  # ibis' drop_table emits bad SQL on PySpark

@@ -16,22 +16,15 @@ METRICS = ["exports", "imports", "total_trade", "balance", "non_oil_balance", "m
 
 
 @pytest.fixture(scope="module")
-def tables():
-    pytest.importorskip("pyspark")
-    import os
-    import shutil
-    import sys
-    if shutil.which("java") is None:
-        pytest.skip("PySpark needs Java")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+def tables(spark):
     from test_roadmap import ROWS, F  # the hand case of tests/test_roadmap.py
 
-    from tradepulse.warehouse.backends import connect, spark_session
+    from tradepulse.warehouse.backends import connect
     df = F(ROWS)
     df["month"] = df["month"].astype("float64")
     df["quantity"] = df["quantity"].astype("float64")
     df["year"] = df["year"].astype(int)
-    session = spark_session()
+    session = spark
     # a temporary view (no files under spark-warehouse/, nothing left behind between runs)
     types = {"year": "SMALLINT", "month": "DOUBLE", "value_usd": "DOUBLE", "quantity": "DOUBLE"}
     ddl = ", ".join(f"{c} {types.get(c, 'STRING')}" for c in df.columns)

@@ -6,8 +6,6 @@ One small Spark session for the module (UI off, 2 shuffle partitions).
 
 from __future__ import annotations
 
-import shutil
-
 import ibis
 import pandas as pd
 import pytest
@@ -16,19 +14,16 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def backends(tmp_path_factory, shared_data):
-    if shutil.which("java") is None:
-        pytest.skip("java not found (PySpark needs Java 17)")
+def backends(tmp_path_factory, shared_data, spark):
     from tradepulse.ingest import ingest_file
     from tradepulse.warehouse import Warehouse
     from tradepulse.warehouse.backends import connect, copy_table
 
     wh = Warehouse(tmp_path_factory.mktemp("spark") / "wh.duckdb")
     ingest_file(wh, shared_data / "baci_sample.csv", "baci")
-    spark = connect("pyspark")
-    copy_table(wh.flows(), spark, "flows")
-    yield wh.flows(), spark.table("flows")
-    spark._session.stop()
+    con = connect("pyspark", session=spark)
+    copy_table(wh.flows(), con, "flows")
+    yield wh.flows(), con.table("flows")
     wh.close()
 
 
