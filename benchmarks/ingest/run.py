@@ -39,6 +39,30 @@ print(json.dumps({"seconds": time.perf_counter() - t, "rows": n,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+# Storage floor (not a goal contender): the same typed read appended to the canonical 13-column ``flows`` table
+# in one transaction with no checks, no code mapping and no duplicate test — what any ingest that keeps the
+# warehouse schema must at least spend.
+FLOOR = r"""
+import json, resource, sys, time
+t = time.perf_counter()
+import duckdb
+from tradepulse.schema import FLOWS
+src, out = sys.argv[1], sys.argv[2]
+con = duckdb.connect(out)
+con.execute("SET enable_progress_bar = false")
+con.execute("CREATE TABLE flows (" + ", ".join(f'"{c}" {ty}' for c, ty in FLOWS.items()) + ")")
+con.execute("BEGIN")
+con.execute(f"INSERT INTO flows SELECT CAST(t AS SMALLINT), NULL, CAST(i AS VARCHAR), CAST(j AS VARCHAR), 'export', "
+            f"lpad(CAST(k AS VARCHAR), 6, '0'), 'HS2022', v * 1000.0, TRY_CAST(q AS DOUBLE), 't', NULL, 'baci', "
+            f"'20260101T000000-0123abcd' FROM read_csv('{src}', header = true, types = {{'t': 'INTEGER', "
+            f"'i': 'INTEGER', 'j': 'INTEGER', 'k': 'BIGINT', 'v': 'DOUBLE', 'q': 'VARCHAR'}}, nullstr = ['NA', ''])")
+con.execute("COMMIT")
+n = con.execute("SELECT count(*) FROM flows").fetchone()[0]
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": n,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
 TP = r"""
 import json, resource, sys, time
 t = time.perf_counter()
@@ -88,14 +112,16 @@ def main(argv=None) -> int:
                         str(HERE), str(src), str(args.rows)], check=True)
         print(f"generated {src.name} ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s",
               flush=True)
-    raw, tp = [], []
+    raw, tp, floor = [], [], []
     for i in range(args.repeat):
         raw.append(run_one(RAW, src, work / "raw.parquet"))
         tp.append(run_one(TP, src, work / "wh.duckdb"))
-        print(f"run {i + 1}: raw {raw[-1]['wall']:.2f} s, tradepulse {tp[-1]['wall']:.2f} s "
-              f"(rss {raw[-1]['rss_mb']:.0f} / {tp[-1]['rss_mb']:.0f} MB, load {os.getloadavg()[0]:.1f})",
-              flush=True)
-    assert all(r["rows"] == args.rows for r in raw) and all(r["rows"] == args.rows for r in tp)
+        floor.append(run_one(FLOOR, src, work / "floor.duckdb"))
+        print(f"run {i + 1}: raw {raw[-1]['wall']:.2f} s, tradepulse {tp[-1]['wall']:.2f} s, storage floor "
+              f"{floor[-1]['wall']:.2f} s (rss {raw[-1]['rss_mb']:.0f} / {tp[-1]['rss_mb']:.0f} MB, "
+              f"load {os.getloadavg()[0]:.1f})", flush=True)
+    assert all(r["rows"] == args.rows for r in raw + tp + floor)
+    best_floor = min(r["wall"] for r in floor)
     best_raw = min(r["wall"] for r in raw)
     best_tp = min(r["wall"] for r in tp)
     ratio = best_raw / best_tp
@@ -106,6 +132,7 @@ def main(argv=None) -> int:
     size_mb = src.stat().st_size / 1e6
     verdict = ("meets" if ratio >= 0.8 else "misses") + " the ≥ 0.8× speed goal; peak RSS " + \
               ("within" if rss_tp <= 2048 else "over") + " 2 GB"
+    rss_floor = max(r["rss_mb"] for r in floor)
     md = f"""Synthetic BACI-year CSV: {args.rows:,} rows, {size_mb:,.0f} MB (`benchmarks/ingest/gen.py`, seed 1).
 Each contender in its own subprocess (wall time includes interpreter start and imports), {args.repeat} alternating
 runs, best time shown (median in brackets).
@@ -114,20 +141,24 @@ runs, best time shown (median in brackets).
 |---|---:|---:|---:|
 | raw DuckDB `read_csv` → Parquet | {best_raw:.2f} ({statistics.median(r['wall'] for r in raw):.2f}) | {args.rows / best_raw:,.0f} | {rss_raw:,.0f} |
 | `tradepulse` BACI ingest (validate, map codes, quarantine, dup-key check, one transaction) | {best_tp:.2f} ({statistics.median(r['wall'] for r in tp):.2f}) | {args.rows / best_tp:,.0f} | {rss_tp:,.0f} |
+| *storage floor* (not a contender): typed `read_csv` → the canonical 13-column `flows` table, no checks, no code mapping, no dup test | {best_floor:.2f} ({statistics.median(r['wall'] for r in floor):.2f}) | {args.rows / best_floor:,.0f} | {rss_floor:,.0f} |
 
-Speed ratio raw / tradepulse = **{ratio:.2f}×** — {verdict}.
+Speed ratio raw / tradepulse = **{ratio:.2f}×** — {verdict}.  Raw / storage floor = {best_raw / best_floor:.2f}×:
+the most any ingest can reach while it writes the warehouse's `flows` schema; tradepulse takes
+{best_tp / best_floor:.2f}× the floor's time.
 
 Where the tradepulse time goes (best run): {stages}.
 
-Why slower than the raw copy: the raw contender writes the 6 parsed columns to Parquet once; tradepulse types
-and checks every row (year range, both country codes via joins, HS chapter, value/quantity signs), builds the
-13 canonical columns — 7 of them text: the zero-padded HS code, two ISO3 codes and the per-load constants
-`flow`, `hs_revision`, `unit`, `source`, `load_id` — and appends them to the compressed DuckDB table inside one
-transaction, then checks duplicate keys over all rows (a 64-bit hash aggregate) and sums what it loaded.
-Separate 2M-row probes on this machine: appending to a DuckDB table costs ≈ 1.3× writing the same columns to
-Parquet, and the five constant text columns add ≈ 0.3–0.45 s per million rows; the hashing of the file runs
-in a background thread during the load.  The 2-core machine is shared with other jobs (load average shown per
-run), so times vary between runs.
+Why slower than the raw copy: the raw contender writes the 6 parsed columns to Parquet once; the warehouse
+table has 13 columns, 8 of them text (the zero-padded HS code, two ISO3 codes, the per-load constants `flow`,
+`hs_revision`, `unit`, `source`, `load_id`, and `province`, NULL for BACI), and appending a text column to a DuckDB table costs
+≈ 0.5–0.7 CPU s per 10M rows whatever its content (a constant string costs about as much as a varying one;
+forcing dictionary or no compression, disabling FSST, `preserve_insertion_order = false` or a bigger memory
+limit changed nothing measurable) — hence the storage floor above.  On top of that tradepulse types and
+checks every row (year range, both country codes via joins, HS chapter, value/quantity signs: ≈ 1 CPU s per
+10M rows), tests duplicate keys over all loaded rows (a 64-bit hash `count(DISTINCT …)`, ≈ 0.6–1 s, mostly
+one core) and hashes the file (sha256, ≈ 0.3 s in a background thread).  The 2-core machine is shared with
+other jobs (load average shown per run), so times vary between runs.
 """
     print(md)
     if not args.no_write:
