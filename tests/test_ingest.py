@@ -502,3 +502,24 @@ def test_first_and_second_pass_agree_on_messy_values(tmp_path):
             assert n_aggregated == len(rows)
 
     check()
+
+
+def test_duplicate_keys_with_constant_key_columns(tmp_warehouse, tmp_path):
+    """Flow and partner given as constants (left out of the quick key hash), month varies per row.
+
+    Lines 2/3 differ only in month → both kept; lines 4 and 6 share every key → both quarantined;
+    line 5 differs from 4 only in product → kept.  Loaded value = 10 + 20 + 40 = 70.
+    """
+    f = tmp_path / "c.csv"
+    f.write_text("year,month,reporter,product,value_usd\n"
+                 "2021,1,IRN,5701,10\n"      # 2 ok
+                 "2021,2,IRN,5701,20\n"      # 3 ok (other month)
+                 "2021,3,IRN,5701,30\n"      # 4 duplicate of 6
+                 "2021,3,IRN,5702,40\n"      # 5 ok (other product)
+                 "2021,3,IRN,5701,50\n")     # 6 duplicate of 4
+    r = ingest_file(tmp_warehouse, f, "generic", flow="export", partner="TUR")
+    assert (r.rows_loaded, r.rows_quarantined, r.value_usd_loaded) == (3, 2, 70.0)
+    got = q(tmp_warehouse, "SELECT line, column_name, reason FROM quarantine ORDER BY line")
+    assert [(x[0], x[1]) for x in got] == [(4, "key"), (6, "key")]
+    assert got[0][2] == "duplicate key (2 rows share it)"
+    assert q(tmp_warehouse, "SELECT DISTINCT flow, partner FROM flows") == [("export", "TUR")]

@@ -62,3 +62,20 @@ def test_backends_connect_and_as_table(tmp_path):
     assert int(as_table(pd.DataFrame({"a": [4]})).a.sum().execute()) == 4
     with pytest.raises(UnknownNameError):
         connect("oracle")
+
+
+def test_ibis_backend_is_built_on_first_use(tmp_path, shared_data):
+    """A bulk ingest runs on the raw DuckDB connection only (no Ibis backend built); the session already
+    has Ibis's settings (time zone UTC, so ``loads.loaded_at`` is UTC); ``con`` then wraps that connection."""
+    import datetime as dt
+
+    with Warehouse(tmp_path / "wh.duckdb") as wh:
+        r = ingest_file(wh, shared_data / "baci_sample.csv", "baci")
+        assert wh._ibis is None
+        assert wh.raw.execute("SELECT current_setting('TimeZone')").fetchone()[0] == "UTC"
+        loaded_at = wh.raw.execute("SELECT loaded_at FROM loads").fetchone()[0]
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        assert abs((now - loaded_at).total_seconds()) < 600
+        backend = wh.con
+        assert backend is wh.con and backend.con is wh.raw
+        assert wh.flows().count().execute() == r.rows_loaded == 71_192
