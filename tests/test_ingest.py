@@ -523,3 +523,31 @@ def test_duplicate_keys_with_constant_key_columns(tmp_warehouse, tmp_path):
     assert [(x[0], x[1]) for x in got] == [(4, "key"), (6, "key")]
     assert got[0][2] == "duplicate key (2 rows share it)"
     assert q(tmp_warehouse, "SELECT DISTINCT flow, partner FROM flows") == [("export", "TUR")]
+
+
+@pytest.mark.parametrize("bitmap_bits", [1 << 28, 16])  # the rank bitmap, and the hash fallback
+def test_distinct_keys_equals_pandas(bitmap_bits, monkeypatch):
+    """``_distinct_keys`` = (rows of the load, distinct key tuples) as counted independently by pandas
+    (``drop_duplicates``, NULL equal to NULL), on random keys with NULLs and repeats; other loads' rows and
+    an empty column list (one key for all rows) included."""
+    import duckdb
+
+    from tradepulse.ingest import _core
+
+    monkeypatch.setattr(_core, "KEY_BITMAP_BITS", bitmap_bits)
+    rng = np.random.default_rng(7)
+    con = duckdb.connect()
+    for trial in range(4):
+        n = int(rng.integers(1, 400))
+        df = pd.DataFrame({
+            "year": rng.integers(2000, 2003, n).astype("int16"),
+            "reporter": rng.choice(["IRN", "TUR", None], n),
+            "product": rng.choice([f"{k:06d}" for k in range(10101, 10101 + int(rng.integers(1, 40)))], n),
+            "load_id": rng.choice(["a", "b"], n, p=[0.8, 0.2]),
+        })
+        con.execute("CREATE OR REPLACE TABLE t AS SELECT * FROM df")
+        mine = df[df["load_id"] == "a"]
+        cols = ["year", "reporter", "product"]
+        assert _core._distinct_keys(con, "t", "a", cols) == (len(mine), len(mine[cols].drop_duplicates()))
+        assert _core._distinct_keys(con, "t", "a", []) == (len(mine), min(len(mine), 1))
+    assert _core._distinct_keys(con, "t", "none", ["year"]) == (0, 0)
