@@ -51,6 +51,19 @@ INDEX_COLUMNS = ["total_value", "n_active", "n_universe", "n_above", "n_rca", "h
                  "theil_within", "theil_between", "unctad_diversification"]
 
 
+def _positive_sums(frame: pd.DataFrame, keys: list[str], value: str, empty_message: str) -> pd.DataFrame:
+    """``value`` summed per ``keys`` over rows with a positive numeric value (NaN and ≤ 0 dropped)."""
+    missing = [c for c in [*keys, value] if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; have {list(frame.columns)}")
+    df = frame[[*keys, value]].copy()
+    df[value] = pd.to_numeric(df[value], errors="coerce")
+    df = df[df[value] > 0]
+    if df.empty:
+        raise NoDataError(empty_message)
+    return df.groupby(keys, as_index=False, observed=True)[value].sum()
+
+
 def _xlogx(r: np.ndarray) -> np.ndarray:
     """r·ln r with 0·ln 0 = 0."""
     r = np.asarray(r, dtype="float64")
@@ -82,16 +95,8 @@ def indices(frame: pd.DataFrame, *, unit: str | Sequence[str] = "reporter", item
     """
     units = [unit] if isinstance(unit, str) else list(unit)
     tkey = [year] if year else []
-    need = [*units, *tkey, item, value]
-    missing = [c for c in need if c not in frame.columns]
-    if missing:
-        raise InputError(f"missing column(s) {missing}; have {list(frame.columns)}")
-    df = frame[need].copy()
-    df[value] = pd.to_numeric(df[value], errors="coerce")
-    df = df[df[value] > 0]
-    if df.empty:
-        raise NoDataError("no positive values to compute diversification indices on")
-    df = df.groupby([*tkey, *units, item], as_index=False, observed=True)[value].sum()
+    df = _positive_sums(frame, [*tkey, *units, item], value,
+                        "no positive values to compute diversification indices on")
 
     # reference (world) values per year × item
     if reference is None:
@@ -184,16 +189,8 @@ def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: s
         raise InputError(f"reference must be 'rest' or 'world', not {reference!r}")
     tkey = [year] if year else []
     cell = [market] + ([product] if product else [])
-    need = [*tkey, exporter, *cell, value]
-    missing = [c for c in need if c not in frame.columns]
-    if missing:
-        raise InputError(f"missing column(s) {missing}; have {list(frame.columns)}")
-    df = frame[need].copy()
-    df[value] = pd.to_numeric(df[value], errors="coerce")
-    df = df[df[value] > 0]
-    if df.empty:
-        raise NoDataError("no positive bilateral values for Hummels–Klenow margins")
-    df = df.groupby([*tkey, exporter, *cell], as_index=False, observed=True)[value].sum()
+    df = _positive_sums(frame, [*tkey, exporter, *cell], value,
+                        "no positive bilateral values for Hummels–Klenow margins")
     world_c = df.groupby([*tkey, *cell], observed=True)[value].transform("sum")
     df["_ref"] = world_c - df[value] if reference == "rest" else world_c
     scope = [*tkey, market] if by_market else tkey
