@@ -52,7 +52,8 @@ COLUMN_KEYS = {"year": "year", "partner": "partner", "partner_name": "partner", 
 MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports",
          "non_oil_balance", "balance_change", "total_value", "export_value", "value_usd", "potential",
          "partner_imports",
-         "realised", "unrealised", "exports_to_market", "supply", "demand"}
+         "realised", "unrealised", "exports_to_market", "supply", "demand", "actual", "market_imports",
+         "market_imports_prev"}
 
 
 # ---------------------------------------------------------------- language & rendering
