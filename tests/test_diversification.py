@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import complete_flows
 from tradepulse import schema
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators.diversification import (
@@ -17,17 +18,7 @@ from tradepulse.indicators.diversification import (
 COMTRADE_AGGREGATES = {"W00", "_X", "X1", "X2", "XX", "A59", "A79", "E19", "F19", "O19"}
 
 
-def as_flows(df: pd.DataFrame, **const) -> pd.DataFrame:
-    """Canonical FLOWS frame from a frame with some FLOWS columns (others filled)."""
-    out = df.copy()
-    for k, v in const.items():
-        out[k] = v
-    for col in schema.FLOWS:
-        if col not in out:
-            out[col] = None
-    out["quantity"] = out["quantity"].astype("float64")
-    out["province"] = out["province"].astype("object")
-    return out[list(schema.FLOWS)]
+as_flows = complete_flows
 
 
 # ---------------------------------------------------------------- hand-computed

@@ -6,20 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradepulse import schema
+from helpers import complete_flows
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators import technology as T
 
 
-def as_flows(df: pd.DataFrame, **const) -> pd.DataFrame:
-    out = df.copy()
-    for k, v in const.items():
-        out[k] = v
-    for col in schema.FLOWS:
-        if col not in out:
-            out[col] = None
-    out["quantity"] = out["quantity"].astype("float64")
-    return out[list(schema.FLOWS)]
+as_flows = complete_flows
 
 
 @pytest.fixture
