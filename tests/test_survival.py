@@ -159,3 +159,32 @@ def test_export_spells_from_canonical_flows_collapses_provinces_and_respects_wld
     assert got == [("IRQ", "0805", 2018, 1, 0), ("TUR", "5701", 2015, 2, 1)]
     with pytest.raises(Exception, match="unknown country group"):
         sv.export_spells(pd.DataFrame(rows), reporter="IRN", partner="atlantis")
+
+
+def test_survival_cli_by_cohort(tmp_path):
+    """`tradepulse indicators survival` on a warehouse: panel 2014–2018; TUR 5701 2015–2016 (ended, 2 y),
+    IRQ 0805 2018 (censored, 1 y), IRQ 2014 left-censored (excluded) → 2 spells, cohorts 2015 and 2018."""
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    from tradepulse.warehouse import Warehouse
+
+    base = dict(reporter="IRN", flow="export", hs_revision="HS1992", month=None, quantity=None, unit=None,
+                source="test", load_id="x", province=None)
+    rows = pd.DataFrame([dict(base, year=y, partner=p, product=c, value_usd=5.0) for y, p, c in
+                         [(2014, "IRQ", "0805"), (2015, "TUR", "5701"), (2016, "TUR", "5701"),
+                          (2018, "IRQ", "0805")]])
+    wh = Warehouse(tmp_path / "wh.duckdb")
+    wh.raw.register("src", rows)
+    cols = ", ".join(rows.columns)
+    wh.raw.execute(f"INSERT INTO flows ({cols}) SELECT {cols} FROM src")
+    wh.close()
+    out = tmp_path / "km.csv"
+    res = CliRunner().invoke(app, ["indicators", "survival", "-w", str(tmp_path / "wh.duckdb"), "--by", "cohort",
+                                   "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "2 spells" in res.output
+    km = pd.read_csv(out)
+    assert sorted(km["cohort"].unique()) == [2015, 2018]
+    bad = CliRunner().invoke(app, ["indicators", "survival", "-w", str(tmp_path / "wh.duckdb"), "--by", "planet"])
+    assert bad.exit_code == 2 and "unknown grouping 'planet'" in bad.output

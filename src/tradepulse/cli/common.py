@@ -45,3 +45,25 @@ def write_table(df, out: Optional[Path]) -> None:
         df.to_csv(out, index=False)
     else:
         raise TradepulseError(f"cannot write {out}: use .csv, .parquet or .xlsx")
+
+
+def print_table(df, title: str, columns: list[str], fmt, *, max_rows: int = 40, caption: str | None = None,
+                labels: dict[str, str] | None = None, column_style=None) -> None:
+    """Print the first ``max_rows`` rows of ``df[columns]`` (the columns present) as a Rich table.
+
+    ``fmt(column, value) -> str`` formats each cell; ``labels`` renames headers (default: ``_`` → space);
+    ``column_style(column) -> dict`` adds Rich column options.  Says how many rows were left out.
+    """
+    from rich.table import Table
+
+    view = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    cols = [c for c in columns if c in df.columns]
+    for c in cols:
+        view.add_column((labels or {}).get(c, c.replace("_", " ")),
+                        justify="left" if df[c].dtype == object else "right",
+                        **(column_style(c) if column_style else {}))
+    for row in df[cols].head(max_rows).itertuples(index=False):
+        view.add_row(*[fmt(c, v) for c, v in zip(cols, row)])
+    console.print(view)
+    if len(df) > max_rows:
+        console.print(f"[dim]… {len(df) - max_rows} more rows; use --out FILE for the full table[/]")

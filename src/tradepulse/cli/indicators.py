@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.cli.common import WarehouseOption, console, friendly_errors, print_table, write_table
 from tradepulse.config import DEFAULT_FOCUS
 
 indicators_app = typer.Typer(name="indicators", no_args_is_help=True,
@@ -62,18 +62,8 @@ def _fmt(col: str, v) -> str:
 
 def _show(df, title: str, columns: list[str], max_rows: int = 40) -> None:
     """Print the first rows of ``df`` (money in million USD, growth and shares in %)."""
-    from rich.table import Table
-
-    view = Table(title=title + " — values in million USD", title_justify="left")
-    cols = [c for c in columns if c in df.columns
-            and not (c == "reporter" and df[c].nunique() == 1)]     # one reporter: named in the title
-    for c in cols:
-        view.add_column(c.replace("_", " "), justify="left" if df[c].dtype == object else "right")
-    for row in df[cols].head(max_rows).itertuples(index=False):
-        view.add_row(*[_fmt(c, v) for c, v in zip(cols, row)])
-    console.print(view)
-    if len(df) > max_rows:
-        console.print(f"[dim]… {len(df) - max_rows} more rows; use --out FILE for the full table[/]")
+    cols = [c for c in columns if not (c == "reporter" and c in df.columns and df[c].nunique() == 1)]
+    print_table(df, title + " — values in million USD", cols, _fmt, max_rows=max_rows)  # one reporter: in title
 
 
 def _paths(p: Optional[Path]) -> Optional[str]:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.cli.common import WarehouseOption, friendly_errors, print_table, write_table
 
 
 def register(indicators_app: typer.Typer) -> None:
@@ -31,15 +31,12 @@ def register(indicators_app: typer.Typer) -> None:
         warehouse: Optional[Path] = WarehouseOption,
     ) -> None:
         """Kaplan–Meier survival of export relationships (reporter × partner × HS product)."""
-        from rich.table import Table
-
         from tradepulse.errors import UnknownNameError
         from tradepulse.indicators import survival as sv
         from tradepulse.warehouse import Warehouse
 
-        from tradepulse.indicators.survival import BY_CHOICES
-        if by not in BY_CHOICES:
-            raise UnknownNameError("grouping", by, list(BY_CHOICES))
+        if by not in sv.BY_CHOICES:
+            raise UnknownNameError("grouping", by, list(sv.BY_CHOICES))
         with Warehouse(warehouse, read_only=True) as wh:
             spells = sv.export_spells(wh, reporter=reporter, partner=partner, product=product,
                                       province=province, years=years, level=level, threshold=threshold,
@@ -48,14 +45,9 @@ def register(indicators_app: typer.Typer) -> None:
         group = None if by == "none" else by
         table = sv.kaplan_meier(spells, by=group)
         summ = sv.summary(spells, by=group)
-        view = Table(title=f"Export survival of {reporter} (HS{level}, {len(spells):,} spells)")
         cols = ([group] if group else []) + ["spells", "median_duration", "survival_1y", "survival_4y",
                                              "hazard_first_year", "censored_share"]
-        for c in cols:
-            view.add_column(c, justify="right")
-        for row in summ.head(40).itertuples(index=False):
-            d = row._asdict()
-            view.add_row(*[f"{d[c]:.3f}" if isinstance(d[c], float) else str(d[c]) for c in cols])
-        console.print(view)
+        print_table(summ, f"Export survival of {reporter} (HS{level}, {len(spells):,} spells)", cols,
+                    lambda _c, v: f"{v:.3f}" if isinstance(v, float) else str(v))
         write_table(table, out)
         write_table(spells, spells_out)

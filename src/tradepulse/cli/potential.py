@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.cli.common import WarehouseOption, console, friendly_errors, print_table, write_table
 from tradepulse.config import DEFAULT_FOCUS
 
 MONEY = ("potential", "current_value", "realised", "unrealised", "market_imports", "demand", "exports",
@@ -44,19 +44,13 @@ def _fmt(col: str, v) -> str:
     return str(v)
 
 
-def _show(df, title: str, columns: list[str], max_rows: int) -> None:
-    from rich.table import Table
+def _name_columns_short(c: str) -> dict:
+    return {"overflow": "ellipsis", "no_wrap": c.endswith("_name"), "max_width": 28 if c.endswith("_name") else None}
 
-    view = Table(title=title, title_justify="left", caption="values in million USD", caption_justify="left")
-    cols = [c for c in columns if c in df.columns]
-    for c in cols:
-        view.add_column(LABELS.get(c, c.replace("_", " ")), justify="left" if df[c].dtype == object else "right",
-                        overflow="ellipsis", no_wrap=c.endswith("_name"), max_width=28 if c.endswith("_name") else None)
-    for row in df[cols].head(max_rows).itertuples(index=False):
-        view.add_row(*[_fmt(c, v) for c, v in zip(cols, row)])
-    console.print(view)
-    if len(df) > max_rows:
-        console.print(f"[dim]… {len(df) - max_rows} more rows; use --out FILE for the full table[/]")
+
+def _show(df, title: str, columns: list[str], max_rows: int) -> None:
+    print_table(df, title, columns, _fmt, max_rows=max_rows, caption="values in million USD", labels=LABELS,
+                column_style=_name_columns_short)
 
 
 def _read_tariffs(path: Path):
