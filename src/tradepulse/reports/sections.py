@@ -9,7 +9,7 @@ Definitions (years are Gregorian calendar years of the data; *y* = latest year, 
 
 - **Oil**: HS prefixes of :func:`tradepulse.reference.oil_prefixes` (``narrow`` = 2709/2710/2711).
 - **Totals** come from :func:`tradepulse.indicators.balance.trade_balance` (general trade system: re-exports and
-  re-imports included); :func:`annual_totals_ibis` is an independent cross-check.
+  re-imports included); tests/test_brief.py checks them against an independent Ibis computation.
 - **Non-oil balance** = (exports − oil exports) − (imports − oil imports), in current US$.
 - **Top movers**: HS4 products ranked by the change in export value v_y − v_{y−1} (largest rises, largest
   falls), with growth v_y / v_{y−1} − 1.
@@ -33,13 +33,6 @@ from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.warehouse import as_table
 
 
-def _prefix_expr(col, prefixes):
-    expr = ibis.literal(False)
-    for p in prefixes:
-        expr = expr | col.startswith(p)
-    return expr
-
-
 def _scope(flows, reporter: str, province: str | None) -> ibis.Table:
     """Rows of ``reporter`` (and ``province``); raises NoDataError / UnknownNameError with what exists."""
     t = as_table(flows, "flows")
@@ -61,11 +54,9 @@ def annual_totals(flows, reporter: str, province: str | None = None, oil: str = 
     re-exports and re-imports included) so the brief shows the same figures as ``tradepulse indicators``.
     Years without any import row get NaN imports (unknown, not zero).  Raises NoDataError /
     UnknownNameError when the reporter or province has no rows."""
+    from tradepulse.indicators.balance import trade_balance
+
     _scope(flows, reporter, province)          # uniform errors (no provincial data / unknown province)
-    try:
-        from tradepulse.indicators.balance import trade_balance
-    except ImportError:                        # pragma: no cover - indicators module absent
-        return annual_totals_ibis(flows, reporter, province, oil)
     tb = trade_balance(flows, reporter=reporter, province=province, oil=oil)
     cols = ["year", "oil_exports", "non_oil_exports", "oil_imports", "non_oil_imports", "exports", "imports",
             "non_oil_balance"]
@@ -73,41 +64,6 @@ def annual_totals(flows, reporter: str, province: str | None = None, oil: str = 
     none = out["imports"].to_numpy() == 0
     out.loc[none, ["imports", "oil_imports", "non_oil_imports", "non_oil_balance"]] = float("nan")
     return out.sort_values("year").reset_index(drop=True)
-
-
-def annual_totals_ibis(flows, reporter: str, province: str | None = None, oil: str = "narrow") -> pd.DataFrame:
-    """The same table computed here with Ibis from ``export``/``import`` rows only (kept as an independent
-    cross-check of :func:`annual_totals`; equal when there are no re-export/re-import rows)."""
-    from tradepulse.indicators.selection import national_totals
-
-    t = _scope(flows, reporter, province)
-    t = t.filter(t.flow.isin(["export", "import"]) & t.value_usd.notnull())
-    t = t.mutate(is_oil=_prefix_expr(t["product"], reference.oil_prefixes(oil)))
-    if province is None:
-        agg = national_totals(t, ["year", "flow", "is_oil"])
-    else:
-        agg = t.group_by(["year", "flow", "is_oil"]).aggregate(value_usd=t.value_usd.sum())
-    df = agg.to_pandas()
-    where = f"{reporter}" + (f", province {province}" if province else "")
-    if df.empty:
-        raise NoDataError(f"no export or import flows for {where}")
-    wide = df.pivot_table(index="year", columns=["flow", "is_oil"], values="value_usd", aggfunc="sum",
-                          fill_value=0.0)
-    out = pd.DataFrame(index=wide.index.astype(int))
-
-    def col(flow, oil_flag):
-        return wide[(flow, oil_flag)] if (flow, oil_flag) in wide.columns else 0.0
-
-    out["oil_exports"] = col("export", True)
-    out["non_oil_exports"] = col("export", False)
-    out["oil_imports"] = col("import", True)
-    out["non_oil_imports"] = col("import", False)
-    out["exports"] = out["oil_exports"] + out["non_oil_exports"]
-    out["imports"] = out["oil_imports"] + out["non_oil_imports"]
-    has_imports = df.loc[df["flow"] == "import", "year"].astype(int).unique()
-    out.loc[~out.index.isin(has_imports), ["imports", "oil_imports", "non_oil_imports"]] = float("nan")
-    out["non_oil_balance"] = out["non_oil_exports"] - out["non_oil_imports"]
-    return out.reset_index().rename(columns={"index": "year"}).sort_values("year").reset_index(drop=True)
 
 
 def _exports_by(t: ibis.Table, keys: list[str], years: list[int], national: bool) -> pd.DataFrame:
