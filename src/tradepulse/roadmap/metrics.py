@@ -26,7 +26,6 @@ to SH years by day weights (``method = "monthly-exact"``), annual data apportion
 
 from __future__ import annotations
 
-import functools
 import importlib
 import operator
 
@@ -36,6 +35,7 @@ import pandas as pd
 
 from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
+from tradepulse.indicators.selection import prefix_filter
 from tradepulse.roadmap import calendar as cal
 from tradepulse.roadmap.model import Scope, Target
 from tradepulse.schema import WORLD
@@ -127,10 +127,6 @@ def product_prefixes(names: tuple[str, ...], substitution_file=None) -> tuple[st
     return tuple(dict.fromkeys(out))
 
 
-def _prefix_pred(column, prefixes):
-    return functools.reduce(operator.or_, [column.startswith(p) for p in prefixes])
-
-
 # ---------------------------------------------------------------- goods
 def goods_rows(data: Data, scope: Scope, flow: str, *, prefixes=(), exclude=(), all_reporters=False,
                ) -> ibis.Table:
@@ -145,9 +141,9 @@ def goods_rows(data: Data, scope: Scope, flow: str, *, prefixes=(), exclude=(), 
     if scope.province is not None:
         t = t.filter(t.province == scope.province)
     if prefixes:
-        t = t.filter(_prefix_pred(t.product, prefixes))
+        t = t.filter(prefix_filter(t.product, prefixes))
     if exclude:
-        t = t.filter(~_prefix_pred(t.product, exclude))
+        t = t.filter(~prefix_filter(t.product, exclude))
     level = ibis.cases((t.partner == WORLD, 0), (t.province.isnull(), 1), else_=2)
     return t.mutate(level=level)
 
@@ -329,7 +325,7 @@ def services_series(data: Data, scope: Scope, flow: str, calendar: str) -> pd.Da
     if partners:
         t = t.filter(t.partner.isin(partners))
     if scope.ebops:
-        t = t.filter(_prefix_pred(t.ebops.upper(), scope.ebops))
+        t = t.filter(prefix_filter(t.ebops.upper(), scope.ebops))
     agg = t.group_by(["level", "year"]).aggregate(value=t.value_usd.sum()).to_pandas()
     cov = base.select("level", "year").distinct().to_pandas()  # years the reporter reports this flow
     if scope.level in ("world", "national"):

@@ -31,7 +31,8 @@ import pandas as pd
 
 from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError
-from tradepulse.roadmap.metrics import Data, _prefix_pred, choose_level, partner_members, product_prefixes
+from tradepulse.indicators.selection import prefix_filter
+from tradepulse.roadmap.metrics import Data, choose_level, partner_members, product_prefixes
 from tradepulse.schema import WORLD
 
 DEFAULT_MARGIN = 1.10
@@ -74,7 +75,7 @@ def mirror(data, reporter: str = "IRN", *, direction: str = "exports", partners=
 
     t = data.flows.filter(data.flows.partner != WORLD)
     if all_prefixes:
-        t = t.filter(_prefix_pred(t.product, all_prefixes))
+        t = t.filter(prefix_filter(t.product, all_prefixes))
     if years is not None:
         t = t.filter(t.year.isin([int(y) for y in years]))
     own = t.filter((t.reporter == reporter) & (t.flow == own_flow))

@@ -255,14 +255,15 @@ def import_panel(data, lines: pd.DataFrame, reporter: str, calendar: str = "SH")
     """Yearly imports per listed line in ``calendar``: ``hs, year, imports, from_listed, from_others,
     neighbours, estimate`` (one Ibis query; national bilateral or province rows, one level for all)."""
     import ibis
-    from tradepulse.roadmap.metrics import Data, _prefix_pred, choose_level, to_calendar
+    from tradepulse.indicators.selection import prefix_filter
+    from tradepulse.roadmap.metrics import Data, choose_level, to_calendar
 
     data = data if isinstance(data, Data) else Data(data)
     codes = lines["hs"].tolist()
     parents = sorted({_parent(c) for c in codes})
     t = data.flows
     t = t.filter((t.reporter == reporter) & (t.flow == "import") & (t.partner != "WLD"))
-    t = t.filter(_prefix_pred(t.product, codes + parents))
+    t = t.filter(prefix_filter(t.product, codes + parents))
     t = t.mutate(level=ibis.ifelse(t.province.isnull(), 1, 2))
     agg = t.group_by(["level", "year", "month", "product", "partner"]).aggregate(value=t.value_usd.sum()).to_pandas()
     if agg.empty:
