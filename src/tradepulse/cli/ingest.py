@@ -29,6 +29,24 @@ def _parse_options(pairs: list[str]) -> dict:
     return out
 
 
+def _overlap_summary(result, on_overlap: str) -> str:
+    """Plain words for the rows of this load whose key an earlier load already held."""
+    from rich.markup import escape
+
+    def earlier(o: dict) -> str:
+        return f"{o['rows']:,} from {escape(str(o['file'] or 'an unrecorded load'))} (load {o['load_id']})"
+    loads = result.overlapping_loads
+    listed = "; ".join(earlier(o) for o in loads[:5]) + (f"; and {len(loads) - 5} more loads" if len(loads) > 5
+                                                          else "")
+    n = result.rows_overlapping
+    if on_overlap == "replace":
+        return (f"[cyan]superseded[/] earlier rows: {n:,} row(s) of this file were already loaded, so the "
+                f"earlier copies were deleted — {listed}")
+    return (f"[yellow]already loaded[/] {n:,} row(s) of this file were in the warehouse already and went to "
+            f"quarantine ({listed}); to let this file supersede them, run again with --replace "
+            f"--on-overlap replace")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``ingest``, ``info`` and ``export`` to ``app``."""
 
@@ -43,6 +61,11 @@ def register(app: typer.Typer) -> None:
                                          "(e.g. year=2017, partner=WLD, hs_revision=HS2017)."),
         warehouse: Optional[Path] = WarehouseOption,
         replace: bool = typer.Option(False, "--replace", help="Replace rows loaded earlier from this file."),
+        on_overlap: str = typer.Option(
+            "quarantine", "--on-overlap", metavar="quarantine|replace",
+            help="Rows whose key (year, month, reporter, partner, flow, product, province) an earlier load of "
+                 "another file already holds: 'quarantine' them (default; the earlier rows stay) or 'replace' "
+                 "the earlier rows with them (this file supersedes, e.g. a revised release)."),
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
     ) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine)."""
@@ -55,7 +78,7 @@ def register(app: typer.Typer) -> None:
         if mapping is not None:
             options["mapping"] = str(mapping)
         steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
-                 "locating rejected lines", "committing"]
+                 "checking earlier loads", "locating rejected lines", "committing"]
         with Warehouse(warehouse) as wh:
             with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                           TimeElapsedColumn(), console=err_console, transient=True,
@@ -66,7 +89,8 @@ def register(app: typer.Typer) -> None:
                     done = steps.index(step) if step in steps else 0
                     bar.update(task, completed=done, description=f"{file.name}: {step}")
 
-                result = ingest_file(wh, file, fmt, replace=replace, progress=progress, **options)
+                result = ingest_file(wh, file, fmt, replace=replace, on_overlap=on_overlap, progress=progress,
+                                     **options)
                 bar.update(task, completed=len(steps))
         if as_json:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
@@ -79,6 +103,8 @@ def register(app: typer.Typer) -> None:
                       f"(US$ {result.value_usd_loaded:,.0f}), quarantined {result.rows_quarantined:,}, "
                       f"load {result.load_id}" + (f", replaced {result.rows_replaced:,} rows"
                                                   if result.rows_replaced else ""), highlight=False)
+        if result.rows_overlapping:
+            console.print(_overlap_summary(result, on_overlap), highlight=False)
         if result.problems:
             from rich.table import Table
             table = Table("line", "column", "value", "reason", title="first quarantined rows")

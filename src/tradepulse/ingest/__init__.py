@@ -16,10 +16,11 @@ from typing import Callable
 import pandas as pd
 
 from tradepulse.errors import InputError
-from tradepulse.ingest._core import KEYS, TARGETS, LoadResult, Spec, file_sha256, frame_sha256, run_load
+from tradepulse.ingest._core import (KEYS, OVERLAP_POLICIES, TARGETS, LoadResult, Spec, check_overlap_policy,
+                                     file_sha256, frame_sha256, run_load)
 from tradepulse.ingest.readers import FORMATS, load_mapping, spec_for_file, tmp_dir
 
-__all__ = ["FORMATS", "KEYS", "LoadResult", "ingest_file", "ingest_frame", "load_mapping"]
+__all__ = ["FORMATS", "KEYS", "OVERLAP_POLICIES", "LoadResult", "ingest_file", "ingest_frame", "load_mapping"]
 
 #: Files smaller than this are hashed before loading; bigger new files are hashed in a thread during the load.
 HASH_FIRST_BELOW = 64 << 20
@@ -32,7 +33,7 @@ def _open_warehouse(warehouse):
     return Warehouse(warehouse), True
 
 
-def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
+def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False, on_overlap: str = "quarantine",
                 progress: Callable[[str], None] | None = None, **options) -> LoadResult:
     """Load one file into the warehouse (a :class:`~tradepulse.warehouse.Warehouse` or a path).
 
@@ -42,8 +43,14 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
     (iso3|numeric|name), ``country_codes_csv`` (BACI code list), ``value_scale``, ``product_digits``,
     ``product_truncate``, ``calendar`` (gregorian|jalali|auto), ``encoding``, ``delimiter``, ``sheet``,
     ``member`` (zip), ``source``.
+
+    ``replace``: first delete the rows of earlier loads of this same file (same path or sha256).
+    ``on_overlap``: rows whose key (``KEYS[target]``) an earlier load of *another* file already holds are
+    ``"quarantine"``-d (default; the earlier rows stay) or ``"replace"`` the earlier rows (this file
+    supersedes them; ``loads`` is updated).  ``LoadResult.rows_overlapping`` counts them.
     """
     path = Path(path)
+    check_overlap_policy(on_overlap)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", file=str(path))
     if not path.exists():
@@ -76,7 +83,7 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
             with tmp_dir() as tmp:
                 spec = spec_for_file(wh.raw, path.resolve(), fmt, options, Path(tmp))
                 spec.note["fingerprint"] = fingerprint
-                return run_load(wh, spec, sha, replace=replace, progress=progress)
+                return run_load(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -90,14 +97,17 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
 
 
 def ingest_frame(warehouse, frame: pd.DataFrame, *, source: str, name: str, target: str = "flows",
-                 replace: bool = False, progress: Callable[[str], None] | None = None) -> LoadResult:
+                 replace: bool = False, on_overlap: str = "quarantine",
+                 progress: Callable[[str], None] | None = None) -> LoadResult:
     """Load a pandas frame holding ``target``'s columns (except ``load_id``) through the same validation.
 
     ``name`` stands for the file name (in ``loads`` and ``quarantine``); line = row position + 2 (as if the
     frame were a CSV file with a header).  Country columns hold ISO3 codes (or ``WLD``/Comtrade area codes).
+    ``replace`` and ``on_overlap`` as for :func:`ingest_file`.
     """
     if target not in TARGETS:
         raise InputError(f"unknown target {target!r} (flows, services, macro)", file=name)
+    check_overlap_policy(on_overlap)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, not {type(frame).__name__}")
     wanted = [c for c in TARGETS[target] if c not in ("load_id", "source")]
@@ -115,7 +125,7 @@ def ingest_frame(warehouse, frame: pd.DataFrame, *, source: str, name: str, targ
                      "services": {"reporter": "iso3", "partner": "iso3"}, "macro": {"iso3": "iso3"}}[target]
         spec = Spec(target=target, fmt="frame", file=name, relation=view, columns=list(frame.columns),
                     fields=fields, countries=countries, source_name=source, note={"rows": len(frame)})
-        return run_load(wh, spec, sha, replace=replace, progress=progress)
+        return run_load(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)
     finally:
         try:
             wh.raw.unregister(view)

@@ -13,7 +13,13 @@ How a load runs (all inside one DuckDB transaction, so a killed process leaves t
 4. Only when something was rejected is the source read a second time with ``row_number()`` to give the
    quarantine rows their line numbers (line 1 = header; for Parquet/Excel/frames, line = record number + 1,
    as if the table were written to CSV with a header).
-5. Zero good rows → the transaction is rolled back and :class:`~tradepulse.errors.InputError` is raised.
+5. Overlap with earlier loads (:func:`_find_overlap`): the load's rows whose key (``KEYS[target]``, NULLs
+   equal) is already in the target from *another* load — a revised release, a repeated extract — would be
+   counted twice by every indicator.  ``on_overlap="quarantine"`` (default) moves them to quarantine (reason
+   ``already loaded by load <id> (<file>)``); ``"replace"`` deletes the earlier rows instead (the new file
+   supersedes them) and records per earlier load how many rows went in this load's ``note``.  The check is
+   skipped by a row count when the target holds no other load's rows.
+6. Zero good rows → the transaction is rolled back and :class:`~tradepulse.errors.InputError` is raised.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from tradepulse import schema
-from tradepulse.errors import InputError
+from tradepulse.errors import InputError, UnknownNameError
 from tradepulse.ingest import codes
 
 TARGETS = {"flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO}
@@ -42,6 +48,8 @@ KEYS = {"flows": ("year", "month", "reporter", "partner", "flow", "product", "pr
         "macro": ("year", "iso3")}
 #: Value columns whose sum is reported as ``value_usd_loaded``.
 VALUE = {"flows": "value_usd", "services": "value_usd", "macro": None}
+#: What to do with rows whose key another load already holds: quarantine them, or supersede the old rows.
+OVERLAP_POLICIES = ("quarantine", "replace")
 
 
 @dataclass
@@ -59,6 +67,11 @@ class LoadResult:
     sha256: str = ""
     rows_replaced: int = 0
     problems: list[dict] = field(default_factory=list)  # first few quarantine rows (line, column, reason)
+    #: rows of this load whose key an earlier load already held (quarantined, or superseding the old rows)
+    rows_overlapping: int = 0
+    #: per earlier load hit: {"load_id", "file", "rows"} — rows = this load's rows quarantined against it
+    #: (quarantine) or its rows deleted (replace)
+    overlapping_loads: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -457,14 +470,59 @@ def _previous(con, sha256: str, target: str) -> list:
                        [sha256, target]).fetchall()
 
 
+def _key_on(a: str, b: str, keys) -> str:
+    """Join condition on every key column, NULLs equal (``IS NOT DISTINCT FROM``)."""
+    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys)
+
+
+def _find_overlap(con, target: str, load_id: str) -> int:
+    """Fill temp table ``__tp_overlap`` (key columns, ``old_load_id``): one row per key of ``load_id``'s rows
+    that another load already holds in ``target``, and per such load; return its row count.
+
+    Keys are ``KEYS[target]`` compared with ``IS NOT DISTINCT FROM`` (NULL month/province equal).
+    ``hs_revision`` is not part of the key: the same flow in two HS vintages still doubles totals.  Cheap
+    pre-filter first: only earlier rows in a (year, reporter) pair — (year, iso3) for macro — that the new
+    load has enter the full-key hash join, so a load of another year or country costs one small join.
+    """
+    keys = KEYS[target]
+    pre = [k for k in keys if k in ("year", "reporter", "iso3")]
+    t = ident(target)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_pairs AS SELECT DISTINCT {', '.join(pre)} FROM {t} "
+                f"WHERE load_id = ?", [load_id])
+    kcols = ", ".join(f"o.{k}" for k in keys)
+    on_pre = " AND ".join(f"o.{k} = p.{k}" for k in pre)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT DISTINCT {kcols}, o.load_id AS old_load_id "
+                f"FROM (SELECT {kcols}, o.load_id FROM {t} o JOIN __tp_pairs p ON {on_pre} "
+                f"WHERE o.load_id IS DISTINCT FROM ?) o JOIN {t} n ON {_key_on('n', 'o', keys)} WHERE n.load_id = ?",
+                [load_id, load_id])
+    return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchone()[0])
+
+
+def check_overlap_policy(on_overlap: str) -> str:
+    """``on_overlap`` itself if it names a policy, else :class:`~tradepulse.errors.UnknownNameError`."""
+    if on_overlap not in OVERLAP_POLICIES:
+        raise UnknownNameError("on_overlap value", str(on_overlap), list(OVERLAP_POLICIES))
+    return on_overlap
+
+
+def _note(text) -> dict:
+    try:
+        out = json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        out = {}
+    return out if isinstance(out, dict) else {"note": out}
+
+
 def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replace: bool = False,
-             progress: Callable[[str], None] | None = None) -> LoadResult:
+             on_overlap: str = "quarantine", progress: Callable[[str], None] | None = None) -> LoadResult:
     """Run one load described by ``spec`` in a single transaction (see module docstring).
 
     ``sha256`` is the digest, or a callable giving it later (a file hashed in a background thread while
     the rows are read): then the "already loaded?" check runs after the insert, inside the transaction,
-    and a repeated input is rolled back and reported as skipped.
+    and a repeated input is rolled back and reported as skipped.  ``on_overlap`` (``quarantine`` |
+    ``replace``) says what happens to rows whose key another load already holds (step 5).
     """
+    check_overlap_policy(on_overlap)
     step = progress or (lambda _msg: None)
     con = warehouse.raw
     target = spec.target
@@ -515,16 +573,17 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                     "hs_revision": "min(hs_revision)"}
             sel = ", ".join(sums.get(c, c) for c in names)
             grp = ", ".join(c for c in names if c not in sums)
-            con.execute(f"INSERT INTO {ident(target)} ({outs}, source, load_id) SELECT {sel}, "
-                        f"{lit(spec.source_name)}, {lit(load_id)} FROM __tp_stage WHERE __reason IS NULL "
-                        f"GROUP BY {grp}")
+            n_mine = con.execute(f"INSERT INTO {ident(target)} ({outs}, source, load_id) SELECT {sel}, "
+                                 f"{lit(spec.source_name)}, {lit(load_id)} FROM __tp_stage WHERE __reason IS NULL "
+                                 f"GROUP BY {grp}").fetchone()[0]
             n_bad = con.execute("SELECT count(*) FROM __tp_stage WHERE __reason IS NOT NULL").fetchone()[0]
             con.execute("DROP TABLE __tp_stage")
         else:
-            con.execute(f"INSERT INTO {ident(target)} ({outs}, source, load_id) SELECT {outs}, "
-                        f"{lit(spec.source_name)}, CASE WHEN __reason IS NULL THEN {lit(load_id)} "
-                        f"ELSE {lit(bad_id)} END FROM ({sql})")
+            n_mine = con.execute(f"INSERT INTO {ident(target)} ({outs}, source, load_id) SELECT {outs}, "
+                                 f"{lit(spec.source_name)}, CASE WHEN __reason IS NULL THEN {lit(load_id)} "
+                                 f"ELSE {lit(bad_id)} END FROM ({sql})").fetchone()[0]
             n_bad = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE load_id = ?", [bad_id]).fetchone()[0]
+            n_mine -= n_bad
             if n_bad:
                 con.execute(f"DELETE FROM {ident(target)} WHERE load_id = ?", [bad_id])
         if deferred:  # the digest was computed meanwhile: now decide skip / replace
@@ -562,28 +621,76 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                 on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM f.{k}" for k in keys)
                 con.execute(f"DELETE FROM {ident(target)} f USING __tp_dups d WHERE f.load_id = ? AND {on}",
                             [load_id])
+                n_mine -= n_dup
+        # keys that earlier loads already hold (skipped at the cost of a count(*) when there are none)
+        step("checking earlier loads")
+        n_ovl, overlapping, note = 0, [], dict(spec.note)
+        quarantine_ovl = False
+        n_all = con.execute(f"SELECT count(*) FROM {ident(target)}").fetchone()[0]
+        if n_all != n_mine and _find_overlap(con, target, load_id):
+            t = ident(target)
+            if on_overlap == "quarantine":  # the new rows go; each names the (first) earlier load holding its key
+                quarantine_ovl = True
+                kc = ", ".join(keys)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT o.*, l.file, 'already loaded "
+                            f"by load ' || coalesce(o.old_load_id, 'NULL') || ' (' || coalesce(l.file, 'no load record') || ')' "
+                            f"AS reason FROM (SELECT {kc}, min(old_load_id) AS old_load_id FROM __tp_overlap "
+                            f"GROUP BY ALL) o LEFT JOIN loads l ON l.load_id = o.old_load_id")
+                n_ovl = con.execute(f"DELETE FROM {t} f USING __tp_ovl_keys v WHERE f.load_id = ? AND "
+                                    f"{_key_on('f', 'v', keys)}", [load_id]).fetchone()[0]
+                overlapping = [{"load_id": i, "file": f, "rows": int(n)} for i, f, n in con.execute(
+                    "SELECT old_load_id, any_value(file), count(*) FROM __tp_ovl_keys GROUP BY 1 ORDER BY 1")
+                    .fetchall()]
+            else:  # replace: the earlier rows go; their loads' counts are brought up to date
+                vs = f"coalesce(sum(f.{value_col}), 0)" if value_col else "0"
+                sup = con.execute(f"SELECT f.load_id, count(*), {vs} FROM {t} f JOIN __tp_overlap v ON "
+                                  f"f.load_id IS NOT DISTINCT FROM v.old_load_id AND {_key_on('f', 'v', keys)} GROUP BY 1 "
+                                  f"ORDER BY 1").fetchall()
+                con.execute(f"DELETE FROM {t} f USING __tp_overlap v WHERE f.load_id IS NOT DISTINCT FROM v.old_load_id AND "
+                            f"{_key_on('f', 'v', keys)}")
+                n_ovl = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} FROM __tp_overlap)"
+                                    ).fetchone()[0]
+                old = {r[0]: (r[1], r[2]) for r in con.execute(
+                    "SELECT load_id, file, note FROM loads WHERE list_contains(?, load_id)",
+                    [[r[0] for r in sup]]).fetchall()}
+                vsum_old = f"coalesce(sum({value_col}), 0)" if value_col else "0"
+                for old_id, n, v in sup:
+                    file, old_note = old.get(old_id, (None, None))
+                    overlapping.append({"load_id": old_id, "file": file, "rows": int(n)})
+                    note.setdefault("superseded", {})[old_id] = {"file": file, "rows": int(n), "value_usd": float(v)}
+                    if old_id in old:
+                        old_meta = _note(old_note)
+                        old_meta.setdefault("superseded_by", {})[load_id] = {"file": spec.file, "rows": int(n)}
+                        con.execute(f"UPDATE loads SET rows_loaded = (SELECT count(*) FROM {t} WHERE load_id = $1), "
+                                    f"value_usd_loaded = (SELECT {vsum_old} FROM {t} WHERE load_id = $1), "
+                                    f"note = $2 WHERE load_id = $1",
+                                    [old_id, json.dumps(old_meta, ensure_ascii=False, default=str)])
         # quarantine with line numbers (second pass only when needed)
-        if n_bad or n_dup or len(rej):
+        if n_bad or n_dup or len(rej) or quarantine_ovl:
             step("locating rejected lines")
             rel2 = spec.relation_pass2 or spec.relation
             sql2, _ = _inner_select(spec, with_rn=True)
             sql2 = sql2.replace("{rel}", f"(SELECT row_number() OVER () AS __rn, * FROM {rel2})")
+            desc = " || ', ' || ".join(f"'{k}=' || coalesce(CAST(q.{k} AS VARCHAR), '')" for k in keys)
+            parts = [f"SELECT __rn, __raw, __column, __value, __reason, 'rule' AS __kind FROM ({sql2}) "
+                     f"WHERE __reason IS NOT NULL"]
             if n_dup:
-                on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM q.{k}" for k in keys)
-                desc = " || ', ' || ".join(f"'{k}=' || coalesce(CAST(q.{k} AS VARCHAR), '')" for k in keys)
-                dup_sql = (f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, "
-                           f"'duplicate key (' || d.n || ' rows share it)' AS __reason "
-                           f"FROM ({sql2}) q JOIN __tp_dups d ON {on} WHERE q.__reason IS NULL")
-            else:
-                dup_sql = None
-            parts = [f"SELECT __rn, __raw, __column, __value, __reason FROM ({sql2}) WHERE __reason IS NOT NULL"]
-            if dup_sql:
-                parts.append(dup_sql)
+                parts.append(f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, "
+                             f"'duplicate key (' || d.n || ' rows share it)' AS __reason, 'dup' AS __kind "
+                             f"FROM ({sql2}) q JOIN __tp_dups d ON {_key_on('d', 'q', keys)} WHERE q.__reason IS NULL")
+            if quarantine_ovl:
+                parts.append(f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, v.reason AS __reason, "
+                             f"'overlap' AS __kind FROM ({sql2}) q JOIN __tp_ovl_keys v ON {_key_on('v', 'q', keys)} "
+                             f"WHERE q.__reason IS NULL")
             qdf = con.execute(" UNION ALL ".join(parts)).df()
-            n_rule = int((qdf["__column"] != "key").sum()) if n_dup else len(qdf)
+            n_rule = int((qdf["__kind"] == "rule").sum())
             if n_rule != n_bad:  # both passes must agree on which rows are bad
                 raise RuntimeError(f"internal error: first pass rejected {n_bad} rows, second pass {n_rule}")
+            n_ovl_lines = int((qdf["__kind"] == "overlap").sum())
+            if quarantine_ovl and n_ovl_lines != n_ovl and not aggregate:  # aggregated: several lines a key
+                raise RuntimeError(f"internal error: {n_ovl} overlapping rows but {n_ovl_lines} lines")
             qdf["line"] = _true_lines(qdf["__rn"].to_numpy(np.int64), spec.line_offset + 1, rejected)
+            first_ovl_line = int(qdf.loc[qdf["__kind"] == "overlap", "line"].min()) if n_ovl_lines else None
             if len(rej):
                 qdf = pd.concat([qdf, pd.DataFrame({
                     "line": [r[0] for r in rej], "__column": [r[1] for r in rej], "__value": None,
@@ -596,13 +703,21 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
             con.register("__tp_q_df", out)
             con.execute("INSERT INTO quarantine SELECT * FROM __tp_q_df")
             con.unregister("__tp_q_df")
-        n_q = n_bad + n_dup + len(rej)
+        n_q = n_bad + n_dup + len(rej) + (n_ovl_lines if quarantine_ovl else 0)
         step("committing")
         vsum = f"coalesce(sum({value_col}), 0)" if value_col else "0"
         n_ok, v_ok = con.execute(f"SELECT count(*), {vsum} FROM {ident(target)} WHERE load_id = ?",
                                  [load_id]).fetchone()
         problems = con.execute("SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? "
                                "ORDER BY line LIMIT 10", [load_id]).df().to_dict("records")
+        if n_ok == 0 and quarantine_ovl:
+            earlier = "; ".join(f"{o['rows']:,} by load {o['load_id']} ({o['file'] or 'no load record'})"
+                                for o in overlapping[:3]) + ("; …" if len(overlapping) > 3 else "")
+            raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
+                             f"(loaded {earlier}); nothing was loaded.  To let this file supersede the earlier "
+                             f"rows, load it with --on-overlap replace (Python: on_overlap='replace')"
+                             + (f"; {n_q - n_ovl_lines:,} other row(s) were rejected" if n_q > n_ovl_lines else ""),
+                             file=spec.file, line=first_ovl_line, column="key")
         if n_ok == 0:
             first = problems[0] if problems else None
             raise InputError("no usable rows" + (f"; first problem: {first['reason']} (value {first['value']!r})"
@@ -611,7 +726,7 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                              column=first["column_name"] if first else None)
         con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
                     [load_id, spec.file, sha256, spec.fmt, target, int(n_ok), int(n_q), float(v_ok),
-                     json.dumps(spec.note, ensure_ascii=False, default=str)])
+                     json.dumps(note, ensure_ascii=False, default=str)])
         con.execute("COMMIT")
     except _Skip:
         con.execute("ROLLBACK")
@@ -621,10 +736,10 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
         raise
     finally:
         con.execute(f"SET memory_limit = {lit(old_limit)}")
-        for t in ("__tp_dups", "__tp_stage"):
+        for t in ("__tp_dups", "__tp_stage", "__tp_pairs", "__tp_overlap", "__tp_ovl_keys"):
             try:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
             except Exception:  # noqa: BLE001 - cleanup only
                 pass
     return LoadResult(load_id, spec.file, int(n_ok), int(n_q), float(v_ok), False, target, spec.fmt, sha256,
-                      int(replaced), problems)
+                      int(replaced), problems, rows_overlapping=int(n_ovl), overlapping_loads=overlapping)
