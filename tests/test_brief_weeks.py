@@ -64,7 +64,8 @@ def test_formatter():
     en, fa = Formatter("en"), Formatter("fa")
     assert en.num(1234567.891, 1) == "1,234,567.9"
     assert fa.num(1234567.891, 1) == "۱٬۲۳۴٬۵۶۷٫۹"
-    assert fa.pct(0.1234) == "+۱۲٫۳٪" and en.pct(-0.05) == "-5.0%"
+    assert fa.pct(0.1234) == "+۱۲٫۳٪" and en.pct(-0.05) == "-5.0%" and fa.pct(-0.05) == "−۵٫۰٪"
+    assert fa.musd(-25e6, 0, sign=True) == "−۲۵" and fa.text("1405-W36") == "۱۴۰۵-W۳۶"   # sign vs hyphen
     assert en.musd(2.5e9, 0) == "2,500" and en.num(None) == "–" and en.num(float("nan")) == "–"
     assert Formatter("fa", "latin").num(1234) == "1,234"
     # 2026-11-25 = 4 Azar 1405
@@ -75,22 +76,56 @@ def test_formatter():
     assert translations("en").gettext("Roadmap targets") == "Roadmap targets"
 
 
-def test_catalog_complete():
-    """Every message in the templates and Python sources of tradepulse.reports has a non-empty Persian
-    translation, and the catalog holds no message that no longer occurs (extracted with Babel)."""
+#: Where the project's messages live (paths relative to the ``tradepulse`` package) and how Babel reads them.
+CATALOG_SOURCES = [("i18n.py", "python"), ("reports/templates/**.html", "jinja2"), ("reports/**.py", "python"),
+                   ("web/templates/**.html", "jinja2"), ("web/**.py", "python")]
+#: Marker functions: ``_``/``gettext``/``N_`` take the msgid; ``pgettext``/``NC_`` take (context, msgid).
+CATALOG_KEYWORDS = {"_": None, "N_": None, "gettext": None, "pgettext": ((1, "c"), 2), "NC_": ((1, "c"), 2)}
+
+
+def _extracted() -> dict[tuple[str | None, str], list[str]]:
+    """(msgctxt, msgid) → places, extracted with Babel from the reports and the web dashboard."""
     from babel.messages.extract import extract_from_dir
+
+    from tradepulse import i18n
+
+    found: dict[tuple[str | None, str], list[str]] = {}
+    for fname, line, msg, _c, ctx in extract_from_dir(str(i18n.HERE), method_map=CATALOG_SOURCES,
+                                                      keywords=CATALOG_KEYWORDS):
+        found.setdefault((ctx, msg), []).append(f"{fname}:{line}")
+    return found
+
+
+def test_catalog_complete():
+    """Every message in the templates and Python sources of tradepulse.reports, tradepulse.web and
+    tradepulse.i18n has a non-empty Persian translation, and the one catalog holds no message that no
+    longer occurs (extracted with Babel; messages are (msgctxt, msgid) pairs)."""
     from babel.messages.pofile import read_po
 
-    from tradepulse.reports import i18n
+    from tradepulse import i18n
 
-    src = i18n.HERE
-    found = {msg for _f, _l, msg, _c, _x in extract_from_dir(
-        str(src), method_map=[("templates/**.html", "jinja2"), ("**.py", "python")],
-        keywords={"_": None, "N_": None, "gettext": None})}
+    found = _extracted()
     with open(i18n.LOCALE_DIR / "fa" / "LC_MESSAGES" / "messages.po", "rb") as fh:
         cat = read_po(fh, locale="fa")
-    have = {m.id: m.string for m in cat if m.id}
+    have = {(m.context, m.id): m.string for m in cat if m.id}
     assert found, "no messages extracted"
-    assert sorted(found - set(have)) == []
-    assert sorted(set(have) - found) == []
+    places = {m.split(":")[0].split("/")[0] for ms in found.values() for m in ms}
+    assert {"reports", "web", "i18n.py"} <= places, places        # all three sources were scanned
+    assert sorted(k for k in found if k not in have) == []
+    assert sorted(k for k in have if k not in found) == []
     assert [k for k, v in have.items() if not v] == []
+    # brace placeholders survive translation ({value}, {province}, …)
+    import re
+    for (ctx, msgid), msgstr in have.items():
+        assert sorted(re.findall(r"{\w*}", msgid)) == sorted(re.findall(r"{\w*}", msgstr)), msgid
+
+
+def test_extraction_finds_web_markers():
+    """The extraction mapping reaches the dashboard: a template ``_()``, a template ``pgettext`` with its
+    context, a Python ``N_`` column label and an ``NC_`` label (hand-picked from the sources)."""
+    found = _extracted()
+    assert any(p.startswith("web/templates/login.html") for p in found[(None, "Password")])
+    assert any(p.startswith("web/templates/_content.html") for p in found[("dashboard", "Partner")])
+    assert any(p.startswith("web/pages.py") for p in found[(None, "Partner imports")])
+    assert any(p.startswith("web/pages.py") for p in found[("dashboard", "RCA")])
+    assert any(p.startswith("i18n.py") for p in found[(None, "${value} bn")])

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tradepulse.web import i18n
+from tradepulse.web import pages
 from tradepulse.web.security import LoginRateLimiter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,17 +28,39 @@ PAGES = ["/", "/products", "/markets", "/provinces", "/targets", "/groups", "/br
 
 # ---------------------------------------------------------------- pure units
 def test_jalali_dates_and_persian_digits():
-    """Nowruz 1403 = 2024-03-20 (Solar Hijri year start); 2023-03-20 is 1401/12/29 (last day of 1401)."""
-    assert i18n.fmt_date(dt.date(2024, 3, 20), "fa") == "۱۴۰۳/۰۱/۰۱"
-    assert i18n.fmt_date(dt.date(2023, 3, 20), "fa") == "۱۴۰۱/۱۲/۲۹"
-    assert i18n.fmt_date("2024-03-20", "en") == "2024-03-20"
-    assert i18n.fmt_year(2023, "fa") == "۲۰۲۳ (۱۴۰۲)"
-    assert i18n.fmt_number(1234567.891, "fa", 2) == "۱٬۲۳۴٬۵۶۷٫۸۹"
-    assert i18n.fmt_usd(-878.41e6, "en") == "−$878.41 m"
-    assert i18n.fmt_usd(123_760_000_000, "en") == "$123.76 bn"
-    assert i18n.fmt_usd(float("nan")) == ""
-    # every string has both languages
-    assert all(set(v) == {"en", "fa"} for v in i18n.STRINGS.values())
+    """Nowruz 1403 = 2024-03-20 (Solar Hijri year start); 2023-03-20 is 1401/12/29 (last day of 1401).
+    Dashboard formats (shared :class:`tradepulse.i18n.Formatter`, None/NaN shown empty): compact dollars
+    −878.41e6 → ``-$878.41 m`` (CLDR en minus U+002D), in Persian ``−۸۷۸٫۴۱ میلیون دلار`` (U+2212);
+    shares as percentages without sign, 0.1234 → ``۱۲٫۳٪`` (CLDR arabext percent sign U+066A)."""
+    en, fa = pages.fmt_of("en"), pages.fmt_of("fa")
+    assert fa.numeric_date(dt.date(2024, 3, 20)) == "۱۴۰۳/۰۱/۰۱"
+    assert fa.numeric_date(dt.date(2023, 3, 20)) == "۱۴۰۱/۱۲/۲۹"
+    assert en.numeric_date("2024-03-20") == "2024-03-20"
+    assert fa.year(2023) == "۲۰۲۳ (۱۴۰۲)" and en.year(2023) == "2023"
+    assert fa.num(1234567.891, 2) == "۱٬۲۳۴٬۵۶۷٫۸۹"
+    assert en.usd(-878.41e6) == "-$878.41 m"
+    assert fa.usd(-878.41e6) == "−۸۷۸٫۴۱ میلیون دلار"
+    assert en.usd(123_760_000_000) == "$123.76 bn" and fa.usd(123_760_000_000) == "۱۲۳٫۷۶ میلیارد دلار"
+    assert en.usd(45_600) == "$45.60 k" and en.usd(789.4) == "$789" and fa.usd(789.4) == "۷۸۹ دلار"
+    assert en.usd(float("nan")) == "" and en.usd(None) == ""
+    assert pages.fmt_cell("export_share", 0.1234, "fa") == "۱۲٫۳٪"
+    assert pages.fmt_cell("exports_growth", -0.05, "en") == "-5.0%"
+    assert pages.fmt_cell("status", "in_progress", "fa") == "در حال انجام"
+    assert pages.fmt_cell("status", "on-track", "en") == "on track"
+    assert pages.fmt_cell("id", -12, "fa") == "−۱۲" and pages.fmt_cell("pci", 1.23456, "en") == "1.235"
+
+
+def test_column_labels_and_statuses_are_translated():
+    """Every column, status and page-title label of the dashboard has a Persian translation (different from
+    its English msgid), and the ``dashboard`` context keeps the dashboard's wording where the brief words the
+    same English differently."""
+    fa = pages.fmt_of("fa")
+    for label in [*pages.COLUMN_LABELS.values(), *pages.STATUS_LABELS.values(), *pages.PAGE_TITLES.values()]:
+        assert fa.msg(label) != (label[1] if isinstance(label, tuple) else label), label
+    assert fa.msg(pages.COLUMN_LABELS["partner"]) == "شریک تجاری"       # the brief says «کشور طرف تجاری»
+    assert fa.gettext("Partner") == "کشور طرف تجاری"
+    assert fa.msg(pages.COLUMN_LABELS["rca"]) == "مزیت نسبی (RCA)" and fa.gettext("RCA") == "مزیت نسبی"
+    assert pages.fmt_of("en").msg(pages.COLUMN_LABELS["rca"]) == "RCA"
 
 
 def test_rate_limiter_sliding_window():
@@ -149,7 +171,7 @@ def test_overview_kpis_match_independent_sql(client, site):
         assert got[year]["balance"] == pytest.approx(x - m, rel=1e-9, abs=1e-3)
     latest = max(got)
     page = client.get("/").text
-    assert i18n.fmt_usd(got[latest]["exports"], "en") in page
+    assert pages.fmt_of("en").usd(got[latest]["exports"]) in page
 
 
 # ---------------------------------------------------------------- API
@@ -325,7 +347,7 @@ def test_groups_page_persian_dates(client, site):
     with session_factory(site[1])() as s:
         m = GroupService(s).meetings()[-1]
     html = client.get("/groups", params={"lang": "fa"}).text
-    assert i18n.fmt_date(m.date, "fa") in html
+    assert pages.fmt_of("fa").numeric_date(m.date) in html
 
 
 def test_brief_download(client):

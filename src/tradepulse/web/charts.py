@@ -1,7 +1,7 @@
 """Altair charts for the dashboard, returned as Vega-Lite JSON specs (rendered by the vendored vega-embed).
 
 Conventions: values in US$ billions on axes (``value_bn = value_usd / 1e9``); titles and axis labels are
-translated; charts are sized to the container width (``width="container"``).
+translated through the project's gettext catalog (:mod:`tradepulse.i18n`); charts are sized to the container width (``width="container"``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from tradepulse.web.i18n import t
+from tradepulse.i18n import translations
 
 FONT = "Vazirmatn, DejaVu Sans, sans-serif"
 
@@ -21,14 +21,14 @@ def _spec(chart: alt.TopLevelMixin) -> dict:
 
 def trade_lines(df: pd.DataFrame, lang: str) -> dict:
     """Exports, imports and non-oil balance by year (US$ bn)."""
-    series = {"exports": t("exports", lang), "imports": t("imports", lang),
-              "non_oil_balance": t("non_oil_balance", lang)}
+    _ = translations(lang).gettext
+    series = {"exports": _("Exports"), "imports": _("Imports"), "non_oil_balance": _("Non-oil balance")}
     long = df.melt(id_vars="year", value_vars=[c for c in series if c in df], var_name="series",
                    value_name="value_usd")
     long["series"] = long["series"].map(series)
     long["value_bn"] = (long.pop("value_usd") / 1e9).round(4)
     chart = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("year:O", title=t("year", lang)),
+        x=alt.X("year:O", title=_("Year")),
         y=alt.Y("value_bn:Q", title="US$ bn"),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["year:O", "series:N", alt.Tooltip("value_bn:Q", format=",.2f")],
@@ -38,11 +38,12 @@ def trade_lines(df: pd.DataFrame, lang: str) -> dict:
 
 def top_bars(df: pd.DataFrame, label: str, lang: str, n: int = 15, value: str = "exports") -> dict:
     """Horizontal bars of the ``n`` largest rows by ``value``."""
+    _ = translations(lang).gettext
     d = df.nlargest(n, value)[[label, value]].copy()
     d["value_bn"] = (d.pop(value) / 1e9).round(4)
     chart = alt.Chart(d).mark_bar().encode(
         y=alt.Y(f"{label}:N", sort="-x", title=None),
-        x=alt.X("value_bn:Q", title=f"{t('exports', lang)} (US$ bn)"),
+        x=alt.X("value_bn:Q", title=f"{_('Exports')} (US$ bn)"),
         tooltip=[f"{label}:N", alt.Tooltip("value_bn:Q", format=",.3f")],
     ).properties(width="container", height=max(120, 18 * len(d)))
     return _spec(chart)
@@ -54,7 +55,8 @@ def province_bars(df: pd.DataFrame, lang: str, n: int = 15) -> dict:
     d = df[df["year"] == year].nlargest(n, "exports")
     long = d.melt(id_vars="province", value_vars=["exports", "imports"], var_name="flow",
                   value_name="value_usd")
-    long["flow"] = long["flow"].map({"exports": t("exports", lang), "imports": t("imports", lang)})
+    _ = translations(lang).gettext
+    long["flow"] = long["flow"].map({"exports": _("Exports"), "imports": _("Imports")})
     long["value_m"] = (long.pop("value_usd") / 1e6).round(3)
     chart = alt.Chart(long).mark_bar().encode(
         y=alt.Y("province:N", sort=alt.SortField("value_m", order="descending"), title=None),
@@ -101,7 +103,8 @@ def step_lines(df: pd.DataFrame, x: str, y: str, group: str | None, lang: str, x
 def target_bars(df: pd.DataFrame, label: str, actual: str, target: str, lang: str) -> dict:
     """Actual vs target as paired bars."""
     long = df.melt(id_vars=label, value_vars=[actual, target], var_name="kind", value_name="value")
-    long["kind"] = long["kind"].map({actual: t("actual", lang), target: t("target", lang)})
+    tr = translations(lang)
+    long["kind"] = long["kind"].map({actual: tr.pgettext("dashboard", "Actual"), target: tr.gettext("Target")})
     chart = alt.Chart(long).mark_bar().encode(
         y=alt.Y(f"{label}:N", title=None), x=alt.X("value:Q", title=None),
         color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom")), yOffset="kind:N",

@@ -24,30 +24,58 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from tradepulse import reference
+from tradepulse import i18n, reference
 from tradepulse.errors import NoDataError, TradepulseError
-from tradepulse.web import charts, i18n
+from tradepulse.i18n import NC_, Formatter, N_
+from tradepulse.web import charts
 from tradepulse.web.data import DataContext, Params, Unavailable, get_table, require
 from tradepulse.web.security import (can, check_csrf, csrf_token, current_user, require_role,
                                      rotate_csrf)
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 
-NAV = (("overview", "/"), ("products", "/products"), ("markets", "/markets"), ("provinces", "/provinces"),
-       ("targets", "/targets"), ("groups", "/groups"), ("briefs", "/briefs"))
 
-#: Column headers with a translation key; other columns are shown by their name.
-COLUMN_KEYS = {"year": "year", "partner": "partner", "partner_name": "partner", "product": "product",
-               "product_name": "title", "province": "province", "exports": "exports",
-               "imports": "imports", "non_oil_exports": "non_oil_exports",
-               "non_oil_imports": "non_oil_imports", "balance": "balance",
-               "non_oil_balance": "non_oil_balance", "export_share": "share", "status": "status",
-               "exports_growth": "growth", "id": "id", "target_id": "id", "title": "title", "progress": "progress",
-               "actual": "actual", "target": "target", "dimension": "dimension", "rank": "rank",
-               "potential": "potential", "duration": "duration", "survival": "survival_s",
-               "complementarity": "complementarity", "intensity": "intensity", "label": "label"}
+def _templates(lang: str) -> Jinja2Templates:
+    """Templates of one language: Jinja's i18n extension with that language's gettext catalog installed
+    (``_``, ``gettext``, ``pgettext``; new-style, so translations are autoescaped like any other value)."""
+    t = Jinja2Templates(directory=str(HERE / "templates"))
+    t.env.add_extension("jinja2.ext.i18n")
+    t.env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    return t
+
+
+#: One template environment per language (the catalog is bound at install time).
+TEMPLATES = {lang: _templates(lang) for lang in i18n.LANGS}
+
+#: (key, URL, label) of the navigation; the key also names the page (cache key, ``data-nav``).
+NAV = (("overview", "/", N_("Overview")), ("products", "/products", N_("Products")),
+       ("markets", "/markets", N_("Markets")), ("provinces", "/provinces", N_("Provinces")),
+       ("targets", "/targets", N_("Targets")), ("groups", "/groups", N_("Working groups")),
+       ("briefs", "/briefs", N_("Briefs")))
+PAGE_TITLES = {key: label for key, _href, label in NAV}
+
+#: Column headers (gettext messages); other columns are shown by their name.
+COLUMN_LABELS: dict[str, i18n.Message] = {
+    "year": N_("Year"), "partner": NC_("dashboard", "Partner"), "partner_name": NC_("dashboard", "Partner"),
+    "product": N_("Product"), "product_name": N_("Title"), "province": N_("Province"), "exports": N_("Exports"),
+    "imports": N_("Imports"), "non_oil_exports": N_("Non-oil exports"), "non_oil_imports": N_("Non-oil imports"),
+    "balance": N_("Balance"), "non_oil_balance": N_("Non-oil balance"), "export_share": N_("Share"),
+    "status": N_("Status"), "exports_growth": N_("Growth"), "id": N_("ID"), "target_id": N_("ID"),
+    "title": N_("Title"), "progress": N_("Progress"), "actual": NC_("dashboard", "Actual"), "target": N_("Target"),
+    "dimension": N_("Dimension"), "rank": N_("Rank"), "potential": N_("Export potential"),
+    "duration": N_("Duration (years)"), "survival": N_("Survival S(t)"), "complementarity": N_("Complementarity"),
+    "intensity": N_("Intensity"), "label": N_("Class"),
+    "rca": NC_("dashboard", "RCA"), "density": NC_("dashboard", "Density"), "pci": NC_("dashboard", "PCI"),
+    "eci": N_("ECI"), "cog": N_("COG"), "score": N_("Score"), "export_value": N_("Export value"),
+    "value_usd": N_("Value"), "hhi": N_("HHI"), "theil": N_("Theil"), "n_active": N_("Active items"),
+    "realised": N_("Realised"), "unrealised": N_("Unrealised"), "baseline_value": N_("Baseline"),
+    "target_value": N_("Target"), "deadline_year": N_("Deadline"), "as_of_year": N_("As of"),
+    "reason": N_("Reason"), "partner_imports": N_("Partner imports")}
+#: Action-item and target status values (as stored) → their label.
+STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done"),
+                 "cancelled": N_("cancelled"), "on-track": N_("on track"), "at-risk": N_("at risk"),
+                 "off-track": N_("off track"), "no-data": N_("no data")}
 #: Columns holding US dollar amounts (shown compactly: $1.23 bn).
 MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports",
          "non_oil_balance", "balance_change", "total_value", "export_value", "value_usd", "potential",
@@ -57,6 +85,17 @@ MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil
 
 
 # ---------------------------------------------------------------- language & rendering
+def fmt_of(lang: str) -> Formatter:
+    """The dashboard's formatter for ``lang`` (messages, numbers, dates; None/NaN shown empty)."""
+    return i18n.formatter(lang, None, "")
+
+
+def status_label(status: object, lang: str) -> str:
+    """Translated label of a status value; unknown values are shown as they are."""
+    label = STATUS_LABELS.get(str(status))
+    return fmt_of(lang).gettext(label) if label else str(status)
+
+
 def lang_of(request: Request) -> str:
     q = request.query_params.get("lang")
     if q in i18n.LANGS:
@@ -85,13 +124,13 @@ def _sources(ctx: DataContext) -> str:
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = context.pop("lang", None) or lang_of(request)
     user = current_user(request)
-    base = dict(request=request, lang=lang, dir="rtl" if lang == "fa" else "ltr",
-                tr=lambda k: i18n.t(k, lang), nav=NAV, user=user, csrf=csrf_token(request),
-                can_edit=can(user, "secretary"), path=request.url.path, fmt_date=lambda d: i18n.fmt_date(d, lang),
-                digits=lambda s: i18n.digits(s, lang), focus=request.app.state.ctx.focus,
-                focus_name=_country_name(request.app.state.ctx.focus, lang), sources=_sources(request.app.state.ctx))
+    base = dict(request=request, lang=lang, dir="rtl" if lang in i18n.RTL else "ltr",
+                fmt=fmt_of(lang), status_label=lambda s: status_label(s, lang), nav=NAV, user=user,
+                csrf=csrf_token(request), can_edit=can(user, "secretary"), path=request.url.path,
+                focus=request.app.state.ctx.focus, focus_name=_country_name(request.app.state.ctx.focus, lang),
+                sources=_sources(request.app.state.ctx))
     base.update(context)
-    return templates.TemplateResponse(request, template, base, status_code=status)
+    return TEMPLATES[lang].TemplateResponse(request, template, base, status_code=status)
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
@@ -116,27 +155,30 @@ class Section:
 
 
 def fmt_cell(col: str, value: Any, lang: str) -> str:
+    """One table cell: money compact (``$1.23 bn``), shares and growth as percentages without sign, years
+    with their Solar Hijri year in Persian, statuses translated, floats with 3 decimals below 100."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    fmt = fmt_of(lang)
     if col.endswith("_usd") or col in MONEY:
-        return i18n.fmt_usd(value, lang)
+        return fmt.usd(value)
     if "share" in col or col.endswith("_growth"):
         try:
-            return i18n.digits(f"{100 * float(value):.1f}%", lang)
+            return fmt.pct(float(value), 1, sign=False)
         except (TypeError, ValueError):
             return str(value)
     if col == "year":
-        return i18n.fmt_year(value, lang)
-    if col == "status" and f"st_{value}" in i18n.STRINGS:
-        return i18n.t(f"st_{value}", lang)
+        return fmt.year(value)
+    if col == "status" and str(value) in STATUS_LABELS:
+        return status_label(value, lang)
     if isinstance(value, (dt.date, dt.datetime)):
-        return i18n.fmt_date(value, lang)
+        return fmt.numeric_date(value)
     if isinstance(value, bool):
         return "✓" if value else ""
     if isinstance(value, float):
-        return i18n.fmt_number(value, lang, 3 if abs(value) < 100 else 0)
+        return fmt.num(value, 3 if abs(value) < 100 else 0)
     if isinstance(value, int):
-        return i18n.digits(value, lang)
+        return fmt.int(value)
     return str(value)
 
 
@@ -146,8 +188,8 @@ def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None 
     cols = [c for c in (columns or list(df.columns)) if c in df.columns]
     head = df[cols].head(limit)
     rows = [[fmt_cell(c, v, lang) for c, v in zip(cols, r)] for r in head.itertuples(index=False, name=None)]
-    headers = [i18n.t(COLUMN_KEYS[c], lang) if c in COLUMN_KEYS else
-               (i18n.t(f"col_{c}", lang) if f"col_{c}" in i18n.STRINGS else c) for c in cols]
+    fmt = fmt_of(lang)
+    headers = [fmt.msg(COLUMN_LABELS[c]) if c in COLUMN_LABELS else c for c in cols]
     links = {}
     if table:
         q = {k: v for k, v in (params.__dict__ if params else {}).items() if v not in (None, "")}
@@ -230,13 +272,12 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
         try:
             sections = build(ctx, p, lang)
         except TradepulseError as exc:  # e.g. no warehouse
-            sections = [Section(i18n.t(key, lang), "error", str(exc))]
+            sections = [Section(fmt_of(lang).gettext(PAGE_TITLES[key]), "error", str(exc))]
         for sec in sections:
             sec.chart = externalise(ctx, sec.chart)
         years = ctx.cached(("years", ctx.focus), lambda: _years(ctx)) if filters else []
-        return templates.get_template("_content.html").render(
-            sections=sections, params=p, filters=filters, years=years, path=path, lang=lang,
-            tr=lambda k: i18n.t(k, lang), digits=lambda s: i18n.digits(s, lang))
+        return TEMPLATES[lang].get_template("_content.html").render(
+            sections=sections, params=p, filters=filters, years=years, path=path, lang=lang, fmt=fmt_of(lang))
     return ctx.cached(("html", key, path, p.key()), make)
 
 
@@ -249,7 +290,8 @@ async def page(request: Request, key: str, build: Callable[[DataContext, Params,
     html = ctx.peek(("html", key, path, p.key()))
     if html is None:   # compute in a worker thread, never on the event loop
         html = await run_in_threadpool(_content, ctx, path, key, build, filters, p, lang)
-    return render(request, "page.html", title=i18n.t(key, lang), key=key, content=Markup(html))
+    return render(request, "page.html", title=fmt_of(lang).gettext(PAGE_TITLES[key]), key=key,
+                  content=Markup(html))
 
 
 def _years(ctx: DataContext) -> list[int]:
@@ -259,55 +301,57 @@ def _years(ctx: DataContext) -> list[int]:
 
 # ---------------------------------------------------------------- page builders
 def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    fmt = fmt_of(lang)
+    _ = fmt.gettext
     out: list[Section] = []
 
     def trade() -> Section:
         df = get_table(ctx, "trade", Params(lang=lang))
-        sec = frame_section(i18n.t("overview", lang), df.sort_values("year", ascending=False), lang,
+        sec = frame_section(_("Overview"), df.sort_values("year", ascending=False), lang,
                             table="trade", chart=charts.trade_lines(df, lang), sid="trade",
                             columns=["year", "exports", "imports", "non_oil_exports",
                                      "non_oil_imports", "non_oil_balance"])
         last = df.sort_values("year").iloc[-1]
-        year = i18n.fmt_year(last["year"], lang)
-        sec.kpis = [(f"{i18n.t(k, lang)} {year}", i18n.fmt_usd(last[c], lang),
-                     "neg" if last[c] < 0 else "") for k, c in
-                    (("exports", "exports"), ("imports", "imports"), ("non_oil_exports", "non_oil_exports"),
-                     ("non_oil_balance", "non_oil_balance"))]
+        year = fmt.year(last["year"])
+        sec.kpis = [(f"{_(label)} {year}", fmt.usd(last[c]), "neg" if last[c] < 0 else "") for label, c in
+                    ((N_("Exports"), "exports"), (N_("Imports"), "imports"),
+                     (N_("Non-oil exports"), "non_oil_exports"), (N_("Non-oil balance"), "non_oil_balance"))]
         sec.wide = True
         return sec
-    out.append(guarded(i18n.t("overview", lang), lang, trade))
-    out.append(guarded(i18n.t("target_status", lang), lang, lambda: _targets_section(ctx, lang, compact=True)))
-    out.append(guarded(i18n.t("top_partners", lang), lang, lambda: frame_section(
-        i18n.t("top_partners", lang), get_table(ctx, "partners", p), lang, table="partners", params=p, limit=10,
+    out.append(guarded(_("Overview"), lang, trade))
+    out.append(guarded(_("Target status"), lang, lambda: _targets_section(ctx, lang, compact=True)))
+    out.append(guarded(_("Top partners"), lang, lambda: frame_section(
+        _("Top partners"), get_table(ctx, "partners", p), lang, table="partners", params=p, limit=10,
         columns=["year", "partner", "partner_name", "exports", "imports", "export_share"])))
-    out.append(guarded(i18n.t("top_products", lang), lang, lambda: frame_section(
-        i18n.t("top_products", lang), get_table(ctx, "products", p), lang, table="products", params=p, limit=10,
+    out.append(guarded(_("Top products"), lang, lambda: frame_section(
+        _("Top products"), get_table(ctx, "products", p), lang, table="products", params=p, limit=10,
         columns=["year", "product", "product_name", "exports", "imports", "export_share"])))
     return out
 
 
 def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    _ = fmt_of(lang).gettext
     out: list[Section] = []
 
     def top() -> Section:
         df = get_table(ctx, "products", p)
         lab = df.assign(label=df["product"] + " " + df["product_name"].str.slice(0, 30))
-        return frame_section(i18n.t("top_products", lang), df, lang, table="products", params=p,
+        return frame_section(_("Top products"), df, lang, table="products", params=p,
                              chart=charts.top_bars(lab, "label", lang), sid="products",
                              columns=["year", "product", "product_name", "exports", "imports",
                                       "export_share"])
-    out.append(guarded(i18n.t("top_products", lang), lang, top))
-    out.append(guarded(i18n.t("complexity", lang), lang, lambda: frame_section(
-        i18n.t("rca", lang), get_table(ctx, "complexity", p), lang, table="complexity", params=p,
+    out.append(guarded(_("Top products"), lang, top))
+    out.append(guarded(_("Economic complexity"), lang, lambda: frame_section(
+        _("Revealed comparative advantage"), get_table(ctx, "complexity", p), lang, table="complexity", params=p,
         sid="complexity", columns=["year", "product", "product_name", "export_value", "rca", "density", "pci",
                                    "cog", "eci"])))
-    out.append(guarded(i18n.t("product_space", lang), lang, lambda: _product_space(ctx, p, lang)))
+    out.append(guarded(_("Product space"), lang, lambda: _product_space(ctx, p, lang)))
     out.append(guarded("Feasibility", lang, lambda: _feasibility(ctx, p, lang)))
-    out.append(guarded(i18n.t("opportunities", lang), lang, lambda: frame_section(
-        i18n.t("opportunities", lang), get_table(ctx, "opportunities", p), lang, table="opportunities",
+    out.append(guarded(_("Opportunities"), lang, lambda: frame_section(
+        _("Opportunities"), get_table(ctx, "opportunities", p), lang, table="opportunities",
         params=p, sid="opportunities", columns=_OPP_COLUMNS)))
-    out.append(guarded(i18n.t("end_use", lang), lang, lambda: frame_section(
-        i18n.t("end_use", lang), get_table(ctx, "end_use", p), lang, table="end_use", params=p, limit=12,
+    out.append(guarded(_("Exports by end use (BEC)"), lang, lambda: frame_section(
+        _("Exports by end use (BEC)"), get_table(ctx, "end_use", p), lang, table="end_use", params=p, limit=12,
         sid="end-use", columns=["year", "label", "value_usd", "share"])))
     out.append(guarded("Export potential", lang, lambda: frame_section(
         "Export potential", get_table(ctx, "potential", p), lang, table="potential", params=p,
@@ -319,11 +363,12 @@ _OPP_COLUMNS = ["rank", "product", "product_name", "score", "density", "pci", "c
 
 
 def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
+    _ = fmt_of(lang).gettext
     from tradepulse.web.data import product_space_frames
     nodes, edges = product_space_frames(ctx, p.year)
     names = nodes.assign(product=nodes["product"] + " " + nodes["product"].map(
         lambda c: _short_name(c)))
-    return Section(i18n.t("product_space", lang), state="ok", chart=charts.network(names, edges, lang),
+    return Section(_("Product space"), state="ok", chart=charts.network(names, edges, lang),
                    id="product-space", wide=True,
                    note=f"{len(nodes)} HS4 products; links: maximum spanning tree of proximity plus links with "
                         "proximity ≥ 0.55 (Hidalgo et al. 2007). Coloured: exported with RCA ≥ 1.")
@@ -348,44 +393,46 @@ def _feasibility(ctx: DataContext, p: Params, lang: str) -> Section:
 
 
 def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    _ = fmt_of(lang).gettext
     out: list[Section] = []
 
     def top() -> Section:
         df = get_table(ctx, "partners", p)
-        return frame_section(i18n.t("top_partners", lang), df, lang, table="partners", params=p,
+        return frame_section(_("Top partners"), df, lang, table="partners", params=p,
                              chart=charts.top_bars(df, "partner_name", lang), sid="partners",
                              columns=["year", "partner", "partner_name", "exports", "imports",
                                       "export_share"])
-    out.append(guarded(i18n.t("top_partners", lang), lang, top))
-    out.append(guarded(i18n.t("market_fit", lang), lang, lambda: frame_section(
-        i18n.t("market_fit", lang), get_table(ctx, "market_fit", p), lang, table="market_fit", params=p,
+    out.append(guarded(_("Top partners"), lang, top))
+    out.append(guarded(_("Market fit: complementarity and intensity"), lang, lambda: frame_section(
+        _("Market fit: complementarity and intensity"), get_table(ctx, "market_fit", p), lang, table="market_fit", params=p,
         sid="market-fit", columns=["year", "partner", "partner_name", "complementarity", "intensity",
                                    "exports", "export_share", "partner_imports"],
         note="Complementarity TC = 100·(1 − ½Σ|m_jk/M_j − x_ik/X_i|) (Michaely 1996); intensity TI = "
              "(x_ij/X_i)/(x_wj/X_w) (Brown 1949, Kojima 1964); > 1 = more trade than the partner's world weight.")))
-    out.append(guarded(i18n.t("diversification", lang), lang, lambda: frame_section(
-        i18n.t("diversification", lang), get_table(ctx, "diversification", p), lang, table="diversification",
+    out.append(guarded(_("Diversification"), lang, lambda: frame_section(
+        _("Diversification"), get_table(ctx, "diversification", p), lang, table="diversification",
         params=p, sid="diversification")))
 
     def surv() -> Section:
         df = get_table(ctx, "survival", p)
         group = "group" if "group" in df.columns else None
         chart = charts.step_lines(df, "duration", "survival", group, lang, "years", "S(t)")
-        return frame_section(i18n.t("survival", lang), df, lang, table="survival", params=p, chart=chart,
+        return frame_section(_("Export survival"), df, lang, table="survival", params=p, chart=chart,
                              sid="survival", note="Kaplan–Meier survival of export relationships "
                                                   "(partner × product), left-censored spells excluded.")
-    out.append(guarded(i18n.t("survival", lang), lang, surv))
+    out.append(guarded(_("Export survival"), lang, surv))
     return out
 
 
 def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    _ = fmt_of(lang).gettext
     def prov() -> Section:
         df = get_table(ctx, "provinces", p)
-        return frame_section(i18n.t("compare_provinces", lang), df, lang, table="provinces", params=p, limit=40,
+        return frame_section(_("Compare provinces"), df, lang, table="provinces", params=p, limit=40,
                              chart=charts.province_bars(df, lang), sid="provinces",
                              columns=["year", "province", "exports", "imports", "balance", "non_oil_exports",
                                       "non_oil_imports", "non_oil_balance", "exports_growth"])
-    return [guarded(i18n.t("compare_provinces", lang), lang, prov)]
+    return [guarded(_("Compare provinces"), lang, prov)]
 
 
 TARGET_COLUMNS = ["id", "title", "status", "baseline_value", "actual", "target_value", "progress",
@@ -393,18 +440,20 @@ TARGET_COLUMNS = ["id", "title", "status", "baseline_value", "actual", "target_v
 
 
 def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Section:
+    _ = fmt_of(lang).gettext
     df = get_table(ctx, "targets", Params(lang=lang))
     if lang != "en" and "id" in df.columns:
         from tradepulse.web.data import target_statuses
         titles = {st.target.id: st.target.title(lang) for st in target_statuses(ctx)}
         df = df.assign(title=df["id"].map(titles).fillna(df["title"]))
     cols = ["id", "title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
-    return frame_section(i18n.t("target_status", lang), df, lang, table="targets", limit=8 if compact else 50,
+    return frame_section(_("Target status"), df, lang, table="targets", limit=8 if compact else 50,
                          columns=cols, sid="targets" if not compact else "targets-glance")
 
 
 def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
-    out = [guarded(i18n.t("targets", lang), lang, lambda: _targets_section(ctx, lang))]
+    _ = fmt_of(lang).gettext
+    out = [guarded(_("Targets"), lang, lambda: _targets_section(ctx, lang))]
 
     def charts_() -> list[Section]:
         from tradepulse.web.data import target_statuses
@@ -417,7 +466,7 @@ def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     try:
         out.extend(charts_())
     except (Unavailable, TradepulseError) as exc:
-        out.append(Section(i18n.t("targets", lang), "unavailable", str(exc)))
+        out.append(Section(_("Targets"), "unavailable", str(exc)))
     return out
 
 
@@ -473,7 +522,8 @@ def _safe_next(nxt: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/"):
-    return render(request, "login.html", title=i18n.t("login", lang_of(request)), next=_safe_next(next),
+    _ = fmt_of(lang_of(request)).gettext
+    return render(request, "login.html", title=_("Log in"), next=_safe_next(next),
                   error=None)
 
 
@@ -482,12 +532,13 @@ def login(request: Request, username: str = Form(..., max_length=128), password:
           csrf_token: str = Form(""), next: str = Form("/")):
     check_csrf(request, csrf_token)
     lang = lang_of(request)
+    _ = fmt_of(lang).gettext
     limiter = request.app.state.limiter
     ip = request.client.host if request.client else "?"
     wait = limiter.blocked(username, ip)
     if wait > 0:
-        resp = render(request, "login.html", status=429, title=i18n.t("login", lang), next=_safe_next(next),
-                      error=i18n.t("too_many", lang))
+        resp = render(request, "login.html", status=429, title=_("Log in"), next=_safe_next(next),
+                      error=_("Too many failed attempts; wait a minute."))
         resp.headers["Retry-After"] = str(int(math.ceil(wait)))
         return resp
     ctx: DataContext = request.app.state.ctx
@@ -497,8 +548,8 @@ def login(request: Request, username: str = Form(..., max_length=128), password:
         info = {"username": user.username, "role": user.role} if user is not None else None
     if info is None:
         limiter.failure(username, ip)
-        return render(request, "login.html", status=401, title=i18n.t("login", lang), next=_safe_next(next),
-                      error=i18n.t("login_failed", lang))
+        return render(request, "login.html", status=401, title=_("Log in"), next=_safe_next(next),
+                      error=_("Wrong user name or password."))
     limiter.success(username, ip)
     request.session.clear()
     request.session["user"] = info
@@ -515,16 +566,17 @@ def logout(request: Request, csrf_token: str = Form("")):
 
 # ---------------------------------------------------------------- routes: working groups
 def _group_rows(svc, lang: str, group: str | None, today: dt.date) -> dict:
+    fmt = fmt_of(lang)
     groups = svc.groups()
     meetings = svc.meetings(group=group)[-20:][::-1]
     actions = svc.actions(group=group)
     return dict(
         groups=[dict(id=g.id, name=g.title(lang), province=g.province or "", scope=g.scope) for g in groups],
-        meetings=[dict(id=m.id, group=m.group.title(lang), date=i18n.fmt_date(m.date, lang), title=m.title,
+        meetings=[dict(id=m.id, group=m.group.title(lang), date=fmt.numeric_date(m.date), title=m.title,
                        decisions=[d.text for d in m.decisions],
                        attendees=len(m.attendees)) for m in meetings],
         actions=[dict(id=a.id, group=a.group.title(lang), title=a.title, owner=a.owner.name(lang),
-                      owner_code=a.owner.code, deadline=i18n.fmt_date(a.deadline, lang),
+                      owner_code=a.owner.code, deadline=fmt.numeric_date(a.deadline),
                       deadline_iso=a.deadline.isoformat() if a.deadline else "", status=a.status,
                       version=a.version, note=a.note or "", overdue=a.is_overdue(today)) for a in actions],
     )
@@ -533,6 +585,7 @@ def _group_rows(svc, lang: str, group: str | None, today: dt.date) -> dict:
 @router.get("/groups", response_class=HTMLResponse)
 def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9), msg: str = ""):
     lang = lang_of(request)
+    _ = fmt_of(lang).gettext
     ctx: DataContext = request.app.state.ctx
     try:
         svc_mod = require("tradepulse.groups.service")
@@ -547,7 +600,7 @@ def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9
         statuses = require("tradepulse.groups.models", "ACTION_STATUSES")
     except Unavailable:
         statuses = ()
-    return render(request, "groups.html", title=i18n.t("groups", lang), state=state, message=message,
+    return render(request, "groups.html", title=_("Working groups"), state=state, message=message,
                   selected=group, statuses=statuses, msg=msg[:40], **data)
 
 
@@ -631,6 +684,7 @@ def users_post(request: Request, username: str = Form(..., min_length=1, max_len
 @router.get("/briefs", response_class=HTMLResponse)
 def briefs_page(request: Request):
     lang = lang_of(request)
+    _ = fmt_of(lang).gettext
     state, message = "ok", ""
     try:
         require("tradepulse.reports.brief", "build_brief")
@@ -641,7 +695,7 @@ def briefs_page(request: Request):
         provinces = request.app.state.ctx.cached(("province-names",), lambda: _province_names(request.app.state.ctx))
     except (TradepulseError, Unavailable):
         pass
-    return render(request, "briefs.html", title=i18n.t("briefs", lang), state=state, message=message,
+    return render(request, "briefs.html", title=_("Briefs"), state=state, message=message,
                   provinces=provinces, today=dt.date.today().isoformat())
 
 

@@ -1,0 +1,243 @@
+"""One translation and formatting mechanism for every user-facing surface (web dashboard, PDF brief).
+
+**Messages** are GNU gettext messages with the English text as ``msgid`` (English is the source language,
+so the English "translation" is the identity).  In Jinja templates: ``{{ _("Targets") }}`` and, where one
+English word needs two Persian renderings, ``{{ pgettext("dashboard", "Partner") }}`` (the context ``dashboard`` marks the dashboard's short column
+labels ``Partner``, ``Actual``, ``RCA``, ``Density`` and ``PCI``, whose Persian differs from the brief's); in Python:
+``fmt.gettext("…")`` / ``fmt.pgettext(ctx, "…")``, and ``N_("…")`` / ``NC_(ctx, "…")`` to *mark* a message
+for extraction in data-driven tables (column names, status values) that are translated at render time
+with :meth:`Formatter.msg`.  There is one catalog for the whole project,
+``tradepulse/reports/locale/fa/LC_MESSAGES/messages.po`` (the domain ``messages``; it stays where the brief
+put it so packaging is unchanged).  It is compiled to ``.mo`` in memory with Babel the first time a language
+is used — no build step, nothing generated is committed.  ``tests/test_brief_weeks.py::test_catalog_complete``
+extracts every message from ``tradepulse/{i18n.py,reports,web}`` with Babel and checks that each has a Persian
+translation and that no stale entry remains.
+
+**Numbers** follow the CLDR number symbols of the locale (Unicode CLDR, ``numbers.xml``):
+
+============  ==========================  ==========================================
+symbol        ``en`` (``latn``)           ``fa`` (default system ``arabext``)
+============  ==========================  ==========================================
+digits        0–9                         ۰–۹ (U+06F0–U+06F9)
+group         ``,``                       ``٬`` (U+066C ARABIC THOUSANDS SEPARATOR)
+decimal       ``.``                       ``٫`` (U+066B ARABIC DECIMAL SEPARATOR)
+percent       ``%``                       ``٪`` (U+066A ARABIC PERCENT SIGN)
+minus         ``-`` (U+002D)              ``−`` (U+2212 MINUS SIGN)
+============  ==========================  ==========================================
+
+Deviation from CLDR: CLDR prefixes the ``fa`` plus and minus signs with U+200E LEFT-TO-RIGHT MARK; we omit
+the invisible mark so that strings compare, search and copy cleanly (pages and the brief set the direction).
+Only a number's *sign* becomes ``−``; hyphens inside free text (week labels ``1405-W36``, ISO dates) are
+kept (:func:`persian_digits` maps digits, separators and ``%`` only).  ``Formatter("fa", "latin")`` keeps
+Latin digits and separators (the Persian brief's ``--digits latin`` option).
+
+**Dates** are Solar Hijri (Jalali) via ``jdatetime`` (Farvardin 1 = Nowruz at the March equinox):
+``date`` ``۴ آذر ۱۴۰۵`` (English: ``1405-09-04 (2026-11-25)``), ``short_date`` ``۱۴۰۵-۰۹-۰۴`` and
+``numeric_date`` ``۱۴۰۳/۰۱/۰۱`` (English: ISO 8601 ``2024-03-20``).  A Gregorian *year* is shown in Persian
+with the Solar Hijri year it mostly overlaps, Y − 621 (``year``: ``۲۰۲۳ (۱۴۰۲)``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gettext as _gettext
+import io
+import math
+from pathlib import Path
+from typing import Union
+
+HERE = Path(__file__).parent
+#: The project's gettext catalogs: ``<LOCALE_DIR>/<lang>/LC_MESSAGES/messages.po``.
+LOCALE_DIR = HERE / "reports" / "locale"
+DOMAIN = "messages"
+LANGS = ("en", "fa")
+RTL = {"fa"}
+
+_PERSIAN = str.maketrans("0123456789,.%", "۰۱۲۳۴۵۶۷۸۹٬٫٪")
+MINUS = {"en": "-", "fa": "\u2212"}
+
+#: A marked message: a plain msgid (from :func:`N_`) or ``(context, msgid)`` (from :func:`NC_`).
+Message = Union[str, tuple[str, str]]
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it now (translate later with :meth:`Formatter.msg`)."""
+    return message
+
+
+def NC_(context: str, message: str) -> tuple[str, str]:
+    """Mark ``message`` with a gettext context (``msgctxt``) for extraction; returns ``(context, message)``."""
+    return (context, message)
+
+
+@functools.cache
+def translations(lang: str) -> _gettext.NullTranslations:
+    """GNU translations for ``lang`` compiled from its ``.po`` with Babel; English → identity."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from tradepulse.errors import UnknownNameError
+
+    if lang not in LANGS:
+        raise UnknownNameError("language", lang, list(LANGS))
+    if lang == "en":
+        return _gettext.NullTranslations()
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with open(po, "rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return _gettext.GNUTranslations(buf)
+
+
+def persian_digits(text: object) -> str:
+    """ASCII digits, ``,`` ``.`` and ``%`` → ``۰–۹ ٬ ٫ ٪`` (CLDR ``arabext``); other characters unchanged."""
+    return str(text).translate(_PERSIAN)
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+
+
+#: Compact US-dollar units, largest first: (size, message with a ``{value}`` placeholder).
+USD_UNITS = ((1e9, N_("${value} bn")), (1e6, N_("${value} m")), (1e3, N_("${value} k")), (1.0, N_("${value}")))
+
+
+class Formatter:
+    """Language-aware messages and formatting: ``Formatter("fa").num(1234.5, 1)`` → ``۱٬۲۳۴٫۵``.
+
+    ``digits`` is ``"persian"`` (default for ``fa``) or ``"latin"``; ``missing`` is what None/NaN show as
+    (``–`` in the brief, empty in dashboard tables).
+    """
+
+    def __init__(self, lang: str = "en", digits: str | None = None, missing: str = "–"):
+        self.lang = lang
+        self.digits = digits or ("persian" if lang == "fa" else "latin")
+        self.missing = missing
+        self.t = translations(lang)
+        self.gettext = self.t.gettext
+        self.pgettext = self.t.pgettext
+        self.minus = MINUS.get(lang, "-")
+
+    # ------------------------------------------------------------ messages
+    def msg(self, message: Message) -> str:
+        """Translate a message marked with :func:`N_` (a string) or :func:`NC_` (``(context, msgid)``)."""
+        if isinstance(message, tuple):
+            return self.pgettext(*message)
+        return self.gettext(message)
+
+    # ------------------------------------------------------------ numbers
+    def _d(self, text: str) -> str:
+        return persian_digits(text) if self.digits == "persian" else text
+
+    def _n(self, text: str) -> str:
+        """A formatted number: locale digits and separators, and the locale's minus sign."""
+        if text.startswith("-"):
+            text = self.minus + text[1:]
+        return self._d(text)
+
+    def num(self, value, decimals: int = 0, sign: bool = False) -> str:
+        """Grouped number with ``decimals`` places: ``1,234,567.9`` / ``۱٬۲۳۴٬۵۶۷٫۹``."""
+        if _missing(value):
+            return self.missing
+        return self._n(f"{value:{'+' if sign else ''},.{decimals}f}")
+
+    def musd(self, value, decimals: int = 1, sign: bool = False) -> str:
+        """US dollars shown in millions."""
+        return self.num(None if _missing(value) else value / 1e6, decimals, sign)
+
+    def pct(self, value, decimals: int = 1, sign: bool = True) -> str:
+        """A fraction as a percentage (0.123 → ``+12.3%`` / ``+۱۲٫۳٪``)."""
+        if _missing(value) or value in (float("inf"), float("-inf")):
+            return self.missing
+        return self._n(f"{value * 100:{'+' if sign else ''},.{decimals}f}%")
+
+    def int(self, value) -> str:
+        """An integer without grouping (ids, counts): ``-12`` / ``−۱۲``."""
+        if _missing(value):
+            return self.missing
+        return self._n(str(int(value)))
+
+    def usd(self, value) -> str:
+        """Compact US dollars, two decimals above a thousand: ``$1.23 bn``, ``-$878.41 m``, ``$789``
+        (Persian ``۱٫۲۳ میلیارد دلار``); the unit words are catalog messages (:data:`USD_UNITS`)."""
+        if _missing(value):
+            return self.missing
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            return str(value)
+        sign, x = (self.minus if x < 0 else ""), abs(x)
+        for size, template in USD_UNITS:
+            if x >= size or size == 1.0:
+                number = f"{x / size:,.2f}" if size > 1 else f"{x:,.0f}"
+                return sign + self.gettext(template).format(value=self._d(number))
+        raise AssertionError("unreachable")
+
+    def text(self, value) -> str:
+        """Digits inside free text (codes, years, week labels); hyphens stay hyphens."""
+        return self._d(str(value))
+
+    def year(self, value) -> str:
+        """A Gregorian year; in Persian with its Solar Hijri year Y − 621: ``۲۰۲۳ (۱۴۰۲)``."""
+        try:
+            y = int(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return str(y) if self.lang != "fa" else self._d(f"{y} ({y - 621})")
+
+    # ------------------------------------------------------------ dates
+    def date(self, day: dt.date | None) -> str:
+        """Jalali date with Gregorian in brackets (en: ``1405-09-04 (2026-11-25)``; fa: ``۴ آذر ۱۴۰۵``)."""
+        import jdatetime
+
+        if day is None:
+            return self.missing
+        j = jdatetime.date.fromgregorian(date=day)
+        if self.lang == "fa":
+            return self._d(f"{j.day} {jdatetime.date.j_months_fa[j.month - 1]} {j.year}")
+        return f"{j.year:04d}-{j.month:02d}-{j.day:02d} ({day.isoformat()})"
+
+    def short_date(self, day: dt.date | None) -> str:
+        """Jalali ``YYYY-MM-DD`` only."""
+        import jdatetime
+
+        if day is None:
+            return self.missing
+        j = jdatetime.date.fromgregorian(date=day)
+        return self._d(f"{j.year:04d}-{j.month:02d}-{j.day:02d}")
+
+    def numeric_date(self, value) -> str:
+        """Table dates: ISO 8601 in English, Jalali ``YYYY/MM/DD`` in Persian (2024-03-20 → ``۱۴۰۳/۰۱/۰۱``).
+
+        Accepts a date, a datetime or an ISO string; other text is returned unchanged."""
+        if value is None or value == "":
+            return self.missing
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value[:10])
+            except ValueError:
+                return value
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if not isinstance(value, dt.date):
+            return str(value)
+        if self.lang == "fa":
+            import jdatetime
+
+            j = jdatetime.date.fromgregorian(date=value)
+            return self._d(f"{j.year:04d}/{j.month:02d}/{j.day:02d}")
+        return value.isoformat()
+
+
+@functools.cache
+def formatter(lang: str, digits: str | None = None, missing: str = "–") -> Formatter:
+    """A shared :class:`Formatter` (they are immutable, so one per argument set is enough)."""
+    return Formatter(lang, digits, missing)
