@@ -1,8 +1,8 @@
-"""The 31 provinces of Iran (English and Persian names) used by the SYNTHETIC demo world.
+"""The 31 provinces of Iran as used by the SYNTHETIC demo world.
 
-Names follow the usual English transliteration used by the Statistical Centre of Iran; Persian names are the
-official province names.  ``weight`` is a rough, hand-set economic size used only to skew the SYNTHETIC
-provincial shares (Tehran largest); it is not a statistic.  ``borders`` lists the neighbouring countries a
+Names (English and Persian) come from the reference list :mod:`tradepulse.reference.provinces`.
+``weight`` is a rough, hand-set economic size used only to skew the SYNTHETIC provincial shares (Tehran
+largest); it is not a statistic.  ``borders`` lists the neighbouring countries a
 province has a land or sea border crossing with (used to tilt synthetic border trade).
 """
 
@@ -10,39 +10,39 @@ from __future__ import annotations
 
 import pandas as pd
 
-#: (name_en, name_fa, weight, border partners)
-_ROWS: list[tuple[str, str, float, tuple[str, ...]]] = [
-    ("Tehran", "تهران", 30.0, ()),
-    ("Razavi Khorasan", "خراسان رضوی", 7.0, ("AFG", "TKM")),
-    ("Isfahan", "اصفهان", 8.0, ()),
-    ("Fars", "فارس", 5.0, ()),
-    ("Khuzestan", "خوزستان", 9.0, ("IRQ", "KWT")),
-    ("East Azerbaijan", "آذربایجان شرقی", 5.0, ("ARM", "AZE")),
-    ("West Azerbaijan", "آذربایجان غربی", 3.0, ("TUR", "IRQ", "AZE")),
-    ("Mazandaran", "مازندران", 3.5, ("RUS", "KAZ")),
-    ("Kerman", "کرمان", 3.5, ()),
-    ("Alborz", "البرز", 3.0, ()),
-    ("Gilan", "گیلان", 2.5, ("AZE", "RUS")),
-    ("Sistan and Baluchestan", "سیستان و بلوچستان", 1.5, ("PAK", "AFG")),
-    ("Kermanshah", "کرمانشاه", 2.0, ("IRQ",)),
-    ("Hormozgan", "هرمزگان", 4.0, ("ARE", "OMN", "QAT")),
-    ("Golestan", "گلستان", 1.5, ("TKM", "KAZ")),
-    ("Lorestan", "لرستان", 1.2, ()),
-    ("Hamadan", "همدان", 1.5, ()),
-    ("Kurdistan", "کردستان", 1.2, ("IRQ",)),
-    ("Markazi", "مرکزی", 2.5, ()),
-    ("Qom", "قم", 1.5, ()),
-    ("Qazvin", "قزوین", 2.0, ()),
-    ("Ardabil", "اردبیل", 1.0, ("AZE",)),
-    ("Bushehr", "بوشهر", 4.5, ("KWT", "SAU", "BHR", "QAT")),
-    ("Yazd", "یزد", 2.5, ()),
-    ("Zanjan", "زنجان", 1.2, ()),
-    ("Chaharmahal and Bakhtiari", "چهارمحال و بختیاری", 0.8, ()),
-    ("North Khorasan", "خراسان شمالی", 0.7, ("TKM",)),
-    ("South Khorasan", "خراسان جنوبی", 0.7, ("AFG",)),
-    ("Kohgiluyeh and Boyer-Ahmad", "کهگیلویه و بویراحمد", 0.8, ()),
-    ("Semnan", "سمنان", 1.0, ()),
-    ("Ilam", "ایلام", 0.8, ("IRQ",)),
+#: (name_en as in the reference list, weight, border partners)
+_ROWS: list[tuple[str, float, tuple[str, ...]]] = [
+    ("Tehran", 30.0, ()),
+    ("Razavi Khorasan", 7.0, ("AFG", "TKM")),
+    ("Isfahan", 8.0, ()),
+    ("Fars", 5.0, ()),
+    ("Khuzestan", 9.0, ("IRQ", "KWT")),
+    ("East Azerbaijan", 5.0, ("ARM", "AZE")),
+    ("West Azerbaijan", 3.0, ("TUR", "IRQ", "AZE")),
+    ("Mazandaran", 3.5, ("RUS", "KAZ")),
+    ("Kerman", 3.5, ()),
+    ("Alborz", 3.0, ()),
+    ("Gilan", 2.5, ("AZE", "RUS")),
+    ("Sistan and Baluchestan", 1.5, ("PAK", "AFG")),
+    ("Kermanshah", 2.0, ("IRQ",)),
+    ("Hormozgan", 4.0, ("ARE", "OMN", "QAT")),
+    ("Golestan", 1.5, ("TKM", "KAZ")),
+    ("Lorestan", 1.2, ()),
+    ("Hamadan", 1.5, ()),
+    ("Kurdistan", 1.2, ("IRQ",)),
+    ("Markazi", 2.5, ()),
+    ("Qom", 1.5, ()),
+    ("Qazvin", 2.0, ()),
+    ("Ardabil", 1.0, ("AZE",)),
+    ("Bushehr", 4.5, ("KWT", "SAU", "BHR", "QAT")),
+    ("Yazd", 2.5, ()),
+    ("Zanjan", 1.2, ()),
+    ("Chaharmahal and Bakhtiari", 0.8, ()),
+    ("North Khorasan", 0.7, ("TKM",)),
+    ("South Khorasan", 0.7, ("AFG",)),
+    ("Kohgiluyeh and Boyer-Ahmad", 0.8, ()),
+    ("Semnan", 1.0, ()),
+    ("Ilam", 0.8, ("IRQ",)),
 ]
 
 
@@ -53,7 +53,15 @@ def provinces(focus: str = "IRN") -> pd.DataFrame:
     ("<ISO3> region 1" …), since the demo ships no other sub-national names.
     """
     if focus == "IRN":
-        return pd.DataFrame(_ROWS, columns=["name_en", "name_fa", "weight", "borders"])
+        from tradepulse.reference.provinces import provinces as reference_provinces
+
+        out = pd.DataFrame(_ROWS, columns=["name_en", "weight", "borders"])
+        fa = reference_provinces("IRN").set_index("name_en")["name_fa"]
+        out.insert(1, "name_fa", out["name_en"].map(fa))
+        if out["name_fa"].isna().any():  # the demo list and the reference list must agree
+            raise AssertionError(f"demo provinces missing from the reference list: "
+                                 f"{out.loc[out['name_fa'].isna(), 'name_en'].tolist()}")
+        return out
     n = 10
     return pd.DataFrame({
         "name_en": [f"{focus} region {i}" for i in range(1, n + 1)],

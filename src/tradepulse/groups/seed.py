@@ -20,14 +20,10 @@ DEFAULT_PROVINCES = ("Tehran", "Razavi Khorasan", "Isfahan", "Khuzestan", "East 
 
 
 def province_fa(name: str) -> str:
-    """Persian name of an Iranian province (from :mod:`tradepulse.demo.provinces`), else ``name``."""
-    try:
-        from tradepulse.demo.provinces import provinces
-        table = provinces("IRN")
-    except Exception:  # pragma: no cover - demo package absent
-        return name
-    match = table[table["name_en"].str.lower() == name.strip().lower()]
-    return str(match["name_fa"].iloc[0]) if len(match) else name
+    """Persian name of a province of the reference list (:mod:`tradepulse.reference.provinces`), else ``name``."""
+    from tradepulse.reference.provinces import province_name
+
+    return province_name(name, "fa")
 
 #: Demo users (username, password, role) — for local demos only; change them in any real deployment.
 DEMO_USERS = (("admin", "admin-demo", "admin"), ("secretary", "secretary-demo", "secretary"),

@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 
 from tradepulse import reference, schema
 from tradepulse.errors import NoDataError, UnknownNameError
+from tradepulse.reference import provinces
 from tradepulse.warehouse import as_table
 
 WORLD_MODES = ("exclude", "only", "keep")
@@ -145,22 +146,36 @@ def available(table: ir.Table, column: str) -> list:
     return sorted(vals)
 
 
-def check_provinces(table: ir.Table, provinces: Sequence[str]) -> None:
-    """Raise unless every name in ``provinces`` occurs in ``table.province``."""
+def _province_matches(name: str, known: Sequence[str], country: str | None) -> list[str]:
+    """Stored province names that ``name`` denotes: the same text (any case), the same matching key, or the
+    same province of the reference list (``"تهران"``, ``"IR-23"``, ``"Teheran"`` → ``"Tehran"``)."""
+    key = provinces.province_key(name)
+    hits = [k for k in known if k == name or provinces.province_key(k) == key]
+    canon = provinces.resolve_province(name, country)
+    if canon is not None:
+        hits += [k for k in known if k not in hits and provinces.resolve_province(k, country) == canon]
+    return hits
+
+
+def check_provinces(table: ir.Table, provinces_: Sequence[str], country: str | None = None) -> None:
+    """Raise unless every name in ``provinces_`` denotes a province present in ``table.province``
+    (any spelling of the reference list, see :mod:`tradepulse.reference.provinces`)."""
     known = [str(p) for p in available(table, "province")]
     if not known:
         raise NoDataError("the data hold no provincial (customs) rows, so no province can be selected; "
                           "ingest national customs data with a province column first")
-    lowered = {k.casefold(): k for k in known}
-    for p in provinces:
-        if p not in known and p.casefold() not in lowered:
+    for p in provinces_:
+        if not _province_matches(p, known, country):
             raise UnknownNameError("province", p, known)
 
 
-def _canonical_provinces(table: ir.Table, provinces: Sequence[str]) -> list[str]:
+def _canonical_provinces(table: ir.Table, provinces_: Sequence[str], country: str | None = None) -> list[str]:
+    """The stored names to filter on (an old warehouse may hold two spellings of one province)."""
     known = [str(p) for p in available(table, "province")]
-    lowered = {k.casefold(): k for k in known}
-    return [p if p in known else lowered[p.casefold()] for p in provinces]
+    out: list[str] = []
+    for p in provinces_:
+        out += [k for k in _province_matches(p, known, country) if k not in out]
+    return out
 
 
 def check_years(table: ir.Table, years: Sequence[int], *, strict: bool = True, what: str = "the selection") -> None:
@@ -221,7 +236,8 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
     """Filter FLOWS (warehouse, Ibis table or pandas frame) and validate the request.
 
     ``reporter``: ISO3 code(s); ``partner``: group name(s)/ISO3 code(s)/``WLD``; ``product``: product group
-    name(s) or HS prefixes; ``province``: province name(s) as stored (case-insensitive); ``years``: see
+    name(s) or HS prefixes; ``province``: province name(s) in any spelling of the reference list (Persian, ISO 3166-2, variants; see
+    :mod:`tradepulse.reference.provinces`) or as stored (case-insensitive); ``years``: see
     :func:`parse_years`; ``flow``: ``export``/``import``/...; ``world``: one of ``exclude|only|keep`` —
     default ``exclude`` when ``partner`` or ``province`` is given (provinces only exist on bilateral rows),
     else ``keep``.
@@ -287,8 +303,9 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
 
     if province is not None:
         provs = _split(province)
-        check_provinces(t, provs)
-        provs = _canonical_provinces(t, provs)
+        country = sel.reporter[0] if sel.reporter and len(sel.reporter) == 1 else None
+        check_provinces(t, provs, country)
+        provs = _canonical_provinces(t, provs, country)
         t = t.filter(t.province.isin(provs))
         sel.provinces = tuple(provs)
         sel.labels["province"] = ",".join(provs)

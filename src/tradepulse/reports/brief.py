@@ -396,10 +396,8 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
         return fmt.num(value, 2)
 
     def province_name(name: str) -> str:
-        if brief.lang != "fa":
-            return name
-        from tradepulse.groups.seed import province_fa
-        return province_fa(name)
+        from tradepulse.reference.provinces import province_name as display_name
+        return display_name(name, brief.lang)
 
     def note(key: str) -> str:
         msg = brief.notes.get(key)

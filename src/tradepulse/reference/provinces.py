@@ -1,0 +1,140 @@
+"""Provinces (first-level subdivisions) of reporting countries: canonical names, Persian names, ISO 3166-2 codes.
+
+National customs files name the reporter's province in many ways: ``تهران``, ``استان تهران``, ``Tehran``,
+``Teheran``, ``IR-23``, ``Khorasan-e Razavi`` for ``Razavi Khorasan``, Arabic ``ي``/``ك`` for Persian ``ی``/``ک``.
+The warehouse stores one canonical name per province (``name_en``), so provincial rows from different files
+add up and a selection by any spelling finds them.
+
+The table is ``provinces.csv`` beside this module (Iran's 31 provinces), or a CSV of the same columns named by
+``$TRADEPULSE_PROVINCES`` / the ``path`` argument (to add another country or more spellings).  A country
+without rows has no province list: its province names are stored as given.
+
+Matching rule (:func:`province_key`): Unicode NFKD with combining marks removed, case-folded; Arabic yeh/kaf/
+teh marbuta → Persian forms; zero-width non-joiner, hyphen and other punctuation → space; ``&`` and the
+transliterated conjunction ``va``/``o`` → ``and``; Persian ``و`` typed without its space gets one; the words ``province``, ``ostan`` and ``استان`` dropped;
+spaces collapsed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from tradepulse.errors import InputError, UnknownNameError
+
+HERE = Path(__file__).parent
+COLUMNS = ("country", "code", "name_en", "name_fa", "aliases")
+
+_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "\u200c": " ", "\u200d": "",
+                          "\u0640": ""})  # tatweel
+_PUNCT = re.compile(r"[\-_.,;:'’`\"()/\\]+")
+_VAV = re.compile(r"(?<=\s)و(?=\S)")  # Persian "and" typed without its space: "سیستان وبلوچستان"
+_DROP = {"province", "ostan", "استان"}
+_AND = {"&": "and", "va": "and", "o": "and"}
+
+
+def province_key(text: str) -> str:
+    """Matching key of a province spelling (see the module docstring): ``"Khorāsān-e Raẕavī"`` →
+    ``"khorasan e razavi"``; ``"استان تهران"`` → ``"تهران"``."""
+    s = unicodedata.normalize("NFKD", str(text))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold().translate(_LETTERS)
+    s = _VAV.sub("و ", _PUNCT.sub(" ", s.replace("&", " & ")))
+    words = [_AND.get(w, w) for w in s.split() if w not in _DROP]
+    return " ".join(words)
+
+
+def _path(path: str | Path | None) -> Path:
+    if path is not None:
+        return Path(path)
+    env = os.environ.get("TRADEPULSE_PROVINCES")
+    return Path(env).expanduser() if env else HERE / "provinces.csv"
+
+
+@functools.cache
+def _table(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the province list: {exc}", file=str(path)) from exc
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"province list lacks column(s) {', '.join(missing)}", file=str(path), line=1)
+    df = df[list(COLUMNS)].apply(lambda col: col.str.strip())
+    df["country"] = df["country"].str.upper()
+    return df.sort_values(["country", "code"]).reset_index(drop=True)
+
+
+def provinces(country: str | None = None, path: str | Path | None = None) -> pd.DataFrame:
+    """Province list: ``country, code, name_en, name_fa, aliases`` (all countries, or one ISO3)."""
+    df = _table(_path(path))
+    if country is not None:
+        df = df[df["country"] == str(country).upper()].reset_index(drop=True)
+    return df
+
+
+@functools.cache
+def _keys(path: Path) -> dict[tuple[str, str], str]:
+    """(country, key) → canonical name, from every spelling of every province (name, Persian name, code,
+    aliases).  Two provinces of one country sharing a key is an error in the list."""
+    out: dict[tuple[str, str], str] = {}
+    for row in _table(path).itertuples(index=False):
+        spellings = [row.name_en, row.name_fa, row.code] + [a for a in row.aliases.split("|") if a.strip()]
+        for s in spellings:
+            k = (row.country, province_key(s))
+            if out.setdefault(k, row.name_en) != row.name_en:
+                raise InputError(f"province spelling {s!r} names both {out[k]!r} and {row.name_en!r}",
+                                 file=str(path))
+    return out
+
+
+def alias_table(path: str | Path | None = None) -> pd.DataFrame:
+    """Every known spelling as rows ``country, spelling, name_en`` (for joins in SQL)."""
+    rows = []
+    for row in _table(_path(path)).itertuples(index=False):
+        for s in [row.name_en, row.name_fa, row.code] + [a for a in row.aliases.split("|") if a.strip()]:
+            rows.append((row.country, s, row.name_en))
+    return pd.DataFrame(rows, columns=["country", "spelling", "name_en"]).drop_duplicates()
+
+
+def has_provinces(country: str, path: str | Path | None = None) -> bool:
+    return bool(len(provinces(country, path)))
+
+
+def resolve_province(text: str, country: str | None = None, path: str | Path | None = None) -> str | None:
+    """Canonical name of the province spelled ``text`` (in ``country``, or in any listed country when the
+    spelling is unambiguous), or None when no listed province matches."""
+    keys = _keys(_path(path))
+    k = province_key(text)
+    if country is not None:
+        return keys.get((str(country).upper(), k))
+    hits = {name for (c, key), name in keys.items() if key == k}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def canonical_province(text: str, country: str | None = None, path: str | Path | None = None) -> str:
+    """Like :func:`resolve_province`, but an unknown spelling raises :class:`UnknownNameError` when the
+    country has a province list, and is returned trimmed when it has none (or no country is given)."""
+    hit = resolve_province(text, country, path)
+    if hit is not None:
+        return hit
+    if country is not None and has_provinces(country, path):
+        raise UnknownNameError("province", text,
+                               provinces(country, path)["name_en"].tolist())
+    return str(text).strip()
+
+
+def province_name(name: str, lang: str = "en", country: str | None = None, path: str | Path | None = None) -> str:
+    """Display name of a stored province: the Persian name for ``lang="fa"`` when listed, else ``name``."""
+    if lang != "fa":
+        return name
+    canon = resolve_province(name, country, path)
+    if canon is None:
+        return name
+    df = provinces(country, path)
+    hit = df.loc[df["name_en"] == canon, "name_fa"]
+    return str(hit.iloc[0]) if len(hit) and hit.iloc[0] else name

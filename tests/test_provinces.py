@@ -1,0 +1,120 @@
+"""The province reference list and province matching (reference → selection → brief names)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+import pytest
+
+from tradepulse.errors import InputError, UnknownNameError
+from tradepulse.indicators.selection import select_flows
+from tradepulse.reference import provinces as P
+from tests.helpers import complete_flows
+
+
+def test_iran_has_31_provinces_with_unique_codes_and_names():
+    df = P.provinces("IRN")
+    assert len(df) == 31
+    assert df["code"].is_unique and df["name_en"].is_unique and df["name_fa"].is_unique
+    assert (df["name_fa"].str.len() > 0).all()
+
+
+def test_codes_and_romanisations_match_iso_3166_2_via_pycountry():
+    """Independent oracle: the iso-codes ISO 3166-2:IR list (pycountry).  Same set of codes, and each ISO
+    romanisation (e.g. ``Khorāsān-e Raẕavī``) resolves to the province with that code."""
+    pycountry = pytest.importorskip("pycountry")
+    iso = {s.code: s.name for s in pycountry.subdivisions.get(country_code="IR")}
+    ours = P.provinces("IRN").set_index("code")["name_en"]
+    assert set(iso) == set(ours.index)
+    for code, name in iso.items():
+        assert P.resolve_province(name, "IRN") == ours[code], (code, name)
+
+
+@pytest.mark.parametrize("spelling, canonical", [
+    ("تهران", "Tehran"), ("استان تهران", "Tehran"), ("Tehran Province", "Tehran"), ("TEHERAN", "Tehran"),
+    ("IR-23", "Tehran"), ("ir 23", "Tehran"),
+    ("خراسان\u200cرضوی", "Razavi Khorasan"),         # zero-width non-joiner instead of a space
+    ("Khorasan-e Razavi", "Razavi Khorasan"), ("Khorasan Razavi", "Razavi Khorasan"),
+    ("كرمان", "Kerman"),                              # Arabic kaf
+    ("ايلام", "Ilam"),                                # Arabic yeh
+    ("سیستان وبلوچستان", "Sistan and Baluchestan"),   # Persian "and" typed without its space
+    ("Sistan & Baluchestan", "Sistan and Baluchestan"), ("Sistan va Baluchestan", "Sistan and Baluchestan"),
+    ("Kohgiluyeh va Boyer-Ahmad", "Kohgiluyeh and Boyer-Ahmad"),
+    ("Eşfahān", "Isfahan"), ("Esfahan", "Isfahan"), ("آذربایجان شرقی", "East Azerbaijan"),
+])
+def test_spellings_resolve(spelling, canonical):
+    assert P.resolve_province(spelling, "IRN") == canonical
+    assert P.resolve_province(spelling) == canonical      # unambiguous without the country too
+
+
+def test_every_listed_spelling_resolves_to_its_own_province():
+    for row in P.alias_table().itertuples(index=False):
+        assert P.resolve_province(row.spelling, row.country) == row.name_en, row
+
+
+def test_key_rule_by_hand():
+    assert P.province_key("Khorāsān-e Raẕavī") == "khorasan e razavi"
+    assert P.province_key("  استان   تهران ") == "تهران"
+    assert P.province_key("Chaharmahal & Bakhtiari") == "chaharmahal and bakhtiari"
+    assert P.province_key("A.B_C") == "a b c"
+
+
+def test_unknown_spellings():
+    assert P.resolve_province("Atlantis", "IRN") is None
+    assert P.resolve_province("Shiraz", "IRN") is None    # a city, not a province
+    with pytest.raises(UnknownNameError) as e:
+        P.canonical_province("Atlantis", "IRN")
+    assert "'Atlantis'" in str(e.value) and "Isfahan" in str(e.value)
+    assert P.canonical_province(" Bavaria ", "DEU") == "Bavaria"   # no list for Germany: kept as given
+
+
+def test_display_names():
+    assert P.province_name("Tehran", "fa") == "تهران"
+    assert P.province_name("Razavi Khorasan", "fa") == "خراسان رضوی"
+    assert P.province_name("Tehran", "en") == "Tehran"
+    assert P.province_name("Atlantis", "fa") == "Atlantis"
+
+
+def test_custom_list_and_bad_list(tmp_path):
+    good = tmp_path / "prov.csv"
+    good.write_text("country,code,name_en,name_fa,aliases\nTUR,TR-34,Istanbul,استانبول,İstanbul|Stamboul\n",
+                    encoding="utf-8")
+    assert P.resolve_province("ISTANBUL", "TUR", good) == "Istanbul"
+    assert P.resolve_province("İstanbul", "tur", good) == "Istanbul"
+    assert not P.has_provinces("IRN", good)
+    clash = tmp_path / "clash.csv"
+    clash.write_text("country,code,name_en,name_fa,aliases\nIRN,X-1,A,,Same\nIRN,X-2,B,,same\n", encoding="utf-8")
+    with pytest.raises(InputError, match="names both"):
+        P.resolve_province("A", "IRN", clash)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("country,name\nIRN,A\n", encoding="utf-8")
+    with pytest.raises(InputError, match="lacks column"):
+        P.provinces(path=bad)
+
+
+def _provincial_frame() -> pd.DataFrame:
+    """National rows plus Tehran rows stored under two spellings (as an older warehouse may hold them)."""
+    base = dict(year=2022, reporter="IRN", flow="export", product="5701", hs_revision="HS2017")
+    rows = [dict(base, partner="TUR", value_usd=100.0, province=None),
+            dict(base, partner="TUR", value_usd=30.0, province="Tehran"),
+            dict(base, partner="IRQ", value_usd=20.0, province="تهران"),
+            dict(base, partner="IRQ", value_usd=7.0, province="Isfahan")]
+    return complete_flows(pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize("asked", ["Tehran", "tehran", "تهران", "IR-23", "استان تهران", "Teheran"])
+def test_selection_accepts_any_spelling_and_finds_both_stored_spellings(asked):
+    t = select_flows(_provincial_frame(), reporter="IRN", province=asked)
+    assert t.value_usd.sum().execute() == pytest.approx(50.0)     # 30 + 20, not Isfahan, not national
+
+
+def test_selection_unknown_province_lists_the_stored_ones():
+    with pytest.raises(UnknownNameError) as e:
+        select_flows(_provincial_frame(), reporter="IRN", province="Atlantis")
+    assert "Isfahan" in str(e.value)
+
+
+def test_no_accents_left_in_canonical_names():
+    for name in P.provinces()["name_en"]:
+        assert unicodedata.normalize("NFKD", name) == name
