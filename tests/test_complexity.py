@@ -452,6 +452,8 @@ def test_demo_warehouse_to_opportunities_for_iran(tmp_path):
     r = CliRunner().invoke(app, ["opportunities", "--country", "IRN", "--warehouse", str(path), "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert pd.read_csv(out, dtype={"product": str})["product"].tolist() == opp["product"].tolist()
+    from tradepulse import reference
+    assert reference.product_name(opp["product"].iloc[0])[:20] in r.output   # the table names the products
     # PRODY/EXPY from the macro table: EXPY is a share-weighted mean of PRODY, within the GDPpc range
     with Warehouse(path) as wh:
         ingest_frame(wh, world.macro, source="demo-synthetic", name="demo_macro", target="macro")

@@ -47,3 +47,12 @@ def test_hs_products_levels():
     assert hs4["code"].str.len().eq(4).all() and 1200 <= len(hs4) <= 1260
     assert r.product_name("5701") == "Carpets, knotted"
     assert r.hs_products("HS1992", 2)["code"].str.len().eq(2).all()
+
+
+def test_product_names_vectorised_match_single_lookups_and_keep_unknown_codes():
+    from tradepulse import reference
+    codes = ["5701", "27", "270900", "0000", "12", "x"]
+    names = reference.product_names(codes)
+    assert names[:3] == [reference.product_name(c) for c in codes[:3]]
+    assert "arpet" in names[0] and names[0] != "5701"
+    assert names[3] == "0000" and names[5] == "x"          # not HS codes: returned as given

@@ -172,6 +172,7 @@ def register(app: typer.Typer) -> None:
         """Rank the products a country does not yet export competitively (density, PCI, COG)."""
         from rich.table import Table
 
+        from tradepulse import reference
         from tradepulse.config import DEFAULT_FOCUS
         from tradepulse.indicators.complexity import _resolve_strategy, opportunities
 
@@ -184,10 +185,12 @@ def register(app: typer.Typer) -> None:
         write_table(opp, out)
         when = "" if y is None and opp["year"].iloc[0] == 0 else f"{opp['year'].iloc[0]}, "
         view = Table(title=f"Opportunities for {country} ({when}strategy {strategy})")
-        for col in ("rank", "product", "rca", "density", "pci", "cog", "score"):
-            view.add_column(col, justify="right")
-        for r in opp.head(top).itertuples(index=False):
-            view.add_row(str(r.rank), str(r.product), f"{r.rca:.2f}", f"{r.density:.3f}", f"{r.pci:.2f}",
+        for col in ("rank", "product", "name", "rca", "density", "pci", "cog", "score"):
+            view.add_column(col, justify="left" if col == "name" else "right")
+        shown = opp.head(top)
+        names = reference.product_names(shown["product"])
+        for r, name in zip(shown.itertuples(index=False), names):
+            view.add_row(str(r.rank), str(r.product), name, f"{r.rca:.2f}", f"{r.density:.3f}", f"{r.pci:.2f}",
                          f"{r.cog:.3f}", f"{r.score:.3f}")
         console.print(view)
         if out is not None:

@@ -145,7 +145,7 @@ def recommend_products(result: pd.DataFrame, market: str | None, top: int | None
         if rows.empty:
             raise NoDataError(f"no export potential or exports of {products} in the data")
         out = _summarise(rows, "product", result)
-        out.insert(1, "product_name", _product_names(out["product"]))
+        out.insert(1, "product_name", reference.product_names(out["product"]))
         return out.head(top) if top else out
     market = market.upper()
     rows = rows[rows["market"] == market]
@@ -156,23 +156,9 @@ def recommend_products(result: pd.DataFrame, market: str | None, top: int | None
                               f"to {market} in the data")
         raise UnknownNameError("market", market, known)
     out = _summarise(rows, "product", result)
-    names = _product_names(out["product"])
+    names = reference.product_names(out["product"])
     out.insert(1, "product_name", names)
     return out.head(top) if top else out
-
-
-def _product_names(codes: pd.Series) -> list[str]:
-    out = []
-    tables: dict[int, pd.Series] = {}
-    for c in codes.astype(str):
-        lv = len(c)
-        if lv not in (2, 4, 6):
-            out.append(c)
-            continue
-        if lv not in tables:
-            tables[lv] = reference.hs_products("HS1992", lv).set_index("code")["name_short_en"]
-        out.append(str(tables[lv].get(c, c)))
-    return out
 
 
 def recommend(data, exporter: str, *, product_group=None, market: str | None = None, top: int | None = None,

@@ -141,6 +141,18 @@ def hs_products(revision: str = "HS1992", level: int = 4) -> pd.DataFrame:
         .sort_values("code").reset_index(drop=True)
 
 
+@functools.cache
+def _all_product_names(revision: str) -> pd.Series:
+    """code → short English name for HS2, HS4 and HS6 codes of ``revision`` (codes differ in length)."""
+    return pd.concat([hs_products(revision, lv).set_index("code")["name_short_en"] for lv in (2, 4, 6)]).astype(str)
+
+
+def product_names(codes, revision: str = "HS1992") -> list[str]:
+    """Short English names of HS codes (2, 4 or 6 digits), vectorised; an unknown code stays as it is."""
+    codes = pd.Series(codes, dtype=object).astype(str)
+    return codes.map(_all_product_names(revision)).fillna(codes).tolist()
+
+
 def product_name(code: str, revision: str = "HS1992") -> str:
     level = len(code)
     if level not in (2, 4, 6):
