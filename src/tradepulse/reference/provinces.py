@@ -48,6 +48,20 @@ def province_key(text: str) -> str:
     return " ".join(words)
 
 
+def province_key_sql(expr: str) -> str:
+    """The :func:`province_key` rule as a DuckDB SQL expression over the text expression ``expr`` (used by
+    the ingest to map a file's province column in the same pass; tests check both give the same keys)."""
+    x = f"strip_accents(lower(CAST({expr} AS VARCHAR)))"
+    x = f"translate({x}, 'يىكة\u200c\u200d\u0640', 'ییکه ')"
+    x = f"replace({x}, '&', ' & ')"
+    x = f"regexp_replace({x}, '[-_.,;:''’`\"()/\\\\]+', ' ', 'g')"
+    x = f"regexp_replace({x}, '(\\s)و(\\S)', '\\1و \\2', 'g')"
+    drop = ", ".join(f"'{w}'" for w in sorted(_DROP))
+    words = (f"list_transform(string_split_regex(trim({x}), '\\s+'), lambda w: CASE WHEN w IN ('&', 'va', 'o') "
+             f"THEN 'and' ELSE w END)")
+    return f"array_to_string(list_filter({words}, lambda w: w NOT IN ({drop}, '')), ' ')"
+
+
 def _path(path: str | Path | None) -> Path:
     if path is not None:
         return Path(path)
