@@ -76,6 +76,48 @@ def test_formatter():
     assert translations("en").gettext("Roadmap targets") == "Roadmap targets"
 
 
+def test_number_symbols_are_cldr():
+    """The Persian symbols are CLDR's ``fa``/``arabext`` ones (read independently from Babel's CLDR data):
+    decimal ٫, group ٬, percent ٪, minus − (CLDR prefixes U+200E, which we omit); English uses CLDR ``en``.
+    Digits: 0–9 → U+06F0–U+06F9 (EXTENDED ARABIC-INDIC DIGIT ZERO … NINE, by Unicode character name)."""
+    import unicodedata
+
+    from babel import Locale
+
+    sym = Locale.parse("fa").number_symbols["arabext"]
+    en = Locale.parse("en").number_symbols["latn"]
+    fa_fmt, en_fmt = Formatter("fa"), Formatter("en")
+    assert fa_fmt.num(-1234.5, 1) == (sym["minusSign"].lstrip("\u200e") + "۱" + sym["group"] + "۲۳۴"
+                                      + sym["decimal"] + "۵")
+    assert fa_fmt.pct(0.5, 0, sign=False) == "۵۰" + sym["percentSign"]
+    assert en_fmt.num(-1234.5, 1) == en["minusSign"] + "1" + en["group"] + "234" + en["decimal"] + "5"
+    assert en_fmt.pct(0.5, 0, sign=False) == "50" + en["percentSign"]
+    assert [unicodedata.name(c) for c in persian_digits("0123456789")] == [
+        f"EXTENDED ARABIC-INDIC DIGIT {n}" for n in
+        ("ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.integers(0, 3))
+def test_persian_number_matches_babel(x, decimals):
+    """``Formatter("fa").num`` = Babel's CLDR ``fa`` pattern ``#,##0.00…`` (arabext symbols) with Persian
+    digits and U+2212 as the sign — an independent implementation of grouping, rounding and separators."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    # Python's format() rounds the binary value half-even; give Babel the same exact decimal
+    exact = Decimal(x).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    ref = format_decimal(exact, pattern, locale="fa", numbering_system="arabext", decimal_quantization=False)
+    ref = persian_digits(ref.replace("\u200e", "")).replace("-", "\u2212")
+    if exact == 0:
+        ref = ref.replace("\u2212", "")
+    got = Formatter("fa").num(x, decimals)
+    assert got.replace("\u2212", "") == ref.replace("\u2212", "") and (got.startswith("\u2212") ==
+                                                                      ref.startswith("\u2212")), (x, got, ref)
+
+
 #: Where the project's messages live (paths relative to the ``tradepulse`` package) and how Babel reads them.
 CATALOG_SOURCES = [("i18n.py", "python"), ("reports/templates/**.html", "jinja2"), ("reports/**.py", "python"),
                    ("web/templates/**.html", "jinja2"), ("web/**.py", "python")]

@@ -11,7 +11,8 @@ with :meth:`Formatter.msg`.  There is one catalog for the whole project,
 put it so packaging is unchanged).  It is compiled to ``.mo`` in memory with Babel the first time a language
 is used — no build step, nothing generated is committed.  ``tests/test_brief_weeks.py::test_catalog_complete``
 extracts every message from ``tradepulse/{i18n.py,reports,web}`` with Babel and checks that each has a Persian
-translation and that no stale entry remains.
+translation and that no stale entry remains.  Templates use Jinja's *new-style* gettext, which autoescapes
+and %-formats every message: write ``%%`` for a literal percent sign in a template message.
 
 **Numbers** follow the CLDR number symbols of the locale (Unicode CLDR, ``numbers.xml``):
 
@@ -144,10 +145,11 @@ class Formatter:
         return self._d(text)
 
     def num(self, value, decimals: int = 0, sign: bool = False) -> str:
-        """Grouped number with ``decimals`` places: ``1,234,567.9`` / ``۱٬۲۳۴٬۵۶۷٫۹``."""
+        """Grouped number with ``decimals`` places: ``1,234,567.9`` / ``۱٬۲۳۴٬۵۶۷٫۹``; rounding half-even on the
+        binary value (Python's ``format``); a value that rounds to zero has no minus sign (``z`` option)."""
         if _missing(value):
             return self.missing
-        return self._n(f"{value:{'+' if sign else ''},.{decimals}f}")
+        return self._n(f"{value:{'+' if sign else ''}z,.{decimals}f}")
 
     def musd(self, value, decimals: int = 1, sign: bool = False) -> str:
         """US dollars shown in millions."""
@@ -157,7 +159,7 @@ class Formatter:
         """A fraction as a percentage (0.123 → ``+12.3%`` / ``+۱۲٫۳٪``)."""
         if _missing(value) or value in (float("inf"), float("-inf")):
             return self.missing
-        return self._n(f"{value * 100:{'+' if sign else ''},.{decimals}f}%")
+        return self._n(f"{value * 100:{'+' if sign else ''}z,.{decimals}f}%")
 
     def int(self, value) -> str:
         """An integer without grouping (ids, counts): ``-12`` / ``−۱۲``."""
@@ -178,6 +180,8 @@ class Formatter:
         for size, template in USD_UNITS:
             if x >= size or size == 1.0:
                 number = f"{x / size:,.2f}" if size > 1 else f"{x:,.0f}"
+                if number == "0":      # −0.4 dollars is shown as $0
+                    sign = ""
                 return sign + self.gettext(template).format(value=self._d(number))
         raise AssertionError("unreachable")
 
