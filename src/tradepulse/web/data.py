@@ -286,7 +286,7 @@ def table_flows(ctx: DataContext, p: Params) -> pd.DataFrame:
 @dataclass(frozen=True)
 class TableSpec:
     name: str
-    title: str                     # i18n key
+    title: str                     # page key of the table (an identifier, not shown to users)
     func: Callable[[DataContext, Params], pd.DataFrame]
     filters: tuple[str, ...] = ("year", "partner", "product", "province")
     description: str = ""
