@@ -172,6 +172,30 @@ def test_everything_overlapping_raises_and_leaves_warehouse_unchanged(tmp_wareho
     assert consistent(tmp_warehouse)
 
 
+def test_overlap_line_numbers_after_unreadable_lines(tmp_warehouse, tmp_path):
+    """Malformed CSV lines (too many fields) are skipped by the line-numbering pass; the overlapping rows still
+    get their physical lines: C = line 2 new, line 3 unreadable, lines 4 and 5 repeat A's keys, line 6
+    unreadable, line 7 repeats A → quarantine lines 3, 4, 5, 6, 7; only line 2 loads.  D (all good rows
+    overlapping, an unreadable line 2 first) fails naming line 3."""
+    a, c, d = tmp_path / "a.csv", tmp_path / "c.csv", tmp_path / "d.csv"
+    a.write_text(A_CSV)
+    head = "year,reporter,partner,flow,product,value_usd\n"
+    c.write_text(head + "2021,IRN,CHN,export,5701,1\n2021,IRN,TUR,export,5701,10,x\n2021,IRN,IRQ,export,5701,21\n"
+                        "2022,IRN,TUR,export,5701,31\n1,2,3,4,5,6,7,8\n2021,IRN,TUR,export,5701,12\n")
+    d.write_text(head + "2021,IRN,TUR,export,5701,10,x\n2021,IRN,IRQ,export,5701,22\n")
+    ra = ingest_file(tmp_warehouse, a, "generic")
+    r = ingest_file(tmp_warehouse, c, "generic")
+    assert (r.rows_loaded, r.rows_quarantined, r.rows_overlapping) == (1, 5, 3)
+    got = q(tmp_warehouse, "SELECT line, column_name, reason FROM quarantine ORDER BY line")
+    assert [g[0] for g in got] == [3, 4, 5, 6, 7]
+    assert [g[0] for g in got if g[2] == f"already loaded by load {ra.load_id} ({a})"] == [4, 5, 7]
+    assert got[0][2].startswith("unreadable line") and got[3][2].startswith("unreadable line")
+    assert q(tmp_warehouse, "SELECT raw FROM quarantine WHERE line = 7") == [("2021,IRN,TUR,export,5701,12",)]
+    with pytest.raises(InputError, match="1 valid row.*1 other row") as exc:
+        ingest_file(tmp_warehouse, d, "generic")
+    assert (exc.value.line, exc.value.column) == (3, "key")
+
+
 def test_unknown_policy_is_a_clear_error(tmp_warehouse, ab):
     with pytest.raises(UnknownNameError, match="unknown on_overlap value 'merge'.*quarantine, replace"):
         ingest_file(tmp_warehouse, ab[0], "generic", on_overlap="merge")

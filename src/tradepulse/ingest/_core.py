@@ -498,6 +498,39 @@ def _find_overlap(con, target: str, load_id: str) -> int:
     return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchone()[0])
 
 
+def _overlap_lines(con, spec: Spec, load_id: str, rejected: np.ndarray, *, first_only: bool = False) -> int:
+    """Quarantine the source lines whose good row has a key in ``__tp_ovl_keys``; return how many.
+
+    Pure SQL (``INSERT … SELECT`` over the line-numbered second pass joined to the keys): a revised release
+    can repeat millions of rows, which must not travel through pandas.  Line = record number + line offset,
+    plus the count of rejected (unreadable) lines before it, as :func:`_true_lines`: with a_i = R_i − i over
+    the sorted rejected lines R, line = base + #{i : a_i ≤ base}, found by an ASOF join on a.
+    ``first_only``: insert nothing, return the first such line (for the "no usable rows" error).
+    """
+    keys = KEYS[spec.target]
+    sql2 = _inner_select(spec, with_rn=True)[0].replace(
+        "{rel}", f"(SELECT row_number() OVER () AS __rn, * FROM {spec.relation_pass2 or spec.relation})")
+    desc = " || ', ' || ".join(f"'{k}=' || coalesce(CAST(q.{k} AS VARCHAR), '')" for k in keys)
+    rows = (f"SELECT q.__rn + {int(spec.line_offset)} AS __base, {desc} AS __value, q.__raw, v.old_load_id "
+            f"FROM ({sql2}) q JOIN __tp_ovl_keys v ON {_key_on('v', 'q', keys)} WHERE q.__reason IS NULL")
+    if len(rejected):
+        r = np.unique(rejected)
+        a = pd.DataFrame({"a": r - np.arange(len(r)), "k": np.arange(1, len(r) + 1)}).groupby("a", as_index=False)
+        con.register("__tp_rej_df", a["k"].max())
+        con.execute("CREATE OR REPLACE TEMP TABLE __tp_rej_a AS SELECT CAST(a AS BIGINT) AS a, CAST(k AS BIGINT) "
+                    "AS k FROM __tp_rej_df")
+        con.unregister("__tp_rej_df")
+        rows = f"SELECT x.*, x.__base + coalesce(r.k, 0) AS __line FROM ({rows}) x " \
+               f"ASOF LEFT JOIN __tp_rej_a r ON x.__base >= r.a"
+    else:
+        rows = f"SELECT x.*, x.__base AS __line FROM ({rows}) x"
+    if first_only:
+        return int(con.execute(f"SELECT min(__line) FROM ({rows})").fetchone()[0])
+    return int(con.execute(f"INSERT INTO quarantine SELECT {lit(load_id)}, {lit(spec.file)}, y.__line, 'key', "
+                           f"y.__value, l.reason, y.__raw FROM ({rows}) y JOIN __tp_ovl_loads l "
+                           f"ON l.old_load_id IS NOT DISTINCT FROM y.old_load_id").fetchone()[0])
+
+
 def check_overlap_policy(on_overlap: str) -> str:
     """``on_overlap`` itself if it names a policy, else :class:`~tradepulse.errors.UnknownNameError`."""
     if on_overlap not in OVERLAP_POLICIES:
@@ -624,30 +657,29 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                 n_mine -= n_dup
         # keys that earlier loads already hold (skipped at the cost of a count(*) when there are none)
         step("checking earlier loads")
-        n_ovl, overlapping, note = 0, [], dict(spec.note)
+        n_ovl, n_ovl_lines, overlapping, note = 0, 0, [], dict(spec.note)
         quarantine_ovl = False
         n_all = con.execute(f"SELECT count(*) FROM {ident(target)}").fetchone()[0]
         if n_all != n_mine and _find_overlap(con, target, load_id):
-            t = ident(target)
+            tbl = ident(target)
             if on_overlap == "quarantine":  # the new rows go; each names the (first) earlier load holding its key
                 quarantine_ovl = True
-                kc = ", ".join(keys)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT o.*, l.file, 'already loaded "
-                            f"by load ' || coalesce(o.old_load_id, 'NULL') || ' (' || coalesce(l.file, 'no load record') || ')' "
-                            f"AS reason FROM (SELECT {kc}, min(old_load_id) AS old_load_id FROM __tp_overlap "
-                            f"GROUP BY ALL) o LEFT JOIN loads l ON l.load_id = o.old_load_id")
-                n_ovl = con.execute(f"DELETE FROM {t} f USING __tp_ovl_keys v WHERE f.load_id = ? AND "
+                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {', '.join(keys)}, "
+                            f"min(old_load_id) AS old_load_id FROM __tp_overlap GROUP BY ALL")
+                con.execute("CREATE OR REPLACE TEMP TABLE __tp_ovl_loads AS SELECT o.old_load_id, any_value(l.file) "
+                            "AS file, 'already loaded by load ' || coalesce(o.old_load_id, 'NULL') || ' (' || "
+                            "coalesce(any_value(l.file), 'no load record') || ')' AS reason, count(*) AS n "
+                            "FROM __tp_ovl_keys o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1")
+                n_ovl = con.execute(f"DELETE FROM {tbl} f USING __tp_ovl_keys v WHERE f.load_id = ? AND "
                                     f"{_key_on('f', 'v', keys)}", [load_id]).fetchone()[0]
                 overlapping = [{"load_id": i, "file": f, "rows": int(n)} for i, f, n in con.execute(
-                    "SELECT old_load_id, any_value(file), count(*) FROM __tp_ovl_keys GROUP BY 1 ORDER BY 1")
-                    .fetchall()]
+                    "SELECT old_load_id, file, n FROM __tp_ovl_loads ORDER BY 1").fetchall()]
             else:  # replace: the earlier rows go; their loads' counts are brought up to date
                 vs = f"coalesce(sum(f.{value_col}), 0)" if value_col else "0"
-                sup = con.execute(f"SELECT f.load_id, count(*), {vs} FROM {t} f JOIN __tp_overlap v ON "
-                                  f"f.load_id IS NOT DISTINCT FROM v.old_load_id AND {_key_on('f', 'v', keys)} GROUP BY 1 "
-                                  f"ORDER BY 1").fetchall()
-                con.execute(f"DELETE FROM {t} f USING __tp_overlap v WHERE f.load_id IS NOT DISTINCT FROM v.old_load_id AND "
-                            f"{_key_on('f', 'v', keys)}")
+                same = f"f.load_id IS NOT DISTINCT FROM v.old_load_id AND {_key_on('f', 'v', keys)}"
+                sup = con.execute(f"SELECT f.load_id, count(*), {vs} FROM {tbl} f JOIN __tp_overlap v ON {same} "
+                                  f"GROUP BY 1 ORDER BY 1").fetchall()
+                con.execute(f"DELETE FROM {tbl} f USING __tp_overlap v WHERE {same}")
                 n_ovl = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} FROM __tp_overlap)"
                                     ).fetchone()[0]
                 old = {r[0]: (r[1], r[2]) for r in con.execute(
@@ -661,12 +693,28 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                     if old_id in old:
                         old_meta = _note(old_note)
                         old_meta.setdefault("superseded_by", {})[load_id] = {"file": spec.file, "rows": int(n)}
-                        con.execute(f"UPDATE loads SET rows_loaded = (SELECT count(*) FROM {t} WHERE load_id = $1), "
-                                    f"value_usd_loaded = (SELECT {vsum_old} FROM {t} WHERE load_id = $1), "
+                        con.execute(f"UPDATE loads SET rows_loaded = (SELECT count(*) FROM {tbl} WHERE load_id = $1), "
+                                    f"value_usd_loaded = (SELECT {vsum_old} FROM {tbl} WHERE load_id = $1), "
                                     f"note = $2 WHERE load_id = $1",
                                     [old_id, json.dumps(old_meta, ensure_ascii=False, default=str)])
+        if quarantine_ovl:
+            step("locating rejected lines")
+            left = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE load_id = ?", [load_id]).fetchall()[0][0]
+            if left == 0:  # nothing would load: say so without writing quarantine rows that are rolled back
+                first_line = _overlap_lines(con, spec, load_id, rejected, first_only=True)
+                earlier = "; ".join(f"{o['rows']:,} by load {o['load_id']} ({o['file'] or 'no load record'})"
+                                    for o in overlapping[:3]) + ("; …" if len(overlapping) > 3 else "")
+                others = n_bad + n_dup + len(rej)
+                raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
+                                 f"(loaded {earlier}); nothing was loaded.  To let this file supersede the earlier "
+                                 f"rows, load it with --on-overlap replace (Python: on_overlap='replace')"
+                                 + (f"; {others:,} other row(s) were rejected" if others else ""),
+                                 file=spec.file, line=first_line, column="key")
+            n_ovl_lines = _overlap_lines(con, spec, load_id, rejected)
+            if n_ovl_lines != n_ovl and not aggregate:  # aggregated loads: several lines per key
+                raise RuntimeError(f"internal error: {n_ovl} overlapping rows but {n_ovl_lines} lines")
         # quarantine with line numbers (second pass only when needed)
-        if n_bad or n_dup or len(rej) or quarantine_ovl:
+        if n_bad or n_dup or len(rej):
             step("locating rejected lines")
             rel2 = spec.relation_pass2 or spec.relation
             sql2, _ = _inner_select(spec, with_rn=True)
@@ -678,19 +726,11 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                 parts.append(f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, "
                              f"'duplicate key (' || d.n || ' rows share it)' AS __reason, 'dup' AS __kind "
                              f"FROM ({sql2}) q JOIN __tp_dups d ON {_key_on('d', 'q', keys)} WHERE q.__reason IS NULL")
-            if quarantine_ovl:
-                parts.append(f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, v.reason AS __reason, "
-                             f"'overlap' AS __kind FROM ({sql2}) q JOIN __tp_ovl_keys v ON {_key_on('v', 'q', keys)} "
-                             f"WHERE q.__reason IS NULL")
             qdf = con.execute(" UNION ALL ".join(parts)).df()
             n_rule = int((qdf["__kind"] == "rule").sum())
             if n_rule != n_bad:  # both passes must agree on which rows are bad
                 raise RuntimeError(f"internal error: first pass rejected {n_bad} rows, second pass {n_rule}")
-            n_ovl_lines = int((qdf["__kind"] == "overlap").sum())
-            if quarantine_ovl and n_ovl_lines != n_ovl and not aggregate:  # aggregated: several lines a key
-                raise RuntimeError(f"internal error: {n_ovl} overlapping rows but {n_ovl_lines} lines")
             qdf["line"] = _true_lines(qdf["__rn"].to_numpy(np.int64), spec.line_offset + 1, rejected)
-            first_ovl_line = int(qdf.loc[qdf["__kind"] == "overlap", "line"].min()) if n_ovl_lines else None
             if len(rej):
                 qdf = pd.concat([qdf, pd.DataFrame({
                     "line": [r[0] for r in rej], "__column": [r[1] for r in rej], "__value": None,
@@ -703,21 +743,13 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
             con.register("__tp_q_df", out)
             con.execute("INSERT INTO quarantine SELECT * FROM __tp_q_df")
             con.unregister("__tp_q_df")
-        n_q = n_bad + n_dup + len(rej) + (n_ovl_lines if quarantine_ovl else 0)
+        n_q = n_bad + n_dup + len(rej) + n_ovl_lines
         step("committing")
         vsum = f"coalesce(sum({value_col}), 0)" if value_col else "0"
         n_ok, v_ok = con.execute(f"SELECT count(*), {vsum} FROM {ident(target)} WHERE load_id = ?",
                                  [load_id]).fetchone()
         problems = con.execute("SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? "
                                "ORDER BY line LIMIT 10", [load_id]).df().to_dict("records")
-        if n_ok == 0 and quarantine_ovl:
-            earlier = "; ".join(f"{o['rows']:,} by load {o['load_id']} ({o['file'] or 'no load record'})"
-                                for o in overlapping[:3]) + ("; …" if len(overlapping) > 3 else "")
-            raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
-                             f"(loaded {earlier}); nothing was loaded.  To let this file supersede the earlier "
-                             f"rows, load it with --on-overlap replace (Python: on_overlap='replace')"
-                             + (f"; {n_q - n_ovl_lines:,} other row(s) were rejected" if n_q > n_ovl_lines else ""),
-                             file=spec.file, line=first_ovl_line, column="key")
         if n_ok == 0:
             first = problems[0] if problems else None
             raise InputError("no usable rows" + (f"; first problem: {first['reason']} (value {first['value']!r})"
@@ -736,7 +768,8 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
         raise
     finally:
         con.execute(f"SET memory_limit = {lit(old_limit)}")
-        for t in ("__tp_dups", "__tp_stage", "__tp_pairs", "__tp_overlap", "__tp_ovl_keys"):
+        for t in ("__tp_dups", "__tp_stage", "__tp_pairs", "__tp_overlap", "__tp_ovl_keys", "__tp_ovl_loads",
+                  "__tp_rej_a"):
             try:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
             except Exception:  # noqa: BLE001 - cleanup only
