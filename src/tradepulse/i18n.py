@@ -30,7 +30,8 @@ Deviation from CLDR: CLDR prefixes the ``fa`` plus and minus signs with U+200E L
 the invisible mark so that strings compare, search and copy cleanly (pages and the brief set the direction).
 Only a number's *sign* becomes ``−``; hyphens inside free text (week labels ``1405-W36``, ISO dates) are
 kept (:func:`persian_digits` maps digits, separators and ``%`` only).  ``Formatter("fa", "latin")`` keeps
-Latin digits and separators (the Persian brief's ``--digits latin`` option).
+Latin digits and separators (the Persian brief's ``--digits latin`` option).  **Chart axes** use the same
+symbols through a d3-format locale (:meth:`Formatter.d3_locale`): Persian digits, ``٬`` ``٫`` ``٪`` and ``−``.
 
 **Dates** are Solar Hijri (Jalali) via ``jdatetime`` (Farvardin 1 = Nowruz at the March equinox):
 ``date`` ``۴ آذر ۱۴۰۵`` (English: ``1405-09-04 (2026-11-25)``), ``short_date`` ``۱۴۰۵-۰۹-۰۴`` and
@@ -55,7 +56,12 @@ DOMAIN = "messages"
 LANGS = ("en", "fa")
 RTL = {"fa"}
 
-_PERSIAN = str.maketrans("0123456789,.%", "۰۱۲۳۴۵۶۷۸۹٬٫٪")
+#: The CLDR symbols of the table above: Latin (``latn``) and Persian (``arabext``) digits, group, decimal,
+#: percent.  Every Persian-digit conversion in the project derives from these two strings.
+LATIN_SYMBOLS = "0123456789,.%"
+ARABEXT_SYMBOLS = "۰۱۲۳۴۵۶۷۸۹٬٫٪"
+_PERSIAN = str.maketrans(LATIN_SYMBOLS, ARABEXT_SYMBOLS)
+_PERSIAN_DIGITS = str.maketrans(LATIN_SYMBOLS[:10], ARABEXT_SYMBOLS[:10])
 MINUS = {"en": "-", "fa": "\u2212"}
 
 #: A marked message: a plain msgid (from :func:`N_`) or ``(context, msgid)`` (from :func:`NC_`).
@@ -93,9 +99,23 @@ def translations(lang: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(buf)
 
 
-def persian_digits(text: object) -> str:
-    """ASCII digits, ``,`` ``.`` and ``%`` → ``۰–۹ ٬ ٫ ٪`` (CLDR ``arabext``); other characters unchanged."""
-    return str(text).translate(_PERSIAN)
+def persian_digits(text: object, separators: bool = True) -> str:
+    """ASCII digits, ``,`` ``.`` and ``%`` → ``۰–۹ ٬ ٫ ٪`` (CLDR ``arabext``); other characters unchanged.
+    With ``separators=False`` only the digits 0–9 are mapped (the old ``roadmap.calendar.to_persian_digits``)."""
+    return str(text).translate(_PERSIAN if separators else _PERSIAN_DIGITS)
+
+
+def d3_locale(digits: str = "latin", minus: str = "-") -> dict:
+    """A d3-format locale (Vega's ``formatLocale``, vl-convert's ``format_locale``) with this module's symbols,
+    so chart axes read like the text: ``digits="persian"`` → numerals ۰–۹, ``٬`` ``٫`` ``٪``; ``minus`` is the
+    locale's sign (``Formatter.minus``: ``-`` in English, U+2212 in Persian).  Currency affixes are empty
+    (axes carry the unit in their title)."""
+    sym = ARABEXT_SYMBOLS if digits == "persian" else LATIN_SYMBOLS
+    out = {"decimal": sym[11], "thousands": sym[10], "grouping": [3], "currency": ["", ""], "percent": sym[12],
+           "minus": minus}
+    if digits == "persian":
+        out["numerals"] = list(sym[:10])
+    return out
 
 
 def _missing(value: object) -> bool:
@@ -143,6 +163,15 @@ class Formatter:
         if text.startswith("-"):
             text = self.minus + text[1:]
         return self._d(text)
+
+    def numeral(self, text: str) -> str:
+        """A number already formatted with Latin symbols (``f"{v:,.4g}"``, ``"-1,234.5"``) in this locale:
+        digits, separators, ``%`` and a leading minus sign (U+2212 in Persian)."""
+        return self._n(str(text))
+
+    def d3_locale(self) -> dict:
+        """The d3-format locale of this formatter (see :func:`d3_locale`), for chart axes."""
+        return d3_locale(self.digits, self.minus)
 
     def num(self, value, decimals: int = 0, sign: bool = False) -> str:
         """Grouped number with ``decimals`` places: ``1,234,567.9`` / ``۱٬۲۳۴٬۵۶۷٫۹``; rounding half-even on the

@@ -28,20 +28,21 @@ STYLE = {"on-track": "green", "at-risk": "yellow", "off-track": "red", "no-data"
 
 
 def _money(v, metric: str, lang: str) -> str:
-    from tradepulse.roadmap.calendar import to_persian_digits
+    """A target figure in ``lang`` through :class:`tradepulse.i18n.Formatter` (Persian: digits ۰–۹, ``٬`` ``٫``
+    ``٪`` and U+2212 for a negative value): shares as percentages, counts whole, money in B / M."""
+    from tradepulse.i18n import formatter
     if v is None:
         return "—"
+    fmt = formatter(lang)
     if metric == "market_share":
-        text = f"{v:.2%}"
-    elif metric in ("n_products", "n_markets"):
-        text = f"{v:,.0f}"
-    elif metric.startswith("indicator:"):
-        text = f"{v:,.4g}"
-    else:
-        a = abs(v)
-        b, m = (" میلیارد", " میلیون") if lang == "fa" else ("B", "M")
-        text = (f"{v / 1e9:,.2f}{b}" if a >= 1e9 else f"{v / 1e6:,.1f}{m}" if a >= 1e6 else f"{v:,.0f}")
-    return to_persian_digits(text) if lang == "fa" else text
+        return fmt.pct(v, 2, sign=False)
+    if metric in ("n_products", "n_markets"):
+        return fmt.num(v, 0)
+    if metric.startswith("indicator:"):
+        return fmt.numeral(f"{v:,.4g}")
+    a = abs(v)
+    b, m = (" میلیارد", " میلیون") if lang == "fa" else ("B", "M")
+    return fmt.num(v / 1e9, 2) + b if a >= 1e9 else fmt.num(v / 1e6, 1) + m if a >= 1e6 else fmt.num(v, 0)
 
 
 def _lang(lang: str) -> str:
@@ -81,8 +82,8 @@ def status_cmd(
     from rich.progress import BarColumn, Progress, TextColumn
     from rich.table import Table
 
+    from tradepulse.i18n import formatter
     from tradepulse.roadmap import evaluate, load_roadmap, status_frame
-    from tradepulse.roadmap.calendar import to_persian_digits
     from tradepulse.roadmap.status import STATUS_FA
     from tradepulse.warehouse import Warehouse
 
@@ -109,6 +110,7 @@ def status_cmd(
                               default=str))
         return
     fa = lang == "fa"
+    fmt = formatter(lang)
     title = rm.title_fa if fa else rm.title_en
     table = Table(title=title, caption=("مقادیر تخمینی با * (تبدیل سال میلادی به شمسی)" if fa else
                                         "* estimate (Gregorian data apportioned to SH years)"))
@@ -124,15 +126,13 @@ def status_cmd(
         deadline = f"{t.deadline_year} {cal_tag}".strip()
         actual = _money(st.actual, t.metric, lang)
         if st.actual is not None:
-            year = to_persian_digits(st.as_of_year) if fa else st.as_of_year
-            actual += f"{'*' if st.actual_estimate else ''} ({year})"
-        req = "—" if st.required_growth is None else f"{st.required_growth:+.1%}"
+            actual += f"{'*' if st.actual_estimate else ''} ({fmt.text(st.as_of_year)})"
+        req = "—" if st.required_growth is None else fmt.pct(st.required_growth, 1, sign=True)
         label = STATUS_FA[st.status] if fa else st.status
         title_cell = ("  └ " if t.parent else "") + t.title(lang)
         table.add_row(*([t.id] if ids else []), title_cell, f"[{STYLE[st.status]}]{label}[/]",
-                      to_persian_digits(deadline) if fa else deadline,
-                      _money(st.target_value, t.metric, lang), actual, _money(st.gap, t.metric, lang),
-                      to_persian_digits(req) if fa else req, _money(st.projection, t.metric, lang))
+                      fmt.text(deadline), _money(st.target_value, t.metric, lang), actual,
+                      _money(st.gap, t.metric, lang), req, _money(st.projection, t.metric, lang))
     console.print(table)
 
 

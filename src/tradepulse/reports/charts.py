@@ -29,17 +29,13 @@ def _register_fonts() -> None:
     vlc.register_font_directory(str(FONTS))
 
 
-#: d3-format locale for Persian digits and separators (the CLDR "arabext" numbering system).
-FA_NUMBERS = {"decimal": "٫", "thousands": "٬", "grouping": [3], "currency": ["", ""], "percent": "٪",
-              "minus": "-", "numerals": list("۰۱۲۳۴۵۶۷۸۹")}
-
-
 def to_svg(chart, fmt: Formatter | None = None) -> str:
-    """Render an Altair chart to an SVG string (without the XML prolog, ready to inline); axis numbers in
-    Persian digits when ``fmt.digits == "persian"``."""
+    """Render an Altair chart to an SVG string (without the XML prolog, ready to inline).  Axis numbers follow
+    ``fmt`` (:meth:`tradepulse.i18n.Formatter.d3_locale`): Persian digits, ``٬`` ``٫`` ``٪`` and U+2212 for a
+    negative number when ``fmt.digits == "persian"``; ``-`` in English.  Without ``fmt``: Vega's default."""
     import vl_convert as vlc
     _register_fonts()
-    locale = FA_NUMBERS if fmt is not None and fmt.digits == "persian" else None
+    locale = fmt.d3_locale() if fmt is not None else None
     svg = vlc.vegalite_to_svg(chart.to_dict(), format_locale=locale)
     if svg.startswith("<?xml"):
         svg = svg[svg.index("?>") + 2:].lstrip()

@@ -33,17 +33,20 @@ import jdatetime
 import numpy as np
 import pandas as pd
 
+from tradepulse.i18n import persian_digits
+
 #: Offset between a SH year and the Gregorian year in which it starts.
 SH_OFFSET = 621
 
-FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 MONTHS_FA = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی",
              "بهمن", "اسفند")
 
 
 def to_persian_digits(text: object) -> str:
-    """Replace ASCII digits 0-9 by Persian digits ۰-۹."""
-    return str(text).translate(FA_DIGITS)
+    """ASCII digits 0–9 → Persian digits ۰–۹ only (separators unchanged): a thin alias of
+    :func:`tradepulse.i18n.persian_digits` ``(text, separators=False)``, kept for ``roadmap.status``; new code
+    should use :class:`tradepulse.i18n.Formatter` (CLDR separators ``٬`` ``٫`` ``٪`` and the minus sign)."""
+    return persian_digits(text, separators=False)
 
 
 def nowruz(sh_year: int) -> _dt.date:

@@ -125,7 +125,11 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
                                 headers=getattr(exc, "headers", None))
         if exc.status_code == 401 and request.method == "GET":
             from fastapi.responses import RedirectResponse
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            import urllib.parse
+            q = {"next": request.url.path}
+            if request.query_params.get("lang") in ("en", "fa"):      # keep the page's language on the login form
+                q["lang"] = request.query_params["lang"]
+            return RedirectResponse(f"/login?{urllib.parse.urlencode(q)}", status_code=303)
         return pages.error_page(request, exc.status_code, str(exc.detail))
 
     return app

@@ -1,7 +1,9 @@
 """Altair charts for the dashboard, returned as Vega-Lite JSON specs (rendered by the vendored vega-embed).
 
-Conventions: values in US$ billions on axes (``value_bn = value_usd / 1e9``); titles and axis labels are
-translated through the project's gettext catalog (:mod:`tradepulse.i18n`); charts are sized to the container width (``width="container"``).
+Conventions: values in US$ billions on axes (``value_bn = value_usd / 1e9``); titles, legends, tooltips and
+units are translated through the project's gettext catalog (:mod:`tradepulse.i18n`); axis numbers keep Latin
+digits in both languages (the charts stay left-to-right, docs/web.md); charts are sized to the container width
+(``width="container"``).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from tradepulse.i18n import translations
+from tradepulse.i18n import N_, translations
 
 FONT = "Vazirmatn, DejaVu Sans, sans-serif"
 
@@ -29,9 +31,10 @@ def trade_lines(df: pd.DataFrame, lang: str) -> dict:
     long["value_bn"] = (long.pop("value_usd") / 1e9).round(4)
     chart = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("year:O", title=_("Year")),
-        y=alt.Y("value_bn:Q", title="US$ bn"),
+        y=alt.Y("value_bn:Q", title=_("US$ bn")),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=["year:O", "series:N", alt.Tooltip("value_bn:Q", format=",.2f")],
+        tooltip=[alt.Tooltip("year:O", title=_("Year")), alt.Tooltip("series:N", title=_("Series")),
+                 alt.Tooltip("value_bn:Q", format=",.2f", title=_("US$ bn"))],
     ).properties(width="container", height=260)
     return _spec(chart)
 
@@ -43,8 +46,9 @@ def top_bars(df: pd.DataFrame, label: str, lang: str, n: int = 15, value: str = 
     d["value_bn"] = (d.pop(value) / 1e9).round(4)
     chart = alt.Chart(d).mark_bar().encode(
         y=alt.Y(f"{label}:N", sort="-x", title=None),
-        x=alt.X("value_bn:Q", title=f"{_('Exports')} (US$ bn)"),
-        tooltip=[f"{label}:N", alt.Tooltip("value_bn:Q", format=",.3f")],
+        x=alt.X("value_bn:Q", title=f"{_('Exports')} ({_('US$ bn')})"),
+        tooltip=[alt.Tooltip(f"{label}:N", title=" "), alt.Tooltip("value_bn:Q", format=",.3f",
+                                                                     title=_("US$ bn"))],
     ).properties(width="container", height=max(120, 18 * len(d)))
     return _spec(chart)
 
@@ -60,10 +64,11 @@ def province_bars(df: pd.DataFrame, lang: str, n: int = 15) -> dict:
     long["value_m"] = (long.pop("value_usd") / 1e6).round(3)
     chart = alt.Chart(long).mark_bar().encode(
         y=alt.Y("province:N", sort=alt.SortField("value_m", order="descending"), title=None),
-        x=alt.X("value_m:Q", title=f"US$ m ({year})"),
+        x=alt.X("value_m:Q", title=_("US$ m ({year})").format(year=year)),
         color=alt.Color("flow:N", title=None, legend=alt.Legend(orient="bottom")),
         yOffset="flow:N",
-        tooltip=["province:N", "flow:N", alt.Tooltip("value_m:Q", format=",.1f")],
+        tooltip=[alt.Tooltip("province:N", title=_("Province")), alt.Tooltip("flow:N", title=_("Flow")),
+                 alt.Tooltip("value_m:Q", format=",.1f", title=_("US$ m"))],
     ).properties(width="container", height=max(140, 30 * len(d)))
     return _spec(chart)
 
@@ -78,7 +83,8 @@ def scatter(df: pd.DataFrame, x: str, y: str, label: str, lang: str, color: str 
             df[c] = df[c].astype(float).round(4)
     enc = dict(x=alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(zero=False)),
                y=alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)),
-               tooltip=[f"{label}:N", alt.Tooltip(f"{x}:Q", format=",.3f"), alt.Tooltip(f"{y}:Q", format=",.3f")])
+               tooltip=[alt.Tooltip(f"{label}:N", title=" "), alt.Tooltip(f"{x}:Q", format=",.3f", title=x_title or x),
+                        alt.Tooltip(f"{y}:Q", format=",.3f", title=y_title or y)])
     if color:
         enc["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom"))
     if size:
@@ -92,7 +98,7 @@ def step_lines(df: pd.DataFrame, x: str, y: str, group: str | None, lang: str, x
     """Step curves (Kaplan–Meier survival)."""
     df = df[[c for c in (x, y, group) if c]]
     enc = dict(x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
-               tooltip=[f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".3f")])
+               tooltip=[alt.Tooltip(f"{x}:Q", title=x_title), alt.Tooltip(f"{y}:Q", format=".3f", title=y_title)])
     if group:
         enc["color"] = alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="bottom"))
     chart = alt.Chart(df).mark_line(interpolate="step-after").encode(**enc).properties(width="container",
@@ -113,9 +119,19 @@ def target_bars(df: pd.DataFrame, label: str, actual: str, target: str, lang: st
     return _spec(chart)
 
 
+#: The grey class of the product space (products exported without comparative advantage).
+NOT_RCA = N_("RCA < 1")
+
+
 def network(nodes: pd.DataFrame, edges: pd.DataFrame, lang: str) -> dict:
-    """Product space network: grey links, products coloured by HS section where RCA ≥ 1 (else light grey)."""
-    groups = sorted(g for g in nodes["colour_group"].unique() if g != "RCA < 1") + ["RCA < 1"]
+    """Product space network: grey links, products coloured by HS section where RCA ≥ 1 (else light grey).
+
+    ``colour_group`` and ``section`` hold English HS section names (:data:`tradepulse.web.space.HS_SECTIONS`,
+    catalog messages) or ``"RCA < 1"``; legend and tooltips show them translated."""
+    _ = translations(lang).gettext
+    nodes = nodes.assign(colour_group=nodes["colour_group"].map(_), section=nodes["section"].map(_))
+    grey = _(NOT_RCA)
+    groups = sorted(g for g in nodes["colour_group"].unique() if g != grey) + [grey]
     palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
                "#9c755f", "#17becf", "#bcbd22", "#1f77b4", "#d62728", "#8c564b", "#e377c2", "#2ca02c",
                "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5"]
@@ -128,6 +144,7 @@ def network(nodes: pd.DataFrame, edges: pd.DataFrame, lang: str) -> dict:
         color=alt.Color("colour_group:N", title=None, scale=alt.Scale(domain=groups, range=colours),
                         legend=alt.Legend(orient="bottom", columns=3, symbolSize=60)),
         order=alt.Order("rca:Q"),
-        tooltip=["product:N", "section:N", alt.Tooltip("rca:Q", format=".2f")])
+        tooltip=[alt.Tooltip("product:N", title=_("Product")), alt.Tooltip("section:N", title=_("HS section")),
+                 alt.Tooltip("rca:Q", format=".2f", title="RCA")])
     chart = alt.layer(links, dots).properties(width="container", height=460)
     return _spec(chart)

@@ -71,11 +71,36 @@ COLUMN_LABELS: dict[str, i18n.Message] = {
     "value_usd": N_("Value"), "hhi": N_("HHI"), "theil": N_("Theil"), "n_active": N_("Active items"),
     "realised": N_("Realised"), "unrealised": N_("Unrealised"), "baseline_value": N_("Baseline"),
     "target_value": N_("Target"), "deadline_year": N_("Deadline"), "as_of_year": N_("As of"),
-    "reason": N_("Reason"), "partner_imports": N_("Partner imports")}
+    "reason": N_("Reason"), "partner_imports": N_("Partner imports"),
+    # diversification (tradepulse.indicators.diversification)
+    "total_value": N_("Total value"), "n_universe": N_("Items in the universe"),
+    "n_above": N_("Items above the threshold"), "n_rca": N_("Items with RCA ≥ 1"), "hhi_norm": N_("Normalised HHI"),
+    "theil_within": N_("Theil within groups"), "theil_between": N_("Theil between groups"),
+    "unctad_diversification": N_("UNCTAD diversification index"),
+    # Kaplan–Meier survival (tradepulse.indicators.survival)
+    "group": N_("Group"), "at_risk": N_("At risk"), "events": N_("Ended"), "censored": N_("Censored"),
+    "hazard": N_("Hazard"), "greenwood_var": N_("Greenwood variance"), "ci_lower": N_("95% CI lower"),
+    "ci_upper": N_("95% CI upper"), "median": N_("Median survival (years)"),
+    # export potential (tradepulse.indicators.potential.by_product)
+    "market_imports": N_("Market imports"), "demand": N_("Projected demand"),
+    "potential_share": N_("Share of total potential"),
+    # exports by end use, balance extras
+    "end_use": N_("End use"), "share": N_("Share"), "coverage": N_("Export/import coverage"),
+    "oil_exports": N_("Oil exports"), "oil_imports": N_("Oil imports"), "imports_growth": N_("Imports growth"),
+    "balance_change": N_("Change in balance")}
 #: Action-item and target status values (as stored) → their label.
 STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done"),
                  "cancelled": N_("cancelled"), "on-track": N_("on track"), "at-risk": N_("at risk"),
                  "off-track": N_("off track"), "no-data": N_("no data")}
+#: Coded values shown in tables, by column: stored value → label (the stored value stays in downloads / API).
+VALUE_LABELS: dict[str, dict[str, i18n.Message]] = {
+    "dimension": {"products": N_("products"), "markets": N_("markets")},
+    "group": {"all": N_("all relationships"), "neighbours15": N_("15 neighbours"), "other": N_("other partners")},
+    "end_use": {"capital": N_("Capital goods"), "intermediate": N_("Intermediate goods"),
+                "consumption": N_("Consumption goods"), "mixed": N_("Mixed / not classified by end use")},
+}
+#: User roles (``tradepulse.groups.models.ROLES``) → label; the stored role is what forms send back.
+ROLE_LABELS = {"admin": N_("administrator"), "secretary": N_("secretary"), "viewer": N_("viewer")}
 #: Columns holding US dollar amounts (shown compactly: $1.23 bn).
 MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports",
          "non_oil_balance", "balance_change", "total_value", "export_value", "value_usd", "potential",
@@ -94,6 +119,30 @@ def status_label(status: object, lang: str) -> str:
     """Translated label of a status value; unknown values are shown as they are."""
     label = STATUS_LABELS.get(str(status))
     return fmt_of(lang).gettext(label) if label else str(status)
+
+
+def role_label(role: object, lang: str) -> str:
+    """Translated label of a user role; unknown roles are shown as they are."""
+    label = ROLE_LABELS.get(str(role))
+    return fmt_of(lang).gettext(label) if label else str(role)
+
+
+@functools.lru_cache(maxsize=512)
+def province_label(name: str, lang: str) -> str:
+    """Display name of a stored (canonical English) province: the Persian name from
+    :func:`tradepulse.reference.provinces.province_name` in ``fa``; unknown names are shown as stored."""
+    if lang == "en" or not name:
+        return name
+    from tradepulse.reference.provinces import province_name
+    return province_name(name, lang)
+
+
+def province_labels(values: pd.Series, lang: str) -> pd.Series:
+    """:func:`province_label` of a column (one look-up per distinct name); missing values stay missing."""
+    if lang == "en":
+        return values
+    names = values.dropna().astype(str).unique()
+    return values.map({n: province_label(n, lang) for n in names})
 
 
 def lang_of(request: Request) -> str:
@@ -125,7 +174,9 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     lang = context.pop("lang", None) or lang_of(request)
     user = current_user(request)
     base = dict(request=request, lang=lang, dir="rtl" if lang in i18n.RTL else "ltr",
-                fmt=fmt_of(lang), status_label=lambda s: status_label(s, lang), nav=NAV, user=user,
+                fmt=fmt_of(lang), status_label=lambda s: status_label(s, lang),
+                role_label=lambda r: role_label(r, lang), province_label=lambda p: province_label(p, lang),
+                nav=NAV, user=user,
                 csrf=csrf_token(request), can_edit=can(user, "secretary"), path=request.url.path,
                 focus=request.app.state.ctx.focus, focus_name=_country_name(request.app.state.ctx.focus, lang),
                 sources=_sources(request.app.state.ctx))
@@ -171,6 +222,10 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
         return fmt.year(value)
     if col == "status" and str(value) in STATUS_LABELS:
         return status_label(value, lang)
+    if col in VALUE_LABELS and str(value) in VALUE_LABELS[col]:
+        return fmt.msg(VALUE_LABELS[col][str(value)])
+    if col == "province" and isinstance(value, str):
+        return province_label(value, lang)
     if isinstance(value, (dt.date, dt.datetime)):
         return fmt.numeric_date(value)
     if isinstance(value, bool):
@@ -276,8 +331,10 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
         for sec in sections:
             sec.chart = externalise(ctx, sec.chart)
         years = ctx.cached(("years", ctx.focus), lambda: _years(ctx)) if filters else []
+        choices = province_choices(ctx, p.province, lang) if "province" in filters else []
         return TEMPLATES[lang].get_template("_content.html").render(
-            sections=sections, params=p, filters=filters, years=years, path=path, lang=lang, fmt=fmt_of(lang))
+            sections=sections, params=p, filters=filters, years=years, path=path, lang=lang, fmt=fmt_of(lang),
+            province_choices=choices)
     return ctx.cached(("html", key, path, p.key()), make)
 
 
@@ -292,6 +349,23 @@ async def page(request: Request, key: str, build: Callable[[DataContext, Params,
         html = await run_in_threadpool(_content, ctx, path, key, build, filters, p, lang)
     return render(request, "page.html", title=fmt_of(lang).gettext(PAGE_TITLES[key]), key=key,
                   content=Markup(html))
+
+
+def province_choices(ctx: DataContext, current: str | None, lang: str) -> list[tuple[str, str]]:
+    """``(value, label)`` options of the province filter: every province in the data (value = the stored
+    English name, label = :func:`province_label`), plus the current filter when it is another spelling or a
+    comma-separated comparison (``Tehran,Isfahan`` → ``تهران، اصفهان``), so the form sends it back unchanged."""
+    try:
+        names = ctx.cached(("province-names",), lambda: _province_names(ctx))
+    except (TradepulseError, Unavailable):
+        names = []
+    out = [(n, province_label(n, lang)) for n in names]
+    if current and current not in names:
+        from tradepulse.reference.provinces import resolve_province
+        parts = [x.strip() for x in current.split(",") if x.strip()]
+        sep = "، " if lang == "fa" else ", "
+        out.append((current, sep.join(province_label(resolve_province(x) or x, lang) for x in parts)))
+    return out
 
 
 def _years(ctx: DataContext) -> list[int]:
@@ -346,15 +420,15 @@ def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         sid="complexity", columns=["year", "product", "product_name", "export_value", "rca", "density", "pci",
                                    "cog", "eci"])))
     out.append(guarded(_("Product space"), lang, lambda: _product_space(ctx, p, lang)))
-    out.append(guarded("Feasibility", lang, lambda: _feasibility(ctx, p, lang)))
+    out.append(guarded(_("Feasibility"), lang, lambda: _feasibility(ctx, p, lang)))
     out.append(guarded(_("Opportunities"), lang, lambda: frame_section(
         _("Opportunities"), get_table(ctx, "opportunities", p), lang, table="opportunities",
         params=p, sid="opportunities", columns=_OPP_COLUMNS)))
     out.append(guarded(_("Exports by end use (BEC)"), lang, lambda: frame_section(
         _("Exports by end use (BEC)"), get_table(ctx, "end_use", p), lang, table="end_use", params=p, limit=12,
-        sid="end-use", columns=["year", "label", "value_usd", "share"])))
-    out.append(guarded("Export potential", lang, lambda: frame_section(
-        "Export potential", get_table(ctx, "potential", p), lang, table="potential", params=p,
+        sid="end-use", columns=["year", "end_use", "value_usd", "share"])))
+    out.append(guarded(_("Export potential"), lang, lambda: frame_section(
+        _("Export potential"), get_table(ctx, "potential", p), lang, table="potential", params=p,
         sid="potential")))
     return out
 
@@ -363,15 +437,17 @@ _OPP_COLUMNS = ["rank", "product", "product_name", "score", "density", "pci", "c
 
 
 def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
-    _ = fmt_of(lang).gettext
+    fmt = fmt_of(lang)
+    _ = fmt.gettext
     from tradepulse.web.data import product_space_frames
     nodes, edges = product_space_frames(ctx, p.year)
     names = nodes.assign(product=nodes["product"] + " " + nodes["product"].map(
         lambda c: _short_name(c)))
     return Section(_("Product space"), state="ok", chart=charts.network(names, edges, lang),
                    id="product-space", wide=True,
-                   note=f"{len(nodes)} HS4 products; links: maximum spanning tree of proximity plus links with "
-                        "proximity ≥ 0.55 (Hidalgo et al. 2007). Coloured: exported with RCA ≥ 1.")
+                   note=_("{n} HS4 products; links: maximum spanning tree of proximity plus links with "
+                          "proximity ≥ {strong} (Hidalgo et al. 2007). Coloured: exported with RCA ≥ 1.").format(
+                       n=fmt.int(len(nodes)), strong=fmt.num(0.55, 2)))
 
 
 def _short_name(code: str) -> str:
@@ -380,16 +456,17 @@ def _short_name(code: str) -> str:
 
 
 def _feasibility(ctx: DataContext, p: Params, lang: str) -> Section:
+    _ = fmt_of(lang).gettext
     df = get_table(ctx, "complexity", p)
     if not {"density", "pci", "product"} <= set(df.columns):
         raise Unavailable("tradepulse.indicators.complexity (density / pci columns)")
     d = df.dropna(subset=["density", "pci"]).copy()
-    d["has_rca"] = (d["rca"] >= 1).map({True: "RCA ≥ 1", False: "RCA < 1"})
-    return Section("Feasibility: density × PCI", chart=charts.scatter(
-        d, "density", "pci", "product", lang, color="has_rca", x_title="density (relatedness)",
-        y_title="PCI"), id="feasibility",
-        note="Each point is a product: x = density (share of related products already exported with "
-             "RCA ≥ 1), y = product complexity index; upper right = complex and close to current exports.")
+    d["has_rca"] = (d["rca"] >= 1).map({True: _("RCA ≥ 1"), False: _("RCA < 1")})
+    return Section(_("Feasibility: density × PCI"), chart=charts.scatter(
+        d, "density", "pci", "product", lang, color="has_rca", x_title=_("density (relatedness)"),
+        y_title=_("product complexity (PCI)")), id="feasibility",
+        note=_("Each point is a product: x = density (share of related products already exported with "
+               "RCA ≥ 1), y = product complexity index; upper right = complex and close to current exports."))
 
 
 def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
@@ -407,8 +484,9 @@ def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         _("Market fit: complementarity and intensity"), get_table(ctx, "market_fit", p), lang, table="market_fit", params=p,
         sid="market-fit", columns=["year", "partner", "partner_name", "complementarity", "intensity",
                                    "exports", "export_share", "partner_imports"],
-        note="Complementarity TC = 100·(1 − ½Σ|m_jk/M_j − x_ik/X_i|) (Michaely 1996); intensity TI = "
-             "(x_ij/X_i)/(x_wj/X_w) (Brown 1949, Kojima 1964); > 1 = more trade than the partner's world weight.")))
+        note=_("Complementarity TC = 100·(1 − ½Σ|m_jk/M_j − x_ik/X_i|) (Michaely 1996); intensity TI = "
+               "(x_ij/X_i)/(x_wj/X_w) (Brown 1949, Kojima 1964); > 1 = more trade than the partner's world "
+               "weight."))))
     out.append(guarded(_("Diversification"), lang, lambda: frame_section(
         _("Diversification"), get_table(ctx, "diversification", p), lang, table="diversification",
         params=p, sid="diversification")))
@@ -416,10 +494,14 @@ def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     def surv() -> Section:
         df = get_table(ctx, "survival", p)
         group = "group" if "group" in df.columns else None
-        chart = charts.step_lines(df, "duration", "survival", group, lang, "years", "S(t)")
+        curves = df
+        if group:
+            labels = {k: fmt_of(lang).msg(v) for k, v in VALUE_LABELS["group"].items()}
+            curves = df.assign(group=df["group"].map(labels).fillna(df["group"]))
+        chart = charts.step_lines(curves, "duration", "survival", group, lang, _("Duration (years)"), "S(t)")
         return frame_section(_("Export survival"), df, lang, table="survival", params=p, chart=chart,
-                             sid="survival", note="Kaplan–Meier survival of export relationships "
-                                                  "(partner × product), left-censored spells excluded.")
+                             sid="survival", note=_("Kaplan–Meier survival of export relationships "
+                                                    "(partner × product), left-censored spells excluded."))
     out.append(guarded(_("Export survival"), lang, surv))
     return out
 
@@ -428,8 +510,9 @@ def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     _ = fmt_of(lang).gettext
     def prov() -> Section:
         df = get_table(ctx, "provinces", p)
+        shown = df.assign(province=province_labels(df["province"], lang))
         return frame_section(_("Compare provinces"), df, lang, table="provinces", params=p, limit=40,
-                             chart=charts.province_bars(df, lang), sid="provinces",
+                             chart=charts.province_bars(shown, lang), sid="provinces",
                              columns=["year", "province", "exports", "imports", "balance", "non_oil_exports",
                                       "non_oil_imports", "non_oil_balance", "exports_growth"])
     return [guarded(_("Compare provinces"), lang, prov)]
@@ -446,6 +529,10 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
         from tradepulse.web.data import target_statuses
         titles = {st.target.id: st.target.title(lang) for st in target_statuses(ctx)}
         df = df.assign(title=df["id"].map(titles).fillna(df["title"]))
+    if lang != "en" and "reason" in df.columns:
+        reason_text = require("tradepulse.roadmap.status", "reason_text")
+        reasons = {r: reason_text(r, lang) for r in df["reason"].dropna().unique()}
+        df = df.assign(reason=df["reason"].map(reasons))
     cols = ["id", "title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
     return frame_section(_("Target status"), df, lang, table="targets", limit=8 if compact else 50,
                          columns=cols, sid="targets" if not compact else "targets-glance")
@@ -652,7 +739,26 @@ def users_page(request: Request, msg: str = ""):
     with ctx.session() as session:
         users = [dict(username=u.username, role=u.role, active=u.active) for u in svc_mod.GroupService(session).users()]
     from tradepulse.groups.models import ROLES
-    return render(request, "users.html", title="Users", users=users, roles=ROLES, msg=msg[:200])
+    lang = lang_of(request)
+    q = request.query_params
+    text, cls = _users_flash(msg, q.get("user", "")[:128], q.get("role", "")[:16], q.get("error", "")[:300], lang)
+    return render(request, "users.html", title=fmt_of(lang).gettext("Users"), users=users, roles=ROLES, msg=text,
+                  msg_class=cls)
+
+
+def _users_flash(code: str, user: str, role: str, error: str, lang: str) -> tuple[str, str]:
+    """The flash message of the users page from the redirect's ``msg`` code (``created``, ``role``,
+    ``short-password``, ``error`` with the error text), translated; (text, css class)."""
+    _ = fmt_of(lang).gettext
+    if code == "created":
+        return _("created {user} ({role})").format(user=user, role=role_label(role, lang)), "ok"
+    if code == "role":
+        return _("{user} is now {role}").format(user=user, role=role_label(role, lang)), "ok"
+    if code == "short-password":
+        return _("a password needs at least 8 characters"), "error"
+    if code == "error":
+        return error, "error"
+    return "", "ok"
 
 
 @router.post("/admin/users")
@@ -664,20 +770,21 @@ def users_post(request: Request, username: str = Form(..., min_length=1, max_len
     admin = require_role(request, "admin")
     ctx: DataContext = request.app.state.ctx
     svc_mod = require("tradepulse.groups.service")
+    q: dict[str, str] = {"user": username, "role": role}
     with ctx.session() as session:
         svc = svc_mod.GroupService(session)
         try:
-            if password:
-                if len(password) < 8:
-                    raise TradepulseError("a password needs at least 8 characters")
+            if password and len(password) < 8:
+                q = {"msg": "short-password"}
+            elif password:
                 svc.create_user(username, password, role, actor=admin["username"])
-                msg = f"created {username} ({role})"
+                q["msg"] = "created"
             else:
                 svc.set_role(username, role, actor=admin["username"])
-                msg = f"{username} is now {role}"
+                q["msg"] = "role"
         except TradepulseError as exc:
-            msg = str(exc)
-    return RedirectResponse(f"/admin/users?{urllib.parse.urlencode({'msg': msg})}", status_code=303)
+            q = {"msg": "error", "error": str(exc)}
+    return RedirectResponse(f"/admin/users?{urllib.parse.urlencode(q)}", status_code=303)
 
 
 # ---------------------------------------------------------------- routes: briefs

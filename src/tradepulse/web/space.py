@@ -20,13 +20,16 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-#: HS sections by first chapter (WCO Harmonized System sections I–XXI, short English names).
-HS_SECTIONS = [(1, "Animals"), (6, "Vegetables"), (15, "Fats and oils"), (16, "Food, drinks, tobacco"),
-               (25, "Minerals and fuels"), (28, "Chemicals"), (39, "Plastics and rubber"),
-               (41, "Hides and leather"), (44, "Wood"), (47, "Paper"), (50, "Textiles"), (64, "Footwear"),
-               (68, "Stone and glass"), (71, "Precious stones and metals"), (72, "Base metals"),
-               (84, "Machinery and electrical"), (86, "Transport"), (90, "Instruments"), (93, "Arms"),
-               (94, "Miscellaneous"), (97, "Art")]
+from tradepulse.i18n import N_
+
+#: HS sections by first chapter (WCO Harmonized System sections I–XXI, short English names; catalog
+#: messages, translated where shown).
+HS_SECTIONS = [(1, N_("Animals")), (6, N_("Vegetables")), (15, N_("Fats and oils")), (16, N_("Food, drinks, tobacco")),
+               (25, N_("Minerals and fuels")), (28, N_("Chemicals")), (39, N_("Plastics and rubber")),
+               (41, N_("Hides and leather")), (44, N_("Wood")), (47, N_("Paper")), (50, N_("Textiles")), (64, N_("Footwear")),
+               (68, N_("Stone and glass")), (71, N_("Precious stones and metals")), (72, N_("Base metals")),
+               (84, N_("Machinery and electrical")), (86, N_("Transport")), (90, N_("Instruments")), (93, N_("Arms")),
+               (94, N_("Miscellaneous")), (97, N_("Art"))]
 
 
 def hs_section(codes: pd.Series) -> pd.Series:
