@@ -146,3 +146,39 @@ def test_sql_key_equals_python_key_property():
         assert _sql_keys(values) == [P.province_key(v) for v in values]
 
     check()
+
+
+# ---------------------------------------------------------------- one spelling across modules
+def test_working_group_province_is_stored_canonical_and_found_by_any_spelling(tmp_path):
+    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.service import GroupService
+    f = session_factory(f"sqlite:///{tmp_path / 'g.sqlite'}")
+    with f() as session:
+        svc = GroupService(session)
+        svc.ensure_seed_institutions("test")
+        g = svc.create_group("Tehran WG", province="استان تهران", actor="t")
+        svc.create_group("Markazi WG", province="Central", actor="t")
+        assert g.province == "Tehran"
+        assert svc.group_for_province("IR-23").name == "Tehran WG"
+        assert svc.group_for_province("تهران").name == "Tehran WG"
+        assert svc.group("teheran").name == "Tehran WG"
+        assert svc.group_for_province("Markazi").name == "Markazi WG"
+        assert svc.group_for_province("Isfahan") is None
+    f.kw["bind"].dispose()
+
+
+def test_roadmap_target_province_is_canonical():
+    from tradepulse.roadmap.model import parse_roadmap
+    road = parse_roadmap({"roadmap": {"id": "r", "title_en": "r"}, "targets": [{
+        "id": "t", "title_en": "t", "metric": "exports", "scope": {"province": "تهران"},
+        "baseline": {"year": 1399, "value": 1.0}, "target": {"value": 2.0}, "deadline": {"year": 1404}}]})
+    assert road.targets[0].scope.province == "Tehran"
+
+
+def test_brief_sections_find_a_province_by_any_spelling():
+    from tradepulse.reports.sections import _scope
+    frame = _provincial_frame()
+    for asked in ("تهران", "IR-23", "tehran"):
+        assert _scope(frame, "IRN", asked).value_usd.sum().execute() == pytest.approx(50.0)
+    with pytest.raises(UnknownNameError):
+        _scope(frame, "IRN", "Atlantis")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from tradepulse.errors import TradepulseError, UnknownNameError
 from tradepulse.groups.models import (ACTION_STATUSES, ROLES, SCOPES, ActionItem, AuditEntry, Decision,
                                       Institution, Meeting, Person, User, WorkingGroup, utcnow)
+from tradepulse.reference.provinces import province_key, resolve_province
 
 
 class ConflictError(TradepulseError):
@@ -157,6 +158,8 @@ class GroupService:
             raise UnknownNameError("group scope", scope, list(SCOPES))
         if scope == "province" and not province:
             raise TradepulseError("a provincial working group needs --province")
+        if province:  # one spelling per province (تهران, IR-23 → Tehran), so briefs find the customs rows
+            province = resolve_province(province) or province.strip()
         if self.s.scalar(select(WorkingGroup).where(WorkingGroup.name == name)) is not None:
             raise TradepulseError(f"working group {name!r} already exists")
         if secretariat == "tpo" and self.s.scalar(select(Institution).where(Institution.code == "tpo")) is None:
@@ -183,19 +186,25 @@ class GroupService:
         else:
             k = str(key).strip().lower()
             grp = self.s.scalars(select(WorkingGroup).where(or_(
-                func.lower(WorkingGroup.name) == k, WorkingGroup.name_fa == str(key).strip(),
-                func.lower(WorkingGroup.province) == k)).order_by(WorkingGroup.id)).first()
+                func.lower(WorkingGroup.name) == k, WorkingGroup.name_fa == str(key).strip()))
+                .order_by(WorkingGroup.id)).first() or self.group_for_province(str(key))
         if grp is None:
             raise UnknownNameError("working group", str(key), [g.name for g in self.groups()])
         return grp
 
     def group_for_province(self, province: str | None) -> WorkingGroup | None:
-        """The group of ``province`` (None → the national group); None when there is none."""
+        """The group of ``province`` in any spelling of the reference list (None → the national group);
+        None when there is none."""
         if province is None:
             return self.s.scalars(select(WorkingGroup).where(WorkingGroup.scope == "national")
                                   .order_by(WorkingGroup.id)).first()
-        return self.s.scalars(select(WorkingGroup).where(
-            func.lower(WorkingGroup.province) == province.strip().lower()).order_by(WorkingGroup.id)).first()
+        want = resolve_province(province) or province
+        key = province_key(want)
+        for grp in self.s.scalars(select(WorkingGroup).where(WorkingGroup.province.is_not(None))
+                                  .order_by(WorkingGroup.id)):
+            if province_key(resolve_province(grp.province) or grp.province) == key:
+                return grp
+        return None
 
     def _add_member(self, grp: WorkingGroup, inst: Institution, actor: str) -> None:
         if inst in grp.members:

@@ -56,6 +56,7 @@ import pandas as pd
 
 from tradepulse import schema
 from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
+from tradepulse.indicators.selection import province_matches
 from tradepulse.warehouse import Warehouse, as_table
 
 __all__ = ["export_potential", "by_product", "by_market", "gravity_access", "macro_factors",
@@ -550,11 +551,11 @@ def _province_rows(data, exporter: str, province: str, year: int, level: int | N
     known = sorted(str(p) for p in t.select("province").distinct().to_pandas()["province"].dropna())
     if not known:
         raise NoDataError(f"the data hold no provincial (customs) export rows for {exporter}")
-    match = [k for k in known if k.casefold() == province.casefold()]
+    match = province_matches(province, known, exporter)   # any spelling: تهران, IR-23, Tehran
     if not match:
         raise UnknownNameError("province", province, known)
     used = years or [year]
-    t = t.filter((t.province == match[0]) & t.year.isin(used))
+    t = t.filter(t.province.isin(match) & t.year.isin(used))
     product = t.product.substr(0, level) if level else t.product
     df = t.mutate(product=product).group_by(["partner", "product"]) \
         .aggregate(value=lambda s: s.value_usd.sum() / len(used)).to_pandas()

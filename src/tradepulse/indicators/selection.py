@@ -146,7 +146,7 @@ def available(table: ir.Table, column: str) -> list:
     return sorted(vals)
 
 
-def _province_matches(name: str, known: Sequence[str], country: str | None) -> list[str]:
+def province_matches(name: str, known: Sequence[str], country: str | None = None) -> list[str]:
     """Stored province names that ``name`` denotes: the same text (any case), the same matching key, or the
     same province of the reference list (``"تهران"``, ``"IR-23"``, ``"Teheran"`` → ``"Tehran"``)."""
     key = provinces.province_key(name)
@@ -165,7 +165,7 @@ def check_provinces(table: ir.Table, provinces_: Sequence[str], country: str | N
         raise NoDataError("the data hold no provincial (customs) rows, so no province can be selected; "
                           "ingest national customs data with a province column first")
     for p in provinces_:
-        if not _province_matches(p, known, country):
+        if not province_matches(p, known, country):
             raise UnknownNameError("province", p, known)
 
 
@@ -174,7 +174,7 @@ def _canonical_provinces(table: ir.Table, provinces_: Sequence[str], country: st
     known = [str(p) for p in available(table, "province")]
     out: list[str] = []
     for p in provinces_:
-        out += [k for k in _province_matches(p, known, country) if k not in out]
+        out += [k for k in province_matches(p, known, country) if k not in out]
     return out
 
 

@@ -287,10 +287,15 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
         brief.notes["targets"] = N_("Not available: {detail}")
         brief.note_args["targets"] = {"detail": str(exc)}
         return
+    from tradepulse.reference.provinces import province_key, resolve_province
+
+    def same(name: str | None) -> str:   # one key per province, whatever the spelling
+        return province_key(resolve_province(name) or name) if name else ""
+
     def prov(st):
-        return (st.target.scope.province or "").lower() if getattr(st.target, "scope", None) else ""
+        return same(st.target.scope.province) if getattr(st.target, "scope", None) else ""
     if brief.province:
-        mine = [s for s in statuses if prov(s) == brief.province.lower()]
+        mine = [s for s in statuses if prov(s) == same(brief.province)]
         brief.targets_scope = "province" if mine else "national"
         chosen = mine or [s for s in statuses if not prov(s)]
     else:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from tradepulse import reference, schema
 from tradepulse.errors import NoDataError, UnknownNameError
+from tradepulse.indicators.selection import province_matches
 from tradepulse.warehouse import as_table
 
 
@@ -39,12 +40,12 @@ def _scope(flows, reporter: str, province: str | None) -> ibis.Table:
     t = t.filter(t.reporter == reporter)
     if province is not None:
         provs = t.filter(t.province.notnull()).select("province").distinct().to_pandas()["province"].tolist()
-        match = [p for p in provs if p.lower() == province.strip().lower()]
+        match = province_matches(province.strip(), provs, reporter)   # any spelling: تهران, IR-23, Tehran
         if not match:
             if not provs:
                 raise NoDataError(f"no provincial (customs) data for {reporter} in the warehouse")
             raise UnknownNameError("province", province, provs)
-        t = t.filter(t.province == match[0])
+        t = t.filter(t.province.isin(match))
     return t
 
 

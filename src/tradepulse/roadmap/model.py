@@ -326,7 +326,7 @@ def _parse_target(raw: Any, i: int, reporter: str, calendar: str, fail, loc: _Lo
         fail(f"level must be one of {', '.join(LEVELS)}, not {level!r}", i, "scope.level")
     province = sc.get("province")
     scope = Scope(reporter=rep, partner=partners, product=products,
-                  province=str(province) if province is not None else None, trade=trade,
+                  province=_canonical_province(province), trade=trade,
                   ebops=tuple(e.upper() for e in ebops), level=level)
 
     # deadline and calendar
@@ -418,3 +418,11 @@ def _check_options(metric: str, options: dict, baseline_year, fail) -> None:
         ok, hint = allowed[key]
         if not ok(value):
             fail(f"option {key} must be {hint}, not {value!r}")
+
+
+def _canonical_province(name) -> str | None:
+    """The reference spelling of a target's province (تهران, IR-23 → Tehran), as the ingest stores it."""
+    if name is None:
+        return None
+    from tradepulse.reference.provinces import resolve_province
+    return resolve_province(str(name)) or str(name).strip()
