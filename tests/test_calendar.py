@@ -160,3 +160,31 @@ def test_leap_years_match_the_official_list():
     """Official SH leap years 1370–1410 (Iranian calendar tables; note the 5-year gaps 1370→1375, 1403→1408)."""
     leap = {1370, 1375, 1379, 1383, 1387, 1391, 1395, 1399, 1403, 1408}
     assert {y for y in range(1370, 1411) if cal.sh_year_length(y) == 366} == leap
+
+
+# ---------------------------------------------------------------- Persian digits: one table (tradepulse.i18n)
+@given(st.text(alphabet="0123456789,.%-+ ab", max_size=30))
+def test_to_persian_digits_is_the_i18n_table_without_separators(text):
+    """``to_persian_digits`` (kept for roadmap.status) maps only 0–9, through the same table as
+    :func:`tradepulse.i18n.persian_digits`: U+06F0 + d for digit d; separators, signs and letters unchanged."""
+    from tradepulse.i18n import persian_digits
+    got = cal.to_persian_digits(text)
+    assert got == persian_digits(text, separators=False)
+    assert got == "".join(chr(0x06F0 + int(c)) if c.isdigit() else c for c in text)
+    # with separators: the CLDR arabext group, decimal and percent signs as well (U+066C, U+066B, U+066A)
+    full = persian_digits(text)
+    assert full == got.replace(",", "\u066c").replace(".", "\u066b").replace("%", "\u066a")
+
+
+def test_targets_cli_figures_use_the_formatter():
+    """``tradepulse targets status --lang fa`` figures: −1.5e9 → ``−۱٫۵۰ میلیارد`` (U+2212 sign, ٫ decimal),
+    2,345,678 → ``۲٫۳ میلیون``, a share 0.1234 → ``۱۲٫۳۴٪``, a count 1234 → ``۱٬۲۳۴``; English unchanged from
+    Python's format (``-1.50B``, ``2.3M``, ``12.34%``, ``1,234``)."""
+    from tradepulse.cli.targets import _money
+    assert _money(-1.5e9, "exports", "fa") == "\u2212۱٫۵۰ میلیارد"
+    assert _money(2_345_678, "exports", "fa") == "۲٫۳ میلیون"
+    assert _money(0.1234, "market_share", "fa") == "۱۲٫۳۴٪" and _money(1234, "n_products", "fa") == "۱٬۲۳۴"
+    assert _money(-1.5e9, "exports", "en") == f"{-1.5:,.2f}B" == "-1.50B"
+    assert _money(2_345_678, "exports", "en") == "2.3M" and _money(0.1234, "market_share", "en") == f"{0.1234:.2%}"
+    assert _money(1234, "n_products", "en") == "1,234" and _money(None, "exports", "fa") == "—"
+    assert _money(-1234.5678, "indicator:x.y", "fa") == "\u2212۱٬۲۳۵"     # 4 significant digits

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import os
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -574,3 +575,181 @@ def test_flows_api_pages_in_the_database(client, site, monkeypatch):
     assert r.status_code in (200, 404)                     # a narrower selection is fine (or empty)
     r = client.get("/download/flows.csv", params={"year": 2022, "partner": "TUR"})
     assert r.status_code == 400 and "add filters" in r.text
+
+
+# ---------------------------------------------------------------- Persian pages: nothing left in English
+class _Visible(HTMLParser):
+    """Visible text of a page: text nodes outside <script>/<style>, placeholders, and <th> cells apart."""
+
+    def __init__(self):
+        super().__init__()
+        self.skip, self.in_th, self.texts, self.headers, self.placeholders = 0, False, [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("script", "style")
+        self.in_th = self.in_th or tag == "th"
+        self.placeholders += [v for k, v in attrs if k == "placeholder" and v]
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("script", "style")
+        self.in_th = self.in_th and tag != "th"
+
+    def handle_data(self, data):
+        if not self.skip and data.strip():
+            self.texts.append(data.strip())
+            if self.in_th:
+                self.headers.append(data.strip())
+
+
+def _english_labels() -> set[str]:
+    """English labels that must not appear on a Persian page: every data-driven label table of the dashboard
+    (columns, statuses, coded values, roles, navigation, metrics), the HS section names of the product space,
+    and the words the first Persian version left in English (hand-listed)."""
+    from tradepulse.web import space
+    tables = [pages.COLUMN_LABELS, pages.STATUS_LABELS, pages.ROLE_LABELS, pages.PAGE_TITLES, pages.METRIC_LABELS,
+              *pages.VALUE_LABELS.values()]
+    labels = {v[1] if isinstance(v, tuple) else v for t in tables for v in t.values()}
+    labels |= {name for _, name in space.HS_SECTIONS}
+    labels |= {"Feasibility", "Feasibility: density × PCI", "Export potential", "Users", "Role", "Active",
+               "New user", "Format", "note", "Not available yet", "Log in", "Filter", "Download", "Save", "All",
+               "Tehran", "Isfahan", "Fars"}
+    # codes and names that read the same in both languages
+    return labels - {"RCA", "PCI", "ECI", "COG", "HHI", "ID"}
+
+
+#: Sentences of notes and flash messages that must not appear in English on a Persian page.
+_ENGLISH_PHRASES = ("Each point is a product", "Kaplan–Meier survival of", "more trade than the partner",
+                    "maximum spanning tree", "HS4 products", "trend projection", "deadline passed",
+                    "achieved by the deadline", "Signed in as", "US$", "density (relatedness)")
+_LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+_PERSIAN_LETTER = re.compile(r"[\u0600-\u06FF]")
+
+
+def _chart_titles(html: str) -> list[str]:
+    """Axis, legend and tooltip titles of every Vega-Lite spec embedded in a page."""
+    import json
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            out.extend(v for k, v in node.items() if k == "title" and isinstance(v, str))
+            for k, v in node.items():
+                if k not in ("datasets", "data"):
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    for m in re.finditer(r'<script type="application/json" id="spec-[^"]+">(.*?)</script>', html, re.S):
+        walk(json.loads(m.group(1)))
+    return out
+
+
+@pytest.mark.parametrize("who", [None, "secretary", "admin"])
+def test_persian_pages_show_no_untranslated_english(app, who):
+    """Every page in ``fa`` (anonymous, as secretary, as admin; the users page for the admin): no text node or
+    placeholder equals an English label of the dashboard, no English note sentence remains, every table header
+    and every chart title holds Persian letters (allowed: ``#`` and the codes RCA, S(t)), and the user's role is
+    shown translated."""
+    from fastapi.testclient import TestClient
+    labels = _english_labels()
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        if who:
+            assert login(c, who, f"{who}-demo").status_code == 303
+        paths = PAGES + ["/login"] + (["/admin/users"] if who == "admin" else [])
+        for path in paths:
+            r = c.get(path, params={"lang": "fa"})
+            assert r.status_code == 200 and '<html lang="fa" dir="rtl">' in r.text, path
+            v = _Visible()
+            v.feed(r.text)
+            names = {"admin", "secretary", "viewer", "tahlilgar", "analyst"}   # demo user names (not roles)
+            shown = [t for t in v.texts if t not in names] + v.placeholders
+            assert sorted(set(shown) & labels) == [], path
+            assert [p for p in _ENGLISH_PHRASES if p in r.text] == [], path
+            assert [h for h in v.headers if h != "#" and not _PERSIAN_LETTER.search(h)] == [], path
+            titles = [t for t in _chart_titles(r.text) if t.strip() and t not in ("RCA", "S(t)")]
+            assert [t for t in titles if _LATIN_WORD.search(t) and not _PERSIAN_LETTER.search(t)] == [], path
+            roles = re.findall(r'<td data-role="[^"]+">([^<]*)</td>', r.text)
+            assert all(_PERSIAN_LETTER.search(x) for x in roles) and (roles or path != "/admin/users"), path
+        if who:
+            fa = pages.fmt_of("fa")
+            assert f"({fa.gettext(pages.ROLE_LABELS[who])})" in c.get("/", params={"lang": "fa"}).text
+
+
+def test_persian_users_page_and_flash(client):
+    """The admin's users page in Persian: headings, role names as option labels with the stored role as value,
+    and the translated flash after creating a user; anonymous visitors are sent to a Persian login form."""
+    r = client.get("/admin/users", params={"lang": "fa"}, follow_redirects=False)
+    assert r.status_code == 303 and "lang=fa" in r.headers["location"]
+    assert 'dir="rtl"' in client.get(r.headers["location"]).text
+    assert login(client, "admin", "admin-demo").status_code == 303
+    client.cookies.set("lang", "fa")
+    html = client.get("/admin/users").text
+    for word in ("کاربران", "نقش", "فعال", "کاربر جدید"):
+        assert word in html
+    assert '<option value="viewer">بیننده</option>' in html
+    token = csrf_of(client, "/admin/users")
+    r = client.post("/admin/users", data={"username": "tahlilgar", "password": "long-enough-pw", "role": "viewer",
+                                          "csrf_token": token}, follow_redirects=True)
+    assert "کاربر tahlilgar با نقش بیننده ایجاد شد" in r.text
+    r = client.post("/admin/users", data={"username": "x", "password": "short", "role": "viewer",
+                                          "csrf_token": token}, follow_redirects=True)
+    assert "گذرواژه باید دست‌کم ۸ نویسه باشد" in r.text
+
+
+def _table(html: str, table_id: str) -> tuple[list[str], list[list[str]]]:
+    m = re.search(rf'<table class="data" id="{table_id}">(.*?)</table>', html, re.S)
+    assert m, table_id
+    cells = lambda tag, text: [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(rf"<{tag}>(.*?)</{tag}>", text, re.S)]
+    head = cells("th", m.group(1))
+    rows = [cells("td", tr) for tr in re.findall(r"<tr>(.*?)</tr>", m.group(1).split("</thead>")[-1], re.S)]
+    return head, rows
+
+
+def test_provinces_in_persian_keep_english_form_values(client):
+    """Provinces page in ``fa``: the table, the chart and the filter show Persian names (تهران), while the
+    filter's option values, the download links and the API keep the stored English name (Tehran).  The Persian
+    column equals the English column mapped through the province list's own name_en → name_fa columns."""
+    import json
+
+    from tradepulse.reference.provinces import provinces
+    to_fa = dict(zip(provinces("IRN")["name_en"], provinces("IRN")["name_fa"]))
+    en_head, en_rows = _table(client.get("/provinces", params={"lang": "en"}).text, "table-provinces")
+    html = client.get("/provinces", params={"lang": "fa"}).text
+    fa_head, fa_rows = _table(html, "table-provinces")
+    i, j = en_head.index("Province"), fa_head.index("استان")
+    assert [r[j] for r in fa_rows] == [to_fa[r[i]] for r in en_rows] and "تهران" in [r[j] for r in fa_rows]
+    assert '<option value="Tehran" >تهران</option>' in html
+    spec = json.loads(re.search(r'id="spec-provinces">(.*?)</script>', html, re.S).group(1))
+    shown = {row["province"] for rows in spec["datasets"].values() for row in rows}
+    assert "تهران" in shown and not shown & set(to_fa)
+    # one province selected: the option stays Tehran (selected), the links carry province=Tehran
+    html = client.get("/provinces", params={"lang": "fa", "province": "Tehran"}).text
+    assert '<option value="Tehran" selected>تهران</option>' in html
+    assert {r[j] for r in _table(html, "table-provinces")[1]} == {"تهران"}
+    assert "/download/provinces.csv?province=Tehran" in html
+    # a comparison typed in the URL is kept as the selected value and shown in Persian
+    html = client.get("/provinces", params={"lang": "fa", "province": "Tehran,Isfahan"}).text
+    assert '<option value="Tehran,Isfahan" selected>تهران، اصفهان</option>' in html
+    assert {r[j] for r in _table(html, "table-provinces")[1]} == {"تهران", "اصفهان"}
+    # the brief form: Persian labels, English values; English pages unchanged
+    assert '<option value="Tehran">تهران</option>' in client.get("/briefs", params={"lang": "fa"}).text
+    assert '<option value="Tehran">Tehran</option>' in client.get("/briefs", params={"lang": "en"}).text
+    assert '<option value="Tehran" >Tehran</option>' in client.get("/provinces", params={"lang": "en"}).text
+
+
+def test_brief_chart_axes_follow_the_formatter():
+    """Chart axes of the brief (reports.charts.to_svg) use the Formatter's d3 locale: the tick labels at
+    −2500, 0, 1000 with format ``,.1f`` are exactly ``Formatter.num(v, 1)`` — Persian ``−۲٬۵۰۰٫۰`` (U+2212,
+    U+066C, U+066B), English ``-2,500.0`` — and Persian digits with the Latin-digit option keep 0–9."""
+    import altair as alt
+    import pandas as pd
+
+    from tradepulse.i18n import Formatter
+    from tradepulse.reports.charts import to_svg
+    ticks = [-2500.0, 0.0, 1000.0]
+    chart = alt.Chart(pd.DataFrame({"k": ["a", "b"], "v": [-2500.0, 1000.0]})).mark_bar().encode(
+        x="k:N", y=alt.Y("v:Q", axis=alt.Axis(values=ticks, format=",.1f")))
+    for fmt in (Formatter("fa"), Formatter("en"), Formatter("fa", "latin")):
+        texts = re.findall(r"<text[^>]*>([^<]*)</text>", to_svg(chart, fmt))
+        assert [fmt.num(v, 1) for v in ticks] == [t for t in texts if t in {fmt.num(v, 1) for v in ticks}]
+    assert Formatter("fa").num(-2500, 1) == "\u2212۲\u066c۵۰۰\u066b۰"

@@ -46,7 +46,7 @@ def top_bars(df: pd.DataFrame, label: str, lang: str, n: int = 15, value: str = 
     d["value_bn"] = (d.pop(value) / 1e9).round(4)
     chart = alt.Chart(d).mark_bar().encode(
         y=alt.Y(f"{label}:N", sort="-x", title=None),
-        x=alt.X("value_bn:Q", title=f"{_('Exports')} ({_('US$ bn')})"),
+        x=alt.X("value_bn:Q", title=_("Exports") + " (" + _("US$ bn") + ")"),
         tooltip=[alt.Tooltip(f"{label}:N", title=" "), alt.Tooltip("value_bn:Q", format=",.3f",
                                                                      title=_("US$ bn"))],
     ).properties(width="container", height=max(120, 18 * len(d)))

@@ -99,6 +99,11 @@ VALUE_LABELS: dict[str, dict[str, i18n.Message]] = {
     "end_use": {"capital": N_("Capital goods"), "intermediate": N_("Intermediate goods"),
                 "consumption": N_("Consumption goods"), "mixed": N_("Mixed / not classified by end use")},
 }
+#: Roadmap metrics (``tradepulse.roadmap.model.METRICS``) → axis label of the target charts.
+METRIC_LABELS = {"exports": N_("Exports"), "imports": N_("Imports"), "total_trade": N_("Total trade"),
+                 "balance": N_("Balance"), "non_oil_balance": N_("Non-oil balance"),
+                 "market_share": N_("Market share"), "n_products": N_("Number of products"),
+                 "n_markets": N_("Number of markets"), "import_saving": N_("Import saving")}
 #: User roles (``tradepulse.groups.models.ROLES``) → label; the stored role is what forms send back.
 ROLE_LABELS = {"admin": N_("administrator"), "secretary": N_("secretary"), "viewer": N_("viewer")}
 #: Columns holding US dollar amounts (shown compactly: $1.23 bn).
@@ -538,6 +543,35 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
                          columns=cols, sid="targets" if not compact else "targets-glance")
 
 
+def _localise_target_spec(spec: dict, metric: str, lang: str) -> dict:
+    """The y-axis title that :func:`tradepulse.roadmap.charts.target_chart` leaves in English for ``lang="fa"``
+    (``<metric> (USD)``), translated in place.  (The tooltip's point kind ``estimate`` stays: the chart's fill
+    condition tests that value.)"""
+    if lang == "en":
+        return spec
+    fmt = fmt_of(lang)
+    label = METRIC_LABELS.get(metric)
+    if label is not None:
+        money = metric not in ("market_share", "n_products", "n_markets")
+        unit = fmt.gettext("US dollars")
+        y_title = fmt.gettext(label) + (f" ({unit})" if money else "")
+    else:
+        y_title = metric
+
+    def walk(node):
+        if isinstance(node, dict):
+            y = node.get("encoding", {}).get("y") if isinstance(node.get("encoding"), dict) else None
+            if isinstance(y, dict) and isinstance(y.get("title"), str) and y["title"].startswith(metric):
+                y["title"] = y_title
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(spec)
+    return spec
+
+
 def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     _ = fmt_of(lang).gettext
     out = [guarded(_("Targets"), lang, lambda: _targets_section(ctx, lang))]
@@ -547,7 +581,8 @@ def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         target_chart = require("tradepulse.roadmap.charts", "target_chart")
         secs = []
         for st in target_statuses(ctx):
-            spec = target_chart(st, lang=lang, width="container", height=200).to_dict()
+            spec = _localise_target_spec(target_chart(st, lang=lang, width="container", height=200).to_dict(),
+                                         st.target.metric, lang)
             secs.append(Section(st.target.title(lang), chart=spec, id=f"target-{st.target.id}"))
         return secs
     try:
