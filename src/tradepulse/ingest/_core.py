@@ -476,26 +476,29 @@ def _key_on(a: str, b: str, keys) -> str:
 
 
 def _find_overlap(con, target: str, load_id: str) -> int:
-    """Fill temp table ``__tp_overlap`` (key columns, ``old_load_id``): one row per key of ``load_id``'s rows
-    that another load already holds in ``target``, and per such load; return its row count.
+    """Fill temp table ``__tp_overlap`` (``old_rid``, ``new_rid``, ``old_load_id``, ``old_value``): one row per
+    pair of an earlier row and a row of ``load_id`` with the same key in ``target``; return the pair count.
 
     Keys are ``KEYS[target]`` compared with ``IS NOT DISTINCT FROM`` (NULL month/province equal).
     ``hs_revision`` is not part of the key: the same flow in two HS vintages still doubles totals.  Cheap
     pre-filter first: only earlier rows in a (year, reporter) pair — (year, iso3) for macro — that the new
     load has enter the full-key hash join, so a load of another year or country costs one small join.
+    Rows are named by DuckDB ``rowid`` (valid within the transaction), so the deletes that follow are
+    semi-joins on one integer instead of a second join on the key.
     """
     keys = KEYS[target]
     pre = [k for k in keys if k in ("year", "reporter", "iso3")]
     t = ident(target)
+    value = f"o.{VALUE[target]}" if VALUE[target] else "NULL::DOUBLE"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_pairs AS SELECT DISTINCT {', '.join(pre)} FROM {t} "
                 f"WHERE load_id = ?", [load_id])
     kcols = ", ".join(f"o.{k}" for k in keys)
     on_pre = " AND ".join(f"o.{k} = p.{k}" for k in pre)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT DISTINCT {kcols}, o.load_id AS old_load_id "
-                f"FROM (SELECT {kcols}, o.load_id FROM {t} o JOIN __tp_pairs p ON {on_pre} "
-                f"WHERE o.load_id IS DISTINCT FROM ?) o JOIN {t} n ON {_key_on('n', 'o', keys)} WHERE n.load_id = ?",
-                [load_id, load_id])
-    return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchone()[0])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.__rid AS old_rid, n.rowid AS new_rid, "
+                f"o.load_id AS old_load_id, o.__v AS old_value FROM (SELECT o.rowid AS __rid, {kcols}, o.load_id, "
+                f"{value} AS __v FROM {t} o JOIN __tp_pairs p ON {on_pre} WHERE o.load_id IS DISTINCT FROM ?) o "
+                f"JOIN {t} n ON {_key_on('n', 'o', keys)} WHERE n.load_id = ?", [load_id, load_id])
+    return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
 
 
 def _overlap_lines(con, spec: Spec, load_id: str, rejected: np.ndarray, *, first_only: bool = False) -> int:
@@ -664,24 +667,23 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
             tbl = ident(target)
             if on_overlap == "quarantine":  # the new rows go; each names the (first) earlier load holding its key
                 quarantine_ovl = True
-                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {', '.join(keys)}, "
-                            f"min(old_load_id) AS old_load_id FROM __tp_overlap GROUP BY ALL")
+                fk = ", ".join("f." + k for k in keys)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {fk}, v.old_load_id FROM {tbl} f "
+                            f"JOIN (SELECT new_rid, min(old_load_id) AS old_load_id FROM __tp_overlap GROUP BY 1) v "
+                            f"ON f.rowid = v.new_rid")
                 con.execute("CREATE OR REPLACE TEMP TABLE __tp_ovl_loads AS SELECT o.old_load_id, any_value(l.file) "
                             "AS file, 'already loaded by load ' || coalesce(o.old_load_id, 'NULL') || ' (' || "
                             "coalesce(any_value(l.file), 'no load record') || ')' AS reason, count(*) AS n "
                             "FROM __tp_ovl_keys o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1")
-                n_ovl = con.execute(f"DELETE FROM {tbl} f USING __tp_ovl_keys v WHERE f.load_id = ? AND "
-                                    f"{_key_on('f', 'v', keys)}", [load_id]).fetchone()[0]
+                n_ovl = con.execute(f"DELETE FROM {tbl} WHERE rowid IN (SELECT new_rid FROM __tp_overlap)"
+                                    ).fetchall()[0][0]
                 overlapping = [{"load_id": i, "file": f, "rows": int(n)} for i, f, n in con.execute(
                     "SELECT old_load_id, file, n FROM __tp_ovl_loads ORDER BY 1").fetchall()]
             else:  # replace: the earlier rows go; their loads' counts are brought up to date
-                vs = f"coalesce(sum(f.{value_col}), 0)" if value_col else "0"
-                same = f"f.load_id IS NOT DISTINCT FROM v.old_load_id AND {_key_on('f', 'v', keys)}"
-                sup = con.execute(f"SELECT f.load_id, count(*), {vs} FROM {tbl} f JOIN __tp_overlap v ON {same} "
-                                  f"GROUP BY 1 ORDER BY 1").fetchall()
-                con.execute(f"DELETE FROM {tbl} f USING __tp_overlap v WHERE {same}")
-                n_ovl = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} FROM __tp_overlap)"
-                                    ).fetchone()[0]
+                sup = con.execute("SELECT old_load_id, count(*), coalesce(sum(old_value), 0) FROM __tp_overlap "
+                                  "GROUP BY 1 ORDER BY 1").fetchall()
+                n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
+                con.execute(f"DELETE FROM {tbl} WHERE rowid IN (SELECT old_rid FROM __tp_overlap)")
                 old = {r[0]: (r[1], r[2]) for r in con.execute(
                     "SELECT load_id, file, note FROM loads WHERE list_contains(?, load_id)",
                     [[r[0] for r in sup]]).fetchall()}
@@ -701,10 +703,12 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
             step("locating rejected lines")
             left = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE load_id = ?", [load_id]).fetchall()[0][0]
             if left == 0:  # nothing would load: say so without writing quarantine rows that are rolled back
-                first_line = _overlap_lines(con, spec, load_id, rejected, first_only=True)
+                others = n_bad + n_dup + len(rej)
+                # no other problem: every line is good and overlapping, so the first data line is the first
+                first_line = (_overlap_lines(con, spec, load_id, rejected, first_only=True) if others
+                              else spec.line_offset + 1)
                 earlier = "; ".join(f"{o['rows']:,} by load {o['load_id']} ({o['file'] or 'no load record'})"
                                     for o in overlapping[:3]) + ("; …" if len(overlapping) > 3 else "")
-                others = n_bad + n_dup + len(rej)
                 raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
                                  f"(loaded {earlier}); nothing was loaded.  To let this file supersede the earlier "
                                  f"rows, load it with --on-overlap replace (Python: on_overlap='replace')"
