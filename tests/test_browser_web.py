@@ -192,3 +192,21 @@ def test_table_download_csv(page):
     text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("year,")
     assert len(text.splitlines()) >= 10  # small demo world: 2014–2023
+
+
+def test_persian_provinces_page(page, shots):
+    """Provinces in Persian: the chart's axis and the table show Persian names (rendered by Vega in the
+    browser), the filter offers تهران and sends the stored name back (``province=Tehran`` in the URL)."""
+    page.goto("/provinces?lang=fa")
+    _wait_charts(page)
+    assert "تهران" in page.locator("#chart-provinces svg.marks").text_content()
+    assert "Tehran" not in page.locator("#chart-provinces svg.marks").text_content()
+    assert "تهران" in page.locator("#table-provinces tbody").inner_text()
+    page.screenshot(path=str(shots / "provinces-fa.png"), full_page=True)
+    page.locator("#province-filter").select_option(label="تهران")
+    page.locator("form.filters button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "province=Tehran" in page.url
+    assert page.get_attribute("html", "dir") == "rtl"
+    names = set(page.locator("#table-provinces tbody tr td:nth-child(2)").all_inner_texts())
+    assert names == {"تهران"}, names
