@@ -55,13 +55,27 @@ def test_column_labels_and_statuses_are_translated():
     """Every column, status and page-title label of the dashboard has a Persian translation (different from
     its English msgid), and the ``dashboard`` context keeps the dashboard's wording where the brief words the
     same English differently."""
+    from tradepulse.web.space import HS_SECTIONS
     fa = pages.fmt_of("fa")
-    for label in [*pages.COLUMN_LABELS.values(), *pages.STATUS_LABELS.values(), *pages.PAGE_TITLES.values()]:
+    for label in [*pages.COLUMN_LABELS.values(), *pages.STATUS_LABELS.values(), *pages.PAGE_TITLES.values(),
+                  *pages.ROLE_LABELS.values(), *pages.METRIC_LABELS.values(),
+                  *(v for t in pages.VALUE_LABELS.values() for v in t.values()), *(n for _, n in HS_SECTIONS)]:
         assert fa.msg(label) != (label[1] if isinstance(label, tuple) else label), label
     assert fa.msg(pages.COLUMN_LABELS["partner"]) == "شریک تجاری"       # the brief says «کشور طرف تجاری»
     assert fa.gettext("Partner") == "کشور طرف تجاری"
     assert fa.msg(pages.COLUMN_LABELS["rca"]) == "مزیت نسبی (RCA)" and fa.gettext("RCA") == "مزیت نسبی"
     assert pages.fmt_of("en").msg(pages.COLUMN_LABELS["rca"]) == "RCA"
+
+
+def test_province_labels():
+    """Stored canonical names → Persian display names from the province list (Tehran → تهران, Razavi Khorasan →
+    خراسان رضوی); English unchanged; a name the list does not know is shown as stored; missing values stay."""
+    import pandas as pd
+    assert pages.province_label("Tehran", "fa") == "تهران" and pages.province_label("Tehran", "en") == "Tehran"
+    assert pages.province_label("Razavi Khorasan", "fa") == "خراسان رضوی"
+    assert pages.province_label("Atlantis", "fa") == "Atlantis"
+    got = pages.province_labels(pd.Series(["Tehran", None, "Fars", "Tehran"]), "fa")
+    assert got.iloc[[0, 2, 3]].tolist() == ["تهران", "فارس", "تهران"] and pd.isna(got.iloc[1])
 
 
 def test_rate_limiter_sliding_window():
@@ -697,9 +711,11 @@ def test_persian_users_page_and_flash(client):
 
 
 def _table(html: str, table_id: str) -> tuple[list[str], list[list[str]]]:
+    """Header cells and body rows (cell texts) of the dashboard table ``table_id``."""
     m = re.search(rf'<table class="data" id="{table_id}">(.*?)</table>', html, re.S)
     assert m, table_id
-    cells = lambda tag, text: [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(rf"<{tag}>(.*?)</{tag}>", text, re.S)]
+    def cells(tag: str, text: str) -> list[str]:
+        return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(rf"<{tag}>(.*?)</{tag}>", text, re.S)]
     head = cells("th", m.group(1))
     rows = [cells("td", tr) for tr in re.findall(r"<tr>(.*?)</tr>", m.group(1).split("</thead>")[-1], re.S)]
     return head, rows

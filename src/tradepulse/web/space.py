@@ -24,12 +24,13 @@ from tradepulse.i18n import N_
 
 #: HS sections by first chapter (WCO Harmonized System sections I–XXI, short English names; catalog
 #: messages, translated where shown).
-HS_SECTIONS = [(1, N_("Animals")), (6, N_("Vegetables")), (15, N_("Fats and oils")), (16, N_("Food, drinks, tobacco")),
-               (25, N_("Minerals and fuels")), (28, N_("Chemicals")), (39, N_("Plastics and rubber")),
-               (41, N_("Hides and leather")), (44, N_("Wood")), (47, N_("Paper")), (50, N_("Textiles")), (64, N_("Footwear")),
-               (68, N_("Stone and glass")), (71, N_("Precious stones and metals")), (72, N_("Base metals")),
-               (84, N_("Machinery and electrical")), (86, N_("Transport")), (90, N_("Instruments")), (93, N_("Arms")),
-               (94, N_("Miscellaneous")), (97, N_("Art"))]
+HS_SECTIONS = [(1, N_("Animals")), (6, N_("Vegetables")), (15, N_("Fats and oils")),
+               (16, N_("Food, drinks, tobacco")), (25, N_("Minerals and fuels")), (28, N_("Chemicals")),
+               (39, N_("Plastics and rubber")), (41, N_("Hides and leather")), (44, N_("Wood")), (47, N_("Paper")),
+               (50, N_("Textiles")), (64, N_("Footwear")), (68, N_("Stone and glass")),
+               (71, N_("Precious stones and metals")), (72, N_("Base metals")), (84, N_("Machinery and electrical")),
+               (86, N_("Transport")), (90, N_("Instruments")), (93, N_("Arms")), (94, N_("Miscellaneous")),
+               (97, N_("Art"))]
 
 
 def hs_section(codes: pd.Series) -> pd.Series:
