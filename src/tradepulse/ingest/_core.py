@@ -505,13 +505,19 @@ def _find_overlap(con, target: str, load_id: str) -> int:
     on_pre = " AND ".join(f"o.{k} = p.{k}" for k in pre)
     earlier = (f"FROM {t} o JOIN __tp_pairs p ON {on_pre} "
                f"WHERE o.load_id IS DISTINCT FROM {lit(load_id)}")
-    cards = [int(x) for x in con.execute("SELECT " + ", ".join(
-        f"count(DISTINCT {ident(k)}) + CAST(count(*) > count({ident(k)}) AS BIGINT)" for k in keys)
-        + f" FROM {t} WHERE {mine}").fetchall()[0]]
+    if not con.execute(f"SELECT EXISTS (SELECT 1 {earlier})").fetchall()[0][0]:
+        return 0  # no earlier row shares a (year, reporter) pair with this load
+    cards = []
+    for i, k in enumerate(keys):  # dense ranks of the new load's values (NULL included), per key column
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ork{i} AS SELECT v, CAST(row_number() OVER () - 1 AS "
+                    f"BIGINT) AS r FROM (SELECT DISTINCT {ident(k)} AS v FROM {t} WHERE {mine})")
+        cards.append(int(con.execute(f"SELECT count(*) FROM __tp_ork{i}").fetchall()[0][0]))
     space = 1
     for n in cards:
         space *= max(n, 1)
     if space > PACKED_KEY_SPACE:
+        for i in range(len(keys)):
+            con.execute(f"DROP TABLE IF EXISTS __tp_ork{i}")
         kcols = ", ".join(f"o.{k}" for k in keys)
         con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.__rid AS old_rid, n.rowid AS new_rid, "
                     f"o.load_id AS old_load_id, o.__v AS old_value FROM (SELECT o.rowid AS __rid, {kcols}, "
@@ -521,8 +527,6 @@ def _find_overlap(con, target: str, load_id: str) -> int:
     packed, new_joins, old_joins, old_filters = "0", [], [], []
     try:
         for i, (k, n) in enumerate(zip(keys, cards)):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ork{i} AS SELECT v, CAST(row_number() OVER () - 1 AS "
-                        f"BIGINT) AS r FROM (SELECT DISTINCT {ident(k)} AS v FROM {t} WHERE {mine})")
             if n <= 1:   # one value in the new load: nothing to pack, a filter on the earlier rows
                 old_filters.append(f"o.{ident(k)} IS NOT DISTINCT FROM (SELECT v FROM __tp_ork{i})")
                 continue
