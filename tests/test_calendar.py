@@ -165,7 +165,7 @@ def test_leap_years_match_the_official_list():
 # ---------------------------------------------------------------- Persian digits: one table (tradepulse.i18n)
 @given(st.text(alphabet="0123456789,.%-+ ab", max_size=30))
 def test_to_persian_digits_is_the_i18n_table_without_separators(text):
-    """``to_persian_digits`` (kept for roadmap.status) maps only 0–9, through the same table as
+    """``to_persian_digits`` (used for Jalali dates) maps only 0–9, through the same table as
     :func:`tradepulse.i18n.persian_digits`: U+06F0 + d for digit d; separators, signs and letters unchanged."""
     from tradepulse.i18n import persian_digits
     got = cal.to_persian_digits(text)

@@ -457,9 +457,13 @@ def test_reasons_in_persian_and_chart_axis_format():
     st = status_of(_target(250.0), GROW)
     assert st.reason == "trend projection more than 10% short of the target"
     assert reason_text(st.reason, "fa") == "پیش‌بینی روند بیش از ۱۰٪ از هدف عقب است"
-    assert reason_text("trend projection within 12.5% of the target", "fa").startswith("پیش‌بینی روند کمتر از ۱۲.۵")
+    assert reason_text("trend projection within 12.5% of the target", "fa").startswith("پیش‌بینی روند کمتر از ۱۲٫۵")  # CLDR fa decimal separator
     assert status_frame([st], lang="fa").loc[0, "reason"].startswith("پیش‌بینی")
     spec = target_chart(st).to_dict()
     assert spec["layer"][0]["encoding"]["y"]["axis"]["format"] == "~s"
+    fa = target_chart(st, lang="fa", y_title="صادرات (دلار)").to_dict()
+    assert fa["layer"][0]["encoding"]["y"]["title"] == "صادرات (دلار)"
+    tips = [t for t in fa["layer"][1]["encoding"]["tooltip"] if t["field"] == "kind_label"]
+    assert tips and tips[0]["title"] == "نوع"
     share = status_of(_target(0.5, metric="market_share"), _series([2020, 2021], [0.1, 0.2]))
     assert target_chart(share).to_dict()["layer"][0]["encoding"]["y"]["axis"]["format"] == ".1%"

@@ -44,7 +44,7 @@ MONTHS_FA = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مر
 
 def to_persian_digits(text: object) -> str:
     """ASCII digits 0–9 → Persian digits ۰–۹ only (separators unchanged): a thin alias of
-    :func:`tradepulse.i18n.persian_digits` ``(text, separators=False)``, kept for ``roadmap.status``; new code
+    :func:`tradepulse.i18n.persian_digits` ``(text, separators=False)``, used for Jalali dates here; new code
     should use :class:`tradepulse.i18n.Formatter` (CLDR separators ``٬`` ``٫`` ``٪`` and the minus sign)."""
     return persian_digits(text, separators=False)
 

@@ -25,8 +25,15 @@ def _path(st: TargetStatus) -> pd.DataFrame:
     return pd.DataFrame({"year": years, "value": values, "line": "target path"})
 
 
-def target_chart(status: TargetStatus, lang: str = "en", width: int | str = 420, height: int = 220) -> alt.LayerChart:
-    """Layered Altair chart for one :class:`TargetStatus`."""
+#: Tooltip words for the kind of an actual point (the data keep the codes, which the fill condition tests).
+KIND_LABELS = {"en": {"estimate": "estimate", "recorded": "recorded", "title": "kind"},
+               "fa": {"estimate": "برآورد", "recorded": "ثبت‌شده", "title": "نوع"}}
+
+
+def target_chart(status: TargetStatus, lang: str = "en", width: int | str = 420, height: int = 220,
+                 y_title: str | None = None) -> alt.LayerChart:
+    """Layered Altair chart for one :class:`TargetStatus`; ``y_title`` replaces the default axis title
+    (``<metric> (USD)``), e.g. with a translated one."""
     t = status.target
     cal_label = "SH year" if t.calendar == "SH" else "year"
     if lang == "fa":
@@ -39,16 +46,18 @@ def target_chart(status: TargetStatus, lang: str = "en", width: int | str = 420,
                                                       ("~s" if not t.metric.startswith("indicator:") else "~g"))
     unit = "" if t.metric in ("market_share", "n_products", "n_markets") or t.metric.startswith("indicator:") \
         else " (USD)"
-    y = alt.Y("value:Q", title=f"{t.metric}{unit}", axis=alt.Axis(format=fmt))
+    y = alt.Y("value:Q", title=y_title or f"{t.metric}{unit}", axis=alt.Axis(format=fmt))
     layers = []
     s = status.series
     if len(s):
+        kind = np.where(s["estimate"], "estimate", "recorded")
+        words = KIND_LABELS.get(lang, KIND_LABELS["en"])
         actual = s[["year", "value", "estimate"]].assign(
-            line="actual", kind=np.where(s["estimate"], "estimate", "recorded"))
+            line="actual", kind=kind, kind_label=[words[k] for k in kind])
         layers.append(alt.Chart(actual).mark_line(color="#1565c0").encode(x=x, y=y))
         layers.append(alt.Chart(actual).mark_point(size=45, color="#1565c0").encode(
             x=x, y=y, fill=alt.condition("datum.kind == 'estimate'", alt.value("white"), alt.value("#1565c0")),
-            tooltip=["year:Q", alt.Tooltip("value:Q", format=",.4~s"), "kind:N"]))
+            tooltip=["year:Q", alt.Tooltip("value:Q", format=",.4~s"), alt.Tooltip("kind_label:N", title=words["title"])]))
     path = _path(status)
     if len(path):
         layers.append(alt.Chart(path).mark_line(strokeDash=[6, 4], color="#616161").encode(x=x, y=y))

@@ -135,8 +135,8 @@ def reason_text(reason: str, lang: str = "en") -> str:
     m = re.search(r"(\d+(?:\.\d+)?)%", reason)
     key = reason.replace(m.group(1), "{tol}") if m else reason
     if key in REASONS_FA:
-        from tradepulse.roadmap.calendar import to_persian_digits
-        return REASONS_FA[key].format(tol=to_persian_digits(m.group(1)) if m else "")
+        from tradepulse.i18n import persian_digits
+        return REASONS_FA[key].format(tol=persian_digits(m.group(1)) if m else "")
     return "بدون داده: " + reason if reason.startswith("no ") else reason
 
 

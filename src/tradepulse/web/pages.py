@@ -543,33 +543,16 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
                          columns=cols, sid="targets" if not compact else "targets-glance")
 
 
-def _localise_target_spec(spec: dict, metric: str, lang: str) -> dict:
-    """The y-axis title that :func:`tradepulse.roadmap.charts.target_chart` leaves in English for ``lang="fa"``
-    (``<metric> (USD)``), translated in place.  (The tooltip's point kind ``estimate`` stays: the chart's fill
-    condition tests that value.)"""
+def _target_y_title(metric: str, lang: str) -> str | None:
+    """Translated y-axis title of a target chart (``None`` → the chart's own English title)."""
     if lang == "en":
-        return spec
+        return None
     fmt = fmt_of(lang)
     label = METRIC_LABELS.get(metric)
-    if label is not None:
-        money = metric not in ("market_share", "n_products", "n_markets")
-        unit = fmt.gettext("US dollars")
-        y_title = fmt.gettext(label) + (f" ({unit})" if money else "")
-    else:
-        y_title = metric
-
-    def walk(node):
-        if isinstance(node, dict):
-            y = node.get("encoding", {}).get("y") if isinstance(node.get("encoding"), dict) else None
-            if isinstance(y, dict) and isinstance(y.get("title"), str) and y["title"].startswith(metric):
-                y["title"] = y_title
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-    walk(spec)
-    return spec
+    if label is None:
+        return metric
+    money = metric not in ("market_share", "n_products", "n_markets")
+    return fmt.gettext(label) + (f" ({fmt.gettext('US dollars')})" if money else "")
 
 
 def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
@@ -581,8 +564,8 @@ def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         target_chart = require("tradepulse.roadmap.charts", "target_chart")
         secs = []
         for st in target_statuses(ctx):
-            spec = _localise_target_spec(target_chart(st, lang=lang, width="container", height=200).to_dict(),
-                                         st.target.metric, lang)
+            spec = target_chart(st, lang=lang, width="container", height=200,
+                                y_title=_target_y_title(st.target.metric, lang)).to_dict()
             secs.append(Section(st.target.title(lang), chart=spec, id=f"target-{st.target.id}"))
         return secs
     try:
