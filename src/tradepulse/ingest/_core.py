@@ -16,9 +16,10 @@ How a load runs (all inside one DuckDB transaction, so a killed process leaves t
 5. Overlap with earlier loads (:func:`_find_overlap`): the load's rows whose key (``KEYS[target]``, NULLs
    equal) is already in the target from *another* load — a revised release, a repeated extract — would be
    counted twice by every indicator.  ``on_overlap="quarantine"`` (default) moves them to quarantine (reason
-   ``already loaded by load <id> (<file>)``); ``"replace"`` deletes the earlier rows instead (the new file
-   supersedes them) and records per earlier load how many rows went in this load's ``note``.  The check is
-   skipped by a row count when the target holds no other load's rows.
+   ``already loaded by load <id> (<file>)``, lines from the line-numbered second read, written by one
+   ``INSERT … SELECT``); ``"replace"`` deletes the earlier rows instead (the new file supersedes them),
+   recounts the earlier loads in ``loads`` and records per earlier load how many rows went in this load's
+   ``note``.  The check costs one ``count(*)`` when the target holds no other load's rows.
 6. Zero good rows → the transaction is rolled back and :class:`~tradepulse.errors.InputError` is raised.
 """
 
@@ -712,6 +713,25 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
             tbl = ident(target)
             if on_overlap == "quarantine":  # the new rows go; each names the (first) earlier load holding its key
                 quarantine_ovl = True
+                n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
+                if n_ovl == n_mine:  # nothing would load: say so without writing quarantine rows (rolled back)
+                    hit = con.execute("SELECT o.old_load_id, any_value(l.file), count(DISTINCT o.new_rid) FROM "
+                                      "__tp_overlap o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1 "
+                                      "ORDER BY 3 DESC, 1").fetchall()
+                    others = n_bad + n_dup + len(rej)
+                    # no other problem: every line is good and overlapping, so the first data line is the first
+                    first_line = spec.line_offset + 1
+                    if others:
+                        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {', '.join(keys)}, "
+                                    f"NULL::VARCHAR AS old_load_id FROM {tbl} WHERE load_id = ?", [load_id])
+                        first_line = _overlap_lines(con, spec, load_id, rejected, first_only=True)
+                    earlier = "; ".join(f"{n:,} by load {i} ({f or 'no load record'})" for i, f, n in hit[:3]) \
+                        + ("; …" if len(hit) > 3 else "")
+                    raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
+                                     f"(loaded {earlier}); nothing was loaded.  To let this file supersede the "
+                                     f"earlier rows, load it with --on-overlap replace (Python: on_overlap='replace')"
+                                     + (f"; {others:,} other row(s) were rejected" if others else ""),
+                                     file=spec.file, line=first_line, column="key")
                 fk = ", ".join("f." + k for k in keys)
                 con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {fk}, v.old_load_id FROM {tbl} f "
                             f"JOIN (SELECT new_rid, min(old_load_id) AS old_load_id FROM __tp_overlap GROUP BY 1) v "
@@ -720,8 +740,7 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                             "AS file, 'already loaded by load ' || coalesce(o.old_load_id, 'NULL') || ' (' || "
                             "coalesce(any_value(l.file), 'no load record') || ')' AS reason, count(*) AS n "
                             "FROM __tp_ovl_keys o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1")
-                n_ovl = con.execute(f"DELETE FROM {tbl} WHERE rowid IN (SELECT new_rid FROM __tp_overlap)"
-                                    ).fetchall()[0][0]
+                con.execute(f"DELETE FROM {tbl} WHERE rowid IN (SELECT new_rid FROM __tp_overlap)")
                 overlapping = [{"load_id": i, "file": f, "rows": int(n)} for i, f, n in con.execute(
                     "SELECT old_load_id, file, n FROM __tp_ovl_loads ORDER BY 1").fetchall()]
             else:  # replace: the earlier rows go; their loads' counts are brought up to date
@@ -746,19 +765,6 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                                     [old_id, json.dumps(old_meta, ensure_ascii=False, default=str)])
         if quarantine_ovl:
             step("locating rejected lines")
-            left = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE load_id = ?", [load_id]).fetchall()[0][0]
-            if left == 0:  # nothing would load: say so without writing quarantine rows that are rolled back
-                others = n_bad + n_dup + len(rej)
-                # no other problem: every line is good and overlapping, so the first data line is the first
-                first_line = (_overlap_lines(con, spec, load_id, rejected, first_only=True) if others
-                              else spec.line_offset + 1)
-                earlier = "; ".join(f"{o['rows']:,} by load {o['load_id']} ({o['file'] or 'no load record'})"
-                                    for o in overlapping[:3]) + ("; …" if len(overlapping) > 3 else "")
-                raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
-                                 f"(loaded {earlier}); nothing was loaded.  To let this file supersede the earlier "
-                                 f"rows, load it with --on-overlap replace (Python: on_overlap='replace')"
-                                 + (f"; {others:,} other row(s) were rejected" if others else ""),
-                                 file=spec.file, line=first_line, column="key")
             n_ovl_lines = _overlap_lines(con, spec, load_id, rejected)
             if n_ovl_lines != n_ovl and not aggregate:  # aggregated loads: several lines per key
                 raise RuntimeError(f"internal error: {n_ovl} overlapping rows but {n_ovl_lines} lines")
