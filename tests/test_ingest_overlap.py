@@ -509,3 +509,53 @@ def test_cli_on_overlap_flag_json_and_summary(ab, tmp_path):
     flat = " ".join(res.output.split())
     assert res.exit_code == 2 and "already in the warehouse" in flat and "--on-overlap replace" in flat
     assert "--on-overlap" in run("ingest", "--help").output
+
+
+# ------------------------------------------------------------------ scale (slow): a revised 1M-row release
+@pytest.mark.slow
+def test_second_million_row_load_over_a_million_rows(tmp_path, capsys):
+    """1M synthetic BACI rows (benchmarks/ingest/gen.py, seed 1), then (a) the same keys with other values
+    (seed 2, a revised release): quarantine fails naming line 2, replace supersedes all 1M rows and the
+    flows total becomes the revision's Σ v × 1000 (read independently with DuckDB); (b) the same rows moved
+    to 2023: no overlap.  Timings are printed (numbers in docs/data-model.md), not asserted."""
+    import sys
+    import time
+
+    import duckdb
+
+    from tradepulse.warehouse import Warehouse
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "benchmarks" / "ingest"))
+    from gen import generate
+    n = 1_000_000
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    generate(a, n, seed=1)
+    generate(b, n, seed=2)
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT 2023 AS t, i, j, k, v, q FROM read_csv('{a}', types={{'q': 'VARCHAR'}})) TO '{c}' "
+                f"(HEADER, QUOTE '\"', FORCE_QUOTE (q))")
+    sum_a, sum_b = (con.execute(f"SELECT sum(v) * 1000 FROM read_csv('{f}')").fetchone()[0] for f in (a, b))
+    con.close()
+    times = {}
+    with Warehouse(tmp_path / "wh.duckdb") as wh:
+        t = time.perf_counter()
+        first = ingest_file(wh, a, "baci")
+        times["first"] = time.perf_counter() - t
+        assert (first.rows_loaded, first.rows_overlapping) == (n, 0)
+        t = time.perf_counter()
+        with pytest.raises(InputError, match="1,000,000 valid row.*already in the warehouse") as exc:
+            ingest_file(wh, b, "baci")
+        times["revised, quarantine"] = time.perf_counter() - t
+        assert (exc.value.line, exc.value.column) == (2, "key")
+        t = time.perf_counter()
+        other = ingest_file(wh, c, "baci")
+        times["other year"] = time.perf_counter() - t
+        assert (other.rows_loaded, other.rows_overlapping) == (n, 0)
+        t = time.perf_counter()
+        rev = ingest_file(wh, b, "baci", on_overlap="replace")
+        times["revised, replace"] = time.perf_counter() - t
+        assert (rev.rows_loaded, rev.rows_overlapping) == (n, n)
+        assert by_year(wh) == {2022: pytest.approx(sum_b, rel=1e-12), 2023: pytest.approx(sum_a, rel=1e-12)}
+        assert loads(wh)[first.load_id][:3] == (0, 0, 0.0)
+        assert consistent(wh)
+    with capsys.disabled():
+        print("\n1M-row loads: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
