@@ -196,6 +196,47 @@ def test_overlap_line_numbers_after_unreadable_lines(tmp_warehouse, tmp_path):
     assert (exc.value.line, exc.value.column) == (3, "key")
 
 
+def test_overlap_lines_match_physical_lines_with_random_unreadable_lines(tmp_path):
+    """Random files: rows with distinct products, a random subset loaded first (A), then all rows again (C)
+    with malformed lines (too many fields) at random places.  The quarantined 'key' lines of C are exactly
+    the physical lines (counted by hand while writing the file) of the rows A holds."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tradepulse.warehouse import Warehouse
+    head = "year,reporter,partner,flow,product,value_usd\n"
+    counter = iter(range(10_000))
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.booleans(), st.integers(0, 2)), min_size=2, max_size=30))
+    def check(spec):
+        i = next(counter)
+        rows = [f"2021,IRN,TUR,export,{1000 + j:04d},{j + 1}" for j in range(len(spec))]
+        in_a = [r for r, (keep, _bad) in zip(rows, spec) if keep]
+        if not in_a or len(in_a) == len(rows):
+            return
+        fa, fc = tmp_path / f"a{i}.csv", tmp_path / f"c{i}.csv"
+        fa.write_text(head + "\n".join(in_a) + "\n")
+        lines, want, line = [], [], 1
+        for r, (keep, bad) in zip(rows, spec):
+            for _ in range(bad):
+                lines.append("1,2,3,4,5,6,7")
+                line += 1
+            lines.append(r)
+            line += 1
+            if keep:
+                want.append(line)
+        fc.write_text(head + "\n".join(lines) + "\n")
+        with Warehouse(tmp_path / f"w{i}.duckdb") as wh:
+            ingest_file(wh, fa, "generic")
+            r = ingest_file(wh, fc, "generic")
+            got = [x[0] for x in q(wh, "SELECT line FROM quarantine WHERE column_name = 'key' ORDER BY 1")]
+            assert got == want and r.rows_overlapping == len(in_a)
+            assert r.rows_loaded == len(rows) - len(in_a)
+
+    check()
+
+
 def test_unknown_policy_is_a_clear_error(tmp_warehouse, ab):
     with pytest.raises(UnknownNameError, match="unknown on_overlap value 'merge'.*quarantine, replace"):
         ingest_file(tmp_warehouse, ab[0], "generic", on_overlap="merge")

@@ -564,11 +564,11 @@ def _overlap_lines(con, spec: Spec, load_id: str, rejected: np.ndarray, *, first
             f"FROM ({sql2}) q JOIN __tp_ovl_keys v ON {_key_on('v', 'q', keys)} WHERE q.__reason IS NULL")
     if len(rejected):
         r = np.unique(rejected)
-        a = pd.DataFrame({"a": r - np.arange(len(r)), "k": np.arange(1, len(r) + 1)}).groupby("a", as_index=False)
-        con.register("__tp_rej_df", a["k"].max())
-        con.execute("CREATE OR REPLACE TEMP TABLE __tp_rej_a AS SELECT CAST(a AS BIGINT) AS a, CAST(k AS BIGINT) "
-                    "AS k FROM __tp_rej_df")
-        con.unregister("__tp_rej_df")
+        a = r - np.arange(len(r))                       # non-decreasing
+        ua = np.unique(a)
+        k = np.searchsorted(a, ua, side="right")        # #{i : a_i ≤ ua}
+        con.execute("CREATE OR REPLACE TEMP TABLE __tp_rej_a AS SELECT unnest(?::BIGINT[]) AS a, "
+                    "unnest(?::BIGINT[]) AS k", [ua.tolist(), k.tolist()])
         rows = f"SELECT x.*, x.__base + coalesce(r.k, 0) AS __line FROM ({rows}) x " \
                f"ASOF LEFT JOIN __tp_rej_a r ON x.__base >= r.a"
     else:
