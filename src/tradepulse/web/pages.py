@@ -552,7 +552,8 @@ def _target_y_title(metric: str, lang: str) -> str | None:
     if label is None:
         return metric
     money = metric not in ("market_share", "n_products", "n_markets")
-    return fmt.gettext(label) + (f" ({fmt.gettext('US dollars')})" if money else "")
+    unit = fmt.gettext("US dollars")
+    return fmt.gettext(label) + (f" ({unit})" if money else "")
 
 
 def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
