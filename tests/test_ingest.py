@@ -272,7 +272,8 @@ def test_unusable_files_raise_input_error_and_leave_warehouse_unchanged(tmp_ware
 # ------------------------------------------------------------------ customs (Persian), services, macro, frames
 def test_customs_persian_headers_jalali_and_hs6_aggregation(tmp_warehouse, tmp_path):
     """Persian headers via the shipped mapping; Solar Hijri year/month → Gregorian (checked with jdatetime);
-    Persian digits; partner by Persian name; 8-digit tariff lines summed to HS6; province kept."""
+    Persian digits; partner by Persian name; 8-digit tariff lines summed to HS6; Persian province names (also
+    with Arabic kaf) stored as the reference list's name."""
     import jdatetime
     f = tmp_path / "customs.csv"
     f.write_text(
@@ -290,9 +291,9 @@ def test_customs_persian_headers_jalali_and_hs6_aggregation(tmp_warehouse, tmp_p
     def greg(y, m):
         g = jdatetime.date(y, m, 15).togregorian()
         return g.year, g.month
-    assert rows[0] == (*greg(1400, 1), "تهران", "export", "IRN", "TUR", "570110", 1500.0, 75.0, "kg")
-    assert rows[1] == (*greg(1400, 10), "اصفهان", "export", "IRN", "IRQ", "570210", 2500.0, None, None)
-    assert rows[2] == (*greg(1401, 12), "کرمان", "import", "IRN", "CHN", "851713", 7000.0, 3.0, "kg")
+    assert rows[0] == (*greg(1400, 1), "Tehran", "export", "IRN", "TUR", "570110", 1500.0, 75.0, "kg")
+    assert rows[1] == (*greg(1400, 10), "Isfahan", "export", "IRN", "IRQ", "570210", 2500.0, None, None)
+    assert rows[2] == (*greg(1401, 12), "Kerman", "import", "IRN", "CHN", "851713", 7000.0, 3.0, "kg")
 
 
 def test_jalali_month_rule_matches_jdatetime_for_all_months(tmp_warehouse, tmp_path):

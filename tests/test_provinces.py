@@ -182,3 +182,33 @@ def test_brief_sections_find_a_province_by_any_spelling():
         assert _scope(frame, "IRN", asked).value_usd.sum().execute() == pytest.approx(50.0)
     with pytest.raises(UnknownNameError):
         _scope(frame, "IRN", "Atlantis")
+
+
+# ---------------------------------------------------------------- ingest
+def test_customs_ingest_stores_listed_names_and_quarantines_unknown_provinces(tmp_path):
+    """Every spelling of one province lands as one name; a name not in Iran's list is quarantined with its
+    line; a reporter without a list keeps its names as given (trimmed)."""
+    from tradepulse.ingest import ingest_file
+    from tradepulse.warehouse import Warehouse
+    f = tmp_path / "customs.csv"
+    f.write_text("سال,استان,نوع جریان,کشور طرف معامله,کد تعرفه,ارزش دلاری\n"
+                 "1400,تهران,صادرات,ترکیه,570110,100\n"
+                 "1400,استان تهران,صادرات,عراق,570110,200\n"
+                 "1400,IR-23,صادرات,چین,570110,300\n"
+                 "1400,Teheran,صادرات,هند,570110,400\n"
+                 "1400,خراسان\u200cرضوی,صادرات,ترکیه,570110,50\n"
+                 "1400,شیراز,صادرات,ترکیه,570110,7\n"
+                 "1400,,صادرات,ترکیه,570210,9\n", encoding="utf-8")
+    with Warehouse(tmp_path / "wh.duckdb") as wh:
+        r = ingest_file(wh, f, "customs")
+        assert (r.rows_loaded, r.rows_quarantined) == (6, 1)
+        got = dict(wh.raw.execute("SELECT coalesce(province, '-'), sum(value_usd) FROM flows GROUP BY 1").fetchall())
+        assert got == {"Tehran": 1000.0, "Razavi Khorasan": 50.0, "-": 9.0}
+        q = wh.raw.execute("SELECT line, column_name, value, reason FROM quarantine").fetchall()
+        assert q == [(7, "province", "شیراز", "unknown province of the reporter (not in its province list)")]
+        # another reporter without a province list: names kept as given
+        g = tmp_path / "tr.csv"
+        g.write_text("year,reporter,partner,flow,product,value_usd,province\n"
+                     "2021,TUR,IRN,export,5701,10, İstanbul \n", encoding="utf-8")
+        assert ingest_file(wh, g, "generic").rows_loaded == 1
+        assert wh.raw.execute("SELECT province FROM flows WHERE reporter = 'TUR'").fetchone()[0] == "İstanbul"

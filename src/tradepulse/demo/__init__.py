@@ -37,7 +37,8 @@ CUSTOMS_FLOWS: dict[str, str] = {"صادرات": "export", "واردات": "impo
 def write_customs_csv(customs: pd.DataFrame, path: Path) -> Path:
     """Write the focus country's customs rows as a CSV with Persian headers (UTF-8, ``CUSTOMS_HEADERS``),
     laid out as a national customs extract: flows in Persian (صادرات export, واردات import), partner countries
-    by Persian name (CLDR names from :func:`tradepulse.reference.countries`), Gregorian years, HS4 codes as
+    by Persian name (CLDR names from :func:`tradepulse.reference.countries`), provinces by Persian name
+    (:mod:`tradepulse.reference.provinces`), Gregorian years, HS4 codes as
     text, values in USD and weights in kilograms.
     """
     from tradepulse import reference
@@ -48,6 +49,11 @@ def write_customs_csv(customs: pd.DataFrame, path: Path) -> Path:
     out = pd.DataFrame({inv[c]: customs[c] for c in CUSTOMS_HEADERS.values()})
     out[inv["flow"]] = customs["flow"].map(flow_fa)
     out[inv["partner"]] = customs["partner"].map(name_fa).fillna(customs["partner"])
+    # provinces by Persian name, as a national customs extract names them (the ingest maps them back to the
+    # reference list's names)
+    from tradepulse.reference.provinces import provinces
+    prov_fa = provinces().set_index("name_en")["name_fa"]
+    out[inv["province"]] = customs["province"].map(prov_fa).fillna(customs["province"])
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False, encoding="utf-8")
     return path

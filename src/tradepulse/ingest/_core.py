@@ -41,6 +41,7 @@ import pandas as pd
 from tradepulse import schema
 from tradepulse.errors import InputError, UnknownNameError
 from tradepulse.ingest import codes
+from tradepulse.reference import provinces
 
 TARGETS = {"flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO}
 #: Key columns per target; two good rows with the same key are duplicates.
@@ -191,6 +192,13 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         alias = f"__cc_{c}"
         joins.append(f"LEFT JOIN __tp_codes_{kind} {alias} ON {alias}.key = {_country_key(kind, src(c), loc)}")
         sel.append(f"{alias}.code AS {ident('__map_' + c)}")
+    mapped_provinces = _maps_provinces(spec)
+    if mapped_provinces:  # reporter's province list (reference.provinces): any spelling → the listed name
+        rep = "__cc_reporter.code" if spec.fields.get("reporter") is not None else "NULL"
+        joins.append(f"LEFT JOIN __tp_prov __pv ON __pv.country = {rep} AND __pv.key = "
+                     f"{provinces.province_key_sql(src('province'))}")
+        joins.append(f"LEFT JOIN __tp_prov_countries __pc ON __pc.country = {rep}")
+        sel.append("__pv.name_en AS __map_province, __pc.country AS __prov_listed")
     rn = "s.__rn AS __rn, " if with_rn else ""
     raw = ""
     if with_rn:
@@ -324,8 +332,16 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
             typed["quantity"] = "NULL"
         typed["unit"] = (f"(CASE WHEN {typed['quantity']} IS NULL THEN NULL ELSE nullif(trim({S('unit')}), '') END)"
                          if spec.fields.get("unit") is not None else "NULL")
-        typed["province"] = (f"nullif(replace(replace(trim({S('province')}), 'ي', 'ی'), 'ك', 'ک'), '')"
-                             if spec.fields.get("province") is not None else "NULL")
+        as_given = f"nullif(replace(replace(trim({S('province')}), 'ي', 'ی'), 'ك', 'ک'), '')"
+        if mapped_provinces:
+            blank = D("blank_province", _blank(T("province")))
+            unknown = f"(NOT {blank} AND u.__prov_listed IS NOT NULL AND u.__map_province IS NULL)"
+            checks.append(("province", unknown, lit("unknown province of the reporter (not in its province list)"),
+                           S("province")))
+            goods.append(f"NOT {unknown}")
+            typed["province"] = f"coalesce(u.__map_province, {as_given})"
+        else:
+            typed["province"] = as_given if spec.fields.get("province") is not None else "NULL"
     elif spec.target == "services":
         e = D("ebops", f"upper(trim({T('ebops')}))")
         need("ebops", "EBOPS code")
@@ -378,7 +394,22 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+def _maps_provinces(spec: Spec) -> bool:
+    """Province names are mapped to the reference list when the flows source has a province column."""
+    return spec.target == "flows" and spec.fields.get("province") is not None
+
+
 def _register_code_tables(con, spec: Spec) -> None:
+    if _maps_provinces(spec):
+        con.register("__tp_prov_df", provinces.alias_table())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_prov AS SELECT DISTINCT country, "
+                    f"{provinces.province_key_sql('spelling')} AS key, name_en FROM __tp_prov_df")
+        con.unregister("__tp_prov_df")
+        clash = con.execute("SELECT country, key, string_agg(name_en, ' / ') FROM __tp_prov GROUP BY ALL "
+                            "HAVING count(*) > 1 LIMIT 1").fetchone()
+        if clash:
+            raise InputError(f"the province list gives {clash[0]} spelling {clash[1]!r} to {clash[2]}")
+        con.execute("CREATE OR REPLACE TEMP TABLE __tp_prov_countries AS SELECT DISTINCT country FROM __tp_prov")
     for kind in set(spec.countries.values()):
         if kind == "numeric":
             df = codes.numeric_table(spec.country_codes_csv)
