@@ -213,6 +213,10 @@ def test_api_filters(client, site):
     assert all(r["product"][:4] in ("5701", "5702") for r in carpets["items"])
     prov = client.get("/api/v1/tables/provinces", params={"province": "tehran", "limit": 1000}).json()
     assert {r["province"] for r in prov["items"]} == {"Tehran"} and prov["total"] == 10
+    for spelling in ("تهران", "IR-23"):   # any spelling of the province list
+        assert client.get("/api/v1/tables/provinces", params={"province": spelling, "limit": 1000}).json() == prov
+    acts = client.get("/api/v1/tables/actions", params={"province": "استان تهران", "limit": 1000}).json()
+    assert acts["total"] > 0 and {r["province"] for r in acts["items"]} == {"Tehran"}
     # exports of Tehran in 2023 equal the sum of its customs export rows (independent SQL)
     con = duckdb.connect(str(site[0]), read_only=True)
     x = con.execute("SELECT SUM(value_usd) FROM flows WHERE reporter='IRN' AND province='Tehran' "

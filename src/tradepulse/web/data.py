@@ -487,8 +487,14 @@ def table_actions(ctx: DataContext, p: Params) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["id", "group", "province", "title", "owner", "deadline", "deadline_jalali",
                                      "status", "target_id", "indicator", "note", "completed_on", "version"])
     if p.province:
-        df = df[df["province"].fillna("").str.casefold() == p.province.casefold()]
+        df = df[df["province"].isin(_stored_provinces(df["province"], p.province))]
     return df
+
+
+def _stored_provinces(column: pd.Series, asked: str) -> list[str]:
+    """The province names in ``column`` that ``asked`` denotes (any spelling of the reference list)."""
+    from tradepulse.indicators.selection import province_matches
+    return province_matches(asked, [str(v) for v in column.dropna().unique()])
 
 
 def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
@@ -503,7 +509,7 @@ def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
     if p.year:
         df = df[pd.to_datetime(df["date"]).dt.year == p.year]
     if p.province:
-        df = df[df["province"].fillna("").str.casefold() == p.province.casefold()]
+        df = df[df["province"].isin(_stored_provinces(df["province"], p.province))]
     return df
 
 
