@@ -231,13 +231,14 @@ def main(argv=None) -> int:
 
     rcw = min(fastest[n]["stages"]["read, check and write"] for n in ("bound_native", "bound_parquet"))
     if max(ratio["bound_native"], ratio["bound_parquet"]) < 0.8:
-        conclusion = ("So on this 2-core machine no storage layout gets a validating ingest to 0.8× without dropping "
-                      "a check the issue requires.  A real loader would land below these bounds: it also needs "
-                      "every reader's generality, ISO3 mapping and line numbers for the quarantine.")
+        conclusion = ("So in this run no storage layout gets a validating ingest to 0.8× on this 2-core machine "
+                      "without dropping a check the issue requires.")
+    elif max(ratio["bound_native"], ratio["bound_parquet"]) < 0.9:
+        conclusion = ("So a slim layout could reach 0.8×, but only just, and only if nothing else costs time.  A "
+                      "real loader also needs every reader's generality, ISO3 mapping and quarantine line "
+                      "numbers.")
     else:
-        conclusion = ("In this run a slim layout *could* reach 0.8×, but only just.  A real loader also needs every "
-                      "reader's generality, ISO3 mapping and line numbers for the quarantine, and all of that "
-                      "costs time.")
+        conclusion = "So at this size a slim layout leaves room for the goal."
     md = f"""Synthetic BACI-year CSV: {args.rows:,} rows, {size_mb:,.0f} MB (`benchmarks/ingest/gen.py`, seed 1).
 Each contender in its own subprocess (wall time includes interpreter start and imports), {args.repeat} alternating
 runs (load average {min(loads):.1f}–{max(loads):.1f}), best time shown (median in brackets).
@@ -250,31 +251,40 @@ Speed ratio raw / tradepulse = **{ratio['tradepulse']:.2f}×** — {verdict}.
 
 Where the tradepulse time goes (best run): {_stages(fastest['tradepulse'])}.
 
-**Why the goal is out of reach here.**  The raw contender is all parse and write: it reads the 6 columns and
-writes them out once, keeping both cores busy.  A 0.8× goal leaves an ingest 25 % on top of that for everything
-the issue asks besides: typing and range checks, country-code validation, an exact duplicate-key test and a
-content digest for idempotency.  The two *design bounds* measure the least that work can cost.  They are
-deliberately stripped prototypes, not tradepulse code:
-- a slim all-numeric layout: the file's country numbers are stored as they are and checked once per distinct value; the HS6
-  code is stored as an integer; per-load constants live only in a loads table;
+**Why tradepulse is slower.**  The raw contender is all parse and write: it reads the 6 columns and writes them
+out once, keeping both cores busy.  The warehouse's `flows` table has 13 columns, 8 of them text (the zero-padded HS
+code, two ISO3 codes, the per-load constants `flow`, `hs_revision`, `unit`, `source`, `load_id`, and `province`,
+NULL for BACI).  Appending a text column to a DuckDB table costs about 0.25–0.6 s per 10M rows whatever its content,
+even a constant or NULL one.  Forcing dictionary or no compression, disabling FSST, `preserve_insertion_order =
+false` or a bigger memory limit changed nothing measurable.  So the storage floor alone is
+{ratio['floor']:.2f}× raw, and tradepulse takes {best['tradepulse'] / best['floor']:.2f}× the floor's time.  On top of
+the floor come the typing and checks, country-code joins, the duplicate-key bitmap, sha256 in a background thread
+and imports (pandas for the code lists).
+
+**What meeting 0.8× would take.**  The goal leaves an ingest 25 % on top of the raw copy for everything the issue
+asks besides: typing and range checks, country-code validation, an exact duplicate-key test and a content digest
+for idempotency.  The two *design bounds* measure the least that work can cost.  They are deliberately stripped
+prototypes, not tradepulse code:
+- a slim all-numeric layout: the file's country numbers are stored as they are and checked once per distinct
+  value; the HS6 code is stored as an integer; per-load constants live only in a loads table;
 - integer range checks fused into the single read;
 - an exact duplicate-key test: dense ranks of the key columns packed into one `bitstring_agg` bitmap (tradepulse's
   own method; `count(DISTINCT)` of a packed 64-bit key was slower), bits set against `count(*)`;
 - sha256 of the file in a background thread;
-- one transaction.
-Even so they reach {ratio['bound_native']:.2f}× (native table) and {ratio['bound_parquet']:.2f}× (Parquet part).
+- one transaction;
+- imports of `duckdb` only.
+
+They reach {ratio['bound_native']:.2f}× (native table) and {ratio['bound_parquet']:.2f}× (Parquet part).
 Their best runs break down as follows:
 - native: {_stages(fastest['bound_native'])}.
 - Parquet: {_stages(fastest['bound_parquet'])}.
 
 Reading, checking and writing the slim rows takes {rcw:.2f} s in the best bound run, against {best['raw']:.2f} s
-for the whole raw copy.  The duplicate-key test, the code check, imports and the commit come on top of that.
-{conclusion}
-
-The current `flows` table holds 8 text columns, which gives it a floor of {ratio['floor']:.2f}×.  tradepulse takes
-{best['tradepulse'] / best['floor']:.2f}× the floor's time.  Moving to the slim layout would at best bring
-the ingest from {ratio['tradepulse']:.2f}× to about the bounds above, and it would change the schema every module
-reads (see docs/decisions.md, "Ingest speed").  The machine is shared, so times vary between runs.
+for the whole raw copy.  {conclusion}  tradepulse's own imports take
+{fastest['tradepulse']['stages'].get('imports', float('nan')):.2f} s against the bounds'
+{fastest['bound_native']['stages'].get('imports', float('nan')):.2f} s.  The slim layout would also change the
+schema every module reads and writes (see docs/decisions.md, "Ingest speed").  The machine is shared, so times
+vary between runs.
 """
     print(md)
     if not args.no_write:
