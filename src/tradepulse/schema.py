@@ -33,6 +33,28 @@ FLOWS: dict[str, str] = {
     "load_id": "VARCHAR",        # which ingest wrote the row (see table ``loads``)
 }
 
+#: Firm-level (exporter / importer) customs flows: the national customs transactions summed per firm, for the
+#: private-sector capability indicators (axis 5: number of exporters, entry, exit, survival, concentration).
+#: ``firm`` is the identifier as the source gives it (a customs code, tax id or an anonymised key) — stable
+#: across years within one source; tradepulse never needs names.  Rows sum to the reporter's customs flows of
+#: the same (year, month, partner, product, province) when the source covers every declarant.
+FIRM_FLOWS: dict[str, str] = {
+    "year": "SMALLINT",
+    "month": "TINYINT",          # 1..12, NULL for annual data
+    "reporter": "VARCHAR",       # ISO3 of the declaring country
+    "firm": "VARCHAR",           # exporter / importer identifier
+    "partner": "VARCHAR",        # ISO3 of the partner
+    "flow": "VARCHAR",           # export | import | re-export | re-import
+    "product": "VARCHAR",        # HS code, zero-padded, 2/4/6 digits
+    "hs_revision": "VARCHAR",
+    "value_usd": "DOUBLE",
+    "quantity": "DOUBLE",
+    "unit": "VARCHAR",
+    "province": "VARCHAR",       # the firm's (or customs office's) province, reference spelling
+    "source": "VARCHAR",
+    "load_id": "VARCHAR",
+}
+
 #: Services trade by EBOPS 2010 code.
 SERVICES: dict[str, str] = {
     "year": "SMALLINT",

@@ -30,7 +30,7 @@ LOADS: dict[str, str] = {
     "value_usd_loaded": "DOUBLE", "loaded_at": "TIMESTAMP", "note": "VARCHAR",
 }
 TABLES: dict[str, dict[str, str]] = {
-    "flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO,
+    "flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO, "firm_flows": schema.FIRM_FLOWS,
     "quarantine": QUARANTINE, "loads": LOADS,
 }
 
