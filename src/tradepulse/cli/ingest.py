@@ -11,6 +11,10 @@ import typer
 from tradepulse.cli.common import WarehouseOption, console, err_console, friendly_errors
 
 FORMAT_HELP = "baci | comtrade | customs | generic | services | macro"
+TARGET_HELP = ("Table to load into, for --format customs or generic: flows (default; customs rows summed over "
+               "firms) | firm_flows (firm-level customs extract: needs a firm column such as کد اقتصادی, "
+               "شناسه ملی, کد بازرگانی, صادرکننده, firm or exporter; blank firm → quarantine) | services | "
+               "macro (generic only).")
 
 
 def _parse_options(pairs: list[str]) -> dict:
@@ -59,12 +63,13 @@ def register(app: typer.Typer) -> None:
                                                help="YAML/TOML column mapping (customs: Persian default)."),
         option: List[str] = typer.Option([], "--option", "-o", help="Reader option KEY=VALUE, repeatable "
                                          "(e.g. year=2017, partner=WLD, hs_revision=HS2017)."),
+        target: Optional[str] = typer.Option(None, "--target", "-t", help=TARGET_HELP),
         warehouse: Optional[Path] = WarehouseOption,
         replace: bool = typer.Option(False, "--replace", help="Replace rows loaded earlier from this file."),
         on_overlap: str = typer.Option(
             "quarantine", "--on-overlap", metavar="quarantine|replace",
-            help="Rows whose key (year, month, reporter, partner, flow, product, province) an earlier load of "
-                 "another file already holds: 'quarantine' them (default; the earlier rows stay) or 'replace' "
+            help="Rows whose key (year, month, reporter, partner, flow, product, province; firm_flows: also "
+                 "firm) an earlier load of another file already holds: 'quarantine' them (default; the earlier rows stay) or 'replace' "
                  "the earlier rows with them (this file supersedes, e.g. a revised release)."),
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
     ) -> None:
@@ -75,6 +80,11 @@ def register(app: typer.Typer) -> None:
         from tradepulse.warehouse import Warehouse
 
         options = _parse_options(option)
+        if target is not None:
+            from tradepulse.errors import TradepulseError
+            if "target" in options and options["target"] != target:
+                raise TradepulseError(f"--target {target} and --option target={options['target']} disagree")
+            options["target"] = target
         if mapping is not None:
             options["mapping"] = str(mapping)
         steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
@@ -153,7 +163,8 @@ def register(app: typer.Typer) -> None:
     def export(
         out: Optional[Path] = typer.Argument(None, help="Output file (default: TABLE.FORMAT here)."),
         fmt: Optional[str] = typer.Option(None, "--format", "-f", help="csv | parquet | xlsx (default: extension)."),
-        table: str = typer.Option("flows", "--table", "-t", help="flows | services | macro | quarantine | loads"),
+        table: str = typer.Option("flows", "--table", "-t", help="flows | firm_flows | services | macro | "
+                                  "quarantine | loads"),
         where: List[str] = typer.Option([], "--where", help="Filter COLUMN=VALUE (repeatable; VALUE may be "
                                         "a comma list, e.g. reporter=IRN,TUR)."),
         warehouse: Optional[Path] = WarehouseOption,

@@ -2,7 +2,8 @@
 
 ``ingest_file(warehouse, path, fmt, **options)`` reads BACI (CSV or zip), UN Comtrade (bulk/API CSV, classic
 and "+" column names), national customs (Persian headers, provinces), generic CSV/Parquet/Excel with a
-mapping, services (EBOPS) and macro (GDP, population) files; ``ingest_frame(...)`` loads a pandas frame
+mapping, services (EBOPS) and macro (GDP, population) files — customs and generic files also into the firm-level
+table ``firm_flows`` (``target="firm_flows"``); ``ingest_frame(...)`` loads a pandas frame
 through the same validation (used by the demo world).  Bad rows go to ``quarantine`` with file, line, column
 and reason; every load is one transaction recorded in ``loads`` with the input's sha256.
 See docs/data-model.md for the conventions.
@@ -39,7 +40,8 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
 
     ``fmt``: baci | comtrade | customs | generic | services | macro.  ``options``: ``mapping`` (YAML/TOML file),
     ``columns`` ({canonical: header}), constants (``year``, ``reporter``, ``partner``, ``flow``, ``product``,
-    ``hs_revision``, ``unit``, ``iso3``), ``target`` (generic: flows|services|macro), ``country_codes``
+    ``hs_revision``, ``unit``, ``iso3``), ``target`` (customs: flows|firm_flows; generic:
+    flows|firm_flows|services|macro), ``country_codes``
     (iso3|numeric|name), ``country_codes_csv`` (BACI code list), ``value_scale``, ``product_digits``,
     ``product_truncate``, ``calendar`` (gregorian|jalali|auto), ``encoding``, ``delimiter``, ``sheet``,
     ``member`` (zip), ``source``.
@@ -106,7 +108,7 @@ def ingest_frame(warehouse, frame: pd.DataFrame, *, source: str, name: str, targ
     ``replace`` and ``on_overlap`` as for :func:`ingest_file`.
     """
     if target not in TARGETS:
-        raise InputError(f"unknown target {target!r} (flows, services, macro)", file=name)
+        raise InputError(f"unknown target {target!r} ({', '.join(TARGETS)})", file=name)
     check_overlap_policy(on_overlap)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, not {type(frame).__name__}")
@@ -122,7 +124,8 @@ def ingest_frame(warehouse, frame: pd.DataFrame, *, source: str, name: str, targ
         wh.raw.register(view, frame)
         fields = {c: (f's."{c}"' if c in frame.columns else None) for c in wanted}
         countries = {"flows": {"reporter": "iso3", "partner": "iso3"},
-                     "services": {"reporter": "iso3", "partner": "iso3"}, "macro": {"iso3": "iso3"}}[target]
+                     "services": {"reporter": "iso3", "partner": "iso3"}, "macro": {"iso3": "iso3"},
+                     "firm_flows": {"reporter": "iso3", "partner": "iso3"}}[target]
         spec = Spec(target=target, fmt="frame", file=name, relation=view, columns=list(frame.columns),
                     fields=fields, countries=countries, source_name=source, note={"rows": len(frame)})
         return run_load(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)

@@ -43,13 +43,17 @@ from tradepulse.errors import InputError, UnknownNameError
 from tradepulse.ingest import codes
 from tradepulse.reference import provinces
 
-TARGETS = {"flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO}
+TARGETS = {"flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO,
+           "firm_flows": schema.FIRM_FLOWS}
 #: Key columns per target; two good rows with the same key are duplicates.
 KEYS = {"flows": ("year", "month", "reporter", "partner", "flow", "product", "province"),
         "services": ("year", "reporter", "partner", "flow", "ebops"),
-        "macro": ("year", "iso3")}
+        "macro": ("year", "iso3"),
+        "firm_flows": ("year", "month", "reporter", "firm", "partner", "flow", "product", "province")}
 #: Value columns whose sum is reported as ``value_usd_loaded``.
-VALUE = {"flows": "value_usd", "services": "value_usd", "macro": None}
+VALUE = {"flows": "value_usd", "services": "value_usd", "macro": None, "firm_flows": "value_usd"}
+#: Targets holding goods flows by HS product (same product, value, quantity and province rules).
+GOODS_TARGETS = ("flows", "firm_flows")
 #: What to do with rows whose key another load already holds: quarantine them, or supersede the old rows.
 OVERLAP_POLICIES = ("quarantine", "replace")
 
@@ -278,7 +282,7 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
             goods.append(f"CASE WHEN {v} IS NOT NULL THEN NOT ({v} < 0) ELSE {blank} END")
         typed[c] = f"({v} * {lit(float(scale))})" if scale != 1.0 else v
 
-    if spec.target in ("flows", "services"):
+    if spec.target in ("flows", "services", "firm_flows"):
         year_month()
         country("reporter")
         country("partner")
@@ -291,7 +295,15 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
                        S("flow")))
         goods.append(f"{f} IN {allowed}")
         typed["flow"] = f
-    if spec.target == "flows":
+    if spec.target == "firm_flows":  # firm id: required text, trimmed, digits and Arabic letters unified
+        need("firm")
+        blank = D("blank_firm", "")
+        goods.append(f"NOT {blank}")
+        fid = f"trim({S('firm')})"
+        fid = f"(CASE WHEN strlen({fid}) = length({fid}) THEN {fid} ELSE " \
+              f"replace(replace({_FA_DIGITS.format(x=fid)}, 'ي', 'ی'), 'ك', 'ک') END)"
+        typed["firm"] = f"(CASE WHEN {blank} THEN NULL ELSE {fid} END)"
+    if spec.target in GOODS_TARGETS:
         p = f"regexp_replace(trim({T('product')}), '[ .]', '', 'g')"
         if spec.product_pad:  # pad short codes only (lpad would also cut long ones)
             n = int(spec.product_pad)
@@ -395,8 +407,9 @@ def frame_sha256(frame: pd.DataFrame) -> str:
 
 
 def _maps_provinces(spec: Spec) -> bool:
-    """Province names are mapped to the reference list when the flows source has a province column."""
-    return spec.target == "flows" and spec.fields.get("province") is not None
+    """Province names are mapped to the reference list when a goods source (flows, firm_flows) has a province
+    column."""
+    return spec.target in GOODS_TARGETS and spec.fields.get("province") is not None
 
 
 def _register_code_tables(con, spec: Spec) -> None:
@@ -679,7 +692,7 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
         outs = ", ".join(ident(c) for c in names)
         bad_id = load_id + "#bad"
         keys = KEYS[target]
-        aggregate = spec.product_truncate is not None and target == "flows"
+        aggregate = spec.product_truncate is not None and target in GOODS_TARGETS
         if aggregate:
             con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_stage AS {sql}")
             sums = {"value_usd": "sum(value_usd)", "quantity": "sum(quantity)", "unit": "min(unit)",

@@ -31,7 +31,8 @@ FORMATS = ("baci", "comtrade", "customs", "generic", "services", "macro")
 #: Canonical columns that must be mapped (or given as constants) per target.
 REQUIRED = {"flows": ("year", "reporter", "partner", "flow", "product", "value_usd"),
             "services": ("year", "reporter", "partner", "flow", "ebops", "value_usd"),
-            "macro": ("year", "iso3")}
+            "macro": ("year", "iso3"),
+            "firm_flows": ("year", "reporter", "firm", "partner", "flow", "product", "value_usd")}
 
 COMTRADE_COLUMNS = {
     "year": ["refYear", "Year", "yr", "year"],
@@ -270,7 +271,12 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
     country_codes_csv = merged.pop("country_codes_csv", None)
     country_kind = merged.pop("country_codes", None)
     source_name = merged.pop("source", None)
-    target = merged.pop("target", None) or mapping.get("target")
+    asked = merged.pop("target", None)
+    fixed = {"baci": "flows", "comtrade": "flows", "services": "services", "macro": "macro"}.get(fmt)
+    if asked is not None and fixed is not None and asked != fixed:
+        raise InputError(f"format {fmt} loads into {fixed}, not {asked!r} (target= applies to customs and "
+                         f"generic files)", file=display)
+    target = asked or mapping.get("target")
     extra_cols = merged.pop("columns", None) or {}
     map_cols.update(extra_cols)
     consts, spec_opts, rest = _split_options(merged)
@@ -334,7 +340,7 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
     if fmt in ("customs", "generic"):
         tgt = target or "flows"
         if tgt not in TARGETS:
-            raise InputError(f"unknown target {tgt!r} (flows, services, macro)", file=display)
+            raise InputError(f"unknown target {tgt!r} ({', '.join(TARGETS)})", file=display)
         cols = {c: [c] for c in TARGETS[tgt]}
         cols.update(map_cols)
         kind = country_kind or ("name" if fmt == "customs" else "iso3")
