@@ -1,0 +1,224 @@
+"""Private-sector capability indicators (tradepulse.indicators.firms) on a hand-computed firm panel.
+
+The panel (reporter IRN, exports, USD; cells = firm × partner × HS6, months already summed)::
+
+    firm prov.     2019                    2020                    2021                    2022
+    A    Tehran    TUR/570110 60 (25+35)   TUR/570110 80           TUR/570110 90           TUR/570110 100
+                   IRQ/570110 40           IRQ/080250 20
+    B    Tehran    IRQ/080250 30           IRQ/080250 50           IRQ/080250 0 (no value)
+    C    Tehran    CHN/270900 10           –                       CHN/270900 5
+    D    Razavi    –                       TUR/080250 40           TUR/080250 30, IRQ/080250 30
+    E    Razavi    –                       ARE/570110 10           –                       ARE/570110 15
+    F    Isfahan   –                       –                       CHN/570110 50           CHN/570110 20
+    G    Isfahan   –                       –                       ARE/940360 5
+    plus a row without firm id (dropped) and an import row of A (not an export).
+
+Exporters x_f: 2019 A100 B30 C10 (X=140); 2020 A100 B50 D40 E10 (X=200); 2021 A90 D60 F50 C5 G5 (X=210);
+2022 A100 F20 E15 (X=135).
+
+Profile (top p %: m = max(1, ⌈p·n/100⌉) firms; n = 3, 4 → m = 1 for every p; n = 5 → top 25 % m = 2):
+
+    year n  X    mean     median HHI                    top1=top5     top25        products markets single
+    2019 3  140  46.667   30     11000/19600=0.561224   100/140       100/140      1        4/3     2/3
+    2020 4  200  50       45     14200/40000=0.355      0.5           0.5          5/4      5/4     3/4
+    2021 5  210  42       50     14250/44100=0.323129   90/210        150/210      1        6/5     4/5
+    2022 3  135  45       20     10625/18225=0.582990   100/135       100/135      1        1       1
+
+Dynamics (t−1 in the panel):
+
+    year ent exit inc entry_rate exit_rate surv.  ent.share  exit.share  ΔX   entry exit incΔ  new drop cont
+    2020 2   1    2   2/4        1/3       NaN    50/200     10/140      60   50    −10  20    20  −40  40
+    2021 3   2    2   3/5        2/4       1/2    60/210     60/200      10   60    −60  10    30  −20  0
+    2022 1   3    2   1/3        3/5       1/3    15/135     70/210      −75  15    −70  −20   0   0    −20
+
+(2021: entrants F, C (re-entry), G; exiters B, E; survival = D of the 2020 entrants D, E.  Pairs 2020: A's
+IRQ/080250 new +20, A's IRQ/570110 dropped −40, A TUR +20 and B +20 continuing.)
+
+Cohorts: 2020 (D, E): k=1 1/2, k=2 0/2 (E is back in 2022 but not continuously); 2021 (F, C, G): k=1 1/3;
+2019 is no cohort (left-censored), 2022 cannot be followed (right-censored).
+
+Top 2021: A 90 (3/7, cum 3/7, years active 3, first 2019), D 60 (2/7, 5/7, 2 markets, 2, 2020),
+F 50 (5/21, 20/21, 1, 2021), C 5 (1/42, 2 years, first 2019), G 5 (1/42; tie broken by id).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tradepulse import schema
+from tradepulse.errors import NoDataError, UnknownNameError
+from tradepulse.indicators import firms
+
+ROWS = [  # firm, province, year, month, partner, product, value, flow
+    ("A", "Tehran", 2019, 1, "TUR", "570110", 25.0, "export"), ("A", "Tehran", 2019, 2, "TUR", "570110", 35.0, "export"),
+    ("A", "Tehran", 2019, 3, "IRQ", "570110", 40.0, "export"), ("B", "Tehran", 2019, 1, "IRQ", "080250", 30.0, "export"),
+    ("C", "Tehran", 2019, 5, "CHN", "270900", 10.0, "export"),
+    ("A", "Tehran", 2020, 1, "TUR", "570110", 80.0, "export"), ("A", "Tehran", 2020, 2, "IRQ", "080250", 20.0, "export"),
+    ("B", "Tehran", 2020, 1, "IRQ", "080250", 50.0, "export"),
+    ("D", "Razavi Khorasan", 2020, 4, "TUR", "080250", 40.0, "export"),
+    ("E", "Razavi Khorasan", 2020, 6, "ARE", "570110", 10.0, "export"),
+    ("A", "Tehran", 2021, 1, "TUR", "570110", 90.0, "export"), ("B", "Tehran", 2021, 1, "IRQ", "080250", 0.0, "export"),
+    ("C", "Tehran", 2021, 7, "CHN", "270900", 5.0, "export"),
+    ("D", "Razavi Khorasan", 2021, 1, "TUR", "080250", 30.0, "export"),
+    ("D", "Razavi Khorasan", 2021, 2, "IRQ", "080250", 30.0, "export"),
+    ("F", "Isfahan", 2021, 3, "CHN", "570110", 50.0, "export"), ("G", "Isfahan", 2021, 3, "ARE", "940360", 5.0, "export"),
+    ("A", "Tehran", 2022, 1, "TUR", "570110", 100.0, "export"), ("F", "Isfahan", 2022, 1, "CHN", "570110", 20.0, "export"),
+    ("E", "Razavi Khorasan", 2022, 1, "ARE", "570110", 15.0, "export"),
+    (None, "Tehran", 2022, 1, "TUR", "570110", 999.0, "export"),       # no firm id: dropped
+    ("A", "Tehran", 2021, 1, "CHN", "847130", 500.0, "import"),       # an import: not an export
+]
+
+
+def as_firm_flows(rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["firm", "province", "year", "month", "partner", "product", "value_usd", "flow"])
+    df["reporter"], df["hs_revision"], df["source"], df["load_id"] = "IRN", "HS2017", "test", "t1"
+    df["quantity"], df["unit"] = np.nan, None
+    return df[list(schema.FIRM_FLOWS)]
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return as_firm_flows(ROWS)
+
+
+def approx(x):
+    return pytest.approx(x, rel=1e-12, abs=1e-12)
+
+
+# ------------------------------------------------------------------ hand-computed case
+def test_profile_hand_computed(panel):
+    p = firms.exporter_profile(panel, reporter="IRN").set_index("year")
+    assert list(p.index) == [2019, 2020, 2021, 2022]
+    assert (p["reporter"] == "IRN").all()
+    assert p["n_exporters"].tolist() == [3, 4, 5, 3]
+    assert p["exports"].tolist() == [140, 200, 210, 135]
+    assert p["mean_exports"].tolist() == approx([140 / 3, 50, 42, 45])
+    assert p["median_exports"].tolist() == [30, 45, 50, 20]
+    assert p["hhi"].tolist() == approx([11000 / 19600, 0.355, 14250 / 44100, 10625 / 18225])
+    assert p["top1_share"].tolist() == approx([100 / 140, 0.5, 90 / 210, 100 / 135])
+    assert p["top5_share"].tolist() == approx([100 / 140, 0.5, 90 / 210, 100 / 135])
+    assert p["top25_share"].tolist() == approx([100 / 140, 0.5, 150 / 210, 100 / 135])
+    assert p["mean_products"].tolist() == approx([1, 1.25, 1, 1])
+    assert p["mean_markets"].tolist() == approx([4 / 3, 1.25, 1.2, 1])
+    assert p["single_product_market_share"].tolist() == approx([2 / 3, 0.75, 0.8, 1])
+
+
+def test_dynamics_hand_computed(panel):
+    d = firms.exporter_dynamics(panel, reporter="IRN").set_index("year")
+    assert list(d.index) == [2020, 2021, 2022]
+    assert d["n_exporters"].tolist() == [4, 5, 3]
+    assert d["n_exporters_prev"].tolist() == [3, 4, 5]
+    assert d["entrants"].tolist() == [2, 3, 1]
+    assert d["exiters"].tolist() == [1, 2, 3]
+    assert d["incumbents"].tolist() == [2, 2, 2]
+    assert d["entry_rate"].tolist() == approx([2 / 4, 3 / 5, 1 / 3])
+    assert d["exit_rate"].tolist() == approx([1 / 3, 2 / 4, 3 / 5])
+    assert math.isnan(d.loc[2020, "entrant_survival"])          # 2018 is not in the panel
+    assert d.loc[[2021, 2022], "entrant_survival"].tolist() == approx([1 / 2, 1 / 3])
+    assert d["entrants_share"].tolist() == approx([50 / 200, 60 / 210, 15 / 135])
+    assert d["exiters_share"].tolist() == approx([10 / 140, 60 / 200, 70 / 210])
+    assert d["exports"].tolist() == [200, 210, 135]
+    assert d["exports_prev"].tolist() == [140, 200, 210]
+    assert d["change"].tolist() == [60, 10, -75]
+    assert d["entry"].tolist() == [50, 60, 15]
+    assert d["exit"].tolist() == [-10, -60, -70]
+    assert d["incumbents_change"].tolist() == [20, 10, -20]
+    assert d["new_pairs"].tolist() == [20, 30, 0]
+    assert d["dropped_pairs"].tolist() == [-40, -20, 0]
+    assert d["continuing_pairs"].tolist() == [40, 0, -20]
+
+
+def test_cohorts_hand_computed(panel):
+    c = firms.cohort_survival(panel, reporter="IRN")
+    assert c[["cohort", "k", "year", "entrants", "survivors"]].values.tolist() == [
+        [2020, 1, 2021, 2, 1], [2020, 2, 2022, 2, 0], [2021, 1, 2022, 3, 1]]
+    assert c["survival_rate"].tolist() == approx([0.5, 0.0, 1 / 3])
+    # k = 1 equals the dynamics' entrant survival of year c + 1
+    d = firms.exporter_dynamics(panel, reporter="IRN").set_index("year")
+    one = c[c["k"] == 1].set_index("year")["survival_rate"]
+    assert one.tolist() == approx(d.loc[one.index, "entrant_survival"].tolist())
+
+
+def test_top_exporters_hand_computed(panel):
+    t = firms.top_exporters(panel, reporter="IRN", year=2021)
+    assert t["firm"].tolist() == ["A", "D", "F", "C", "G"]
+    assert t["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert t["value_usd"].tolist() == [90, 60, 50, 5, 5]
+    assert t["share"].tolist() == approx([3 / 7, 2 / 7, 5 / 21, 1 / 42, 1 / 42])
+    assert t["cumulative_share"].tolist() == approx([3 / 7, 5 / 7, 20 / 21, 41 / 42, 1.0])
+    assert t["n_products"].tolist() == [1, 1, 1, 1, 1]
+    assert t["n_markets"].tolist() == [1, 2, 1, 1, 1]
+    assert t["years_active"].tolist() == [3, 2, 1, 2, 1]
+    assert t["first_year"].tolist() == [2019, 2020, 2021, 2019, 2021]
+    top2 = firms.top_exporters(panel, reporter="IRN", n=2)           # default: last panel year 2022
+    assert top2["year"].tolist() == [2022, 2022] and top2["firm"].tolist() == ["A", "F"]
+    assert top2["share"].tolist() == approx([100 / 135, 20 / 135])
+
+
+def test_selection_filters(panel):
+    """Province by any spelling, partner and product groups, years and levels select the right cells."""
+    for spelling in ("تهران", "Tehran", "IR-23", "teheran"):
+        p = firms.exporter_profile(panel, reporter="IRN", province=spelling).set_index("year")
+        assert p.loc[2019, "n_exporters"] == 3 and p.loc[2019, "exports"] == 140    # A, B, C are in Tehran
+        assert p.loc[2021, "n_exporters"] == 2 and p.loc[2021, "exports"] == 95     # A 90, C 5 (B has 0)
+    # by province: Razavi Khorasan 2021 has D only; E exits, nobody enters
+    d = firms.exporter_dynamics(panel, reporter="IRN", by="province").set_index(["year", "province"])
+    assert d.loc[(2021, "Razavi Khorasan"), ["entrants", "exiters", "incumbents"]].tolist() == [0, 1, 1]
+    assert d.loc[(2021, "Isfahan"), ["entrants", "exiters", "entry_rate"]].tolist() == [2, 0, 1.0]
+    # partner TUR: 2020 A 80, D 40
+    p = firms.exporter_profile(panel, reporter="IRN", partner="TUR").set_index("year")
+    assert p.loc[2020, ["n_exporters", "exports"]].tolist() == [2, 120]
+    # product HS prefix 0802 (nuts): 2019 B 30; 2020 A 20, B 50, D 40; 2021 D 60
+    p = firms.exporter_profile(panel, reporter="IRN", product="0802", years="2019-2021").set_index("year")
+    assert p["exports"].tolist() == [30, 110, 60]
+    assert p["n_exporters"].tolist() == [1, 3, 1]
+    # HS2 level merges nothing here, but a chapter prefix 57 counts A's two markets as one product
+    p = firms.exporter_profile(panel, reporter="IRN", level=2).set_index("year")
+    assert p.loc[2020, "mean_products"] == 1.25
+    # imports are their own flow
+    imp = firms.exporter_profile(panel, reporter="IRN", flow="import")
+    assert imp[["year", "n_exporters", "exports"]].values.tolist() == [[2021, 1, 500]]
+
+
+def test_errors(panel, tmp_path):
+    with pytest.raises(NoDataError, match="--target firm_flows"):
+        firms.exporter_profile(panel.iloc[:0], reporter="IRN")
+    with pytest.raises(UnknownNameError, match="province 'Fars'"):
+        firms.exporter_profile(panel, reporter="IRN", province="Fars")
+    with pytest.raises(UnknownNameError, match="country group"):
+        firms.exporter_profile(panel, reporter="IRN", partner="nowhere")
+    with pytest.raises(NoDataError, match="2018"):
+        firms.exporter_profile(panel, reporter="IRN", years="2018-2019")
+    with pytest.raises(NoDataError, match="two consecutive years"):
+        firms.exporter_dynamics(panel, reporter="IRN", years="2019,2021")
+    with pytest.raises(NoDataError, match="no entry cohort"):
+        firms.cohort_survival(panel, reporter="IRN", years=2019)
+    with pytest.raises(NoDataError, match="no exporter in 2030"):
+        firms.top_exporters(panel, reporter="IRN", year=2030)
+    with pytest.raises(UnknownNameError, match="breakdown"):
+        firms.exporter_profile(panel, reporter="IRN", by="partner")
+    # an old warehouse (created before FIRM_FLOWS) opened read-only has no firm_flows table
+    import duckdb
+
+    from tradepulse.warehouse import Warehouse
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE flows (year SMALLINT)")
+    con.close()
+    with Warehouse(path, read_only=True) as wh, pytest.raises(NoDataError, match="no firm-level data"):
+        firms.exporter_dynamics(wh, reporter="IRN")
+
+
+def test_gap_in_panel(panel):
+    """Years 2019, 2021, 2022: 2021 has no dynamics (2020 missing), cohorts start only in 2022 (not followable)."""
+    d = firms.exporter_dynamics(panel, reporter="IRN", years="2019,2021-2022")
+    assert d["year"].tolist() == [2022]
+    assert math.isnan(d["entrant_survival"].iloc[0])   # 2020 not in the panel: 2021 entrants unknown
+    with pytest.raises(NoDataError, match="no cohort can be followed"):
+        firms.cohort_survival(panel, reporter="IRN", years="2019,2021-2022")
