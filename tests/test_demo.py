@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from tradepulse import reference
-from tradepulse.demo import CUSTOMS_FLOWS, CUSTOMS_HEADERS, build, generate
+from tradepulse.demo import CUSTOMS_FLOWS, CUSTOMS_HEADERS, FIRM_HEADERS, build, firm_stats, generate, generate_firms
 from tradepulse.demo.world import EBOPS, SMALL, SOURCE
 from tradepulse.errors import TradepulseError, UnknownNameError
 from tradepulse.schema import FLOWS, MACRO, SERVICES, WORLD
@@ -416,19 +416,33 @@ def test_build_small_world_into_warehouse(tmp_path, ingest_api, world):
         load_files = [r[0] for r in wh.raw.execute("SELECT file FROM loads").fetchall()]
         by_partner = wh.raw.execute("""SELECT year, flow, partner, sum(value_usd) FROM flows
                                        WHERE province IS NOT NULL GROUP BY ALL""").df()
+        firm_sums = wh.raw.execute("""SELECT year, province, partner, product, sum(value_usd) AS v,
+                                      count(*) AS n FROM firm_flows GROUP BY ALL""").df()
+        firm_meta = wh.raw.execute("""SELECT count(*), count(DISTINCT firm), bool_and(regexp_full_match(firm,
+                                      'IR-SYN-[0-9]{6}')), bool_and(flow = 'export' AND reporter = 'IRN'
+                                      AND month IS NULL AND source = 'demo-synthetic') FROM firm_flows""").fetchone()
     (_, n_prov, v_prov), (_, n_nat, v_nat) = got
     assert (n_nat, n_prov) == (len(world.flows), len(world.customs))
     assert v_nat == pytest.approx(world.flows["value_usd"].sum(), rel=1e-9)
     assert v_prov == pytest.approx(world.customs["value_usd"].sum(), rel=1e-9)
     assert services == (len(world.services), pytest.approx(world.services["value_usd"].sum(), rel=1e-9))
     assert macro == (len(world.macro), pytest.approx(world.macro["gdp_usd"].sum(), rel=1e-9))
-    assert provinces == 31 and sources == {SOURCE} and len(load_files) == 4
+    assert provinces == 31 and sources == {SOURCE} and len(load_files) == 5
     assert all(Path(f).name.startswith("SYNTHETIC") for f in load_files)
     assert (tmp_path / "demo" / "README-SYNTHETIC.txt").read_text().startswith("SYNTHETIC DATA")
     # customs partners (written as Persian country names) map back to the same ISO3 codes and values
     want = world.customs.groupby(["year", "flow", "partner"])["value_usd"].sum()
     got = by_partner.set_index(["year", "flow", "partner"]).iloc[:, 0].reindex(want.index)
     np.testing.assert_allclose(got, want, rtol=1e-9)
+    # SYNTHETIC exporters: loaded from the Persian firm CSV through the customs reader; they sum to the
+    # customs export rows per (year, province, partner, product), key for key
+    assert firm_meta == (summary["rows"]["firm_flows"], summary["firms"]["firms"], True, True)
+    exports = world.customs[world.customs.flow == "export"].set_index(["year", "province", "partner", "product"])
+    fs = firm_sums.set_index(["year", "province", "partner", "product"]).reindex(exports.index)
+    assert len(firm_sums) == len(exports) and fs["v"].notna().all()
+    np.testing.assert_allclose(fs["v"], exports["value_usd"], rtol=1e-12)
+    assert (fs["n"] >= 1).all() and fs["n"].max() > 1
+    assert list(pd.read_csv(summary["firms_csv"], nrows=1).columns) == list(FIRM_HEADERS)
     # the customs CSV has Persian headers and round-trips to the customs frame
     csv = pd.read_csv(summary["customs_csv"], dtype={"کد تعرفه": str})
     assert list(csv.columns) == list(CUSTOMS_HEADERS)
@@ -515,3 +529,71 @@ def test_without_wdi_cache_sizes_are_synthetic(monkeypatch):
     assert len(w.meta["countries"]) == 40 and {"IRN", "SYR"} <= set(w.meta["countries"])
     assert (w.macro["gdp_usd"] > 0).all() and (w.macro["population"] > 0).all()
     assert w.meta["focus_by_year"]["exports_neighbours_usd"].between(20e9, 30e9).all()
+
+
+# ---------------------------------------------------------------- SYNTHETIC exporters (firm_flows)
+@pytest.fixture(scope="module")
+def firms(world):
+    return generate_firms(world.customs, focus="IRN", seed=1400)
+
+
+def test_firm_rows_sum_exactly_to_customs_exports(world, firms):
+    """Σ over firms of value (and weight) = the customs export row of the same (year, province, partner,
+    product): the firm with the largest share of a cell takes the remainder, so only the last bit may differ."""
+    from tradepulse.schema import FIRM_FLOWS
+    assert list(firms.columns) == [c for c in FIRM_FLOWS if c != "load_id"]
+    key = ["year", "province", "partner", "product"]
+    x = world.customs[world.customs.flow == "export"].set_index(key)
+    s = firms.groupby(key)[["value_usd", "quantity"]].sum().reindex(x.index)
+    assert len(s) == len(x) and s["value_usd"].notna().all()
+    np.testing.assert_allclose(s["value_usd"], x["value_usd"], rtol=1e-14)
+    np.testing.assert_allclose(s["quantity"], x["quantity"], rtol=1e-12)
+    assert (firms["value_usd"] > 0).all() and not firms.duplicated(key + ["firm"]).any()
+    assert firms["firm"].str.fullmatch(r"IR-SYN-\d{6}").all()
+    assert (firms.groupby("firm")["province"].nunique() == 1).all()  # a firm belongs to one province
+    pd.testing.assert_frame_equal(firms, generate_firms(world.customs, focus="IRN", seed=1400))
+    other = generate_firms(world.customs, focus="IRN", seed=7)
+    assert len(other) != len(firms) or not np.allclose(other["value_usd"], firms["value_usd"])
+
+
+def test_firm_structure_is_realistic(firms):
+    """Ranges (World Bank Exporter Dynamics Database; Cebeci, Fernandes, Freund & Pierola 2012, WB PRWP 6229;
+    Fernandes, Freund & Pierola 2016, J. Dev. Econ. 119): the top 5 % of exporters ship 70-90 % of a year's
+    exports (country averages mostly in that band); yearly entry rate (entrants ÷ exporters of t) and exit
+    rate (exporters of t−1 gone in t ÷ exporters of t−1) of 15-50 % (developing-country averages ≈ 25-45 %);
+    about half of the entrants survive their first year (30-70 % here).  Large firms persist: the top 5 %
+    exit at under a third of the overall rate.  Small firms sell few products and markets.
+    Computed here from a firm × year presence matrix (independent of ``firm_stats``, which must agree)."""
+    tot = firms.groupby(["firm", "year"])["value_usd"].sum().unstack(fill_value=0.0)
+    v = tot.to_numpy()
+    present = v > 0
+    # top-5 % share per year: sort each year's column descending
+    n = present.sum(axis=0)
+    srt = -np.sort(-v, axis=0)
+    k = np.ceil(0.05 * n).astype(int)
+    top5 = np.array([srt[:k[j], j].sum() for j in range(v.shape[1])]) / v.sum(axis=0)
+    assert 0.70 <= top5.mean() <= 0.90 and (top5 > 0.6).all()
+    prev, cur = present[:, :-1], present[:, 1:]
+    entry = (cur & ~prev).sum(axis=0) / cur.sum(axis=0)
+    exit_ = (prev & ~cur).sum(axis=0) / prev.sum(axis=0)
+    assert 0.15 <= entry.mean() <= 0.5 and 0.15 <= exit_.mean() <= 0.5
+    new = present[:, 1:-1] & ~present[:, :-2]
+    survival = (new & present[:, 2:]).sum(axis=0) / new.sum(axis=0)
+    assert 0.3 <= survival.mean() <= 0.7
+    st = firm_stats(firms)
+    assert st["top5_share"] == pytest.approx(top5.mean()) and st["entry_rate"] == pytest.approx(entry.mean())
+    assert st["exit_rate"] == pytest.approx(exit_.mean())
+    assert st["entrant_survival_1y"] == pytest.approx(survival.mean())
+    big = v.sum(axis=1) >= np.quantile(v.sum(axis=1), 0.95)
+    exit_big = (prev[big] & ~cur[big]).sum() / prev[big].sum()
+    assert exit_big < exit_.mean() / 3
+    per = firms.groupby(["firm", "year"]).agg(products=("product", "nunique"), markets=("partner", "nunique"))
+    assert per["products"].median() <= 2 and per["markets"].median() <= 3
+    size = tot.sum(axis=1).reindex(per.index.get_level_values(0)).to_numpy()
+    assert per["products"][size >= np.quantile(size, 0.95)].mean() > per["products"].mean()
+
+
+def test_firms_for_an_empty_or_import_only_customs_frame(world):
+    imports = world.customs[world.customs.flow == "import"]
+    out = generate_firms(imports, focus="IRN")
+    assert out.empty and "firm" in out.columns

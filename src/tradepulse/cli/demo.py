@@ -27,6 +27,12 @@ def print_summary(summary: dict) -> None:
     t.add_row("warehouse", summary["warehouse"])
     t.add_row("customs CSV (Persian headers)", summary["customs_csv"])
     t.add_row("customs loaded via", summary.get("customs_loader", ""))
+    if summary.get("firms_csv"):
+        t.add_row("SYNTHETIC exporters CSV", summary["firms_csv"])
+    fs = summary.get("firms") or {}
+    if fs:
+        t.add_row("SYNTHETIC exporters", f"{fs['firms']:,} firms, {fs['exporters_per_year']:,.0f} a year; top 5 % "
+                  f"ship {fs['top5_share']:.0%}; entry {fs['entry_rate']:.0%}, exit {fs['exit_rate']:.0%} a year")
     t.add_row("seed", str(summary["seed"]))
     t.add_row("focus country", summary["focus"])
     t.add_row("countries", f"{summary['countries']:,}")

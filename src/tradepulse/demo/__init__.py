@@ -3,7 +3,9 @@
 ``build(out_dir)`` generates a world and loads it through the same ingest path as real data
 (:func:`tradepulse.ingest.ingest_frame`, and the customs reader for the Persian-headed customs CSV), so the demo
 exercises validation, quarantine and load bookkeeping.  Every row carries ``source="demo-synthetic"`` and every
-load's file name starts with ``SYNTHETIC``.
+load's file name starts with ``SYNTHETIC``.  The focus country's customs exports are also split among SYNTHETIC
+exporters (:mod:`tradepulse.demo.firms`, ids ``IR-SYN-000123``) and loaded into ``firm_flows`` from a
+Persian-headed firm CSV through the customs reader (``target="firm_flows"``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import Callable
 
 import pandas as pd
 
+from tradepulse.demo.firms import FIRM_HEADERS, firm_stats, generate_firms, write_firms_csv
 from tradepulse.demo.world import LABEL, SMALL, SOURCE, DemoWorld, generate
 from tradepulse.errors import TradepulseError
 
-__all__ = ["build", "generate", "DemoWorld", "write_customs_csv", "CUSTOMS_HEADERS", "LABEL", "SOURCE"]
+__all__ = ["build", "generate", "DemoWorld", "write_customs_csv", "CUSTOMS_HEADERS", "LABEL", "SOURCE",
+           "FIRM_HEADERS", "generate_firms", "write_firms_csv", "firm_stats"]
 
 #: Persian column headers of the demo customs CSV (as national customs extracts are laid out) → canonical names.
 CUSTOMS_HEADERS: dict[str, str] = {
@@ -68,12 +72,18 @@ def _customs_reader_options(focus: str):
     return {"reporter": focus, "hs_revision": "HS1992", "calendar": "gregorian", "source": SOURCE}
 
 
+def _firm_reader_options(focus: str) -> dict:
+    return {"reporter": focus, "hs_revision": "HS1992", "calendar": "gregorian", "source": SOURCE}
+
+
 def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
           progress: Callable[[str, float], None] | None = None) -> dict:
     """Generate the SYNTHETIC world and load it into ``out_dir/warehouse.duckdb``; return a summary dict.
 
     An existing ``out_dir/warehouse.duckdb`` is replaced (the demo always starts clean).  Also writes
     ``out_dir/SYNTHETIC-customs-fa.csv`` (the focus country's customs data with Persian headers),
+    ``out_dir/SYNTHETIC-customs-firms-fa.csv`` (its customs exports split among SYNTHETIC exporters, loaded into
+    ``firm_flows``),
     ``out_dir/demo_summary.json`` (the returned summary) and ``out_dir/README-SYNTHETIC.txt``.
     ``progress(step, fraction)`` reports progress.
     """
@@ -112,6 +122,11 @@ def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
         if customs_loader != "customs reader":
             loads.append(ingest.ingest_frame(wh, world.customs, source=SOURCE, name=customs_csv.name,
                                              target="flows"))
+        report("SYNTHETIC exporters (firm_flows)", 0.85)
+        firms = generate_firms(world.customs, focus=world.meta["focus"], seed=seed)
+        firms_csv = write_firms_csv(firms, out / "SYNTHETIC-customs-firms-fa.csv")
+        loads.append(ingest.ingest_file(wh, firms_csv, "customs", target="firm_flows",
+                                        **(opts or _firm_reader_options(world.meta["focus"]))))
         report("loading services and macro", 0.9)
         loads.append(ingest.ingest_frame(wh, world.services, source=SOURCE, name="SYNTHETIC-demo-services",
                                          target="services"))
@@ -125,6 +140,7 @@ def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
         "warehouse": str(wh_path),
         "customs_csv": str(customs_csv),
         "customs_loader": customs_loader,
+        "firms_csv": str(firms_csv),
         "seed": seed,
         "small": small,
         "focus": m["focus"],
@@ -133,8 +149,9 @@ def build(out_dir: str | Path, seed: int = 1400, small: bool = False, *,
         "years": [m["first_year"], m["last_year"]],
         "bilateral_years": m["bilateral_years"],
         "ban_year": m["ban_year"],
-        "rows": {"flows": len(world.flows), "customs": len(world.customs), "services": len(world.services),
-                 "macro": len(world.macro)},
+        "rows": {"flows": len(world.flows), "customs": len(world.customs), "firm_flows": len(firms),
+                 "services": len(world.services), "macro": len(world.macro)},
+        "firms": firm_stats(firms) if len(firms) else {},
         "loads": [r.to_dict() for r in loads],
         "rows_loaded": int(sum(r.rows_loaded for r in loads)),
         "rows_quarantined": int(sum(r.rows_quarantined for r in loads)),
