@@ -222,3 +222,177 @@ def test_gap_in_panel(panel):
     assert math.isnan(d["entrant_survival"].iloc[0])   # 2020 not in the panel: 2021 entrants unknown
     with pytest.raises(NoDataError, match="no cohort can be followed"):
         firms.cohort_survival(panel, reporter="IRN", years="2019,2021-2022")
+
+
+# ------------------------------------------------------------------ properties on random panels
+@st.composite
+def random_cells(draw, max_firms: int = 12):
+    """Positive integer cells (exact float sums) of a random firm × year × (partner, product) panel."""
+    n_firms = draw(st.integers(1, max_firms))
+    n_years = draw(st.integers(2, 5))
+    seed = draw(st.integers(0, 2**32 - 1))
+    density = draw(st.floats(0.05, 0.9))
+    rng = np.random.default_rng(seed)
+    firm, year, partner, product = np.meshgrid(np.arange(n_firms), np.arange(n_years), np.arange(3), np.arange(3),
+                                               indexing="ij")
+    keep = rng.random(firm.size) < density
+    cells = pd.DataFrame({
+        "year": 2010 + year.ravel()[keep], "firm": np.char.add("f", firm.ravel()[keep].astype(str)),
+        "partner": np.array(["TUR", "IRQ", "CHN"])[partner.ravel()[keep]],
+        "product": np.array(["570110", "080250", "270900"])[product.ravel()[keep]],
+        "value_usd": rng.integers(1, 1000, keep.sum()).astype("float64")})
+    if cells.empty:
+        cells = pd.DataFrame({"year": [2010], "firm": ["f0"], "partner": ["TUR"], "product": ["570110"],
+                              "value_usd": [1.0]})
+    return cells, list(range(2010, 2010 + n_years))
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_cells())
+def test_dynamics_properties(case):
+    """ΔX = entry + exit + incumbents' change exactly (integer values: exact float sums), incumbents' change =
+    new + dropped + continuing pairs, n_t = incumbents + entrants, n_{t−1} = incumbents + exiters, rates in
+    [0, 1]."""
+    cells, years = case
+    d = firms.dynamics_from_cells(cells, panel_years=years)
+    assert d["year"].tolist() == years[1:]
+    assert (d["change"] == d["entry"] + d["exit"] + d["incumbents_change"]).all()
+    assert (d["incumbents_change"] == d["new_pairs"] + d["dropped_pairs"] + d["continuing_pairs"]).all()
+    assert (d["n_exporters"] == d["incumbents"] + d["entrants"]).all()
+    assert (d["n_exporters_prev"] == d["incumbents"] + d["exiters"]).all()
+    for col in ("entry_rate", "exit_rate", "entrant_survival", "entrants_share", "exiters_share"):
+        v = d[col].dropna()
+        assert ((v >= 0) & (v <= 1)).all(), col
+    assert (d["entry"] >= 0).all() and (d["exit"] <= 0).all()
+    assert (d["new_pairs"] >= 0).all() and (d["dropped_pairs"] <= 0).all()
+    # cohorts: k = 1 survival equals the dynamics' entrant survival; survival never rises with k
+    try:
+        c = firms.cohorts_from_cells(cells, panel_years=years)
+    except NoDataError:
+        assert d["entrants"].iloc[:-1].sum() == 0 or len(years) < 3
+        return
+    one = c[c["k"] == 1].set_index("year")["survival_rate"]
+    pd.testing.assert_series_equal(one, d.set_index("year").loc[one.index, "entrant_survival"],
+                                   check_names=False)
+    assert (c.groupby("cohort")["survivors"].diff().dropna() <= 0).all()
+    assert (c["year"] <= years[-1]).all() and (c["cohort"] > years[0]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_cells(max_firms=150))
+def test_profile_properties_and_independent_pandas(case):
+    """Shares in [0, 1] and top1 ≤ top5 ≤ top25; every column equals a per-year computation with plain
+    pandas / NumPy (sorted values, m = ⌈p·n/100⌉ from Python integers)."""
+    cells, _years = case
+    p = firms.profile_from_cells(cells).set_index("year")
+    assert ((p["top1_share"] <= p["top5_share"] + 1e-15) & (p["top5_share"] <= p["top25_share"] + 1e-15)).all()
+    assert ((p["top25_share"] <= 1 + 1e-12) & (p["hhi"] <= 1 + 1e-12) & (p["hhi"] > 0)).all()
+    for year, grp in cells.groupby("year"):
+        x = np.sort(grp.groupby("firm")["value_usd"].sum().to_numpy())[::-1]
+        n, X = len(x), x.sum()
+        row = p.loc[year]
+        assert row["n_exporters"] == n and row["exports"] == X
+        assert row["median_exports"] == pytest.approx(np.median(x))
+        assert row["mean_exports"] == pytest.approx(X / n)
+        assert row["hhi"] == pytest.approx(((x / X) ** 2).sum())
+        for pct in (1, 5, 25):
+            m = max(1, -(-pct * n // 100))
+            assert row[f"top{pct}_share"] == pytest.approx(x[:m].sum() / X)
+        per_firm = grp.groupby("firm").agg(np_=("product", "nunique"), nm=("partner", "nunique"))
+        assert row["mean_products"] == pytest.approx(per_firm["np_"].mean())
+        assert row["mean_markets"] == pytest.approx(per_firm["nm"].mean())
+        assert row["single_product_market_share"] == pytest.approx(((per_firm["np_"] == 1) &
+                                                                    (per_firm["nm"] == 1)).mean())
+
+
+def test_top_share_convention_large_n():
+    """n = 200 firms with values 1..200: top 1 % = 2 firms (399), top 5 % = 10 (1955), top 25 % = 50 (8775);
+    X = 20100."""
+    cells = pd.DataFrame({"year": 2020, "firm": [f"f{i}" for i in range(200)], "partner": "TUR",
+                          "product": "570110", "value_usd": np.arange(1, 201, dtype="float64")})
+    p = firms.profile_from_cells(cells).iloc[0]
+    assert (p["top1_share"], p["top5_share"], p["top25_share"]) == approx((399 / 20100, 1955 / 20100, 8775 / 20100))
+
+
+def test_api_equals_core_on_random_panel():
+    """The Ibis path (selection + aggregation of raw monthly rows) equals the core functions on cells."""
+    rng = np.random.default_rng(7)
+    k = 3000
+    raw = pd.DataFrame({"firm": rng.integers(0, 300, k).astype(str), "province": "Tehran",
+                        "year": rng.integers(2015, 2021, k), "month": rng.integers(1, 13, k),
+                        "partner": rng.choice(["TUR", "IRQ", "CHN", "ARE"], k),
+                        "product": rng.choice(["570110", "080250", "270900", "940360"], k),
+                        "value_usd": rng.integers(1, 10_000, k).astype("float64"), "flow": "export"})
+    df = as_firm_flows(raw.values.tolist())
+    cells = raw.groupby(["year", "firm", "partner", "product"], as_index=False)["value_usd"].sum()
+    years = sorted(cells["year"].unique())
+    got = firms.exporter_profile(df, reporter="IRN").drop(columns="reporter")
+    pd.testing.assert_frame_equal(got, firms.profile_from_cells(cells), check_dtype=False)
+    got = firms.exporter_dynamics(df, reporter="IRN").drop(columns="reporter")
+    pd.testing.assert_frame_equal(got, firms.dynamics_from_cells(cells, panel_years=years), check_dtype=False)
+
+
+# ------------------------------------------------------------------ PySpark parity
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_parity(spark, panel):
+    from tradepulse.warehouse.backends import connect
+
+    spark_types = {"SMALLINT": "short", "TINYINT": "short", "VARCHAR": "string", "DOUBLE": "double"}
+    ddl = ", ".join(f"{c} {spark_types[t]}" for c, t in schema.FIRM_FLOWS.items())
+    rows = panel.astype(object).where(panel.notna(), None).values.tolist()
+    spark.createDataFrame(rows, schema=ddl).createOrReplaceTempView("firm_flows_test_firms")
+    t = connect("pyspark", session=spark).table("firm_flows_test_firms")
+    for fn in (firms.exporter_profile, firms.exporter_dynamics, firms.cohort_survival, firms.top_exporters):
+        pd.testing.assert_frame_equal(fn(t, reporter="IRN"), fn(panel, reporter="IRN"), check_dtype=False)
+    a = firms.exporter_dynamics(t, reporter="IRN", province="تهران", by="province")
+    b = firms.exporter_dynamics(panel, reporter="IRN", province="Tehran", by="province")
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+# ------------------------------------------------------------------ CLI
+@pytest.fixture
+def wh_path(tmp_path, panel):
+    from tradepulse.warehouse import Warehouse
+
+    path = tmp_path / "wh.duckdb"
+    with Warehouse(path) as wh:
+        wh.raw.register("src", panel)
+        wh.raw.execute("INSERT INTO firm_flows SELECT * FROM src")
+    return path
+
+
+def test_cli(wh_path, tmp_path):
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    from tradepulse.warehouse import Warehouse
+
+    runner = CliRunner()
+    out = tmp_path / "dyn.csv"
+    r = runner.invoke(app, ["indicators", "firms", "dynamics", "-w", str(wh_path), "-r", "IRN", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Exporters of IRN: dynamics" in r.output and "million USD" in r.output
+    with Warehouse(wh_path, read_only=True) as wh:
+        want = firms.exporter_dynamics(wh, reporter="IRN")
+    pd.testing.assert_frame_equal(pd.read_csv(out), want, check_dtype=False)
+
+    r = runner.invoke(app, ["indicators", "firms", "-w", str(wh_path), "-r", "IRN", "--province", "تهران",
+                            "--years", "2019-2020"])
+    assert r.exit_code == 0, r.output
+    assert "0.00" in r.output and "71.4%" in r.output          # 140 USD = 0.00 M; top share 100/140
+    r = runner.invoke(app, ["indicators", "firms", "top", "-w", str(wh_path), "-r", "IRN", "--year", "2021",
+                            "--n", "2", "-o", str(tmp_path / "top.xlsx")])
+    assert r.exit_code == 0, r.output
+    assert pd.read_excel(tmp_path / "top.xlsx")["firm"].tolist() == ["A", "D"]
+    r = runner.invoke(app, ["indicators", "firms", "cohorts", "-w", str(wh_path), "-r", "IRN", "--by-province"])
+    assert r.exit_code == 0 and "Razavi Khorasan" in r.output, r.output
+
+    r = runner.invoke(app, ["indicators", "firms", "profile", "-w", str(wh_path), "-r", "IRN", "--province", "Fars"])
+    assert r.exit_code == 2 and "unknown province 'Fars'" in r.output
+    r = runner.invoke(app, ["indicators", "firms", "entry", "-w", str(wh_path)])
+    assert r.exit_code == 2 and "unknown firm view 'entry'" in r.output
+    empty = tmp_path / "empty.duckdb"
+    Warehouse(empty).close()
+    r = runner.invoke(app, ["indicators", "firms", "-w", str(empty), "-r", "IRN"])
+    assert r.exit_code == 2 and "--target firm_flows" in r.output

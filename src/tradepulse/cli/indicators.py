@@ -1,4 +1,5 @@
-"""CLI: the ``tradepulse indicators`` group — ``balance``, ``diversification``, ``technology`` (+ ``survival``).
+"""CLI: the ``tradepulse indicators`` group — ``balance``, ``diversification``, ``technology``, ``firms``
+(+ ``survival``).
 
 Every command reads the warehouse (read-only), selects with the shared selection rules (unknown groups,
 provinces not in the data and years without data exit with code 2 and one line), prints a Rich table and
@@ -17,7 +18,8 @@ from tradepulse.cli.common import WarehouseOption, console, friendly_errors, pri
 from tradepulse.config import DEFAULT_FOCUS
 
 indicators_app = typer.Typer(name="indicators", no_args_is_help=True,
-                             help="Trade-structure indicators: balance, diversification, technology, survival.")
+                             help="Trade-structure indicators: balance, diversification, technology, survival, "
+                             "firms (exporters).")
 
 _REPORTER = typer.Option(DEFAULT_FOCUS, "--reporter", "-r", help="Reporter ISO3 code(s), comma-separated.")
 _PARTNER = typer.Option(None, "--partner", help="Partner group name(s) or ISO3 code(s), e.g. neighbours15,CHN.")
@@ -190,6 +192,90 @@ def technology_cmd(
     key = {"lall": "lall_code", "end_use": "end_use", "bec": "bec", "bec1": "bec1"}[classes]
     _show(df, f"{flow.capitalize()} of {reporter} by {classes}", ["year", "reporter", "province", key, "label",
                                                                   "value_usd", "share"], max_rows=60)
+    write_table(df, out)
+
+
+FIRM_VIEWS = ("profile", "dynamics", "cohorts", "top")
+FIRM_MONEY = ("exports", "mean_exports", "median_exports", "exports_prev", "change", "entry", "exit",
+              "incumbents_change", "new_pairs", "dropped_pairs", "continuing_pairs", "value_usd")
+FIRM_PERCENT = ("top1_share", "top5_share", "top25_share", "single_product_market_share", "entry_rate",
+                "exit_rate", "entrant_survival", "entrants_share", "exiters_share", "survival_rate", "share",
+                "cumulative_share")
+
+
+def _fmt_firms(col: str, v) -> str:
+    import math
+
+    if isinstance(v, float) and math.isnan(v):
+        return "–"
+    if col in FIRM_MONEY:
+        return f"{v / 1e6:,.2f}"
+    if col in FIRM_PERCENT:
+        return f"{v:.1%}"
+    if isinstance(v, float):
+        return f"{v:,.3f}"
+    return str(v)
+
+
+@indicators_app.command("firms")
+@friendly_errors
+def firms_cmd(
+    view: str = typer.Argument("profile", help="profile, dynamics, cohorts or top."),
+    reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
+    province: Optional[str] = typer.Option(None, "--province", help="Province name (any spelling: Tehran, "
+                                           "تهران, IR-23)."),
+    years: Optional[str] = _YEARS,
+    by_province: bool = typer.Option(False, "--by-province", help="One row per province as well "
+                                     "(profile, dynamics, cohorts)."),
+    level: Optional[int] = typer.Option(None, "--level", help="Count products at 2, 4 or 6 HS digits "
+                                        "(default: as stored)."),
+    flow: str = typer.Option("export", "--flow", help="export (exporters) or import (importers)."),
+    year: Optional[int] = typer.Option(None, "--year", help="top: the year ranked (default: the last year)."),
+    n: int = typer.Option(20, "--n", help="top: how many firms."),
+    out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
+    product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Exporters from firm-level customs data (table firm_flows; World Bank Exporter Dynamics conventions).
+
+    profile: number of exporters, exports per exporter, concentration (HHI, top 1/5/25 %), products and markets
+    per exporter; dynamics: entry, exit, entrant survival and the firm-margin decomposition of export growth;
+    cohorts: survival of each entry cohort; top: the largest exporters of a year (ids as stored).
+    """
+    from tradepulse.errors import TradepulseError, UnknownNameError
+    from tradepulse.indicators import firms
+    from tradepulse.warehouse import Warehouse
+
+    if view not in FIRM_VIEWS:
+        raise UnknownNameError("firm view", view, list(FIRM_VIEWS))
+    if view == "top" and by_province:
+        raise TradepulseError("top ranks firms of the whole selection; use --province to rank one province")
+    common = dict(reporter=reporter, years=years, province=province, partner=partner, product=product, flow=flow,
+                  level=level, groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
+    by = "province" if by_province else None
+    with Warehouse(warehouse, read_only=True) as wh, _working(f"firm {view}"):
+        if view == "profile":
+            df = firms.exporter_profile(wh, by=by, **common)
+        elif view == "dynamics":
+            df = firms.exporter_dynamics(wh, by=by, **common)
+        elif view == "cohorts":
+            df = firms.cohort_survival(wh, by=by, **common)
+        else:
+            df = firms.top_exporters(wh, year=year, n=n, **common)
+    prov = ["province"] if by_province else []
+    cols = {
+        "profile": ["year", *prov, "n_exporters", "exports", "mean_exports", "median_exports", "hhi", "top1_share",
+                    "top5_share", "top25_share", "mean_products", "mean_markets", "single_product_market_share"],
+        "dynamics": ["year", *prov, "n_exporters", "entrants", "exiters", "entry_rate", "exit_rate",
+                     "entrant_survival", "change", "entry", "exit", "incumbents_change", "new_pairs",
+                     "dropped_pairs", "continuing_pairs"],
+        "cohorts": [*prov, "cohort", "k", "year", "entrants", "survivors", "survival_rate"],
+        "top": ["year", "rank", "firm", "value_usd", "share", "cumulative_share", "n_products", "n_markets",
+                "years_active", "first_year"],
+    }[view]
+    who = "Importers" if flow == "import" else "Exporters"
+    where = f", province {province}" if province else ""
+    print_table(df, f"{who} of {reporter}{where}: {view} — values in million USD", cols, _fmt_firms,
+                max_rows=60, labels={"hhi": "HHI", "single_product_market_share": "1 product 1 market"})
     write_table(df, out)
 
 

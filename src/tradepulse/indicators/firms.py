@@ -211,6 +211,9 @@ def dynamics_from_cells(cells: pd.DataFrame, unit: Sequence[str] = (),
         n_exporters=("_now", "sum"), n_exporters_prev=("_before", "sum"), entrants=("_ent", "sum"),
         exiters=("_exit", "sum"), incumbents=("_inc", "sum"), exports=("x", "sum"), exports_prev=("x_prev", "sum"),
         entry=("_entry", "sum"), _exitv=("_exitv", "sum"), incumbents_change=("_incd", "sum")).reset_index()
+    if not unit:      # every panel year t with t−1 in the panel gets a row, even with no exporter in both
+        valid = [y for y in years if y - 1 in set(years)]
+        out = out.set_index("year").reindex(valid, fill_value=0).rename_axis("year").reset_index()
     out["exit"] = -out.pop("_exitv")
     out["change"] = out["exports"] - out["exports_prev"]
 
