@@ -203,11 +203,23 @@ FIRM_PERCENT = ("top1_share", "top5_share", "top25_share", "single_product_marke
                 "cumulative_share")
 
 
+FIRM_LABELS = {"n_exporters": "exporters", "mean_exports": "mean", "median_exports": "median", "hhi": "HHI",
+               "top1_share": "top 1%", "top5_share": "top 5%", "top25_share": "top 25%",
+               "mean_products": "products/firm", "mean_markets": "markets/firm",
+               "single_product_market_share": "1 prod. 1 mkt", "entry_rate": "entry rate", "exit_rate": "exit rate",
+               "entrant_survival": "entrant surv.", "incumbents_change": "incumbents Δ", "new_pairs": "new pairs",
+               "dropped_pairs": "dropped pairs", "continuing_pairs": "contin. pairs", "change": "ΔX",
+               "value_usd": "value", "cumulative_share": "cum. share", "n_products": "products",
+               "n_markets": "markets", "survival_rate": "survival"}
+
+
 def _fmt_firms(col: str, v) -> str:
     import math
 
     if isinstance(v, float) and math.isnan(v):
         return "–"
+    if col in ("mean_exports", "median_exports"):
+        return f"{v / 1e6:,.3f}"
     if col in FIRM_MONEY:
         return f"{v / 1e6:,.2f}"
     if col in FIRM_PERCENT:
@@ -274,8 +286,9 @@ def firms_cmd(
     }[view]
     who = "Importers" if flow == "import" else "Exporters"
     where = f", province {province}" if province else ""
-    print_table(df, f"{who} of {reporter}{where}: {view} — values in million USD", cols, _fmt_firms,
-                max_rows=60, labels={"hhi": "HHI", "single_product_market_share": "1 product 1 market"})
+    unit = "" if view == "cohorts" else " — values in million USD"
+    print_table(df, f"{who} of {reporter}{where}: {view}{unit}", cols, _fmt_firms, max_rows=60,
+                labels=FIRM_LABELS)
     write_table(df, out)
 
 
