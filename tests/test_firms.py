@@ -396,3 +396,12 @@ def test_cli(wh_path, tmp_path):
     Warehouse(empty).close()
     r = runner.invoke(app, ["indicators", "firms", "-w", str(empty), "-r", "IRN"])
     assert r.exit_code == 2 and "--target firm_flows" in r.output
+
+
+def test_warehouse_api_twice_on_one_connection(wh_path, panel):
+    """Several calls on one open warehouse (the table check leaves no unfinished DuckDB result behind)."""
+    from tradepulse.warehouse import Warehouse
+
+    with Warehouse(wh_path, read_only=True) as wh:
+        for fn in (firms.exporter_profile, firms.exporter_dynamics, firms.cohort_survival, firms.top_exporters):
+            pd.testing.assert_frame_equal(fn(wh, reporter="IRN"), fn(panel, reporter="IRN"), check_dtype=False)

@@ -79,7 +79,7 @@ def _firm_table(data):
 
     if isinstance(data, Warehouse):
         found = data.raw.execute("SELECT count(*) FROM information_schema.tables "
-                                 "WHERE table_name = 'firm_flows'").fetchone()[0]
+                                 "WHERE table_name = 'firm_flows'").fetchall()[0][0]   # fetch all: no open result
         if not found:                          # a warehouse created before FIRM_FLOWS existed, opened read-only
             raise NoDataError(NO_FIRM_DATA)
     elif isinstance(data, pd.DataFrame) and data.empty:
