@@ -561,7 +561,8 @@ def test_firm_structure_is_realistic(firms):
     Fernandes, Freund & Pierola 2016, J. Dev. Econ. 119): the top 5 % of exporters ship 70-90 % of a year's
     exports (country averages mostly in that band); yearly entry rate (entrants ÷ exporters of t) and exit
     rate (exporters of t−1 gone in t ÷ exporters of t−1) of 15-50 % (developing-country averages ≈ 25-45 %);
-    about half of the entrants survive their first year (30-70 % here).  Large firms persist: the top 5 %
+    about half of the entrants survive their first year (30-70 % here); entrants and exiters each ship under
+    12 % of the value (EDD: a few per cent, entrants being small).  Large firms persist: the top 5 %
     exit at under a third of the overall rate.  Small firms sell few products and markets.
     Computed here from a firm × year presence matrix (independent of ``firm_stats``, which must agree)."""
     tot = firms.groupby(["firm", "year"])["value_usd"].sum().unstack(fill_value=0.0)
@@ -584,6 +585,9 @@ def test_firm_structure_is_realistic(firms):
     assert st["top5_share"] == pytest.approx(top5.mean()) and st["entry_rate"] == pytest.approx(entry.mean())
     assert st["exit_rate"] == pytest.approx(exit_.mean())
     assert st["entrant_survival_1y"] == pytest.approx(survival.mean())
+    # entrants start small and exiters fade (EDD: both ship a small share of a year's exports)
+    assert ((v[:, 1:] * (cur & ~prev)).sum(axis=0) / v[:, 1:].sum(axis=0)).mean() < 0.12
+    assert ((v[:, :-1] * (prev & ~cur)).sum(axis=0) / v[:, :-1].sum(axis=0)).mean() < 0.12
     big = v.sum(axis=1) >= np.quantile(v.sum(axis=1), 0.95)
     exit_big = (prev[big] & ~cur[big]).sum() / prev[big].sum()
     assert exit_big < exit_.mean() / 3

@@ -20,8 +20,11 @@ Model (NumPy only, vectorised over firms, memberships and cells; no loop over ro
    hazard ``h(s) = clip(0.6·s^-0.6, 0.04, 0.6)``: many small entrants leave within a year or two, large firms
    persist (EDD: about half of the entrants survive their first year).  The largest firm of a group is kept
    active over the group's years without another active member (so no cell lacks an exporter).
-6. **Values**: a cell's value (and weight) is split over its firms ∝ ``s · LogNormal(0, 0.5)``; the firm with
-   the largest share takes the remainder, so the firm rows sum to the customs row exactly (up to the last bit).
+6. **Values**: a cell's value (and weight) is split over its firms ∝ ``s^SHARE_POWER · r(a) · LogNormal(0, 0.5)``
+   with the ramp ``r = (min(1, (a + 1)/4) · min(1, (l + 1)/3))²`` (a = years since entry, l = years left before
+   exit: entrants start small and exiters fade out, so — as in the EDD — entrants and exiters ship a small
+   share of exports); the firm with the largest share takes the remainder, so the
+   firm rows sum to the customs row exactly (up to the last bit).
 
 ``generate_firms`` returns FIRM_FLOWS rows (without ``load_id``); ``write_firms_csv`` lays them out as a
 Persian-headed customs extract (:data:`FIRM_HEADERS`), which :func:`tradepulse.demo.build` loads through the
@@ -158,7 +161,11 @@ def generate_firms(customs: pd.DataFrame, *, focus: str, seed: int = 1400, firms
     keep = serve | first
     cell, firm, first = cell[keep], firm[keep], first[keep]
     # 5. values: shares ∝ size × log-normal noise; the largest share takes the remainder (exact sums)
-    wt = size[firm] ** SHARE_POWER * rng.lognormal(0.0, 0.5, len(cell))
+    age = years[cell] - entry[firm]                 # 0 in the entry year
+    left = exit_[firm] - years[cell]                # 0 in the last year
+    # entrants start small and grow over four years; firms about to exit shrink over their last three
+    ramp = (np.minimum(1.0, (age + 1.0) / 4.0) * np.minimum(1.0, (left + 1.0) / 3.0)) ** 2
+    wt = size[firm] ** SHARE_POWER * ramp * rng.lognormal(0.0, 0.5, len(cell))
     share = wt / np.bincount(cell, wt, minlength=len(x))[cell]
     top = np.lexsort((-share, cell))
     lead = np.zeros(len(cell), dtype=bool)
