@@ -405,3 +405,31 @@ def test_warehouse_api_twice_on_one_connection(wh_path, panel):
     with Warehouse(wh_path, read_only=True) as wh:
         for fn in (firms.exporter_profile, firms.exporter_dynamics, firms.cohort_survival, firms.top_exporters):
             pd.testing.assert_frame_equal(fn(wh, reporter="IRN"), fn(panel, reporter="IRN"), check_dtype=False)
+
+
+def test_demo_exporters_through_ingest_match_demo_stats(tmp_path):
+    """SYNTHETIC demo exporters loaded with ``ingest_frame(..., target="firm_flows")``: the yearly means of
+    top5_share, entry_rate, exit_rate and entrant_survival equal ``demo.firms.firm_stats`` (an independent
+    loop-over-years implementation by another module), and exports equal the customs export rows."""
+    from tradepulse import ingest
+    from tradepulse.demo.firms import firm_stats, generate_firms
+    from tradepulse.demo.world import SMALL, generate
+    from tradepulse.warehouse import Warehouse
+
+    if not hasattr(ingest, "ingest_frame"):
+        pytest.skip("ingest_frame not available")
+    world = generate(**SMALL)
+    frame = generate_firms(world.customs, focus="IRN", seed=1400)
+    stats = firm_stats(frame)
+    with Warehouse(tmp_path / "demo.duckdb") as wh:
+        ingest.ingest_frame(wh, frame, source="demo", name="firms.csv", target="firm_flows")
+        p = firms.exporter_profile(wh, reporter="IRN")
+        d = firms.exporter_dynamics(wh, reporter="IRN")
+    assert p["top5_share"].mean() == pytest.approx(stats["top5_share"], rel=1e-12)
+    assert p["n_exporters"].mean() == pytest.approx(stats["exporters_per_year"], rel=1e-12)
+    assert d["entry_rate"].mean() == pytest.approx(stats["entry_rate"], rel=1e-12)
+    assert d["exit_rate"].mean() == pytest.approx(stats["exit_rate"], rel=1e-12)
+    assert d["entrant_survival"].dropna().mean() == pytest.approx(stats["entrant_survival_1y"], rel=1e-12)
+    cust = world.customs[world.customs["flow"] == "export"].groupby("year")["value_usd"].sum()
+    np.testing.assert_allclose(p.set_index("year")["exports"], cust.loc[p["year"]], rtol=1e-12)
+    assert np.allclose(d["change"], d["entry"] + d["exit"] + d["incumbents_change"], rtol=0, atol=1e-3)
