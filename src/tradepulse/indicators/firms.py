@@ -32,7 +32,9 @@ entrants' share = Σ_E x_t / X_t, exiters' share = Σ_exiters x_{t−1} / X_{t�
     X_t − X_{t−1} = Σ_E x_t  −  Σ_exit x_{t−1}  +  Σ_inc Δx_f
     Σ_inc Δx_f    = Σ_new pairs v_t − Σ_dropped pairs v_{t−1} + Σ_continuing pairs Δv
 
-where pairs are (product, market) of incumbent firms.  Columns ``entry`` ≥ 0, ``exit`` ≤ 0,
+where pairs are (product, market) of incumbent firms.  Across an HS revision change (e.g. HS2017 → HS2022)
+recoded products show up as dropped + new pairs; the firm-level terms are unaffected (``level=4`` or ``2``
+reduces the effect).  Columns ``entry`` ≥ 0, ``exit`` ≤ 0,
 ``incumbents_change`` = ``new_pairs`` (≥ 0) + ``dropped_pairs`` (≤ 0) + ``continuing_pairs``.
 
 Cohort survival: cohort c = the entrants of c (c−1 in the panel); share still exporting *in every year*
