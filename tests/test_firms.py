@@ -171,6 +171,11 @@ def test_selection_filters(panel):
     d = firms.exporter_dynamics(panel, reporter="IRN", by="province").set_index(["year", "province"])
     assert d.loc[(2021, "Razavi Khorasan"), ["entrants", "exiters", "incumbents"]].tolist() == [0, 1, 1]
     assert d.loc[(2021, "Isfahan"), ["entrants", "exiters", "entry_rate"]].tolist() == [2, 0, 1.0]
+    # cohorts by province: Isfahan 2021 (F, G) → F in 2022; Tehran 2021 (C re-enters) → gone in 2022
+    c = firms.cohort_survival(panel, reporter="IRN", by="province")
+    assert c[["province", "cohort", "k", "entrants", "survivors"]].values.tolist() == [
+        ["Isfahan", 2021, 1, 2, 1], ["Razavi Khorasan", 2020, 1, 2, 1], ["Razavi Khorasan", 2020, 2, 2, 0],
+        ["Tehran", 2021, 1, 1, 0]]
     # partner TUR: 2020 A 80, D 40
     p = firms.exporter_profile(panel, reporter="IRN", partner="TUR").set_index("year")
     assert p.loc[2020, ["n_exporters", "exports"]].tolist() == [2, 120]
