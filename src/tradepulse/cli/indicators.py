@@ -233,7 +233,8 @@ def _fmt_firms(col: str, v) -> str:
 @friendly_errors
 def firms_cmd(
     view: str = typer.Argument("profile", help="profile, dynamics, cohorts or top."),
-    reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
+    reporter: str = typer.Option(DEFAULT_FOCUS, "--reporter", "-r", help="Reporter ISO3 code (one: firm ids "
+                                 "belong to one country's customs)."), partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
     province: Optional[str] = typer.Option(None, "--province", help="Province name (any spelling: Tehran, "
                                            "تهران, IR-23)."),
     years: Optional[str] = _YEARS,
