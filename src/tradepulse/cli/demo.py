@@ -83,10 +83,13 @@ def next_steps(summary: dict, commands: set[str] | None = None) -> list[tuple[st
         ("export", "tradepulse export --help", "tables to CSV / Parquet / Excel"),
         ("ingest", f"tradepulse ingest {summary['customs_csv']} --format customs --warehouse {out}/copy.duckdb",
          "the customs reader on the Persian-headed CSV"),
+        ("ingest", f"tradepulse ingest {summary.get('firms_csv')} --format customs --target firm_flows "
+                   f"--warehouse {out}/copy.duckdb", "the SYNTHETIC exporters into firm_flows"),
         ("serve", f"tradepulse serve --warehouse {wh} --groups-db {out}/groups.sqlite",
          "the web dashboard on http://127.0.0.1:8000"),
     ]
-    return [(cmd, what) for name, cmd, what in steps if not name or name in commands]
+    return [(cmd, what) for name, cmd, what in steps
+            if (not name or name in commands) and (summary.get("firms_csv") or "firm_flows" not in cmd)]
 
 
 def add_groups_and_briefs(out: Path, progress) -> dict:

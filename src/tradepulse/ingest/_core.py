@@ -21,6 +21,10 @@ How a load runs (all inside one DuckDB transaction, so a killed process leaves t
    recounts the earlier loads in ``loads`` and records per earlier load how many rows went in this load's
    ``note``.  The check costs one ``count(*)`` when the target holds no other load's rows.
 6. Zero good rows → the transaction is rolled back and :class:`~tradepulse.errors.InputError` is raised.
+
+Targets: ``flows``, ``firm_flows`` (the same goods rules — calendar, countries, flow words, HS codes and
+tariff-line truncation, value signs, province mapping — plus a required ``firm`` id, trimmed text with
+Persian/Arabic digits and letters unified), ``services`` and ``macro``; keys in :data:`KEYS`.
 """
 
 from __future__ import annotations
