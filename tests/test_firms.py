@@ -176,6 +176,14 @@ def test_selection_filters(panel):
     assert c[["province", "cohort", "k", "entrants", "survivors"]].values.tolist() == [
         ["Isfahan", 2021, 1, 2, 1], ["Razavi Khorasan", 2020, 1, 2, 1], ["Razavi Khorasan", 2020, 2, 2, 0],
         ["Tehran", 2021, 1, 1, 0]]
+    # the panel is the source's coverage 2019–2022: Isfahan has no exporter before 2021, so F and G enter in 2021
+    d = firms.exporter_dynamics(panel, reporter="IRN", province="Isfahan").set_index("year")
+    assert d["n_exporters"].tolist() == [0, 2, 1] and d["entrants"].tolist() == [0, 2, 0]   # 2022: F only
+    assert math.isnan(d.loc[2021, "exit_rate"]) and d.loc[2021, "entry_rate"] == 1.0
+    assert d.loc[2022, ["exiters", "exports", "change", "entry", "exit", "incumbents_change"]].tolist() == \
+        [1, 20, -35, 0, -5, -30]
+    c = firms.cohort_survival(panel, reporter="IRN", province="Isfahan")
+    assert c[["cohort", "k", "entrants", "survivors"]].values.tolist() == [[2021, 1, 2, 1]]
     # partner TUR: 2020 A 80, D 40
     p = firms.exporter_profile(panel, reporter="IRN", partner="TUR").set_index("year")
     assert p.loc[2020, ["n_exporters", "exports"]].tolist() == [2, 120]

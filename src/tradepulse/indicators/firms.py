@@ -11,7 +11,9 @@ J. Development Economics 119.
   a firm id are dropped (a cell with no positive value is no active relationship).
 * **Products** are the stored HS codes (``level=2|4|6`` truncates them; the EDD uses HS6), **markets** are
   partners.  One flow kind per analysis (``flow="export"``; ``"import"`` gives importer statistics).
-* **Panel** = the years of the selection that hold rows (all of them, or the requested ``years``).  A year
+* **Panel** = the years (all, or the requested ``years``) in which the reporter's firm data hold exporters of
+  the flow at all — the source's coverage, before partner / product / province filters, so a province without
+  exporters in a covered year has zero exporters there (its exporters of the next year are entrants).  A year
   t has dynamics only when t−1 is in the panel (so the first panel year, and a year after a gap, has none):
   exporters of the first year may have entered earlier (left censoring, as in
   :mod:`tradepulse.indicators.survival`).
@@ -102,7 +104,8 @@ def firm_cells(data, *, reporter: str, years=None, province=None, partner=None, 
     """Positive sums of ``value_usd`` per (year[, province], firm, partner, product) of one reporter.
 
     Selection as :func:`tradepulse.indicators.selection.select_flows` (partner / product groups or HS prefixes,
-    province in any spelling, years; same errors).  ``attrs["panel_years"]`` = the panel (years with rows).
+    province in any spelling, years; same errors).  ``attrs["panel_years"]`` = the panel: the (selected) years in
+    which the reporter has any exporter of this flow — before the partner / product / province filters.
     """
     if by not in BY_CHOICES:
         raise UnknownNameError("breakdown", str(by), ["province"])
@@ -113,10 +116,13 @@ def firm_cells(data, *, reporter: str, years=None, province=None, partner=None, 
         raise TradepulseError(f"firm indicators take one reporter at a time, not {reporter!r} (firm ids belong "
                               "to one country's customs)")
     t = _firm_table(data)
-    t = sel.select_flows(t, reporter=reps[0], years=years, province=province, partner=partner, product=product,
-                         flow=flow, world="exclude", groups_file=groups_file,
-                         product_groups_file=product_groups_file)
-    t = t.filter(t.firm.notnull())
+    base = sel.select_flows(t, reporter=reps[0], years=years, flow=flow, world="exclude")
+    base = base.filter(base.firm.notnull())
+    # the panel is the source's coverage (years in which the reporter has exporters at all), so a province or
+    # product without exporters in a covered year has zero exporters there, not a missing year
+    panel = [int(y) for y in sel.available(base.filter(base.value_usd > 0), "year")]
+    t = sel.select_flows(base, province=province, partner=partner, product=product, world="exclude",
+                         groups_file=groups_file, product_groups_file=product_groups_file)
     if level is not None:
         t = t.mutate(product=t["product"].substr(0, level))
     unit = ["province"] if by == "province" else []
@@ -132,7 +138,8 @@ def firm_cells(data, *, reporter: str, years=None, province=None, partner=None, 
     if unit:
         df["province"] = df["province"].astype(object).where(df["province"].notna(), "(unknown)")
     df = df.sort_values(keys, kind="mergesort").reset_index(drop=True)
-    df.attrs.update(panel_years=sorted(int(y) for y in df["year"].unique()), reporter=reps[0], unit=unit)
+    df.attrs.update(panel_years=sorted(set(panel) | {int(y) for y in df["year"].unique()}), reporter=reps[0],
+                    unit=unit)
     return df
 
 
