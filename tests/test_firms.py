@@ -361,6 +361,11 @@ def test_spark_parity(spark, panel):
     a = firms.exporter_dynamics(t, reporter="IRN", province="تهران", by="province")
     b = firms.exporter_dynamics(panel, reporter="IRN", province="Tehran", by="province")
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    a = firms.exporter_profile(t, reporter="IRN", level=4, partner="TUR,IRQ", product="57,08", years="2020-2022")
+    b = firms.exporter_profile(panel, reporter="IRN", level=4, partner="TUR,IRQ", product="57,08", years="2020-2022")
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    with pytest.raises(UnknownNameError, match="province 'Fars'"):
+        firms.cohort_survival(t, reporter="IRN", province="Fars")
 
 
 # ------------------------------------------------------------------ CLI
