@@ -44,6 +44,7 @@ F 50 (5/21, 20/21, 1, 2021), C 5 (1/42, 2 years, first 2019), G 5 (1/42; tie bro
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -235,6 +236,82 @@ def test_gap_in_panel(panel):
     assert math.isnan(d["entrant_survival"].iloc[0])   # 2020 not in the panel: 2021 entrants unknown
     with pytest.raises(NoDataError, match="no cohort can be followed"):
         firms.cohort_survival(panel, reporter="IRN", years="2019,2021-2022")
+
+
+# ------------------------------------------------------------------ an independent dynamics implementation
+def _ref_transitions(f: pd.DataFrame, fk: list[str], years: list[int]) -> pd.DataFrame:
+    """Firm rows of (t, firm) for every t with t−1 in the panel: x_t, x_prev (0 when absent), status."""
+    cur = f[["year", *fk, "x"]]
+    prev = cur.assign(year=cur["year"] + 1).rename(columns={"x": "x_prev"})
+    m = cur.merge(prev, on=["year", *fk], how="outer")
+    ys = np.asarray(years)
+    m = m[np.isin(m["year"], ys) & np.isin(m["year"] - 1, ys)].copy()
+    m["x"] = m["x"].fillna(0.0)
+    m["x_prev"] = m["x_prev"].fillna(0.0)
+    now, before = m["x"].to_numpy() > 0, m["x_prev"].to_numpy() > 0
+    m["_ent"], m["_exit"], m["_inc"] = now & ~before, before & ~now, now & before
+    return m
+
+
+def reference_dynamics(cells: pd.DataFrame, unit: Sequence[str] = (),
+                        panel_years: Sequence[int] | None = None) -> pd.DataFrame:
+    """Independent implementation of ``firms.dynamics_from_cells``: pandas merges on the text keys of
+    (year, firm) and (year, firm, partner, product) against the same frames shifted by one year."""
+    unit = list(unit)
+    g, fk = ["year", *unit], [*unit, "firm"]
+    years = sorted(panel_years if panel_years is not None else cells["year"].unique())
+    f = cells.groupby(["year", *fk], observed=True)["value_usd"].sum().rename("x").reset_index()
+    m = _ref_transitions(f, fk, years)
+    if m.empty:
+        raise NoDataError("exporter dynamics need two consecutive years in the selection; panel years: "
+                          + ", ".join(map(str, years)))
+    x, xp = m["x"].to_numpy(), m["x_prev"].to_numpy()
+    m["_now"], m["_before"] = x > 0, xp > 0
+    m["_entry"] = np.where(m["_ent"], x, 0.0)
+    m["_exitv"] = np.where(m["_exit"], xp, 0.0)
+    m["_incd"] = np.where(m["_inc"], x - xp, 0.0)
+    out = m.groupby(g, sort=True, observed=True).agg(
+        n_exporters=("_now", "sum"), n_exporters_prev=("_before", "sum"), entrants=("_ent", "sum"),
+        exiters=("_exit", "sum"), incumbents=("_inc", "sum"), exports=("x", "sum"), exports_prev=("x_prev", "sum"),
+        entry=("_entry", "sum"), _exitv=("_exitv", "sum"), incumbents_change=("_incd", "sum")).reset_index()
+    if not unit:      # every panel year t with t−1 in the panel gets a row, even with no exporter in both
+        valid = [y for y in years if y - 1 in set(years)]
+        out = out.set_index("year").reindex(valid, fill_value=0).rename_axis("year").reset_index()
+    out["exit"] = -out.pop("_exitv")
+    out["change"] = out["exports"] - out["exports_prev"]
+
+    # pairs (partner, product) of incumbent firms
+    pk = ["year", *fk, "partner", "product"]
+    c = cells.groupby(pk, observed=True)["value_usd"].sum().rename("v").reset_index()
+    cp = c.assign(year=c["year"] + 1).rename(columns={"v": "v_prev"})
+    pm = c.merge(cp, on=pk, how="outer")
+    pm = pm.merge(m.loc[m["_inc"], ["year", *fk]], on=["year", *fk], how="inner")
+    v, vp = pm["v"].fillna(0.0).to_numpy(), pm["v_prev"].fillna(0.0).to_numpy()
+    pm["new_pairs"] = np.where((v > 0) & (vp <= 0), v, 0.0)
+    pm["dropped_pairs"] = np.where((vp > 0) & (v <= 0), -vp, 0.0)
+    pm["continuing_pairs"] = np.where((v > 0) & (vp > 0), v - vp, 0.0)
+    pairs = pm.groupby(g, observed=True)[["new_pairs", "dropped_pairs", "continuing_pairs"]].sum().reset_index()
+    out = out.merge(pairs, on=g, how="left")
+    out[["new_pairs", "dropped_pairs", "continuing_pairs"]] = \
+        out[["new_pairs", "dropped_pairs", "continuing_pairs"]].fillna(0.0)
+
+    # entrant survival: entrants of t−1 (t−2 in the panel) still exporting in t
+    ent_prev = m.loc[m["_ent"], ["year", *fk]].assign(year=lambda d: d["year"] + 1)
+    ent_prev = ent_prev[np.isin(ent_prev["year"], np.asarray(years))]
+    surv = ent_prev.merge(f[["year", *fk]], on=["year", *fk], how="left", indicator=True)
+    surv["_alive"] = (surv.pop("_merge") == "both").to_numpy()
+    s = surv.groupby(g, observed=True).agg(_n=("_alive", "size"), _k=("_alive", "sum")).reset_index()
+    out = out.merge(s, on=g, how="left")
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["entry_rate"] = out["entrants"] / out["n_exporters"].where(out["n_exporters"] > 0)
+        out["exit_rate"] = out["exiters"] / out["n_exporters_prev"].where(out["n_exporters_prev"] > 0)
+        out["entrant_survival"] = out["_k"] / out["_n"].where(out["_n"] > 0)
+        out["entrants_share"] = out["entry"] / out["exports"].where(out["exports"] > 0)
+        out["exiters_share"] = -out["exit"] / out["exports_prev"].where(out["exports_prev"] > 0)
+    for col in ("n_exporters", "n_exporters_prev", "entrants", "exiters", "incumbents"):
+        out[col] = out[col].astype("int64")
+    return out[[*g, *firms.DYNAMICS_COLUMNS]].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------ properties on random panels
@@ -451,3 +528,19 @@ def test_demo_exporters_through_ingest_match_demo_stats(tmp_path):
     cust = world.customs[world.customs["flow"] == "export"].groupby("year")["value_usd"].sum()
     np.testing.assert_allclose(p.set_index("year")["exports"], cust.loc[p["year"]], rtol=1e-12)
     assert np.allclose(d["change"], d["entry"] + d["exit"] + d["incumbents_change"], rtol=0, atol=1e-3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_cells(max_firms=30), st.booleans())
+def test_dynamics_equals_merge_implementation(case, by_province):
+    """The integer-code implementation equals a plain pandas-merge implementation (also by province: firms
+    are put in two provinces at random, some firm in both)."""
+    cells, years = case
+    unit = []
+    if by_province:
+        cells = cells.assign(province=np.where(cells["firm"].str[-1].isin(list("02468")), "Tehran", "Fars"))
+        cells.loc[cells.index[::7], "province"] = "Fars"
+        unit = ["province"]
+    want = reference_dynamics(cells, unit, years)
+    got = firms.dynamics_from_cells(cells, unit, years)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -186,69 +186,118 @@ def profile_from_cells(cells: pd.DataFrame, unit: Sequence[str] = ()) -> pd.Data
     return _with_reporter(out[[*g, *PROFILE_COLUMNS]], cells)
 
 
-def _transitions(f: pd.DataFrame, fk: list[str], years: list[int]) -> pd.DataFrame:
-    """Firm rows of (t, firm) for every t with t−1 in the panel: x_t, x_prev (0 when absent), status."""
-    cur = f[["year", *fk, "x"]]
-    prev = cur.assign(year=cur["year"] + 1).rename(columns={"x": "x_prev"})
-    m = cur.merge(prev, on=["year", *fk], how="outer")
-    ys = np.asarray(years)
-    m = m[np.isin(m["year"], ys) & np.isin(m["year"] - 1, ys)].copy()
-    m["x"] = m["x"].fillna(0.0)
-    m["x_prev"] = m["x_prev"].fillna(0.0)
-    now, before = m["x"].to_numpy() > 0, m["x_prev"].to_numpy() > 0
-    m["_ent"], m["_exit"], m["_inc"] = now & ~before, before & ~now, now & before
-    return m
+def _lookup(sorted_codes: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(found, position) of each ``query`` code in the sorted unique array ``sorted_codes``."""
+    pos = np.searchsorted(sorted_codes, query)
+    pos_c = np.minimum(pos, max(len(sorted_codes) - 1, 0))
+    found = (pos < len(sorted_codes)) & (sorted_codes[pos_c] == query) if len(sorted_codes) else \
+        np.zeros(len(query), dtype=bool)
+    return found, pos_c
+
+
+def _union_next(codes: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of ``codes`` ∪ ``codes + 1`` (sort + dedupe: faster than np.union1d's hash path)."""
+    c = np.concatenate([codes, codes + 1])
+    c.sort(kind="stable")
+    return c[np.r_[True, c[1:] != c[:-1]]] if len(c) else c
+
+
+def _sum_by(codes: np.ndarray, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Sums of each column per distinct code (sorted codes, bincount)."""
+    u, inv = np.unique(codes, return_inverse=True)
+    return u, {k: np.bincount(inv, weights=np.asarray(v, dtype="float64"), minlength=len(u)) for k, v in columns.items()}
 
 
 def dynamics_from_cells(cells: pd.DataFrame, unit: Sequence[str] = (),
                         panel_years: Sequence[int] | None = None) -> pd.DataFrame:
-    """Entry, exit, survival and the exact growth decomposition per (year, unit) — module docstring."""
+    """Entry, exit, survival and the exact growth decomposition per (year, unit) — module docstring.
+
+    Vectorised on integer codes: firm-years and pair-years are coded ``id·span + (year − first)`` and the
+    previous year is found with a sorted search (no join on text keys, no loop over firms).
+    """
     unit = list(unit)
     g, fk = ["year", *unit], [*unit, "firm"]
-    years = sorted(panel_years if panel_years is not None else cells["year"].unique())
-    f = cells.groupby(["year", *fk], observed=True)["value_usd"].sum().rename("x").reset_index()
-    m = _transitions(f, fk, years)
-    if m.empty:
+    years = sorted(int(y) for y in (panel_years if panel_years is not None else cells["year"].unique()))
+    y0, span = years[0], np.int64(years[-1] - years[0] + 2)        # + 2: room for year + 1 inside a block
+    in_panel = np.zeros(int(span) + 1, dtype=bool)
+    in_panel[np.asarray(years) - y0] = True
+    attrs = dict(cells.attrs)
+    cells = cells[np.isin(cells["year"].to_numpy(), years)]
+    cells.attrs.update(attrs)
+    yi = cells["year"].to_numpy(np.int64) - y0
+    v = cells["value_usd"].to_numpy("float64")
+    fid = cells.groupby(fk, sort=False, observed=True).ngroup().to_numpy(np.int64)
+    pid = cells.groupby([*fk, "partner", "product"], sort=False, observed=True).ngroup().to_numpy(np.int64)
+    n_firms = int(fid.max()) + 1 if len(fid) else 0
+    firm_of_pair = np.zeros(int(pid.max()) + 1 if len(pid) else 0, dtype=np.int64)
+    firm_of_pair[pid] = fid
+    if unit:
+        uid_row = cells.groupby(unit, sort=True, observed=True).ngroup().to_numpy(np.int64)
+        unit_of_firm = np.zeros(n_firms, dtype=np.int64)
+        unit_of_firm[fid] = uid_row
+        first_row = pd.Series(np.arange(len(cells))).groupby(uid_row).first().to_numpy()
+        unit_labels = cells[unit].iloc[first_row].reset_index(drop=True)
+    else:
+        unit_of_firm = np.zeros(n_firms, dtype=np.int64)
+        unit_labels = pd.DataFrame(index=[0])
+
+    def valid_t(codes):            # year index t of a code, and whether t and t − 1 are both in the panel
+        t = codes % span
+        return t, in_panel[t] & (t >= 1) & in_panel[np.maximum(t - 1, 0)]
+
+    # firm-years: x_ft
+    fu, fs = _sum_by(fid * span + yi, {"x": v})
+    fx = fs["x"]
+    cand = _union_next(fu)
+    t, ok = valid_t(cand)
+    cand, t = cand[ok], t[ok]
+    if not len(cand):
         raise NoDataError("exporter dynamics need two consecutive years in the selection; panel years: "
                           + ", ".join(map(str, years)))
-    x, xp = m["x"].to_numpy(), m["x_prev"].to_numpy()
-    m["_now"], m["_before"] = x > 0, xp > 0
-    m["_entry"] = np.where(m["_ent"], x, 0.0)
-    m["_exitv"] = np.where(m["_exit"], xp, 0.0)
-    m["_incd"] = np.where(m["_inc"], x - xp, 0.0)
-    out = m.groupby(g, sort=True, observed=True).agg(
-        n_exporters=("_now", "sum"), n_exporters_prev=("_before", "sum"), entrants=("_ent", "sum"),
-        exiters=("_exit", "sum"), incumbents=("_inc", "sum"), exports=("x", "sum"), exports_prev=("x_prev", "sum"),
-        entry=("_entry", "sum"), _exitv=("_exitv", "sum"), incumbents_change=("_incd", "sum")).reset_index()
+    now, i_now = _lookup(fu, cand)
+    before, i_before = _lookup(fu, cand - 1)
+    x, xp = np.where(now, fx[i_now], 0.0), np.where(before, fx[i_before], 0.0)
+    ent, ext, inc = now & ~before, before & ~now, now & before
+    firm = cand // span
+    gcode = unit_of_firm[firm] * span + t
+    # pairs (partner, product) of incumbent firms
+    pu, ps = _sum_by(pid * span + yi, {"v": v})
+    pcand = _union_next(pu)
+    pt, pok = valid_t(pcand)
+    pcand, pt = pcand[pok], pt[pok]
+    pfirm = firm_of_pair[pcand // span]
+    p_inc, _ = _lookup(cand[inc], pfirm * span + pt)
+    pcand, pt, pfirm = pcand[p_inc], pt[p_inc], pfirm[p_inc]
+    pnow, ip_now = _lookup(pu, pcand)
+    pbefore, ip_before = _lookup(pu, pcand - 1)
+    pv, pvp = np.where(pnow, ps["v"][ip_now], 0.0), np.where(pbefore, ps["v"][ip_before], 0.0)
+    # entrant survival: entrants of t − 1 (whose t − 2 is in the panel) still exporting in t
+    e_next = cand[ent] + 1
+    et = e_next % span
+    e_ok = in_panel[et]
+    e_next, et = e_next[e_ok], et[e_ok]
+    alive, _ = _lookup(fu, e_next)
+
+    gu, sums = _sum_by(np.concatenate([gcode, unit_of_firm[pfirm] * span + pt,
+                                       unit_of_firm[e_next // span] * span + et]), {
+        k: np.concatenate([a, np.zeros(len(pcand)), np.zeros(len(e_next))]) for k, a in {
+            "n_exporters": now, "n_exporters_prev": before, "entrants": ent, "exiters": ext, "incumbents": inc,
+            "exports": x, "exports_prev": xp, "entry": np.where(ent, x, 0.0), "exit": np.where(ext, -xp, 0.0),
+            "incumbents_change": np.where(inc, x - xp, 0.0)}.items()}
+        | {k: np.concatenate([np.zeros(len(cand)), a, np.zeros(len(e_next))]) for k, a in {
+            "new_pairs": np.where(pnow & ~pbefore, pv, 0.0), "dropped_pairs": np.where(pbefore & ~pnow, -pvp, 0.0),
+            "continuing_pairs": np.where(pnow & pbefore, pv - pvp, 0.0)}.items()}
+        | {k: np.concatenate([np.zeros(len(cand)), np.zeros(len(pcand)), a]) for k, a in {
+            "_n": np.ones(len(e_next)), "_k": alive}.items()})
+    out = pd.DataFrame(sums)
+    out.insert(0, "year", gu % span + y0)
+    labels = unit_labels.iloc[gu // span].reset_index(drop=True)
+    for i, col in enumerate(unit):
+        out.insert(1 + i, col, labels[col].to_numpy())
     if not unit:      # every panel year t with t−1 in the panel gets a row, even with no exporter in both
         valid = [y for y in years if y - 1 in set(years)]
         out = out.set_index("year").reindex(valid, fill_value=0).rename_axis("year").reset_index()
-    out["exit"] = -out.pop("_exitv")
     out["change"] = out["exports"] - out["exports_prev"]
-
-    # pairs (partner, product) of incumbent firms
-    pk = ["year", *fk, "partner", "product"]
-    c = cells.groupby(pk, observed=True)["value_usd"].sum().rename("v").reset_index()
-    cp = c.assign(year=c["year"] + 1).rename(columns={"v": "v_prev"})
-    pm = c.merge(cp, on=pk, how="outer")
-    pm = pm.merge(m.loc[m["_inc"], ["year", *fk]], on=["year", *fk], how="inner")
-    v, vp = pm["v"].fillna(0.0).to_numpy(), pm["v_prev"].fillna(0.0).to_numpy()
-    pm["new_pairs"] = np.where((v > 0) & (vp <= 0), v, 0.0)
-    pm["dropped_pairs"] = np.where((vp > 0) & (v <= 0), -vp, 0.0)
-    pm["continuing_pairs"] = np.where((v > 0) & (vp > 0), v - vp, 0.0)
-    pairs = pm.groupby(g, observed=True)[["new_pairs", "dropped_pairs", "continuing_pairs"]].sum().reset_index()
-    out = out.merge(pairs, on=g, how="left")
-    out[["new_pairs", "dropped_pairs", "continuing_pairs"]] = \
-        out[["new_pairs", "dropped_pairs", "continuing_pairs"]].fillna(0.0)
-
-    # entrant survival: entrants of t−1 (t−2 in the panel) still exporting in t
-    ent_prev = m.loc[m["_ent"], ["year", *fk]].assign(year=lambda d: d["year"] + 1)
-    ent_prev = ent_prev[np.isin(ent_prev["year"], np.asarray(years))]
-    surv = ent_prev.merge(f[["year", *fk]], on=["year", *fk], how="left", indicator=True)
-    surv["_alive"] = (surv.pop("_merge") == "both").to_numpy()
-    s = surv.groupby(g, observed=True).agg(_n=("_alive", "size"), _k=("_alive", "sum")).reset_index()
-    out = out.merge(s, on=g, how="left")
-
     with np.errstate(divide="ignore", invalid="ignore"):
         out["entry_rate"] = out["entrants"] / out["n_exporters"].where(out["n_exporters"] > 0)
         out["exit_rate"] = out["exiters"] / out["n_exporters_prev"].where(out["n_exporters_prev"] > 0)
@@ -256,8 +305,9 @@ def dynamics_from_cells(cells: pd.DataFrame, unit: Sequence[str] = (),
         out["entrants_share"] = out["entry"] / out["exports"].where(out["exports"] > 0)
         out["exiters_share"] = -out["exit"] / out["exports_prev"].where(out["exports_prev"] > 0)
     for col in ("n_exporters", "n_exporters_prev", "entrants", "exiters", "incumbents"):
-        out[col] = out[col].astype("int64")
-    return _with_reporter(out[[*g, *DYNAMICS_COLUMNS]].reset_index(drop=True), cells)
+        out[col] = np.rint(out[col]).astype("int64")
+    out = out.sort_values(g, kind="mergesort").reset_index(drop=True)
+    return _with_reporter(out[[*g, *DYNAMICS_COLUMNS]], cells)
 
 
 def _run_end(years: Sequence[int]) -> dict[int, int]:
