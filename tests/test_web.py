@@ -777,3 +777,20 @@ def test_brief_chart_axes_follow_the_formatter():
         texts = re.findall(r"<text[^>]*>([^<]*)</text>", to_svg(chart, fmt))
         assert [fmt.num(v, 1) for v in ticks] == [t for t in texts if t in {fmt.num(v, 1) for v in ticks}]
     assert Formatter("fa").num(-2500, 1) == "\u2212۲\u066c۵۰۰\u066b۰"
+
+
+def test_exporters_table_counts_firms_like_sql(client, site):
+    """Exporters by province (firm_flows): the number of exporters of a province-year equals an independent
+    count of distinct firms with positive exports; the Persian provinces page shows the section."""
+    api = client.get("/api/v1/tables/exporters", params={"limit": 1000}).json()
+    assert api["total"] > 0
+    row = api["items"][0]
+    con = duckdb.connect(str(site[0]), read_only=True)
+    n, x = con.execute("SELECT count(*), sum(v) FROM (SELECT firm, sum(value_usd) AS v FROM firm_flows "
+                       "WHERE reporter = 'IRN' AND flow = 'export' AND year = ? AND province = ? GROUP BY firm) "
+                       "WHERE v > 0", [row["year"], row["province"]]).fetchone()
+    con.close()
+    assert row["n_exporters"] == n and row["exports"] == pytest.approx(x, rel=1e-9)
+    assert 0 < row["top5_share"] <= 1
+    html = client.get("/provinces", params={"lang": "fa"}).text
+    assert "صادرکنندگان بر حسب استان" in html and "نرخ ورود" in html

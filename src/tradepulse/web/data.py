@@ -454,6 +454,40 @@ def table_market_fit(ctx: DataContext, p: Params) -> pd.DataFrame:
     return ctx.cached(("market-fit", ctx.focus, p.key()), f)
 
 
+#: Columns of the exporters table (:func:`table_exporters`).
+EXPORTER_COLUMNS = ["year", "province", "n_exporters", "exports", "mean_exports", "top5_share", "entry_rate",
+                    "exit_rate", "entrant_survival", "mean_products", "mean_markets"]
+
+
+def table_exporters(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Exporters of the focus country by province and year — private-sector capability (World Bank Exporter
+    Dynamics Database definitions, :mod:`tradepulse.indicators.firms`): number of exporters, exports, mean per
+    exporter, top-5 % share, entry / exit rates and first-year survival of entrants, products and markets per
+    exporter.  Needs firm-level customs rows (table ``firm_flows``)."""
+    firms = require("tradepulse.indicators.firms")
+
+    def f() -> pd.DataFrame:
+        wh = ctx.warehouse()
+        opts = dict(reporter=ctx.focus, by="province", partner=p.partner, product=p.product, province=p.province)
+        prof = firms.exporter_profile(wh, **opts)
+        try:   # rates need the year before; computed on the whole panel, then the year filter applies
+            dyn = firms.exporter_dynamics(wh, **opts)[["year", "province", "entry_rate", "exit_rate",
+                                                       "entrant_survival"]]
+            prof = prof.merge(dyn, on=["year", "province"], how="left")
+        except NoDataError:
+            prof = prof.assign(entry_rate=float("nan"), exit_rate=float("nan"), entrant_survival=float("nan"))
+        if p.year:
+            prof = prof[prof["year"] == p.year]
+        return prof[EXPORTER_COLUMNS].sort_values(["year", "exports"], ascending=[False, False]) \
+            .reset_index(drop=True)
+    return ctx.cached(("exporters", ctx.focus, p.key()), f)
+
+
+register(TableSpec("exporters", "provinces", table_exporters,
+                   description="Exporters (firms) of the focus country by province and year: number, exports, "
+                               "top-5 % share, entry and exit rates, entrant survival (needs firm-level data)."))
+
+
 def target_statuses(ctx: DataContext) -> list:
     """:func:`tradepulse.roadmap.evaluate` of the shipped (or configured) roadmap on the warehouse (cached)."""
     rm = require("tradepulse.roadmap")

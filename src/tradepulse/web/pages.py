@@ -87,7 +87,12 @@ COLUMN_LABELS: dict[str, i18n.Message] = {
     # exports by end use, balance extras
     "end_use": N_("End use"), "share": N_("Share"), "coverage": N_("Export/import coverage"),
     "oil_exports": N_("Oil exports"), "oil_imports": N_("Oil imports"), "imports_growth": N_("Imports growth"),
-    "balance_change": N_("Change in balance")}
+    "balance_change": N_("Change in balance"),
+    # exporters (tradepulse.indicators.firms)
+    "n_exporters": N_("Exporters"), "mean_exports": N_("Mean exports per exporter"),
+    "top5_share": N_("Share of the largest 5 percent of exporters"), "entry_rate": N_("Entry rate"),
+    "exit_rate": N_("Exit rate"), "entrant_survival": N_("Entrants still exporting a year later"),
+    "mean_products": N_("Products per exporter"), "mean_markets": N_("Markets per exporter")}
 #: Action-item and target status values (as stored) → their label.
 STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done"),
                  "cancelled": N_("cancelled"), "on-track": N_("on track"), "at-risk": N_("at risk"),
@@ -109,6 +114,7 @@ ROLE_LABELS = {"admin": N_("administrator"), "secretary": N_("secretary"), "view
 #: Columns holding US dollar amounts (shown compactly: $1.23 bn).
 MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports",
          "non_oil_balance", "balance_change", "total_value", "export_value", "value_usd", "potential",
+         "mean_exports",
          "partner_imports",
          "realised", "unrealised", "exports_to_market", "supply", "demand", "actual", "market_imports",
          "market_imports_prev"}
@@ -218,7 +224,7 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
     fmt = fmt_of(lang)
     if col.endswith("_usd") or col in MONEY:
         return fmt.usd(value)
-    if "share" in col or col.endswith("_growth"):
+    if "share" in col or col.endswith(("_growth", "_rate")) or col == "entrant_survival":
         try:
             return fmt.pct(float(value), 1, sign=False)
         except (TypeError, ValueError):
@@ -520,7 +526,11 @@ def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
                              chart=charts.province_bars(shown, lang), sid="provinces",
                              columns=["year", "province", "exports", "imports", "balance", "non_oil_exports",
                                       "non_oil_imports", "non_oil_balance", "exports_growth"])
-    return [guarded(_("Compare provinces"), lang, prov)]
+    def exporters() -> Section:
+        df = get_table(ctx, "exporters", p)
+        return frame_section(_("Exporters by province"), df, lang, table="exporters", params=p, limit=40,
+                             sid="exporters", columns=list(df.columns))
+    return [guarded(_("Compare provinces"), lang, prov), guarded(_("Exporters by province"), lang, exporters)]
 
 
 TARGET_COLUMNS = ["id", "title", "status", "baseline_value", "actual", "target_value", "progress",
