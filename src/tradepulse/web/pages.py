@@ -528,8 +528,10 @@ def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
                                       "non_oil_imports", "non_oil_balance", "exports_growth"])
     def exporters() -> Section:
         df = get_table(ctx, "exporters", p)
-        return frame_section(_("Exporters by province"), df, lang, table="exporters", params=p, limit=40,
-                             sid="exporters", columns=list(df.columns))
+        sec = frame_section(_("Exporters by province"), df, lang, table="exporters", params=p, limit=40,
+                            sid="exporters", columns=list(df.columns))
+        sec.wide = True
+        return sec
     return [guarded(_("Compare provinces"), lang, prov), guarded(_("Exporters by province"), lang, exporters)]
 
 
