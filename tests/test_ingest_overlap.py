@@ -276,7 +276,7 @@ def test_real_baci_revision_quarantine_and_replace(tmp_path, shared_data):
             base = ingest_file(wh, shared_data / "baci_sample.csv", "baci")
             r = ingest_file(wh, path, "baci", on_overlap=policy)
             assert r.rows_overlapping == 500
-            assert r.overlapping_loads == [{"load_id": base.load_id, "file": str(shared_data / "baci_sample.csv"),
+            assert r.overlapping_loads == [{"load_id": base.load_id, "file": str((shared_data / "baci_sample.csv").resolve()),
                                             "rows": 500}]
             years = by_year(wh)
             assert years[2022] == pytest.approx(moved["v_new"].sum() * 1000, rel=1e-12)
