@@ -24,7 +24,8 @@ indicators_app = typer.Typer(name="indicators", no_args_is_help=True,
 _REPORTER = typer.Option(DEFAULT_FOCUS, "--reporter", "-r", help="Reporter ISO3 code(s), comma-separated.")
 _PARTNER = typer.Option(None, "--partner", help="Partner group name(s) or ISO3 code(s), e.g. neighbours15,CHN.")
 _PRODUCT = typer.Option(None, "--product", help="Product group name(s) or HS prefixes, e.g. carpets or 5701.")
-_PROVINCE = typer.Option(None, "--province", help="Province name(s) as stored in the customs data.")
+_PROVINCE = typer.Option(None, "--province", help="Province name(s), any spelling of the province list "
+                                                  "(Tehran, تهران, IR-23) or as stored in the customs data.")
 _YEARS = typer.Option(None, "--years", "-y", help="Years: 2020, 2014-2023 or 2014,2018.")
 _OUT = typer.Option(None, "--out", "-o", help="Write the full table (.csv, .parquet or .xlsx).")
 _GROUPS_FILE = typer.Option(None, "--groups-file", help="Country-group TOML file (default: shipped groups).")
@@ -286,7 +287,8 @@ def firms_cmd(
                 "years_active", "first_year"],
     }[view]
     who = "Importers" if flow == "import" else "Exporters"
-    where = f", province {province}" if province else ""
+    from tradepulse.reference.provinces import resolve_province
+    where = f", province {resolve_province(province, reporter) or province}" if province else ""
     unit = "" if view == "cohorts" else " — values in million USD"
     print_table(df, f"{who} of {reporter}{where}: {view}{unit}", cols, _fmt_firms, max_rows=60,
                 labels=FIRM_LABELS)
