@@ -273,11 +273,11 @@ def test_real_baci_revision_quarantine_and_replace(tmp_path, shared_data):
     first, moved = rev.iloc[:500], rev.iloc[500:]
     for policy in ("quarantine", "replace"):
         with Warehouse(tmp_path / f"{policy}.duckdb") as wh:
-            base = ingest_file(wh, shared_data / "baci_sample.csv", "baci")
+            sample = (shared_data / "baci_sample.csv").resolve()   # loads record the resolved path
+            base = ingest_file(wh, sample, "baci")
             r = ingest_file(wh, path, "baci", on_overlap=policy)
             assert r.rows_overlapping == 500
-            assert r.overlapping_loads == [{"load_id": base.load_id, "file": str((shared_data / "baci_sample.csv").resolve()),
-                                            "rows": 500}]
+            assert r.overlapping_loads == [{"load_id": base.load_id, "file": str(sample), "rows": 500}]
             years = by_year(wh)
             assert years[2022] == pytest.approx(moved["v_new"].sum() * 1000, rel=1e-12)
             if policy == "quarantine":
@@ -286,7 +286,7 @@ def test_real_baci_revision_quarantine_and_replace(tmp_path, shared_data):
                 lines = [x[0] for x in q(wh, "SELECT line FROM quarantine WHERE column_name = 'key' ORDER BY 1")]
                 assert lines == list(range(2, 502))
                 assert {x[0] for x in q(wh, "SELECT reason FROM quarantine")} == {
-                    f"already loaded by load {base.load_id} ({shared_data / 'baci_sample.csv'})"}
+                    f"already loaded by load {base.load_id} ({sample})"}
             else:
                 assert (r.rows_loaded, r.rows_quarantined) == (1000, 0)
                 want = BACI_TOTAL_USD + (first["v_new"].sum() - first["v_old"].sum()) * 1000
