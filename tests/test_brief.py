@@ -334,3 +334,40 @@ def test_cli_brief(demo_env, tmp_path):
     assert r.exit_code == 2 and "1405 has weeks 1 to" in " ".join(r.output.split())
     r = run(app, ["brief", "--warehouse", str(wh), "--db", url, "-o", str(tmp_path / "b.docx")])
     assert r.exit_code == 2 and "use .pdf or .html" in " ".join(r.output.split())
+
+
+def test_brief_exporters_match_the_firm_indicators(demo_env, brief_en, tmp_path):
+    """The exporters paragraph (axis 5) shows the firm indicators of the latest year: number of exporters, the
+    year before, top-5 % share and entry / exit rates equal :mod:`tradepulse.indicators.firms`; in Persian too;
+    a warehouse without firm-level rows says so."""
+    from tradepulse.indicators import firms
+    from tradepulse.reports.brief import build_brief, render_html
+    from tradepulse.warehouse import Warehouse
+    wh, url, _ = demo_env
+    e = brief_en.exporters
+    with Warehouse(wh, read_only=True) as w:
+        prof = firms.exporter_profile(w, reporter="IRN")
+        dyn = firms.exporter_dynamics(w, reporter="IRN")
+    p = prof[prof["year"] == e["year"]].iloc[0]
+    d = dyn[dyn["year"] == e["year"]].iloc[0]
+    assert e["year"] == brief_en.latest_year
+    assert (e["n"], e["n_prev"]) == (p["n_exporters"], d["n_exporters_prev"])
+    assert e["top5_share"] == pytest.approx(p["top5_share"]) and e["entry_rate"] == pytest.approx(d["entry_rate"])
+    assert brief_en.to_dict()["exporters"]["n"] == e["n"]
+    html = render_html(brief_en)
+    assert "Firms that exported in" in html and f"<strong>{e['n']:,}</strong>" in html
+    fa = render_html(build_brief(wh, url, lang="fa", today=TODAY, skip=("targets", "actions")))
+    assert "شرکت‌های صادرکننده در سال" in fa and "نرخ ورود" in fa
+    # Tehran's brief counts Tehran's exporters only
+    teh = build_brief(wh, url, province="تهران", today=TODAY, skip=("targets", "actions")).exporters
+    with Warehouse(wh, read_only=True) as w:
+        tp = firms.exporter_profile(w, reporter="IRN", province="Tehran")
+    assert teh["n"] == tp.loc[tp["year"] == teh["year"], "n_exporters"].iloc[0] < e["n"]
+    # no firm-level rows → a plain note
+    bare = tmp_path / "bare.duckdb"
+    import shutil
+    shutil.copy(wh, bare)
+    with Warehouse(bare) as w:
+        w.raw.execute("DELETE FROM firm_flows")
+    b = build_brief(bare, url, today=TODAY, skip=("targets", "actions"))
+    assert b.exporters is None and "No firm-level (exporter) data in the warehouse." in render_html(b)

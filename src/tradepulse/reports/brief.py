@@ -69,6 +69,7 @@ class Brief:
     movers: pd.DataFrame | None = None
     new_rca: pd.DataFrame | None = None
     markets: dict | None = None
+    exporters: dict | None = None                          # firm-level figures (sections.exporters)
     opportunities: pd.DataFrame | None = None
     targets: list[dict] = field(default_factory=list)
     targets_scope: str = ""
@@ -112,6 +113,7 @@ class Brief:
                 "as_of": self.as_of.isoformat(), "latest_year": self.latest_year, "group": self.group,
                 "headline": self.headline, "movers": frame(self.movers), "new_rca": frame(self.new_rca),
                 "opportunities": frame(self.opportunities), "targets": targets, "markets": markets,
+                "exporters": self.exporters,
                 "overdue": self.overdue, "due": self.due, "done": self.done, "meetings": self.meetings,
                 "notes": self.notes, "synthetic": self.synthetic}
         return json.loads(json.dumps(clean(raw), default=str))
@@ -198,7 +200,7 @@ def _trade_part(brief: Brief, wh, fmt: Formatter, n_top: int) -> None:
         brief.synthetic = sections.is_synthetic(wh)
         annual = sections.annual_totals(wh, brief.reporter, brief.province)
     except (NoDataError, UnknownNameError) as exc:
-        for key in ("headline", "movers", "new_rca", "markets", "opportunities"):
+        for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities"):
             brief.notes[key] = (N_("The warehouse has no trade data for the province {province}.")
                                 if brief.province else N_("The warehouse has no trade data for {reporter}."))
             brief.note_args[key] = where
@@ -247,6 +249,9 @@ def _trade_part(brief: Brief, wh, fmt: Formatter, n_top: int) -> None:
             brief.markets["spells"] = sections.ended_spell_lengths(wh, brief.reporter, y, brief.province)
         except (NoDataError, UnknownNameError, ImportError):
             pass
+    brief.exporters = attempt("exporters", lambda: sections.exporters(wh, brief.reporter, y, brief.province))
+    if brief.exporters is None and "exporters" not in brief.notes:
+        brief.notes["exporters"] = N_("No firm-level (exporter) data in the warehouse.")
     if brief.province is None:
         brief.opportunities = attempt("opportunities",
                                       lambda: sections.opportunities(wh, brief.reporter, y, n_top))
@@ -331,13 +336,13 @@ def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, d
     wh, close = _open_warehouse(warehouse)
     try:
         if wh is None:
-            for key in ("headline", "movers", "new_rca", "markets", "opportunities", "targets"):
+            for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities", "targets"):
                 brief.notes[key] = N_("There is no warehouse yet: run tradepulse demo or tradepulse ingest.")
         else:
             if "trade" not in skip:
                 _trade_part(brief, wh, fmt, n_top)
             else:
-                for key in ("headline", "movers", "new_rca", "markets", "opportunities"):
+                for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities"):
                     brief.notes[key] = N_("Left out of this brief.")
             if "targets" not in skip:
                 _targets_part(brief, wh, roadmap, fmt)

@@ -198,3 +198,37 @@ def is_synthetic(flows) -> bool:
     """True when the warehouse holds SYNTHETIC demo rows (source ``demo-synthetic``)."""
     t = as_table(flows, "flows")
     return int(t.filter(t.source.startswith("demo")).count().to_pandas()) > 0
+
+
+def exporters(warehouse, reporter: str, year: int, province: str | None = None) -> dict | None:
+    """The brief's exporter figures (World Bank Exporter Dynamics Database definitions, via
+    :mod:`tradepulse.indicators.firms`) for the latest year ≤ ``year`` with firm-level data: number of exporters
+    (and the year before), exports, top-5 % share, entry and exit rates, first-year survival of the year
+    before's entrants.  None when the warehouse holds no firm-level rows for the selection."""
+    from tradepulse.indicators import firms
+
+    def clean(v):
+        return None if v is None or v != v else float(v)
+    try:
+        prof = firms.exporter_profile(warehouse, reporter=reporter, province=province)
+    except NoDataError:
+        return None
+    prof = prof[prof["year"] <= year]
+    if prof.empty:
+        return None
+    row = prof.iloc[-1]
+    y = int(row["year"])
+    out = {"year": y, "n": int(row["n_exporters"]), "exports": float(row["exports"]),
+           "top5_share": clean(row["top5_share"]), "n_prev": None, "entry_rate": None, "exit_rate": None,
+           "entrant_survival": None}
+    try:
+        dyn = firms.exporter_dynamics(warehouse, reporter=reporter, province=province)
+    except NoDataError:
+        return out
+    d = dyn[dyn["year"] == y]
+    if len(d):
+        d = d.iloc[0]
+        out.update(n_prev=int(d["n_exporters_prev"]), entry_rate=clean(d["entry_rate"]),
+                   exit_rate=clean(d["exit_rate"]), entrant_survival=clean(d["entrant_survival"]))
+    return out
+
