@@ -47,6 +47,28 @@ def write_table(df, out: Optional[Path]) -> None:
         raise TradepulseError(f"cannot write {out}: use .csv, .parquet or .xlsx")
 
 
+def cell_format(money, percent, *, money_decimals: int = 1, float_decimals: int = 3):
+    """A ``fmt(column, value)`` for :func:`print_table`: missing (None / NaN) → ``–``; ``money`` columns in
+    million USD (``money`` is a list of columns, or a mapping column → decimals); ``percent`` columns as
+    percentages with one decimal; other floats with ``float_decimals`` decimals."""
+    import math
+
+    decimals = dict(money) if isinstance(money, dict) else dict.fromkeys(money, money_decimals)
+    percent = frozenset(percent)
+
+    def fmt(col: str, v) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "–"
+        if col in decimals:
+            return f"{v / 1e6:,.{decimals[col]}f}"
+        if col in percent:
+            return f"{v:.1%}"
+        if isinstance(v, float):
+            return f"{v:,.{float_decimals}f}"
+        return str(v)
+    return fmt
+
+
 def print_table(df, title: str, columns: list[str], fmt, *, max_rows: int = 40, caption: str | None = None,
                 labels: dict[str, str] | None = None, column_style=None) -> None:
     """Print the first ``max_rows`` rows of ``df[columns]`` (the columns present) as a Rich table.

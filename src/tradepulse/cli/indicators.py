@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, print_table, write_table
+from tradepulse.cli.common import WarehouseOption, cell_format, console, friendly_errors, print_table, write_table
 from tradepulse.config import DEFAULT_FOCUS
 
 indicators_app = typer.Typer(name="indicators", no_args_is_help=True,
@@ -49,18 +49,7 @@ PERCENT = ("share", "exports_growth", "imports_growth", "non_oil_exports_growth"
            "extensive_margin", "intensive_margin", "overall_share")
 
 
-def _fmt(col: str, v) -> str:
-    import math
-
-    if isinstance(v, float) and math.isnan(v):
-        return "–"
-    if col in MONEY:
-        return f"{v / 1e6:,.1f}"
-    if col in PERCENT:
-        return f"{v:.1%}"
-    if isinstance(v, float):
-        return f"{v:,.3f}"
-    return str(v)
+_fmt = cell_format(MONEY, PERCENT)
 
 
 def _show(df, title: str, columns: list[str], max_rows: int = 40) -> None:
@@ -214,20 +203,8 @@ FIRM_LABELS = {"n_exporters": "exporters", "mean_exports": "mean", "median_expor
                "n_markets": "markets", "survival_rate": "survival"}
 
 
-def _fmt_firms(col: str, v) -> str:
-    import math
-
-    if isinstance(v, float) and math.isnan(v):
-        return "–"
-    if col in ("mean_exports", "median_exports"):
-        return f"{v / 1e6:,.3f}"
-    if col in FIRM_MONEY:
-        return f"{v / 1e6:,.2f}"
-    if col in FIRM_PERCENT:
-        return f"{v:.1%}"
-    if isinstance(v, float):
-        return f"{v:,.3f}"
-    return str(v)
+#: mean and median exports per exporter are often below one million: three decimals
+_fmt_firms = cell_format({**dict.fromkeys(FIRM_MONEY, 2), "mean_exports": 3, "median_exports": 3}, FIRM_PERCENT)
 
 
 @indicators_app.command("firms")
@@ -235,7 +212,8 @@ def _fmt_firms(col: str, v) -> str:
 def firms_cmd(
     view: str = typer.Argument("profile", help="profile, dynamics, cohorts or top."),
     reporter: str = typer.Option(DEFAULT_FOCUS, "--reporter", "-r", help="Reporter ISO3 code (one: firm ids "
-                                 "belong to one country's customs)."), partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
+                                 "belong to one country's customs)."),
+    partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
     province: Optional[str] = typer.Option(None, "--province", help="Province name (any spelling: Tehran, "
                                            "تهران, IR-23)."),
     years: Optional[str] = _YEARS,

@@ -11,13 +11,12 @@ writes the ranking (or, with ``--cells``, every product × market row) to ``--ou
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, print_table, write_table
+from tradepulse.cli.common import WarehouseOption, cell_format, console, friendly_errors, print_table, write_table
 from tradepulse.config import DEFAULT_FOCUS
 
 MONEY = ("potential", "current_value", "realised", "unrealised", "market_imports", "demand", "exports",
@@ -32,16 +31,7 @@ LABELS = {"current_value": "current", "market_imports": "imports", "market_growt
           "world_share": "world share", "complementarity": "TC", "intensity": "TI"}
 
 
-def _fmt(col: str, v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if col in MONEY:
-        return f"{v / 1e6:,.2f}"
-    if col in PERCENT:
-        return f"{v:.1%}"
-    if isinstance(v, float):
-        return f"{v:,.2f}"
-    return str(v)
+_fmt = cell_format(MONEY, PERCENT, money_decimals=2, float_decimals=2)
 
 
 def _name_columns_short(c: str) -> dict:
