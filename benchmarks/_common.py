@@ -37,6 +37,20 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def run_child(cmd: list[str], *, cwd: str | Path | None = None, timeout: float | None = None) -> tuple[dict, float]:
+    """Run one contender in its own process (own interpreter, own peak RSS); return the JSON object it prints
+    on its last stdout line and the process's wall seconds.  A failing child raises with its stderr tail."""
+    import json
+    import subprocess
+
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} {' '.join(map(str, cmd[1:3]))} … failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
+
+
 def write_section(name: str, markdown: str) -> None:
     """Replace (or append) the section of docs/benchmarks.md between markers for ``name``."""
     begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ ROOT = HERE.parents[1]
 WORK = HERE / "_work"
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import write_section  # noqa: E402
+from benchmarks._common import run_child, write_section  # noqa: E402
 from benchmarks.complexity.peer import peer_python  # noqa: E402
 
 
@@ -76,12 +75,7 @@ def _worker(inp: str, mode: str) -> None:
 
 
 def _run(cmd: list[str], timeout: float = 3600) -> dict:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed:\n{proc.stderr[-3000:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out, wall = run_child(cmd, timeout=timeout)
     out["process_wall"] = wall
     return out
 

@@ -12,7 +12,6 @@ minimum is the least disturbed run).  Speed ratio = raw time / tradepulse time (
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -24,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+
+from benchmarks._common import run_child, write_section  # noqa: E402
 
 RAW = r"""
 import json, resource, sys, time
@@ -158,13 +159,7 @@ def run_one(code: str, src: Path, out: Path, *extra: str) -> dict:
     for p in (out, out.with_name(out.name + ".wal"), out.with_name(out.name + ".part.parquet")):
         if p.exists():
             p.unlink()
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, str(src), str(out), *extra], capture_output=True,
-                          text=True, cwd=ROOT, check=False)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"contender failed:\n{proc.stderr[-3000:]}")
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res, wall = run_child([sys.executable, "-c", code, str(src), str(out), *extra], cwd=ROOT)
     res["wall"] = wall
     return res
 
@@ -288,7 +283,6 @@ vary between runs.
 """
     print(md)
     if not args.no_write:
-        from benchmarks._common import write_section
         write_section("ingest", md)
     return 0
 

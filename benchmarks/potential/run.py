@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
-from benchmarks._common import write_section  # noqa: E402
+from benchmarks._common import run_child, write_section  # noqa: E402
 
 WORK = HERE / "_work"
 YEAR, FOCUS, HORIZON, WINDOW = 2021, "IRN", 5, 5
@@ -147,9 +146,7 @@ def run_pandas(path: str, out: str) -> dict:
 
 def _child(which: str, path: str, out: str) -> dict:
     cmd = [sys.executable, __file__, "--child", which, "--path", path, "--out", out]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    info = json.loads(res.stdout.strip().splitlines()[-1])
-    return info
+    return run_child(cmd)[0]
 
 
 def main() -> None:

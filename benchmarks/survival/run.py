@@ -9,8 +9,6 @@ in this run on the same synthetic panel.  Each contender runs in its own subproc
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +18,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
-from benchmarks._common import write_section  # noqa: E402
+from benchmarks._common import run_child, write_section  # noqa: E402
 
 WORK = HERE / "_work"
 YEARS = 20
@@ -115,8 +113,7 @@ def child(which: str, path: str) -> dict:
     code = (f"import json,resource,sys; sys.path.insert(0,{str(HERE.parents[1])!r}); "
             f"from benchmarks.survival.run import run_{which}; r=run_{which}({path!r}); "
             "r['peak_rss_mb']=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024; print(json.dumps(r))")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child([sys.executable, "-c", code])[0]
 
 
 def main() -> None:
