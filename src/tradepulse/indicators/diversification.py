@@ -121,7 +121,6 @@ def indices(frame: pd.DataFrame, *, unit: str | Sequence[str] = "reporter", item
     X = g[value].transform("sum")
     n = g[value].transform("size")
     s = df[value] / X
-    N = df["_N"]
     df["_s2"] = s ** 2
     df["_rca"] = (s / df["_h"]) >= 1.0 - RCA_TOL
     df["_above"] = df[value] >= threshold

@@ -482,7 +482,7 @@ def _distinct_keys(con, table: str, load_id: str, cols: list[str]) -> tuple[int,
     if not cols:
         n = con.execute(f"SELECT count(*) FROM {ident(table)} WHERE {where}").fetchone()[0]
         return int(n), min(int(n), 1)
-    cards = con.execute(f"SELECT count(*), " + ", ".join(
+    cards = con.execute("SELECT count(*), " + ", ".join(
         f"count(DISTINCT {ident(c)}) + CAST(count(*) > count({ident(c)}) AS BIGINT)" for c in cols)
         + f" FROM {ident(table)} WHERE {where}").fetchone()
     n_rows, cards = int(cards[0]), [int(x) for x in cards[1:]]

@@ -728,7 +728,6 @@ def edit_action(request: Request, action_id: int, version: int = Form(..., ge=0)
                 deadline: str = Form("", max_length=10), csrf_token: str = Form("")):
     check_csrf(request, csrf_token)
     user = require_role(request, "secretary")
-    lang = lang_of(request)
     ctx: DataContext = request.app.state.ctx
     svc_mod = require("tradepulse.groups.service")
     changes: dict[str, Any] = {"status": status, "note": note}
