@@ -209,10 +209,12 @@ def exporters(warehouse, reporter: str, year: int, province: str | None = None) 
 
     def clean(v):
         return None if v is None or v != v else float(v)
-    try:
-        prof = firms.exporter_profile(warehouse, reporter=reporter, province=province)
+    try:   # one selection and aggregation for both the profile and the dynamics
+        cells = firms.firm_cells(warehouse, reporter=reporter, province=province)
     except NoDataError:
         return None
+    unit = cells.attrs["unit"]
+    prof = firms.profile_from_cells(cells, unit)
     prof = prof[prof["year"] <= year]
     if prof.empty:
         return None
@@ -222,7 +224,7 @@ def exporters(warehouse, reporter: str, year: int, province: str | None = None) 
            "top5_share": clean(row["top5_share"]), "n_prev": None, "entry_rate": None, "exit_rate": None,
            "entrant_survival": None}
     try:
-        dyn = firms.exporter_dynamics(warehouse, reporter=reporter, province=province)
+        dyn = firms.dynamics_from_cells(cells, unit, cells.attrs["panel_years"])
     except NoDataError:
         return out
     d = dyn[dyn["year"] == y]

@@ -467,12 +467,14 @@ def table_exporters(ctx: DataContext, p: Params) -> pd.DataFrame:
     firms = require("tradepulse.indicators.firms")
 
     def f() -> pd.DataFrame:
-        wh = ctx.warehouse()
-        opts = dict(reporter=ctx.focus, by="province", partner=p.partner, product=p.product, province=p.province)
-        prof = firms.exporter_profile(wh, **opts)
+        # one selection and aggregation for both the profile and the dynamics
+        cells = firms.firm_cells(ctx.warehouse(), reporter=ctx.focus, by="province", partner=p.partner,
+                                 product=p.product, province=p.province)
+        unit = cells.attrs["unit"]
+        prof = firms.profile_from_cells(cells, unit)
         try:   # rates need the year before; computed on the whole panel, then the year filter applies
-            dyn = firms.exporter_dynamics(wh, **opts)[["year", "province", "entry_rate", "exit_rate",
-                                                       "entrant_survival"]]
+            dyn = firms.dynamics_from_cells(cells, unit, cells.attrs["panel_years"])[
+                ["year", "province", "entry_rate", "exit_rate", "entrant_survival"]]
             prof = prof.merge(dyn, on=["year", "province"], how="left")
         except NoDataError:
             prof = prof.assign(entry_rate=float("nan"), exit_rate=float("nan"), entrant_survival=float("nan"))
