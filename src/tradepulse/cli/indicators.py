@@ -265,8 +265,8 @@ def firms_cmd(
                 "years_active", "first_year"],
     }[view]
     who = "Importers" if flow == "import" else "Exporters"
-    from tradepulse.reference.provinces import resolve_province
-    where = f", province {resolve_province(province, reporter) or province}" if province else ""
+    from tradepulse.reference.provinces import listed_name
+    where = f", province {listed_name(province, reporter)}" if province else ""
     unit = "" if view == "cohorts" else " — values in million USD"
     print_table(df, f"{who} of {reporter}{where}: {view}{unit}", cols, _fmt_firms, max_rows=60,
                 labels=FIRM_LABELS)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from tradepulse.errors import TradepulseError, UnknownNameError
 from tradepulse.groups.models import (ACTION_STATUSES, ROLES, SCOPES, ActionItem, AuditEntry, Decision,
                                       Institution, Meeting, Person, User, WorkingGroup, utcnow)
-from tradepulse.reference.provinces import province_key, resolve_province
+from tradepulse.reference.provinces import listed_name, province_identity
 
 
 class ConflictError(TradepulseError):
@@ -159,7 +159,7 @@ class GroupService:
         if scope == "province" and not province:
             raise TradepulseError("a provincial working group needs --province")
         if province:  # one spelling per province (تهران, IR-23 → Tehran), so briefs find the customs rows
-            province = resolve_province(province) or province.strip()
+            province = listed_name(province)
         if self.s.scalar(select(WorkingGroup).where(WorkingGroup.name == name)) is not None:
             raise TradepulseError(f"working group {name!r} already exists")
         if secretariat == "tpo" and self.s.scalar(select(Institution).where(Institution.code == "tpo")) is None:
@@ -198,13 +198,10 @@ class GroupService:
         if province is None:
             return self.s.scalars(select(WorkingGroup).where(WorkingGroup.scope == "national")
                                   .order_by(WorkingGroup.id)).first()
-        want = resolve_province(province) or province
-        key = province_key(want)
-        for grp in self.s.scalars(select(WorkingGroup).where(WorkingGroup.province.is_not(None))
-                                  .order_by(WorkingGroup.id)):
-            if province_key(resolve_province(grp.province) or grp.province) == key:
-                return grp
-        return None
+        same = province_identity(province)
+        return next((grp for grp in self.s.scalars(select(WorkingGroup).where(WorkingGroup.province.is_not(None))
+                                                   .order_by(WorkingGroup.id))
+                     if province_identity(grp.province) == same), None)
 
     def _add_member(self, grp: WorkingGroup, inst: Institution, actor: str) -> None:
         if inst in grp.members:

@@ -149,12 +149,8 @@ def available(table: ir.Table, column: str) -> list:
 def province_matches(name: str, known: Sequence[str], country: str | None = None) -> list[str]:
     """Stored province names that ``name`` denotes: the same text (any case), the same matching key, or the
     same province of the reference list (``"تهران"``, ``"IR-23"``, ``"Teheran"`` → ``"Tehran"``)."""
-    key = provinces.province_key(name)
-    hits = [k for k in known if k == name or provinces.province_key(k) == key]
-    canon = provinces.resolve_province(name, country)
-    if canon is not None:
-        hits += [k for k in known if k not in hits and provinces.resolve_province(k, country) == canon]
-    return hits
+    same = provinces.province_identity(name, country)
+    return [k for k in known if k == name or provinces.province_identity(k, country) == same]
 
 
 def check_provinces(table: ir.Table, provinces_: Sequence[str], country: str | None = None) -> None:

@@ -91,28 +91,29 @@ def provinces(country: str | None = None, path: str | Path | None = None) -> pd.
     return df
 
 
+def _spellings(path: Path):
+    """(country, spelling, listed name) for every spelling of every province: name, Persian name, code,
+    aliases."""
+    for row in _table(path).itertuples(index=False):
+        for s in [row.name_en, row.name_fa, row.code] + [a for a in row.aliases.split("|") if a.strip()]:
+            yield row.country, s, row.name_en
+
+
 @functools.cache
 def _keys(path: Path) -> dict[tuple[str, str], str]:
-    """(country, key) → canonical name, from every spelling of every province (name, Persian name, code,
-    aliases).  Two provinces of one country sharing a key is an error in the list."""
+    """(country, key) → listed name, from every spelling.  Two provinces of one country sharing a key is an
+    error in the list."""
     out: dict[tuple[str, str], str] = {}
-    for row in _table(path).itertuples(index=False):
-        spellings = [row.name_en, row.name_fa, row.code] + [a for a in row.aliases.split("|") if a.strip()]
-        for s in spellings:
-            k = (row.country, province_key(s))
-            if out.setdefault(k, row.name_en) != row.name_en:
-                raise InputError(f"province spelling {s!r} names both {out[k]!r} and {row.name_en!r}",
-                                 file=str(path))
+    for country, s, name in _spellings(path):
+        k = (country, province_key(s))
+        if out.setdefault(k, name) != name:
+            raise InputError(f"province spelling {s!r} names both {out[k]!r} and {name!r}", file=str(path))
     return out
 
 
 def alias_table(path: str | Path | None = None) -> pd.DataFrame:
     """Every known spelling as rows ``country, spelling, name_en`` (for joins in SQL)."""
-    rows = []
-    for row in _table(_path(path)).itertuples(index=False):
-        for s in [row.name_en, row.name_fa, row.code] + [a for a in row.aliases.split("|") if a.strip()]:
-            rows.append((row.country, s, row.name_en))
-    return pd.DataFrame(rows, columns=["country", "spelling", "name_en"]).drop_duplicates()
+    return pd.DataFrame(list(_spellings(_path(path))), columns=["country", "spelling", "name_en"]).drop_duplicates()
 
 
 def has_provinces(country: str, path: str | Path | None = None) -> bool:
@@ -130,16 +131,23 @@ def resolve_province(text: str, country: str | None = None, path: str | Path | N
     return hits.pop() if len(hits) == 1 else None
 
 
+def listed_name(text: str, country: str | None = None, path: str | Path | None = None) -> str:
+    """The listed name of the province spelled ``text``, or ``text`` trimmed when no listed province matches."""
+    return resolve_province(text, country, path) or str(text).strip()
+
+
+def province_identity(text: str, country: str | None = None, path: str | Path | None = None) -> str:
+    """What two spellings of one province share: the matching key of their listed name (of the trimmed text
+    for a province that is not listed).  ``"تهران"``, ``"IR-23"`` and ``"Tehran"`` → ``"tehran"``."""
+    return province_key(listed_name(text, country, path))
+
+
 def canonical_province(text: str, country: str | None = None, path: str | Path | None = None) -> str:
-    """Like :func:`resolve_province`, but an unknown spelling raises :class:`UnknownNameError` when the
-    country has a province list, and is returned trimmed when it has none (or no country is given)."""
-    hit = resolve_province(text, country, path)
-    if hit is not None:
-        return hit
-    if country is not None and has_provinces(country, path):
-        raise UnknownNameError("province", text,
-                               provinces(country, path)["name_en"].tolist())
-    return str(text).strip()
+    """Like :func:`listed_name`, but an unknown spelling raises :class:`UnknownNameError` when the country
+    has a province list."""
+    if resolve_province(text, country, path) is None and country is not None and has_provinces(country, path):
+        raise UnknownNameError("province", text, provinces(country, path)["name_en"].tolist())
+    return listed_name(text, country, path)
 
 
 def province_name(name: str, lang: str = "en", country: str | None = None, path: str | Path | None = None) -> str:

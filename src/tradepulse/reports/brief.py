@@ -292,10 +292,10 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
         brief.notes["targets"] = N_("Not available: {detail}")
         brief.note_args["targets"] = {"detail": str(exc)}
         return
-    from tradepulse.reference.provinces import province_key, resolve_province
+    from tradepulse.reference.provinces import province_identity
 
     def same(name: str | None) -> str:   # one key per province, whatever the spelling
-        return province_key(resolve_province(name) or name) if name else ""
+        return province_identity(name) if name else ""
 
     def prov(st):
         return same(st.target.scope.province) if getattr(st.target, "scope", None) else ""

@@ -424,5 +424,5 @@ def _canonical_province(name) -> str | None:
     """The reference spelling of a target's province (تهران, IR-23 → Tehran), as the ingest stores it."""
     if name is None:
         return None
-    from tradepulse.reference.provinces import resolve_province
-    return resolve_province(str(name)) or str(name).strip()
+    from tradepulse.reference.provinces import listed_name
+    return listed_name(str(name))

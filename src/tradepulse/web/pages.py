@@ -372,10 +372,10 @@ def province_choices(ctx: DataContext, current: str | None, lang: str) -> list[t
         names = []
     out = [(n, province_label(n, lang)) for n in names]
     if current and current not in names:
-        from tradepulse.reference.provinces import resolve_province
+        from tradepulse.reference.provinces import listed_name
         parts = [x.strip() for x in current.split(",") if x.strip()]
         sep = "، " if lang == "fa" else ", "
-        out.append((current, sep.join(province_label(resolve_province(x) or x, lang) for x in parts)))
+        out.append((current, sep.join(province_label(listed_name(x), lang) for x in parts)))
     return out
 
 
