@@ -97,7 +97,7 @@ def test_errors(flows):
 
 def test_same_on_duckdb_warehouse(tmp_warehouse, flows):
     tmp_warehouse.raw.register("src", flows)
-    tmp_warehouse.raw.execute("INSERT INTO flows SELECT * FROM src")
+    tmp_warehouse.raw.execute("INSERT INTO flow_rows SELECT * FROM src")
     a = trade_balance(tmp_warehouse, reporter="IRN", by="partner")
     b = trade_balance(flows, reporter="IRN", by="partner")
     pd.testing.assert_frame_equal(a, b, check_dtype=False)

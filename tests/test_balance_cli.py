@@ -36,7 +36,7 @@ def wh_path(tmp_path):
     path = tmp_path / "wh.duckdb"
     with Warehouse(path) as wh:
         wh.raw.register("src", df[list(schema.FLOWS)])
-        wh.raw.execute("INSERT INTO flows SELECT * FROM src")
+        wh.raw.execute("INSERT INTO flow_rows SELECT * FROM src")
     return path
 
 

@@ -359,7 +359,7 @@ def _insert_flows(wh, rows):
                    source="test", load_id="t1")
     from tradepulse.schema import FLOWS
     wh.raw.register("tmp_rows", df[list(FLOWS)])
-    wh.raw.execute("INSERT INTO flows SELECT * FROM tmp_rows")
+    wh.raw.execute("INSERT INTO flow_rows SELECT * FROM tmp_rows")
     wh.raw.unregister("tmp_rows")
 
 

@@ -271,7 +271,7 @@ def test_accepts_a_warehouse_with_macro(tmp_warehouse):
             "unit", "province", "source", "load_id"]
     full = f.assign(month=None, hs_revision="HS2017", quantity=None, unit=None, source="test", load_id="t")[cols]
     wh.raw.register("f_df", full)
-    wh.raw.execute("INSERT INTO flows SELECT * FROM f_df")
+    wh.raw.execute("INSERT INTO flow_rows SELECT * FROM f_df")
     m = hand_macro().assign(source="test", load_id="t")
     wh.raw.register("m_df", m)
     wh.raw.execute("INSERT INTO macro SELECT * FROM m_df")

@@ -356,7 +356,7 @@ def test_evaluate_on_warehouse_and_status_frame(tmp_warehouse):
     projection = 380·1.1875³ = 636.3 ≥ 500 → on-track."""
     frame = F(ROWS).assign(load_id="test")
     tmp_warehouse.raw.register("tmp_rows", frame)
-    tmp_warehouse.raw.execute("INSERT INTO flows SELECT * FROM tmp_rows")
+    tmp_warehouse.raw.execute("INSERT INTO flow_rows SELECT * FROM tmp_rows")
     rm = roadmap(T("exports", id="irq", scope={"partner": "IRQ"}, target={"value": 500}, deadline=2025),
                  T("imports", id="imp", target={"value": 100}, deadline=2025))
     sts = evaluate(rm, tmp_warehouse)

@@ -45,7 +45,7 @@ def env(tmp_path):
     path = tmp_path / "wh.duckdb"
     with Warehouse(path) as wh:
         wh.raw.register("tmp_rows", frame)
-        wh.raw.execute("INSERT INTO flows SELECT * FROM tmp_rows")
+        wh.raw.execute("INSERT INTO flow_rows SELECT * FROM tmp_rows")
     rm = tmp_path / "r.toml"
     rm.write_text(ROADMAP)
     return path, rm, tmp_path

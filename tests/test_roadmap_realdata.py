@@ -28,7 +28,7 @@ def comtrade(shared_data, tmp_path_factory):
     wh = Warehouse(tmp_path_factory.mktemp("ct") / "wh.duckdb")
     # stored as the Comtrade reader stores all-goods totals (product "TOTAL"); partner codes kept as given
     wh.raw.register("tmp_rows", frame)
-    wh.raw.execute("INSERT INTO flows SELECT * FROM tmp_rows")
+    wh.raw.execute("INSERT INTO flow_rows SELECT * FROM tmp_rows")
     yield wh, raw
     wh.close()
 

@@ -121,7 +121,7 @@ def test_empty_partner_selection(small):
 def test_on_warehouse(tmp_warehouse, small):
     """The same filters on a DuckDB warehouse give the same rows as on the pandas frame."""
     tmp_warehouse.raw.register("src", small)
-    tmp_warehouse.raw.execute("INSERT INTO flows SELECT * FROM src")
+    tmp_warehouse.raw.execute("INSERT INTO flow_rows SELECT * FROM src")
     a = select_flows(tmp_warehouse, reporter="IRN", partner="neighbours15").to_pandas()
     b = select_flows(small, reporter="IRN", partner="neighbours15").to_pandas()
     assert sorted(a.value_usd) == sorted(b.value_usd) == [5.0, 7.0, 30.0, 60.0]

@@ -51,7 +51,7 @@ def _rows():
 @pytest.fixture
 def wh(tmp_warehouse):
     tmp_warehouse.raw.register("tmp_rows", _rows())
-    tmp_warehouse.raw.execute("INSERT INTO flows SELECT * FROM tmp_rows")
+    tmp_warehouse.raw.execute("INSERT INTO flow_rows SELECT * FROM tmp_rows")
     return tmp_warehouse
 
 
@@ -151,7 +151,7 @@ def test_missing_line_years_are_zero_when_the_reporter_reports(wh, tmp_path):
     extra = pd.DataFrame([{**_rows().iloc[0].to_dict(), "year": y, "product": "847130", "value_usd": 30.0}
                           for y in (2016, 2017, 2018)])
     wh.raw.register("extra_rows", extra)
-    wh.raw.execute("INSERT INTO flows SELECT * FROM extra_rows")
+    wh.raw.execute("INSERT INTO flow_rows SELECT * FROM extra_rows")
     path = tmp_path / "l.csv"
     path.write_text("hs,start,calendar\n8471,2019-01-01,gregorian\n8501,2014-01-01,gregorian\n")
     m = monitor(wh, load_lines(path), calendar="gregorian").set_index("hs")

@@ -177,7 +177,7 @@ def test_survival_cli_by_cohort(tmp_path):
     wh = Warehouse(tmp_path / "wh.duckdb")
     wh.raw.register("src", rows)
     cols = ", ".join(rows.columns)
-    wh.raw.execute(f"INSERT INTO flows ({cols}) SELECT {cols} FROM src")
+    wh.raw.execute(f"INSERT INTO flow_rows ({cols}) SELECT {cols} FROM src")
     wh.close()
     out = tmp_path / "km.csv"
     res = CliRunner().invoke(app, ["indicators", "survival", "-w", str(tmp_path / "wh.duckdb"), "--by", "cohort",

@@ -539,7 +539,7 @@ def test_dashboard_does_not_lock_out_ingest(site, tmp_path):
         assert c.get("/").status_code == 200
         before = c.get("/api/v1/tables/trade", params={"year": 2023}).json()["items"][0]["exports"]
         code = ("import duckdb; c = duckdb.connect(%r); "
-                "c.execute(\"DELETE FROM flows WHERE reporter = 'IRN' AND flow = 'export' AND year = 2023\"); "
+                "c.execute(\"DELETE FROM flow_rows WHERE reporter = 'IRN' AND flow = 'export' AND year = 2023\"); "
                 "c.close()" % str(wh))
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr

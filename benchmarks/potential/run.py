@@ -75,7 +75,7 @@ def build(flows: int, seed: int = 9) -> Path:
     pq = WORK / "flows.parquet"
     frame.to_parquet(pq, index=False)
     with Warehouse(path) as wh:
-        wh.raw.execute(f"INSERT INTO flows SELECT * FROM read_parquet('{pq}')")
+        wh.raw.execute(f"INSERT INTO flow_rows SELECT * FROM read_parquet('{pq}')")
         wh.raw.register("macro_df", macro)
         wh.raw.execute("INSERT INTO macro SELECT * FROM macro_df")
     pq.unlink()

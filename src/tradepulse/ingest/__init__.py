@@ -12,9 +12,10 @@ See docs/data-model.md for the conventions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported on first use: a BACI file load does not need it
+    import pandas as pd
 
 from tradepulse.errors import InputError
 from tradepulse.ingest._core import (KEYS, OVERLAP_POLICIES, TARGETS, LoadResult, Spec, check_overlap_policy,
@@ -110,6 +111,7 @@ def ingest_frame(warehouse, frame: pd.DataFrame, *, source: str, name: str, targ
     if target not in TARGETS:
         raise InputError(f"unknown target {target!r} ({', '.join(TARGETS)})", file=name)
     check_overlap_policy(on_overlap)
+    import pandas as pd
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, not {type(frame).__name__}")
     wanted = [c for c in TARGETS[target] if c not in ("load_id", "source")]

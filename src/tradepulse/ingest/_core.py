@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import numbers
 import os
 import re
 import uuid
@@ -39,13 +40,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tradepulse import schema
 from tradepulse.errors import InputError, UnknownNameError
 from tradepulse.ingest import codes
-from tradepulse.reference import provinces
+
+if TYPE_CHECKING:  # imported on first use: a clean BACI load needs neither numpy, pandas nor the province list
+    import numpy as np
+    import pandas as pd
 
 TARGETS = {"flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO,
            "firm_flows": schema.FIRM_FLOWS}
@@ -93,8 +96,8 @@ def lit(value) -> str:
         return "NULL"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return repr(float(value)) if isinstance(value, (float, np.floating)) else str(int(value))
+    if isinstance(value, numbers.Real):  # Python and NumPy numbers
+        return str(int(value)) if isinstance(value, numbers.Integral) else repr(float(value))
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -128,7 +131,9 @@ class Spec:
     line_offset: int = 1                # line = row number + line_offset (CSV with header: 1)
     country_codes_csv: str | None = None
     rejects: bool = False               # CSV: DuckDB stores malformed lines in a rejects table
-    pass1_sql: str | None = None        # optional hand-tuned first pass (typed BACI reader); same verdicts
+    #: clean typed BACI CSV → the slim storage ``baci_rows`` (:func:`_insert_slim`); holds the per-load
+    #: constants {"flow", "hs_revision", "unit"} (canonical words)
+    slim: dict | None = None
     local_digits: bool = False          # accept Persian/Arabic digits and thousands separators in numbers
     relation_pass2: str | None = None   # same relation for the line-number pass (CSV without rejects)
     note: dict = field(default_factory=dict)
@@ -202,6 +207,7 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         sel.append(f"{alias}.code AS {ident('__map_' + c)}")
     mapped_provinces = _maps_provinces(spec)
     if mapped_provinces:  # reporter's province list (reference.provinces): any spelling → the listed name
+        from tradepulse.reference import provinces
         rep = "__cc_reporter.code" if spec.fields.get("reporter") is not None else "NULL"
         joins.append(f"LEFT JOIN __tp_prov __pv ON __pv.country = {rep} AND __pv.key = "
                      f"{provinces.province_key_sql(src('province'))}")
@@ -404,6 +410,8 @@ def file_sha256(path: Path) -> str:
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
+    import pandas as pd
+
     h = hashlib.sha256()
     h.update("\x1f".join(map(str, frame.columns)).encode())
     h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
@@ -418,6 +426,8 @@ def _maps_provinces(spec: Spec) -> bool:
 
 def _register_code_tables(con, spec: Spec) -> None:
     if _maps_provinces(spec):
+        from tradepulse.reference import provinces
+
         con.register("__tp_prov_df", provinces.alias_table())
         con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_prov AS SELECT DISTINCT country, "
                     f"{provinces.province_key_sql('spelling')} AS key, name_en FROM __tp_prov_df")
@@ -428,9 +438,16 @@ def _register_code_tables(con, spec: Spec) -> None:
             raise InputError(f"the province list gives {clash[0]} spelling {clash[1]!r} to {clash[2]}")
         con.execute("CREATE OR REPLACE TEMP TABLE __tp_prov_countries AS SELECT DISTINCT country FROM __tp_prov")
     for kind in set(spec.countries.values()):
-        if kind == "numeric":
-            df = codes.numeric_table(spec.country_codes_csv)
-        elif kind == "name":
+        if kind == "numeric":  # built by DuckDB (no pandas): the same table as codes.numeric_table
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_codes_numeric AS "
+                            f"{codes.numeric_codes_sql(spec.country_codes_csv)}")
+            except Exception as exc:  # noqa: BLE001 - a DuckDB error reading the code file
+                raise InputError(f"cannot read the country code file (it needs columns country_code and "
+                                 f"iso_3digit_alpha): {str(exc).splitlines()[0]}",
+                                 file=str(spec.country_codes_csv or "country codes"), line=1) from exc
+            continue
+        if kind == "name":
             df = codes.name_table()
         else:
             df = codes.iso3_table()
@@ -445,6 +462,8 @@ def _true_lines(rn: np.ndarray, first_line: int, rejected: np.ndarray) -> np.nda
     The accepted lines are the integers ≥ ``first_line`` minus ``rejected``; with a_i = R_i − i (R sorted),
     line = first_line + rn − 1 + #{i : a_i ≤ first_line + rn − 1 + …} — solved by ``searchsorted`` on a.
     """
+    import numpy as np
+
     if len(rejected) == 0:
         return rn + first_line - 1
     r = np.unique(rejected)
@@ -510,6 +529,125 @@ def _distinct_keys(con, table: str, load_id: str, cols: list[str]) -> tuple[int,
     return n_rows, int(n_keys)
 
 
+#: Storage labels of the located view (``__store``) → physical table, per target (see tradepulse.warehouse).
+def _stores(target: str) -> dict[str, str]:
+    from tradepulse.warehouse import STORAGE
+    return {"rows": STORAGE[target], "baci": "baci_rows"} if target == "flows" else {"rows": STORAGE[target]}
+
+
+def _located(target: str) -> str:
+    """Relation of ``target``'s rows (canonical columns) with ``__store`` and ``__rid`` naming where each row is
+    stored (storage label, ``rowid``): the view ``flows_located``, or the table itself for other targets."""
+    if target == "flows":
+        return "flows_located"
+    from tradepulse.warehouse import STORAGE
+    return f"(SELECT 'rows' AS __store, rowid AS __rid, * FROM {ident(STORAGE[target])})"
+
+
+def _delete_located(con, target: str, rows_sql: str) -> None:
+    """Delete the stored rows named by ``rows_sql`` (a query giving ``__store``, ``__rid``)."""
+    for label, table in _stores(target).items():
+        con.execute(f"DELETE FROM {ident(table)} WHERE rowid IN (SELECT __rid FROM ({rows_sql}) WHERE __store = "
+                    f"{lit(label)})")
+
+
+def _others_exist(con, target: str, load_id: str) -> bool:
+    """Does ``target`` hold rows of any load other than ``load_id``?  (Reads storage, not the decoding view.)"""
+    from tradepulse.warehouse import STORAGE
+    q = f"SELECT EXISTS (SELECT 1 FROM {ident(STORAGE[target])} WHERE load_id IS DISTINCT FROM {lit(load_id)})"
+    if target == "flows":
+        q += f" OR EXISTS (SELECT 1 FROM baci_loads WHERE load_id <> {lit(load_id)})"
+    return bool(con.execute(q).fetchone()[0])
+
+
+def _drop_loads(con, target: str, load_ids: list[str]) -> None:
+    """Delete every stored row of ``load_ids`` from ``target`` (both storages of ``flows``)."""
+    from tradepulse.warehouse import STORAGE
+    con.execute(f"DELETE FROM {ident(STORAGE[target])} WHERE list_contains(?, load_id)", [load_ids])
+    if target == "flows":
+        nos = "(SELECT load_no FROM baci_loads WHERE list_contains(?, load_id))"
+        for table in ("baci_rows", "baci_countries"):
+            con.execute(f"DELETE FROM {table} WHERE load_no IN {nos}", [load_ids])
+        con.execute("DELETE FROM baci_loads WHERE list_contains(?, load_id)", [load_ids])
+
+
+# ------------------------------------------------------------------ slim BACI storage
+def _insert_slim(con, spec: Spec, load_id: str) -> tuple[int, int, int]:
+    """Append a typed BACI CSV to the slim storage; return (load number, good rows, rejected rows).
+
+    One read: the file's numbers go to ``baci_rows`` as they are, the row's verdict in the sign of its load
+    number (``-load_no`` = rejected).  The verdict equals the general checks (:func:`_inner_select`): year
+    1900–2100, both country codes present and known, 0 ≤ k ≤ 999999 with an HS chapter in use (k // 10000: 1–97
+    without 77, or 99), v ≥ 0 and present, q ≥ 0 or blank/NA (q is text: BACI pads it, ``"          NA"``).
+    Country codes are checked once per distinct number (rows with an unknown one are re-marked), and the
+    load's numbers with their ISO3 codes go to ``baci_countries``; the constants to ``baci_loads``.  Rejected
+    rows are deleted again (their lines reach the quarantine through the second pass).
+    """
+    consts = spec.slim or {}
+    n = int(con.execute("SELECT coalesce(max(load_no), 0) + 1 FROM baci_loads").fetchone()[0])
+    ch = "s.k // 10000"
+    good = (f"s.t BETWEEN 1900 AND 2100 AND s.i IS NOT NULL AND s.j IS NOT NULL "
+            f"AND s.k BETWEEN 0 AND 999999 AND (({ch} BETWEEN 1 AND 97 AND {ch} <> 77) OR {ch} = 99) "
+            f"AND s.v >= 0 AND CASE WHEN s.qd IS NOT NULL THEN s.qd >= 0 ELSE (s.q IS NULL OR upper(trim(s.q)) "
+            f"IN ('', 'NA', 'NAN', 'NULL')) END")
+    n_all = con.execute(
+        f"INSERT INTO baci_rows SELECT TRY_CAST(s.t AS SMALLINT), s.i, s.j, TRY_CAST(s.k AS INTEGER), "
+        f"s.v * {lit(float(spec.value_scale))}, s.qd, CASE WHEN coalesce({good}, FALSE) THEN {n} ELSE {-n} END "
+        f"FROM (SELECT *, TRY_CAST(q AS DOUBLE) AS qd FROM {spec.relation}) s").fetchone()[0]
+    # one scan for the distinct values: country numbers (checked here), years and products (ranked by
+    # _slim_distinct_keys); values of rows re-marked below only widen the ranks
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_slim_values AS SELECT list(DISTINCT year) AS years, "
+                f"list(DISTINCT product) AS products, list_distinct(list(DISTINCT reporter) || "
+                f"list(DISTINCT partner)) AS numbers FROM baci_rows WHERE load_no = {n}")
+    con.execute("CREATE OR REPLACE TEMP TABLE __tp_nums AS SELECT u.number, c.code FROM (SELECT unnest(numbers) "
+                "AS number FROM __tp_slim_values) u LEFT JOIN __tp_codes_numeric c ON c.key = CAST(u.number AS VARCHAR)")
+    unknown = [r[0] for r in con.execute("SELECT number FROM __tp_nums WHERE code IS NULL").fetchall()]
+    if unknown:
+        con.execute(f"UPDATE baci_rows SET load_no = {-n} WHERE load_no = {n} AND (list_contains(?, reporter) OR "
+                    f"list_contains(?, partner))", [unknown, unknown])
+    con.execute(f"INSERT INTO baci_countries SELECT {n}, number, code FROM __tp_nums WHERE code IS NOT NULL")
+    con.execute("INSERT INTO baci_loads VALUES (?, ?, ?, ?, ?, ?)",
+                [n, load_id, consts.get("flow", "export"), consts.get("hs_revision", "UNKNOWN"),
+                 consts.get("unit", "t"), spec.source_name])
+    n_bad = int(con.execute(f"SELECT count(*) FROM baci_rows WHERE load_no = {-n}").fetchone()[0])
+    if n_bad:
+        con.execute(f"DELETE FROM baci_rows WHERE load_no = {-n}")
+    return n, int(n_all) - n_bad, n_bad
+
+
+def _slim_distinct_keys(con, load_no: int) -> tuple[int, int]:
+    """(rows, distinct keys) of a slim load, as :func:`_distinct_keys` but on the stored numbers.
+
+    The key is (year, reporter, partner, product) — month, flow and province are constant in a BACI load.
+    Country numbers are ranked by their ISO3 code (dense rank), so two numbers of one country (56 and 58
+    for Belgium) count as one key, as in the decoded ``flows``.  Ranks are packed mixed-radix into a bitmap
+    (``bitstring_agg``) when the space fits :data:`KEY_BITMAP_BITS`, else counted as distinct 64-bit hashes.
+    """
+    where = f"load_no = {int(load_no)}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_srk_c AS SELECT number AS v, CAST(dense_rank() OVER "
+                f"(ORDER BY iso3) - 1 AS BIGINT) AS r FROM baci_countries WHERE {where}")
+    n_c = int(con.execute("SELECT coalesce(max(r), -1) + 1 FROM __tp_srk_c").fetchone()[0])
+    for c, values in (("year", "years"), ("product", "products")):  # distinct values found by _insert_slim
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_srk_{c} AS SELECT v, CAST(row_number() OVER () - 1 AS "
+                    f"BIGINT) AS r FROM (SELECT unnest({values}) AS v FROM __tp_slim_values)")
+    n_y, n_p, n_rows = con.execute(f"SELECT (SELECT count(*) FROM __tp_srk_year), (SELECT count(*) FROM "
+                                   f"__tp_srk_product), (SELECT count(*) FROM baci_rows WHERE {where})").fetchone()
+    try:
+        if n_rows == 0:
+            return 0, 0
+        space = n_y * n_c * n_c * n_p
+        packed = f"((y.r * {n_c} + rc.r) * {n_c} + pc.r) * {n_p} + p.r"
+        joins = ("JOIN __tp_srk_year y ON y.v = f.year JOIN __tp_srk_c rc ON rc.v = f.reporter "
+                 "JOIN __tp_srk_c pc ON pc.v = f.partner JOIN __tp_srk_product p ON p.v = f.product")
+        agg = f"bit_count(bitstring_agg({packed}, 0, {space - 1}))" if space <= KEY_BITMAP_BITS else \
+            "count(DISTINCT hash(y.r, rc.r, pc.r, p.r))"
+        n_keys = con.execute(f"SELECT {agg} FROM baci_rows f {joins} WHERE f.{where}").fetchone()[0]
+        return int(n_rows), int(n_keys)
+    finally:
+        for t in ("c", "year", "product"):
+            con.execute(f"DROP TABLE IF EXISTS __tp_srk_{t}")
+
+
 class _Skip(Exception):
     """Internal: the input turned out to be loaded already (deferred digest)."""
 
@@ -542,12 +680,13 @@ def _find_overlap(con, target: str, load_id: str) -> int:
        :data:`PACKED_KEY_SPACE`) and the two sides are joined on that BIGINT — ≈ 4× faster than a hash join
        on seven mostly-text columns under the ingest memory limit.  Key columns constant in the new load
        become a filter on the earlier rows.  Larger key spaces fall back to the join on the key columns.
-    Rows are named by DuckDB ``rowid`` (valid within the transaction), so the deletes that follow are
-    semi-joins on one integer.
+    Rows are named by their storage and DuckDB ``rowid`` (``__store``, ``__rid`` of :func:`_located`; valid
+    within the transaction), so the deletes that follow (:func:`_delete_located`) are semi-joins on one
+    integer.  Columns: ``old_store``, ``old_rid``, ``new_store``, ``new_rid``, ``old_load_id``, ``old_value``.
     """
     keys = KEYS[target]
     pre = [k for k in keys if k in ("year", "reporter", "iso3")]
-    t = ident(target)
+    t = _located(target)
     value = f"o.{VALUE[target]}" if VALUE[target] else "NULL::DOUBLE"
     mine = f"load_id = {lit(load_id)}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_pairs AS SELECT DISTINCT {', '.join(pre)} FROM {t} WHERE {mine}")
@@ -568,10 +707,10 @@ def _find_overlap(con, target: str, load_id: str) -> int:
         for i in range(len(keys)):
             con.execute(f"DROP TABLE IF EXISTS __tp_ork{i}")
         kcols = ", ".join(f"o.{k}" for k in keys)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.__rid AS old_rid, n.rowid AS new_rid, "
-                    f"o.load_id AS old_load_id, o.__v AS old_value FROM (SELECT o.rowid AS __rid, {kcols}, "
-                    f"o.load_id, {value} AS __v {earlier}) o JOIN {t} n ON {_key_on('n', 'o', keys)} "
-                    f"WHERE n.{mine}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.__store AS old_store, o.__rid AS "
+                    f"old_rid, n.__store AS new_store, n.__rid AS new_rid, o.load_id AS old_load_id, o.__v AS "
+                    f"old_value FROM (SELECT o.__store, o.__rid, {kcols}, o.load_id, {value} AS __v {earlier}) o "
+                    f"JOIN {t} n ON {_key_on('n', 'o', keys)} WHERE n.{mine}")
         return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
     packed, new_joins, old_joins, old_filters = "0", [], [], []
     try:
@@ -583,19 +722,20 @@ def _find_overlap(con, target: str, load_id: str) -> int:
             old_joins.append(f"JOIN __tp_ork{i} k{i} ON o.{ident(k)} IS NOT DISTINCT FROM k{i}.v")
             packed = f"({packed}) * {n} + k{i}.r"
         filt = "".join(f" AND {x}" for x in old_filters)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.old_rid, n.new_rid, o.old_load_id, "
-                    f"o.old_value FROM (SELECT o.rowid AS old_rid, o.load_id AS old_load_id, {value} AS old_value, "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT o.old_store, o.old_rid, n.new_store, "
+                    f"n.new_rid, o.old_load_id, o.old_value FROM (SELECT o.__store AS old_store, o.__rid AS old_rid, "
+                    f"o.load_id AS old_load_id, {value} AS old_value, "
                     f"{packed} AS pk FROM {t} o JOIN __tp_pairs p ON {on_pre} {' '.join(old_joins)} "
                     f"WHERE o.load_id IS DISTINCT FROM {lit(load_id)}{filt}) o "
-                    f"JOIN (SELECT f.rowid AS new_rid, {packed} AS pk FROM {t} f {' '.join(new_joins)} "
-                    f"WHERE f.{mine}) n ON o.pk = n.pk")
+                    f"JOIN (SELECT f.__store AS new_store, f.__rid AS new_rid, {packed} AS pk FROM {t} f "
+                    f"{' '.join(new_joins)} WHERE f.{mine}) n ON o.pk = n.pk")
     finally:
         for i in range(len(keys)):
             con.execute(f"DROP TABLE IF EXISTS __tp_ork{i}")
     return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
 
 
-def _overlap_lines(con, spec: Spec, load_id: str, rejected: np.ndarray, *, first_only: bool = False) -> int:
+def _overlap_lines(con, spec: Spec, load_id: str, rejected: list[int], *, first_only: bool = False) -> int:
     """Quarantine the source lines whose good row has a key in ``__tp_ovl_keys``; return how many.
 
     Pure SQL (``INSERT … SELECT`` over the line-numbered second pass joined to the keys): a revised release
@@ -611,6 +751,8 @@ def _overlap_lines(con, spec: Spec, load_id: str, rejected: np.ndarray, *, first
     rows = (f"SELECT q.__rn + {int(spec.line_offset)} AS __base, {desc} AS __value, q.__raw, v.old_load_id "
             f"FROM ({sql2}) q JOIN __tp_ovl_keys v ON {_key_on('v', 'q', keys)} WHERE q.__reason IS NULL")
     if len(rejected):
+        import numpy as np
+
         r = np.unique(rejected)
         a = r - np.arange(len(r))                       # non-decreasing
         ua = np.unique(a)
@@ -657,6 +799,9 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
     con = warehouse.raw
     target = spec.target
     tcols = TARGETS[target]
+    from tradepulse.warehouse import STORAGE
+    store = ident(STORAGE[target])   # where this load's rows are written (``flows`` is a view)
+    slim = spec.slim is not None and target == "flows"
     deferred = callable(sha256)
     if not deferred:
         prev = _previous(con, sha256, target)
@@ -683,39 +828,42 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                 return 0
             n = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE list_contains(?, load_id)",
                             [old]).fetchone()[0]
-            for t in (target, "quarantine", "loads"):
+            _drop_loads(con, target, old)
+            for t in ("quarantine", "loads"):
                 con.execute(f"DELETE FROM {ident(t)} WHERE list_contains(?, load_id)", [old])
             return int(n)
 
         if replace and not deferred:
             replaced = drop_previous()
         step("reading and validating")
-        sql = spec.pass1_sql or _inner_select(spec, with_rn=False)[0]
-        sql = sql.replace("{rel}", spec.relation)
+        sql = "" if slim else _inner_select(spec, with_rn=False)[0].replace("{rel}", spec.relation)
         names = [c for c in tcols if c not in ("load_id", "source")]
         outs = ", ".join(ident(c) for c in names)
         bad_id = load_id + "#bad"
         keys = KEYS[target]
-        aggregate = spec.product_truncate is not None and target in GOODS_TARGETS
-        if aggregate:
+        aggregate = spec.product_truncate is not None and target in GOODS_TARGETS and not slim
+        load_no = None
+        if slim:
+            load_no, n_mine, n_bad = _insert_slim(con, spec, load_id)
+        elif aggregate:
             con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_stage AS {sql}")
             sums = {"value_usd": "sum(value_usd)", "quantity": "sum(quantity)", "unit": "min(unit)",
                     "hs_revision": "min(hs_revision)"}
             sel = ", ".join(sums.get(c, c) for c in names)
             grp = ", ".join(c for c in names if c not in sums)
-            n_mine = con.execute(f"INSERT INTO {ident(target)} ({outs}, source, load_id) SELECT {sel}, "
+            n_mine = con.execute(f"INSERT INTO {store} ({outs}, source, load_id) SELECT {sel}, "
                                  f"{lit(spec.source_name)}, {lit(load_id)} FROM __tp_stage WHERE __reason IS NULL "
                                  f"GROUP BY {grp}").fetchone()[0]
             n_bad = con.execute("SELECT count(*) FROM __tp_stage WHERE __reason IS NOT NULL").fetchone()[0]
             con.execute("DROP TABLE __tp_stage")
         else:
-            n_mine = con.execute(f"INSERT INTO {ident(target)} ({outs}, source, load_id) SELECT {outs}, "
+            n_mine = con.execute(f"INSERT INTO {store} ({outs}, source, load_id) SELECT {outs}, "
                                  f"{lit(spec.source_name)}, CASE WHEN __reason IS NULL THEN {lit(load_id)} "
                                  f"ELSE {lit(bad_id)} END FROM ({sql})").fetchone()[0]
-            n_bad = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE load_id = ?", [bad_id]).fetchone()[0]
+            n_bad = con.execute(f"SELECT count(*) FROM {store} WHERE load_id = ?", [bad_id]).fetchone()[0]
             n_mine -= n_bad
             if n_bad:
-                con.execute(f"DELETE FROM {ident(target)} WHERE load_id = ?", [bad_id])
+                con.execute(f"DELETE FROM {store} WHERE load_id = ?", [bad_id])
         if deferred:  # the digest was computed meanwhile: now decide skip / replace
             sha256 = sha256()
             prev = _previous(con, sha256, target)
@@ -724,11 +872,11 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                 raise _Skip()
             if replace:
                 replaced = drop_previous()
-        rejected = np.array([], dtype=np.int64)
+        rejected: list[int] = []  # physical lines of unreadable rows (DuckDB's rejects table)
         if spec.rejects:
             rej = con.execute("SELECT line, min(column_name), min(error_message), min(csv_line) "
                               "FROM __tp_rejects GROUP BY line ORDER BY line").fetchall()
-            rejected = np.array([r[0] for r in rej], dtype=np.int64)
+            rejected = [int(r[0]) for r in rej]
         else:
             rej = []
         # duplicate keys among the good rows
@@ -740,24 +888,30 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
             varying = [k for k in keys if not _constant_field(spec, k)]
             kh = "hash(" + ", ".join(varying or keys) + ")"
             # quick test: as many distinct keys as rows → no duplicates
-            n_rows, n_hash = _distinct_keys(con, target, load_id, varying)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_dups AS SELECT {', '.join(keys)}, count(*) AS n "
-                        f"FROM {ident(target)} WHERE load_id = ? AND {kh} IN (SELECT h FROM (SELECT {kh} AS h, "
-                        f"count(*) AS n FROM {ident(target)} WHERE load_id = ? GROUP BY h) WHERE n > 1) "
-                        f"GROUP BY ALL HAVING count(*) > 1",
-                        [load_id if n_rows != n_hash else "", load_id if n_rows != n_hash else ""])
-            n_dup = con.execute("SELECT coalesce(sum(n), 0) FROM __tp_dups").fetchone()[0]
+            if slim:
+                n_rows, n_hash = _slim_distinct_keys(con, load_no)
+            else:
+                n_rows, n_hash = _distinct_keys(con, STORAGE[target], load_id, varying)
+            if n_rows != n_hash:  # some key repeats: find which (exactly), by hash then by value
+                mine_rel = ident(target) if slim else store  # slim rows are compared decoded, through the view
+                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_dups AS SELECT {', '.join(keys)}, count(*) AS n "
+                            f"FROM {mine_rel} WHERE load_id = ? AND {kh} IN (SELECT h FROM (SELECT {kh} AS h, "
+                            f"count(*) AS n FROM {mine_rel} WHERE load_id = ? GROUP BY h) WHERE n > 1) "
+                            f"GROUP BY ALL HAVING count(*) > 1", [load_id, load_id])
+                n_dup = con.execute("SELECT coalesce(sum(n), 0) FROM __tp_dups").fetchone()[0]
             if n_dup:
                 on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM f.{k}" for k in keys)
-                con.execute(f"DELETE FROM {ident(target)} f USING __tp_dups d WHERE f.load_id = ? AND {on}",
-                            [load_id])
+                if slim:
+                    _delete_located(con, target, f"SELECT f.__store, f.__rid FROM {_located(target)} f "
+                                                 f"JOIN __tp_dups d ON {on} WHERE f.load_id = {lit(load_id)}")
+                else:
+                    con.execute(f"DELETE FROM {store} f USING __tp_dups d WHERE f.load_id = ? AND {on}", [load_id])
                 n_mine -= n_dup
         # keys that earlier loads already hold (skipped at the cost of a count(*) when there are none)
         step("checking earlier loads")
         n_ovl, n_ovl_lines, overlapping, note = 0, 0, [], dict(spec.note)
         quarantine_ovl = False
-        n_all = con.execute(f"SELECT count(*) FROM {ident(target)}").fetchone()[0]
-        if n_all != n_mine and _find_overlap(con, target, load_id):
+        if _others_exist(con, target, load_id) and _find_overlap(con, target, load_id):
             tbl = ident(target)
             if on_overlap == "quarantine":  # the new rows go; each names the (first) earlier load holding its key
                 quarantine_ovl = True
@@ -781,21 +935,21 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                                      + (f"; {others:,} other row(s) were rejected" if others else ""),
                                      file=spec.file, line=first_line, column="key")
                 fk = ", ".join("f." + k for k in keys)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {fk}, v.old_load_id FROM {tbl} f "
-                            f"JOIN (SELECT new_rid, min(old_load_id) AS old_load_id FROM __tp_overlap GROUP BY 1) v "
-                            f"ON f.rowid = v.new_rid")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {fk}, v.old_load_id FROM "
+                            f"{_located(target)} f JOIN (SELECT new_store, new_rid, min(old_load_id) AS old_load_id "
+                            f"FROM __tp_overlap GROUP BY 1, 2) v ON f.__store = v.new_store AND f.__rid = v.new_rid")
                 con.execute("CREATE OR REPLACE TEMP TABLE __tp_ovl_loads AS SELECT o.old_load_id, any_value(l.file) "
                             "AS file, 'already loaded by load ' || coalesce(o.old_load_id, 'NULL') || ' (' || "
                             "coalesce(any_value(l.file), 'no load record') || ')' AS reason, count(*) AS n "
                             "FROM __tp_ovl_keys o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1")
-                con.execute(f"DELETE FROM {tbl} WHERE rowid IN (SELECT new_rid FROM __tp_overlap)")
+                _delete_located(con, target, "SELECT new_store AS __store, new_rid AS __rid FROM __tp_overlap")
                 overlapping = [{"load_id": i, "file": f, "rows": int(n)} for i, f, n in con.execute(
                     "SELECT old_load_id, file, n FROM __tp_ovl_loads ORDER BY 1").fetchall()]
             else:  # replace: the earlier rows go; their loads' counts are brought up to date
                 sup = con.execute("SELECT old_load_id, count(*), coalesce(sum(old_value), 0) FROM __tp_overlap "
                                   "GROUP BY 1 ORDER BY 1").fetchall()
                 n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
-                con.execute(f"DELETE FROM {tbl} WHERE rowid IN (SELECT old_rid FROM __tp_overlap)")
+                _delete_located(con, target, "SELECT old_store AS __store, old_rid AS __rid FROM __tp_overlap")
                 old = {r[0]: (r[1], r[2]) for r in con.execute(
                     "SELECT load_id, file, note FROM loads WHERE list_contains(?, load_id)",
                     [[r[0] for r in sup]]).fetchall()}
@@ -818,6 +972,9 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                 raise RuntimeError(f"internal error: {n_ovl} overlapping rows but {n_ovl_lines} lines")
         # quarantine with line numbers (second pass only when needed)
         if n_bad or n_dup or len(rej):
+            import numpy as np
+            import pandas as pd
+
             step("locating rejected lines")
             rel2 = spec.relation_pass2 or spec.relation
             sql2, _ = _inner_select(spec, with_rn=True)
@@ -833,7 +990,8 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
             n_rule = int((qdf["__kind"] == "rule").sum())
             if n_rule != n_bad:  # both passes must agree on which rows are bad
                 raise RuntimeError(f"internal error: first pass rejected {n_bad} rows, second pass {n_rule}")
-            qdf["line"] = _true_lines(qdf["__rn"].to_numpy(np.int64), spec.line_offset + 1, rejected)
+            qdf["line"] = _true_lines(qdf["__rn"].to_numpy("int64"), spec.line_offset + 1,
+                                      np.asarray(rejected, dtype="int64"))
             if len(rej):
                 qdf = pd.concat([qdf, pd.DataFrame({
                     "line": [r[0] for r in rej], "__column": [r[1] for r in rej], "__value": None,
@@ -849,10 +1007,12 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
         n_q = n_bad + n_dup + len(rej) + n_ovl_lines
         step("committing")
         vsum = f"coalesce(sum({value_col}), 0)" if value_col else "0"
-        n_ok, v_ok = con.execute(f"SELECT count(*), {vsum} FROM {ident(target)} WHERE load_id = ?",
-                                 [load_id]).fetchone()
-        problems = con.execute("SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? "
-                               "ORDER BY line LIMIT 10", [load_id]).df().to_dict("records")
+        n_ok, v_ok = (con.execute(f"SELECT count(*), {vsum} FROM baci_rows WHERE load_no = ?", [load_no]) if slim
+                      else con.execute(f"SELECT count(*), {vsum} FROM {store} WHERE load_id = ?", [load_id])
+                      ).fetchone()
+        problems = [dict(zip(("line", "column_name", "value", "reason"), r)) for r in con.execute(
+            "SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? ORDER BY line LIMIT 10",
+            [load_id]).fetchall()]
         if n_ok == 0:
             first = problems[0] if problems else None
             raise InputError("no usable rows" + (f"; first problem: {first['reason']} (value {first['value']!r})"
@@ -872,7 +1032,7 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
     finally:
         con.execute(f"SET memory_limit = {lit(old_limit)}")
         for t in ("__tp_dups", "__tp_stage", "__tp_pairs", "__tp_overlap", "__tp_ovl_keys", "__tp_ovl_loads",
-                  "__tp_rej_a"):
+                  "__tp_rej_a", "__tp_nums", "__tp_slim_values"):
             try:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
             except Exception:  # noqa: BLE001 - cleanup only

@@ -15,13 +15,15 @@ Conventions (see docs/data-model.md):
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from tradepulse import reference
 from tradepulse.errors import InputError
 from tradepulse.schema import WORLD
+
+if TYPE_CHECKING:  # pandas and the reference tables are imported on first use: a BACI load needs neither
+    import pandas as pd
 
 #: ISO 3166-1 alpha-3 codes absent from the reference list but used by trade sources (territories).
 EXTRA_ISO3 = ("ALA", "ATF", "BES", "BLM", "BVT", "CCK", "CUW", "CXR", "ESH", "HMD", "IOT", "MAF", "MYT", "NFK",
@@ -63,6 +65,9 @@ HS_CHAPTERS = tuple(f"{c:02d}" for c in range(1, 98) if c != 77) + ("99",)
 @functools.cache
 def iso3_table() -> pd.DataFrame:
     """``key → code`` for ISO3 / alias / area code columns (keys upper-case)."""
+    import pandas as pd
+
+    from tradepulse import reference
     valid = sorted(set(reference.iso3_codes()) | set(EXTRA_ISO3) | set(HISTORIC_ISO3) | set(AREA_CODES)
                    | {WORLD})
     rows = [(c, c) for c in valid] + list(ALIASES.items())
@@ -75,6 +80,9 @@ def numeric_table(country_codes_csv: str | Path | None = None) -> pd.DataFrame:
     Starts from the reference M49 codes, overridden by :data:`BACI_NUMERIC`, overridden by a BACI
     ``country_codes`` CSV (``country_code``, ``iso_3digit_alpha``) when given.
     """
+    import pandas as pd
+
+    from tradepulse import reference
     ref = reference.countries()
     table = dict(zip(ref["m49"].astype(int), ref["iso3"]))
     table.update(BACI_NUMERIC)
@@ -93,6 +101,38 @@ def numeric_table(country_codes_csv: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame({"key": [str(k) for k in table], "code": list(table.values())})
 
 
+def _atlas_country_csv() -> Path:
+    """The country list CSV shipped by ``atlas-common-data`` (the file ``reference.countries()`` reads),
+    located without importing the package (its ``__init__`` imports pandas)."""
+    spec = importlib.util.find_spec("atlas_common_data")
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError("the atlas-common-data package is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "data" / "classification" / "location" / "country.csv"
+
+
+def numeric_codes_sql(country_codes_csv: str | Path | None = None) -> str:
+    """A DuckDB query for the same ``key → code`` table as :func:`numeric_table`, built without pandas.
+
+    Used by the slim BACI load, which imports only DuckDB.  Precedence as in :func:`numeric_table`: the
+    reference M49 codes (``country_id`` of atlas-common-data's country list), overridden by
+    :data:`BACI_NUMERIC`, overridden by the BACI ``country_codes`` CSV (read as Latin-1, blank ISO3 ignored).
+    A code file without the two columns raises :class:`~tradepulse.errors.InputError` when the query runs.
+    """
+    def q(text: str) -> str:
+        return "'" + str(text).replace("'", "''") + "'"
+
+    parts = [f"SELECT CAST(country_id AS INTEGER) AS key, CAST(iso3_code AS VARCHAR) AS code, 1 AS rank "
+             f"FROM read_csv({q(_atlas_country_csv())}, header = true)"]
+    parts.append("SELECT key, code, 2 AS rank FROM (VALUES " +
+                 ", ".join(f"({k}, {q(v)})" for k, v in BACI_NUMERIC.items()) + ") v(key, code)")
+    if country_codes_csv is not None:
+        parts.append(f"SELECT TRY_CAST(trim(country_code) AS INTEGER) AS key, upper(trim(iso_3digit_alpha)) AS code, "
+                     f"3 AS rank FROM read_csv({q(country_codes_csv)}, header = true, all_varchar = true, "
+                     f"encoding = 'latin-1') WHERE trim(coalesce(iso_3digit_alpha, '')) <> ''")
+    return (f"SELECT CAST(key AS VARCHAR) AS key, arg_max(code, rank) AS code FROM ({' UNION ALL '.join(parts)}) "
+            f"WHERE key IS NOT NULL GROUP BY key")
+
+
 def _normalise_name(s: pd.Series) -> pd.Series:
     return (s.astype(str).str.strip().str.lower().str.replace("ي", "ی", regex=False)
             .str.replace("ك", "ک", regex=False))
@@ -101,6 +141,9 @@ def _normalise_name(s: pd.Series) -> pd.Series:
 @functools.cache
 def name_table() -> pd.DataFrame:
     """``key → code`` for country *names* (English or Persian, lower-cased) and ISO3 codes."""
+    import pandas as pd
+
+    from tradepulse import reference
     ref = reference.countries()
     iso = iso3_table()
     parts = [pd.DataFrame({"key": iso["key"].str.lower(), "code": iso["code"]}),

@@ -18,7 +18,6 @@ import zipfile
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import yaml
 
 from tradepulse.config import DEFAULT_FOCUS
@@ -117,32 +116,16 @@ class Source:
 BACI_TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "BIGINT", "v": "DOUBLE", "q": "VARCHAR"}
 
 
-def baci_pass1_sql(spec: Spec, consts: dict) -> str:
-    """Lean first pass for a typed BACI CSV: integer/double comparisons only, one lpad.
-
-    Its verdict (good/bad) equals the generic checks: year 1900–2100, both codes known, 0 ≤ k ≤ 999999
-    with an HS chapter in use (k // 10000), v ≥ 0 and not missing, q ≥ 0 or blank/NA (q is text: BACI pads
-    it with spaces, ``"          NA"``).
-    """
+def baci_slim_constants(consts: dict, display: str) -> dict:
+    """The per-load constants of a slim BACI load as canonical words: flow, HS revision, unit."""
     from tradepulse.ingest import codes
     hs = codes.HS_CLASSIFICATIONS.get(str(consts.get("hs_revision", "UNKNOWN")).upper().strip())
     if hs is None:
-        raise InputError(f"unknown HS revision {consts.get('hs_revision')!r}", file=spec.file)
-    ch = "s.k // 10000"
-    good = (f"s.t BETWEEN 1900 AND 2100 AND r.code IS NOT NULL AND p.code IS NOT NULL "
-            f"AND s.k BETWEEN 0 AND 999999 AND (({ch} BETWEEN 1 AND 97 AND {ch} <> 77) OR {ch} = 99) "
-            f"AND s.v >= 0 AND CASE WHEN s.qd IS NOT NULL THEN s.qd >= 0 ELSE (s.q IS NULL OR upper(trim(s.q)) "
-            f"IN ('', 'NA', 'NAN', 'NULL')) END")
-    flow = codes.FLOW_WORDS.get(str(consts.get("flow", "export")).lower(), "export")
-    unit = str(consts.get("unit", "t"))
-    return (f"SELECT TRY_CAST(s.t AS SMALLINT) AS year, NULL::TINYINT AS month, r.code AS reporter, "
-            f"p.code AS partner, {lit(flow)} AS flow, lpad(CAST(s.k AS VARCHAR), 6, '0') AS product, "
-            f"{lit(hs)} AS hs_revision, s.v * {lit(float(spec.value_scale))} AS value_usd, s.qd AS quantity, "
-            f"CASE WHEN s.qd IS NOT NULL THEN {lit(unit)} END AS unit, NULL::VARCHAR AS province, "
-            f"CASE WHEN coalesce({good}, FALSE) THEN NULL ELSE 'bad' END AS __reason "
-            f"FROM (SELECT *, TRY_CAST(q AS DOUBLE) AS qd FROM {{rel}}) s "
-            f"LEFT JOIN (SELECT CAST(key AS INTEGER) AS key, code FROM __tp_codes_numeric) r ON r.key = s.i "
-            f"LEFT JOIN (SELECT CAST(key AS INTEGER) AS key, code FROM __tp_codes_numeric) p ON p.key = s.j")
+        raise InputError(f"unknown HS revision {consts.get('hs_revision')!r}", file=display)
+    flow = codes.FLOW_WORDS.get(str(consts.get("flow", "export")).lower().strip())
+    if flow is None:
+        raise InputError(f"unknown flow {consts.get('flow')!r}", file=display)
+    return {"flow": flow, "hs_revision": hs, "unit": str(consts.get("unit", "t"))}
 
 
 def open_source(con, path: Path, *, display: str, encoding: str | None = None, delimiter: str | None = None,
@@ -158,6 +141,7 @@ def open_source(con, path: Path, *, display: str, encoding: str | None = None, d
             rel = f"read_parquet({lit(str(path))})"
             rel2, rejects = rel, False
         elif kind == "excel":
+            import pandas as pd
             frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False)
             con.register("__tp_excel", frame)
             rel = rel2 = "__tp_excel"
@@ -288,7 +272,18 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
         read_path, cc = baci_zip_member(path, member, tmpdir)
         country_codes_csv = country_codes_csv or cc
         display = f"{path}!{read_path.name}"
-    src = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    typed = None
+    if fmt == "baci" and not map_cols and (country_kind or "numeric") == "numeric" \
+            and read_path.suffix.lower() not in (".parquet", ".pq", ".xlsx", ".xlsm", ".xls"):
+        try:  # the usual BACI CSV: open it typed at once (one sniff); anything else → the text open below
+            typed = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter,
+                                types=BACI_TYPES)
+            if not all(typed.find(c) == c for c in BACI_TYPES):
+                typed = None
+        except InputError:
+            typed = None
+    src = typed or open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter,
+                               sheet=sheet)
     note = {"format": fmt, **{k: v for k, v in consts.items()}}
 
     if fmt == "baci":
@@ -298,18 +293,16 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
         spec = dict(value_scale=1000.0, product_pad=6, product_digits=(6,))
         spec.update(spec_opts)
         kind = country_kind or "numeric"
-        fast = (src.kind == "csv" and not map_cols and kind == "numeric" and spec["product_digits"] == (6,)
-                and spec["product_pad"] == 6 and set(consts) <= {"flow", "unit", "hs_revision"}
-                and all(src.find(c) == c for c in "tijkvq"))
-        if fast:  # typed read: DuckDB's parser types the numbers, type errors land in the rejects table
-            src = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter,
-                              types=BACI_TYPES)
+        fast = (typed is not None and spec["product_digits"] == (6,) and spec["product_pad"] == 6
+                and set(consts) <= {"flow", "unit", "hs_revision"})
+        if typed is not None and not fast:  # options the slim load does not cover: read the file as text
+            src = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter)
         out = build_spec(src, fmt=fmt, target="flows", columns=cols, constants=consts,
                          countries={"reporter": kind, "partner": kind},
                          sha_note=note, source_name=source_name or "baci",
                          country_codes_csv=str(country_codes_csv) if country_codes_csv else None, **spec)
-        if fast:
-            out.pass1_sql = baci_pass1_sql(out, consts)
+        if fast:  # stored slim (numbers as in the file): see tradepulse.warehouse
+            out.slim = baci_slim_constants(consts, display)
         return out
     if fmt == "comtrade":
         cols = {k: list(v) for k, v in COMTRADE_COLUMNS.items()}

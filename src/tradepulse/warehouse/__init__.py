@@ -1,9 +1,16 @@
 """The warehouse: a DuckDB file (default) holding the canonical tables, read through Ibis.
 
-Tables: ``flows`` and ``services`` (see :mod:`tradepulse.schema`), ``quarantine`` (rejected input rows with
-file, line, column and reason) and ``loads`` (one row per ingest).  Relational work elsewhere in tradepulse
-takes Ibis tables, so the same expressions run on DuckDB or, via :mod:`tradepulse.warehouse.backends`, on
-PySpark.
+Tables: ``flows``, ``firm_flows``, ``services`` and ``macro`` (see :mod:`tradepulse.schema`), ``quarantine``
+(rejected input rows with file, line, column and reason) and ``loads`` (one row per ingest).  Relational work
+elsewhere in tradepulse takes Ibis tables, so the same expressions run on DuckDB or, via
+:mod:`tradepulse.warehouse.backends`, on PySpark.
+
+Storage of ``flows`` (a view; see docs/data-model.md, "Storage"): rows from most sources live in the native
+table ``flow_rows`` (the 13 canonical columns); clean BACI loads live *slim* in ``baci_rows`` — the file's
+numbers as they are (year, numeric reporter and partner codes, the HS6 code as an integer, value, quantity,
+load number) with the per-load constants (flow, HS revision, unit, source, load id) in ``baci_loads`` and each
+load's numeric → ISO3 code list in ``baci_countries``.  The view ``flows`` decodes them and appends them to
+``flow_rows``, so readers see one canonical table.  Write to ``flow_rows`` (:data:`STORAGE`), never to the view.
 """
 
 from __future__ import annotations
@@ -12,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
-if TYPE_CHECKING:  # ibis is imported on first use (≈ 0.35 s): a bulk ingest needs only the raw connection
+if TYPE_CHECKING:  # ibis and pandas are imported on first use (≈ 0.35 s each): a bulk ingest needs neither
     import ibis
+    import pandas as pd
 
 from tradepulse import schema
 from tradepulse.config import default_warehouse_path
@@ -29,15 +36,54 @@ LOADS: dict[str, str] = {
     "target": "VARCHAR", "rows_loaded": "BIGINT", "rows_quarantined": "BIGINT",
     "value_usd_loaded": "DOUBLE", "loaded_at": "TIMESTAMP", "note": "VARCHAR",
 }
+#: The warehouse's tables as readers see them (``flows`` is a view over its storage tables).
 TABLES: dict[str, dict[str, str]] = {
     "flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO, "firm_flows": schema.FIRM_FLOWS,
     "quarantine": QUARANTINE, "loads": LOADS,
 }
+#: Where rows of a table are written: ``flows`` rows go to the native table ``flow_rows`` (or, for clean BACI
+#: loads, to the slim tables below); every other table is its own storage.
+STORAGE: dict[str, str] = {name: ("flow_rows" if name == "flows" else name) for name in TABLES}
+#: Slim storage of BACI loads: the file's numbers (see the module docstring).
+BACI_ROWS: dict[str, str] = {
+    "year": "SMALLINT", "reporter": "INTEGER", "partner": "INTEGER", "product": "INTEGER",
+    "value_usd": "DOUBLE", "quantity": "DOUBLE", "load_no": "INTEGER",
+}
+BACI_LOADS: dict[str, str] = {
+    "load_no": "INTEGER", "load_id": "VARCHAR", "flow": "VARCHAR", "hs_revision": "VARCHAR", "unit": "VARCHAR",
+    "source": "VARCHAR",
+}
+BACI_COUNTRIES: dict[str, str] = {"load_no": "INTEGER", "number": "INTEGER", "iso3": "VARCHAR"}
+_PHYSICAL: dict[str, dict[str, str]] = {
+    **{STORAGE[n]: cols for n, cols in TABLES.items()},
+    "baci_rows": BACI_ROWS, "baci_loads": BACI_LOADS, "baci_countries": BACI_COUNTRIES,
+}
+#: The slim rows decoded to the canonical columns (the second half of the ``flows`` view).
+BACI_DECODED = (
+    "SELECT b.year, NULL::TINYINT AS month, r.iso3 AS reporter, p.iso3 AS partner, l.flow, "
+    "lpad(CAST(b.product AS VARCHAR), 6, '0') AS product, l.hs_revision, b.value_usd, b.quantity, "
+    "CASE WHEN b.quantity IS NOT NULL THEN l.unit END AS unit, NULL::VARCHAR AS province, l.source, l.load_id "
+    "FROM baci_rows b JOIN baci_loads l ON l.load_no = b.load_no "
+    "JOIN baci_countries r ON r.load_no = b.load_no AND r.number = b.reporter "
+    "JOIN baci_countries p ON p.load_no = b.load_no AND p.number = b.partner")
 
 
 def _ddl(name: str, columns: dict[str, str]) -> str:
     cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
     return f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})'
+
+
+def flows_view_sql(located: bool = False) -> str:
+    """SQL of the ``flows`` view: ``flow_rows`` UNION ALL the decoded slim BACI rows.
+
+    ``located=True`` adds ``__store`` ('rows' | 'baci') and ``__rid`` (the storage table's ``rowid``) so that
+    the ingest can delete exactly the rows it found through the view (the internal view ``flows_located``).
+    """
+    cols = ", ".join(f'"{c}"' for c in schema.FLOWS)
+    if not located:
+        return f"SELECT {cols} FROM flow_rows UNION ALL {BACI_DECODED}"
+    slim = BACI_DECODED.replace("SELECT b.year", "SELECT 'baci' AS __store, b.rowid AS __rid, b.year", 1)
+    return f"SELECT 'rows' AS __store, rowid AS __rid, {cols} FROM flow_rows UNION ALL {slim}"
 
 
 class Warehouse:
@@ -78,8 +124,17 @@ class Warehouse:
         return self._ibis
 
     def ensure_schema(self) -> None:
-        for name, cols in TABLES.items():
-            self.raw.execute(_ddl(name, cols))
+        """Create missing tables and the ``flows`` views.  A warehouse written before the slim BACI storage
+        (``flows`` a native table) is migrated in place: the table is renamed ``flow_rows``."""
+        con = self.raw
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND "
+                           "table_name = 'flows'").fetchall()
+        if kind and kind[0][0] == "BASE TABLE":
+            con.execute("ALTER TABLE flows RENAME TO flow_rows")
+        for name, cols in _PHYSICAL.items():
+            con.execute(_ddl(name, cols))
+        con.execute(f"CREATE VIEW IF NOT EXISTS flows AS {flows_view_sql()}")
+        con.execute(f"CREATE VIEW IF NOT EXISTS flows_located AS {flows_view_sql(located=True)}")
 
     # -- Ibis tables
     def table(self, name: str) -> ibis.Table:
@@ -187,6 +242,7 @@ def _coerce(sql_type: str, value):
 def as_table(data: "pd.DataFrame | ibis.Table | Warehouse", name: str = "flows") -> ibis.Table:
     """Accept a pandas frame, an Ibis table or a warehouse (→ its ``name`` table) and return an Ibis table."""
     import ibis
+    import pandas as pd
 
     if isinstance(data, Warehouse):
         return data.table(name)

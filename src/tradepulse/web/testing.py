@@ -18,7 +18,7 @@ from tradepulse import schema
 
 def _load_direct(out: Path, small: bool, seed: int) -> Path:
     from tradepulse.demo.world import SMALL, generate
-    from tradepulse.warehouse import Warehouse
+    from tradepulse.warehouse import STORAGE, Warehouse
 
     world = generate(seed=seed, **(dict(SMALL) if small else {}))
     path = out / "warehouse.duckdb"
@@ -34,7 +34,7 @@ def _load_direct(out: Path, small: bool, seed: int) -> Path:
                 if c not in df.columns:
                     df[c] = None
             wh.raw.register("incoming", df[list(cols)])
-            wh.raw.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
+            wh.raw.execute(f'INSERT INTO "{STORAGE[name]}" SELECT * FROM incoming')
             wh.raw.unregister("incoming")
     return path
 

@@ -1,0 +1,179 @@
+"""Storage of ``flows``: the view over ``flow_rows`` and the slim BACI tables (``baci_rows``, ``baci_loads``,
+``baci_countries``).
+
+Clean typed BACI CSVs are stored as the file's numbers; every other load as canonical rows.  These tests check
+that the two storages are one table to every reader: the decoded slim rows equal the general path's rows, the
+overlap guard and ``replace`` work across them, duplicate keys are judged on the decoded key, an old warehouse
+is migrated, and the slim load imports neither pandas nor numpy (its speed depends on it).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tradepulse.errors import InputError
+from tradepulse.ingest import codes, ingest_file, ingest_frame
+from tradepulse.schema import FLOWS
+from tradepulse.warehouse import Warehouse
+
+ALL = ", ".join(c for c in FLOWS if c != "load_id")
+
+
+def _count(wh, sql: str, params=None) -> int:
+    return int(wh.raw.execute(sql, params or []).fetchall()[0][0])
+
+
+def _text_mapping(tmp_path):
+    """An explicit column mapping forces the general (text) path for a BACI file."""
+    m = tmp_path / "text.yaml"
+    m.write_text("columns: {year: t, reporter: i, partner: j, product: k, value_usd: v, quantity: q}\n")
+    return m
+
+
+@pytest.mark.parametrize("with_codes", [False, True])
+def test_slim_baci_rows_decode_to_the_general_paths_rows(tmp_path, shared_data, with_codes):
+    """Every canonical column of the decoded slim rows equals the general path's rows (same file, same code
+    list), and each load sits in its own storage."""
+    opts = {"country_codes_csv": shared_data / "baci_country_codes_V202201.csv"} if with_codes else {}
+    out = {}
+    for name, extra in (("slim", {}), ("text", {"mapping": _text_mapping(tmp_path)})):
+        with Warehouse(tmp_path / f"{name}.duckdb") as wh:
+            r = ingest_file(wh, shared_data / "baci_sample.csv", "baci", hs_revision="HS2017", **opts, **extra)
+            frame = wh.raw.execute(f"SELECT {ALL} FROM flows ORDER BY ALL").df()
+            stored = (_count(wh, "SELECT count(*) FROM baci_rows"), _count(wh, "SELECT count(*) FROM flow_rows"))
+            out[name] = (r, frame, stored)
+    slim, text = out["slim"], out["text"]
+    assert slim[0].rows_loaded == text[0].rows_loaded == 71_192
+    assert slim[0].value_usd_loaded == text[0].value_usd_loaded
+    pd.testing.assert_frame_equal(slim[1], text[1])
+    assert slim[2] == (71_192, 0) and text[2] == (0, 71_192)
+    assert set(slim[1]["hs_revision"]) == {"HS2017"} and set(slim[1]["source"]) == {"baci"}
+    # unit only where a quantity is reported
+    assert (slim[1]["unit"].isna() == slim[1]["quantity"].isna()).all()
+
+
+def test_numeric_code_table_built_by_duckdb_equals_the_pandas_table(shared_data):
+    con = duckdb.connect()
+    for cc in (None, shared_data / "baci_country_codes_V202201.csv"):
+        by_sql = dict(con.execute(codes.numeric_codes_sql(cc)).fetchall())
+        frame = codes.numeric_table(cc)
+        assert by_sql == dict(zip(frame["key"], frame["code"]))
+
+
+def _frame_of(wh, where: str) -> pd.DataFrame:
+    """Rows of the warehouse (canonical columns) as an ``ingest_frame`` input."""
+    return wh.raw.execute(f"SELECT {', '.join(c for c in FLOWS if c not in ('load_id', 'source'))} FROM flows "
+                          f"WHERE {where} ORDER BY ALL").df()
+
+
+def test_overlap_between_a_slim_load_and_a_general_load(tmp_warehouse, shared_data):
+    """A frame repeating 10 keys of a slim BACI load: quarantined by default; with replace it supersedes the
+    slim rows (deleted from ``baci_rows``, the BACI load recounted)."""
+    wh = tmp_warehouse
+    first = ingest_file(wh, shared_data / "baci_sample.csv", "baci")
+    again = _frame_of(wh, "reporter = 'ZAF' AND partner = 'YEM'").head(10)
+    again["value_usd"] = again["value_usd"] * 2
+    with pytest.raises(InputError, match="already in the warehouse"):  # every row overlaps: nothing loads
+        ingest_frame(wh, again, source="revision", name="revision.csv")
+    assert _count(wh, "SELECT count(*) FROM baci_rows") == 71_192
+    assert _count(wh, "SELECT count(*) FROM loads") == 1
+    r = ingest_frame(wh, again, source="revision", name="revision-2.csv", on_overlap="replace")
+    assert (r.rows_loaded, r.rows_overlapping) == (10, 10)
+    assert r.overlapping_loads == [{"load_id": first.load_id, "file": first.file, "rows": 10}]
+    assert _count(wh, "SELECT count(*) FROM baci_rows") == 71_192 - 10
+    assert _count(wh, "SELECT count(*) FROM flows") == 71_192
+    total_now = wh.raw.execute("SELECT sum(value_usd) FROM flows").fetchone()[0]
+    assert total_now == pytest.approx(first.value_usd_loaded + again["value_usd"].sum() / 2)
+    rows_loaded, note = wh.raw.execute("SELECT rows_loaded, note FROM loads WHERE load_id = ?",
+                                       [first.load_id]).fetchone()
+    assert rows_loaded == 71_192 - 10 and r.load_id in json.loads(note)["superseded_by"]
+
+
+def test_slim_load_supersedes_general_rows_and_replace_drops_its_own_storage(tmp_warehouse, shared_data, tmp_path):
+    wh = tmp_warehouse
+    # general rows first: 25 keys of the sample, at other values
+    with Warehouse(tmp_path / "scratch.duckdb") as scratch:
+        ingest_file(scratch, shared_data / "baci_sample.csv", "baci")
+        earlier = _frame_of(scratch, "reporter = 'ZAF'").head(25)
+    earlier["value_usd"] = 1.0
+    old = ingest_frame(wh, earlier, source="customs", name="older.csv")
+    assert _count(wh, "SELECT count(*) FROM flow_rows") == 25
+    # default: the 25 lines whose keys the older load holds are quarantined (with their lines), the rest loads
+    r = ingest_file(wh, shared_data / "baci_sample.csv", "baci")
+    assert (r.rows_loaded, r.rows_quarantined, r.rows_overlapping) == (71_192 - 25, 25, 25)
+    q = wh.raw.execute("SELECT min(line), count(DISTINCT line), min(reason) FROM quarantine").fetchone()
+    assert q[0] >= 2 and q[1] == 25 and q[2].startswith(f"already loaded by load {old.load_id}")
+    assert _count(wh, "SELECT count(*) FROM baci_rows") == 71_192 - 25
+    assert _count(wh, "SELECT sum(value_usd) FROM flow_rows") == 25
+    # the same file again, replacing its earlier load and superseding the older rows: nothing doubles
+    r2 = ingest_file(wh, shared_data / "baci_sample.csv", "baci", replace=True, on_overlap="replace")
+    assert (r2.rows_replaced, r2.rows_loaded, r2.rows_overlapping) == (71_192 - 25, 71_192, 25)
+    assert r2.overlapping_loads[0]["load_id"] == old.load_id
+    assert _count(wh, "SELECT count(*) FROM flow_rows") == 0
+    assert _count(wh, "SELECT count(*) FROM flows") == 71_192
+    assert _count(wh, "SELECT count(*) FROM baci_rows") == 71_192
+    assert _count(wh, "SELECT count(DISTINCT load_no) FROM baci_rows") == 1
+    assert _count(wh, "SELECT count(*) FROM baci_loads") == 1
+    assert _count(wh, "SELECT count(DISTINCT load_no) FROM baci_countries") == 1
+
+
+def test_slim_duplicates_are_judged_on_the_decoded_key(tmp_warehouse, tmp_path):
+    """Numbers 56 and 58 both decode to BEL: two rows differing only in that number are one key twice, and
+    both go to quarantine, as on the general path."""
+    path = tmp_path / "baci_dup.csv"
+    path.write_text("t,i,j,k,v,q\n2021,56,364,100190,1.5,2.0\n2021,58,364,100190,2.5,NA\n"
+                    "2021,56,364,100199,3.0,NA\n")
+    r = ingest_file(tmp_warehouse, path, "baci")
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 2)
+    lines = tmp_warehouse.raw.execute("SELECT line, reason FROM quarantine ORDER BY line").fetchall()
+    assert [x[0] for x in lines] == [2, 3] and all("duplicate key" in x[1] for x in lines)
+    assert tmp_warehouse.raw.execute("SELECT reporter, product FROM flows").fetchall() == [("BEL", "100199")]
+    assert _count(tmp_warehouse, "SELECT count(*) FROM baci_rows") == 1
+
+
+def test_slim_unknown_country_number_is_quarantined_with_its_line(tmp_warehouse, tmp_path):
+    path = tmp_path / "baci_unknown.csv"
+    path.write_text("t,i,j,k,v,q\n2021,364,368,100190,1.5,2.0\n2021,997,368,100190,2.5,NA\n"
+                    "2021,364,998,100199,3.0,NA\n2021,364,368,100199,4.0,NA\n")
+    r = ingest_file(tmp_warehouse, path, "baci")
+    assert (r.rows_loaded, r.rows_quarantined) == (2, 2)
+    q = tmp_warehouse.raw.execute("SELECT line, column_name, reason FROM quarantine ORDER BY line").fetchall()
+    assert q == [(3, "reporter", "unknown numeric country code"), (4, "partner", "unknown numeric country code")]
+    assert sorted(tmp_warehouse.raw.execute("SELECT reporter, partner FROM flows").fetchall()) == \
+        [("IRN", "IRQ"), ("IRN", "IRQ")]
+    assert tmp_warehouse.raw.execute("SELECT list_sort(list(number)) FROM baci_countries").fetchone()[0] == [364, 368]
+
+
+def test_old_warehouse_with_a_flows_table_is_migrated(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE flows (" + ", ".join(f'"{c}" {t}' for c, t in FLOWS.items()) + ")")
+    con.execute("INSERT INTO flows VALUES (2021, NULL, 'IRN', 'IRQ', 'export', '100190', 'HS2017', 5.0, NULL, "
+                "NULL, NULL, 'old', 'L1')")
+    con.close()
+    with Warehouse(path, read_only=True) as wh:  # read-only: the old layout is read as it is
+        assert _count(wh, "SELECT count(*) FROM flows") == 1
+    with Warehouse(path) as wh:
+        kinds = dict(wh.raw.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                    "WHERE table_name IN ('flows', 'flow_rows')").fetchall())
+        assert kinds == {"flows": "VIEW", "flow_rows": "BASE TABLE"}
+        assert wh.raw.execute(f"SELECT {ALL}, load_id FROM flows").fetchall() == [
+            (2021, None, "IRN", "IRQ", "export", "100190", "HS2017", 5.0, None, None, None, "old", "L1")]
+        assert int(wh.flows().count().execute()) == 1
+
+
+def test_slim_baci_load_imports_neither_pandas_nor_numpy(tmp_path, shared_data):
+    """The speed goal of ``benchmarks/ingest`` rests on this: a clean BACI load imports only DuckDB."""
+    code = ("import sys; from tradepulse.ingest import ingest_file; from tradepulse.warehouse import Warehouse\n"
+            "with Warehouse(sys.argv[2]) as wh:\n"
+            "    r = ingest_file(wh, sys.argv[1], 'baci')\n"
+            "print(r.rows_loaded, 'pandas' in sys.modules, 'numpy' in sys.modules, 'ibis' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(shared_data / "baci_sample.csv"),
+                          str(tmp_path / "wh.duckdb")], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["71192", "False", "False", "False"]
