@@ -123,9 +123,14 @@ def test_slim_load_supersedes_general_rows_and_replace_drops_its_own_storage(tmp
     assert _count(wh, "SELECT count(DISTINCT load_no) FROM baci_countries") == 1
 
 
-def test_slim_duplicates_are_judged_on_the_decoded_key(tmp_warehouse, tmp_path):
+@pytest.mark.parametrize("bitmap_bits", [None, 1])
+def test_slim_duplicates_are_judged_on_the_decoded_key(tmp_warehouse, tmp_path, bitmap_bits, monkeypatch):
     """Numbers 56 and 58 both decode to BEL: two rows differing only in that number are one key twice, and
-    both go to quarantine, as on the general path."""
+    both go to quarantine, as on the general path (exact bitmap, and the hash count when the key space is
+    larger than the bitmap limit)."""
+    from tradepulse.ingest import _core
+    if bitmap_bits is not None:
+        monkeypatch.setattr(_core, "KEY_BITMAP_BITS", bitmap_bits)
     path = tmp_path / "baci_dup.csv"
     path.write_text("t,i,j,k,v,q\n2021,56,364,100190,1.5,2.0\n2021,58,364,100190,2.5,NA\n"
                     "2021,56,364,100199,3.0,NA\n")
