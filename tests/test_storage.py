@@ -47,6 +47,7 @@ def test_slim_baci_rows_decode_to_the_general_paths_rows(tmp_path, shared_data, 
             r = ingest_file(wh, shared_data / "baci_sample.csv", "baci", hs_revision="HS2017", **opts, **extra)
             frame = wh.raw.execute(f"SELECT {ALL} FROM flows ORDER BY ALL").df()
             stored = (_count(wh, "SELECT count(*) FROM baci_rows"), _count(wh, "SELECT count(*) FROM flow_rows"))
+            assert wh.info()["flows_storage"] == {"baci_rows": stored[0], "flow_rows": stored[1]}
             out[name] = (r, frame, stored)
     slim, text = out["slim"], out["text"]
     assert slim[0].rows_loaded == text[0].rows_loaded == 71_192
@@ -164,6 +165,7 @@ def test_old_warehouse_with_a_flows_table_is_migrated(tmp_path):
     con.close()
     with Warehouse(path, read_only=True) as wh:  # read-only: the old layout is read as it is
         assert _count(wh, "SELECT count(*) FROM flows") == 1
+        assert wh.info()["flows_storage"] == {"flows": 1}
     with Warehouse(path) as wh:
         kinds = dict(wh.raw.execute("SELECT table_name, table_type FROM information_schema.tables "
                                     "WHERE table_name IN ('flows', 'flow_rows')").fetchall())
@@ -171,6 +173,7 @@ def test_old_warehouse_with_a_flows_table_is_migrated(tmp_path):
         assert wh.raw.execute(f"SELECT {ALL}, load_id FROM flows").fetchall() == [
             (2021, None, "IRN", "IRQ", "export", "100190", "HS2017", 5.0, None, None, None, "old", "L1")]
         assert int(wh.flows().count().execute()) == 1
+        assert wh.info()["flows_storage"] == {"flow_rows": 1, "baci_rows": 0}
 
 
 def test_slim_baci_load_imports_neither_pandas_nor_numpy(tmp_path, shared_data):

@@ -143,6 +143,10 @@ def register(app: typer.Typer) -> None:
         for name, n in data["tables"].items():
             t.add_row(name, f"{n:,}")
         console.print(t)
+        stored = data.get("flows_storage", {})
+        if "baci_rows" in stored:
+            console.print(f"flows stored as {stored.get('flow_rows', 0):,} canonical rows and "
+                          f"{stored['baci_rows']:,} slim BACI rows")
         years = data["flow_years"]
         console.print(f"flow years: {years[0]}–{years[-1]} ({len(years)})" if years else "flow years: none")
         console.print(f"reporters: {data['reporters']}; sources: "

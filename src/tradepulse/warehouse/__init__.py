@@ -157,11 +157,17 @@ class Warehouse:
 
     # -- summary and export
     def info(self) -> dict:
-        """What the warehouse holds: row counts per table, flow years, reporters, loads, quarantine counts."""
+        """What the warehouse holds: row counts per table, how ``flows`` is stored (``flows_storage``: rows in
+        ``flow_rows`` and ``baci_rows``), flow years, reporters, loads, quarantine counts."""
         con = self.raw
         out: dict = {"path": str(self.path), "tables": {}}
         for name in TABLES:
             out["tables"][name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE "
+                                             "table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall()}
+        # how the flows rows are stored: canonical rows and slim BACI rows (an old warehouse: one flows table)
+        out["flows_storage"] = {name: int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+                                for name in ("flow_rows", "baci_rows", "flows") if name in present}
         years = con.execute("SELECT DISTINCT year FROM flows WHERE year IS NOT NULL ORDER BY year").fetchall()
         out["flow_years"] = [int(y[0]) for y in years]
         out["reporters"] = int(con.execute("SELECT count(DISTINCT reporter) FROM flows").fetchone()[0])
