@@ -20,7 +20,7 @@ import pytest
 from tradepulse.errors import InputError
 from tradepulse.ingest import codes, ingest_file, ingest_frame
 from tradepulse.schema import FLOWS
-from tradepulse.warehouse import Warehouse
+from tradepulse.warehouse import TABLES, Warehouse
 
 ALL = ", ".join(c for c in FLOWS if c != "load_id")
 
@@ -159,7 +159,8 @@ def test_slim_unknown_country_number_is_quarantined_with_its_line(tmp_warehouse,
 def test_old_warehouse_with_a_flows_table_is_migrated(tmp_path):
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE flows (" + ", ".join(f'"{c}" {t}' for c, t in FLOWS.items()) + ")")
+    for name, cols in TABLES.items():  # the layout before the slim storage: every table native
+        con.execute(f"CREATE TABLE {name} (" + ", ".join(f'"{c}" {t}' for c, t in cols.items()) + ")")
     con.execute("INSERT INTO flows VALUES (2021, NULL, 'IRN', 'IRQ', 'export', '100190', 'HS2017', 5.0, NULL, "
                 "NULL, NULL, 'old', 'L1')")
     con.close()
