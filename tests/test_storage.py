@@ -186,3 +186,37 @@ def test_slim_baci_load_imports_neither_pandas_nor_numpy(tmp_path, shared_data):
     out = subprocess.run([sys.executable, "-c", code, str(shared_data / "baci_sample.csv"),
                           str(tmp_path / "wh.duckdb")], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["71192", "False", "False", "False"]
+
+
+def test_indicators_read_both_storages_alike(tmp_path, shared_data):
+    """Indicators see the storage only through the ``flows`` view: exports by HS4 and product diversification
+    computed on the slim and on the canonical storage of the same file are equal."""
+    from tradepulse.indicators import complexity, diversification
+    res = {}
+    for name, extra in (("slim", {}), ("text", {"mapping": _text_mapping(tmp_path)})):
+        with Warehouse(tmp_path / f"{name}.duckdb") as wh:
+            ingest_file(wh, shared_data / "baci_sample.csv", "baci", **extra)
+            ex = complexity.warehouse_exports(wh, digits=4)
+            div = diversification.product_diversification(wh, reporter="ZAF")
+            res[name] = (ex.sort_values(list(ex.columns[:3])).reset_index(drop=True),
+                         div.reset_index(drop=True) if hasattr(div, "reset_index") else div)
+    assert len(res["slim"][0]) > 1_000
+    pd.testing.assert_frame_equal(res["slim"][0], res["text"][0])
+    pd.testing.assert_frame_equal(res["slim"][1], res["text"][1])
+
+
+def test_outdated_view_definitions_are_replaced(tmp_path, shared_data):
+    path = tmp_path / "wh.duckdb"
+    with Warehouse(path) as wh:
+        ingest_file(wh, shared_data / "baci_sample.csv", "baci")
+        # as if an older tradepulse had defined the view without the slim rows
+        wh.raw.execute("CREATE OR REPLACE VIEW flows AS SELECT * FROM flow_rows")
+        wh.raw.execute("COMMENT ON VIEW flows IS 'older definition'")
+    with Warehouse(path, read_only=True) as wh:
+        assert _count(wh, "SELECT count(*) FROM flows") == 0
+    with Warehouse(path) as wh:
+        assert _count(wh, "SELECT count(*) FROM flows") == 71_192
+        from tradepulse.warehouse import VIEW_VERSION
+        assert dict(wh.raw.execute("SELECT view_name, comment FROM duckdb_views() WHERE view_name IN "
+                                   "('flows', 'flows_located')").fetchall()) == \
+            {"flows": VIEW_VERSION, "flows_located": VIEW_VERSION}

@@ -68,6 +68,10 @@ BACI_DECODED = (
     "JOIN baci_countries p ON p.load_no = b.load_no AND p.number = b.partner")
 
 
+#: Version of the ``flows`` view definitions (bump when :func:`flows_view_sql` changes).
+VIEW_VERSION = "tradepulse flows view 1: flow_rows + slim BACI"
+
+
 def _ddl(name: str, columns: dict[str, str]) -> str:
     cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
     return f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})'
@@ -133,8 +137,14 @@ class Warehouse:
             con.execute("ALTER TABLE flows RENAME TO flow_rows")
         for name, cols in _PHYSICAL.items():
             con.execute(_ddl(name, cols))
-        con.execute(f"CREATE VIEW IF NOT EXISTS flows AS {flows_view_sql()}")
-        con.execute(f"CREATE VIEW IF NOT EXISTS flows_located AS {flows_view_sql(located=True)}")
+        # the views carry their definition's version as a comment: a warehouse written by an older tradepulse
+        # gets the current definition, an up-to-date one is left untouched (no catalogue write on every open)
+        have = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main' AND "
+                                "view_name IN ('flows', 'flows_located')").fetchall())
+        for name, sql in (("flows", flows_view_sql()), ("flows_located", flows_view_sql(located=True))):
+            if have.get(name) != VIEW_VERSION:
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+                con.execute(f"COMMENT ON VIEW {name} IS '{VIEW_VERSION}'")
 
     # -- Ibis tables
     def table(self, name: str) -> ibis.Table:
