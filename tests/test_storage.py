@@ -67,6 +67,13 @@ def test_numeric_code_table_built_by_duckdb_equals_the_pandas_table(shared_data)
         assert by_sql == dict(zip(frame["key"], frame["code"]))
 
 
+def _load_baci_text(wh, tmp_path, name: str, text: str):
+    """Write a small BACI CSV into ``tmp_path`` and load it (slim path)."""
+    path = tmp_path / name
+    path.write_text(text)
+    return ingest_file(wh, path, "baci")
+
+
 def _frame_of(wh, where: str) -> pd.DataFrame:
     """Rows of the warehouse (canonical columns) as an ``ingest_frame`` input."""
     return wh.raw.execute(f"SELECT {', '.join(c for c in FLOWS if c not in ('load_id', 'source'))} FROM flows "
@@ -132,10 +139,8 @@ def test_slim_duplicates_are_judged_on_the_decoded_key(tmp_warehouse, tmp_path, 
     from tradepulse.ingest import _core
     if bitmap_bits is not None:
         monkeypatch.setattr(_core, "KEY_BITMAP_BITS", bitmap_bits)
-    path = tmp_path / "baci_dup.csv"
-    path.write_text("t,i,j,k,v,q\n2021,56,364,100190,1.5,2.0\n2021,58,364,100190,2.5,NA\n"
-                    "2021,56,364,100199,3.0,NA\n")
-    r = ingest_file(tmp_warehouse, path, "baci")
+    r = _load_baci_text(tmp_warehouse, tmp_path, "baci_dup.csv", "t,i,j,k,v,q\n2021,56,364,100190,1.5,2.0\n"
+                        "2021,58,364,100190,2.5,NA\n2021,56,364,100199,3.0,NA\n")
     assert (r.rows_loaded, r.rows_quarantined) == (1, 2)
     lines = tmp_warehouse.raw.execute("SELECT line, reason FROM quarantine ORDER BY line").fetchall()
     assert [x[0] for x in lines] == [2, 3] and all("duplicate key" in x[1] for x in lines)
@@ -144,10 +149,8 @@ def test_slim_duplicates_are_judged_on_the_decoded_key(tmp_warehouse, tmp_path, 
 
 
 def test_slim_unknown_country_number_is_quarantined_with_its_line(tmp_warehouse, tmp_path):
-    path = tmp_path / "baci_unknown.csv"
-    path.write_text("t,i,j,k,v,q\n2021,364,368,100190,1.5,2.0\n2021,997,368,100190,2.5,NA\n"
-                    "2021,364,998,100199,3.0,NA\n2021,364,368,100199,4.0,NA\n")
-    r = ingest_file(tmp_warehouse, path, "baci")
+    r = _load_baci_text(tmp_warehouse, tmp_path, "baci_unknown.csv", "t,i,j,k,v,q\n2021,364,368,100190,1.5,2.0\n"
+                        "2021,997,368,100190,2.5,NA\n2021,364,998,100199,3.0,NA\n2021,364,368,100199,4.0,NA\n")
     assert (r.rows_loaded, r.rows_quarantined) == (2, 2)
     q = tmp_warehouse.raw.execute("SELECT line, column_name, reason FROM quarantine ORDER BY line").fetchall()
     assert q == [(3, "reporter", "unknown numeric country code"), (4, "partner", "unknown numeric country code")]
