@@ -4,6 +4,7 @@ and Persian (pdftotext on the PDF), briefs that must say "no data" plainly, and 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import subprocess
 
@@ -259,6 +260,8 @@ def test_persian_pdf_text_and_png(demo_env, tmp_path):
     assert "۱۴۰۵" in text and "۳۶" in text                    # week 1405-W36 in Persian digits
     html = (write_brief(None, None, out=tmp_path / "brief.html", brief=b)).read_text(encoding="utf-8")
     assert 'dir="rtl"' in html and 'lang="fa"' in html and "Vazirmatn" in html
+    # every negative number carries a left-to-right mark before its sign (sign on the left in RTL text)
+    assert "\u200e\u2212" in html and not re.search("(?<!\u200e)\u2212[0-9\u06f0-\u06f9]", html)
     subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(out), str(tmp_path / "p")],
                    check=True)
     png = next(tmp_path.glob("p*.png"))

@@ -794,3 +794,19 @@ def test_exporters_table_counts_firms_like_sql(client, site):
     assert 0 < row["top5_share"] <= 1
     html = client.get("/provinces", params={"lang": "fa"}).text
     assert "صادرکنندگان بر حسب استان" in html and "نرخ ورود" in html
+
+
+def test_persian_pages_mark_the_sign_of_negative_numbers(client):
+    """In right-to-left pages a leading minus would be shown on the right of the digits (Unicode bidi); every
+    number's sign is preceded by a left-to-right mark (i18n.mark_signs, the templates' finalize), and the
+    formatter's own strings stay free of it."""
+    from tradepulse import i18n
+    assert i18n.mark_signs("−۱۲ و Y − 621") == "\u200e−۱۲ و Y − 621"
+    assert i18n.mark_signs("\u200e−۱۲") == "\u200e−۱۲" and i18n.mark_signs(3) == 3
+    unmarked = re.compile("(?<!\u200e)\u2212[0-9\u06f0-\u06f9]")
+    marked = 0
+    for path in ("/", "/products", "/markets", "/provinces", "/targets"):
+        html = client.get(path + "?lang=fa").text
+        assert not unmarked.search(html), path
+        marked += html.count("\u200e\u2212")
+    assert marked > 0

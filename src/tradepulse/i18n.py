@@ -26,8 +26,11 @@ percent       ``%``                       ``٪`` (U+066A ARABIC PERCENT SIGN)
 minus         ``-`` (U+002D)              ``−`` (U+2212 MINUS SIGN)
 ============  ==========================  ==========================================
 
-Deviation from CLDR: CLDR prefixes the ``fa`` plus and minus signs with U+200E LEFT-TO-RIGHT MARK; we omit
-the invisible mark so that strings compare, search and copy cleanly (pages and the brief set the direction).
+Deviation from CLDR: CLDR prefixes the ``fa`` plus and minus signs with U+200E LEFT-TO-RIGHT MARK; the
+formatter omits the invisible mark so that strings compare, search and copy cleanly.  The mark is added where
+text is *displayed*: the web pages' and the brief's templates pass every value through :func:`mark_signs`
+(Jinja ``finalize``), so a negative number in right-to-left text reads ``−۱۲`` with the sign on the left —
+without the mark the Unicode bidi algorithm puts a leading minus on the right of the digits (``۱۲−``).
 Only a number's *sign* becomes ``−``; hyphens inside free text (week labels ``1405-W36``, ISO dates) are
 kept (:func:`persian_digits` maps digits, separators and ``%`` only).  ``Formatter("fa", "latin")`` keeps
 Latin digits and separators (the Persian brief's ``--digits latin`` option).  **Chart axes** use the same
@@ -46,6 +49,7 @@ import functools
 import gettext as _gettext
 import io
 import math
+import re
 from pathlib import Path
 from typing import Union
 
@@ -97,6 +101,21 @@ def translations(lang: str) -> _gettext.NullTranslations:
     write_mo(buf, catalog)
     buf.seek(0)
     return _gettext.GNUTranslations(buf)
+
+
+_NUMBER_SIGN = re.compile("(?<!\u200e)\u2212(?=[0-9\u06f0-\u06f9])")
+
+
+def mark_signs(value):
+    """A U+200E LEFT-TO-RIGHT MARK before each minus sign (U+2212) that starts a number, for display in
+    right-to-left text: the mark is a strong L, so the number's digits resolve to L (Unicode bidi rule W7) and
+    the sign stays on their left (CLDR's ``fa`` minus is exactly this mark + U+2212).  Non-strings pass
+    through; Jinja ``Markup`` stays ``Markup``; a mark already present is not doubled.  Used as the templates'
+    ``finalize``."""
+    if not isinstance(value, str) or "\u2212" not in value:
+        return value
+    marked = _NUMBER_SIGN.sub("\u200e\u2212", value)
+    return type(value)(marked) if type(value) is not str else marked
 
 
 def persian_digits(text: object, separators: bool = True) -> str:

@@ -370,8 +370,11 @@ def textdir(text: str | None) -> str:
 @functools.cache
 def _env():
     from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from tradepulse.i18n import mark_signs
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True,
+                      finalize=mark_signs)  # negative numbers keep their sign on the left in RTL text
     return env
 
 

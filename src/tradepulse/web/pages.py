@@ -40,6 +40,7 @@ def _templates(lang: str) -> Jinja2Templates:
     """Templates of one language: Jinja's i18n extension with that language's gettext catalog installed
     (``_``, ``gettext``, ``pgettext``; new-style, so translations are autoescaped like any other value)."""
     t = Jinja2Templates(directory=str(HERE / "templates"))
+    t.env.finalize = i18n.mark_signs  # negative numbers keep their sign on the left in RTL text
     t.env.add_extension("jinja2.ext.i18n")
     t.env.install_gettext_translations(i18n.translations(lang), newstyle=True)
     return t
