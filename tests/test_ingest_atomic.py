@@ -1,6 +1,6 @@
 """Atomic ingest: a real ingest process killed with SIGKILL midway leaves the warehouse as it was.
 
-The big input (~1.5M BACI rows, made with DuckDB in tmp_path) is large enough that the kill lands inside the
+The big input (3M BACI rows, made with DuckDB in tmp_path) is large enough that the kill lands inside the
 load transaction (the child prints its progress steps; we kill after "reading and validating" and check it
 never reached "committing").
 """
@@ -55,7 +55,7 @@ def test_sigkill_midway_keeps_previous_state(tmp_path, shared_data):
     assert before[0][0] == 71_192 and before[1] == 1
 
     big = tmp_path / "big.csv"
-    _big_baci(big, 1_500_000)
+    _big_baci(big, 3_000_000)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(wh_path), str(big)], stdout=subprocess.PIPE,
                             text=True, env=env)
@@ -65,7 +65,7 @@ def test_sigkill_midway_keeps_previous_state(tmp_path, shared_data):
         seen.append(line.strip())
         if line.startswith("reading and validating") or time.monotonic() > deadline:
             break
-    time.sleep(0.5)
+    time.sleep(0.15)   # inside the insert: the slim BACI load reads ≈ 4M rows/s, so 3M rows take ≈ 0.75 s
     os.kill(proc.pid, signal.SIGKILL)
     rest = proc.stdout.read()
     proc.wait(timeout=30)
@@ -76,8 +76,8 @@ def test_sigkill_midway_keeps_previous_state(tmp_path, shared_data):
     assert _state(wh_path) == before               # same rows, same sum, same loads, no quarantine rows
     with Warehouse(wh_path) as wh:                 # and the warehouse takes the next ingest normally
         r = ingest_file(wh, big, "baci")
-        assert (r.rows_loaded, r.rows_quarantined) == (1_500_000, 0)
+        assert (r.rows_loaded, r.rows_quarantined) == (3_000_000, 0)
         again = ingest_file(wh, shared_data / "baci_sample.csv", "baci")
         assert again.skipped
     after = _state(wh_path)
-    assert after[0][0] == 71_192 + 1_500_000 and after[1] == 2
+    assert after[0][0] == 71_192 + 3_000_000 and after[1] == 2
