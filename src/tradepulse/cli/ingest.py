@@ -33,6 +33,42 @@ def _parse_options(pairs: list[str]) -> dict:
     return out
 
 
+def _parse_years(text: str | None) -> list[int] | None:
+    """``2019-2021,2023`` → [2019, 2020, 2021, 2023]; None → None."""
+    from tradepulse.errors import TradepulseError
+    if text is None:
+        return None
+    years: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.strip().partition("-")
+        try:
+            lo, hi = int(a), int(b or a)
+        except ValueError:
+            raise TradepulseError(f"--years {text!r}: expected years such as 2019-2021,2023") from None
+        years.extend(range(lo, hi + 1))
+    return years
+
+
+def _print_result(file, result, on_overlap: str) -> None:
+    """The summary of one load in words (and its first quarantined rows)."""
+    if result.skipped:
+        console.print(f"[yellow]skipped[/] {file}: already loaded (load {result.load_id}); "
+                      "use --replace to load it again")
+        return
+    console.print(f"[green]loaded[/] {result.rows_loaded:,} rows into {result.target} "
+                  f"(US$ {result.value_usd_loaded:,.0f}), quarantined {result.rows_quarantined:,}, "
+                  f"load {result.load_id}" + (f", replaced {result.rows_replaced:,} rows"
+                                              if result.rows_replaced else ""), highlight=False)
+    if result.rows_overlapping:
+        console.print(_overlap_summary(result, on_overlap), highlight=False)
+    if result.problems:
+        from rich.table import Table
+        table = Table("line", "column", "value", "reason", title="first quarantined rows")
+        for p in result.problems:
+            table.add_row(str(p["line"]), str(p["column_name"] or ""), str(p["value"] or ""), p["reason"])
+        console.print(table)
+
+
 def _overlap_summary(result, on_overlap: str) -> str:
     """Plain words for the rows of this load whose key an earlier load already held."""
     from rich.markup import escape
@@ -71,12 +107,17 @@ def register(app: typer.Typer) -> None:
             help="Rows whose key (year, month, reporter, partner, flow, product, province; firm_flows: also "
                  "firm) an earlier load of another file already holds: 'quarantine' them (default; the earlier rows stay) or 'replace' "
                  "the earlier rows with them (this file supersedes, e.g. a revised release)."),
-        as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+        years: Optional[str] = typer.Option(
+            None, "--years", help="BACI release zip: load only these years, e.g. 2019-2021,2023 (default: all)."),
+        as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary (a list for a "
+                                                           "BACI release zip)."),
     ) -> None:
-        """Validate and load a trade data file into the warehouse (bad rows go to quarantine)."""
+        """Validate and load a trade data file into the warehouse (bad rows go to quarantine).
+
+        A BACI release zip holding one CSV per year loads every year (or --years), each as its own load."""
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from tradepulse.ingest import ingest_file
+        from tradepulse.ingest import ingest_file, ingest_release
         from tradepulse.warehouse import Warehouse
 
         options = _parse_options(option)
@@ -89,6 +130,35 @@ def register(app: typer.Typer) -> None:
             options["mapping"] = str(mapping)
         steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
                  "checking earlier loads", "locating rejected lines", "committing"]
+        members: list[str] = []
+        if fmt == "baci" and file.suffix.lower() == ".zip" and "member" not in options:
+            from tradepulse.ingest.readers import baci_members
+            members = baci_members(file) if file.exists() else []
+        if years is not None and len(members) < 2:
+            from tradepulse.errors import TradepulseError
+            raise TradepulseError("--years applies to a BACI release zip holding several yearly CSVs")
+        if len(members) > 1:  # a BACI release: one load per year, one progress bar over all steps
+            with Warehouse(warehouse) as wh:
+                with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                              TimeElapsedColumn(), console=err_console, transient=True,
+                              disable=as_json or not err_console.is_terminal) as bar:
+                    task = bar.add_task(f"ingest {file.name}", total=len(members) * len(steps))
+                    done: dict[str, int] = {}
+
+                    def member_progress(member: str, step: str) -> None:
+                        if member not in done:
+                            done[member] = len(done)
+                        at = done[member] * len(steps) + (steps.index(step) if step in steps else 0)
+                        bar.update(task, completed=at, description=f"{Path(member).name}: {step}")
+
+                    results = ingest_release(wh, file, years=_parse_years(years), replace=replace,
+                                             on_overlap=on_overlap, progress=member_progress, **options)
+            if as_json:
+                typer.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, default=str))
+                return
+            for r in results:
+                _print_result(r.file, r, on_overlap)
+            return
         with Warehouse(warehouse) as wh:
             with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                           TimeElapsedColumn(), console=err_console, transient=True,
@@ -105,22 +175,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
             return
-        if result.skipped:
-            console.print(f"[yellow]skipped[/] {file}: already loaded (load {result.load_id}); "
-                          "use --replace to load it again")
-            return
-        console.print(f"[green]loaded[/] {result.rows_loaded:,} rows into {result.target} "
-                      f"(US$ {result.value_usd_loaded:,.0f}), quarantined {result.rows_quarantined:,}, "
-                      f"load {result.load_id}" + (f", replaced {result.rows_replaced:,} rows"
-                                                  if result.rows_replaced else ""), highlight=False)
-        if result.rows_overlapping:
-            console.print(_overlap_summary(result, on_overlap), highlight=False)
-        if result.problems:
-            from rich.table import Table
-            table = Table("line", "column", "value", "reason", title="first quarantined rows")
-            for p in result.problems:
-                table.add_row(str(p["line"]), str(p["column_name"] or ""), str(p["value"] or ""), p["reason"])
-            console.print(table)
+        _print_result(file, result, on_overlap)
 
     @app.command()
     @friendly_errors

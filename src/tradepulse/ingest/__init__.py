@@ -1,6 +1,7 @@
 """Validated, atomic, idempotent ingest of trade data into the warehouse.
 
-``ingest_file(warehouse, path, fmt, **options)`` reads BACI (CSV or zip), UN Comtrade (bulk/API CSV, classic
+``ingest_file(warehouse, path, fmt, **options)`` reads BACI (CSV or zip; ``ingest_release`` loads every year
+of a release zip), UN Comtrade (bulk/API CSV, classic
 and "+" column names), national customs (Persian headers, provinces), generic CSV/Parquet/Excel with a
 mapping, services (EBOPS) and macro (GDP, population) files — customs and generic files also into the firm-level
 table ``firm_flows`` (``target="firm_flows"``); ``ingest_frame(...)`` loads a pandas frame
@@ -22,7 +23,8 @@ from tradepulse.ingest._core import (KEYS, OVERLAP_POLICIES, TARGETS, LoadResult
                                      file_sha256, frame_sha256, run_load)
 from tradepulse.ingest.readers import FORMATS, load_mapping, spec_for_file, tmp_dir
 
-__all__ = ["FORMATS", "KEYS", "OVERLAP_POLICIES", "LoadResult", "ingest_file", "ingest_frame", "load_mapping"]
+__all__ = ["FORMATS", "KEYS", "OVERLAP_POLICIES", "LoadResult", "ingest_file", "ingest_frame", "ingest_release",
+           "load_mapping"]
 
 #: Files smaller than this are hashed before loading; bigger new files are hashed in a thread during the load.
 HASH_FIRST_BELOW = 64 << 20
@@ -66,26 +68,22 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
         except OSError as exc:
             raise InputError(f"cannot read file: {exc}", file=str(path)) from exc
         fingerprint = f"{st.st_size}:{st.st_mtime_ns}"
+        member = options.get("member")
         seen = wh.raw.execute("SELECT count(*) FROM loads WHERE file LIKE ? AND note LIKE ?",
-                              [str(path.resolve()) + "%", f'%"fingerprint": "{fingerprint}"%']).fetchall()[0][0]
+                              [str(path.resolve()) + (f"!{Path(str(member)).name}" if member else "") + "%",
+                               f'%"fingerprint": "{fingerprint}"%']).fetchall()[0][0]
+        # a zip is identified by the data file it holds (hashed once extracted), so each year of a BACI
+        # release is its own load, and the same year loaded from the zip or as a CSV is recognised
+        is_zip = fmt == "baci" and path.suffix.lower() == ".zip"
         pool = None
-        if seen or st.st_size < HASH_FIRST_BELOW:
-            # probably a repeat (same path, size, mtime) or small: hash first, skip without reading rows
-            step("computing sha256")
-            try:
-                sha = file_sha256(path)
-            except OSError as exc:
-                raise InputError(f"cannot read file: {exc}", file=str(path)) from exc
-        else:  # a new big file: hash it in a thread while DuckDB reads it
-            from concurrent.futures import ThreadPoolExecutor
-            pool = ThreadPoolExecutor(1)
-            future = pool.submit(file_sha256, path)
-            sha = future.result
         try:
+            sha, pool = (None, None) if is_zip else _digest(path, seen, step)
             step("opening the source")
             with tmp_dir() as tmp:
                 spec = spec_for_file(wh.raw, path.resolve(), fmt, options, Path(tmp))
                 spec.note["fingerprint"] = fingerprint
+                if is_zip:
+                    sha, pool = _digest(Path(spec.read_path), seen, step)
                 return run_load(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)
         finally:
             if pool is not None:
@@ -95,6 +93,54 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
             wh.raw.unregister("__tp_excel")
         except Exception:  # noqa: BLE001 - only registered for Excel input
             pass
+        if own:
+            wh.close()
+
+
+def _digest(path: Path, seen: bool, step: Callable[[str], None]):
+    """(sha256, thread pool or None) of the file to load: computed now when it is small or probably a repeat
+    (``seen``: same path, size and mtime as an earlier load — then a repeat is skipped without reading rows);
+    a big new file is hashed in a thread while DuckDB reads it (sha256 is then a callable)."""
+    if seen or path.stat().st_size < HASH_FIRST_BELOW:
+        step("computing sha256")
+        try:
+            return file_sha256(path), None
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc}", file=str(path)) from exc
+    from concurrent.futures import ThreadPoolExecutor
+    pool = ThreadPoolExecutor(1)
+    return pool.submit(file_sha256, path).result, pool
+
+
+def ingest_release(warehouse, path: str | Path, *, years=None, replace: bool = False,
+                   on_overlap: str = "quarantine", progress: Callable[[str, str], None] | None = None,
+                   **options) -> list[LoadResult]:
+    """Load the yearly CSVs of a BACI release zip, each as its own load (atomic, idempotent) — every year, or
+    those in ``years``.  Options as for :func:`ingest_file` (``hs_revision`` defaults to the one the release
+    names, e.g. ``BACI_HS17_V202401.zip`` → HS2017; the zip's ``country_codes`` list is used).
+    ``progress(member, step)``.  A year already loaded (same data) is skipped; a failing year raises after the
+    years before it were committed."""
+    from tradepulse.ingest.readers import baci_member_year, baci_members
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    members = baci_members(path)
+    if years is not None:
+        wanted = {int(y) for y in years}
+        members = [m for m in members if baci_member_year(m) in wanted]
+    if not members:
+        raise InputError("no yearly data CSV in the zip" + (f" for the years {sorted(wanted)}"
+                                                              if years is not None else ""), file=str(path))
+    wh, own = _open_warehouse(warehouse)
+    try:
+        out = []
+        for m in members:
+            step = (lambda msg, m=m: progress(m, msg)) if progress else None
+            out.append(ingest_file(wh, path, "baci", replace=replace, on_overlap=on_overlap, progress=step,
+                                   member=m, **options))
+        return out
+    finally:
         if own:
             wh.close()
 

@@ -131,6 +131,7 @@ class Spec:
     line_offset: int = 1                # line = row number + line_offset (CSV with header: 1)
     country_codes_csv: str | None = None
     rejects: bool = False               # CSV: DuckDB stores malformed lines in a rejects table
+    read_path: str | None = None        # the local file read (for a zip: the extracted member)
     #: clean typed BACI CSV → the slim storage ``baci_rows`` (:func:`_insert_slim`); holds the per-load
     #: constants {"flow", "hs_revision", "unit"} (canonical words)
     slim: dict | None = None
@@ -600,7 +601,8 @@ def _insert_slim(con, spec: Spec, load_id: str) -> tuple[int, int, int]:
                 f"list(DISTINCT product) AS products, list_distinct(list(DISTINCT reporter) || "
                 f"list(DISTINCT partner)) AS numbers FROM baci_rows WHERE load_no = {n}")
     con.execute("CREATE OR REPLACE TEMP TABLE __tp_nums AS SELECT u.number, c.code FROM (SELECT unnest(numbers) "
-                "AS number FROM __tp_slim_values) u LEFT JOIN __tp_codes_numeric c ON c.key = CAST(u.number AS VARCHAR)")
+                "AS number FROM __tp_slim_values) u "
+                "LEFT JOIN __tp_codes_numeric c ON c.key = CAST(u.number AS VARCHAR)")
     unknown = [r[0] for r in con.execute("SELECT number FROM __tp_nums WHERE code IS NULL").fetchall()]
     if unknown:
         con.execute(f"UPDATE baci_rows SET load_no = {-n} WHERE load_no = {n} AND (list_contains(?, reporter) OR "

@@ -196,7 +196,7 @@ def build_spec(src: Source, *, fmt: str, target: str, columns: dict, constants: 
         raise InputError("macro file needs a GDP or a population column", file=src.display, line=1)
     return Spec(target=target, fmt=fmt, file=src.display, relation=src.relation, columns=src.columns,
                 fields=fields, countries=countries, rejects=src.rejects, relation_pass2=src.relation_pass2,
-                note=sha_note or {}, **spec_opts)
+                note=sha_note or {}, read_path=str(src.path) if src.path is not None else None, **spec_opts)
 
 
 # ------------------------------------------------------------------ per-format readers
@@ -216,21 +216,50 @@ def _split_options(options: dict) -> tuple[dict, dict, dict]:
     return consts, spec_opts, options
 
 
-def baci_zip_member(path: Path, member: str | None, workdir: Path) -> tuple[Path, Path | None]:
-    """Extract the data CSV (and ``country_codes_*.csv`` when present) of a BACI zip into ``workdir``."""
+_BACI_YEAR = re.compile(r"_Y(\d{4})_", re.I)
+_BACI_HS = re.compile(r"BACI_(HS\d{2})", re.I)
+
+
+def baci_members(path: Path) -> list[str]:
+    """The yearly data CSVs in a BACI zip (a release holds one per year, ``BACI_HS17_Y2021_V202401.csv``),
+    sorted; the ``country_codes`` and ``product_codes`` lists are not data."""
     try:
-        zf = zipfile.ZipFile(path)
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
     except (OSError, zipfile.BadZipFile) as exc:
         raise InputError(f"not a readable zip file: {exc}", file=str(path)) from exc
-    with zf:
+    return sorted(n for n in names if n.lower().endswith(".csv") and "country_codes" not in n.lower()
+                  and "product_codes" not in n.lower())
+
+
+def baci_member_year(name: str) -> int | None:
+    """The year in a BACI data file name (``…_Y2021_…`` → 2021), or None."""
+    m = _BACI_YEAR.search(Path(name).name)
+    return int(m.group(1)) if m else None
+
+
+def baci_hs_revision(*names: str | Path) -> str | None:
+    """The HS revision a BACI file or release name states (``BACI_HS17_…`` → ``HS2017``), or None."""
+    from tradepulse.ingest import codes
+    for name in names:
+        m = _BACI_HS.search(Path(str(name)).name)
+        if m and m.group(1).upper() in codes.HS_CLASSIFICATIONS:
+            return codes.HS_CLASSIFICATIONS[m.group(1).upper()]
+    return None
+
+
+def baci_zip_member(path: Path, member: str | None, workdir: Path) -> tuple[Path, Path | None]:
+    """Extract the data CSV (and ``country_codes_*.csv`` when present) of a BACI zip into ``workdir``."""
+    data = baci_members(path)
+    with zipfile.ZipFile(path) as zf:
         names = zf.namelist()
-        data = [n for n in names if n.lower().endswith(".csv") and "country_codes" not in n.lower()
-                and "product_codes" not in n.lower()]
         if member:
             data = [n for n in names if n == member or Path(n).name == member]
         if len(data) != 1:
-            raise InputError(f"zip holds {len(data)} data CSV files ({', '.join(data[:10])}); choose one with "
-                             f"member=NAME", file=str(path))
+            raise InputError(f"zip holds {len(data)} data CSV files ({', '.join(data[:10])}"
+                             f"{', …' if len(data) > 10 else ''}); choose one with member=NAME, or load them "
+                             f"all with `tradepulse ingest` (Python: tradepulse.ingest.ingest_release)",
+                             file=str(path))
         out = Path(zf.extract(data[0], workdir))
         cc = [n for n in names if "country_codes" in n.lower() and n.lower().endswith(".csv")]
         cc_path = Path(zf.extract(cc[0], workdir)) if cc else None
@@ -290,6 +319,11 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
         cols = {"year": "t", "reporter": "i", "partner": "j", "product": "k", "value_usd": "v", "quantity": "q"}
         cols.update(map_cols)
         consts = {"flow": "export", "unit": "t", **consts}
+        if "hs_revision" not in consts:  # BACI names its files by HS vintage: BACI_HS17_Y2021_V202401.csv
+            stated = baci_hs_revision(read_path, path)
+            if stated:
+                consts["hs_revision"] = stated
+                note["hs_revision"] = f"{stated} (from the file name)"
         spec = dict(value_scale=1000.0, product_pad=6, product_digits=(6,))
         spec.update(spec_opts)
         kind = country_kind or "numeric"
