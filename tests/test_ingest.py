@@ -536,9 +536,9 @@ def test_distinct_keys_equals_pandas(bitmap_bits, monkeypatch):
     an empty column list (one key for all rows) included."""
     import duckdb
 
-    from tradepulse.ingest import _core
+    from tradepulse.ingest import _keys
 
-    monkeypatch.setattr(_core, "KEY_BITMAP_BITS", bitmap_bits)
+    monkeypatch.setattr(_keys, "KEY_BITMAP_BITS", bitmap_bits)
     rng = np.random.default_rng(7)
     con = duckdb.connect()
     for trial in range(4):
@@ -552,6 +552,6 @@ def test_distinct_keys_equals_pandas(bitmap_bits, monkeypatch):
         con.execute("CREATE OR REPLACE TABLE t AS SELECT * FROM df")
         mine = df[df["load_id"] == "a"]
         cols = ["year", "reporter", "product"]
-        assert _core._distinct_keys(con, "t", "a", cols) == (len(mine), len(mine[cols].drop_duplicates()))
-        assert _core._distinct_keys(con, "t", "a", []) == (len(mine), min(len(mine), 1))
-    assert _core._distinct_keys(con, "t", "none", ["year"]) == (0, 0)
+        assert _keys._distinct_keys(con, "t", "a", cols) == (len(mine), len(mine[cols].drop_duplicates()))
+        assert _keys._distinct_keys(con, "t", "a", []) == (len(mine), min(len(mine), 1))
+    assert _keys._distinct_keys(con, "t", "none", ["year"]) == (0, 0)

@@ -424,9 +424,9 @@ def test_overlap_equals_pandas_merge_on_random_frames(tmp_path, join, monkeypatc
     rows_overlapping = |B ⋈ A| by pandas merge on the 7 key columns (NaN keys match NaN, as IS NOT DISTINCT
     FROM); quarantine keeps A ∪ (B − overlap), replace keeps (A − overlap) ∪ B.  Both joins: on the packed
     dense-rank key and (key space forced too big) on the key columns."""
-    import tradepulse.ingest._core as core
+    import tradepulse.ingest._keys as keys_module
     if join == "columns":
-        monkeypatch.setattr(core, "PACKED_KEY_SPACE", 0)
+        monkeypatch.setattr(keys_module, "PACKED_KEY_SPACE", 0)
     from hypothesis import HealthCheck, assume, given, settings
     from hypothesis import strategies as st
 

@@ -136,9 +136,9 @@ def test_slim_duplicates_are_judged_on_the_decoded_key(tmp_warehouse, tmp_path, 
     """Numbers 56 and 58 both decode to BEL: two rows differing only in that number are one key twice, and
     both go to quarantine, as on the general path (exact bitmap, and the hash count when the key space is
     larger than the bitmap limit)."""
-    from tradepulse.ingest import _core
+    from tradepulse.ingest import _keys
     if bitmap_bits is not None:
-        monkeypatch.setattr(_core, "KEY_BITMAP_BITS", bitmap_bits)
+        monkeypatch.setattr(_keys, "KEY_BITMAP_BITS", bitmap_bits)
     r = _load_baci_text(tmp_warehouse, tmp_path, "baci_dup.csv", "t,i,j,k,v,q\n2021,56,364,100190,1.5,2.0\n"
                         "2021,58,364,100190,2.5,NA\n2021,56,364,100199,3.0,NA\n")
     assert (r.rows_loaded, r.rows_quarantined) == (1, 2)

@@ -1,7 +1,8 @@
 """Readers: turn a file (BACI, Comtrade, customs, generic CSV/Parquet/Excel, services, macro) into a :class:`Spec`.
 
 A reader only decides *which source column feeds which canonical column* (plus constants and conventions);
-typing, code mapping and validation are the same for every format (:mod:`tradepulse.ingest._core`).
+typing, code mapping and validation are the same for every format (:mod:`tradepulse.ingest._sql`,
+:mod:`tradepulse.ingest._core`).
 
 Column mapping: ``{canonical: source header or [candidates]}``; the first candidate present in the file wins.
 Headers are compared case-insensitively after trimming, collapsing spaces and unifying Arabic/Persian
@@ -22,7 +23,7 @@ import yaml
 
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import InputError
-from tradepulse.ingest._core import TARGETS, Spec, ident, lit
+from tradepulse.ingest._spec import TARGETS, Spec, ident, lit
 
 HERE = Path(__file__).parent
 FORMATS = ("baci", "comtrade", "customs", "generic", "services", "macro")

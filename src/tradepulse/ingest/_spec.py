@@ -1,0 +1,80 @@
+"""What a load is made of: the target tables and their keys, and :class:`Spec` — how one source relation
+becomes rows of one target (which SQL expression feeds each canonical column, code kinds, conventions).
+Readers build a Spec; :mod:`tradepulse.ingest._core` runs it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+from tradepulse import schema
+
+TARGETS = {"flows": schema.FLOWS, "services": schema.SERVICES, "macro": schema.MACRO,
+           "firm_flows": schema.FIRM_FLOWS}
+
+
+#: Key columns per target; two good rows with the same key are duplicates.
+KEYS = {"flows": ("year", "month", "reporter", "partner", "flow", "product", "province"),
+        "services": ("year", "reporter", "partner", "flow", "ebops"),
+        "macro": ("year", "iso3"),
+        "firm_flows": ("year", "month", "reporter", "firm", "partner", "flow", "product", "province")}
+
+
+#: Value columns whose sum is reported as ``value_usd_loaded``.
+VALUE = {"flows": "value_usd", "services": "value_usd", "macro": None, "firm_flows": "value_usd"}
+
+
+#: Targets holding goods flows by HS product (same product, value, quantity and province rules).
+GOODS_TARGETS = ("flows", "firm_flows")
+
+
+def lit(value) -> str:
+    """SQL literal for a Python constant (strings are quoted with '' escaping; None → NULL)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, numbers.Real):  # Python and NumPy numbers
+        return str(int(value)) if isinstance(value, numbers.Integral) else repr(float(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+@dataclass
+class Spec:
+    """How to turn one source relation into rows of one target table.
+
+    ``fields`` maps each canonical column to a SQL expression over the source alias ``s`` (its text is
+    validated) or to ``None`` (column absent → NULL).  ``countries`` names the code kind of country columns:
+    ``iso3`` (ISO3 / aliases / Comtrade areas), ``numeric`` (M49/BACI) or ``name`` (English/Persian names).
+    """
+
+    target: str
+    fmt: str
+    file: str
+    relation: str                       # SQL table expression (read_csv(...), a view name, ...)
+    columns: list[str]                  # source column names, in order (raw text of quarantined rows)
+    fields: dict[str, str | None]
+    countries: dict[str, str] = field(default_factory=dict)
+    value_scale: float = 1.0
+    product_pad: int | None = None      # zero-pad product codes to this many digits (BACI: 6)
+    product_digits: tuple[int, ...] = (2, 4, 6)
+    product_truncate: int | None = None  # national tariff lines → HS6 (then rows are aggregated)
+    allow_total: bool = False           # accept product "TOTAL" (Comtrade all-goods totals)
+    calendar: str = "gregorian"         # gregorian | jalali | auto (year < 1700 → Solar Hijri)
+    source_name: str = "generic"
+    line_offset: int = 1                # line = row number + line_offset (CSV with header: 1)
+    country_codes_csv: str | None = None
+    rejects: bool = False               # CSV: DuckDB stores malformed lines in a rejects table
+    read_path: str | None = None        # the local file read (for a zip: the extracted member)
+    #: clean typed BACI CSV → the slim storage ``baci_rows`` (:func:`_insert_slim`); holds the per-load
+    #: constants {"flow", "hs_revision", "unit"} (canonical words)
+    slim: dict | None = None
+    local_digits: bool = False          # accept Persian/Arabic digits and thousands separators in numbers
+    relation_pass2: str | None = None   # same relation for the line-number pass (CSV without rejects)
+    note: dict = field(default_factory=dict)
+
