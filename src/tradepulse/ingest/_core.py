@@ -151,6 +151,219 @@ def _note(text) -> dict:
     return out if isinstance(out, dict) else {"note": out}
 
 
+@dataclass
+class _Load:
+    """One load in progress, inside its transaction: where its rows are and what became of them."""
+
+    con: object
+    spec: Spec
+    load_id: str
+    store: str                   # quoted physical table of the load's rows (``flows`` → ``flow_rows``)
+    slim: bool                   # a clean typed BACI CSV stored in ``baci_rows`` (see tradepulse.warehouse)
+    aggregate: bool              # tariff lines cut to HS6 and summed (several lines per row)
+    load_no: int | None = None   # the slim load's number
+    n_mine: int = 0              # good rows stored so far
+    n_bad: int = 0               # rows failing a check (first pass)
+    n_dup: int = 0               # rows of duplicated keys (all copies)
+    rej: list = field(default_factory=list)        # DuckDB's unreadable lines: (line, column, error, text)
+
+    @property
+    def target(self) -> str:
+        return self.spec.target
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return KEYS[self.spec.target]
+
+    @property
+    def rejected(self) -> list[int]:
+        """Physical lines of the unreadable rows."""
+        return [int(r[0]) for r in self.rej]
+
+
+def _drop_previous(con, target: str, sha256: str, file: str) -> int:
+    """Delete the rows, quarantine entries and load records of earlier loads of the same input (same digest
+    or same file name); return how many rows went."""
+    old = [r[0] for r in con.execute("SELECT load_id FROM loads WHERE target = ? AND (sha256 = ? OR file = ?)",
+                                     [target, sha256, file]).fetchall()]
+    if not old:
+        return 0
+    n = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE list_contains(?, load_id)", [old]).fetchone()[0]
+    _drop_loads(con, target, old)
+    for t in ("quarantine", "loads"):
+        con.execute(f"DELETE FROM {ident(t)} WHERE list_contains(?, load_id)", [old])
+    return int(n)
+
+
+def _insert_rows(ld: _Load) -> None:
+    """Step 2: read, map, check and store the rows (slim BACI storage, summed tariff lines, or one
+    ``INSERT … SELECT`` whose bad rows are tagged ``load_id#bad`` and deleted again)."""
+    con, spec = ld.con, ld.spec
+    if ld.slim:
+        ld.load_no, ld.n_mine, ld.n_bad = _insert_slim(con, spec, ld.load_id)
+        return
+    sql = _inner_select(spec, with_rn=False)[0].replace("{rel}", spec.relation)
+    names = [c for c in TARGETS[spec.target] if c not in ("load_id", "source")]
+    outs = ", ".join(ident(c) for c in names)
+    if ld.aggregate:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_stage AS {sql}")
+        sums = {"value_usd": "sum(value_usd)", "quantity": "sum(quantity)", "unit": "min(unit)",
+                "hs_revision": "min(hs_revision)"}
+        sel = ", ".join(sums.get(c, c) for c in names)
+        grp = ", ".join(c for c in names if c not in sums)
+        ld.n_mine = con.execute(f"INSERT INTO {ld.store} ({outs}, source, load_id) SELECT {sel}, "
+                                f"{lit(spec.source_name)}, {lit(ld.load_id)} FROM __tp_stage WHERE __reason IS NULL "
+                                f"GROUP BY {grp}").fetchone()[0]
+        ld.n_bad = con.execute("SELECT count(*) FROM __tp_stage WHERE __reason IS NOT NULL").fetchone()[0]
+        con.execute("DROP TABLE __tp_stage")
+        return
+    bad_id = ld.load_id + "#bad"
+    n_all = con.execute(f"INSERT INTO {ld.store} ({outs}, source, load_id) SELECT {outs}, "
+                        f"{lit(spec.source_name)}, CASE WHEN __reason IS NULL THEN {lit(ld.load_id)} "
+                        f"ELSE {lit(bad_id)} END FROM ({sql})").fetchone()[0]
+    ld.n_bad = con.execute(f"SELECT count(*) FROM {ld.store} WHERE load_id = ?", [bad_id]).fetchone()[0]
+    ld.n_mine = n_all - ld.n_bad
+    if ld.n_bad:
+        con.execute(f"DELETE FROM {ld.store} WHERE load_id = ?", [bad_id])
+
+
+def _remove_duplicates(ld: _Load) -> None:
+    """Step 3: every row of a key that occurs more than once in this load is deleted (and later
+    quarantined); the duplicated keys stay in ``__tp_dups``.  Not for summed tariff lines (one row per key)."""
+    if ld.aggregate:
+        return
+    con, keys = ld.con, ld.keys
+    # key columns that hold one value for the whole load (no source column, or a literal constant) cannot
+    # tell rows apart: leave them out of the quick test (the exact check uses every key)
+    varying = [k for k in keys if not _constant_field(ld.spec, k)]
+    from tradepulse.warehouse import STORAGE
+    # quick test: as many distinct keys as rows → no duplicates
+    n_rows, n_keys = (_slim_distinct_keys(con, ld.load_no) if ld.slim
+                      else _distinct_keys(con, STORAGE[ld.target], ld.load_id, varying))
+    if n_rows == n_keys:
+        return
+    kh = "hash(" + ", ".join(varying or keys) + ")"
+    mine = ident(ld.target) if ld.slim else ld.store  # slim rows are compared decoded, through the view
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_dups AS SELECT {', '.join(keys)}, count(*) AS n "
+                f"FROM {mine} WHERE load_id = ? AND {kh} IN (SELECT h FROM (SELECT {kh} AS h, "
+                f"count(*) AS n FROM {mine} WHERE load_id = ? GROUP BY h) WHERE n > 1) "
+                f"GROUP BY ALL HAVING count(*) > 1", [ld.load_id, ld.load_id])
+    ld.n_dup = int(con.execute("SELECT coalesce(sum(n), 0) FROM __tp_dups").fetchone()[0])
+    if not ld.n_dup:
+        return
+    on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM f.{k}" for k in keys)
+    if ld.slim:
+        _delete_located(con, ld.target, f"SELECT f.__store, f.__rid FROM {_located(ld.target)} f "
+                                        f"JOIN __tp_dups d ON {on} WHERE f.load_id = {lit(ld.load_id)}")
+    else:
+        con.execute(f"DELETE FROM {ld.store} f USING __tp_dups d WHERE f.load_id = ? AND {on}", [ld.load_id])
+    ld.n_mine -= ld.n_dup
+
+
+def _quarantine_overlap(ld: _Load) -> tuple[int, list[dict]]:
+    """Step 5, policy ``quarantine``: this load's rows whose key an earlier load holds are deleted; their keys
+    and the earlier load go to ``__tp_ovl_keys`` / ``__tp_ovl_loads`` for :func:`_overlap_lines`.  When no row
+    would remain, :class:`InputError` says so (naming the first such line) before anything is written."""
+    con, spec, keys, target = ld.con, ld.spec, ld.keys, ld.target
+    n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
+    if n_ovl == ld.n_mine:  # nothing would load: say so without writing quarantine rows (rolled back)
+        hit = con.execute("SELECT o.old_load_id, any_value(l.file), count(DISTINCT o.new_rid) FROM "
+                          "__tp_overlap o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1 "
+                          "ORDER BY 3 DESC, 1").fetchall()
+        others = ld.n_bad + ld.n_dup + len(ld.rej)
+        # no other problem: every line is good and overlapping, so the first data line is the first
+        first_line = spec.line_offset + 1
+        if others:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {', '.join(keys)}, "
+                        f"NULL::VARCHAR AS old_load_id FROM {ident(target)} WHERE load_id = ?", [ld.load_id])
+            first_line = _overlap_lines(con, spec, ld.load_id, ld.rejected, first_only=True)
+        earlier = "; ".join(f"{n:,} by load {i} ({f or 'no load record'})" for i, f, n in hit[:3]) \
+            + ("; …" if len(hit) > 3 else "")
+        raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
+                         f"(loaded {earlier}); nothing was loaded.  To let this file supersede the "
+                         f"earlier rows, load it with --on-overlap replace (Python: on_overlap='replace')"
+                         + (f"; {others:,} other row(s) were rejected" if others else ""),
+                         file=spec.file, line=first_line, column="key")
+    fk = ", ".join("f." + k for k in keys)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {fk}, v.old_load_id FROM "
+                f"{_located(target)} f JOIN (SELECT new_store, new_rid, min(old_load_id) AS old_load_id "
+                f"FROM __tp_overlap GROUP BY 1, 2) v ON f.__store = v.new_store AND f.__rid = v.new_rid")
+    con.execute("CREATE OR REPLACE TEMP TABLE __tp_ovl_loads AS SELECT o.old_load_id, any_value(l.file) "
+                "AS file, 'already loaded by load ' || coalesce(o.old_load_id, 'NULL') || ' (' || "
+                "coalesce(any_value(l.file), 'no load record') || ')' AS reason, count(*) AS n "
+                "FROM __tp_ovl_keys o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1")
+    _delete_located(con, target, "SELECT new_store AS __store, new_rid AS __rid FROM __tp_overlap")
+    overlapping = [{"load_id": i, "file": f, "rows": int(n)} for i, f, n in con.execute(
+        "SELECT old_load_id, file, n FROM __tp_ovl_loads ORDER BY 1").fetchall()]
+    return int(n_ovl), overlapping
+
+
+def _supersede_earlier(ld: _Load, note: dict) -> tuple[int, list[dict]]:
+    """Step 5, policy ``replace``: the earlier rows holding this load's keys are deleted; each earlier load is
+    recounted in ``loads`` and the supersession is noted both ways (``superseded`` / ``superseded_by``)."""
+    con, target = ld.con, ld.target
+    tbl = ident(target)
+    sup = con.execute("SELECT old_load_id, count(*), coalesce(sum(old_value), 0) FROM __tp_overlap "
+                      "GROUP BY 1 ORDER BY 1").fetchall()
+    n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
+    _delete_located(con, target, "SELECT old_store AS __store, old_rid AS __rid FROM __tp_overlap")
+    old = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT load_id, file, note FROM loads WHERE list_contains(?, load_id)", [[r[0] for r in sup]]).fetchall()}
+    value_col = VALUE[target]
+    vsum_old = f"coalesce(sum({value_col}), 0)" if value_col else "0"
+    overlapping = []
+    for old_id, n, v in sup:
+        file, old_note = old.get(old_id, (None, None))
+        overlapping.append({"load_id": old_id, "file": file, "rows": int(n)})
+        note.setdefault("superseded", {})[old_id] = {"file": file, "rows": int(n), "value_usd": float(v)}
+        if old_id in old:
+            old_meta = _note(old_note)
+            old_meta.setdefault("superseded_by", {})[ld.load_id] = {"file": ld.spec.file, "rows": int(n)}
+            con.execute(f"UPDATE loads SET rows_loaded = (SELECT count(*) FROM {tbl} WHERE load_id = $1), "
+                        f"value_usd_loaded = (SELECT {vsum_old} FROM {tbl} WHERE load_id = $1), "
+                        f"note = $2 WHERE load_id = $1",
+                        [old_id, json.dumps(old_meta, ensure_ascii=False, default=str)])
+    return int(n_ovl), overlapping
+
+
+def _quarantine_rejected(ld: _Load) -> None:
+    """Step 4: the rejected, duplicated and unreadable rows go to ``quarantine`` with their real line numbers,
+    read in a second, line-numbered pass of the source (only when something was rejected)."""
+    import numpy as np
+    import pandas as pd
+
+    con, spec, keys = ld.con, ld.spec, ld.keys
+    rel2 = spec.relation_pass2 or spec.relation
+    sql2 = _inner_select(spec, with_rn=True)[0].replace(
+        "{rel}", f"(SELECT row_number() OVER () AS __rn, * FROM {rel2})")
+    desc = " || ', ' || ".join(f"'{k}=' || coalesce(CAST(q.{k} AS VARCHAR), '')" for k in keys)
+    parts = [f"SELECT __rn, __raw, __column, __value, __reason, 'rule' AS __kind FROM ({sql2}) "
+             f"WHERE __reason IS NOT NULL"]
+    if ld.n_dup:
+        parts.append(f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, "
+                     f"'duplicate key (' || d.n || ' rows share it)' AS __reason, 'dup' AS __kind "
+                     f"FROM ({sql2}) q JOIN __tp_dups d ON {_key_on('d', 'q', keys)} WHERE q.__reason IS NULL")
+    qdf = con.execute(" UNION ALL ".join(parts)).df()
+    n_rule = int((qdf["__kind"] == "rule").sum())
+    if n_rule != ld.n_bad:  # both passes must agree on which rows are bad
+        raise RuntimeError(f"internal error: first pass rejected {ld.n_bad} rows, second pass {n_rule}")
+    qdf["line"] = _true_lines(qdf["__rn"].to_numpy("int64"), spec.line_offset + 1,
+                              np.asarray(ld.rejected, dtype="int64"))
+    rej = ld.rej
+    if rej:
+        qdf = pd.concat([qdf, pd.DataFrame({
+            "line": [r[0] for r in rej], "__column": [r[1] for r in rej], "__value": None,
+            "__reason": [f"unreadable line: {str(r[2]).splitlines()[0]}" for r in rej],
+            "__raw": [str(r[3] or "").strip("\r\n") for r in rej]})], ignore_index=True)
+    qdf = qdf.sort_values("line", kind="stable")
+    out = pd.DataFrame({"load_id": ld.load_id, "file": spec.file, "line": qdf["line"].astype("int64"),
+                        "column_name": qdf["__column"], "value": qdf["__value"],
+                        "reason": qdf["__reason"], "raw": qdf["__raw"]})
+    con.register("__tp_q_df", out)
+    con.execute("INSERT INTO quarantine SELECT * FROM __tp_q_df")
+    con.unregister("__tp_q_df")
+
+
 def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replace: bool = False,
              on_overlap: str = "quarantine", progress: Callable[[str], None] | None = None) -> LoadResult:
     """Run one load described by ``spec`` in a single transaction (see module docstring).
@@ -164,72 +377,31 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
     step = progress or (lambda _msg: None)
     con = warehouse.raw
     target = spec.target
-    tcols = TARGETS[target]
-    from tradepulse.warehouse import STORAGE
-    store = ident(STORAGE[target])   # where this load's rows are written (``flows`` is a view)
-    slim = spec.slim is not None and target == "flows"
     deferred = callable(sha256)
     if not deferred:
         prev = _previous(con, sha256, target)
         if prev and not replace:
             return LoadResult(prev[-1][0], spec.file, 0, 0, 0.0, True, target, spec.fmt, sha256)
 
-    load_id = f"{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    from tradepulse.warehouse import STORAGE
+    slim = spec.slim is not None and target == "flows"
+    ld = _Load(con, spec, f"{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
+               store=ident(STORAGE[target]), slim=slim,
+               aggregate=spec.product_truncate is not None and target in GOODS_TARGETS and not slim)
+    load_id = ld.load_id
     con.execute("SET enable_progress_bar = false")
     # cap DuckDB's memory during the load (it spills to disk beyond): peak RSS stays well under 2 GB
     old_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.execute(f"SET memory_limit = {lit(os.environ.get('TRADEPULSE_INGEST_MEMORY', '1GB'))}")
     _register_code_tables(con, spec)
-    value_col = VALUE[target]
     con.execute("BEGIN TRANSACTION")
     skipped_by = None
     try:
         replaced = 0
-
-        def drop_previous() -> int:
-            old = [r[0] for r in con.execute(
-                "SELECT load_id FROM loads WHERE target = ? AND (sha256 = ? OR file = ?)",
-                [target, sha256, spec.file]).fetchall()]
-            if not old:
-                return 0
-            n = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE list_contains(?, load_id)",
-                            [old]).fetchone()[0]
-            _drop_loads(con, target, old)
-            for t in ("quarantine", "loads"):
-                con.execute(f"DELETE FROM {ident(t)} WHERE list_contains(?, load_id)", [old])
-            return int(n)
-
         if replace and not deferred:
-            replaced = drop_previous()
+            replaced = _drop_previous(con, target, sha256, spec.file)
         step("reading and validating")
-        sql = "" if slim else _inner_select(spec, with_rn=False)[0].replace("{rel}", spec.relation)
-        names = [c for c in tcols if c not in ("load_id", "source")]
-        outs = ", ".join(ident(c) for c in names)
-        bad_id = load_id + "#bad"
-        keys = KEYS[target]
-        aggregate = spec.product_truncate is not None and target in GOODS_TARGETS and not slim
-        load_no = None
-        if slim:
-            load_no, n_mine, n_bad = _insert_slim(con, spec, load_id)
-        elif aggregate:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_stage AS {sql}")
-            sums = {"value_usd": "sum(value_usd)", "quantity": "sum(quantity)", "unit": "min(unit)",
-                    "hs_revision": "min(hs_revision)"}
-            sel = ", ".join(sums.get(c, c) for c in names)
-            grp = ", ".join(c for c in names if c not in sums)
-            n_mine = con.execute(f"INSERT INTO {store} ({outs}, source, load_id) SELECT {sel}, "
-                                 f"{lit(spec.source_name)}, {lit(load_id)} FROM __tp_stage WHERE __reason IS NULL "
-                                 f"GROUP BY {grp}").fetchone()[0]
-            n_bad = con.execute("SELECT count(*) FROM __tp_stage WHERE __reason IS NOT NULL").fetchone()[0]
-            con.execute("DROP TABLE __tp_stage")
-        else:
-            n_mine = con.execute(f"INSERT INTO {store} ({outs}, source, load_id) SELECT {outs}, "
-                                 f"{lit(spec.source_name)}, CASE WHEN __reason IS NULL THEN {lit(load_id)} "
-                                 f"ELSE {lit(bad_id)} END FROM ({sql})").fetchone()[0]
-            n_bad = con.execute(f"SELECT count(*) FROM {store} WHERE load_id = ?", [bad_id]).fetchone()[0]
-            n_mine -= n_bad
-            if n_bad:
-                con.execute(f"DELETE FROM {store} WHERE load_id = ?", [bad_id])
+        _insert_rows(ld)
         if deferred:  # the digest was computed meanwhile: now decide skip / replace
             sha256 = sha256()
             prev = _previous(con, sha256, target)
@@ -237,144 +409,34 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                 skipped_by = prev[-1][0]
                 raise _Skip()
             if replace:
-                replaced = drop_previous()
-        rejected: list[int] = []  # physical lines of unreadable rows (DuckDB's rejects table)
+                replaced = _drop_previous(con, target, sha256, spec.file)
         if spec.rejects:
-            rej = con.execute("SELECT line, min(column_name), min(error_message), min(csv_line) "
-                              "FROM __tp_rejects GROUP BY line ORDER BY line").fetchall()
-            rejected = [int(r[0]) for r in rej]
-        else:
-            rej = []
-        # duplicate keys among the good rows
+            ld.rej = con.execute("SELECT line, min(column_name), min(error_message), min(csv_line) "
+                                 "FROM __tp_rejects GROUP BY line ORDER BY line").fetchall()
         step("checking duplicate keys")
-        n_dup = 0
-        if not aggregate:
-            # key columns that hold one value for the whole load (no source column, or a literal constant)
-            # cannot tell rows apart: leave them out of the quick test (the exact check uses every key)
-            varying = [k for k in keys if not _constant_field(spec, k)]
-            kh = "hash(" + ", ".join(varying or keys) + ")"
-            # quick test: as many distinct keys as rows → no duplicates
-            if slim:
-                n_rows, n_hash = _slim_distinct_keys(con, load_no)
-            else:
-                n_rows, n_hash = _distinct_keys(con, STORAGE[target], load_id, varying)
-            if n_rows != n_hash:  # some key repeats: find which (exactly), by hash then by value
-                mine_rel = ident(target) if slim else store  # slim rows are compared decoded, through the view
-                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_dups AS SELECT {', '.join(keys)}, count(*) AS n "
-                            f"FROM {mine_rel} WHERE load_id = ? AND {kh} IN (SELECT h FROM (SELECT {kh} AS h, "
-                            f"count(*) AS n FROM {mine_rel} WHERE load_id = ? GROUP BY h) WHERE n > 1) "
-                            f"GROUP BY ALL HAVING count(*) > 1", [load_id, load_id])
-                n_dup = con.execute("SELECT coalesce(sum(n), 0) FROM __tp_dups").fetchone()[0]
-            if n_dup:
-                on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM f.{k}" for k in keys)
-                if slim:
-                    _delete_located(con, target, f"SELECT f.__store, f.__rid FROM {_located(target)} f "
-                                                 f"JOIN __tp_dups d ON {on} WHERE f.load_id = {lit(load_id)}")
-                else:
-                    con.execute(f"DELETE FROM {store} f USING __tp_dups d WHERE f.load_id = ? AND {on}", [load_id])
-                n_mine -= n_dup
-        # keys that earlier loads already hold (skipped at the cost of a count(*) when there are none)
+        _remove_duplicates(ld)
+        # keys that earlier loads already hold (skipped at the cost of one EXISTS when there are none)
         step("checking earlier loads")
         n_ovl, n_ovl_lines, overlapping, note = 0, 0, [], dict(spec.note)
-        quarantine_ovl = False
         if _others_exist(con, target, load_id) and _find_overlap(con, target, load_id):
-            tbl = ident(target)
             if on_overlap == "quarantine":  # the new rows go; each names the (first) earlier load holding its key
-                quarantine_ovl = True
-                n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
-                if n_ovl == n_mine:  # nothing would load: say so without writing quarantine rows (rolled back)
-                    hit = con.execute("SELECT o.old_load_id, any_value(l.file), count(DISTINCT o.new_rid) FROM "
-                                      "__tp_overlap o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1 "
-                                      "ORDER BY 3 DESC, 1").fetchall()
-                    others = n_bad + n_dup + len(rej)
-                    # no other problem: every line is good and overlapping, so the first data line is the first
-                    first_line = spec.line_offset + 1
-                    if others:
-                        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {', '.join(keys)}, "
-                                    f"NULL::VARCHAR AS old_load_id FROM {tbl} WHERE load_id = ?", [load_id])
-                        first_line = _overlap_lines(con, spec, load_id, rejected, first_only=True)
-                    earlier = "; ".join(f"{n:,} by load {i} ({f or 'no load record'})" for i, f, n in hit[:3]) \
-                        + ("; …" if len(hit) > 3 else "")
-                    raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
-                                     f"(loaded {earlier}); nothing was loaded.  To let this file supersede the "
-                                     f"earlier rows, load it with --on-overlap replace (Python: on_overlap='replace')"
-                                     + (f"; {others:,} other row(s) were rejected" if others else ""),
-                                     file=spec.file, line=first_line, column="key")
-                fk = ", ".join("f." + k for k in keys)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {fk}, v.old_load_id FROM "
-                            f"{_located(target)} f JOIN (SELECT new_store, new_rid, min(old_load_id) AS old_load_id "
-                            f"FROM __tp_overlap GROUP BY 1, 2) v ON f.__store = v.new_store AND f.__rid = v.new_rid")
-                con.execute("CREATE OR REPLACE TEMP TABLE __tp_ovl_loads AS SELECT o.old_load_id, any_value(l.file) "
-                            "AS file, 'already loaded by load ' || coalesce(o.old_load_id, 'NULL') || ' (' || "
-                            "coalesce(any_value(l.file), 'no load record') || ')' AS reason, count(*) AS n "
-                            "FROM __tp_ovl_keys o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1")
-                _delete_located(con, target, "SELECT new_store AS __store, new_rid AS __rid FROM __tp_overlap")
-                overlapping = [{"load_id": i, "file": f, "rows": int(n)} for i, f, n in con.execute(
-                    "SELECT old_load_id, file, n FROM __tp_ovl_loads ORDER BY 1").fetchall()]
+                n_ovl, overlapping = _quarantine_overlap(ld)
+                step("locating rejected lines")
+                n_ovl_lines = _overlap_lines(con, spec, load_id, ld.rejected)
+                if n_ovl_lines != n_ovl and not ld.aggregate:  # aggregated loads: several lines per key
+                    raise RuntimeError(f"internal error: {n_ovl} overlapping rows but {n_ovl_lines} lines")
             else:  # replace: the earlier rows go; their loads' counts are brought up to date
-                sup = con.execute("SELECT old_load_id, count(*), coalesce(sum(old_value), 0) FROM __tp_overlap "
-                                  "GROUP BY 1 ORDER BY 1").fetchall()
-                n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
-                _delete_located(con, target, "SELECT old_store AS __store, old_rid AS __rid FROM __tp_overlap")
-                old = {r[0]: (r[1], r[2]) for r in con.execute(
-                    "SELECT load_id, file, note FROM loads WHERE list_contains(?, load_id)",
-                    [[r[0] for r in sup]]).fetchall()}
-                vsum_old = f"coalesce(sum({value_col}), 0)" if value_col else "0"
-                for old_id, n, v in sup:
-                    file, old_note = old.get(old_id, (None, None))
-                    overlapping.append({"load_id": old_id, "file": file, "rows": int(n)})
-                    note.setdefault("superseded", {})[old_id] = {"file": file, "rows": int(n), "value_usd": float(v)}
-                    if old_id in old:
-                        old_meta = _note(old_note)
-                        old_meta.setdefault("superseded_by", {})[load_id] = {"file": spec.file, "rows": int(n)}
-                        con.execute(f"UPDATE loads SET rows_loaded = (SELECT count(*) FROM {tbl} WHERE load_id = $1), "
-                                    f"value_usd_loaded = (SELECT {vsum_old} FROM {tbl} WHERE load_id = $1), "
-                                    f"note = $2 WHERE load_id = $1",
-                                    [old_id, json.dumps(old_meta, ensure_ascii=False, default=str)])
-        if quarantine_ovl:
+                n_ovl, overlapping = _supersede_earlier(ld, note)
+        if ld.n_bad or ld.n_dup or ld.rej:  # quarantine with line numbers (second pass only when needed)
             step("locating rejected lines")
-            n_ovl_lines = _overlap_lines(con, spec, load_id, rejected)
-            if n_ovl_lines != n_ovl and not aggregate:  # aggregated loads: several lines per key
-                raise RuntimeError(f"internal error: {n_ovl} overlapping rows but {n_ovl_lines} lines")
-        # quarantine with line numbers (second pass only when needed)
-        if n_bad or n_dup or len(rej):
-            import numpy as np
-            import pandas as pd
-
-            step("locating rejected lines")
-            rel2 = spec.relation_pass2 or spec.relation
-            sql2, _ = _inner_select(spec, with_rn=True)
-            sql2 = sql2.replace("{rel}", f"(SELECT row_number() OVER () AS __rn, * FROM {rel2})")
-            desc = " || ', ' || ".join(f"'{k}=' || coalesce(CAST(q.{k} AS VARCHAR), '')" for k in keys)
-            parts = [f"SELECT __rn, __raw, __column, __value, __reason, 'rule' AS __kind FROM ({sql2}) "
-                     f"WHERE __reason IS NOT NULL"]
-            if n_dup:
-                parts.append(f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, "
-                             f"'duplicate key (' || d.n || ' rows share it)' AS __reason, 'dup' AS __kind "
-                             f"FROM ({sql2}) q JOIN __tp_dups d ON {_key_on('d', 'q', keys)} WHERE q.__reason IS NULL")
-            qdf = con.execute(" UNION ALL ".join(parts)).df()
-            n_rule = int((qdf["__kind"] == "rule").sum())
-            if n_rule != n_bad:  # both passes must agree on which rows are bad
-                raise RuntimeError(f"internal error: first pass rejected {n_bad} rows, second pass {n_rule}")
-            qdf["line"] = _true_lines(qdf["__rn"].to_numpy("int64"), spec.line_offset + 1,
-                                      np.asarray(rejected, dtype="int64"))
-            if len(rej):
-                qdf = pd.concat([qdf, pd.DataFrame({
-                    "line": [r[0] for r in rej], "__column": [r[1] for r in rej], "__value": None,
-                    "__reason": [f"unreadable line: {str(r[2]).splitlines()[0]}" for r in rej],
-                    "__raw": [str(r[3] or "").strip("\r\n") for r in rej]})], ignore_index=True)
-            qdf = qdf.sort_values("line", kind="stable")
-            out = pd.DataFrame({"load_id": load_id, "file": spec.file, "line": qdf["line"].astype("int64"),
-                                "column_name": qdf["__column"], "value": qdf["__value"],
-                                "reason": qdf["__reason"], "raw": qdf["__raw"]})
-            con.register("__tp_q_df", out)
-            con.execute("INSERT INTO quarantine SELECT * FROM __tp_q_df")
-            con.unregister("__tp_q_df")
-        n_q = n_bad + n_dup + len(rej) + n_ovl_lines
+            _quarantine_rejected(ld)
+        n_q = ld.n_bad + ld.n_dup + len(ld.rej) + n_ovl_lines
         step("committing")
+        value_col = VALUE[target]
         vsum = f"coalesce(sum({value_col}), 0)" if value_col else "0"
-        n_ok, v_ok = (con.execute(f"SELECT count(*), {vsum} FROM baci_rows WHERE load_no = ?", [load_no]) if slim
-                      else con.execute(f"SELECT count(*), {vsum} FROM {store} WHERE load_id = ?", [load_id])
+        n_ok, v_ok = (con.execute(f"SELECT count(*), {vsum} FROM baci_rows WHERE load_no = ?", [ld.load_no])
+                      if slim else
+                      con.execute(f"SELECT count(*), {vsum} FROM {ld.store} WHERE load_id = ?", [load_id])
                       ).fetchone()
         problems = [dict(zip(("line", "column_name", "value", "reason"), r)) for r in con.execute(
             "SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? ORDER BY line LIMIT 10",
@@ -405,4 +467,3 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                 pass
     return LoadResult(load_id, spec.file, int(n_ok), int(n_q), float(v_ok), False, target, spec.fmt, sha256,
                       int(replaced), problems, rows_overlapping=int(n_ovl), overlapping_loads=overlapping)
-
