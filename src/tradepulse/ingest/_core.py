@@ -109,7 +109,7 @@ def _register_code_tables(con, spec: Spec) -> None:
             raise InputError(f"the province list gives {clash[0]} spelling {clash[1]!r} to {clash[2]}")
         con.execute("CREATE OR REPLACE TEMP TABLE __tp_prov_countries AS SELECT DISTINCT country FROM __tp_prov")
     for kind in set(spec.countries.values()):
-        if kind == "numeric":  # built by DuckDB (no pandas): the same table as codes.numeric_table
+        if kind == "numeric":  # built by DuckDB (no pandas)
             try:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_codes_numeric AS "
                             f"{codes.numeric_codes_sql(spec.country_codes_csv)}")

@@ -74,33 +74,6 @@ def iso3_table() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "code"]).drop_duplicates("key")
 
 
-def numeric_table(country_codes_csv: str | Path | None = None) -> pd.DataFrame:
-    """``key → code`` for numeric country codes (keys are the integer as text).
-
-    Starts from the reference M49 codes, overridden by :data:`BACI_NUMERIC`, overridden by a BACI
-    ``country_codes`` CSV (``country_code``, ``iso_3digit_alpha``) when given.
-    """
-    import pandas as pd
-
-    from tradepulse import reference
-    ref = reference.countries()
-    table = dict(zip(ref["m49"].astype(int), ref["iso3"]))
-    table.update(BACI_NUMERIC)
-    if country_codes_csv is not None:
-        try:
-            cc = pd.read_csv(country_codes_csv, encoding="latin-1", dtype=str, keep_default_na=False)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read country code file: {exc}", file=str(country_codes_csv)) from exc
-        cols = {c.lower(): c for c in cc.columns}
-        if "country_code" not in cols or "iso_3digit_alpha" not in cols:
-            raise InputError("country code file needs columns country_code and iso_3digit_alpha",
-                             file=str(country_codes_csv), line=1)
-        cc = cc[cc[cols["iso_3digit_alpha"]].str.strip() != ""]
-        table.update({int(k): v.strip().upper() for k, v in zip(cc[cols["country_code"]],
-                                                                   cc[cols["iso_3digit_alpha"]])})
-    return pd.DataFrame({"key": [str(k) for k in table], "code": list(table.values())})
-
-
 def _atlas_country_csv() -> Path:
     """The country list CSV shipped by ``atlas-common-data`` (the file ``reference.countries()`` reads),
     located without importing the package (its ``__init__`` imports pandas)."""
@@ -111,23 +84,25 @@ def _atlas_country_csv() -> Path:
 
 
 def numeric_codes_sql(country_codes_csv: str | Path | None = None) -> str:
-    """A DuckDB query for the same ``key → code`` table as :func:`numeric_table`, built without pandas.
+    """A DuckDB query for the ``key → code`` table of numeric country codes (keys are the integer as text),
+    built without pandas (a BACI load imports only DuckDB).
 
-    Used by the slim BACI load, which imports only DuckDB.  Precedence as in :func:`numeric_table`: the
-    reference M49 codes (``country_id`` of atlas-common-data's country list), overridden by
-    :data:`BACI_NUMERIC`, overridden by the BACI ``country_codes`` CSV (read as Latin-1, blank ISO3 ignored).
-    A code file without the two columns raises :class:`~tradepulse.errors.InputError` when the query runs.
+    Precedence: the reference M49 codes (``country_id`` of atlas-common-data's country list, the list
+    ``reference.countries()`` reads), overridden by :data:`BACI_NUMERIC`, overridden by a BACI
+    ``country_codes`` CSV (``country_code``, ``iso_3digit_alpha``; read as Latin-1, blank ISO3 ignored) when
+    given.  A code file without the two columns raises a DuckDB error when the query runs (the ingest turns
+    it into :class:`~tradepulse.errors.InputError`).  ``tests/test_storage.py`` holds an independent pandas
+    implementation of the same table.
     """
-    def q(text: str) -> str:
-        return "'" + str(text).replace("'", "''") + "'"
+    from tradepulse.ingest._spec import lit
 
     parts = [f"SELECT CAST(country_id AS INTEGER) AS key, CAST(iso3_code AS VARCHAR) AS code, 1 AS rank "
-             f"FROM read_csv({q(_atlas_country_csv())}, header = true)"]
+             f"FROM read_csv({lit(str(_atlas_country_csv()))}, header = true)"]
     parts.append("SELECT key, code, 2 AS rank FROM (VALUES " +
-                 ", ".join(f"({k}, {q(v)})" for k, v in BACI_NUMERIC.items()) + ") v(key, code)")
+                 ", ".join(f"({k}, {lit(v)})" for k, v in BACI_NUMERIC.items()) + ") v(key, code)")
     if country_codes_csv is not None:
         parts.append(f"SELECT TRY_CAST(trim(country_code) AS INTEGER) AS key, upper(trim(iso_3digit_alpha)) AS code, "
-                     f"3 AS rank FROM read_csv({q(country_codes_csv)}, header = true, all_varchar = true, "
+                     f"3 AS rank FROM read_csv({lit(str(country_codes_csv))}, header = true, all_varchar = true, "
                      f"encoding = 'latin-1') WHERE trim(coalesce(iso_3digit_alpha, '')) <> ''")
     return (f"SELECT CAST(key AS VARCHAR) AS key, arg_max(code, rank) AS code FROM ({' UNION ALL '.join(parts)}) "
             f"WHERE key IS NOT NULL GROUP BY key")
