@@ -49,6 +49,13 @@ def _parse_years(text: str | None) -> list[int] | None:
     return years
 
 
+def _progress_bar(quiet: bool):
+    """The ingest's progress bar on stderr (spinner, step, bar, elapsed time); off for --json or no terminal."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True, disable=quiet or not err_console.is_terminal)
+
+
 def _print_result(file, result, on_overlap: str) -> None:
     """The summary of one load in words (and its first quarantined rows)."""
     if result.skipped:
@@ -115,8 +122,6 @@ def register(app: typer.Typer) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine).
 
         A BACI release zip holding one CSV per year loads every year (or --years), each as its own load."""
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
         from tradepulse.ingest import ingest_file, ingest_release
         from tradepulse.warehouse import Warehouse
 
@@ -139,9 +144,7 @@ def register(app: typer.Typer) -> None:
             raise TradepulseError("--years applies to a BACI release zip holding several yearly CSVs")
         if len(members) > 1:  # a BACI release: one load per year, one progress bar over all steps
             with Warehouse(warehouse) as wh:
-                with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                              TimeElapsedColumn(), console=err_console, transient=True,
-                              disable=as_json or not err_console.is_terminal) as bar:
+                with _progress_bar(as_json) as bar:
                     task = bar.add_task(f"ingest {file.name}", total=len(members) * len(steps))
                     done: dict[str, int] = {}
 
@@ -160,9 +163,7 @@ def register(app: typer.Typer) -> None:
                 _print_result(r.file, r, on_overlap)
             return
         with Warehouse(warehouse) as wh:
-            with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                          TimeElapsedColumn(), console=err_console, transient=True,
-                          disable=as_json or not err_console.is_terminal) as bar:
+            with _progress_bar(as_json) as bar:
                 task = bar.add_task(f"ingest {file.name}", total=len(steps))
 
                 def progress(step: str) -> None:
