@@ -1,0 +1,104 @@
+"""What a number stands on: the dataset it was computed from, the coverage of that dataset, and warnings.
+
+Every indicator result carries a :class:`ResultMeta`.  A pandas result keeps it in ``frame.attrs["meta"]``
+(pandas copies ``attrs`` through most operations); any other result object gets a ``meta`` attribute.
+The CLI prints ``meta.warnings`` under its table, the JSON API returns ``meta.to_dict()`` in a ``meta`` block,
+web pages show a notice, and the brief lists the warnings in its "data notes" box.
+
+A number without its dataset, coverage and warnings is not finished: callers that combine several results
+merge their metas with :meth:`ResultMeta.merge` so no warning is lost on the way to the reader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["ResultMeta", "attach", "meta_of", "warn"]
+
+
+@dataclass
+class ResultMeta:
+    """Provenance of one indicator result.
+
+    ``dataset``: the name of the dataset the rows came from (see ``warehouse.datasets``), ``None`` when the
+    input was a frame handed in by the caller; ``coverage``: what the dataset holds for the request
+    (reporters, years, flows, months, product level, partner detail); ``warnings``: plain sentences a user
+    must read before trusting the number (one-sided data, censored spells, unclassified value, ...).
+    """
+
+    dataset: str | None = None
+    coverage: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    considered: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Add a warning once (the same sentence is not repeated)."""
+        if message and message not in self.warnings:
+            self.warnings.append(message)
+
+    def merge(self, other: "ResultMeta | None") -> "ResultMeta":
+        """A meta holding both: datasets joined with ``+`` when they differ, warnings united in order."""
+        if other is None:
+            return self
+        names = [n for n in (self.dataset, other.dataset) if n]
+        out = ResultMeta(dataset=" + ".join(dict.fromkeys(names)) or None,
+                         coverage={**other.coverage, **self.coverage},
+                         warnings=list(self.warnings),
+                         considered=list(dict.fromkeys(self.considered + other.considered)))
+        for w in other.warnings:
+            out.warn(w)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the API's ``meta`` block)."""
+        return _jsonable(asdict(self))
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):   # numpy scalars
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            pass
+    return value
+
+
+def meta_of(result) -> ResultMeta:
+    """The :class:`ResultMeta` of a result (a new empty one when it has none; never ``None``)."""
+    attrs = getattr(result, "attrs", None)
+    if isinstance(attrs, dict):
+        meta = attrs.get("meta")
+    else:
+        meta = getattr(result, "meta", None)
+    if isinstance(meta, ResultMeta):
+        return meta
+    if isinstance(meta, dict):   # attrs copied through JSON, or an older pickle
+        return ResultMeta(**{k: meta.get(k, v) for k, v in asdict(ResultMeta()).items()})
+    return ResultMeta()
+
+
+def attach(result, meta: ResultMeta | None):
+    """Attach ``meta`` to ``result`` (a DataFrame's ``attrs["meta"]``, else a ``meta`` attribute); return it."""
+    if meta is None:
+        return result
+    attrs = getattr(result, "attrs", None)
+    if isinstance(attrs, dict):
+        attrs["meta"] = meta
+    else:
+        try:
+            setattr(result, "meta", meta)
+        except AttributeError:   # frozen dataclasses and slotted objects
+            object.__setattr__(result, "meta", meta)
+    return result
+
+
+def warn(result, message: str):
+    """Add ``message`` to the warnings of ``result``'s meta (creating the meta when missing); return it."""
+    meta = meta_of(result)
+    meta.warn(message)
+    return attach(result, meta)
