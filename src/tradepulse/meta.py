@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ResultMeta", "attach", "meta_of", "warn"]
+__all__ = ["ResultMeta", "attach", "meta_of", "warn", "provenance", "record", "current_collector"]
 
 
 @dataclass
@@ -102,3 +102,69 @@ def warn(result, message: str):
     meta = meta_of(result)
     meta.warn(message)
     return attach(result, meta)
+
+
+# ---------------------------------------------------------------- collecting metas inside one indicator call
+import contextvars as _cv  # noqa: E402
+import functools as _ft  # noqa: E402
+
+
+@dataclass
+class Collector:
+    """What one indicator call has read so far: the metas of its input resolutions, the resolutions pinned
+    per need (so every selection inside the call reads the same dataset), and the call's focus reporter/years."""
+
+    metas: list[ResultMeta] = field(default_factory=list)
+    pinned: dict = field(default_factory=dict)
+    reporter: Any = None
+    years: Any = None
+
+    def merged(self) -> ResultMeta | None:
+        out: ResultMeta | None = None
+        for m in self.metas:
+            out = m if out is None else out.merge(m)
+        return out
+
+
+_COLLECTOR: _cv.ContextVar[Collector | None] = _cv.ContextVar("tradepulse_meta_collector", default=None)
+
+
+def current_collector() -> Collector | None:
+    """The collector of the indicator call in progress (None outside :func:`provenance` calls)."""
+    return _COLLECTOR.get()
+
+
+def record(meta: ResultMeta | None) -> None:
+    """Record ``meta`` in the indicator call in progress (a no-op outside one)."""
+    col = _COLLECTOR.get()
+    if col is not None and meta is not None:
+        col.metas.append(meta)
+
+
+def provenance(func):
+    """Decorator for public indicator functions: every input resolution made during the call (nested calls
+    included) is merged into the result's meta.  The outermost decorated call owns the collector."""
+
+    @_ft.wraps(func)
+    def wrapper(*args, **kwargs):
+        outer = _COLLECTOR.get()
+        if outer is not None:
+            return func(*args, **kwargs)
+        col = Collector(reporter=kwargs.get("reporter", kwargs.get("exporter", kwargs.get("country"))),
+                        years=kwargs.get("years", kwargs.get("year")))
+        token = _COLLECTOR.set(col)
+        try:
+            result = func(*args, **kwargs)
+        finally:
+            _COLLECTOR.reset(token)
+        merged = col.merged()
+        if merged is not None:
+            merged = merged.merge(meta_of(result)) if isinstance(getattr(result, "attrs", None), dict) and \
+                "meta" in result.attrs else merged
+            try:
+                attach(result, merged)
+            except (AttributeError, TypeError):   # tuples and other immutable results carry no meta
+                pass
+        return result
+
+    return wrapper
