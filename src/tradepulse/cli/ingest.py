@@ -214,6 +214,17 @@ def register(app: typer.Typer) -> None:
                            f"{ld['rows_loaded']:,}", f"{ld['rows_quarantined']:,}",
                            f"{ld['value_usd_loaded']:,.0f}", str(ld["loaded_at"])[:19])
             console.print(lt)
+        if data.get("datasets"):
+            # one row per dataset, narrow enough for 80 columns: what it is, what it covers
+            dt = Table("dataset", "level", "partners", "reporters", "years", title="datasets",
+                       title_justify="left")
+            for d in data["datasets"]:
+                span = f"{d['first_year']}–{d['last_year']}" if d["first_year"] != d["last_year"] \
+                    else str(d["first_year"])
+                dt.add_row(str(d["dataset"]), str(d["product_level"]), str(d["partner_detail"]).replace(",", "+")
+                           + (" +prov." if d["provincial"] else ""), f"{d['reporters']:,}",
+                           span)
+            console.print(dt)
         q = data["quarantine"]
         console.print(f"quarantine: {q['rows']:,} rows" + "".join(
             f"\n  {n:,} × {r}" for r, n in list(q["by_reason"].items())[:10]))

@@ -16,9 +16,10 @@ monthly customs data); summing them double counts.  :func:`resolve` chooses one 
 dataset can answer, :class:`~tradepulse.errors.NoDataError` says what is missing (e.g. "product diversification
 needs HS product detail; the warehouse holds only TOTAL rows for ZAF 2014–2022 (comtrade-total-annual)").
 
-Inside the chosen dataset the rows of one product level are used (the finest eligible), so a file holding both
-HS2 and HS6 rows, or TOTAL and HS rows, is not summed across levels; World rows and bilateral rows of the dataset
-remain layered by :func:`~tradepulse.indicators.selection.national_totals`.
+Inside the chosen dataset, all-goods ``TOTAL`` rows are dropped whenever the dataset has HS rows (they are their
+aggregate); a dataset mixing HS levels is read as it is, with a warning (national data report some lines at
+HS4 only; if the coarse rows are totals of fine ones, load them as separate datasets).  World rows and bilateral
+rows of the dataset remain layered by :func:`~tradepulse.indicators.selection.national_totals`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.meta import ResultMeta
 from tradepulse.warehouse.datasets import coverage_of_table, level_name
 
-__all__ = ["Needs", "Resolution", "resolve", "coverage", "SOURCE_RANK"]
+__all__ = ["Needs", "Resolution", "resolve", "coverage", "use_dataset", "SOURCE_RANK"]
 
 #: Source precedence among otherwise equal datasets (higher first).
 SOURCE_RANK = {"customs": 5, "comtrade": 4, "baci": 3, "generic": 2, "demo-synthetic": 1}
@@ -64,6 +65,29 @@ class Resolution:
     level: int | None
     meta: ResultMeta = field(default_factory=ResultMeta)
     sources: list = field(default_factory=list)
+    incomplete: list = field(default_factory=list)   # (reporter, year) of monthly data left out of annual work
+
+
+# ---------------------------------------------------------------- a dataset forced by the caller
+import contextlib  # noqa: E402
+import contextvars  # noqa: E402
+
+_FORCED: contextvars.ContextVar[str | None] = contextvars.ContextVar("tradepulse_dataset", default=None)
+
+
+@contextlib.contextmanager
+def use_dataset(name: str | None):
+    """Within the block every selection reads dataset ``name`` (``--dataset`` on the command line; None: the
+    input rule chooses)."""
+    token = _FORCED.set(name)
+    try:
+        yield
+    finally:
+        _FORCED.reset(token)
+
+
+def forced_dataset() -> str | None:
+    return _FORCED.get()
 
 
 # ---------------------------------------------------------------- coverage of an input
@@ -229,9 +253,24 @@ def resolve(data, *, reporter=None, years=None, flow=None, needs: Needs = Needs(
     if others:
         meta.warn(f"read from dataset {name}; also in the warehouse for this request: {', '.join(others)} "
                   f"(never summed; choose one with dataset=/--dataset)")
+    hs_levels = sorted(int(v) for v in g["product_level"].unique() if v > 0)
+    if len(hs_levels) > 1:
+        meta.warn(f"dataset {name} mixes HS levels ({', '.join(level_name(v) for v in hs_levels)}); they are "
+                  f"read as distinct products — if the coarse rows are totals of the fine ones, load them as "
+                  f"separate datasets")
     if needs.frequency == "annual" and g["months"].max() > 0:
         meta.warn(f"annual figures summed from the monthly dataset {name} (complete years only)")
-    return Resolution(name, load_ids, level, meta, sorted({str(s) for s in g["source"].dropna()}))
+    incomplete: list = []
+    if needs.frequency == "annual":
+        mine = cov[(cov["dataset"] == name) & (cov["months"] > 0) & (cov["months"] < 12)]
+        incomplete = sorted({(str(r), int(y)) for r, y in mine[["reporter", "year"]].itertuples(index=False)})
+        asked_inc = [c for c in incomplete if (reps is None or c[0] in reps) and (yrs is None or c[1] in yrs)]
+        if asked_inc:
+            meta.warn(f"{len(asked_inc)} reporter-year(s) of the monthly dataset {name} have fewer than 12 "
+                      f"months and are left out of annual figures ("
+                      + ", ".join(f"{r} {y}" for r, y in asked_inc[:6]) + (", …" if len(asked_inc) > 6 else "")
+                      + ")")
+    return Resolution(name, load_ids, level, meta, sorted({str(s) for s in g["source"].dropna()}), incomplete)
 
 
 def apply(table, res: Resolution, needs: Needs):
@@ -241,13 +280,22 @@ def apply(table, res: Resolution, needs: Needs):
         return table
     t = table
     ids = [x for x in (res.load_ids or []) if x is not None]
-    pred = t.load_id.isin(ids) if ids else None
-    if None in (res.load_ids or []):
-        null_pred = t.load_id.isnull() & t.source.isin(res.sources) if res.sources else t.load_id.isnull()
-        pred = null_pred if pred is None else (pred | null_pred)
+    has_load, has_source = "load_id" in t.columns, "source" in t.columns
+    pred = t.load_id.isin(ids) if ids and has_load else None
+    if None in (res.load_ids or []) or not has_load:
+        by_source = t.source.isin(res.sources) if (res.sources and has_source) else None
+        null_pred = t.load_id.isnull() if has_load else None
+        if by_source is not None:
+            null_pred = by_source if null_pred is None else (null_pred & by_source)
+        if null_pred is not None:
+            pred = null_pred if pred is None else (pred | null_pred)
     if pred is not None:
         t = t.filter(pred)
-    if res.level is not None:
-        lvl = (t["product"] == "TOTAL").ifelse(0, t["product"].length())
-        t = t.filter(lvl == res.level)
+    if res.level:   # the dataset has HS rows: its all-goods TOTAL rows are aggregates of them
+        t = t.filter(t["product"] != "TOTAL")
+    if res.incomplete:   # annual work on monthly data: complete years only
+        import ibis
+        gaps = ibis.memtable(pd.DataFrame(res.incomplete, columns=["reporter", "year"]).astype(
+            {"year": "int16"}))
+        t = t.anti_join(gaps, ["reporter", "year"])
     return t

@@ -355,6 +355,7 @@ def _one_dataset(data, t: ir.Table, sel: Selection, *, reporter, years, flow, pa
 
     if needs is None:
         needs = default_needs(partner=partner, product=product, province=province, world=world)
+    dataset = dataset or inputs.forced_dataset()
     col = _meta.current_collector()
     key = (needs, dataset)
     res = col.pinned.get(key) if col is not None else None

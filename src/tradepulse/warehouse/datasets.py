@@ -101,8 +101,9 @@ def forget_load(con, load_id: str) -> None:
 
 def refresh_load(con, load_id: str) -> None:
     """Recount the coverage of an earlier load after some of its rows were superseded (keeps its dataset)."""
-    old = con.execute("SELECT any_value(dataset) FROM coverage WHERE load_id = ?", [load_id]).fetchall()[0]
-    slim = con.execute("SELECT load_no FROM baci_loads WHERE load_id = ?", [load_id]).fetchall()[0]
+    old = (con.execute("SELECT any_value(dataset) FROM coverage WHERE load_id = ?", [load_id]).fetchall()
+           or [None])[0]
+    slim = (con.execute("SELECT load_no FROM baci_loads WHERE load_id = ?", [load_id]).fetchall() or [None])[0]
     forget_load(con, load_id)
     record_load(con, load_id, baci_load_no=slim[0] if slim else None, dataset=old[0] if old else None)
 
