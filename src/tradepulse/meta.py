@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ResultMeta", "attach", "meta_of", "warn", "provenance", "record", "current_collector"]
+__all__ = ["ResultMeta", "attach", "meta_of", "warn", "provenance", "record", "current_collector",
+           "use_dataset", "forced_dataset"]
 
 
 @dataclass
@@ -105,6 +106,7 @@ def warn(result, message: str):
 
 
 # ---------------------------------------------------------------- collecting metas inside one indicator call
+import contextlib as _ctx  # noqa: E402
 import contextvars as _cv  # noqa: E402
 import functools as _ft  # noqa: E402
 
@@ -141,12 +143,40 @@ def record(meta: ResultMeta | None) -> None:
         col.metas.append(meta)
 
 
+_FORCED: _cv.ContextVar[str | None] = _cv.ContextVar("tradepulse_dataset", default=None)
+
+
+@_ctx.contextmanager
+def use_dataset(name: str | None):
+    """Within the block every selection reads dataset ``name`` (``--dataset`` on the command line, ``dataset=``
+    on any indicator function; None: the input rule chooses)."""
+    token = _FORCED.set(name)
+    try:
+        yield
+    finally:
+        _FORCED.reset(token)
+
+
+def forced_dataset() -> str | None:
+    """The dataset forced by :func:`use_dataset` (None when the input rule chooses)."""
+    return _FORCED.get()
+
+
 def provenance(func):
     """Decorator for public indicator functions: every input resolution made during the call (nested calls
-    included) is merged into the result's meta.  The outermost decorated call owns the collector."""
+    included) is merged into the result's meta.  The outermost decorated call owns the collector.
+
+    A ``dataset=NAME`` keyword is accepted by every decorated function (passed on when the function takes it,
+    else applied with :func:`use_dataset`)."""
+    import inspect
+    takes_dataset = "dataset" in inspect.signature(func).parameters
 
     @_ft.wraps(func)
     def wrapper(*args, **kwargs):
+        if not takes_dataset and "dataset" in kwargs:
+            name = kwargs.pop("dataset")
+            with use_dataset(name or forced_dataset()):
+                return wrapper(*args, **kwargs)
         outer = _COLLECTOR.get()
         if outer is not None:
             return func(*args, **kwargs)

@@ -69,25 +69,7 @@ class Resolution:
 
 
 # ---------------------------------------------------------------- a dataset forced by the caller
-import contextlib  # noqa: E402
-import contextvars  # noqa: E402
-
-_FORCED: contextvars.ContextVar[str | None] = contextvars.ContextVar("tradepulse_dataset", default=None)
-
-
-@contextlib.contextmanager
-def use_dataset(name: str | None):
-    """Within the block every selection reads dataset ``name`` (``--dataset`` on the command line; None: the
-    input rule chooses)."""
-    token = _FORCED.set(name)
-    try:
-        yield
-    finally:
-        _FORCED.reset(token)
-
-
-def forced_dataset() -> str | None:
-    return _FORCED.get()
+from tradepulse.meta import forced_dataset, use_dataset  # noqa: E402,F401  (re-exported)
 
 
 # ---------------------------------------------------------------- coverage of an input
