@@ -363,12 +363,19 @@ def test_macro_from_the_world_bank_api_pages_and_caches(server, tmp_path, tmp_wa
             rows["SP.POP.TOTL"].append({"countryiso3code": iso, "date": str(year), "value": pop})
     server.worldbank = rows
     import tradepulse.ingest.fetch as f
+    wdi = f.fetch_macro(tmp_warehouse, years=[2021, 2022], cache=tmp_path / "c").loads[0]
+    # regression: superseding rows of a table without a value column (macro) used to fail in DuckDB
     r = f.fetch_macro(tmp_warehouse, source="worldbank", years=[2021, 2022], base_url=server.url,
-                      cache=tmp_path / "c")
-    got = tmp_warehouse.raw.execute("SELECT iso3, year, gdp_usd, population FROM macro ORDER BY 1, 2").fetchall()
+                      cache=tmp_path / "c", on_overlap="replace")
+    assert r.loads[0].rows_overlapping == 4 and r.loads[0].overlapping_loads[0]["load_id"] == wdi.load_id
+    assert tmp_warehouse.raw.execute("SELECT rows_loaded FROM loads WHERE load_id = ?",
+                                     [wdi.load_id]).fetchall() == [(wdi.rows_loaded - 4,)]
+    got = tmp_warehouse.raw.execute("SELECT iso3, year, gdp_usd, population FROM macro WHERE source = "
+                                    "'worldbank' ORDER BY 1, 2").fetchall()
     assert got == [("IRN", 2021, 4.0e11 + 2021, 8.9e7), ("IRN", 2022, 4.0e11 + 2022, 8.9e7),
                    ("TUR", 2021, 9.0e11 + 2021, 8.5e7), ("TUR", 2022, 9.0e11 + 2022, 8.5e7)]
     assert any("EUU" in w for w in r.meta.warnings) and r.requests == 2
+    assert server.log[0][1]["date"] == ["2021:2022"] and server.log[0][1]["per_page"] == ["20000"]
     assert server.log[0][1]["date"] == ["2021:2022"] and server.log[0][1]["format"] == ["json"]
     again = f.fetch_macro(tmp_warehouse, source="worldbank", years=[2021, 2022], base_url=server.url,
                           cache=tmp_path / "c")
