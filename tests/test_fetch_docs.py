@@ -18,7 +18,7 @@ from test_fetch import LocalServer, baci_release_zip, comtrade_api_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "real-data.md"
-FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.M | re.S)
+FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def doc_blocks() -> list[tuple[str, str, str]]:
@@ -118,5 +118,5 @@ def test_real_data_page_runs_step_by_step(shared_data, tmp_path, monkeypatch):
 def test_readme_links_the_page_and_keeps_its_two_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/real-data.md" in readme
-    block = re.search(r"```sh\n(.*?)```", readme, re.S).group(1)
+    block = re.search(r"```sh\n(.*?)```", readme, re.DOTALL).group(1)
     assert [line.split("#")[0].strip() for line in block.splitlines() if line.strip()] == ["make demo", "make test"]
