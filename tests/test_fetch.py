@@ -380,3 +380,26 @@ def test_macro_from_the_world_bank_api_pages_and_caches(server, tmp_path, tmp_wa
     again = f.fetch_macro(tmp_warehouse, source="worldbank", years=[2021, 2022], base_url=server.url,
                           cache=tmp_path / "c")
     assert again.requests == 0 and again.loads[0].skipped
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_json_summary_and_one_line_errors(server, tmp_path, shared_data, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+
+    _, digest = _serve_zip(server, shared_data)
+    monkeypatch.setenv("TRADEPULSE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TRADEPULSE_WAREHOUSE", raising=False)
+    runner = CliRunner()
+    base = ["fetch", "baci", "--release", RELEASE, "--hs", HS, "--base-url", server.url + "/baci"]
+    bad = runner.invoke(app, [*base, "--sha256", "f" * 64])
+    assert bad.exit_code == 2 and "checksum mismatch" in bad.output and "Traceback" not in bad.output
+    res = runner.invoke(app, [*base, "--years", "2021", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["sha256"] == {ZIP_NAME: digest} and out["requests"] == 1
+    assert [ld["rows_loaded"] for ld in out["loads"]] == [SAMPLE_ROWS] and out["meta"]["dataset"] == "BACI HS17 V202501"
+    assert fetch_log(tmp_path / "home" / "cache")[-1]["loads"] == [out["loads"][0]["load_id"]]
+    res = runner.invoke(app, ["fetch", "comtrade", "--reporter", "XYZ", "--years", "2020", "--base-url", server.url])
+    assert res.exit_code == 2 and "unknown country code 'XYZ'" in res.output

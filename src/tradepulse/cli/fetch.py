@@ -36,7 +36,8 @@ def _report(result, as_json: bool) -> None:
         return
     from tradepulse.cli.ingest import _print_result
 
-    got = "from the cache (no request)" if result.requests == 0 else f"with {result.requests} request(s)"
+    got = ("no request (cached or shipped copy)" if result.requests == 0
+           else f"with {result.requests} request(s)")
     console.print(f"[bold]{result.kind}[/] {result.source} {got}", highlight=False, soft_wrap=True)
     for name, digest in result.sha256.items():
         console.print(f"  sha256 {digest}  {name}", highlight=False)
