@@ -49,6 +49,7 @@ class LocalServer:
         self.cut: dict[str, int] = {}
         self.failures: dict[str, list[int]] = {}
         self.no_length: set[str] = set()
+        self.etags: dict[str, str] = {}
         self.comtrade_rows: list[dict] = []
         self.worldbank: dict[str, list[dict]] = {}
         self.log: list[tuple[str, dict, dict]] = []
@@ -89,6 +90,9 @@ class LocalServer:
                 body = outer.files[path]
                 start = 0
                 rng = self.headers.get("Range")
+                if_range = self.headers.get("If-Range")
+                if if_range is not None and if_range != outer.etags.get(path):
+                    rng = None  # RFC 9110 §13.1.5: the file changed, send all of it
                 if rng and rng.startswith("bytes=") and rng.endswith("-"):
                     start = int(rng[6:-1])
                     self.send_response(206)
@@ -98,6 +102,8 @@ class LocalServer:
                 part = body[start:]
                 if path not in outer.no_length:
                     self.send_header("Content-Length", str(len(part)))
+                if path in outer.etags:
+                    self.send_header("ETag", outer.etags[path])
                 self.send_header("Content-Type", "application/zip")
                 self.end_headers()
                 if outer.cut.get(path):
@@ -251,6 +257,31 @@ def test_cut_within_one_run_is_retried_from_the_received_bytes(server, tmp_path,
     r = fetch_baci_release(tmp_warehouse, RELEASE, HS, base_url=server.url + "/baci", cache=tmp_path / "c",
                            sha256=digest, backoff=0)
     assert r.requests == 2 and r.sha256[ZIP_NAME] == digest and r.loads[0].rows_loaded == SAMPLE_ROWS
+
+
+def test_file_replaced_between_cut_and_resume_is_downloaded_whole(server, tmp_path, shared_data,
+                                                                   tmp_warehouse):
+    old, _ = _serve_zip(server, shared_data)
+    path = "/baci/" + ZIP_NAME
+    server.etags[path], server.cut[path] = '"v1"', 1
+    with pytest.raises(DownloadError):
+        fetch_baci_release(tmp_warehouse, RELEASE, HS, base_url=server.url + "/baci", cache=tmp_path / "c",
+                           retries=0)
+    new = io.BytesIO()  # the same data stored uncompressed: another file under the same name
+    with zipfile.ZipFile(new, "w", zipfile.ZIP_STORED) as zf:
+        zf.write(shared_data / "baci_sample.csv", "BACI_HS17_Y2021_V202501.csv")
+    server.files[path], server.etags[path] = new.getvalue(), '"v2"'
+    r = fetch_baci_release(tmp_warehouse, RELEASE, HS, base_url=server.url + "/baci", cache=tmp_path / "c")
+    assert server.log[-1][2].get("If-Range") == '"v1"' and server.log[-1][2].get("Range")
+    assert r.sha256[ZIP_NAME] == hashlib.sha256(new.getvalue()).hexdigest() != hashlib.sha256(old).hexdigest()
+    assert r.loads[0].rows_loaded == SAMPLE_ROWS
+
+
+def test_an_html_answer_is_not_kept_nor_loaded(server, tmp_path, tmp_warehouse):
+    server.files["/baci/" + ZIP_NAME] = b"<html><body>please log in</body></html>"
+    with pytest.raises(DownloadError, match="did not answer a zip"):
+        fetch_baci_release(tmp_warehouse, RELEASE, HS, base_url=server.url + "/baci", cache=tmp_path / "c")
+    assert list((tmp_path / "c" / "baci").iterdir()) == [] and _loaded(tmp_warehouse)[0] == 0
 
 
 def test_wrong_checksum_is_refused_and_nothing_is_ingested(server, tmp_path, shared_data, tmp_warehouse):

@@ -4,7 +4,9 @@
   computes the sha256 while writing, checks it against ``sha256`` when given, writes ``NAME.sha256``
   (``sha256sum`` format) beside the file and renames the part file into place only when complete.  A dropped
   connection keeps the part file and the download resumes from it with an HTTP ``Range`` request (RFC 9110
-  §14.2; a server that ignores the range answers 200 and the file restarts from byte 0).  HTTP 429 and 5xx
+  §14.2, with ``If-Range`` set to the ``ETag`` or ``Last-Modified`` of the first answer, so a file replaced on
+  the server in between is downloaded whole; a server that ignores the range answers 200 and the file restarts
+  from byte 0).  HTTP 429 and 5xx
   answers and dropped connections are retried with exponential backoff (``Retry-After`` honoured).  A
   checksum mismatch, the size cap or another HTTP error removes the part file.  A cached file whose recorded
   digest matches is reused without any request.
@@ -114,6 +116,7 @@ def fetch_url(url: str, cache: str | Path | None = None, *, sha256: str | None =
         if want is None or have == want:
             return target
     part = target.with_name(target.name + ".part")
+    tag = target.with_name(target.name + ".part.validator")  # ETag or Last-Modified of the part's version
     http = session or requests.Session()
     last, retry_after = "", None
     for attempt in range(retries + 1):
@@ -122,6 +125,9 @@ def fetch_url(url: str, cache: str | Path | None = None, *, sha256: str | None =
         retry_after = None
         offset = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
+        validator = _read(tag) if offset else None
+        if validator:  # RFC 9110 §13.1.5: the rest of *this* version, else the whole new one (200)
+            headers["If-Range"] = validator
         try:
             with http.get(url, stream=True, timeout=timeout, headers=headers) as resp:
                 if resp.status_code in RETRY_STATUS:
@@ -129,7 +135,7 @@ def fetch_url(url: str, cache: str | Path | None = None, *, sha256: str | None =
                     last = f"HTTP {resp.status_code}"
                     continue
                 if resp.status_code == 416 and offset:  # the part file is not a prefix of this file
-                    part.unlink()
+                    _drop(part)
                     last = "HTTP 416"
                     continue
                 if resp.status_code == 206 and offset and \
@@ -137,6 +143,11 @@ def fetch_url(url: str, cache: str | Path | None = None, *, sha256: str | None =
                     mode = "ab"
                 elif resp.status_code == 200:
                     offset, mode = 0, "wb"
+                    validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+                    if validator and not validator.startswith("W/"):  # weak ETags cannot validate a range
+                        tag.write_text(validator, encoding="utf-8")
+                    else:
+                        tag.unlink(missing_ok=True)
                 else:
                     _drop(part)
                     raise DownloadError(f"GET {url} answered HTTP {resp.status_code}")
@@ -173,6 +184,7 @@ def fetch_url(url: str, cache: str | Path | None = None, *, sha256: str | None =
             _drop(part)
             raise DownloadError(f"checksum mismatch for {url}: expected sha256 {want}, got {digest}")
         os.replace(part, target)
+        tag.unlink(missing_ok=True)
         _write_sidecar(target, digest)
         return target
     kept = (f"; the {part.stat().st_size:,} bytes received are kept in {part} and the next run resumes from "
@@ -181,8 +193,16 @@ def fetch_url(url: str, cache: str | Path | None = None, *, sha256: str | None =
 
 
 def _drop(path: Path) -> None:
-    if path.exists():
-        path.unlink()
+    """Remove a part file and the validator beside it."""
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".validator").unlink(missing_ok=True)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def get_json(url: str, params: dict | None = None, *, cache_file: str | Path | None = None,

@@ -156,8 +156,10 @@ def fetch_baci_release(warehouse, release: str, hs: str, *, years: Iterable[int]
     http = _session()
     path = fetch_url(url, root / "baci", sha256=sha256, max_bytes=max_bytes, session=http, progress=progress,
                      retries=retries, backoff=backoff)
-    if not zipfile.is_zipfile(path):
-        raise DownloadError(f"{url} is not a zip file (kept in {path} for inspection)")
+    if not zipfile.is_zipfile(path):  # e.g. an HTML page answered with 200: not kept, not loaded
+        path.unlink()
+        path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+        raise DownloadError(f"{url} did not answer a zip file (a login or error page?); nothing was loaded")
     digest = recorded_sha256(path) or ""
     result = FetchResult("baci", url, [str(path)], {path.name: digest}, http.sent, _now())
     if not http.sent:
