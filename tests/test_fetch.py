@@ -342,6 +342,9 @@ def test_comtrade_preview_pages_under_the_cap_and_loads_every_row(server, tmp_pa
     again = fetch_comtrade_data(tmp_warehouse, ["IRN"], range(2015, 2019), flows=["X"], base_url=server.url,
                                 cache=tmp_path / "c")
     assert len(server.log) == n and again.requests == 0 and again.loads[0].skipped
+    fresh = fetch_comtrade_data(tmp_warehouse, ["IRN"], range(2015, 2019), flows=["X"], base_url=server.url,
+                                cache=tmp_path / "c", refresh=True)
+    assert fresh.requests == 3 and fresh.loads[0].skipped                # same answers: same file, no new load
 
 
 def test_comtrade_key_goes_in_a_header_and_429_is_retried(server, tmp_path, shared_data, tmp_warehouse,

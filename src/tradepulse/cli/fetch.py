@@ -19,6 +19,8 @@ fetch_app = typer.Typer(help="Download real data (BACI, UN Comtrade, GDP and pop
 CacheOption = typer.Option(None, "--cache-dir", help="Download cache (default: $TRADEPULSE_HOME/cache).")
 JsonOption = typer.Option(False, "--json", help="Print a machine-readable summary (source, files, sha256, "
                                                 "requests, loads, meta).")
+RefreshOption = typer.Option(False, "--refresh", help="Ask the API again instead of using cached answers "
+                             "(sources revise their figures).")
 OverlapOption = typer.Option("quarantine", "--on-overlap", metavar="quarantine|replace",
                              help="Rows another load already holds: quarantine them (default) or replace the "
                                   "earlier rows (a newer release or source supersedes).")
@@ -40,7 +42,7 @@ def _report(result, as_json: bool) -> None:
            else f"with {result.requests} request(s)")
     console.print(f"[bold]{result.kind}[/] {result.source} {got}", highlight=False, soft_wrap=True)
     for name, digest in result.sha256.items():
-        console.print(f"  sha256 {digest}  {name}", highlight=False)
+        console.print(f"  {name}\n  sha256 {digest}", highlight=False)
     for r in result.loads:
         _print_result(Path(r.file).name if r.file else result.kind, r, "quarantine")
     for w in result.meta.warnings:
@@ -110,6 +112,7 @@ def comtrade_cmd(
     partner: str | None = typer.Option(None, "--partner", help="Partner ISO3 code(s) (default: every partner "
                                           "and the World)."),
     cmd: str = typer.Option("TOTAL", "--cmd", help="TOTAL, or every product at HS level AG2, AG4 or AG6."),
+    refresh: bool = RefreshOption,
     base_url: str | None = typer.Option(None, "--base-url", envvar="TRADEPULSE_COMTRADE_URL",
                                            help="API root (default: the UN Comtrade API)."),
     cache: Path | None = CacheOption,
@@ -125,7 +128,7 @@ def comtrade_cmd(
     with Warehouse(warehouse) as wh, status:
         result = fetch_comtrade_data(wh, reporter.split(","), _years(years), freq=freq, flows=flow.split(","),
                                      partners=partner.split(",") if partner else None, cmd=cmd,
-                                     base_url=base_url, cache=cache, on_overlap=on_overlap)
+                                     base_url=base_url, cache=cache, on_overlap=on_overlap, refresh=refresh)
     _report(result, as_json)
 
 
@@ -136,6 +139,7 @@ def macro_cmd(
                                "atlas-common-data) or worldbank (the World Bank API)."),
     years: str | None = typer.Option(None, "--years", help="Only these years (default: all; worldbank: "
                                         "1995 to this year)."),
+    refresh: bool = RefreshOption,
     base_url: str | None = typer.Option(None, "--base-url", envvar="TRADEPULSE_WORLDBANK_URL",
                                            help="World Bank API root (--source worldbank)."),
     cache: Path | None = CacheOption,
@@ -150,7 +154,7 @@ def macro_cmd(
 
     with Warehouse(warehouse) as wh:
         result = fetch_macro(wh, source=source, years=_years(years), base_url=base_url, cache=cache,
-                             on_overlap=on_overlap)
+                             on_overlap=on_overlap, refresh=refresh)
     _report(result, as_json)
 
 

@@ -207,14 +207,14 @@ def _read(path: Path) -> str | None:
 
 def get_json(url: str, params: dict | None = None, *, cache_file: str | Path | None = None,
              headers: dict | None = None, timeout: float = 120.0, session=None, retries: int = 4,
-             backoff: float = 1.0) -> Any:
+             backoff: float = 1.0, refresh: bool = False) -> Any:
     """GET ``url`` and parse its JSON answer, retrying 429/5xx and dropped connections with backoff.
 
-    With ``cache_file``, an existing file is the answer (no request) and a new answer is written there
-    (atomically).  Error messages show ``url`` without ``params`` (they may hold a key)."""
+    With ``cache_file``, an existing file is the answer (no request; ``refresh`` asks again) and a new answer is
+    written there (atomically).  Error messages show ``url`` without ``params`` (they may hold a key)."""
     import requests
 
-    if cache_file is not None and Path(cache_file).exists():
+    if cache_file is not None and not refresh and Path(cache_file).exists():
         try:
             return json.loads(Path(cache_file).read_text(encoding="utf-8"))
         except (OSError, ValueError):

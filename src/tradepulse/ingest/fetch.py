@@ -141,7 +141,8 @@ def fetch_baci_release(warehouse, release: str, hs: str, *, years: Iterable[int]
                        base_url: str | None = None, cache: str | Path | None = None, sha256: str | None = None,
                        max_bytes: int = DEFAULT_MAX_BYTES, progress: Callable[[int, int | None], None] | None = None,
                        ingest_progress: Callable[[str, str], None] | None = None, replace: bool = False,
-                       on_overlap: str = "quarantine", retries: int = 4, backoff: float = 1.0) -> FetchResult:
+                       on_overlap: str = "quarantine", retries: int = 4, backoff: float = 1.0,
+                refresh: bool = False) -> FetchResult:
     """Download a BACI release zip into ``cache/baci`` and load its years (all, or ``years``).
 
     ``sha256``: the published checksum; the file is refused (and nothing loaded) when it differs.
@@ -205,11 +206,11 @@ def _split(q: dict) -> list[dict] | None:
 
 
 def _comtrade_rows(url: str, q: dict, *, cap: int, headers: dict, store: Path, http, retries: int,
-                   backoff: float, meta: ResultMeta) -> list[dict]:
+                   backoff: float, meta: ResultMeta, refresh: bool = False) -> list[dict]:
     params = {**q, "maxRecords": cap, "format": "JSON", "breakdownMode": "classic", "includeDesc": "true"}
     token = hashlib.sha256(json.dumps([url, sorted(params.items())]).encode()).hexdigest()[:24]
     answer = get_json(url, params, cache_file=store / f"{token}.json", headers=headers, session=http,
-                      retries=retries, backoff=backoff)
+                      retries=retries, backoff=backoff, refresh=refresh)
     if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
         raise DownloadError(f"Comtrade answer is not the expected JSON ({str(answer)[:200]})")
     if answer.get("error"):
@@ -225,7 +226,7 @@ def _comtrade_rows(url: str, q: dict, *, cap: int, headers: dict, store: Path, h
     out: list[dict] = []
     for sub in parts:
         out += _comtrade_rows(url, sub, cap=cap, headers=headers, store=store, http=http, retries=retries,
-                              backoff=backoff, meta=meta)
+                              backoff=backoff, meta=meta, refresh=refresh)
     return out
 
 
@@ -233,13 +234,14 @@ def fetch_comtrade_data(warehouse, reporters: Iterable[str], years: Iterable[int
                         flows: Iterable[str] = ("X", "M"), partners: Iterable[str] | None = None,
                         cmd: str = "TOTAL", key: str | None = None, base_url: str | None = None,
                         cache: str | Path | None = None, replace: bool = False, on_overlap: str = "quarantine",
-                        retries: int = 4, backoff: float = 2.0) -> FetchResult:
+                        retries: int = 4, backoff: float = 2.0, refresh: bool = False) -> FetchResult:
     """Ask Comtrade for final goods data (HS, as reported) and load it through the Comtrade reader.
 
     ``reporters`` / ``partners``: ISO3 codes (``partners`` None = every partner and the World);
     ``freq``: A (annual) or M (monthly: the 12 months of each year); ``flows``: X, M, RX, RM;
     ``cmd``: TOTAL, AG2, AG4 or AG6 (all products at that HS level).  ``key``: the subscription key (default
-    ``$COMTRADE_API_KEY``); without one the public preview is used (:data:`PREVIEW_CAP` rows per call)."""
+    ``$COMTRADE_API_KEY``); without one the public preview is used (:data:`PREVIEW_CAP` rows per call).
+    ``refresh``: ask again instead of using cached answers (Comtrade revises its data)."""
     import pandas as pd
 
     from tradepulse.ingest import ingest_file
@@ -282,7 +284,7 @@ def fetch_comtrade_data(warehouse, reporters: Iterable[str], years: Iterable[int
                  "customsCode": "C00", "motCode": "0"}
             q = {k: v for k, v in q.items() if v is not None}
             rows += _comtrade_rows(url, q, cap=cap, headers=headers, store=store, http=http, retries=retries,
-                                   backoff=backoff, meta=meta)
+                                   backoff=backoff, meta=meta, refresh=refresh)
     if not rows:
         raise DownloadError(f"Comtrade has no {'annual' if freq == 'A' else 'monthly'} data for "
                             f"{', '.join(reporters)} in {years[0]}–{years[-1]} ({cmd}, flows {','.join(flows)})")
@@ -329,7 +331,7 @@ def _known_codes(frame, meta: ResultMeta):
 
 
 def _worldbank_frame(base_url: str | None, years: list[int] | None, store: Path, http, retries: int,
-                     backoff: float):
+                     backoff: float, refresh: bool = False):
     import pandas as pd
 
     root = (base_url or WORLD_BANK_API).rstrip("/")
@@ -342,7 +344,7 @@ def _worldbank_frame(base_url: str | None, years: list[int] | None, store: Path,
             params = {"format": "json", "per_page": 20000, "date": span, "page": page}
             token = hashlib.sha256(json.dumps([url, sorted(params.items())]).encode()).hexdigest()[:24]
             answer = get_json(url, params, cache_file=store / f"{token}.json", session=http, retries=retries,
-                              backoff=backoff)
+                              backoff=backoff, refresh=refresh)
             if not (isinstance(answer, list) and len(answer) == 2 and isinstance(answer[0], dict)):
                 raise DownloadError(f"the World Bank API answered {str(answer)[:200]} for {indicator}")
             pages = int(answer[0].get("pages") or 1)
@@ -359,12 +361,13 @@ def _worldbank_frame(base_url: str | None, years: list[int] | None, store: Path,
 
 def fetch_macro(warehouse, *, source: str = "wdi", years: Iterable[int] | None = None,
                 base_url: str | None = None, cache: str | Path | None = None, replace: bool = False,
-                on_overlap: str = "quarantine", retries: int = 4, backoff: float = 1.0) -> FetchResult:
+                on_overlap: str = "quarantine", retries: int = 4, backoff: float = 1.0,
+                refresh: bool = False) -> FetchResult:
     """Load GDP (current US$) and population by country and year into ``macro``.
 
     ``source``: ``wdi`` (World Development Indicators cache shipped in atlas-common-data; offline), ``imf``
     (IMF WEO cache shipped there; offline) or ``worldbank`` (the World Bank API, ``base_url`` for a mirror;
-    every page is cached)."""
+    every page is cached; ``refresh`` asks again)."""
     import pandas as pd
 
     from tradepulse.ingest import ingest_frame
@@ -379,7 +382,7 @@ def fetch_macro(warehouse, *, source: str = "wdi", years: Iterable[int] | None =
     if source == "worldbank":
         store = cache / "worldbank"
         store.mkdir(exist_ok=True)
-        frame = _worldbank_frame(base_url, wanted, store, http, retries, backoff)
+        frame = _worldbank_frame(base_url, wanted, store, http, retries, backoff, refresh)
         where = (base_url or WORLD_BANK_API).rstrip("/") + "/v2"
         sha = {}
     else:
