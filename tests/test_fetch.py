@@ -366,8 +366,8 @@ def test_comtrade_key_goes_in_a_header_and_429_is_retried(server, tmp_path, shar
 
 
 def test_comtrade_codes():
-    assert (comtrade_code("IRN"), comtrade_code("usa"), comtrade_code("W00"), comtrade_code("364")) == \
-        (364, 842, 0, 364)
+    assert (comtrade_code("IRN"), comtrade_code("usa"), comtrade_code("W00"), comtrade_code("364"),
+            comtrade_code("TWN")) == (364, 842, 0, 364, 490)
     with pytest.raises(Exception, match="unknown country"):
         comtrade_code("XYZ")
 

@@ -147,8 +147,9 @@ def macro_cmd(
     on_overlap: str = OverlapOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Load GDP (current US$) and population by country and year into the macro table (GDP per capita =
-    GDP / population)."""
+    """Load GDP (current US$) and population by country and year into the macro table.
+
+    GDP per capita is GDP / population."""
     from tradepulse.ingest.fetch import fetch_macro
     from tradepulse.warehouse import Warehouse
 

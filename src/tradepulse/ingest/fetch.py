@@ -176,7 +176,7 @@ def fetch_baci_release(warehouse, release: str, hs: str, *, years: Iterable[int]
 def comtrade_code(country: str) -> int:
     """The Comtrade numeric area code of an ISO3 code (``IRN`` → 364; ``WLD``/``W00`` → 0), or the number
     itself.  Comtrade's reporter codes are M49 except a few historical ones (USA 842, FRA 251, IND 699, CHE
-    757, NOR 579, ITA 381; ``S19`` Other Asia nes 490) — see ``ingest.codes.BACI_NUMERIC``."""
+    757, NOR 579, ITA 381; ``S19`` Other Asia nes and ``TWN`` 490) — see ``ingest.codes.BACI_NUMERIC``."""
     from tradepulse import reference
     from tradepulse.ingest.codes import ALIASES, BACI_NUMERIC
 
@@ -186,6 +186,7 @@ def comtrade_code(country: str) -> int:
     c = ALIASES.get(c, c)
     special = {v: k for k, v in BACI_NUMERIC.items() if v in ("WLD", "USA", "FRA", "IND", "CHE", "NOR", "ITA",
                                                                "S19")}
+    special["TWN"] = special["S19"]  # Comtrade reports Taiwan as "Other Asia, nes"
     if c in special:
         return special[c]
     ref = reference.countries()
