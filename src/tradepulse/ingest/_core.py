@@ -310,7 +310,7 @@ def _supersede_earlier(ld: _Load, note: dict) -> tuple[int, list[dict]]:
     old = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT load_id, file, note FROM loads WHERE list_contains(?, load_id)", [[r[0] for r in sup]]).fetchall()}
     value_col = VALUE[target]
-    vsum_old = f"coalesce(sum({value_col}), 0)" if value_col else "0"
+    vsum_old = f"coalesce(sum({value_col}), 0)" if value_col else "0 * count(*)"  # one row either way
     overlapping = []
     for old_id, n, v in sup:
         file, old_note = old.get(old_id, (None, None))
