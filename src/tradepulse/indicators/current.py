@@ -40,7 +40,7 @@ import pandas as pd
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.meta import ResultMeta
 
-__all__ = ["CurrentPeriod", "AnnualDataOnly", "current_period", "monthly_series", "sh_label", "CALENDARS"]
+__all__ = ["CALENDARS", "AnnualDataOnly", "CurrentPeriod", "current_period", "monthly_series", "sh_label"]
 
 CALENDARS = ("solar-hijri", "gregorian")
 SH_OFFSET = 621
@@ -108,7 +108,7 @@ class CurrentPeriod:
 
     def to_dict(self) -> dict:
         return {"reporter": self.reporter, "flow": self.flow, "calendar": self.calendar, "dataset": self.dataset,
-                "end": f"{self.end[0]}-{self.end[1]:02d}", "sh_end": "%d-%02d" % self.sh_end,
+                "end": f"{self.end[0]}-{self.end[1]:02d}", "sh_end": "{}-{:02d}".format(*self.sh_end),
                 "latest": self.latest, "latest_prev": self.latest_prev, "latest_growth": self.latest_growth,
                 "ytd": self.ytd, "ytd_prev": self.ytd_prev, "ytd_growth": self.ytd_growth,
                 "ytd_months": len(self.ytd_months), "rolling12": self.rolling12,
@@ -152,7 +152,7 @@ def monthly_series(flows, reporter: str, *, flow: str = "export", province: str 
 def _annual_check(flows, reporter: str, flow: str, series: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     """Complete years of ``series`` against the annual dataset of the reporter (the best annual one by the
     input rule, never a monthly one): year, monthly_sum, annual, dataset, ratio, differs."""
-    from tradepulse.indicators.inputs import coverage, resolve, Needs
+    from tradepulse.indicators.inputs import Needs, coverage, resolve
     from tradepulse.indicators.selection import national_totals, select_flows
 
     full = series.groupby("year").agg(monthly_sum=("value_usd", "sum"), months=("month", "nunique"))
@@ -206,7 +206,7 @@ def current_period(flows, reporter: str, *, flow: str = "export", province: str 
     values = {(int(y), int(m)): float(v) for y, m, v in s[["year", "month", "value_usd"]].itertuples(index=False)}
     end = max(values)
     y, m = end
-    meta.coverage = {**meta.coverage, "end_month": f"{y}-{m:02d}", "first_month": "%d-%02d" % min(values)}
+    meta.coverage = {**meta.coverage, "end_month": f"{y}-{m:02d}", "first_month": "{}-{:02d}".format(*min(values))}
 
     def window(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[int, int]]:
         out, cur = [], first
@@ -218,7 +218,7 @@ def current_period(flows, reporter: str, *, flow: str = "export", province: str 
     if calendar == "gregorian":
         ytd_win = window((y, 1), (y, m))
     else:
-        sh_y, sh_m = sh_label(y, m)
+        _sh_y, sh_m = sh_label(y, m)
         ytd_win = window(_shift(y, m, -(sh_m - 1)), (y, m))
     prev_win = [(a - 1, b) for a, b in ytd_win]
     roll_win = window(_shift(y, m, -11), (y, m))
