@@ -37,7 +37,7 @@ def test_jalali_dates_and_persian_digits():
     assert fa.numeric_date(dt.date(2024, 3, 20)) == "۱۴۰۳/۰۱/۰۱"
     assert fa.numeric_date(dt.date(2023, 3, 20)) == "۱۴۰۱/۱۲/۲۹"
     assert en.numeric_date("2024-03-20") == "2024-03-20"
-    assert fa.year(2023) == "۲۰۲۳ (۱۴۰۲)" and en.year(2023) == "2023"
+    assert fa.year(2023) == "۱۴۰۲ (۲۰۲۳)" and en.year(2023) == "2023"
     assert fa.num(1234567.891, 2) == "۱٬۲۳۴٬۵۶۷٫۸۹"
     assert en.usd(-878.41e6) == "-$878.41 m"
     assert fa.usd(-878.41e6) == "−۸۷۸٫۴۱ میلیون دلار"

@@ -39,7 +39,8 @@ symbols through a d3-format locale (:meth:`Formatter.d3_locale`): Persian digits
 **Dates** are Solar Hijri (Jalali) via ``jdatetime`` (Farvardin 1 = Nowruz at the March equinox):
 ``date`` ``۴ آذر ۱۴۰۵`` (English: ``1405-09-04 (2026-11-25)``), ``short_date`` ``۱۴۰۵-۰۹-۰۴`` and
 ``numeric_date`` ``۱۴۰۳/۰۱/۰۱`` (English: ISO 8601 ``2024-03-20``).  A Gregorian *year* is shown in Persian
-with the Solar Hijri year it mostly overlaps, Y − 621 (``year``: ``۲۰۲۳ (۱۴۰۲)``).
+first as the Solar Hijri year it mostly overlaps, Y − 621, with the Gregorian year in brackets
+(``year``: ``۱۴۰۲ (۲۰۲۳)``).
 """
 
 from __future__ import annotations
@@ -238,12 +239,13 @@ class Formatter:
         return self._d(str(value))
 
     def year(self, value) -> str:
-        """A Gregorian year; in Persian with its Solar Hijri year Y − 621: ``۲۰۲۳ (۱۴۰۲)``."""
+        """A Gregorian year; in Persian the Solar Hijri year it mostly overlaps (Y − 621) first, the Gregorian
+        year in brackets: ``۱۴۰۲ (۲۰۲۳)``."""
         try:
             y = int(value)
         except (TypeError, ValueError):
             return str(value)
-        return str(y) if self.lang != "fa" else self._d(f"{y} ({y - 621})")
+        return str(y) if self.lang != "fa" else self._d(f"{y - 621} ({y})")
 
     # ------------------------------------------------------------ dates
     def date(self, day: dt.date | None) -> str:

@@ -31,6 +31,7 @@ def brief(out: Path = typer.Option(..., "--out", "-o", help="Output file: .pdf (
 
     from tradepulse.errors import TradepulseError
     from tradepulse.reports.brief import build_brief, write_brief
+    from tradepulse.reports.since import SNAPSHOT_FILE
 
     if out.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise TradepulseError(f"cannot write {out}: use .pdf or .html")
@@ -39,7 +40,8 @@ def brief(out: Path = typer.Option(..., "--out", "-o", help="Output file: .pdf (
                   console=console, transient=True) as progress:
         task = progress.add_task("collecting targets, indicators and action items", total=2)
         b = build_brief(warehouse, db, week=week, date=date, province=province, lang=lang,
-                        roadmap=str(roadmap) if roadmap else None, reporter=reporter, digits=digits)
+                        roadmap=str(roadmap) if roadmap else None, reporter=reporter, digits=digits,
+                        history=out.parent / SNAPSHOT_FILE)
         progress.update(task, advance=1, description=f"rendering {out.suffix.lstrip('.').upper() or 'file'}")
         path = write_brief(None, None, out=out, brief=b)
         progress.update(task, advance=1)

@@ -15,8 +15,8 @@
     April-to-*M* window, whose edges lie within ~20 days of Nowruz.
   * ``gregorian`` (for users outside Iran): January through *M* of *Y* against January through *M* of *Y − 1*.
 
-- **12-month rolling total**: the sum of the 12 months ending at *(Y, M)* (and the 12 months before, for the
-  growth).
+- **12-month rolling total**: the sum of the 12 months ending at *(Y, M)*, and the 12 months before for the
+  growth (given only when both windows have all 12 months).
 
 National values are layered as everywhere (:func:`tradepulse.indicators.selection.national_totals`: World rows,
 else national bilateral rows, else provincial customs rows).  Missing months are never filled: a window with a
@@ -77,7 +77,7 @@ class CurrentPeriod:
     ytd_months: list[tuple[int, int]]        # month labels summed in ``ytd``
     ytd_prev_months: list[tuple[int, int]]
     rolling12: float
-    rolling12_prev: float | None             # the 12 months before
+    rolling12_prev: float | None             # the 12 months before (None unless both windows are complete)
     rolling_months: int                      # months present in the rolling window (12 when complete)
     province: str | None = None
     partner: str | None = None
@@ -145,7 +145,12 @@ def monthly_series(flows, reporter: str, *, flow: str = "export", province: str 
         raise AnnualDataOnly(f"{reporter}: no monthly {flow} rows in dataset {sel.dataset}")
     df = df.astype({"year": int, "month": int, "value_usd": float}).sort_values(["year", "month"])
     df = df.reset_index(drop=True)
-    df.attrs["meta"] = sel.meta if sel.meta is not None else ResultMeta()
+    meta = sel.meta if sel.meta is not None else ResultMeta()
+    # the monthly dataset covers the years it has months for; that it does not cover the reporter's other
+    # (annual) years is the nature of the request, not a caveat of the figures
+    meta = ResultMeta(dataset=meta.dataset, coverage=dict(meta.coverage), considered=list(meta.considered),
+                      warnings=[w for w in meta.warnings if "requested reporter-year-flow cell" not in w])
+    df.attrs["meta"] = meta
     return df
 
 
@@ -243,8 +248,8 @@ def current_period(flows, reporter: str, *, flow: str = "export", province: str 
     if roll_miss:
         meta.warn(f"{reporter}: the 12-month rolling total has {len(roll_have)} of 12 months (missing "
                   f"{names(roll_miss)})")
-    if rp_miss and roll_prev is not None:
-        meta.warn(f"{reporter}: the previous 12 months miss month(s) {names(rp_miss)}")
+    if rp_miss or roll_miss:   # a rolling total is compared only when both windows are complete
+        roll_prev = None
     check = pd.DataFrame()
     if province is None and partner is None:
         check = _annual_check(flows, reporter, flow, s, tolerance)

@@ -80,6 +80,10 @@ class Brief:
     charts: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)    # section → reason it is empty (untranslated msgid)
     note_args: dict[str, dict] = field(default_factory=dict)
+    current: dict | None = None            # current-period section (reports.period.current_section)
+    since: dict | None = None              # comparison with the last brief (reports.since.compare)
+    snapshot: dict | None = None           # this brief's figures, stored when written (reports.weekly)
+    history: str | None = None             # the snapshot store (reports.since.SnapshotStore path)
 
     @property
     def rtl(self) -> bool:
@@ -115,7 +119,7 @@ class Brief:
                 "opportunities": frame(self.opportunities), "targets": targets, "markets": markets,
                 "exporters": self.exporters,
                 "overdue": self.overdue, "due": self.due, "done": self.done, "meetings": self.meetings,
-                "notes": self.notes, "synthetic": self.synthetic}
+                "notes": self.notes, "synthetic": self.synthetic, "current": self.current, "since": self.since}
         return json.loads(json.dumps(clean(raw), default=str))
 
 
@@ -323,11 +327,13 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
 def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, date: dt.date | str | None = None,
                 province: str | None = None, lang: str = "en", roadmap=None, reporter: str | None = None,
                 digits: str | None = None, today: dt.date | None = None, n_top: int = 8,
-                skip: tuple[str, ...] | list[str] = ()) -> Brief:
+                skip: tuple[str, ...] | list[str] = (), history: str | Path | None = None) -> Brief:
     """Collect the brief's content.  ``warehouse``: Warehouse, path or None (default warehouse; a missing
     file gives a brief saying there is no trade data).  ``groups_url``: SQLAlchemy URL or None (default).
     ``digits``: ``latin`` or ``persian`` (default: Persian digits for ``fa``).  ``skip``: sections to leave
-    out (``targets``, ``trade``, ``actions``), e.g. for a quick preview."""
+    out (``targets``, ``trade``, ``actions``), e.g. for a quick preview.  ``history``: the snapshot store of
+    earlier briefs (:mod:`tradepulse.reports.since`) for "since the last brief"; :func:`write_brief` saves
+    this brief's snapshot there."""
     fmt = Formatter(lang, digits)
     today = today or dt.date.today()
     day = _reference_day(week, date, today)
@@ -348,6 +354,8 @@ def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, d
                 _targets_part(brief, wh, roadmap, fmt)
             else:
                 brief.notes["targets"] = N_("Left out of this brief.")
+        from tradepulse.reports import weekly
+        weekly.fill(brief, wh, groups_url if "actions" not in skip else None, history, trade="trade" not in skip)
     finally:
         if close:
             wh.close()
@@ -424,6 +432,7 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
         from tradepulse import reference
         return reference.country_name(iso3, brief.lang)
 
+    from tradepulse.reports import weekly
     css = (HERE / "templates" / "brief.css").read_text(encoding="utf-8")
     font_regular, font_bold = _font_sources(brief.lang, for_pdf)
     return env.get_template("brief.html").render(
@@ -433,18 +442,21 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
         css=Markup(css), font_regular=font_regular, font_bold=font_bold, for_pdf=for_pdf,
         status_label=lambda s: _(ACTION_STATUS_LABELS.get(s, s)),
         target_label=lambda s: _(TARGET_STATUS_LABELS.get(s, s)),
-        svg=lambda key: Markup(brief.charts.get(key, "")), raw_svg=Markup, dir="rtl" if brief.rtl else "ltr")
+        svg=lambda key: Markup(brief.charts.get(key, "")), raw_svg=Markup, dir="rtl" if brief.rtl else "ltr",
+        **weekly.template_helpers(brief, fmt))
 
 
 def write_demo_briefs(out_dir: str | Path, groups_url: str | None = None, *, province: str | None = None,
                       today: dt.date | None = None, formats: tuple[str, ...] = ("pdf", "html")) -> list[Path]:
     """Write ``brief_en.*`` and ``brief_fa.*`` for the demo in ``out_dir`` (warehouse
     ``out_dir/warehouse.duckdb``, groups ``groups_url`` or ``sqlite:///out_dir/groups.sqlite``)."""
+    from tradepulse.reports import since
     out_dir = Path(out_dir)
     url = groups_url or f"sqlite:///{out_dir / 'groups.sqlite'}"
     paths = []
     for lang in ("en", "fa"):
-        b = build_brief(out_dir / "warehouse.duckdb", url, province=province, lang=lang, today=today)
+        b = build_brief(out_dir / "warehouse.duckdb", url, province=province, lang=lang, today=today,
+                        history=out_dir / since.SNAPSHOT_FILE)
         for ext in formats:
             paths.append(write_brief(None, None, out=out_dir / f"brief_{lang}.{ext}", brief=b))
     return paths
@@ -464,4 +476,6 @@ def write_brief(warehouse, groups_url: str | None, *, out: Path, brief: Brief | 
         HTML(string=html, base_url=str(HERE)).write_pdf(str(out))
     else:
         out.write_text(render_html(brief), encoding="utf-8")
+    from tradepulse.reports import weekly
+    weekly.store(brief)        # only once the file is written: a failed brief leaves no snapshot
     return out

@@ -60,9 +60,10 @@ def trend_chart(annual: pd.DataFrame, fmt: Formatter, width: int = 460, height: 
     long["series"] = long["series"].map(series)
     long["value"] = long["value"] / 1e9
     years = sorted(long["year"].astype(int).unique())
-    long["year"] = [fmt.text(int(y)) for y in long["year"]]
+    long["year"] = [fmt.year(int(y)) for y in long["year"]]   # Persian: SH year first, Gregorian in brackets
     chart = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0), sort=[fmt.text(y) for y in years]),
+        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0 if fmt.lang != "fa" else -35),
+                sort=[fmt.year(y) for y in years]),
         # no rotated axis title: WeasyPrint draws rotated RTL text in wrong order; the unit is in the caption
         y=alt.Y("value:Q", title=None),
         color=alt.Color("series:N", legend=None, scale=alt.Scale(domain=list(TREND_COLORS),
