@@ -424,7 +424,7 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
         msg = brief.notes.get(key)
         if not msg:
             return ""
-        args = {k: province_name(v) if k == "province" else fmt.text(v)
+        args = {k: province_name(v) if k == "province" else fmt.year(v) if k == "year" else fmt.text(v)
                 for k, v in brief.note_args.get(key, {}).items()}
         return _(msg).format(**args)
 

@@ -165,5 +165,8 @@ def template_helpers(brief, fmt: Formatter) -> dict:
     def figure_label(key: str) -> str:
         return fmt.gettext(FIGURE_LABELS.get(key, key))
 
+    from tradepulse.reports.hs_names import chapter_name
+
     return {"summary": summary(brief, fmt), "link_label": link_label, "days_overdue": days_overdue,
+            "chapter": lambda code: chapter_name(code, fmt),
             "month_label": lambda y, m: month_label(y, m, fmt), "figure_label": figure_label}
