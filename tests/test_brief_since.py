@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import re
 import shutil
 import sqlite3
@@ -102,7 +103,7 @@ def test_current_period_equals_sql(two_briefs, which, flow):
 
 
 def test_briefs_differ_and_since_section_equals_sql(two_briefs):
-    root, wh, url, b1, b2, closed_id = two_briefs
+    root, wh, _url, b1, b2, closed_id = two_briefs
     assert b1.since is None and b2.since is not None                     # the first brief has no predecessor
     assert b1.current["rows"] != b2.current["rows"]
     s = b2.since
@@ -208,7 +209,7 @@ def test_hs_sections_and_chapters_translated():
     fa, en = Formatter("fa"), Formatter("en")
     ranges = sorted((int(a), int(b)) for a, b, _n in H.SECTIONS.values())
     assert len(ranges) == 21 and ranges[0][0] == 1 and ranges[-1][1] == 99
-    assert all(nxt[0] == cur[1] + 1 for cur, nxt in zip(ranges, ranges[1:]))
+    assert all(nxt[0] == cur[1] + 1 for cur, nxt in itertools.pairwise(ranges))
     codes = reference.hs_products("HS1992", 2)["code"].tolist()
     assert len(codes) == 97 and sorted(codes) == sorted(H.CHAPTERS)
     for c in codes:
