@@ -54,6 +54,8 @@ def two_briefs(tmp_path_factory):
     seed_demo(url, ("Tehran",), today=TODAY)
     wh = root / "warehouse.duckdb"
     history = root / "out" / SNAPSHOT_FILE
+    from tradepulse.reports.period import overview_current
+    annual_only = overview_current(wh, "IRN")                                      # the demo is annual
     first = [(1404, m) for m in range(1, 13)] + [(1405, m) for m in range(1, 7)]     # to Shahrivar 1405
     ingest_file(wh, write_customs(root / "SYNTHETIC-customs-monthly-1.csv", first, 1), "customs")
     b1 = build_brief(wh, url, lang="en", date=BEFORE, today=TODAY, history=history)
@@ -69,7 +71,7 @@ def two_briefs(tmp_path_factory):
     ingest_file(wh, write_customs(root / "SYNTHETIC-customs-monthly-2.csv", [(1405, 7)], 2), "customs")
     b2 = build_brief(wh, url, lang="en", date=TODAY, today=TODAY, history=history)
     write_brief(None, None, out=root / "out" / "brief2.html", brief=b2)
-    return root, wh, url, b1, b2, closed.id
+    return root, wh, url, b1, b2, closed.id, annual_only
 
 
 def _sql_months(wh, flow: str, first: tuple[int, int], last: tuple[int, int]) -> float | None:
@@ -88,7 +90,7 @@ def _sql_months(wh, flow: str, first: tuple[int, int], last: tuple[int, int]) ->
 def test_current_period_equals_sql(two_briefs, which, flow):
     """Latest month, SH year to date (Farvardin = April label … latest) and its previous-year months, 12-month
     rolling total: equal to SQL sums of the monthly customs rows."""
-    _root, wh, _url, b1, b2, _c = two_briefs
+    _root, wh, _url, b1, b2, _c, _ao = two_briefs
     b = (b1, b2)[which]
     end = ((2026, 9), (2026, 10))[which]
     row = next(r for r in b.current["rows"] if r["flow"] == flow)
@@ -103,7 +105,7 @@ def test_current_period_equals_sql(two_briefs, which, flow):
 
 
 def test_briefs_differ_and_since_section_equals_sql(two_briefs):
-    root, wh, _url, b1, b2, closed_id = two_briefs
+    root, wh, _url, b1, b2, closed_id, _ao = two_briefs
     assert b1.since is None and b2.since is not None                     # the first brief has no predecessor
     assert b1.current["rows"] != b2.current["rows"]
     s = b2.since
@@ -144,9 +146,26 @@ def test_briefs_differ_and_since_section_equals_sql(two_briefs):
     assert "export_survival" not in html or "Survival of export relationships" in html
 
 
+def test_annual_only_and_overview(two_briefs):
+    """Before monthly data exist the section says "annual data only" (and so does the summary); the web's
+    overview function gives the brief's figures."""
+    import dataclasses
+
+    from tradepulse.i18n import Formatter
+    from tradepulse.reports import weekly
+    from tradepulse.reports.period import overview_current
+
+    _root, wh, _url, _b1, b2, _c, ao = two_briefs
+    assert ao["status"] == "annual-only" and ao["rows"] == [] and "annual data only" in ao["detail"]
+    en = weekly.summary(dataclasses.replace(b2, current=ao), Formatter("en"))
+    assert len(en) == 5 and "annual data only" in en[1] and "Exports in 2023" in en[0]
+    ov = overview_current(wh, "IRN")
+    assert ov["status"] == "ok" and [r["ytd"] for r in ov["rows"]] == [r["ytd"] for r in b2.current["rows"]]
+
+
 def test_overdue_days_and_linked_labels(two_briefs):
     """Overdue rows show how many days overdue (as_of − deadline); "Linked to" shows labels, not keys."""
-    root, _wh, _url, _b1, b2, _c = two_briefs
+    root, _wh, _url, _b1, b2, _c, _ao = two_briefs
     from tradepulse.i18n import Formatter
     from tradepulse.reports import weekly
     h = weekly.template_helpers(b2, Formatter("fa"))
@@ -166,7 +185,7 @@ def test_persian_pdf_years_solar_hijri_first(two_briefs, tmp_path):
 
     if not shutil.which("pdftotext"):
         pytest.skip("poppler-utils not installed")
-    root, wh, url, _b1, _b2, _c = two_briefs
+    root, wh, url, _b1, _b2, _c, _ao = two_briefs
     b = build_brief(wh, url, lang="fa", date=TODAY, today=TODAY, history=root / "out" / "brief_snapshots.sqlite")
     out = write_brief(None, None, out=tmp_path / "brief_fa.pdf", brief=b)
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
