@@ -67,7 +67,7 @@ def test_turkey_2019_ytd_equals_pandas_sums(comtrade, month):
     labels = [(y, k) for y in (2018, 2019) for k in range(1, 13) if start <= (y, k) <= (2019, month)]
     assert sh.ytd == pytest.approx(sum(tur[lab] for lab in labels), rel=1e-12)
     assert sh.ytd_prev == pytest.approx(sum(tur[(y - 1, k)] for y, k in labels), rel=1e-12)
-    assert sh.sh_end == sh_label(2019, month)
+    assert sh.sh_end == sh_label(2019, month) and sh.ytd_start == start
     roll = [(y, k) for y in (2018, 2019) for k in range(1, 13) if (2018, month) < (y, k) <= (2019, month)]
     assert len(roll) == 12 and sh.rolling12 == pytest.approx(sum(tur[lab] for lab in roll), rel=1e-12)
     assert sh.rolling_months == 12
@@ -117,3 +117,38 @@ def test_annual_only_is_refused_plainly(comtrade):
     assert only_annual
     with pytest.raises(AnnualDataOnly, match="annual data only"):
         current_period(wh, only_annual[0])
+
+
+def test_cli_current(shared_data, tmp_path, monkeypatch):
+    """``tradepulse indicators current``: an 80-column table for TUR (2019 anchor through --json) and one
+    clear line for a reporter with annual data only."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    from tradepulse.warehouse import Warehouse
+
+    m = pd.read_parquet(shared_data / "monthly_trade_comtrade_2014_2023.parquet")
+    m = m[(m["partner"] == "W00") & (m["reporter"] == "TUR")]
+    a = pd.read_parquet(shared_data / "comtrade_partner_totals_2014_2022.parquet")
+    a = a[(a["partner"] == "W00") & (a["reporter"].isin(["TUR", "IRN"]))]
+    path = tmp_path / "wh.duckdb"
+    with Warehouse(path) as wh:
+        frame = pd.concat([_rows(m, "cm", True), _rows(a, "ca", False)], ignore_index=True)
+        wh.raw.register("f", frame)
+        wh.raw.execute(f"INSERT INTO flow_rows ({', '.join(COLS)}) SELECT {', '.join(COLS)} FROM f")
+    from tradepulse.cli import common
+    monkeypatch.setattr(common.console, "width", 80)          # an 80-column terminal
+    runner = CliRunner()
+    res = runner.invoke(app, ["indicators", "current", "-r", "TUR", "--warehouse", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "2023-01 (SH 1401-10)" in res.output and "2022-04 to 2023-01" in res.output and "comtrade-total-monthly" in res.output
+    assert max(len(line.rstrip()) for line in res.output.splitlines()) <= 80
+    res = runner.invoke(app, ["indicators", "current", "-r", "TUR", "--calendar", "gregorian", "--json",
+                              "--warehouse", str(path)])
+    d = json.loads(res.output)
+    assert d["meta"]["dataset"] == "comtrade-total-monthly" and d["rows"][0]["end"] == "2023-01"
+    assert d["rows"][0]["ytd_prev"] == pytest.approx(m[(m["year"] == 2022) & (m["month"] == 1)]["value_usd"].sum())
+    res = runner.invoke(app, ["indicators", "current", "-r", "IRN", "--warehouse", str(path)])
+    assert res.exit_code != 0 and "annual data only" in res.output and "Traceback" not in res.output

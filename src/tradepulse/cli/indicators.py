@@ -300,3 +300,8 @@ def register(app: typer.Typer) -> None:
 from tradepulse.cli import indicators_survival  # noqa: E402
 
 indicators_survival.register(indicators_app)
+
+# the current period (latest month, year to date, 12-month rolling: tradepulse.cli.indicators_current)
+from tradepulse.cli import indicators_current
+
+indicators_current.register(indicators_app)

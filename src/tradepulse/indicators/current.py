@@ -102,6 +102,14 @@ class CurrentPeriod:
         return self._growth(self.rolling12, self.rolling12_prev)
 
     @property
+    def ytd_start(self) -> tuple[int, int]:
+        """The first month label of the year-to-date window (present in the data or not)."""
+        y, m = self.end
+        if self.calendar == "gregorian":
+            return (y, 1)
+        return (y, 4) if m >= 4 else (y - 1, 4)
+
+    @property
     def sh_end(self) -> tuple[int, int]:
         """(SH year, SH month) of the latest month label."""
         return sh_label(*self.end)
@@ -111,7 +119,8 @@ class CurrentPeriod:
                 "end": f"{self.end[0]}-{self.end[1]:02d}", "sh_end": "{}-{:02d}".format(*self.sh_end),
                 "latest": self.latest, "latest_prev": self.latest_prev, "latest_growth": self.latest_growth,
                 "ytd": self.ytd, "ytd_prev": self.ytd_prev, "ytd_growth": self.ytd_growth,
-                "ytd_months": len(self.ytd_months), "rolling12": self.rolling12,
+                "ytd_start": "{}-{:02d}".format(*self.ytd_start), "ytd_months": len(self.ytd_months),
+                "rolling12": self.rolling12,
                 "rolling12_prev": self.rolling12_prev, "rolling_growth": self.rolling_growth,
                 "rolling_months": self.rolling_months, "province": self.province, "partner": self.partner,
                 "meta": self.meta.to_dict()}

@@ -40,7 +40,7 @@ def current_section(warehouse, reporter: str, province: str | None = None, *, as
             continue
         d = cp.to_dict()
         d.update(label=FLOW_LABELS[flow], end_year=cp.end[0], end_month=cp.end[1], sh_year=cp.sh_end[0],
-                 sh_month=cp.sh_end[1], ytd_first=list(cp.ytd_months[0]) if cp.ytd_months else None)
+                 sh_month=cp.sh_end[1], ytd_first=list(cp.ytd_start))
         d.pop("meta", None)
         rows.append(d)
         for w in cp.meta.warnings:
