@@ -152,6 +152,7 @@ def test_annual_only_and_overview(two_briefs):
     import dataclasses
 
     from tradepulse.i18n import Formatter
+    from tradepulse.indicators.current import overview
     from tradepulse.reports import weekly
     from tradepulse.reports.period import overview_current
 
@@ -161,6 +162,7 @@ def test_annual_only_and_overview(two_briefs):
     assert len(en) == 5 and "annual data only" in en[1] and "Exports in 2023" in en[0]
     ov = overview_current(wh, "IRN")
     assert ov["status"] == "ok" and [r["ytd"] for r in ov["rows"]] == [r["ytd"] for r in b2.current["rows"]]
+    assert overview(wh, "IRN")["rows"][0]["latest"] == b2.current["rows"][0]["latest"]
 
 
 def test_overdue_days_and_linked_labels(two_briefs):

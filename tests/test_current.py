@@ -152,3 +152,30 @@ def test_cli_current(shared_data, tmp_path, monkeypatch):
     assert d["rows"][0]["ytd_prev"] == pytest.approx(m[(m["year"] == 2022) & (m["month"] == 1)]["value_usd"].sum())
     res = runner.invoke(app, ["indicators", "current", "-r", "IRN", "--warehouse", str(path)])
     assert res.exit_code != 0 and "annual data only" in res.output and "Traceback" not in res.output
+
+
+def test_coverage_cache_tells_warehouses_apart(tmp_path):
+    """Regression (found with the brief tests): the coverage cache keyed Ibis tables by their expression only,
+    so warehouse B's ``flows`` table got warehouse A's coverage (same name and schema) and its rows were then
+    filtered by A's load ids — "no export rows" for data that are there.  The key now holds the database file
+    and its loads."""
+    from tradepulse.indicators.inputs import coverage
+    from tradepulse.warehouse import Warehouse
+
+    def make(name: str, load_id: str) -> Warehouse:
+        wh = Warehouse(tmp_path / f"{name}.duckdb")
+        frame = pd.DataFrame([{"year": 2020, "month": None, "reporter": "IRN", "partner": "TUR", "flow": "export",
+                               "product": "0101", "hs_revision": "HS1992", "value_usd": 1.0, "quantity": None,
+                               "unit": None, "province": None, "source": "x", "load_id": load_id}])[COLS]
+        wh.raw.register("f", frame)
+        wh.raw.execute(f"INSERT INTO flow_rows ({', '.join(COLS)}) SELECT {', '.join(COLS)} FROM f")
+        return wh
+
+    a, b = make("a", "A"), make("b", "B")
+    try:
+        assert coverage(a.flows())["load_id"].tolist() == ["A"]
+        assert coverage(b.flows())["load_id"].tolist() == ["B"]
+        assert coverage(a.table("flows"))["load_id"].tolist() == ["A"]
+    finally:
+        a.close()
+        b.close()

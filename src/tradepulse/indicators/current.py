@@ -40,7 +40,8 @@ import pandas as pd
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.meta import ResultMeta
 
-__all__ = ["CALENDARS", "AnnualDataOnly", "CurrentPeriod", "current_period", "monthly_series", "sh_label"]
+__all__ = ["CALENDARS", "AnnualDataOnly", "CurrentPeriod", "current_figures", "current_period", "monthly_series",
+           "overview", "sh_label"]
 
 CALENDARS = ("solar-hijri", "gregorian")
 SH_OFFSET = 621
@@ -275,3 +276,51 @@ def current_period(flows, reporter: str, *, flow: str = "export", province: str 
         ytd_months=ytd_have, ytd_prev_months=prev_have, rolling12=roll or 0.0,
         rolling12_prev=roll_prev, rolling_months=len(roll_have), province=province, partner=partner,
         series=s.reset_index(drop=True), annual_check=check, meta=meta)
+
+
+def current_figures(warehouse, reporter: str, province: str | None = None, *, as_of=None,
+                    calendar: str = "solar-hijri", flows=("export", "import")) -> dict:
+    """The current-period block of a brief or a dashboard page, JSON-ready: ``status`` ``ok`` (``rows``: one
+    :meth:`CurrentPeriod.to_dict` per flow with ``end_year``, ``end_month``, ``sh_year``, ``sh_month``,
+    ``ytd_first``), ``annual-only`` (``detail`` says so) or ``no-data``; ``warnings`` of all rows, once each.
+    ``as_of``: a date — months after its month are ignored."""
+    until = (as_of.year, as_of.month) if as_of is not None else None
+    rows, warnings, annual_only, problems = [], [], [], []
+    for flow in flows:
+        try:
+            cp = current_period(warehouse, reporter, flow=flow, province=province, calendar=calendar, until=until)
+        except AnnualDataOnly as exc:
+            annual_only.append(str(exc))
+            continue
+        except (NoDataError, UnknownNameError) as exc:
+            problems.append(str(exc))
+            continue
+        d = cp.to_dict()
+        d.pop("meta", None)
+        d.update(end_year=cp.end[0], end_month=cp.end[1], sh_year=cp.sh_end[0], sh_month=cp.sh_end[1],
+                 ytd_first=list(cp.ytd_start))
+        rows.append(d)
+        for w in cp.meta.warnings:
+            if w not in warnings:
+                warnings.append(w)
+    status = "ok" if rows else ("annual-only" if annual_only else "no-data")
+    return {"status": status, "calendar": calendar, "rows": rows, "warnings": warnings,
+            "detail": (annual_only or problems or [""])[0]}
+
+
+def overview(warehouse=None, reporter: str | None = None, province: str | None = None, *,
+             calendar: str = "solar-hijri") -> dict:
+    """:func:`current_figures` for the web overview page: ``warehouse`` a Warehouse or a path (opened
+    read-only; None: the default warehouse), ``reporter`` default ``config.DEFAULT_FOCUS``."""
+    from pathlib import Path
+
+    from tradepulse.config import DEFAULT_FOCUS
+    from tradepulse.warehouse import Warehouse
+
+    own = warehouse is None or isinstance(warehouse, (str, Path))
+    wh = Warehouse(warehouse, read_only=True) if own else warehouse
+    try:
+        return current_figures(wh, (reporter or DEFAULT_FOCUS).upper(), province, calendar=calendar)
+    finally:
+        if own:
+            wh.close()

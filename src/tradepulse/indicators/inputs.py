@@ -89,7 +89,7 @@ def coverage(data) -> pd.DataFrame:
         return _CACHE[key]
     t = as_table(data, "flows")
     try:
-        key = ("t", t.op())
+        key = ("t", _source_signature(t), t.op())
         hash(key)
     except TypeError:
         return coverage_of_table(t)
@@ -97,6 +97,34 @@ def coverage(data) -> pd.DataFrame:
         _CACHE.clear() if len(_CACHE) > 32 else None
         _CACHE[key] = coverage_of_table(t)
     return _CACHE[key]
+
+
+def _source_signature(t) -> tuple:
+    """What identifies the data behind an Ibis table beyond its expression: two warehouses' ``flows`` tables
+    are equal expressions (same name and schema), so the cache key also holds the database file and its loads
+    (count, last load time); a backend that cannot say (Spark, memtables) is keyed by its identity."""
+    try:
+        be = t._find_backend(use_default=False)
+    except Exception:   # noqa: BLE001  (no single backend: key on the expression alone)
+        return ()
+    con = getattr(be, "con", None)
+    if con is None or not hasattr(con, "cursor"):
+        return ("backend", id(be))
+    try:
+        con = con.cursor()      # its own cursor: never disturbs a result pending on the backend's connection
+        path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                           ).fetchone()[0]
+    except Exception:   # noqa: BLE001  (not DuckDB)
+        if con is not getattr(be, "con", None):
+            con.close()
+        return ("backend", id(be))
+    try:
+        loads = tuple(con.execute("SELECT count(*), max(loaded_at)::VARCHAR FROM loads").fetchone())
+    except Exception:   # noqa: BLE001  (no loads table: an ad-hoc database)
+        loads = ()
+    finally:
+        con.close()
+    return ("duckdb", path or id(be), loads)
 
 
 # ---------------------------------------------------------------- resolution
