@@ -9,7 +9,8 @@ monthly customs data); summing them double counts.  :func:`resolve` chooses one 
    for a reporter-year only when all 12 months are there.
 2. **Coverage**: among eligible datasets, the one covering the most requested (reporter, year, flow) cells.
 3. **Precedence** among equals: frequency of the request (annual data for annual figures: Comtrade's monthly and
-   annual submissions differ), then the finest product level, then bilateral detail over World totals, then the
+   annual submissions differ), then national rows over a sum of provinces (unless provinces are asked for), then
+   the finest product level, then bilateral detail over World totals, then the
    source rank (:data:`SOURCE_RANK`: national customs, Comtrade, BACI, generic, demo), then the most recent load.
 
 ``dataset=NAME`` (``--dataset`` on the command line) overrides the choice; it must still be eligible.  When no
@@ -208,8 +209,10 @@ def resolve(data, *, reporter=None, years=None, flow=None, needs: Needs = Needs(
         finest = int(g["product_level"].max())
         bilateral = bool((g["partner_detail"] == "bilateral").any())
         rank = max(SOURCE_RANK.get(str(s), 0) for s in g["source"].fillna(""))
+        # national figures from a national dataset rather than from a sum of provinces
+        national = needs.provincial or bool((~g["provincial"].astype(bool)).any())
         loads = [x for x in g["load_id"].unique() if x is not None]
-        scores.append(((len(covered), freq_match, finest, bilateral, rank, max(map(str, loads), default="")),
+        scores.append(((len(covered), freq_match, national, finest, bilateral, rank, max(map(str, loads), default="")),
                        name, covered, finest, g))
     scores.sort(key=lambda s: s[0], reverse=True)
     _score, name, covered, finest, g = scores[0]
