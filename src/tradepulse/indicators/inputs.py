@@ -35,7 +35,7 @@ from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.meta import ResultMeta
 from tradepulse.warehouse.datasets import coverage_of_table, level_name
 
-__all__ = ["Needs", "Resolution", "resolve", "coverage", "use_dataset", "SOURCE_RANK"]
+__all__ = ["Needs", "Resolution", "resolve", "coverage", "use_dataset", "forced_dataset", "SOURCE_RANK"]
 
 #: Source precedence among otherwise equal datasets (higher first).
 SOURCE_RANK = {"customs": 5, "comtrade": 4, "baci": 3, "generic": 2, "demo-synthetic": 1}

@@ -33,6 +33,7 @@ import pandas as pd
 
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import TradepulseError
+from tradepulse.meta import collecting
 from tradepulse.reports.i18n import RTL, Formatter, N_
 from tradepulse.reports.weeks import JalaliWeek, parse_week, week_of
 
@@ -78,6 +79,7 @@ class Brief:
     done: list[dict] = field(default_factory=list)
     meetings: list[dict] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
+    data_notes: list[str] = field(default_factory=list)    # datasets read and warnings (tradepulse.meta)
     notes: dict[str, str] = field(default_factory=dict)    # section → reason it is empty (untranslated msgid)
     note_args: dict[str, dict] = field(default_factory=dict)
 
@@ -115,7 +117,7 @@ class Brief:
                 "opportunities": frame(self.opportunities), "targets": targets, "markets": markets,
                 "exporters": self.exporters,
                 "overdue": self.overdue, "due": self.due, "done": self.done, "meetings": self.meetings,
-                "notes": self.notes, "synthetic": self.synthetic}
+                "notes": self.notes, "data_notes": self.data_notes, "synthetic": self.synthetic}
         return json.loads(json.dumps(clean(raw), default=str))
 
 
@@ -320,6 +322,17 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
         brief.notes["targets"] = N_("The roadmap has no targets for this scope.")
 
 
+def _data_notes(col) -> list[str]:
+    """The datasets the brief read and every warning its figures carry (each once)."""
+    used = list(dict.fromkeys(m.dataset for m in col.metas if m.dataset))
+    notes = [f"datasets read: {', '.join(used)}"] if used else []
+    for m in col.metas:
+        for w in m.warnings:
+            if w not in notes:
+                notes.append(w)
+    return notes
+
+
 def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, date: dt.date | str | None = None,
                 province: str | None = None, lang: str = "en", roadmap=None, reporter: str | None = None,
                 digits: str | None = None, today: dt.date | None = None, n_top: int = 8,
@@ -339,15 +352,17 @@ def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, d
             for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities", "targets"):
                 brief.notes[key] = N_("There is no warehouse yet: run tradepulse demo or tradepulse ingest.")
         else:
-            if "trade" not in skip:
-                _trade_part(brief, wh, fmt, n_top)
-            else:
-                for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities"):
-                    brief.notes[key] = N_("Left out of this brief.")
-            if "targets" not in skip:
-                _targets_part(brief, wh, roadmap, fmt)
-            else:
-                brief.notes["targets"] = N_("Left out of this brief.")
+            with collecting(reporter=brief.reporter) as col:   # what every figure stands on: the data notes
+                if "trade" not in skip:
+                    _trade_part(brief, wh, fmt, n_top)
+                else:
+                    for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities"):
+                        brief.notes[key] = N_("Left out of this brief.")
+                if "targets" not in skip:
+                    _targets_part(brief, wh, roadmap, fmt)
+                else:
+                    brief.notes["targets"] = N_("Left out of this brief.")
+            brief.data_notes = _data_notes(col)
     finally:
         if close:
             wh.close()
