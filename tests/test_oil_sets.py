@@ -44,3 +44,23 @@ def test_iran_customs_set_in_the_balance(tmp_path):
     official = trade_balance(flows, reporter="IRN", oil="oil_iran_customs").iloc[0]
     narrow = trade_balance(flows, reporter="IRN", oil="narrow").iloc[0]
     assert official.non_oil_exports == 60 and narrow.non_oil_exports == 10
+
+
+def test_atlas_growth_projection_is_the_published_row():
+    """The 2024 edition's own row for IRN, read independently from the package's CSV."""
+    import atlas_common_data as acd
+
+    from tradepulse.reference import atlas
+
+    raw = acd.load_growth_projections(2024)
+    want = raw[(raw.iso3_code == "IRN") & (raw.year == 2024)].iloc[0]
+    got = atlas.growth_projection("irn", edition=2024)
+    assert (got.rate, got.base_year, got.edition) == (want.growth_proj, 2024, 2024)
+    assert got.atlas_eci == pytest.approx(want.eci) and "2024–2034" in got.label
+    assert atlas.growth_projection("IRN", edition=2024, year=2016).rate == pytest.approx(
+        raw[(raw.iso3_code == "IRN") & (raw.year == 2016)].growth_proj.iloc[0])
+    from tradepulse.errors import NoDataError
+    with pytest.raises(NoDataError, match="2015"):
+        atlas.growth_projection("IRN", edition=2024, year=2015)     # a gap in the published series
+    with pytest.raises(UnknownNameError):
+        atlas.growth_projection("XXX")
