@@ -243,6 +243,9 @@ def test_agtpa_market_diversification(shared_data):
     x = a[(a.exporter == "IRN") & (a.year == 2006) & (a.trade > 0)].trade.to_numpy()
     assert r.loc[2006, "hhi"] == pytest.approx(((x / x.sum()) ** 2).sum(), rel=1e-12)
     assert r.loc[2006, "n_active"] == len(x)
+    # issue 21 regression: 69 countries, IRN serves all 68 others in 2006 → between-Theil ln(68/68) = 0
+    # (it was ln(69/68) = 0.0146 while IRN counted as one of its own possible markets)
+    assert r.loc[2006, "n_universe"] == 68 and r.loc[2006, "theil_between"] == 0
     assert np.allclose(r.theil, r.theil_within + r.theil_between, atol=1e-12)
     hk = hk_margins(flows, reporter="IRN", use_products=False)
     assert len(hk) == 21 and np.allclose(hk.extensive_margin * hk.intensive_margin, hk.overall_share)
