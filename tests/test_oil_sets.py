@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from helpers import complete_flows
+
 from tradepulse import reference as r
 from tradepulse.errors import UnknownNameError
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from test_potential import cell, hand_flows, hand_geo, hand_macro
+
 from tradepulse.errors import UnknownNameError
 from tradepulse.indicators import potential as pot
-from tradepulse.indicators.potential import bilateral_year, export_potential, projection_factors
+from tradepulse.indicators.potential import (
+    bilateral_year,
+    export_potential,
+    projection_factors,
+)
 from tradepulse.meta import meta_of
 
 
@@ -32,7 +36,7 @@ def test_tariff_advantage_and_relative_distance_together():
     """ITC access = tariff advantage × relative distance.  Distance (β = −1): SYR P1 0.6, SYR P3 5 (see
     test_gravity_proxy_access_hand); tariff: SYR P3 1.1^5.  Together: SYR P3 5·1.1^5, SYR P1 0.6·1."""
     tariffs = pd.DataFrame({"market": ["SYR"], "product": ["0303"], "rate": [0.0], "competitor_rate": [0.10]})
-    kw = dict(horizon=0, geo=hand_geo(), distance_elasticity=-1.0)
+    kw = {"horizon": 0, "geo": hand_geo(), "distance_elasticity": -1.0}
     both = export_potential(hand_flows(), "IRN", tariffs=tariffs, access="tariff+distance", **kw)
     assert both.attrs["access_basis"] == "tariff+distance"
     assert cell(both, "SYR", "0303")["access"] == pytest.approx(5 * 1.1 ** 5)
