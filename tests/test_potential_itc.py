@@ -148,7 +148,20 @@ def test_itc_preset_end_to_end():
     res = export_potential(hand_flows(), "IRN", macro=hand_macro(), geo=hand_geo(), method="itc")
     a = res.attrs
     assert (a["method_preset"], a["projections"], a["cap"], a["mirror"]) == ("itc", "atlas", "demand", "importer")
-    assert a["supply_adjustments"] == ["surplus", "rca_growth"] and a["access_basis"] == "distance"
+    assert a["supply_adjustments"] == ["surplus", "rca_growth", "tariff_conditions"]
+    assert a["access_basis"] == "distance" and a["tariff_conditions"] == "not applied: no tariff table"
     assert (res["potential"] <= res["demand"] * (1 + 1e-12)).all()
     with pytest.raises(UnknownNameError):
         export_potential(hand_flows(), "IRN", horizon=0, method="wto")
+
+
+def test_global_tariff_conditions_on_supply():
+    """IRN pays 0 in SYR on P1 where competitors pay 10 %: A_SYR,P1 = 1.1^5; IRN sells P1 to SYR (10) and
+    IRQ (10, A = 1) → its export-weighted tariff advantage on P1 is (1.1^5 + 1)/2 and its P1 supply is
+    divided by it (ITC's "global tariff conditions"); P2 (no tariff rows) is unchanged."""
+    tariffs = pd.DataFrame({"market": ["SYR"], "product": ["0101"], "rate": [0.0], "competitor_rate": [0.10]})
+    plain = export_potential(hand_flows(), "IRN", horizon=0, tariffs=tariffs)
+    adj = export_potential(hand_flows(), "IRN", horizon=0, tariffs=tariffs, supply_adjustments=("tariff_conditions",))
+    avg = (1.1 ** 5 + 1) / 2
+    assert cell(adj, "IRQ", "0101")["supply"] == pytest.approx(cell(plain, "IRQ", "0101")["supply"] / avg)
+    assert cell(adj, "SYR", "0202")["supply"] == pytest.approx(cell(plain, "SYR", "0202")["supply"])

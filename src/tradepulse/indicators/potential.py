@@ -410,7 +410,7 @@ def _tariff_access(tariffs: pd.DataFrame, exporter: str, exporters: pd.Index, pr
 # ---------------------------------------------------------------- ITC terms
 METHODS = ("basic", "itc")
 ACCESS_CHOICES = ("auto", "tariff", "gravity", "distance", "tariff+distance", "none")
-SUPPLY_ADJUSTMENTS = ("surplus", "rca_growth")
+SUPPLY_ADJUSTMENTS = ("surplus", "rca_growth", "tariff_conditions")
 #: bounds of the RCA-trend factor on supply (a tradepulse choice, see docs/potential.md)
 RCA_GROWTH_BOUNDS = (0.5, 2.0)
 #: fewest served markets with known geography needed to fit the ease regression
@@ -486,6 +486,17 @@ def _surplus_filter(S: np.ndarray, x_i: np.ndarray, M: np.ndarray, markets: pd.I
     return np.where(net_importer[:, None], 0.0, S)
 
 
+def _tariff_conditions(A_tariff: np.ndarray, xij: np.ndarray) -> np.ndarray:
+    """ITC's global tariff conditions of the exporter, by product: the export-weighted mean of its tariff
+    advantage over the markets it serves, Σ_j (x_ijk / x_ik) A_ijk (1 where it exports nothing).  Supply
+    is divided by it: a share won behind tariff preferences overstates capacity, one won against tariff
+    handicaps understates it."""
+    xk = xij.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(xk > 0, (xij * A_tariff).sum(axis=1) / np.where(xk > 0, xk, 1.0), 1.0)
+    return np.where(avg > 0, avg, 1.0)
+
+
 def _rca_growth(data, exporter: str, province: str | None, first_year: int, year: int, window: int,
                 horizon: int, level, products: pd.Index, years: list[int], mirror: str,
                 notes: dict) -> np.ndarray:
@@ -555,7 +566,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     ``access`` (also ``distance``: relative distance only, and ``tariff+distance``), ``tariff_elasticity``
     (σ, a number or a mapping HS prefix → σ), ``supply_adjustments`` (``surplus``: no supply where the
     exporter is a net importer of the product; ``rca_growth``: the RCA trend over the growth window,
-    bounded to [½, 2]), ``cap`` (``none`` | ``demand``: potential ≤ projected demand), ``mirror``
+    bounded to [½, 2]; ``tariff_conditions``: divided by the exporter's export-weighted tariff advantage
+    over its markets, with a tariff table), ``cap`` (``none`` | ``demand``: potential ≤ projected demand), ``mirror``
     (``exporter`` | ``importer`` | ``mean``, see :func:`bilateral_year`) and ``ease_when_no_trade`` (a number
     or ``gravity``: ease predicted from distance, contiguity and common language, fitted on the markets the
     exporter serves).  ``method="basic"`` (default) keeps the plain form.
@@ -569,7 +581,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     projections = projections or ("atlas" if itc else "trend")
     cap = cap or ("demand" if itc else "none")
     adjustments = tuple(supply_adjustments) if supply_adjustments is not None else \
-        (("surplus", "rca_growth") if itc else ())
+        (SUPPLY_ADJUSTMENTS if itc else ())
     mirror = mirror or ("importer" if itc else "exporter")
     if ease_when_no_trade is None:
         ease_when_no_trade = "gravity" if itc else 0.0
@@ -746,6 +758,11 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     # -- ITC supply adjustments (on the projected share only; the ease stays calibrated on S⁰)
     if "surplus" in adjustments:
         S = _surplus_filter(S, xi[:, 0], M, markets, exporter, province, notes)
+    if "tariff_conditions" in adjustments:
+        if basis in ("tariff", "tariff+distance"):
+            S = np.clip(S / _tariff_conditions(A_tariff, xij)[:, None], 0, 1)
+        else:
+            notes["tariff_conditions"] = "not applied: no tariff table"
     if "rca_growth" in adjustments:
         S = np.clip(S * _rca_growth(data, exporter, province, min(used_years), year, growth_window, horizon,
                                     level, products, years_avail, mirror, notes)[:, None], 0, 1)
