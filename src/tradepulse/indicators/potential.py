@@ -658,7 +658,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
             raise NoDataError(f"no {missing[exporter]} for the exporter {exporter}; load macro data "
                               "(tradepulse ingest --format macro) or use horizon=0")
         if miss_mk and missing_macro == "error":
-            raise NoDataError(f"no GDP/population in {year - growth_window}–{year} for market(s) "
+            what = "no published Atlas growth projection and " if projections == "atlas" else ""
+            raise NoDataError(f"{what}no GDP/population in {year - growth_window}–{year} for market(s) "
                               f"{', '.join(miss_mk[:30])}{' …' if len(miss_mk) > 30 else ''} "
                               f"({len(miss_mk)} of {len(markets)}); load macro data for them "
                               "(tradepulse ingest --format macro), or pass missing_macro='drop' "
@@ -830,11 +831,28 @@ def _method_warnings(out: pd.DataFrame, basis: str, notes: dict, demand_basis: p
     if notes.get("products_net_imported"):
         warn(out, f"{notes['products_net_imported']} products the exporter imports more of than it exports "
                   "get no supply (ITC's trade-surplus condition: re-exports are not capacity).")
+    for key, name in (("surplus_filter", "trade-surplus condition"), ("rca_growth", "RCA-growth adjustment"),
+                      ("tariff_conditions", "global-tariff-conditions adjustment")):
+        if str(notes.get(key, "")).startswith("not applied"):
+            warn(out, f"Supply: the {name} was {notes[key]}.")
+
+    def listed(ms: list[str]) -> str:
+        return f"{', '.join(ms[:10])}{' …' if len(ms) > 10 else ''}"
+
     if horizon > 0 and projections == "atlas":
-        trend = sorted(m for m, b in demand_basis.items() if not str(b).startswith("atlas"))
+        bases = {m: str(b) for m, b in demand_basis.items()}
+        trend = sorted(m for m, b in bases.items() if b == "trend")
+        flat = sorted(m for m, b in bases.items() if b.startswith("flat"))
+        popflat = sorted(m for m, b in bases.items() if b.endswith("population flat"))
         if trend:
             warn(out, f"{len(trend)} markets have no published Atlas growth projection; their demand is "
-                      f"projected from the GDP trend ({', '.join(trend[:10])}{' …' if len(trend) > 10 else ''}).")
+                      f"projected from the GDP trend ({listed(trend)}).")
+        if flat:
+            warn(out, f"{len(flat)} markets have neither a published Atlas projection nor GDP/population data; "
+                      f"their demand is held flat ({listed(flat)}).")
+        if popflat:
+            warn(out, f"{len(popflat)} markets lack population data: their population is held flat and only "
+                      "GDP per capita grows (at the Atlas projection).")
     elif horizon > 0:
         warn(out, "Demand and supply are projected from each country's past GDP and population trend, not "
                   "from published projections.")
