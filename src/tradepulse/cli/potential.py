@@ -104,11 +104,11 @@ def register(app: typer.Typer) -> None:
         method: str = typer.Option("itc", "--method", help="itc: every ITC term (tariff × distance, "
                                    "published projections, supply adjustments, cap, ease for new markets); "
                                    "basic: the plain four-term product."),
-        projections: Optional[str] = typer.Option(None, "--projections", help="trend or atlas (published "
+        projections: str | None = typer.Option(None, "--projections", help="trend or atlas (published "
                                                   "Atlas growth projections); default by --method."),
-        cap: Optional[str] = typer.Option(None, "--cap", help="none or demand (potential ≤ projected "
+        cap: str | None = typer.Option(None, "--cap", help="none or demand (potential ≤ projected "
                                           "demand); default by --method."),
-        mirror: Optional[str] = typer.Option(None, "--mirror", help="exporter, importer or mean: which "
+        mirror: str | None = typer.Option(None, "--mirror", help="exporter, importer or mean: which "
                                              "declaration of a flow to use; default by --method."),
         cells: bool = typer.Option(False, "--cells", help="Write every product × market row to --out."),
         top: int = typer.Option(25, "--top", help="Rows to print."),
