@@ -283,7 +283,7 @@ def test_customs_persian_headers_jalali_and_hs6_aggregation(tmp_warehouse, tmp_p
         "1400,10,اصفهان,صادرات,عراق,57021000,\"2,500\",\n"
         "1401,12,كرمان,واردات,چین,85171300,7000,3\n"
         "1401,12,كرمان,واردات,ناکجاآباد,85171300,7000,3\n", encoding="utf-8")
-    r = ingest_file(tmp_warehouse, f, "customs")
+    r = ingest_file(tmp_warehouse, f, "customs", reporter="IRN")
     assert (r.rows_loaded, r.rows_quarantined) == (3, 1)
     assert q(tmp_warehouse, "SELECT line, column_name FROM quarantine") == [(6, "partner")]
     rows = q(tmp_warehouse, "SELECT year, month, province, flow, reporter, partner, product, value_usd, quantity, "
