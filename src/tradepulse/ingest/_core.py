@@ -178,8 +178,8 @@ class _Load:
 
     @property
     def rejected(self) -> list[int]:
-        """Physical lines of the unreadable rows."""
-        return [int(r[0]) for r in self.rej]
+        """Physical lines holding no row: the unreadable ones and the empty ones the CSV reader skipped."""
+        return [int(r[0]) for r in self.rej] + self.spec.skipped_lines()
 
 
 def _drop_previous(con, target: str, sha256: str, file: str) -> int:

@@ -202,25 +202,26 @@ _CSV_FIELD = rb'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
 
 def split_csv_lines(path: Path, out: Path, n_fields: int, delimiter: str = ",") -> LineSplit:
     """Copy a CSV to ``out`` without the lines that are not ``n_fields`` well-formed fields of UTF-8 text (a
-    stray quote or line break, a bad byte, a blank line); keep the header.  Each left-out line is reported
+    stray quote or line break, a bad byte) and without empty lines; keep the header.  Each left-out line is reported
     with its real line number and why; the copy's lines map back through :attr:`LineSplit.kept`."""
     from array import array
 
     d = re.escape(delimiter.encode())
     field = _CSV_FIELD.replace(b",", d)
     ok = re.compile(field + b"(?:" + d + field + b"){" + str(n_fields - 1).encode() + b"}")
-    kept, bad = array("q"), []
+    kept, bad, blank = array("q"), [], []
     with open(path, "rb") as src, open(out, "wb") as dst:
         dst.write(src.readline().rstrip(b"\r\n") + b"\n")
         for no, line in enumerate(src, start=2):
             body = line.rstrip(b"\r\n")
+            if not body:  # an empty line: skipped, as DuckDB does
+                blank.append(no)
+                continue
             reason = None
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError as exc:
                 reason = f"not UTF-8 text (byte 0x{body[exc.start]:02x} at character {exc.start + 1})"
-            if reason is None and not body.strip():
-                reason = "blank line"
             if reason is None and ok.fullmatch(body) is None:
                 quotes = body.count(b'"') % 2
                 reason = ("unbalanced quote" if quotes else
@@ -230,7 +231,7 @@ def split_csv_lines(path: Path, out: Path, n_fields: int, delimiter: str = ",") 
                 kept.append(no)
             else:
                 bad.append((no, None, reason, body.decode("utf-8", "replace")))
-    return LineSplit(kept=kept.tolist(), bad=bad)
+    return LineSplit(kept=kept.tolist(), bad=bad, blank=blank)
 
 
 def build_spec(src: Source, *, fmt: str, target: str, columns: dict, constants: dict, countries: dict,
