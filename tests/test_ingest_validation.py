@@ -180,7 +180,7 @@ def test_customs_exact_duplicate_lines_are_quarantined_not_summed(tmp_warehouse,
 
 @pytest.mark.parametrize("kind", ["csv", "parquet", "xlsx"])
 def test_exact_duplicate_lines_are_quarantined_in_every_format(kind, tmp_warehouse, tmp_path, shared_data):
-    """A real Comtrade line repeated (generic and comtrade readers; CSV, Parquet, xlsx): both copies out."""
+    """A real Comtrade line repeated (CSV, Parquet, xlsx): both copies quarantined, lines 19 and 302."""
     raw = pd.read_parquet(shared_data / "comtrade_partner_totals_2014_2022.parquet").head(300)
     frame = pd.concat([raw, raw.iloc[[17]]], ignore_index=True)
     frame["value_usd"] = frame["value_usd"].astype(float)
@@ -191,11 +191,10 @@ def test_exact_duplicate_lines_are_quarantined_in_every_format(kind, tmp_warehou
         frame.to_parquet(path, index=False)
     else:
         frame.to_excel(path, index=False)
-    for fmt, wh in (("comtrade", tmp_warehouse),):
-        r = ingest_file(wh, path, fmt)
-        assert [x[0] for x in q(wh, "SELECT line FROM quarantine ORDER BY line")] == [19, 302]
-        assert r.rows_loaded == 299
-        assert r.value_usd_loaded == pytest.approx(raw["value_usd"].drop(index=17).sum(), rel=1e-12)
+    r = ingest_file(tmp_warehouse, path, "comtrade")
+    assert [x[0] for x in q(tmp_warehouse, "SELECT line FROM quarantine ORDER BY line")] == [19, 302]
+    assert r.rows_loaded == 299
+    assert r.value_usd_loaded == pytest.approx(raw["value_usd"].drop(index=17).sum(), rel=1e-12)
 
 
 # ------------------------------------------------------------------ BACI malformed lines
@@ -231,7 +230,7 @@ def test_baci_malformed_lines_are_quarantined_one_by_one(tmp_warehouse, shared_d
     assert r.value_usd_loaded == pytest.approx(BACI_TOTAL_USD - v_lost, abs=1e-3)
     assert q(tmp_warehouse, "SELECT count(*) FROM baci_rows")[0][0] == r.rows_loaded   # still slim
     # the neighbours of the bad lines loaded (line 501 was not swallowed by line 500's quote)
-    t, i, j, k, v, _ = lines[500].split(b",")
+    _, _, _, k, v, _ = lines[500].split(b",")
     (n,) = q(tmp_warehouse, "SELECT count(*) FROM flows WHERE product = ? AND value_usd = ?",
              k.decode().zfill(6), float(v) * 1000)[0]
     assert n >= 1
@@ -396,8 +395,8 @@ def test_comtrade_monthly_totals_load_without_options(tmp_warehouse, shared_data
     assert months == {int(k): int(v) for k, v in raw["month"].value_counts().items()}
     assert q(tmp_warehouse, "SELECT DISTINCT product FROM flows") == [("TOTAL",)]
     want = raw[raw["partner"] == "W00"].groupby(["reporter", "year"])["value_usd"].sum()
-    got = dict(((a, int(y)), v) for a, y, v in q(
-        tmp_warehouse, "SELECT reporter, year, sum(value_usd) FROM flows WHERE partner = 'WLD' GROUP BY 1, 2"))
+    got = {(a, int(y)): v for a, y, v in q(
+        tmp_warehouse, "SELECT reporter, year, sum(value_usd) FROM flows WHERE partner = 'WLD' GROUP BY 1, 2")}
     assert got.keys() == {(a, int(y)) for a, y in want.index}
     for key, v in want.items():
         assert got[(key[0], int(key[1]))] == pytest.approx(v, rel=1e-12)

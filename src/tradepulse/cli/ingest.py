@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
         option: List[str] = typer.Option([], "--option", "-o", help="Reader option KEY=VALUE, repeatable "
                                          "(e.g. year=2017, partner=WLD, hs_revision=HS2017)."),
         target: Optional[str] = typer.Option(None, "--target", "-t", help=TARGET_HELP),
-        reporter: Optional[str] = typer.Option(
+        reporter: str | None = typer.Option(
             None, "--reporter", "-r", help="Reporting country (ISO3, e.g. IRN) of a file without a reporter column; "
                                            "required for such a customs file."),
         warehouse: Optional[Path] = WarehouseOption,

@@ -29,7 +29,7 @@ VALUE = {"flows": "value_usd", "services": "value_usd", "macro": None, "firm_flo
 GOODS_TARGETS = ("flows", "firm_flows")
 
 
-class LineSplitNeeded(Exception):  # noqa: N818 - a signal, not an error shown to anyone
+class LineSplitNeeded(Exception):  # a signal, not an error shown to anyone
     """Internal: a BACI CSV has lines the CSV parser cannot keep apart (a stray quote or line break, a bad
     byte); the load is rolled back and re-run on a copy without those lines (see :class:`LineSplit`)."""
 

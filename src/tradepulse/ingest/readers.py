@@ -162,7 +162,7 @@ def open_source(con, path: Path, *, display: str, encoding: str | None = None, d
             import pandas as pd
             try:
                 frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False)
-            except Exception as exc:  # noqa: BLE001 - openpyxl/xlrd raise many kinds (BadZipFile, KeyError...)
+            except Exception as exc:  # openpyxl/xlrd raise many kinds (BadZipFile, KeyError, ...)
                 what = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise InputError(f"cannot read Excel file (corrupt, truncated or not a workbook): {what}",
                                  file=display) from exc
