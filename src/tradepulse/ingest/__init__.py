@@ -93,7 +93,8 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
                 # a copy without the lines at fault; those are quarantined with their real line numbers
                 step("setting malformed lines aside")
                 copy = Path(tmp) / "lines.csv"
-                split = split_csv_lines(Path(spec.read_path), copy, len(spec.columns))
+                split = split_csv_lines(Path(spec.read_path), copy, len(spec.columns), options.get("delimiter"),
+                                        options.get("encoding"))
                 spec = spec_for_file(wh.raw, path.resolve(), fmt, options, Path(tmp), line_split=(copy, split))
                 spec.note["fingerprint"] = fingerprint
                 spec.note["malformed_lines"] = len(split.bad)

@@ -200,12 +200,15 @@ def open_source(con, path: Path, *, display: str, encoding: str | None = None, d
 _CSV_FIELD = rb'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
 
 
-def split_csv_lines(path: Path, out: Path, n_fields: int, delimiter: str = ",") -> LineSplit:
-    """Copy a CSV to ``out`` without the lines that are not ``n_fields`` well-formed fields of UTF-8 text (a
-    stray quote or line break, a bad byte) and without empty lines; keep the header.  Each left-out line is reported
+def split_csv_lines(path: Path, out: Path, n_fields: int, delimiter: str | None = None,
+                    encoding: str | None = None) -> LineSplit:
+    """Copy a CSV to ``out`` without the lines that are not ``n_fields`` well-formed fields of text in
+    ``encoding`` (default UTF-8; a stray quote or line break, a bad byte) and without empty lines; keep the
+    header.  Each left-out line is reported
     with its real line number and why; the copy's lines map back through :attr:`LineSplit.kept`."""
     from array import array
 
+    delimiter = delimiter or ","
     d = re.escape(delimiter.encode())
     field = _CSV_FIELD.replace(b",", d)
     ok = re.compile(field + b"(?:" + d + field + b"){" + str(n_fields - 1).encode() + b"}")
@@ -219,9 +222,10 @@ def split_csv_lines(path: Path, out: Path, n_fields: int, delimiter: str = ",") 
                 continue
             reason = None
             try:
-                body.decode("utf-8")
+                body.decode(encoding or "utf-8")
             except UnicodeDecodeError as exc:
-                reason = f"not UTF-8 text (byte 0x{body[exc.start]:02x} at character {exc.start + 1})"
+                reason = (f"not {encoding or 'UTF-8'} text (byte 0x{body[exc.start]:02x} at character "
+                          f"{exc.start + 1})")
             if reason is None and ok.fullmatch(body) is None:
                 quotes = body.count(b'"') % 2
                 reason = ("unbalanced quote" if quotes else
@@ -230,7 +234,7 @@ def split_csv_lines(path: Path, out: Path, n_fields: int, delimiter: str = ",") 
                 dst.write(body + b"\n")
                 kept.append(no)
             else:
-                bad.append((no, None, reason, body.decode("utf-8", "replace")))
+                bad.append((no, None, reason, body.decode(encoding or "utf-8", "replace")))
     return LineSplit(kept=kept.tolist(), bad=bad, blank=blank)
 
 
@@ -452,13 +456,13 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path,
         # year from period when no year column
         period, ref_month = src.find(["period", "Period"]), src.find(["refMonth"])
         if "month" not in consts and "month" not in map_cols:
-            if src.find(["month", "Month"]) is not None:
-                cols["month"] = ["month", "Month"]
-            elif ref_month is not None:
+            if ref_month is not None:
                 m = f"s.{ident(ref_month)}"
                 cols["month"] = None
                 consts["__month_expr"] = (f"CASE WHEN TRY_CAST({m} AS INTEGER) BETWEEN 1 AND 12 "
                                           f"THEN CAST({m} AS VARCHAR) END")
+            elif src.find(["month", "Month"]) is not None:
+                cols["month"] = ["month", "Month"]
             elif period is not None:
                 pe = f"trim(CAST(s.{ident(period)} AS VARCHAR))"
                 consts["__month_expr"] = f"CASE WHEN length({pe}) = 6 THEN right({pe}, 2) END"
