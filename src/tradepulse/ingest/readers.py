@@ -479,7 +479,7 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path,
         cols = {c: [c] for c in TARGETS[tgt]}
         cols.update(map_cols)
         kind = country_kind or ("name" if fmt == "customs" else "iso3")
-        if "province" in TARGETS[tgt]:
+        if "province" in TARGETS[tgt] and "province" not in consts:
             _check_province_header(src, cols.get("province"), display)
         if fmt == "customs":
             if "reporter" not in consts and src.find(cols.get("reporter")) is None:
