@@ -89,3 +89,12 @@ def print_table(df, title: str, columns: list[str], fmt, *, max_rows: int = 40, 
     console.print(view)
     if len(df) > max_rows:
         console.print(f"[dim]… {len(df) - max_rows} more rows; use --out FILE for the full table[/]")
+
+
+def print_warnings(result) -> None:
+    """Print the warnings of ``result``'s :class:`tradepulse.meta.ResultMeta` under its table (yellow, one a
+    line) — what a user must read before trusting the numbers above."""
+    from tradepulse.meta import meta_of
+
+    for w in meta_of(result).warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
