@@ -52,7 +52,7 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
                  year: str = "year", value: str = "value_usd", threshold: float = 0.0,
                  merge_gaps: int = 0, first_year: int | None = None, last_year: int | None = None,
                  include_left_censored: bool = False, hs_revision_column: str | None = "hs_revision",
-                 coverage_by: str | None = "reporter", observed: pd.DataFrame | None = None,
+                 coverage_by: str | None = "auto", observed: pd.DataFrame | None = None,
                  censor_gaps: bool = True) -> pd.DataFrame:
     """Spells of relationships ``keys`` from annual flows (one row per key × year; rows are summed first).
 
@@ -61,7 +61,8 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
     start follows a non-reporting year) and ``gap_after`` (the spell is censored by a non-reporting year).
     The panel runs from ``first_year`` to ``last_year`` (default: the years present in ``flows``).
 
-    Coverage: ``coverage_by`` (default ``"reporter"``, a key column) is the unit that reports; a year is
+    Coverage: ``coverage_by`` (``"auto"``: ``"reporter"`` when that is a key, else None) is the unit that
+    reports; a year is
     observed for it when ``flows`` hold any row of it in that year, whatever the value (so a year of
     zero or below-threshold trade is observed; a year without any row is not).  ``observed`` overrides
     this with explicit ``[coverage_by, year]`` rows (e.g. the reporter-years of the whole dataset when
@@ -83,6 +84,8 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
                              "per analysis — convert or filter first", column=hs_revision_column)
     if flows.empty:
         raise NoDataError("no flows to build spells from")
+    if coverage_by == "auto":
+        coverage_by = "reporter" if "reporter" in keys else None
     if coverage_by is not None and coverage_by not in flows.columns:
         raise InputError(f"coverage column {coverage_by!r} is not in flows; have {list(flows.columns)}",
                          column=coverage_by)
