@@ -52,6 +52,7 @@ def test_balance_cli_matches_api(wh_path, tmp_path):
     got = pd.read_csv(out)
     with Warehouse(wh_path, read_only=True) as wh:
         want = trade_balance(wh, reporter="IRN", by="partner")
+    want["one_sided"] = want["one_sided"].astype("float64")   # all None (both sides); NaN in the CSV
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert got.set_index(["year", "partner"]).loc[(2020, "TUR"), "balance"] == 30
 
@@ -93,3 +94,12 @@ def test_bad_requests_exit_2_one_line(wh_path, args, message):
     assert message in text
     assert text.startswith("error:") and text.count("error:") == 1
     assert "Traceback" not in r.output
+
+
+def test_balance_cli_prints_the_one_sided_warning_from_the_api(wh_path):
+    """TUR reports exports only: the warning comes from trade_balance's meta, printed under the table."""
+    r = run("balance", "-w", str(wh_path), "--reporter", "TUR")
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "warning: TUR: the selection holds no import rows in 2020–2021, so the balance there is one-sided" in text
+    assert "warning" not in run("balance", "-w", str(wh_path)).output

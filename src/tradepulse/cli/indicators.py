@@ -14,7 +14,8 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, cell_format, console, friendly_errors, print_table, write_table
+from tradepulse.cli.common import (WarehouseOption, cell_format, console, friendly_errors, print_table,
+                                   print_warnings, write_table)
 from tradepulse.config import DEFAULT_FOCUS
 
 indicators_app = typer.Typer(name="indicators", no_args_is_help=True,
@@ -88,9 +89,7 @@ def balance_cmd(
            "province": "province"}.get(by)
     _show(df, f"Trade balance of {reporter}", ["year", "reporter"] + ([key] if key else []) +
           ["exports", "imports", "balance", "non_oil_balance", "exports_growth", "non_oil_exports_growth"])
-    for side in ("exports", "imports"):
-        if (df[side] == 0).all():
-            console.print(f"[yellow]note:[/] the selection holds no {side[:-1]} rows, so the balance is one-sided")
+    print_warnings(df)   # one-sided years (no export or no import rows) are marked by trade_balance itself
     write_table(df, out)
 
 
