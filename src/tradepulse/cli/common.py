@@ -38,6 +38,11 @@ def write_table(df, out: Optional[Path]) -> None:
     suffix = out.suffix.lower()
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
+        # pandas stores attrs as JSON in the Parquet metadata: the ResultMeta goes in as its dict form
+        from tradepulse.meta import ResultMeta
+
+        df = df.copy(deep=False)
+        df.attrs = {k: v.to_dict() if isinstance(v, ResultMeta) else v for k, v in df.attrs.items()}
         df.to_parquet(out, index=False)
     elif suffix in (".xlsx", ".xls"):
         df.to_excel(out, index=False)

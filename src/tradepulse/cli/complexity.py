@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.cli.common import WarehouseOption, console, friendly_errors, print_warnings, write_table
 
 _INPUT = typer.Argument(None, help="Exports file (.parquet or .csv), one row per (year, exporter, product). "
                         "Omit to read the warehouse (world-panel export rows, else summed bilateral rows).")
@@ -52,6 +52,20 @@ def _load(input_path: Optional[Path], exporter: str, product: str, value: str, y
     return frame, exporter, product, value, year
 
 
+def _gdp_table(path: Path, country: str, column: str):
+    """GDP per capita file → frame ``iso3, [year], gdp_pc`` (a missing column is a one-line error naming the
+    file, the column and the columns present)."""
+    from tradepulse.errors import InputError
+
+    frame, *_ = _load(path, country, "product", column, None, None, None)
+    for col, option in ((country, "--gdp-pc-country"), (column, "--gdp-pc-column")):
+        if col not in frame.columns:
+            raise InputError(f"no column {col!r} (set {option}); the file has {list(frame.columns)}",
+                             file=str(path), column=col)
+    keep = {country: "iso3", column: "gdp_pc", **({"year": "year"} if "year" in frame.columns else {})}
+    return frame[list(keep)].rename(columns=keep)
+
+
 def _progress():
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -94,8 +108,12 @@ def register(app: typer.Typer) -> None:
                                                             help="Keep products with world exports >= this."),
         exclude_products: Optional[str] = typer.Option(None, "--exclude-products",
                                                        help="Comma-separated product code prefixes to drop."),
-        gdp_pc: Optional[Path] = typer.Option(None, "--gdp-pc", help="CSV/Parquet with iso3, [year], gdp_pc → "
-                                              "adds prody and expy columns."),
+        gdp_pc: Optional[Path] = typer.Option(None, "--gdp-pc", help="CSV/Parquet of GDP per capita by country "
+                                              "(and optionally year) → adds prody and expy columns."),
+        gdp_pc_column: str = typer.Option("gdp_pc", "--gdp-pc-column", help="GDP per capita column of --gdp-pc."),
+        gdp_pc_country: str = typer.Option("iso3", "--gdp-pc-country",
+                                           help="Country (ISO3) column of --gdp-pc; legacy codes such as ROM "
+                                           "are harmonised."),
         prody: bool = typer.Option(False, "--prody", help="Add prody/expy from the warehouse macro table."),
         missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
         warehouse: Optional[Path] = WarehouseOption,
@@ -104,7 +122,7 @@ def register(app: typer.Typer) -> None:
         frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
         gdp = None
         if gdp_pc is not None:
-            gdp, *_ = _load(gdp_pc, "iso3", "product", "gdp_pc", None, None, None)
+            gdp = _gdp_table(gdp_pc, gdp_pc_country, gdp_pc_column)
         elif prody:
             from tradepulse.indicators.complexity import warehouse_gdp_pc
             from tradepulse.warehouse import Warehouse
@@ -118,6 +136,7 @@ def register(app: typer.Typer) -> None:
                               exclude_products=[c.strip() for c in exclude_products.split(",") if c.strip()]
                               if exclude_products else None)
         write_table(res, out)
+        print_warnings(res)
         years = sorted(res["year"].unique())
         span = "one period" if y is None and years == [0] else f"years {years[0]}–{years[-1]}"
         console.print(f"{len(res):,} rows ({res['exporter'].nunique()} exporters × {res['product'].nunique()} "

@@ -43,7 +43,10 @@ Conventions (defaults reproduce PyPI ``ecomplexity`` 0.5.3; ``convention="stata"
   ``COG_cp = (1-M_cp) [Σ_p' (1-M_cp') PCI_p' φ_pp' / Σ_p'' φ_p''p' - ω_cp PCI_p]``.
 * **PRODY/EXPY** (Hausmann, Hwang & Rodrik 2007, J. Econ. Growth 12:1):
   ``PRODY_p = Σ_c [(x_cp/X_c) / Σ_c' (x_c'p/X_c')] GDPpc_c`` over countries with a GDP per capita;
-  ``EXPY_c = Σ_p (x_cp/X_c) PRODY_p``.
+  ``EXPY_c = Σ_p (x_cp/X_c) PRODY_p``.  Country codes of the GDP-per-capita (and population) input are
+  harmonised first (legacy ROM → ROU, ZAR → COD, TMP → TLS, … :data:`tradepulse.reference.LEGACY_ISO3`), so
+  an old World Bank file still matches the exporters.  Exporters left without a GDP per capita are out of
+  the PRODY weights (their EXPY is still computed); how many and which is a warning in the result's meta.
 
 Input treatment (documented, never a silent NaN table): missing values raise (``missing="zero"``
 treats them as 0, as py-ecomplexity does), negative values raise, duplicated (year, exporter, product)
@@ -62,7 +65,9 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
+from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
+from tradepulse.meta import ResultMeta, attach, meta_of
 
 OUTPUT_COLUMNS = ["year", "exporter", "product", "export_value", "rca", "m", "diversity", "ubiquity",
                   "eci", "pci", "density", "coi", "cog"]
@@ -469,18 +474,52 @@ def _filters(df: pd.DataFrame, *, min_exports: float | None, min_population: flo
     return df
 
 
-def _by_country(table: pd.DataFrame, col: str, df: pd.DataFrame) -> np.ndarray:
-    """Look up ``table[col]`` for each row of df by (year, exporter) or exporter; NaN when absent."""
+def _by_country(table: pd.DataFrame, col: str, df: pd.DataFrame,
+                renamed: dict[str, str] | None = None) -> np.ndarray:
+    """Look up ``table[col]`` for each row of df by (year, exporter) or exporter; NaN when absent.
+
+    Country codes on both sides are harmonised (:func:`tradepulse.reference.harmonise_iso3`: ROM → ROU, …);
+    when a table holds a legacy and a current code for one country, the current code's row wins.  The
+    legacy codes met in ``table`` are recorded in ``renamed`` (legacy → current) when given.
+    """
     key = "iso3" if "iso3" in table.columns else "exporter"
     _check_columns(table, {"country": key, col: col})
+    raw = table[key].astype(str).str.strip().str.upper()
+    codes = reference.harmonise_iso3(raw).to_numpy()
+    legacy = codes != raw.to_numpy()
+    if renamed is not None:
+        renamed.update(dict(zip(raw.to_numpy()[legacy], codes[legacy])))
+    order = np.argsort(legacy, kind="stable")          # current codes first: they win over legacy ones
+    vals = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)[order]
+    codes = codes[order]
+    ci, uniq = pd.factorize(df["exporter"])            # harmonise each distinct exporter once
+    exporters = reference.harmonise_iso3(pd.Series(np.asarray(uniq, dtype=object))).to_numpy()[ci]
     if "year" in table.columns and df["year"].nunique() >= 1 and not (df["year"] == 0).all():
-        idx = pd.MultiIndex.from_arrays([table["year"].astype(df["year"].dtype), table[key]])
-        s = pd.Series(table[col].to_numpy(dtype=float), index=idx)
+        idx = pd.MultiIndex.from_arrays([table["year"].to_numpy()[order].astype(df["year"].dtype), codes])
+        s = pd.Series(vals, index=idx)
         s = s[~s.index.duplicated()]
-        return s.reindex(pd.MultiIndex.from_arrays([df["year"], df["exporter"]])).to_numpy()
-    s = pd.Series(table[col].to_numpy(dtype=float), index=table[key])
+        return s.reindex(pd.MultiIndex.from_arrays([df["year"].to_numpy(), exporters])).to_numpy()
+    s = pd.Series(vals, index=codes)
     s = s[~s.index.duplicated()]
-    return s.reindex(df["exporter"]).to_numpy()
+    return s.reindex(exporters).to_numpy()
+
+
+def _gdp_meta(df: pd.DataFrame, renamed: dict[str, str], n_show: int = 8) -> ResultMeta:
+    """Meta of a PRODY run: exporters (with positive exports) lacking a GDP per capita, legacy codes."""
+    meta = ResultMeta()
+    pos = df[df["value"].to_numpy() > 0]
+    exporters = pd.unique(pos["exporter"].astype(str))
+    lacking = sorted(pd.unique(pos.loc[~np.isfinite(pos["gdp_pc"].to_numpy()), "exporter"].astype(str)))
+    meta.coverage["prody_exporters"] = len(exporters)
+    meta.coverage["prody_exporters_without_gdp"] = lacking
+    if renamed:
+        meta.coverage["gdp_codes_harmonised"] = dict(sorted(renamed.items()))
+    if lacking:
+        names = ", ".join(f"{reference.country_name(c)} ({c})" for c in lacking[:n_show])
+        more = f" and {len(lacking) - n_show} more" if len(lacking) > n_show else ""
+        meta.warn(f"PRODY/EXPY: {len(lacking)} of {len(exporters)} exporters have no GDP per capita and are left "
+                  f"out of the PRODY weights: {names}{more}")
+    return meta
 
 
 def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: int | None = None) -> pd.DataFrame:
@@ -564,9 +603,12 @@ def complexity(frame, exporter: str = "exporter", product: str = "product", valu
     df = _filters(df, min_exports=min_exports, min_population=min_population, population=population,
                   min_product_exports=min_product_exports, products=products,
                   exclude_products=exclude_products)
+    meta = ResultMeta()
     if gdp_pc is not None:
-        df = df.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", df))
-    return _panel(df, opts, with_prody=gdp_pc is not None, progress=progress)
+        renamed: dict[str, str] = {}
+        df = df.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", df, renamed))
+        meta = _gdp_meta(df, renamed)
+    return attach(_panel(df, opts, with_prody=gdp_pc is not None, progress=progress), meta)
 
 
 _FLOATS = ["export_value", "rca", "eci", "pci", "density", "coi", "cog"]
