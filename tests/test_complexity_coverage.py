@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tradepulse import reference
+from tradepulse.errors import NoDataError
 from tradepulse.indicators.complexity import complexity
 from tradepulse.meta import meta_of
 
@@ -102,3 +103,110 @@ def test_cli_gdp_pc_column_option_and_warning(shared_data, tmp_path):
     assert "gdp_pc_usd" in bad.output and "Traceback" not in bad.output
     help_text = " ".join(CliRunner().invoke(app, ["complexity", "--help"], terminal_width=200).output.split())
     assert "iso3, , gdp_pc" not in help_text and "--gdp-pc-column" in help_text
+
+
+# ------------------------------------------------------------------ opportunities: Atlas sample, no TOTAL
+def _warehouse(tmp_path, frames: list[pd.DataFrame]):
+    """A warehouse holding the given (year, reporter, partner, product, value_usd) export rows verbatim."""
+    from tradepulse.schema import FLOWS
+    from tradepulse.warehouse import Warehouse
+
+    df = pd.concat(frames, ignore_index=True).assign(
+        month=None, flow="export", hs_revision="UNKNOWN", quantity=None, unit=None, province=None,
+        source="test", load_id="t")
+    path = tmp_path / "wh.duckdb"
+    with Warehouse(path) as wh:
+        wh.raw.register("rows_", df[list(FLOWS)])
+        wh.raw.execute("INSERT INTO flow_rows SELECT * FROM rows_")
+    return path
+
+
+def _comtrade_world_totals(shared_data) -> pd.DataFrame:
+    """Comtrade partner-totals W00 rows as the readers store them: partner WLD, product TOTAL."""
+    ct = pd.read_parquet(shared_data / "comtrade_partner_totals_2014_2022.parquet")
+    w = ct[ct.partner == "W00"]
+    return pd.DataFrame({"year": w.year.astype(int), "reporter": w.reporter, "partner": "WLD",
+                         "product": "TOTAL", "value_usd": w.value_usd})
+
+
+def _world_2017(shared_data) -> pd.DataFrame:
+    t = pd.read_parquet(shared_data / "world_trade_2017_hs4.parquet").dropna(subset=["value_usd"])
+    return pd.DataFrame({"year": 2017, "reporter": t.exporter, "partner": "WLD", "product": t["product"],
+                         "value_usd": t.value_usd})
+
+
+def test_opportunities_mixed_warehouse_never_sees_total(shared_data, tmp_path):
+    """Issue 14: Comtrade all-goods totals (TOTAL, WLD) beside the HS4 world panel of 2017 in one warehouse.
+    Before, each 2017 reporter-year summed TOTAL with its HS4 rows and TOTAL became a product (later years:
+    "got 169 × 1").  Now the matrix holds HS4 products only, and 2021 (TOTAL only) is refused clearly."""
+    from tradepulse.indicators.complexity import opportunities, warehouse_exports
+    from tradepulse.warehouse import Warehouse
+
+    path = _warehouse(tmp_path, [_comtrade_world_totals(shared_data), _world_2017(shared_data)])
+    with Warehouse(path, read_only=True) as wh:
+        ex = warehouse_exports(wh)
+        assert set(ex.year) == {2017} and "TOTAL" not in set(ex["product"])
+        zaf = ex[(ex.exporter == "ZAF")].export_value.sum()
+        t = pd.read_parquet(shared_data / "world_trade_2017_hs4.parquet")
+        assert zaf == pytest.approx(t.loc[t.exporter == "ZAF", "value_usd"].sum(), rel=1e-12)   # not + TOTAL
+        opp = opportunities(wh, "ZAF")
+        assert set(opp.year) == {2017} and opp["product"].str.fullmatch(r"\d{4}").all()
+        assert not opp["product"].str.startswith("99").any()
+    # the command of the issue now runs; without macro data it says the population filter was skipped
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    r = CliRunner().invoke(app, ["opportunities", "--country", "ZAF", "-w", str(path), "--top", "5"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "Opportunities for ZAF (2017" in text and "TOTAL" not in text
+    assert "warning: Atlas sample: the population filter" in text
+    r = CliRunner().invoke(app, ["opportunities", "--country", "ZAF", "-w", str(path), "--min-population", "0"])
+    assert r.exit_code == 0 and "warning" not in r.output
+    # a TOTAL-only warehouse: one clear refusal
+    only = _warehouse(tmp_path / "only", [_comtrade_world_totals(shared_data)])
+    with Warehouse(only, read_only=True) as wh, pytest.raises(NoDataError, match="product-level export flows"):
+        opportunities(wh, "ZAF")
+    r = CliRunner().invoke(app, ["opportunities", "--country", "ZAF", "-w", str(only)])
+    assert r.exit_code == 2 and "all-goods totals (product TOTAL) cannot give" in " ".join(r.output.split())
+    totals = _comtrade_world_totals(shared_data).rename(columns={"reporter": "exporter", "value_usd": "export_value"})
+    with pytest.raises(NoDataError, match="only all-goods totals"):
+        opportunities(totals, "ZAF")
+
+
+def test_opportunities_atlas_sample_filters_on_real_2017(shared_data):
+    """world_trade_2017_hs4 with WDI 2017 population: the Atlas sample keeps exporters with population ≥ 1 M
+    (ROM harmonised to ROU) and exports ≥ US$ 1 bn outside chapter 99 — the same set an independent pandas
+    filter gives — and 9999 is not a candidate.  Each filter can be switched off."""
+    from tradepulse.indicators.complexity import opportunities
+
+    trade = pd.read_parquet(shared_data / "world_trade_2017_hs4.parquet")
+    pop = pd.read_csv(shared_data / "world_gdp_and_population_2017.csv").rename(
+        columns={"population_total": "population"})
+    kw = {"exporter": "exporter", "product": "product", "value": "value_usd", "missing": "zero"}
+    opp = opportunities(trade, "IRN", population=pop, **kw)
+    sample = meta_of(opp).coverage["atlas_sample"]
+    t = trade[~trade["product"].str.startswith("99")]
+    tot = t.groupby("exporter").value_usd.sum()
+    p = pop.assign(iso3=reference.harmonise_iso3(pop.iso3)).set_index("iso3").population
+    want = {c for c in tot.index if tot[c] >= 1e9 and p.get(c, np.nan) >= 1e6}
+    assert sample["exporters_input"] == 224 and sample["exporters_kept"] == len(want)
+    assert "9999" not in set(opp["product"]) and meta_of(opp).warnings == []
+    # all filters off: every exporter, and 9999 is back as a candidate of the largest exporter whose RCA in
+    # 9999 (computed here with pandas) is below 1
+    x = trade.fillna({"value_usd": 0.0})
+    totals = x.groupby("exporter").value_usd.sum()
+    rca = (x[x["product"] == "9999"].set_index("exporter").value_usd / totals) / (
+        x.loc[x["product"] == "9999", "value_usd"].sum() / totals.sum())
+    who = totals[rca.reindex(totals.index) < 1].idxmax()
+    off = opportunities(trade, who, population=pop, min_population=0, min_exports=0, exclude_products=(), **kw)
+    assert meta_of(off).coverage["atlas_sample"]["exporters_kept"] == 224
+    assert "9999" in set(off["product"])
+    # without population data the filter is skipped, with a warning
+    nopop = opportunities(trade, "IRN", **kw)
+    assert any("population filter (≥ 1,000,000) is not applied" in w for w in meta_of(nopop).warnings)
+    # a country outside the sample: a clear refusal naming the filter and its switch
+    small = [c for c in tot.index if 0 < tot[c] < 1e9 and p.get(c, 0) >= 1e6][0]
+    with pytest.raises(NoDataError, match=rf"{small} is outside the Atlas sample: exports .* < "
+                                        r"1,000,000,000 USD \(switch off with min_exports=0"):
+        opportunities(trade, small, population=pop, **kw)

@@ -185,10 +185,20 @@ def register(app: typer.Typer) -> None:
         exporter: str = _EXPORTER, product: str = _PRODUCT, value: str = _VALUE, year: Optional[str] = _YEAR,
         out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the whole ranked list."),
         threshold: float = _THRESHOLD, convention: str = _CONVENTION,
+        min_population: float = typer.Option(1e6, "--min-population",
+                                             help="Atlas sample: exporters with population >= this (0: off)."),
+        population: Optional[Path] = typer.Option(None, "--population", help="CSV/Parquet with iso3, year "
+                                                  "(optional) and population (default: the warehouse macro table)."),
+        min_exports: float = typer.Option(1e9, "--min-exports",
+                                          help="Atlas sample: exporters with total exports >= this USD (0: off)."),
+        exclude_products: str = typer.Option("99", "--exclude-products", help="Atlas sample: product code "
+                                             "prefixes left out, comma-separated (99 = 9999 not specified; "
+                                             "'none': off)."),
         missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
         warehouse: Optional[Path] = WarehouseOption,
     ) -> None:
-        """Rank the products a country does not yet export competitively (density, PCI, COG)."""
+        """Rank the products a country does not yet export competitively (density, PCI, COG), on the Atlas
+        sample (population >= 1 M, exports >= USD 1 bn, HS 99 left out; each filter can be switched off)."""
         from rich.table import Table
 
         from tradepulse import reference
@@ -198,9 +208,23 @@ def register(app: typer.Typer) -> None:
         _resolve_strategy(strategy)   # fail fast on an unknown strategy
         country = country or DEFAULT_FOCUS
         frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
-        res = _run_complexity(frame, e, p, v, y, threshold=threshold, convention=convention,
-                              missing=missing, duplicates=duplicates)
-        opp = opportunities(res, country, strategy, year=in_year)
+        pop = None
+        if population is not None:
+            pop, *_ = _load(population, "iso3", "product", "population", None, None, None)
+        elif input_path is None and min_population:
+            from tradepulse.indicators.complexity import warehouse_population
+            from tradepulse.warehouse import Warehouse
+            with Warehouse(warehouse, read_only=True) as wh:
+                pop = warehouse_population(wh)
+        excl = [c.strip() for c in exclude_products.split(",") if c.strip() and c.strip().lower() != "none"]
+        with _progress() as bar:
+            task = bar.add_task("computing", total=None)
+            opp = opportunities(frame, country, strategy, year=in_year, exporter=e, product=p, value=v,
+                                year_column=y, threshold=threshold, convention=convention, missing=missing,
+                                duplicates=duplicates, min_population=min_population, population=pop,
+                                min_exports=min_exports, exclude_products=excl,
+                                progress=lambda i, n, yr: bar.update(task, completed=i, total=n,
+                                                                     description=f"year {yr}"))
         write_table(opp, out)
         when = "" if y is None and opp["year"].iloc[0] == 0 else f"{opp['year'].iloc[0]}, "
         view = Table(title=f"Opportunities for {country} ({when}strategy {strategy})")
@@ -212,5 +236,6 @@ def register(app: typer.Typer) -> None:
             view.add_row(str(r.rank), str(r.product), name, f"{r.rca:.2f}", f"{r.density:.3f}", f"{r.pci:.2f}",
                          f"{r.cog:.3f}", f"{r.score:.3f}")
         console.print(view)
+        print_warnings(opp)
         if out is not None:
             console.print(f"{len(opp):,} ranked products → {out}")
