@@ -154,7 +154,8 @@ def technology_cmd(
     hs_sitc: Optional[Path] = typer.Option(None, "--hs-sitc", help="HS6→SITC2 CSV (hs6, sitc2[, weight]); "
                                            "default: derived from atlas-common-data conversion weights."),
     sitc: bool = typer.Option(False, "--sitc", help="Products in the warehouse are SITC Rev.2 codes."),
-    hs_revision: Optional[str] = typer.Option(None, "--hs-revision", help="HS revision for the atlas weights."),
+    hs_revision: Optional[str] = typer.Option(None, "--hs-revision", help="HS revision of the data (default: as "
+                                              "stored) for the atlas conversion (Lall and BEC)."),
     split: str = typer.Option("equal", "--split", help="HS6 codes with several BEC codes: equal or first."),
     flow: str = typer.Option("export", "--flow", help="export or import."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
@@ -177,10 +178,11 @@ def technology_cmd(
             df = tc.lall_shares(wh, lall=lall, hs_sitc=hs_sitc, classification="sitc2" if sitc else "hs",
                                 hs_revision=hs_revision, **common)
         else:
-            df = tc.bec_shares(wh, level=classes, split=split, **common)
+            df = tc.bec_shares(wh, level=classes, split=split, hs_revision=hs_revision, **common)
     key = {"lall": "lall_code", "end_use": "end_use", "bec": "bec", "bec1": "bec1"}[classes]
     _show(df, f"{flow.capitalize()} of {reporter} by {classes}", ["year", "reporter", "province", key, "label",
                                                                   "value_usd", "share"], max_rows=60)
+    print_warnings(df)   # unclassified share above 1 %, unknown HS revision
     write_table(df, out)
 
 
