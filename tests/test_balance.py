@@ -187,8 +187,8 @@ def test_one_sided_years_marked_in_the_python_result(flows):
     r = trade_balance(no_imp, reporter="IRN").set_index("year")
     assert r.loc[2023, "one_sided"] == "exports only" and r.loc[[2020, 2021], "one_sided"].isna().all()
     assert np.isnan(r.loc[2023, "coverage"])
-    assert meta_of(r).warnings == ["IRN: the selection holds no import rows in 2023, so the balance there is "
-                                   "one-sided (exports only); coverage is not defined"]
+    assert meta_of(r).warnings == [("IRN: the selection holds no import rows in 2023, so the balance there is "
+                                    "one-sided (exports only); coverage is not defined")]
     only_imp = trade_balance(flows[flows.flow == "import"], reporter="IRN")
     assert (only_imp["one_sided"] == "imports only").all()
     assert "no export rows in 2020–2021, 2023" in meta_of(only_imp).warnings[0]

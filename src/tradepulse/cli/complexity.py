@@ -7,7 +7,13 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, print_warnings, write_table
+from tradepulse.cli.common import (
+    WarehouseOption,
+    console,
+    friendly_errors,
+    print_warnings,
+    write_table,
+)
 
 _INPUT = typer.Argument(None, help="Exports file (.parquet or .csv), one row per (year, exporter, product). "
                         "Omit to read the warehouse (world-panel export rows, else summed bilateral rows).")
