@@ -372,3 +372,12 @@ def test_non_reporting_years_on_real_comtrade_panel(shared_data):
     gaps = default[default.gap_after]
     assert all((r, e + 1) not in present for r, e in zip(gaps.reporter, gaps.end))
     assert meta_of(sv.summary(default)).warnings[0].startswith("860 spells censored at non-reporting years")
+
+
+def test_export_spells_on_one_year_is_refused():
+    """The warehouse path too: one year of bilateral rows (a single BACI year) cannot give survival."""
+    base = {"reporter": "ZAF", "flow": "export", "hs_revision": "HS1992", "month": None, "quantity": None,
+            "unit": None, "source": "test", "load_id": "x", "province": None, "year": 2021}
+    rows = pd.DataFrame([dict(base, partner=p, product="080510", value_usd=5.0) for p in ("DEU", "USA")])
+    with pytest.raises(NoDataError, match="at least 2 consecutive observed years.*2021"):
+        sv.export_spells(rows, reporter="ZAF")
