@@ -165,7 +165,7 @@ def test_opportunities_mixed_warehouse_never_sees_total(shared_data, tmp_path):
     assert r.exit_code == 0 and "warning" not in r.output
     # a TOTAL-only warehouse: one clear refusal
     only = _warehouse(tmp_path / "only", [_comtrade_world_totals(shared_data)])
-    with Warehouse(only, read_only=True) as wh, pytest.raises(NoDataError, match="product-level export flows"):
+    with Warehouse(only, read_only=True) as wh, pytest.raises(NoDataError, match="needs HS product detail"):
         opportunities(wh, "ZAF")
     r = CliRunner().invoke(app, ["opportunities", "--country", "ZAF", "-w", str(only)])
     assert r.exit_code == 2 and "all-goods totals (product TOTAL) cannot give" in " ".join(r.output.split())

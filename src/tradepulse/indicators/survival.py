@@ -394,17 +394,17 @@ def export_spells(data, *, reporter: str, partner=None, product=None, province=N
     if level not in (2, 4, 6):
         raise InputError(f"product level must be 2, 4 or 6, not {level}")
     from tradepulse.indicators.inputs import Needs
+    needs = Needs(level=2, bilateral=True, provincial=province is not None or by_province, what="export survival")
     t = select_flows(data, reporter=reporter, partner=partner, product=product, province=province,
-                     years=years, flow="export", world="exclude",
-                     needs=Needs(level=2, bilateral=True, provincial=province is not None or by_province,
-                                 what="export survival"))
+                     years=years, flow="export", world="exclude", needs=needs)
     keys = ["reporter", "partner", "product"] + (["province"] if by_province else [])
     t = t.filter(t["product"].length() >= level)
     t = t.mutate(product=t["product"].substr(0, level))
     agg = t.group_by([*keys, "year", "hs_revision"]).aggregate(value_usd=t.value_usd.sum()).to_pandas()
     if agg.empty:
         raise NoDataError(f"no bilateral export rows for {reporter} at HS{level} in this selection")
-    cov = select_flows(data, reporter=reporter, years=years, flow="export", world="exclude")
+    # the reporter's observed years in the SAME dataset (another source's years say nothing about these spells)
+    cov = select_flows(data, reporter=reporter, years=years, flow="export", world="exclude", needs=needs)
     observed = cov.select("reporter", "year").distinct().to_pandas()
     yrs = parse_years(years)
     first, last = (min(yrs), max(yrs)) if yrs else (int(observed["year"].min()), int(observed["year"].max()))
