@@ -33,11 +33,10 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from tradepulse.meta import provenance
 from tradepulse import reference
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
-from tradepulse.meta import ResultMeta, attach
+from tradepulse.meta import ResultMeta, attach, provenance, warn
 
 BY_CHOICES = ("total", "partner", "partner_group", "product", "product_group", "province")
 EXPORT_KINDS = ("export", "re-export")
@@ -50,10 +49,11 @@ __all__ = ["trade_balance", "BY_CHOICES", "resolve_oil"]
 
 
 def resolve_oil(oil: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Oil prefixes from a mode name (``narrow``/``chapter27``), a product-group name or prefixes; None → ()."""
+    """Oil prefixes from a named oil set (``narrow``/``chapter27``/``iran_customs``, see
+    :data:`tradepulse.reference.OIL_SETS`), a product-group name or prefixes; None → ()."""
     if oil is None:
         return ()
-    if isinstance(oil, str) and oil in ("narrow", "chapter27"):
+    if isinstance(oil, str) and oil in reference.OIL_SETS:
         return reference.oil_prefixes(oil)
     return sel.resolve_products(oil)
 
@@ -85,10 +85,12 @@ def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner
     if by not in BY_CHOICES:
         raise UnknownNameError("breakdown", by, list(BY_CHOICES))
     oil_prefixes = resolve_oil(oil)
-    t = sel.select_flows(data, reporter=reporter, years=years, partner=partner, product=product,
-                         province=province, flow=EXPORT_KINDS + IMPORT_KINDS,
-                         world="exclude" if by in ("partner", "partner_group", "province") else None,
-                         strict_years=False, groups_file=groups_file, product_groups_file=product_groups_file)
+    t, chosen = sel.select_flows(data, reporter=reporter, years=years, partner=partner, product=product,
+                                 province=province, flow=EXPORT_KINDS + IMPORT_KINDS,
+                                 world="exclude" if by in ("partner", "partner_group", "province") else None,
+                                 strict_years=False, groups_file=groups_file,
+                                 product_groups_file=product_groups_file, return_selection=True)
+    level = (getattr(chosen.meta, "coverage", None) or {}).get("product_level")
     if by == "province":
         t = t.filter(t.province.notnull())
     t = t.mutate(is_oil=sel.prefix_filter(t["product"], oil_prefixes) if oil_prefixes else ibis.literal(False),
@@ -124,7 +126,16 @@ def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner
         raise NoDataError(f"no export or import rows for reporter {reporter} in this selection")
     several = len(sel._split(reporter)) > 1
     out = _finish(df, (["reporter"] if several else []) + ([key_col] if key_col else []))
-    return _mark_one_sided(out, df)
+    out = _mark_one_sided(out, df)
+    if oil_prefixes and level == "total":   # all-goods totals cannot be split into oil and non-oil
+        out[["oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports", "non_oil_balance",
+             "non_oil_exports_growth", "non_oil_imports_growth"]] = np.nan
+        warn(out, "the dataset holds all-goods TOTAL rows only: oil and non-oil values cannot be separated "
+                  "(left empty)")
+    elif oil_prefixes and isinstance(oil, str) and oil in reference.OIL_SETS and level:
+        for note in reference.oil_set_notes(oil, [int(level.removeprefix("hs"))]):
+            warn(out, note)
+    return out
 
 
 def _span(years: list[int]) -> str:
