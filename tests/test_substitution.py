@@ -1,14 +1,16 @@
 """Import substitution / bans monitor (tradepulse.roadmap.substitution) on a hand-built case.
 
 Lines (Gregorian): 8517 substitution from 2019-01-01 (before 2016–2018, after from 2019);
-8708 ban on imports from KOR from 2019-07-01 (2019 is a transition year, after from 2020).
+8708 ban on imports from KOR from 2019-07-01 (2019 is a partial first after year: the one year rule of
+tradepulse.roadmap.lines, shared with the import_saving target metric).
 
 Imports of IRN (customs rows by province):
   851712 from CHN: 100, 120, 140 (2016–18) → pre3avg baseline 120; 60 (2019), 40 (2020)
       → saving 2020 = 80, cumulative = 60 + 80 = 140.
   8504 (neighbour of 8517 in chapter 85, not listed): 10, 10, 10 → 30, 50 → leakage = 40 − 10 = 30.
   8708 from KOR: 50 a year 2016–18, 40 in 2019, 10 in 2020; from DEU: 20 a year, then 30, 45
-      → baseline 70, latest 55, partner leakage = 45 − 20 = 25.
+      → baseline 70, latest 55, saving 2019 = 0, 2020 = 15 (cumulative 15), partner leakage = mean(30, 45) − 20
+      = 17.5.
   8703 (neighbour of 8708): 5 every year → neighbour leakage 0.
 """
 
@@ -65,11 +67,11 @@ def lines(tmp_path):
 def test_period_years():
     import datetime as dt
     assert period_years(dt.date(2019, 1, 1), "gregorian") == ([2016, 2017, 2018], 2019)
-    assert period_years(dt.date(2019, 7, 1), "gregorian") == ([2016, 2017, 2018], 2020)
     # 1 Farvardin 1398 = 21 March 2019: SH 1398 is the first after year
     assert period_years(dt.date(2019, 3, 21), "SH") == ([1395, 1396, 1397], 1398)
-    # 1 Tir 1397 = 22 June 2018: 1397 is a transition year
-    assert period_years(dt.date(2018, 6, 22), "SH") == ([1394, 1395, 1396], 1398)
+    # 1 Tir 1397 = 22 June 2018: 1397 is the (partial) first after year, as for the import_saving target
+    assert period_years(dt.date(2018, 6, 22), "SH") == ([1394, 1395, 1396], 1397)
+    assert period_years(dt.date(2019, 7, 1), "gregorian") == ([2016, 2017, 2018], 2019)
 
 
 def test_monitor_hand_case(wh, lines):
@@ -79,8 +81,12 @@ def test_monitor_hand_case(wh, lines):
     assert t.leakage_neighbours == pytest.approx(30.0)
     assert pd.isna(t.leakage_partners)  # not partner-restricted
     c = m.loc["8708"]
-    assert (c.baseline, c.first_after_year, c.latest_imports, c.saving, c.saving_cumulative) == (70, 2020, 55, 15, 15)
-    assert c.leakage_partners == pytest.approx(25.0) and c.leakage_neighbours == pytest.approx(0.0)
+    assert (c.baseline, c.first_after_year, c.latest_imports, c.saving, c.saving_cumulative) == (70, 2019, 55, 15, 15)
+    assert c.leakage_partners == pytest.approx(17.5) and c.leakage_neighbours == pytest.approx(0.0)
+    assert list(m["partial_first_year"]) == [False, True]
+    from tradepulse.meta import meta_of
+    assert meta_of(m).warnings == ["partial first after year counted as an after year (measure started after its "
+                                   "first day): 8708 2019"]
     assert not m["estimate"].any() and (m["method"] == "pre3avg").all()
 
 
