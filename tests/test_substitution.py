@@ -85,8 +85,9 @@ def test_monitor_hand_case(wh, lines):
     assert c.leakage_partners == pytest.approx(17.5) and c.leakage_neighbours == pytest.approx(0.0)
     assert list(m["partial_first_year"]) == [False, True]
     from tradepulse.meta import meta_of
-    assert meta_of(m).warnings == ["partial first after year counted as an after year (measure started after its "
-                                   "first day): 8708 2019"]
+    expected = ("partial first after year counted as an after year (measure started after its first day): "
+                "8708 2019")
+    assert meta_of(m).warnings == [expected]
     assert not m["estimate"].any() and (m["method"] == "pre3avg").all()
 
 

@@ -31,7 +31,7 @@ COLUMNS = {  # key → (English, Persian); status first so that narrow terminals
 STYLE = {"on-track": "green", "at-risk": "yellow", "off-track": "red", "no-data": "dim", "no-recent-data": "dim"}
 
 
-def _roadmap(path: Optional[Path], country: Optional[str]):
+def _roadmap(path: Path | None, country: str | None):
     """``(roadmap or None, country)``: the ``--roadmap`` file (which must be ``--country``'s when both are
     given), else the country's roadmap (:func:`tradepulse.roadmap.roadmap_for`); None when it has none."""
     from tradepulse.config import DEFAULT_FOCUS
@@ -52,7 +52,7 @@ def _no_roadmap(country: str) -> str:
             f"(found: {have}; add one as $TRADEPULSE_HOME/roadmaps/<name>.toml with reporter = \"{country}\")")
 
 
-def _write(df, out: Optional[Path]) -> None:
+def _write(df, out: Path | None) -> None:
     """:func:`write_table` of a copy without ``attrs``: pandas' Parquet writer JSON-dumps ``attrs`` and fails on
     the ResultMeta kept there (the warnings are printed, not stored in the file)."""
     if out is not None:
@@ -109,11 +109,11 @@ def _as_of(text: Optional[str]):
 @friendly_errors
 def status_cmd(
     roadmap: Optional[Path] = RoadmapOption,
-    country: Optional[str] = CountryOption,
+    country: str | None = CountryOption,
     lang: str = LangOption,
     warehouse: Optional[Path] = WarehouseOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per target) instead of a table."),
-    as_of: Optional[str] = AsOfOption,
+    as_of: str | None = AsOfOption,
     charts: Optional[Path] = typer.Option(None, "--charts", help="Write one SVG chart per target into this folder."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Also write the table (.csv/.parquet/.xlsx)."),
     ids: bool = typer.Option(False, "--ids", help="Show the target ids as a first column."),
@@ -194,10 +194,10 @@ def status_cmd(
 def show_cmd(
     target_id: str = typer.Argument(..., help="Target id (see `tradepulse targets list`)."),
     roadmap: Optional[Path] = RoadmapOption,
-    country: Optional[str] = CountryOption,
+    country: str | None = CountryOption,
     lang: str = LangOption,
     warehouse: Optional[Path] = WarehouseOption,
-    as_of: Optional[str] = AsOfOption,
+    as_of: str | None = AsOfOption,
     svg: Optional[Path] = typer.Option(None, "--svg", help="Write the target's chart as SVG."),
 ) -> None:
     """One target in detail: its yearly series (estimates marked), the status figures and the rule applied."""
@@ -234,8 +234,8 @@ def show_cmd(
                ("trend growth", "—" if st.trend_growth is None else f"{st.trend_growth:+.1%}/yr"),
                ("projection", f"{_money(st.projection, t.metric, 'en')} ({st.projection_method})")]
     if st.baseline_data is not None and st.target.baseline_value is not None:
-        figures.insert(2, ("baseline in the data", f"{_money(st.baseline_data, t.metric, 'en')} "
-                                                   f"({st.baseline_deviation:+.0%} in the roadmap)"))
+        deviation = f"{_money(st.baseline_data, t.metric, 'en')} ({st.baseline_deviation:+.0%} in the roadmap)"
+        figures.insert(2, ("baseline in the data", deviation))
     for key, value in figures:
         console.print(f"[bold]{key}:[/] {value}")
     _print_warnings(st.meta)
@@ -247,7 +247,7 @@ def show_cmd(
 
 @targets_app.command("list")
 @friendly_errors
-def list_cmd(roadmap: Optional[Path] = RoadmapOption, country: Optional[str] = CountryOption,
+def list_cmd(roadmap: Path | None = RoadmapOption, country: str | None = CountryOption,
              lang: str = LangOption) -> None:
     """List (and validate) the targets of a roadmap file without touching the warehouse."""
     from rich.table import Table
@@ -282,7 +282,7 @@ def list_cmd(roadmap: Optional[Path] = RoadmapOption, country: Optional[str] = C
 def substitution_cmd(
     lines: Optional[Path] = typer.Option(None, "--lines", help="Substituted/banned HS lines (.toml/.csv); default: "
                                          "the substitution_file of the reporter's roadmap."),
-    reporter: Optional[str] = typer.Option(None, "--reporter", help="Importer ISO3 (default $TRADEPULSE_FOCUS "
+    reporter: str | None = typer.Option(None, "--reporter", help="Importer ISO3 (default $TRADEPULSE_FOCUS "
                                            "or IRN)."),
     calendar: str = typer.Option("SH", "--calendar", help="Years: SH or gregorian."),
     window: int = typer.Option(3, "--window", help="Years before the start averaged for the baseline (pre3avg)."),

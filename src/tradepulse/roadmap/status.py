@@ -170,7 +170,8 @@ def reason_text(reason: str, lang: str = "en") -> str:
     recent = re.fullmatch(r"latest data (\d+), deadline (\d+)", reason)
     if recent:
         from tradepulse.i18n import persian_digits
-        return "آخرین داده {0}، مهلت {1}".format(*(persian_digits(g) for g in recent.groups()))
+        year, deadline = (persian_digits(g) for g in recent.groups())
+        return f"آخرین داده {year}، مهلت {deadline}"
     m = re.search(r"(\d+(?:\.\d+)?)%", reason)
     key = reason.replace(m.group(1), "{tol}") if m else reason
     if key in REASONS_FA:
