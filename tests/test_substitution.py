@@ -165,3 +165,71 @@ def test_missing_line_years_are_zero_when_the_reporter_reports(wh, tmp_path):
     r = m.loc["8471"]
     assert (r.latest_year, r.latest_imports, r.saving, r.saving_cumulative) == (2020, 0.0, 30.0, 60.0)
     assert pd.isna(m.loc["8501", "baseline"])
+
+
+AGREE_LINES = """hs,kind,start,calendar,title_en,group
+8517,substitution,2019-07-01,gregorian,Telephones,telecom_equipment
+8708,ban,2019-07-01,gregorian,Car parts,car_parts
+"""
+
+AGREE_ROADMAP = """\
+[roadmap]
+id = "agree"
+reporter = "IRN"
+calendar = "gregorian"
+substitution_file = "lines.csv"
+
+[[targets]]
+id = "telecom"
+title_en = "Telecom saving 100"
+metric = "import_saving"
+scope = { product = "8517" }
+baseline = { year = 2018 }
+target = { value = 100 }
+deadline = 2020
+
+[[targets]]
+id = "car-parts"
+title_en = "Car parts saving 20"
+metric = "import_saving"
+scope = { product = "8708" }
+baseline = { year = 2018 }
+target = { value = 20 }
+deadline = 2020
+"""
+
+
+def test_status_and_substitution_commands_count_the_same_years(wh, tmp_path):
+    """Both measures start on 1 July 2019, so 2019 is a partial year — the case on which the two commands used to
+    disagree.  One rule now: 2019 is the first after year in both.
+      telecom 8517: CF = mean(100, 120, 140) = 120; savings 2019 = 60, 2020 = 80 → cumulative 140 ≥ 100: achieved
+        (leaving 2019 out would give 80 < 100: missed — the verdict that used to flip);
+      car parts 8708 (KOR + DEU): CF = 70; savings 2019 = 0, 2020 = 15 → cumulative 15 < 20: missed.
+    ``targets status`` and ``targets substitution`` (CLI, JSON) give the same cumulative savings and verdicts."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    wh.close()
+    (tmp_path / "lines.csv").write_text(AGREE_LINES)
+    (tmp_path / "r.toml").write_text(AGREE_ROADMAP)
+    run = CliRunner().invoke
+    res = run(app, ["targets", "status", "--roadmap", str(tmp_path / "r.toml"), "-w", str(wh.path), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    status = {t["id"]: t for t in out["targets"]}
+    assert (status["telecom"]["actual"], status["telecom"]["status"]) == (140.0, "on-track")
+    assert (status["car-parts"]["actual"], status["car-parts"]["status"]) == (15.0, "off-track")
+    assert any("partial first after year" in w for w in out["meta"]["warnings"])
+    res = run(app, ["targets", "substitution", "--lines", str(tmp_path / "lines.csv"), "--calendar", "gregorian",
+                    "-w", str(wh.path), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["hs"]: r for r in json.loads(res.stdout)["rows"]}
+    assert (rows["8517"]["first_after_year"], rows["8517"]["saving_cumulative"]) == (2019, 140.0)
+    assert (rows["8708"]["first_after_year"], rows["8708"]["saving_cumulative"]) == (2019, 15.0)
+    goals = {"telecom": ("8517", 100.0), "car-parts": ("8708", 20.0)}
+    for tid, (hs, goal) in goals.items():
+        monitor_verdict = "on-track" if rows[hs]["saving_cumulative"] >= goal else "off-track"
+        assert monitor_verdict == status[tid]["status"]
+        assert rows[hs]["saving_cumulative"] == status[tid]["actual"]
