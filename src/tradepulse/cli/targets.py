@@ -168,7 +168,8 @@ def status_cmd(
         if key == "id" and not ids:
             continue
         table.add_column(pfa if fa else en, justify="left" if key in ("id", "title", "status") else "right",
-                         min_width={"title": 16, "status": 9}.get(key), no_wrap=key == "status",
+                         min_width={"title": 16, "status": 9}.get(key), no_wrap=key == "status" and not any(
+                             st.status == "no-recent-data" for st in statuses),
                          overflow="fold")
     for st in statuses:
         t = st.target
@@ -178,9 +179,8 @@ def status_cmd(
         if st.actual is not None:
             actual += f"{'*' if st.actual_estimate else ''} ({fmt.text(st.as_of_year)})"
         req = "—" if st.required_growth is None else fmt.pct(st.required_growth, 1, sign=True)
-        label = status_label(st.status, lang) if fa else st.status
-        if st.status == "no-recent-data":
-            label += f" ({fmt.text(st.as_of_year)})"
+        # the year of the latest data is in the actual column; "no recent data" may wrap between its words
+        label = status_label(st.status, lang) if fa or st.status == "no-recent-data" else st.status
         title_cell = ("  └ " if t.parent else "") + t.title(lang)
         table.add_row(*([t.id] if ids else []), title_cell, f"[{STYLE[st.status]}]{label}[/]",
                       fmt.text(deadline), _money(st.target_value, t.metric, lang), actual,

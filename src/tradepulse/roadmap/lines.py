@@ -187,20 +187,25 @@ def start_warnings(lines: pd.DataFrame, prefixes: tuple[str, ...], baseline_year
     """Sentences about the listed lines under ``prefixes`` (all lines when empty): lines whose measure does not
     start in the target's first after year ``baseline_year`` + 1, and a partial first after year — so a reader
     sees which years a saving target counts, the same ones as the monitor."""
-    wrong, partial = [], []
+    wrong: dict[str, list[str]] = {}
+    partial: dict[str, list[str]] = {}
     for line in lines.itertuples(index=False):
         if prefixes and not any(line.hs.startswith(p) or p.startswith(line.hs) for p in prefixes):
             continue
         s, part = start_year(line.start, calendar)
         if s != baseline_year + 1:
-            wrong.append(f"{line.hs} ({line.start_label})")
+            wrong.setdefault(line.start_label, []).append(line.hs)
         elif part:
-            partial.append(f"{line.hs} ({line.start_label})")
+            partial.setdefault(line.start_label, []).append(line.hs)
+
+    def lines_text(groups: dict[str, list[str]]) -> str:
+        return "; ".join(f"{len(hs)} line{'s' if len(hs) > 1 else ''} from {start}: {', '.join(hs)}"
+                         for start, hs in groups.items())
     out = []
     if wrong:
-        out.append(f"measures on lines {', '.join(wrong)} do not start in {calendar} {baseline_year + 1}, the first "
-                   f"year after the target's baseline year {baseline_year}")
+        out.append(f"measures do not start in {calendar} {baseline_year + 1}, the first year after the baseline "
+                   f"year {baseline_year} ({lines_text(wrong)})")
     if partial:
-        out.append(f"{calendar} {baseline_year + 1} is a partial first after year (measures started after its "
-                   f"first day on lines {', '.join(partial)}); it counts as an after year")
+        out.append(f"{calendar} {baseline_year + 1} is a partial first after year, counted as an after year "
+                   f"({lines_text(partial)})")
     return out

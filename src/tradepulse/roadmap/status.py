@@ -247,8 +247,8 @@ def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = 
     required = ((goal / actual) ** (1.0 / years_left) - 1) if years_left > 0 and goal > 0 and actual > 0 else None
     if current_year is not None and a < D - 1 and a < current_year - recent_lag:
         status, reason = "no-recent-data", f"latest data {a}, deadline {D}"
-        meta.warn(f"target {target.id}: no recent data — the latest data are for {a} ({target.calendar}), "
-                  f"before the deadline {D}; the status is not judged from a projection over the missing years")
+        meta.warn(f"target {target.id}: no recent data — latest data {target.calendar} {a}, deadline {D}; "
+                  "not judged from a projection over the missing years")
     else:
         status, reason = classify(target_value=goal, actual=actual, projection=projection,
                                   deadline_reached=deadline_reached and a == D, tolerance=tolerance)
