@@ -237,7 +237,7 @@ def test_status_and_substitution_commands_count_the_same_years(wh, tmp_path):
 
 def test_saving_target_warns_when_its_baseline_does_not_fit_the_lines(wh, tmp_path):
     """Lines start 1 July 2019 (first after year 2019).  A target with baseline 2018 counts from 2019: only the
-    partial-year note.  Baseline 2017 would count 2018 as saved although no measure was in force: warned."""
+    partial-year note.  Baseline 2019 would leave the measure's first (partial) year out of the saving: warned."""
     from tradepulse.meta import meta_of
     (tmp_path / "lines.csv").write_text(AGREE_LINES)
     head = {"calendar": "gregorian", "substitution_file": str(tmp_path / "lines.csv")}
@@ -249,5 +249,5 @@ def test_saving_target_warns_when_its_baseline_does_not_fit_the_lines(wh, tmp_pa
         return meta_of(evaluate(rm, wh)).warnings
     assert warnings(2018) == ["target tel: gregorian 2019 is a partial first after year, counted as an after year "
                               "(1 line from 2019-07-01: 8517)"]
-    assert warnings(2017) == ["target tel: measures do not start in gregorian 2018, the first year after the "
-                              "baseline year 2017 (1 line from 2019-07-01: 8517)"]
+    assert warnings(2019) == ["target tel: measures do not start in gregorian 2020, the first year after the "
+                              "baseline year 2019 (1 line from 2019-07-01: 8517)"]
