@@ -155,3 +155,17 @@ def test_mirror_on_demo_world(demo):
     s = summary(t, by=("year",))
     assert len(s) == 3  # the bilateral years of other reporters
     assert (abs(s["gap"]) / s["reported"] < 0.10).all()
+
+
+def test_substitution_monitor_agrees_with_the_saving_targets(demo, statuses):
+    """One year rule: the monitor's cumulative savings to SH 1398 (lines start 1 Tir 1397, so 1397 is the partial
+    first after year in both), summed per group, equal the telecom and car-parts targets' actuals, and the
+    verdicts (saving ≥ target) agree — they flipped when the monitor left 1397 out."""
+    from tradepulse.roadmap.substitution import load_lines, monitor
+    m = monitor(demo, load_lines(), as_of=1398)
+    assert (m["first_after_year"] == 1397).all() and m["partial_first_year"].all()
+    by_group = m.groupby("group")["saving_cumulative"].sum()
+    for tid, group in (("substitution-telecom", "telecom_equipment"), ("substitution-car-parts", "car_parts")):
+        st = statuses[tid]
+        assert by_group[group] == pytest.approx(st.actual, rel=1e-9)
+        assert st.status == ("on-track" if by_group[group] >= st.target_value else "off-track")
