@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ResultMeta", "attach", "meta_of", "warn"]
+__all__ = ["ResultMeta", "attach", "meta_of", "warn", "provenance", "record", "current_collector",
+           "use_dataset", "forced_dataset", "collecting"]
 
 
 @dataclass
@@ -102,3 +103,110 @@ def warn(result, message: str):
     meta = meta_of(result)
     meta.warn(message)
     return attach(result, meta)
+
+
+# ---------------------------------------------------------------- collecting metas inside one indicator call
+import contextlib as _ctx  # noqa: E402
+import contextvars as _cv  # noqa: E402
+import functools as _ft  # noqa: E402
+
+
+@dataclass
+class Collector:
+    """What one indicator call has read so far: the metas of its input resolutions, the resolutions pinned
+    per need (so every selection inside the call reads the same dataset), and the call's focus reporter/years."""
+
+    metas: list[ResultMeta] = field(default_factory=list)
+    pinned: dict = field(default_factory=dict)
+    reporter: Any = None
+    years: Any = None
+
+    def merged(self) -> ResultMeta | None:
+        out: ResultMeta | None = None
+        for m in self.metas:
+            out = m if out is None else out.merge(m)
+        return out
+
+
+_COLLECTOR: _cv.ContextVar[Collector | None] = _cv.ContextVar("tradepulse_meta_collector", default=None)
+
+
+def current_collector() -> Collector | None:
+    """The collector of the indicator call in progress (None outside :func:`provenance` calls)."""
+    return _COLLECTOR.get()
+
+
+def record(meta: ResultMeta | None) -> None:
+    """Record ``meta`` in the indicator call in progress (a no-op outside one)."""
+    col = _COLLECTOR.get()
+    if col is not None and meta is not None:
+        col.metas.append(meta)
+
+
+_FORCED: _cv.ContextVar[str | None] = _cv.ContextVar("tradepulse_dataset", default=None)
+
+
+@_ctx.contextmanager
+def use_dataset(name: str | None):
+    """Within the block every selection reads dataset ``name`` (``--dataset`` on the command line, ``dataset=``
+    on any indicator function; None: the input rule chooses)."""
+    token = _FORCED.set(name)
+    try:
+        yield
+    finally:
+        _FORCED.reset(token)
+
+
+def forced_dataset() -> str | None:
+    """The dataset forced by :func:`use_dataset` (None when the input rule chooses)."""
+    return _FORCED.get()
+
+
+def provenance(func):
+    """Decorator for public indicator functions: every input resolution made during the call (nested calls
+    included) is merged into the result's meta.  The outermost decorated call owns the collector.
+
+    A ``dataset=NAME`` keyword is accepted by every decorated function (passed on when the function takes it,
+    else applied with :func:`use_dataset`)."""
+    import inspect
+    takes_dataset = "dataset" in inspect.signature(func).parameters
+
+    @_ft.wraps(func)
+    def wrapper(*args, **kwargs):
+        if not takes_dataset and "dataset" in kwargs:
+            name = kwargs.pop("dataset")
+            with use_dataset(name or forced_dataset()):
+                return wrapper(*args, **kwargs)
+        outer = _COLLECTOR.get()
+        if outer is not None:
+            return func(*args, **kwargs)
+        col = Collector(reporter=kwargs.get("reporter", kwargs.get("exporter", kwargs.get("country"))),
+                        years=kwargs.get("years", kwargs.get("year")))
+        token = _COLLECTOR.set(col)
+        try:
+            result = func(*args, **kwargs)
+        finally:
+            _COLLECTOR.reset(token)
+        merged = col.merged()
+        if merged is not None:
+            merged = merged.merge(meta_of(result)) if isinstance(getattr(result, "attrs", None), dict) and \
+                "meta" in result.attrs else merged
+            try:
+                attach(result, merged)
+            except (AttributeError, TypeError):   # tuples and other immutable results carry no meta
+                pass
+        return result
+
+    return wrapper
+
+
+@_ctx.contextmanager
+def collecting(reporter=None, years=None):
+    """Collect every input resolution made inside the block (a report that calls many indicators): yields the
+    :class:`Collector`; ``collector.merged()`` is the union of their metas."""
+    col = Collector(reporter=reporter, years=years)
+    token = _COLLECTOR.set(col)
+    try:
+        yield col
+    finally:
+        _COLLECTOR.reset(token)

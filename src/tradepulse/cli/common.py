@@ -89,3 +89,36 @@ def print_table(df, title: str, columns: list[str], fmt, *, max_rows: int = 40, 
     console.print(view)
     if len(df) > max_rows:
         console.print(f"[dim]… {len(df) - max_rows} more rows; use --out FILE for the full table[/]")
+    print_meta(df)
+
+
+def print_meta(result) -> None:
+    """Print what a result stands on: its dataset (dim) and every warning (yellow), one per line."""
+    from rich.markup import escape
+
+    from tradepulse.meta import meta_of
+
+    meta = meta_of(result)
+    if meta.dataset:
+        cov = meta.coverage
+        years = cov.get("years") or []
+        span = f", {years[0]}–{years[-1]}" if len(years) > 1 else (f", {years[0]}" if years else "")
+        level = f", {cov['product_level']}" if cov.get("product_level") else ""
+        console.print(f"[dim]dataset: {escape(meta.dataset)}{escape(level)}{escape(span)}[/]", soft_wrap=False)
+    for w in meta.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+
+
+def json_result(df) -> str:
+    """``{"meta": {...}, "rows": [...]}`` for ``--json``: the rows and what they stand on."""
+    import json
+
+    from tradepulse.meta import meta_of
+
+    rows = json.loads(df.to_json(orient="records", force_ascii=False, date_format="iso"))
+    return json.dumps({"meta": meta_of(df).to_dict(), "rows": rows}, ensure_ascii=False, indent=1, default=str)
+
+
+DatasetOption = typer.Option(None, "--dataset", help="Read this dataset (see `tradepulse info`); default: the "
+                             "most detailed dataset covering the request.")
+JsonOption = typer.Option(False, "--json", help="Print JSON ({meta, rows}) instead of a table.")

@@ -14,8 +14,10 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, cell_format, console, friendly_errors, print_table, write_table
+from tradepulse.cli.common import (DatasetOption, JsonOption, WarehouseOption, cell_format, console, friendly_errors,
+                                   json_result, print_table, write_table)
 from tradepulse.config import DEFAULT_FOCUS
+from tradepulse.indicators.inputs import use_dataset
 
 indicators_app = typer.Typer(name="indicators", no_args_is_help=True,
                              help="Trade-structure indicators: balance, diversification, technology, survival, "
@@ -75,15 +77,20 @@ def balance_cmd(
                             "prefixes / a product group."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
     product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
+    dataset: Optional[str] = DatasetOption, as_json: bool = JsonOption,
 ) -> None:
     """Exports, imports, balance and non-oil balance with year-on-year growth."""
     from tradepulse.indicators.balance import trade_balance
     from tradepulse.warehouse import Warehouse
 
-    with Warehouse(warehouse, read_only=True) as wh, _working("trade balance"):
+    with Warehouse(warehouse, read_only=True) as wh, _working("trade balance"), use_dataset(dataset):
         df = trade_balance(wh, reporter=reporter, years=years, by=by, partner=partner, product=product,
                            province=province, oil=None if oil == "none" else oil, groups=groups,
                            groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
+    if as_json:
+        typer.echo(json_result(df))
+        write_table(df, out)
+        return
     key = {"partner": "partner", "partner_group": "group", "product": "product", "product_group": "group",
            "province": "province"}.get(by)
     _show(df, f"Trade balance of {reporter}", ["year", "reporter"] + ([key] if key else []) +
@@ -110,6 +117,7 @@ def diversification_cmd(
     by_market: bool = typer.Option(False, "--by-market", help="HK: margins per market."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
     product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
+    dataset: Optional[str] = DatasetOption, as_json: bool = JsonOption,
 ) -> None:
     """HHI, normalised HHI, counts, Theil (between + within), UNCTAD index; or Hummels–Klenow margins."""
     from tradepulse.errors import UnknownNameError
@@ -119,7 +127,8 @@ def diversification_cmd(
     if over not in ("products", "markets", "hk"):
         raise UnknownNameError("dimension", over, ["products", "markets", "hk"])
     files = dict(groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
-    with Warehouse(warehouse, read_only=True) as wh, _working(f"diversification over {over}"):
+    with Warehouse(warehouse, read_only=True) as wh, _working(f"diversification over {over}"), \
+            use_dataset(dataset):
         if over == "products":
             df = dv.product_diversification(wh, reporter=reporter, years=years, partner=partner, product=product,
                                             province=province, level=level, threshold=threshold,
@@ -133,6 +142,10 @@ def diversification_cmd(
                 raise TradepulseError("Hummels–Klenow margins take --reporter, --product and --years only")
             df = dv.hk_margins(wh, reporter=reporter, years=years, product=product, level=level,
                                reference=reference, by_market=by_market, **files)
+    if as_json:
+        typer.echo(json_result(df))
+        write_table(df, out)
+        return
     if over == "hk":
         cols = ["year", "partner", "reporter", "export_value", "extensive_margin", "intensive_margin",
                 "overall_share"]
@@ -160,6 +173,7 @@ def technology_cmd(
     flow: str = typer.Option("export", "--flow", help="export or import."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
     product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
+    dataset: Optional[str] = DatasetOption, as_json: bool = JsonOption,
 ) -> None:
     """Shares of trade by Lall technology class or by BEC end use, over years."""
     from tradepulse.errors import InputError, UnknownNameError
@@ -173,12 +187,16 @@ def technology_cmd(
                          "because the known copies state no licence)")
     common = dict(reporter=reporter, years=years, partner=partner, product=product, province=province,
                   flow=flow, groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
-    with Warehouse(warehouse, read_only=True) as wh, _working(f"{classes} shares"):
+    with Warehouse(warehouse, read_only=True) as wh, _working(f"{classes} shares"), use_dataset(dataset):
         if classes == "lall":
             df = tc.lall_shares(wh, lall=lall, hs_sitc=hs_sitc, classification="sitc2" if sitc else "hs",
                                 hs_revision=hs_revision, **common)
         else:
             df = tc.bec_shares(wh, level=classes, split=split, **common)
+    if as_json:
+        typer.echo(json_result(df))
+        write_table(df, out)
+        return
     key = {"lall": "lall_code", "end_use": "end_use", "bec": "bec", "bec1": "bec1"}[classes]
     _show(df, f"{flow.capitalize()} of {reporter} by {classes}", ["year", "reporter", "province", key, "label",
                                                                   "value_usd", "share"], max_rows=60)

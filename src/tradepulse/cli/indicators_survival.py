@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, friendly_errors, print_table, write_table
+from tradepulse.cli.common import DatasetOption, WarehouseOption, friendly_errors, print_table, write_table
 
 
 def register(indicators_app: typer.Typer) -> None:
@@ -29,22 +29,25 @@ def register(indicators_app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the KM table (.csv/.parquet/.xlsx)."),
         spells_out: Optional[Path] = typer.Option(None, help="Write the spells table too."),
         warehouse: Optional[Path] = WarehouseOption,
+        dataset: Optional[str] = DatasetOption,
     ) -> None:
         """Kaplan–Meier survival of export relationships (reporter × partner × HS product)."""
         from tradepulse.errors import UnknownNameError
         from tradepulse.indicators import survival as sv
+        from tradepulse.indicators.inputs import use_dataset
+        from tradepulse.meta import attach, meta_of
         from tradepulse.warehouse import Warehouse
 
         if by not in sv.BY_CHOICES:
             raise UnknownNameError("grouping", by, list(sv.BY_CHOICES))
-        with Warehouse(warehouse, read_only=True) as wh:
+        with Warehouse(warehouse, read_only=True) as wh, use_dataset(dataset):
             spells = sv.export_spells(wh, reporter=reporter, partner=partner, product=product,
                                       province=province, years=years, level=level, threshold=threshold,
                                       merge_gaps=merge_gaps, include_left_censored=include_left_censored,
                                       by_province=(by == "province"))
         group = None if by == "none" else by
         table = sv.kaplan_meier(spells, by=group)
-        summ = sv.summary(spells, by=group)
+        summ = attach(sv.summary(spells, by=group), meta_of(spells))
         cols = ([group] if group else []) + ["spells", "median_duration", "survival_1y", "survival_4y",
                                              "hazard_first_year", "censored_share"]
         print_table(summ, f"Export survival of {reporter} (HS{level}, {len(spells):,} spells)", cols,

@@ -118,6 +118,8 @@ def register(app: typer.Typer) -> None:
             None, "--years", help="BACI release zip: load only these years, e.g. 2019-2021,2023 (default: all)."),
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary (a list for a "
                                                            "BACI release zip)."),
+        dataset: Optional[str] = typer.Option(None, "--dataset", help="Name of the dataset this load belongs "
+                                              "to (default: derived, e.g. baci-hs6-annual-HS2017)."),
     ) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine).
 
@@ -125,6 +127,10 @@ def register(app: typer.Typer) -> None:
         from tradepulse.ingest import ingest_file, ingest_release
         from tradepulse.warehouse import Warehouse
 
+        if str(file).startswith(("http:/", "https:/", "ftp:/")):   # Path() folds "//" into "/"
+            from tradepulse.errors import TradepulseError
+            raise TradepulseError(f"ingest reads local files, not {str(file).split(':', 1)[0]} addresses; "
+                                  "download with `tradepulse fetch baci|comtrade|macro` (see docs/real-data.md)")
         options = _parse_options(option)
         if target is not None:
             from tradepulse.errors import TradepulseError
@@ -133,6 +139,8 @@ def register(app: typer.Typer) -> None:
             options["target"] = target
         if mapping is not None:
             options["mapping"] = str(mapping)
+        if dataset:
+            options["dataset"] = dataset
         steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
                  "checking earlier loads", "locating rejected lines", "committing"]
         members: list[str] = []
@@ -214,6 +222,17 @@ def register(app: typer.Typer) -> None:
                            f"{ld['rows_loaded']:,}", f"{ld['rows_quarantined']:,}",
                            f"{ld['value_usd_loaded']:,.0f}", str(ld["loaded_at"])[:19])
             console.print(lt)
+        if data.get("datasets"):
+            # one row per dataset, narrow enough for 80 columns: what it is, what it covers
+            dt = Table("dataset", "level", "partners", "reporters", "years", title="datasets",
+                       title_justify="left")
+            for d in data["datasets"]:
+                span = f"{d['first_year']}–{d['last_year']}" if d["first_year"] != d["last_year"] \
+                    else str(d["first_year"])
+                dt.add_row(str(d["dataset"]), str(d["product_level"]), str(d["partner_detail"]).replace(",", "+")
+                           + (" +prov." if d["provincial"] else ""), f"{d['reporters']:,}",
+                           span)
+            console.print(dt)
         q = data["quarantine"]
         console.print(f"quarantine: {q['rows']:,} rows" + "".join(
             f"\n  {n:,} × {r}" for r, n in list(q["by_reason"].items())[:10]))

@@ -29,6 +29,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from tradepulse.meta import provenance
 from tradepulse import reference
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
@@ -62,6 +63,7 @@ def _labelled_groups(t: ibis.Table, column: str, groups: dict[str, tuple[str, ..
     return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
 
+@provenance
 def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner=None, product=None,
                   province=None, oil: str | Iterable[str] | None = "narrow",
                   groups: str | Iterable[str] | None = None, groups_file: str | None = None,

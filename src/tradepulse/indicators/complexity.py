@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
+from tradepulse.meta import provenance
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 
 OUTPUT_COLUMNS = ["year", "exporter", "product", "export_value", "rca", "m", "diversity", "ubiquity",
@@ -483,17 +484,21 @@ def _by_country(table: pd.DataFrame, col: str, df: pd.DataFrame) -> np.ndarray:
     return s.reindex(df["exporter"]).to_numpy()
 
 
-def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: int | None = None) -> pd.DataFrame:
+@provenance
+def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: int | None = None,
+                      dataset: str | None = None) -> pd.DataFrame:
     """Exports by (year, exporter, product) from the warehouse ``flows`` table (Ibis).
 
     Uses the world-panel rows (``flow = 'export'``, ``partner = 'WLD'``, no province) of each
     reporter-year; for reporter-years without such rows it sums the bilateral export rows instead (never
     both, see :mod:`tradepulse.schema`).  ``digits`` truncates HS codes (e.g. 4 → HS4).
     """
+    from tradepulse.indicators.inputs import Needs
+    from tradepulse.indicators.selection import select_dataset
     from tradepulse.schema import WORLD
-    from tradepulse.warehouse import as_table
 
-    f = as_table(warehouse, "flows")
+    f = select_dataset(warehouse, Needs(level=2, what="complexity (exports by product)"), years=years,
+                       flow="export", dataset=dataset)
     f = f.filter((f.flow == "export") & f.province.isnull() & f.value_usd.notnull())
     if years is not None:
         f = f.filter(f.year.isin([int(y) for y in years]))

@@ -36,6 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from tradepulse.indicators.inputs import Needs
+from tradepulse.meta import provenance
 from tradepulse import schema
 from tradepulse.errors import InputError, NoDataError
 from tradepulse.indicators import selection as sel
@@ -243,6 +245,7 @@ def _level(t, level: int | None):
     return t.mutate(product=t["product"].substr(0, level))
 
 
+@provenance
 def product_diversification(data, *, reporter=None, years=None, flow: str = "export", partner=None,
                             product=None, province=None, level: int | None = None, threshold: float = 0.0,
                             groups: int | Mapping | Callable | None = None, groups_file: str | None = None,
@@ -254,8 +257,10 @@ def product_diversification(data, *, reporter=None, years=None, flow: str = "exp
     filters applied, world totals preferred by the WLD rule).  ``level`` truncates HS codes (2/4/6 digits);
     ``groups=2`` adds the Theil decomposition between/within HS chapters.
     """
+    needs = Needs(level=2, bilateral=partner is not None or province is not None, provincial=province is not None,
+                  what="product diversification")
     common = dict(years=years, flow=flow, partner=partner, product=product, strict_years=False,
-                  groups_file=groups_file, product_groups_file=product_groups_file)
+                  groups_file=groups_file, product_groups_file=product_groups_file, needs=needs)
     ref_t = _level(sel.select_flows(data, **common), level)
     ref = sel.national_totals(ref_t, ["year", "product"], allow_world=partner is None).to_pandas()
     if province is not None or reporter is not None:
@@ -273,6 +278,7 @@ def product_diversification(data, *, reporter=None, years=None, flow: str = "exp
     return out.sort_values(["year", *units]).reset_index(drop=True)
 
 
+@provenance
 def market_diversification(data, *, reporter=None, years=None, flow: str = "export", product=None,
                            province=None, partner=None, threshold: float = 0.0,
                            groups: str | Mapping | Callable | None = None, drop_self: bool = True,
@@ -285,8 +291,11 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
     markets (then the universe is that group).  ``groups`` (a :data:`REGION_KINDS` name such as
     ``"region"``, or a mapping partner → group) adds the Theil split between / within market regions.
     """
+    needs = Needs(level=2 if product is not None else 0, bilateral=True, provincial=province is not None,
+                  what="market diversification")
     common = dict(years=years, flow=flow, product=product, partner=partner, world="exclude",
-                  strict_years=False, groups_file=groups_file, product_groups_file=product_groups_file)
+                  strict_years=False, groups_file=groups_file, product_groups_file=product_groups_file,
+                  needs=needs)
     ref_t = sel.select_flows(data, **common)
     if drop_self:
         ref_t = ref_t.filter(ref_t.reporter != ref_t.partner)
@@ -313,6 +322,7 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
     return out.sort_values(["year", *units]).reset_index(drop=True)
 
 
+@provenance
 def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product=None, level: int | None = None,
                reference: str = "rest", by_market: bool = False, use_products: bool = True,
                groups_file: str | None = None, product_groups_file: str | None = None) -> pd.DataFrame:
@@ -321,8 +331,9 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     Cells are (partner, product) (``use_products=False``: partners only).  ``reporter`` filters the result
     (validated first); the reference is always built from every reporter in the data.
     """
+    needs = Needs(level=2 if use_products else 0, bilateral=True, what="Hummels–Klenow margins")
     common = dict(years=years, flow=flow, product=product, world="exclude", strict_years=False,
-                  groups_file=groups_file, product_groups_file=product_groups_file)
+                  groups_file=groups_file, product_groups_file=product_groups_file, needs=needs)
     t = _level(sel.select_flows(data, **common), level)
     t = t.filter(t.reporter != t.partner)
     if reporter is not None:

@@ -54,6 +54,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from tradepulse.meta import provenance
 from tradepulse import schema
 from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
 from tradepulse.indicators.selection import province_matches
@@ -85,7 +86,9 @@ def _flows_table(data) -> ibis.Table:
 
 
 def _bilateral_rows(data) -> ibis.Table:
-    t = _flows_table(data)
+    from tradepulse.indicators.inputs import Needs
+    from tradepulse.indicators.selection import select_dataset
+    t = select_dataset(data, Needs(level=2, bilateral=True, what="export potential"), flow="export")
     return t.filter((t.flow == "export") & (t.partner != schema.WORLD) & t.province.isnull()
                     & (t.reporter != t.partner) & t.product.notnull() & t.value_usd.notnull())
 
@@ -329,6 +332,7 @@ def _tariff_access(tariffs: pd.DataFrame, exporter: str, exporters: pd.Index, pr
 
 
 # ---------------------------------------------------------------- main
+@provenance
 def export_potential(data, exporter: str, *, province: str | None = None, year: int | None = None,
                      macro=None, horizon: int = 5, growth_window: int = 5,
                      income_elasticity: float | Mapping[str, float] = 1.0,

@@ -41,7 +41,7 @@ WORLD_MODES = ("exclude", "only", "keep")
 
 __all__ = [
     "Selection", "parse_years", "resolve_partners", "resolve_products", "prefix_filter",
-    "select_flows", "available", "check_provinces", "check_years", "bilateral", "world_totals",
+    "select_flows", "select_dataset", "available", "check_provinces", "check_years", "bilateral", "world_totals",
     "national_totals",
 ]
 
@@ -203,6 +203,8 @@ class Selection:
     flow: tuple[str, ...] | None = None
     world: str = "keep"
     labels: dict[str, str] = field(default_factory=dict)
+    dataset: str | None = None
+    meta: object = None
 
     def describe(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in self.labels.items()) or "all flows"
@@ -228,7 +230,8 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
                  strict_years: bool = True,
                  groups_file: str | None = None,
                  product_groups_file: str | None = None,
-                 return_selection: bool = False):
+                 return_selection: bool = False,
+                 needs=None, dataset: str | None = None):
     """Filter FLOWS (warehouse, Ibis table or pandas frame) and validate the request.
 
     ``reporter``: ISO3 code(s); ``partner``: group name(s)/ISO3 code(s)/``WLD``; ``product``: product group
@@ -238,11 +241,19 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
     default ``exclude`` when ``partner`` or ``province`` is given (provinces only exist on bilateral rows),
     else ``keep``.
 
+    **One dataset** (:mod:`tradepulse.indicators.inputs`): the rows are first restricted to the one dataset
+    (and product level) that best covers the request; ``needs`` (an :class:`~tradepulse.indicators.inputs.Needs`)
+    says what the indicator needs of it (default: from the arguments), ``dataset`` forces one by name.  Inside
+    a :func:`tradepulse.meta.provenance` call every selection reads the same dataset for the same needs, and the
+    resolution's meta (dataset, coverage, warnings) reaches the result; ``Selection.meta`` holds it too.
+
     Returns the filtered Ibis table (and the :class:`Selection` when ``return_selection``).  Raises
     :class:`UnknownNameError` for unknown groups / provinces and :class:`NoDataError` for empty selections.
     """
     t = as_table(data, "flows")
     sel = Selection()
+    t = _one_dataset(data, t, sel, reporter=reporter, years=years, flow=flow, partner=partner,
+                     product=product, province=province, world=world, needs=needs, dataset=dataset)
 
     if world is None:
         world = "exclude" if (partner is not None or province is not None) else "keep"
@@ -317,6 +328,52 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
             raise NoDataError(f"no rows for {sel.describe()}")
 
     return (t, sel) if return_selection else t
+
+
+def default_needs(*, partner=None, product=None, province=None, world: str | None = None):
+    """The needs a selection implies by itself: bilateral rows for partners/provinces or ``world="exclude"``,
+    provincial rows for provinces, HS detail for products."""
+    from tradepulse.indicators.inputs import Needs
+    bilateral = world == "exclude" or (world is None and (partner is not None or province is not None))
+    return Needs(level=2 if product is not None else 0, bilateral=bilateral, provincial=province is not None)
+
+
+def select_dataset(data, needs, *, reporter=None, years=None, flow=None, dataset: str | None = None) -> ir.Table:
+    """The flows of ``data`` restricted to the one dataset (and product level) that best answers ``needs`` for
+    the request — for indicators that filter rows themselves instead of through :func:`select_flows`.
+    ``reporter``/``years``/``flow`` only guide the choice (coverage); they do not filter."""
+    t = as_table(data, "flows")
+    return _one_dataset(data, t, Selection(), reporter=reporter, years=years, flow=flow, partner=None,
+                        product=None, province=None, world=None, needs=needs, dataset=dataset)
+
+
+def _one_dataset(data, t: ir.Table, sel: Selection, *, reporter, years, flow, partner, product, province, world,
+                 needs, dataset):
+    """Restrict ``t`` to one dataset (see :func:`select_flows`); record the resolution's meta."""
+    from tradepulse import meta as _meta
+    from tradepulse.indicators import inputs
+
+    if needs is None:
+        needs = default_needs(partner=partner, product=product, province=province, world=world)
+    dataset = dataset or inputs.forced_dataset()
+    col = _meta.current_collector()
+    key = (needs, dataset)
+    res = col.pinned.get(key) if col is not None else None
+    if res is None:
+        focus = reporter if reporter is not None else (col.reporter if col is not None else None)
+        yrs = years if years is not None else (col.years if col is not None else None)
+        try:
+            yrs_list = parse_years(yrs) if yrs is not None else None
+        except (NoDataError, UnknownNameError):
+            yrs_list = None
+        flows = None if flow is None else _split(flow)
+        res = inputs.resolve(data, reporter=focus, years=yrs_list, flow=flows, needs=needs, dataset=dataset)
+        if col is not None:
+            col.pinned[key] = res
+            _meta.record(res.meta)
+    sel.meta = res.meta
+    sel.dataset = res.dataset
+    return inputs.apply(t, res, needs)
 
 
 # ---------------------------------------------------------------- layered totals

@@ -31,6 +31,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from tradepulse.meta import provenance
 from tradepulse.errors import InputError, NoDataError
 
 DEFAULT_KEYS = ("reporter", "partner", "product")
@@ -270,6 +271,7 @@ def cox_model(spells: pd.DataFrame, covariates: list[str], **kwargs):
 BY_CHOICES = ("none", "cohort", "partner", "hs2", "province")
 
 
+@provenance
 def export_spells(data, *, reporter: str, partner=None, product=None, province=None, years=None,
                   level: int = 4, threshold: float = 0.0, merge_gaps: int = 0,
                   include_left_censored: bool = False, by_province: bool = False) -> pd.DataFrame:
@@ -284,8 +286,11 @@ def export_spells(data, *, reporter: str, partner=None, product=None, province=N
 
     if level not in (2, 4, 6):
         raise InputError(f"product level must be 2, 4 or 6, not {level}")
+    from tradepulse.indicators.inputs import Needs
     t = select_flows(data, reporter=reporter, partner=partner, product=product, province=province,
-                     years=years, flow="export", world="exclude")
+                     years=years, flow="export", world="exclude",
+                     needs=Needs(level=2, bilateral=True, provincial=province is not None or by_province,
+                                 what="export survival"))
     keys = ["reporter", "partner", "product"] + (["province"] if by_province else [])
     t = t.filter(t["product"].length() >= level)
     t = t.mutate(product=t["product"].substr(0, level))

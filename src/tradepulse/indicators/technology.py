@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from tradepulse.meta import provenance
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
 
@@ -274,9 +275,12 @@ def _shares(df: pd.DataFrame, keys: list[str], target: str, labels: dict[str, st
 def _flows_frame(data, *, reporter, years, partner, product, province, flow, groups_file,
                  product_groups_file, hs_revision_out: list | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Values by year × unit × product from FLOWS (or a plain frame with those columns)."""
+    from tradepulse.indicators.inputs import Needs
     t = sel.select_flows(data, reporter=reporter, years=years, partner=partner, product=product,
                          province=province, flow=flow, strict_years=False, groups_file=groups_file,
-                         product_groups_file=product_groups_file)
+                         product_groups_file=product_groups_file,
+                         needs=Needs(level=4, bilateral=partner is not None or province is not None,
+                                     provincial=province is not None, what="technology content shares"))
     if province is not None:
         units = ["reporter", "province"]
         df = t.group_by(["year", *units, "product"]).aggregate(value_usd=t.value_usd.sum()).to_pandas()
@@ -291,6 +295,7 @@ def _flows_frame(data, *, reporter, years, partner, product, province, flow, gro
 
 
 # ---------------------------------------------------------------- shares
+@provenance
 def lall_shares(data, *, lall, hs_sitc=None, classification: str = "hs", hs_revision: str | None = None,
                 fallback3: bool = True, reporter=None, years=None, partner=None, product=None, province=None, flow: str = "export",
                 groups_file: str | None = None, product_groups_file: str | None = None) -> pd.DataFrame:
@@ -350,6 +355,7 @@ def _stored_revision(t) -> str:
     return revs[0] if revs else "HS1992"
 
 
+@provenance
 def bec_shares(data, *, level: str = "end_use", split: str = "equal", reporter=None, years=None, partner=None,
                product=None, province=None, flow: str = "export", groups_file: str | None = None,
                product_groups_file: str | None = None) -> pd.DataFrame:

@@ -38,7 +38,8 @@ def _open_warehouse(warehouse):
 
 
 def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False, on_overlap: str = "quarantine",
-                progress: Callable[[str], None] | None = None, **options) -> LoadResult:
+                progress: Callable[[str], None] | None = None, dataset: str | None = None,
+                **options) -> LoadResult:
     """Load one file into the warehouse (a :class:`~tradepulse.warehouse.Warehouse` or a path).
 
     ``fmt``: baci | comtrade | customs | generic | services | macro.  ``options``: ``mapping`` (YAML/TOML file),
@@ -49,6 +50,8 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
     ``product_truncate``, ``calendar`` (gregorian|jalali|auto), ``encoding``, ``delimiter``, ``sheet``,
     ``member`` (zip), ``source``.
 
+    ``dataset``: the name of the dataset this load belongs to (default: derived from its rows, e.g.
+    ``baci-hs6-annual-HS2017``; see :mod:`tradepulse.warehouse.datasets`).
     ``replace``: first delete the rows of earlier loads of this same file (same path or sha256).
     ``on_overlap``: rows whose key (``KEYS[target]``) an earlier load of *another* file already holds are
     ``"quarantine"``-d (default; the earlier rows stay) or ``"replace"`` the earlier rows (this file
@@ -82,6 +85,8 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
             with tmp_dir() as tmp:
                 spec = spec_for_file(wh.raw, path.resolve(), fmt, options, Path(tmp))
                 spec.note["fingerprint"] = fingerprint
+                if dataset:
+                    spec.note["dataset"] = dataset
                 if is_zip:
                     sha, pool = _digest(Path(spec.read_path), seen, step)
                 return run_load(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)
@@ -147,7 +152,7 @@ def ingest_release(warehouse, path: str | Path, *, years=None, replace: bool = F
 
 def ingest_frame(warehouse, frame: pd.DataFrame, *, source: str, name: str, target: str = "flows",
                  replace: bool = False, on_overlap: str = "quarantine",
-                 progress: Callable[[str], None] | None = None) -> LoadResult:
+                 progress: Callable[[str], None] | None = None, dataset: str | None = None) -> LoadResult:
     """Load a pandas frame holding ``target``'s columns (except ``load_id``) through the same validation.
 
     ``name`` stands for the file name (in ``loads`` and ``quarantine``); line = row position + 2 (as if the
@@ -175,7 +180,8 @@ def ingest_frame(warehouse, frame: pd.DataFrame, *, source: str, name: str, targ
                      "services": {"reporter": "iso3", "partner": "iso3"}, "macro": {"iso3": "iso3"},
                      "firm_flows": {"reporter": "iso3", "partner": "iso3"}}[target]
         spec = Spec(target=target, fmt="frame", file=name, relation=view, columns=list(frame.columns),
-                    fields=fields, countries=countries, source_name=source, note={"rows": len(frame)})
+                    fields=fields, countries=countries, source_name=source,
+                    note={"rows": len(frame), **({"dataset": dataset} if dataset else {})})
         return run_load(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)
     finally:
         try:

@@ -190,7 +190,7 @@ def _drop_previous(con, target: str, sha256: str, file: str) -> int:
         return 0
     n = con.execute(f"SELECT count(*) FROM {ident(target)} WHERE list_contains(?, load_id)", [old]).fetchone()[0]
     _drop_loads(con, target, old)
-    for t in ("quarantine", "loads"):
+    for t in ("quarantine", "loads", "coverage"):
         con.execute(f"DELETE FROM {ident(t)} WHERE list_contains(?, load_id)", [old])
     return int(n)
 
@@ -310,7 +310,7 @@ def _supersede_earlier(ld: _Load, note: dict) -> tuple[int, list[dict]]:
     old = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT load_id, file, note FROM loads WHERE list_contains(?, load_id)", [[r[0] for r in sup]]).fetchall()}
     value_col = VALUE[target]
-    vsum_old = f"coalesce(sum({value_col}), 0)" if value_col else "0"
+    vsum_old = f"coalesce(sum({value_col}), 0)" if value_col else "0 * count(*)"  # one row either way
     overlapping = []
     for old_id, n, v in sup:
         file, old_note = old.get(old_id, (None, None))
@@ -323,6 +323,9 @@ def _supersede_earlier(ld: _Load, note: dict) -> tuple[int, list[dict]]:
                         f"value_usd_loaded = (SELECT {vsum_old} FROM {tbl} WHERE load_id = $1), "
                         f"note = $2 WHERE load_id = $1",
                         [old_id, json.dumps(old_meta, ensure_ascii=False, default=str)])
+            if target == "flows":
+                from tradepulse.warehouse.datasets import refresh_load
+                refresh_load(con, old_id)
     return int(n_ovl), overlapping
 
 
@@ -447,6 +450,10 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
                                                  if first else " (the input is empty)"),
                              file=spec.file, line=first["line"] if first else None,
                              column=first["column_name"] if first else None)
+        if target == "flows":   # what the load covers, and the dataset it belongs to (warehouse.datasets)
+            from tradepulse.warehouse.datasets import record_load
+            note["dataset"] = record_load(con, load_id, baci_load_no=ld.load_no if slim else None,
+                                          dataset=note.get("dataset"))
         con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
                     [load_id, spec.file, sha256, spec.fmt, target, int(n_ok), int(n_q), float(v_ok),
                      json.dumps(note, ensure_ascii=False, default=str)])

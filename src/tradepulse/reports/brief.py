@@ -37,6 +37,7 @@ import pandas as pd
 
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import TradepulseError
+from tradepulse.meta import collecting
 from tradepulse.reports.i18n import RTL, Formatter, N_
 from tradepulse.reports.weeks import JalaliWeek, parse_week, week_of
 
@@ -87,11 +88,12 @@ class Brief:
     done: list[dict] = field(default_factory=list)
     meetings: list[dict] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
+    data_notes: list[str] = field(default_factory=list)    # datasets read and warnings (tradepulse.meta)
     notes: dict[str, str] = field(default_factory=dict)    # section → reason it is empty (untranslated msgid)
     note_args: dict[str, dict] = field(default_factory=dict)
     roadmap_country: str | None = None                     # ISO3 of the roadmap whose targets are shown
-    data_notes: list[dict] = field(default_factory=list)   # {"msg": msgid, "args": {…}} for the data-notes box
-    warnings: list[str] = field(default_factory=list)      # English sentences from the results' ResultMeta
+    target_notes: list[dict] = field(default_factory=list) # translated data notes {"msg": msgid, "args": {…},
+                                                           # "en": the English warning they replace}
 
     @property
     def rtl(self) -> bool:
@@ -127,8 +129,8 @@ class Brief:
                 "opportunities": frame(self.opportunities), "targets": targets, "markets": markets,
                 "exporters": self.exporters,
                 "overdue": self.overdue, "due": self.due, "done": self.done, "meetings": self.meetings,
-                "notes": self.notes, "synthetic": self.synthetic, "roadmap_country": self.roadmap_country,
-                "warnings": self.warnings}
+                "notes": self.notes, "data_notes": self.data_notes, "synthetic": self.synthetic,
+                "roadmap_country": self.roadmap_country}
         return json.loads(json.dumps(clean(raw), default=str))
 
 
@@ -360,14 +362,23 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
             def amount(v: float) -> str:
                 return (f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(t.metric) == "money"
                         else fmt.num(v, 2))
-            brief.data_notes.append({"msg": BASELINE_NOTE, "args": {
+            english = next(w for w in s.meta.warnings if "roadmap baseline" in w)
+            brief.target_notes.append({"msg": BASELINE_NOTE, "en": english, "args": {
                 "target": title, "year": fmt.text(t.baseline_year), "baseline": amount(s.baseline_value),
                 "data": amount(s.baseline_data), "deviation": fmt.pct(s.baseline_deviation, 0)}})
-        for w in s.meta.warnings:
-            if w not in brief.warnings:
-                brief.warnings.append(w)
     if not brief.targets:
         brief.notes["targets"] = N_("The roadmap has no targets for this scope.")
+
+
+def _data_notes(col) -> list[str]:
+    """The datasets the brief read and every warning its figures carry (each once)."""
+    used = list(dict.fromkeys(m.dataset for m in col.metas if m.dataset))
+    notes = [f"datasets read: {', '.join(used)}"] if used else []
+    for m in col.metas:
+        for w in m.warnings:
+            if w not in notes:
+                notes.append(w)
+    return notes
 
 
 def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, date: dt.date | str | None = None,
@@ -389,15 +400,18 @@ def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, d
             for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities", "targets"):
                 brief.notes[key] = N_("There is no warehouse yet: run tradepulse demo or tradepulse ingest.")
         else:
-            if "trade" not in skip:
-                _trade_part(brief, wh, fmt, n_top)
-            else:
-                for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities"):
-                    brief.notes[key] = N_("Left out of this brief.")
-            if "targets" not in skip:
-                _targets_part(brief, wh, roadmap, fmt)
-            else:
-                brief.notes["targets"] = N_("Left out of this brief.")
+            with collecting(reporter=brief.reporter) as col:   # what every figure stands on: the data notes
+                if "trade" not in skip:
+                    _trade_part(brief, wh, fmt, n_top)
+                else:
+                    for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities"):
+                        brief.notes[key] = N_("Left out of this brief.")
+                if "targets" not in skip:
+                    _targets_part(brief, wh, roadmap, fmt)
+                else:
+                    brief.notes["targets"] = N_("Left out of this brief.")
+            translated = {n["en"] for n in brief.target_notes}   # shown in the brief's language instead
+            brief.data_notes = [n for n in _data_notes(col) if n not in translated]
     finally:
         if close:
             wh.close()

@@ -50,7 +50,7 @@ import pandas as pd
 
 from tradepulse.errors import NoDataError
 from tradepulse.i18n import N_
-from tradepulse.meta import ResultMeta, attach, meta_of
+from tradepulse.meta import ResultMeta, attach, meta_of, record
 from tradepulse.roadmap import calendar as cal
 from tradepulse.roadmap.metrics import Data, metric_series
 from tradepulse.roadmap.model import Roadmap, Target
@@ -324,6 +324,7 @@ def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
                 progress(i + 1, len(roadmap.targets))
     finally:
         data.close()
+    record(ResultMeta(warnings=list(meta.warnings)))   # a report collecting its data notes sees them too
     return attach(out, meta)
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # ibis and pandas are imported on first use (≈ 0.35 s each)
 
 from tradepulse import schema
 from tradepulse.config import default_warehouse_path
+from tradepulse.warehouse.datasets import COVERAGE as _COVERAGE
 
 QUARANTINE: dict[str, str] = {
     "load_id": "VARCHAR", "file": "VARCHAR", "line": "BIGINT", "column_name": "VARCHAR",
@@ -57,6 +58,7 @@ BACI_COUNTRIES: dict[str, str] = {"load_no": "INTEGER", "number": "INTEGER", "is
 _PHYSICAL: dict[str, dict[str, str]] = {
     **{STORAGE[n]: cols for n, cols in TABLES.items()},
     "baci_rows": BACI_ROWS, "baci_loads": BACI_LOADS, "baci_countries": BACI_COUNTRIES,
+    "coverage": _COVERAGE,
 }
 #: The slim rows decoded to the canonical columns (the second half of the ``flows`` view).
 BACI_DECODED = (
@@ -188,7 +190,19 @@ class Warehouse:
         out["loads"] = loads.to_dict("records")
         q = con.execute("SELECT reason, count(*) AS n FROM quarantine GROUP BY reason ORDER BY n DESC").fetchall()
         out["quarantine"] = {"rows": int(sum(n for _r, n in q)), "by_reason": {r: int(n) for r, n in q}}
+        out["datasets"] = self.datasets().to_dict("records")
         return out
+
+    def coverage(self) -> "pd.DataFrame":
+        """Coverage of every load of goods flows (see :mod:`tradepulse.warehouse.datasets`)."""
+        from tradepulse.warehouse.datasets import stored_coverage
+        return stored_coverage(self)
+
+    def datasets(self) -> "pd.DataFrame":
+        """One row per dataset: source, revision, product level, partner detail, frequency, coverage span."""
+        from tradepulse.warehouse.datasets import dataset_summary
+        cov = self.coverage()
+        return dataset_summary(cov)
 
     def export(self, out: str | Path, *, table: str = "flows", fmt: str | None = None,
                where: dict | None = None) -> int:
