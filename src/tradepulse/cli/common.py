@@ -38,7 +38,9 @@ def write_table(df, out: Optional[Path]) -> None:
     suffix = out.suffix.lower()
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
-        df.to_parquet(out, index=False)
+        plain = df.copy(deep=False)
+        plain.attrs = {}   # pandas stores attrs as JSON in Parquet; a ResultMeta there is not JSON and fails
+        plain.to_parquet(out, index=False)
     elif suffix in (".xlsx", ".xls"):
         df.to_excel(out, index=False)
     elif suffix in (".csv", ""):
