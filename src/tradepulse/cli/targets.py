@@ -9,7 +9,8 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.cli.common import (WarehouseOption, console, friendly_errors, json_result, print_meta,
+                                   write_table)
 
 targets_app = typer.Typer(help="Roadmap targets (Solar Hijri years), import substitution, mirror statistics.",
                           no_args_is_help=True)
@@ -52,19 +53,6 @@ def _no_roadmap(country: str) -> str:
             f"(found: {have}; add one as $TRADEPULSE_HOME/roadmaps/<name>.toml with reporter = \"{country}\")")
 
 
-def _write(df, out: Path | None) -> None:
-    """:func:`write_table` of a copy without ``attrs``: pandas' Parquet writer JSON-dumps ``attrs`` and fails on
-    the ResultMeta kept there (the warnings are printed, not stored in the file)."""
-    if out is not None:
-        df = df.copy(deep=False)
-        df.attrs = {}
-    write_table(df, out)
-
-
-def _print_warnings(meta) -> None:
-    """The result's warnings under the table, yellow, one per line."""
-    for w in meta.warnings:
-        console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
 
 
 def _money(v, metric: str, lang: str) -> str:
@@ -137,7 +125,9 @@ def status_cmd(
             typer.echo(json.dumps({"country": country, "roadmap": None, "targets": [], "meta": meta.to_dict()},
                                   ensure_ascii=False, indent=2))
         else:
-            _print_warnings(meta)
+            from tradepulse.meta import attach
+            from tradepulse.roadmap import StatusList
+            print_meta(attach(StatusList(), meta))
         return
     with Warehouse(warehouse, read_only=True) as wh:
         if as_json:
@@ -153,7 +143,7 @@ def status_cmd(
         charts.mkdir(parents=True, exist_ok=True)
         for st in statuses:
             (charts / f"{st.id}.svg").write_text(to_svg(target_chart(st, lang=lang)), encoding="utf-8")
-    _write(status_frame(statuses, lang=lang), out)
+    write_table(status_frame(statuses, lang=lang), out)
     if as_json:
         typer.echo(json.dumps({"country": rm.reporter, "roadmap": rm.id, "source": rm.source,
                                "targets": [s.to_dict() for s in statuses], "meta": meta_of(statuses).to_dict()},
@@ -186,7 +176,7 @@ def status_cmd(
                       fmt.text(deadline), _money(st.target_value, t.metric, lang), actual,
                       _money(st.gap, t.metric, lang), req, _money(st.projection, t.metric, lang))
     console.print(table)
-    _print_warnings(meta_of(statuses))
+    print_meta(statuses)
 
 
 @targets_app.command("show")
@@ -238,7 +228,7 @@ def show_cmd(
         figures.insert(2, ("baseline in the data", deviation))
     for key, value in figures:
         console.print(f"[bold]{key}:[/] {value}")
-    _print_warnings(st.meta)
+    print_meta(st)
     if svg is not None:
         from tradepulse.roadmap.charts import target_chart, to_svg
         svg.parent.mkdir(parents=True, exist_ok=True)
@@ -301,7 +291,6 @@ def substitution_cmd(
 
     from tradepulse.config import DEFAULT_FOCUS
     from tradepulse.errors import NoDataError, UnknownNameError
-    from tradepulse.meta import meta_of
     from tradepulse.roadmap import roadmap_for
     from tradepulse.roadmap.substitution import load_lines, monitor
     from tradepulse.warehouse import Warehouse
@@ -319,10 +308,9 @@ def substitution_cmd(
     with Warehouse(warehouse, read_only=True) as wh:
         table = monitor(wh, load_lines(lines), reporter=reporter, calendar=calendar, window=window,
                         monthly=monthly)
-    _write(table, out)
+    write_table(table, out)
     if as_json:
-        typer.echo(json.dumps({"rows": json.loads(table.to_json(orient="records", force_ascii=False)),
-                               "meta": meta_of(table).to_dict()}, ensure_ascii=False, indent=2))
+        typer.echo(json_result(table))
         return
     view = Table(title=f"Import substitution / bans — {reporter} ({calendar} years, method pre{window}avg)")
     for c in ("hs", "title", "kind", "start", "baseline", "latest", "saving", "cumulative", "leak: partners",
@@ -334,7 +322,7 @@ def substitution_cmd(
                      _money(_f(r.saving_cumulative), "", "en"), _money(_f(r.leakage_partners), "", "en"),
                      _money(_f(r.leakage_neighbours), "", "en"), _money(_f(r.domestic_production), "", "en"))
     console.print(view)
-    _print_warnings(meta_of(table))
+    print_meta(table)
 
 
 def _f(v):
