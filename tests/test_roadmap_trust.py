@@ -96,8 +96,9 @@ def test_baseline_far_from_the_data_warns(written, warned):
     msgs = [w for w in st.meta.warnings if "roadmap baseline" in w]
     assert bool(msgs) == warned
     if written == 250e6:
-        assert msgs == ["target t: the roadmap baseline 250.0 M (2020) is 404% above the data for the same scope "
-                        "(49.6 M); check the baseline or the scope"]
+        expected = ("target t: the roadmap baseline 250.0 M (2020) is 404% above the data for the same scope "
+                    "(49.6 M); check the baseline or the scope")
+        assert msgs == [expected]
         goal = 250e6 * 1.08 ** 6
         assert st.progress == pytest.approx((55e6 - 250e6) / (goal - 250e6))
 

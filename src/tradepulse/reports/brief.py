@@ -357,11 +357,9 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
             "spark": _spark(s),
         })
         if s.baseline_deviation is not None and any("roadmap baseline" in w for w in s.meta.warnings):
-            unit = UNIT_LABELS["money"]
-
-            def amount(v: float) -> str:
-                return (f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(t.metric) == "money"
-                        else fmt.num(v, 2))
+            def amount(v: float, metric: str = t.metric) -> str:
+                unit = UNIT_LABELS["money"]
+                return f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(metric) == "money" else fmt.num(v, 2)
             english = next(w for w in s.meta.warnings if "roadmap baseline" in w)
             brief.target_notes.append({"msg": BASELINE_NOTE, "en": english, "args": {
                 "target": title, "year": fmt.text(t.baseline_year), "baseline": amount(s.baseline_value),
