@@ -191,3 +191,16 @@ def test_no_import_cycles_between_roadmap_modules():
     assert graph["metrics"] >= {"lines"} and "substitution" not in graph["metrics"]
     assert "metrics" in graph["substitution"] and "lines" in graph["substitution"]
     list(graphlib.TopologicalSorter(graph).static_order())     # raises CycleError on a cycle
+
+
+def test_dashboard_targets_are_the_focus_countrys(tmp_warehouse, tmp_path, monkeypatch):
+    """The dashboard's target statuses follow its focus country: ZAF (no roadmap file) → a no-data note
+    naming South Africa, never Iran's targets; IRN → Iran's seed targets."""
+    from tradepulse.errors import NoDataError
+    from tradepulse.web.data import DataContext, target_statuses
+    monkeypatch.setenv("TRADEPULSE_HOME", str(tmp_path))
+    tmp_warehouse.close()
+    with pytest.raises(NoDataError, match="no roadmap for South Africa"):
+        target_statuses(DataContext(tmp_warehouse.path, focus="ZAF"))
+    ids = [st.id for st in target_statuses(DataContext(tmp_warehouse.path, focus="IRN"))]
+    assert ids[0] == "syria-total-trade" and len(ids) == len(load_roadmap().targets)
