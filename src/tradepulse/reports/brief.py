@@ -356,7 +356,8 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
             "calendar": t.calendar, "unit": _metric_unit(t.metric),
             "spark": _spark(s),
         })
-        if s.baseline_deviation is not None and any("roadmap baseline" in w for w in s.meta.warnings):
+        # baseline far from the data: translated here (data 0 → infinite deviation: the English warning stays)
+        if s.baseline_deviation not in (None, float("inf")) and any("roadmap baseline" in w for w in s.meta.warnings):
             def amount(v: float, metric: str = t.metric) -> str:
                 unit = UNIT_LABELS["money"]
                 return f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(metric) == "money" else fmt.num(v, 2)
