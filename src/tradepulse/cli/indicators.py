@@ -102,9 +102,6 @@ def balance_cmd(
            "province": "province"}.get(by)
     _show(df, f"Trade balance of {reporter}", ["year", "reporter"] + ([key] if key else []) +
           ["exports", "imports", "balance", "non_oil_balance", "exports_growth", "non_oil_exports_growth"])
-    for side in ("exports", "imports"):
-        if (df[side] == 0).all():
-            console.print(f"[yellow]note:[/] the selection holds no {side[:-1]} rows, so the balance is one-sided")
     write_table(df, out)
 
 
@@ -196,7 +193,8 @@ def technology_cmd(
     hs_sitc: Optional[Path] = typer.Option(None, "--hs-sitc", help="HS6→SITC2 CSV (hs6, sitc2[, weight]); "
                                            "default: derived from atlas-common-data conversion weights."),
     sitc: bool = typer.Option(False, "--sitc", help="Products in the warehouse are SITC Rev.2 codes."),
-    hs_revision: Optional[str] = typer.Option(None, "--hs-revision", help="HS revision for the atlas weights."),
+    hs_revision: Optional[str] = typer.Option(None, "--hs-revision", help="HS revision of the data (default: as "
+                                              "stored) for the atlas conversion (Lall and BEC)."),
     split: str = typer.Option("equal", "--split", help="HS6 codes with several BEC codes: equal or first."),
     flow: str = typer.Option("export", "--flow", help="export or import."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
@@ -220,7 +218,7 @@ def technology_cmd(
             df = tc.lall_shares(wh, lall=lall, hs_sitc=hs_sitc, classification="sitc2" if sitc else "hs",
                                 hs_revision=hs_revision, **common)
         else:
-            df = tc.bec_shares(wh, level=classes, split=split, **common)
+            df = tc.bec_shares(wh, level=classes, split=split, hs_revision=hs_revision, **common)
     if as_json:
         typer.echo(json_result(df))
         write_table(df, out)

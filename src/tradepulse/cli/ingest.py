@@ -107,6 +107,9 @@ def register(app: typer.Typer) -> None:
         option: List[str] = typer.Option([], "--option", "-o", help="Reader option KEY=VALUE, repeatable "
                                          "(e.g. year=2017, partner=WLD, hs_revision=HS2017)."),
         target: Optional[str] = typer.Option(None, "--target", "-t", help=TARGET_HELP),
+        reporter: str | None = typer.Option(
+            None, "--reporter", "-r", help="Reporting country (ISO3, e.g. IRN) of a file without a reporter column; "
+                                           "required for such a customs file."),
         warehouse: Optional[Path] = WarehouseOption,
         replace: bool = typer.Option(False, "--replace", help="Replace rows loaded earlier from this file."),
         on_overlap: str = typer.Option(
@@ -137,6 +140,11 @@ def register(app: typer.Typer) -> None:
             if "target" in options and options["target"] != target:
                 raise TradepulseError(f"--target {target} and --option target={options['target']} disagree")
             options["target"] = target
+        if reporter is not None:
+            from tradepulse.errors import TradepulseError
+            if "reporter" in options and str(options["reporter"]).upper() != reporter.upper():
+                raise TradepulseError(f"--reporter {reporter} and --option reporter={options['reporter']} disagree")
+            options["reporter"] = reporter.strip().upper()
         if mapping is not None:
             options["mapping"] = str(mapping)
         if dataset:

@@ -13,6 +13,10 @@ Conventions
   default) or ``chapter27`` — or any tuple of prefixes.  **Non-oil** exports / imports / balance exclude it.
 * **Growth** (year-on-year) = v_t / v_{t−1} − 1, only between consecutive calendar years (NaN when the
   previous year is missing or zero).
+* **One-sided data**: a year (× reporter) whose selection holds export rows but no import rows, or the
+  reverse, gives a balance that is only one side.  Such rows carry ``one_sided`` = ``"exports only"`` /
+  ``"imports only"`` (None when both sides are present) and the result's :mod:`tradepulse.meta` holds one
+  warning per reporter and side naming the years (the CLI prints it under the table).
 * **Layers / WLD rule**: totals come from :func:`~tradepulse.indicators.selection.national_totals`
   (world-total rows preferred, else national bilateral rows, else the sum of provincial customs rows, chosen
   per year × reporter × flow, never added together).  Breakdowns by partner or province only use bilateral
@@ -33,6 +37,7 @@ from tradepulse.meta import provenance
 from tradepulse import reference
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
+from tradepulse.meta import ResultMeta, attach
 
 BY_CHOICES = ("total", "partner", "partner_group", "product", "product_group", "province")
 EXPORT_KINDS = ("export", "re-export")
@@ -118,7 +123,41 @@ def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner
     if df.empty:
         raise NoDataError(f"no export or import rows for reporter {reporter} in this selection")
     several = len(sel._split(reporter)) > 1
-    return _finish(df, (["reporter"] if several else []) + ([key_col] if key_col else []))
+    out = _finish(df, (["reporter"] if several else []) + ([key_col] if key_col else []))
+    return _mark_one_sided(out, df)
+
+
+def _span(years: list[int]) -> str:
+    """``2014–2016, 2019`` from a sorted year list."""
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def _mark_one_sided(out: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Add ``one_sided`` per year × reporter (from which directions have rows in the selection) and a meta
+    warning per reporter and missing side."""
+    have = rows.groupby(["year", "reporter"])["direction"].agg(lambda d: frozenset(d))
+    label = have.map(lambda d: None if len(d) == 2 else f"{next(iter(d))} only")
+    label.index = label.index.set_levels(label.index.levels[0].astype("int64"), level=0)
+    meta = ResultMeta(coverage={"years_with_exports": sorted(int(y) for (y, _), d in have.items() if "exports" in d),
+                                "years_with_imports": sorted(int(y) for (y, _), d in have.items() if "imports" in d)})
+    for (rep, side), grp in label.dropna().groupby([label.dropna().index.get_level_values("reporter"),
+                                                     label.dropna()]):
+        years = sorted(int(y) for y in grp.index.get_level_values("year"))
+        missing = "import" if side == "exports only" else "export"
+        meta.warn(f"{rep}: the selection holds no {missing} rows in {_span(years)}, so the balance there is "
+                  f"one-sided ({side}); coverage is not defined")
+    if "reporter" in out.columns:
+        idx = pd.MultiIndex.from_arrays([out["year"].astype("int64"), out["reporter"]])
+        out["one_sided"] = label.reindex(idx).to_numpy()
+    else:
+        out["one_sided"] = label.droplevel("reporter").reindex(out["year"].astype("int64")).to_numpy()
+    return attach(out, meta)
 
 
 def _finish(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -57,6 +57,23 @@ def iso3_codes() -> frozenset[str]:
     return frozenset(countries()["iso3"])
 
 
+#: Legacy / variant country codes still found in macro and trade files → current ISO 3166-1 alpha-3 (or the
+#: code the reference list and the trade sources use, XKX for Kosovo).  World Bank WDI used ROM (Romania,
+#: until 2017), ZAR (DR Congo), TMP (Timor-Leste), ADO (Andorra), IMY (Isle of Man), KSV (Kosovo), WBG (West
+#: Bank and Gaza); CEPII GeoDist uses PAL (Palestine).  (YUG is ambiguous — Serbia and Montenegro split — and
+#: is not rewritten.)  Same rewrite as the readers' aliases (``tradepulse.ingest.codes.ALIASES``).
+LEGACY_ISO3 = {"ROM": "ROU", "ZAR": "COD", "TMP": "TLS", "ADO": "AND", "IMY": "IMN", "KSV": "XKX",
+               "WBG": "PSE", "PAL": "PSE"}
+
+
+def harmonise_iso3(codes) -> pd.Series:
+    """``codes`` (any iterable of country codes) with legacy codes rewritten by :data:`LEGACY_ISO3` (upper-case,
+    stripped); other codes unchanged.  Returns a string Series aligned with the input."""
+    s = codes.astype(object) if isinstance(codes, pd.Series) else pd.Series(list(codes), dtype=object)
+    s = s.astype(str).str.strip().str.upper()
+    return s.replace(LEGACY_ISO3)
+
+
 def country_name(iso3: str, lang: str = "en") -> str:
     row = countries().set_index("iso3")
     if iso3 not in row.index:
