@@ -36,8 +36,9 @@ import pandas as pd
 from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators.selection import prefix_filter
+from tradepulse.meta import ResultMeta, attach, provenance
 from tradepulse.roadmap import calendar as cal
-from tradepulse.meta import provenance
+from tradepulse.roadmap.lines import load_lines, saving_series, start_warnings
 from tradepulse.roadmap.model import Scope, Target
 from tradepulse.schema import WORLD
 
@@ -119,7 +120,8 @@ def product_prefixes(names: tuple[str, ...], substitution_file=None) -> tuple[st
     out: list[str] = []
     for n in names:
         if n == "@substitution":
-            from tradepulse.roadmap.substitution import load_lines
+            if substitution_file is None:
+                raise InputError("product '@substitution' needs a substitution_file in the roadmap's [roadmap] table")
             out.extend(load_lines(substitution_file)["hs"].tolist())
         elif n.isdigit():
             out.append(n)
@@ -442,7 +444,12 @@ def metric_series(data, target: Target, *, substitution_file=None) -> pd.DataFra
         return count_series(data, sc, calendar, "product" if m == "n_products" else "partner", prefixes,
                             float(target.options.get("threshold", 0.0)))
     if m == "import_saving":
-        from tradepulse.roadmap.substitution import saving_series
         imports = _flow_series(data, sc, "import", calendar, prefixes)
-        return saving_series(imports, target)
+        out = saving_series(imports, target)
+        if substitution_file is not None and target.baseline_year is not None:
+            meta = ResultMeta(coverage={"first_after_year": target.baseline_year + 1})
+            for sentence in start_warnings(load_lines(substitution_file), prefixes, target.baseline_year, calendar):
+                meta.warn(f"target {target.id}: {sentence}")
+            attach(out, meta)
+        return out
     raise NoDataError(f"metric {m!r} is not implemented")
