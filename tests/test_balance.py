@@ -174,3 +174,37 @@ def test_several_reporters_kept_apart(flows):
     assert r.loc["IRN", "exports"] == 120 and r.loc["TUR", "exports"] == 999
     one = trade_balance(flows, reporter="IRN")
     assert "reporter" not in one.columns
+
+
+def test_one_sided_years_marked_in_the_python_result(flows):
+    """Issue 14: one-sided data is marked by the Python API, not only by the CLI.  2023 holds exports (WLD +
+    customs) and imports (CHN 8517); dropping the 2023 import row leaves 2023 exports only."""
+    from tradepulse.meta import meta_of
+
+    both = trade_balance(flows, reporter="IRN")
+    assert both["one_sided"].isna().all() and meta_of(both).warnings == []
+    no_imp = flows[~((flows.year == 2023) & (flows.flow == "import"))]
+    r = trade_balance(no_imp, reporter="IRN").set_index("year")
+    assert r.loc[2023, "one_sided"] == "exports only" and r.loc[[2020, 2021], "one_sided"].isna().all()
+    assert np.isnan(r.loc[2023, "coverage"])
+    assert meta_of(r).warnings == [("IRN: the selection holds no import rows in 2023, so the balance there is "
+                                    "one-sided (exports only); coverage is not defined")]
+    only_imp = trade_balance(flows[flows.flow == "import"], reporter="IRN")
+    assert (only_imp["one_sided"] == "imports only").all()
+    assert "no export rows in 2020–2021, 2023" in meta_of(only_imp).warnings[0]
+    by_partner = trade_balance(no_imp, reporter="IRN", by="partner")
+    assert set(by_partner.loc[by_partner.year == 2023, "one_sided"]) == {"exports only"}
+    assert by_partner.loc[by_partner.year == 2020, "one_sided"].isna().all()
+
+
+def test_one_sided_on_real_comtrade_exports_only(shared_data):
+    """The Comtrade partner-totals fixture holds exports only: every ZAF year 2014–2022 is one-sided."""
+    from tradepulse.meta import meta_of
+
+    df = pd.read_parquet(shared_data / "comtrade_partner_totals_2014_2022.parquet")
+    zaf = df[(df.reporter == "ZAF") & (df.partner != "W00")]
+    rows = as_flows([(int(r.year), "ZAF", r.partner, "export", "TOTAL", float(r.value_usd), None)
+                     for r in zaf.itertuples()])
+    r = trade_balance(rows, reporter="ZAF", oil=None)
+    assert (r["one_sided"] == "exports only").all() and r["coverage"].isna().all()
+    assert meta_of(r).warnings[0].startswith("ZAF: the selection holds no import rows in 2014–2022")

@@ -52,6 +52,7 @@ def test_balance_cli_matches_api(wh_path, tmp_path):
     got = pd.read_csv(out)
     with Warehouse(wh_path, read_only=True) as wh:
         want = trade_balance(wh, reporter="IRN", by="partner")
+    want["one_sided"] = want["one_sided"].astype("float64")   # all None (both sides); NaN in the CSV
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert got.set_index(["year", "partner"]).loc[(2020, "TUR"), "balance"] == 30
 
@@ -93,3 +94,34 @@ def test_bad_requests_exit_2_one_line(wh_path, args, message):
     assert message in text
     assert text.startswith("error:") and text.count("error:") == 1
     assert "Traceback" not in r.output
+
+
+def test_balance_cli_prints_the_one_sided_warning_from_the_api(wh_path):
+    """TUR reports exports only: the warning comes from trade_balance's meta, printed under the table."""
+    r = run("balance", "-w", str(wh_path), "--reporter", "TUR")
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "warning: TUR: the selection holds no import rows in 2020–2021, so the balance there is one-sided" in text
+    assert "warning" not in run("balance", "-w", str(wh_path)).output
+
+
+def test_technology_cli_prints_the_unclassified_warning(tmp_path):
+    """HS1992 code 271000 stated as HS2017 has no BEC code: half the value is unclassified and the CLI says
+    so; stated as HS1992 (--hs-revision) it is converted and the warning is gone."""
+    df = pd.DataFrame({"year": 2020, "reporter": "IRN", "partner": "WLD", "flow": "export",
+                       "product": ["271000", "570110"], "value_usd": [50.0, 50.0], "province": None})
+    for col in schema.FLOWS:
+        if col not in df:
+            df[col] = None
+    df["hs_revision"], df["source"] = "HS2017", "test"
+    df["quantity"] = df["quantity"].astype("float64")
+    path = tmp_path / "t.duckdb"
+    with Warehouse(path) as wh:
+        wh.raw.register("src", df[list(schema.FLOWS)])
+        wh.raw.execute("INSERT INTO flow_rows SELECT * FROM src")
+    r = run("technology", "-w", str(path))
+    assert r.exit_code == 0, r.output
+    assert "warning: BEC: 50.0% of the value has no class (unclassified); largest: 271000 (50.0%)" in \
+        " ".join(r.output.split())
+    r = run("technology", "-w", str(path), "--hs-revision", "HS1992")
+    assert r.exit_code == 0 and "warning" not in r.output

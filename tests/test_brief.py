@@ -222,7 +222,7 @@ def test_brief_content_en(demo_env, brief_en):
     assert 'dir="ltr"' in html and "Roadmap targets" in html and "Top opportunities" in html
     assert "SYNTHETIC demo data" in html and "1405-W36" in html
     if b.targets:                                                # roadmap module present
-        assert {t["status"] for t in b.targets} <= {"on-track", "at-risk", "off-track", "no-data"}
+        assert {t["status"] for t in b.targets} <= {"on-track", "at-risk", "off-track", "no-data", "no-recent-data"}
         assert all(t["spark"].startswith("<svg") for t in b.targets if t["actual"] is not None)
 
 
@@ -374,3 +374,73 @@ def test_brief_exporters_match_the_firm_indicators(demo_env, brief_en, tmp_path)
         w.raw.execute("DELETE FROM firm_flows")
     b = build_brief(bare, url, today=TODAY, skip=("targets", "actions"))
     assert b.exporters is None and "No firm-level (exporter) data in the warehouse." in render_html(b)
+
+
+# ------------------------------------------------------------------ roadmaps are per country (issue 14)
+def test_demo_brief_no_recent_data_and_baseline_note(demo_env, brief_en):
+    """Reference day 25 Nov 2026 = SH 1405; the demo's data end in 2023, so SH 1401 is the latest year:
+    targets due in 1404 read "no recent data (latest data 1401)" (1401 < 1404 − 1 and < 1405 − 2), never on
+    track.  The handicrafts baseline written in the roadmap (250 M for 1399) is compared with the same scope in
+    the data: the data note appears exactly when it is more than 20 % away, in English and Persian."""
+    from tradepulse.reports.brief import build_brief, render_html
+    from tradepulse.roadmap import evaluate, load_roadmap
+    wh, url, _ = demo_env
+    by_id = {t["id"]: t for t in brief_en.targets}
+    for tid in ("neighbours-exports", "handicrafts-exports", "syria-technical-services"):
+        assert (by_id[tid]["status"], by_id[tid]["as_of_year"]) == ("no-recent-data", 1401)
+    html = render_html(brief_en)
+    assert html.count("no recent data (latest data 1401)") == 3
+    from tradepulse.warehouse import Warehouse
+    with Warehouse(wh, read_only=True) as w:
+        hc = {s.id: s for s in evaluate(load_roadmap(), w, as_of=TODAY)}["handicrafts-exports"]
+    far = abs(250e6 - hc.baseline_data) > 0.2 * hc.baseline_data
+    assert far == bool(brief_en.target_notes)
+    assert not any("roadmap baseline" in n for n in brief_en.data_notes)   # shown translated, not twice
+    assert any("no recent data" in n for n in brief_en.data_notes)       # the other roadmap warnings, in English
+    if far:
+        dev = f"{250e6 / hc.baseline_data - 1:+.0%}"
+        assert f"the roadmap baseline 250.0 US$ million (1399) is {dev} away from the data" in html
+        fa = render_html(build_brief(wh, url, lang="fa", today=TODAY, skip=("trade", "actions")))
+        assert "یادداشت‌های داده" in fa and "مقدار پایهٔ نقشهٔ راه" in fa
+        assert "بدون دادهٔ تازه (آخرین داده: ۱۴۰۱)" in fa
+
+
+@pytest.fixture(scope="module")
+def zaf_warehouse(shared_data, tmp_path_factory):
+    """The real BACI sample (South Africa and Afghanistan exports 2021) loaded as a new user would:
+    ``tradepulse ingest --format baci``."""
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    wh = tmp_path_factory.mktemp("zaf") / "wh.duckdb"
+    res = CliRunner().invoke(app, ["ingest", str(shared_data / "baci_sample.csv"), "--format", "baci",
+                                   "-w", str(wh)])
+    assert res.exit_code == 0, res.output
+    return wh
+
+
+@pytest.mark.parametrize("lang, sentence", [
+    ("en", "No roadmap for South Africa; targets are shown for countries with a roadmap file."),
+    ("fa", "برای افریقای جنوبی نقشهٔ راهی نیست؛ اهداف فقط برای کشورهایی نشان داده می‌شوند که پروندهٔ نقشهٔ "
+           "راه دارند."),
+])
+def test_zaf_brief_shows_no_iran_target(zaf_warehouse, tmp_path, monkeypatch, lang, sentence):
+    """Only Iran's roadmap exists (the shipped one; TRADEPULSE_HOME holds none): a South Africa brief says
+    there is no roadmap for South Africa and shows none of Iran's targets (before: Iran–Syria under "Reporter:
+    South Africa").  Giving Iran's roadmap explicitly for ZAF is refused with a sentence too."""
+    from tradepulse.reports.brief import build_brief, render_html
+    from tradepulse.roadmap import EXAMPLE, load_roadmap
+    monkeypatch.setenv("TRADEPULSE_HOME", str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    b = build_brief(zaf_warehouse, url, reporter="ZAF", lang=lang, today=TODAY, skip=("trade", "actions"))
+    html = render_html(b)
+    assert b.reporter == "ZAF" and b.targets == [] and b.roadmap_country is None
+    assert sentence in html
+    iran = load_roadmap()
+    for t in iran.targets:
+        assert t.title(lang) not in html and t.id not in html
+    assert "Syria" not in html and "سوریه" not in html
+    b = build_brief(zaf_warehouse, url, reporter="ZAF", roadmap=str(EXAMPLE), today=TODAY,
+                    skip=("trade", "actions"))
+    assert b.targets == []
+    assert "The roadmap iran-tpo-seed is for Iran, not South Africa; its targets are not shown." in render_html(b)

@@ -57,7 +57,7 @@ def two_briefs(tmp_path_factory):
     from tradepulse.reports.period import overview_current
     annual_only = overview_current(wh, "IRN")                                      # the demo is annual
     first = [(1404, m) for m in range(1, 13)] + [(1405, m) for m in range(1, 7)]     # to Shahrivar 1405
-    ingest_file(wh, write_customs(root / "SYNTHETIC-customs-monthly-1.csv", first, 1), "customs")
+    ingest_file(wh, write_customs(root / "SYNTHETIC-customs-monthly-1.csv", first, 1), "customs", reporter="IRN")
     b1 = build_brief(wh, url, lang="en", date=BEFORE, today=TODAY, history=history)
     write_brief(None, None, out=root / "out" / "brief1.html", brief=b1)
     # between the briefs: one action closed, and Mehr 1405 loaded
@@ -68,7 +68,7 @@ def two_briefs(tmp_path_factory):
         closed = open_[0]
         svc.update_action(closed.id, closed.version, "test", today=TODAY - dt.timedelta(days=2), status="done")
     factory.kw["bind"].dispose()
-    ingest_file(wh, write_customs(root / "SYNTHETIC-customs-monthly-2.csv", [(1405, 7)], 2), "customs")
+    ingest_file(wh, write_customs(root / "SYNTHETIC-customs-monthly-2.csv", [(1405, 7)], 2), "customs", reporter="IRN")
     b2 = build_brief(wh, url, lang="en", date=TODAY, today=TODAY, history=history)
     write_brief(None, None, out=root / "out" / "brief2.html", brief=b2)
     return root, wh, url, b1, b2, closed.id, annual_only

@@ -347,9 +347,14 @@ def test_opportunities_ranking(stata):
         opportunities(res, "IRN")
     with pytest.raises(UnknownNameError, match="strategy"):
         opportunities(res, "pol", "moonshot")
-    # raw input is accepted too (complexity is run first)
-    raw = opportunities(stata, "pol", exporter="origin", product="hs92", value="export_val", year=1996)
+    # raw input is accepted too (complexity is run first, with the Atlas sample filters unless switched off)
+    cols = {"exporter": "origin", "product": "hs92", "value": "export_val"}
+    raw = opportunities(stata, "pol", year=1996, min_exports=0, exclude_products=(), **cols)
     assert raw["product"].tolist() == opp["product"].tolist()
+    atlas = opportunities(stata, "pol", year=1996, **cols)
+    filtered = complexity(stata, year="year", min_exports=1e9, exclude_products=["99"], **cols)
+    assert atlas["product"].tolist() == opportunities(filtered, "pol", year=1996)["product"].tolist()
+    assert atlas["product"].tolist() != raw["product"].tolist()     # the sample filter changes the ranking
 
 
 # ------------------------------------------------------------------ warehouse
@@ -451,9 +456,11 @@ def test_demo_warehouse_to_opportunities_for_iran(tmp_path):
     out = tmp_path / "opp.csv"
     r = CliRunner().invoke(app, ["opportunities", "--country", "IRN", "--warehouse", str(path), "-o", str(out)])
     assert r.exit_code == 0, r.output
-    assert pd.read_csv(out, dtype={"product": str})["product"].tolist() == opp["product"].tolist()
+    # the CLI applies the Atlas sample filters (no macro data yet: the population filter is skipped)
+    atlas = opportunities(exports, "IRN", year_column="year")
+    assert pd.read_csv(out, dtype={"product": str})["product"].tolist() == atlas["product"].tolist()
     from tradepulse import reference
-    assert reference.product_name(opp["product"].iloc[0])[:20] in r.output   # the table names the products
+    assert reference.product_name(atlas["product"].iloc[0])[:20] in r.output   # the table names the products
     # PRODY/EXPY from the macro table: EXPY is a share-weighted mean of PRODY, within the GDPpc range
     with Warehouse(path) as wh:
         ingest_frame(wh, world.macro, source="demo-synthetic", name="demo_macro", target="macro")

@@ -170,3 +170,18 @@ def test_no_indicator_total_exceeds_the_largest_single_dataset(tmp_path, seed, y
         md = diversification.market_diversification(wh, reporter="IRN")
         for y, v in md.set_index("year").total_value.items():
             assert v <= largest.loc[("IRN", y)] * (1 + 1e-12)
+
+
+def test_zaf_brief_has_no_iran_target_no_tota_and_data_notes(mixed):
+    from tradepulse.reports.brief import build_brief, render_html
+
+    b = build_brief(mixed, None, reporter="ZAF", lang="en", skip=("actions",))
+    html = render_html(b)
+    assert b.targets == []                       # South Africa has no roadmap: no other country's targets
+    assert "TOTA" not in html and "syria-total-trade" not in html
+    assert b.data_notes and b.data_notes[0].startswith("datasets read: ")
+    assert "Data notes" in html
+    for section in ("movers", "new_rca"):         # product sections never read all-goods TOTAL rows
+        frame = getattr(b, section)
+        if frame is not None:
+            assert frame["product"].str.fullmatch(r"\d{4}").all()

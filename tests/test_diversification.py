@@ -10,8 +10,10 @@ from helpers import complete_flows
 from tradepulse import schema
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators.diversification import (
-    hk_margins, hummels_klenow, indices, market_diversification, product_diversification, theil_direct,
+    cdp_concentration, hk_margins, hummels_klenow, indices, market_diversification, product_diversification,
+    theil_direct, unctad_concentration, unctad_indices,
 )
+from tradepulse.meta import meta_of
 
 # Comtrade partner codes that are not markets: the world total (kept as WLD for cross-checks),
 # "nes" areas and special categories.  S19 ("Other Asia, nes" = Taiwan in Comtrade) IS kept as a market.
@@ -72,12 +74,12 @@ def test_hummels_klenow_hand():
     J, world: EM=20/26, IM=6/20.  J by market (rest): M1 EM=6/(12−4)=.75, IM=4/6; M2 EM=8/12, IM=2/8."""
     df = pd.DataFrame({"reporter": ["J", "K", "K", "K", "J", "L"], "partner": ["M1", "M1", "M1", "M2", "M2", "M2"],
                        "product": ["p", "p", "q", "p", "q", "q"], "value_usd": [4, 6, 2, 4, 2, 8.0], "year": 2000})
-    r = hummels_klenow(df).set_index("reporter")
+    r = hummels_klenow(df, aggregate="pooled").set_index("reporter")
     assert r.loc["J", "extensive_margin"] == pytest.approx(0.7)
     assert r.loc["J", "intensive_margin"] == pytest.approx(6 / 14)
     assert r.loc["J", "overall_share"] == pytest.approx(0.3)
     assert r.loc["L", "extensive_margin"] == pytest.approx(2 / 18) and r.loc["L", "intensive_margin"] == 4
-    w = hummels_klenow(df, reference="world").set_index("reporter").loc["J"]
+    w = hummels_klenow(df, reference="world", aggregate="pooled").set_index("reporter").loc["J"]
     assert (w.extensive_margin, w.intensive_margin) == pytest.approx((20 / 26, 0.3))
     m = hummels_klenow(df, by_market=True).set_index(["reporter", "partner"])
     assert m.loc[("J", "M1"), ["extensive_margin", "intensive_margin"]].tolist() == pytest.approx([0.75, 4 / 6])
@@ -187,7 +189,8 @@ def test_comtrade_market_diversification(comtrade_flows):
         x = bil[(bil.reporter == "TUR") & (bil.year == year)].value_usd.to_numpy()
         assert r.loc[year, "hhi"] == pytest.approx(((x / x.sum()) ** 2).sum(), rel=1e-12)
         yr = bil[bil.year == year]
-        universe = yr.groupby("partner").value_usd.sum().index
+        universe = yr.groupby("partner").value_usd.sum().index.drop("TUR")   # not its own market
+        assert r.loc[year, "n_universe"] == len(universe)
         dense = bil[(bil.reporter == "TUR") & (bil.year == year)].set_index("partner").value_usd \
             .reindex(universe, fill_value=0.0).to_numpy()
         assert r.loc[year, "theil"] == pytest.approx(theil_direct(dense), rel=1e-12)
@@ -240,6 +243,9 @@ def test_agtpa_market_diversification(shared_data):
     x = a[(a.exporter == "IRN") & (a.year == 2006) & (a.trade > 0)].trade.to_numpy()
     assert r.loc[2006, "hhi"] == pytest.approx(((x / x.sum()) ** 2).sum(), rel=1e-12)
     assert r.loc[2006, "n_active"] == len(x)
+    # issue 21 regression: 69 countries, IRN serves all 68 others in 2006 → between-Theil ln(68/68) = 0
+    # (it was ln(69/68) = 0.0146 while IRN counted as one of its own possible markets)
+    assert r.loc[2006, "n_universe"] == 68 and r.loc[2006, "theil_between"] == 0
     assert np.allclose(r.theil, r.theil_within + r.theil_between, atol=1e-12)
     hk = hk_margins(flows, reporter="IRN", use_products=False)
     assert len(hk) == 21 and np.allclose(hk.extensive_margin * hk.intensive_margin, hk.overall_share)
@@ -325,6 +331,7 @@ def test_comtrade_market_regions(comtrade_flows):
     b = comtrade_flows[(comtrade_flows.year == 2018) & (comtrade_flows.partner != "WLD")
                        & (comtrade_flows.reporter != comtrade_flows.partner)]
     universe = pd.Series(b.partner.unique())
+    universe = universe[universe != "TUR"]          # a reporter is not its own market (issue 21)
     n_g = universe.map(regions).fillna("(other)").value_counts()
     x = b[b.reporter == "TUR"].groupby("partner").value_usd.sum()
     s_g = x.groupby(x.index.map(lambda c: regions.get(c, "(other)"))).sum() / x.sum()
@@ -332,3 +339,132 @@ def test_comtrade_market_regions(comtrade_flows):
     assert r.theil_between_groups == pytest.approx(between, rel=1e-10)
     with pytest.raises(UnknownNameError, match="region kind"):
         market_diversification(comtrade_flows, reporter="TUR", years=2018, groups="planets")
+
+
+# ---------------------------------------------------------------- issue 21: reference forms
+def test_hummels_klenow_per_market_geometric_hand():
+    """HK 2005 aggregate (same toy as above): J serves M1 (EM .75, IM 4/6, rest's exports 12−4 = 8) and
+    M2 (EM 8/12, IM 2/8, rest 14−2 = 12).  Weights 8/20, 12/20: EM = .75^.4 (2/3)^.6, IM = (2/3)^.4 .25^.6,
+    OM = EM·IM = (4/8)^.4 (2/12)^.6.  L serves only M2: EM = 8/(14−8) ... = its per-market margins."""
+    df = pd.DataFrame({"reporter": ["J", "K", "K", "K", "J", "L"], "partner": ["M1", "M1", "M1", "M2", "M2", "M2"],
+                       "product": ["p", "p", "q", "p", "q", "q"], "value_usd": [4, 6, 2, 4, 2, 8.0], "year": 2000})
+    r = hummels_klenow(df).set_index("reporter")
+    j = r.loc["J"]
+    assert j.extensive_margin == pytest.approx(0.75 ** 0.4 * (2 / 3) ** 0.6, rel=1e-12)
+    assert j.intensive_margin == pytest.approx((4 / 6) ** 0.4 * 0.25 ** 0.6, rel=1e-12)
+    assert j.overall_share == pytest.approx((4 / 8) ** 0.4 * (2 / 12) ** 0.6, rel=1e-12)
+    assert j.overall_share == pytest.approx(j.extensive_margin * j.intensive_margin, rel=1e-12)
+    assert (j.n_markets, j.n_markets_unserved) == (2, 0)
+    m2 = hummels_klenow(df, by_market=True).set_index(["reporter", "partner"]).loc[("L", "M2")]
+    lrow = r.loc["L"]
+    assert (lrow.extensive_margin, lrow.intensive_margin) == pytest.approx((m2.extensive_margin,
+                                                                           m2.intensive_margin))
+    assert lrow.n_markets == 1 and lrow.n_markets_unserved == 1      # L does not reach M1
+
+
+def test_unctad_concentration_formula_and_bounds():
+    """UNCTAD/STAT/IE/2019/2 p. 4: H = (√HHI − √(1/N))/(1 − √(1/N)); 1 = a single product, 0 = all N
+    products in equal shares.  Two of N = 261 products at .75/.25: HHI = .625."""
+    assert unctad_concentration(1.0, 261) == pytest.approx(1.0)
+    assert unctad_concentration(1 / 261, 261) == pytest.approx(0.0, abs=1e-15)
+    r = np.sqrt(1 / 261)
+    assert unctad_concentration(0.625, 261) == pytest.approx((np.sqrt(0.625) - r) / (1 - r), rel=1e-15)
+    # the normalised HHI is a different index: (.625 − ½)/(1 − ½) = .25 on the same exports
+    toy = pd.DataFrame({"reporter": ["J", "J", "K"], "product": ["A", "B", "C"], "value_usd": [3.0, 1.0, 9.0]})
+    out = indices(toy, year=None, universe_size=261).set_index("reporter").loc["J"]
+    assert out.hhi_norm == pytest.approx(0.25)
+    assert out.unctad_concentration == pytest.approx((np.sqrt(0.625) - r) / (1 - r))
+
+
+def test_market_universe_excludes_the_reporter():
+    """Regression (issue 21): A, B, C each export to the other two; A's universe is {B, C}, not {A, B, C}:
+    equal exports to B and C → between-Theil ln(2/2) = 0 (it was ln(3/2)), Theil 0, UNCTAD concentration 0."""
+    df = pd.DataFrame({"reporter": list("AABBCC"), "partner": list("BCACAB"), "value_usd": [5.0] * 6})
+    r = indices(df, year=None, item="partner", exclude_self=True).set_index("reporter").loc["A"]
+    assert r.n_universe == 2 and r.theil_between == 0 and r.theil == pytest.approx(0, abs=1e-15)
+    assert r.unctad_concentration == pytest.approx(0, abs=1e-15)
+    assert r.unctad_diversification == pytest.approx(0, abs=1e-15)   # world without A: B, C at ½ each
+    old = indices(df, year=None, item="partner").set_index("reporter").loc["A"]
+    assert old.theil_between == pytest.approx(np.log(3 / 2))
+
+
+def test_cdp_concentration_hand():
+    """Bruckner (2023, CDP BP 59): Theil over product × market cells, T = ln N + Σ s ln s.
+    J exports p→M1 6, q→M2 2 (markets in the data: M1, M2, J — J is not its own market, N_M = 2;
+    products p, q: N_P = 2; N = 4): T = ln 4 + .75 ln .75 + .25 ln .25; T_products = ln 2 + same sum."""
+    df = pd.DataFrame({"reporter": ["J", "J", "K", "K"], "partner": ["M1", "M2", "J", "M1"],
+                       "product": ["p", "q", "p", "q"], "value_usd": [6.0, 2.0, 1.0, 1.0]})
+    r = cdp_concentration(df, year=None).set_index("reporter").loc["J"]
+    sls = 0.75 * np.log(0.75) + 0.25 * np.log(0.25)
+    assert (r.n_products_universe, r.n_markets_universe) == (2, 2)
+    assert r.cdp_concentration == pytest.approx(np.log(4) + sls, rel=1e-14)
+    assert r.cdp_concentration_norm == pytest.approx((np.log(4) + sls) / np.log(4), rel=1e-14)
+    assert r.theil_products == pytest.approx(np.log(2) + sls) and r.theil_markets == pytest.approx(np.log(2) + sls)
+    # direct Theil over the dense 2 × 2 cell grid
+    assert r.cdp_concentration == pytest.approx(theil_direct(np.array([6.0, 0, 0, 2.0])), rel=1e-14)
+
+
+def test_unctad_indices_sitc3_real(shared_data):
+    """IRN 2017 (world_trade_2017_hs4) on SITC Rev.3 3-digit: conversion keeps value; H and S match a
+    direct numpy computation from the converted shares; the HS4 approximation is reported in meta."""
+    from tradepulse.reference import sitc
+    w = pd.read_parquet(shared_data / "world_trade_2017_hs4.parquet").dropna(subset=["value_usd"])
+    flows = as_flows(w.rename(columns={"exporter": "reporter"}), year=2017, partner="WLD", flow="export",
+                     hs_revision="HS1992", source="ots")
+    r = unctad_indices(flows, reporter="IRN").iloc[0]
+    assert any("HS4" in m for m in meta_of(unctad_indices(flows, reporter="IRN")).warnings)
+    wt = sitc.hs_to_sitc3("HS1992", 4)
+    irn = w[w.exporter == "IRN"].merge(wt, left_on="product", right_on="source")
+    x = (irn.value_usd * irn.weight).groupby(irn.target).sum()
+    assert r.total_value == pytest.approx(x.sum(), rel=1e-12)
+    assert x.sum() == pytest.approx(w[w.exporter == "IRN"].value_usd.sum(), rel=2e-3)   # 9999 etc. unmapped
+    s = x / x.sum()
+    hhi = float((s ** 2).sum())
+    assert r.unctad_concentration == pytest.approx((np.sqrt(hhi) - np.sqrt(1 / 261)) / (1 - np.sqrt(1 / 261)))
+    ww = w.merge(wt, left_on="product", right_on="source")
+    hw = (ww.value_usd * ww.weight).groupby(ww.target).sum()
+    h = hw / hw.sum()
+    assert r.unctad_diversification == pytest.approx(0.5 * np.abs(s.reindex(h.index, fill_value=0) - h).sum())
+    # crude oil (SITC 333) dominates: IRN is more concentrated than the median exporter (H = 0.436 here)
+    allr = unctad_indices(flows)
+    assert r.unctad_concentration > allr.unctad_concentration.median()
+    assert 0 < r.n_products_unctad <= r.n_sitc3_active <= 261
+
+
+def test_cli_unctad_cdp_and_hk_aggregate(tmp_path, monkeypatch):
+    """`tradepulse indicators diversification --over unctad|cdp|hk`: the written table equals the API and
+    the table fits an 80-column terminal."""
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app, common
+    monkeypatch.setattr(common.console, "width", 80)
+    from tradepulse.indicators.diversification import cdp_export_concentration
+    from tradepulse.warehouse import Warehouse
+
+    rows = [(2020, "IRN", "TUR", "270900", 60.0), (2020, "IRN", "IRQ", "570110", 20.0),
+            (2020, "TUR", "IRQ", "870321", 50.0), (2020, "TUR", "IRN", "570110", 10.0),
+            (2020, "IRQ", "TUR", "270900", 30.0)]
+    df = as_flows(pd.DataFrame(rows, columns=["year", "reporter", "partner", "product", "value_usd"]),
+                  flow="export", hs_revision="HS2017", source="test")
+    path = tmp_path / "wh.duckdb"
+    with Warehouse(path) as wh:
+        wh.raw.register("src", df[list(schema.FLOWS)])
+        wh.raw.execute("INSERT INTO flow_rows SELECT * FROM src")
+    runner = CliRunner()
+    for over, api in (("unctad", unctad_indices), ("cdp", cdp_export_concentration)):
+        out = tmp_path / f"{over}.csv"
+        r = runner.invoke(app, ["indicators", "diversification", "-w", str(path), "--over", over,
+                                "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        assert max(len(line) for line in r.output.splitlines()) <= 80, r.output
+        with Warehouse(path, read_only=True) as wh:
+            want = api(wh, reporter="IRN")
+        pd.testing.assert_frame_equal(pd.read_csv(out), want, check_dtype=False)
+    # IRN: 270900 → SITC 333, 570110 → 659; shares .75/.25 → H = (√.625 − √(1/261))/(1 − √(1/261))
+    assert want is not None
+    got = pd.read_csv(tmp_path / "unctad.csv").iloc[0]
+    r261 = np.sqrt(1 / 261)
+    assert got.unctad_concentration == pytest.approx((np.sqrt(0.625) - r261) / (1 - r261))
+    r = runner.invoke(app, ["indicators", "diversification", "-w", str(path), "--over", "hk",
+                            "--hk-aggregate", "pooled"])
+    assert r.exit_code == 0, r.output

@@ -283,7 +283,7 @@ def test_customs_persian_headers_jalali_and_hs6_aggregation(tmp_warehouse, tmp_p
         "1400,10,اصفهان,صادرات,عراق,57021000,\"2,500\",\n"
         "1401,12,كرمان,واردات,چین,85171300,7000,3\n"
         "1401,12,كرمان,واردات,ناکجاآباد,85171300,7000,3\n", encoding="utf-8")
-    r = ingest_file(tmp_warehouse, f, "customs")
+    r = ingest_file(tmp_warehouse, f, "customs", reporter="IRN")
     assert (r.rows_loaded, r.rows_quarantined) == (3, 1)
     assert q(tmp_warehouse, "SELECT line, column_name FROM quarantine") == [(6, "partner")]
     rows = q(tmp_warehouse, "SELECT year, month, province, flow, reporter, partner, product, value_usd, quantity, "
@@ -481,8 +481,9 @@ def test_first_and_second_pass_agree_on_messy_values(tmp_path):
         "flow": ["export", "X", "M", "rx", "sideways", "", "صادرات"],
         "product": ["5701", "57011", "570110", "7701", "57A1", "", "TOTAL", "0101.21", "1"],
         "hs_revision": ["", "H5", "HS2017", "H9", "nan"],
-        "value_usd": ["10", "-1", "", "NA", "nan", "-nan", "inf", "1,234.5", "1,5", "۱۰۰", "abc", "0"],
-        "quantity": ["", "5", "-5", "NA", "nan", "-nan", "x", "1e3"],
+        "value_usd": ["10", "-1", "", "NA", "nan", "-nan", "inf", "-inf", "1e309", "Infinity", "1,234.5", "1,5",
+                      "۱۰۰", "abc", "0"],
+        "quantity": ["", "5", "-5", "NA", "nan", "-nan", "x", "1e3", "inf", "1e309"],
     }
     cols = list(palette)
     row = st.tuples(*[st.sampled_from(palette[c]) for c in cols])
@@ -504,6 +505,9 @@ def test_first_and_second_pass_agree_on_messy_values(tmp_path):
                 return
             n_aggregated = r.rows_loaded + r.rows_quarantined
             assert n_aggregated == len(rows)
+            bad = wh.raw.execute("SELECT count(*) FROM flows WHERE NOT isfinite(value_usd) OR isnan(quantity) "
+                                 "OR isinf(quantity)").fetchone()[0]
+            assert bad == 0   # NaN, ±inf and overflow never stored
 
     check()
 

@@ -117,7 +117,7 @@ def test_ingest_customs_persian_default_mapping(tmp_path):
     f = tmp_path / "گمرک.csv"
     f.write_text("سال,استان,نوع جریان,کشور طرف معامله,کد تعرفه,ارزش دلاری,وزن (کیلوگرم)\n"
                  "2022,فارس,صادرات,ترکیه,570110,1200,40\n2022,فارس,صادرات,عراق,5702,800,\n", encoding="utf-8")
-    res = invoke("ingest", f, "--format", "customs", "-w", tmp_path / "wh.duckdb", "--json")
+    res = invoke("ingest", f, "--format", "customs", "--reporter", "IRN", "-w", tmp_path / "wh.duckdb", "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert (out["rows_loaded"], out["rows_quarantined"], out["value_usd_loaded"]) == (2, 0, 2000.0)

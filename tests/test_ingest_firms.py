@@ -43,7 +43,7 @@ def test_customs_firm_file_by_hand(tmp_warehouse, customs_file):
     Line 6: firm 20202 in the same cell → its own row (700).  Line 4: Dey (10) 1402 → 2024-01, firm ' 20202 '
     trimmed, Isfahan, Iraq, HS4 5701.  Line 7: firm '۳۰۳۰۳' → '30303'.  Line 5 (blank firm) and line 8 (unknown
     province) are quarantined with their lines.  Loaded 4 rows, 1500 + 700 + 300 + 100 = 2600 USD."""
-    res = ingest_file(tmp_warehouse, customs_file, "customs", target="firm_flows")
+    res = ingest_file(tmp_warehouse, customs_file, "customs", target="firm_flows", reporter="IRN")
     assert (res.target, res.rows_loaded, res.rows_quarantined) == ("firm_flows", 4, 2)
     assert res.value_usd_loaded == pytest.approx(2600.0)
     got = firm_rows(tmp_warehouse)
@@ -69,21 +69,21 @@ def test_same_firm_file_as_flows_sums_over_firms(tmp_warehouse, customs_file):
     """The firm file read with the default target (flows) drops the firm column and sums per flows key:
     Tehran–Turkey 570110 in 2023-04 = 1000 + 500 + 700 + 200 (line 5's firm is blank, which flows do not need)
     = 2400 USD — the flows row equals the sum of its firm rows when every declarant is identified."""
-    res = ingest_file(tmp_warehouse, customs_file, "customs")
+    res = ingest_file(tmp_warehouse, customs_file, "customs", reporter="IRN")
     assert (res.target, res.rows_quarantined) == ("flows", 1)  # only line 8 (unknown province)
     v = tmp_warehouse.raw.execute("SELECT value_usd FROM flows WHERE product = '570110'").fetchall()
     assert v == [(2400.0,)]
 
 
 def test_same_file_twice_is_skipped_and_replace_reloads(tmp_warehouse, customs_file):
-    first = ingest_file(tmp_warehouse, customs_file, "customs", target="firm_flows")
-    again = ingest_file(tmp_warehouse, customs_file, "customs", target="firm_flows")
+    first = ingest_file(tmp_warehouse, customs_file, "customs", target="firm_flows", reporter="IRN")
+    again = ingest_file(tmp_warehouse, customs_file, "customs", target="firm_flows", reporter="IRN")
     assert again.skipped and again.load_id == first.load_id and again.rows_loaded == 0
     assert tmp_warehouse.raw.execute("SELECT count(*) FROM firm_flows").fetchone()[0] == 4
     # the same bytes loaded as flows is another target: not a repeat
-    other = ingest_file(tmp_warehouse, customs_file, "customs")
+    other = ingest_file(tmp_warehouse, customs_file, "customs", reporter="IRN")
     assert not other.skipped and other.target == "flows"
-    rep = ingest_file(tmp_warehouse, customs_file, "customs", target="firm_flows", replace=True)
+    rep = ingest_file(tmp_warehouse, customs_file, "customs", target="firm_flows", replace=True, reporter="IRN")
     assert not rep.skipped and rep.rows_replaced == 4
     assert tmp_warehouse.raw.execute("SELECT count(*), sum(value_usd) FROM firm_flows").fetchone() == (4, 2600.0)
 
@@ -170,12 +170,13 @@ def test_cli_target_firm_flows(tmp_path, customs_file):
 
     from tradepulse.cli import app
     wh = tmp_path / "cli.duckdb"
-    res = CliRunner().invoke(app, ["ingest", str(customs_file), "--format", "customs", "--target", "firm_flows",
-                                   "-w", str(wh), "--json"])
+    res = CliRunner().invoke(app, ["ingest", str(customs_file), "--format", "customs", "--reporter", "IRN",
+                                   "--target", "firm_flows", "-w", str(wh), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert (out["target"], out["rows_loaded"], out["rows_quarantined"]) == ("firm_flows", 4, 2)
-    res = CliRunner().invoke(app, ["ingest", str(customs_file), "-f", "customs", "--target", "firms", "-w", str(wh)])
+    res = CliRunner().invoke(app, ["ingest", str(customs_file), "-f", "customs", "--reporter", "IRN", "--target", "firms",
+                                   "-w", str(wh)])
     assert res.exit_code == 2 and "unknown target 'firms'" in res.output
     res = CliRunner().invoke(app, ["info", "-w", str(wh), "--json"])
     assert json.loads(res.stdout)["tables"]["firm_flows"] == 4

@@ -355,7 +355,7 @@ def test_customs_province_rows_do_not_collide_with_national_rows(tmp_warehouse, 
     c1 = tmp_path / "customs_1399.csv"     # 1399/12 (Esfand) → Gregorian 2021-03
     c1.write_text(CUSTOMS_HEAD + "1399,12,تهران,صادرات,ترکیه,57011010,1000,5\n"
                                  "1399,12,اصفهان,صادرات,ترکیه,57011010,4000,9\n", encoding="utf-8")
-    r1 = ingest_file(tmp_warehouse, c1, "customs", calendar="jalali")
+    r1 = ingest_file(tmp_warehouse, c1, "customs", calendar="jalali", reporter="IRN")
     assert (r1.rows_loaded, r1.rows_overlapping) == (2, 0)
     assert q(tmp_warehouse, "SELECT DISTINCT year, month, product FROM flows") == [(2021, 3, "570110")]
     c2 = tmp_path / "customs_1399_rev.csv"
@@ -363,7 +363,7 @@ def test_customs_province_rows_do_not_collide_with_national_rows(tmp_warehouse, 
                                  "1399,12,تهران,صادرات,ترکیه,57011090,500,1\n"
                                  "1399,12,اصفهان,صادرات,ترکیه,57011020,700,1\n"
                                  "1399,12,اصفهان,واردات,ترکیه,57011020,70,1\n", encoding="utf-8")
-    r2 = ingest_file(tmp_warehouse, c2, "customs", calendar="jalali")
+    r2 = ingest_file(tmp_warehouse, c2, "customs", calendar="jalali", reporter="IRN")
     assert r2.rows_overlapping == 2                      # Tehran export, Isfahan export (both in c1)
     assert (r2.rows_loaded, r2.rows_quarantined) == (1, 3)  # Isfahan import loads; 3 source lines quarantined
     assert [x[0] for x in q(tmp_warehouse, "SELECT line FROM quarantine ORDER BY 1")] == [2, 3, 4]

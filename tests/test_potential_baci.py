@@ -106,3 +106,23 @@ def test_actual_exports_equal_the_raw_csv(zaf, afg, shared_data):
     assert zaf["actual"].sum() == pytest.approx(totals[710], rel=1e-12)
     assert afg["actual"].sum() == pytest.approx(totals[4], rel=1e-12)
     assert zaf.loc[zaf.actual > 0, "market"].nunique() == raw.loc[raw.i == 710, "j"].nunique()
+
+
+def test_itc_method_caps_and_predicts_ease_on_real_data(baci_wh, zaf):
+    """Issue 21: the plain form lets potential exceed the market's demand (here horizon 0, so demand =
+    current imports) in many cells; the ITC preset caps every cell at demand and counts them, and markets
+    ZAF does not serve yet get a predicted (positive) ease instead of 0."""
+    plain_over = int((zaf["potential"] > zaf["demand"] * (1 + 1e-12)).sum())
+    assert plain_over > 0.5 * (zaf["potential"] > 0).sum()        # 53,515 cells measured
+    itc = export_potential(baci_wh, "ZAF", horizon=0, keep_zero=True, method="itc")
+    uncapped = export_potential(baci_wh, "ZAF", horizon=0, keep_zero=True, method="itc", cap="none")
+    over = (uncapped["potential"] > uncapped["demand"] * (1 + 1e-12)) & (uncapped["market"] != "ZAF")
+    assert itc.attrs["cells_capped"] == int(over.sum()) > 0
+    assert (itc["potential"] <= itc["demand"] * (1 + 1e-12)).all()
+    unserved = itc.groupby("market")["actual"].sum() == 0
+    ease = itc.groupby("market")["ease"].first()
+    if unserved.any():
+        assert (ease[unserved] > 0).all()
+        assert set(itc.loc[itc.market.isin(unserved[unserved].index), "ease_basis"]) <= {"gravity fit",
+                                                                                          "mean of observed"}
+    assert itc.attrs["access_basis"] == "distance"

@@ -48,7 +48,7 @@ def test_products_for_a_market_to_parquet_and_excel(wh_path, tmp_path):
     assert res.exit_code == 0, res.output
     df = pd.read_parquet(tmp_path / "p.parquet")
     assert set(df["product"]) == {"0101", "0202", "0303"}
-    res = run(str(wh_path), "--market", "SYR", "--cells", "-o", str(tmp_path / "c.xlsx"))
+    res = run(str(wh_path), "--market", "SYR", "--cells", "--method", "basic", "-o", str(tmp_path / "c.xlsx"))
     assert res.exit_code == 0, res.output
     cells = pd.read_excel(tmp_path / "c.xlsx", dtype={"product": str})
     assert {"supply", "demand", "access", "ease", "potential", "unrealised"} <= set(cells.columns)
@@ -79,7 +79,8 @@ def test_tariff_file(wh_path, tmp_path):
     tf = tmp_path / "tariffs.csv"
     tf.write_text("exporter,market,product,rate\n*,SYR,0101,0.10\nIRN,SYR,0101,0\n")
     out = tmp_path / "cells.csv"
-    res = run(str(wh_path), "--market", "SYR", "--horizon", "0", "--tariffs", str(tf), "--cells", "-o", str(out))
+    res = run(str(wh_path), "--market", "SYR", "--horizon", "0", "--tariffs", str(tf), "--cells", "-o", str(out),
+              "--method", "basic")
     assert res.exit_code == 0, res.output
     assert "access: tariff" in res.text
     cells = pd.read_csv(out, dtype={"product": str}).set_index(["market", "product"])
@@ -97,3 +98,30 @@ def test_products_ranked_over_all_markets(wh_path, tmp_path):
     assert set(pd.read_csv(out, dtype={"product": str})["product"]) == {"0101", "0303"}
     res = run(str(wh_path), "--by", "country")
     assert res.exit_code == 2 and "--by must be market or product" in res.text
+
+
+def test_itc_method_is_the_cli_default(wh_path, tmp_path):
+    """The CLI runs the ITC preset unless told otherwise: projected demand caps every cell, and the warnings
+    (no tariff table → relative distance; markets without a published projection) are printed."""
+    out = tmp_path / "itc.csv"
+    res = run(str(wh_path), "--cells", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert "itc method, access: distance" in res.text and "warning:" in res.text
+    cells = pd.read_csv(out, dtype={"product": str})
+    assert (cells["potential"] <= cells["demand"] * (1 + 1e-12)).all()
+    assert {"demand_basis", "ease_basis"} <= set(cells.columns)
+    res = run(str(wh_path), "--method", "wto")
+    assert res.exit_code == 2 and "unknown export-potential method 'wto'" in res.text
+
+
+def test_write_table_parquet_with_result_meta(tmp_path):
+    """Regression (found here): a result carrying a ResultMeta in attrs could not be written to Parquet
+    (pandas JSON-encodes attrs into the file metadata and raised TypeError)."""
+    from tradepulse.cli.common import write_table
+    from tradepulse.meta import meta_of, warn
+
+    df = pd.DataFrame({"a": [1.0, 2.0]})
+    warn(df, "a warning")
+    write_table(df, tmp_path / "x.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "x.parquet"), df)
+    assert meta_of(df).warnings == ["a warning"]       # the caller's frame keeps its meta

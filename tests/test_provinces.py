@@ -200,7 +200,7 @@ def test_customs_ingest_stores_listed_names_and_quarantines_unknown_provinces(tm
                  "1400,شیراز,صادرات,ترکیه,570110,7\n"
                  "1400,,صادرات,ترکیه,570210,9\n", encoding="utf-8")
     with Warehouse(tmp_path / "wh.duckdb") as wh:
-        r = ingest_file(wh, f, "customs")
+        r = ingest_file(wh, f, "customs", reporter="IRN")
         assert (r.rows_loaded, r.rows_quarantined) == (6, 1)
         got = dict(wh.raw.execute("SELECT coalesce(province, '-'), sum(value_usd) FROM flows GROUP BY 1").fetchall())
         assert got == {"Tehran": 1000.0, "Razavi Khorasan": 50.0, "-": 9.0}

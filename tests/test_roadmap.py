@@ -353,13 +353,13 @@ def test_indicator_metric_resolved_dynamically(monkeypatch):
 
 def test_evaluate_on_warehouse_and_status_frame(tmp_warehouse):
     """The same hand case through a DuckDB warehouse: exports to IRQ 320 → 380 (+18.75 %); target 500 in 2025:
-    projection = 380·1.1875³ = 636.3 ≥ 500 → on-track."""
+    projection = 380·1.1875³ = 636.3 ≥ 500 → on-track (as of 2023: data to 2022 are recent)."""
     frame = F(ROWS).assign(load_id="test")
     tmp_warehouse.raw.register("tmp_rows", frame)
     tmp_warehouse.raw.execute("INSERT INTO flow_rows SELECT * FROM tmp_rows")
     rm = roadmap(T("exports", id="irq", scope={"partner": "IRQ"}, target={"value": 500}, deadline=2025),
                  T("imports", id="imp", target={"value": 100}, deadline=2025))
-    sts = evaluate(rm, tmp_warehouse)
+    sts = evaluate(rm, tmp_warehouse, as_of=2023)
     assert sts[0].projection == pytest.approx(380 * (380 / 320) ** 3) and sts[0].status == "on-track"
     df = status_frame(sts, lang="fa")
     assert list(df["id"]) == ["irq", "imp"] and df.loc[0, "status_label"] == "در مسیر"
@@ -436,7 +436,7 @@ def test_services_file_ingested_then_used_by_a_target(tmp_warehouse, tmp_path):
                    target={"value": 150}, deadline=2024),
                  T("balance", id="b", scope={"trade": "services", "ebops": "SJ", "partner": "SYR"},
                    target={"value": 200}, deadline=2024))
-    ex, bal = evaluate(rm, tmp_warehouse)
+    ex, bal = evaluate(rm, tmp_warehouse, as_of=2022)
     assert ex.series["value"].tolist() == [100.0, 110.0, 121.0]
     assert ex.projection == pytest.approx(121 * 1.1 ** 3) and ex.status == "on-track"
     # balance: imports reported only in 2021 → 2019/2020 imports count as missing years of the import series

@@ -25,7 +25,8 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def statuses(demo):
-    return {s.id: s for s in evaluate(load_roadmap(), demo)}
+    """As of SH 1402 (the demo's data end in 2023); read later, targets due in 1404 have no recent data."""
+    return {s.id: s for s in evaluate(load_roadmap(), demo, as_of=1402)}
 
 
 def _greg(wh, where, flows=("export",)):
@@ -81,6 +82,26 @@ def test_handicrafts_growth_target(demo, statuses):
     assert st.target_value == pytest.approx(250e6 * 1.08 ** 5, rel=1e-12)
     assert st.actual == pytest.approx(_sh(g, 1401), rel=1e-9)
     assert st.progress == pytest.approx((st.actual - 250e6) / (250e6 * 1.08 ** 5 - 250e6))
+    # the file's 250 M is checked against the data for the same scope in 1399 (warning beyond ±20 %)
+    data_1399 = _sh(g, 1399)
+    assert st.baseline_data == pytest.approx(data_1399, rel=1e-9)
+    assert st.baseline_deviation == pytest.approx(250e6 / data_1399 - 1, rel=1e-9)
+    warned = any(w.startswith("target handicrafts-exports: the roadmap baseline") for w in st.meta.warnings)
+    assert warned == (abs(250e6 - data_1399) > 0.2 * data_1399)
+
+
+def test_no_recent_data_as_of_1405(demo):
+    """Read in SH 1405 the demo's data end in 1401: a = 1401 < D − 1 = 1403 and < c − 2 = 1403 → the three
+    targets due in 1404 read no-recent-data (never on-track); targets whose deadline passed (syria 1400,
+    substitution 1398) have data up to their deadline and keep the rule's verdict."""
+    sts = {s.id: s for s in evaluate(load_roadmap(), demo, as_of=1405)}
+    for tid in ("neighbours-exports", "handicrafts-exports", "syria-technical-services"):
+        assert (sts[tid].status, sts[tid].as_of_year, sts[tid].reason) == ("no-recent-data", 1401,
+                                                                          "latest data 1401, deadline 1404")
+    for tid in ("syria-total-trade", "import-substitution"):
+        assert sts[tid].status in ("on-track", "off-track")
+    from tradepulse.meta import meta_of
+    assert any("no recent data" in w and "1401" in w for w in meta_of(sts["neighbours-exports"]).warnings)
 
 
 def test_import_substitution_savings(demo, statuses):
@@ -134,3 +155,17 @@ def test_mirror_on_demo_world(demo):
     s = summary(t, by=("year",))
     assert len(s) == 3  # the bilateral years of other reporters
     assert (abs(s["gap"]) / s["reported"] < 0.10).all()
+
+
+def test_substitution_monitor_agrees_with_the_saving_targets(demo, statuses):
+    """One year rule: the monitor's cumulative savings to SH 1398 (lines start 1 Tir 1397, so 1397 is the partial
+    first after year in both), summed per group, equal the telecom and car-parts targets' actuals, and the
+    verdicts (saving ≥ target) agree — they flipped when the monitor left 1397 out."""
+    from tradepulse.roadmap.substitution import load_lines, monitor
+    m = monitor(demo, load_lines(), as_of=1398)
+    assert (m["first_after_year"] == 1397).all() and m["partial_first_year"].all()
+    by_group = m.groupby("group")["saving_cumulative"].sum()
+    for tid, group in (("substitution-telecom", "telecom_equipment"), ("substitution-car-parts", "car_parts")):
+        st = statuses[tid]
+        assert by_group[group] == pytest.approx(st.actual, rel=1e-9)
+        assert st.status == ("on-track" if by_group[group] >= st.target_value else "off-track")

@@ -1,14 +1,16 @@
 """Import substitution / bans monitor (tradepulse.roadmap.substitution) on a hand-built case.
 
 Lines (Gregorian): 8517 substitution from 2019-01-01 (before 2016–2018, after from 2019);
-8708 ban on imports from KOR from 2019-07-01 (2019 is a transition year, after from 2020).
+8708 ban on imports from KOR from 2019-07-01 (2019 is a partial first after year: the one year rule of
+tradepulse.roadmap.lines, shared with the import_saving target metric).
 
 Imports of IRN (customs rows by province):
   851712 from CHN: 100, 120, 140 (2016–18) → pre3avg baseline 120; 60 (2019), 40 (2020)
       → saving 2020 = 80, cumulative = 60 + 80 = 140.
   8504 (neighbour of 8517 in chapter 85, not listed): 10, 10, 10 → 30, 50 → leakage = 40 − 10 = 30.
   8708 from KOR: 50 a year 2016–18, 40 in 2019, 10 in 2020; from DEU: 20 a year, then 30, 45
-      → baseline 70, latest 55, partner leakage = 45 − 20 = 25.
+      → baseline 70, latest 55, saving 2019 = 0, 2020 = 15 (cumulative 15), partner leakage = mean(30, 45) − 20
+      = 17.5.
   8703 (neighbour of 8708): 5 every year → neighbour leakage 0.
 """
 
@@ -65,11 +67,11 @@ def lines(tmp_path):
 def test_period_years():
     import datetime as dt
     assert period_years(dt.date(2019, 1, 1), "gregorian") == ([2016, 2017, 2018], 2019)
-    assert period_years(dt.date(2019, 7, 1), "gregorian") == ([2016, 2017, 2018], 2020)
     # 1 Farvardin 1398 = 21 March 2019: SH 1398 is the first after year
     assert period_years(dt.date(2019, 3, 21), "SH") == ([1395, 1396, 1397], 1398)
-    # 1 Tir 1397 = 22 June 2018: 1397 is a transition year
-    assert period_years(dt.date(2018, 6, 22), "SH") == ([1394, 1395, 1396], 1398)
+    # 1 Tir 1397 = 22 June 2018: 1397 is the (partial) first after year, as for the import_saving target
+    assert period_years(dt.date(2018, 6, 22), "SH") == ([1394, 1395, 1396], 1397)
+    assert period_years(dt.date(2019, 7, 1), "gregorian") == ([2016, 2017, 2018], 2019)
 
 
 def test_monitor_hand_case(wh, lines):
@@ -79,8 +81,13 @@ def test_monitor_hand_case(wh, lines):
     assert t.leakage_neighbours == pytest.approx(30.0)
     assert pd.isna(t.leakage_partners)  # not partner-restricted
     c = m.loc["8708"]
-    assert (c.baseline, c.first_after_year, c.latest_imports, c.saving, c.saving_cumulative) == (70, 2020, 55, 15, 15)
-    assert c.leakage_partners == pytest.approx(25.0) and c.leakage_neighbours == pytest.approx(0.0)
+    assert (c.baseline, c.first_after_year, c.latest_imports, c.saving, c.saving_cumulative) == (70, 2019, 55, 15, 15)
+    assert c.leakage_partners == pytest.approx(17.5) and c.leakage_neighbours == pytest.approx(0.0)
+    assert list(m["partial_first_year"]) == [False, True]
+    from tradepulse.meta import meta_of
+    expected = ("partial first after year counted as an after year (measure started after its first day): "
+                "8708 2019")
+    assert meta_of(m).warnings == [expected]
     assert not m["estimate"].any() and (m["method"] == "pre3avg").all()
 
 
@@ -158,3 +165,89 @@ def test_missing_line_years_are_zero_when_the_reporter_reports(wh, tmp_path):
     r = m.loc["8471"]
     assert (r.latest_year, r.latest_imports, r.saving, r.saving_cumulative) == (2020, 0.0, 30.0, 60.0)
     assert pd.isna(m.loc["8501", "baseline"])
+
+
+AGREE_LINES = """hs,kind,start,calendar,title_en,group
+8517,substitution,2019-07-01,gregorian,Telephones,telecom_equipment
+8708,ban,2019-07-01,gregorian,Car parts,car_parts
+"""
+
+AGREE_ROADMAP = """\
+[roadmap]
+id = "agree"
+reporter = "IRN"
+calendar = "gregorian"
+substitution_file = "lines.csv"
+
+[[targets]]
+id = "telecom"
+title_en = "Telecom saving 100"
+metric = "import_saving"
+scope = { product = "8517" }
+baseline = { year = 2018 }
+target = { value = 100 }
+deadline = 2020
+
+[[targets]]
+id = "car-parts"
+title_en = "Car parts saving 20"
+metric = "import_saving"
+scope = { product = "8708" }
+baseline = { year = 2018 }
+target = { value = 20 }
+deadline = 2020
+"""
+
+
+def test_status_and_substitution_commands_count_the_same_years(wh, tmp_path):
+    """Both measures start on 1 July 2019, so 2019 is a partial year — the case on which the two commands used to
+    disagree.  One rule now: 2019 is the first after year in both.
+      telecom 8517: CF = mean(100, 120, 140) = 120; savings 2019 = 60, 2020 = 80 → cumulative 140 ≥ 100: achieved
+        (leaving 2019 out would give 80 < 100: missed — the verdict that used to flip);
+      car parts 8708 (KOR + DEU): CF = 70; savings 2019 = 0, 2020 = 15 → cumulative 15 < 20: missed.
+    ``targets status`` and ``targets substitution`` (CLI, JSON) give the same cumulative savings and verdicts."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+    wh.close()
+    (tmp_path / "lines.csv").write_text(AGREE_LINES)
+    (tmp_path / "r.toml").write_text(AGREE_ROADMAP)
+    run = CliRunner().invoke
+    res = run(app, ["targets", "status", "--roadmap", str(tmp_path / "r.toml"), "-w", str(wh.path), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    status = {t["id"]: t for t in out["targets"]}
+    assert (status["telecom"]["actual"], status["telecom"]["status"]) == (140.0, "on-track")
+    assert (status["car-parts"]["actual"], status["car-parts"]["status"]) == (15.0, "off-track")
+    assert any("partial first after year" in w for w in out["meta"]["warnings"])
+    res = run(app, ["targets", "substitution", "--lines", str(tmp_path / "lines.csv"), "--calendar", "gregorian",
+                    "-w", str(wh.path), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["hs"]: r for r in json.loads(res.stdout)["rows"]}
+    assert (rows["8517"]["first_after_year"], rows["8517"]["saving_cumulative"]) == (2019, 140.0)
+    assert (rows["8708"]["first_after_year"], rows["8708"]["saving_cumulative"]) == (2019, 15.0)
+    goals = {"telecom": ("8517", 100.0), "car-parts": ("8708", 20.0)}
+    for tid, (hs, goal) in goals.items():
+        monitor_verdict = "on-track" if rows[hs]["saving_cumulative"] >= goal else "off-track"
+        assert monitor_verdict == status[tid]["status"]
+        assert rows[hs]["saving_cumulative"] == status[tid]["actual"]
+
+
+def test_saving_target_warns_when_its_baseline_does_not_fit_the_lines(wh, tmp_path):
+    """Lines start 1 July 2019 (first after year 2019).  A target with baseline 2018 counts from 2019: only the
+    partial-year note.  Baseline 2019 would leave the measure's first (partial) year out of the saving: warned."""
+    from tradepulse.meta import meta_of
+    (tmp_path / "lines.csv").write_text(AGREE_LINES)
+    head = {"calendar": "gregorian", "substitution_file": str(tmp_path / "lines.csv")}
+
+    def warnings(base):
+        rm = parse_roadmap({"roadmap": head, "targets": [
+            {"id": "tel", "title_en": "t", "metric": "import_saving", "scope": {"product": "8517"},
+             "baseline": {"year": base}, "target": {"value": 100}, "deadline": 2020}]})
+        return [w for w in meta_of(evaluate(rm, wh)).warnings if w.startswith("target ")]
+    assert warnings(2018) == ["target tel: gregorian 2019 is a partial first after year, counted as an after year "
+                              "(1 line from 2019-07-01: 8517)"]
+    assert warnings(2019) == ["target tel: measures do not start in gregorian 2020, the first year after the "
+                              "baseline year 2019 (1 line from 2019-07-01: 8517)"]

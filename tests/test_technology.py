@@ -173,3 +173,70 @@ def test_hs_revision_from_rows(tmp_path):
         T.lall_shares(mixed, lall=lall)
     r = T.lall_shares(mixed, lall=lall, hs_revision="HS2017")
     assert r.value_usd.sum() == pytest.approx(20.0)
+
+
+# ------------------------------------------------------------------ issue 14: HS revision of BEC, unclassified share
+def _zaf_baci(shared_data, revision):
+    """South Africa's 2021 exports of the BACI sample (HS6, thousand USD → USD) as world-total rows."""
+    b = pd.read_csv(shared_data / "baci_sample.csv")
+    b = b[b.i == 710]
+    f = pd.DataFrame({"year": 2021, "reporter": "ZAF", "partner": "WLD", "flow": "export",
+                      "product": b.k.astype(str).str.zfill(6), "value_usd": b.v * 1000.0})
+    f = f.groupby(["year", "reporter", "partner", "flow", "product"], as_index=False).value_usd.sum()
+    return as_flows(f, hs_revision=revision)
+
+
+def test_bec_converts_hs1992_and_reports_unclassified(shared_data):
+    """Issue 14: on HS1992 data matched code by code to the HS2017 BEC table, 6.1 % of ZAF's 2021 value
+    (petroleum 271000 the largest) was unclassified without a word.  Converted HS1992 → HS2017 through the
+    atlas weights, 0.002 % remains (380993, US$ 1.27 M) and the total is conserved (68.69 bn)."""
+    from tradepulse.meta import meta_of
+
+    as_is = T.bec_shares(_zaf_baci(shared_data, "HS2017"), level="bec")
+    m = meta_of(as_is)
+    assert m.coverage["unclassified_share"] == pytest.approx(0.06131, abs=5e-5)
+    assert m.warnings[0].startswith("BEC: 6.1% of the value has no class (unclassified); largest: 271000 (1.2%)")
+    conv = T.bec_shares(_zaf_baci(shared_data, "HS1992"), level="bec")
+    m = meta_of(conv)
+    assert conv.value_usd.sum() == pytest.approx(68_691_799_014, rel=1e-12)
+    assert m.coverage["unclassified_value_usd"] == pytest.approx(1_274_925) and m.warnings == []
+    assert m.coverage["unclassified_share"] < 2e-5 and m.coverage["hs_revision"] == "HS1992"
+    # unknown revision: matched as is, and the user is told
+    unknown = meta_of(T.bec_shares(_zaf_baci(shared_data, None)))
+    assert any("HS revision is unknown" in w for w in unknown.warnings)
+    # hs_revision= overrides the rows
+    over = T.bec_shares(_zaf_baci(shared_data, None), level="bec", hs_revision="HS1992")
+    pd.testing.assert_frame_equal(over, conv)
+
+
+def test_hs_to_hs_weights_equal_an_independent_merge_chain():
+    """HS1992 → HS2017 weights: the sparse composition equals a chain of pandas merges over the atlas
+    tables (rescaled per source the same way); every source sums to 1; 271000 goes to 2710xx only."""
+    steps = [T._atlas_step(f"H{k}", f"H{k + 1}") for k in range(5)]
+    chain = steps[0]
+    for st in steps[1:]:
+        chain = chain.merge(st, left_on="target", right_on="source", suffixes=("", "_n"))
+        chain = chain.assign(weight=chain.weight * chain.weight_n)[["source", "target_n", "weight"]] \
+            .rename(columns={"target_n": "target"}).groupby(["source", "target"], as_index=False).weight.sum()
+    chain["weight"] /= chain.groupby("source").weight.transform("sum")
+    got = T.atlas_hs_to_hs("HS1992", "HS2017")
+    m = got.merge(chain, on=["source", "target"], how="outer", suffixes=("", "_ref")).fillna(0.0)
+    np.testing.assert_allclose(m.weight, m.weight_ref, atol=1e-12)
+    np.testing.assert_allclose(got.groupby("source").weight.sum(), 1.0, atol=1e-12)
+    assert set(got.loc[got.source == "271000", "target"]) <= {c for c in got.target if c.startswith("2710")}
+    back = T.atlas_hs_to_hs("HS2017", "HS2012")
+    np.testing.assert_allclose(back.groupby("source").weight.sum(), 1.0, atol=1e-12)
+
+
+def test_lall_reports_unclassified_share(shared_data):
+    """Lall shares carry the unclassified share in the meta (IRN 2017, atlas weights), equal to the
+    unclassified row's share."""
+    from tradepulse.meta import meta_of
+
+    w = pd.read_parquet(shared_data / "world_trade_2017_hs4.parquet").dropna(subset=["value_usd"])
+    flows = as_flows(w[w.exporter == "IRN"].rename(columns={"exporter": "reporter"}), year=2017, partner="WLD",
+                     flow="export", hs_revision="HS1992")
+    r = T.lall_shares(flows, lall=shared_data / "lall_sitc2.csv")
+    share = r.set_index("lall_code").share.get("unclassified", 0.0)
+    assert meta_of(r).coverage["unclassified_share"] == pytest.approx(share, abs=1e-12)
+    assert (share > 0.01) == bool(meta_of(r).warnings)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = ["ResultMeta", "attach", "meta_of", "warn", "provenance", "record", "current_collector",
-           "use_dataset", "forced_dataset"]
+           "use_dataset", "forced_dataset", "collecting"]
 
 
 @dataclass
@@ -198,3 +198,15 @@ def provenance(func):
         return result
 
     return wrapper
+
+
+@_ctx.contextmanager
+def collecting(reporter=None, years=None):
+    """Collect every input resolution made inside the block (a report that calls many indicators): yields the
+    :class:`Collector`; ``collector.merged()`` is the union of their metas."""
+    col = Collector(reporter=reporter, years=years)
+    token = _COLLECTOR.set(col)
+    try:
+        yield col
+    finally:
+        _COLLECTOR.reset(token)

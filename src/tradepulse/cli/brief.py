@@ -22,7 +22,7 @@ def brief(out: Path = typer.Option(..., "--out", "-o", help="Output file: .pdf (
           reporter: Optional[str] = typer.Option(None, "--reporter", help="Focus country ISO3 (default "
                                                  "$TRADEPULSE_FOCUS or IRN)."),
           roadmap: Optional[Path] = typer.Option(None, "--roadmap", help="Roadmap file (default: the "
-                                                 "shipped example)."),
+                                                 "reporter's own roadmap; none → the brief says so)."),
           warehouse: Optional[Path] = WarehouseOption,
           db: Optional[str] = typer.Option(None, "--db", help="Groups database URL (default: "
                                            "$TRADEPULSE_GROUPS_DB or ~/.tradepulse/groups.sqlite).")):

@@ -38,6 +38,11 @@ def write_table(df, out: Optional[Path]) -> None:
     suffix = out.suffix.lower()
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
+        # pandas stores attrs as JSON in the Parquet metadata: the ResultMeta goes in as its dict form
+        from tradepulse.meta import ResultMeta
+
+        df = df.copy(deep=False)
+        df.attrs = {k: v.to_dict() if isinstance(v, ResultMeta) else v for k, v in df.attrs.items()}
         df.to_parquet(out, index=False)
     elif suffix in (".xlsx", ".xls"):
         df.to_excel(out, index=False)
@@ -122,3 +127,9 @@ def json_result(df) -> str:
 DatasetOption = typer.Option(None, "--dataset", help="Read this dataset (see `tradepulse info`); default: the "
                              "most detailed dataset covering the request.")
 JsonOption = typer.Option(False, "--json", help="Print JSON ({meta, rows}) instead of a table.")
+
+
+def print_warnings(result) -> None:
+    """For output that is not a :func:`print_table` table: the result's dataset and warnings
+    (see :func:`print_meta`)."""
+    print_meta(result)

@@ -7,7 +7,13 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.cli.common import (
+    WarehouseOption,
+    console,
+    friendly_errors,
+    print_warnings,
+    write_table,
+)
 
 _INPUT = typer.Argument(None, help="Exports file (.parquet or .csv), one row per (year, exporter, product). "
                         "Omit to read the warehouse (world-panel export rows, else summed bilateral rows).")
@@ -52,6 +58,20 @@ def _load(input_path: Optional[Path], exporter: str, product: str, value: str, y
     return frame, exporter, product, value, year
 
 
+def _gdp_table(path: Path, country: str, column: str):
+    """GDP per capita file → frame ``iso3, [year], gdp_pc`` (a missing column is a one-line error naming the
+    file, the column and the columns present)."""
+    from tradepulse.errors import InputError
+
+    frame, *_ = _load(path, country, "product", column, None, None, None)
+    for col, option in ((country, "--gdp-pc-country"), (column, "--gdp-pc-column")):
+        if col not in frame.columns:
+            raise InputError(f"no column {col!r} (set {option}); the file has {list(frame.columns)}",
+                             file=str(path), column=col)
+    keep = {country: "iso3", column: "gdp_pc", **({"year": "year"} if "year" in frame.columns else {})}
+    return frame[list(keep)].rename(columns=keep)
+
+
 def _progress():
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -94,8 +114,12 @@ def register(app: typer.Typer) -> None:
                                                             help="Keep products with world exports >= this."),
         exclude_products: Optional[str] = typer.Option(None, "--exclude-products",
                                                        help="Comma-separated product code prefixes to drop."),
-        gdp_pc: Optional[Path] = typer.Option(None, "--gdp-pc", help="CSV/Parquet with iso3, [year], gdp_pc → "
-                                              "adds prody and expy columns."),
+        gdp_pc: Optional[Path] = typer.Option(None, "--gdp-pc", help="CSV/Parquet of GDP per capita by country "
+                                              "(and optionally year) → adds prody and expy columns."),
+        gdp_pc_column: str = typer.Option("gdp_pc", "--gdp-pc-column", help="GDP per capita column of --gdp-pc."),
+        gdp_pc_country: str = typer.Option("iso3", "--gdp-pc-country",
+                                           help="Country (ISO3) column of --gdp-pc; legacy codes such as ROM "
+                                           "are harmonised."),
         prody: bool = typer.Option(False, "--prody", help="Add prody/expy from the warehouse macro table."),
         missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
         warehouse: Optional[Path] = WarehouseOption,
@@ -104,7 +128,7 @@ def register(app: typer.Typer) -> None:
         frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
         gdp = None
         if gdp_pc is not None:
-            gdp, *_ = _load(gdp_pc, "iso3", "product", "gdp_pc", None, None, None)
+            gdp = _gdp_table(gdp_pc, gdp_pc_country, gdp_pc_column)
         elif prody:
             from tradepulse.indicators.complexity import warehouse_gdp_pc
             from tradepulse.warehouse import Warehouse
@@ -118,6 +142,7 @@ def register(app: typer.Typer) -> None:
                               exclude_products=[c.strip() for c in exclude_products.split(",") if c.strip()]
                               if exclude_products else None)
         write_table(res, out)
+        print_warnings(res)
         years = sorted(res["year"].unique())
         span = "one period" if y is None and years == [0] else f"years {years[0]}–{years[-1]}"
         console.print(f"{len(res):,} rows ({res['exporter'].nunique()} exporters × {res['product'].nunique()} "
@@ -166,10 +191,20 @@ def register(app: typer.Typer) -> None:
         exporter: str = _EXPORTER, product: str = _PRODUCT, value: str = _VALUE, year: Optional[str] = _YEAR,
         out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the whole ranked list."),
         threshold: float = _THRESHOLD, convention: str = _CONVENTION,
+        min_population: float = typer.Option(1e6, "--min-population",
+                                             help="Atlas sample: exporters with population >= this (0: off)."),
+        population: Optional[Path] = typer.Option(None, "--population", help="CSV/Parquet with iso3, year "
+                                                  "(optional) and population (default: the warehouse macro table)."),
+        min_exports: float = typer.Option(1e9, "--min-exports",
+                                          help="Atlas sample: exporters with total exports >= this USD (0: off)."),
+        exclude_products: str = typer.Option("99", "--exclude-products", help="Atlas sample: product code "
+                                             "prefixes left out, comma-separated (99 = 9999 not specified; "
+                                             "'none': off)."),
         missing: str = _MISSING, duplicates: str = _DUPLICATES, digits: Optional[int] = _DIGITS,
         warehouse: Optional[Path] = WarehouseOption,
     ) -> None:
-        """Rank the products a country does not yet export competitively (density, PCI, COG)."""
+        """Rank the products a country does not yet export competitively (density, PCI, COG), on the Atlas
+        sample (population >= 1 M, exports >= USD 1 bn, HS 99 left out; each filter can be switched off)."""
         from rich.table import Table
 
         from tradepulse import reference
@@ -179,9 +214,23 @@ def register(app: typer.Typer) -> None:
         _resolve_strategy(strategy)   # fail fast on an unknown strategy
         country = country or DEFAULT_FOCUS
         frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
-        res = _run_complexity(frame, e, p, v, y, threshold=threshold, convention=convention,
-                              missing=missing, duplicates=duplicates)
-        opp = opportunities(res, country, strategy, year=in_year)
+        pop = None
+        if population is not None:
+            pop, *_ = _load(population, "iso3", "product", "population", None, None, None)
+        elif input_path is None and min_population:
+            from tradepulse.indicators.complexity import warehouse_population
+            from tradepulse.warehouse import Warehouse
+            with Warehouse(warehouse, read_only=True) as wh:
+                pop = warehouse_population(wh)
+        excl = [c.strip() for c in exclude_products.split(",") if c.strip() and c.strip().lower() != "none"]
+        with _progress() as bar:
+            task = bar.add_task("computing", total=None)
+            opp = opportunities(frame, country, strategy, year=in_year, exporter=e, product=p, value=v,
+                                year_column=y, threshold=threshold, convention=convention, missing=missing,
+                                duplicates=duplicates, min_population=min_population, population=pop,
+                                min_exports=min_exports, exclude_products=excl,
+                                progress=lambda i, n, yr: bar.update(task, completed=i, total=n,
+                                                                     description=f"year {yr}"))
         write_table(opp, out)
         when = "" if y is None and opp["year"].iloc[0] == 0 else f"{opp['year'].iloc[0]}, "
         view = Table(title=f"Opportunities for {country} ({when}strategy {strategy})")
@@ -193,5 +242,6 @@ def register(app: typer.Typer) -> None:
             view.add_row(str(r.rank), str(r.product), name, f"{r.rca:.2f}", f"{r.density:.3f}", f"{r.pci:.2f}",
                          f"{r.cog:.3f}", f"{r.score:.3f}")
         console.print(view)
+        print_warnings(opp)
         if out is not None:
             console.print(f"{len(opp):,} ranked products → {out}")

@@ -49,15 +49,22 @@ MONEY = ("exports", "imports", "balance", "non_oil_exports", "non_oil_imports", 
          "total_value", "export_value", "value_usd")
 PERCENT = ("share", "exports_growth", "imports_growth", "non_oil_exports_growth", "non_oil_imports_growth",
            "extensive_margin", "intensive_margin", "overall_share")
+DIV_LABELS = {"unctad_concentration": "H unct", "unctad_diversification": "S unct", "total_value": "value",
+              "n_products_unctad": "products", "hhi_norm": "HHI norm", "cdp_concentration": "CDP Theil",
+              "cdp_concentration_norm": "CDP / ln N", "theil_products": "T prod.", "theil_markets": "T mkts",
+              "n_markets": "markets", "n_active": "n", "n_rca": "RCA≥1", "n_above": "n ≥ thr.", "hhi": "HHI",
+              "theil": "Theil", "theil_between": "T betw", "theil_within": "T within",
+              "theil_between_groups": "T grp", "export_value": "exports"}
 
 
 _fmt = cell_format(MONEY, PERCENT)
 
 
-def _show(df, title: str, columns: list[str], max_rows: int = 40) -> None:
+def _show(df, title: str, columns: list[str], max_rows: int = 40, labels: dict[str, str] | None = None) -> None:
     """Print the first rows of ``df`` (money in million USD, growth and shares in %)."""
     cols = [c for c in columns if not (c == "reporter" and c in df.columns and df[c].nunique() == 1)]
-    print_table(df, title + " — values in million USD", cols, _fmt, max_rows=max_rows)  # one reporter: in title
+    print_table(df, title + " — values in million USD", cols, _fmt, max_rows=max_rows,  # one reporter: in title
+                labels=labels)
 
 
 def _paths(p: Optional[Path]) -> Optional[str]:
@@ -95,9 +102,6 @@ def balance_cmd(
            "province": "province"}.get(by)
     _show(df, f"Trade balance of {reporter}", ["year", "reporter"] + ([key] if key else []) +
           ["exports", "imports", "balance", "non_oil_balance", "exports_growth", "non_oil_exports_growth"])
-    for side in ("exports", "imports"):
-        if (df[side] == 0).all():
-            console.print(f"[yellow]note:[/] the selection holds no {side[:-1]} rows, so the balance is one-sided")
     write_table(df, out)
 
 
@@ -106,7 +110,9 @@ def balance_cmd(
 def diversification_cmd(
     reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
     province: Optional[str] = _PROVINCE, years: Optional[str] = _YEARS,
-    over: str = typer.Option("products", "--over", help="products, markets, or hk (Hummels–Klenow margins)."),
+    over: str = typer.Option("products", "--over", help="products, markets, hk (Hummels–Klenow margins), "
+                             "unctad (UNCTADstat indices on SITC Rev.3 3-digit) or cdp (UN CDP Theil over "
+                             "products × markets)."),
     threshold: float = typer.Option(0.0, "--threshold", help="Count items with value ≥ this (USD)."),
     level: Optional[int] = typer.Option(None, "--level", help="Truncate HS codes to 2, 4 or 6 digits."),
     hs_groups: Optional[int] = typer.Option(None, "--theil-groups", help="Products: also split Theil between/"
@@ -115,17 +121,21 @@ def diversification_cmd(
                                           "regions: region, continent, subregion or wdi_region."),
     reference: str = typer.Option("rest", "--reference", help="HK reference: rest (of world) or world."),
     by_market: bool = typer.Option(False, "--by-market", help="HK: margins per market."),
+    hk_aggregate: str = typer.Option("markets", "--hk-aggregate", help="HK: markets (per importing market, "
+                                     "then a weighted geometric mean, as HK 2005) or pooled (all cells)."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
     product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
     dataset: Optional[str] = DatasetOption, as_json: bool = JsonOption,
 ) -> None:
-    """HHI, normalised HHI, counts, Theil (between + within), UNCTAD index; or Hummels–Klenow margins."""
+    """HHI, normalised HHI, UNCTAD concentration, counts, Theil (between + within), UNCTAD diversification;
+    or UNCTADstat's indices on SITC Rev.3 (unctad), the UN CDP index (cdp) or Hummels–Klenow margins (hk)."""
     from tradepulse.errors import UnknownNameError
     from tradepulse.indicators import diversification as dv
     from tradepulse.warehouse import Warehouse
 
-    if over not in ("products", "markets", "hk"):
-        raise UnknownNameError("dimension", over, ["products", "markets", "hk"])
+    overs = ["products", "markets", "hk", "unctad", "cdp"]
+    if over not in overs:
+        raise UnknownNameError("dimension", over, overs)
     files = dict(groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
     with Warehouse(warehouse, read_only=True) as wh, _working(f"diversification over {over}"), \
             use_dataset(dataset):
@@ -136,24 +146,39 @@ def diversification_cmd(
         elif over == "markets":
             df = dv.market_diversification(wh, reporter=reporter, years=years, product=product, partner=partner,
                                            province=province, threshold=threshold, groups=regions, **files)
+        elif over == "unctad":
+            if province is not None:
+                from tradepulse.errors import TradepulseError
+                raise TradepulseError("UNCTAD indices are national: drop --province")
+            df = dv.unctad_indices(wh, reporter=reporter, years=years, partner=partner, product=product, **files)
         else:
             if province is not None or partner is not None:
                 from tradepulse.errors import TradepulseError
-                raise TradepulseError("Hummels–Klenow margins take --reporter, --product and --years only")
-            df = dv.hk_margins(wh, reporter=reporter, years=years, product=product, level=level,
-                               reference=reference, by_market=by_market, **files)
+                raise TradepulseError(f"{'Hummels–Klenow margins' if over == 'hk' else 'The CDP index'} take "
+                                      "--reporter, --product and --years only")
+            if over == "cdp":
+                df = dv.cdp_export_concentration(wh, reporter=reporter, years=years, level=level, **files)
+            else:
+                df = dv.hk_margins(wh, reporter=reporter, years=years, product=product, level=level,
+                                   reference=reference, by_market=by_market, aggregate=hk_aggregate, **files)
     if as_json:
         typer.echo(json_result(df))
         write_table(df, out)
         return
     if over == "hk":
-        cols = ["year", "partner", "reporter", "export_value", "extensive_margin", "intensive_margin",
-                "overall_share"]
+        cols = ["year", "partner", "reporter", "n_markets", "export_value", "extensive_margin",
+                "intensive_margin", "overall_share"]
+    elif over == "unctad":
+        cols = ["year", "reporter", "total_value", "n_products_unctad", "unctad_concentration", "hhi_norm",
+                "unctad_diversification"]
+    elif over == "cdp":
+        cols = ["year", "reporter", "total_value", "n_cells", "cdp_concentration", "cdp_concentration_norm",
+                "theil_products", "theil_markets"]
     else:
         cols = ["year", "reporter", "province", "total_value", "n_active"] + (["n_above"] if threshold > 0 else []) + \
-            ["n_rca", "hhi", "hhi_norm", "theil", "theil_between", "theil_within", "theil_between_groups",
-             "unctad_diversification"]
-    _show(df, f"Diversification of {reporter} over {over}", cols)
+            ["hhi", "hhi_norm", "unctad_concentration", "theil", "theil_between", "theil_between_groups",
+             "unctad_diversification"]   # n_rca and theil_within (= Theil − between) are in --out
+    _show(df, f"Diversification of {reporter} over {over}", cols, labels=DIV_LABELS)
     write_table(df, out)
 
 
@@ -168,7 +193,8 @@ def technology_cmd(
     hs_sitc: Optional[Path] = typer.Option(None, "--hs-sitc", help="HS6→SITC2 CSV (hs6, sitc2[, weight]); "
                                            "default: derived from atlas-common-data conversion weights."),
     sitc: bool = typer.Option(False, "--sitc", help="Products in the warehouse are SITC Rev.2 codes."),
-    hs_revision: Optional[str] = typer.Option(None, "--hs-revision", help="HS revision for the atlas weights."),
+    hs_revision: Optional[str] = typer.Option(None, "--hs-revision", help="HS revision of the data (default: as "
+                                              "stored) for the atlas conversion (Lall and BEC)."),
     split: str = typer.Option("equal", "--split", help="HS6 codes with several BEC codes: equal or first."),
     flow: str = typer.Option("export", "--flow", help="export or import."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
@@ -192,7 +218,7 @@ def technology_cmd(
             df = tc.lall_shares(wh, lall=lall, hs_sitc=hs_sitc, classification="sitc2" if sitc else "hs",
                                 hs_revision=hs_revision, **common)
         else:
-            df = tc.bec_shares(wh, level=classes, split=split, **common)
+            df = tc.bec_shares(wh, level=classes, split=split, hs_revision=hs_revision, **common)
     if as_json:
         typer.echo(json_result(df))
         write_table(df, out)

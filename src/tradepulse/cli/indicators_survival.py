@@ -24,7 +24,7 @@ def register(indicators_app: typer.Typer) -> None:
         by: str = typer.Option("none", help="Group survival by: none, cohort, partner, hs2, province."),
         level: int = typer.Option(4, help="HS digits of the product in a relationship (2, 4 or 6)."),
         threshold: float = typer.Option(0.0, help="A year counts as active when value_usd > threshold."),
-        merge_gaps: int = typer.Option(0, help="Merge spells separated by at most this many missing years."),
+        merge_gaps: int = typer.Option(0, help="Merge spells separated by at most this many missing years (spells ending within this many years of the panel end are then censored)."),
         include_left_censored: bool = typer.Option(False, help="Keep spells already active in the first year."),
         out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the KM table (.csv/.parquet/.xlsx)."),
         spells_out: Optional[Path] = typer.Option(None, help="Write the spells table too."),

@@ -107,6 +107,9 @@ def register(app: typer.Typer) -> None:
         option: List[str] = typer.Option([], "--option", "-o", help="Reader option KEY=VALUE, repeatable "
                                          "(e.g. year=2017, partner=WLD, hs_revision=HS2017)."),
         target: Optional[str] = typer.Option(None, "--target", "-t", help=TARGET_HELP),
+        reporter: str | None = typer.Option(
+            None, "--reporter", "-r", help="Reporting country (ISO3, e.g. IRN) of a file without a reporter column; "
+                                           "required for such a customs file."),
         warehouse: Optional[Path] = WarehouseOption,
         replace: bool = typer.Option(False, "--replace", help="Replace rows loaded earlier from this file."),
         on_overlap: str = typer.Option(
@@ -118,6 +121,8 @@ def register(app: typer.Typer) -> None:
             None, "--years", help="BACI release zip: load only these years, e.g. 2019-2021,2023 (default: all)."),
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary (a list for a "
                                                            "BACI release zip)."),
+        dataset: Optional[str] = typer.Option(None, "--dataset", help="Name of the dataset this load belongs "
+                                              "to (default: derived, e.g. baci-hs6-annual-HS2017)."),
     ) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine).
 
@@ -125,14 +130,25 @@ def register(app: typer.Typer) -> None:
         from tradepulse.ingest import ingest_file, ingest_release
         from tradepulse.warehouse import Warehouse
 
+        if str(file).startswith(("http:/", "https:/", "ftp:/")):   # Path() folds "//" into "/"
+            from tradepulse.errors import TradepulseError
+            raise TradepulseError(f"ingest reads local files, not {str(file).split(':', 1)[0]} addresses; "
+                                  "download with `tradepulse fetch baci|comtrade|macro` (see docs/real-data.md)")
         options = _parse_options(option)
         if target is not None:
             from tradepulse.errors import TradepulseError
             if "target" in options and options["target"] != target:
                 raise TradepulseError(f"--target {target} and --option target={options['target']} disagree")
             options["target"] = target
+        if reporter is not None:
+            from tradepulse.errors import TradepulseError
+            if "reporter" in options and str(options["reporter"]).upper() != reporter.upper():
+                raise TradepulseError(f"--reporter {reporter} and --option reporter={options['reporter']} disagree")
+            options["reporter"] = reporter.strip().upper()
         if mapping is not None:
             options["mapping"] = str(mapping)
+        if dataset:
+            options["dataset"] = dataset
         steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
                  "checking earlier loads", "locating rejected lines", "committing"]
         members: list[str] = []

@@ -99,7 +99,17 @@ def register(app: typer.Typer) -> None:
                                           help="Markets without GDP/population: error, drop or flat."),
         tariffs: Optional[Path] = typer.Option(None, "--tariffs", help="Tariff table (.csv/.parquet/.xlsx): "
                                                "market, product, rate [, exporter | competitor_rate]; "
-                                               "without it access is a gravity proxy."),
+                                               "without it access is relative distance (itc) or a "
+                                               "gravity proxy (basic)."),
+        method: str = typer.Option("itc", "--method", help="itc: every ITC term (tariff × distance, "
+                                   "published projections, supply adjustments, cap, ease for new markets); "
+                                   "basic: the plain four-term product."),
+        projections: str | None = typer.Option(None, "--projections", help="trend or atlas (published "
+                                                  "Atlas growth projections); default by --method."),
+        cap: str | None = typer.Option(None, "--cap", help="none or demand (potential ≤ projected "
+                                          "demand); default by --method."),
+        mirror: str | None = typer.Option(None, "--mirror", help="exporter, importer or mean: which "
+                                             "declaration of a flow to use; default by --method."),
         cells: bool = typer.Option(False, "--cells", help="Write every product × market row to --out."),
         top: int = typer.Option(25, "--top", help="Rows to print."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table (.csv, .parquet, .xlsx)."),
@@ -139,10 +149,11 @@ def register(app: typer.Typer) -> None:
 
                 result = export_potential(wh, exporter, province=province, year=year, horizon=horizon,
                                           growth_window=window, level=level, missing_macro=missing_macro,
-                                          tariffs=tariff_table, average_years=average, progress=step)
+                                          tariffs=tariff_table, average_years=average, progress=step,
+                                          method=method, projections=projections, cap=cap, mirror=mirror)
                 bar.update(task, completed=len(STEPS))
         basis = result.attrs.get("access_basis")
-        meta = f"{result.attrs['year']}, horizon {horizon} y, access: {basis}"
+        meta = f"{result.attrs['year']}, horizon {horizon} y, {method} method, access: {basis}"
         if market or by == "product":
             table = mc.recommend_products(result, market, products=product_group)
             where = f" → {market.upper()}" if market else ", all markets"
@@ -159,6 +170,11 @@ def register(app: typer.Typer) -> None:
         for key in ("markets_without_macro", "markets_without_gravity"):
             if result.attrs.get(key):
                 console.print(f"[yellow]note:[/] {key.replace('_', ' ')}: {', '.join(result.attrs[key][:15])}")
+        from tradepulse.meta import meta_of
+
+        if meta_of(table).warnings != meta_of(result).warnings:   # print_table showed the table's own meta
+            for w in meta_of(result).warnings:
+                console.print(f"[yellow]warning:[/] {w}")
         write_table(result if cells else table, out)
         if out is not None:
             console.print(f"wrote {out}")

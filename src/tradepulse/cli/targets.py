@@ -9,14 +9,19 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors, write_table
+from tradepulse.cli.common import (WarehouseOption, console, friendly_errors, json_result, print_meta,
+                                   write_table)
 
 targets_app = typer.Typer(help="Roadmap targets (Solar Hijri years), import substitution, mirror statistics.",
                           no_args_is_help=True)
 
-RoadmapOption = typer.Option(None, "--roadmap", "-r", help="Roadmap file (.toml/.yaml); default: the "
-                             "shipped Iran example.")
+RoadmapOption = typer.Option(None, "--roadmap", "-r", help="Roadmap file (.toml/.yaml); default: the country's "
+                             "roadmap in $TRADEPULSE_HOME/roadmaps or the shipped ones (Iran).")
+CountryOption = typer.Option(None, "--country", "-c", help="Focus country ISO3 (default: the --roadmap file's "
+                             "country, else $TRADEPULSE_FOCUS or IRN).")
 LangOption = typer.Option("en", "--lang", help="Language of titles: en or fa.")
+AsOfOption = typer.Option(None, "--as-of", help="Ignore data after this year (roadmap calendar) or Gregorian date "
+                          "YYYY-MM-DD; also the current year of the no-recent-data rule (default: today).")
 
 COLUMNS = {  # key → (English, Persian); status first so that narrow terminals never crop it
     "id": ("id", "شناسه"), "title": ("target", "هدف"), "status": ("status", "وضعیت"),
@@ -24,7 +29,30 @@ COLUMNS = {  # key → (English, Persian); status first so that narrow terminals
     "gap": ("gap", "فاصله"), "required": ("req. growth/yr", "رشد لازم سالانه"),
     "projection": ("projection", "پیش‌بینی"),
 }
-STYLE = {"on-track": "green", "at-risk": "yellow", "off-track": "red", "no-data": "dim"}
+STYLE = {"on-track": "green", "at-risk": "yellow", "off-track": "red", "no-data": "dim", "no-recent-data": "dim"}
+
+
+def _roadmap(path: Path | None, country: str | None):
+    """``(roadmap or None, country)``: the ``--roadmap`` file (which must be ``--country``'s when both are
+    given), else the country's roadmap (:func:`tradepulse.roadmap.roadmap_for`); None when it has none."""
+    from tradepulse.config import DEFAULT_FOCUS
+    from tradepulse.roadmap import load_roadmap, roadmap_for
+    if path is not None and country is None:
+        rm = load_roadmap(path)
+        return rm, rm.reporter
+    country = (country or DEFAULT_FOCUS).upper()
+    return roadmap_for(country, path), country
+
+
+def _no_roadmap(country: str) -> str:
+    """The sentence for a country without a roadmap (the brief says the same)."""
+    from tradepulse.reference import country_name
+    from tradepulse.roadmap import roadmap_files
+    have = ", ".join(country_name(c, "en") for c in sorted(roadmap_files())) or "none"
+    return (f"no roadmap for {country_name(country, 'en')}; targets are shown for countries with a roadmap file "
+            f"(found: {have}; add one as $TRADEPULSE_HOME/roadmaps/<name>.toml with reporter = \"{country}\")")
+
+
 
 
 def _money(v, metric: str, lang: str) -> str:
@@ -69,26 +97,38 @@ def _as_of(text: Optional[str]):
 @friendly_errors
 def status_cmd(
     roadmap: Optional[Path] = RoadmapOption,
+    country: str | None = CountryOption,
     lang: str = LangOption,
     warehouse: Optional[Path] = WarehouseOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per target) instead of a table."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Ignore data after this year (roadmap calendar) "
-                                        "or Gregorian date YYYY-MM-DD."),
+    as_of: str | None = AsOfOption,
     charts: Optional[Path] = typer.Option(None, "--charts", help="Write one SVG chart per target into this folder."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Also write the table (.csv/.parquet/.xlsx)."),
     ids: bool = typer.Option(False, "--ids", help="Show the target ids as a first column."),
 ) -> None:
-    """Status of every roadmap target: actual, gap, required growth, projection, on-track/at-risk/off-track."""
+    """Status of every target of the country's roadmap: actual, gap, required growth, projection,
+    on-track / at-risk / off-track / no recent data; warnings (e.g. a baseline far from the data) below."""
     from rich.progress import BarColumn, Progress, TextColumn
     from rich.table import Table
 
     from tradepulse.i18n import formatter
-    from tradepulse.roadmap import evaluate, load_roadmap, status_frame
-    from tradepulse.roadmap.status import STATUS_FA
+    from tradepulse.meta import ResultMeta, meta_of
+    from tradepulse.roadmap import evaluate, status_frame, status_label
     from tradepulse.warehouse import Warehouse
 
     lang = _lang(lang)
-    rm = load_roadmap(roadmap)
+    rm, country = _roadmap(roadmap, country)
+    if rm is None:
+        meta = ResultMeta(coverage={"reporter": country})
+        meta.warn(_no_roadmap(country))
+        if as_json:
+            typer.echo(json.dumps({"country": country, "roadmap": None, "targets": [], "meta": meta.to_dict()},
+                                  ensure_ascii=False, indent=2))
+        else:
+            from tradepulse.meta import attach
+            from tradepulse.roadmap import StatusList
+            print_meta(attach(StatusList(), meta))
+        return
     with Warehouse(warehouse, read_only=True) as wh:
         if as_json:
             statuses = evaluate(rm, wh, as_of=_as_of(as_of))
@@ -105,9 +145,9 @@ def status_cmd(
             (charts / f"{st.id}.svg").write_text(to_svg(target_chart(st, lang=lang)), encoding="utf-8")
     write_table(status_frame(statuses, lang=lang), out)
     if as_json:
-        typer.echo(json.dumps({"roadmap": rm.id, "source": rm.source,
-                               "targets": [s.to_dict() for s in statuses]}, ensure_ascii=False, indent=2,
-                              default=str))
+        typer.echo(json.dumps({"country": rm.reporter, "roadmap": rm.id, "source": rm.source,
+                               "targets": [s.to_dict() for s in statuses], "meta": meta_of(statuses).to_dict()},
+                              ensure_ascii=False, indent=2, default=str))
         return
     fa = lang == "fa"
     fmt = formatter(lang)
@@ -118,7 +158,8 @@ def status_cmd(
         if key == "id" and not ids:
             continue
         table.add_column(pfa if fa else en, justify="left" if key in ("id", "title", "status") else "right",
-                         min_width={"title": 16, "status": 9}.get(key), no_wrap=key == "status",
+                         min_width={"title": 16, "status": 9}.get(key), no_wrap=key == "status" and not any(
+                             st.status == "no-recent-data" for st in statuses),
                          overflow="fold")
     for st in statuses:
         t = st.target
@@ -128,12 +169,14 @@ def status_cmd(
         if st.actual is not None:
             actual += f"{'*' if st.actual_estimate else ''} ({fmt.text(st.as_of_year)})"
         req = "—" if st.required_growth is None else fmt.pct(st.required_growth, 1, sign=True)
-        label = STATUS_FA[st.status] if fa else st.status
+        # the year of the latest data is in the actual column; "no recent data" may wrap between its words
+        label = status_label(st.status, lang) if fa or st.status == "no-recent-data" else st.status
         title_cell = ("  └ " if t.parent else "") + t.title(lang)
         table.add_row(*([t.id] if ids else []), title_cell, f"[{STYLE[st.status]}]{label}[/]",
                       fmt.text(deadline), _money(st.target_value, t.metric, lang), actual,
                       _money(st.gap, t.metric, lang), req, _money(st.projection, t.metric, lang))
     console.print(table)
+    print_meta(statuses)
 
 
 @targets_app.command("show")
@@ -141,8 +184,10 @@ def status_cmd(
 def show_cmd(
     target_id: str = typer.Argument(..., help="Target id (see `tradepulse targets list`)."),
     roadmap: Optional[Path] = RoadmapOption,
+    country: str | None = CountryOption,
     lang: str = LangOption,
     warehouse: Optional[Path] = WarehouseOption,
+    as_of: str | None = AsOfOption,
     svg: Optional[Path] = typer.Option(None, "--svg", help="Write the target's chart as SVG."),
 ) -> None:
     """One target in detail: its yearly series (estimates marked), the status figures and the rule applied."""
@@ -150,16 +195,18 @@ def show_cmd(
 
     from rich.table import Table
 
-    from tradepulse.roadmap import evaluate, load_roadmap
-    from tradepulse.roadmap.status import STATUS_FA
+    from tradepulse.errors import NoDataError
+    from tradepulse.roadmap import evaluate, status_label
     from tradepulse.warehouse import Warehouse
 
     lang = _lang(lang)
-    rm = load_roadmap(roadmap)
+    rm, country = _roadmap(roadmap, country)
+    if rm is None:
+        raise NoDataError(_no_roadmap(country))
     target = rm.target(target_id)
     one = dataclasses.replace(rm, targets=(target,))
     with Warehouse(warehouse, read_only=True) as wh:
-        [st] = evaluate(one, wh)
+        [st] = evaluate(one, wh, as_of=_as_of(as_of))
     t = target
     series = Table(title=f"{t.title(lang)} — {t.metric} ({t.calendar} years)")
     for c in ("year", "value", "estimate", "method"):
@@ -167,7 +214,7 @@ def show_cmd(
     for r in st.series.itertuples(index=False):
         series.add_row(str(r.year), _money(r.value, t.metric, "en"), "yes" if r.estimate else "", r.method)
     console.print(series)
-    label = STATUS_FA[st.status] if lang == "fa" else st.status
+    label = status_label(st.status, lang) if lang == "fa" else st.status
     figures = [("status", f"[{STYLE[st.status]}]{label}[/] — {st.reason}"),
                ("baseline", f"{st.baseline_year}: {_money(st.baseline_value, t.metric, 'en')}"),
                ("target", f"{_money(st.target_value, t.metric, 'en')} by {t.deadline_year} {t.calendar}"),
@@ -176,8 +223,12 @@ def show_cmd(
                ("required growth", "—" if st.required_growth is None else f"{st.required_growth:+.1%}/yr"),
                ("trend growth", "—" if st.trend_growth is None else f"{st.trend_growth:+.1%}/yr"),
                ("projection", f"{_money(st.projection, t.metric, 'en')} ({st.projection_method})")]
+    if st.baseline_data is not None and st.target.baseline_value is not None:
+        deviation = f"{_money(st.baseline_data, t.metric, 'en')} ({st.baseline_deviation:+.0%} in the roadmap)"
+        figures.insert(2, ("baseline in the data", deviation))
     for key, value in figures:
         console.print(f"[bold]{key}:[/] {value}")
+    print_meta(st)
     if svg is not None:
         from tradepulse.roadmap.charts import target_chart, to_svg
         svg.parent.mkdir(parents=True, exist_ok=True)
@@ -186,14 +237,17 @@ def show_cmd(
 
 @targets_app.command("list")
 @friendly_errors
-def list_cmd(roadmap: Optional[Path] = RoadmapOption, lang: str = LangOption) -> None:
+def list_cmd(roadmap: Path | None = RoadmapOption, country: str | None = CountryOption,
+             lang: str = LangOption) -> None:
     """List (and validate) the targets of a roadmap file without touching the warehouse."""
     from rich.table import Table
 
-    from tradepulse.roadmap import load_roadmap
+    from tradepulse.errors import NoDataError
 
     lang = _lang(lang)
-    rm = load_roadmap(roadmap)
+    rm, country = _roadmap(roadmap, country)
+    if rm is None:
+        raise NoDataError(_no_roadmap(country))
     table = Table(title=f"{rm.title_fa if lang == 'fa' else rm.title_en} — {rm.source}")
     table.add_column("id", min_width=max(len(t.id) for t in rm.targets), no_wrap=True)
     for c in ("title", "metric", "scope", "baseline", "target", "deadline"):
@@ -217,37 +271,48 @@ def list_cmd(roadmap: Optional[Path] = RoadmapOption, lang: str = LangOption) ->
 @friendly_errors
 def substitution_cmd(
     lines: Optional[Path] = typer.Option(None, "--lines", help="Substituted/banned HS lines (.toml/.csv); default: "
-                                         "the shipped Iran example."),
-    reporter: str = typer.Option("IRN", "--reporter", help="Importer ISO3."),
+                                         "the substitution_file of the reporter's roadmap."),
+    reporter: str | None = typer.Option(None, "--reporter", help="Importer ISO3 (default $TRADEPULSE_FOCUS "
+                                           "or IRN)."),
     calendar: str = typer.Option("SH", "--calendar", help="Years: SH or gregorian."),
     window: int = typer.Option(3, "--window", help="Years before the start averaged for the baseline (pre3avg)."),
     monthly: str = typer.Option("gregorian", "--monthly", help="Month column holds gregorian months or "
                                 "sh-months (Solar Hijri months as stored by the customs reader)."),
     lang: str = LangOption,
     warehouse: Optional[Path] = WarehouseOption,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: {rows: [...], meta: {...}}."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the table (.csv/.parquet/.xlsx)."),
 ) -> None:
     """Imports of substituted / banned HS lines before and after, saving (pre-measure 3-year average),
-    leakage to other partners and neighbouring HS codes, domestic production entered by users."""
+    leakage to other partners and neighbouring HS codes, domestic production entered by users.  Years follow
+    the one rule of `targets status` (docs/roadmap.md): the start year is the first after year."""
     import pandas as pd
     from rich.table import Table
 
-    from tradepulse.errors import UnknownNameError
+    from tradepulse.config import DEFAULT_FOCUS
+    from tradepulse.errors import NoDataError, UnknownNameError
+    from tradepulse.roadmap import roadmap_for
     from tradepulse.roadmap.substitution import load_lines, monitor
     from tradepulse.warehouse import Warehouse
 
     lang = _lang(lang)
     if calendar not in ("SH", "gregorian"):
         raise UnknownNameError("calendar", calendar, ["SH", "gregorian"])
+    reporter = (reporter or DEFAULT_FOCUS).upper()
+    if lines is None:
+        rm = roadmap_for(reporter)
+        if rm is None or not rm.substitution_file:
+            raise NoDataError(f"no substitution lines for {reporter}: its roadmap names no substitution_file; "
+                              "give --lines FILE")
+        lines = Path(rm.substitution_file)
     with Warehouse(warehouse, read_only=True) as wh:
-        table = monitor(wh, load_lines(lines), reporter=reporter.upper(), calendar=calendar, window=window,
+        table = monitor(wh, load_lines(lines), reporter=reporter, calendar=calendar, window=window,
                         monthly=monthly)
     write_table(table, out)
     if as_json:
-        typer.echo(table.to_json(orient="records", force_ascii=False, indent=2))
+        typer.echo(json_result(table))
         return
-    view = Table(title=f"Import substitution / bans — {reporter.upper()} ({calendar} years, method pre{window}avg)")
+    view = Table(title=f"Import substitution / bans — {reporter} ({calendar} years, method pre{window}avg)")
     for c in ("hs", "title", "kind", "start", "baseline", "latest", "saving", "cumulative", "leak: partners",
               "leak: neighbours", "domestic prod."):
         view.add_column(c, justify="right" if c not in ("hs", "title", "kind", "start") else "left")
@@ -257,6 +322,7 @@ def substitution_cmd(
                      _money(_f(r.saving_cumulative), "", "en"), _money(_f(r.leakage_partners), "", "en"),
                      _money(_f(r.leakage_neighbours), "", "en"), _money(_f(r.domestic_production), "", "en"))
     console.print(view)
+    print_meta(table)
 
 
 def _f(v):

@@ -13,6 +13,10 @@ Conventions
   default) or ``chapter27`` — or any tuple of prefixes.  **Non-oil** exports / imports / balance exclude it.
 * **Growth** (year-on-year) = v_t / v_{t−1} − 1, only between consecutive calendar years (NaN when the
   previous year is missing or zero).
+* **One-sided data**: a year (× reporter) whose selection holds export rows but no import rows, or the
+  reverse, gives a balance that is only one side.  Such rows carry ``one_sided`` = ``"exports only"`` /
+  ``"imports only"`` (None when both sides are present) and the result's :mod:`tradepulse.meta` holds one
+  warning per reporter and side naming the years (the CLI prints it under the table).
 * **Layers / WLD rule**: totals come from :func:`~tradepulse.indicators.selection.national_totals`
   (world-total rows preferred, else national bilateral rows, else the sum of provincial customs rows, chosen
   per year × reporter × flow, never added together).  Breakdowns by partner or province only use bilateral
@@ -29,10 +33,10 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from tradepulse.meta import provenance
 from tradepulse import reference
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
+from tradepulse.meta import ResultMeta, attach, provenance, warn
 
 BY_CHOICES = ("total", "partner", "partner_group", "product", "product_group", "province")
 EXPORT_KINDS = ("export", "re-export")
@@ -45,10 +49,11 @@ __all__ = ["trade_balance", "BY_CHOICES", "resolve_oil"]
 
 
 def resolve_oil(oil: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Oil prefixes from a mode name (``narrow``/``chapter27``), a product-group name or prefixes; None → ()."""
+    """Oil prefixes from a named oil set (``narrow``/``chapter27``/``iran_customs``, see
+    :data:`tradepulse.reference.OIL_SETS`), a product-group name or prefixes; None → ()."""
     if oil is None:
         return ()
-    if isinstance(oil, str) and oil in ("narrow", "chapter27"):
+    if isinstance(oil, str) and oil in reference.OIL_SETS:
         return reference.oil_prefixes(oil)
     return sel.resolve_products(oil)
 
@@ -80,10 +85,12 @@ def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner
     if by not in BY_CHOICES:
         raise UnknownNameError("breakdown", by, list(BY_CHOICES))
     oil_prefixes = resolve_oil(oil)
-    t = sel.select_flows(data, reporter=reporter, years=years, partner=partner, product=product,
-                         province=province, flow=EXPORT_KINDS + IMPORT_KINDS,
-                         world="exclude" if by in ("partner", "partner_group", "province") else None,
-                         strict_years=False, groups_file=groups_file, product_groups_file=product_groups_file)
+    t, chosen = sel.select_flows(data, reporter=reporter, years=years, partner=partner, product=product,
+                                 province=province, flow=EXPORT_KINDS + IMPORT_KINDS,
+                                 world="exclude" if by in ("partner", "partner_group", "province") else None,
+                                 strict_years=False, groups_file=groups_file,
+                                 product_groups_file=product_groups_file, return_selection=True)
+    level = (getattr(chosen.meta, "coverage", None) or {}).get("product_level")
     if by == "province":
         t = t.filter(t.province.notnull())
     t = t.mutate(is_oil=sel.prefix_filter(t["product"], oil_prefixes) if oil_prefixes else ibis.literal(False),
@@ -118,7 +125,50 @@ def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner
     if df.empty:
         raise NoDataError(f"no export or import rows for reporter {reporter} in this selection")
     several = len(sel._split(reporter)) > 1
-    return _finish(df, (["reporter"] if several else []) + ([key_col] if key_col else []))
+    out = _finish(df, (["reporter"] if several else []) + ([key_col] if key_col else []))
+    out = _mark_one_sided(out, df)
+    if oil_prefixes and level == "total":   # all-goods totals cannot be split into oil and non-oil
+        out[["oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports", "non_oil_balance",
+             "non_oil_exports_growth", "non_oil_imports_growth"]] = np.nan
+        warn(out, "the dataset holds all-goods TOTAL rows only: oil and non-oil values cannot be separated "
+                  "(left empty)")
+    elif oil_prefixes and isinstance(oil, str) and oil in reference.OIL_SETS and level:
+        for note in reference.oil_set_notes(oil, [int(level.removeprefix("hs"))]):
+            warn(out, note)
+    return out
+
+
+def _span(years: list[int]) -> str:
+    """``2014–2016, 2019`` from a sorted year list."""
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def _mark_one_sided(out: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Add ``one_sided`` per year × reporter (from which directions have rows in the selection) and a meta
+    warning per reporter and missing side."""
+    have = rows.groupby(["year", "reporter"])["direction"].agg(lambda d: frozenset(d))
+    label = have.map(lambda d: None if len(d) == 2 else f"{next(iter(d))} only")
+    label.index = label.index.set_levels(label.index.levels[0].astype("int64"), level=0)
+    meta = ResultMeta(coverage={"years_with_exports": sorted(int(y) for (y, _), d in have.items() if "exports" in d),
+                                "years_with_imports": sorted(int(y) for (y, _), d in have.items() if "imports" in d)})
+    for (rep, side), grp in label.dropna().groupby([label.dropna().index.get_level_values("reporter"),
+                                                     label.dropna()]):
+        years = sorted(int(y) for y in grp.index.get_level_values("year"))
+        missing = "import" if side == "exports only" else "export"
+        meta.warn(f"{rep}: the selection holds no {missing} rows in {_span(years)}, so the balance there is "
+                  f"one-sided ({side}); coverage is not defined")
+    if "reporter" in out.columns:
+        idx = pd.MultiIndex.from_arrays([out["year"].astype("int64"), out["reporter"]])
+        out["one_sided"] = label.reindex(idx).to_numpy()
+    else:
+        out["one_sided"] = label.droplevel("reporter").reindex(out["year"].astype("int64")).to_numpy()
+    return attach(out, meta)
 
 
 def _finish(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -43,7 +43,10 @@ Conventions (defaults reproduce PyPI ``ecomplexity`` 0.5.3; ``convention="stata"
   ``COG_cp = (1-M_cp) [Σ_p' (1-M_cp') PCI_p' φ_pp' / Σ_p'' φ_p''p' - ω_cp PCI_p]``.
 * **PRODY/EXPY** (Hausmann, Hwang & Rodrik 2007, J. Econ. Growth 12:1):
   ``PRODY_p = Σ_c [(x_cp/X_c) / Σ_c' (x_c'p/X_c')] GDPpc_c`` over countries with a GDP per capita;
-  ``EXPY_c = Σ_p (x_cp/X_c) PRODY_p``.
+  ``EXPY_c = Σ_p (x_cp/X_c) PRODY_p``.  Country codes of the GDP-per-capita (and population) input are
+  harmonised first (legacy ROM → ROU, ZAR → COD, TMP → TLS, … :data:`tradepulse.reference.LEGACY_ISO3`), so
+  an old World Bank file still matches the exporters.  Exporters left without a GDP per capita are out of
+  the PRODY weights (their EXPY is still computed); how many and which is a warning in the result's meta.
 
 Input treatment (documented, never a silent NaN table): missing values raise (``missing="zero"``
 treats them as 0, as py-ecomplexity does), negative values raise, duplicated (year, exporter, product)
@@ -63,7 +66,9 @@ import pandas as pd
 import scipy.linalg
 
 from tradepulse.meta import provenance
+from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
+from tradepulse.meta import ResultMeta, attach, meta_of
 
 OUTPUT_COLUMNS = ["year", "exporter", "product", "export_value", "rca", "m", "diversity", "ubiquity",
                   "eci", "pci", "density", "coi", "cog"]
@@ -384,6 +389,14 @@ def _prepare(frame, exporter: str, product: str, value: str, year: str | None, *
     })
     if df.empty:
         raise NoDataError("the input has no rows")
+    total = _aggregate_products(df["product"])
+    if total.any():   # all-goods totals (Comtrade TOTAL) are not a product: never a column of the matrix
+        if total.all():
+            raise NoDataError("the input holds only all-goods totals (product TOTAL): RCA, complexity and "
+                              "opportunities need product-level exports (HS 2/4/6-digit codes); load a "
+                              "product-level dataset (e.g. BACI or Comtrade by HS code)")
+        df = df[~total].reset_index(drop=True)
+        df.attrs["aggregate_rows_dropped"] = int(total.sum())
     for key in ("exporter", "product", "year"):
         bad = df[key].isna().to_numpy()
         if bad.any():
@@ -418,6 +431,19 @@ def _prepare(frame, exporter: str, product: str, value: str, year: str | None, *
     if not (df["value"].to_numpy() > 0).any():
         raise NoDataError("no positive export values in the input")
     return df
+
+
+#: Product codes that are aggregates, not products (Comtrade cmdCode TOTAL / ALL, see ``schema.FLOWS``).
+AGGREGATE_PRODUCTS = ("TOTAL", "ALL")
+
+
+def _aggregate_products(codes: pd.Series) -> np.ndarray:
+    """True where a product code is an all-goods aggregate (:data:`AGGREGATE_PRODUCTS`, any case)."""
+    if isinstance(codes.dtype, pd.CategoricalDtype):
+        cats = pd.Index(codes.cat.categories.astype(str)).str.strip().str.upper().isin(AGGREGATE_PRODUCTS)
+        codes_ = codes.cat.codes.to_numpy()
+        return np.where(codes_ >= 0, cats[np.clip(codes_, 0, None)] if len(cats) else False, False)
+    return codes.astype(str).str.strip().str.upper().isin(AGGREGATE_PRODUCTS).to_numpy()
 
 
 def _rolling(df: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -470,18 +496,52 @@ def _filters(df: pd.DataFrame, *, min_exports: float | None, min_population: flo
     return df
 
 
-def _by_country(table: pd.DataFrame, col: str, df: pd.DataFrame) -> np.ndarray:
-    """Look up ``table[col]`` for each row of df by (year, exporter) or exporter; NaN when absent."""
+def _by_country(table: pd.DataFrame, col: str, df: pd.DataFrame,
+                renamed: dict[str, str] | None = None) -> np.ndarray:
+    """Look up ``table[col]`` for each row of df by (year, exporter) or exporter; NaN when absent.
+
+    Country codes on both sides are harmonised (:func:`tradepulse.reference.harmonise_iso3`: ROM → ROU, …);
+    when a table holds a legacy and a current code for one country, the current code's row wins.  The
+    legacy codes met in ``table`` are recorded in ``renamed`` (legacy → current) when given.
+    """
     key = "iso3" if "iso3" in table.columns else "exporter"
     _check_columns(table, {"country": key, col: col})
+    raw = table[key].astype(str).str.strip().str.upper()
+    codes = reference.harmonise_iso3(raw).to_numpy()
+    legacy = codes != raw.to_numpy()
+    if renamed is not None:
+        renamed.update(dict(zip(raw.to_numpy()[legacy], codes[legacy])))
+    order = np.argsort(legacy, kind="stable")          # current codes first: they win over legacy ones
+    vals = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)[order]
+    codes = codes[order]
+    ci, uniq = pd.factorize(df["exporter"])            # harmonise each distinct exporter once
+    exporters = reference.harmonise_iso3(pd.Series(np.asarray(uniq, dtype=object))).to_numpy()[ci]
     if "year" in table.columns and df["year"].nunique() >= 1 and not (df["year"] == 0).all():
-        idx = pd.MultiIndex.from_arrays([table["year"].astype(df["year"].dtype), table[key]])
-        s = pd.Series(table[col].to_numpy(dtype=float), index=idx)
+        idx = pd.MultiIndex.from_arrays([table["year"].to_numpy()[order].astype(df["year"].dtype), codes])
+        s = pd.Series(vals, index=idx)
         s = s[~s.index.duplicated()]
-        return s.reindex(pd.MultiIndex.from_arrays([df["year"], df["exporter"]])).to_numpy()
-    s = pd.Series(table[col].to_numpy(dtype=float), index=table[key])
+        return s.reindex(pd.MultiIndex.from_arrays([df["year"].to_numpy(), exporters])).to_numpy()
+    s = pd.Series(vals, index=codes)
     s = s[~s.index.duplicated()]
-    return s.reindex(df["exporter"]).to_numpy()
+    return s.reindex(exporters).to_numpy()
+
+
+def _gdp_meta(df: pd.DataFrame, renamed: dict[str, str], n_show: int = 8) -> ResultMeta:
+    """Meta of a PRODY run: exporters (with positive exports) lacking a GDP per capita, legacy codes."""
+    meta = ResultMeta()
+    pos = df[df["value"].to_numpy() > 0]
+    exporters = pd.unique(pos["exporter"].astype(str))
+    lacking = sorted(pd.unique(pos.loc[~np.isfinite(pos["gdp_pc"].to_numpy()), "exporter"].astype(str)))
+    meta.coverage["prody_exporters"] = len(exporters)
+    meta.coverage["prody_exporters_without_gdp"] = lacking
+    if renamed:
+        meta.coverage["gdp_codes_harmonised"] = dict(sorted(renamed.items()))
+    if lacking:
+        names = ", ".join(f"{reference.country_name(c)} ({c})" for c in lacking[:n_show])
+        more = f" and {len(lacking) - n_show} more" if len(lacking) > n_show else ""
+        meta.warn(f"PRODY/EXPY: {len(lacking)} of {len(exporters)} exporters have no GDP per capita and are left "
+                  f"out of the PRODY weights: {names}{more}")
+    return meta
 
 
 @provenance
@@ -491,7 +551,10 @@ def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: 
 
     Uses the world-panel rows (``flow = 'export'``, ``partner = 'WLD'``, no province) of each
     reporter-year; for reporter-years without such rows it sums the bilateral export rows instead (never
-    both, see :mod:`tradepulse.schema`).  ``digits`` truncates HS codes (e.g. 4 → HS4).
+    both, see :mod:`tradepulse.schema`).  Only product-level rows (HS codes of digits) are read: all-goods
+    totals (product ``TOTAL``, e.g. a Comtrade totals file in the same warehouse) are neither a product nor
+    a world panel, so a reporter-year with a TOTAL world row and bilateral HS rows uses the HS rows.
+    ``digits`` truncates HS codes (e.g. 4 → HS4).
     """
     from tradepulse.indicators.inputs import Needs
     from tradepulse.indicators.selection import select_dataset
@@ -500,6 +563,8 @@ def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: 
     f = select_dataset(warehouse, Needs(level=2, what="complexity (exports by product)"), years=years,
                        flow="export", dataset=dataset)
     f = f.filter((f.flow == "export") & f.province.isnull() & f.value_usd.notnull())
+    # product-level rows only: all-goods totals (product TOTAL) are neither a product nor a world panel
+    f = f.filter(f["product"].re_search("^[0-9]+$"))
     if years is not None:
         f = f.filter(f.year.isin([int(y) for y in years]))
     prod = f["product"] if digits is None else f["product"].substr(0, digits)
@@ -513,9 +578,25 @@ def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: 
     agg_b = agg_b.anti_join(have, ["year", "reporter"])
     out = agg_w.union(agg_b).rename(exporter="reporter").to_pandas()
     if out.empty:
-        raise NoDataError("the warehouse has no export flows" + (f" for years {list(years)}" if years else ""))
+        raise NoDataError("the warehouse has no product-level export flows (HS codes)"
+                          + (f" for years {list(years)}" if years else "")
+                          + "; all-goods totals (product TOTAL) cannot give RCA, complexity or opportunities")
     out["year"] = out["year"].astype(np.int64)
     return out.sort_values(["year", "exporter", "product"]).reset_index(drop=True)
+
+
+def warehouse_population(warehouse) -> pd.DataFrame | None:
+    """Population by iso3 and year from the warehouse ``macro`` table (for the Atlas population filter);
+    None when the table holds no population."""
+    from tradepulse.warehouse import as_table
+
+    t = as_table(warehouse, "macro")
+    t = t.filter(t.population > 0)
+    out = t.group_by(["year", "iso3"]).aggregate(population=t.population.sum()).to_pandas()
+    if out.empty:
+        return None
+    out["year"] = out["year"].astype(np.int64)
+    return out
 
 
 def warehouse_gdp_pc(warehouse) -> pd.DataFrame:
@@ -565,13 +646,20 @@ def complexity(frame, exporter: str = "exporter", product: str = "product", valu
     opts = Options(threshold=threshold, convention=convention, diagonal=diagonal, cog_form=cog_form,
                    continuous=continuous, asymmetric=asymmetric)
     df = _prepare(frame, exporter, product, value, year, missing=missing, duplicates=duplicates)
+    n_aggregate = int(df.attrs.get("aggregate_rows_dropped", 0))
     df = _rolling(df, int(rolling))
     df = _filters(df, min_exports=min_exports, min_population=min_population, population=population,
                   min_product_exports=min_product_exports, products=products,
                   exclude_products=exclude_products)
+    meta = ResultMeta()
+    if n_aggregate:
+        meta.warn(f"{n_aggregate:,} all-goods total rows (product TOTAL) left out of the country × product "
+                  "matrix")
     if gdp_pc is not None:
-        df = df.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", df))
-    return _panel(df, opts, with_prody=gdp_pc is not None, progress=progress)
+        renamed: dict[str, str] = {}
+        df = df.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", df, renamed))
+        meta = meta.merge(_gdp_meta(df, renamed))
+    return attach(_panel(df, opts, with_prody=gdp_pc is not None, progress=progress), meta)
 
 
 _FLOATS = ["export_value", "rca", "eci", "pci", "density", "coi", "cog"]
@@ -729,21 +817,44 @@ def _resolve_strategy(strategy: str) -> tuple[float, float, float]:
     return STRATEGIES[key]
 
 
+#: Atlas of Economic Complexity country/product sample (Hausmann, Hidalgo et al. 2014, *The Atlas of Economic
+#: Complexity*, MIT Press; the Growth Lab's Atlas rankings): countries with population ≥ 1 million and exports
+#: ≥ US$ 1 billion in the year; HS chapter 99 ("commodities not specified", Comtrade/Atlas 9999) left out.
+ATLAS_MIN_POPULATION = 1e6
+ATLAS_MIN_EXPORTS = 1e9
+ATLAS_EXCLUDED_PRODUCTS = ("99",)
+
+
 def opportunities(frame_or_result, country: str, strategy: str = "balanced", *, year: int | None = None,
                   weights: tuple[float, float, float] | None = None, top: int | None = None,
+                  min_population: float | None = ATLAS_MIN_POPULATION, population: pd.DataFrame | None = None,
+                  min_exports: float | None = ATLAS_MIN_EXPORTS,
+                  exclude_products: Iterable[str] | None = ATLAS_EXCLUDED_PRODUCTS,
                   **options) -> pd.DataFrame:
     """Products the ``country`` does not yet export with RCA ≥ 1, ranked for diversification.
 
-    ``frame_or_result``: a :func:`complexity` result or raw exports (then ``complexity(frame, **options)``
-    is run first).  Uses ``year`` (default: the latest).  Candidates: products with M = 0 (RCA below the
+    ``frame_or_result``: a :func:`complexity` result (used as it is) or raw exports: then the **Atlas sample
+    filters** are applied before RCA, as the Atlas of Economic Complexity does (Hausmann, Hidalgo et al.
+    2014; Growth Lab Atlas rankings — py-ecomplexity leaves the sample to its caller): exporters with
+    population ≥ ``min_population`` (1 M; needs ``population``: iso3/exporter, [year], population — without
+    it the filter is skipped with a warning in the meta), total exports ≥ ``min_exports`` (US$ 1 bn) and
+    products outside ``exclude_products`` (HS prefixes, default ``("99",)``: 9999 / chapter 99 "not
+    specified").  Each is switched off with ``0`` / ``None`` / ``()``.  All-goods totals (product TOTAL) never
+    reach the matrix; TOTAL-only input is refused.  Then ``complexity(frame, **options)`` runs (column names
+    as ``exporter=``, ``product=``, ``value=``, ``year_column=``).
+    Uses ``year`` (default: the latest).  Candidates: products with M = 0 (RCA below the
     threshold).  Score = ``w_d·z(density) + w_p·z(PCI) + w_g·z(COG)`` with each criterion z-scored
     (ddof 0) among the candidates and the weights of :data:`STRATEGIES` (``low_hanging``, ``balanced``,
     ``long_jumps``) or ``weights=(w_d, w_p, w_g)``.  Returns rank, product, export_value, rca, density,
-    distance, pci, cog, score (descending score).
+    distance, pci, cog, score (descending score); the meta holds the sample and its warnings.
     """
     res = frame_or_result
+    meta = ResultMeta()
     if not (isinstance(res, pd.DataFrame) and {"pci", "cog", "density", "m"} <= set(res.columns)):
-        res = complexity(res, **options)
+        res, meta = _atlas_complexity(res, country, year, min_population=min_population, population=population,
+                                      min_exports=min_exports, exclude_products=exclude_products, options=options)
+    else:
+        meta = meta.merge(meta_of(res))
     w = tuple(float(v) for v in weights) if weights is not None else _resolve_strategy(strategy)
     if len(w) != 3:
         raise InputError("weights must be three numbers: density, PCI, COG")
@@ -754,6 +865,9 @@ def opportunities(frame_or_result, country: str, strategy: str = "balanced", *, 
         raise NoDataError(f"no complexity results for year {year}; years are {sorted(res['year'].unique())}")
     ex = ry["exporter"].astype(str).to_numpy()
     if country not in set(ex):
+        outside = meta.coverage.get("atlas_sample", {}).get("outside", {}).get(country)
+        if outside:
+            raise NoDataError(f"{country} is outside the Atlas sample{f' in {year}' if year else ''}: {outside}")
         raise UnknownNameError("exporter", country, sorted(set(ex)))
     cand = ry[(ex == country) & (ry["m"].to_numpy() == 0)]
     if cand.empty:
@@ -775,4 +889,53 @@ def opportunities(frame_or_result, country: str, strategy: str = "balanced", *, 
         "score": score,
     }).sort_values(["score", "product"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out.head(top) if top else out
+    return attach(out.head(top) if top else out, meta)
+
+
+def _atlas_complexity(frame, country: str, year: int | None, *, min_population, population, min_exports,
+                      exclude_products, options: dict) -> tuple[pd.DataFrame, ResultMeta]:
+    """:func:`complexity` of raw exports with the Atlas sample filters; the meta says what the sample is and
+    why ``country`` would be outside it."""
+    cols = {k: options.pop(k) for k in ("exporter", "product", "value", "year_column") if k in options}
+    df = _prepare(frame, cols.get("exporter", "exporter"), cols.get("product", "product"),
+                  cols.get("value", "export_value"), cols.get("year_column"), missing=options.pop("missing", "error"),
+                  duplicates=options.pop("duplicates", "error"))
+    meta = ResultMeta()
+    n_aggregate = int(df.attrs.get("aggregate_rows_dropped", 0))
+    if n_aggregate:
+        meta.warn(f"{n_aggregate:,} all-goods total rows (product TOTAL) left out of the country × product matrix")
+    excl = tuple(str(p) for p in (exclude_products or ()))
+    min_exp = float(min_exports) if min_exports else None
+    min_pop = float(min_population) if min_population else None
+    if min_pop and population is None:
+        meta.warn(f"Atlas sample: the population filter (≥ {min_pop:,.0f}) is not applied — no population data "
+                  "(pass population= / --population FILE, or ingest macro data)")
+        min_pop = None
+    # why would the country drop out? (exports after the product exclusion, population)
+    mine = df[df["exporter"].astype(str).to_numpy() == country]
+    if excl:
+        mine = mine[~mine["product"].astype(str).str.startswith(excl).to_numpy()]
+    outside: dict[str, str] = {}
+    if len(mine):
+        pick = mine["year"].max() if year is None else year
+        total = float(mine.loc[mine["year"].to_numpy() == pick, "value"].sum())
+        reasons = []
+        if min_exp and total < min_exp:
+            reasons.append(f"exports {total:,.0f} < {min_exp:,.0f} USD (switch off with min_exports=0 / "
+                           "--min-exports 0)")
+        if min_pop:
+            pop = _by_country(population, "population", mine[mine["year"].to_numpy() == pick].head(1))
+            if not (len(pop) and np.isfinite(pop[0]) and pop[0] >= min_pop):
+                have = f"{pop[0]:,.0f}" if len(pop) and np.isfinite(pop[0]) else "no population data"
+                reasons.append(f"population {have} < {min_pop:,.0f} (switch off with min_population=0 / "
+                               "--min-population 0)")
+        if reasons:
+            outside[country] = "; ".join(reasons)
+    n_in = df["exporter"].nunique()
+    res = complexity(df, "exporter", "product", "value", "year", min_exports=min_exp, min_population=min_pop,
+                     population=population if min_pop else None, exclude_products=excl or None, **options)
+    meta = meta.merge(meta_of(res))
+    meta.coverage["atlas_sample"] = {"min_population": min_pop, "min_exports": min_exp,
+                                     "exclude_products": list(excl), "exporters_input": int(n_in),
+                                     "exporters_kept": int(res["exporter"].nunique()), "outside": outside}
+    return res, meta

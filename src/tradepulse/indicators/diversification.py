@@ -41,16 +41,18 @@ from tradepulse.meta import provenance
 from tradepulse import schema
 from tradepulse.errors import InputError, NoDataError
 from tradepulse.indicators import selection as sel
+from tradepulse.meta import warn
 
-__all__ = ["indices", "hummels_klenow", "product_diversification", "market_diversification", "hk_margins",
-           "theil_direct", "market_regions"]
+__all__ = ["cdp_concentration", "cdp_export_concentration", "hk_margins", "hummels_klenow", "indices",
+           "market_diversification", "market_regions", "product_diversification", "theil_direct",
+           "unctad_concentration", "unctad_indices"]
 
 #: RCA ≥ 1 is tested as RCA ≥ 1 − RCA_TOL so that exact ties (e.g. a unit that is the whole world) are not
 #: lost to floating-point rounding.
 RCA_TOL = 1e-9
 
-INDEX_COLUMNS = ["total_value", "n_active", "n_universe", "n_above", "n_rca", "hhi", "hhi_norm", "theil",
-                 "theil_within", "theil_between", "unctad_diversification"]
+INDEX_COLUMNS = ["total_value", "n_active", "n_universe", "n_above", "n_rca", "hhi", "hhi_norm",
+                 "unctad_concentration", "theil", "theil_within", "theil_between", "unctad_diversification"]
 
 
 def _positive_sums(frame: pd.DataFrame, keys: list[str], value: str, empty_message: str) -> pd.DataFrame:
@@ -87,18 +89,27 @@ def _group_labels(items: pd.Series, groups) -> pd.Series:
 
 def indices(frame: pd.DataFrame, *, unit: str | Sequence[str] = "reporter", item: str = "product",
             value: str = "value_usd", year: str | None = "year", reference: pd.DataFrame | None = None,
-            threshold: float = 0.0, groups: int | Mapping | Callable | None = None) -> pd.DataFrame:
+            threshold: float = 0.0, groups: int | Mapping | Callable | None = None,
+            exclude_self: bool = False, universe_size: int | None = None) -> pd.DataFrame:
     """Diversification indices of every ``unit`` (and ``year``) across ``item`` (see the module docstring).
 
     ``frame`` has one row per unit × item (× year); duplicates are summed, NaN and values ≤ 0 dropped.
     ``reference``: a frame with ``year`` (if used), ``item`` and ``value`` giving world exports W_i; default
-    the sum of ``frame`` over units.  Returns one row per unit (× year) with :data:`INDEX_COLUMNS`
-    (+ ``theil_within_groups``, ``theil_between_groups`` when ``groups`` is given).
+    the sum of ``frame`` over units.  ``exclude_self``: items are markets named like the first unit column
+    (ISO3): each unit's own code is taken out of its universe and its reference (a country is not its own
+    export market).  ``universe_size``: the N of the UNCTAD concentration index (default: the universe
+    size ``n_universe``; UNCTADstat uses the 261 SITC Rev.3 3-digit groups).  Returns one row per unit
+    (× year) with :data:`INDEX_COLUMNS` (+ ``theil_within_groups``, ``theil_between_groups`` when
+    ``groups`` is given).
     """
     units = [unit] if isinstance(unit, str) else list(unit)
     tkey = [year] if year else []
     df = _positive_sums(frame, [*tkey, *units, item], value,
                         "no positive values to compute diversification indices on")
+    if exclude_self:
+        df = df[df[item].astype(str) != df[units[0]].astype(str)]
+        if df.empty:
+            raise NoDataError("no positive values to other items than the unit itself")
 
     # reference (world) values per year × item
     if reference is None:
@@ -113,11 +124,17 @@ def indices(frame: pd.DataFrame, *, unit: str | Sequence[str] = "reporter", item
         if len(extra):
             ref = pd.concat([ref, extra.assign(**{value: 0.0})], ignore_index=True)
     ref = ref.rename(columns={value: "_W"})
-    wsum = ref.groupby(tkey, observed=True)["_W"].transform("sum") if tkey else ref["_W"].sum()
+    rkey = list(tkey)
+    if exclude_self:   # one reference per unit: the world without the unit's own market
+        us = df[[*tkey, *units]].drop_duplicates()
+        ref = us.merge(ref, on=tkey, how="inner") if tkey else us.merge(ref, how="cross")
+        ref = ref[ref[item].astype(str) != ref[units[0]].astype(str)]
+        rkey = [*tkey, *units]
+    wsum = ref.groupby(rkey, observed=True)["_W"].transform("sum") if rkey else ref["_W"].sum()
     ref["_h"] = ref["_W"] / wsum
-    ref["_N"] = ref.groupby(tkey, observed=True)["_W"].transform("size") if tkey else len(ref)
+    ref["_N"] = ref.groupby(rkey, observed=True)["_W"].transform("size") if rkey else len(ref)
 
-    df = df.merge(ref, on=[*tkey, item], how="left")
+    df = df.merge(ref, on=[*rkey, item], how="left")
     ukeys = [*tkey, *units]
     g = df.groupby(ukeys, observed=True, sort=True)
     X = g[value].transform("sum")
@@ -134,6 +151,8 @@ def indices(frame: pd.DataFrame, *, unit: str | Sequence[str] = "reporter", item
         theil_within=("_within", "sum"), _absdev=("_absdev", "sum")).reset_index()
     na = out["n_active"].to_numpy(dtype="float64")
     out["hhi_norm"] = np.where(na > 1, (out["hhi"] - 1 / na) / (1 - 1 / np.where(na > 1, na, 2)), 1.0)
+    out["unctad_concentration"] = unctad_concentration(
+        out["hhi"].to_numpy(), universe_size if universe_size is not None else out["n_universe"].to_numpy())
     out["theil_between"] = np.log(out["n_universe"] / na)
     out["theil"] = out["theil_within"] + out["theil_between"]
     out["unctad_diversification"] = (out.pop("_absdev") + 1.0) / 2
@@ -143,10 +162,11 @@ def indices(frame: pd.DataFrame, *, unit: str | Sequence[str] = "reporter", item
     if groups is not None:
         df["_g"] = _group_labels(df[item], groups)
         ref["_g"] = _group_labels(ref[item], groups)
-        Ng = ref.groupby([*tkey, "_g"], observed=True).size().rename("_Ng").reset_index()
+        Ng = ref.groupby([*rkey, "_g"], observed=True).size().rename("_Ng").reset_index()
         gg = df.groupby([*ukeys, "_g"], observed=True)
         Xg, ng = gg[value].transform("sum"), gg[value].transform("size")
-        df = df.merge(Ng, on=[*tkey, "_g"], how="left") if tkey else df.assign(_Ng=df["_g"].map(Ng.set_index("_g")["_Ng"]))
+        df = df.merge(Ng, on=[*rkey, "_g"], how="left") if rkey else \
+            df.assign(_Ng=df["_g"].map(Ng.set_index("_g")["_Ng"]))
         df["_Xg"], df["_ng"], df["_X"] = Xg.to_numpy(), ng.to_numpy(), X.to_numpy()
         # Σ_g S_g T_g with T_g = ln(N_g/n_g) + (1/n_g) Σ_{i∈g} r ln r, r = x/(X_g/n_g); per row weights S_g/n_g
         Sg = df["_Xg"] / df["_X"]
@@ -160,6 +180,17 @@ def indices(frame: pd.DataFrame, *, unit: str | Sequence[str] = "reporter", item
     return out[cols]
 
 
+def unctad_concentration(hhi, n):
+    """UNCTADstat's concentration index H = (√HHI − √(1/N)) / (1 − √(1/N)) (UNCTAD/STAT/IE/2019/2, p. 4;
+    UNCTAD Handbook of Statistics): N = the number of products of the classification (261 SITC Rev.3
+    3-digit groups in UNCTADstat), not the number exported; 1 when N = 1."""
+    hhi = np.asarray(hhi, dtype="float64")
+    n = np.asarray(n, dtype="float64")
+    r = np.sqrt(1.0 / np.where(n > 0, n, 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 1, (np.sqrt(hhi) - r) / (1.0 - r), 1.0)
+
+
 def theil_direct(values: np.ndarray) -> float:
     """Theil index of a full vector (zeros included) by the textbook formula — used to cross-check."""
     v = np.asarray(values, dtype="float64")
@@ -170,31 +201,40 @@ def theil_direct(values: np.ndarray) -> float:
 # ---------------------------------------------------------------- Hummels–Klenow
 def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: str = "partner",
                    product: str | None = "product", value: str = "value_usd", year: str | None = "year",
-                   reference: str = "rest", by_market: bool = False) -> pd.DataFrame:
+                   reference: str = "rest", by_market: bool = False, aggregate: str = "markets") -> pd.DataFrame:
     """Hummels & Klenow (2005) extensive and intensive margins of every exporter (× year).
 
-    Cells c are (market, product) pairs (markets only when ``product`` is None).  X_jc = exports of j,
-    X_kc = exports of the reference k to the same cell: the rest of the world (``reference="rest"``, all
-    other exporters in the data, as in HK 2005) or the whole world (``"world"``, j included).  With C_j the
-    cells j serves and C all cells:
+    HK 2005 (AER 95(3), section I, eqs. 1–3) define the margins of exporter j *in one importing market m*
+    relative to a reference k — the rest of the world's exports to m (``reference="rest"``; ``"world"``
+    keeps j in the reference).  With I the products m imports from k, I_jm ⊆ I those j sells to m::
 
-        EM_j = Σ_{c∈C_j} X_kc / Σ_{c∈C} X_kc      (extensive margin)
-        IM_j = Σ_{c∈C_j} X_jc / Σ_{c∈C_j} X_kc    (intensive margin)
-        OM_j = EM_j · IM_j = X_j / Σ_{c∈C} X_kc   (overall share)
+        EM_jm = Σ_{i∈I_jm} X_kmi / Σ_{i∈I} X_kmi      (extensive margin)
+        IM_jm = Σ_{i∈I_jm} X_jmi / Σ_{i∈I_jm} X_kmi   (intensive margin)
+        OM_jm = EM_jm · IM_jm = X_jm / X_km           (j's exports to m relative to k's)
 
-    ``by_market=True`` computes them per market m (C restricted to m's cells: "relative to world exports to
-    the same market").  ``frame`` must be bilateral and hold all exporters (the reference is built from it).
-    IM is ∞ when nobody else serves j's cells (reference "rest").
+    ``by_market=True`` returns these per market.  ``aggregate="markets"`` (default) then combines the
+    markets as HK do, by a weighted geometric mean: ln EM_j = Σ_m w_m ln EM_jm (same for IM, OM, so
+    OM_j = EM_j · IM_j still holds), with w_m = m's share of the reference's exports to the markets j
+    serves (X_km / Σ_m' X_km').  Markets j does not serve (EM_jm = 0) are left out and counted in
+    ``n_markets_unserved``.  ``aggregate="pooled"`` keeps the earlier form: cells c = (market, product)
+    pooled over all markets, EM_j = Σ_{c∈C_j} X_kc / Σ_{c∈C} X_kc, IM_j = X_j / Σ_{c∈C_j} X_kc.
+    With ``product=None`` cells are markets only (pooled).  ``frame`` must be bilateral and hold all
+    exporters (the reference is built from it).  IM is ∞ when nobody else serves j's cells (``rest``).
     """
     if reference not in ("rest", "world"):
         raise InputError(f"reference must be 'rest' or 'world', not {reference!r}")
+    if aggregate not in ("markets", "pooled"):
+        raise InputError(f"aggregate must be 'markets' (HK 2005) or 'pooled', not {aggregate!r}")
+    if product is None:
+        aggregate = "pooled"
     tkey = [year] if year else []
     cell = [market] + ([product] if product else [])
     df = _positive_sums(frame, [*tkey, exporter, *cell], value,
                         "no positive bilateral values for Hummels–Klenow margins")
     world_c = df.groupby([*tkey, *cell], observed=True)[value].transform("sum")
     df["_ref"] = world_c - df[value] if reference == "rest" else world_c
-    scope = [*tkey, market] if by_market else tkey
+    per_market = by_market or aggregate == "markets"
+    scope = [*tkey, market] if per_market else tkey
     # Σ_{c∈C} X_wc per scope (world), minus X_j in scope for "rest"
     wtot = df.groupby([*tkey, *cell], observed=True)[value].sum().reset_index()
     wtot = wtot.groupby(scope, observed=True)[value].sum().rename("_W").reset_index() if scope else \
@@ -210,7 +250,37 @@ def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: s
         out["overall_share"] = out["export_value"] / denom
     out = out.rename(columns={"_W": "world_value"})
     out["reference_value"] = denom
-    return out[[*scope, exporter, "export_value", "n_cells", "ref_served", "reference_value",
+    cols = ["export_value", "n_cells", "ref_served", "reference_value", "extensive_margin",
+            "intensive_margin", "overall_share"]
+    if by_market or aggregate == "pooled":
+        return out[[*scope, exporter, *cols]]
+    return _hk_geometric(out, wtot, tkey, exporter, market, reference)
+
+
+def _hk_geometric(per: pd.DataFrame, wtot: pd.DataFrame, tkey: list[str], exporter: str, market: str,
+                  reference: str) -> pd.DataFrame:
+    """Weighted geometric mean of per-market margins across the markets each exporter serves."""
+    per = per[(per["extensive_margin"] > 0) & np.isfinite(per["intensive_margin"])
+              & (per["reference_value"] > 0)].copy()
+    ukeys = [*tkey, exporter]
+    per["_w"] = per["reference_value"] / per.groupby(ukeys, observed=True)["reference_value"].transform("sum")
+    for m in ("extensive_margin", "intensive_margin", "overall_share"):
+        per["_l" + m] = per["_w"] * np.log(per[m])
+    out = per.groupby(ukeys, observed=True, sort=True).agg(
+        export_value=("export_value", "sum"), n_cells=("n_cells", "sum"), n_markets=(market, "size"),
+        reference_value=("reference_value", "sum"), _lem=("_lextensive_margin", "sum"),
+        _lim=("_lintensive_margin", "sum"), _lom=("_loverall_share", "sum")).reset_index()
+    out["extensive_margin"] = np.exp(out.pop("_lem"))
+    out["intensive_margin"] = np.exp(out.pop("_lim"))
+    out["overall_share"] = np.exp(out.pop("_lom"))
+    n_all = wtot.groupby(tkey, observed=True)[market].size().rename("_nm").reset_index() if tkey else None
+    out = out.merge(n_all, on=tkey, how="left") if tkey else out.assign(_nm=len(wtot))
+    # j's own country is not one of its markets; a market only j serves (reference "rest") has no margin
+    pairs = set(map(tuple, wtot[[*tkey, market]].astype(str).to_numpy()))
+    own = [tuple(map(str, k)) in pairs for k in out[[*tkey, exporter]].to_numpy()]
+    out["n_markets_unserved"] = (out.pop("_nm") - out["n_markets"] - np.asarray(own, dtype="int64")) \
+        .clip(lower=0).astype("int64")
+    return out[[*ukeys, "export_value", "n_cells", "n_markets", "n_markets_unserved", "reference_value",
                 "extensive_margin", "intensive_margin", "overall_share"]]
 
 
@@ -318,18 +388,21 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
                           f"other than {schema.WORLD})")
     if isinstance(groups, str):
         groups = market_regions(groups)
-    out = indices(u, unit=units, item="partner", reference=ref, threshold=threshold, groups=groups)
+    out = indices(u, unit=units, item="partner", reference=ref, threshold=threshold, groups=groups,
+                  exclude_self=drop_self)
     return out.sort_values(["year", *units]).reset_index(drop=True)
 
 
 @provenance
 def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product=None, level: int | None = None,
                reference: str = "rest", by_market: bool = False, use_products: bool = True,
-               groups_file: str | None = None, product_groups_file: str | None = None) -> pd.DataFrame:
+               aggregate: str = "markets", groups_file: str | None = None,
+               product_groups_file: str | None = None) -> pd.DataFrame:
     """Hummels–Klenow margins from bilateral FLOWS of all reporters (see :func:`hummels_klenow`).
 
-    Cells are (partner, product) (``use_products=False``: partners only).  ``reporter`` filters the result
-    (validated first); the reference is always built from every reporter in the data.
+    Cells are (partner, product) (``use_products=False``: partners only, pooled).  ``aggregate``:
+    ``markets`` (HK 2005: per importing market, then a weighted geometric mean) or ``pooled``.
+    ``reporter`` filters the result (validated first); the reference is always built from every reporter.
     """
     needs = Needs(level=2 if use_products else 0, bilateral=True, what="Hummels–Klenow margins")
     common = dict(years=years, flow=flow, product=product, world="exclude", strict_years=False,
@@ -343,8 +416,163 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     if df.empty:
         raise NoDataError("no bilateral rows for Hummels–Klenow margins")
     out = hummels_klenow(df, product="product" if use_products else None, reference=reference,
-                         by_market=by_market)
+                         by_market=by_market, aggregate=aggregate)
     if reporter is not None:
         reps = [r.upper() for r in sel._split(reporter)]
         out = out[out["reporter"].isin(reps)]
-    return out.sort_values([c for c in ["year", "reporter", "partner"] if c in out]).reset_index(drop=True)
+    out = out.sort_values([c for c in ["year", "reporter", "partner"] if c in out]).reset_index(drop=True)
+    if "n_markets_unserved" in out and (out["n_markets_unserved"] > 0).any():
+        warn(out, "Hummels–Klenow margins are geometric means over the markets each exporter serves; "
+                  "markets it does not serve (n_markets_unserved) have EM = 0 and are left out.")
+    return out
+
+
+# ---------------------------------------------------------------- UNCTADstat on SITC Rev.3 3-digit
+def _hs_level_frames(data, reporter, common: dict, partner) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Unit (reporter × product) and world (product) export values at the finest common HS level (6 or 4)."""
+    ref_t = sel.select_flows(data, **common)
+    ref = sel.national_totals(ref_t, ["year", "product"], allow_world=partner is None).to_pandas()
+    unit_t = sel.select_flows(data, reporter=reporter, **common) if reporter is not None else ref_t
+    u = sel.national_totals(unit_t, ["year", "reporter", "product"], allow_world=partner is None).to_pandas()
+    lengths = set(ref["product"].astype(str).str.len()) | set(u["product"].astype(str).str.len())
+    level = 6 if lengths == {6} else 4
+    if min(lengths) < 4:
+        raise InputError("UNCTAD indices on SITC need HS codes of at least 4 digits; the selection holds "
+                         f"{min(lengths)}-digit codes")
+    if level == 4:
+        ref = ref.assign(product=ref["product"].astype(str).str[:4]).groupby(
+            ["year", "product"], as_index=False)["value_usd"].sum()
+        u = u.assign(product=u["product"].astype(str).str[:4]).groupby(
+            ["year", "reporter", "product"], as_index=False)["value_usd"].sum()
+    return u, ref, level
+
+
+def unctad_indices(data, *, reporter=None, years=None, flow: str = "export", partner=None, product=None,
+                   hs_revision: str | None = None, groups_file: str | None = None,
+                   product_groups_file: str | None = None) -> pd.DataFrame:
+    """UNCTADstat's product concentration and diversification indices on SITC Rev.3 3-digit, per year.
+
+    HS export values (HS6, or HS4 when that is all the data hold) are converted to the 261 SITC Rev.3
+    3-digit groups with atlas-common-data's conversion weights (:mod:`tradepulse.reference.sitc`), then
+    (UNCTAD/STAT/IE/2019/2, p. 4; UNCTAD Handbook of Statistics, "Concentration and diversification
+    indices"):
+
+    * ``unctad_concentration`` H_j = (√Σ_i s_ij² − √(1/N)) / (1 − √(1/N)), N = 261;
+    * ``unctad_diversification`` S_j = ½ Σ_i |s_ij − h_i|, h_i the world's shares (all reporters in data);
+    * ``n_products_unctad``: groups exported above 100,000 USD or 0.3 % of the country's exports;
+    * ``hhi_norm`` (HHI − 1/n)/(1 − 1/n) over the n groups exported — a separate, differently named index.
+
+    ``hs_revision``: the HS vintage of the product codes (default: the ``hs_revision`` the rows carry;
+    ``UNKNOWN`` is read as HS1992 with a warning).
+    """
+    from tradepulse.reference import sitc
+
+    common = {"years": years, "flow": flow, "partner": partner, "product": product, "strict_years": False,
+              "groups_file": groups_file, "product_groups_file": product_groups_file}
+    notes: list[str] = []
+    if hs_revision is None:
+        t = sel.select_flows(data, **common)
+        revs = t.group_by("hs_revision").aggregate(v=t.value_usd.sum()).to_pandas()
+        revs = revs.dropna(subset=["hs_revision"]).sort_values("v", ascending=False)
+        hs_revision = str(revs["hs_revision"].iloc[0]) if len(revs) else "UNKNOWN"
+        if len(revs) > 1:
+            notes.append(f"the selection mixes HS revisions {', '.join(map(str, revs['hs_revision']))}; "
+                         f"all codes were converted as {hs_revision}")
+    if hs_revision not in sitc.ATLAS_HS:
+        notes.append(f"HS revision {hs_revision} is not known: codes converted to SITC as HS1992")
+        hs_revision = "HS1992"
+    u, ref, level = _hs_level_frames(data, reporter, common, partner)
+    if level == 4:
+        notes.append("the data hold HS4 codes: HS4 → SITC3 weights are the unweighted mean of each "
+                     "heading's HS6 weights (UNCTADstat converts HS6 trade)")
+    u3, _ = sitc.convert_to_sitc3(u, revision=hs_revision)
+    r3, lost_r = sitc.convert_to_sitc3(ref, revision=hs_revision)
+    if lost_r > 0.001:
+        notes.append(f"{lost_r:.1%} of world export value has HS codes without SITC weights (dropped)")
+    out = indices(u3, unit="reporter", item="product", reference=r3, universe_size=sitc.N_SITC3)
+    share = u3["value_usd"] / u3.groupby(["year", "reporter"])["value_usd"].transform("sum")
+    big = u3.assign(_big=(u3["value_usd"] > 100_000) | (share > 0.003))
+    cnt = big.groupby(["year", "reporter"])["_big"].sum().rename("n_products_unctad").reset_index()
+    out = out.merge(cnt, on=["year", "reporter"], how="left")
+    out = out[["year", "reporter", "total_value", "n_active", "n_products_unctad", "hhi", "unctad_concentration",
+               "hhi_norm", "unctad_diversification"]].sort_values(["year", "reporter"]).reset_index(drop=True)
+    out = out.rename(columns={"n_active": "n_sitc3_active"})
+    for n in notes:
+        warn(out, n)
+    return out
+
+
+# ---------------------------------------------------------------- UN CDP refined export concentration
+def cdp_concentration(frame: pd.DataFrame, *, exporter: str = "reporter", market: str = "partner",
+                      product: str = "product", value: str = "value_usd", year: str | None = "year",
+                      n_products: int | None = None) -> pd.DataFrame:
+    """The UN CDP refined export concentration index: a Theil index over product × market cells.
+
+    Bruckner (2023), "Measuring export concentration for identifying least developed countries", CDP
+    Background Paper 59 (ST/ESA/2023/CDP/59): one Theil index covering both the basket of products and the
+    set of export markets.  With x_pm exporter j's exports of product p to market m, the universe the
+    N = N_P · N_M cells (N_P products of the classification — ``n_products``, default all products in
+    the data; N_M markets = every market in the data except j itself), s_pm = x_pm / X::
+
+        T_j = (1/N) Σ_pm (x_pm/μ) ln(x_pm/μ) = ln N + Σ_pm s_pm ln s_pm,   μ = X/N   (0 ≤ T ≤ ln N)
+
+    Also returned: ``theil_products`` = ln N_P + Σ_p s_p ln s_p and ``theil_markets`` (the one-dimension
+    indices) and ``cdp_concentration_norm`` = T / ln N in [0, 1].  The CDP's own min–max rescaling of the
+    index for the LDC criteria uses bounds set per triennial review, which are not shipped.
+    """
+    tkey = [year] if year else []
+    df = _positive_sums(frame, [*tkey, exporter, market, product], value,
+                        "no positive bilateral values for the CDP concentration index")
+    df = df[df[exporter].astype(str) != df[market].astype(str)]
+    mk = df.groupby(tkey, observed=True)[market].nunique() if tkey else df[market].nunique()
+    pk = df.groupby(tkey, observed=True)[product].nunique() if tkey else df[product].nunique()
+    ukeys = [*tkey, exporter]
+    X = df.groupby(ukeys, observed=True)[value].transform("sum")
+    df["_sls"] = _xlogx(df[value] / X)
+    cells = df.groupby(ukeys, observed=True).agg(total_value=(value, "sum"), n_cells=(value, "size"),
+                                                 _sls=("_sls", "sum")).reset_index()
+
+    def margin(key: str) -> pd.Series:
+        m = df.groupby([*ukeys, key], observed=True)[value].sum().reset_index()
+        m["_x"] = _xlogx(m[value] / m.groupby(ukeys, observed=True)[value].transform("sum"))
+        return m.groupby(ukeys, observed=True)["_x"].sum()
+
+    sp_, sm_ = margin(product).rename("_sp"), margin(market).rename("_sm")
+    cells = cells.merge(sp_.reset_index(), on=ukeys).merge(sm_.reset_index(), on=ukeys)
+    if tkey:
+        cells["_NM"] = cells[year].map(mk).to_numpy()
+        cells["_NP"] = n_products if n_products else cells[year].map(pk).to_numpy()
+    else:
+        cells["_NM"], cells["_NP"] = mk, (n_products or pk)
+    # j's own country is not one of its markets
+    own = cells[exporter].isin(df[market].unique())
+    cells["_NM"] = cells["_NM"] - own.astype("int64")
+    lnN = np.log(cells["_NP"].astype(float) * cells["_NM"].astype(float))
+    cells["cdp_concentration"] = lnN + cells.pop("_sls")
+    cells["cdp_concentration_norm"] = np.where(lnN > 0, cells["cdp_concentration"] / lnN, 1.0)
+    cells["theil_products"] = np.log(cells["_NP"].astype(float)) + cells.pop("_sp")
+    cells["theil_markets"] = np.log(cells["_NM"].astype(float)) + cells.pop("_sm")
+    cells = cells.rename(columns={"_NP": "n_products_universe", "_NM": "n_markets_universe"})
+    return cells[[*ukeys, "total_value", "n_cells", "n_products_universe", "n_markets_universe",
+                  "cdp_concentration", "cdp_concentration_norm", "theil_products", "theil_markets"]]
+
+
+def cdp_export_concentration(data, *, reporter=None, years=None, level: int | None = None,
+                             groups_file: str | None = None, product_groups_file: str | None = None
+                             ) -> pd.DataFrame:
+    """:func:`cdp_concentration` of ``reporter`` from bilateral FLOWS of all reporters (products at
+    ``level`` HS digits; markets = every partner in the data)."""
+    common = {"years": years, "flow": "export", "world": "exclude", "strict_years": False,
+              "groups_file": groups_file, "product_groups_file": product_groups_file}
+    t = _level(sel.select_flows(data, **common), level)
+    t = t.filter(t.reporter != t.partner)
+    if reporter is not None:
+        sel.select_flows(data, reporter=reporter, **common)
+    df = sel.national_totals(t, ["year", "reporter", "partner", "product"], allow_world=False).to_pandas()
+    if df.empty:
+        raise NoDataError("no bilateral rows for the CDP export concentration index")
+    n_products = int(df["product"].nunique())
+    out = cdp_concentration(df, n_products=n_products)
+    if reporter is not None:
+        out = out[out["reporter"].isin([r.upper() for r in sel._split(reporter)])]
+    return out.sort_values(["year", "reporter"]).reset_index(drop=True)

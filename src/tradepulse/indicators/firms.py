@@ -330,13 +330,17 @@ def cohorts_from_cells(cells: pd.DataFrame, unit: Sequence[str] = (),
     fk = [*unit, "firm"]
     years = sorted(int(y) for y in (panel_years if panel_years is not None else cells["year"].unique()))
     f = cells.groupby(["year", *fk], observed=True)["value_usd"].sum().rename("x").reset_index()
+    no_cohort = NoDataError("no entry cohort: cohorts need an entry year whose previous year is in the panel "
+                            f"(panel years: {', '.join(map(str, years))})")
+    if not set(years) & {y + 1 for y in years}:
+        raise no_cohort
+    # the panel years are the source's coverage already (censor_gaps=False: build_spells must not re-derive it)
     sp = build_spells(f, keys=fk, value="x", first_year=years[0], last_year=years[-1],
-                      include_left_censored=True, hs_revision_column=None)
+                      include_left_censored=True, hs_revision_column=None, censor_gaps=False)
     sp = sp[np.isin(sp["start"] - 1, np.asarray(years))]     # entry observed: c−1 is in the panel
     cols = [*unit, "cohort", "k", "year", "entrants", "survivors", "survival_rate"]
     if sp.empty:
-        raise NoDataError("no entry cohort: cohorts need an entry year whose previous year is in the panel "
-                          f"(panel years: {', '.join(map(str, years))})")
+        raise no_cohort
     run_end = _run_end(years)
     cnt = sp.groupby([*unit, "start", "duration"], observed=True).size().unstack("duration", fill_value=0)
     dmax = int(max(cnt.columns.max(), max(run_end[c] - c for c in sp["start"].unique()) + 1))

@@ -5,11 +5,13 @@ monthly customs data); summing them double counts.  :func:`resolve` chooses one 
 
 1. **Eligible**: the dataset has rows that can answer the request — product level ≥ ``needs.level`` (0 = an
    all-goods TOTAL is enough; product work needs HS digits), bilateral rows when partners are needed, provincial
-   rows when provinces are needed, monthly rows when months are needed.  Monthly rows answer an annual request
-   for a reporter-year only when all 12 months are there.
-2. **Coverage**: among eligible datasets, the one covering the most requested (reporter, year, flow) cells.
+   rows when provinces are needed, monthly rows when months are needed.
+2. **Coverage**: among eligible datasets, the one covering the most requested (reporter, year, flow) cells
+   fully (monthly rows cover an annual cell fully with all 12 months), then the most cells at all.  Incomplete
+   years of monthly data are summed over the months present, with a warning naming them.
 3. **Precedence** among equals: frequency of the request (annual data for annual figures: Comtrade's monthly and
-   annual submissions differ), then the finest product level, then bilateral detail over World totals, then the
+   annual submissions differ), then national rows over a sum of provinces (unless provinces are asked for), then
+   the finest product level, then bilateral detail over World totals, then the
    source rank (:data:`SOURCE_RANK`: national customs, Comtrade, BACI, generic, demo), then the most recent load.
 
 ``dataset=NAME`` (``--dataset`` on the command line) overrides the choice; it must still be eligible.  When no
@@ -34,7 +36,7 @@ from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.meta import ResultMeta
 from tradepulse.warehouse.datasets import coverage_of_table, level_name
 
-__all__ = ["Needs", "Resolution", "resolve", "coverage", "use_dataset", "SOURCE_RANK"]
+__all__ = ["Needs", "Resolution", "resolve", "coverage", "use_dataset", "forced_dataset", "SOURCE_RANK"]
 
 #: Source precedence among otherwise equal datasets (higher first).
 SOURCE_RANK = {"customs": 5, "comtrade": 4, "baci": 3, "generic": 2, "demo-synthetic": 1}
@@ -65,7 +67,6 @@ class Resolution:
     level: int | None
     meta: ResultMeta = field(default_factory=ResultMeta)
     sources: list = field(default_factory=list)
-    incomplete: list = field(default_factory=list)   # (reporter, year) of monthly data left out of annual work
 
 
 # ---------------------------------------------------------------- a dataset forced by the caller
@@ -143,8 +144,6 @@ def _eligible(cov: pd.DataFrame, needs: Needs) -> pd.DataFrame:
         ok &= cov["provincial"]
     if needs.frequency == "monthly":
         ok &= cov["months"] > 0
-    elif needs.frequency == "annual":
-        ok &= (cov["months"] == 0) | (cov["months"] >= 12)
     return cov[ok]
 
 
@@ -229,6 +228,9 @@ def resolve(data, *, reporter=None, years=None, flow=None, needs: Needs = Needs(
     scores = []
     for name, g in elig.groupby("dataset"):
         covered = g[["reporter", "year", "flow"]].drop_duplicates()
+        # a reporter-year of monthly rows covers an annual request fully only with all 12 months
+        full = g[(g["months"] == 0) | (g["months"] >= 12) | (needs.frequency != "annual")]
+        n_full = len(full[["reporter", "year", "flow"]].drop_duplicates())
         monthly = bool(g["months"].max() > 0)
         freq_match = (needs.frequency != "annual") or not monthly
         if needs.frequency == "monthly":
@@ -236,8 +238,10 @@ def resolve(data, *, reporter=None, years=None, flow=None, needs: Needs = Needs(
         finest = int(g["product_level"].max())
         bilateral = bool((g["partner_detail"] == "bilateral").any())
         rank = max(SOURCE_RANK.get(str(s), 0) for s in g["source"].fillna(""))
+        # national figures from a national dataset rather than from a sum of provinces
+        national = needs.provincial or bool((~g["provincial"].astype(bool)).any())
         loads = [x for x in g["load_id"].unique() if x is not None]
-        scores.append(((len(covered), freq_match, finest, bilateral, rank, max(map(str, loads), default="")),
+        scores.append(((n_full, len(covered), freq_match, national, finest, bilateral, rank, max(map(str, loads), default="")),
                        name, covered, finest, g))
     scores.sort(key=lambda s: s[0], reverse=True)
     _score, name, covered, finest, g = scores[0]
@@ -270,17 +274,13 @@ def resolve(data, *, reporter=None, years=None, flow=None, needs: Needs = Needs(
                   f"separate datasets")
     if needs.frequency == "annual" and g["months"].max() > 0:
         meta.warn(f"annual figures summed from the monthly dataset {name} (complete years only)")
-    incomplete: list = []
     if needs.frequency == "annual":
-        mine = cov[(cov["dataset"] == name) & (cov["months"] > 0) & (cov["months"] < 12)]
-        incomplete = sorted({(str(r), int(y)) for r, y in mine[["reporter", "year"]].itertuples(index=False)})
-        asked_inc = [c for c in incomplete if (reps is None or c[0] in reps) and (yrs is None or c[1] in yrs)]
-        if asked_inc:
-            meta.warn(f"{len(asked_inc)} reporter-year(s) of the monthly dataset {name} have fewer than 12 "
-                      f"months and are left out of annual figures ("
-                      + ", ".join(f"{r} {y}" for r, y in asked_inc[:6]) + (", …" if len(asked_inc) > 6 else "")
-                      + ")")
-    return Resolution(name, load_ids, level, meta, sorted({str(s) for s in g["source"].dropna()}), incomplete)
+        part = g[(g["months"] > 0) & (g["months"] < 12)].groupby(["reporter", "year"])["months"].max()
+        if len(part):
+            listed = ", ".join(f"{r} {y} ({m} of 12 months)" for (r, y), m in list(part.items())[:6])
+            meta.warn(f"{len(part)} reporter-year(s) of the monthly dataset {name} are incomplete; their annual "
+                      f"figures are sums of the months present: {listed}{', …' if len(part) > 6 else ''}")
+    return Resolution(name, load_ids, level, meta, sorted({str(s) for s in g["source"].dropna()}))
 
 
 def apply(table, res: Resolution, needs: Needs):
@@ -303,9 +303,4 @@ def apply(table, res: Resolution, needs: Needs):
         t = t.filter(pred)
     if res.level:   # the dataset has HS rows: its all-goods TOTAL rows are aggregates of them
         t = t.filter(t["product"] != "TOTAL")
-    if res.incomplete:   # annual work on monthly data: complete years only
-        import ibis
-        gaps = ibis.memtable(pd.DataFrame(res.incomplete, columns=["reporter", "year"]).astype(
-            {"year": "int16"}))
-        t = t.anti_join(gaps, ["reporter", "year"])
     return t

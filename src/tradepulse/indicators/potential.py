@@ -58,6 +58,7 @@ from tradepulse.meta import provenance
 from tradepulse import schema
 from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
 from tradepulse.indicators.selection import province_matches
+from tradepulse.meta import warn
 from tradepulse.warehouse import Warehouse, as_table
 
 __all__ = ["export_potential", "by_product", "by_market", "gravity_access", "macro_factors",
@@ -100,12 +101,43 @@ def bilateral_years(data) -> list[int]:
                   if y is not None)
 
 
+MIRROR_RULES = ("exporter", "importer", "mean")
+
+
+def _mirrored_rows(data, rule: str) -> ibis.Table:
+    """National bilateral exports ``reporter, partner, product, year, value_usd`` reconciled with the
+    importers' own declarations (``flow == "import"`` rows, flipped to exporter → importer).
+
+    ``rule``: ``importer`` — the importer's declaration where one exists, else the exporter's (Trade Map's
+    mirror principle: import declarations are the better documented side); ``mean`` — the mean of the two
+    where both exist, else the one that exists.  CIF/FOB margins are not removed (import values are CIF).
+    """
+    t = _flows_table(data)
+    base = (t.partner != schema.WORLD) & t.province.isnull() & (t.reporter != t.partner) \
+        & t.product.notnull() & t.value_usd.notnull()
+    keys = ["year", "reporter", "partner", "product"]
+    x = t.filter(base & (t.flow == "export")).group_by(keys).aggregate(vx=lambda r: r.value_usd.sum())
+    m = t.filter(base & (t.flow == "import"))
+    m = m.select(year=m.year, reporter=m.partner, partner=m.reporter, product=m.product, v=m.value_usd) \
+        .group_by(keys).aggregate(vm=lambda r: r.v.sum())
+    j = x.outer_join(m, keys)
+    pick = {k: ibis.coalesce(j[k], j[k + "_right"]) for k in keys}
+    if rule == "importer":
+        value = ibis.coalesce(j.vm, j.vx)
+    else:
+        value = ibis.cases((j.vx.notnull() & j.vm.notnull(), (j.vx + j.vm) / 2), else_=ibis.coalesce(j.vx, j.vm))
+    out = j.select(**pick, value_usd=value)
+    return out.filter(out.reporter != out.partner)
+
+
 def bilateral_year(data, year: int | None = None, level: int | None = None,
-                   years: list[int] | None = None, average: int = 1) -> tuple[ibis.Table, int]:
+                   years: list[int] | None = None, average: int = 1, mirror: str = "exporter"
+                   ) -> tuple[ibis.Table, int]:
     """Ibis table ``reporter, partner, product, value`` of national bilateral exports in ``year``.
 
     Rows kept: ``flow == "export"``, ``partner != WLD``, ``province IS NULL``, ``reporter != partner``
-    (not summed: every later step is a sum).  ``year=None`` → the latest year with bilateral rows.
+    (not summed: every later step is a sum); ``mirror="importer"|"mean"`` reconciles them with the
+    importers' declarations (:func:`_mirrored_rows`).  ``year=None`` → the latest year with bilateral rows.
     ``level`` cuts product codes to their first ``level`` digits.  ``average=n`` takes the mean over the
     years with bilateral rows among ``year−n+1 … year`` (value / number of those years; a missing flow
     counts as 0).
@@ -120,7 +152,9 @@ def bilateral_year(data, year: int | None = None, level: int | None = None,
         raise NoDataError(f"no bilateral export rows for {year}; years with bilateral rows: "
                           f"{', '.join(map(str, years))}")
     used = _average_years(years, int(year), average)
-    t = _bilateral_rows(data)
+    if mirror not in MIRROR_RULES:
+        raise UnknownNameError("mirror rule", mirror, list(MIRROR_RULES))
+    t = _bilateral_rows(data) if mirror == "exporter" else _mirrored_rows(data, mirror)
     t = t.filter(t.year.isin(used))
     product = t.product.substr(0, level) if level else t.product
     return t.select("reporter", "partner", product=product, value=t.value_usd / len(used)), int(year)
@@ -211,6 +245,48 @@ def macro_factors(macro, year: int, countries: Iterable[str], *, window: int = 5
     return out.reindex([c for c in countries if c in out.index]), missing
 
 
+PROJECTIONS = ("trend", "atlas")
+
+
+def projection_factors(macro, year: int, countries: Iterable[str], *, window: int = 5, horizon: int = 5,
+                       source: str = "trend") -> tuple[pd.DataFrame, dict[str, str]]:
+    """Projection factors by country, ``h`` years ahead: ``gdp``, ``pop``, ``gdppc`` and ``basis``.
+
+    ``source="trend"``: :func:`macro_factors` (the past ``window``-year trend of the ``macro`` table).
+    ``source="atlas"``: GDP per capita grows at the Atlas of Economic Complexity's published growth
+    projection (``tradepulse.reference.atlas``, latest edition, % a year over the next decade):
+    gdppc factor = (1 + g/100)^h; population keeps its trend (flat when the macro table lacks it); countries
+    without a published projection fall back to the trend.  ``basis`` says which was used per country
+    (``atlas``, ``atlas, population flat``, ``trend``).  Returns (frame indexed by iso3, missing dict).
+    """
+    countries = list(dict.fromkeys(countries))
+    if source not in PROJECTIONS:
+        raise UnknownNameError("projection source", source, list(PROJECTIONS))
+    if macro is not None:
+        fac, missing = macro_factors(macro, year, countries, window=window, horizon=horizon)
+    else:
+        fac, missing = pd.DataFrame(columns=["gdp", "pop", "gdppc"], dtype=float), \
+            {c: "macro data (GDP/population)" for c in countries}
+    fac = fac.assign(basis="trend")
+    if source == "trend":
+        return fac, missing
+    from tradepulse.reference.atlas import growth_projections
+
+    gp = growth_projections()
+    ed = int(gp.attrs.get("edition", gp["year"].max()))
+    latest = gp[(gp["year"] == ed) & gp["growth_proj"].notna()].set_index("iso3")["growth_proj"]
+    have = [c for c in countries if c in latest.index]
+    pc = (1.0 + latest.reindex(have) / 100.0) ** horizon
+    pop = fac["pop"].reindex(have)
+    basis = np.where(pop.notna(), f"atlas {ed}", f"atlas {ed}, population flat")
+    atl = pd.DataFrame({"gdppc": pc, "pop": pop.fillna(1.0), "basis": basis}, index=pd.Index(have))
+    atl["gdp"] = atl["gdppc"] * atl["pop"]
+    rest = fac.drop(index=[c for c in have if c in fac.index])
+    out = pd.concat([atl[["gdp", "pop", "gdppc", "basis"]], rest[["gdp", "pop", "gdppc", "basis"]]])
+    missing = {c: m for c, m in missing.items() if c not in atl.index}
+    return out.reindex([c for c in countries if c in out.index]), missing
+
+
 def gravity_access(exporters: Iterable[str], markets: Iterable[str], *, distance: float | None = None,
                    contiguity: float | None = None, language: float | None = None,
                    geo: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -267,12 +343,13 @@ def _frame_to_matrix(df: pd.DataFrame, rows: pd.Index, cols: pd.Index, row: str,
     return out
 
 
-def _elasticity_vector(income_elasticity, products: pd.Index) -> np.ndarray:
-    """ε_k by product: a number, or a mapping/Series keyed by HS prefix (longest prefix wins; default 1)."""
+def _elasticity_vector(income_elasticity, products: pd.Index, default: float = 1.0) -> np.ndarray:
+    """An elasticity by product: a number, or a mapping/Series keyed by HS prefix (longest prefix wins;
+    products without a prefix get ``default``)."""
     if np.isscalar(income_elasticity):
         return np.full(len(products), float(income_elasticity))
     mapping = dict(income_elasticity)
-    eps = np.ones(len(products))
+    eps = np.full(len(products), float(default))
     codes = products.astype(str)
     for prefix in sorted(mapping, key=len):  # longer prefixes applied last, so they win
         eps[codes.str.startswith(str(prefix))] = float(mapping[prefix])
@@ -280,8 +357,9 @@ def _elasticity_vector(income_elasticity, products: pd.Index) -> np.ndarray:
 
 
 def _tariff_access(tariffs: pd.DataFrame, exporter: str, exporters: pd.Index, products: pd.Index,
-                   markets: pd.Index, flows: tuple[np.ndarray, ...], M: np.ndarray, sigma: float) -> np.ndarray:
-    """Tariff advantage ``A = ((1+t_ijk)/(1+t̄_jk))^−σ`` as a products × markets matrix.
+                   markets: pd.Index, flows: tuple[np.ndarray, ...], M: np.ndarray, sigma) -> np.ndarray:
+    """Tariff advantage ``A = ((1+t_ijk)/(1+t̄_jk))^−σ_k`` as a products × markets matrix (σ: a number or
+    a vector by product).
 
     ``tariffs`` columns ``market, product, rate`` (fractions, 0.05 = 5 %) and either ``competitor_rate``
     (t̄ given) or ``exporter`` (rates by supplier; ``*`` or empty = the rate for every supplier without its
@@ -294,13 +372,14 @@ def _tariff_access(tariffs: pd.DataFrame, exporter: str, exporters: pd.Index, pr
                               "expected market, product, rate [, exporter | competitor_rate] (rates as fractions)")
     t = tariffs.copy()
     P, J = len(products), len(markets)
+    sig = np.broadcast_to(np.asarray(sigma, dtype="float64"), (P,))
     pi, mi = products.get_indexer(t["product"].astype(str)), markets.get_indexer(t["market"].astype(str))
     rate = t["rate"].to_numpy(float)
     if "exporter" not in t.columns:
         comp = (t["competitor_rate"].fillna(t["rate"]) if "competitor_rate" in t else t["rate"]).to_numpy(float)
         ok = (pi >= 0) & (mi >= 0)
         a = np.ones((P, J))
-        a[pi[ok], mi[ok]] = ((1 + rate[ok]) / (1 + comp[ok])) ** (-sigma)
+        a[pi[ok], mi[ok]] = ((1 + rate[ok]) / (1 + comp[ok])) ** (-sig[pi[ok]])
         return a
     ex = t["exporter"].astype(object).where(t["exporter"].notna(), "*").astype(str).str.upper().to_numpy()
     general = (ex == "*") & (pi >= 0) & (mi >= 0)
@@ -328,7 +407,129 @@ def _tariff_access(tariffs: pd.DataFrame, exporter: str, exporters: pd.Index, pr
         paid = np.where(hit, vals[pos], paid)
     tbar = np.bincount(k * J + j, weights=v * paid, minlength=P * J).reshape(P, J)
     tbar = np.where(M > 0, tbar / np.where(M > 0, M, 1.0), base)
-    return np.where(has, ((1 + own_rate) / (1 + tbar)) ** (-sigma), 1.0)
+    return np.where(has, ((1 + own_rate) / (1 + tbar)) ** (-sig[:, None]), 1.0)
+
+
+# ---------------------------------------------------------------- ITC terms
+METHODS = ("basic", "itc")
+ACCESS_CHOICES = ("auto", "tariff", "gravity", "distance", "tariff+distance", "none")
+SUPPLY_ADJUSTMENTS = ("surplus", "rca_growth", "tariff_conditions")
+#: bounds of the RCA-trend factor on supply (a tradepulse choice, see docs/potential.md)
+RCA_GROWTH_BOUNDS = (0.5, 2.0)
+#: fewest served markets with known geography needed to fit the ease regression
+EASE_MIN_MARKETS = 8
+
+
+def _pair_geography(exporter: str, markets: pd.Index, geo: pd.DataFrame | None) -> pd.DataFrame:
+    """``distw`` (km), ``contig`` and ``comlang_off`` from ``exporter`` to each market (NaN when unknown)."""
+    if geo is None:
+        import atlas_common_data as acd
+        geo = acd.load_geo_distances()
+    have = set(geo["exporter"])
+    ex = exporter if exporter in have else GEODIST_LEGACY.get(exporter, exporter)
+    rows = geo[geo["exporter"] == ex].copy()
+    rows["importer"] = rows["importer"].astype(str)
+    legacy = {m: (m if m in have else GEODIST_LEGACY.get(m, m)) for m in markets}
+    look = rows.drop_duplicates("importer").set_index("importer")
+    out = pd.DataFrame(index=markets)
+    keys = [legacy[m] for m in markets]
+    for col in ("distw", "contig", "comlang_off"):
+        src = look[col] if col != "distw" else look["distw"].fillna(look["dist"])
+        out[col] = src.reindex(keys).to_numpy(dtype="float64")
+    return out
+
+
+def _ease_without_trade(B: np.ndarray, actual_j: np.ndarray, expected_j: np.ndarray, exporter: str,
+                        markets: pd.Index, geo, notes: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Ease for markets the exporter does not serve yet, as ITC does: predicted from bilateral geography.
+
+    ln B_ij = a + b·ln distw_ij + c·contig_ij + d·comlang_ij, fitted by OLS on the markets the exporter
+    serves (B > 0, geography known; at least :data:`EASE_MIN_MARKETS`), then applied to the markets without
+    trade.  With fewer markets, or no geography, the geometric mean of the observed ease is used instead.
+    Returns (B, basis per market)."""
+    g = _pair_geography(exporter, markets, geo)
+    served = (actual_j > 0) & (B > 0)
+    missing = ~(actual_j > 0) & (expected_j > 0)
+    basis = np.where(actual_j > 0, "observed", "no trade")
+    if not missing.any() or not served.any():
+        return np.where(actual_j > 0, B, 0.0), basis
+    X = np.column_stack([np.ones(len(markets)), np.log(np.maximum(g["distw"].to_numpy(), 1.0)),
+                         g["contig"].to_numpy(), g["comlang_off"].to_numpy()])
+    known = np.isfinite(X).all(axis=1)
+    fit = served & known
+    out = np.where(actual_j > 0, B, 0.0)
+    geo_mean = float(np.exp(np.mean(np.log(B[served]))))
+    if fit.sum() >= EASE_MIN_MARKETS:
+        beta, *_ = np.linalg.lstsq(X[fit], np.log(B[fit]), rcond=None)
+        pred = missing & known
+        out[pred] = np.exp(X[pred] @ beta)
+        basis = np.where(pred, "gravity fit", basis)
+        notes["ease_fit"] = {"intercept": float(beta[0]), "ln_distance": float(beta[1]),
+                             "contiguity": float(beta[2]), "language": float(beta[3]), "markets": int(fit.sum())}
+        rest = missing & ~known
+    else:
+        rest = missing
+    out[rest] = geo_mean
+    basis = np.where(rest, "mean of observed", basis)
+    notes["markets_with_predicted_ease"] = int(missing.sum())
+    return out, basis
+
+
+def _surplus_filter(S: np.ndarray, x_i: np.ndarray, M: np.ndarray, markets: pd.Index, exporter: str,
+                    province: str | None, notes: dict) -> np.ndarray:
+    """ITC's trade-surplus condition: no supply of products the exporter imports more of than it exports
+    (re-exports, not production).  The exporter's imports are the mirror sum of all suppliers' exports to
+    it; a province is judged on its own exports against its country's imports."""
+    if exporter not in markets:
+        notes["surplus_filter"] = "not applied: the data hold no exports to the exporter (its imports)"
+        return S
+    m_i = M[:, markets.get_loc(exporter)]
+    net_importer = (m_i > x_i) & (x_i > 0)
+    notes["products_net_imported"] = int(net_importer.sum())
+    return np.where(net_importer[:, None], 0.0, S)
+
+
+def _tariff_conditions(A_tariff: np.ndarray, xij: np.ndarray) -> np.ndarray:
+    """ITC's global tariff conditions of the exporter, by product: the export-weighted mean of its tariff
+    advantage over the markets it serves, Σ_j (x_ijk / x_ik) A_ijk (1 where it exports nothing).  Supply
+    is divided by it: a share won behind tariff preferences overstates capacity, one won against tariff
+    handicaps understates it."""
+    xk = xij.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(xk > 0, (xij * A_tariff).sum(axis=1) / np.where(xk > 0, xk, 1.0), 1.0)
+    return np.where(avg > 0, avg, 1.0)
+
+
+def _rca_growth(data, exporter: str, province: str | None, first_year: int, year: int, window: int,
+                horizon: int, level, products: pd.Index, years: list[int], mirror: str,
+                notes: dict) -> np.ndarray:
+    """The RCA-trend factor by product: (RCA_t / RCA_t0)^(h/(t−t0)), bounded to :data:`RCA_GROWTH_BOUNDS`;
+    1 where the product was not exported at t0 (no trend to extend) or no earlier year exists.  RCA is
+    the national one (a province has no world-comparable RCA of its own)."""
+    earlier = [y for y in years if first_year - window <= y < first_year]
+    if not earlier or horizon <= 0:
+        notes["rca_growth"] = "not applied: no bilateral year within the growth window before the base year"
+        return np.ones(len(products))
+
+    def rca(y: int) -> np.ndarray:
+        bil, _ = bilateral_year(data, y, level, years, mirror=mirror)
+        w = _coded(bil.select("reporter", "product", "value"))
+        kk = products.get_indexer(w["product_index"])[w["product"]]
+        ok = kk >= 0
+        world = np.bincount(kk[ok], weights=w["value"][ok], minlength=len(products))
+        mine = w["reporter_index"].get_indexer([exporter])[0]
+        sel = ok & (w["reporter"] == mine) if mine >= 0 else np.zeros_like(ok)
+        own = np.bincount(kk[sel], weights=w["value"][sel], minlength=len(products))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (own / own.sum()) / (world / world.sum()) if own.sum() > 0 else np.zeros(len(products))
+
+    y0 = earlier[0]
+    r1, r0 = rca(year), rca(y0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where((r0 > 0) & (r1 > 0), np.power(r1 / r0, horizon / (year - y0)), 1.0)
+    f = np.clip(np.nan_to_num(f, nan=1.0, posinf=1.0), *RCA_GROWTH_BOUNDS)
+    notes["rca_growth_from"] = y0
+    return f
 
 
 # ---------------------------------------------------------------- main
@@ -336,14 +537,18 @@ def _tariff_access(tariffs: pd.DataFrame, exporter: str, exporters: pd.Index, pr
 def export_potential(data, exporter: str, *, province: str | None = None, year: int | None = None,
                      macro=None, horizon: int = 5, growth_window: int = 5,
                      income_elasticity: float | Mapping[str, float] = 1.0,
-                     tariffs: pd.DataFrame | None = None, tariff_elasticity: float = 5.0,
+                     tariffs: pd.DataFrame | None = None,
+                     tariff_elasticity: float | Mapping[str, float] = 5.0,
                      access: str = "auto", geo: pd.DataFrame | None = None,
                      distance_elasticity: float | None = None, contiguity_effect: float | None = None,
                      language_effect: float | None = None, ease: bool = True,
-                     ease_when_no_trade: float = 0.0, missing_macro: str = "error",
+                     ease_when_no_trade: float | str | None = None, missing_macro: str = "error",
                      level: int | None = None, products=None, markets=None,
                      keep_zero: bool = False, average_years: int = 1,
-                     progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+                     progress: Callable[[str], None] | None = None, method: str = "basic",
+                     projections: str | None = None, cap: str | None = None,
+                     supply_adjustments: Iterable[str] | None = None, mirror: str | None = None
+                     ) -> pd.DataFrame:
     """ITC export potential (Decreux & Spies 2016) of ``exporter`` (or its ``province``) by product × market.
 
     ``data``: FLOWS as a Warehouse, Ibis table or pandas frame (bilateral exporter-reported exports of all
@@ -358,25 +563,59 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     settings, the access basis and anything filled in.  ``average_years=n`` uses mean flows over the last
     ``n`` bilateral years (smooths one-off shipments; growth is still projected from ``year``).
     ``progress`` is called with the name of each of the :data:`STEPS` as it starts (for a progress bar).
+
+    ``method="itc"`` switches on every term of the ITC method as tradepulse implements it (see
+    docs/potential.md, "ITC method, term by term"); each can also be set on its own:
+    ``projections`` (``trend`` | ``atlas``: GDP per capita at the Atlas's published growth projections),
+    ``access`` (also ``distance``: relative distance only, and ``tariff+distance``), ``tariff_elasticity``
+    (σ, a number or a mapping HS prefix → σ), ``supply_adjustments`` (``surplus``: no supply where the
+    exporter is a net importer of the product; ``rca_growth``: the RCA trend over the growth window,
+    bounded to [½, 2]; ``tariff_conditions``: divided by the exporter's export-weighted tariff advantage
+    over its markets, with a tariff table), ``cap`` (``none`` | ``demand``: potential ≤ projected demand), ``mirror``
+    (``exporter`` | ``importer`` | ``mean``, see :func:`bilateral_year`) and ``ease_when_no_trade`` (a number
+    or ``gravity``: ease predicted from distance, contiguity and common language, fitted on the markets the
+    exporter serves).  ``method="basic"`` (default) keeps the plain form.
     """
     from tradepulse.indicators.selection import resolve_partners, resolve_products
 
     exporter = exporter.upper()
+    if method not in METHODS:
+        raise UnknownNameError("export-potential method", method, list(METHODS))
+    itc = method == "itc"
+    projections = projections or ("atlas" if itc else "trend")
+    cap = cap or ("demand" if itc else "none")
+    adjustments = tuple(supply_adjustments) if supply_adjustments is not None else \
+        (SUPPLY_ADJUSTMENTS if itc else ())
+    mirror = mirror or ("importer" if itc else "exporter")
+    if ease_when_no_trade is None:
+        ease_when_no_trade = "gravity" if itc else 0.0
     if missing_macro not in ("error", "drop", "flat"):
         raise UnknownNameError("missing-macro policy", missing_macro, ["error", "drop", "flat"])
-    if access not in ("auto", "tariff", "gravity", "none"):
-        raise UnknownNameError("access basis", access, ["auto", "tariff", "gravity", "none"])
+    if access not in ACCESS_CHOICES:
+        raise UnknownNameError("access basis", access, list(ACCESS_CHOICES))
+    if projections not in PROJECTIONS:
+        raise UnknownNameError("projection source", projections, list(PROJECTIONS))
+    if cap not in ("none", "demand"):
+        raise UnknownNameError("cap", cap, ["none", "demand"])
+    for a in adjustments:
+        if a not in SUPPLY_ADJUSTMENTS:
+            raise UnknownNameError("supply adjustment", a, list(SUPPLY_ADJUSTMENTS))
+    if isinstance(ease_when_no_trade, str) and ease_when_no_trade != "gravity":
+        raise UnknownNameError("ease for markets without trade", ease_when_no_trade, ["gravity", "a number"])
     product_prefixes = resolve_products(products)  # validate names before any heavy work
     market_filter = resolve_partners(markets)
-    if access == "tariff" and tariffs is None:
-        raise NoDataError("access='tariff' needs a tariffs table (market, product, rate)")
-    basis = "tariff" if (access == "tariff" or (access == "auto" and tariffs is not None)) else \
-        ("none" if access == "none" else "gravity-proxy")
+    if access in ("tariff", "tariff+distance") and tariffs is None:
+        raise NoDataError(f"access='{access}' needs a tariffs table (market, product, rate)")
+    if access == "auto":
+        basis = ("tariff+distance" if tariffs is not None else "distance") if itc else \
+            ("tariff" if tariffs is not None else "gravity-proxy")
+    else:
+        basis = {"gravity": "gravity-proxy"}.get(access, access)
 
     step = progress or (lambda _name: None)
     step(STEPS[0])
     years_avail = bilateral_years(data)
-    bil, year = bilateral_year(data, year, level, years_avail, average_years)
+    bil, year = bilateral_year(data, year, level, years_avail, average_years, mirror=mirror)
     used_years = _average_years(years_avail, year, average_years)
     notes: dict[str, object] = {}
 
@@ -407,21 +646,24 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
 
     # -- projection factors
     step(STEPS[1])
+    demand_basis = pd.Series("none", index=markets)
     if horizon > 0:
         if macro is None:
             if isinstance(data, Warehouse):
                 macro = data
-            else:
+            elif projections == "trend":
                 raise NoDataError("export potential with horizon > 0 needs GDP and population: pass macro= "
                                   "(MACRO columns year, iso3, gdp_usd, population) or horizon=0")
-        fac, missing = macro_factors(macro, year, list(exporters) + list(markets),
-                                     window=growth_window, horizon=horizon)
+        fac, missing = projection_factors(macro, year, list(exporters) + list(markets),
+                                          window=growth_window, horizon=horizon, source=projections)
+        demand_basis = fac["basis"].reindex(markets).fillna("flat (no data)")
         miss_mk = sorted(m for m in markets if m in missing)
         if exporter in missing:
             raise NoDataError(f"no {missing[exporter]} for the exporter {exporter}; load macro data "
                               "(tradepulse ingest --format macro) or use horizon=0")
         if miss_mk and missing_macro == "error":
-            raise NoDataError(f"no GDP/population in {year - growth_window}–{year} for market(s) "
+            what = "no published Atlas growth projection and " if projections == "atlas" else ""
+            raise NoDataError(f"{what}no GDP/population in {year - growth_window}–{year} for market(s) "
                               f"{', '.join(miss_mk[:30])}{' …' if len(miss_mk) > 30 else ''} "
                               f"({len(miss_mk)} of {len(markets)}); load macro data for them "
                               "(tradepulse ingest --format macro), or pass missing_macro='drop' "
@@ -443,10 +685,12 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
 
     # -- access factor by supplier pair (gravity proxy)
     step(STEPS[2])
-    if basis == "gravity-proxy":
+    if basis in ("gravity-proxy", "distance", "tariff+distance"):
         ex_all = exporters.union([exporter])
+        dist_only = basis != "gravity-proxy"   # ITC's relative distance: distance alone
         g, known = gravity_access(ex_all, markets, geo=geo, distance=distance_elasticity,
-                                  contiguity=contiguity_effect, language=language_effect)
+                                  contiguity=0.0 if dist_only else contiguity_effect,
+                                  language=0.0 if dist_only else language_effect)
         gi = g[ex_all.get_indexer(exporters)]
         g_own = g[ex_all.get_loc(exporter)]
         unknown = ~known[ex_all.get_loc(exporter)]
@@ -471,9 +715,9 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     Xgj = np.where(jpos >= 0, Xg_all[:, np.maximum(jpos, 0)], 0.0)
     (xij,) = _frame_to_matrix(own, products, markets, "product", "partner", ["value"])
     xij = np.maximum(xij, 0.0)
-    if basis == "tariff":
+    if basis in ("tariff", "tariff+distance"):
         A_tariff = _tariff_access(tariffs, exporter, exporters, products, markets, (r, j, k, v), M,
-                                  tariff_elasticity)
+                                  _elasticity_vector(tariff_elasticity, products, default=5.0))
     xi = xij.sum(axis=1, keepdims=True)                                           # exporter's exports of k
     del r, j, k, v, pj, w
 
@@ -492,9 +736,11 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         D = M * dfac
 
         # -- access
-        if basis == "gravity-proxy":
+        if basis in ("gravity-proxy", "distance", "tariff+distance"):
             gbar = np.where(M > 0, Macc / np.where(M > 0, M, 1.0), g_own[None, :])
             A = g_own[None, :] / gbar
+            if basis == "tariff+distance":
+                A = A * A_tariff
         elif basis == "tariff":
             A = A_tariff
         else:
@@ -503,12 +749,34 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         # -- ease of trade (base year, all products)
         actual_j = xij.sum(axis=0)
         expected_j = (S0 * M * A).sum(axis=0)
+        ease_basis = np.where(actual_j > 0, "observed", "no trade")
         if ease:
             B = np.where(expected_j > 0, actual_j / expected_j, 0.0)
-            B = np.where(actual_j > 0, B, ease_when_no_trade)
+            if ease_when_no_trade == "gravity":
+                B, ease_basis = _ease_without_trade(B, actual_j, expected_j, exporter, markets, geo, notes)
+            else:
+                B = np.where(actual_j > 0, B, float(ease_when_no_trade))
         else:
             B = np.ones(J)
+            ease_basis = np.full(J, "off")
+
+    # -- ITC supply adjustments (on the projected share only; the ease stays calibrated on S⁰)
+    if "surplus" in adjustments:
+        S = _surplus_filter(S, xi[:, 0], M, markets, exporter, province, notes)
+    if "tariff_conditions" in adjustments:
+        if basis in ("tariff", "tariff+distance"):
+            S = np.clip(S / _tariff_conditions(A_tariff, xij)[:, None], 0, 1)
+        else:
+            notes["tariff_conditions"] = "not applied: no tariff table"
+    if "rca_growth" in adjustments:
+        S = np.clip(S * _rca_growth(data, exporter, province, min(used_years), year, growth_window, horizon,
+                                    level, products, years_avail, mirror, notes)[:, None], 0, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
         V = S * D * A * B[None, :]
+        if cap == "demand":
+            over = V > D * (1 + 1e-12)
+            notes["cells_capped"] = int((over & (markets != exporter)[None, :]).sum())
+            V = np.minimum(V, D)
 
     # -- historic imports one growth window back (for market growth in recommendations)
     step(STEPS[4])
@@ -533,6 +801,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         "potential": V[pk, jk],
         "actual": xij[pk, jk], "realised": realised[pk, jk], "unrealised": (V - realised)[pk, jk],
         "demand_factor": dfac[pk, jk],
+        "demand_basis": demand_basis.to_numpy()[jk], "ease_basis": np.asarray(ease_basis)[jk],
     })
     if product_prefixes is not None:
         out = out[out["product"].str.startswith(tuple(product_prefixes))]
@@ -540,10 +809,57 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
         out = out[out["market"].isin(market_filter)]
     out = out.sort_values("unrealised", ascending=False, kind="stable").reset_index(drop=True)
     out.attrs.update({"method": "ITC export potential (Decreux & Spies 2016)", "access_basis": basis,
+                      "method_preset": method, "projections": projections, "cap": cap,
+                      "supply_adjustments": list(adjustments), "mirror": mirror,
                       "horizon": horizon, "growth_window": growth_window, "year": year,
                       "years_averaged": used_years, "growth_base_year": float(np.mean(used_years)),
                       "exporter": exporter, "province": province, **notes})
+    _method_warnings(out, basis, notes, demand_basis, horizon, projections)
     return out
+
+
+def _method_warnings(out: pd.DataFrame, basis: str, notes: dict, demand_basis: pd.Series, horizon: int,
+                     projections: str) -> None:
+    """The sentences a reader must see before trusting the potential (``tradepulse.meta`` warnings)."""
+    if basis == "distance":
+        warn(out, "No tariff table: market access is relative distance only (ITC combines it with the tariff "
+                  "advantage; pass --tariffs).")
+    if basis == "gravity-proxy":
+        warn(out, "No tariff table: market access is a gravity proxy (distance, border, language).")
+    if notes.get("cells_capped"):
+        warn(out, f"{notes['cells_capped']:,} product × market cells had a potential above the market's "
+                  "projected demand and were capped at it.")
+    if notes.get("markets_with_predicted_ease"):
+        warn(out, f"{notes['markets_with_predicted_ease']} markets without current exports got a predicted "
+                  "ease of trade (see the ease_basis column).")
+    if notes.get("products_net_imported"):
+        warn(out, f"{notes['products_net_imported']} products the exporter imports more of than it exports "
+                  "get no supply (ITC's trade-surplus condition: re-exports are not capacity).")
+    for key, name in (("surplus_filter", "trade-surplus condition"), ("rca_growth", "RCA-growth adjustment"),
+                      ("tariff_conditions", "global-tariff-conditions adjustment")):
+        if str(notes.get(key, "")).startswith("not applied"):
+            warn(out, f"Supply: the {name} was {notes[key]}.")
+
+    def listed(ms: list[str]) -> str:
+        return f"{', '.join(ms[:10])}{' …' if len(ms) > 10 else ''}"
+
+    if horizon > 0 and projections == "atlas":
+        bases = {m: str(b) for m, b in demand_basis.items()}
+        trend = sorted(m for m, b in bases.items() if b == "trend")
+        flat = sorted(m for m, b in bases.items() if b.startswith("flat"))
+        popflat = sorted(m for m, b in bases.items() if b.endswith("population flat"))
+        if trend:
+            warn(out, f"{len(trend)} markets have no published Atlas growth projection; their demand is "
+                      f"projected from the GDP trend ({listed(trend)}).")
+        if flat:
+            warn(out, f"{len(flat)} markets have neither a published Atlas projection nor GDP/population data; "
+                      f"their demand is held flat ({listed(flat)}).")
+        if popflat:
+            warn(out, f"{len(popflat)} markets lack population data: their population is held flat and only "
+                      "GDP per capita grows (at the Atlas projection).")
+    elif horizon > 0:
+        warn(out, "Demand and supply are projected from each country's past GDP and population trend, not "
+                  "from published projections.")
 
 
 def _province_rows(data, exporter: str, province: str, year: int, level: int | None,

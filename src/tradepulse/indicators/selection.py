@@ -353,6 +353,8 @@ def _one_dataset(data, t: ir.Table, sel: Selection, *, reporter, years, flow, pa
     from tradepulse import meta as _meta
     from tradepulse.indicators import inputs
 
+    if "firm" in t.columns:   # firm_flows: one customs source by construction (datasets describe goods flows)
+        return t
     if needs is None:
         needs = default_needs(partner=partner, product=product, province=province, world=world)
     dataset = dataset or inputs.forced_dataset()

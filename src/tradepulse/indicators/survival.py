@@ -11,6 +11,16 @@ duration of trade", Canadian J. Economics 39(1); Hess & Persson 2011):
   true duration is unknown.
 * **Gaps**: with ``merge_gaps=1`` a single missing year between two active years is treated as measurement
   error and the two spells are merged (Besedeš & Prusa's robustness check); default 0 = no merging.
+* **Coverage (non-reporting years)**: a year in which a reporter has no row at all in the data is *not
+  observed* for that reporter — it is not a year of zero trade.  With ``merge_gaps = g`` the end of a spell
+  ending in year e is only seen when the years e+1 … e+g+1 are all inside the panel and observed (otherwise
+  activity there could continue or bridge the spell): a spell ending before a non-reporting year, or within
+  g years of the panel end, is **right-censored** (event 0), not a failure.  Symmetrically, a spell whose
+  years s−g−1 … s−1 are not all inside the panel and observed has an unknown start and is
+  **left-censored** (with g = 0 this is the usual "active in the first panel year" rule plus "starts right
+  after a non-reporting year").  Columns ``gap_before`` / ``gap_after`` say which spells a non-reporting
+  year censored; the counts travel as warnings in the result's :mod:`tradepulse.meta`.  A panel without
+  two consecutive observed years cannot show a single spell ending and is refused (:class:`NoDataError`).
 * **Duration** = last year − first year + 1, in years.
 * **One HS vintage per analysis**: codes from different HS revisions are not comparable relationships,
   so :func:`build_spells` refuses input mixing ``hs_revision`` values unless told otherwise.
@@ -33,6 +43,7 @@ import pandas as pd
 
 from tradepulse.meta import provenance
 from tradepulse.errors import InputError, NoDataError
+from tradepulse.meta import ResultMeta, attach, meta_of
 
 DEFAULT_KEYS = ("reporter", "partner", "product")
 
@@ -42,12 +53,23 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
                  year: str = "year", value: str = "value_usd", threshold: float = 0.0,
                  merge_gaps: int = 0, first_year: int | None = None, last_year: int | None = None,
                  include_left_censored: bool = False, hs_revision_column: str | None = "hs_revision",
-                 ) -> pd.DataFrame:
+                 coverage_by: str | None = "auto", observed: pd.DataFrame | None = None,
+                 censor_gaps: bool = True) -> pd.DataFrame:
     """Spells of relationships ``keys`` from annual flows (one row per key × year; rows are summed first).
 
     Returns one row per spell: the key columns, ``start``, ``end``, ``duration`` (years), ``event``
-    (1 = the spell ended inside the panel, 0 = right-censored) and ``left_censored``.
+    (1 = the spell ended inside the panel, 0 = right-censored), ``left_censored``, ``gap_before`` (the
+    start follows a non-reporting year) and ``gap_after`` (the spell is censored by a non-reporting year).
     The panel runs from ``first_year`` to ``last_year`` (default: the years present in ``flows``).
+
+    Coverage: ``coverage_by`` (``"auto"``: ``"reporter"`` when that is a key, else None) is the unit that
+    reports; a year is
+    observed for it when ``flows`` hold any row of it in that year, whatever the value (so a year of
+    zero or below-threshold trade is observed; a year without any row is not).  ``observed`` overrides
+    this with explicit ``[coverage_by, year]`` rows (e.g. the reporter-years of the whole dataset when
+    ``flows`` were filtered to some products).  ``coverage_by=None``: the whole input is one unit (years
+    without any row are not observed).  ``censor_gaps=False`` restores the coverage-blind rule (every
+    end before the last panel year is a failure; kept for comparisons).
     Vectorised: relationships are coded as integers and years sorted with NumPy, no per-group Python.
     """
     keys = list(keys)
@@ -63,9 +85,18 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
                              "per analysis — convert or filter first", column=hs_revision_column)
     if flows.empty:
         raise NoDataError("no flows to build spells from")
+    if coverage_by == "auto":
+        coverage_by = "reporter" if "reporter" in keys else None
+    if coverage_by is not None and coverage_by not in flows.columns:
+        raise InputError(f"coverage column {coverage_by!r} is not in flows; have {list(flows.columns)}",
+                         column=coverage_by)
     years_all = flows[year].to_numpy()
     first = int(years_all.min()) if first_year is None else int(first_year)
     last = int(years_all.max()) if last_year is None else int(last_year)
+    span = np.int64(last - first + 1)
+    cov_units, obs = _coverage(flows if observed is None else observed, coverage_by, year, first, last,
+                               all_observed=not censor_gaps)
+    _require_two_consecutive(obs, cov_units, coverage_by, first, last)
 
     active = flows[(flows[value].to_numpy() > threshold) & (years_all >= first) & (years_all <= last)]
     if active.empty:
@@ -84,7 +115,6 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
         uniques.append(np.asarray(u))
     yrs = active[year].to_numpy().astype(np.int64)
     # one row per (relationship, year): duplicates (months, provinces) collapse
-    span = np.int64(last - first + 1)
     cell = np.sort(code * span + (yrs - first))   # sort + dedupe (faster than np.unique's hash path)
     cell = cell[np.r_[True, cell[1:] != cell[:-1]]]
     rel, yr = cell // span, cell % span + first
@@ -104,12 +134,87 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
     out["start"] = start_year.astype(np.int32)
     out["end"] = end_year.astype(np.int32)
     out["duration"] = (end_year - start_year + 1).astype(np.int32)
-    out["event"] = (end_year < last).astype(np.int8)
-    out["left_censored"] = start_year == first
+    # coverage unit of each spell (row of ``obs``); -1 = a unit with no observed year at all
+    unit = (cov_units.get_indexer(out[coverage_by]) if coverage_by is not None
+            else np.zeros(len(out), dtype=np.int64))
+    right_edge, right_gap = _unseen(unit, end_year, +1, merge_gaps, obs, first, last)
+    left_edge, left_gap = _unseen(unit, start_year, -1, merge_gaps, obs, first, last)
+    out["event"] = (~(right_edge | right_gap)).astype(np.int8)
+    out["left_censored"] = left_edge | left_gap
+    out["gap_before"] = left_gap & ~left_edge
+    out["gap_after"] = right_gap & ~right_edge
+    edge_merge = right_edge & (end_year < last)
+    n_before = int(out["gap_before"].sum())
     if not include_left_censored:
-        out = out[~out["left_censored"]].reset_index(drop=True)
+        keep = ~out["left_censored"].to_numpy()
+        out, edge_merge = out[keep].reset_index(drop=True), edge_merge[keep]
+    n_edge_merge = int(edge_merge.sum())
     out.attrs.update(first_year=first, last_year=last, threshold=threshold, merge_gaps=merge_gaps)
-    return out
+    meta = ResultMeta(coverage={"first_year": first, "last_year": last,
+                                "observed_unit_years": int(obs.sum()), "units": len(cov_units),
+                                "unobserved_unit_years": int(obs.size - obs.sum())})
+    n_after = int(out["gap_after"].sum())
+    if n_after:
+        meta.warn(f"{n_after:,} spells censored at non-reporting years (the reporter has no data in the year "
+                  "after the spell, so its end is not seen)")
+    if n_before:
+        kept = "kept, flagged left_censored" if include_left_censored else "excluded as left-censored"
+        meta.warn(f"{n_before:,} spells start right after a non-reporting year; their start is unknown "
+                  f"({kept})")
+    if n_edge_merge:
+        meta.warn(f"{n_edge_merge:,} spells ending within {merge_gaps} year(s) of the panel end are censored "
+                  f"(merge_gaps={merge_gaps}: the gap could still be bridged)")
+    return attach(out, meta)
+
+
+def _coverage(frame: pd.DataFrame, by: str | None, year: str, first: int, last: int, *,
+              all_observed: bool = False) -> tuple[pd.Index, np.ndarray]:
+    """Observed years per coverage unit: (units, boolean matrix units × panel years)."""
+    span = last - first + 1
+    if by is not None and by not in frame.columns or year not in frame.columns:
+        raise InputError(f"observed years need columns {[c for c in (by, year) if c]}; "
+                         f"have {list(frame.columns)}")
+    yrs = frame[year].to_numpy().astype(np.int64)
+    inside = (yrs >= first) & (yrs <= last)
+    if by is None:
+        units, codes = pd.Index([None]), np.zeros(int(inside.sum()), dtype=np.int64)
+    else:
+        codes, units = pd.factorize(frame[by].to_numpy()[inside])
+        units = pd.Index(units)
+    obs = np.zeros((len(units), span), dtype=bool)
+    obs[codes, yrs[inside] - first] = True
+    if all_observed:
+        obs[:] = True
+    return units, obs
+
+
+def _require_two_consecutive(obs: np.ndarray, units: pd.Index, by: str | None, first: int, last: int) -> None:
+    """Refuse a panel in which no unit has two consecutive observed years (no spell end can be seen)."""
+    if last - first + 1 < 2 or obs.shape[0] == 0:
+        raise NoDataError(f"survival needs at least 2 consecutive observed years; the panel is only "
+                          f"{first}" + ("" if first == last else f"–{last}"))
+    pairs = obs[:, 1:] & obs[:, :-1]
+    if not pairs.any():
+        seen = sorted({first + int(i) for i in np.flatnonzero(obs.any(axis=0))})
+        who = f"any {by}" if by else "the data"
+        raise NoDataError(f"survival needs at least 2 consecutive observed years for {who}; the data hold "
+                          f"year(s) {', '.join(map(str, seen))} only (no spell end can be observed)")
+
+
+def _unseen(unit: np.ndarray, year: np.ndarray, direction: int, g: int, obs: np.ndarray,
+            first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """For spells ending (direction +1) or starting (−1) in ``year``: is one of the g+1 neighbouring years
+    outside the panel (edge) or, failing that, not observed for the spell's unit (gap)?"""
+    edge = np.zeros(len(year), dtype=bool)
+    gap = np.zeros(len(year), dtype=bool)
+    for k in range(1, g + 2):
+        y = year.astype(np.int64) + direction * k
+        out_ = (y < first) | (y > last)
+        edge |= out_
+        idx = np.clip(y - first, 0, obs.shape[1] - 1)
+        seen = (unit >= 0) & obs[np.clip(unit, 0, None), idx]
+        gap |= ~out_ & ~seen
+    return edge, gap & ~edge
 
 
 def _decode_keys(rel: np.ndarray, keys: list[str], uniques: list[np.ndarray]) -> pd.DataFrame:
@@ -229,7 +334,7 @@ def kaplan_meier(spells: pd.DataFrame, *, by: str | list[str] | None = None, alp
         table = pd.concat([keys, table.drop(columns="group")], axis=1)
     else:
         table = table.drop(columns="group")
-    return table
+    return attach(table, meta_of(spells))
 
 
 def summary(spells: pd.DataFrame, *, by: str | list[str] | None = None) -> pd.DataFrame:
@@ -244,10 +349,10 @@ def summary(spells: pd.DataFrame, *, by: str | list[str] | None = None) -> pd.Da
     if spells.empty:
         raise NoDataError("no spells")
     if by is None:
-        return pd.DataFrame([one(spells)])
+        return attach(pd.DataFrame([one(spells)]), meta_of(spells))
     rows = [{**dict(zip([by] if isinstance(by, str) else by, k if isinstance(k, tuple) else (k,))), **one(g)}
             for k, g in spells.groupby(by, sort=True, observed=True)]
-    return pd.DataFrame(rows)
+    return attach(pd.DataFrame(rows), meta_of(spells))
 
 
 def add_cohort(spells: pd.DataFrame) -> pd.DataFrame:
@@ -280,6 +385,8 @@ def export_spells(data, *, reporter: str, partner=None, product=None, province=N
     Rows are selected with :func:`tradepulse.indicators.selection.select_flows` (bilateral rows only, WLD
     rule), summed with Ibis per (partner, product, year[, province]) — months and provinces collapse — and
     handed to :func:`build_spells`.  The panel is the selected years (or all years in the data).
+    Coverage: a year is observed when the reporter has any bilateral export row in it (any partner, product
+    or province — not only those selected), so spells are censored, not failed, at its non-reporting years.
     Adds ``cohort`` (first year) and ``hs2`` (chapter) for grouping.
     """
     from tradepulse.indicators.selection import parse_years, select_flows
@@ -287,18 +394,20 @@ def export_spells(data, *, reporter: str, partner=None, product=None, province=N
     if level not in (2, 4, 6):
         raise InputError(f"product level must be 2, 4 or 6, not {level}")
     from tradepulse.indicators.inputs import Needs
+    needs = Needs(level=2, bilateral=True, provincial=province is not None or by_province, what="export survival")
     t = select_flows(data, reporter=reporter, partner=partner, product=product, province=province,
-                     years=years, flow="export", world="exclude",
-                     needs=Needs(level=2, bilateral=True, provincial=province is not None or by_province,
-                                 what="export survival"))
+                     years=years, flow="export", world="exclude", needs=needs)
     keys = ["reporter", "partner", "product"] + (["province"] if by_province else [])
     t = t.filter(t["product"].length() >= level)
     t = t.mutate(product=t["product"].substr(0, level))
     agg = t.group_by([*keys, "year", "hs_revision"]).aggregate(value_usd=t.value_usd.sum()).to_pandas()
     if agg.empty:
         raise NoDataError(f"no bilateral export rows for {reporter} at HS{level} in this selection")
+    # the reporter's observed years in the SAME dataset (another source's years say nothing about these spells)
+    cov = select_flows(data, reporter=reporter, years=years, flow="export", world="exclude", needs=needs)
+    observed = cov.select("reporter", "year").distinct().to_pandas()
     yrs = parse_years(years)
-    first, last = (min(yrs), max(yrs)) if yrs else (None, None)
+    first, last = (min(yrs), max(yrs)) if yrs else (int(observed["year"].min()), int(observed["year"].max()))
     spells = build_spells(agg, keys=keys, threshold=threshold, merge_gaps=merge_gaps, first_year=first,
-                          last_year=last, include_left_censored=include_left_censored)
+                          last_year=last, include_left_censored=include_left_censored, observed=observed)
     return spells.assign(cohort=spells["start"], hs2=spells["product"].str[:2])

@@ -10,7 +10,10 @@ from the conversion weights shipped in ``atlas-common-data`` (Apache-2.0; HS rev
 → SITC2, composed as sparse matrices; a code's weights sum to 1).
 
 **BEC**: the HS2017 6-digit → BEC Rev.4 table of the R package *concordance* (MIT, licence notice in
-``data/hs2017_bec4.csv``) is shipped.  100 HS6 codes map to several BEC codes (93 to two, up to eight):
+``data/hs2017_bec4.csv``) is shipped.  Data of another HS revision are first converted to HS2017 through the
+same atlas-common-data weights as Lall (H_k → H_{k±1} → … → H5, trade-weighted splits): an HS1992 code such
+as 271000 (petroleum oils) is spread over its HS2017 successors instead of falling into ``unclassified``.
+Rows whose revision is unknown are matched code by code (a warning says so).  100 HS6 codes map to several BEC codes (93 to two, up to eight):
 their value is split equally (``split="equal"``, default) or given to the first listed code
 (``split="first"``).  BEC codes group into the SNA basic classes of BEC Rev.4 (UN Statistics Division,
 Series M No. 53 Rev.4): capital (410, 521), intermediate (111, 121, 210, 220, 310, 322, 420, 530),
@@ -20,6 +23,9 @@ consumption (112, 122, 522, 610, 620, 630), and *mixed / not classified*
 **Codes shorter than 6 digits** (HS4 / HS2 data) are spread equally over the 6-digit codes under them in
 the concordance (no trade weights are available: documented approximation).  Products without a mapping
 form the class ``unclassified`` so that shares sum to 1.
+
+**Unclassified value** is reported in the result's :mod:`tradepulse.meta`: ``coverage["unclassified_share"]``
+(over the whole result) and a warning when it exceeds 1 % naming the largest unclassified codes.
 
 Shares: share_c = value_c / Σ_c value_c per year × unit.  All mappings are applied as sparse matrices
 (SciPy) to the product × (year, unit) value matrix.
@@ -37,6 +43,7 @@ import scipy.sparse as sp
 from tradepulse.meta import provenance
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
+from tradepulse.meta import ResultMeta, attach
 
 DATA = Path(__file__).parent / "data"
 
@@ -80,7 +87,7 @@ BEC_LEVELS = ("end_use", "bec", "bec1")
 ATLAS_HS = {"HS1992": "H0", "HS1996": "H1", "HS2002": "H2", "HS2007": "H3", "HS2012": "H4",
             "HS2017": "H5", "HS2022": "H6"}
 
-__all__ = ["load_lall", "load_concordance", "atlas_hs_to_sitc2", "bec_table", "map_values",
+__all__ = ["load_lall", "load_concordance", "atlas_hs_to_sitc2", "atlas_hs_to_hs", "bec_table", "map_values",
            "lall_shares", "bec_shares", "lall_mapping", "LALL_LABELS", "BEC_LABELS", "END_USE"]
 
 
@@ -167,32 +174,56 @@ def _compose(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 @cache
+def _atlas_step(a: str, b: str) -> pd.DataFrame:
+    """One atlas-common-data conversion table ``a → b`` (e.g. H0 → H1) as ``source, target, weight``."""
+    import atlas_common_data as acd
+
+    w = acd.load_conversion_weights(a, b)
+    wcol = [c for c in w.columns if c.startswith("weight")][0]
+    w = w[w[wcol] > 0]
+    # the files drop leading zeros in some rows (H0 "10111" = 010111, S3 "15" = 0015): pad
+    fix = lambda s, code: s.astype(str).str.zfill(6 if code.startswith("H") else 4)  # noqa: E731
+    return pd.DataFrame({"source": fix(w[a], a).to_numpy(), "target": fix(w[b], b).to_numpy(),
+                         "weight": w[wcol].to_numpy(dtype="float64")})
+
+
+@cache
 def atlas_hs_to_sitc2(revision: str = "HS1992") -> pd.DataFrame:
     """HS6 (of ``revision``) → SITC Rev.2 4-digit weights from atlas-common-data's conversion weights.
 
     Chain: H_k → H_{k−1} → … → H0 → S3 → S2; weights compose by sparse matrix product.  Returns
     ``source`` (HS6), ``target`` (SITC2), ``weight`` (Σ per source = 1 where the chain is complete).
     """
-    import atlas_common_data as acd
-
-    if revision not in ATLAS_HS:
-        raise UnknownNameError("HS revision", revision, list(ATLAS_HS))
-
-    def step(a: str, b: str) -> pd.DataFrame:
-        w = acd.load_conversion_weights(a, b)
-        wcol = [c for c in w.columns if c.startswith("weight")][0]
-        w = w[w[wcol] > 0]
-        # the files drop leading zeros in some rows (H0 "10111" = 010111, S3 "15" = 0015): pad
-        fix = lambda s, code: s.astype(str).str.zfill(6 if code.startswith("H") else 4)  # noqa: E731
-        return pd.DataFrame({"source": fix(w[a], a).to_numpy(), "target": fix(w[b], b).to_numpy(),
-                             "weight": w[wcol].to_numpy(dtype="float64")})
-
-    k = int(ATLAS_HS[revision][1])
-    chain = step("H0", "S3")
-    for i in range(1, k + 1):                       # prepend H_i → H_{i−1} (at most 6 steps)
-        chain = _compose(step(f"H{i}", f"H{i - 1}"), chain)
-    chain = _compose(chain, step("S3", "S2"))
+    chain = _compose(atlas_hs_to_hs(revision, "HS1992"), _atlas_step("H0", "S3")) \
+        if revision != "HS1992" else _atlas_step("H0", "S3")
+    chain = _compose(chain, _atlas_step("S3", "S2"))
     return chain.groupby(["source", "target"], as_index=False)["weight"].sum()
+
+
+@cache
+def atlas_hs_to_hs(source: str, target: str) -> pd.DataFrame:
+    """HS6 of revision ``source`` → HS6 of revision ``target`` (e.g. HS1992 → HS2017) from atlas-common-data's
+    conversion weights between neighbouring revisions (H0 ↔ H1 ↔ … ↔ H6, trade-weighted splits), composed as
+    sparse products forward or backward.  ``source, target, weight``; a code's weights sum to 1.
+
+    The atlas H0 → H1 table spreads some groups over codes that are not HS1996 codes (e.g. HS1992 271000
+    petroleum oils: 21 % to 271000, the rest to 2710xx codes of later revisions), which the H1 → H2 table
+    does not continue; composed as is, 76 % of 271000 would vanish.  The composed weights are therefore
+    rescaled to sum to 1 per source code (20 of 5,039 HS1992 codes are affected): value is conserved and
+    spread over the reachable targets in proportion."""
+    for rev in (source, target):
+        if rev not in ATLAS_HS:
+            raise UnknownNameError("HS revision", rev, list(ATLAS_HS))
+    i, j = int(ATLAS_HS[source][1]), int(ATLAS_HS[target][1])
+    if i == j:
+        raise ValueError("source and target revisions are the same")
+    step = 1 if j > i else -1
+    chain = _atlas_step(f"H{i}", f"H{i + step}")
+    for k in range(i + step, j, step):              # at most 6 steps
+        chain = _compose(chain, _atlas_step(f"H{k}", f"H{k + step}"))
+    chain = chain.groupby(["source", "target"], as_index=False)["weight"].sum()
+    chain["weight"] /= chain.groupby("source")["weight"].transform("sum")
+    return chain
 
 
 @cache
@@ -325,7 +356,30 @@ def lall_shares(data, *, lall, hs_sitc=None, classification: str = "hs", hs_revi
             conc = hs_sitc if isinstance(hs_sitc, pd.DataFrame) else load_concordance(hs_sitc)
         mapping = _compose(conc, lall_mapping(table, conc["target"].unique(), fallback3=fallback3))
     out = map_values(df, mapping, keys=keys, target="lall_code")
-    return _shares(out, keys, "lall_code", LALL_LABELS, LALL_ORDER)
+    meta = _unclassified_meta(df, mapping, out, "lall_code", "Lall")
+    return attach(_shares(out, keys, "lall_code", LALL_LABELS, LALL_ORDER), meta)
+
+
+UNCLASSIFIED_WARN = 0.01   # warn when more than 1 % of the value has no class
+
+
+def _unclassified_meta(df: pd.DataFrame, mapping: pd.DataFrame, out: pd.DataFrame, target: str, what: str,
+                       classes: dict[str, str] | None = None, n_show: int = 3) -> ResultMeta:
+    """Meta with the unclassified share of ``out`` (mapped values) and, above 1 %, a warning naming the
+    product codes that contribute most to it (from a product-level run of the same mapping)."""
+    meta = ResultMeta()
+    total = float(out["value_usd"].sum())
+    un = float(out.loc[out[target] == "unclassified", "value_usd"].sum())
+    share = un / total if total > 0 else 0.0
+    meta.coverage["unclassified_share"] = share
+    meta.coverage["unclassified_value_usd"] = un
+    if share > UNCLASSIFIED_WARN:
+        by_product = df.groupby("product", as_index=False)["value_usd"].sum().assign(code=lambda d: d["product"])
+        per = map_values(by_product, mapping, keys=["code"], target=target, classes=classes)
+        top = per[per[target] == "unclassified"].nlargest(n_show, "value_usd")
+        codes = ", ".join(f"{c} ({v / total:.1%})" for c, v in zip(top["code"], top["value_usd"]))
+        meta.warn(f"{what}: {share:.1%} of the value has no class (unclassified); largest: {codes}")
+    return meta
 
 
 def lall_mapping(table: pd.DataFrame, codes, *, fallback3: bool = True) -> pd.DataFrame:
@@ -347,40 +401,57 @@ def lall_mapping(table: pd.DataFrame, codes, *, fallback3: bool = True) -> pd.Da
     return pd.DataFrame({"source": src, "target": tgt, "weight": 1.0})
 
 
-def _stored_revision(t) -> str:
-    """The one HS revision of the selected rows (HS1992 when unknown); mixed revisions are refused."""
+def _stored_revision(t, unknown: str | None = "HS1992") -> str | None:
+    """The one HS revision of the selected rows (``unknown`` when none is stated); mixed revisions are
+    refused."""
     revs = [r for r in sel.available(t, "hs_revision") if r in ATLAS_HS]
     if len(revs) > 1:
         raise InputError(f"the flows mix HS revisions {revs}; pass hs_revision= (one vintage per analysis)")
-    return revs[0] if revs else "HS1992"
+    return revs[0] if revs else unknown
 
 
 @provenance
-def bec_shares(data, *, level: str = "end_use", split: str = "equal", reporter=None, years=None, partner=None,
+def bec_shares(data, *, level: str = "end_use", split: str = "equal", hs_revision: str | None = None,
+               reporter=None, years=None, partner=None,
                product=None, province=None, flow: str = "export", groups_file: str | None = None,
                product_groups_file: str | None = None) -> pd.DataFrame:
     """BEC shares of trade per year × reporter (× province).
 
     ``level``: ``end_use`` (capital / intermediate / consumption / mixed), ``bec`` (3-digit BEC Rev.4) or
     ``bec1`` (1-digit BEC).  ``split``: ``equal`` or ``first`` for HS6 codes with two BEC codes.  The table
-    is HS2017; other HS revisions are mapped by their 6-digit code as is (most codes are unchanged
-    between revisions — an approximation, documented).  Imports: pass ``flow="import"``.
+    is HS2017: data of another revision (``hs_revision``, default the revision stored in the rows) are
+    converted to HS2017 first with :func:`atlas_hs_to_hs` (the atlas-common-data weights Lall uses too);
+    rows of unknown revision are matched code by code, with a warning.  The meta reports the unclassified
+    share (warning above 1 %).  Imports: pass ``flow="import"``.
     """
     if level not in BEC_LEVELS:
         raise UnknownNameError("BEC level", level, list(BEC_LEVELS))
+    selected: list = []
     df, keys = _flows_frame(data, reporter=reporter, years=years, partner=partner, product=product,
                             province=province, flow=flow, groups_file=groups_file,
-                            product_groups_file=product_groups_file)
+                            product_groups_file=product_groups_file, hs_revision_out=selected)
     table = bec_table(split)
+    rev = hs_revision or _stored_revision(selected[0], unknown=None)
+    note = None
+    if rev is None:
+        note = ("BEC: the rows' HS revision is unknown, so their codes are matched to the HS2017 BEC table as "
+                "they are (pass hs_revision= to convert)")
+    elif rev not in ATLAS_HS:
+        raise UnknownNameError("HS revision", rev, list(ATLAS_HS))
+    elif rev != "HS2017":
+        table = _compose(atlas_hs_to_hs(rev, "HS2017"), table)
     if level == "end_use":
-        out = map_values(df, table, keys=keys, target="end_use", classes=END_USE)
-        return _shares(out, keys, "end_use", END_USE_LABELS, list(END_USE_LABELS))
-    if level == "bec1":
-        classes = {c: c[0] for c in BEC_LABELS if c != "unclassified"}
-        out = map_values(df, table, keys=keys, target="bec1", classes=classes)
+        target, classes, labels = "end_use", END_USE, END_USE_LABELS
+    elif level == "bec1":
+        target, classes = "bec1", {c: c[0] for c in BEC_LABELS if c != "unclassified"}
         labels = {"1": "Food and beverages", "2": "Industrial supplies n.e.s.", "3": "Fuels and lubricants",
                   "4": "Capital goods (except transport) and parts", "5": "Transport equipment and parts",
                   "6": "Consumption goods n.e.s.", "7": "Goods n.e.s.", "unclassified": "Unclassified"}
-        return _shares(out, keys, "bec1", labels, list(labels))
-    out = map_values(df, table, keys=keys, target="bec")
-    return _shares(out, keys, "bec", BEC_LABELS, list(BEC_LABELS))
+    else:
+        target, classes, labels = "bec", None, BEC_LABELS
+    out = map_values(df, table, keys=keys, target=target, classes=classes)
+    meta = _unclassified_meta(df, table, out, target, "BEC", classes)
+    meta.coverage["hs_revision"] = rev or "UNKNOWN"
+    if note:
+        meta.warn(note)
+    return attach(_shares(out, keys, target, labels, list(labels)), meta)

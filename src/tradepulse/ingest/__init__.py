@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pandas is imported on first use: a BACI file load does not 
 from tradepulse.errors import InputError
 from tradepulse.ingest._core import (KEYS, OVERLAP_POLICIES, TARGETS, LoadResult, Spec, check_overlap_policy,
                                      file_sha256, frame_sha256, run_load)
-from tradepulse.ingest.readers import FORMATS, load_mapping, spec_for_file, tmp_dir
+from tradepulse.ingest._spec import LineSplitNeeded
+from tradepulse.ingest.readers import FORMATS, load_mapping, spec_for_file, split_csv_lines, tmp_dir
 
 __all__ = ["FORMATS", "KEYS", "OVERLAP_POLICIES", "LoadResult", "ingest_file", "ingest_frame", "ingest_release",
            "load_mapping"]
@@ -89,7 +90,20 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
                     spec.note["dataset"] = dataset
                 if is_zip:
                     sha, pool = _digest(Path(spec.read_path), seen, step)
-                return run_load(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)
+                try:
+                    return _run(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)
+                except LineSplitNeeded:
+                    pass
+                # a BACI CSV whose parser lost track of lines (stray quote or line break, bad byte): re-read
+                # a copy without the lines at fault; those are quarantined with their real line numbers
+                step("setting malformed lines aside")
+                copy = Path(tmp) / "lines.csv"
+                split = split_csv_lines(Path(spec.read_path), copy, len(spec.columns), options.get("delimiter"),
+                                        options.get("encoding"))
+                spec = spec_for_file(wh.raw, path.resolve(), fmt, options, Path(tmp), line_split=(copy, split))
+                spec.note["fingerprint"] = fingerprint
+                spec.note["malformed_lines"] = len(split.bad)
+                return _run(wh, spec, sha, replace=replace, on_overlap=on_overlap, progress=progress)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -100,6 +114,23 @@ def ingest_file(warehouse, path: str | Path, fmt: str, *, replace: bool = False,
             pass
         if own:
             wh.close()
+
+
+def _run(wh, spec: Spec, sha, **kwargs) -> LoadResult:
+    """:func:`run_load`, with a DuckDB read error of the input (a corrupt Parquet file, a CSV the parser gives
+    up on) as one :class:`InputError` line.  A BACI CSV the parser gives up on → :class:`LineSplitNeeded`."""
+    import duckdb
+
+    try:
+        return run_load(wh, spec, sha, **kwargs)
+    except duckdb.Error as exc:  # run_load rolled back: the warehouse is unchanged
+        if isinstance(exc, (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException,
+                            duckdb.InternalException, duckdb.OutOfMemoryException, duckdb.TransactionException)):
+            raise  # a fault of the program or the machine, not of the input
+        if spec.fmt == "baci" and spec.kind == "csv" and spec.line_split is None:
+            raise LineSplitNeeded() from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {spec.kind} file (corrupt or truncated?): {first}", file=spec.file) from exc
 
 
 def _digest(path: Path, seen: bool, step: Callable[[str], None]):

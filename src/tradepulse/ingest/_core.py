@@ -40,11 +40,12 @@ from typing import TYPE_CHECKING, Callable
 
 from tradepulse.errors import InputError, UnknownNameError
 from tradepulse.ingest import codes
-from tradepulse.ingest._keys import (_distinct_keys, _find_overlap, _key_on, _overlap_lines, _slim_distinct_keys,
-                                     _true_lines)
-from tradepulse.ingest._spec import GOODS_TARGETS, KEYS, TARGETS, VALUE, Spec, ident, lit
+from tradepulse.ingest._keys import (_distinct_keys, _dup_lines_part, _find_overlap, _key_on, _overlap_lines,
+                                     _slim_distinct_keys, _stage_duplicate_lines, _true_lines)
+from tradepulse.ingest._spec import GOODS_TARGETS, KEYS, TARGETS, VALUE, LineSplitNeeded, Spec, ident, lit
 from tradepulse.ingest._sql import _constant_field, _inner_select, _maps_provinces
-from tradepulse.ingest._storage import _delete_located, _drop_loads, _insert_slim, _located, _others_exist
+from tradepulse.ingest._storage import (_delete_located, _drop_loads, _insert_slim, _located, _others_exist,
+                                        _structural_rejects)
 
 if TYPE_CHECKING:  # imported on first use: a clean BACI load needs neither pandas nor the province list
     import pandas as pd
@@ -177,8 +178,8 @@ class _Load:
 
     @property
     def rejected(self) -> list[int]:
-        """Physical lines of the unreadable rows."""
-        return [int(r[0]) for r in self.rej]
+        """Physical lines holding no row: the unreadable ones and the empty ones the CSV reader skipped."""
+        return [int(r[0]) for r in self.rej] + self.spec.skipped_lines()
 
 
 def _drop_previous(con, target: str, sha256: str, file: str) -> int:
@@ -202,7 +203,7 @@ def _insert_rows(ld: _Load) -> None:
     if ld.slim:
         ld.load_no, ld.n_mine, ld.n_bad = _insert_slim(con, spec, ld.load_id)
         return
-    sql = _inner_select(spec, with_rn=False)[0].replace("{rel}", spec.relation)
+    sql = _inner_select(spec, with_rn=False, line_key=ld.aggregate)[0].replace("{rel}", spec.relation)
     names = [c for c in TARGETS[spec.target] if c not in ("load_id", "source")]
     outs = ", ".join(ident(c) for c in names)
     if ld.aggregate:
@@ -211,9 +212,11 @@ def _insert_rows(ld: _Load) -> None:
                 "hs_revision": "min(hs_revision)"}
         sel = ", ".join(sums.get(c, c) for c in names)
         grp = ", ".join(c for c in names if c not in sums)
+        ld.n_dup = _stage_duplicate_lines(con)  # exact duplicate lines: quarantined, not summed
         ld.n_mine = con.execute(f"INSERT INTO {ld.store} ({outs}, source, load_id) SELECT {sel}, "
-                                f"{lit(spec.source_name)}, {lit(ld.load_id)} FROM __tp_stage WHERE __reason IS NULL "
-                                f"GROUP BY {grp}").fetchone()[0]
+                                f"{lit(spec.source_name)}, {lit(ld.load_id)} FROM __tp_stage s ANTI JOIN "
+                                f"__tp_duplines d ON s.__line IS NOT DISTINCT FROM d.__line "
+                                f"WHERE s.__reason IS NULL GROUP BY {grp}").fetchone()[0]
         ld.n_bad = con.execute("SELECT count(*) FROM __tp_stage WHERE __reason IS NOT NULL").fetchone()[0]
         con.execute("DROP TABLE __tp_stage")
         return
@@ -337,12 +340,14 @@ def _quarantine_rejected(ld: _Load) -> None:
 
     con, spec, keys = ld.con, ld.spec, ld.keys
     rel2 = spec.relation_pass2 or spec.relation
-    sql2 = _inner_select(spec, with_rn=True)[0].replace(
+    sql2 = _inner_select(spec, with_rn=True, line_key=ld.aggregate)[0].replace(
         "{rel}", f"(SELECT row_number() OVER () AS __rn, * FROM {rel2})")
     desc = " || ', ' || ".join(f"'{k}=' || coalesce(CAST(q.{k} AS VARCHAR), '')" for k in keys)
     parts = [f"SELECT __rn, __raw, __column, __value, __reason, 'rule' AS __kind FROM ({sql2}) "
              f"WHERE __reason IS NOT NULL"]
-    if ld.n_dup:
+    if ld.n_dup and ld.aggregate:
+        parts.append(_dup_lines_part(sql2))
+    elif ld.n_dup:
         parts.append(f"SELECT q.__rn, q.__raw, 'key' AS __column, {desc} AS __value, "
                      f"'duplicate key (' || d.n || ' rows share it)' AS __reason, 'dup' AS __kind "
                      f"FROM ({sql2}) q JOIN __tp_dups d ON {_key_on('d', 'q', keys)} WHERE q.__reason IS NULL")
@@ -416,6 +421,10 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
         if spec.rejects:
             ld.rej = con.execute("SELECT line, min(column_name), min(error_message), min(csv_line) "
                                  "FROM __tp_rejects GROUP BY line ORDER BY line").fetchall()
+            if spec.line_split is not None:  # a copy without the bad lines: back to the file's line numbers
+                ld.rej = spec.line_split.remap(ld.rej)
+            elif spec.fmt == "baci" and _structural_rejects(con):
+                raise LineSplitNeeded()  # rolled back; ingest_file re-reads without the lines at fault
         step("checking duplicate keys")
         _remove_duplicates(ld)
         # keys that earlier loads already hold (skipped at the cost of one EXISTS when there are none)
@@ -467,7 +476,7 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
     finally:
         con.execute(f"SET memory_limit = {lit(old_limit)}")
         for t in ("__tp_dups", "__tp_stage", "__tp_pairs", "__tp_overlap", "__tp_ovl_keys", "__tp_ovl_loads",
-                  "__tp_rej_a", "__tp_nums", "__tp_slim_values"):
+                  "__tp_rej_a", "__tp_nums", "__tp_slim_values", "__tp_duplines"):
             try:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
             except Exception:  # noqa: BLE001 - cleanup only

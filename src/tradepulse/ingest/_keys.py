@@ -221,3 +221,20 @@ def _overlap_lines(con, spec: Spec, load_id: str, rejected: list[int], *, first_
                            f"y.__value, l.reason, y.__raw FROM ({rows}) y JOIN __tp_ovl_loads l "
                            f"ON l.old_load_id IS NOT DISTINCT FROM y.old_load_id").fetchone()[0])
 
+
+
+def _stage_duplicate_lines(con) -> int:
+    """Exact duplicate source lines among the good rows staged in ``__tp_stage`` (an aggregated load, where
+    distinct tariff lines are summed into one HS6 row): the lines whose texts are equal in every column go to
+    ``__tp_duplines`` (``__line``, ``n`` copies); return the number of rows concerned (all copies).  Like a
+    duplicate key in the other formats, no copy is trusted: they are quarantined, not summed."""
+    con.execute("CREATE OR REPLACE TEMP TABLE __tp_duplines AS SELECT __line, count(*) AS n FROM __tp_stage "
+                "WHERE __reason IS NULL GROUP BY __line HAVING count(*) > 1")
+    return int(con.execute("SELECT coalesce(sum(n), 0) FROM __tp_duplines").fetchone()[0])
+
+
+def _dup_lines_part(sql2: str) -> str:
+    """Quarantine rows (second pass ``sql2``, with ``__line``) of the lines in ``__tp_duplines``."""
+    return (f"SELECT q.__rn, q.__raw, 'line' AS __column, NULL AS __value, 'duplicate line (' || d.n || "
+            f"' identical lines)' AS __reason, 'dup' AS __kind FROM ({sql2}) q JOIN __tp_duplines d "
+            f"ON q.__line IS NOT DISTINCT FROM d.__line WHERE q.__reason IS NULL")

@@ -46,8 +46,11 @@ def _hs_case(text_col: str) -> str:
     return f"(CASE upper(trim({text_col})) {whens} ELSE NULL END)"
 
 
-def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, str, str]]]:
+def _inner_select(spec: Spec, with_rn: bool, line_key: bool = False) -> tuple[str, list[tuple[str, str, str, str]]]:
     """SELECT producing typed canonical columns plus ``__reason``, ``__column``, ``__value``.
+
+    ``line_key``: also ``__line``, the list of the source line's texts (every column), which tells exact
+    duplicate lines apart from distinct lines summed into one row (tariff lines → HS6).
 
     Three layers so that each expression is evaluated once: ``t`` = source texts and mapped codes (joins),
     ``u`` = derived values (numbers, normalised codes), outer = checks and output columns.
@@ -88,6 +91,8 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
     if with_rn:
         raw = ", concat_ws(',', " + ", ".join(f"coalesce(CAST(s.{ident(c)} AS VARCHAR), '')"
                                                for c in spec.columns) + ") AS __raw"
+    if line_key:
+        raw += ", [" + ", ".join(f"CAST(s.{ident(c)} AS VARCHAR)" for c in spec.columns) + "] AS __line"
     inner = f"SELECT {rn}{', '.join(sel)}{raw} FROM {{rel}} s {' '.join(joins)}"
 
     def S(c):  # source text in layer u (passed through from t)
@@ -150,17 +155,24 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
         typed[c] = mapped
 
     def money(c: str, scale: float = 1.0, required: bool = True):
+        """A non-negative finite number.  NaN, ±inf and overflow (``1e309`` parses to inf) are never loaded:
+        the text ``nan``/``NA``/blank means "not reported" (quarantined as missing when required, NULL
+        otherwise); any other NaN or an infinite value (also after scaling) is quarantined."""
         v = number(c)
         blank = D(f"blank_{c}", _blank(T(c)))
+        nan = f"isnan({v})"
+        vs = f"({v} * {lit(float(scale))})" if scale != 1.0 else v
         if required:
             checks.append((c, blank, lit("missing value"), S(c)))
-        checks.append((c, f"(NOT {blank} AND {v} IS NULL)", lit(f"{c} is not a number"), S(c)))
+        checks.append((c, f"(NOT {blank} AND ({v} IS NULL OR {nan}))", lit(f"{c} is not a number"), S(c)))
+        checks.append((c, f"(NOT isfinite({vs}) AND NOT {nan})",
+                       lit(f"{c} is not finite (infinite or too large for a number)"), S(c)))
         checks.append((c, f"({v} < 0)", lit(f"negative {c}"), S(c)))
-        if required:  # v = NaN only for texts like 'nan', which count as blank
-            goods.append(f"{v} IS NOT NULL AND NOT ({v} < 0) AND (NOT isnan({v}) OR NOT {blank})")
-        else:
-            goods.append(f"CASE WHEN {v} IS NOT NULL THEN NOT ({v} < 0) ELSE {blank} END")
-        typed[c] = f"({v} * {lit(float(scale))})" if scale != 1.0 else v
+        if required:
+            goods.append(f"isfinite({vs}) AND {v} >= 0")
+        else:  # blank (NULL or the text nan) = not reported
+            goods.append(f"CASE WHEN {v} IS NOT NULL AND NOT {nan} THEN isfinite({vs}) AND {v} >= 0 ELSE {blank} END")
+        typed[c] = f"(CASE WHEN {nan} THEN NULL ELSE {vs} END)"
 
     if spec.target in ("flows", "services", "firm_flows"):
         year_month()
@@ -194,7 +206,10 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
             n = int(spec.product_truncate)
             p = f"(CASE WHEN length({p}) > {n} THEN left({p}, {n}) ELSE {p} END)"
         p = D("product", p)
-        total = D("product_total", f"upper(trim({T('product')})) = 'TOTAL'") if spec.allow_total else "FALSE"
+        marker = (f"regexp_replace(replace(replace(upper(trim({T('product')})), 'ي', 'ی'), 'ك', 'ک'), "
+                  f"'\\s+', ' ', 'g')")
+        total = (D("product_total", f"{marker} IN ({', '.join(lit(t) for t in codes.PRODUCT_TOTALS)})")
+                 if spec.allow_total else "FALSE")
         is_num = D("product_isnum", f"regexp_full_match(trim({T('product')}), '[0-9 .]+')")
         digits = ", ".join(str(d) for d in spec.product_digits)
         need("product")
@@ -256,6 +271,8 @@ def _inner_select(spec: Spec, with_rn: bool) -> tuple[str, list[tuple[str, str, 
             money(c, spec.value_scale if c == "gdp_usd" else 1.0, required=False)
 
     outs = [f"{typed.get(c, 'NULL')} AS {ident(c)}" for c in cols if c not in ("load_id", "source")]
+    if line_key:
+        outs.append("u.__line AS __line")
     dsel = ", ".join(f"{e} AS {ident('__d_' + n)}" for n, e in derived.items())
     middle = f"SELECT t.*{', ' + dsel if dsel else ''} FROM ({inner}) t"
     if with_rn:  # second pass: which check failed first, on which column, with which value

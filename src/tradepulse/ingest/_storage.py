@@ -57,7 +57,8 @@ def _insert_slim(con, spec: Spec, load_id: str) -> tuple[int, int, int]:
     One read: the file's numbers go to ``baci_rows`` as they are, the row's verdict in the sign of its load
     number (``-load_no`` = rejected).  The verdict equals the general checks (:func:`_inner_select`): year
     1900–2100, both country codes present and known, 0 ≤ k ≤ 999999 with an HS chapter in use (k // 10000: 1–97
-    without 77, or 99), v ≥ 0 and present, q ≥ 0 or blank/NA (q is text: BACI pads it, ``"          NA"``).
+    without 77, or 99), v ≥ 0, present and finite (also × 1000: no NaN, ±inf or overflow), q ≥ 0 and finite or
+    blank/NA/nan (q is text: BACI pads it, ``"          NA"``; ``nan`` → NULL).
     Country codes are checked once per distinct number (rows with an unknown one are re-marked), and the
     load's numbers with their ISO3 codes go to ``baci_countries``; the constants to ``baci_loads``.  Rejected
     rows are deleted again (their lines reach the quarantine through the second pass).
@@ -65,13 +66,16 @@ def _insert_slim(con, spec: Spec, load_id: str) -> tuple[int, int, int]:
     consts = spec.slim or {}
     n = int(con.execute("SELECT coalesce(max(load_no), 0) + 1 FROM baci_loads").fetchone()[0])
     ch = "s.k // 10000"
+    scale = lit(float(spec.value_scale))
     good = (f"s.t BETWEEN 1900 AND 2100 AND s.i IS NOT NULL AND s.j IS NOT NULL "
             f"AND s.k BETWEEN 0 AND 999999 AND (({ch} BETWEEN 1 AND 97 AND {ch} <> 77) OR {ch} = 99) "
-            f"AND s.v >= 0 AND CASE WHEN s.qd IS NOT NULL THEN s.qd >= 0 ELSE (s.q IS NULL OR upper(trim(s.q)) "
-            f"IN ('', 'NA', 'NAN', 'NULL')) END")
+            f"AND isfinite(s.v * {scale}) AND s.v >= 0 "
+            f"AND CASE WHEN s.qd IS NOT NULL AND NOT isnan(s.qd) THEN isfinite(s.qd) AND s.qd >= 0 "
+            f"ELSE (s.q IS NULL OR upper(trim(s.q)) IN ('', 'NA', 'NAN', 'NULL')) END")
     n_all = con.execute(
         f"INSERT INTO baci_rows SELECT TRY_CAST(s.t AS SMALLINT), s.i, s.j, TRY_CAST(s.k AS INTEGER), "
-        f"s.v * {lit(float(spec.value_scale))}, s.qd, CASE WHEN coalesce({good}, FALSE) THEN {n} ELSE {-n} END "
+        f"s.v * {scale}, CASE WHEN isnan(s.qd) THEN NULL ELSE s.qd END, "
+        f"CASE WHEN coalesce({good}, FALSE) THEN {n} ELSE {-n} END "
         f"FROM (SELECT *, TRY_CAST(q AS DOUBLE) AS qd FROM {spec.relation}) s").fetchone()[0]
     # one scan for the distinct values: country numbers (checked here), years and products (ranked by
     # _slim_distinct_keys); values of rows re-marked below only widen the ranks
@@ -94,3 +98,11 @@ def _insert_slim(con, spec: Spec, load_id: str) -> tuple[int, int, int]:
         con.execute(f"DELETE FROM baci_rows WHERE load_no = {-n}")
     return n, int(n_all) - n_bad, n_bad
 
+
+
+def _structural_rejects(con) -> bool:
+    """Did the CSV reader reject a line for its structure (quotes, field count, line breaks, bytes) rather
+    than for a value it could not convert?  Such a line may have hidden its neighbours (a stray quote joins
+    lines), so the load is re-run on a copy without the lines at fault (:class:`~tradepulse.ingest._spec.
+    LineSplit`)."""
+    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM __tp_rejects WHERE error_type <> 'CAST')").fetchone()[0])

@@ -58,6 +58,13 @@ HS_CLASSIFICATIONS = {"H0": "HS1992", "H1": "HS1996", "H2": "HS2002", "H3": "HS2
 for _r in ("HS1992", "HS1996", "HS2002", "HS2007", "HS2012", "HS2017", "HS2022", "UNKNOWN"):
     HS_CLASSIFICATIONS[_r] = _r
 
+#: Product codes that stand for all goods (stored as ``TOTAL``, the aggregate product, never as an HS code):
+#: Comtrade's ``cmdCode`` TOTAL (also written Total), the classic API's aggregate level ``AG0``, WITS "All
+#: Products", and a Persian customs file's total line (جمع / جمع کل / کل).  Compared upper-cased and trimmed,
+#: spaces collapsed, Arabic ي/ك unified.
+PRODUCT_TOTALS = ("TOTAL", "TOT", "ALL", "AG0", "ALL PRODUCTS", "ALLPRODUCTS", "ALL COMMODITIES", "ALL GOODS",
+                  "جمع", "جمع کل", "کل")
+
 #: HS chapters in use (01–97 without 77, reserved) plus 99, used by Comtrade/Atlas for "not specified".
 HS_CHAPTERS = tuple(f"{c:02d}" for c in range(1, 98) if c != 77) + ("99",)
 

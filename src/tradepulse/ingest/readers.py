@@ -21,9 +21,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import InputError
-from tradepulse.ingest._spec import TARGETS, Spec, ident, lit
+from tradepulse.ingest._spec import TARGETS, LineSplit, Spec, ident, lit
 
 HERE = Path(__file__).parent
 FORMATS = ("baci", "comtrade", "customs", "generic", "services", "macro")
@@ -129,9 +128,27 @@ def baci_slim_constants(consts: dict, display: str) -> dict:
     return {"flow": flow, "hs_revision": hs, "unit": str(consts.get("unit", "t"))}
 
 
+def csv_header(path: Path, encoding: str | None = None, delimiter: str | None = None) -> list[str] | None:
+    """The column names on a CSV file's first line (quotes removed), or None when it cannot be read."""
+    import csv
+
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(1 << 16)
+        text = first.decode(encoding or "utf-8-sig").rstrip("\r\n")
+        names = next(csv.reader([text], delimiter=delimiter or ","))
+    except (OSError, UnicodeDecodeError, LookupError, csv.Error, StopIteration):
+        return None
+    return [n.strip() for n in names] if names and all(n.strip() for n in names) else None
+
+
 def open_source(con, path: Path, *, display: str, encoding: str | None = None, delimiter: str | None = None,
-                sheet: str | int | None = None, kind: str | None = None, types: dict | None = None) -> Source:
-    """Open a CSV / Parquet / Excel file as a DuckDB relation (CSV read as text, malformed lines kept aside)."""
+                sheet: str | int | None = None, kind: str | None = None, types: dict | None = None,
+                pinned: list[str] | None = None) -> Source:
+    """Open a CSV / Parquet / Excel file as a DuckDB relation (CSV read as text, malformed lines kept aside).
+
+    ``pinned``: the CSV's header names; the dialect is then fixed (``,`` or ``delimiter``, ``"`` quotes, no
+    sniffing), so one malformed line cannot make the sniffer misread the whole file (BACI)."""
     if not path.exists():
         raise InputError("file not found", file=display)
     suffix = path.suffix.lower()
@@ -143,12 +160,22 @@ def open_source(con, path: Path, *, display: str, encoding: str | None = None, d
             rel2, rejects = rel, False
         elif kind == "excel":
             import pandas as pd
-            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False)
+            try:
+                frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False)
+            except Exception as exc:  # openpyxl/xlrd raise many kinds (BadZipFile, KeyError, ...)
+                what = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise InputError(f"cannot read Excel file (corrupt, truncated or not a workbook): {what}",
+                                 file=display) from exc
             con.register("__tp_excel", frame)
             rel = rel2 = "__tp_excel"
             rejects = False
         else:
-            if types:
+            if pinned:
+                tmap = ", ".join(f"{lit(k)}: {lit((types or {}).get(k, 'VARCHAR'))}" for k in pinned)
+                opts = (f"auto_detect = false, header = true, delim = {lit(delimiter or ',')}, quote = '\"', "
+                        f"escape = '\"', columns = {{{tmap}}}" + (", nullstr = ['NA', '']" if types else ""))
+                delimiter = None
+            elif types:
                 tmap = ", ".join(f"{lit(k)}: {lit(v)}" for k, v in types.items())
                 opts = f"header = true, types = {{{tmap}}}, nullstr = ['NA', '']"
             else:
@@ -168,6 +195,47 @@ def open_source(con, path: Path, *, display: str, encoding: str | None = None, d
         raise InputError(f"cannot read {kind} file: {str(exc).splitlines()[0]}", file=display) from exc
     return Source(con, path, kind=kind, relation=rel, relation_pass2=rel2, columns=cols, rejects=rejects,
                   display=display)
+
+
+_CSV_FIELD = rb'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
+
+
+def split_csv_lines(path: Path, out: Path, n_fields: int, delimiter: str | None = None,
+                    encoding: str | None = None) -> LineSplit:
+    """Copy a CSV to ``out`` without the lines that are not ``n_fields`` well-formed fields of text in
+    ``encoding`` (default UTF-8; a stray quote or line break, a bad byte) and without empty lines; keep the
+    header.  Each left-out line is reported
+    with its real line number and why; the copy's lines map back through :attr:`LineSplit.kept`."""
+    from array import array
+
+    delimiter = delimiter or ","
+    d = re.escape(delimiter.encode())
+    field = _CSV_FIELD.replace(b",", d)
+    ok = re.compile(field + b"(?:" + d + field + b"){" + str(n_fields - 1).encode() + b"}")
+    kept, bad, blank = array("q"), [], []
+    with open(path, "rb") as src, open(out, "wb") as dst:
+        dst.write(src.readline().rstrip(b"\r\n") + b"\n")
+        for no, line in enumerate(src, start=2):
+            body = line.rstrip(b"\r\n")
+            if not body:  # an empty line: skipped, as DuckDB does
+                blank.append(no)
+                continue
+            reason = None
+            try:
+                body.decode(encoding or "utf-8")
+            except UnicodeDecodeError as exc:
+                reason = (f"not {encoding or 'UTF-8'} text (byte 0x{body[exc.start]:02x} at character "
+                          f"{exc.start + 1})")
+            if reason is None and ok.fullmatch(body) is None:
+                quotes = body.count(b'"') % 2
+                reason = ("unbalanced quote" if quotes else
+                          f"expected {n_fields} fields, found {len(body.split(delimiter.encode()))}")
+            if reason is None:
+                dst.write(body + b"\n")
+                kept.append(no)
+            else:
+                bad.append((no, None, reason, body.decode(encoding or "utf-8", "replace")))
+    return LineSplit(kept=kept.tolist(), bad=bad, blank=blank)
 
 
 def build_spec(src: Source, *, fmt: str, target: str, columns: dict, constants: dict, countries: dict,
@@ -195,9 +263,29 @@ def build_spec(src: Source, *, fmt: str, target: str, columns: dict, constants: 
                              f"or give it as a constant)", file=src.display, line=1, column=canon)
     if target == "macro" and fields.get("gdp_usd") is None and fields.get("population") is None:
         raise InputError("macro file needs a GDP or a population column", file=src.display, line=1)
-    return Spec(target=target, fmt=fmt, file=src.display, relation=src.relation, columns=src.columns,
+    return Spec(target=target, fmt=fmt, file=src.display, relation=src.relation, columns=src.columns, kind=src.kind,
                 fields=fields, countries=countries, rejects=src.rejects, relation_pass2=src.relation_pass2,
                 note=sha_note or {}, read_path=str(src.path) if src.path is not None else None, **spec_opts)
+
+
+def _check_province_header(src: Source, candidates, display: str) -> None:
+    """A file whose province column is not found but which has a header that looks like one (a misspelling
+    such as ``provnice`` or ``استانn``, or another header naming a province) is refused: loading it would
+    silently store every row as national.  Looks like = contains ``province``/``استان`` or is at least 75 %
+    similar (difflib ratio) to an accepted header."""
+    import difflib
+
+    if candidates is None or src.find(candidates) is not None:
+        return
+    accepted = [candidates] if isinstance(candidates, str) else list(candidates)
+    normed = [_norm(c) for c in accepted]
+    for col in src.columns:
+        h = _norm(col)
+        if ("province" in h or "provin" in h or "استان" in h
+                or max(difflib.SequenceMatcher(None, h, n).ratio() for n in normed) >= 0.75):
+            raise InputError(f"unknown province header {str(col)!r}: expected one of "
+                             f"{', '.join(repr(a) for a in accepted)} (rename the column, or map it with "
+                             f"--mapping)", file=display, line=1, column=str(col))
 
 
 # ------------------------------------------------------------------ per-format readers
@@ -267,8 +355,12 @@ def baci_zip_member(path: Path, member: str | None, workdir: Path) -> tuple[Path
     return out, cc_path
 
 
-def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spec:
-    """Build the :class:`Spec` for ``path`` read as ``fmt`` with reader ``options``."""
+def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path,
+                  line_split: tuple[Path, LineSplit] | None = None) -> Spec:
+    """Build the :class:`Spec` for ``path`` read as ``fmt`` with reader ``options``.
+
+    ``line_split``: (copy, split) — read the copy of the (BACI) CSV made by :func:`split_csv_lines` instead,
+    reporting the file's own name and line numbers."""
     options = dict(options)
     mapping = load_mapping(options.pop("mapping", None))
     if fmt == "customs" and not mapping.get("columns"):
@@ -302,18 +394,23 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
         read_path, cc = baci_zip_member(path, member, tmpdir)
         country_codes_csv = country_codes_csv or cc
         display = f"{path}!{read_path.name}"
+    if line_split is not None:
+        read_path = line_split[0]
+    is_csv = read_path.suffix.lower() not in (".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
+    # BACI CSV: the dialect is fixed from the header (no sniffing a possibly damaged sample)
+    pinned = csv_header(read_path, encoding, delimiter) if fmt == "baci" and is_csv else None
     typed = None
-    if fmt == "baci" and not map_cols and (country_kind or "numeric") == "numeric" \
-            and read_path.suffix.lower() not in (".parquet", ".pq", ".xlsx", ".xlsm", ".xls"):
-        try:  # the usual BACI CSV: open it typed at once (one sniff); anything else → the text open below
+    if fmt == "baci" and not map_cols and (country_kind or "numeric") == "numeric" and is_csv \
+            and pinned is not None and sorted(pinned) == sorted(BACI_TYPES):
+        try:  # the usual BACI CSV: open it typed at once; anything else → the text open below
             typed = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter,
-                                types=BACI_TYPES)
+                                types=BACI_TYPES, pinned=pinned)
             if not all(typed.find(c) == c for c in BACI_TYPES):
                 typed = None
         except InputError:
             typed = None
     src = typed or open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter,
-                               sheet=sheet)
+                               sheet=sheet, pinned=pinned)
     note = {"format": fmt, **{k: v for k, v in consts.items()}}
 
     if fmt == "baci":
@@ -325,19 +422,22 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
             if stated:
                 consts["hs_revision"] = stated
                 note["hs_revision"] = f"{stated} (from the file name)"
-        spec = dict(value_scale=1000.0, product_pad=6, product_digits=(6,))
+        spec = dict(value_scale=1000.0, product_pad=6, product_digits=(6,), allow_total=False)
         spec.update(spec_opts)
         kind = country_kind or "numeric"
         fast = (typed is not None and spec["product_digits"] == (6,) and spec["product_pad"] == 6
                 and set(consts) <= {"flow", "unit", "hs_revision"})
         if typed is not None and not fast:  # options the slim load does not cover: read the file as text
-            src = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter)
+            src = open_source(con, read_path, display=display, encoding=encoding, delimiter=delimiter,
+                              pinned=pinned)
         out = build_spec(src, fmt=fmt, target="flows", columns=cols, constants=consts,
                          countries={"reporter": kind, "partner": kind},
                          sha_note=note, source_name=source_name or "baci",
                          country_codes_csv=str(country_codes_csv) if country_codes_csv else None, **spec)
         if fast:  # stored slim (numbers as in the file): see tradepulse.warehouse
             out.slim = baci_slim_constants(consts, display)
+        if line_split is not None:
+            out.line_split = line_split[1]
         return out
     if fmt == "comtrade":
         cols = {k: list(v) for k, v in COMTRADE_COLUMNS.items()}
@@ -348,7 +448,12 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
         cols.update(map_cols)
         if src.find(cols["quantity"]) is not None:
             consts.setdefault("unit", "kg")
-        # months: "+" refMonth (52 = annual), classic/"+" period YYYYMM; year from period when no year column
+        # a totals file (by partner, or monthly) has no commodity column: its rows are all goods
+        if src.find(cols["product"]) is None and "product" not in consts and "__product_expr" not in consts:
+            consts["product"] = "TOTAL"
+            note["product"] = "TOTAL (no commodity column: all-goods totals)"
+        # months: "+" refMonth (52 = annual), classic/"+" period YYYYMM, or a plain month column (1-12);
+        # year from period when no year column
         period, ref_month = src.find(["period", "Period"]), src.find(["refMonth"])
         if "month" not in consts and "month" not in map_cols:
             if ref_month is not None:
@@ -356,6 +461,8 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
                 cols["month"] = None
                 consts["__month_expr"] = (f"CASE WHEN TRY_CAST({m} AS INTEGER) BETWEEN 1 AND 12 "
                                           f"THEN CAST({m} AS VARCHAR) END")
+            elif src.find(["month", "Month"]) is not None:
+                cols["month"] = ["month", "Month"]
             elif period is not None:
                 pe = f"trim(CAST(s.{ident(period)} AS VARCHAR))"
                 consts["__month_expr"] = f"CASE WHEN length({pe}) = 6 THEN right({pe}, 2) END"
@@ -372,8 +479,13 @@ def spec_for_file(con, path: Path, fmt: str, options: dict, tmpdir: Path) -> Spe
         cols = {c: [c] for c in TARGETS[tgt]}
         cols.update(map_cols)
         kind = country_kind or ("name" if fmt == "customs" else "iso3")
+        if "province" in TARGETS[tgt] and "province" not in consts:
+            _check_province_header(src, cols.get("province"), display)
         if fmt == "customs":
-            consts.setdefault("reporter", DEFAULT_FOCUS)
+            if "reporter" not in consts and src.find(cols.get("reporter")) is None:
+                raise InputError("customs file without a reporter column: name the reporting country with "
+                                 "--reporter ISO3, e.g. --reporter IRN (Python: reporter='IRN')", file=display,
+                                 line=1, column="reporter")
             spec_opts.setdefault("calendar", "auto")
             spec_opts.setdefault("product_truncate", 6)
         cc = {c: kind for c in ("reporter", "partner", "iso3")}

@@ -57,6 +57,23 @@ def iso3_codes() -> frozenset[str]:
     return frozenset(countries()["iso3"])
 
 
+#: Legacy / variant country codes still found in macro and trade files → current ISO 3166-1 alpha-3 (or the
+#: code the reference list and the trade sources use, XKX for Kosovo).  World Bank WDI used ROM (Romania,
+#: until 2017), ZAR (DR Congo), TMP (Timor-Leste), ADO (Andorra), IMY (Isle of Man), KSV (Kosovo), WBG (West
+#: Bank and Gaza); CEPII GeoDist uses PAL (Palestine).  (YUG is ambiguous — Serbia and Montenegro split — and
+#: is not rewritten.)  Same rewrite as the readers' aliases (``tradepulse.ingest.codes.ALIASES``).
+LEGACY_ISO3 = {"ROM": "ROU", "ZAR": "COD", "TMP": "TLS", "ADO": "AND", "IMY": "IMN", "KSV": "XKX",
+               "WBG": "PSE", "PAL": "PSE"}
+
+
+def harmonise_iso3(codes) -> pd.Series:
+    """``codes`` (any iterable of country codes) with legacy codes rewritten by :data:`LEGACY_ISO3` (upper-case,
+    stripped); other codes unchanged.  Returns a string Series aligned with the input."""
+    s = codes.astype(object) if isinstance(codes, pd.Series) else pd.Series(list(codes), dtype=object)
+    s = s.astype(str).str.strip().str.upper()
+    return s.replace(LEGACY_ISO3)
+
+
 def country_name(iso3: str, lang: str = "en") -> str:
     row = countries().set_index("iso3")
     if iso3 not in row.index:
@@ -103,13 +120,64 @@ def product_group_prefixes(name: str, path: str | None = None) -> tuple[str, ...
     return groups[name].members
 
 
+@dataclass(frozen=True)
+class OilSet:
+    """A named definition of "oil" (its complement is "non-oil"): HS prefixes, where it comes from, and
+    what product data of a given HS level cannot separate (said to the user through ``tradepulse.meta``)."""
+
+    name: str
+    group: str                 # the product group (product_groups.toml) holding the prefixes
+    source: str
+    caveats: dict[int, str]    # HS level (4, 6, 8) → a sentence; level 2 uses the level-4 sentence
+
+
+#: Named oil sets.  ``narrow`` and ``chapter27`` are conventions; ``iran_customs`` follows the official
+#: Iranian customs (IRICA) definition behind the "non-oil exports" (صادرات غیرنفتی) the TPO reports.
+OIL_SETS: dict[str, OilSet] = {
+    "narrow": OilSet("narrow", "oil", "tradepulse convention: crude (2709), refined products (2710), "
+                     "petroleum gases incl. natural gas and LPG (2711)", {}),
+    "chapter27": OilSet("chapter27", "oil_chapter27", "HS chapter 27 (mineral fuels, oils, waxes, "
+                        "bitumen, coal, electricity)", {}),
+    "iran_customs": OilSet(
+        "iran_customs", "oil_iran_customs",
+        "IRICA non-oil exports = all customs-declared goods except crude oil, so gas condensate, LPG, "
+        "natural gas and oil products count as non-oil (IRICA via the TPO, Financial Tribune, May 2016, "
+        "'Falling exports blamed on gas condensates': 'By non-oil exports, IRICA refers to all commodities, "
+        "except crude oil'); IRICA's 1401 (2022/23) figures also leave out mazut and kerosene (IRICA "
+        "statement of 26 Feb 2023, Mehr News / Tehran Chamber)",
+        {4: "Iran's official non-oil series counts gas condensate as non-oil, but at HS4 condensate is inside "
+            "2709 with crude oil: here all of 2709 is oil, so non-oil exports are understated by the "
+            "condensate exports; and mazut and kerosene (inside 2710, left out of IRICA's recent figures) "
+            "are counted as non-oil here.",
+         6: "Iran's official non-oil series counts gas condensate as non-oil, but HS6 270900 holds both crude "
+            "oil and condensate: here all of 270900 is oil, so non-oil exports are understated by the "
+            "condensate exports; mazut and kerosene (both inside 271019 with gas oil, left out of IRICA's "
+            "recent figures) are counted as non-oil here.",
+         8: "Iran's official non-oil series: at 8 digits use Iran's national tariff subheadings to move gas "
+            "condensate out of the oil set and mazut and kerosene into it (pass them as --oil prefixes); the "
+            "shipped set holds HS 2709 only."}),
+}
+
+
 def oil_prefixes(mode: str = "narrow") -> tuple[str, ...]:
-    """The oil set: ``narrow`` = HS 2709, 2710, 2711 (default); ``chapter27`` = all of chapter 27."""
-    if mode == "narrow":
-        return product_group_prefixes("oil")
-    if mode == "chapter27":
-        return product_group_prefixes("oil_chapter27")
-    raise UnknownNameError("oil set", mode, ["narrow", "chapter27"])
+    """HS prefixes of a named oil set (:data:`OIL_SETS`): ``narrow`` = HS 2709, 2710, 2711 (default);
+    ``chapter27`` = all of chapter 27; ``iran_customs`` = HS 2709 (Iran's customs non-oil definition)."""
+    if mode not in OIL_SETS:
+        raise UnknownNameError("oil set", mode, list(OIL_SETS))
+    return product_group_prefixes(OIL_SETS[mode].group)
+
+
+def oil_set_notes(mode: str, levels) -> list[str]:
+    """The sentences a user must read about oil set ``mode`` on product codes of HS ``levels`` (lengths)."""
+    if mode not in OIL_SETS:
+        raise UnknownNameError("oil set", mode, list(OIL_SETS))
+    caveats = OIL_SETS[mode].caveats
+    out: list[str] = []
+    for level in sorted({int(v) for v in levels}):
+        note = caveats.get(level) or (caveats.get(4) if level < 4 else None)
+        if note and note not in out:
+            out.append(note)
+    return out
 
 
 def matches_prefixes(codes: pd.Series, prefixes: tuple[str, ...] | list[str]) -> np.ndarray:

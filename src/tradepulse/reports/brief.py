@@ -17,6 +17,10 @@ Conventions:
   (:mod:`tradepulse.reports.sections`).  The reporter is ``reporter`` (default ``config.DEFAULT_FOCUS``).
 - A section that cannot be filled (no data for the province, no roadmap module, no meetings) shows a plain
   sentence saying so; the brief is still produced.
+- **Roadmap targets** come from the reporter's own roadmap (:func:`tradepulse.roadmap.roadmap_for`): a reporter
+  without a roadmap file gets a sentence saying so and no targets, and a ``roadmap`` given for another country
+  is not shown.  A target whose data stop years before its deadline reads "no recent data (latest data *a*)".
+  A roadmap baseline more than 20 % away from the data for the same scope is listed under "Data notes".
 - Charts are Altair specifications rendered to SVG with vl-convert and inlined.
 """
 
@@ -33,6 +37,7 @@ import pandas as pd
 
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import TradepulseError
+from tradepulse.meta import collecting
 from tradepulse.reports.i18n import RTL, Formatter, N_
 from tradepulse.reports.weeks import JalaliWeek, parse_week, week_of
 
@@ -47,7 +52,12 @@ ACTION_STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "d
 MONEY_METRICS = ("exports", "imports", "total_trade", "balance", "non_oil_balance", "import_saving")
 UNIT_LABELS = {"money": N_("US$ million"), "share": N_("percent"), "count": N_("count"), "value": N_("value")}
 TARGET_STATUS_LABELS = {"on-track": N_("on track"), "at-risk": N_("at risk"), "off-track": N_("off track"),
-                        "no-data": N_("no data")}
+                        "no-data": N_("no data"), "no-recent-data": N_("no recent data")}
+#: A no-recent-data status with the latest year of data.
+NO_RECENT_DATA = N_("no recent data (latest data {year})")
+#: Data-note sentence for a roadmap baseline far from the data (tradepulse.roadmap.status.BASELINE_TOLERANCE).
+BASELINE_NOTE = N_("{target}: the roadmap baseline {baseline} ({year}) is {deviation} away from the data for the "
+                   "same scope ({data}).")
 
 
 @dataclass
@@ -78,8 +88,12 @@ class Brief:
     done: list[dict] = field(default_factory=list)
     meetings: list[dict] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
+    data_notes: list[str] = field(default_factory=list)    # datasets read and warnings (tradepulse.meta)
     notes: dict[str, str] = field(default_factory=dict)    # section → reason it is empty (untranslated msgid)
     note_args: dict[str, dict] = field(default_factory=dict)
+    roadmap_country: str | None = None                     # ISO3 of the roadmap whose targets are shown
+    target_notes: list[dict] = field(default_factory=list) # translated data notes {"msg": msgid, "args": {…},
+                                                           # "en": the English warning they replace}
     current: dict | None = None            # current-period section (reports.period.current_section)
     since: dict | None = None              # comparison with the last brief (reports.since.compare)
     snapshot: dict | None = None           # this brief's figures, stored when written (reports.weekly)
@@ -119,7 +133,8 @@ class Brief:
                 "opportunities": frame(self.opportunities), "targets": targets, "markets": markets,
                 "exporters": self.exporters,
                 "overdue": self.overdue, "due": self.due, "done": self.done, "meetings": self.meetings,
-                "notes": self.notes, "synthetic": self.synthetic, "current": self.current, "since": self.since}
+                "notes": self.notes, "data_notes": self.data_notes, "synthetic": self.synthetic,
+                "roadmap_country": self.roadmap_country, "current": self.current, "since": self.since}
         return json.loads(json.dumps(clean(raw), default=str))
 
 
@@ -283,6 +298,27 @@ def _metric_unit(metric: str) -> str:
     return "value"
 
 
+def _roadmap_of(brief: Brief, roadmap, rm):
+    """The roadmap whose targets the brief shows, or None with a note: the reporter's own roadmap
+    (``roadmap`` None → found by country), never another country's."""
+    if roadmap is None:
+        road = rm.roadmap_for(brief.reporter)
+    else:
+        road = roadmap if isinstance(roadmap, rm.Roadmap) else rm.load_roadmap(roadmap)
+    if road is None:
+        brief.notes["targets"] = N_("No roadmap for {country}; targets are shown for countries with a roadmap "
+                                    "file.")
+        brief.note_args["targets"] = {"country": brief.reporter}
+        return None
+    if road.reporter != brief.reporter:
+        brief.notes["targets"] = N_("The roadmap {roadmap} is for {roadmap_country}, not {country}; its targets "
+                                    "are not shown.")
+        brief.note_args["targets"] = {"roadmap": road.id, "roadmap_country": road.reporter,
+                                      "country": brief.reporter}
+        return None
+    return road
+
+
 def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
     try:
         from tradepulse import roadmap as rm
@@ -290,12 +326,15 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
         brief.notes["targets"] = N_("This section needs a module that is not installed yet.")
         return
     try:
-        road = roadmap if isinstance(roadmap, rm.Roadmap) else rm.load_roadmap(roadmap)
+        road = _roadmap_of(brief, roadmap, rm)
+        if road is None:
+            return
         statuses = rm.evaluate(road, wh, as_of=brief.as_of)
     except TradepulseError as exc:
         brief.notes["targets"] = N_("Not available: {detail}")
         brief.note_args["targets"] = {"detail": str(exc)}
         return
+    brief.roadmap_country = road.reporter
     from tradepulse.reference.provinces import province_identity
 
     def same(name: str | None) -> str:   # one key per province, whatever the spelling
@@ -312,16 +351,37 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
         chosen = [s for s in statuses if not prov(s)]
     for s in chosen:
         t = s.target
+        title = (t.title_fa or t.title_en) if fmt.lang == "fa" else t.title_en
         brief.targets.append({
-            "id": t.id, "title": (t.title_fa or t.title_en) if fmt.lang == "fa" else t.title_en,
+            "id": t.id, "title": title,
             "metric": t.metric, "status": s.status, "actual": s.actual, "target": s.target_value,
             "as_of_year": s.as_of_year, "deadline_year": t.deadline_year, "progress": s.progress,
             "required_growth": s.required_growth, "projection": s.projection, "estimate": s.actual_estimate,
             "calendar": t.calendar, "unit": _metric_unit(t.metric),
             "spark": _spark(s),
         })
+        # baseline far from the data: translated here (data 0 → infinite deviation: the English warning stays)
+        if s.baseline_deviation not in (None, float("inf")) and any("roadmap baseline" in w for w in s.meta.warnings):
+            def amount(v: float, metric: str = t.metric) -> str:
+                unit = UNIT_LABELS["money"]
+                return f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(metric) == "money" else fmt.num(v, 2)
+            english = next(w for w in s.meta.warnings if "roadmap baseline" in w)
+            brief.target_notes.append({"msg": BASELINE_NOTE, "en": english, "args": {
+                "target": title, "year": fmt.text(t.baseline_year), "baseline": amount(s.baseline_value),
+                "data": amount(s.baseline_data), "deviation": fmt.pct(s.baseline_deviation, 0)}})
     if not brief.targets:
         brief.notes["targets"] = N_("The roadmap has no targets for this scope.")
+
+
+def _data_notes(col) -> list[str]:
+    """The datasets the brief read and every warning its figures carry (each once)."""
+    used = list(dict.fromkeys(m.dataset for m in col.metas if m.dataset))
+    notes = [f"datasets read: {', '.join(used)}"] if used else []
+    for m in col.metas:
+        for w in m.warnings:
+            if w not in notes:
+                notes.append(w)
+    return notes
 
 
 def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, date: dt.date | str | None = None,
@@ -345,15 +405,18 @@ def build_brief(warehouse, groups_url: str | None, *, week: str | None = None, d
             for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities", "targets"):
                 brief.notes[key] = N_("There is no warehouse yet: run tradepulse demo or tradepulse ingest.")
         else:
-            if "trade" not in skip:
-                _trade_part(brief, wh, fmt, n_top)
-            else:
-                for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities"):
-                    brief.notes[key] = N_("Left out of this brief.")
-            if "targets" not in skip:
-                _targets_part(brief, wh, roadmap, fmt)
-            else:
-                brief.notes["targets"] = N_("Left out of this brief.")
+            with collecting(reporter=brief.reporter) as col:   # what every figure stands on: the data notes
+                if "trade" not in skip:
+                    _trade_part(brief, wh, fmt, n_top)
+                else:
+                    for key in ("headline", "movers", "new_rca", "markets", "exporters", "opportunities"):
+                        brief.notes[key] = N_("Left out of this brief.")
+                if "targets" not in skip:
+                    _targets_part(brief, wh, roadmap, fmt)
+                else:
+                    brief.notes["targets"] = N_("Left out of this brief.")
+            translated = {n["en"] for n in brief.target_notes}   # shown in the brief's language instead
+            brief.data_notes = [n for n in _data_notes(col) if n not in translated]
         from tradepulse.reports import weekly
         weekly.fill(brief, wh, groups_url if "actions" not in skip else None, history, trade="trade" not in skip)
     finally:
@@ -424,9 +487,18 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
         msg = brief.notes.get(key)
         if not msg:
             return ""
-        args = {k: province_name(v) if k == "province" else fmt.year(v) if k == "year" else fmt.text(v)
-                for k, v in brief.note_args.get(key, {}).items()}
+        args = {k: province_name(v) if k == "province" else country(v) if k in ("country", "roadmap_country")
+                else fmt.year(v) if k == "year" else fmt.text(v) for k, v in brief.note_args.get(key, {}).items()}
         return _(msg).format(**args)
+
+    def data_note(item: dict) -> str:
+        message = item["msg"]
+        return _(message).format(**item["args"])
+
+    def target_label(status: str, year=None) -> str:
+        if status == "no-recent-data" and year is not None:
+            return _(NO_RECENT_DATA).format(year=fmt.text(year))
+        return _(TARGET_STATUS_LABELS.get(status, status))
 
     def country(iso3: str) -> str:
         from tradepulse import reference
@@ -441,7 +513,7 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
         comma="، " if brief.lang == "fa" else ", ", semicolon="؛" if brief.lang == "fa" else ";",
         css=Markup(css), font_regular=font_regular, font_bold=font_bold, for_pdf=for_pdf,
         status_label=lambda s: _(ACTION_STATUS_LABELS.get(s, s)),
-        target_label=lambda s: _(TARGET_STATUS_LABELS.get(s, s)),
+        target_label=target_label, data_note=data_note,
         svg=lambda key: Markup(brief.charts.get(key, "")), raw_svg=Markup, dir="rtl" if brief.rtl else "ltr",
         **weekly.template_helpers(brief, fmt))
 

@@ -89,7 +89,8 @@ def movers_chart(movers: pd.DataFrame, fmt: Formatter, width: int = 420) -> str:
     return to_svg(_config(chart, fmt), fmt)
 
 
-STATUS_COLORS = {"on-track": "#1d6b3f", "at-risk": "#b08900", "off-track": "#a33a36", "no-data": "#777777"}
+STATUS_COLORS = {"on-track": "#1d6b3f", "at-risk": "#b08900", "off-track": "#a33a36", "no-data": "#777777",
+                 "no-recent-data": "#777777"}
 
 
 def target_sparkline(series: pd.DataFrame, deadline_year: int | None, target_value: float | None, status: str,

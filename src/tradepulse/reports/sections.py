@@ -30,13 +30,25 @@ import pandas as pd
 
 from tradepulse import reference, schema
 from tradepulse.errors import NoDataError, UnknownNameError
-from tradepulse.indicators.selection import province_matches
+from tradepulse.indicators.inputs import Needs
+from tradepulse.indicators.selection import national_totals, province_matches, select_dataset
 from tradepulse.warehouse import as_table
 
 
-def _scope(flows, reporter: str, province: str | None) -> ibis.Table:
-    """Rows of ``reporter`` (and ``province``); raises NoDataError / UnknownNameError with what exists."""
-    t = as_table(flows, "flows")
+#: What the brief's sections need of their dataset (the one input rule, tradepulse.indicators.inputs).
+HS4_DETAIL = Needs(level=4, what="the brief's product sections (top movers, new RCA)")
+PAIR_DETAIL = Needs(level=4, bilateral=True, what="the brief's market sections (lost markets, export spells)")
+
+
+def _scope(flows, reporter: str, province: str | None, needs: Needs | None = None) -> ibis.Table:
+    """Rows of ``reporter`` (and ``province``) in the one dataset answering ``needs`` (all flows when None);
+    raises NoDataError / UnknownNameError with what exists."""
+    if needs is not None:
+        if province is not None:
+            needs = Needs(level=needs.level, bilateral=True, provincial=True, what=needs.what)
+        t = select_dataset(flows, needs, reporter=reporter, flow="export")
+    else:
+        t = as_table(flows, "flows")
     t = t.filter(t.reporter == reporter)
     if province is not None:
         provs = t.filter(t.province.notnull()).select("province").distinct().to_pandas()["province"].tolist()
@@ -84,8 +96,12 @@ def top_movers(flows, reporter: str, year: int, province: str | None = None, n: 
 
     Columns product, name, previous, current, change, growth, direction (``up``/``down``).
     """
-    t = _scope(flows, reporter, province)
+    t = _scope(flows, reporter, province, HS4_DETAIL)
     df = _exports_by(t, ["year", "product"], [year - 1, year], province is None)
+    missing = sorted({year - 1, year} - set(df["year"].astype(int)))
+    if missing:   # a year outside the dataset is not a year of zero exports
+        raise NoDataError(f"no HS4 export rows for {reporter} in {', '.join(map(str, missing))} in the dataset "
+                          "with product detail, so movers cannot be compared")
     wide = df.pivot_table(index="product", columns="year", values="value_usd", aggfunc="sum", fill_value=0.0)
     prev = wide[year - 1] if (year - 1) in wide.columns else pd.Series(0.0, index=wide.index)
     cur = wide[year] if year in wide.columns else pd.Series(0.0, index=wide.index)
@@ -104,13 +120,15 @@ def new_rca(flows, reporter: str, year: int, province: str | None = None, n: int
 
     Columns product, name, rca_previous, rca, exports (US$ in ``year``), sorted by exports.
     """
-    base = as_table(flows, "flows")
-    w = base.filter((base.flow == "export") & (base.partner == schema.WORLD) & base.province.isnull()
-                    & base.year.isin([year - 1, year]) & base.value_usd.notnull())
+    base = select_dataset(flows, HS4_DETAIL, reporter=reporter, flow="export")
+    w = base.filter((base.flow == "export") & base.province.isnull() & base.year.isin([year - 1, year])
+                    & base.value_usd.notnull())
     w = w.mutate(product=w["product"].substr(0, 4))
-    world = w.group_by(["year", "product"]).aggregate(xw=w.value_usd.sum())
+    # world exports by product: each reporter's World row where it has one, else its partner sum
+    w = national_totals(w, ["year", "product"])
+    world = w.rename(xw="value_usd")
     world_tot = w.group_by("year").aggregate(xw_tot=w.value_usd.sum())
-    t = _scope(flows, reporter, province)
+    t = _scope(flows, reporter, province, HS4_DETAIL)
     own = _exports_by(t, ["year", "product"], [year - 1, year], province is None).rename(columns={"value_usd": "x"})
     if own.empty:
         raise NoDataError(f"no exports of {reporter} in {year - 1}–{year}")
@@ -141,7 +159,7 @@ def market_changes(flows, reporter: str, year: int, province: str | None = None,
     "ended_value": float (US$ in year − 1), "new": int, "new_value": float, "pairs_previous": int,
     "top_ended": DataFrame(partner, product, previous)}``; NoDataError without bilateral rows in both years.
     """
-    t = _scope(flows, reporter, province)
+    t = _scope(flows, reporter, province, PAIR_DETAIL)
     t = t.filter(t.partner != schema.WORLD)
     pairs = _exports_by(t, ["year", "partner", "product"], [year - 1, year], province is None)
     pairs = pairs[pairs["value_usd"] > 0]

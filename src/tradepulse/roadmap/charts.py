@@ -10,7 +10,8 @@ import pandas as pd
 
 from tradepulse.roadmap.status import STATUS_FA, TargetStatus, reason_text
 
-COLORS = {"on-track": "#2e7d32", "at-risk": "#f9a825", "off-track": "#c62828", "no-data": "#757575"}
+COLORS = {"on-track": "#2e7d32", "at-risk": "#f9a825", "off-track": "#c62828", "no-data": "#757575",
+          "no-recent-data": "#757575"}
 
 
 def _path(st: TargetStatus) -> pd.DataFrame:

@@ -36,7 +36,9 @@ import pandas as pd
 from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators.selection import prefix_filter
+from tradepulse.meta import ResultMeta, attach, provenance
 from tradepulse.roadmap import calendar as cal
+from tradepulse.roadmap.lines import load_lines, saving_series, start_warnings
 from tradepulse.roadmap.model import Scope, Target
 from tradepulse.schema import WORLD
 
@@ -118,7 +120,8 @@ def product_prefixes(names: tuple[str, ...], substitution_file=None) -> tuple[st
     out: list[str] = []
     for n in names:
         if n == "@substitution":
-            from tradepulse.roadmap.substitution import load_lines
+            if substitution_file is None:
+                raise InputError("product '@substitution' needs a substitution_file in the roadmap's [roadmap] table")
             out.extend(load_lines(substitution_file)["hs"].tolist())
         elif n.isdigit():
             out.append(n)
@@ -128,10 +131,24 @@ def product_prefixes(names: tuple[str, ...], substitution_file=None) -> tuple[st
 
 
 # ---------------------------------------------------------------- goods
+def dataset_rows(data: Data, scope: Scope, flow: str, *, detail: bool = False, all_reporters: bool = False
+                 ) -> ibis.Table:
+    """The FLOWS rows of the one dataset that best covers ``scope`` (the input rule of
+    :mod:`tradepulse.indicators.inputs`; monthly or annual, whichever covers more; HS detail when products are
+    selected).  Inside one metric call every series reads the same dataset."""
+    from tradepulse.indicators.inputs import Needs
+    from tradepulse.indicators.selection import select_dataset
+
+    needs = Needs(level=2 if detail else 0, bilateral=bool(scope.partner), provincial=scope.province is not None,
+                  frequency="any", what="this roadmap metric")
+    source = data.warehouse if data.warehouse is not None else data.flows
+    return select_dataset(source, needs, reporter=None if all_reporters else scope.reporter, flow=flow)
+
+
 def goods_rows(data: Data, scope: Scope, flow: str, *, prefixes=(), exclude=(), all_reporters=False,
                ) -> ibis.Table:
     """FLOWS rows of ``flow`` in ``scope`` with an added ``level`` column (0 world, 1 national, 2 province)."""
-    t = data.flows
+    t = dataset_rows(data, scope, flow, detail=bool(prefixes or exclude), all_reporters=all_reporters)
     t = t.filter(t.flow == flow)
     if not all_reporters:
         t = t.filter(t.reporter == scope.reporter)
@@ -165,7 +182,7 @@ def coverage(data: Data, scope: Scope, flow: str, exclude_world: bool = False) -
     A scope cell with no rows in such a period is a true zero (the reporter reported, nothing was traded);
     outside these periods it is missing.
     """
-    t = data.flows
+    t = dataset_rows(data, scope, flow)
     t = t.filter((t.reporter == scope.reporter) & (t.flow == flow))
     if scope.partner or exclude_world:
         t = t.filter(t.partner != WORLD)
@@ -392,6 +409,7 @@ def indicator_series(data: Data, target: Target) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- dispatch
+@provenance
 def metric_series(data, target: Target, *, substitution_file=None) -> pd.DataFrame:
     """Yearly series of ``target``'s metric in its calendar: ``year, value, estimate, method``."""
     data = data if isinstance(data, Data) else Data(data)
@@ -426,7 +444,12 @@ def metric_series(data, target: Target, *, substitution_file=None) -> pd.DataFra
         return count_series(data, sc, calendar, "product" if m == "n_products" else "partner", prefixes,
                             float(target.options.get("threshold", 0.0)))
     if m == "import_saving":
-        from tradepulse.roadmap.substitution import saving_series
         imports = _flow_series(data, sc, "import", calendar, prefixes)
-        return saving_series(imports, target)
+        out = saving_series(imports, target)
+        if substitution_file is not None and target.baseline_year is not None:
+            meta = ResultMeta(coverage={"first_after_year": target.baseline_year + 1})
+            for sentence in start_warnings(load_lines(substitution_file), prefixes, target.baseline_year, calendar):
+                meta.warn(f"target {target.id}: {sentence}")
+            attach(out, meta)
+        return out
     raise NoDataError(f"metric {m!r} is not implemented")

@@ -6,7 +6,8 @@ File form (TOML; YAML has the same keys)::
     id = "iran-tpo"
     title_en = "..."
     title_fa = "..."
-    reporter = "IRN"           # default reporter of every target (default: $TRADEPULSE_FOCUS or IRN)
+    reporter = "IRN"           # the roadmap's country and default reporter of every target (default:
+                               # $TRADEPULSE_FOCUS or IRN; a file is found by country only when it names it)
     calendar = "SH"            # default calendar of years: "SH" (Solar Hijri) or "gregorian"
 
     [[targets]]
@@ -214,6 +215,71 @@ def load_roadmap(path: str | Path | None = None) -> Roadmap:
             raise InputError(f"substitution file {str(sub)!r} not found", file=str(path),
                              line=loc.line(None, "substitution_file"), column="roadmap.substitution_file")
         rm = dataclasses.replace(rm, substitution_file=str(sub))
+    return rm
+
+
+# ---------------------------------------------------------------- one roadmap per country
+ROADMAP_SUFFIXES = (".toml", ".yaml", ".yml")
+
+
+def roadmap_dirs() -> list[Path]:
+    """Folders searched for a country's roadmap, first match wins: ``$TRADEPULSE_HOME/roadmaps`` (the
+    organisation's own files), then the roadmaps shipped with tradepulse (Iran's example)."""
+    from tradepulse.config import home
+    return [home() / "roadmaps", HERE]
+
+
+def _declared_reporter(path: Path) -> str | None:
+    """The ``reporter`` written in a file's ``[roadmap]`` table (upper case); None for files that are not
+    roadmaps (no ``[roadmap]`` table, e.g. a substitution lines file) or name no reporter."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
+    else:
+        import yaml
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return None
+    head = data.get("roadmap") if isinstance(data, dict) else None
+    if not isinstance(head, dict) or "targets" not in data or not head.get("reporter"):
+        return None
+    return str(head["reporter"]).upper()
+
+
+def roadmap_files(dirs: list[Path] | None = None) -> dict[str, Path]:
+    """Country (ISO3) → its roadmap file in :func:`roadmap_dirs` (a file counts only when its ``[roadmap]``
+    table names the ``reporter``; the first folder holding a country's roadmap wins, files sorted by name)."""
+    found: dict[str, Path] = {}
+    for folder in dirs if dirs is not None else roadmap_dirs():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in ROADMAP_SUFFIXES and path.is_file():
+                country = _declared_reporter(path)
+                if country and country not in found:
+                    found[country] = path
+    return found
+
+
+def roadmap_for(country: str, path: str | Path | Roadmap | None = None) -> Roadmap | None:
+    """The roadmap of ``country`` (ISO3): ``path`` (a file or a loaded :class:`Roadmap`, which must be that
+    country's) or the country's file among :func:`roadmap_files`; None when the country has no roadmap.
+
+    A roadmap for another country raises :class:`~tradepulse.errors.InputError` (its targets are never shown
+    under a different reporter).
+    """
+    country = str(country).upper()
+    if path is None:
+        file = roadmap_files().get(country)
+        return None if file is None else load_roadmap(file)
+    rm = path if isinstance(path, Roadmap) else load_roadmap(path)
+    if rm.reporter != country:
+        raise InputError(f"roadmap {rm.id!r} is for {rm.reporter}, not {country}; its targets are not shown",
+                         file=rm.source or None)
     return rm
 
 

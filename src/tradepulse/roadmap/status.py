@@ -18,6 +18,25 @@ Definitions (years in the target's calendar; *a* = the latest year with data not
   - otherwise ``on-track`` if A ≥ T (already reached) or projection ≥ T;
   - ``at-risk`` if projection ≥ T − τ·|T|;
   - ``off-track`` otherwise; ``no-data`` when the series is empty.
+
+* **no recent data** (checked before the rule above; *c* = the current year in the target's calendar: the
+  year of ``as_of``, else of today; lag *L* = 2 years by default): ``no-recent-data`` when
+
+      a < D − 1  and  a < c − L,
+
+  i.e. the data stop more than a year before the deadline *and* are older than the usual publication lag.  Two
+  years is the normal lag of an apportioned SH year: SH *y* needs Gregorian *y* + 621 and *y* + 622, and annual
+  trade data appear during the following year, so in SH *c* the newest apportioned year is *c* − 2.  Such a
+  target is never "on track" from a projection over the missing years; the figures (actual in *a*, gap) stay
+  in the result and the reason names *a*.  ``status_of`` applies the test only when given ``current_year``
+  (:func:`evaluate` always gives it).
+* **baseline check**: a baseline *value* written in the roadmap is compared with the data for the same scope
+  and year, B_data; when |B_file − B_data| > 20 % of |B_data| (``BASELINE_TOLERANCE``) the result carries a
+  warning in its :class:`tradepulse.meta.ResultMeta` (``baseline_data`` and ``baseline_deviation`` = B_file /
+  B_data − 1 are kept too).  The file's value is still used: the warning asks a person to check it.
+
+:func:`evaluate` returns a :class:`StatusList` (a list) whose ``meta`` unites the warnings of every target;
+each :class:`TargetStatus` has its own ``meta``.
 """
 
 from __future__ import annotations
@@ -30,11 +49,19 @@ import numpy as np
 import pandas as pd
 
 from tradepulse.errors import NoDataError
+from tradepulse.i18n import N_
+from tradepulse.meta import ResultMeta, attach, meta_of, record
 from tradepulse.roadmap import calendar as cal
+from tradepulse.roadmap.metrics import Data, metric_series
 from tradepulse.roadmap.model import Roadmap, Target
 
-STATUSES = ("on-track", "at-risk", "off-track", "no-data")
-STATUS_FA = {"on-track": "در مسیر", "at-risk": "در خطر", "off-track": "خارج از مسیر", "no-data": "بدون داده"}
+STATUSES = ("on-track", "at-risk", "off-track", "no-data", "no-recent-data")
+#: Status → English label, a msgid of the project's gettext catalog (:mod:`tradepulse.i18n`); see
+#: :func:`status_label`.  The brief and the dashboard mark the same msgids for extraction.
+STATUS_LABELS = {"on-track": N_("on track"), "at-risk": N_("at risk"), "off-track": N_("off track"),
+                 "no-data": N_("no data"), "no-recent-data": N_("no recent data")}
+STATUS_FA = {"on-track": "در مسیر", "at-risk": "در خطر", "off-track": "خارج از مسیر", "no-data": "بدون داده",
+             "no-recent-data": "بدون دادهٔ تازه"}
 CUMULATIVE = ("import_saving",)
 #: Persian versions of the rule's reasons (``{tol}`` = tolerance in per cent).
 REASONS_FA = {
@@ -47,6 +74,10 @@ REASONS_FA = {
 }
 DEFAULT_K = 5
 DEFAULT_TOLERANCE = 0.10
+#: Years of publication lag accepted before data count as not recent (see the module docstring).
+RECENT_LAG = 2
+#: A roadmap baseline value further than this from the data (relative to the data) warns.
+BASELINE_TOLERANCE = 0.20
 
 
 @dataclass
@@ -69,13 +100,17 @@ class TargetStatus:
     projection_method: str = ""
     calendar_method: str = ""
     series: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baseline_data: float | None = None        # the data's value in the baseline year (when the file gives one)
+    baseline_deviation: float | None = None   # baseline_value / baseline_data − 1
+    meta: ResultMeta = field(default_factory=ResultMeta)
 
     @property
     def id(self) -> str:
         return self.target.id
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if k not in ("target", "series")}
+        d = {k: v for k, v in asdict(self).items() if k not in ("target", "series", "meta")}
+        d["meta"] = self.meta.to_dict()
         t = self.target
         d.update(id=t.id, title_en=t.title_en, title_fa=t.title_fa, metric=t.metric, calendar=t.calendar,
                  deadline_year=t.deadline_year, parent=t.parent,
@@ -132,6 +167,11 @@ def reason_text(reason: str, lang: str = "en") -> str:
     if lang != "fa":
         return reason
     import re
+    recent = re.fullmatch(r"latest data (\d+), deadline (\d+)", reason)
+    if recent:
+        from tradepulse.i18n import persian_digits
+        year, deadline = (persian_digits(g) for g in recent.groups())
+        return f"آخرین داده {year}، مهلت {deadline}"
     m = re.search(r"(\d+(?:\.\d+)?)%", reason)
     key = reason.replace(m.group(1), "{tol}") if m else reason
     if key in REASONS_FA:
@@ -154,27 +194,43 @@ def limit_year(as_of, target: Target, roadmap_calendar: str) -> int | None:
     return year - cal.SH_OFFSET if target.calendar == "SH" else year + cal.SH_OFFSET
 
 
+def current_year(as_of, target: Target, roadmap_calendar: str) -> int:
+    """The year *c* of the no-recent-data test in the target's calendar: the year of ``as_of`` (a date or a year
+    in the roadmap's calendar, see :func:`limit_year`), else of today."""
+    year = limit_year(as_of, target, roadmap_calendar)
+    return year if year is not None else limit_year(_dt.date.today(), target, roadmap_calendar)
+
+
 def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = None, k: int = DEFAULT_K,
-              tolerance: float = DEFAULT_TOLERANCE) -> TargetStatus:
-    """Evaluate one target on its yearly series (``year, value, estimate, method``)."""
+              tolerance: float = DEFAULT_TOLERANCE, current_year: int | None = None,
+              recent_lag: int = RECENT_LAG) -> TargetStatus:
+    """Evaluate one target on its yearly series (``year, value, estimate, method``).
+
+    ``current_year`` (target calendar) switches on the no-recent-data test; warnings (series' own, baseline
+    check, no recent data) go to the result's ``meta``."""
+    meta = ResultMeta().merge(meta_of(series))
     s = series.dropna(subset=["value"]) if len(series) else series
     if as_of_year is not None and len(s):
         s = s[s["year"] <= as_of_year]
     if not len(s):
         return TargetStatus(target, "no-data", "no data for this target in the warehouse",
                             baseline_year=target.baseline_year, baseline_value=target.baseline_value,
-                            target_value=target.target_value, series=s)
+                            target_value=target.target_value, series=s, meta=meta)
     s = s.sort_values("year").reset_index(drop=True)
     cumulative = target.metric in CUMULATIVE
     by_year = s.set_index("year")
     base_value = target.baseline_value
+    base_data = None
+    if target.baseline_year is not None and target.baseline_year in by_year.index:
+        base_data = float(by_year.at[target.baseline_year, "value"])
     if base_value is None and cumulative:
         base_value = 0.0
-    if base_value is None and target.baseline_year is not None and target.baseline_year in by_year.index:
-        base_value = float(by_year.at[target.baseline_year, "value"])
+    if base_value is None and base_data is not None:
+        base_value = base_data
     if target.target_value is None and base_value is None:
         return TargetStatus(target, "no-data", f"no data for the baseline year {target.baseline_year}",
-                            baseline_year=target.baseline_year, series=s)
+                            baseline_year=target.baseline_year, series=s, meta=meta)
+    deviation = _baseline_check(target, base_data, meta)
     goal = target.goal(base_value)
     a = int(s["year"].iloc[-1])
     D = target.deadline_year
@@ -189,48 +245,87 @@ def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = 
     trend_growth = math.exp(slope) - 1 if method.startswith("loglinear") else None
     years_left = D - a
     required = ((goal / actual) ** (1.0 / years_left) - 1) if years_left > 0 and goal > 0 and actual > 0 else None
-    status, reason = classify(target_value=goal, actual=actual, projection=projection,
-                              deadline_reached=deadline_reached and a == D, tolerance=tolerance)
+    if current_year is not None and a < D - 1 and a < current_year - recent_lag:
+        status, reason = "no-recent-data", f"latest data {a}, deadline {D}"
+        meta.warn(f"target {target.id}: no recent data — latest data {target.calendar} {a}, deadline {D}; "
+                  "not judged from a projection over the missing years")
+    else:
+        status, reason = classify(target_value=goal, actual=actual, projection=projection,
+                                  deadline_reached=deadline_reached and a == D, tolerance=tolerance)
     progress = (actual - base_value) / (goal - base_value) if base_value is not None and goal != base_value else None
     return TargetStatus(
         target, status, reason, as_of_year=a, actual=actual, actual_estimate=bool(by_year.at[a, "estimate"]),
         baseline_year=target.baseline_year, baseline_value=base_value, target_value=goal, gap=goal - actual,
         progress=progress, years_left=years_left, required_growth=required, trend_growth=trend_growth,
         projection=projection, projection_method=method,
-        calendar_method=str(by_year.at[a, "method"]), series=s)
+        calendar_method=str(by_year.at[a, "method"]), series=s, baseline_data=base_data,
+        baseline_deviation=deviation, meta=meta)
+
+
+def _baseline_check(target: Target, base_data: float | None, meta: ResultMeta) -> float | None:
+    """``B_file / B_data − 1`` for a baseline value written in the roadmap, with a warning in ``meta`` when it
+    is more than :data:`BASELINE_TOLERANCE` away from the data; None when there is nothing to compare."""
+    if target.baseline_value is None or base_data is None or target.metric in CUMULATIVE:
+        return None
+    b = float(target.baseline_value)
+    if base_data == 0:
+        deviation = math.inf if b != 0 else 0.0
+    else:
+        deviation = b / base_data - 1
+    if abs(b - base_data) > BASELINE_TOLERANCE * abs(base_data):
+        away = "infinitely" if math.isinf(deviation) else f"{abs(deviation):.0%}"
+        meta.warn(f"target {target.id}: the roadmap baseline {_short(b)} ({target.baseline_year}) is {away} "
+                  f"{'above' if b > base_data else 'below'} the data for the same scope ({_short(base_data)}); "
+                  "check the baseline or the scope")
+    return deviation
+
+
+def _short(v: float) -> str:
+    a = abs(v)
+    return f"{v / 1e9:.2f} bn" if a >= 1e9 else f"{v / 1e6:.1f} M" if a >= 1e6 else f"{v:,.4g}"
+
+
+class StatusList(list):
+    """The :class:`TargetStatus` list of :func:`evaluate` with ``meta``: the warnings of all its targets."""
+
+    meta: ResultMeta
 
 
 def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
-             tolerance: float = DEFAULT_TOLERANCE, progress=None) -> list[TargetStatus]:
+             tolerance: float = DEFAULT_TOLERANCE, progress=None, recent_lag: int = RECENT_LAG) -> StatusList:
     """Evaluate every target of ``roadmap`` on ``warehouse`` (a Warehouse, a path, a FLOWS frame or a dict of
-    frames).  ``as_of``: a ``datetime.date`` or a year in the roadmap's calendar; data after it are ignored.
+    frames).  ``as_of``: a ``datetime.date`` or a year in the roadmap's calendar; data after it are ignored and
+    it is the "current" year of the no-recent-data test (default: today).
 
     A target whose data are missing gets status ``no-data`` with the reason (it does not stop the others);
-    unknown names still raise.  ``progress`` is an optional callable ``(done, total)``.
+    unknown names still raise.  ``progress`` is an optional callable ``(done, total)``.  The result's ``meta``
+    (``tradepulse.meta.meta_of``) holds every target's warnings and the roadmap's country.
     """
-    from tradepulse.roadmap.metrics import Data, metric_series
-
     data = Data(warehouse, monthly=roadmap.monthly_data)
     sub_file = roadmap.substitution_file
     if sub_file and roadmap.source and not _is_abs(sub_file):
         from pathlib import Path
         sub_file = str(Path(roadmap.source).parent / sub_file)
-    out = []
+    out = StatusList()
+    meta = ResultMeta(coverage={"roadmap": roadmap.id, "reporter": roadmap.reporter})
     try:
         for i, t in enumerate(roadmap.targets):
             try:
                 series = metric_series(data, t, substitution_file=sub_file)
                 st = status_of(t, series, as_of_year=limit_year(as_of, t, roadmap.calendar), k=k,
-                               tolerance=tolerance)
+                               tolerance=tolerance, current_year=current_year(as_of, t, roadmap.calendar),
+                               recent_lag=recent_lag)
             except NoDataError as exc:
                 st = TargetStatus(t, "no-data", str(exc), baseline_year=t.baseline_year,
                                   baseline_value=t.baseline_value, target_value=t.target_value)
             out.append(st)
+            meta = meta.merge(st.meta)
             if progress:
                 progress(i + 1, len(roadmap.targets))
     finally:
         data.close()
-    return out
+    record(ResultMeta(warnings=list(meta.warnings)))   # a report collecting its data notes sees them too
+    return attach(out, meta)
 
 
 def _is_abs(p: str) -> bool:
@@ -252,7 +347,19 @@ def status_frame(statuses: list[TargetStatus], lang: str = "en") -> pd.DataFrame
             "required_growth": st.required_growth, "trend_growth": st.trend_growth,
             "projection": st.projection, "projection_method": st.projection_method,
             "calendar_method": st.calendar_method, "status": st.status,
-            "status_label": STATUS_FA[st.status] if lang == "fa" else st.status,
-            "reason": reason_text(st.reason, lang),
+            "status_label": status_label(st.status, lang) if lang == "fa" else st.status,
+            "reason": reason_text(st.reason, lang), "baseline_data": st.baseline_data,
+            "baseline_deviation": st.baseline_deviation,
         })
-    return pd.DataFrame(rows)
+    meta = meta_of(statuses) if isinstance(statuses, StatusList) else ResultMeta()
+    for st in statuses:
+        meta = meta.merge(st.meta)
+    return attach(pd.DataFrame(rows), meta)
+
+
+def status_label(status: str, lang: str = "en") -> str:
+    """The label of a status value in ``lang`` from the project's gettext catalog (``no-recent-data`` →
+    "no recent data" / its Persian translation)."""
+    from tradepulse.i18n import translations
+    msg = STATUS_LABELS.get(status, status)
+    return translations(lang).gettext(msg) if lang in ("en", "fa") else msg

@@ -1,18 +1,13 @@
 """Import substitution and import bans: monitored HS lines, imports before/after, savings, leakage and
 domestic production entered by users.
 
-**Lines file** (TOML ``[[lines]]`` or CSV with the same columns): ``hs`` (2, 4 or 6 digits), ``kind``
-(``substitution`` | ``ban``), ``start`` (date ``YYYY-MM-DD``), ``calendar`` of ``start`` (``SH`` default or
-``gregorian``), ``title_en``, ``title_fa``, ``group`` (e.g. the product group of a sub-target), ``partners``
-(optional ISO3 list, ``;``-separated in CSV: the measure applies to imports from these origins only).
+The lines file, the before/after **year rule** and the saving series live in :mod:`.lines` (shared with the
+``import_saving`` target metric, so ``targets status`` and ``targets substitution`` count the same years): the
+start year *s* is the first "after" year (partial when the measure starts after its first day), "before" is the
+``window`` (default 3) years *s* − window … *s* − 1.
 
-**Before/after years** in the monitor's calendar: *s* = the year containing the start date.  If the start is
-the first day of *s*, *s* is the first "after" year; otherwise *s* is a transition year left out of both.
-"Before" is the ``window`` (default 3) years *s* − window … *s* − 1.
-
-**Saving (method ``pre3avg``)**: counterfactual imports CF = mean of imports in the ``window`` years before
-(pre-measure 3-year average, a no-growth counterfactual); saving in an after year *t* = CF − M(*t*), cumulative
-saving = Σ over after years up to *t*.  A negative saving means imports rose.
+**Saving (method ``pre3avg``)**: CF = mean imports of the before years; saving in an after year *t* = CF − M(*t*);
+cumulative saving = Σ over after years up to *t*.  A negative saving means imports rose.
 
 **Leakage** (increases after − before, as annual averages; positive = possible leakage):
 
@@ -27,157 +22,31 @@ a line × year counts).
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import re
-import tomllib
 import uuid
-from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 
 from tradepulse.errors import InputError, NoDataError
+from tradepulse.indicators.selection import prefix_filter
+from tradepulse.meta import ResultMeta, attach
 from tradepulse.roadmap import calendar as cal
+from tradepulse.roadmap.lines import (EXAMPLE_LINES, KINDS, LINE_COLUMNS, METHODS, counterfactual, load_lines,
+                                     period_years, saving_series, start_year)
+from tradepulse.roadmap.metrics import Data, choose_level, to_calendar
 
-HERE = Path(__file__).parent
-EXAMPLE_LINES = HERE / "iran_substitution.toml"
-LINE_COLUMNS = ["hs", "kind", "start", "calendar", "title_en", "title_fa", "group", "partners"]
-KINDS = ("substitution", "ban")
-METHODS = ("pre3avg",)
+__all__ = ["EXAMPLE_LINES", "KINDS", "LINE_COLUMNS", "METHODS", "PRODUCTION", "add_production", "counterfactual",
+           "ensure_production_table", "import_panel", "load_lines", "monitor", "period_years",
+           "production_frame", "saving_series"]
 
 PRODUCTION = {
     "entry_id": "VARCHAR", "hs": "VARCHAR", "year": "SMALLINT", "calendar": "VARCHAR", "value_usd": "DOUBLE",
     "quantity": "DOUBLE", "unit": "VARCHAR", "province": "VARCHAR", "source": "VARCHAR",
     "entered_by": "VARCHAR", "entered_at": "TIMESTAMP", "note": "VARCHAR",
 }
-
-
-# ---------------------------------------------------------------- lines file
-def _start_date(text: str, calendar: str, fail) -> _dt.date:
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", str(text))
-    if not m:
-        fail("start", f"start must be a date YYYY-MM-DD, not {text!r}")
-    y, mo, d = map(int, m.groups())
-    try:
-        return cal.to_gregorian(y, mo, d) if calendar == "SH" else _dt.date(y, mo, d)
-    except ValueError as exc:
-        fail("start", f"not a valid {calendar} date {text!r}: {exc}")
-
-
-def load_lines(path: str | Path | None = None) -> pd.DataFrame:
-    """Read a lines file (TOML or CSV; ``None`` → the shipped Iran example) into a frame.
-
-    Columns: ``hs, kind, start`` (Gregorian ``datetime.date``), ``start_label`` (as written), ``calendar``,
-    ``title_en, title_fa, group, partners`` (tuple of ISO3).  Errors name file, line and column.
-    """
-    from tradepulse.reference import iso3_codes
-
-    path = Path(path) if path is not None else EXAMPLE_LINES
-    if not path.exists():
-        raise InputError("substitution lines file not found", file=str(path))
-    text = path.read_text(encoding="utf-8")
-    records: list[tuple[int, dict]] = []
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        missing = {"hs", "start"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError(f"missing column(s) {sorted(missing)}", file=str(path), line=1)
-        for n, row in enumerate(reader, start=2):
-            row = {k: v for k, v in row.items() if v not in (None, "")}
-            if "partners" in row:
-                row["partners"] = [p.strip() for p in row["partners"].split(";") if p.strip()]
-            records.append((n, row))
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            m = re.search(r"line (\d+)", str(exc))
-            raise InputError(f"not valid TOML: {exc}", file=str(path), line=int(m.group(1)) if m else None) from None
-        heads = [n for n, s in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\[\s*lines\s*\]\]", s)]
-        items = data.get("lines", [])
-        if not isinstance(items, list) or not items:
-            raise InputError("no [[lines]] in the file", file=str(path))
-        records = [(heads[i] if i < len(heads) else None, item) for i, item in enumerate(items)]
-    rows = []
-    for line, rec in records:
-        def fail(column, msg, line=line):
-            raise InputError(msg, file=str(path), line=line, column=column)
-        for key in rec:
-            if key not in LINE_COLUMNS:
-                fail(key, f"unknown field {key!r}; allowed: {', '.join(LINE_COLUMNS)}")
-        hs = str(rec.get("hs", "")).strip()
-        if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", hs):
-            fail("hs", f"hs must be an HS code of 2, 4 or 6 digits (zero-padded), not {hs!r}")
-        kind = rec.get("kind", "substitution")
-        if kind not in KINDS:
-            fail("kind", f"kind must be substitution or ban, not {kind!r}")
-        calendar = rec.get("calendar", "SH")
-        if calendar not in ("SH", "gregorian"):
-            fail("calendar", f"calendar must be SH or gregorian, not {calendar!r}")
-        if "start" not in rec:
-            fail("start", "missing start date")
-        start = _start_date(rec["start"], calendar, fail)
-        partners = tuple(str(p).upper() for p in rec.get("partners", []))
-        bad = [p for p in partners if p not in iso3_codes()]
-        if bad:
-            fail("partners", f"unknown ISO3 code(s) {bad}")
-        rows.append({"hs": hs, "kind": kind, "start": start, "start_label": str(rec["start"]),
-                     "calendar": calendar, "title_en": str(rec.get("title_en", hs)),
-                     "title_fa": str(rec.get("title_fa", rec.get("title_en", hs))),
-                     "group": str(rec.get("group", "")), "partners": partners})
-    out = pd.DataFrame(rows)
-    dup = out["hs"].duplicated()
-    if dup.any():
-        raise InputError(f"HS line {out['hs'][dup].iloc[0]} is listed twice", file=str(path))
-    return out
-
-
-def period_years(start: _dt.date, calendar: str, window: int = 3) -> tuple[list[int], int]:
-    """``(before_years, first_after_year)`` for a measure starting on ``start`` (see module docstring)."""
-    if calendar == "SH":
-        s = cal.sh_year_of(start)
-        first_day = cal.nowruz(s) == start
-    else:
-        s = start.year
-        first_day = (start.month, start.day) == (1, 1)
-    return list(range(s - window, s)), (s if first_day else s + 1)
-
-
-# ---------------------------------------------------------------- savings
-def counterfactual(series: pd.DataFrame, before: list[int], method: str = "pre3avg") -> float:
-    """Counterfactual annual imports: mean of ``series`` over ``before`` years (all must be present)."""
-    if method not in METHODS:
-        from tradepulse.errors import UnknownNameError
-        raise UnknownNameError("saving method", method, list(METHODS))
-    have = series.set_index("year")["value"]
-    missing = [y for y in before if y not in have.index]
-    if missing:
-        raise NoDataError(f"no import data for baseline year(s) {missing} (method {method} needs "
-                          f"{before[0]}–{before[-1]})")
-    return float(have.loc[before].mean())
-
-
-def saving_series(imports: pd.DataFrame, target) -> pd.DataFrame:
-    """Cumulative import saving for an ``import_saving`` target: baseline year *b* = the last pre-measure year.
-
-    CF = mean of imports in the ``options.window`` (default 3) years ending at *b*; value(t) = Σ_{b<s≤t} (CF − M(s)).
-    """
-    if target.baseline_year is None:
-        raise InputError(f"target {target.id!r}: import_saving needs baseline = {{ year = <last year before the measure> }}")
-    window = int(target.options.get("window", 3))
-    method = target.options.get("method", "pre3avg")
-    b = target.baseline_year
-    before = list(range(b - window + 1, b + 1))
-    cf = counterfactual(imports, before, method)
-    after = imports[imports["year"] > b].sort_values("year")
-    if after.empty:
-        return pd.DataFrame(columns=["year", "value", "estimate", "method"])
-    est_before = bool(imports[imports["year"].isin(before)]["estimate"].any())
-    return pd.DataFrame({"year": after["year"].to_numpy(),
-                         "value": np.cumsum(cf - after["value"].to_numpy(float)),
-                         "estimate": after["estimate"].to_numpy(bool) | est_before,
-                         "method": f"{method}-cumulative"})
 
 
 # ---------------------------------------------------------------- domestic production
@@ -254,10 +123,6 @@ def _parent(code: str) -> str:
 def import_panel(data, lines: pd.DataFrame, reporter: str, calendar: str = "SH") -> pd.DataFrame:
     """Yearly imports per listed line in ``calendar``: ``hs, year, imports, from_listed, from_others,
     neighbours, estimate`` (one Ibis query; national bilateral or province rows, one level for all)."""
-    import ibis
-    from tradepulse.indicators.selection import prefix_filter
-    from tradepulse.roadmap.metrics import Data, choose_level, to_calendar
-
     data = data if isinstance(data, Data) else Data(data)
     codes = lines["hs"].tolist()
     parents = sorted({_parent(c) for c in codes})
@@ -321,9 +186,10 @@ def monitor(data, lines: pd.DataFrame | None = None, *, reporter: str = "IRN", c
     """One row per listed line: imports before (``baseline``, method ``pre3avg``) and in the latest after year,
     ``saving`` (latest year) and ``saving_cumulative``, ``leakage_partners``, ``leakage_neighbours``,
     ``domestic_production`` (latest entry in the latest year) and the years used.  ``monthly``: what the month
-    column holds (see :data:`tradepulse.roadmap.metrics.MONTHLY`)."""
-    from tradepulse.roadmap.metrics import Data
+    column holds (see :data:`tradepulse.roadmap.metrics.MONTHLY`).
 
+    ``first_after_year`` follows the year rule of :mod:`.lines`; ``partial_first_year`` is True when the measure
+    started after that year's first day (a warning in the result's meta says so)."""
     lines = load_lines() if lines is None else lines
     data = data if isinstance(data, Data) else Data(data, monthly=monthly)
     panel = import_panel(data, lines, reporter, calendar)
@@ -336,7 +202,8 @@ def monitor(data, lines: pd.DataFrame | None = None, *, reporter: str = "IRN", c
         before, first_after = period_years(line.start, calendar, window)
         row = {"hs": line.hs, "kind": line.kind, "title_en": line.title_en, "title_fa": line.title_fa,
                "group": line.group, "start": line.start_label, "method": method,
-               "before_years": f"{before[0]}–{before[-1]}", "first_after_year": first_after}
+               "before_years": f"{before[0]}–{before[-1]}", "first_after_year": first_after,
+               "partial_first_year": start_year(line.start, calendar)[1]}
         have_before = all(y in p.index for y in before)
         after = p[p.index >= first_after]
         base = float(p.loc[before, "imports"].mean()) if have_before else np.nan
@@ -355,4 +222,10 @@ def monitor(data, lines: pd.DataFrame | None = None, *, reporter: str = "IRN", c
         row["domestic_production"] = float(pr["value_usd"].sum()) if len(pr) else np.nan
         row["estimate"] = bool(p["estimate"].any()) if len(p) else False
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    meta = ResultMeta(coverage={"reporter": reporter, "calendar": calendar, "window": window})
+    partial = out[out["partial_first_year"]]
+    if len(partial):
+        meta.warn("partial first after year counted as an after year (measure started after its first day): "
+                  + ", ".join(f"{r.hs} {r.first_after_year}" for r in partial.itertuples(index=False)))
+    return attach(out, meta)

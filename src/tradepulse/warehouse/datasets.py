@@ -146,10 +146,14 @@ def stored_coverage(warehouse) -> "pd.DataFrame":
 
 def name_datasets(cov: "pd.DataFrame") -> "pd.DataFrame":
     """Add a derived ``dataset`` column to coverage rows that have none (one name per load / source)."""
+    import pandas as pd
     cov = cov.copy()
     if "dataset" not in cov:
         cov["dataset"] = None
-    key = cov["load_id"].fillna("∅") + "|" + cov["source"].fillna("∅")
+    def text(col):   # backends differ in how a NULL text comes back (None, NaN, pd.NA)
+        return cov[col].map(lambda v: "∅" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+
+    key = text("load_id") + "|" + text("source")
     for _, grp in cov[cov["dataset"].isna()].groupby(key[cov["dataset"].isna()], sort=False):
         cov.loc[grp.index, "dataset"] = derive_name(grp["source"].iloc[0], grp["product_level"],
                                                     int(grp["months"].max()), grp["hs_revision"])
@@ -162,9 +166,10 @@ def coverage_of_table(table: "ibis.Table") -> "pd.DataFrame":
 
     t = table
     cols = t.columns
-    load_id = t.load_id if "load_id" in cols else ibis.literal(None, "string")
-    source = t.source if "source" in cols else ibis.literal(None, "string")
-    rev = t.hs_revision if "hs_revision" in cols else ibis.literal("UNKNOWN")
+    # explicit casts: a column of NULLs has no type on Spark and comes back as {} without one
+    load_id = t.load_id.cast("string") if "load_id" in cols else ibis.literal(None, "string")
+    source = t.source.cast("string") if "source" in cols else ibis.literal(None, "string")
+    rev = t.hs_revision.cast("string") if "hs_revision" in cols else ibis.literal("UNKNOWN")
     month = t.month if "month" in cols else ibis.literal(None, "int8")
     province = t.province if "province" in cols else ibis.literal(None, "string")
     d = t.mutate(load_id=load_id, source=source, hs_revision=rev, _month=month,

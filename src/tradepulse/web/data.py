@@ -491,12 +491,20 @@ register(TableSpec("exporters", "provinces", table_exporters,
 
 
 def target_statuses(ctx: DataContext) -> list:
-    """:func:`tradepulse.roadmap.evaluate` of the shipped (or configured) roadmap on the warehouse (cached)."""
+    """:func:`tradepulse.roadmap.evaluate` of the focus country's own roadmap on the warehouse (cached); a focus
+    country without a roadmap file raises NoDataError (shown as a note), never another country's targets."""
     rm = require("tradepulse.roadmap")
-    for name in ("load_roadmap", "evaluate", "status_frame"):
+    for name in ("roadmap_for", "evaluate", "status_frame"):
         if not hasattr(rm, name):
             raise Unavailable(f"tradepulse.roadmap.{name}")
-    return ctx.cached(("target-statuses",), lambda: rm.evaluate(rm.load_roadmap(None), ctx.warehouse()))
+
+    def run():
+        road = rm.roadmap_for(ctx.focus)
+        if road is None:
+            raise NoDataError(f"no roadmap for {reference.country_name(ctx.focus, 'en')}; targets are shown for "
+                              "countries with a roadmap file")
+        return rm.evaluate(road, ctx.warehouse())
+    return ctx.cached(("target-statuses",), run)
 
 
 def table_targets(ctx: DataContext, p: Params) -> pd.DataFrame:

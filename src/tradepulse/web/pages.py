@@ -97,7 +97,7 @@ COLUMN_LABELS: dict[str, i18n.Message] = {
 #: Action-item and target status values (as stored) → their label.
 STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done"),
                  "cancelled": N_("cancelled"), "on-track": N_("on track"), "at-risk": N_("at risk"),
-                 "off-track": N_("off track"), "no-data": N_("no data")}
+                 "off-track": N_("off track"), "no-data": N_("no data"), "no-recent-data": N_("no recent data")}
 #: Coded values shown in tables, by column: stored value → label (the stored value stays in downloads / API).
 VALUE_LABELS: dict[str, dict[str, i18n.Message]] = {
     "dimension": {"products": N_("products"), "markets": N_("markets")},
