@@ -464,9 +464,9 @@ def test_large_chart_data_is_served_by_url(site, monkeypatch):
 
     from fastapi.testclient import TestClient
 
-    from tradepulse.web import pages
+    from tradepulse.web.pages import sections
     from tradepulse.web.app import create_app
-    monkeypatch.setattr(pages, "INLINE_ROWS", 10)
+    monkeypatch.setattr(sections, "INLINE_ROWS", 10)
     with TestClient(create_app(site[0], site[1], "k")) as c:
         html = c.get("/products").text
         spec = json.loads(re.search(r'<script type="application/json" id="spec-feasibility">(.*?)</script>',

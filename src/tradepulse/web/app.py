@@ -23,14 +23,14 @@ from starlette.middleware.sessions import SessionMiddleware
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import InputError, NoDataError, TradepulseError, UnknownNameError
 from tradepulse.web.data import DataContext, Unavailable
-from tradepulse.web.security import LoginRateLimiter
+from tradepulse.web import api, pages
+from tradepulse.web.pages.render import error_page
+from tradepulse.web.security import MAX_UPLOAD, LoginRateLimiter
 
 HERE = Path(__file__).parent
 CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
        "form-action 'self'; base-uri 'self'")
-#: Upload limit for CSV imports (bytes); larger bodies get 413.
-MAX_UPLOAD = 5 * 1024 * 1024
 
 
 class SecurityHeaders:
@@ -78,8 +78,6 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     ``secret_key`` signs the session cookie; default ``$TRADEPULSE_SECRET_KEY`` or a random key (sessions
     then end when the server restarts).  ``https_only`` adds the cookie's ``Secure`` flag (set it behind TLS).
     """
-    from tradepulse.web import api, pages
-
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI):
         yield
@@ -108,14 +106,14 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
             status = 400
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": str(exc)}, status_code=status)
-        return pages.error_page(request, status, str(exc))
+        return error_page(request, status, str(exc))
 
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Unavailable):
         msg = f"not available yet: needs {exc.what}"
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": msg}, status_code=404)
-        return pages.error_page(request, 404, msg)
+        return error_page(request, 404, msg)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -130,6 +128,6 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
             if request.query_params.get("lang") in ("en", "fa"):      # keep the page's language on the login form
                 q["lang"] = request.query_params["lang"]
             return RedirectResponse(f"/login?{urllib.parse.urlencode(q)}", status_code=303)
-        return pages.error_page(request, exc.status_code, str(exc.detail))
+        return error_page(request, exc.status_code, str(exc.detail))
 
     return app

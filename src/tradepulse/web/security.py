@@ -24,6 +24,8 @@ from collections import defaultdict, deque
 from fastapi import HTTPException, Request
 
 ROLE_RANK = {"viewer": 1, "secretary": 2, "admin": 3}
+#: Upload limit for CSV imports (bytes); larger bodies get 413.
+MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def csrf_token(request: Request) -> str:
