@@ -284,7 +284,10 @@ class Formatter:
         if self.lang == "fa":
             import jdatetime
 
-            j = jdatetime.date.fromgregorian(date=value)
+            try:
+                j = jdatetime.date.fromgregorian(date=value)
+            except (ValueError, OverflowError):     # outside jdatetime's range (e.g. year 621 or 9999)
+                return value.isoformat()
             return self._d(f"{j.year:04d}/{j.month:02d}/{j.day:02d}")
         return value.isoformat()
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tradepulse.errors import TradepulseError
-from tradepulse.web.data import DataContext, Unavailable, require
+from tradepulse.errors import InputError, TradepulseError
+from tradepulse.web.data import DataContext, GroupsUnavailable, Unavailable, require
 from tradepulse.web.pages.render import fmt_of, lang_of, render
 from tradepulse.web.security import (MAX_UPLOAD, check_csrf, require_role)
 
@@ -47,6 +48,8 @@ def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9
         state, message = "ok", ""
     except Unavailable as exc:
         data, state, message = {}, "unavailable", exc.what
+    except GroupsUnavailable:
+        raise                                  # 503 page (app handler), logged
     except TradepulseError as exc:
         data, state, message = {}, "error", str(exc)
     try:
@@ -58,7 +61,8 @@ def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9
 
 
 @router.post("/groups/actions/{action_id}")
-def edit_action(request: Request, action_id: int, version: int = Form(..., ge=0),
+def edit_action(request: Request, action_id: int = PathParam(..., ge=1, le=2**63 - 1),
+                version: int = Form(..., ge=0, le=2**63 - 1),
                 status: str = Form(..., max_length=16), note: str = Form("", max_length=4000),
                 deadline: str = Form("", max_length=10), csrf_token: str = Form("")):
     check_csrf(request, csrf_token)
@@ -78,7 +82,10 @@ def edit_action(request: Request, action_id: int, version: int = Form(..., ge=0)
 
 @router.post("/groups/import")
 async def import_actions(request: Request, file: UploadFile = File(...), csrf_token: str = Form("")):
-    """Import action items from one ``actions.csv`` (format of :mod:`tradepulse.groups.csvio`), ≤ 5 MB."""
+    """Import action items from one ``actions.csv`` (format of :mod:`tradepulse.groups.csvio`), ≤ 5 MB.
+
+    Runs in the worker pool.  A file that is not UTF-8 CSV, or a bad row, is a 422 naming ``actions.csv``,
+    the line and the column — never a server path."""
     check_csrf(request, csrf_token)
     user = require_role(request, "secretary")
     body = await file.read(MAX_UPLOAD + 1)
@@ -87,10 +94,15 @@ async def import_actions(request: Request, file: UploadFile = File(...), csrf_to
     csvio = require("tradepulse.groups.csvio")
     svc_mod = require("tradepulse.groups.service")
     ctx: DataContext = request.app.state.ctx
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "actions.csv").write_bytes(body)
-        with ctx.session() as session:
-            added = csvio.import_csv(svc_mod.GroupService(session), tmp, actor=user["username"])
+
+    def run() -> dict[str, int]:
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "actions.csv").write_bytes(body)
+            try:
+                with ctx.session() as session:
+                    return csvio.import_csv(svc_mod.GroupService(session), tmp, actor=user["username"])
+            except InputError as exc:
+                msg = str(exc).replace(str(Path(tmp) / "actions.csv"), "actions.csv").replace(tmp, "")
+                raise HTTPException(422, msg) from None
+    added = await request.app.state.computer.run(request, None, run)
     return RedirectResponse(f"/groups?msg=imported-{added.get('actions', 0)}", status_code=303)
-
-

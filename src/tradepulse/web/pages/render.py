@@ -84,16 +84,19 @@ def _country_name(iso3: str, lang: str) -> str:
     return reference.country_name(iso3, lang)
 
 
-def _sources(ctx: DataContext) -> str:
-    """Distinct ``source`` labels of the flows (shows "demo-synthetic" on the demo), '' when unknown."""
-    hit = ctx.peek(("sources",))
-    if hit is not None:
-        return hit
+def sources_text(ctx: DataContext) -> str:
+    """Distinct ``source`` labels of the flows (shows "demo-synthetic" on the demo), '' when unknown.
+    Computes on a cold cache: call it in a worker (:func:`tradepulse.web.pages.sections.page` does)."""
     try:
         return ctx.cached(("sources",), lambda: ", ".join(sorted(
             str(v) for v in ctx.flows().select("source").distinct().to_pandas()["source"].dropna())))
     except (TradepulseError, Unavailable, OSError):
         return ""
+
+
+def _sources(ctx: DataContext) -> str:
+    """:func:`sources_text` when cached, else '' — the page shell never computes (it runs on the event loop)."""
+    return ctx.peek(("sources",)) or ""
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

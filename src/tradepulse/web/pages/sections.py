@@ -4,6 +4,7 @@ parameters and the cached page body (:func:`page`)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import urllib.parse
@@ -11,15 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pandas as pd
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 
 from tradepulse.errors import NoDataError, TradepulseError
 from tradepulse.web.data import DataContext, Params, Unavailable
 from tradepulse.web.pages.labels import (COLUMN_LABELS, MONEY, PAGE_TITLES, STATUS_LABELS, VALUE_LABELS)
-from tradepulse.web.pages.render import (TEMPLATES, fmt_of, lang_of, province_label, render, status_label)
+from tradepulse.web.validate import check, parse_year
+from tradepulse.web.pages.render import (TEMPLATES, fmt_of, lang_of, province_label, render, sources_text, status_label)
 
 
 # ---------------------------------------------------------------- sections
@@ -141,22 +142,31 @@ def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
         return Section(title, "error", str(exc))
 
 
-def params_of(request: Request, lang: str) -> Params:
+def params_of(request: Request, lang: str, filters: tuple[str, ...] = ("year", "partner", "product", "province")
+              ) -> Params:
+    """The page's filters from the query string; only the filters the page uses are read (others never
+    enter the cache key).  Syntax is checked here (422); existence by :func:`tradepulse.web.validate.check`."""
     q = request.query_params
 
     def s(name: str) -> str | None:
+        if name not in filters:
+            return None
         v = (q.get(name) or "").strip()
-        return v[:200] or None
-    year = None
-    if (q.get("year") or "").strip().isdigit():
-        year = int(q["year"])
+        if len(v) > 200:
+            raise HTTPException(422, f"{name} is longer than 200 characters")
+        return v or None
+    year = parse_year(q.get("year")) if "year" in filters else None
     return Params(year=year, partner=s("partner"), product=s("product"), province=s("province"), lang=lang)
 
 
 def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext, Params, str], list[Section]],
              filters: tuple[str, ...], p: Params, lang: str) -> str:
     """The page body (filters + sections) as HTML, cached: it depends only on the data, filters and language
-    (never on the user), so every visitor shares it and a warm request only renders the small shell."""
+    (never on the user), so every visitor shares it and a warm request only renders the small shell.
+    The filter values are checked first (:func:`tradepulse.web.validate.check`), so an unknown value is a
+    404 and never enters the cache."""
+    check(ctx, p, filters)
+
     def make() -> str:
         try:
             sections = build(ctx, p, lang)
@@ -169,18 +179,24 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
         return TEMPLATES[lang].get_template("_content.html").render(
             sections=sections, params=p, filters=filters, years=years, path=path, lang=lang, fmt=fmt_of(lang),
             province_choices=choices)
-    return ctx.cached(("html", key, path, p.key()), make)
+    html = ctx.cached(("html", key, path, p.key()), make)
+    sources_text(ctx)             # for the page shell's footer (it only peeks)
+    return html
 
 
 async def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
                filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
+    """An indicator page: the cached body when there is one, else computed in the worker pool (single
+    flight per page and filters, per-client cap) — the event loop never computes or waits on a lock."""
     ctx: DataContext = request.app.state.ctx
     lang = lang_of(request)
-    p = params_of(request, lang)
+    p = params_of(request, lang, filters)
     path = request.url.path
-    html = ctx.peek(("html", key, path, p.key()))
-    if html is None:   # compute in a worker thread, never on the event loop
-        html = await run_in_threadpool(_content, ctx, path, key, build, filters, p, lang)
+    ck = ("html", key, path, p.key())
+    html = ctx.peek(ck)
+    if html is None:
+        html = await request.app.state.computer.run(
+            request, ck, functools.partial(_content, ctx, path, key, build, filters, p, lang))
     return render(request, "page.html", title=fmt_of(lang).gettext(PAGE_TITLES[key]), key=key,
                   content=Markup(html))
 

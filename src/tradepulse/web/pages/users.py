@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from tradepulse.errors import TradepulseError
 from tradepulse.web.data import DataContext, require
 from tradepulse.web.pages.render import fmt_of, lang_of, render, role_label
-from tradepulse.web.security import (check_csrf, require_role)
+from tradepulse.web.security import (check_csrf, require_role, forget_sessions)
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,7 +49,8 @@ def _users_flash(code: str, user: str, role: str, error: str, lang: str) -> tupl
 def users_post(request: Request, username: str = Form(..., min_length=1, max_length=128),
                role: str = Form(..., max_length=16), password: str = Form("", max_length=1024),
                csrf_token: str = Form("")):
-    """Create a user (with ``password``) or, without a password, change an existing user's role."""
+    """Create a user (with ``password``; name and password policy of :mod:`tradepulse.groups.auth`) or,
+    without a password, change an existing user's role (ending its sessions; never the last admin's)."""
     check_csrf(request, csrf_token)
     admin = require_role(request, "admin")
     ctx: DataContext = request.app.state.ctx
@@ -64,7 +65,8 @@ def users_post(request: Request, username: str = Form(..., min_length=1, max_len
                 svc.create_user(username, password, role, actor=admin["username"])
                 q["msg"] = "created"
             else:
-                svc.set_role(username, role, actor=admin["username"])
+                svc.set_role(username, role, actor=admin["username"])   # ends that user's sessions
+                forget_sessions()
                 q["msg"] = "role"
         except TradepulseError as exc:
             q = {"msg": "error", "error": str(exc)}
