@@ -6,8 +6,9 @@ User names (V2.1 / look-alike defence): NFKC-normalised; compared case-insensiti
 refused, so ``admin `` / ``ADMIN`` / ``ad\u202emin`` cannot sit beside ``admin``.
 
 Passwords (V2.1.1, V2.1.7): at least 12 characters, or a zxcvbn score ≥ 3 (Wheeler 2016, "zxcvbn:
-Low-Budget Password Strength Estimation"); never a common password (zxcvbn's dictionary hit with a guess
-rank ≤ :data:`COMMON_RANK`, or the same character repeated); at most 1024 characters.  Hashes are argon2id
+Low-Budget Password Strength Estimation"); never a common password: a whole-password dictionary hit with a
+guess rank ≤ :data:`COMMON_RANK`, a zxcvbn score ≤ 1 (under 10^6 guesses, e.g. ``password1234``) or one
+repeated character; at most 1024 characters.  Hashes are argon2id
 (argon2-cffi defaults, RFC 9106).
 
 Authentication (V2.2): an unknown or inactive user name verifies the password against a dummy argon2 hash,
@@ -100,6 +101,8 @@ def check_password(password: str, username: str = "") -> None:
         if m.get("pattern") == "dictionary" and m.get("token", "").lower() == password.lower() \
                 and m.get("rank", COMMON_RANK + 1) <= COMMON_RANK:
             raise PolicyError("this password is too common; choose another")
+    if result["score"] <= 1:              # < 10^6 guesses (Wheeler 2016): a common pattern whatever the length
+        raise PolicyError("this password is too easy to guess (a common word or pattern); choose another")
     if len(password) < MIN_LENGTH and result["score"] < MIN_SCORE:
         raise PolicyError(f"a password needs at least {MIN_LENGTH} characters (or a stronger mix)")
 
