@@ -469,8 +469,8 @@ def test_large_chart_data_is_served_by_url(site, monkeypatch):
 
     from fastapi.testclient import TestClient
 
-    from tradepulse.web.pages import sections
     from tradepulse.web.app import create_app
+    from tradepulse.web.pages import sections
     monkeypatch.setattr(sections, "INLINE_ROWS", 10)
     with TestClient(create_app(site[0], site[1], "k")) as c:
         html = c.get("/products").text

@@ -15,7 +15,8 @@ import math
 from typing import Any
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Path as PathParam, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -110,7 +111,7 @@ def checked_params(request: Request, name: str, extra: set[str] = COMMON) -> tup
     if spec is None:
         raise UnknownNameError("table", name, list(TABLES))
     q = request.query_params
-    refused = sorted(k for k in q.keys() if k not in spec.filters and k not in extra)
+    refused = sorted(k for k in q if k not in spec.filters and k not in extra)
     if refused:
         takes = ", ".join(spec.filters) or "no filters"
         raise HTTPException(422, f"table {name!r} does not take {', '.join(refused)[:100]}; it takes {takes}")

@@ -21,14 +21,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
-from tradepulse.web.data import DataContext, GroupsUnavailable, Unavailable, WarehouseBusy
 from tradepulse.web import api, pages
+from tradepulse.web.data import (
+    DataContext,
+    GroupsUnavailable,
+    Unavailable,
+    WarehouseBusy,
+)
 from tradepulse.web.pages.render import error_page
 from tradepulse.web.security import MAX_UPLOAD, LoginRateLimiter
 

@@ -20,9 +20,10 @@ import functools
 import importlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import ibis
 import pandas as pd

@@ -11,12 +11,46 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tradepulse.web.pages import (auth, briefs, groups, markets, overview, products, provinces, site, targets, users)
-from tradepulse.web.pages.labels import (COLUMN_LABELS, METRIC_LABELS, MONEY, NAV, PAGE_TITLES, ROLE_LABELS,
-                                         STATUS_LABELS, VALUE_LABELS)
-from tradepulse.web.pages.render import (TEMPLATES, error_page, fmt_of, lang_of, province_label, province_labels,
-                                         render, role_label, status_label)
-from tradepulse.web.pages.sections import (Section, fmt_cell, frame_section, page, params_of)
+from tradepulse.web.pages import (
+    auth,
+    briefs,
+    groups,
+    markets,
+    overview,
+    products,
+    provinces,
+    site,
+    targets,
+    users,
+)
+from tradepulse.web.pages.labels import (
+    COLUMN_LABELS,
+    METRIC_LABELS,
+    MONEY,
+    NAV,
+    PAGE_TITLES,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    VALUE_LABELS,
+)
+from tradepulse.web.pages.render import (
+    TEMPLATES,
+    error_page,
+    fmt_of,
+    lang_of,
+    province_label,
+    province_labels,
+    render,
+    role_label,
+    status_label,
+)
+from tradepulse.web.pages.sections import (
+    Section,
+    fmt_cell,
+    frame_section,
+    page,
+    params_of,
+)
 
 router = APIRouter(include_in_schema=False)
 for _module in (overview, products, markets, provinces, targets, site, auth, groups, users, briefs):

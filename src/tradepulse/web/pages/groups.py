@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from tradepulse.errors import InputError, TradepulseError
 from tradepulse.web.data import DataContext, GroupsUnavailable, Unavailable, require
 from tradepulse.web.pages.render import fmt_of, lang_of, render
-from tradepulse.web.security import (MAX_UPLOAD, check_csrf, require_role)
+from tradepulse.web.security import MAX_UPLOAD, check_csrf, require_role
 
 router = APIRouter(include_in_schema=False)
 

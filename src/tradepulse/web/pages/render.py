@@ -17,7 +17,7 @@ from tradepulse.errors import TradepulseError
 from tradepulse.i18n import Formatter
 from tradepulse.web.data import DataContext, Unavailable
 from tradepulse.web.pages.labels import NAV, ROLE_LABELS, STATUS_LABELS
-from tradepulse.web.security import (can, csrf_token, current_user)
+from tradepulse.web.security import can, csrf_token, current_user
 
 HERE = Path(__file__).parents[1]   # the web package (templates live in web/templates)
 

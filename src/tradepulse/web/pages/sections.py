@@ -8,8 +8,9 @@ import functools
 import math
 import re
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 from fastapi import HTTPException, Request
@@ -18,9 +19,23 @@ from markupsafe import Markup
 
 from tradepulse.errors import NoDataError, TradepulseError
 from tradepulse.web.data import DataContext, Params, Unavailable
-from tradepulse.web.pages.labels import (COLUMN_LABELS, MONEY, PAGE_TITLES, STATUS_LABELS, VALUE_LABELS)
+from tradepulse.web.pages.labels import (
+    COLUMN_LABELS,
+    MONEY,
+    PAGE_TITLES,
+    STATUS_LABELS,
+    VALUE_LABELS,
+)
+from tradepulse.web.pages.render import (
+    TEMPLATES,
+    fmt_of,
+    lang_of,
+    province_label,
+    render,
+    sources_text,
+    status_label,
+)
 from tradepulse.web.validate import check, parse_year
-from tradepulse.web.pages.render import (TEMPLATES, fmt_of, lang_of, province_label, render, sources_text, status_label)
 
 
 # ---------------------------------------------------------------- sections

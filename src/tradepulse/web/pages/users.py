@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from tradepulse.errors import TradepulseError
 from tradepulse.web.data import DataContext, require
 from tradepulse.web.pages.render import fmt_of, lang_of, render, role_label
-from tradepulse.web.security import (check_csrf, require_role, forget_sessions)
+from tradepulse.web.security import check_csrf, forget_sessions, require_role
 
 router = APIRouter(include_in_schema=False)
 
