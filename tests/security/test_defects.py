@@ -406,3 +406,28 @@ def test_d11_a_broken_groups_db_is_a_clear_503_and_is_never_recreated(demo, tmp_
         assert c.get("/").status_code == 200                            # indicator pages keep working
         assert c.get("/api/v1/tables/trade").status_code == 200
     assert db.read_bytes() == content                                   # never silently re-created
+
+
+def test_d10_proxy_headers_are_believed_only_from_a_trusted_proxy(make_app):
+    """Behind ``--trusted-proxy``: the client address comes from X-Forwarded-For (limits per real client)
+    and the public host from X-Forwarded-Host (the Origin check passes); from any other peer both are
+    ignored."""
+    import re
+    app = make_app(trusted_proxies=["203.0.113.9"], login_max_failures=2)
+
+    async def attempt(c, ip: str, origin: str) -> int:
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', (await c.get("/login")).text).group(1)
+        r = await c.post("/login", data={"username": "admin", "password": "nope", "csrf_token": token},
+                         headers={"X-Forwarded-For": ip, "X-Forwarded-Host": "public.example", "Origin": origin})
+        return r.status_code
+
+    async def scenario():
+        async with _asgi(app, "203.0.113.9") as proxy:
+            a = [await attempt(proxy, "198.51.100.10", "https://public.example") for _ in range(3)]
+            b = await attempt(proxy, "198.51.100.11", "https://public.example")   # another real client
+            c = await attempt(proxy, "198.51.100.12", "https://evil.example")
+        async with _asgi(app, "198.51.100.99") as direct:                      # not a proxy: headers ignored
+            d = await attempt(direct, "1.2.3.4", "https://public.example")
+        return a, b, c, d
+    a, b, c, d = asyncio.run(scenario())
+    assert a == [401, 401, 429] and b == 401 and c == 403 and d == 403

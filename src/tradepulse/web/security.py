@@ -120,9 +120,15 @@ def client_ip(request: Request) -> str:
 
 
 def check_origin(request: Request) -> None:
-    """403 when the browser says the request comes from another site (``Origin``, else ``Referer``)."""
+    """403 when the browser says the request comes from another site (``Origin``, else ``Referer``).
+
+    "This site" is the ``Host`` header (``X-Forwarded-Host`` when the peer is a trusted proxy) or one of
+    ``app.state.allowed_origins`` (``--allowed-origin``)."""
     import urllib.parse
     host = request.headers.get("host", "")
+    peer = request.client.host if request.client else "?"
+    if peer in getattr(request.app.state, "trusted_proxies", frozenset()):
+        host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
     origin = request.headers.get("origin")
     source = origin if origin is not None else request.headers.get("referer")
     if source is None:
