@@ -20,7 +20,6 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -28,6 +27,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
 from tradepulse.web import api, pages
+from tradepulse.web.assets import MemoryStatic
 from tradepulse.web.data import (
     DataContext,
     GroupsUnavailable,
@@ -115,7 +115,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
 
     app.add_middleware(SecurityHeaders)
 
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", MemoryStatic(HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
 

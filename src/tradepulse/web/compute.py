@@ -29,7 +29,8 @@ class Computer:
     """The worker pool and the bookkeeping of computations in flight (one per app)."""
 
     def __init__(self, workers: int | None = None, per_client: int = 3):
-        self.workers = workers or max(2, min(4, os.cpu_count() or 2))
+        # one core stays free for the event loop (cached pages and static files): 1 worker on 2 cores
+        self.workers = workers or max(1, min(4, (os.cpu_count() or 2) - 1))
         self.per_client = per_client
         self.pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -86,6 +87,8 @@ class _Flight:
         self.result: tuple[str, Any] | None = None
 
 
+#: DuckDB threads per dashboard query: one core stays free for the event loop on small machines.
+DUCKDB_THREADS = max(1, (os.cpu_count() or 2) - 1)
 #: Retries (count, seconds between) when opening the warehouse meets a writer's lock.
 OPEN_RETRIES, OPEN_DELAY = 5, 0.2
 
@@ -159,7 +162,9 @@ class DataContext:
         last = None
         for attempt in range(OPEN_RETRIES + 1):
             try:
-                return Warehouse(self.path, read_only=True)
+                wh = Warehouse(self.path, read_only=True)
+                wh.raw.execute(f"SET threads = {DUCKDB_THREADS}")
+                return wh
             except TradepulseError:
                 raise
             except Exception as exc:  # noqa: BLE001 - DuckDB's lock conflict while an ingest writes
