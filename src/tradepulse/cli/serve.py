@@ -68,7 +68,11 @@ def register(app: typer.Typer) -> None:
         """Run the dashboard (pages, CSV/Excel downloads, JSON API at /api/v1, OpenAPI at /docs)."""
         import uvicorn
 
-        from tradepulse.config import DEFAULT_FOCUS, default_groups_url, default_warehouse_path
+        from tradepulse.config import (
+            DEFAULT_FOCUS,
+            default_groups_url,
+            default_warehouse_path,
+        )
         from tradepulse.errors import TradepulseError
         from tradepulse.web.app import create_app
 
