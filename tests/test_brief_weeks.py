@@ -168,6 +168,6 @@ def test_extraction_finds_web_markers():
     found = _extracted()
     assert any(p.startswith("web/templates/login.html") for p in found[(None, "Password")])
     assert any(p.startswith("web/templates/_content.html") for p in found[("dashboard", "Partner")])
-    assert any(p.startswith("web/pages.py") for p in found[(None, "Partner imports")])
-    assert any(p.startswith("web/pages.py") for p in found[("dashboard", "RCA")])
+    assert any(p.startswith("web/pages/labels.py") for p in found[(None, "Partner imports")])
+    assert any(p.startswith("web/pages/labels.py") for p in found[("dashboard", "RCA")])
     assert any(p.startswith("i18n.py") for p in found[(None, "${value} bn")])

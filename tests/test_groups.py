@@ -63,20 +63,20 @@ def _group_with_action(svc: GroupService):
 
 
 def test_migrations_create_schema_at_head(factory):
-    """Alembic (programmatic config, no alembic.ini) creates every table and stamps revision 0001."""
+    """Alembic (programmatic config, no alembic.ini) creates every table and stamps the head revision (0002)."""
     engine = factory.kw["bind"]
     names = set(inspect(engine).get_table_names())
     assert {"institutions", "working_groups", "group_members", "people", "meetings", "meeting_attendees",
-            "decisions", "action_items", "audit_log", "users", "alembic_version"} <= names
-    assert current_revision(engine) == "0001"
+            "decisions", "action_items", "audit_log", "users", "web_sessions", "alembic_version"} <= names
+    assert current_revision(engine) == "0002"
     # running the factory again is a no-op (idempotent upgrade)
     session_factory(str(engine.url.render_as_string(hide_password=False))).kw["bind"].dispose()
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     # the migration is reversible: down to base leaves only alembic_version, up again restores all
     downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"} and current_revision(engine) is None
     upgrade(engine)
-    assert "action_items" in inspect(engine).get_table_names() and current_revision(engine) == "0001"
+    assert "action_items" in inspect(engine).get_table_names() and current_revision(engine) == "0002"
 
 
 def test_seed_institutions_bilingual_and_idempotent(svc):
@@ -250,15 +250,15 @@ def test_overdue_due_and_done(svc):
 
 
 def test_users_argon2(svc):
-    u = svc.create_user("maryam", "s3cret!", "secretary")
-    assert u.password_hash.startswith("$argon2id$") and "s3cret" not in u.password_hash
-    assert svc.authenticate("maryam", "s3cret!").role == "secretary"
+    u = svc.create_user("maryam", "saffron-harbour-71", "secretary")
+    assert u.password_hash.startswith("$argon2id$") and "saffron" not in u.password_hash
+    assert svc.authenticate("maryam", "saffron-harbour-71").role == "secretary"
     assert svc.authenticate("maryam", "wrong") is None
-    assert svc.authenticate("nobody", "s3cret!") is None
+    assert svc.authenticate("nobody", "saffron-harbour-71") is None
     with pytest.raises(UnknownNameError, match="unknown role 'boss'"):
         svc.create_user("x", "y", "boss")
     with pytest.raises(TradepulseError, match="already exists"):
-        svc.create_user("maryam", "other")
+        svc.create_user("maryam", "another-long-passphrase")
     assert svc.set_role("maryam", "admin", actor="root").can_edit()
     assert [(r.field, r.old_value, r.new_value) for r in svc.audit("users") if r.action == "update"] == \
         [("role", "secretary", "admin")]

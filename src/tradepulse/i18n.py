@@ -254,7 +254,10 @@ class Formatter:
 
         if day is None:
             return self.missing
-        j = jdatetime.date.fromgregorian(date=day)
+        try:
+            j = jdatetime.date.fromgregorian(date=day)
+        except (ValueError, OverflowError):     # outside jdatetime's range: show the Gregorian date
+            return day.isoformat()
         if self.lang == "fa":
             return self._d(f"{j.day} {jdatetime.date.j_months_fa[j.month - 1]} {j.year}")
         return f"{j.year:04d}-{j.month:02d}-{j.day:02d} ({day.isoformat()})"
@@ -265,7 +268,10 @@ class Formatter:
 
         if day is None:
             return self.missing
-        j = jdatetime.date.fromgregorian(date=day)
+        try:
+            j = jdatetime.date.fromgregorian(date=day)
+        except (ValueError, OverflowError):     # outside jdatetime's range: show the Gregorian date
+            return day.isoformat()
         return self._d(f"{j.year:04d}-{j.month:02d}-{j.day:02d}")
 
     def numeric_date(self, value) -> str:
@@ -286,7 +292,10 @@ class Formatter:
         if self.lang == "fa":
             import jdatetime
 
-            j = jdatetime.date.fromgregorian(date=value)
+            try:
+                j = jdatetime.date.fromgregorian(date=value)
+            except (ValueError, OverflowError):     # outside jdatetime's range (e.g. year 621 or 9999)
+                return value.isoformat()
             return self._d(f"{j.year:04d}/{j.month:02d}/{j.day:02d}")
         return value.isoformat()
 

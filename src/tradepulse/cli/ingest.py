@@ -17,6 +17,39 @@ TARGET_HELP = ("Table to load into, for --format customs or generic: flows (defa
                "macro (generic only).")
 
 
+#: Seconds an ingest waits for readers (the dashboard computing a page) to release the warehouse file.
+LOCK_WAIT = 120.0
+
+
+def _open_writer(warehouse_cls, path, wait: float | None = None):
+    """Open the warehouse for writing; while another process holds DuckDB's file lock (the dashboard's
+    short-lived read connections), say so once and retry for up to ``LOCK_WAIT`` seconds (env
+    ``TRADEPULSE_LOCK_WAIT``), then fail with one line — never a traceback."""
+    import os
+    import time
+
+    import duckdb
+
+    from tradepulse.errors import TradepulseError
+    wait = float(os.environ.get("TRADEPULSE_LOCK_WAIT", LOCK_WAIT)) if wait is None else wait
+    deadline, told = time.monotonic() + wait, False
+    while True:
+        try:
+            return warehouse_cls(path)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise TradepulseError(f"the warehouse {path} is in use by another process (the dashboard or "
+                                      f"another ingest) and stayed locked for {wait:.0f} s; try again when "
+                                      "it is idle") from None
+            if not told:
+                err_console.print("[yellow]the warehouse is in use by another process (the dashboard computing "
+                                  "a page?); waiting for it…[/]", soft_wrap=True)
+                told = True
+            time.sleep(0.5)
+
+
 def _parse_options(pairs: list[str]) -> dict:
     """``KEY=VALUE`` reader options (e.g. ``year=2017``, ``partner=WLD``); integers stay integers."""
     from tradepulse.errors import TradepulseError
@@ -159,7 +192,7 @@ def register(app: typer.Typer) -> None:
             from tradepulse.errors import TradepulseError
             raise TradepulseError("--years applies to a BACI release zip holding several yearly CSVs")
         if len(members) > 1:  # a BACI release: one load per year, one progress bar over all steps
-            with Warehouse(warehouse) as wh:
+            with _open_writer(Warehouse, warehouse) as wh:
                 with _progress_bar(as_json) as bar:
                     task = bar.add_task(f"ingest {file.name}", total=len(members) * len(steps))
                     done: dict[str, int] = {}
@@ -178,7 +211,7 @@ def register(app: typer.Typer) -> None:
             for r in results:
                 _print_result(r.file, r, on_overlap)
             return
-        with Warehouse(warehouse) as wh:
+        with _open_writer(Warehouse, warehouse) as wh:
             with _progress_bar(as_json) as bar:
                 task = bar.add_task(f"ingest {file.name}", total=len(steps))
 

@@ -26,6 +26,17 @@ def _seed_demo_groups(warehouse: Path, url: str) -> None:
     console.print(f"[yellow]Seeded SYNTHETIC demo working groups in {db}; demo logins: {logins}[/]")
 
 
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost`` (the only binds where plain-HTTP cookies stay local)."""
+    import ipaddress
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
 
@@ -43,11 +54,25 @@ def register(app: typer.Typer) -> None:
         secret_key: Optional[str] = typer.Option(None, "--secret-key", envvar="TRADEPULSE_SECRET_KEY",
                                                  help="Key signing session cookies (default: random per start)."),
         focus: Optional[str] = typer.Option(None, "--focus", help="Focus country ISO3 (default: $TRADEPULSE_FOCUS or IRN)."),
+        secure_cookies: Optional[bool] = typer.Option(
+            None, "--secure-cookies/--no-secure-cookies",
+            help="Send the session cookie only over HTTPS (default: on unless bound to loopback)."),
+        trusted_proxy: list[str] = typer.Option(
+            [], "--trusted-proxy",
+            help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable; default none)."),
+        allowed_origin: list[str] = typer.Option(
+            [], "--allowed-origin", help="Extra origin (https://host) a form may be posted from (repeatable)."),
+        per_client: int = typer.Option(3, "--per-client", min=1, max=100,
+                                       help="Uncached computations one client may run at a time (then 429)."),
     ) -> None:
         """Run the dashboard (pages, CSV/Excel downloads, JSON API at /api/v1, OpenAPI at /docs)."""
         import uvicorn
 
-        from tradepulse.config import DEFAULT_FOCUS, default_groups_url, default_warehouse_path
+        from tradepulse.config import (
+            DEFAULT_FOCUS,
+            default_groups_url,
+            default_warehouse_path,
+        )
         from tradepulse.errors import TradepulseError
         from tradepulse.web.app import create_app
 
@@ -57,8 +82,18 @@ def register(app: typer.Typer) -> None:
         url = groups_db or default_groups_url()
         url = url if "://" in url else f"sqlite:///{Path(url).expanduser().resolve()}"
         _seed_demo_groups(Path(wh), url)
-        app_ = create_app(wh, url, secret_key, focus=(focus or DEFAULT_FOCUS).upper())
+        if secure_cookies is None:
+            secure_cookies = not is_loopback(host)
+        app_ = create_app(wh, url, secret_key, focus=(focus or DEFAULT_FOCUS).upper(), https_only=secure_cookies,
+                          trusted_proxies=trusted_proxy, allowed_origins=allowed_origin, per_client=per_client)
+        if not secure_cookies and not is_loopback(host):
+            console.print("[yellow]warning: --no-secure-cookies on a non-loopback address: session cookies may "
+                          "travel unencrypted; put the dashboard behind HTTPS[/]", soft_wrap=True)
         shown = f"[{host}]" if ":" in host else host
         console.print(f"[bold green]tradepulse dashboard[/] on [link]http://{shown}:{port}/[/link] "
                       f"(warehouse {wh}; Ctrl+C stops)", soft_wrap=True)
+        import sys
+        # the event loop competes for the GIL with the computation threads: a short switch interval (1 ms
+        # instead of 5) lets it answer cached pages and static files between their bytecodes
+        sys.setswitchinterval(0.001)
         uvicorn.run(app_, host=host, port=port, log_level="warning")

@@ -76,16 +76,31 @@ def export_csv(svc: GroupService, out_dir: str | Path) -> dict[str, int]:
 
 
 def _read(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of one CSV file (UTF-8, BOM optional); any other encoding, binary content or a malformed CSV
+    (e.g. a field over the csv module's limit) is an :class:`InputError` naming the file and line."""
     if not path.exists():
         return []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError("not a text file (it contains NUL bytes); save it as CSV UTF-8", file=str(path))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as CSV UTF-8",
+                         file=str(path), line=line) from None
+    import io
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         missing = [c for c in header if c not in (reader.fieldnames or []) and c not in OPTIONAL]
         if missing:
             raise InputError(f"missing column(s) {', '.join(missing)}; expected {', '.join(header)}",
                              file=str(path), line=1, column=missing[0])
-        return [(i + 2, {**{c: "" for c in header}, **{k: (v or "").strip() for k, v in row.items() if k}})
+        return [(i + 2, {**{c: "" for c in header}, **{k: (v or "").strip() if isinstance(v, str) else ""
+                                                          for k, v in row.items() if k}})
                 for i, row in enumerate(reader)]
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV ({exc})", file=str(path), line=reader.line_num) from None
 
 
 def import_csv(svc: GroupService, in_dir: str | Path, actor: str = "csv-import") -> dict[str, int]:
@@ -107,9 +122,12 @@ def import_csv(svc: GroupService, in_dir: str | Path, actor: str = "csv-import")
         if not value:
             return None
         try:
-            return dt.date.fromisoformat(value)
+            d = dt.date.fromisoformat(value[:32])
         except ValueError:
-            fail(name, line, column, f"bad date {value!r}: use YYYY-MM-DD (Gregorian)")
+            fail(name, line, column, f"bad date {value[:32]!r}: use YYYY-MM-DD (Gregorian)")
+        if not 1900 <= d.year <= 2100:
+            fail(name, line, column, f"date {value} is out of range: use a date from 1900 to 2100")
+        return d
 
     def lookup(model, column, value, name, line, col, kind):
         obj = s.scalar(select(model).where(column == value))

@@ -38,8 +38,14 @@ def utcnow() -> dt.datetime:
 
 
 def jalali(day: dt.date | None) -> str:
-    """Gregorian date → Jalali ``YYYY-MM-DD`` (Solar Hijri, via jdatetime); '' for None."""
-    return jdatetime.date.fromgregorian(date=day).strftime("%Y-%m-%d") if day else ""
+    """Gregorian date → Jalali ``YYYY-MM-DD`` (Solar Hijri, via jdatetime); '' for None and for dates
+    jdatetime cannot convert (stored before dates were range-checked)."""
+    if not day:
+        return ""
+    try:
+        return jdatetime.date.fromgregorian(date=day).strftime("%Y-%m-%d")
+    except (ValueError, OverflowError):
+        return ""
 
 
 class Base(DeclarativeBase):
@@ -178,6 +184,8 @@ class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(128), unique=True)
+    #: ``casefold(NFKC(username))`` (:func:`tradepulse.groups.auth.username_key`): look-alikes collide here.
+    username_key: Mapped[str] = mapped_column(String(128), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="viewer")   # viewer | secretary | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -185,3 +193,13 @@ class User(Base):
 
     def can_edit(self) -> bool:
         return self.role in ("secretary", "admin")
+
+
+class WebSession(Base):
+    """A dashboard login (:mod:`tradepulse.groups.auth`): only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -106,7 +106,7 @@ def seed_demo(url: str | None = None, provinces: tuple[str, ...] | list[str] | N
             have = {u.username for u in svc.users()}
             for username, password, role in DEMO_USERS:
                 if username not in have:
-                    svc.create_user(username, password, role, actor=actor)
+                    svc.create_user(username, password, role, actor=actor, enforce_policy=False)  # SYNTHETIC demo
                     counts["users"] += 1
     Session.kw["bind"].dispose()
     return counts

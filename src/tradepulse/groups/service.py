@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradepulse.errors import TradepulseError, UnknownNameError
-from tradepulse.groups.models import (ACTION_STATUSES, ROLES, SCOPES, ActionItem, AuditEntry, Decision,
+from tradepulse.groups.models import (ACTION_STATUSES, SCOPES, ActionItem, AuditEntry, Decision,
                                       Institution, Meeting, Person, User, WorkingGroup, utcnow)
 from tradepulse.reference.provinces import listed_name, province_identity
 
@@ -65,17 +65,30 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+#: Dates a working group may record (Gregorian years; Solar Hijri 1279–1479 covers the same span).
+DATE_YEARS = (1900, 2100)
+
+
+def check_date_range(day: dt.date, what: str = "date") -> dt.date:
+    """``day`` when its year is within :data:`DATE_YEARS`, else :class:`TradepulseError`."""
+    if not DATE_YEARS[0] <= day.year <= DATE_YEARS[1]:
+        raise TradepulseError(f"{what} {day.isoformat()} is out of range: use a date from "
+                              f"{DATE_YEARS[0]} to {DATE_YEARS[1]}")
+    return day
+
+
 def _as_date(value: Any, what: str = "date") -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        return check_date_range(value.date(), what)
     if isinstance(value, dt.date):
-        return value
+        return check_date_range(value, what)
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = dt.date.fromisoformat(str(value).strip()[:32])
     except ValueError:
-        raise TradepulseError(f"bad {what} {value!r}: use YYYY-MM-DD (Gregorian)") from None
+        raise TradepulseError(f"bad {what} {str(value)[:32]!r}: use YYYY-MM-DD (Gregorian)") from None
+    return check_date_range(day, what)
 
 
 class GroupService:
@@ -454,53 +467,25 @@ class GroupService:
         return rows[-limit:] if limit else rows
 
     # ------------------------------------------------------------ users
-    def create_user(self, username: str, password: str, role: str = "viewer", actor: str = "system") -> User:
-        """A user with an argon2id password hash (argon2-cffi defaults, RFC 9106)."""
-        from argon2 import PasswordHasher
-        if role not in ROLES:
-            raise UnknownNameError("role", role, list(ROLES))
-        if not username.strip() or not password:
-            raise TradepulseError("a user needs a non-empty username and password")
-        if self.s.scalar(select(User).where(User.username == username)) is not None:
-            raise TradepulseError(f"user {username!r} already exists")
-        u = User(username=username, password_hash=PasswordHasher().hash(password), role=role, active=True)
-        self.s.add(u)
-        self._created(actor, u, {"username": username, "role": role})
-        self._commit()
-        return u
+    def create_user(self, username: str, password: str, role: str = "viewer", actor: str = "system", *,
+                    enforce_policy: bool = True) -> User:
+        """A user with an argon2id password hash; name and password rules of :mod:`tradepulse.groups.auth`."""
+        from tradepulse.groups.auth import Accounts
+        return Accounts(self.s).create(username, password, role, actor, enforce_policy=enforce_policy)
 
     def authenticate(self, username: str, password: str) -> User | None:
-        """The active user whose password matches, else None (rehashes outdated argon2 parameters)."""
-        from argon2 import PasswordHasher
-        from argon2.exceptions import InvalidHashError, VerificationError
-        u = self.s.scalar(select(User).where(User.username == username))
-        if u is None or not u.active:
-            return None
-        ph = PasswordHasher()
-        try:
-            ph.verify(u.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if ph.check_needs_rehash(u.password_hash):
-            u.password_hash = ph.hash(password)
-            self._commit()
-        return u
+        """The active user whose password matches, else None (:meth:`tradepulse.groups.auth.Accounts.authenticate`)."""
+        from tradepulse.groups.auth import Accounts
+        return Accounts(self.s).authenticate(username, password)
 
     def user(self, username: str) -> User:
-        u = self.s.scalar(select(User).where(User.username == username))
-        if u is None:
-            raise UnknownNameError("user", username)
-        return u
+        from tradepulse.groups.auth import Accounts
+        return Accounts(self.s).user(username)
 
     def users(self) -> list[User]:
         return list(self.s.scalars(select(User).order_by(User.username)))
 
     def set_role(self, username: str, role: str, actor: str = "system") -> User:
-        if role not in ROLES:
-            raise UnknownNameError("role", role, list(ROLES))
-        u = self.user(username)
-        if u.role != role:
-            self._audit(actor, "users", u.id, "update", field="role", old=u.role, new=role)
-            u.role = role
-            self._commit()
-        return u
+        """Change a user's role (ends the user's sessions; the last admin keeps the role)."""
+        from tradepulse.groups.auth import Accounts
+        return Accounts(self.s).set_role(username, role, actor)

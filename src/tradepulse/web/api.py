@@ -9,16 +9,21 @@ NaN values are returned as ``null``.
 
 from __future__ import annotations
 
+import inspect
 import io
 import math
 from typing import Any
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Path as PathParam, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from tradepulse.web.data import TABLES, DataContext, Params, get_table
+from tradepulse.errors import UnknownNameError
+from tradepulse.web.data import TABLES, DataContext, Params, TableSpec, get_table
+from tradepulse.web.schemas import page_model
+from tradepulse.web.validate import check
 
 router = APIRouter()
 
@@ -45,7 +50,10 @@ class ErrorBody(BaseModel):
 
 
 ERRORS = {404: {"model": ErrorBody, "description": "unknown name, no data, or section not available yet"},
-          400: {"model": ErrorBody, "description": "bad request"}}
+          400: {"model": ErrorBody, "description": "bad request"},
+          422: {"model": ErrorBody, "description": "a filter the table does not take, or a value out of range"},
+          429: {"model": ErrorBody, "description": "too many uncached computations from this client; retry"},
+          503: {"model": ErrorBody, "description": "the warehouse is being written (retry after Retry-After)"}}
 
 
 def ctx_of(request: Request) -> DataContext:
@@ -84,63 +92,169 @@ ProvinceQ = Query(None, max_length=200, description="province name(s) as in cust
 LangQ = Query("en", pattern="^(en|fa)$", description="language of names (en|fa)")
 
 
+FILTERS = ("year", "partner", "product", "province")
+#: Query parameters every table takes besides its filters.
+COMMON = {"lang", "limit", "offset"}
+
+
 @router.get("/api/v1/tables", response_model=list[TableInfo], tags=["tables"])
 def list_tables() -> list[TableInfo]:
-    """The tables served under ``/api/v1/tables/{name}`` and ``/download/{name}.csv|xlsx``."""
+    """The tables served under ``/api/v1/tables/{name}`` and ``/download/{name}.csv|xlsx``, with the filters
+    each one applies (any other filter is refused with 422)."""
     return [TableInfo(name=s.name, description=s.description, filters=list(s.filters)) for s in TABLES.values()]
 
 
-@router.get("/api/v1/tables/{name}", response_model=TablePage, responses=ERRORS, tags=["tables"])
-def table(request: Request, name: str = PathParam(..., max_length=64),
-          year: int | None = YearQ, partner: str | None = PartnerQ, product: str | None = ProductQ,
-          province: str | None = ProvinceQ, lang: str = LangQ,
-          limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> TablePage:
-    """One page of table ``name`` after filtering (see ``/api/v1/tables`` for the names)."""
-    ctx = ctx_of(request)
-    params = params_from(year, partner, product, province, lang)
+def checked_params(request: Request, name: str, extra: set[str] = COMMON) -> tuple[TableSpec, Params]:
+    """The table's spec and its filters from the query string, refusing unknown tables (404), filters the
+    table does not apply and unknown parameters (422)."""
     spec = TABLES.get(name)
+    if spec is None:
+        raise UnknownNameError("table", name, list(TABLES))
+    q = request.query_params
+    refused = sorted(k for k in q if k not in spec.filters and k not in extra)
+    if refused:
+        takes = ", ".join(spec.filters) or "no filters"
+        raise HTTPException(422, f"table {name!r} does not take {', '.join(refused)[:100]}; it takes {takes}")
+    year = q.get("year")
+    if year is not None and (not year.isdigit() or len(year) != 4 or not 1900 <= int(year) <= 2100):
+        raise HTTPException(422, "year must be a Gregorian year 1900–2100")
+    p = params_from(int(year) if year else None, q.get("partner"), q.get("product"), q.get("province"),
+                    q.get("lang", "en"))
+    for f in ("partner", "product", "province"):
+        v = getattr(p, f)
+        if v is not None and len(v) > 200:
+            raise HTTPException(422, f"{f} is longer than 200 characters")
+    return spec, p
+
+
+async def compute_table(request: Request, spec: TableSpec, p: Params, key: tuple, fn) -> Any:
+    """``fn()`` after checking the filter values (:func:`tradepulse.web.validate.check`), cached under
+    ``key`` for cacheable tables, computed in the worker pool."""
+    ctx = ctx_of(request)
+    if spec.cacheable:
+        hit = ctx.peek(key)
+        if hit is not None:
+            return hit
+
+    def run():
+        check(ctx, p, spec.filters, years=spec.cacheable)
+        return ctx.cached(key, fn) if spec.cacheable else fn()
+    return await request.app.state.computer.run(request, key if spec.cacheable else None, run)
+
+
+async def table(request: Request, name: str = PathParam(..., max_length=64),
+                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> JSONResponse:
+    """One page of table ``name`` after filtering (see ``/api/v1/tables`` for the names and their filters)."""
+    spec, params = checked_params(request, name)
+    ctx = ctx_of(request)
     if name == "flows":   # millions of rows: count and slice in the database
         from tradepulse.web.data import flows_page
-        total, df = flows_page(ctx, params, limit, offset)
+        total, df = await compute_table(request, spec, params, ("api-flows", params.key(), limit, offset),
+                                        lambda: flows_page(ctx, params, limit, offset))
         return JSONResponse({"table": name, "total": total, "limit": limit, "offset": offset,
                              "columns": [str(c) for c in df.columns], "items": records(df)})
 
     def full() -> tuple[list[str], list[dict[str, Any]]]:
         df = get_table(ctx, name, params)
         return [str(c) for c in df.columns], records(df)
-    if spec is not None and spec.cacheable:
-        columns, items = ctx.cached(("api", name, params.key()), full)
-    else:
-        columns, items = full()
+    columns, items = await compute_table(request, spec, params, ("api", name, params.key()), full)
     body = {"table": name, "total": len(items), "limit": limit, "offset": offset, "columns": columns,
             "items": items[offset:offset + limit]}
-    # returned as a ready response (the shape is TablePage; skipping re-validation keeps the API fast)
+    # returned as a ready response (the shape is the table's page model; skipping re-validation keeps it fast)
     return JSONResponse(body)
 
 
-def _download(df: pd.DataFrame, name: str, fmt: str) -> Response:
-    if fmt == "csv":
-        body = df.to_csv(index=False).encode("utf-8-sig")  # BOM: Excel opens Persian text correctly
-        media = "text/csv; charset=utf-8"
-    else:
-        buf = io.BytesIO()
-        with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-            df.to_excel(xw, index=False, sheet_name=name[:31] or "data")
-        body = buf.getvalue()
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="tradepulse-{name}.{fmt}"'})
+def _endpoint(spec: TableSpec):
+    """A route function for one table whose signature declares exactly the table's filters (OpenAPI)."""
+    async def endpoint(request: Request, **_kw) -> JSONResponse:
+        return await table(request, spec.name, _kw["limit"], _kw["offset"])
+    params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+    for f in spec.filters:
+        params.append(inspect.Parameter(f, inspect.Parameter.KEYWORD_ONLY, default=FILTER_QUERIES[f],
+                                        annotation=int | None if f == "year" else str | None))
+    params += [inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default=LangQ, annotation=str),
+               inspect.Parameter("limit", inspect.Parameter.KEYWORD_ONLY, default=Query(100, ge=1, le=1000),
+                                 annotation=int),
+               inspect.Parameter("offset", inspect.Parameter.KEYWORD_ONLY, default=Query(0, ge=0, le=10**9),
+                                 annotation=int)]
+    endpoint.__signature__ = inspect.Signature(params)
+    endpoint.__name__ = f"table_{spec.name}"
+    endpoint.__doc__ = f"{spec.description}\n\nOne page of table ``{spec.name}``; filters: " \
+                       f"{', '.join(spec.filters) or 'none'}."
+    return endpoint
+
+
+FILTER_QUERIES = {"year": YearQ, "partner": PartnerQ, "product": ProductQ, "province": ProvinceQ}
+for _spec in TABLES.values():
+    router.add_api_route(f"/api/v1/tables/{_spec.name}", _endpoint(_spec), methods=["GET"],
+                         response_model=page_model(_spec), responses=ERRORS, tags=["tables"],
+                         summary=f"Table {_spec.name}")
+router.add_api_route("/api/v1/tables/{name}", table, methods=["GET"], include_in_schema=False)
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (``= + - @`` first, or tab / CR first) gets a
+    leading apostrophe (OWASP CSV Injection); numbers and other values are unchanged."""
+    if isinstance(value, str) and value and (value[0] in "=+-@\t\r|%"):
+        return "'" + value
+    return value
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """CSV (UTF-8 with BOM, so that Excel opens Persian text correctly) through ``defusedcsv``, which
+    escapes formula-looking text cells; tab / CR prefixes, which it leaves, are escaped by :func:`neutralise`."""
+    import io as _io
+
+    from defusedcsv import csv as dcsv
+    buf = _io.StringIO()
+    w = dcsv.writer(buf, lineterminator="\r\n")
+    w.writerow([str(c) for c in df.columns])
+    for row in df.itertuples(index=False, name=None):
+        w.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else
+                    (neutralise(v) if isinstance(v, str) and v[:1] in "\t\r" else v) for v in row])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(df: pd.DataFrame, sheet: str) -> bytes:
+    """Excel workbook in which every text cell is stored as text: openpyxl would store a string starting
+    with ``=`` as a formula, so such cells are re-typed as strings (``data_type = "s"``) and, like the CSV,
+    get a leading apostrophe when they begin with ``= + - @``, tab or CR."""
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        df.map(neutralise).to_excel(xw, index=False, sheet_name=sheet[:31] or "data")
+        ws = xw.sheets[sheet[:31] or "data"]
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    return buf.getvalue()
+
+
+def export_bytes(df: pd.DataFrame, name: str, fmt: str) -> bytes:
+    """The table as CSV or Excel bytes (formulas neutralised)."""
+    return csv_bytes(df) if fmt == "csv" else xlsx_bytes(df, name)
+
+
+MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 @router.get("/download/{name}.{fmt}", responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-"
                                                                    "officedocument.spreadsheetml.sheet": {}}},
                                                  **ERRORS}, tags=["downloads"])
-def download(request: Request, name: str = PathParam(..., max_length=64),
-             fmt: str = PathParam(..., pattern="^(csv|xlsx)$"),
-             year: int | None = YearQ, partner: str | None = PartnerQ, product: str | None = ProductQ,
-             province: str | None = ProvinceQ, lang: str = LangQ) -> Response:
-    """The whole filtered table ``name`` as CSV (UTF-8 with BOM) or Excel."""
-    df = get_table(ctx_of(request), name, params_from(year, partner, product, province, lang))
-    if len(df) > 1_048_000:
-        raise HTTPException(400, "too many rows for one download; add filters")
-    return _download(df, name, fmt)
+async def download(request: Request, name: str = PathParam(..., max_length=64),
+                   fmt: str = PathParam(..., pattern="^(csv|xlsx)$"),
+                   year: int | None = YearQ, partner: str | None = PartnerQ, product: str | None = ProductQ,
+                   province: str | None = ProvinceQ, lang: str = LangQ) -> Response:
+    """The whole filtered table ``name`` as CSV (UTF-8 with BOM) or Excel; text that a spreadsheet would run
+    as a formula is neutralised.  Filters the table does not take are refused (422)."""
+    spec, params = checked_params(request, name, {"lang"})
+    ctx = ctx_of(request)
+
+    def make() -> bytes:
+        df = get_table(ctx, name, params)
+        if len(df) > 1_048_000:
+            raise HTTPException(400, "too many rows for one download; add filters")
+        return export_bytes(df, name, fmt)
+    body = await compute_table(request, spec, params, ("download", name, fmt, params.key()), make)
+    return Response(body, media_type=MEDIA[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="tradepulse-{name}.{fmt}"'})

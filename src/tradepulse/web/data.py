@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -68,14 +70,43 @@ class Params:
         return (self.year, self.partner, self.product, self.province, self.lang)
 
 
+class WarehouseBusy(TradepulseError):
+    """The warehouse file is locked by a writer (an ingest) and stayed locked through the retries."""
+
+
+class GroupsUnavailable(TradepulseError):
+    """The working-group database is missing, empty or corrupt (group features answer 503)."""
+
+
+class _Flight:
+    """One computation in progress: other threads asking for the same key wait for its result."""
+
+    def __init__(self) -> None:
+        self.owner = threading.get_ident()
+        self.done = threading.Event()
+        self.result: tuple[str, Any] | None = None
+
+
+#: DuckDB threads per dashboard query: one core stays free for the event loop on small machines.
+DUCKDB_THREADS = max(1, (os.cpu_count() or 2) - 1)
+#: Retries (count, seconds between) when opening the warehouse meets a writer's lock.
+OPEN_RETRIES, OPEN_DELAY = 5, 0.2
+
+
 class DataContext:
     """One warehouse (read-only) plus the working-group database URL, with a result cache.
 
-    Results are cached in memory keyed by ``(warehouse mtime, table, params)``, LRU-bounded; a new file
-    version clears the cache.  The DuckDB connection is opened read-only **only while computing** cache
-    misses and closed afterwards: an open DuckDB connection, even read-only, holds a file lock that would
-    stop ``tradepulse ingest`` from writing while the dashboard runs.  Computations are serialised by a
-    lock (a DuckDB connection is not thread-safe); cache hits never touch the database.
+    Cache: results are kept per warehouse *version* (file mtime) in a segmented LRU (SLRU): a new entry
+    enters a probation segment and moves to a protected segment on its second use, so a flood of one-time
+    requests can only churn probation and never flushes the pages people actually use.  A new version
+    clears both.  While a writer is active (DuckDB's ``<file>.wal`` exists) the last version stays current,
+    so cached pages keep being served during an ingest.
+
+    Concurrency: :meth:`cached` is *single flight* per key (concurrent callers of one key wait for the one
+    computation) and holds the cache lock only to look up and store, never while computing.  Each worker
+    thread opens its own short-lived read-only DuckDB connection for its outermost computation and closes
+    it afterwards (an open connection holds a file lock that would stop ``tradepulse ingest``).  Opening
+    meets a writer's lock → :data:`OPEN_RETRIES` retries, then :class:`WarehouseBusy` (HTTP 503).
     """
 
     def __init__(self, warehouse_path: str | Path, groups_url: str | None = None, *,
@@ -83,13 +114,15 @@ class DataContext:
         self.path = Path(warehouse_path)
         self.groups_url = groups_url
         self.focus = focus
-        self._lock = threading.RLock()
-        self._wh = None
-        self._depth = 0
+        self._lock = threading.Lock()
+        self._local = threading.local()
         self._mtime: float | None = None
-        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()      # probation segment
+        self._hot: OrderedDict[tuple, Any] = OrderedDict()        # protected segment
         self._cache_size = cache_size
+        self._inflight: dict[tuple, _Flight] = {}
         self._session_factory = None
+        self._groups_error: str | None = None
         self._charts: OrderedDict[str, bytes] = OrderedDict()
 
     # -- warehouse
@@ -99,54 +132,109 @@ class DataContext:
         except FileNotFoundError:
             return -1.0
 
-    def _check_version(self) -> None:
+    def writing(self) -> bool:
+        """True while a writer has the warehouse open (DuckDB keeps ``<file>.wal`` until its checkpoint)."""
+        return self.path.with_name(self.path.name + ".wal").exists()
+
+    def _version(self) -> float | None:
+        """The current cache version (call with the lock held); clears the cache when it changes."""
+        if self._mtime is not None and self.writing():
+            return self._mtime
         m = self.mtime()
         if m != self._mtime:
             self._mtime = m
             self._cache.clear()
-            if self._wh is not None and self._depth == 0:
-                self._wh.close()
-                self._wh = None
+            self._hot.clear()
+        return self._mtime
 
     def warehouse(self):
-        """The read-only :class:`~tradepulse.warehouse.Warehouse` (call inside :meth:`cached` computations;
-        it is closed when the outermost computation ends)."""
+        """This thread's read-only :class:`~tradepulse.warehouse.Warehouse` (call inside :meth:`cached`
+        computations; it is closed when this thread's outermost computation ends)."""
+        wh = getattr(self._local, "wh", None)
+        if wh is None:
+            wh = self._local.wh = self._open()
+        return wh
+
+    def _open(self):
+        import time
+
         from tradepulse.warehouse import Warehouse
-        with self._lock:
-            self._check_version()
-            if self._wh is None:
-                try:
-                    self._wh = Warehouse(self.path, read_only=True)
-                except TradepulseError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - e.g. DuckDB's lock conflict while ingest writes
-                    raise TradepulseError(f"cannot open the warehouse {self.path} for reading ({exc}); "
-                                          "an ingest may be writing it — try again shortly") from None
-            return self._wh
+        last = None
+        for attempt in range(OPEN_RETRIES + 1):
+            try:
+                wh = Warehouse(self.path, read_only=True)
+                wh.raw.execute(f"SET threads = {DUCKDB_THREADS}")
+                return wh
+            except TradepulseError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - DuckDB's lock conflict while an ingest writes
+                last = exc
+                if attempt < OPEN_RETRIES:
+                    time.sleep(OPEN_DELAY)
+        raise WarehouseBusy(f"the warehouse is being written by an ingest ({type(last).__name__}); "
+                            "try again in a few seconds")
+
+    def _release(self) -> None:
+        wh = getattr(self._local, "wh", None)
+        if wh is not None:
+            self._local.wh = None
+            try:
+                wh.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection must not mask the result
+                pass
+
+    def _get(self, full: tuple) -> tuple[str, Any] | None:
+        if full in self._hot:
+            self._hot.move_to_end(full)
+            return self._hot[full]
+        if full in self._cache:                      # second use: promote to the protected segment
+            hit = self._cache.pop(full)
+            self._hot[full] = hit
+            while len(self._hot) > self._cache_size:
+                old, val = self._hot.popitem(last=False)
+                self._cache[old] = val
+            self._trim()
+            return hit
+        return None
+
+    def _trim(self) -> None:
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
 
     def cached(self, key: tuple, fn: Callable[[], Any]) -> Any:
-        """``fn()`` cached under ``key`` for the current warehouse version (user errors are cached too)."""
+        """``fn()`` cached under ``key`` for the current warehouse version (user errors are cached too),
+        computed once however many threads ask at the same time (single flight)."""
         with self._lock:
-            self._check_version()
-            full = (self._mtime, *key)
-            if full in self._cache:
-                self._cache.move_to_end(full)
-                hit = self._cache[full]
-            else:
-                self._depth += 1
-                try:
-                    hit = ("ok", fn())
-                except (TradepulseError, Unavailable) as exc:
-                    hit = ("err", exc)
-                finally:
-                    self._depth -= 1
-                    if self._depth == 0 and self._wh is not None:
-                        self._wh.close()
-                        self._wh = None
-                if not (hit[0] == "err" and "cannot open the warehouse" in str(hit[1])):
-                    self._cache[full] = hit          # a transient lock conflict is not remembered
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            full = (self._version(), *key)
+            hit = self._get(full)
+            flight = None if hit is not None else self._inflight.get(full)
+            owner = hit is None and (flight is None or flight.owner == threading.get_ident())
+            if owner:
+                flight = _Flight()
+                self._inflight.setdefault(full, flight)
+        if hit is None and not owner:
+            flight.done.wait()
+            hit = flight.result
+        elif hit is None:
+            depth = getattr(self._local, "depth", 0)
+            self._local.depth = depth + 1
+            try:
+                hit = ("ok", fn())
+            except (TradepulseError, Unavailable) as exc:
+                hit = ("err", exc)
+            finally:
+                self._local.depth = depth
+                if depth == 0:
+                    self._release()
+                with self._lock:
+                    if not (hit is not None and hit[0] == "err" and isinstance(hit[1], WarehouseBusy)):
+                        if hit is not None:
+                            self._cache[full] = hit      # a transient lock conflict is not remembered
+                            self._trim()
+                    if self._inflight.get(full) is flight:
+                        del self._inflight[full]
+                flight.result = hit or ("err", TradepulseError("computation failed"))
+                flight.done.set()
         if hit[0] == "err":
             raise hit[1]
         return hit[1]
@@ -164,11 +252,10 @@ class DataContext:
             return self._charts.get(name)
 
     def peek(self, key: tuple) -> Any | None:
-        """The cached successful value for ``key`` (current warehouse version), or None; never computes."""
+        """The cached successful value for ``key`` (current warehouse version), or None; never computes and
+        never waits for a computation."""
         with self._lock:
-            if self.mtime() != self._mtime:
-                return None
-            hit = self._cache.get((self._mtime, *key))
+            hit = self._get((self._version(), *key))
         return hit[1] if hit is not None and hit[0] == "ok" else None
 
     def flows(self) -> ibis.Table:
@@ -176,20 +263,46 @@ class DataContext:
 
     # -- working groups
     def session(self):
-        """A new SQLAlchemy session on the working-group database (migrated to head once)."""
+        """A new SQLAlchemy session on the working-group database (migrated to head once).
+
+        A missing, empty or corrupt database file raises :class:`GroupsUnavailable` (HTTP 503 for group
+        features) and is never re-created: only ``tradepulse groups`` commands create a database.
+        """
         if not self.groups_url:
             raise Unavailable("working-group database (start with --groups-db)")
         db = require("tradepulse.groups.db")
         with self._lock:
             if self._session_factory is None:
-                self._session_factory = db.session_factory(self.groups_url)
+                self._session_factory = self._open_groups(db)
         return self._session_factory()
 
+    def _open_groups(self, db):
+        import logging
+
+        from sqlalchemy.engine import make_url
+        try:
+            u = make_url(self.groups_url)
+            if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
+                f = Path(u.database)
+                if not f.exists() or f.stat().st_size == 0:
+                    raise GroupsUnavailable(f"the working-group database {f.name} is "
+                                            f"{'missing' if not f.exists() else 'empty'}; create it with "
+                                            "`tradepulse groups init` (or restore a backup)")
+                with open(f, "rb") as fh:
+                    if fh.read(16) != b"SQLite format 3\x00":
+                        raise GroupsUnavailable(f"the working-group database {f.name} is not an SQLite "
+                                                "database (corrupt?); restore a backup")
+            return db.session_factory(self.groups_url)
+        except GroupsUnavailable as exc:
+            logging.getLogger("tradepulse.web").error("groups database unavailable: %s", exc)
+            raise
+        except Exception as exc:  # noqa: BLE001 - sqlite3.DatabaseError, alembic errors, ...
+            logging.getLogger("tradepulse.web").error("groups database unavailable: %r", exc)
+            raise GroupsUnavailable("the working-group database cannot be opened (corrupt or not a "
+                                    f"tradepulse database: {type(exc).__name__}); restore a backup") from None
+
     def close(self) -> None:
-        with self._lock:
-            if self._wh is not None:
-                self._wh.close()
-                self._wh = None
+        self._release()
 
 
 # ---------------------------------------------------------------- table functions
@@ -302,7 +415,7 @@ def register(spec: TableSpec) -> TableSpec:
 
 
 register(TableSpec("trade", "overview", table_trade,
-                   "Focus country's exports, imports and balances (total and non-oil) by year."))
+                   description="Focus country's exports, imports and balances (total and non-oil) by year."))
 register(TableSpec("partners", "top_partners", table_partners,
                    description="Focus country's bilateral exports and imports by partner for one year "
                                "(default: latest)."))
@@ -557,9 +670,9 @@ def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
     return df
 
 
-register(TableSpec("diversification", "diversification", table_diversification,
+register(TableSpec("diversification", "diversification", table_diversification, ("year", "partner", "product"),
                    description="Product (HS4) and market diversification of the focus country by year."))
-register(TableSpec("survival", "survival", table_survival,
+register(TableSpec("survival", "survival", table_survival, ("partner", "product", "province"),
                    description="Kaplan–Meier survival of the focus country's export relationships."))
 register(TableSpec("complexity", "complexity", table_complexity, ("year", "product"),
                    description="Focus country's RCA, density, PCI and COG per HS4 product (one year)."))

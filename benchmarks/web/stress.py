@@ -1,0 +1,175 @@
+"""Web stress benchmark (issue 15): cached pages and static files while uncached pages compute and an
+ingest writes the warehouse.
+
+``tradepulse serve`` runs in its own process on the SYNTHETIC demo world.  While ``--clients`` closed-loop
+keep-alive clients fetch cached pages (``/``, ``/products``) and a static file (every fifth client), this
+process starts ``--uncached`` uncached page computations (other years and partners) and a ``tradepulse
+ingest`` of a BACI-format file of ``--ingest-rows`` rows (the real BACI sample of ../shared/data repeated
+under other years) into the *same* warehouse.  The run lasts until the ingest and the computations end.
+
+Targets: cached p95 < 200 ms, static p99 < 50 ms, no status other than 200, 429 and 503.
+
+    .venv/bin/python benchmarks/web/stress.py [--ingest-rows 10000000] [--clients 50] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "src"))
+
+from _common import machine, write_section  # noqa: E402
+from run import _get, free_port, pct  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+#: What the measured numbers mean (kept with the table when it is re-run).
+NOTE = ("Not met yet on this 2-core machine (shared with other work): the computations run in threads of the server process and hold the GIL in pandas, so the event loop gets a fraction of a core (with no computation running, `benchmarks/web/run.py` serves 1,000–2,000 cached pages/s).  Measured steps: static files from memory instead of `StaticFiles` (static p50 2.8 s → 8 ms), one core kept free (1 worker, DuckDB threads = cores − 1) and a 1 ms GIL switch interval (cached p50 340 → 135 ms without the ingest).  The remaining tail is (a) GIL sharing with the one computing thread and (b) the recompute of every cached page when the ingest commits a new warehouse version (the max of ~11 s).  Next steps: profile the stalls around the ingest's commit, and run computations in worker *processes* (results are HTML strings and JSON rows, cheap to pickle).  Serving the previous version's page while the new one computes (stale-while-revalidate) was tried and not kept: in one run on a busier machine it did not remove the tail (cached p95 1,029 ms, max 21 s).  The ingest used 2,000,000 rows, not 10M, to keep the run short on the shared machine (`--ingest-rows 10000000`).")
+
+
+def make_ingest_file(out: Path, rows: int) -> int:
+    """A BACI CSV of about ``rows`` rows: the real sample repeated with years 1901, 1902, … (new keys)."""
+    lines = (SHARED / "baci_sample.csv").read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:]
+    n = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write(header + "\n")
+        year = 1901
+        while n < rows:
+            take = body[: rows - n]
+            fh.write("\n".join(f"{year}{ln[4:]}" for ln in take) + "\n")
+            n += len(take)
+            year += 1
+    return n
+
+
+async def clients_loop(host: str, port: int, paths: list[str], stop: threading.Event,
+                       lat: dict[str, list[float]], codes: Counter) -> None:
+    async def one(path: str) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                status = await _get(reader, writer, f"{host}:{port}", path)
+                lat[path].append(time.perf_counter() - t0)
+                codes[status] += 1
+        finally:
+            writer.close()
+    await asyncio.gather(*(one(p) for p in paths))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--uncached", type=int, default=6)
+    ap.add_argument("--ingest-rows", type=int, default=10_000_000)
+    ap.add_argument("--full", action="store_true", help="full demo world (default: the small one)")
+    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = ap.parse_args()
+
+    import httpx
+
+    from tradepulse.web.testing import demo_site
+    site = HERE / "_work" / ("site-stress-full" if args.full else "site-stress")
+    wh, groups = demo_site(site, small=not args.full)
+    big = site / "ingest.csv"
+    t = time.perf_counter()
+    rows = make_ingest_file(big, args.ingest_rows)
+    print(f"ingest file: {rows:,} rows in {time.perf_counter() - t:.0f} s")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    exe = Path(sys.executable).with_name("tradepulse")
+    env = {**os.environ, "TRADEPULSE_SECRET_KEY": "benchmark", "TRADEPULSE_LOCK_WAIT": "600"}
+    server = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--warehouse",
+                               str(wh), "--groups-db", groups], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=env)
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/api/v1/tables", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        cached = ["/", "/products"]
+        for p in cached:
+            assert httpx.get(base + p, timeout=600).status_code == 200
+        paths = ["/static/app.js" if i % 5 == 0 else cached[i % 2] for i in range(args.clients)]
+        lat: dict[str, list[float]] = {p: [] for p in set(paths)}
+        codes: Counter = Counter()
+        stop = threading.Event()
+        loop_thread = threading.Thread(target=lambda: asyncio.run(
+            clients_loop("127.0.0.1", port, paths, stop, lat, codes)))
+        loop_thread.start()
+        time.sleep(1.0)
+        uncached_codes: Counter = Counter()
+
+        def uncached(i: int) -> None:
+            year = 2014 + i % 10
+            path = ["/products", "/markets", "/provinces"][i % 3]
+            r = httpx.get(f"{base}{path}", params={"year": year, "partner": ["TUR", "CHN", "ARE"][i % 3]},
+                          timeout=900)
+            uncached_codes[r.status_code] += 1
+        t0 = time.perf_counter()
+        ingest = subprocess.Popen([str(exe), "ingest", str(big), "--format", "baci", "--warehouse", str(wh)]
+                                  if rows else [sys.executable, "-c", "pass"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+        workers = [threading.Thread(target=uncached, args=(i,)) for i in range(args.uncached)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        uncached_s = time.perf_counter() - t0
+        err = ingest.communicate()[1]
+        ingest_s = time.perf_counter() - t0
+        time.sleep(1.0)
+        stop.set()
+        loop_thread.join()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    cached_lat = [x for p in cached for x in lat.get(p, [])]
+    static_lat = lat.get("/static/app.js", [])
+    c95 = pct(cached_lat, 0.95) * 1000
+    s99 = pct(static_lat, 0.99) * 1000
+    bad = {c: n for c, n in {**codes, **uncached_codes}.items() if c not in (200, 429, 503)}
+    ok = c95 < 200 and s99 < 50 and not bad and ingest.returncode == 0
+    world = "full" if args.full else "small"
+    md = [f"`tradepulse serve` on the {world} SYNTHETIC demo world; {args.clients} keep-alive clients "
+          f"(every fifth on `/static/app.js`, the rest on cached `/` and `/products`) while {args.uncached} "
+          f"uncached pages compute and `tradepulse ingest` loads {rows:,} BACI rows into the same warehouse "
+          f"(ingest {ingest_s:.0f} s, exit {ingest.returncode}; uncached pages done after {uncached_s:.0f} s: "
+          f"{dict(uncached_codes)}).",
+          "", "| what | requests | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | target |", "|---|---:|---:|---:|---:|---:|---|",
+          f"| cached pages | {len(cached_lat)} | {pct(cached_lat, .5) * 1000:.1f} | {c95:.1f} | "
+          f"{pct(cached_lat, .99) * 1000:.1f} | {max(cached_lat) * 1000:.0f} | p95 < 200: "
+          f"{'**pass**' if c95 < 200 else '**FAIL**'} |",
+          f"| static file | {len(static_lat)} | {pct(static_lat, .5) * 1000:.1f} | {pct(static_lat, .95) * 1000:.1f} | "
+          f"{s99:.1f} | {max(static_lat) * 1000:.0f} | p99 < 50: {'**pass**' if s99 < 50 else '**FAIL**'} |",
+          "", f"Status codes of the clients: {dict(codes)}; other than 200/429/503: {bad or 'none'}.  "
+          f"Machine: {machine()}.  Reproduce: `.venv/bin/python benchmarks/web/stress.py`."]
+    md += ["", NOTE]
+    if ingest.returncode:
+        md.append(f"Ingest error: {err.strip().splitlines()[-1] if err.strip() else '?'}")
+    print("\n".join(md))
+    if not args.no_write:
+        write_section("web-stress", "\n".join(md))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""The briefs page (``/briefs``) and the weekly brief download (``/briefs/download``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+import duckdb
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tradepulse.errors import TradepulseError
+from tradepulse.web.data import DataContext, Unavailable, WarehouseBusy, require
+from tradepulse.web.pages.render import fmt_of, lang_of, render
+from tradepulse.web.pages.sections import _province_names
+from tradepulse.web.validate import YEAR_MAX, YEAR_MIN
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/briefs", response_class=HTMLResponse)
+def briefs_page(request: Request):
+    lang = lang_of(request)
+    _ = fmt_of(lang).gettext
+    state, message = "ok", ""
+    try:
+        require("tradepulse.reports.brief", "build_brief")
+    except Unavailable as exc:
+        state, message = "unavailable", exc.what
+    provinces: list[str] = []
+    try:
+        provinces = request.app.state.ctx.cached(("province-names",), lambda: _province_names(request.app.state.ctx))
+    except (TradepulseError, Unavailable):
+        pass
+    return render(request, "briefs.html", title=_("Briefs"), state=state, message=message,
+                  provinces=provinces, today=dt.date.today().isoformat())
+
+
+@router.get("/briefs/download")
+async def brief_download(request: Request, lang: str = Query("en", pattern="^(en|fa)$"),
+                         fmt: str = Query("pdf", pattern="^(pdf|html)$"),
+                         date: str | None = Query(None, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+                         province: str | None = Query(None, max_length=200)):
+    """The weekly brief as PDF (WeasyPrint) or HTML, built by :mod:`tradepulse.reports.brief` in the worker
+    pool (counted in the client's cap).  ``date``: Gregorian 1900–2100 (else 422)."""
+    brief_mod = require("tradepulse.reports.brief")
+    ctx: DataContext = request.app.state.ctx
+    try:
+        day = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise HTTPException(422, f"not a valid date: {date!r} (use YYYY-MM-DD)") from None
+    if day is not None and not YEAR_MIN <= day.year <= YEAR_MAX:
+        raise HTTPException(422, f"date {date} is out of range: use a date from {YEAR_MIN} to {YEAR_MAX}")
+
+    def run() -> bytes:
+        # not cached (action items change); the brief opens its own read-only warehouse connection
+        try:
+            b = brief_mod.build_brief(ctx.path, ctx.groups_url, date=day, province=province or None, lang=lang,
+                                      reporter=ctx.focus)
+            with tempfile.TemporaryDirectory() as tmp:
+                out = brief_mod.write_brief(ctx.path, ctx.groups_url, brief=b, out=Path(tmp) / f"brief.{fmt}")
+                return Path(out).read_bytes()
+        except duckdb.Error as exc:
+            raise WarehouseBusy(f"the warehouse cannot be read now ({type(exc).__name__}); an ingest may be "
+                                "writing it — try again in a few seconds") from None
+    body = await request.app.state.computer.run(request, None, run)
+    media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
+    name = f"tradepulse-brief-{lang}{'-' + province if province else ''}.{fmt}"
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})

@@ -1,0 +1,51 @@
+"""The overview page (``/``): trade by year, target status at a glance, top partners and products."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from tradepulse.i18n import N_
+from tradepulse.web import charts
+from tradepulse.web.data import DataContext, Params, get_table
+from tradepulse.web.pages.render import fmt_of
+from tradepulse.web.pages.sections import Section, frame_section, guarded, page
+from tradepulse.web.pages.targets import _targets_section
+
+router = APIRouter(include_in_schema=False)
+
+
+def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    fmt = fmt_of(lang)
+    _ = fmt.gettext
+    out: list[Section] = []
+
+    def trade() -> Section:
+        df = get_table(ctx, "trade", Params(lang=lang))
+        sec = frame_section(_("Overview"), df.sort_values("year", ascending=False), lang,
+                            table="trade", chart=charts.trade_lines(df, lang), sid="trade",
+                            columns=["year", "exports", "imports", "non_oil_exports",
+                                     "non_oil_imports", "non_oil_balance"])
+        last = df.sort_values("year").iloc[-1]
+        year = fmt.year(last["year"])
+        sec.kpis = [(f"{_(label)} {year}", fmt.usd(last[c]), "neg" if last[c] < 0 else "") for label, c in
+                    ((N_("Exports"), "exports"), (N_("Imports"), "imports"),
+                     (N_("Non-oil exports"), "non_oil_exports"), (N_("Non-oil balance"), "non_oil_balance"))]
+        sec.wide = True
+        return sec
+    out.append(guarded(_("Overview"), lang, trade))
+    out.append(guarded(_("Target status"), lang, lambda: _targets_section(ctx, lang, compact=True)))
+    out.append(guarded(_("Top partners"), lang, lambda: frame_section(
+        _("Top partners"), get_table(ctx, "partners", p), lang, table="partners", params=p, limit=10,
+        columns=["year", "partner", "partner_name", "exports", "imports", "export_share"])))
+    out.append(guarded(_("Top products"), lang, lambda: frame_section(
+        _("Top products"), get_table(ctx, "products", p), lang, table="products", params=p, limit=10,
+        columns=["year", "product", "product_name", "exports", "imports", "export_share"])))
+    return out
+
+
+@router.get("/", response_class=HTMLResponse)
+async def overview(request: Request):
+    return await page(request, "overview", build_overview, ("year", "partner", "product"))
+
+

@@ -1,0 +1,87 @@
+"""The products page (``/products``): top products, complexity, product space, feasibility, opportunities,
+end use and export potential."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from tradepulse.web import charts
+from tradepulse.web.data import DataContext, Params, Unavailable, get_table
+from tradepulse.web.pages.render import fmt_of
+from tradepulse.web.pages.sections import Section, frame_section, guarded, page
+
+router = APIRouter(include_in_schema=False)
+
+
+def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
+    _ = fmt_of(lang).gettext
+    out: list[Section] = []
+
+    def top() -> Section:
+        df = get_table(ctx, "products", p)
+        lab = df.assign(label=df["product"] + " " + df["product_name"].str.slice(0, 30))
+        return frame_section(_("Top products"), df, lang, table="products", params=p,
+                             chart=charts.top_bars(lab, "label", lang), sid="products",
+                             columns=["year", "product", "product_name", "exports", "imports",
+                                      "export_share"])
+    out.append(guarded(_("Top products"), lang, top))
+    out.append(guarded(_("Economic complexity"), lang, lambda: frame_section(
+        _("Revealed comparative advantage"), get_table(ctx, "complexity", p), lang, table="complexity", params=p,
+        sid="complexity", columns=["year", "product", "product_name", "export_value", "rca", "density", "pci",
+                                   "cog", "eci"])))
+    out.append(guarded(_("Product space"), lang, lambda: _product_space(ctx, p, lang)))
+    out.append(guarded(_("Feasibility"), lang, lambda: _feasibility(ctx, p, lang)))
+    out.append(guarded(_("Opportunities"), lang, lambda: frame_section(
+        _("Opportunities"), get_table(ctx, "opportunities", p), lang, table="opportunities",
+        params=p, sid="opportunities", columns=_OPP_COLUMNS)))
+    out.append(guarded(_("Exports by end use (BEC)"), lang, lambda: frame_section(
+        _("Exports by end use (BEC)"), get_table(ctx, "end_use", p), lang, table="end_use", params=p, limit=12,
+        sid="end-use", columns=["year", "end_use", "value_usd", "share"])))
+    out.append(guarded(_("Export potential"), lang, lambda: frame_section(
+        _("Export potential"), get_table(ctx, "potential", p), lang, table="potential", params=p,
+        sid="potential")))
+    return out
+
+
+_OPP_COLUMNS = ["rank", "product", "product_name", "score", "density", "pci", "cog", "rca", "export_value"]
+
+
+def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
+    fmt = fmt_of(lang)
+    _ = fmt.gettext
+    from tradepulse.web.data import product_space_frames
+    nodes, edges = product_space_frames(ctx, p.year)
+    names = nodes.assign(product=nodes["product"] + " " + nodes["product"].map(
+        lambda c: _short_name(c)))
+    return Section(_("Product space"), state="ok", chart=charts.network(names, edges, lang),
+                   id="product-space", wide=True,
+                   note=_("{n} HS4 products; links: maximum spanning tree of proximity plus links with "
+                          "proximity ≥ {strong} (Hidalgo et al. 2007). Coloured: exported with RCA ≥ 1.").format(
+                       n=fmt.int(len(nodes)), strong=fmt.num(0.55, 2)))
+
+
+def _short_name(code: str) -> str:
+    from tradepulse.web.data import _product_names
+    return str(_product_names().get(code, ""))[:40]
+
+
+def _feasibility(ctx: DataContext, p: Params, lang: str) -> Section:
+    _ = fmt_of(lang).gettext
+    df = get_table(ctx, "complexity", p)
+    if not {"density", "pci", "product"} <= set(df.columns):
+        raise Unavailable("tradepulse.indicators.complexity (density / pci columns)")
+    d = df.dropna(subset=["density", "pci"]).copy()
+    d["has_rca"] = (d["rca"] >= 1).map({True: _("RCA ≥ 1"), False: _("RCA < 1")})
+    return Section(_("Feasibility: density × PCI"), chart=charts.scatter(
+        d, "density", "pci", "product", lang, color="has_rca", x_title=_("density (relatedness)"),
+        y_title=_("product complexity (PCI)")), id="feasibility",
+        note=_("Each point is a product: x = density (share of related products already exported with "
+               "RCA ≥ 1), y = product complexity index; upper right = complex and close to current exports."))
+
+
+@router.get("/products", response_class=HTMLResponse)
+async def products(request: Request):
+    return await page(request, "products", build_products, ("year", "partner", "product"))
+
+

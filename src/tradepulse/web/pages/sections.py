@@ -1,0 +1,246 @@
+"""Sections of the indicator pages (a table and/or a chart, or an honest note), their cells, the filter
+parameters and the cached page body (:func:`page`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from tradepulse.errors import NoDataError, TradepulseError
+from tradepulse.web.data import DataContext, Params, Unavailable
+from tradepulse.web.pages.labels import (
+    COLUMN_LABELS,
+    MONEY,
+    PAGE_TITLES,
+    STATUS_LABELS,
+    VALUE_LABELS,
+)
+from tradepulse.web.pages.render import (
+    TEMPLATES,
+    fmt_of,
+    lang_of,
+    province_label,
+    render,
+    sources_text,
+    status_label,
+)
+from tradepulse.web.validate import check, parse_year
+
+
+# ---------------------------------------------------------------- sections
+@dataclass
+class Section:
+    title: str
+    state: str = "ok"               # ok | unavailable | nodata | error
+    message: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    total: int = 0
+    chart: dict | None = None
+    links: dict[str, str] = field(default_factory=dict)
+    id: str = ""
+    note: str = ""
+    wide: bool = False              # span the whole page width
+    kpis: list[tuple[str, str, str]] = field(default_factory=list)   # (label, value, css class)
+
+
+def fmt_cell(col: str, value: Any, lang: str) -> str:
+    """One table cell: money compact (``$1.23 bn``), shares and growth as percentages without sign, years
+    with their Solar Hijri year in Persian, statuses translated, floats with 3 decimals below 100."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    fmt = fmt_of(lang)
+    if col.endswith("_usd") or col in MONEY:
+        return fmt.usd(value)
+    if "share" in col or col.endswith(("_growth", "_rate")) or col == "entrant_survival":
+        try:
+            return fmt.pct(float(value), 1, sign=False)
+        except (TypeError, ValueError):
+            return str(value)
+    if col == "year":
+        return fmt.year(value)
+    if col == "status" and str(value) in STATUS_LABELS:
+        return status_label(value, lang)
+    if col in VALUE_LABELS and str(value) in VALUE_LABELS[col]:
+        return fmt.msg(VALUE_LABELS[col][str(value)])
+    if col == "province" and isinstance(value, str):
+        return province_label(value, lang)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return fmt.numeric_date(value)
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    if isinstance(value, float):
+        return fmt.num(value, 3 if abs(value) < 100 else 0)
+    if isinstance(value, int):
+        return fmt.int(value)
+    return str(value)
+
+
+def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None = None, params: Params | None = None,
+                  limit: int = 15, columns: list[str] | None = None, chart: dict | None = None,
+                  sid: str = "", note: str = "") -> Section:
+    cols = [c for c in (columns or list(df.columns)) if c in df.columns]
+    head = df[cols].head(limit)
+    rows = [[fmt_cell(c, v, lang) for c, v in zip(cols, r)] for r in head.itertuples(index=False, name=None)]
+    fmt = fmt_of(lang)
+    headers = [fmt.msg(COLUMN_LABELS[c]) if c in COLUMN_LABELS else c for c in cols]
+    links = {}
+    if table:
+        q = {k: v for k, v in (params.__dict__ if params else {}).items() if v not in (None, "")}
+        qs = ("?" + urllib.parse.urlencode(q)) if q else ""
+        links = {"CSV": f"/download/{table}.csv{qs}", "Excel": f"/download/{table}.xlsx{qs}",
+                 "JSON": f"/api/v1/tables/{table}{qs}"}
+    return Section(title=title, columns=headers, rows=rows, total=len(df), chart=chart, links=links,
+                   id=sid or (table or title).replace(" ", "-"), note=note)
+
+
+#: Datasets with more rows than this are served from ``/charts/data/<name>.json`` instead of inline.
+INLINE_ROWS = 300
+
+
+def externalise(ctx: DataContext, spec: dict | None) -> dict | None:
+    """Move large inline datasets of a Vega-Lite spec to URLs served by :func:`chart_data`.
+
+    Altair names inline datasets by a hash of their content (``data-<md5>``), so the URL is immutable and the
+    browser may cache it; the page itself stays small.
+    """
+    if not spec or "datasets" not in spec:
+        return spec
+    spec = dict(spec)
+    datasets = dict(spec["datasets"])
+    moved = {}
+    for name, values in datasets.items():
+        if isinstance(values, list) and len(values) > INLINE_ROWS and re.fullmatch(r"data-[0-9a-f]+", name):
+            import json
+            ctx.remember_chart(name, json.dumps(values, separators=(",", ":")).encode())
+            moved[name] = f"/charts/data/{name}.json"
+    if not moved:
+        return spec
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items() if k != "datasets"}
+            data = out.get("data")
+            if isinstance(data, dict) and data.get("name") in moved:
+                out["data"] = {"url": moved[data["name"]], "format": {"type": "json"}}
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+    out = walk(spec)
+    keep = {k: v for k, v in datasets.items() if k not in moved}
+    if keep:
+        out["datasets"] = keep
+    return out
+
+
+def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
+    """Run ``build``; turn missing modules, empty selections and user errors into a note."""
+    try:
+        return build()
+    except Unavailable as exc:
+        return Section(title, "unavailable", exc.what)
+    except NoDataError as exc:
+        return Section(title, "nodata", str(exc))
+    except TradepulseError as exc:
+        return Section(title, "error", str(exc))
+
+
+def params_of(request: Request, lang: str, filters: tuple[str, ...] = ("year", "partner", "product", "province")
+              ) -> Params:
+    """The page's filters from the query string; only the filters the page uses are read (others never
+    enter the cache key).  Syntax is checked here (422); existence by :func:`tradepulse.web.validate.check`."""
+    q = request.query_params
+
+    def s(name: str) -> str | None:
+        if name not in filters:
+            return None
+        v = (q.get(name) or "").strip()
+        if len(v) > 200:
+            raise HTTPException(422, f"{name} is longer than 200 characters")
+        return v or None
+    year = parse_year(q.get("year")) if "year" in filters else None
+    return Params(year=year, partner=s("partner"), product=s("product"), province=s("province"), lang=lang)
+
+
+def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext, Params, str], list[Section]],
+             filters: tuple[str, ...], p: Params, lang: str) -> str:
+    """The page body (filters + sections) as HTML, cached: it depends only on the data, filters and language
+    (never on the user), so every visitor shares it and a warm request only renders the small shell.
+    The filter values are checked first (:func:`tradepulse.web.validate.check`), so an unknown value is a
+    404 and never enters the cache."""
+    check(ctx, p, filters)
+
+    def make() -> str:
+        try:
+            sections = build(ctx, p, lang)
+        except TradepulseError as exc:  # e.g. no warehouse
+            sections = [Section(fmt_of(lang).gettext(PAGE_TITLES[key]), "error", str(exc))]
+        for sec in sections:
+            sec.chart = externalise(ctx, sec.chart)
+        years = ctx.cached(("years", ctx.focus), lambda: _years(ctx)) if filters else []
+        choices = province_choices(ctx, p.province, lang) if "province" in filters else []
+        return TEMPLATES[lang].get_template("_content.html").render(
+            sections=sections, params=p, filters=filters, years=years, path=path, lang=lang, fmt=fmt_of(lang),
+            province_choices=choices)
+    html = ctx.cached(("html", key, path, p.key()), make)
+    sources_text(ctx)             # for the page shell's footer (it only peeks)
+    return html
+
+
+async def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
+               filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
+    """An indicator page: the cached body when there is one, else computed in the worker pool (single
+    flight per page and filters, per-client cap) — the event loop never computes or waits on a lock."""
+    ctx: DataContext = request.app.state.ctx
+    lang = lang_of(request)
+    p = params_of(request, lang, filters)
+    path = request.url.path
+    ck = ("html", key, path, p.key())
+    html = ctx.peek(ck)
+    if html is None:
+        html = await request.app.state.computer.run(
+            request, ck, functools.partial(_content, ctx, path, key, build, filters, p, lang))
+    return render(request, "page.html", title=fmt_of(lang).gettext(PAGE_TITLES[key]), key=key,
+                  content=Markup(html))
+
+
+def province_choices(ctx: DataContext, current: str | None, lang: str) -> list[tuple[str, str]]:
+    """``(value, label)`` options of the province filter: every province in the data (value = the stored
+    English name, label = :func:`province_label`), plus the current filter when it is another spelling or a
+    comma-separated comparison (``Tehran,Isfahan`` → ``تهران، اصفهان``), so the form sends it back unchanged."""
+    try:
+        names = ctx.cached(("province-names",), lambda: _province_names(ctx))
+    except (TradepulseError, Unavailable):
+        names = []
+    out = [(n, province_label(n, lang)) for n in names]
+    if current and current not in names:
+        from tradepulse.reference.provinces import listed_name
+        parts = [x.strip() for x in current.split(",") if x.strip()]
+        sep = "، " if lang == "fa" else ", "
+        out.append((current, sep.join(province_label(listed_name(x), lang) for x in parts)))
+    return out
+
+
+def _years(ctx: DataContext) -> list[int]:
+    t = ctx.flows()
+    return sorted(int(y) for y in t.filter(t.reporter == ctx.focus).select("year").distinct().to_pandas()["year"])
+
+
+def _province_names(ctx: DataContext) -> list[str]:
+    t = ctx.flows()
+    t = t.filter(t.province.notnull())
+    return sorted(str(p) for p in t.select("province").distinct().to_pandas()["province"])
+
+
