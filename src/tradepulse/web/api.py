@@ -154,12 +154,13 @@ async def table(request: Request, name: str = PathParam(..., max_length=64),
         return JSONResponse({"table": name, "total": total, "limit": limit, "offset": offset,
                              "columns": [str(c) for c in df.columns], "items": records(df)})
 
-    def full() -> tuple[list[str], list[dict[str, Any]]]:
+    def full() -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
+        from tradepulse.meta import meta_of
         df = get_table(ctx, name, params)
-        return [str(c) for c in df.columns], records(df)
-    columns, items = await compute_table(request, spec, params, ("api", name, params.key()), full)
+        return [str(c) for c in df.columns], records(df), meta_of(df).to_dict()
+    columns, items, meta = await compute_table(request, spec, params, ("api", name, params.key()), full)
     body = {"table": name, "total": len(items), "limit": limit, "offset": offset, "columns": columns,
-            "items": items[offset:offset + limit]}
+            "items": items[offset:offset + limit], "meta": meta}
     # returned as a ready response (the shape is the table's page model; skipping re-validation keeps it fast)
     return JSONResponse(body)
 

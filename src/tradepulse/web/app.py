@@ -26,7 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
-from tradepulse.web import api, pages
+from tradepulse.web import api, datasets, pages
 from tradepulse.web.assets import MemoryStatic
 from tradepulse.web.data import (
     DataContext,
@@ -117,6 +117,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
 
     app.mount("/static", MemoryStatic(HERE / "static"), name="static")
     app.include_router(api.router)
+    app.include_router(datasets.router)
     app.include_router(pages.router)
 
     @app.get("/docs", include_in_schema=False)

@@ -9,7 +9,7 @@ columns when an indicator module adds one (``additionalProperties`` stays allowe
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -51,4 +51,15 @@ def page_model(spec: TableSpec) -> type[BaseModel]:
     return create_model(title, __doc__=f"One page of table {spec.name}.",
                         table=(str, ...), total=(int, Field(description="rows after filtering, before pagination")),
                         limit=(int, ...), offset=(int, ...), columns=(list[str], ...),
-                        items=(list[row_model(spec.name)], ...))
+                        items=(list[row_model(spec.name)], ...),
+                        meta=(Meta | None, Field(None, description="what the rows stand on: dataset, coverage, "
+                                                 "warnings (tradepulse.meta)")))
+
+
+class Meta(BaseModel):
+    """Provenance of a table: the dataset it was computed from, its coverage and warnings."""
+
+    dataset: str | None = None
+    coverage: dict[str, Any] = {}
+    warnings: list[str] = []
+    considered: list[str] = []

@@ -10,7 +10,7 @@ from tradepulse.i18n import N_, NC_
 NAV = (("overview", "/", N_("Overview")), ("products", "/products", N_("Products")),
        ("markets", "/markets", N_("Markets")), ("provinces", "/provinces", N_("Provinces")),
        ("targets", "/targets", N_("Targets")), ("groups", "/groups", N_("Working groups")),
-       ("briefs", "/briefs", N_("Briefs")))
+       ("briefs", "/briefs", N_("Briefs")), ("datasets", "/datasets", N_("Datasets")))
 PAGE_TITLES = {key: label for key, _href, label in NAV}
 
 #: Column headers (gettext messages); other columns are shown by their name.

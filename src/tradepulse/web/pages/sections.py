@@ -101,8 +101,23 @@ def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None 
         qs = ("?" + urllib.parse.urlencode(q)) if q else ""
         links = {"CSV": f"/download/{table}.csv{qs}", "Excel": f"/download/{table}.xlsx{qs}",
                  "JSON": f"/api/v1/tables/{table}{qs}"}
+    notice = data_notice(df, lang)
     return Section(title=title, columns=headers, rows=rows, total=len(df), chart=chart, links=links,
-                   id=sid or (table or title).replace(" ", "-"), note=note)
+                   id=sid or (table or title).replace(" ", "-"), note=" ".join(x for x in (note, notice) if x))
+
+
+def data_notice(result, lang: str) -> str:
+    """What a table stands on, for the reader: its dataset and every warning of its meta (English text under
+    a translated lead, like other module details).  Empty when the result carries no meta."""
+    from tradepulse.meta import meta_of
+
+    meta = meta_of(result)
+    if not meta.dataset and not meta.warnings:
+        return ""
+    _ = fmt_of(lang).gettext
+    parts = [f"{_('Dataset')}: {meta.dataset}."] if meta.dataset else []
+    parts += [f"{_('Warning')}: {w}" for w in meta.warnings]
+    return " ".join(parts)
 
 
 #: Datasets with more rows than this are served from ``/charts/data/<name>.json`` instead of inline.
