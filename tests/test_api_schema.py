@@ -55,7 +55,7 @@ def test_api_has_no_server_errors(api_schema, mode):
             ran.append(op.path)
         except Unsatisfiable:
             # an operation without parameters has no invalid input to generate
-            assert mode == "negative" and op.path == "/api/v1/tables", op.path
+            assert mode == "negative" and op.path in ("/api/v1/tables", "/api/v1/datasets"), op.path
     assert {"/api/v1/tables/trade", "/api/v1/tables/diversification", "/download/{name}.{fmt}"} <= set(ran)
 
 
