@@ -183,6 +183,10 @@ def test_zaf_brief_has_no_iran_target_no_tota_and_data_notes(mixed):
     assert not re.search(r"\bTOTA\b", html) and "syria-total-trade" not in html   # no product read as "TOTA"
     assert b.data_notes and b.data_notes[0].startswith("datasets read: ")
     assert "Data notes" in html
+    # the Atlas's published projection beside our complexity figures (issue 21), read from atlas-common-data
+    from tradepulse.reference.atlas import growth_projection
+    gp = growth_projection("ZAF")
+    assert b.atlas["rate"] == gp.rate and f"{gp.rate:.1f}% a year" in html and 'id="atlas-reference"' in html
     for section in ("movers", "new_rca"):         # product sections never read all-goods TOTAL rows
         frame = getattr(b, section)
         if frame is not None:

@@ -81,6 +81,7 @@ class Brief:
     markets: dict | None = None
     exporters: dict | None = None                          # firm-level figures (sections.exporters)
     opportunities: pd.DataFrame | None = None
+    atlas: dict | None = None                              # the Atlas's published ECI and growth projection
     targets: list[dict] = field(default_factory=list)
     targets_scope: str = ""
     overdue: list[dict] = field(default_factory=list)
@@ -130,7 +131,7 @@ class Brief:
                 "week_start": self.week.start.isoformat(), "week_end": self.week.end.isoformat(),
                 "as_of": self.as_of.isoformat(), "latest_year": self.latest_year, "group": self.group,
                 "headline": self.headline, "movers": frame(self.movers), "new_rca": frame(self.new_rca),
-                "opportunities": frame(self.opportunities), "targets": targets, "markets": markets,
+                "opportunities": frame(self.opportunities), "atlas": self.atlas, "targets": targets, "markets": markets,
                 "exporters": self.exporters,
                 "overdue": self.overdue, "due": self.due, "done": self.done, "meetings": self.meetings,
                 "notes": self.notes, "data_notes": self.data_notes, "synthetic": self.synthetic,
@@ -274,6 +275,13 @@ def _trade_part(brief: Brief, wh, fmt: Formatter, n_top: int) -> None:
     if brief.province is None:
         brief.opportunities = attempt("opportunities",
                                       lambda: sections.opportunities(wh, brief.reporter, y, n_top))
+        try:   # a published reference beside our own complexity figures (issue 21)
+            from tradepulse.reference.atlas import growth_projection
+            gp = growth_projection(brief.reporter)
+            brief.atlas = {"rate": gp.rate, "base_year": gp.base_year, "end_year": gp.base_year + gp.horizon_years,
+                           "edition": gp.edition, "eci": gp.atlas_eci}
+        except (NoDataError, UnknownNameError, ImportError):
+            brief.atlas = None
     else:
         brief.notes["opportunities"] = N_("Opportunities are computed for the whole country; see the national "
                                           "brief.")
