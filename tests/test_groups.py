@@ -63,20 +63,24 @@ def _group_with_action(svc: GroupService):
 
 
 def test_migrations_create_schema_at_head(factory):
-    """Alembic (programmatic config, no alembic.ini) creates every table and stamps revision 0001."""
+    """Alembic (programmatic config, no alembic.ini) creates every table and stamps the head revision."""
+    from alembic.script import ScriptDirectory
+
+    from tradepulse.groups.db import alembic_config
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     engine = factory.kw["bind"]
     names = set(inspect(engine).get_table_names())
     assert {"institutions", "working_groups", "group_members", "people", "meetings", "meeting_attendees",
             "decisions", "action_items", "audit_log", "users", "alembic_version"} <= names
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head
     # running the factory again is a no-op (idempotent upgrade)
     session_factory(str(engine.url.render_as_string(hide_password=False))).kw["bind"].dispose()
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head
     # the migration is reversible: down to base leaves only alembic_version, up again restores all
     downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"} and current_revision(engine) is None
     upgrade(engine)
-    assert "action_items" in inspect(engine).get_table_names() and current_revision(engine) == "0001"
+    assert "action_items" in inspect(engine).get_table_names() and current_revision(engine) == head
 
 
 def test_seed_institutions_bilingual_and_idempotent(svc):

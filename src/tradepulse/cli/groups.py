@@ -15,8 +15,10 @@ from tradepulse.cli.common import console, friendly_errors
 groups_app = typer.Typer(name="groups", help="Provincial working groups: members, meetings, decisions, "
                          "action items, CSV import/export and the audit log.", no_args_is_help=True)
 
-DbOption = typer.Option(None, "--db", help="SQLAlchemy URL of the groups database "
-                        "(default: $TRADEPULSE_GROUPS_DB or sqlite:///~/.tradepulse/groups.sqlite).")
+DbOption = typer.Option(None, "--groups-db", "--db", help="Groups database: a SQLite file path or an "
+                        "SQLAlchemy URL (default: $TRADEPULSE_GROUPS_DB or ~/.tradepulse/groups.sqlite).")
+CalendarOption = typer.Option("auto", "--calendar", help="Calendar of typed dates: auto (year < 1700 is "
+                              "Solar Hijri, e.g. 1405-09-16; else Gregorian, e.g. 2026-12-07), sh or gregorian.")
 ActorOption = typer.Option(None, "--actor", help="Name recorded in the audit log (default: your login).")
 
 
@@ -31,9 +33,9 @@ def _actor(actor: Optional[str]) -> str:
 
 @contextmanager
 def _service(db: Optional[str]):
-    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.db import groups_url, session_factory
     from tradepulse.groups.service import GroupService
-    factory = session_factory(db)
+    factory = session_factory(groups_url(db))
     try:
         with factory() as session:
             yield GroupService(session)
@@ -41,14 +43,10 @@ def _service(db: Optional[str]):
         factory.kw["bind"].dispose()
 
 
-def _date(value: Optional[str], what: str) -> Optional[dt.date]:
-    from tradepulse.errors import TradepulseError
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise TradepulseError(f"bad {what} {value!r}: use YYYY-MM-DD (Gregorian)") from None
+def _date(value: Optional[str], what: str, calendar: str = "auto") -> Optional[dt.date]:
+    """A typed date (Solar Hijri when the year < 1700 unless ``--calendar``) → Gregorian; one-line error."""
+    from tradepulse.groups.dates import parse_day
+    return parse_day(value, calendar, what)
 
 
 def _actions_table(actions, title: str, as_of: dt.date):
@@ -119,16 +117,19 @@ def add_person(full_name: str, institution: str,
 
 @groups_app.command("record-meeting")
 @friendly_errors
-def record_meeting(group: str, date: str = typer.Argument(..., help="Gregorian date YYYY-MM-DD."),
+def record_meeting(group: str, date: str = typer.Argument(..., help="Date YYYY-MM-DD: Solar Hijri when the "
+                                                         "year < 1700 (1405-09-16), else Gregorian."),
                    title: str = typer.Option("", "--title"), minutes: str = typer.Option("", "--minutes"),
                    minutes_file: Optional[Path] = typer.Option(None, "--minutes-file", exists=True),
                    attendee: Optional[List[str]] = typer.Option(None, "--attendee", help="Person name (repeat)."),
+                   absent: Optional[List[str]] = typer.Option(None, "--absent", help="Absent person (repeat)."),
+                   calendar: str = CalendarOption,
                    db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
-    """Record a meeting with attendees and minutes."""
+    """Record a meeting with attendees (present / absent) and minutes."""
     text = minutes_file.read_text(encoding="utf-8") if minutes_file else minutes
     with _service(db) as svc:
-        m = svc.record_meeting(group, _date(date, "date"), title=title, minutes=text, attendees=attendee or (),
-                               actor=_actor(actor))
+        m = svc.record_meeting(group, _date(date, "date", calendar), title=title, minutes=text,
+                               attendees=attendee or (), absent=absent or (), actor=_actor(actor))
         console.print(f"recorded meeting {m.id} on {m.date} ({m.date_jalali} Jalali), "
                       f"{len(m.attendees)} attendees")
 
@@ -138,13 +139,14 @@ def record_meeting(group: str, date: str = typer.Argument(..., help="Gregorian d
 def update_meeting(meeting_id: int, title: Optional[str] = typer.Option(None, "--title"),
                    minutes: Optional[str] = typer.Option(None, "--minutes"),
                    minutes_file: Optional[Path] = typer.Option(None, "--minutes-file", exists=True),
-                   date: Optional[str] = typer.Option(None, "--date", help="Gregorian YYYY-MM-DD."),
+                   date: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (SH when year < 1700)."),
                    attendee: Optional[List[str]] = typer.Option(None, "--attendee", help="Replaces the list (repeat)."),
-                   db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
+                   calendar: str = CalendarOption, db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
     """Change a meeting's title, minutes, date or attendees (audited)."""
     text = minutes_file.read_text(encoding="utf-8") if minutes_file else minutes
     with _service(db) as svc:
-        m = svc.update_meeting(meeting_id, _actor(actor), title=title, minutes=text, date=_date(date, "date"),
+        m = svc.update_meeting(meeting_id, _actor(actor), title=title, minutes=text,
+                               date=_date(date, "date", calendar),
                                attendees=attendee)
         console.print(f"meeting {m.id} on {m.date} ({m.date_jalali} Jalali), {len(m.attendees)} attendees")
 
@@ -162,15 +164,15 @@ def add_decision(meeting_id: int, text: str, db: Optional[str] = DbOption, actor
 @friendly_errors
 def add_action(group: str, title: str,
                owner: str = typer.Option(..., "--owner", help="Owner institution code or name."),
-               deadline: Optional[str] = typer.Option(None, "--deadline", help="YYYY-MM-DD."),
+               deadline: Optional[str] = typer.Option(None, "--deadline", help="YYYY-MM-DD (SH when year < 1700)."),
                decision: Optional[int] = typer.Option(None, "--decision", help="Decision id."),
                target: Optional[str] = typer.Option(None, "--target", help="Linked roadmap target id."),
                indicator: Optional[str] = typer.Option(None, "--indicator", help="Linked indicator name."),
-               status: str = typer.Option("open", "--status"),
+               status: str = typer.Option("open", "--status"), calendar: str = CalendarOption,
                db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
     """Add an action item."""
     with _service(db) as svc:
-        a = svc.add_action(group, title, owner, _date(deadline, "deadline"), decision_id=decision, status=status,
+        a = svc.add_action(group, title, owner, _date(deadline, "deadline", calendar), decision_id=decision, status=status,
                            target_id=target, indicator=indicator, actor=_actor(actor))
         console.print(f"added action {a.id} (version {a.version})")
 
@@ -186,9 +188,10 @@ def update_action(action_id: int,
                   note: Optional[str] = typer.Option(None, "--note"),
                   target: Optional[str] = typer.Option(None, "--target"),
                   indicator: Optional[str] = typer.Option(None, "--indicator"),
+                  calendar: str = CalendarOption,
                   db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
     """Change an action item; fails with a conflict if someone saved a newer version first."""
-    changes = {k: v for k, v in dict(status=status, deadline=deadline, owner=owner, title=title, note=note,
+    changes = {k: v for k, v in dict(status=status, deadline=_date(deadline, "deadline", calendar), owner=owner, title=title, note=note,
                                      target_id=target, indicator=indicator).items() if v is not None}
     with _service(db) as svc:
         a = svc.update_action(action_id, version, _actor(actor), **changes)
@@ -201,9 +204,9 @@ def list_actions(group: Optional[str] = typer.Option(None, "--group"),
                  status: Optional[str] = typer.Option(None, "--status"),
                  overdue: bool = typer.Option(False, "--overdue", help="Only open items past their deadline."),
                  as_of: Optional[str] = typer.Option(None, "--as-of", help="Date for --overdue (default today)."),
-                 db: Optional[str] = DbOption):
+                 calendar: str = CalendarOption, db: Optional[str] = DbOption):
     """List action items (overdue ones in red)."""
-    day = _date(as_of, "date") or dt.date.today()
+    day = _date(as_of, "date", calendar) or dt.date.today()
     with _service(db) as svc:
         items = svc.overdue_actions(day, group=group) if overdue else svc.actions(group=group, status=status)
         title = f"overdue actions as of {day}" if overdue else "actions"

@@ -23,6 +23,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _ENGINES: dict[str, Engine] = {}
 
 
+def groups_url(db: str | Path | None = None) -> str:
+    """The groups database as an SQLAlchemy URL: ``db`` may be a URL (``postgresql+psycopg://…``,
+    ``sqlite:///…``) or a plain SQLite file path (→ ``sqlite:///<absolute path>``); None → the default."""
+    if db is None or str(db) == "":
+        return default_groups_url()
+    s = str(db)
+    return s if "://" in s else f"sqlite:///{Path(s).expanduser().resolve()}"
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: the configured groups DB).
 
@@ -30,7 +39,7 @@ def make_engine(url: str | None = None) -> Engine:
     and enforced foreign keys; ``sqlite://`` (in-memory) shares one connection.  Parent directories of
     SQLite files are created.
     """
-    url = url or default_groups_url()
+    url = groups_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         memory = u.database in (None, "", ":memory:")
