@@ -281,7 +281,7 @@ def test_csv_round_trip_and_errors(svc, factory, tmp_path, groups_url):
 
     other = session_factory(f"sqlite:///{tmp_path / 'other.sqlite'}")
     with other() as s2:
-        assert import_csv(GroupService(s2), tmp_path / "a") == counts
+        assert import_csv(GroupService(s2), tmp_path / "a").added == counts
         export_csv(GroupService(s2), tmp_path / "b")
     other.kw["bind"].dispose()
 
@@ -293,11 +293,11 @@ def test_csv_round_trip_and_errors(svc, factory, tmp_path, groups_url):
         m = pd.read_csv(folder / "meetings.csv", dtype=str).fillna("")
         d = pd.read_csv(folder / "decisions.csv", dtype=str).fillna("")
         a = pd.read_csv(folder / "actions.csv", dtype=str).fillna("")
-        d = d.merge(m[["ref", "group", "date", "title"]].rename(columns={"ref": "meeting_ref"}), on="meeting_ref")
-        a = a.merge(d[["ref", "text"]].rename(columns={"ref": "decision_ref"}), on="decision_ref", how="left")
-        out["meetings"] = m.drop(columns="ref").sort_values(["group", "date"]).reset_index(drop=True)
-        out["decisions"] = d.drop(columns=["ref", "meeting_ref"]).sort_values(["group", "date"]).reset_index(drop=True)
-        out["actions"] = a.drop(columns=["ref", "decision_ref"]).fillna("").sort_values(
+        d = d.merge(m[["id", "group", "date", "title"]].rename(columns={"id": "meeting_id"}), on="meeting_id")
+        a = a.merge(d[["id", "text"]].rename(columns={"id": "decision_id"}), on="decision_id", how="left")
+        out["meetings"] = m.drop(columns="id").sort_values(["group", "date"]).reset_index(drop=True)
+        out["decisions"] = d.drop(columns=["id", "meeting_id"]).sort_values(["group", "date"]).reset_index(drop=True)
+        out["actions"] = a.drop(columns=["id", "decision_id"]).fillna("").sort_values(
             ["group", "title", "deadline"]).reset_index(drop=True)
         return out
 
@@ -334,7 +334,7 @@ def test_import_actions_csv_alone(svc, tmp_path):
     (folder / "actions.csv").write_text(
         "group,decision_ref,title,owner,deadline,status,version\n"
         f"Tehran working group,{d.id},Call the exporters,edbi,2026-04-01,in_progress,7\n", encoding="utf-8")
-    assert import_csv(svc, folder, actor="web")["actions"] == 1
+    assert import_csv(svc, folder, actor="web").added["actions"] == 1
     new = [a for a in svc.actions(group=g.id) if a.title == "Call the exporters"][0]
     assert (new.decision_id, new.version, new.status, new.owner.code) == (d.id, 1, "in_progress", "edbi")
     assert svc.audit("action_items", new.id)[0].actor == "web"
@@ -342,7 +342,7 @@ def test_import_actions_csv_alone(svc, tmp_path):
         "group,decision_ref,title,owner\nTehran working group,999,x,edbi\n", encoding="utf-8")
     with pytest.raises(InputError, match="no decision '999' in the database"):
         import_csv(svc, folder)
-    (folder / "actions.csv").write_text("group,title\nTehran working group,x\n", encoding="utf-8")
+    (folder / "actions.csv").write_text("group,title\nTehran working group,y\n", encoding="utf-8")
     with pytest.raises(InputError, match="missing column"):
         import_csv(svc, folder)
 

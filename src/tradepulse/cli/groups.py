@@ -241,13 +241,25 @@ def export_csv(out_dir: Path = typer.Argument(..., help="Directory to write the 
 
 @groups_app.command("import-csv")
 @friendly_errors
-def import_csv(in_dir: Path = typer.Argument(..., help="Directory with CSV files as written by export-csv."),
+def import_csv(in_dir: Path = typer.Argument(..., help="Directory with CSV files as written by export-csv "
+                                             "(or the web's actions / meetings downloads)."),
+               dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
                db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
-    """Import CSV files (all or nothing; errors name file, line and column)."""
+    """Import CSV files idempotently: rows with an id update that record, others match their natural key;
+    an unchanged export changes nothing (all or nothing; errors name file, line and column)."""
+    from rich.table import Table
+
     from tradepulse.groups.csvio import import_csv as _import
     with _service(db) as svc:
-        counts = _import(svc, in_dir, actor=_actor(actor))
-    console.print("imported " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        report = _import(svc, in_dir, actor=_actor(actor), dry_run=dry_run)
+    if report.changes:
+        t = Table(title="would change" if dry_run else "changes")
+        for col in ("file", "line", "record", "field", "old", "new"):
+            t.add_column(col, overflow="fold")
+        for f, line, key, fld, old, new in report.changes:
+            t.add_row(f, str(line), key, fld, old, new)
+        console.print(t)
+    console.print(report.summary())
 
 
 @groups_app.command("audit")

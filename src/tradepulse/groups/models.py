@@ -19,6 +19,8 @@ from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Integer, Me
                         Text, UniqueConstraint, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tradepulse.i18n import N_
+
 #: Naming convention so Alembic migrations get stable constraint names on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,6 +31,9 @@ NAMING = {
 }
 
 ACTION_STATUSES = ("open", "in_progress", "done", "cancelled")
+#: Action statuses → label (gettext msgids shared with the web's status labels).
+STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done"),
+                 "cancelled": N_("cancelled")}
 ROLES = ("viewer", "secretary", "admin")
 SCOPES = ("province", "national")
 
