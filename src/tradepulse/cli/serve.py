@@ -43,6 +43,9 @@ def register(app: typer.Typer) -> None:
         secret_key: Optional[str] = typer.Option(None, "--secret-key", envvar="TRADEPULSE_SECRET_KEY",
                                                  help="Key signing session cookies (default: random per start)."),
         focus: Optional[str] = typer.Option(None, "--focus", help="Focus country ISO3 (default: $TRADEPULSE_FOCUS or IRN)."),
+        public_indicators: bool = typer.Option(True, "--public-indicators/--no-public-indicators",
+                                               help="Indicator pages open to anonymous visitors (default) or "
+                                                    "behind the login; working-group data always needs a login."),
     ) -> None:
         """Run the dashboard (pages, CSV/Excel downloads, JSON API at /api/v1, OpenAPI at /docs)."""
         import uvicorn
@@ -57,7 +60,8 @@ def register(app: typer.Typer) -> None:
         url = groups_db or default_groups_url()
         url = url if "://" in url else f"sqlite:///{Path(url).expanduser().resolve()}"
         _seed_demo_groups(Path(wh), url)
-        app_ = create_app(wh, url, secret_key, focus=(focus or DEFAULT_FOCUS).upper())
+        app_ = create_app(wh, url, secret_key, focus=(focus or DEFAULT_FOCUS).upper(),
+                          public_indicators=public_indicators)
         shown = f"[{host}]" if ":" in host else host
         console.print(f"[bold green]tradepulse dashboard[/] on [link]http://{shown}:{port}/[/link] "
                       f"(warehouse {wh}; Ctrl+C stops)", soft_wrap=True)

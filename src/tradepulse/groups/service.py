@@ -57,7 +57,7 @@ SEED_INSTITUTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 #: Fields of an action item a caller may change with ``update_action``.
-ACTION_FIELDS = ("title", "owner", "deadline", "status", "target_id", "indicator", "note")
+ACTION_FIELDS = ("title", "owner", "deadline", "status", "target_id", "indicator", "note", "decision_id")
 
 
 def _text(value: Any) -> str | None:
@@ -482,7 +482,15 @@ class GroupService:
                     done = (today or dt.date.today()) if val == "done" else None
                     if done != current.completed_on:
                         values["completed_on"] = (current.completed_on, done, done)
+            elif key == "decision_id":
+                val = int(val) if val not in (None, "") else None
+                if val is not None and self.s.get(Decision, val) is None:
+                    raise UnknownNameError("decision", str(val))
+                if val != current.decision_id:
+                    values[key] = (current.decision_id, val, val)
             else:
+                if key == "title" and not str(val).strip():
+                    raise TradepulseError("an action item needs a title")
                 if val != getattr(current, key):
                     values[key] = (getattr(current, key), val, val)
         if not values:
@@ -605,6 +613,8 @@ class GroupService:
                     a.owner = self.institution(value)
                 elif r.field in ("deadline", "completed_on"):
                     setattr(a, r.field, dt.date.fromisoformat(value) if value else None)
+                elif r.field == "decision_id":
+                    a.decision_id = int(value) if value else None
                 else:
                     setattr(a, r.field, value if value is not None or r.field in ("target_id", "indicator")
                             else "")

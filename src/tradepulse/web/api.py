@@ -52,6 +52,18 @@ def ctx_of(request: Request) -> DataContext:
     return request.app.state.ctx
 
 
+#: Tables of the working-group database: readable after a login (viewer and up) only.
+GROUP_TABLES = {"actions", "meetings"}
+
+
+def check_access(request: Request, name: str) -> None:
+    """401/403 unless the visitor may read table ``name``: group tables need a login; indicator tables too
+    when the app was started without public indicators."""
+    from tradepulse.web.security import require_role
+    if name in GROUP_TABLES or not getattr(request.app.state, "public_indicators", True):
+        require_role(request, "viewer")
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-safe records: NaN/inf → None, NumPy scalars → Python, dates → ISO strings."""
     out = []
@@ -96,6 +108,7 @@ def table(request: Request, name: str = PathParam(..., max_length=64),
           province: str | None = ProvinceQ, lang: str = LangQ,
           limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> TablePage:
     """One page of table ``name`` after filtering (see ``/api/v1/tables`` for the names)."""
+    check_access(request, name)
     ctx = ctx_of(request)
     params = params_from(year, partner, product, province, lang)
     spec = TABLES.get(name)
@@ -140,6 +153,7 @@ def download(request: Request, name: str = PathParam(..., max_length=64),
              year: int | None = YearQ, partner: str | None = PartnerQ, product: str | None = ProductQ,
              province: str | None = ProvinceQ, lang: str = LangQ) -> Response:
     """The whole filtered table ``name`` as CSV (UTF-8 with BOM) or Excel."""
+    check_access(request, name)
     df = get_table(ctx_of(request), name, params_from(year, partner, product, province, lang))
     if len(df) > 1_048_000:
         raise HTTPException(400, "too many rows for one download; add filters")

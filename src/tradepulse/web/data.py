@@ -534,14 +534,20 @@ def _stored_provinces(column: pd.Series, asked: str) -> list[str]:
 
 
 def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Meetings with minutes and attendees (present / absent names), importable back as ``meetings.csv``."""
     GroupService = _groups_service(ctx)
     with ctx.session() as session:
-        ms = GroupService(session).meetings()
-        rows = [dict(id=m.id, group=m.group.name, province=m.group.province, date=m.date,
-                     date_jalali=m.date_jalali, title=m.title, attendees=len(m.attendees),
-                     decisions=" | ".join(d.text for d in m.decisions)) for m in ms]
-    df = pd.DataFrame(rows, columns=["id", "group", "province", "date", "date_jalali", "title", "attendees",
-                                     "decisions"])
+        svc = GroupService(session)
+        rows = []
+        for m in svc.meetings():
+            att = svc.attendance(m)
+            rows.append(dict(id=m.id, group=m.group.name, province=m.group.province, date=m.date,
+                             date_jalali=m.date_jalali, title=m.title, minutes=m.minutes,
+                             attendees=";".join(sorted(x.full_name for x, ok in att if ok)),
+                             absent=";".join(sorted(x.full_name for x, ok in att if not ok)),
+                             decisions=" | ".join(d.text for d in m.decisions), version=m.version))
+    df = pd.DataFrame(rows, columns=["id", "group", "province", "date", "date_jalali", "title", "minutes",
+                                     "attendees", "absent", "decisions", "version"])
     if p.year:
         df = df[pd.to_datetime(df["date"]).dt.year == p.year]
     if p.province:

@@ -352,6 +352,8 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
 
 async def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
                filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
+    if not getattr(request.app.state, "public_indicators", True):
+        require_role(request, "viewer")
     ctx: DataContext = request.app.state.ctx
     lang = lang_of(request)
     p = params_of(request, lang)
@@ -684,32 +686,48 @@ def logout(request: Request, csrf_token: str = Form("")):
 
 
 # ---------------------------------------------------------------- routes: working groups
-def _group_rows(svc, lang: str, group: str | None, today: dt.date) -> dict:
+def _group_rows(svc, lang: str, group: str | None, today: dt.date, user: dict | None = None) -> dict:
     fmt = fmt_of(lang)
     groups = svc.groups()
     meetings = svc.meetings(group=group)[-20:][::-1]
     actions = svc.actions(group=group)
+    editable = {g.id for g in groups if user and svc.role_in(user["username"], g.id) in ("secretary", "admin")}
+    meeting_rows = []
+    for m in meetings:
+        att = svc.attendance(m)
+        meeting_rows.append(dict(id=m.id, group=m.group.title(lang), date=fmt.numeric_date(m.date), title=m.title,
+                                 decisions=[d.text for d in m.decisions], minutes=(m.minutes or "")[:240],
+                                 present=[p.full_name for p, ok in att if ok],
+                                 absent=[p.full_name for p, ok in att if not ok]))
     return dict(
         groups=[dict(id=g.id, name=g.title(lang), province=g.province or "", scope=g.scope) for g in groups],
-        meetings=[dict(id=m.id, group=m.group.title(lang), date=fmt.numeric_date(m.date), title=m.title,
-                       decisions=[d.text for d in m.decisions],
-                       attendees=len(m.attendees)) for m in meetings],
-        actions=[dict(id=a.id, group=a.group.title(lang), title=a.title, owner=a.owner.name(lang),
-                      owner_code=a.owner.code, deadline=fmt.numeric_date(a.deadline),
+        meetings=meeting_rows, editable=editable,
+        actions=[dict(id=a.id, group=a.group.title(lang), group_id=a.group_id, title=a.title, owner=a.owner.name(lang),
+                      owner_code=a.owner.code, deadline=fmt.numeric_date(a.deadline), deadline_date=a.deadline,
                       deadline_iso=a.deadline.isoformat() if a.deadline else "", status=a.status,
                       version=a.version, note=a.note or "", overdue=a.is_overdue(today)) for a in actions],
     )
 
 
+def _back_of(request: Request) -> str:
+    """This page's path and query (filters, language), for forms to return to after a save."""
+    q = [(k, v) for k, v in request.query_params.multi_items() if k != "msg"]
+    if "lang" not in request.query_params and lang_of(request) != "en":
+        q.append(("lang", lang_of(request)))
+    return request.url.path + ("?" + urllib.parse.urlencode(q) if q else "")
+
+
 @router.get("/groups", response_class=HTMLResponse)
 def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9), msg: str = ""):
+    ctx: DataContext = request.app.state.ctx
+    # group data needs a login (viewer and up); without a groups database the page only says so
+    user = require_role(request, "viewer") if ctx.groups_url else None
     lang = lang_of(request)
     _ = fmt_of(lang).gettext
-    ctx: DataContext = request.app.state.ctx
     try:
         svc_mod = require("tradepulse.groups.service")
         with ctx.session() as session:
-            data = _group_rows(svc_mod.GroupService(session), lang, group, dt.date.today())
+            data = _group_rows(svc_mod.GroupService(session), lang, group, dt.date.today(), user)
         state, message = "ok", ""
     except Unavailable as exc:
         data, state, message = {}, "unavailable", exc.what
@@ -717,48 +735,90 @@ def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9
         data, state, message = {}, "error", str(exc)
     try:
         statuses = require("tradepulse.groups.models", "ACTION_STATUSES")
+        sh_parts = require("tradepulse.groups.dates", "sh_parts")
     except Unavailable:
-        statuses = ()
+        statuses, sh_parts = (), None
     return render(request, "groups.html", title=_("Working groups"), state=state, message=message,
-                  selected=group, statuses=statuses, msg=msg[:40], **data)
+                  selected=group, statuses=statuses, msg=msg[:40], back=_back_of(request), sh_parts=sh_parts,
+                  sh_year_now=sh_parts(dt.date.today())[0] if sh_parts else 0, **data)
 
 
 @router.post("/groups/actions/{action_id}")
 def edit_action(request: Request, action_id: int, version: int = Form(..., ge=0),
                 status: str = Form(..., max_length=16), note: str = Form("", max_length=4000),
-                deadline: str = Form("", max_length=10), csrf_token: str = Form("")):
+                deadline: str = Form("", max_length=10), deadline_y: str = Form("", max_length=4),
+                deadline_m: str = Form("", max_length=2), deadline_d: str = Form("", max_length=2),
+                back: str = Form("", max_length=2000), csrf_token: str = Form("")):
+    from tradepulse.web.group_forms import back_with, form_day, group_editor, safe_back
     check_csrf(request, csrf_token)
-    user = require_role(request, "secretary")
+    require_role(request, "viewer")
     ctx: DataContext = request.app.state.ctx
     svc_mod = require("tradepulse.groups.service")
     changes: dict[str, Any] = {"status": status, "note": note}
-    if deadline:
-        changes["deadline"] = deadline
+    day = form_day({"deadline": deadline, "deadline_y": deadline_y, "deadline_m": deadline_m,
+                    "deadline_d": deadline_d}, "deadline", "deadline")
+    if day is not None:
+        changes["deadline"] = day
     with ctx.session() as session:
+        svc = svc_mod.GroupService(session)
+        user = group_editor(request, svc, svc.action(action_id).group_id)   # secretary of this group
+        to = safe_back(back)
         try:
-            svc_mod.GroupService(session).update_action(action_id, version, user["username"], **changes)
+            svc.update_action(action_id, version, user["username"], **changes)
         except svc_mod.ConflictError:
-            return RedirectResponse(f"/groups?msg=conflict#action-{action_id}", status_code=303)
-    return RedirectResponse(f"/groups?msg=saved#action-{action_id}", status_code=303)
+            return back_with(to, "conflict", f"#action-{action_id}")
+    return back_with(to, "saved", f"#action-{action_id}")
 
 
 @router.post("/groups/import")
-async def import_actions(request: Request, file: UploadFile = File(...), csrf_token: str = Form("")):
-    """Import action items from one ``actions.csv`` (format of :mod:`tradepulse.groups.csvio`), ≤ 5 MB."""
+async def import_actions(request: Request, file: UploadFile = File(...), csrf_token: str = Form(""),
+                         back: str = Form("", max_length=2000)):
+    """Import ``actions.csv`` (or ``meetings.csv``): the page's own download or the CLI export (format of
+    :mod:`tradepulse.groups.csvio`; idempotent: ids update, unchanged rows stay), ≤ 5 MB."""
     from tradepulse.web.app import MAX_UPLOAD
+    from tradepulse.web.group_forms import back_with, group_editor, safe_back
     check_csrf(request, csrf_token)
-    user = require_role(request, "secretary")
+    user = require_role(request, "viewer")
     body = await file.read(MAX_UPLOAD + 1)
     if len(body) > MAX_UPLOAD:
         raise HTTPException(413, f"file larger than {MAX_UPLOAD // (1024 * 1024)} MB")
     csvio = require("tradepulse.groups.csvio")
     svc_mod = require("tradepulse.groups.service")
     ctx: DataContext = request.app.state.ctx
+    name = "meetings" if (file.filename or "").endswith("meetings.csv") else "actions"
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "actions.csv").write_bytes(body)
+        (Path(tmp) / f"{name}.csv").write_bytes(body)
         with ctx.session() as session:
-            added = csvio.import_csv(svc_mod.GroupService(session), tmp, actor=user["username"])
-    return RedirectResponse(f"/groups?msg=imported-{added.get('actions', 0)}", status_code=303)
+            svc = svc_mod.GroupService(session)
+            touched = _touched_groups(svc, tmp, name)
+            if not touched:
+                require_role(request, "secretary")
+            for gid in touched:                     # the uploader must be a secretary of every group named
+                group_editor(request, svc, gid)
+            report = csvio.import_csv(svc, tmp, actor=user["username"])
+    return back_with(safe_back(back), f"imported-{report.changed_rows}")
+
+
+def _touched_groups(svc, folder: str, name: str) -> set[int]:
+    """Ids of the groups named by the rows of an uploaded file."""
+    import csv as _csv
+    keys = require("tradepulse.groups.csvio")._header_keys()
+    with open(Path(folder) / f"{name}.csv", newline="", encoding="utf-8-sig") as fh:
+        rows = list(_csv.reader(fh))
+    if not rows:
+        return set()
+    cols = [keys.get(h.strip(), keys.get(h.strip().casefold(), h.strip())) for h in rows[0]]
+    if "group" not in cols:
+        return set()
+    at = cols.index("group")
+    out = set()
+    for r in rows[1:]:
+        if len(r) > at and r[at].strip():
+            try:
+                out.add(svc.group(r[at].strip()).id)
+            except TradepulseError:
+                pass
+    return out
 
 
 # ---------------------------------------------------------------- routes: users (admin)

@@ -1,0 +1,199 @@
+"""Working-group web forms (issue 16) with FastAPI's TestClient on the small SYNTHETIC demo site:
+meeting with attendees / decisions / actions in SH dates, edit every field, close with a note, undo,
+per-group roles (a Tehran secretary edits Tehran only), login for group data, filters and language kept
+after a save, 422 for out-of-range dates, downloads that re-import with 0 changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import urllib.parse
+
+import pytest
+
+from tradepulse.groups.db import session_factory
+from tradepulse.groups.service import GroupService
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from tradepulse.web.testing import demo_site
+    wh, url = demo_site(tmp_path_factory.mktemp("forms"))
+    f = session_factory(url)
+    with f() as s:
+        svc = GroupService(s)
+        svc.create_user("sec_tehran", "tehran-pass", "viewer")
+        svc.set_group_role("sec_tehran", "Tehran working group", "secretary")
+        svc.add_person("Sara Ahmadi", "customs", group="Tehran working group", email="sara@example.org")
+    f.kw["bind"].dispose()
+    return wh, url
+
+
+@pytest.fixture(scope="module")
+def app(site):
+    from tradepulse.web.app import create_app
+    return create_app(site[0], site[1], "test-secret", login_max_failures=50)
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def token(client, path="/login"):
+    m = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get(path).text)
+    assert m, path
+    return m.group(1)
+
+
+def login(client, user, password):
+    r = client.post("/login", data={"username": user, "password": password, "csrf_token": token(client),
+                                    "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def svc_of(site):
+    f = session_factory(site[1])
+    return f, GroupService(f())
+
+
+def test_group_data_needs_login(client, app):
+    assert client.get("/groups", follow_redirects=False).status_code == 303
+    for path in ("/api/v1/tables/actions", "/api/v1/tables/meetings"):
+        assert client.get(path).status_code == 401, path
+    for path in ("/download/actions.csv", "/download/meetings.xlsx"):      # a browser is sent to the login
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+    assert client.get("/groups/meetings/1", follow_redirects=False).headers["location"].startswith("/login")
+    assert client.get("/").status_code == 200                      # indicators stay public by default
+    assert client.get("/api/v1/tables/trade").status_code == 200
+    app.state.public_indicators = False                               # serve --no-public-indicators
+    try:
+        assert client.get("/", follow_redirects=False).status_code == 303
+        assert client.get("/api/v1/tables/trade").status_code == 401
+        assert client.get("/download/trade.csv", follow_redirects=False).status_code == 303
+    finally:
+        app.state.public_indicators = True
+    login(client, "viewer", "viewer-demo")
+    assert client.get("/api/v1/tables/actions").json()["total"] > 0
+    assert client.get("/groups").status_code == 200
+
+
+def test_secretary_week_in_solar_hijri(client, site):
+    f, svc = svc_of(site)
+    tehran, isfahan = svc.group("Tehran working group"), svc.group("Isfahan working group")
+    people = svc.people(tehran.id)
+    f.kw["bind"].dispose()
+    login(client, "sec_tehran", "tehran-pass")
+    page = client.get("/groups", params={"group": tehran.id, "lang": "fa"}).text
+    assert 'id="record-meeting"' in page and 'name="deadline_y"' in page      # SH selects in Persian
+    back = f"/groups?group={tehran.id}&lang=fa"
+    form_page = client.get(f"/groups/{tehran.id}/meetings/new", params={"back": back, "lang": "fa"}).text
+    assert 'name="date_y"' in form_page and "آذر" in form_page and 'type="date"' not in form_page
+    data = {"csrf_token": token(client, "/groups"), "back": back, "date_y": "1405", "date_m": "9", "date_d": "16",
+            "title": "جلسه هفتگی", "minutes": "صورت‌جلسه: بررسی اقدام‌ها",
+            f"att_{people[0].id}": "present", f"att_{people[1].id}": "present", f"att_{people[2].id}": "present",
+            f"att_{people[3].id}": "absent",
+            "dec_text_0": "تهیه فهرست صادرکنندگان", "dec_owner_0": "chamber_commerce",
+            "dec_link_0": "handicrafts-exports",
+            "dec_text_1": "پیگیری مشوق‌های صادراتی", "dec_owner_1": "edbi", "dec_link_1": "neighbours-exports",
+            "act_title_0": "ارسال فهرست به دبیرخانه", "act_owner_0": "chamber_commerce",
+            "act_deadline_0_y": "1405", "act_deadline_0_m": "9", "act_deadline_0_d": "30", "act_decision_0": "0",
+            "act_title_1": "جلسه با بانک", "act_owner_1": "edbi", "act_decision_1": "1"}
+    bad = {**data, "date_y": "1480"}
+    r = client.post(f"/groups/{tehran.id}/meetings", data=bad, follow_redirects=False)
+    assert r.status_code == 422 and "1279–1479" in r.text
+    r = client.post(f"/groups/{tehran.id}/meetings", data=data, follow_redirects=False)
+    assert r.status_code == 303
+    loc = urllib.parse.urlsplit(r.headers["location"])
+    assert dict(urllib.parse.parse_qsl(loc.query)) == {"group": str(tehran.id), "lang": "fa",
+                                                       "msg": "meeting-saved"}
+    f, svc = svc_of(site)
+    m = svc.meetings(tehran.id)[-1]
+    assert m.date == dt.date(2026, 12, 7) and m.minutes.startswith("صورت‌جلسه")
+    att = svc.attendance(m)
+    assert sorted(ok for _, ok in att) == [False, True, True, True]
+    assert [(d.owner.code, d.target_id) for d in m.decisions] == [("chamber_commerce", "handicrafts-exports"),
+                                                                 ("edbi", "neighbours-exports")]
+    new = [a for a in svc.actions(tehran.id) if a.decision_id in {d.id for d in m.decisions}]
+    assert sorted((a.title, a.deadline) for a in new) == [("ارسال فهرست به دبیرخانه", dt.date(2026, 12, 21)),
+                                                         ("جلسه با بانک", None)]
+    target = [a for a in svc.actions(tehran.id) if a.status == "open" and a not in new][0]
+    to_close = [a for a in svc.actions(tehran.id) if a.status == "in_progress"][0]
+    other = svc.actions(isfahan.id)[0]
+    f.kw["bind"].dispose()
+    html = client.get(f"/groups/meetings/{m.id}", params={"lang": "fa"}).text
+    assert "صورت‌جلسه" in html and "۱۴۰۵/۰۹/۱۶" in html and html.count('class="absent"') == 1
+
+    # edit every field (title, owner = reassign, SH deadline) and keep the filters and language
+    edit = {"csrf_token": token(client, "/groups"), "back": back, "version": str(target.version),
+            "title": "عنوان تازه", "owner": "standards", "status": "in_progress", "note": "",
+            "deadline_y": "1405", "deadline_m": "10", "deadline_d": "1"}
+    r = client.post(f"/groups/actions/{target.id}/edit", data=edit, follow_redirects=False)
+    assert r.status_code == 303 and "lang=fa" in r.headers["location"] and f"group={tehran.id}" in r.headers["location"]
+    r = client.post(f"/groups/actions/{target.id}/edit", data=edit, follow_redirects=False)   # stale version
+    assert "msg=conflict" in r.headers["location"]
+    r = client.post(f"/groups/actions/{target.id}/edit", data={**edit, "version": str(target.version + 1),
+                                                               "deadline_y": "1480"})
+    assert r.status_code == 422
+    # close another with a note, then undo it
+    r = client.post(f"/groups/actions/{to_close.id}/close", data={
+        "csrf_token": token(client, "/groups"), "back": back, "version": str(to_close.version), "note": "انجام شد"},
+        follow_redirects=False)
+    assert "msg=closed" in r.headers["location"]
+    f, svc = svc_of(site)
+    a, c = svc.action(target.id), svc.action(to_close.id)
+    assert (a.title, a.owner.code, a.deadline, a.version) == ("عنوان تازه", "standards", dt.date(2026, 12, 22),
+                                                              target.version + 1)
+    assert (c.status, c.note.endswith("انجام شد"), c.completed_on) == ("done", True, dt.date.today())
+    f.kw["bind"].dispose()
+    r = client.post(f"/groups/{tehran.id}/undo", data={"csrf_token": token(client, "/groups"), "back": back},
+                    follow_redirects=False)
+    assert "msg=undone" in r.headers["location"]
+    f, svc = svc_of(site)
+    c = svc.action(to_close.id)
+    assert (c.status, c.note, c.completed_on) == ("in_progress", to_close.note, to_close.completed_on)
+    f.kw["bind"].dispose()
+
+    # the Tehran secretary cannot edit Isfahan's items, nor record its meetings
+    r = client.post(f"/groups/actions/{other.id}/edit", data={**edit, "version": str(other.version)})
+    assert r.status_code == 403
+    r = client.post(f"/groups/actions/{other.id}", data={"csrf_token": token(client, "/groups"),
+                                                         "version": str(other.version), "status": "done"})
+    assert r.status_code == 403
+    assert client.get(f"/groups/{isfahan.id}/meetings/new").status_code == 403
+    isf = client.get("/groups", params={"group": isfahan.id}).text
+    assert 'class="edit-action"' not in isf and 'id="record-meeting"' not in isf
+
+
+def test_english_form_is_gregorian_and_checks_range(client, site):
+    f, svc = svc_of(site)
+    tehran = svc.group("Tehran working group")
+    f.kw["bind"].dispose()
+    login(client, "admin", "admin-demo")
+    html = client.get(f"/groups/{tehran.id}/actions/new", params={"lang": "en"}).text
+    assert 'type="date"' in html and "deadline_y" not in html
+    data = {"csrf_token": token(client, "/groups"), "title": "Gregorian item", "owner": "customs",
+            "deadline": "2101-01-01"}
+    assert client.post(f"/groups/{tehran.id}/actions", data=data).status_code == 422
+    r = client.post(f"/groups/{tehran.id}/actions", data={**data, "deadline": "2026-12-07"}, follow_redirects=False)
+    assert r.status_code == 303
+    f, svc = svc_of(site)
+    assert [a.deadline for a in svc.actions(tehran.id) if a.title == "Gregorian item"] == [dt.date(2026, 12, 7)]
+    f.kw["bind"].dispose()
+
+
+@pytest.mark.parametrize("name", ["actions", "meetings"])
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_page_downloads_reimport_with_no_change(client, site, name, lang):
+    """The page's own download (English or Persian headers) uploaded again changes 0 rows (54 duplicates
+    before issue 16)."""
+    login(client, "admin", "admin-demo")
+    body = client.get(f"/download/{name}.csv", params={"lang": lang}).content
+    before = client.get(f"/api/v1/tables/{name}", params={"limit": 1}).json()["total"]
+    r = client.post("/groups/import", data={"csrf_token": token(client, "/groups"), "back": "/groups?lang=fa"},
+                    files={"file": (f"{name}.csv", body, "text/csv")}, follow_redirects=False)
+    assert r.status_code == 303 and "msg=imported-0" in r.headers["location"] and "lang=fa" in r.headers["location"]
+    assert client.get(f"/api/v1/tables/{name}", params={"limit": 1}).json()["total"] == before
