@@ -197,3 +197,41 @@ def test_page_downloads_reimport_with_no_change(client, site, name, lang):
                     files={"file": (f"{name}.csv", body, "text/csv")}, follow_redirects=False)
     assert r.status_code == 303 and "msg=imported-0" in r.headers["location"] and "lang=fa" in r.headers["location"]
     assert client.get(f"/api/v1/tables/{name}", params={"limit": 1}).json()["total"] == before
+
+
+def test_persian_downloads(client):
+    """Persian CSV / XLSX: translated headers, numbers as numbers (rounded, Persian Excel formats), SH dates
+    beside Gregorian, translated statuses and names, right-to-left sheet."""
+    import csv
+    import io
+
+    import openpyxl
+
+    login(client, "viewer", "viewer-demo")
+    text = client.get("/download/actions.csv", params={"lang": "fa"}).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    head = rows[0]
+    assert head[:3] == ["شناسه", "کارگروه", "استان"] and "مهلت (شمسی)" in head and "تاریخ انجام (شمسی)" in head
+    body = [dict(zip(head, r)) for r in rows[1:]]
+    assert {r["وضعیت"] for r in body} <= {"باز", "در حال انجام", "انجام‌شده", "لغوشده", "انجام شده", "لغو شده"} \
+        or all(re.search(r"[\u0600-\u06FF]", r["وضعیت"]) for r in body)
+    done = [r for r in body if r["تاریخ انجام"]][0]
+    y, mth, d = (int(x) for x in done["تاریخ انجام (شمسی)"].split("/"))
+    from tradepulse.groups.dates import sh_to_gregorian
+    assert sh_to_gregorian(y, mth, d).isoformat() == done["تاریخ انجام"]
+    assert all(re.search(r"[\u0600-\u06FF]", r["کارگروه"]) for r in body)
+    wb = openpyxl.load_workbook(io.BytesIO(client.get("/download/actions.xlsx", params={"lang": "fa"}).content))
+    ws = wb.active
+    assert ws.sheet_view.rightToLeft is True and ws.cell(1, 1).value == "شناسه"
+    assert isinstance(ws.cell(2, 1).value, int) and ws.cell(2, 1).number_format.startswith("[$-3000429]")
+    # an indicator table: money stays a number, rounded to cents, with the Persian format
+    wb = openpyxl.load_workbook(io.BytesIO(client.get("/download/trade.xlsx", params={"lang": "fa"}).content))
+    ws = wb.active
+    heads = [c.value for c in ws[1]]
+    assert ws.sheet_view.rightToLeft and all(re.search(r"[\u0600-\u06FF]", h) for h in heads if h != "year")
+    exports, ratio = ws.cell(2, heads.index("صادرات") + 1), ws.cell(2, heads.index("نسبت صادرات به واردات") + 1)
+    assert isinstance(exports.value, float) and round(exports.value, 2) == exports.value
+    assert exports.number_format == "[$-3000429]#,##0.00" and ratio.number_format == "[$-3000429]#,##0.######"
+    assert round(ratio.value, 6) == ratio.value
+    en = client.get("/download/trade.csv").content.decode("utf-8-sig").splitlines()[0]
+    assert en.startswith("year,") or "exports" in en                 # English download unchanged

@@ -293,6 +293,28 @@ def add_user(username: str, role: str = typer.Option("viewer", "--role", help="v
         console.print(f"created user {u.username} ({u.role})")
 
 
+@groups_app.command("set-group-role")
+@friendly_errors
+def set_group_role(username: str, group: str,
+                   role: str = typer.Argument(..., help="viewer, secretary or admin; 'none' removes it."),
+                   db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
+    """Give a user a role in one working group (a Tehran secretary edits Tehran only)."""
+    with _service(db) as svc:
+        svc.set_group_role(username, group, None if role == "none" else role, actor=_actor(actor))
+        g = svc.group(group)
+        console.print(f"{username} in {g.name}: {svc.role_in(username, g.id)}")
+
+
+@groups_app.command("undo")
+@friendly_errors
+def undo(group: Optional[str] = typer.Option(None, "--group", help="Only a change in this group."),
+         db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
+    """Undo your last change (one unit of work: a meeting with its decisions and actions, an edit, an import)."""
+    with _service(db) as svc:
+        n = svc.undo_last(_actor(actor), group)
+    console.print(f"undid {n} change(s)" if n else "nothing to undo")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
     app.add_typer(groups_app, name="groups")

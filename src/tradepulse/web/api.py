@@ -9,7 +9,6 @@ NaN values are returned as ``null``.
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
@@ -131,18 +130,17 @@ def table(request: Request, name: str = PathParam(..., max_length=64),
     return JSONResponse(body)
 
 
-def _download(df: pd.DataFrame, name: str, fmt: str) -> Response:
+def _download(df: pd.DataFrame, name: str, fmt: str, lang: str = "en") -> Response:
+    from tradepulse.web.downloads import csv_bytes, xlsx_bytes
     if fmt == "csv":
-        body = df.to_csv(index=False).encode("utf-8-sig")  # BOM: Excel opens Persian text correctly
+        body = csv_bytes(df, lang)
         media = "text/csv; charset=utf-8"
     else:
-        buf = io.BytesIO()
-        with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-            df.to_excel(xw, index=False, sheet_name=name[:31] or "data")
-        body = buf.getvalue()
+        body = xlsx_bytes(df, name, lang)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    suffix = "-fa" if lang == "fa" else ""
     return Response(body, media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="tradepulse-{name}.{fmt}"'})
+                    headers={"Content-Disposition": f'attachment; filename="tradepulse-{name}{suffix}.{fmt}"'})
 
 
 @router.get("/download/{name}.{fmt}", responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-"
@@ -157,4 +155,4 @@ def download(request: Request, name: str = PathParam(..., max_length=64),
     df = get_table(ctx_of(request), name, params_from(year, partner, product, province, lang))
     if len(df) > 1_048_000:
         raise HTTPException(400, "too many rows for one download; add filters")
-    return _download(df, name, fmt)
+    return _download(df, name, fmt, lang)

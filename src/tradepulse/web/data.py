@@ -516,7 +516,9 @@ def table_actions(ctx: DataContext, p: Params) -> pd.DataFrame:
     GroupService = _groups_service(ctx)
     with ctx.session() as session:
         items = GroupService(session).actions()
-        rows = [dict(id=a.id, group=a.group.name, province=a.group.province, title=a.title, owner=a.owner.code,
+        fa = p.lang == "fa"
+        rows = [dict(id=a.id, group=a.group.title(p.lang), province=a.group.province, title=a.title,
+                     owner=a.owner.name("fa") if fa else a.owner.code,
                      deadline=a.deadline, deadline_jalali=a.deadline_jalali, status=a.status,
                      target_id=a.target_id, indicator=a.indicator, note=a.note, completed_on=a.completed_on,
                      version=a.version) for a in items]
@@ -541,7 +543,7 @@ def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
         rows = []
         for m in svc.meetings():
             att = svc.attendance(m)
-            rows.append(dict(id=m.id, group=m.group.name, province=m.group.province, date=m.date,
+            rows.append(dict(id=m.id, group=m.group.title(p.lang), province=m.group.province, date=m.date,
                              date_jalali=m.date_jalali, title=m.title, minutes=m.minutes,
                              attendees=";".join(sorted(x.full_name for x, ok in att if ok)),
                              absent=";".join(sorted(x.full_name for x, ok in att if not ok)),
