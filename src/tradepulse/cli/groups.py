@@ -315,6 +315,62 @@ def undo(group: Optional[str] = typer.Option(None, "--group", help="Only a chang
     console.print(f"undid {n} change(s)" if n else "nothing to undo")
 
 
+SmtpOption = typer.Option(None, "--smtp-url", envvar="TRADEPULSE_SMTP_URL",
+                          help="SMTP server: smtp://[user:pw@]host[:port][?starttls=1&from=addr] or smtps://…")
+
+
+@groups_app.command("agenda")
+@friendly_errors
+def agenda(group: str, out: Path = typer.Option(..., "--out", "-o", help="agenda.pdf or agenda.html"),
+           lang: str = typer.Option("fa", "--lang", help="fa or en."),
+           as_of: Optional[str] = typer.Option(None, "--as-of", help="Reference day (SH when year < 1700)."),
+           warehouse: Optional[Path] = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file."),
+           db: Optional[str] = DbOption):
+    """Write the next meeting's agenda: overdue actions, actions due within 7 days, targets that changed
+    status since the last meeting, latest indicator changes of the province."""
+    from tradepulse.groups.db import groups_url
+    from tradepulse.reports.agenda import agenda_pdf, build_agenda, render_agenda_html
+
+    ag = build_agenda(warehouse, groups_url(db), group, as_of=_date(as_of, "--as-of"), lang=lang)
+    if out.suffix.lower() == ".pdf":
+        out.write_bytes(agenda_pdf(ag))
+    else:
+        out.write_text(render_agenda_html(ag), encoding="utf-8")
+    console.print(f"wrote {out}: {len(ag.overdue)} overdue, {len(ag.due)} due within 7 days, "
+                  f"{len(ag.targets_changed)} targets changed status, next meeting {ag.next_meeting}")
+
+
+@groups_app.command("send")
+@friendly_errors
+def send(group: str, what: str = typer.Option("agenda", "--what", help="agenda or brief."),
+         smtp_url: Optional[str] = SmtpOption, lang: str = typer.Option("fa", "--lang", help="fa or en."),
+         warehouse: Optional[Path] = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file."),
+         db: Optional[str] = DbOption):
+    """E-mail the agenda (PDF attached) or the weekly brief to the group's people who have an address."""
+    from tradepulse.errors import TradepulseError
+    from tradepulse.groups.db import groups_url
+    from tradepulse.reports.mail import send_agenda, send_brief
+
+    if not smtp_url:
+        raise TradepulseError("no SMTP server: give --smtp-url smtp://host:port (or set TRADEPULSE_SMTP_URL)")
+    if what not in ("agenda", "brief"):
+        raise TradepulseError(f"--what must be agenda or brief, not {what!r}")
+    fn = send_agenda if what == "agenda" else send_brief
+    sent, subject = fn(smtp_url, warehouse, groups_url(db), group, lang=lang)
+    console.print(f"sent {subject!r} to {len(sent)}: " + ", ".join(sent))
+
+
+@groups_app.command("ics")
+@friendly_errors
+def ics(group: str, out: Path = typer.Option(..., "--out", "-o", help="group.ics"),
+        lang: str = typer.Option("en", "--lang"), db: Optional[str] = DbOption):
+    """Write the group's meetings and open deadlines as an iCalendar file."""
+    from tradepulse.groups.ics import group_calendar
+    with _service(db) as svc:
+        out.write_bytes(group_calendar(svc, group, lang))
+    console.print(f"wrote {out}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
     app.add_typer(groups_app, name="groups")

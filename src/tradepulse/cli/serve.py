@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
         public_indicators: bool = typer.Option(True, "--public-indicators/--no-public-indicators",
                                                help="Indicator pages open to anonymous visitors (default) or "
                                                     "behind the login; working-group data always needs a login."),
+        smtp_url: Optional[str] = typer.Option(None, "--smtp-url", envvar="TRADEPULSE_SMTP_URL",
+                                               help="SMTP server for sending agendas and briefs: "
+                                                    "smtp://[user:pw@]host[:port][?starttls=1&from=addr] or smtps://…"),
     ) -> None:
         """Run the dashboard (pages, CSV/Excel downloads, JSON API at /api/v1, OpenAPI at /docs)."""
         import uvicorn
@@ -61,7 +64,7 @@ def register(app: typer.Typer) -> None:
         url = url if "://" in url else f"sqlite:///{Path(url).expanduser().resolve()}"
         _seed_demo_groups(Path(wh), url)
         app_ = create_app(wh, url, secret_key, focus=(focus or DEFAULT_FOCUS).upper(),
-                          public_indicators=public_indicators)
+                          public_indicators=public_indicators, smtp_url=smtp_url)
         shown = f"[{host}]" if ":" in host else host
         console.print(f"[bold green]tradepulse dashboard[/] on [link]http://{shown}:{port}/[/link] "
                       f"(warehouse {wh}; Ctrl+C stops)", soft_wrap=True)

@@ -72,7 +72,8 @@ def normalise_groups_url(groups: str | Path | None) -> str | None:
 
 def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret_key: str | None = None, *,
                focus: str = DEFAULT_FOCUS, login_max_failures: int = 5, login_window: float = 60.0,
-               https_only: bool = False, public_indicators: bool = True) -> FastAPI:
+               https_only: bool = False, public_indicators: bool = True,
+               smtp_url: str | None = None) -> FastAPI:
     """Build the dashboard for one warehouse (opened read-only) and one working-group database.
 
     Working-group data (pages, API, downloads) needs a login; ``public_indicators`` (default True) keeps
@@ -80,7 +81,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     ``secret_key`` signs the session cookie; default ``$TRADEPULSE_SECRET_KEY`` or a random key (sessions
     then end when the server restarts).  ``https_only`` adds the cookie's ``Secure`` flag (set it behind TLS).
     """
-    from tradepulse.web import api, group_forms, pages
+    from tradepulse.web import agenda, api, group_forms, pages
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI):
@@ -94,6 +95,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     app.state.ctx = DataContext(warehouse_path, normalise_groups_url(groups_url), focus=focus)
     app.state.limiter = LoginRateLimiter(login_max_failures, login_window)
     app.state.public_indicators = public_indicators
+    app.state.smtp_url = smtp_url or os.environ.get("TRADEPULSE_SMTP_URL") or None   # e-mail of agendas, briefs
     key = secret_key or os.environ.get("TRADEPULSE_SECRET_KEY") or secrets.token_hex(32)
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="tradepulse_session",
                        same_site="lax", https_only=https_only, max_age=12 * 3600)
@@ -104,6 +106,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(group_forms.router)
+    app.include_router(agenda.router)
 
     @app.exception_handler(TradepulseError)
     async def tradepulse_error(request: Request, exc: TradepulseError):
