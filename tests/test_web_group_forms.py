@@ -235,3 +235,49 @@ def test_persian_downloads(client):
     assert round(ratio.value, 6) == ratio.value
     en = client.get("/download/trade.csv").content.decode("utf-8-sig").splitlines()[0]
     assert en.startswith("year,") or "exports" in en                 # English download unchanged
+
+
+def test_agenda_page_pdf_send_and_ics(client, app, site):
+    """The agenda on the web (viewer: read; secretary of the group: send), its PDF, the e-mail through a local
+    aiosmtpd server and the .ics feed; anonymous visitors get none of them."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from icalendar import Calendar
+
+    f, svc = svc_of(site)
+    tehran = svc.group("Tehran working group").id
+    f.kw["bind"].dispose()
+    for path in (f"/groups/{tehran}/agenda", f"/groups/{tehran}/agenda.pdf", f"/groups/{tehran}/calendar.ics"):
+        assert client.get(path, follow_redirects=False).status_code == 303, path
+    login(client, "viewer", "viewer-demo")
+    html = client.get(f"/groups/{tehran}/agenda", params={"lang": "fa"}).text
+    assert "دستور جلسه بعدی" in html and 'id="agenda-overdue"' in html and 'id="send-agenda"' not in html
+    assert Calendar.from_ical(client.get(f"/groups/{tehran}/calendar.ics").content).walk("VEVENT")
+
+    class Keep:
+        messages: list = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+            self.messages.append(envelope)
+            return "250 OK"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ctl = Controller(Keep(), hostname="127.0.0.1", port=port)
+    ctl.start()
+    app.state.smtp_url = f"smtp://127.0.0.1:{port}"
+    try:
+        login(client, "sec_tehran", "tehran-pass")
+        page = client.get(f"/groups/{tehran}/agenda", params={"lang": "fa"}).text
+        assert 'id="send-agenda"' in page
+        r = client.post(f"/groups/{tehran}/send", data={"csrf_token": token(client, "/groups"), "what": "agenda",
+                                                        "lang": "fa", "back": f"/groups/{tehran}/agenda?lang=fa"},
+                        follow_redirects=False)
+        assert r.status_code == 303 and "sara%40example.org" in r.headers["location"]
+        assert [m.rcpt_tos for m in Keep.messages] == [["sara@example.org"]]
+    finally:
+        ctl.stop()
+        app.state.smtp_url = None
+    pdf = client.get(f"/groups/{tehran}/agenda.pdf", params={"lang": "fa"})
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
