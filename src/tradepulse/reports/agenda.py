@@ -153,9 +153,11 @@ def _trade_parts(ag: Agenda, warehouse, groups_url, roadmap, reporter) -> None:
         ag.notes["targets"] = N_("None.")
 
 
-def render_agenda_html(ag: Agenda, *, for_pdf: bool = False, toolbar: str = "") -> str:
+def render_agenda_html(ag: Agenda, *, for_pdf: bool = False, toolbar: str = "",
+                       fonts: tuple[str, str, str] | None = None) -> str:
     """The agenda as a standalone, printable HTML page (the brief's fonts and styles); ``toolbar``: trusted
-    HTML shown on screen above it (links, forms), hidden when printed."""
+    HTML shown on screen above it (links, forms), hidden when printed.  ``fonts``: (regular URL, bold URL,
+    CSS format) to use instead of the embedded Vazirmatn (the web serves its own font files)."""
     from markupsafe import Markup
 
     from tradepulse.reports import brief as brief_mod
@@ -165,7 +167,8 @@ def render_agenda_html(ag: Agenda, *, for_pdf: bool = False, toolbar: str = "") 
     env.install_gettext_translations(fmt.t, newstyle=True)
     _ = fmt.gettext
     css = (brief_mod.HERE / "templates" / "brief.css").read_text(encoding="utf-8")
-    font_regular, font_bold = brief_mod._font_sources(ag.lang, for_pdf)
+    font_regular, font_bold = fonts[:2] if fonts else brief_mod._font_sources(ag.lang, for_pdf)
+    font_format = fonts[2] if fonts else "truetype"
 
     def value(v: Any, unit: str = "money") -> str:
         if v is None:
@@ -173,7 +176,7 @@ def render_agenda_html(ag: Agenda, *, for_pdf: bool = False, toolbar: str = "") 
         return fmt.musd(v, 1) if unit == "money" else fmt.pct(v, 2, sign=False) if unit == "share" else fmt.num(v, 2)
 
     return env.get_template("agenda.html").render(
-        a=ag, f=fmt, css=Markup(css), toolbar=Markup(toolbar), font_regular=font_regular, font_bold=font_bold, for_pdf=for_pdf,
+        a=ag, f=fmt, css=Markup(css), toolbar=Markup(toolbar), font_format=font_format, font_regular=font_regular, font_bold=font_bold, for_pdf=for_pdf,
         dir="rtl" if ag.lang == "fa" else "ltr", value=value, textdir=brief_mod.textdir,
         status_label=lambda s: _(brief_mod.ACTION_STATUS_LABELS.get(s, s)),
         target_label=lambda s: _(brief_mod.TARGET_STATUS_LABELS.get(s, s)) if s else "–",

@@ -61,7 +61,9 @@ async def agenda_page(request: Request, group_id: int, msg: str = "", back: str 
         parts.append(f'<span class="flash" id="flash">{escape(_("Sent to"))} {escape(msg[5:][:400])}</span>')
     elif msg == "no-smtp":
         parts.append(f'<span class="flash" id="flash">{escape(_("E-mail is not configured: start the server with --smtp-url."))}</span>')
-    html = require("tradepulse.reports.agenda").render_agenda_html(ag, toolbar=" · ".join(parts))
+    fonts = ("/static/fonts/Vazirmatn-Regular.woff2", "/static/fonts/Vazirmatn-Bold.woff2", "woff2") \
+        if lang == "fa" else None                  # the dashboard's own font files (the CSP forbids data: fonts)
+    html = require("tradepulse.reports.agenda").render_agenda_html(ag, toolbar=" · ".join(parts), fonts=fonts)
     return HTMLResponse(html)
 
 
