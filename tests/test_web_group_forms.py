@@ -281,3 +281,16 @@ def test_agenda_page_pdf_send_and_ics(client, app, site):
         app.state.smtp_url = None
     pdf = client.get(f"/groups/{tehran}/agenda.pdf", params={"lang": "fa"})
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+
+
+def test_persian_briefs_page_offers_sh_weeks(client):
+    """The Persian briefs page chooses a Solar Hijri week (the CLI's --week), not a Gregorian date picker;
+    an SH date from selects is read too, and an out-of-range one is 422."""
+    html = client.get("/briefs", params={"lang": "fa"}).text
+    assert 'id="brief-week"' in html and 'type="date"' not in html and "W" in html
+    assert 'type="date"' in client.get("/briefs", params={"lang": "en"}).text
+    r = client.get("/briefs/download", params={"lang": "fa", "fmt": "html", "date_y": "1480", "date_m": "1",
+                                               "date_d": "1"})
+    assert r.status_code == 422 and "1279–1479" in r.text
+    r = client.get("/briefs/download", params={"lang": "fa", "fmt": "html", "week": "1405-W38"})
+    assert r.status_code == 200 and "۱۴۰۵-W۳۸" in r.text

@@ -195,7 +195,7 @@ def meeting_page(request: Request, meeting_id: int, back: str = ""):
                     attendance=[dict(name=p.full_name, institution=p.institution.name(lang), present=ok)
                                 for p, ok in svc.attendance(m)],
                     decisions=[dict(id=d.id, text=d.text, owner=d.owner.name(lang) if d.owner else "",
-                                    link=links.get(d.target_id, d.target_id or "").strip(),
+                                    link=links.get(d.target_id, d.target_id or "").lstrip("▸ ").strip(),
                                     actions=[dict(id=a.id, title=a.title, status=a.status)
                                              for a in svc.actions(m.group_id) if a.decision_id == d.id])
                                for d in m.decisions])
