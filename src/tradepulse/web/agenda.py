@@ -46,21 +46,24 @@ async def agenda_page(request: Request, group_id: int, msg: str = "", back: str 
     ag = await run_in_threadpool(_agenda, request, group_id, lang)
     q = f"?lang={lang}"
     to = safe_back(back, f"/groups?group={group_id}&lang={lang}")
-    parts = [f'<a href="{escape(to)}" id="agenda-back">← {escape(_("Working groups"))}</a>',
-             f'<a href="/groups/{group_id}/agenda.pdf{q}" id="agenda-pdf">{escape(_("Download PDF"))}</a>',
-             f'<a href="/groups/{group_id}/calendar.ics{q}" id="agenda-ics">{escape(_("Calendar feed (.ics)"))}</a>']
+    labels = {"back": _("Working groups"), "pdf": _("Download PDF"), "ics": _("Calendar feed (.ics)"),
+              "agenda": _("Send by e-mail"), "brief": _("Weekly brief"), "sent": _("Sent to"),
+              "no-smtp": _("E-mail is not configured: start the server with --smtp-url.")}
+    parts = [f'<a href="{escape(to)}" id="agenda-back">← {escape(labels["back"])}</a>',
+             f'<a href="/groups/{group_id}/agenda.pdf{q}" id="agenda-pdf">{escape(labels["pdf"])}</a>',
+             f'<a href="/groups/{group_id}/calendar.ics{q}" id="agenda-ics">{escape(labels["ics"])}</a>']
     if editor:
         here = escape(f"/groups/{group_id}/agenda{q}")
-        for what, label in (("agenda", _("Send by e-mail")), ("brief", _("Weekly brief"))):
+        for what in ("agenda", "brief"):
             parts.append(f'<form method="post" action="/groups/{group_id}/send"><input type="hidden" '
                          f'name="csrf_token" value="{csrf_token(request)}"><input type="hidden" name="what" '
                          f'value="{what}"><input type="hidden" name="lang" value="{lang}"><input type="hidden" '
                          f'name="back" value="{here}"><button type="submit" id="send-{what}">'
-                         f'{escape(label)}{" ✉" if what == "brief" else ""}</button></form>')
+                         f'{escape(labels[what])}{" ✉" if what == "brief" else ""}</button></form>')
     if msg.startswith("sent-"):
-        parts.append(f'<span class="flash" id="flash">{escape(_("Sent to"))} {escape(msg[5:][:400])}</span>')
+        parts.append(f'<span class="flash" id="flash">{escape(labels["sent"])} {escape(msg[5:][:400])}</span>')
     elif msg == "no-smtp":
-        parts.append(f'<span class="flash" id="flash">{escape(_("E-mail is not configured: start the server with --smtp-url."))}</span>')
+        parts.append(f'<span class="flash" id="flash">{escape(labels["no-smtp"])}</span>')
     fonts = ("/static/fonts/Vazirmatn-Regular.woff2", "/static/fonts/Vazirmatn-Bold.woff2", "woff2") \
         if lang == "fa" else None                  # the dashboard's own font files (the CSP forbids data: fonts)
     html = require("tradepulse.reports.agenda").render_agenda_html(ag, toolbar=" · ".join(parts), fonts=fonts)

@@ -133,7 +133,8 @@ def meeting_form(request: Request, group_id: int, back: str = ""):
                   for p in svc.people(grp.id)]
         owners = [(i.code, i.name(lang)) for i in _owners(grp)]
         title = grp.title(lang)
-    return _render(request, "meeting_form.html", title=_gettext(request)("Record a meeting") + " · " + title,
+    _ = _gettext(request)
+    return _render(request, "meeting_form.html", title=_("Record a meeting") + " · " + title,
                    group_id=group_id, people=people, owners=owners, links=roadmap_links(lang),
                    decision_rows=range(DECISION_ROWS), action_rows=range(ACTION_ROWS),
                    back=safe_back(back, f"/groups?group={group_id}"), today=dt.date.today())
@@ -200,7 +201,8 @@ def meeting_page(request: Request, meeting_id: int, back: str = ""):
                                              for a in svc.actions(m.group_id) if a.decision_id == d.id])
                                for d in m.decisions])
         editable = may_edit(request, svc, m.group_id)
-    return _render(request, "meeting.html", title=_gettext(request)("Meeting") + f" · {data['group']}",
+    _ = _gettext(request)
+    return _render(request, "meeting.html", title=_("Meeting") + f" · {data['group']}",
                    m=data, editable=editable, back=safe_back(back, f"/groups?group={data['group_id']}"))
 
 
@@ -221,7 +223,8 @@ def action_new_form(request: Request, group_id: int, back: str = ""):
         group_editor(request, svc, grp.id)
         extra = _action_context(request, svc, grp, lang)
         title = grp.title(lang)
-    return _render(request, "action_form.html", title=_gettext(request)("New action item") + " · " + title,
+    _ = _gettext(request)
+    return _render(request, "action_form.html", title=_("New action item") + " · " + title,
                    a=None, group_id=group_id, back=safe_back(back, f"/groups?group={group_id}"), **extra)
 
 
@@ -262,7 +265,8 @@ def action_edit_form(request: Request, action_id: int, back: str = ""):
                     target_id=a.target_id or "", indicator=a.indicator or "", note=a.note or "",
                     decision_id=a.decision_id, version=a.version, group=a.group.title(lang))
         gid = a.group_id
-    return _render(request, "action_form.html", title=_gettext(request)("Edit action item") + f" #{action_id}",
+    _ = _gettext(request)
+    return _render(request, "action_form.html", title=_("Edit action item") + f" #{action_id}",
                    a=item, group_id=gid, back=safe_back(back, f"/groups?group={gid}"), **extra)
 
 
