@@ -39,7 +39,7 @@ def smtpd():
         def __init__(self):
             self.messages = []
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+        async def handle_DATA(self, server, session, envelope):
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
             return "250 OK"
 

@@ -258,7 +258,7 @@ def test_agenda_page_pdf_send_and_ics(client, app, site):
     class Keep:
         messages: list = []
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+        async def handle_DATA(self, server, session, envelope):
             self.messages.append(envelope)
             return "250 OK"
     with socket.socket() as probe:

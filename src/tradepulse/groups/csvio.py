@@ -36,8 +36,15 @@ from sqlalchemy import select
 
 from tradepulse.errors import InputError, TradepulseError, UnknownNameError
 from tradepulse.groups.dates import DateInputError, parse_day
-from tradepulse.groups.models import (ACTION_STATUSES, ActionItem, Decision, Institution, Meeting, Person,
-                                      WorkingGroup)
+from tradepulse.groups.models import (
+    ACTION_STATUSES,
+    ActionItem,
+    Decision,
+    Institution,
+    Meeting,
+    Person,
+    WorkingGroup,
+)
 from tradepulse.groups.service import GroupService
 from tradepulse.i18n import N_
 
@@ -230,7 +237,7 @@ class _Importer:
         """Record and apply one field change when ``old != new``."""
         if old == new:
             return False
-        shown = lambda v: v.isoformat() if isinstance(v, dt.date) else ("" if v is None else str(v))  # noqa: E731
+        shown = lambda v: v.isoformat() if isinstance(v, dt.date) else ("" if v is None else str(v))
         self.report.changes.append((self.name, self.line, key, field_, shown(old), shown(new)))
         if setter is not None:
             setter(new)
@@ -293,11 +300,11 @@ class _Importer:
                 ch |= self.change(grp, grp.name, "province", grp.province, r["province"] or None)
             if "secretariat" in cols:
                 ch |= self.change(grp, grp.name, "secretariat", grp.secretariat.code if grp.secretariat else None,
-                                  sec.code if sec else None, lambda _v: setattr(grp, "secretariat", sec))
+                                  sec.code if sec else None, lambda _v, g=grp, x=sec: setattr(g, "secretariat", x))
             if "members" in cols:
                 old, new = ";".join(m.code for m in grp.members), ";".join(sorted({m.code for m in members}))
                 ch |= self.change(grp, grp.name, "members", ";".join(sorted(old.split(";"))) if old else "", new,
-                                  lambda _v: setattr(grp, "members", sorted(set(members), key=lambda i: i.code)))
+                                  lambda _v, g=grp, ms=members: setattr(g, "members", sorted(set(ms), key=lambda i: i.code)))
             self.tally(ch)
         self.s.flush()
 
@@ -314,7 +321,7 @@ class _Importer:
             key = f"{p.full_name} ({inst.code})"
             if "group" in cols:
                 ch |= self.change(p, key, "group", p.group.name if p.group else None, grp.name if grp else None,
-                                  lambda _v: setattr(p, "group", grp))
+                                  lambda _v, x=p, g=grp: setattr(x, "group", g))
             if "role" in cols and r["role"]:
                 ch |= self.change(p, key, "role", p.role, r["role"])
             if "email" in cols:
@@ -330,12 +337,11 @@ class _Importer:
             if when is None:
                 self.fail("date", "a meeting needs a date")
 
-            def people(col):
-                return [self.find("person", col, self.svc.person, n.strip()) for n in r.get(col, "").split(";")
-                        if n.strip()]
-            present, absent = people("attendees"), people("absent")
+            present, absent = (
+                [self.find("person", col, self.svc.person, n.strip()) for n in r.get(col, "").split(";") if n.strip()]
+                for col in ("attendees", "absent"))
             m = self.pick(Meeting, r.get("id", ""), (
-                lambda o: o.group_id == grp.id,
+                lambda o, gid=grp.id: o.group_id == gid,
                 select(Meeting).where(Meeting.group_id == grp.id, Meeting.date == when,
                                       Meeting.title == r.get("title", ""))))
             if m is None:
@@ -380,7 +386,7 @@ class _Importer:
                 self.fail("meeting_id", f"no meeting {ref!r} in meetings.csv or the database")
             owner = self.find("institution", "owner", self.svc.institution, r["owner"]) if r.get("owner") else None
             d = self.pick(Decision, r.get("id", ""), (
-                lambda o: o.meeting_id == m.id,
+                lambda o, mid=m.id: o.meeting_id == mid,
                 select(Decision).where(Decision.meeting_id == m.id, Decision.text == r["text"])))
             if d is None:
                 d = Decision(meeting=m, text=r["text"], owner=owner, target_id=r.get("target_id") or None)
@@ -390,7 +396,7 @@ class _Importer:
                 ch = self.change(d, key, "text", d.text, r["text"])
                 if "owner" in cols:
                     ch |= self.change(d, key, "owner", d.owner.code if d.owner else None,
-                                      owner.code if owner else None, lambda _v: setattr(d, "owner", owner))
+                                      owner.code if owner else None, lambda _v, x=d, o=owner: setattr(x, "owner", o))
                 if "target_id" in cols:
                     ch |= self.change(d, key, "target_id", d.target_id, r["target_id"] or None)
                 self.tally(ch)
@@ -420,7 +426,7 @@ class _Importer:
             deadline = self.day("deadline", r.get("deadline", ""))
             done = self.day("completed_on", r.get("completed_on", ""))
             a = self.pick(ActionItem, r.get("id", ""), (
-                lambda o: o.group_id == grp.id,
+                lambda o, gid=grp.id: o.group_id == gid,
                 select(ActionItem).where(ActionItem.group_id == grp.id, ActionItem.title == r["title"])))
             if a is None:
                 a = ActionItem(group=grp, title=r["title"], owner=owner, status=status, deadline=deadline,
@@ -432,7 +438,7 @@ class _Importer:
             key = f"action {a.id}"
             before = len(self.report.changes)
             ch = self.change(a, key, "title", a.title, r["title"])
-            ch |= self.change(a, key, "owner", a.owner.code, owner.code, lambda _v: setattr(a, "owner", owner))
+            ch |= self.change(a, key, "owner", a.owner.code, owner.code, lambda _v, x=a, o=owner: setattr(x, "owner", o))
             wanted = {"deadline": deadline, "status": status, "completed_on": done,
                       "target_id": r.get("target_id") or None, "indicator": r.get("indicator") or None,
                       "note": r.get("note", ""), "decision_id": decision_id}

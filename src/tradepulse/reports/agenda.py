@@ -21,11 +21,12 @@ section that cannot be filled says why; the agenda is still produced.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from tradepulse.errors import TradepulseError
-from tradepulse.reports.i18n import Formatter, N_
+from tradepulse.reports.i18n import N_, Formatter
 
 #: Days ahead counted as "due soon".
 DUE_DAYS = 7
@@ -118,7 +119,7 @@ def _indicators(ag: Agenda, warehouse, reporter: str | None) -> None:
         p = float(prev[key]) if prev is not None else None
         ag.indicators.append({"key": key, "label": label, "current": c, "previous": p,
                               "change": None if p is None else c - p,
-                              "growth": None if (p is None or p <= 0 or c != c) else c / p - 1})
+                              "growth": None if (p is None or p <= 0 or math.isnan(c)) else c / p - 1})
 
 
 def _trade_parts(ag: Agenda, warehouse, groups_url, roadmap, reporter) -> None:

@@ -87,7 +87,12 @@ def send_agenda(smtp_url: str, warehouse, groups_url: str | None, group: str | i
                 as_of: dt.date | None = None, reporter: str | None = None) -> tuple[list[str], str]:
     """Build the agenda of ``group``'s next meeting and e-mail it (text body + PDF) to the group's people;
     returns (accepted addresses, subject)."""
-    from tradepulse.reports.agenda import agenda_pdf, agenda_subject, agenda_text, build_agenda
+    from tradepulse.reports.agenda import (
+        agenda_pdf,
+        agenda_subject,
+        agenda_text,
+        build_agenda,
+    )
 
     ag = build_agenda(warehouse, groups_url, group, as_of=as_of, lang=lang, reporter=reporter)
     subject = agenda_subject(ag)

@@ -14,7 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from tradepulse.errors import TradepulseError
 from tradepulse.web.data import DataContext, require
-from tradepulse.web.group_forms import back_with, group_editor, may_edit, safe_back, service
+from tradepulse.web.group_forms import (
+    back_with,
+    group_editor,
+    may_edit,
+    safe_back,
+    service,
+)
 from tradepulse.web.security import check_csrf, csrf_token, require_role
 
 router = APIRouter(include_in_schema=False)

@@ -99,6 +99,7 @@ def csv_bytes(df: pd.DataFrame, lang: str) -> bytes:
 def xlsx_bytes(df: pd.DataFrame, name: str, lang: str) -> bytes:
     """An Excel workbook of one sheet; Persian: right-to-left, Persian number formats, bold frozen header."""
     from openpyxl.styles import Font
+
     from tradepulse.web.pages import MONEY
 
     out = localise(df, lang, labels=False)
