@@ -294,3 +294,23 @@ def test_persian_briefs_page_offers_sh_weeks(client):
     assert r.status_code == 422 and "1279–1479" in r.text
     r = client.get("/briefs/download", params={"lang": "fa", "fmt": "html", "week": "1405-W38"})
     assert r.status_code == 200 and "۱۴۰۵-W۳۸" in r.text
+
+
+def test_admin_sets_group_roles_on_the_web(client, site):
+    """The admin's page of per-group roles: giving a viewer the secretary role in Isfahan lets them edit Isfahan
+    only; a non-admin gets 403."""
+    f, svc = svc_of(site)
+    svc.create_user("isf", "isfahan-pass", "viewer")
+    isfahan, tehran = svc.group("Isfahan working group").id, svc.group("Tehran working group").id
+    f.kw["bind"].dispose()
+    login(client, "viewer", "viewer-demo")
+    assert client.get("/admin/group-roles", follow_redirects=False).status_code == 403
+    login(client, "admin", "admin-demo")
+    html = client.get("/admin/group-roles", params={"lang": "fa"}).text
+    assert "نقش‌ها در کارگروه‌ها" in html and "isf" in html
+    r = client.post("/admin/group-roles", data={"csrf_token": token(client, "/admin/group-roles"), "username": "isf",
+                                                "group": str(isfahan), "role": "secretary"}, follow_redirects=False)
+    assert r.status_code == 303 and "msg=saved" in r.headers["location"]
+    f, svc = svc_of(site)
+    assert (svc.role_in("isf", isfahan), svc.role_in("isf", tehran)) == ("secretary", "viewer")
+    f.kw["bind"].dispose()

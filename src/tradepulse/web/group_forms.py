@@ -344,3 +344,36 @@ async def undo(request: Request, group_id: int):
         except svc_mod.ConflictError:
             return back_with(back, "undo-conflict")
     return back_with(back, "undone" if n else "nothing-to-undo")
+
+
+# ---------------------------------------------------------------- per-group roles (admin)
+@router.get("/admin/group-roles", response_class=HTMLResponse)
+def group_roles_page(request: Request, msg: str = ""):
+    """Who has which role in which working group (global admins are admins everywhere)."""
+    require_role(request, "admin")
+    ctx: DataContext = request.app.state.ctx
+    lang = _lang(request)
+    with ctx.session() as session:
+        svc = service(session)
+        groups = [(g.id, g.title(lang)) for g in svc.groups()]
+        rows = [dict(username=u.username, role=u.role, roles=svc.group_roles(u.username)) for u in svc.users()]
+    _ = _gettext(request)
+    return _render(request, "group_roles.html", title=_("Roles in working groups"), groups=groups, rows=rows,
+                   roles=require("tradepulse.groups.models", "ROLES"), msg=msg[:40])
+
+
+@router.post("/admin/group-roles")
+async def group_roles_post(request: Request):
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    admin = require_role(request, "admin")
+    ctx: DataContext = request.app.state.ctx
+    group = str(form.get("group", ""))
+    role = str(form.get("role", ""))
+    with ctx.session() as session:
+        try:
+            service(session).set_group_role(str(form.get("username", "")), int(group) if group.isdigit() else group,
+                                            role or None, actor=admin["username"])
+        except TradepulseError as exc:
+            raise HTTPException(422, str(exc)) from None
+    return back_with(safe_back(str(form.get("back", "")), "/admin/group-roles"), "saved")
