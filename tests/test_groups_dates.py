@@ -79,3 +79,26 @@ def test_cli_sh_dates_and_plain_path(tmp_path):
         assert [m.date for m in svc.meetings()] == [dt.date(2026, 12, 7)]
         assert svc.actions()[0].deadline == dt.date(2026, 12, 21)       # 30 Azar 1405
     f.kw["bind"].dispose()
+
+
+def test_brief_cli_takes_groups_db_path_and_sh_date(tmp_path):
+    """`tradepulse brief --groups-db <plain path> --date 1405-09-16` (a traceback before issue 16): the brief
+    is written for the week of 2026-12-07 (no warehouse: its trade sections say so)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from tradepulse.cli.brief import register
+    from tradepulse.groups.seed import seed_demo
+
+    db = tmp_path / "g.sqlite"
+    seed_demo(str(db), ("Tehran",), today=dt.date(2026, 12, 7), users=False)
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)            # a second command keeps `brief` a subcommand
+    out = tmp_path / "b.html"
+    r = CliRunner().invoke(app, ["brief", "--out", str(out), "--groups-db", str(db), "--date", "1405-09-16",
+                                 "--province", "Tehran", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 0, r.output
+    assert "2026-12-05 – 2026-12-11" in r.output and out.exists()
+    r = CliRunner().invoke(app, ["brief", "--out", str(out), "--groups-db", str(db), "--date", "1480-01-01"])
+    assert r.exit_code == 2 and "Solar Hijri year must be 1279–1479" in r.output
