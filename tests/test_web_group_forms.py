@@ -314,3 +314,38 @@ def test_admin_sets_group_roles_on_the_web(client, site):
     f, svc = svc_of(site)
     assert (svc.role_in("isf", isfahan), svc.role_in("isf", tehran)) == ("secretary", "viewer")
     f.kw["bind"].dispose()
+
+
+def test_edit_meeting_with_version_and_undo(client, site):
+    """Editing a meeting: SH date, minutes, attendance and a new decision in one save; a stale version is a
+    conflict; undo restores minutes and removes the decision."""
+    f, svc = svc_of(site)
+    tehran = svc.group("Tehran working group")
+    m = svc.meetings(tehran.id)[0]
+    people = svc.people(tehran.id)
+    before = (m.minutes, len(m.decisions), m.version)
+    f.kw["bind"].dispose()
+    login(client, "admin", "admin-demo")
+    html = client.get(f"/groups/meetings/{m.id}/edit", params={"lang": "fa"}).text
+    assert 'name="version"' in html and "new-actions" not in html
+    data = {"csrf_token": token(client, "/groups"), "version": str(m.version), "date_y": "1405", "date_m": "9",
+            "date_d": "1", "title": m.title, "minutes": "صورت‌جلسهٔ اصلاح‌شده", f"att_{people[0].id}": "present",
+            f"att_{people[1].id}": "absent", "dec_text_0": "مصوبهٔ افزوده", "dec_owner_0": "customs"}
+    r = client.post(f"/groups/meetings/{m.id}/edit", data=data, follow_redirects=False)
+    assert "msg=meeting-saved" in r.headers["location"]
+    assert "msg=conflict" in client.post(f"/groups/meetings/{m.id}/edit", data=data,
+                                         follow_redirects=False).headers["location"]
+    f, svc = svc_of(site)
+    m2 = svc.meeting(m.id)
+    assert (m2.date, m2.minutes, m2.version) == (dt.date(2026, 11, 22), "صورت‌جلسهٔ اصلاح‌شده", m.version + 1)
+    assert [(p.id, ok) for p, ok in svc.attendance(m2)] == sorted(
+        [(people[0].id, True), (people[1].id, False)], key=lambda x: svc.person(x[0]).full_name)
+    assert m2.decisions[-1].text == "مصوبهٔ افزوده" and m2.decisions[-1].owner.code == "customs"
+    f.kw["bind"].dispose()
+    r = client.post(f"/groups/{tehran.id}/undo", data={"csrf_token": token(client, "/groups")},
+                    follow_redirects=False)
+    assert "msg=undone" in r.headers["location"]
+    f, svc = svc_of(site)
+    m3 = svc.meeting(m.id)
+    assert (m3.minutes, len(m3.decisions), m3.date) == (before[0], before[1], m.date)
+    f.kw["bind"].dispose()

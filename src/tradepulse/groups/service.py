@@ -305,8 +305,9 @@ class GroupService:
     def update_meeting(self, meeting_id: int, actor: str, *, title: str | None = None, minutes: str | None = None,
                        date: dt.date | str | None = None, attendees: Iterable[str | int] | None = None,
                        absent: Iterable[str | int] | None = None,
-                       expected_version: int | None = None) -> Meeting:
-        """Change a meeting's title, minutes, date or attendee lists (audited per field).  With
+                       expected_version: int | None = None, new_decisions: Iterable[dict] = ()) -> Meeting:
+        """Change a meeting's title, minutes, date or attendee lists (audited per field) and add
+        ``new_decisions`` (dicts of :meth:`add_decision` keyword arguments) — one unit of work.  With
         ``expected_version`` a stale edit raises :class:`ConflictError` (optimistic locking)."""
         m = self.meeting(meeting_id)
         self.s.refresh(m)
@@ -339,6 +340,9 @@ class GroupService:
             if changed:
                 m.attendees = present + away
                 self._set_absent(m.id, [p.id for p in away])
+        for d in new_decisions:
+            self._new_decision(m, actor=actor, **d)
+            changed = True
         if changed:
             stmt = (update(Meeting).where(Meeting.id == m.id, Meeting.version == m.version)
                     .values(version=Meeting.version + 1).execution_options(synchronize_session=False))

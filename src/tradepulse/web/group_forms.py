@@ -137,7 +137,7 @@ def meeting_form(request: Request, group_id: int, back: str = ""):
     _ = _gettext(request)
     return _render(request, "meeting_form.html", title=_("Record a meeting") + " · " + title,
                    group_id=group_id, people=people, owners=owners, links=roadmap_links(lang),
-                   decision_rows=range(DECISION_ROWS), action_rows=range(ACTION_ROWS),
+                   decision_rows=range(DECISION_ROWS), action_rows=range(ACTION_ROWS), m=None,
                    back=safe_back(back, f"/groups?group={group_id}"), today=dt.date.today())
 
 
@@ -181,6 +181,68 @@ async def meeting_create(request: Request, group_id: int):
             raise HTTPException(422, str(exc)) from None
         mid = m.id
     return back_with(back, "meeting-saved", f"#meeting-{mid}")
+
+
+def _decision_rows(form) -> list[dict]:
+    out = []
+    for i in range(DECISION_ROWS * 4):
+        text = str(form.get(f"dec_text_{i}", "")).strip()
+        if text:
+            out.append(dict(text=text[:4000], owner=str(form.get(f"dec_owner_{i}", "")) or None,
+                            target_id=str(form.get(f"dec_link_{i}", "")) or None))
+    return out
+
+
+@router.get("/groups/meetings/{meeting_id}/edit", response_class=HTMLResponse)
+def meeting_edit_form(request: Request, meeting_id: int, back: str = ""):
+    ctx: DataContext = request.app.state.ctx
+    lang = _lang(request)
+    with ctx.session() as session:
+        svc = service(session)
+        m = svc.meeting(meeting_id)
+        grp = m.group
+        group_editor(request, svc, grp.id)
+        people = [dict(id=p.id, name=p.full_name, institution=p.institution.name(lang), role=p.role)
+                  for p in svc.people(grp.id)]
+        data = dict(id=m.id, date=m.date, title=m.title, minutes=m.minutes, version=m.version,
+                    attendance={p.id: "present" if ok else "absent" for p, ok in svc.attendance(m)},
+                    decisions=[d.text for d in m.decisions])
+        owners = [(i.code, i.name(lang)) for i in _owners(grp)]
+        gid, title = grp.id, grp.title(lang)
+    _ = _gettext(request)
+    return _render(request, "meeting_form.html", title=_("Meeting") + " · " + title, group_id=gid, people=people,
+                   owners=owners, links=roadmap_links(lang), decision_rows=range(DECISION_ROWS), action_rows=(),
+                   m=data, back=safe_back(back, f"/groups?group={gid}"), today=dt.date.today())
+
+
+@router.post("/groups/meetings/{meeting_id}/edit")
+async def meeting_update(request: Request, meeting_id: int):
+    """Change a meeting's date, title, minutes and attendance and add decisions (optimistic locking on
+    ``version``; one undo step)."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    ctx: DataContext = request.app.state.ctx
+    day = form_day(form, "date", "meeting date")
+    version = str(form.get("version", ""))
+    if day is None or not version.isdigit():
+        raise HTTPException(422, "meeting date and version are required")
+    present = [int(k[4:]) for k, v in form.items() if k.startswith("att_") and k[4:].isdigit() and v == "present"]
+    absent = [int(k[4:]) for k, v in form.items() if k.startswith("att_") and k[4:].isdigit() and v == "absent"]
+    svc_mod = require("tradepulse.groups.service")
+    with ctx.session() as session:
+        svc = service(session)
+        gid = svc.meeting(meeting_id).group_id
+        back = safe_back(str(form.get("back", "")), f"/groups?group={gid}")
+        user = group_editor(request, svc, gid)
+        try:
+            svc.update_meeting(meeting_id, user["username"], title=str(form.get("title", ""))[:255],
+                               minutes=str(form.get("minutes", ""))[:20000], date=day, attendees=present,
+                               absent=absent, expected_version=int(version), new_decisions=_decision_rows(form))
+        except svc_mod.ConflictError:
+            return back_with(back, "conflict", f"#meeting-{meeting_id}")
+        except TradepulseError as exc:
+            raise HTTPException(422, str(exc)) from None
+    return back_with(back, "meeting-saved", f"#meeting-{meeting_id}")
 
 
 @router.get("/groups/meetings/{meeting_id}", response_class=HTMLResponse)
