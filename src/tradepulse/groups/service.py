@@ -282,7 +282,7 @@ class GroupService:
         m = meeting if isinstance(meeting, Meeting) else self.meeting(meeting)
         flags = dict(self.s.execute(select(meeting_attendees.c.person_id, meeting_attendees.c.present)
                                     .where(meeting_attendees.c.meeting_id == m.id)).all())
-        return [(p, bool(flags.get(p.id, True))) for p in m.attendees]
+        return sorted(((p, bool(flags.get(p.id, True))) for p in m.attendees), key=lambda x: (x[0].full_name, x[0].id))
 
     def meeting(self, meeting_id: int) -> Meeting:
         m = self.s.get(Meeting, meeting_id)
@@ -604,6 +604,7 @@ class GroupService:
         if not rows:
             return 0
         batch = rows[0].batch
+        bumped: set[tuple[str, int]] = set()      # each record's version goes up once per undo
         for r in reversed(rows):
             if r.entity == "action_items" and r.action == "update":
                 a = self.action(r.entity_id)
@@ -622,7 +623,9 @@ class GroupService:
                 else:
                     setattr(a, r.field, value if value is not None or r.field in ("target_id", "indicator")
                             else "")
-                a.version += 1
+                if ("a", a.id) not in bumped:
+                    bumped.add(("a", a.id))
+                    a.version += 1
                 a.updated_at = utcnow()
             elif r.entity == "meetings" and r.action == "update":
                 m = self.meeting(r.entity_id)
@@ -638,7 +641,9 @@ class GroupService:
                     m.attendees = [p for p in keep if p not in people] + people
                     absent = people if r.field == "absent" else [p for p in keep if p not in people]
                     self._set_absent(m.id, [p.id for p in absent])
-                m.version += 1
+                if ("m", m.id) not in bumped:
+                    bumped.add(("m", m.id))
+                    m.version += 1
             elif r.entity == "decisions" and r.action == "update":
                 d = self.decision(r.entity_id)
                 if r.field == "owner":
