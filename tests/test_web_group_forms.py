@@ -349,3 +349,32 @@ def test_edit_meeting_with_version_and_undo(client, site):
     m3 = svc.meeting(m.id)
     assert (m3.minutes, len(m3.decisions), m3.date) == (before[0], before[1], m.date)
     f.kw["bind"].dispose()
+
+
+def test_upload_needs_the_role_in_each_changed_group(client, site):
+    """The Tehran secretary may upload the whole actions download unchanged (0 changes), may change a Tehran
+    row, and is refused (403, nothing written) when a row of Isfahan changes."""
+    import csv
+    import io
+
+    login(client, "sec_tehran", "tehran-pass")
+    text = client.get("/download/actions.csv").content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+
+    def upload(rs):
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rs)
+        return client.post("/groups/import", data={"csrf_token": token(client, "/groups")},
+                           files={"file": ("actions.csv", buf.getvalue().encode("utf-8"), "text/csv")},
+                           follow_redirects=False)
+    assert "msg=imported-0" in upload(rows).headers["location"]
+    isf = next(r for r in rows if r["group"] == "Isfahan working group")
+    r = upload([{**isf, "note": "from Tehran"}])
+    assert r.status_code == 403
+    teh = next(r for r in rows if r["group"] == "Tehran working group")
+    assert "msg=imported-1" in upload([{**teh, "note": "from Tehran"}]).headers["location"]
+    f, svc = svc_of(site)
+    assert svc.action(int(isf["id"])).note == isf["note"] and svc.action(int(teh["id"])).note == "from Tehran"
+    f.kw["bind"].dispose()

@@ -790,17 +790,16 @@ async def import_actions(request: Request, file: UploadFile = File(...), csrf_to
         (Path(tmp) / f"{name}.csv").write_bytes(body)
         with ctx.session() as session:
             svc = svc_mod.GroupService(session)
-            touched = _touched_groups(svc, tmp, name)
-            if not touched:
-                require_role(request, "secretary")
-            for gid in touched:                     # the uploader must be a secretary of every group named
+            dry = csvio.import_csv(svc, tmp, actor=user["username"], dry_run=True)
+            changed = {c[1] for c in dry.changes}
+            for gid in _touched_groups(svc, tmp, name, changed):   # a secretary of every group it changes
                 group_editor(request, svc, gid)
             report = csvio.import_csv(svc, tmp, actor=user["username"])
     return back_with(safe_back(back), f"imported-{report.changed_rows}")
 
 
-def _touched_groups(svc, folder: str, name: str) -> set[int]:
-    """Ids of the groups named by the rows of an uploaded file."""
+def _touched_groups(svc, folder: str, name: str, lines: set[int]) -> set[int]:
+    """Ids of the groups named by the given lines (1 = header) of an uploaded file."""
     import csv as _csv
     keys = require("tradepulse.groups.csvio")._header_keys()
     with open(Path(folder) / f"{name}.csv", newline="", encoding="utf-8-sig") as fh:
@@ -812,8 +811,8 @@ def _touched_groups(svc, folder: str, name: str) -> set[int]:
         return set()
     at = cols.index("group")
     out = set()
-    for r in rows[1:]:
-        if len(r) > at and r[at].strip():
+    for i, r in enumerate(rows[1:], start=2):
+        if i in lines and len(r) > at and r[at].strip():
             try:
                 out.add(svc.group(r[at].strip()).id)
             except TradepulseError:
