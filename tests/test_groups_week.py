@@ -96,3 +96,40 @@ def test_cli_dry_run_and_undo(svc, tmp_path):
     assert r.exit_code == 0 and "updated 1" in r.output and svc.action(a.id).title == "renamed"
     r = CliRunner().invoke(app, ["groups", "undo", "--groups-db", db, "--actor", "cli"])
     assert r.exit_code == 0 and "undid 1" in r.output and svc.action(a.id).title == "t"
+
+
+def test_migration_0003_keeps_existing_rows(tmp_path):
+    """A database at 0001 with a meeting, attendees, a decision and a linked action upgrades to head: attendees
+    count as present, the meeting is at version 1, decisions have no owner, the action keeps its decision;
+    downgrading to 0001 keeps every row (regression: SQLite's table rebuild cascaded deletes / SET NULL)."""
+    from sqlalchemy import text
+
+    from tradepulse.groups.db import downgrade, make_engine, upgrade
+
+    eng = make_engine(str(tmp_path / "old.sqlite"))
+    upgrade(eng, "0001")
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO institutions (id, code, name_en, name_fa, kind) VALUES (1, 'customs', 'C', '', 'g')"))
+        c.execute(text("INSERT INTO working_groups (id, name, name_fa, scope, created_at) "
+                       "VALUES (1, 'G', '', 'national', '2026-01-01')"))
+        c.execute(text("INSERT INTO people (id, full_name, institution_id, role) VALUES (1, 'Ali', 1, 'member')"))
+        c.execute(text("INSERT INTO meetings (id, group_id, date, title, minutes) VALUES (1, 1, '2026-12-07', 't', '')"))
+        c.execute(text("INSERT INTO meeting_attendees (meeting_id, person_id) VALUES (1, 1)"))
+        c.execute(text("INSERT INTO decisions (id, meeting_id, text) VALUES (1, 1, 'd')"))
+        c.execute(text("INSERT INTO action_items (id, group_id, decision_id, title, owner_id, status, note, version, "
+                       "created_at, updated_at) VALUES (1, 1, 1, 'a', 1, 'open', '', 1, '2026-01-01', '2026-01-01')"))
+    upgrade(eng)    # rebuilding `decisions` on SQLite must not fire the action items' ON DELETE SET NULL
+    f = session_factory(str(tmp_path / "old.sqlite"))
+    with f() as s:
+        svc = GroupService(s)
+        m = svc.meeting(1)
+        assert m.version == 1 and [(p.full_name, ok) for p, ok in svc.attendance(m)] == [("Ali", True)]
+        assert m.decisions[0].owner is None and m.decisions[0].target_id is None
+        assert svc.action(1).decision_id == 1
+    f.kw["bind"].dispose()
+    downgrade(eng, "0001")
+    with eng.connect() as c:
+        assert c.execute(text("SELECT COUNT(*) FROM meeting_attendees")).scalar() == 1
+        assert c.execute(text("SELECT decision_id FROM action_items")).scalar() == 1
+        assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1          # switched back on
+    eng.dispose()

@@ -69,20 +69,44 @@ def alembic_config(engine_or_url: Engine | str | None = None) -> Config:
     return cfg
 
 
+def _migrate(engine: Engine, run) -> None:
+    """Run ``run(cfg)`` (an Alembic command) in one transaction on ``engine``.
+
+    SQLite: foreign keys are switched off for the migration (``PRAGMA foreign_keys`` is a no-op inside a
+    transaction, so before it begins) because Alembic's batch mode rebuilds a table by copy, drop and
+    rename, and dropping the old table would fire ``ON DELETE CASCADE`` / ``SET NULL`` on the rows that
+    refer to it (meeting attendees, decisions, action items' decision links).  ``PRAGMA foreign_key_check``
+    must come back empty before the migration commits; the pragma is switched back on afterwards.
+    """
+    cfg = alembic_config()
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            run(cfg)
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                run(cfg)
+                bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if bad:
+                    raise RuntimeError(f"migration left rows with broken foreign keys: {bad[:5]}")
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the Alembic migrations on ``engine`` up to ``revision``."""
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _migrate(engine, lambda cfg: command.upgrade(cfg, revision))
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Run the Alembic migrations on ``engine`` down to ``revision`` (``base`` drops every table)."""
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    _migrate(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
 def current_revision(engine: Engine) -> str | None:
