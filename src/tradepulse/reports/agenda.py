@@ -55,8 +55,10 @@ def _row(a, fmt: Formatter, day: dt.date) -> dict:
 
 
 def build_agenda(warehouse, groups_url: str | None, group: str | int, *, as_of: dt.date | None = None,
-                 lang: str = "en", roadmap=None, reporter: str | None = None) -> Agenda:
-    """Collect the agenda of ``group``'s next meeting (see the module docstring)."""
+                 lang: str = "en", roadmap=None, reporter: str | None = None, cache=None) -> Agenda:
+    """Collect the agenda of ``group``'s next meeting (see the module docstring).  ``cache``: optional
+    ``cache(key, compute)`` for the roadmap evaluations (they depend on the warehouse and the day only; the
+    dashboard passes its per-warehouse-version cache)."""
     from tradepulse.groups.db import session_factory
     from tradepulse.groups.service import GroupService
 
@@ -77,7 +79,7 @@ def build_agenda(warehouse, groups_url: str | None, group: str | int, *, as_of: 
             ag.recipients = [(p.full_name, p.email) for p in svc.people(grp.id) if p.email]
     finally:
         factory.kw["bind"].dispose()
-    _trade_parts(ag, warehouse, groups_url, roadmap, reporter)
+    _trade_parts(ag, warehouse, groups_url, roadmap, reporter, cache)
     if not ag.overdue:
         ag.notes["overdue"] = N_("None.")
     if not ag.due:
@@ -122,7 +124,7 @@ def _indicators(ag: Agenda, warehouse, reporter: str | None) -> None:
                               "growth": None if (p is None or p <= 0 or math.isnan(c)) else c / p - 1})
 
 
-def _trade_parts(ag: Agenda, warehouse, groups_url, roadmap, reporter) -> None:
+def _trade_parts(ag: Agenda, warehouse, groups_url, roadmap, reporter, cache=None) -> None:
     """Targets that changed status (the brief's target section as of the last meeting and as of today) and
     the headline indicator changes."""
     from tradepulse.reports.brief import build_brief
@@ -130,22 +132,30 @@ def _trade_parts(ag: Agenda, warehouse, groups_url, roadmap, reporter) -> None:
     _indicators(ag, warehouse, reporter)
     only_targets = dict(province=ag.group["province"], lang=ag.lang, roadmap=roadmap, reporter=reporter,
                         skip=("actions", "trade"))
+
+    def targets_at(day: dt.date) -> tuple[list[dict], str | None]:
+        def compute():
+            b = build_brief(warehouse, groups_url, date=day, **only_targets)
+            return b.targets, b.notes.get("targets")
+        if cache is None or roadmap is not None:
+            return compute()
+        return cache(("agenda-targets", ag.group["province"], ag.lang, reporter, day), compute)
+
     try:
-        now = build_brief(warehouse, groups_url, date=ag.as_of, **only_targets)
+        now, why = targets_at(ag.as_of)
     except TradepulseError as exc:
         ag.notes["targets"] = str(exc)
         return
-    if not now.targets:
-        ag.notes["targets"] = now.notes.get("targets") or N_("None.")
+    if not now:
+        ag.notes["targets"] = why or N_("None.")
         return
     before: dict[str, str] = {}
     if ag.last_meeting is not None:
         try:
-            before = {t["id"]: t["status"] for t in
-                      build_brief(warehouse, groups_url, date=ag.last_meeting, **only_targets).targets}
+            before = {t["id"]: t["status"] for t in targets_at(ag.last_meeting)[0]}
         except TradepulseError:
             before = {}
-    for t in now.targets:
+    for t in now:
         old = before.get(t["id"])
         if ag.last_meeting is None or old != t["status"]:
             ag.targets_changed.append({"id": t["id"], "title": t["title"], "before": old, "now": t["status"],

@@ -34,7 +34,7 @@ def _lang(request: Request) -> str:
 def _agenda(request: Request, group_id: int, lang: str):
     ctx: DataContext = request.app.state.ctx
     agenda = require("tradepulse.reports.agenda")
-    return agenda.build_agenda(ctx.path, ctx.groups_url, group_id, lang=lang, reporter=ctx.focus)
+    return agenda.build_agenda(ctx.path, ctx.groups_url, group_id, lang=lang, reporter=ctx.focus, cache=ctx.cached)
 
 
 @router.get("/groups/{group_id}/agenda", response_class=HTMLResponse)
