@@ -8,13 +8,15 @@ import datetime as dt
 
 import pytest
 
+import test_groups
 from tradepulse.groups.db import session_factory
 from tradepulse.groups.service import ConflictError, GroupService
 
+#: The SQLite / PostgreSQL database fixture of test_groups (a private schema per test on PostgreSQL).
+groups_url = test_groups.groups_url
 
-@pytest.fixture
-def svc(tmp_path):
-    f = session_factory(str(tmp_path / "g.sqlite"))
+
+def _world(f):
     with f() as s:
         svc = GroupService(s)
         svc.ensure_seed_institutions("t")
@@ -23,6 +25,20 @@ def svc(tmp_path):
         for name, inst in (("Ali", "customs"), ("Sara", "edbi"), ("Reza", "tpo"), ("Nima", "customs")):
             svc.add_person(name, inst, group="Tehran working group")
         yield svc
+
+
+@pytest.fixture
+def svc(groups_url):  # noqa: F811 - pytest passes the fixture of that name
+    """Two groups and four Tehran people, on SQLite and (with TRADEPULSE_TEST_PG_URL) PostgreSQL."""
+    f = session_factory(groups_url)
+    yield from _world(f)
+    f.kw["bind"].dispose()
+
+
+@pytest.fixture
+def file_svc(tmp_path):
+    f = session_factory(str(tmp_path / "g.sqlite"))
+    yield from _world(f)
     f.kw["bind"].dispose()
 
 
@@ -73,7 +89,7 @@ def test_group_roles(svc):
     assert svc.role_in("tehran", "Tehran") == "viewer" and svc.role_in("nobody", "Tehran") is None
 
 
-def test_cli_dry_run_and_undo(svc, tmp_path):
+def test_cli_dry_run_and_undo(file_svc, tmp_path):
     import typer
     from typer.testing import CliRunner
 
@@ -81,6 +97,7 @@ def test_cli_dry_run_and_undo(svc, tmp_path):
     from tradepulse.cli.groups import register
     from tradepulse.groups.csvio import export_csv
 
+    svc = file_svc
     a = svc.add_action("Tehran", "t", "customs", "2026-12-10", actor="cli")
     export_csv(svc, tmp_path / "x")
     p = tmp_path / "x" / "actions.csv"
