@@ -43,7 +43,7 @@ def server(tmp_path_factory):
     f = session_factory(url)
     with f() as s:
         svc = GroupService(s)
-        svc.create_user("tehran", "tehran-secretary", "viewer")
+        svc.create_user("tehran", "tehran-secretary", "viewer", enforce_policy=False)
         svc.set_group_role("tehran", "Tehran working group", "secretary")
     f.kw["bind"].dispose()
     app = create_app(wh, url, "browser-week-key")

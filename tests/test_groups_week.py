@@ -78,15 +78,33 @@ def test_undo_of_an_edit_and_its_conflict(svc):
 
 
 def test_group_roles(svc):
-    svc.create_user("tehran", "pw", "viewer")
-    svc.create_user("old", "pw", "secretary")
-    svc.create_user("root", "pw", "admin")
+    svc.create_user("tehran", "pw", "viewer", enforce_policy=False)
+    svc.create_user("old", "pw", "secretary", enforce_policy=False)
+    svc.create_user("root", "pw", "admin", enforce_policy=False)
     assert svc.role_in("tehran", "Tehran") == "viewer"
     svc.set_group_role("tehran", "Tehran", "secretary", actor="root")
     assert (svc.role_in("tehran", "Tehran"), svc.role_in("tehran", "Isfahan")) == ("secretary", "viewer")
     assert (svc.role_in("old", "Isfahan"), svc.role_in("root", "Isfahan")) == ("secretary", "admin")
     svc.set_group_role("tehran", "Tehran", None)
     assert svc.role_in("tehran", "Tehran") == "viewer" and svc.role_in("nobody", "Tehran") is None
+
+
+def test_group_role_change_ends_sessions(svc):
+    """Like a change of the global role (issue 15), a change of a per-group role ends the user's sessions
+    (and only theirs); setting the same role again changes nothing and keeps them."""
+    from tradepulse.groups.auth import Accounts
+    acc = Accounts(svc.s)
+    u = svc.create_user("tehran", "pw", "viewer", enforce_policy=False)
+    other = svc.create_user("isf", "pw", "viewer", enforce_policy=False)
+    svc.set_group_role("tehran", "Tehran", "secretary", actor="root")
+    mine, theirs = acc.start_session(u), acc.start_session(other)
+    svc.set_group_role("tehran", "Tehran", "secretary", actor="root")        # no change
+    assert acc.session_user(mine) is not None
+    svc.set_group_role("tehran", "Tehran", "viewer", actor="root")
+    assert acc.session_user(mine) is None and acc.session_user(theirs).username == "isf"
+    mine = acc.start_session(u)
+    svc.set_group_role("tehran", "Tehran", None, actor="root")               # removal too
+    assert acc.session_user(mine) is None
 
 
 def test_cli_dry_run_and_undo(file_svc, tmp_path):
