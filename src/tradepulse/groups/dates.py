@@ -45,7 +45,8 @@ def sh_to_gregorian(year: int, month: int, day: int, what: str = "date") -> dt.d
     """The Gregorian date of SH ``year/month/day``; :class:`DateInputError` when out of range or invalid."""
     lo, hi = SH_YEARS
     if not lo <= year <= hi:
-        raise DateInputError(f"{what} {year:04d}/{month:02d}/{day:02d}: Solar Hijri year must be {lo}–{hi}")
+        raise DateInputError(f"{what} {year:04d}/{month:02d}/{day:02d} is out of range: Solar Hijri year must be "
+                             f"{lo}–{hi}")
     try:
         return jdatetime.date(year, month, day).togregorian()
     except ValueError:
@@ -56,7 +57,8 @@ def sh_to_gregorian(year: int, month: int, day: int, what: str = "date") -> dt.d
 def gregorian(year: int, month: int, day: int, what: str = "date") -> dt.date:
     lo, hi = GREGORIAN_YEARS
     if not lo <= year <= hi:
-        raise DateInputError(f"{what} {year:04d}-{month:02d}-{day:02d}: Gregorian year must be {lo}–{hi}")
+        raise DateInputError(f"{what} {year:04d}-{month:02d}-{day:02d} is out of range: Gregorian year must be "
+                             f"{lo}–{hi}")
     try:
         return dt.date(year, month, day)
     except ValueError:
@@ -88,10 +90,14 @@ def parse_day(value: object, calendar: str | None = "auto", what: str = "date") 
 
 
 def sh_parts(day: dt.date | None) -> tuple[int, int, int] | None:
-    """(year, month, day) in SH of a Gregorian date."""
+    """(year, month, day) in SH of a Gregorian date; None for None or a date jdatetime cannot convert (a
+    year-9999 deadline stored before dates were range-checked must not break a page)."""
     if day is None:
         return None
-    j = jdatetime.date.fromgregorian(date=day)
+    try:
+        j = jdatetime.date.fromgregorian(date=day)
+    except (ValueError, OverflowError):
+        return None
     return j.year, j.month, j.day
 
 

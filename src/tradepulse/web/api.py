@@ -66,8 +66,10 @@ GROUP_TABLES = {"actions", "meetings"}
 def check_access(request: Request, name: str) -> None:
     """401/403 unless the visitor may read table ``name``: group tables need a login; indicator tables too
     when the app was started without public indicators."""
-    from tradepulse.web.security import require_role
-    if name in GROUP_TABLES or not getattr(request.app.state, "public_indicators", True):
+    from tradepulse.web.security import require_group_reader, require_role
+    if name in GROUP_TABLES:
+        require_group_reader(request)
+    elif not getattr(request.app.state, "public_indicators", True):
         require_role(request, "viewer")
 
 

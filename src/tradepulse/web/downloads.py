@@ -43,7 +43,10 @@ def _sh(day) -> str:
         return ""
     if isinstance(day, pd.Timestamp):
         day = day.date()
-    return jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d")
+    try:
+        return jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d")
+    except (ValueError, OverflowError):      # a year jdatetime cannot convert (stored before the range check)
+        return ""
 
 
 def _is_date_column(s: pd.Series) -> bool:

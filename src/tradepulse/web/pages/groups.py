@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from tradepulse.errors import InputError, TradepulseError
 from tradepulse.web.data import DataContext, GroupsUnavailable, Unavailable, require
 from tradepulse.web.pages.render import fmt_of, lang_of, render
-from tradepulse.web.security import MAX_UPLOAD, check_csrf, require_role
+from tradepulse.web.security import MAX_UPLOAD, check_csrf, require_group_reader, require_role
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,7 +59,7 @@ def _back_of(request: Request) -> str:
 def groups_page(request: Request, group: int | None = Query(None, ge=1, le=10**9), msg: str = ""):
     ctx: DataContext = request.app.state.ctx
     # group data needs a login (viewer and up); without a groups database the page only says so
-    user = require_role(request, "viewer") if ctx.groups_url else None
+    user = require_group_reader(request) if ctx.groups_url else None     # a broken database: 503 first
     lang = lang_of(request)
     _ = fmt_of(lang).gettext
     try:
