@@ -50,6 +50,9 @@ class ErrorBody(BaseModel):
 
 ERRORS = {404: {"model": ErrorBody, "description": "unknown name, no data, or section not available yet"},
           400: {"model": ErrorBody, "description": "bad request"},
+          401: {"model": ErrorBody, "description": "log in first: working-group tables (actions, meetings), "
+                                                   "and every table when served with --no-public-indicators"},
+          403: {"model": ErrorBody, "description": "the logged-in user's role does not allow this"},
           422: {"model": ErrorBody, "description": "a filter the table does not take, or a value out of range"},
           429: {"model": ErrorBody, "description": "too many uncached computations from this client; retry"},
           503: {"model": ErrorBody, "description": "the warehouse is being written (retry after Retry-After)"}}
