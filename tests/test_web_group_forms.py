@@ -381,3 +381,22 @@ def test_upload_needs_the_role_in_each_changed_group(client, site):
     f, svc = svc_of(site)
     assert svc.action(int(isf["id"])).note == isf["note"] and svc.action(int(teh["id"])).note == "from Tehran"
     f.kw["bind"].dispose()
+
+
+def test_neutralised_download_reimports_with_no_change(client, site):
+    """Regression (merge of issues 15 and 16): downloads neutralise formula-looking text (``'=…``, ``\\|``);
+    the import takes that back off, so such a download still loads back with 0 changes and the titles stay."""
+    evil = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "|pipe"]
+    f, svc = svc_of(site)
+    group = svc.groups()[0].name
+    ids = [svc.add_action(group, t, "customs", actor="test").id for t in evil]
+    f.kw["bind"].dispose()
+    login(client, "admin", "admin-demo")
+    body = client.get("/download/actions.csv").content
+    assert b"'=HYPERLINK" in body                                   # inert in the spreadsheet
+    r = client.post("/groups/import", data={"csrf_token": token(client, "/groups")},
+                    files={"file": ("actions.csv", body, "text/csv")}, follow_redirects=False)
+    assert r.status_code == 303 and "msg=imported-0" in r.headers["location"]
+    f, svc = svc_of(site)
+    assert [svc.action(i).title for i in ids] == evil
+    f.kw["bind"].dispose()

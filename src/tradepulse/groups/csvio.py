@@ -157,6 +157,14 @@ def _header_keys() -> dict[str, str]:
     return out
 
 
+def _defused(value: str) -> str:
+    """A cell as it was before a web download neutralised it (issue 15: ``'`` before ``= + - @ | %``, and
+    ``defusedcsv`` escapes ``|`` as ``\\|`` in those cells), so downloads load back unchanged."""
+    if len(value) > 1 and value[0] == "'" and (value[1] in "=+-@|%" or value.startswith("'\\|")):
+        return value[1:].replace("\\|", "|")
+    return value
+
+
 def _read(path: Path, name: str) -> tuple[set[str], list[tuple[int, dict[str, str]]]]:
     """(columns present, [(line, row)]) of one file; missing file → (set(), []).  The file must be UTF-8
     text (BOM optional); any other encoding, binary content or a malformed CSV (e.g. a field over the csv
@@ -188,7 +196,7 @@ def _read(path: Path, name: str) -> tuple[set[str], list[tuple[int, dict[str, st
         for i, values in enumerate(reader):
             if not any(v.strip() for v in values):
                 continue
-            rows.append((i + 2, {c: (v or "").strip() for c, v in zip(cols, values) if c}))
+            rows.append((i + 2, {c: _defused((v or "").strip()) for c, v in zip(cols, values) if c}))
         return set(cols), rows
     except csv.Error as exc:
         raise InputError(f"malformed CSV ({exc})", file=str(path), line=reader.line_num) from None
