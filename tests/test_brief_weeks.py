@@ -120,7 +120,7 @@ def test_persian_number_matches_babel(x, decimals):
 
 #: Where the project's messages live (paths relative to the ``tradepulse`` package) and how Babel reads them.
 CATALOG_SOURCES = [("i18n.py", "python"), ("reports/templates/**.html", "jinja2"), ("reports/**.py", "python"),
-                   ("web/templates/**.html", "jinja2"), ("web/**.py", "python")]
+                   ("web/templates/**.html", "jinja2"), ("web/**.py", "python"), ("groups/**.py", "python")]
 #: Marker functions: ``_``/``gettext``/``N_`` take the msgid; ``pgettext``/``NC_`` take (context, msgid).
 CATALOG_KEYWORDS = {"_": None, "N_": None, "gettext": None, "pgettext": ((1, "c"), 2), "NC_": ((1, "c"), 2)}
 

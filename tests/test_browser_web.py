@@ -104,6 +104,7 @@ def _login(pg, user: str, password: str) -> None:
 
 def test_every_page_renders_with_local_assets_only(page, server, shots):
     """Each page loads, its charts render with the vendored Vega files, no request leaves 127.0.0.1."""
+    _login(page, "viewer", "viewer-demo")          # working-group data needs a login
     for name, path in PAGES:
         resp = page.goto(path)
         assert resp.status == 200, path
@@ -149,6 +150,7 @@ def test_login_edit_action_item_and_logout(page, shots):
 
 def test_persian_switch_is_rtl_with_jalali_dates(page, shots):
     """The language link switches to Persian: html dir=rtl, lang=fa, Persian digits and Jalali dates."""
+    _login(page, "viewer", "viewer-demo")
     page.goto("/")
     page.click("#lang-switch")
     page.wait_for_load_state()

@@ -63,20 +63,25 @@ def _group_with_action(svc: GroupService):
 
 
 def test_migrations_create_schema_at_head(factory):
-    """Alembic (programmatic config, no alembic.ini) creates every table and stamps the head revision (0002)."""
+    """Alembic (programmatic config, no alembic.ini) creates every table and stamps the head revision."""
+    from alembic.script import ScriptDirectory
+
+    from tradepulse.groups.db import alembic_config
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head == "0003"      # one chain: 0001 → 0002 (sessions, issue 15) → 0003 (week forms, issue 16)
     engine = factory.kw["bind"]
     names = set(inspect(engine).get_table_names())
     assert {"institutions", "working_groups", "group_members", "people", "meetings", "meeting_attendees",
-            "decisions", "action_items", "audit_log", "users", "web_sessions", "alembic_version"} <= names
-    assert current_revision(engine) == "0002"
+            "decisions", "action_items", "audit_log", "users", "web_sessions", "group_roles", "alembic_version"} <= names
+    assert current_revision(engine) == head
     # running the factory again is a no-op (idempotent upgrade)
     session_factory(str(engine.url.render_as_string(hide_password=False))).kw["bind"].dispose()
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == head
     # the migration is reversible: down to base leaves only alembic_version, up again restores all
     downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"} and current_revision(engine) is None
     upgrade(engine)
-    assert "action_items" in inspect(engine).get_table_names() and current_revision(engine) == "0002"
+    assert "action_items" in inspect(engine).get_table_names() and current_revision(engine) == head
 
 
 def test_seed_institutions_bilingual_and_idempotent(svc):
@@ -277,7 +282,7 @@ def test_csv_round_trip_and_errors(svc, factory, tmp_path, groups_url):
 
     other = session_factory(f"sqlite:///{tmp_path / 'other.sqlite'}")
     with other() as s2:
-        assert import_csv(GroupService(s2), tmp_path / "a") == counts
+        assert import_csv(GroupService(s2), tmp_path / "a").added == counts
         export_csv(GroupService(s2), tmp_path / "b")
     other.kw["bind"].dispose()
 
@@ -289,11 +294,11 @@ def test_csv_round_trip_and_errors(svc, factory, tmp_path, groups_url):
         m = pd.read_csv(folder / "meetings.csv", dtype=str).fillna("")
         d = pd.read_csv(folder / "decisions.csv", dtype=str).fillna("")
         a = pd.read_csv(folder / "actions.csv", dtype=str).fillna("")
-        d = d.merge(m[["ref", "group", "date", "title"]].rename(columns={"ref": "meeting_ref"}), on="meeting_ref")
-        a = a.merge(d[["ref", "text"]].rename(columns={"ref": "decision_ref"}), on="decision_ref", how="left")
-        out["meetings"] = m.drop(columns="ref").sort_values(["group", "date"]).reset_index(drop=True)
-        out["decisions"] = d.drop(columns=["ref", "meeting_ref"]).sort_values(["group", "date"]).reset_index(drop=True)
-        out["actions"] = a.drop(columns=["ref", "decision_ref"]).fillna("").sort_values(
+        d = d.merge(m[["id", "group", "date", "title"]].rename(columns={"id": "meeting_id"}), on="meeting_id")
+        a = a.merge(d[["id", "text"]].rename(columns={"id": "decision_id"}), on="decision_id", how="left")
+        out["meetings"] = m.drop(columns="id").sort_values(["group", "date"]).reset_index(drop=True)
+        out["decisions"] = d.drop(columns=["id", "meeting_id"]).sort_values(["group", "date"]).reset_index(drop=True)
+        out["actions"] = a.drop(columns=["id", "decision_id"]).fillna("").sort_values(
             ["group", "title", "deadline"]).reset_index(drop=True)
         return out
 
@@ -330,7 +335,7 @@ def test_import_actions_csv_alone(svc, tmp_path):
     (folder / "actions.csv").write_text(
         "group,decision_ref,title,owner,deadline,status,version\n"
         f"Tehran working group,{d.id},Call the exporters,edbi,2026-04-01,in_progress,7\n", encoding="utf-8")
-    assert import_csv(svc, folder, actor="web")["actions"] == 1
+    assert import_csv(svc, folder, actor="web").added["actions"] == 1
     new = [a for a in svc.actions(group=g.id) if a.title == "Call the exporters"][0]
     assert (new.decision_id, new.version, new.status, new.owner.code) == (d.id, 1, "in_progress", "edbi")
     assert svc.audit("action_items", new.id)[0].actor == "web"
@@ -338,7 +343,7 @@ def test_import_actions_csv_alone(svc, tmp_path):
         "group,decision_ref,title,owner\nTehran working group,999,x,edbi\n", encoding="utf-8")
     with pytest.raises(InputError, match="no decision '999' in the database"):
         import_csv(svc, folder)
-    (folder / "actions.csv").write_text("group,title\nTehran working group,x\n", encoding="utf-8")
+    (folder / "actions.csv").write_text("group,title\nTehran working group,y\n", encoding="utf-8")
     with pytest.raises(InputError, match="missing column"):
         import_csv(svc, folder)
 

@@ -219,6 +219,7 @@ def test_api_filters(client, site):
         for a, b in zip(again["items"], prov["items"]):   # same rows (sums may differ in the last bits)
             assert a.keys() == b.keys() and (a["year"], a["province"]) == (b["year"], b["province"])
             assert a["exports"] == pytest.approx(b["exports"], rel=1e-12)
+    assert login(client, "viewer", "viewer-demo").status_code == 303        # group data needs a login
     acts = client.get("/api/v1/tables/actions", params={"province": "استان تهران", "limit": 1000}).json()
     assert acts["total"] > 0 and {r["province"] for r in acts["items"]} == {"Tehran"}
     # exports of Tehran in 2023 equal the sum of its customs export rows (independent SQL)
@@ -356,7 +357,7 @@ def test_upload_limit_and_csv_import(client, site, tmp_path):
         before = len(GroupService(s).actions())
     lines = (tmp_path / "actions.csv").read_text(encoding="utf-8").splitlines()
     rows = list(csv.DictReader(lines))
-    row = {**rows[0], "ref": "new-1", "decision_ref": "", "title": "Imported from the web", "version": "1"}
+    row = {**rows[0], "id": "", "decision_id": "", "title": "Imported from the web", "version": "1"}
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]))
     w.writeheader()
@@ -374,6 +375,7 @@ def test_groups_page_persian_dates(client, site):
     from tradepulse.groups.service import GroupService
     with session_factory(site[1])() as s:
         m = GroupService(s).meetings()[-1]
+    assert login(client, "viewer", "viewer-demo").status_code == 303
     html = client.get("/groups", params={"lang": "fa"}).text
     assert pages.fmt_of("fa").numeric_date(m.date) in html
 

@@ -101,21 +101,27 @@ def test_d02_junk_filter_values_are_refused_and_cannot_flush_the_cache(client, m
 
 
 # ---------------------------------------------------------------- 3. logout does not end a session
-def _first_action(client) -> dict:
-    return client.get("/api/v1/tables/actions", params={"limit": 1}).json()["items"][0]
+def _first_action(site) -> dict:
+    """id and version of the first action item, read from the database (group tables need a login)."""
+    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.service import GroupService
+    with session_factory(site[1])() as s:
+        a = GroupService(s).actions()[0]
+        return {"id": a.id, "version": a.version, "status": a.status}
 
 
-def test_d03_a_cookie_replayed_after_logout_is_anonymous(client):
+def test_d03_a_cookie_replayed_after_logout_is_anonymous(client, site):
     assert login(client, "secretary", "secretary-demo").status_code == 303
     token = csrf_of(client, "/groups")
     cookie = client.cookies.get("tradepulse_session")
     assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
     client.cookies.set("tradepulse_session", cookie)        # the attacker replays the old cookie
-    a = _first_action(client)
+    assert client.get("/api/v1/tables/actions").status_code == 401      # anonymous: no group data
+    a = _first_action(site)
     r = client.post(f"/groups/actions/{a['id']}", data={"version": a["version"], "status": "done", "note": "x",
                                                          "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 401
-    assert _first_action(client)["version"] == a["version"]
+    assert _first_action(site)["version"] == a["version"]
 
 
 # ---------------------------------------------------------------- 4. role changes do not reach sessions
@@ -138,12 +144,33 @@ def test_d04_a_role_change_ends_the_users_sessions(make_app, site):
             r = boss.post("/admin/users", data={"username": user, "role": "viewer", "csrf_token": token},
                           follow_redirects=False)
             assert r.status_code == 303 and "msg=role" in r.headers["location"]
-        a = _first_action(sec)
+        a = _first_action(site)
         r = sec.post(f"/groups/actions/{a['id']}", data={"version": a["version"], "status": "done",
                                                           "csrf_token": csrf_of(sec, "/login")},
                      follow_redirects=False)
         assert r.status_code == 401                              # the session ended with the role change
         assert adm.get("/admin/users", follow_redirects=False).status_code in (303, 401)
+
+
+def test_d04_a_per_group_role_change_ends_the_users_sessions(make_app, site):
+    """Issue 16's per-group roles follow the same rule: changing one ends the user's sessions at once."""
+    from fastapi.testclient import TestClient
+
+    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.service import GroupService
+    with session_factory(site[1])() as s:
+        gid = GroupService(s).groups()[0].id
+    app = make_app()
+    with TestClient(app, base_url="http://127.0.0.1") as boss, TestClient(app, base_url="http://127.0.0.1") as sec:
+        assert login(boss, "admin", "admin-demo").status_code == 303
+        assert login(sec, "secretary", "secretary-demo").status_code == 303
+        assert sec.get("/api/v1/tables/actions").status_code == 200
+        r = boss.post("/admin/group-roles", data={"username": "secretary", "group": str(gid), "role": "secretary",
+                                                  "csrf_token": csrf_of(boss, "/admin/group-roles")},
+                      follow_redirects=False)
+        assert r.status_code == 303 and "msg=saved" in r.headers["location"]
+        assert sec.get("/api/v1/tables/actions").status_code == 401          # logged out by the change
+        assert boss.get("/api/v1/tables/actions").status_code == 200         # other users keep theirs
 
 
 # ---------------------------------------------------------------- 5. downloads run formulas
@@ -156,38 +183,43 @@ def test_d05_downloads_neutralise_formulas(client, site):
         svc = GroupService(s)
         group = svc.groups()[0].name
         ids = [svc.add_action(group, title, "customs", actor="test").id for title in evil]
-    r = client.get("/download/actions.csv")
-    assert r.status_code == 200
-    rows = {int(row["id"]): row for row in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))}
-    for i, title in zip(ids, evil):      # defusedcsv also escapes "|" (DDE payloads) as "\|"
-        assert rows[i]["title"].startswith("'") and rows[i]["title"][1:].replace("\\|", "|") == title
-    for row in rows.values():                                    # no cell of any row starts a formula
-        assert not any(str(v).startswith(FORMULA_START) for v in row.values()), row
-    wb = openpyxl.load_workbook(io.BytesIO(client.get("/download/actions.xlsx").content))
-    cells = [c for row in wb.active.iter_rows() for c in row]
-    assert not [c.coordinate for c in cells if c.data_type == "f"]
-    titles = {c.value.replace("\r", "\n") for c in cells if isinstance(c.value, str)}   # XML reads CR as LF
-    assert {"'" + t.replace("\r", "\n") for t in evil} <= titles
+    assert login(client, "viewer", "viewer-demo").status_code == 303     # group tables need a login (issue 16)
+    for lang in ("en", "fa"):                                  # the Persian downloads (issue 16) too
+        r = client.get("/download/actions.csv", params={"lang": lang})
+        assert r.status_code == 200
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        by_id = {int(row[0]): row for row in rows[1:]}         # columns: id, group, province, title, ...
+        for i, title in zip(ids, evil):      # defusedcsv also escapes "|" (DDE payloads) as "\|"
+            cell = by_id[i][3]
+            assert cell.startswith("'") and cell[1:].replace("\\|", "|") == title, (lang, cell)
+        for row in rows:                                         # no cell of any row starts a formula
+            assert not any(str(v).startswith(FORMULA_START) for v in row), (lang, row)
+        wb = openpyxl.load_workbook(io.BytesIO(client.get("/download/actions.xlsx", params={"lang": lang}).content))
+        cells = [c for row in wb.active.iter_rows() for c in row]
+        assert not [c.coordinate for c in cells if c.data_type == "f"], lang
+        titles = {c.value.replace("\r", "\n") for c in cells if isinstance(c.value, str)}   # XML reads CR as LF
+        assert {"'" + t.replace("\r", "\n") for t in evil} <= titles, lang
 
 
 # ---------------------------------------------------------------- 6. one bad deadline breaks pages
 def test_d06_out_of_range_deadlines_are_refused_and_old_ones_do_not_break_pages(client, site):
     assert login(client, "secretary", "secretary-demo").status_code == 303
-    a = _first_action(client)
+    a = _first_action(site)
     token = csrf_of(client, "/groups")
     for bad in ("0621-12-31", "9999-12-31", "1899-12-31"):
         r = client.post(f"/groups/actions/{a['id']}", data={"version": a["version"], "status": a["status"],
                                                              "deadline": bad, "csrf_token": token},
                         follow_redirects=False)
         assert r.status_code in (400, 422) and "out of range" in r.text, (bad, r.status_code)
-    assert _first_action(client)["version"] == a["version"]
+    assert _first_action(site)["version"] == a["version"]
     # a date stored before the check existed must not break anything for anyone
     con = sqlite3.connect(site[1].removeprefix("sqlite:///"))
     con.execute("UPDATE action_items SET deadline = '9999-12-31' WHERE id = ?", (a["id"],))
     con.commit()
     con.close()
     for path in ("/groups?lang=fa", "/groups", "/api/v1/tables/actions", "/download/actions.csv",
-                 "/download/actions.xlsx", "/briefs/download?fmt=html&lang=fa"):
+                 "/download/actions.xlsx", "/download/actions.csv?lang=fa", "/download/actions.xlsx?lang=fa",
+                 "/briefs/download?fmt=html&lang=fa"):
         assert client.get(path).status_code == 200, path
 
 

@@ -14,8 +14,9 @@ from tradepulse.cli.common import WarehouseOption, console, friendly_errors
 def brief(out: Path = typer.Option(..., "--out", "-o", help="Output file: .pdf (WeasyPrint) or .html."),
           week: Optional[str] = typer.Option(None, "--week", help="Jalali week, e.g. 1405-W35 (weeks run "
                                              "Saturday–Friday; week 1 contains 1 Farvardin)."),
-          date: Optional[str] = typer.Option(None, "--date", help="Reference day YYYY-MM-DD (Gregorian; "
-                                             "default today)."),
+          date: Optional[str] = typer.Option(None, "--date", help="Reference day YYYY-MM-DD: Solar Hijri "
+                                             "when the year < 1700 (1405-09-16), else Gregorian; default today."),
+          calendar: str = typer.Option("auto", "--calendar", help="Calendar of --date: auto, sh or gregorian."),
           province: Optional[str] = typer.Option(None, "--province", help="Province (default: national)."),
           lang: str = typer.Option("en", "--lang", help="en or fa (Persian, right-to-left)."),
           latin_digits: bool = typer.Option(False, "--latin-digits", help="Use 0-9 in the Persian brief."),
@@ -24,8 +25,9 @@ def brief(out: Path = typer.Option(..., "--out", "-o", help="Output file: .pdf (
           roadmap: Optional[Path] = typer.Option(None, "--roadmap", help="Roadmap file (default: the "
                                                  "reporter's own roadmap; none → the brief says so)."),
           warehouse: Optional[Path] = WarehouseOption,
-          db: Optional[str] = typer.Option(None, "--db", help="Groups database URL (default: "
-                                           "$TRADEPULSE_GROUPS_DB or ~/.tradepulse/groups.sqlite).")):
+          db: Optional[str] = typer.Option(None, "--groups-db", "--db", help="Groups database: SQLite file "
+                                           "path or SQLAlchemy URL (default: $TRADEPULSE_GROUPS_DB or "
+                                           "~/.tradepulse/groups.sqlite).")):
     """Write the weekly brief: targets, headline indicators and what changed, opportunities, action items."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -35,11 +37,16 @@ def brief(out: Path = typer.Option(..., "--out", "-o", help="Output file: .pdf (
 
     if out.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise TradepulseError(f"cannot write {out}: use .pdf or .html")
+    from tradepulse.groups.dates import parse_day
+    from tradepulse.groups.db import groups_url
+
     digits = "latin" if latin_digits else None
+    day = parse_day(date, calendar, "--date")
+    db = groups_url(db) if db else None
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("collecting targets, indicators and action items", total=2)
-        b = build_brief(warehouse, db, week=week, date=date, province=province, lang=lang,
+        b = build_brief(warehouse, db, week=week, date=day, province=province, lang=lang,
                         roadmap=str(roadmap) if roadmap else None, reporter=reporter, digits=digits,
                         history=out.parent / SNAPSHOT_FILE)
         progress.update(task, advance=1, description=f"rendering {out.suffix.lstrip('.').upper() or 'file'}")

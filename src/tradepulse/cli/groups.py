@@ -15,8 +15,10 @@ from tradepulse.cli.common import console, friendly_errors
 groups_app = typer.Typer(name="groups", help="Provincial working groups: members, meetings, decisions, "
                          "action items, CSV import/export and the audit log.", no_args_is_help=True)
 
-DbOption = typer.Option(None, "--db", help="SQLAlchemy URL of the groups database "
-                        "(default: $TRADEPULSE_GROUPS_DB or sqlite:///~/.tradepulse/groups.sqlite).")
+DbOption = typer.Option(None, "--groups-db", "--db", help="Groups database: a SQLite file path or an "
+                        "SQLAlchemy URL (default: $TRADEPULSE_GROUPS_DB or ~/.tradepulse/groups.sqlite).")
+CalendarOption = typer.Option("auto", "--calendar", help="Calendar of typed dates: auto (year < 1700 is "
+                              "Solar Hijri, e.g. 1405-09-16; else Gregorian, e.g. 2026-12-07), sh or gregorian.")
 ActorOption = typer.Option(None, "--actor", help="Name recorded in the audit log (default: your login).")
 
 
@@ -31,9 +33,9 @@ def _actor(actor: Optional[str]) -> str:
 
 @contextmanager
 def _service(db: Optional[str]):
-    from tradepulse.groups.db import session_factory
+    from tradepulse.groups.db import groups_url, session_factory
     from tradepulse.groups.service import GroupService
-    factory = session_factory(db)
+    factory = session_factory(groups_url(db))
     try:
         with factory() as session:
             yield GroupService(session)
@@ -41,14 +43,10 @@ def _service(db: Optional[str]):
         factory.kw["bind"].dispose()
 
 
-def _date(value: Optional[str], what: str) -> Optional[dt.date]:
-    from tradepulse.errors import TradepulseError
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise TradepulseError(f"bad {what} {value!r}: use YYYY-MM-DD (Gregorian)") from None
+def _date(value: Optional[str], what: str, calendar: str = "auto") -> Optional[dt.date]:
+    """A typed date (Solar Hijri when the year < 1700 unless ``--calendar``) → Gregorian; one-line error."""
+    from tradepulse.groups.dates import parse_day
+    return parse_day(value, calendar, what)
 
 
 def _actions_table(actions, title: str, as_of: dt.date):
@@ -119,16 +117,19 @@ def add_person(full_name: str, institution: str,
 
 @groups_app.command("record-meeting")
 @friendly_errors
-def record_meeting(group: str, date: str = typer.Argument(..., help="Gregorian date YYYY-MM-DD."),
+def record_meeting(group: str, date: str = typer.Argument(..., help="Date YYYY-MM-DD: Solar Hijri when the "
+                                                         "year < 1700 (1405-09-16), else Gregorian."),
                    title: str = typer.Option("", "--title"), minutes: str = typer.Option("", "--minutes"),
                    minutes_file: Optional[Path] = typer.Option(None, "--minutes-file", exists=True),
                    attendee: Optional[List[str]] = typer.Option(None, "--attendee", help="Person name (repeat)."),
+                   absent: Optional[List[str]] = typer.Option(None, "--absent", help="Absent person (repeat)."),
+                   calendar: str = CalendarOption,
                    db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
-    """Record a meeting with attendees and minutes."""
+    """Record a meeting with attendees (present / absent) and minutes."""
     text = minutes_file.read_text(encoding="utf-8") if minutes_file else minutes
     with _service(db) as svc:
-        m = svc.record_meeting(group, _date(date, "date"), title=title, minutes=text, attendees=attendee or (),
-                               actor=_actor(actor))
+        m = svc.record_meeting(group, _date(date, "date", calendar), title=title, minutes=text,
+                               attendees=attendee or (), absent=absent or (), actor=_actor(actor))
         console.print(f"recorded meeting {m.id} on {m.date} ({m.date_jalali} Jalali), "
                       f"{len(m.attendees)} attendees")
 
@@ -138,13 +139,14 @@ def record_meeting(group: str, date: str = typer.Argument(..., help="Gregorian d
 def update_meeting(meeting_id: int, title: Optional[str] = typer.Option(None, "--title"),
                    minutes: Optional[str] = typer.Option(None, "--minutes"),
                    minutes_file: Optional[Path] = typer.Option(None, "--minutes-file", exists=True),
-                   date: Optional[str] = typer.Option(None, "--date", help="Gregorian YYYY-MM-DD."),
+                   date: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (SH when year < 1700)."),
                    attendee: Optional[List[str]] = typer.Option(None, "--attendee", help="Replaces the list (repeat)."),
-                   db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
+                   calendar: str = CalendarOption, db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
     """Change a meeting's title, minutes, date or attendees (audited)."""
     text = minutes_file.read_text(encoding="utf-8") if minutes_file else minutes
     with _service(db) as svc:
-        m = svc.update_meeting(meeting_id, _actor(actor), title=title, minutes=text, date=_date(date, "date"),
+        m = svc.update_meeting(meeting_id, _actor(actor), title=title, minutes=text,
+                               date=_date(date, "date", calendar),
                                attendees=attendee)
         console.print(f"meeting {m.id} on {m.date} ({m.date_jalali} Jalali), {len(m.attendees)} attendees")
 
@@ -162,15 +164,15 @@ def add_decision(meeting_id: int, text: str, db: Optional[str] = DbOption, actor
 @friendly_errors
 def add_action(group: str, title: str,
                owner: str = typer.Option(..., "--owner", help="Owner institution code or name."),
-               deadline: Optional[str] = typer.Option(None, "--deadline", help="YYYY-MM-DD."),
+               deadline: Optional[str] = typer.Option(None, "--deadline", help="YYYY-MM-DD (SH when year < 1700)."),
                decision: Optional[int] = typer.Option(None, "--decision", help="Decision id."),
                target: Optional[str] = typer.Option(None, "--target", help="Linked roadmap target id."),
                indicator: Optional[str] = typer.Option(None, "--indicator", help="Linked indicator name."),
-               status: str = typer.Option("open", "--status"),
+               status: str = typer.Option("open", "--status"), calendar: str = CalendarOption,
                db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
     """Add an action item."""
     with _service(db) as svc:
-        a = svc.add_action(group, title, owner, _date(deadline, "deadline"), decision_id=decision, status=status,
+        a = svc.add_action(group, title, owner, _date(deadline, "deadline", calendar), decision_id=decision, status=status,
                            target_id=target, indicator=indicator, actor=_actor(actor))
         console.print(f"added action {a.id} (version {a.version})")
 
@@ -186,9 +188,10 @@ def update_action(action_id: int,
                   note: Optional[str] = typer.Option(None, "--note"),
                   target: Optional[str] = typer.Option(None, "--target"),
                   indicator: Optional[str] = typer.Option(None, "--indicator"),
+                  calendar: str = CalendarOption,
                   db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
     """Change an action item; fails with a conflict if someone saved a newer version first."""
-    changes = {k: v for k, v in dict(status=status, deadline=deadline, owner=owner, title=title, note=note,
+    changes = {k: v for k, v in dict(status=status, deadline=_date(deadline, "deadline", calendar), owner=owner, title=title, note=note,
                                      target_id=target, indicator=indicator).items() if v is not None}
     with _service(db) as svc:
         a = svc.update_action(action_id, version, _actor(actor), **changes)
@@ -201,9 +204,9 @@ def list_actions(group: Optional[str] = typer.Option(None, "--group"),
                  status: Optional[str] = typer.Option(None, "--status"),
                  overdue: bool = typer.Option(False, "--overdue", help="Only open items past their deadline."),
                  as_of: Optional[str] = typer.Option(None, "--as-of", help="Date for --overdue (default today)."),
-                 db: Optional[str] = DbOption):
+                 calendar: str = CalendarOption, db: Optional[str] = DbOption):
     """List action items (overdue ones in red)."""
-    day = _date(as_of, "date") or dt.date.today()
+    day = _date(as_of, "date", calendar) or dt.date.today()
     with _service(db) as svc:
         items = svc.overdue_actions(day, group=group) if overdue else svc.actions(group=group, status=status)
         title = f"overdue actions as of {day}" if overdue else "actions"
@@ -238,13 +241,25 @@ def export_csv(out_dir: Path = typer.Argument(..., help="Directory to write the 
 
 @groups_app.command("import-csv")
 @friendly_errors
-def import_csv(in_dir: Path = typer.Argument(..., help="Directory with CSV files as written by export-csv."),
+def import_csv(in_dir: Path = typer.Argument(..., help="Directory with CSV files as written by export-csv "
+                                             "(or the web's actions / meetings downloads)."),
+               dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
                db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
-    """Import CSV files (all or nothing; errors name file, line and column)."""
+    """Import CSV files idempotently: rows with an id update that record, others match their natural key;
+    an unchanged export changes nothing (all or nothing; errors name file, line and column)."""
+    from rich.table import Table
+
     from tradepulse.groups.csvio import import_csv as _import
     with _service(db) as svc:
-        counts = _import(svc, in_dir, actor=_actor(actor))
-    console.print("imported " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        report = _import(svc, in_dir, actor=_actor(actor), dry_run=dry_run)
+    if report.changes:
+        t = Table(title="would change" if dry_run else "changes")
+        for col in ("file", "line", "record", "field", "old", "new"):
+            t.add_column(col, overflow="fold")
+        for f, line, key, fld, old, new in report.changes:
+            t.add_row(f, str(line), key, fld, old, new)
+        console.print(t)
+    console.print(report.summary())
 
 
 @groups_app.command("audit")
@@ -276,6 +291,84 @@ def add_user(username: str, role: str = typer.Option("viewer", "--role", help="v
     with _service(db) as svc:
         u = svc.create_user(username, pw, role, actor=_actor(actor))
         console.print(f"created user {u.username} ({u.role})")
+
+
+@groups_app.command("set-group-role")
+@friendly_errors
+def set_group_role(username: str, group: str,
+                   role: str = typer.Argument(..., help="viewer, secretary or admin; 'none' removes it."),
+                   db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
+    """Give a user a role in one working group (a Tehran secretary edits Tehran only)."""
+    with _service(db) as svc:
+        svc.set_group_role(username, group, None if role == "none" else role, actor=_actor(actor))
+        g = svc.group(group)
+        console.print(f"{username} in {g.name}: {svc.role_in(username, g.id)}")
+
+
+@groups_app.command("undo")
+@friendly_errors
+def undo(group: Optional[str] = typer.Option(None, "--group", help="Only a change in this group."),
+         db: Optional[str] = DbOption, actor: Optional[str] = ActorOption):
+    """Undo your last change (one unit of work: a meeting with its decisions and actions, an edit, an import)."""
+    with _service(db) as svc:
+        n = svc.undo_last(_actor(actor), group)
+    console.print(f"undid {n} change(s)" if n else "nothing to undo")
+
+
+SmtpOption = typer.Option(None, "--smtp-url", envvar="TRADEPULSE_SMTP_URL",
+                          help="SMTP server: smtp://[user:pw@]host[:port][?starttls=1&from=addr] or smtps://…")
+
+
+@groups_app.command("agenda")
+@friendly_errors
+def agenda(group: str, out: Path = typer.Option(..., "--out", "-o", help="agenda.pdf or agenda.html"),
+           lang: str = typer.Option("fa", "--lang", help="fa or en."),
+           as_of: Optional[str] = typer.Option(None, "--as-of", help="Reference day (SH when year < 1700)."),
+           warehouse: Optional[Path] = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file."),
+           db: Optional[str] = DbOption):
+    """Write the next meeting's agenda: overdue actions, actions due within 7 days, targets that changed
+    status since the last meeting, latest indicator changes of the province."""
+    from tradepulse.groups.db import groups_url
+    from tradepulse.reports.agenda import agenda_pdf, build_agenda, render_agenda_html
+
+    ag = build_agenda(warehouse, groups_url(db), group, as_of=_date(as_of, "--as-of"), lang=lang)
+    if out.suffix.lower() == ".pdf":
+        out.write_bytes(agenda_pdf(ag))
+    else:
+        out.write_text(render_agenda_html(ag), encoding="utf-8")
+    console.print(f"wrote {out}: {len(ag.overdue)} overdue, {len(ag.due)} due within 7 days, "
+                  f"{len(ag.targets_changed)} targets changed status, next meeting {ag.next_meeting}")
+
+
+@groups_app.command("send")
+@friendly_errors
+def send(group: str, what: str = typer.Option("agenda", "--what", help="agenda or brief."),
+         smtp_url: Optional[str] = SmtpOption, lang: str = typer.Option("fa", "--lang", help="fa or en."),
+         warehouse: Optional[Path] = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file."),
+         db: Optional[str] = DbOption):
+    """E-mail the agenda (PDF attached) or the weekly brief to the group's people who have an address."""
+    from tradepulse.errors import TradepulseError
+    from tradepulse.groups.db import groups_url
+    from tradepulse.reports.mail import send_agenda, send_brief
+
+    if not smtp_url:
+        raise TradepulseError("no SMTP server: give --smtp-url smtp://host:port (or set TRADEPULSE_SMTP_URL)")
+    if what not in ("agenda", "brief"):
+        raise TradepulseError(f"--what must be agenda or brief, not {what!r}")
+    fn = send_agenda if what == "agenda" else send_brief
+    sent, subject = fn(smtp_url, warehouse, groups_url(db), group, lang=lang)
+    console.print(f"sent {subject!r} to {len(sent)}: " + ", ".join(sent))
+
+
+@groups_app.command("ics")
+@friendly_errors
+def ics(group: str, out: Path = typer.Option(..., "--out", "-o", help="group.ics"),
+        lang: str = typer.Option("en", "--lang"), db: Optional[str] = DbOption):
+    """Write the group's meetings and open deadlines as an iCalendar file."""
+    from tradepulse.groups.ics import group_calendar
+    with _service(db) as svc:
+        out.write_bytes(group_calendar(svc, group, lang))
+    console.print(f"wrote {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,12 @@ def register(app: typer.Typer) -> None:
             [], "--allowed-origin", help="Extra origin (https://host) a form may be posted from (repeatable)."),
         per_client: int = typer.Option(3, "--per-client", min=1, max=100,
                                        help="Uncached computations one client may run at a time (then 429)."),
+        public_indicators: bool = typer.Option(True, "--public-indicators/--no-public-indicators",
+                                               help="Indicator pages open to anonymous visitors (default) or "
+                                                    "behind the login; working-group data always needs a login."),
+        smtp_url: Optional[str] = typer.Option(None, "--smtp-url", envvar="TRADEPULSE_SMTP_URL",
+                                               help="SMTP server for sending agendas and briefs: "
+                                                    "smtp://[user:pw@]host[:port][?starttls=1&from=addr] or smtps://…"),
     ) -> None:
         """Run the dashboard (pages, CSV/Excel downloads, JSON API at /api/v1, OpenAPI at /docs)."""
         import uvicorn
@@ -85,7 +91,8 @@ def register(app: typer.Typer) -> None:
         if secure_cookies is None:
             secure_cookies = not is_loopback(host)
         app_ = create_app(wh, url, secret_key, focus=(focus or DEFAULT_FOCUS).upper(), https_only=secure_cookies,
-                          trusted_proxies=trusted_proxy, allowed_origins=allowed_origin, per_client=per_client)
+                          trusted_proxies=trusted_proxy, allowed_origins=allowed_origin, per_client=per_client,
+                          public_indicators=public_indicators, smtp_url=smtp_url)
         if not secure_cookies and not is_loopback(host):
             console.print("[yellow]warning: --no-secure-cookies on a non-loopback address: session cookies may "
                           "travel unencrypted; put the dashboard behind HTTPS[/]", soft_wrap=True)

@@ -23,6 +23,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _ENGINES: dict[str, Engine] = {}
 
 
+def groups_url(db: str | Path | None = None) -> str:
+    """The groups database as an SQLAlchemy URL: ``db`` may be a URL (``postgresql+psycopg://…``,
+    ``sqlite:///…``) or a plain SQLite file path (→ ``sqlite:///<absolute path>``); None → the default."""
+    if db is None or str(db) == "":
+        return default_groups_url()
+    s = str(db)
+    return s if "://" in s else f"sqlite:///{Path(s).expanduser().resolve()}"
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: the configured groups DB).
 
@@ -30,7 +39,7 @@ def make_engine(url: str | None = None) -> Engine:
     and enforced foreign keys; ``sqlite://`` (in-memory) shares one connection.  Parent directories of
     SQLite files are created.
     """
-    url = url or default_groups_url()
+    url = groups_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         memory = u.database in (None, "", ":memory:")
@@ -60,20 +69,44 @@ def alembic_config(engine_or_url: Engine | str | None = None) -> Config:
     return cfg
 
 
+def _migrate(engine: Engine, run) -> None:
+    """Run ``run(cfg)`` (an Alembic command) in one transaction on ``engine``.
+
+    SQLite: foreign keys are switched off for the migration (``PRAGMA foreign_keys`` is a no-op inside a
+    transaction, so before it begins) because Alembic's batch mode rebuilds a table by copy, drop and
+    rename, and dropping the old table would fire ``ON DELETE CASCADE`` / ``SET NULL`` on the rows that
+    refer to it (meeting attendees, decisions, action items' decision links).  ``PRAGMA foreign_key_check``
+    must come back empty before the migration commits; the pragma is switched back on afterwards.
+    """
+    cfg = alembic_config()
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            run(cfg)
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                run(cfg)
+                bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if bad:
+                    raise RuntimeError(f"migration left rows with broken foreign keys: {bad[:5]}")
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the Alembic migrations on ``engine`` up to ``revision``."""
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _migrate(engine, lambda cfg: command.upgrade(cfg, revision))
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Run the Alembic migrations on ``engine`` down to ``revision`` (``base`` drops every table)."""
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    _migrate(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -16,8 +16,10 @@ import datetime as dt
 
 import jdatetime
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tradepulse.i18n import N_
 
 #: Naming convention so Alembic migrations get stable constraint names on SQLite and PostgreSQL.
 NAMING = {
@@ -29,6 +31,9 @@ NAMING = {
 }
 
 ACTION_STATUSES = ("open", "in_progress", "done", "cancelled")
+#: Action statuses → label (gettext msgids shared with the web's status labels).
+STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done"),
+                 "cancelled": N_("cancelled")}
 ROLES = ("viewer", "secretary", "admin")
 SCOPES = ("province", "national")
 
@@ -62,6 +67,7 @@ meeting_attendees = Table(
     "meeting_attendees", Base.metadata,
     Column("meeting_id", ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
     Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("present", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 
@@ -116,6 +122,7 @@ class Meeting(Base):
     date: Mapped[dt.date] = mapped_column(Date, index=True)    # Gregorian; Jalali via .date_jalali
     title: Mapped[str] = mapped_column(String(255), default="")
     minutes: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
 
     group: Mapped[WorkingGroup] = relationship(lazy="joined")
     attendees: Mapped[list[Person]] = relationship(secondary=meeting_attendees, lazy="selectin",
@@ -133,8 +140,11 @@ class Decision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), nullable=True)
+    target_id: Mapped[str | None] = mapped_column(String(128), nullable=True)   # roadmap axis or target id
 
     meeting: Mapped[Meeting] = relationship(back_populates="decisions")
+    owner: Mapped[Institution | None] = relationship(lazy="joined")
 
 
 class ActionItem(Base):
@@ -178,6 +188,7 @@ class AuditEntry(Base):
     field: Mapped[str | None] = mapped_column(String(64), nullable=True)
     old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
     new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    batch: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)   # one unit of work
 
 
 class User(Base):
@@ -203,3 +214,14 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GroupRole(Base):
+    """A user's role in one working group (a Tehran secretary edits Tehran only); see
+    :meth:`tradepulse.groups.service.GroupService.role_in`."""
+    __tablename__ = "group_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("working_groups.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+    group: Mapped[WorkingGroup] = relationship(lazy="joined")

@@ -10,7 +10,6 @@ NaN values are returned as ``null``.
 from __future__ import annotations
 
 import inspect
-import io
 import math
 from typing import Any
 
@@ -51,6 +50,9 @@ class ErrorBody(BaseModel):
 
 ERRORS = {404: {"model": ErrorBody, "description": "unknown name, no data, or section not available yet"},
           400: {"model": ErrorBody, "description": "bad request"},
+          401: {"model": ErrorBody, "description": "log in first: working-group tables (actions, meetings), "
+                                                   "and every table when served with --no-public-indicators"},
+          403: {"model": ErrorBody, "description": "the logged-in user's role does not allow this"},
           422: {"model": ErrorBody, "description": "a filter the table does not take, or a value out of range"},
           429: {"model": ErrorBody, "description": "too many uncached computations from this client; retry"},
           503: {"model": ErrorBody, "description": "the warehouse is being written (retry after Retry-After)"}}
@@ -58,6 +60,20 @@ ERRORS = {404: {"model": ErrorBody, "description": "unknown name, no data, or se
 
 def ctx_of(request: Request) -> DataContext:
     return request.app.state.ctx
+
+
+#: Tables of the working-group database: readable after a login (viewer and up) only.
+GROUP_TABLES = {"actions", "meetings"}
+
+
+def check_access(request: Request, name: str) -> None:
+    """401/403 unless the visitor may read table ``name``: group tables need a login; indicator tables too
+    when the app was started without public indicators."""
+    from tradepulse.web.security import require_group_reader, require_role
+    if name in GROUP_TABLES:
+        require_group_reader(request)
+    elif not getattr(request.app.state, "public_indicators", True):
+        require_role(request, "viewer")
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -145,6 +161,7 @@ async def compute_table(request: Request, spec: TableSpec, p: Params, key: tuple
 async def table(request: Request, name: str = PathParam(..., max_length=64),
                 limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> JSONResponse:
     """One page of table ``name`` after filtering (see ``/api/v1/tables`` for the names and their filters)."""
+    check_access(request, name)
     spec, params = checked_params(request, name)
     ctx = ctx_of(request)
     if name == "flows":   # millions of rows: count and slice in the database
@@ -193,50 +210,19 @@ for _spec in TABLES.values():
 router.add_api_route("/api/v1/tables/{name}", table, methods=["GET"], include_in_schema=False)
 
 
-def neutralise(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula (``= + - @`` first, or tab / CR first) gets a
-    leading apostrophe (OWASP CSV Injection); numbers and other values are unchanged."""
-    if isinstance(value, str) and value and (value[0] in "=+-@\t\r|%"):
-        return "'" + value
-    return value
-
-
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV (UTF-8 with BOM, so that Excel opens Persian text correctly) through ``defusedcsv``, which
-    escapes formula-looking text cells; tab / CR prefixes, which it leaves, are escaped by :func:`neutralise`."""
-    import io as _io
-
-    from defusedcsv import csv as dcsv
-    buf = _io.StringIO()
-    w = dcsv.writer(buf, lineterminator="\r\n")
-    w.writerow([str(c) for c in df.columns])
-    for row in df.itertuples(index=False, name=None):
-        w.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else
-                    (neutralise(v) if isinstance(v, str) and v[:1] in "\t\r" else v) for v in row])
-    return buf.getvalue().encode("utf-8-sig")
-
-
-def xlsx_bytes(df: pd.DataFrame, sheet: str) -> bytes:
-    """Excel workbook in which every text cell is stored as text: openpyxl would store a string starting
-    with ``=`` as a formula, so such cells are re-typed as strings (``data_type = "s"``) and, like the CSV,
-    get a leading apostrophe when they begin with ``= + - @``, tab or CR."""
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        df.map(neutralise).to_excel(xw, index=False, sheet_name=sheet[:31] or "data")
-        ws = xw.sheets[sheet[:31] or "data"]
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-    return buf.getvalue()
-
-
-def export_bytes(df: pd.DataFrame, name: str, fmt: str) -> bytes:
-    """The table as CSV or Excel bytes (formulas neutralised)."""
-    return csv_bytes(df) if fmt == "csv" else xlsx_bytes(df, name)
+def export_bytes(df: pd.DataFrame, name: str, fmt: str, lang: str = "en") -> bytes:
+    """The table as CSV or Excel bytes in ``lang`` (:mod:`tradepulse.web.downloads`; formulas neutralised)."""
+    from tradepulse.web.downloads import csv_bytes, xlsx_bytes
+    return csv_bytes(df, lang) if fmt == "csv" else xlsx_bytes(df, name, lang)
 
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _download(body: bytes, name: str, fmt: str, lang: str = "en") -> Response:
+    suffix = "-fa" if lang == "fa" else ""
+    return Response(body, media_type=MEDIA[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="tradepulse-{name}{suffix}.{fmt}"'})
 
 
 @router.get("/download/{name}.{fmt}", responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-"
@@ -247,7 +233,9 @@ async def download(request: Request, name: str = PathParam(..., max_length=64),
                    year: int | None = YearQ, partner: str | None = PartnerQ, product: str | None = ProductQ,
                    province: str | None = ProvinceQ, lang: str = LangQ) -> Response:
     """The whole filtered table ``name`` as CSV (UTF-8 with BOM) or Excel; text that a spreadsheet would run
-    as a formula is neutralised.  Filters the table does not take are refused (422)."""
+    as a formula is neutralised; ``lang=fa``: Persian headers, labels and Solar Hijri dates.  Filters the
+    table does not take are refused (422)."""
+    check_access(request, name)
     spec, params = checked_params(request, name, {"lang"})
     ctx = ctx_of(request)
 
@@ -255,7 +243,6 @@ async def download(request: Request, name: str = PathParam(..., max_length=64),
         df = get_table(ctx, name, params)
         if len(df) > 1_048_000:
             raise HTTPException(400, "too many rows for one download; add filters")
-        return export_bytes(df, name, fmt)
-    body = await compute_table(request, spec, params, ("download", name, fmt, params.key()), make)
-    return Response(body, media_type=MEDIA[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="tradepulse-{name}.{fmt}"'})
+        return export_bytes(df, name, fmt, lang)
+    body = await compute_table(request, spec, params, ("download", name, fmt, lang, params.key()), make)
+    return _download(body, name, fmt, lang)

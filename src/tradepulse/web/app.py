@@ -83,15 +83,20 @@ def normalise_groups_url(groups: str | Path | None) -> str | None:
 def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret_key: str | None = None, *,
                focus: str = DEFAULT_FOCUS, login_max_failures: int = 5, login_window: float = 60.0,
                https_only: bool = False, trusted_proxies: Iterable[str] = (), per_client: int = 3,
-               workers: int | None = None, allowed_origins: Iterable[str] = ()) -> FastAPI:
+               workers: int | None = None, allowed_origins: Iterable[str] = (), public_indicators: bool = True,
+               smtp_url: str | None = None) -> FastAPI:
     """Build the dashboard for one warehouse (opened read-only) and one working-group database.
 
+    Working-group data (pages, API, downloads) needs a login; ``public_indicators`` (default True) keeps
+    the indicator pages, tables and downloads open to anonymous visitors — False asks a login for them too.
     ``secret_key`` signs the session cookie; default ``$TRADEPULSE_SECRET_KEY`` or a random key (sessions
     then end when the server restarts).  ``https_only`` adds the cookie's ``Secure`` flag (set it behind TLS).
     ``trusted_proxies``: peer addresses whose ``X-Forwarded-For`` is believed (none by default).
     ``per_client``: uncached computations one client may run at a time (then 429); ``workers``: size of the
     computation pool.  ``allowed_origins``: other origins (``https://host``) a POST may come from.
+    ``smtp_url``: server for e-mailing agendas and briefs (default ``$TRADEPULSE_SMTP_URL``).
     """
+    from tradepulse.web import agenda, group_forms
     from tradepulse.web.compute import Computer
 
     @contextlib.asynccontextmanager
@@ -109,6 +114,8 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     app.state.computer = Computer(workers, per_client)
     app.state.trusted_proxies = frozenset(trusted_proxies)
     app.state.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
+    app.state.public_indicators = public_indicators
+    app.state.smtp_url = smtp_url or os.environ.get("TRADEPULSE_SMTP_URL") or None   # e-mail of agendas, briefs
     key = secret_key or os.environ.get("TRADEPULSE_SECRET_KEY") or secrets.token_hex(32)
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="tradepulse_session",
                        same_site="lax", https_only=https_only, max_age=12 * 3600)
@@ -119,6 +126,8 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     app.include_router(api.router)
     app.include_router(datasets.router)
     app.include_router(pages.router)
+    app.include_router(group_forms.router)
+    app.include_router(agenda.router)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> FileResponse:

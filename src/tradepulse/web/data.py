@@ -637,7 +637,9 @@ def table_actions(ctx: DataContext, p: Params) -> pd.DataFrame:
     GroupService = _groups_service(ctx)
     with ctx.session() as session:
         items = GroupService(session).actions()
-        rows = [dict(id=a.id, group=a.group.name, province=a.group.province, title=a.title, owner=a.owner.code,
+        fa = p.lang == "fa"
+        rows = [dict(id=a.id, group=a.group.title(p.lang), province=a.group.province, title=a.title,
+                     owner=a.owner.name("fa") if fa else a.owner.code,
                      deadline=a.deadline, deadline_jalali=a.deadline_jalali, status=a.status,
                      target_id=a.target_id, indicator=a.indicator, note=a.note, completed_on=a.completed_on,
                      version=a.version) for a in items]
@@ -655,14 +657,20 @@ def _stored_provinces(column: pd.Series, asked: str) -> list[str]:
 
 
 def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
+    """Meetings with minutes and attendees (present / absent names), importable back as ``meetings.csv``."""
     GroupService = _groups_service(ctx)
     with ctx.session() as session:
-        ms = GroupService(session).meetings()
-        rows = [dict(id=m.id, group=m.group.name, province=m.group.province, date=m.date,
-                     date_jalali=m.date_jalali, title=m.title, attendees=len(m.attendees),
-                     decisions=" | ".join(d.text for d in m.decisions)) for m in ms]
-    df = pd.DataFrame(rows, columns=["id", "group", "province", "date", "date_jalali", "title", "attendees",
-                                     "decisions"])
+        svc = GroupService(session)
+        rows = []
+        for m in svc.meetings():
+            att = svc.attendance(m)
+            rows.append(dict(id=m.id, group=m.group.title(p.lang), province=m.group.province, date=m.date,
+                             date_jalali=m.date_jalali, title=m.title, minutes=m.minutes,
+                             attendees=";".join(sorted(x.full_name for x, ok in att if ok)),
+                             absent=";".join(sorted(x.full_name for x, ok in att if not ok)),
+                             decisions=" | ".join(d.text for d in m.decisions), version=m.version))
+    df = pd.DataFrame(rows, columns=["id", "group", "province", "date", "date_jalali", "title", "minutes",
+                                     "attendees", "absent", "decisions", "version"])
     if p.year:
         df = df[pd.to_datetime(df["date"]).dt.year == p.year]
     if p.province:

@@ -149,6 +149,16 @@ def require_role(request: Request, role: str) -> dict:
     return user
 
 
+def require_group_reader(request: Request) -> dict:
+    """:func:`require_role` ``viewer`` for working-group data (issue 16) — after checking that the
+    working-group database opens, so a broken one answers 503 (``GroupsUnavailable``) instead of a login
+    that nobody could pass."""
+    ctx = request.app.state.ctx
+    if ctx.groups_url:
+        ctx.session().close()
+    return require_role(request, "viewer")
+
+
 def can(user: dict | None, role: str) -> bool:
     return user is not None and ROLE_RANK.get(user.get("role", ""), 0) >= ROLE_RANK[role]
 

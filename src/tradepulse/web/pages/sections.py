@@ -35,6 +35,7 @@ from tradepulse.web.pages.render import (
     sources_text,
     status_label,
 )
+from tradepulse.web.security import require_role
 from tradepulse.web.validate import check, parse_year
 
 
@@ -217,7 +218,10 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
 async def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
                filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
     """An indicator page: the cached body when there is one, else computed in the worker pool (single
-    flight per page and filters, per-client cap) — the event loop never computes or waits on a lock."""
+    flight per page and filters, per-client cap) — the event loop never computes or waits on a lock.
+    Started with ``public_indicators=False``, the app asks a login (viewer and up) first."""
+    if not getattr(request.app.state, "public_indicators", True):
+        require_role(request, "viewer")
     ctx: DataContext = request.app.state.ctx
     lang = lang_of(request)
     p = params_of(request, lang, filters)
