@@ -12,7 +12,8 @@ Definitions (years in the target's calendar; *a* = the latest year with data not
   itself (used when a value is ≤ 0, and always for cumulative metrics such as ``import_saving``);
   ``last-value`` when only one point exists.  The log-linear fit is the World Bank's "least-squares growth rate"
   (World Development Indicators, Statistical methods: ln X_t = a + b·t, r = e^b − 1).
-* **status rule** (higher is better for every metric; tolerance τ = 10 % of |T| by default):
+* **status rule** (higher is better unless the target says ``better = "lower"`` — HHI, ranks — when the rule
+  is applied to −value; tolerance τ = 10 % of |T| by default):
 
   - deadline reached (a ≥ D): ``on-track`` ("achieved") if the value in D ≥ T, else ``off-track`` ("missed");
   - otherwise ``on-track`` if A ≥ T (already reached) or projection ≥ T;
@@ -112,7 +113,8 @@ class TargetStatus:
         d = {k: v for k, v in asdict(self).items() if k not in ("target", "series", "meta")}
         d["meta"] = self.meta.to_dict()
         t = self.target
-        d.update(id=t.id, title_en=t.title_en, title_fa=t.title_fa, metric=t.metric, calendar=t.calendar,
+        d.update(id=t.id, title_en=t.title_en, title_fa=t.title_fa, metric=t.metric, axis=t.axis, better=t.better,
+                 source=t.source, calendar=t.calendar,
                  deadline_year=t.deadline_year, parent=t.parent,
                  scope={k: v for k, v in asdict(t.scope).items() if v not in ((), None)},
                  series=[{"year": int(r.year), "value": _num(r.value), "estimate": bool(r.estimate)}
@@ -250,7 +252,8 @@ def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = 
         meta.warn(f"target {target.id}: no recent data — latest data {target.calendar} {a}, deadline {D}; "
                   "not judged from a projection over the missing years")
     else:
-        status, reason = classify(target_value=goal, actual=actual, projection=projection,
+        sgn = -1.0 if target.better == "lower" else 1.0   # a lower-is-better target is judged on −value
+        status, reason = classify(target_value=sgn * goal, actual=sgn * actual, projection=sgn * projection,
                                   deadline_reached=deadline_reached and a == D, tolerance=tolerance)
     progress = (actual - base_value) / (goal - base_value) if base_value is not None and goal != base_value else None
     return TargetStatus(
@@ -340,7 +343,8 @@ def status_frame(statuses: list[TargetStatus], lang: str = "en") -> pd.DataFrame
     for st in statuses:
         t = st.target
         rows.append({
-            "id": t.id, "parent": t.parent, "title": t.title(lang), "metric": t.metric, "calendar": t.calendar,
+            "id": t.id, "parent": t.parent, "title": t.title(lang), "metric": t.metric, "axis": t.axis,
+            "better": t.better, "source": t.source, "calendar": t.calendar,
             "baseline_year": st.baseline_year, "baseline_value": st.baseline_value,
             "target_value": st.target_value, "deadline_year": t.deadline_year, "as_of_year": st.as_of_year,
             "actual": st.actual, "actual_estimate": st.actual_estimate, "gap": st.gap, "progress": st.progress,
