@@ -61,12 +61,16 @@ def _money(v, metric: str, lang: str) -> str:
     from tradepulse.i18n import formatter
     if v is None:
         return "—"
+    from tradepulse.roadmap.axes import value_kind
     fmt = formatter(lang)
-    if metric == "market_share":
-        return fmt.pct(v, 2, sign=False)
-    if metric in ("n_products", "n_markets"):
+    kind = value_kind(metric)
+    if kind == "share":
+        return fmt.pct(v, 2 if metric == "market_share" else 1, sign=False)
+    if kind == "count":
         return fmt.num(v, 0)
-    if metric.startswith("indicator:"):
+    if kind == "index":
+        return fmt.num(v, 3)
+    if kind == "indicator" and abs(v) < 1e6:
         return fmt.numeral(f"{v:,.4g}")
     a = abs(v)
     b, m = (" میلیارد", " میلیون") if lang == "fa" else ("B", "M")
@@ -152,8 +156,10 @@ def status_cmd(
     fa = lang == "fa"
     fmt = formatter(lang)
     title = rm.title_fa if fa else rm.title_en
-    table = Table(title=title, caption=("مقادیر تخمینی با * (تبدیل سال میلادی به شمسی)" if fa else
-                                        "* estimate (Gregorian data apportioned to SH years)"))
+    table = Table(title=title, caption=("مقادیر تخمینی با * (تبدیل سال میلادی به شمسی)؛ درصد کنار وضعیت = "
+                                        "احتمال رسیدن به هدف (مدل روند)" if fa else
+                                        "* estimate (Gregorian data apportioned to SH years); % after the "
+                                        "status = probability of reaching the target (trend model)"))
     for key, (en, pfa) in COLUMNS.items():
         if key == "id" and not ids:
             continue
@@ -171,6 +177,8 @@ def status_cmd(
         req = "—" if st.required_growth is None else fmt.pct(st.required_growth, 1, sign=True)
         # the year of the latest data is in the actual column; "no recent data" may wrap between its words
         label = status_label(st.status, lang) if fa or st.status == "no-recent-data" else st.status
+        if st.probability is not None and st.status in ("on-track", "at-risk", "off-track"):
+            label += f" {fmt.pct(st.probability, 0, sign=False)}"   # P(reaching the target), trend model
         title_cell = ("  └ " if t.parent else "") + t.title(lang)
         table.add_row(*([t.id] if ids else []), title_cell, f"[{STYLE[st.status]}]{label}[/]",
                       fmt.text(deadline), _money(st.target_value, t.metric, lang), actual,

@@ -36,7 +36,8 @@ SH *y* − 621 (``start-year``, the convention of ``n_products``), both labelled
 
 from __future__ import annotations
 
-import numpy as np
+import itertools
+
 import pandas as pd
 
 from tradepulse.errors import NoDataError
@@ -111,7 +112,7 @@ def new_rca_counts(result: pd.DataFrame, reporter: str) -> pd.DataFrame:
     years = sorted(int(y) for y in result["year"].unique())
     held = {int(y): set(g.loc[g["m"].astype(bool), "product"]) for y, g in r.groupby("year")}
     rows = [{"year": y, "value": float(len(held.get(y, set()) - held.get(p, set())))}
-            for p, y in zip(years, years[1:]) if y == p + 1]
+            for p, y in itertools.pairwise(years) if y == p + 1]
     return pd.DataFrame(rows, columns=["year", "value"])
 
 
@@ -123,18 +124,15 @@ def eci_ranks(result: pd.DataFrame, reporter: str) -> pd.DataFrame:
     return pd.DataFrame({"year": r["year"].astype(int), "value": r["rank"].astype(float)})
 
 
-def axis_series(source, metric: str, reporter: str, calendar: str, options: dict, monthly: str) -> pd.DataFrame:
-    """The axis metric in ``calendar`` (``year, value, estimate, method``), see the module docstring."""
-    from tradepulse.roadmap import calendar as cal
-    from tradepulse.roadmap.metrics import SERIES_COLUMNS, to_calendar
-
-    g = gregorian_series(source, metric, reporter, options)
-    meta = meta_of(g)
-    kind = AXIS_METRICS[metric][1]
-    if calendar == "gregorian":
-        out = g.assign(estimate=False, method="gregorian")[SERIES_COLUMNS]
-    elif kind == "count":
-        out = g.assign(year=g["year"] - cal.SH_OFFSET, estimate=True, method="start-year")[SERIES_COLUMNS]
-    else:
-        out = to_calendar(g.assign(month=np.nan), calendar, monthly=monthly)
-    return attach(out.reset_index(drop=True), meta)
+def value_kind(metric: str) -> str:
+    """How a figure of ``metric`` reads: ``money`` (USD), ``share`` (a fraction shown in %), ``index`` (a
+    number such as an HHI, shown with 3 decimals) or ``count`` (whole numbers)."""
+    if metric in ("market_share", "survival_1y"):
+        return "share"
+    if metric in ("product_hhi", "market_hhi"):
+        return "index"
+    if metric in ("n_products", "n_markets", "n_markets_above", "n_new_rca", "eci_rank", "n_exporters"):
+        return "count"
+    if metric.startswith("indicator:"):
+        return "indicator"
+    return "money"

@@ -39,9 +39,9 @@ import pandas as pd
 from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators.selection import prefix_filter
-from tradepulse.meta import ResultMeta, attach, provenance
+from tradepulse.meta import ResultMeta, attach, meta_of, provenance
 from tradepulse.roadmap import calendar as cal
-from tradepulse.roadmap.axes import AXIS_METRICS, axis_series
+from tradepulse.roadmap.axes import AXIS_METRICS, gregorian_series
 from tradepulse.roadmap.lines import load_lines, saving_series, start_warnings
 from tradepulse.roadmap.model import Scope, Target
 from tradepulse.schema import WORLD
@@ -414,6 +414,20 @@ def indicator_series(data: Data, target: Target) -> pd.DataFrame:
     frame = result.groupby("year", as_index=False)[column].sum().rename(columns={column: "value"})
     frame["month"] = np.nan
     return to_calendar(frame, target.calendar, monthly=data.monthly)
+
+
+def axis_series(source, metric: str, reporter: str, calendar: str, options: dict, monthly: str) -> pd.DataFrame:
+    """An axis metric of :mod:`.axes` in ``calendar``: ratios apportioned (day-weighted average of the two
+    Gregorian years), counts by the start-year rule (SH y = Gregorian y + 621), both estimates."""
+    g = gregorian_series(source, metric, reporter, options)
+    meta = meta_of(g)
+    if calendar == "gregorian":
+        out = g.assign(estimate=False, method="gregorian")[SERIES_COLUMNS]
+    elif AXIS_METRICS[metric][1] == "count":
+        out = g.assign(year=g["year"] - cal.SH_OFFSET, estimate=True, method="start-year")[SERIES_COLUMNS]
+    else:
+        out = to_calendar(g.assign(month=np.nan), calendar, monthly=monthly)
+    return attach(out.reset_index(drop=True), meta)
 
 
 # ---------------------------------------------------------------- dispatch
