@@ -124,9 +124,17 @@ def eci_ranks(result: pd.DataFrame, reporter: str) -> pd.DataFrame:
     return pd.DataFrame({"year": r["year"].astype(int), "value": r["rank"].astype(float)})
 
 
-def value_kind(metric: str) -> str:
+#: Columns of ``indicator:balance.trade_balance`` holding US dollars.
+MONEY_COLUMNS = ("exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil_exports",
+                 "non_oil_imports", "non_oil_balance", "balance_change")
+
+
+def value_kind(metric: str, options: dict | None = None) -> str:
     """How a figure of ``metric`` reads: ``money`` (USD), ``share`` (a fraction shown in %), ``index`` (a
-    number such as an HHI, shown with 3 decimals) or ``count`` (whole numbers)."""
+    number such as an HHI, shown with 3 decimals), ``count`` (whole numbers) or ``indicator`` (other
+    indicator columns); ``options.column`` of a balance indicator names a money column."""
+    if metric.startswith("indicator:balance.") and (options or {}).get("column", "value") in MONEY_COLUMNS:
+        return "money"
     if metric in ("market_share", "survival_1y"):
         return "share"
     if metric in ("product_hhi", "market_hhi"):
