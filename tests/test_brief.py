@@ -459,7 +459,7 @@ def test_targets_table_explains_progress_probability_and_sh_deadlines(demo_env, 
     assert "It is negative when the value has moved away from the target" in html
     assert "1404 (2025)" in html and "1400 (2021)" in html
     units = {t["id"]: t["unit"] for t in brief_en.targets}
-    assert units["non-oil-balance"] == "money" and units["export-survival"] == "share"
+    assert units["non-oil-surplus"] == "money" and units["first-year-survival"] == "share"
     assert units["product-concentration"] == "index" and units["active-exporters"] == "count"
     judged = dataclasses.replace(brief_en, targets=[{**brief_en.targets[1], "status": "at-risk",
                                                      "probability": 0.42}])

@@ -69,7 +69,7 @@ def test_every_axis_evaluated_on_demo(statuses):
 def test_non_oil_balance_is_the_balance_module(wh, statuses):
     from tradepulse.indicators.balance import trade_balance
     g = trade_balance(wh, reporter="IRN").set_index("year")["non_oil_balance"]
-    st = statuses["non-oil-balance"]
+    st = statuses["non-oil-surplus"]
     assert st.as_of_year == 1401
     assert st.actual == pytest.approx(_sh(g, 1401), rel=1e-9)
     assert st.baseline_value == pytest.approx(_sh(g, 1399), rel=1e-9)
@@ -79,7 +79,7 @@ def test_survival_is_the_survival_module(wh, statuses):
     from tradepulse.indicators import survival
     spells = survival.export_spells(wh, reporter="IRN")
     s = survival.summary(spells, by="cohort").set_index("cohort")["survival_1y"]
-    st = statuses["export-survival"]
+    st = statuses["first-year-survival"]
     # data end 2023: the 2023 cohort's first year is not over, so SH 1400 (2021/2022) is the latest
     assert st.as_of_year == 1400
     assert st.actual == pytest.approx(_sh(s, 1400), rel=1e-9)
@@ -112,7 +112,7 @@ def test_new_rca_products_is_the_complexity_module(wh, statuses):
     irn = c[(c["exporter"] == "IRN")]
     now = set(irn.loc[(irn["year"] == 2023) & (irn["rca"] >= 1), "product"])
     before = set(irn.loc[(irn["year"] == 2022) & (irn["rca"] >= 1), "product"])
-    st = statuses["new-rca-products"]
+    st = statuses["products-gaining-rca"]
     assert st.as_of_year == 1402 and st.actual == len(now - before)
     base_now = set(irn.loc[(irn["year"] == 2020) & (irn["rca"] >= 1), "product"])
     base_before = set(irn.loc[(irn["year"] == 2019) & (irn["rca"] >= 1), "product"])
@@ -149,3 +149,11 @@ def test_targets_status_cli_lists_every_axis(demo):
                                env={"COLUMNS": "80"})
     assert table.exit_code == 0, table.output
     assert "Export product concentration" in table.stdout and "0.1" in table.stdout   # HHI not printed as 0
+
+
+def test_target_ids_do_not_shadow_indicator_link_keys():
+    """Regression: an action's "Linked to" key is looked up among target ids first (``-`` read as ``_``); a
+    target called ``export-survival`` hid the indicator label "export survival" in the brief."""
+    from tradepulse.reports.weekly import LINK_LABELS
+    ids = {t.id.replace("-", "_") for t in load_roadmap().targets if t.axis != "trade"}
+    assert not ids & set(LINK_LABELS)
