@@ -120,3 +120,9 @@ def test_backtest_on_real_panels(shared_data):
     res = backtest(c[["series", "year", "value"]]).set_index("h")
     assert res.loc[1, "forecasts"] > 300
     assert 0.6 < res.loc[1, "coverage"] < 0.9
+
+
+def test_probability_reason_in_persian():
+    from tradepulse.roadmap.status import reason_text
+    assert reason_text("9% probability of reaching the target (trend model)", "fa") == \
+        "احتمال رسیدن به هدف ۹٪ (مدل روند)"

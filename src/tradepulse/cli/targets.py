@@ -178,7 +178,8 @@ def status_cmd(
         # the year of the latest data is in the actual column; "no recent data" may wrap between its words
         label = status_label(st.status, lang) if fa or st.status == "no-recent-data" else st.status
         if st.probability is not None and st.status in ("on-track", "at-risk", "off-track"):
-            label += f"\nP {fmt.pct(st.probability, 0, sign=False)}"   # P(reaching the target), trend model
+            p_word = "احتمال" if fa else "P"   # P(reaching the target), trend model
+            label += f"\n{p_word} {fmt.pct(st.probability, 0, sign=False)}"
         title_cell = ("  └ " if t.parent else "") + t.title(lang)
         table.add_row(*([t.id] if ids else []), title_cell, f"[{STYLE[st.status]}]{label}[/]",
                       fmt.text(deadline), _money(st.target_value, t.metric, lang, t.options), actual,
