@@ -41,7 +41,7 @@ def _oracle(x, v, x0, level, log=True):
 @pytest.mark.parametrize("log", [True, False])
 def test_interval_is_the_ols_prediction_interval(log):
     p = fit_projection(YEARS, VALUES, 1404, level=0.8, log=log)
-    mean, lo, hi, yh, se = _oracle(YEARS.astype(float), VALUES, 1404.0, 0.8, log)
+    mean, lo, hi, _yh, se = _oracle(YEARS.astype(float), VALUES, 1404.0, 0.8, log)
     assert (p.mean, p.low, p.high) == pytest.approx((mean, lo, hi), rel=1e-10)
     assert p.se == pytest.approx(se, rel=1e-10) and p.df == 3
     # the point is the deterministic log-linear projection of status.trend (np.polyfit)

@@ -234,11 +234,12 @@ def show_cmd(
                ("trend growth", "—" if st.trend_growth is None else f"{st.trend_growth:+.1%}/yr"),
                ("projection", f"{_money(st.projection, t.metric, 'en', t.options)} ({st.projection_method})")]
     if st.projection_low is not None:
-        figures.append((f"{st.interval_level:.0%} interval", f"{_money(st.projection_low, t.metric, 'en', t.options)}"
-                        f" – {_money(st.projection_high, t.metric, 'en', t.options)}"))
+        low = _money(st.projection_low, t.metric, "en", t.options)
+        high = _money(st.projection_high, t.metric, "en", t.options)
+        figures.append((f"{st.interval_level:.0%} interval", f"{low} – {high}"))
     if st.probability is not None:
-        figures.append(("P(reaching the target)", f"{st.probability:.0%} (trend model; the deterministic rule "
-                        f"says {st.trend_status})"))
+        figures.append(("P(reaching the target)",
+                        f"{st.probability:.0%} (trend model; the deterministic rule says {st.trend_status})"))
     if st.baseline_data is not None and st.target.baseline_value is not None:
         deviation = f"{_money(st.baseline_data, t.metric, 'en', t.options)} ({st.baseline_deviation:+.0%} in the roadmap)"
         figures.insert(2, ("baseline in the data", deviation))

@@ -372,9 +372,9 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
         })
         # baseline far from the data: translated here (data 0 → infinite deviation: the English warning stays)
         if s.baseline_deviation not in (None, float("inf")) and any("roadmap baseline" in w for w in s.meta.warnings):
-            def amount(v: float, metric: str = t.metric) -> str:
+            def amount(v: float, metric: str = t.metric, options: dict = t.options) -> str:
                 unit = UNIT_LABELS["money"]
-                return (f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(metric, t.options) == "money"
+                return (f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(metric, options) == "money"
                         else fmt.num(v, 2))
             english = next(w for w in s.meta.warnings if "roadmap baseline" in w)
             brief.target_notes.append({"msg": BASELINE_NOTE, "en": english, "args": {
