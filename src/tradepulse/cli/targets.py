@@ -55,18 +55,22 @@ def _no_roadmap(country: str) -> str:
 
 
 
-def _money(v, metric: str, lang: str) -> str:
+def _money(v, metric: str, lang: str, options: dict | None = None) -> str:
     """A target figure in ``lang`` through :class:`tradepulse.i18n.Formatter` (Persian: digits ۰–۹, ``٬`` ``٫``
     ``٪`` and U+2212 for a negative value): shares as percentages, counts whole, money in B / M."""
     from tradepulse.i18n import formatter
     if v is None:
         return "—"
+    from tradepulse.roadmap.axes import value_kind
     fmt = formatter(lang)
-    if metric == "market_share":
-        return fmt.pct(v, 2, sign=False)
-    if metric in ("n_products", "n_markets"):
+    kind = value_kind(metric, options)
+    if kind == "share":
+        return fmt.pct(v, 2 if metric == "market_share" else 1, sign=False)
+    if kind == "count":
         return fmt.num(v, 0)
-    if metric.startswith("indicator:"):
+    if kind == "index":
+        return fmt.num(v, 3)
+    if kind == "indicator" and abs(v) < 1e6:
         return fmt.numeral(f"{v:,.4g}")
     a = abs(v)
     b, m = (" میلیارد", " میلیون") if lang == "fa" else ("B", "M")
@@ -152,8 +156,10 @@ def status_cmd(
     fa = lang == "fa"
     fmt = formatter(lang)
     title = rm.title_fa if fa else rm.title_en
-    table = Table(title=title, caption=("مقادیر تخمینی با * (تبدیل سال میلادی به شمسی)" if fa else
-                                        "* estimate (Gregorian data apportioned to SH years)"))
+    table = Table(title=title, caption=("مقادیر تخمینی با * (تبدیل سال میلادی به شمسی)؛ درصد کنار وضعیت = "
+                                        "احتمال رسیدن به هدف (مدل روند)" if fa else
+                                        "* estimate (Gregorian data apportioned to SH years)\nP = probability "
+                                        "of reaching the target (trend model)"))
     for key, (en, pfa) in COLUMNS.items():
         if key == "id" and not ids:
             continue
@@ -165,16 +171,20 @@ def status_cmd(
         t = st.target
         cal_tag = ("ش" if t.calendar == "SH" else "م") if fa else ("SH" if t.calendar == "SH" else "")
         deadline = f"{t.deadline_year} {cal_tag}".strip()
-        actual = _money(st.actual, t.metric, lang)
+        actual = _money(st.actual, t.metric, lang, t.options)
         if st.actual is not None:
             actual += f"{'*' if st.actual_estimate else ''} ({fmt.text(st.as_of_year)})"
         req = "—" if st.required_growth is None else fmt.pct(st.required_growth, 1, sign=True)
         # the year of the latest data is in the actual column; "no recent data" may wrap between its words
         label = status_label(st.status, lang) if fa or st.status == "no-recent-data" else st.status
+        if st.probability is not None and st.status in ("on-track", "at-risk", "off-track"):
+            p_word = "احتمال" if fa else "P"   # P(reaching the target), trend model
+            label += f"\n{p_word} {fmt.pct(st.probability, 0, sign=False)}"
         title_cell = ("  └ " if t.parent else "") + t.title(lang)
         table.add_row(*([t.id] if ids else []), title_cell, f"[{STYLE[st.status]}]{label}[/]",
-                      fmt.text(deadline), _money(st.target_value, t.metric, lang), actual,
-                      _money(st.gap, t.metric, lang), req, _money(st.projection, t.metric, lang))
+                      fmt.text(deadline), _money(st.target_value, t.metric, lang, t.options), actual,
+                      _money(st.gap, t.metric, lang, t.options), req,
+                      _money(st.projection, t.metric, lang, t.options))
     console.print(table)
     print_meta(statuses)
 
@@ -212,19 +222,26 @@ def show_cmd(
     for c in ("year", "value", "estimate", "method"):
         series.add_column(c, justify="right")
     for r in st.series.itertuples(index=False):
-        series.add_row(str(r.year), _money(r.value, t.metric, "en"), "yes" if r.estimate else "", r.method)
+        series.add_row(str(r.year), _money(r.value, t.metric, "en", t.options), "yes" if r.estimate else "", r.method)
     console.print(series)
     label = status_label(st.status, lang) if lang == "fa" else st.status
     figures = [("status", f"[{STYLE[st.status]}]{label}[/] — {st.reason}"),
-               ("baseline", f"{st.baseline_year}: {_money(st.baseline_value, t.metric, 'en')}"),
-               ("target", f"{_money(st.target_value, t.metric, 'en')} by {t.deadline_year} {t.calendar}"),
-               ("actual", f"{_money(st.actual, t.metric, 'en')} ({st.as_of_year})"),
-               ("gap", _money(st.gap, t.metric, "en")),
+               ("baseline", f"{st.baseline_year}: {_money(st.baseline_value, t.metric, 'en', t.options)}"),
+               ("target", f"{_money(st.target_value, t.metric, 'en', t.options)} by {t.deadline_year} {t.calendar}"),
+               ("actual", f"{_money(st.actual, t.metric, 'en', t.options)} ({st.as_of_year})"),
+               ("gap", _money(st.gap, t.metric, 'en', t.options)),
                ("required growth", "—" if st.required_growth is None else f"{st.required_growth:+.1%}/yr"),
                ("trend growth", "—" if st.trend_growth is None else f"{st.trend_growth:+.1%}/yr"),
-               ("projection", f"{_money(st.projection, t.metric, 'en')} ({st.projection_method})")]
+               ("projection", f"{_money(st.projection, t.metric, 'en', t.options)} ({st.projection_method})")]
+    if st.projection_low is not None:
+        low = _money(st.projection_low, t.metric, "en", t.options)
+        high = _money(st.projection_high, t.metric, "en", t.options)
+        figures.append((f"{st.interval_level:.0%} interval", f"{low} – {high}"))
+    if st.probability is not None:
+        figures.append(("P(reaching the target)",
+                        f"{st.probability:.0%} (trend model; the deterministic rule says {st.trend_status})"))
     if st.baseline_data is not None and st.target.baseline_value is not None:
-        deviation = f"{_money(st.baseline_data, t.metric, 'en')} ({st.baseline_deviation:+.0%} in the roadmap)"
+        deviation = f"{_money(st.baseline_data, t.metric, 'en', t.options)} ({st.baseline_deviation:+.0%} in the roadmap)"
         figures.insert(2, ("baseline in the data", deviation))
     for key, value in figures:
         console.print(f"[bold]{key}:[/] {value}")

@@ -50,7 +50,8 @@ ACTION_STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "d
                         "cancelled": N_("cancelled")}
 #: Roadmap metrics → display unit: money in US$ million, shares in percent, counts as whole numbers.
 MONEY_METRICS = ("exports", "imports", "total_trade", "balance", "non_oil_balance", "import_saving")
-UNIT_LABELS = {"money": N_("US$ million"), "share": N_("percent"), "count": N_("count"), "value": N_("value")}
+UNIT_LABELS = {"money": N_("US$ million"), "share": N_("percent"), "count": N_("count"), "value": N_("value"),
+               "index": N_("index")}
 TARGET_STATUS_LABELS = {"on-track": N_("on track"), "at-risk": N_("at risk"), "off-track": N_("off track"),
                         "no-data": N_("no data"), "no-recent-data": N_("no recent data")}
 #: A no-recent-data status with the latest year of data.
@@ -296,14 +297,21 @@ def _spark(status) -> str:
         return ""
 
 
-def _metric_unit(metric: str) -> str:
+def _metric_unit(metric: str, options: dict | None = None) -> str:
+    """Display unit of a target metric (:func:`tradepulse.roadmap.axes.value_kind`)."""
+    from tradepulse.roadmap.axes import value_kind
     if metric in MONEY_METRICS:
         return "money"
-    if metric == "market_share":
-        return "share"
-    if metric in ("n_products", "n_markets"):
-        return "count"
-    return "value"
+    kind = value_kind(metric, options)
+    return kind if kind in ("money", "share", "count", "index") else "value"
+
+
+def deadline_label(fmt, year: int, calendar: str) -> str:
+    """A target's deadline year: a Solar Hijri year first with the Gregorian year it mostly overlaps (Y + 621)
+    in brackets, ``1404 (2025)`` (Persian digits in Persian); a Gregorian deadline as the Formatter's year."""
+    if calendar == "SH":
+        return fmt.text(f"{int(year)} ({int(year) + 621})")
+    return fmt.year(year)
 
 
 def _roadmap_of(brief: Brief, roadmap, rm):
@@ -365,14 +373,17 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
             "metric": t.metric, "status": s.status, "actual": s.actual, "target": s.target_value,
             "as_of_year": s.as_of_year, "deadline_year": t.deadline_year, "progress": s.progress,
             "required_growth": s.required_growth, "projection": s.projection, "estimate": s.actual_estimate,
-            "calendar": t.calendar, "unit": _metric_unit(t.metric),
+            "calendar": t.calendar, "unit": _metric_unit(t.metric, t.options),
+            "deadline_label": deadline_label(fmt, t.deadline_year, t.calendar),
+            "probability": getattr(s, "probability", None), "baseline_year": t.baseline_year,
             "spark": _spark(s),
         })
         # baseline far from the data: translated here (data 0 → infinite deviation: the English warning stays)
         if s.baseline_deviation not in (None, float("inf")) and any("roadmap baseline" in w for w in s.meta.warnings):
-            def amount(v: float, metric: str = t.metric) -> str:
+            def amount(v: float, metric: str = t.metric, options: dict = t.options) -> str:
                 unit = UNIT_LABELS["money"]
-                return f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(metric) == "money" else fmt.num(v, 2)
+                return (f"{fmt.musd(v, 1)} {fmt.gettext(unit)}" if _metric_unit(metric, options) == "money"
+                        else fmt.num(v, 2))
             english = next(w for w in s.meta.warnings if "roadmap baseline" in w)
             brief.target_notes.append({"msg": BASELINE_NOTE, "en": english, "args": {
                 "target": title, "year": fmt.text(t.baseline_year), "baseline": amount(s.baseline_value),
@@ -485,6 +496,8 @@ def render_html(brief: Brief, *, for_pdf: bool = False) -> str:
             return fmt.pct(value, 2, sign=False)
         if unit == "count":
             return fmt.num(value, 0)
+        if unit == "index":
+            return fmt.num(value, 3)
         return fmt.num(value, 2)
 
     def province_name(name: str) -> str:

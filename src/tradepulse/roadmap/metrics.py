@@ -11,6 +11,8 @@ Base metrics (``value`` in current USD unless stated):
 * ``n_products`` — distinct HS codes with exports > ``options.threshold`` (default 0) USD; ``n_markets`` —
   distinct partners (not WLD) with exports > threshold;
 * ``import_saving`` — cumulative saving of imports against a counterfactual (see :mod:`.substitution`);
+* axis metrics (``survival_1y``, ``product_hhi``, ``market_hhi``, ``n_markets_above``, ``n_new_rca``,
+  ``eci_rank``, ``n_exporters``) — read from the indicator modules by :mod:`.axes`;
 * ``indicator:<module>.<function>`` — any function of ``tradepulse.indicators.<module>`` (see :func:`indicator_series`).
 
 **Which rows (the WLD rule of** :mod:`tradepulse.schema` **).**  Flows are tagged by level: *world* (partner = WLD),
@@ -27,6 +29,7 @@ to SH years by day weights (``method = "monthly-exact"``), annual data apportion
 from __future__ import annotations
 
 import importlib
+import inspect
 import operator
 
 import ibis
@@ -36,8 +39,9 @@ import pandas as pd
 from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators.selection import prefix_filter
-from tradepulse.meta import ResultMeta, attach, provenance
+from tradepulse.meta import ResultMeta, attach, meta_of, provenance
 from tradepulse.roadmap import calendar as cal
+from tradepulse.roadmap.axes import AXIS_METRICS, gregorian_series
 from tradepulse.roadmap.lines import load_lines, saving_series, start_warnings
 from tradepulse.roadmap.model import Scope, Target
 from tradepulse.schema import WORLD
@@ -362,7 +366,8 @@ def indicator_series(data: Data, target: Target) -> pd.DataFrame:
     """``indicator:<module>.<function>``: call ``tradepulse.indicators.<module>.<function>`` and read a yearly value.
 
     Options: ``input`` = ``"warehouse"`` (default; the Warehouse), ``"table"`` (Ibis FLOWS) or ``"frame"`` (pandas
-    FLOWS of all reporters); ``args`` = keyword arguments; ``column`` = value column (default ``value``, else the
+    FLOWS of all reporters); ``args`` = keyword arguments (``reporter`` = the scope reporter unless given, when
+    the function takes one); ``column`` = value column (default ``value``, else the
     only numeric column besides ``year``).  The result must have a ``year`` column (Gregorian); rows are kept
     where a ``reporter``/``exporter``/``iso3``/``country`` column equals the scope reporter.  SH years are
     apportioned (a weighted average of the two Gregorian years for intensive indicators), labelled estimate.
@@ -386,7 +391,10 @@ def indicator_series(data: Data, target: Target) -> pd.DataFrame:
         arg = data.flows.to_pandas()
     else:
         raise InputError(f"target {target.id!r}: options.input must be warehouse, table or frame, not {kind!r}")
-    result = func(arg, **dict(opts.get("args", {})))
+    kwargs = dict(opts.get("args", {}))
+    if "reporter" not in kwargs and "reporter" in inspect.signature(func).parameters:
+        kwargs["reporter"] = target.scope.reporter   # the target's reporter unless the file names one
+    result = func(arg, **kwargs)
     if isinstance(result, ibis.Table):
         result = result.to_pandas()
     if isinstance(result, pd.Series):
@@ -408,6 +416,20 @@ def indicator_series(data: Data, target: Target) -> pd.DataFrame:
     return to_calendar(frame, target.calendar, monthly=data.monthly)
 
 
+def axis_series(source, metric: str, reporter: str, calendar: str, options: dict, monthly: str) -> pd.DataFrame:
+    """An axis metric of :mod:`.axes` in ``calendar``: ratios apportioned (day-weighted average of the two
+    Gregorian years), counts by the start-year rule (SH y = Gregorian y + 621), both estimates."""
+    g = gregorian_series(source, metric, reporter, options)
+    meta = meta_of(g)
+    if calendar == "gregorian":
+        out = g.assign(estimate=False, method="gregorian")[SERIES_COLUMNS]
+    elif AXIS_METRICS[metric][1] == "count":
+        out = g.assign(year=g["year"] - cal.SH_OFFSET, estimate=True, method="start-year")[SERIES_COLUMNS]
+    else:
+        out = to_calendar(g.assign(month=np.nan), calendar, monthly=monthly)
+    return attach(out.reset_index(drop=True), meta)
+
+
 # ---------------------------------------------------------------- dispatch
 @provenance
 def metric_series(data, target: Target, *, substitution_file=None) -> pd.DataFrame:
@@ -416,6 +438,9 @@ def metric_series(data, target: Target, *, substitution_file=None) -> pd.DataFra
     sc, calendar, m = target.scope, target.calendar, target.metric
     if m.startswith("indicator:"):
         return indicator_series(data, target)
+    if m in AXIS_METRICS:
+        source = data.warehouse if data.warehouse is not None else data.flows
+        return axis_series(source, m, sc.reporter, calendar, target.options, data.monthly)
     if sc.trade == "services":
         if m in ("exports", "imports"):
             return services_series(data, sc, m[:-1], calendar)

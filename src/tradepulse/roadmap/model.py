@@ -17,10 +17,13 @@ File form (TOML; YAML has the same keys)::
     metric = "total_trade"     # see METRICS, or "indicator:<module>.<function>"
     scope = { partner = "SYR" }            # reporter, partner, product, province, trade, ebops, level
     baseline = { year = 1397 }             # value optional: computed from the data when absent
-    target = { value = 1e9 }               # or { growth = 0.08 } (annual rate from the baseline)
+    target = { value = 1e9 }               # or { growth = 0.08 } (annual rate from the baseline);
+                                           # better = "lower" when a fall is progress (HHI, a rank)
     deadline = { year = 1400, calendar = "SH" }
     parent = "..."             # optional: id of the target this one is a sub-target of
     options = { ... }          # optional metric options
+    axis = "balance"           # optional: the roadmap axis (default from the metric, see roadmap/axes.py)
+    source = "..."             # optional: where the target comes from, or "illustrative"
 
 Errors name the file, line and field, e.g. ``file r.toml, line 12, column 'targets[1].metric': unknown metric
 'exprts'; known: ...``.  Line numbers come from the TOML text (the line of the offending key inside the
@@ -43,13 +46,14 @@ EXAMPLE = HERE / "iran_roadmap.toml"
 
 #: Base metrics computed by :mod:`tradepulse.roadmap.metrics`.
 METRICS = ("exports", "imports", "total_trade", "balance", "non_oil_balance", "market_share",
-           "n_products", "n_markets", "import_saving")
+           "n_products", "n_markets", "import_saving", "survival_1y", "product_hhi", "market_hhi",
+           "n_markets_above", "n_new_rca", "eci_rank", "n_exporters")
 CALENDARS = ("SH", "gregorian")
 TRADE_KINDS = ("goods", "services")
 LEVELS = ("auto", "world", "national", "province")
 SCOPE_KEYS = ("reporter", "partner", "product", "province", "trade", "ebops", "level")
 TARGET_KEYS = ("id", "title_en", "title_fa", "metric", "scope", "baseline", "target", "deadline", "parent",
-               "options", "note")
+               "options", "note", "axis", "source")
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,13 @@ class Target:
     options: dict = field(default_factory=dict)
     note: str = ""
     line: int | None = None              # line of the target in its file
+    axis: str = "trade"                  # the roadmap axis (tradepulse.roadmap.axes.AXES)
+    better: str = "higher"               # higher | lower: which direction is progress
+    source: str = ""                     # where the target value comes from, or "illustrative"
+
+    @property
+    def illustrative(self) -> bool:
+        return self.source.strip().lower().startswith("illustrative")
 
     def title(self, lang: str = "en") -> str:
         return self.title_fa if lang == "fa" else self.title_en
@@ -433,8 +444,15 @@ def _parse_target(raw: Any, i: int, reporter: str, calendar: str, fail, loc: _Lo
     if not isinstance(tg, dict) or ("value" in tg) == ("growth" in tg):
         fail("target must be { value = ... } or { growth = 0.08 } (exactly one)", i, "target")
     for key in tg:
-        if key not in ("value", "growth"):
-            fail(f"unknown target key {key!r}; allowed: value, growth", i, "target")
+        if key not in ("value", "growth", "better"):
+            fail(f"unknown target key {key!r}; allowed: value, growth, better", i, "target")
+    from tradepulse.roadmap.axes import AXES, axis_of, better_of
+    better = tg.get("better", better_of(metric))
+    if better not in ("higher", "lower"):
+        fail(f"better must be higher or lower, not {better!r}", i, "target")
+    axis = raw.get("axis", axis_of(metric))
+    if axis not in AXES:
+        fail(f"unknown axis {axis!r}; known: {', '.join(AXES)}", i, "axis")
     t_value = tg.get("value")
     growth = tg.get("growth")
     if t_value is not None and not isinstance(t_value, (int, float)):
@@ -458,7 +476,8 @@ def _parse_target(raw: Any, i: int, reporter: str, calendar: str, fail, loc: _Lo
                   baseline_value=float(b_value) if b_value is not None else None,
                   target_value=float(t_value) if t_value is not None else None,
                   growth=float(growth) if growth is not None else None, parent=parent, options=dict(options),
-                  note=str(raw.get("note", "")), line=loc.line(i, None))
+                  note=str(raw.get("note", "")), line=loc.line(i, None), axis=axis, better=better,
+                  source=str(raw.get("source", "")))
 
 
 
@@ -469,6 +488,8 @@ _OPTIONS = {
     "n_markets": {"threshold": (lambda v: isinstance(v, (int, float)) and v >= 0, "a number ≥ 0")},
     "import_saving": {"method": (lambda v: v == "pre3avg", "pre3avg"),
                       "window": (lambda v: isinstance(v, int) and 1 <= v <= 10, "a whole number of years 1–10")},
+    "n_markets_above": {"threshold": (lambda v: isinstance(v, (int, float)) and v >= 0, "a number ≥ 0")},
+    "survival_1y": {"level": (lambda v: v in (2, 4, 6), "2, 4 or 6")},
     "indicator": {"input": (lambda v: v in ("warehouse", "table", "frame"), "warehouse, table or frame"),
                   "args": (lambda v: isinstance(v, dict), "a table of keyword arguments"),
                   "column": (lambda v: isinstance(v, str), "a column name")},

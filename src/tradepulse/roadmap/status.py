@@ -12,7 +12,8 @@ Definitions (years in the target's calendar; *a* = the latest year with data not
   itself (used when a value is ≤ 0, and always for cumulative metrics such as ``import_saving``);
   ``last-value`` when only one point exists.  The log-linear fit is the World Bank's "least-squares growth rate"
   (World Development Indicators, Statistical methods: ln X_t = a + b·t, r = e^b − 1).
-* **status rule** (higher is better for every metric; tolerance τ = 10 % of |T| by default):
+* **status rule** (higher is better unless the target says ``better = "lower"`` — HHI, ranks — when the rule
+  is applied to −value; tolerance τ = 10 % of |T| by default):
 
   - deadline reached (a ≥ D): ``on-track`` ("achieved") if the value in D ≥ T, else ``off-track`` ("missed");
   - otherwise ``on-track`` if A ≥ T (already reached) or projection ≥ T;
@@ -35,6 +36,12 @@ Definitions (years in the target's calendar; *a* = the latest year with data not
   warning in its :class:`tradepulse.meta.ResultMeta` (``baseline_data`` and ``baseline_deviation`` = B_file /
   B_data − 1 are kept too).  The file's value is still used: the warning asks a person to check it.
 
+* **probability rule** (the default since issue 17; the rule above stays available as ``rule="trend"`` and
+  in ``trend_status`` of every result): where the rule above judges from the trend projection, the status
+  comes instead from P, the probability that the value in *D* reaches *T* under the trend model with a
+  prediction interval (:mod:`tradepulse.roadmap.projection`): on-track P ≥ 0.5, at-risk 0.2 ≤ P < 0.5,
+  off-track P < 0.2.  ``projection_low`` / ``projection_high`` hold the 80 % interval.
+
 :func:`evaluate` returns a :class:`StatusList` (a list) whose ``meta`` unites the warnings of every target;
 each :class:`TargetStatus` has its own ``meta``.
 """
@@ -54,6 +61,7 @@ from tradepulse.meta import ResultMeta, attach, meta_of, record
 from tradepulse.roadmap import calendar as cal
 from tradepulse.roadmap.metrics import Data, metric_series
 from tradepulse.roadmap.model import Roadmap, Target
+from tradepulse.roadmap.projection import DEFAULT_LEVEL, classify_probability, fit_projection
 
 STATUSES = ("on-track", "at-risk", "off-track", "no-data", "no-recent-data")
 #: Status → English label, a msgid of the project's gettext catalog (:mod:`tradepulse.i18n`); see
@@ -71,7 +79,9 @@ REASONS_FA = {
     "trend projection reaches the target": "پیش‌بینی روند به هدف می‌رسد",
     "trend projection within {tol}% of the target": "پیش‌بینی روند کمتر از {tol}٪ با هدف فاصله دارد",
     "trend projection more than {tol}% short of the target": "پیش‌بینی روند بیش از {tol}٪ از هدف عقب است",
+    "{tol}% probability of reaching the target (trend model)": "احتمال رسیدن به هدف {tol}٪ (مدل روند)",
 }
+RULES = ("probability", "trend")
 DEFAULT_K = 5
 DEFAULT_TOLERANCE = 0.10
 #: Years of publication lag accepted before data count as not recent (see the module docstring).
@@ -103,6 +113,13 @@ class TargetStatus:
     baseline_data: float | None = None        # the data's value in the baseline year (when the file gives one)
     baseline_deviation: float | None = None   # baseline_value / baseline_data − 1
     meta: ResultMeta = field(default_factory=ResultMeta)
+    projection_low: float | None = None       # prediction interval of the value in the deadline year
+    projection_high: float | None = None
+    interval_level: float | None = None       # its nominal coverage (0.8)
+    probability: float | None = None          # P(reaching the target by the deadline) under the trend model
+    rule: str = "probability"                 # the rule behind ``status``: probability | trend
+    trend_status: str = ""                    # the deterministic rule's status and reason, for comparison
+    trend_reason: str = ""
 
     @property
     def id(self) -> str:
@@ -112,7 +129,8 @@ class TargetStatus:
         d = {k: v for k, v in asdict(self).items() if k not in ("target", "series", "meta")}
         d["meta"] = self.meta.to_dict()
         t = self.target
-        d.update(id=t.id, title_en=t.title_en, title_fa=t.title_fa, metric=t.metric, calendar=t.calendar,
+        d.update(id=t.id, title_en=t.title_en, title_fa=t.title_fa, metric=t.metric, axis=t.axis, better=t.better,
+                 source=t.source, calendar=t.calendar,
                  deadline_year=t.deadline_year, parent=t.parent,
                  scope={k: v for k, v in asdict(t.scope).items() if v not in ((), None)},
                  series=[{"year": int(r.year), "value": _num(r.value), "estimate": bool(r.estimate)}
@@ -203,8 +221,13 @@ def current_year(as_of, target: Target, roadmap_calendar: str) -> int:
 
 def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = None, k: int = DEFAULT_K,
               tolerance: float = DEFAULT_TOLERANCE, current_year: int | None = None,
-              recent_lag: int = RECENT_LAG) -> TargetStatus:
+              recent_lag: int = RECENT_LAG, rule: str = "trend", level: float = DEFAULT_LEVEL
+              ) -> TargetStatus:
     """Evaluate one target on its yearly series (``year, value, estimate, method``).
+
+    ``rule``: ``trend`` (default here: the deterministic rule above) or ``probability`` (:mod:`.projection`,
+    the default of :func:`evaluate`); the interval at ``level`` and P(reaching the target) are always filled,
+    and the deterministic status is kept in ``trend_status``.
 
     ``current_year`` (target calendar) switches on the no-recent-data test; warnings (series' own, baseline
     check, no recent data) go to the result's ``meta``."""
@@ -250,8 +273,17 @@ def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = 
         meta.warn(f"target {target.id}: no recent data — latest data {target.calendar} {a}, deadline {D}; "
                   "not judged from a projection over the missing years")
     else:
-        status, reason = classify(target_value=goal, actual=actual, projection=projection,
+        sgn = -1.0 if target.better == "lower" else 1.0   # a lower-is-better target is judged on −value
+        status, reason = classify(target_value=sgn * goal, actual=sgn * actual, projection=sgn * projection,
                                   deadline_reached=deadline_reached and a == D, tolerance=tolerance)
+    trend_status, trend_reason = status, reason
+    pts = s[s["year"] <= a].tail(k)
+    proj = fit_projection(pts["year"], pts["value"], D, level=level, log=not cumulative) if a < D else None
+    probability = proj.probability(goal, target.better) if proj is not None else None
+    if (rule == "probability" and probability is not None and status not in ("no-recent-data",)
+            and reason.startswith("trend projection")):
+        status = classify_probability(probability)
+        reason = f"{probability * 100:.0f}% probability of reaching the target (trend model)"
     progress = (actual - base_value) / (goal - base_value) if base_value is not None and goal != base_value else None
     return TargetStatus(
         target, status, reason, as_of_year=a, actual=actual, actual_estimate=bool(by_year.at[a, "estimate"]),
@@ -259,7 +291,11 @@ def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = 
         progress=progress, years_left=years_left, required_growth=required, trend_growth=trend_growth,
         projection=projection, projection_method=method,
         calendar_method=str(by_year.at[a, "method"]), series=s, baseline_data=base_data,
-        baseline_deviation=deviation, meta=meta)
+        baseline_deviation=deviation, meta=meta,
+        projection_low=proj.low if proj is not None else None,
+        projection_high=proj.high if proj is not None else None,
+        interval_level=level if proj is not None and proj.low is not None else None,
+        probability=probability, rule=rule, trend_status=trend_status, trend_reason=trend_reason)
 
 
 def _baseline_check(target: Target, base_data: float | None, meta: ResultMeta) -> float | None:
@@ -292,15 +328,19 @@ class StatusList(list):
 
 
 def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
-             tolerance: float = DEFAULT_TOLERANCE, progress=None, recent_lag: int = RECENT_LAG) -> StatusList:
+             tolerance: float = DEFAULT_TOLERANCE, progress=None, recent_lag: int = RECENT_LAG,
+             rule: str = "probability") -> StatusList:
     """Evaluate every target of ``roadmap`` on ``warehouse`` (a Warehouse, a path, a FLOWS frame or a dict of
-    frames).  ``as_of``: a ``datetime.date`` or a year in the roadmap's calendar; data after it are ignored and
+    frames).  ``rule``: ``probability`` (default) or ``trend`` (see :func:`status_of`).  ``as_of``: a ``datetime.date`` or a year in the roadmap's calendar; data after it are ignored and
     it is the "current" year of the no-recent-data test (default: today).
 
     A target whose data are missing gets status ``no-data`` with the reason (it does not stop the others);
     unknown names still raise.  ``progress`` is an optional callable ``(done, total)``.  The result's ``meta``
     (``tradepulse.meta.meta_of``) holds every target's warnings and the roadmap's country.
     """
+    if rule not in RULES:
+        from tradepulse.errors import UnknownNameError
+        raise UnknownNameError("status rule", rule, list(RULES))
     data = Data(warehouse, monthly=roadmap.monthly_data)
     sub_file = roadmap.substitution_file
     if sub_file and roadmap.source and not _is_abs(sub_file):
@@ -314,7 +354,7 @@ def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
                 series = metric_series(data, t, substitution_file=sub_file)
                 st = status_of(t, series, as_of_year=limit_year(as_of, t, roadmap.calendar), k=k,
                                tolerance=tolerance, current_year=current_year(as_of, t, roadmap.calendar),
-                               recent_lag=recent_lag)
+                               recent_lag=recent_lag, rule=rule)
             except NoDataError as exc:
                 st = TargetStatus(t, "no-data", str(exc), baseline_year=t.baseline_year,
                                   baseline_value=t.baseline_value, target_value=t.target_value)
@@ -340,13 +380,16 @@ def status_frame(statuses: list[TargetStatus], lang: str = "en") -> pd.DataFrame
     for st in statuses:
         t = st.target
         rows.append({
-            "id": t.id, "parent": t.parent, "title": t.title(lang), "metric": t.metric, "calendar": t.calendar,
+            "id": t.id, "parent": t.parent, "title": t.title(lang), "metric": t.metric, "axis": t.axis,
+            "better": t.better, "source": t.source, "calendar": t.calendar,
             "baseline_year": st.baseline_year, "baseline_value": st.baseline_value,
             "target_value": st.target_value, "deadline_year": t.deadline_year, "as_of_year": st.as_of_year,
             "actual": st.actual, "actual_estimate": st.actual_estimate, "gap": st.gap, "progress": st.progress,
             "required_growth": st.required_growth, "trend_growth": st.trend_growth,
             "projection": st.projection, "projection_method": st.projection_method,
-            "calendar_method": st.calendar_method, "status": st.status,
+            "calendar_method": st.calendar_method, "projection_low": st.projection_low,
+            "projection_high": st.projection_high, "probability": st.probability, "status": st.status,
+            "trend_status": st.trend_status,
             "status_label": status_label(st.status, lang) if lang == "fa" else st.status,
             "reason": reason_text(st.reason, lang), "baseline_data": st.baseline_data,
             "baseline_deviation": st.baseline_deviation,
