@@ -61,7 +61,8 @@ def test_column_labels_and_statuses_are_translated():
                   *pages.ROLE_LABELS.values(), *pages.METRIC_LABELS.values(),
                   *(v for t in pages.VALUE_LABELS.values() for v in t.values()), *(n for _, n in HS_SECTIONS)]:
         assert fa.msg(label) != (label[1] if isinstance(label, tuple) else label), label
-    assert fa.msg(pages.COLUMN_LABELS["partner"]) == "شریک تجاری"       # the brief says «کشور طرف تجاری»
+    assert fa.msg(pages.COLUMN_LABELS["partner_name"]) == "شریک تجاری"  # the brief says «کشور طرف تجاری»
+    assert fa.msg(pages.COLUMN_LABELS["partner"]) == "کد ISO3"          # issue 20: no two "Partner" columns
     assert fa.gettext("Partner") == "کشور طرف تجاری"
     assert fa.msg(pages.COLUMN_LABELS["rca"]) == "مزیت نسبی (RCA)" and fa.gettext("RCA") == "مزیت نسبی"
     assert pages.fmt_of("en").msg(pages.COLUMN_LABELS["rca"]) == "RCA"

@@ -15,7 +15,7 @@ PAGE_TITLES = {key: label for key, _href, label in NAV}
 
 #: Column headers (gettext messages); other columns are shown by their name.
 COLUMN_LABELS: dict[str, i18n.Message] = {
-    "year": N_("Year"), "partner": NC_("dashboard", "Partner"), "partner_name": NC_("dashboard", "Partner"),
+    "year": N_("Year"), "partner": N_("ISO3 code"), "partner_name": NC_("dashboard", "Partner"),
     "product": N_("Product"), "product_name": N_("Title"), "province": N_("Province"), "exports": N_("Exports"),
     "imports": N_("Imports"), "non_oil_exports": N_("Non-oil exports"), "non_oil_imports": N_("Non-oil imports"),
     "balance": N_("Balance"), "non_oil_balance": N_("Non-oil balance"), "export_share": N_("Share"),

@@ -63,6 +63,8 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
     fmt = fmt_of(lang)
     if col.endswith("_usd") or col in MONEY:
         return fmt.usd(value)
+    if col == "progress":
+        return progress_bar(value, lang)
     if "share" in col or col.endswith(("_growth", "_rate")) or col == "entrant_survival":
         try:
             return fmt.pct(float(value), 1, sign=False)
@@ -70,6 +72,9 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
             return str(value)
     if col == "year":
         return fmt.year(value)
+    if col in ("duration", "median"):        # survival times are whole years
+        x = float(value)
+        return fmt.num(x, 0 if x.is_integer() else 1)
     if col == "status" and str(value) in STATUS_LABELS:
         return status_label(value, lang)
     if col in VALUE_LABELS and str(value) in VALUE_LABELS[col]:
@@ -85,6 +90,32 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
     if isinstance(value, int):
         return fmt.int(value)
     return str(value)
+
+
+def progress_bar(value: Any, lang: str) -> Markup | str:
+    """Target progress (a fraction: 0 = baseline, 1 = target reached) as an HTML ``<progress>`` bar clipped to
+    [0, 1] with the unclipped percentage beside it (−168.6 % stays visible as text)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return ""
+    text = fmt_of(lang).pct(x, 1, sign=False)
+    return Markup('<span class="progress"><progress max="1" value="{v}"></progress> {t}</span>').format(
+        v=f"{min(max(x, 0.0), 1.0):.4f}", t=text)
+
+
+def ignores_note(lang: str, *filters: str) -> str:
+    """The sentence a section shows when it does not apply some of the page's filters."""
+    if not filters:
+        return ""
+    fmt = fmt_of(lang)
+    names = {"year": fmt.gettext("Year"), "partner": fmt.pgettext("dashboard", "Partner"),
+             "product": fmt.gettext("Product"), "province": fmt.gettext("Province")}
+    sep = "، " if lang == "fa" else ", "
+    return fmt.gettext("This section ignores the filters: {names}.").format(
+        names=sep.join(names.get(f, f) for f in filters))
 
 
 def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None = None, params: Params | None = None,

@@ -14,7 +14,7 @@ from tradepulse.web.pages.sections import Section, frame_section, guarded, page
 router = APIRouter(include_in_schema=False)
 
 
-TARGET_COLUMNS = ["id", "title", "status", "baseline_value", "actual", "target_value", "progress",
+TARGET_COLUMNS = ["title", "status", "baseline_value", "actual", "target_value", "progress",
                   "deadline_year", "as_of_year"]
 
 
@@ -29,7 +29,7 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
         reason_text = require("tradepulse.roadmap.status", "reason_text")
         reasons = {r: reason_text(r, lang) for r in df["reason"].dropna().unique()}
         df = df.assign(reason=df["reason"].map(reasons))
-    cols = ["id", "title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
+    cols = ["title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
     return frame_section(_("Target status"), df, lang, table="targets", limit=8 if compact else 50,
                          columns=cols, sid="targets" if not compact else "targets-glance")
 
