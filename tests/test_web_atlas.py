@@ -67,7 +67,7 @@ def test_no_two_columns_share_a_header(client):
     for path in ("/", "/markets", "/products"):
         for lang in ("en", "fa"):
             html = client.get(path, params={"lang": lang}).text
-            for thead in re.findall(r"<thead>(.*?)</thead>", html, re.S):
+            for thead in re.findall(r"<thead>(.*?)</thead>", html, re.DOTALL):
                 heads = re.findall(r"<th>([^<]*)</th>", thead)
                 assert len(heads) == len(set(heads)), (path, lang, heads)
 
@@ -80,3 +80,132 @@ def test_targets_section_says_it_ignores_filters(client):
 
 def test_durations_in_whole_years():
     assert pages.fmt_cell("duration", 1.0, "en") == "1" and pages.fmt_cell("duration", 2.5, "fa") == "۲٫۵"
+
+
+# ---------------------------------------------------------------- the Atlas product space
+def _spec(html: str, sid: str) -> dict:
+    import json
+    m = re.search(rf'<script type="application/json" id="spec-{sid}">(.*?)</script>', html, re.DOTALL)
+    assert m, f"no chart spec {sid}"
+    return json.loads(m.group(1))
+
+
+def _datasets(client, spec: dict) -> list[list[dict]]:
+    """Every dataset of a Vega-Lite spec: inline ones and those served from /charts/data."""
+    out = [v for v in spec.get("datasets", {}).values()]
+
+    def walk(node):
+        if isinstance(node, dict):
+            url = (node.get("data") or {}).get("url") if isinstance(node.get("data"), dict) else None
+            if url:
+                out.append(client.get(url).json())
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(spec)
+    return out
+
+
+def _all_items(client, table: str, **params) -> list[dict]:
+    items: list[dict] = []
+    while True:
+        page = client.get(f"/api/v1/tables/{table}", params={**params, "limit": 1000, "offset": len(items)})
+        assert page.status_code == 200, page.text
+        items += page.json()["items"]
+        if len(items) >= page.json()["total"]:
+            return items
+
+
+def _atlas_csv() -> dict[str, tuple[float, float, int]]:
+    """HS92 4-digit positions and clusters read straight from atlas-common-data's hs92.csv (stdlib csv)."""
+    import csv
+    import importlib.util
+    from pathlib import Path
+    root = Path(importlib.util.find_spec("atlas_common_data").origin).parent
+    with open(root / "data" / "classification" / "product" / "hs92.csv", encoding="utf-8") as fh:
+        return {r["code"].zfill(4): (float(r["product_space_x"]), float(r["product_space_y"]),
+                                     int(float(r["cluster_id"])))
+                for r in csv.DictReader(fh) if r["product_level"] == "4" and r["product_space_x"]}
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_product_space_uses_the_atlas_coordinates(client, lang):
+    """Every node of the drawn product space sits at atlas-common-data's published (x, y); all 865 HS92
+    products are drawn; nodes are coloured only where the demo's IRN has RCA ≥ 1 (checked against the
+    complexity API); every node links to its product page."""
+    spec = _spec(client.get("/products", params={"lang": lang}).text, "product-space")
+    nodes = next(d for d in _datasets(client, spec) if d and "product" in d[0] and "url" in d[0])
+    atlas = _atlas_csv()
+    assert len(nodes) == len(atlas) == 865
+    for n in nodes:
+        x, y, _cl = atlas[n["product"]]
+        assert n["x"] == pytest.approx(x, abs=1e-12) and n["y"] == pytest.approx(y, abs=1e-12)
+        assert n["url"] == f"/products/{n['product']}"
+    rca = {r["product"]: r["rca"] for r in _all_items(client, "complexity")}
+    grey = pages.fmt_of(lang).gettext("RCA < 1")
+    coloured = {n["product"] for n in nodes if n["group"] != grey}
+    assert coloured == {p for p, v in rca.items() if v is not None and v >= 1 and p in atlas}
+    assert sum(n["opportunity"] for n in nodes) > 0
+    edges = next(d for d in _datasets(client, spec) if d and "x2" in d[0])
+    assert len(edges) > 4000                 # hs92_ps_edges.csv: 4,316 links
+
+
+def test_cluster_colours_do_not_depend_on_the_language(client):
+    en, fa = (_spec(client.get("/products", params={"lang": g}).text, "product-space") for g in ("en", "fa"))
+
+    def colours(spec):
+        for layer in spec["layer"]:
+            c = layer.get("encoding", {}).get("color")
+            if c and "scale" in c:
+                return c["scale"]["range"]
+    assert colours(en) == colours(fa) and len(colours(en)) == 9
+
+
+def test_other_revisions_map_to_hs92_through_the_conversion_weights():
+    """HS2012 → HS92: weights per source heading sum to 1; restating values keeps the total (a hand case:
+    one heading split over two HS92 headings)."""
+    from tradepulse.reference.product_space import hs4_to_hs92, to_hs92
+    w = hs4_to_hs92("HS2012")
+    assert w.groupby("code")["weight"].sum().to_numpy() == pytest.approx(1.0)
+    split = w.groupby("code").filter(lambda g: len(g) == 2).iloc[:2]
+    code = split["code"].iloc[0]
+    import pandas as pd
+    frame = pd.DataFrame({"year": [2020], "exporter": ["IRN"], "product": [code], "export_value": [100.0]})
+    out = to_hs92(frame, "HS2012").set_index("product")["export_value"]
+    assert out.sum() == pytest.approx(100.0)
+    assert out.to_dict() == pytest.approx(dict(zip(split["hs92"], 100.0 * split["weight"])))
+
+
+# ---------------------------------------------------------------- treemaps and the export basket
+@pytest.mark.parametrize("lang", ["en", "fa"])
+@pytest.mark.parametrize("path,sid,table,col,query", [
+    ("/products", "treemap-product-exports", "products", "exports", {}),
+    ("/products", "treemap-product-imports", "products", "imports", {"partner": "neighbours15"}),
+    ("/products", "treemap-product-exports", "products", "exports", {"province": "Tehran", "year": 2020}),
+    ("/markets", "treemap-partner-exports", "partners", "exports", {"year": 2019})])
+def test_treemap_cells_sum_to_the_tile_and_the_api(client, lang, path, sid, table, col, query):
+    """The treemap's leaf values (rectangle areas are proportional to them) sum to the section's KPI tile,
+    and equal the API table of the same filters row by row (positive values only)."""
+    html = client.get(path, params={**query, "lang": lang}).text
+    spec = _spec(html, sid)
+    leaves = [r for r in spec["data"][0]["values"] if "key" in r]
+    api = {str(r["product" if table == "products" else "partner"]): r[col]
+           for r in _all_items(client, table, **query) if r[col] and r[col] > 0}
+    assert {r["key"]: r["value"] for r in leaves} == pytest.approx(api)
+    sec = html[html.index(f'id="sec-{sid}"'):]
+    tile = _kpis(sec[:sec.index("</section>")])
+    assert list(tile.values()) == [pages.fmt_of(lang).usd(sum(api.values()))]
+    assert all(r["url"] == ("/products/" if table == "products" else "/partners/") + r["key"] for r in leaves)
+
+
+def test_export_basket_sums_to_the_product_table_each_year(client):
+    spec = _spec(client.get("/products").text, "basket-exports")
+    rows = next(d for d in _datasets(client, spec) if d and "section" in d[0])
+    by_year: dict[int, float] = {}
+    for r in rows:
+        by_year[r["year"]] = by_year.get(r["year"], 0.0) + r["value_usd"]
+    for year in (2014, 2023):
+        api = sum(r["exports"] for r in _all_items(client, "products", year=year))
+        assert by_year[year] == pytest.approx(api, rel=1e-9)

@@ -18,10 +18,12 @@ def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     def prov() -> Section:
         df = get_table(ctx, "provinces", p)
         shown = df.assign(province=province_labels(df["province"], lang))
-        return frame_section(_("Compare provinces"), df, lang, table="provinces", params=p, limit=40,
-                             chart=charts.province_bars(shown, lang), sid="provinces",
-                             columns=["year", "province", "exports", "imports", "balance", "non_oil_exports",
-                                      "non_oil_imports", "non_oil_balance", "exports_growth"])
+        sec = frame_section(_("Compare provinces"), df, lang, table="provinces", params=p, limit=40,
+                            chart=charts.province_bars(shown, lang, n=31), sid="provinces",
+                            columns=["year", "province", "exports", "imports", "balance", "non_oil_exports",
+                                     "non_oil_imports", "non_oil_balance", "exports_growth"])
+        sec.wide = True
+        return sec
     def exporters() -> Section:
         df = get_table(ctx, "exporters", p)
         sec = frame_section(_("Exporters by province"), df, lang, table="exporters", params=p, limit=40,

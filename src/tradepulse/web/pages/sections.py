@@ -53,6 +53,7 @@ class Section:
     note: str = ""
     wide: bool = False              # span the whole page width
     kpis: list[tuple[str, str, str]] = field(default_factory=list)   # (label, value, css class)
+    formulas: list[Markup] = field(default_factory=list)               # MathML (:mod:`.formulas`)
 
 
 def fmt_cell(col: str, value: Any, lang: str) -> str:
@@ -231,7 +232,8 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
 
 
 async def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
-               filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
+               filters: tuple[str, ...] = ("year", "partner", "product", "province"),
+               title: Callable[[str], str] | None = None) -> HTMLResponse:
     """An indicator page: the cached body when there is one, else computed in the worker pool (single
     flight per page and filters, per-client cap) — the event loop never computes or waits on a lock."""
     ctx: DataContext = request.app.state.ctx
@@ -243,7 +245,8 @@ async def page(request: Request, key: str, build: Callable[[DataContext, Params,
     if html is None:
         html = await request.app.state.computer.run(
             request, ck, functools.partial(_content, ctx, path, key, build, filters, p, lang))
-    return render(request, "page.html", title=fmt_of(lang).gettext(PAGE_TITLES[key]), key=key,
+    shown = title(lang) if title else fmt_of(lang).gettext(PAGE_TITLES[key])
+    return render(request, "page.html", title=shown, key=key,
                   content=Markup(html))
 
 

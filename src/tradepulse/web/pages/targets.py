@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tradepulse.errors import TradepulseError
+from tradepulse.web import charts
 from tradepulse.web.data import DataContext, Params, Unavailable, get_table, require
 from tradepulse.web.pages.labels import METRIC_LABELS
 from tradepulse.web.pages.render import fmt_of
@@ -34,17 +35,15 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
                          columns=cols, sid="targets" if not compact else "targets-glance")
 
 
-def _target_y_title(metric: str, lang: str) -> str | None:
-    """Translated y-axis title of a target chart (``None`` → the chart's own English title)."""
-    if lang == "en":
-        return None
-    fmt = fmt_of(lang)
+def _target_y_title(metric: str, lang: str) -> str:
+    """Translated y-axis title of a target chart in both languages (never the metric's identifier); money
+    metrics carry their unit in the axis labels (:func:`tradepulse.web.charts.money_label_expr`)."""
     label = METRIC_LABELS.get(metric)
-    if label is None:
-        return metric
-    money = metric not in ("market_share", "n_products", "n_markets")
-    unit = fmt.gettext("US dollars")
-    return fmt.gettext(label) + (f" ({unit})" if money else "")
+    return fmt_of(lang).gettext(label) if label else metric
+
+
+def _money_metric(metric: str) -> bool:
+    return metric not in ("market_share", "n_products", "n_markets")
 
 
 def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
@@ -58,6 +57,7 @@ def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         for st in target_statuses(ctx):
             spec = target_chart(st, lang=lang, width="container", height=200,
                                 y_title=_target_y_title(st.target.metric, lang)).to_dict()
+            spec = charts.localise(spec, lang, ("value",) if _money_metric(st.target.metric) else ())
             secs.append(Section(st.target.title(lang), chart=spec, id=f"target-{st.target.id}"))
         return secs
     try:
