@@ -209,3 +209,41 @@ def test_export_basket_sums_to_the_product_table_each_year(client):
     for year in (2014, 2023):
         api = sum(r["exports"] for r in _all_items(client, "products", year=year))
         assert by_year[year] == pytest.approx(api, rel=1e-9)
+
+
+# ---------------------------------------------------------------- product and partner pages
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_codes_link_to_their_pages(client, lang):
+    """Every product code and partner ISO3 code in a table links to its page, on every indicator page."""
+    for path in ("/", "/products", "/partners/TUR"):
+        html = client.get(path, params={"lang": lang}).text
+        assert re.search(r'<td><a class="code" href="/products/\d{4}">', html), path
+    for path in ("/", "/markets", "/products/2709"):
+        html = client.get(path, params={"lang": lang}).text
+        assert re.search(r'<td><a class="code" href="/partners/[A-Z]{3}">[A-Z]{3}</a></td>', html), path
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_product_page_numbers_come_from_the_api(client, lang):
+    """/products/2709: the trend equals the trade API filtered to the product; top exporters' shares sum to
+    at most 1 and the first is the largest; the provinces table equals the provinces API for the year."""
+    html = client.get("/products/2709", params={"lang": lang}).text
+    assert "state-error" not in html
+    fmt = pages.fmt_of(lang)
+    api = {r["year"]: r for r in _all_items(client, "trade", product="2709")}
+    latest = max(api)
+    assert f"<td>{fmt.usd(api[latest]['exports'])}</td>" in html
+    prov = [r for r in _all_items(client, "provinces", product="2709") if r["year"] == latest and r["exports"] > 0]
+    sec = html[html.index('id="sec-provinces"'):]
+    sec = sec[:sec.index("</section>")]
+    assert len(re.findall(r"<tr><td>", sec)) == len(prov)
+    assert fmt.usd(max(r["exports"] for r in prov)) in sec
+
+
+def test_partner_page_and_unknown_codes(client):
+    html = client.get("/partners/TUR").text
+    api = {r["year"]: r for r in _all_items(client, "trade", partner="TUR")}
+    tiles = _kpis(html)
+    assert tiles[f"Exports {max(api)}"] == pages.fmt_of("en").usd(api[max(api)]["exports"])
+    assert client.get("/partners/tur").status_code == 404
+    assert client.get("/products/57x").status_code == 404

@@ -75,7 +75,8 @@ def localise(spec: dict, lang: str, money: tuple[str, ...] = ("value_usd",)) -> 
 def trade_lines(df: pd.DataFrame, lang: str) -> dict:
     """Exports, imports and non-oil balance by year (US$ bn)."""
     _ = translations(lang).gettext
-    series = {"exports": _("Exports"), "imports": _("Imports"), "non_oil_balance": _("Non-oil balance")}
+    series = {k: v for k, v in {"exports": _("Exports"), "imports": _("Imports"),
+                                "non_oil_balance": _("Non-oil balance")}.items() if k in df}
     long = df.melt(id_vars="year", value_vars=[c for c in series if c in df], var_name="series",
                    value_name="value_usd")
     long["series"] = long["series"].map(series)
@@ -84,7 +85,9 @@ def trade_lines(df: pd.DataFrame, lang: str) -> dict:
         x=alt.X("year:O", title=_("Year")),
         y=alt.Y("value_usd:Q", title=None),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
-                        scale=alt.Scale(domain=list(series.values()), range=SERIES_COLOURS[:len(series)])),
+                        scale=alt.Scale(domain=list(series.values()),
+                                        range=[SERIES_COLOURS[i] for i, k in enumerate(
+                                            ("exports", "imports", "non_oil_balance")) if k in series])),
         tooltip=[alt.Tooltip("year:O", title=_("Year")), alt.Tooltip("series:N", title=_("Series")),
                  alt.Tooltip("value_usd:Q", format="$,.4~s", title=_("US dollars"))],
     ).properties(width="container", height=260)
@@ -256,7 +259,9 @@ def atlas_network(nodes: pd.DataFrame, edges: pd.DataFrame, lang: str) -> dict:
         align="left", dx=8, dy=-8, fontSize=12, fontWeight="bold", color="#d62728", cursor="pointer").encode(
         x=x, y=y, text="label:N", href="url:N")
     chart = alt.layer(links, dots, labels).properties(width="container", height=560)
-    return _spec(chart, lang)
+    spec = _spec(chart, lang)
+    spec["usermeta"]["embedOptions"]["loader"] = {"target": "_self"}     # a click opens the product here
+    return spec
 
 
 def fmt_year(year: int, lang: str) -> str:
@@ -302,7 +307,8 @@ def treemap(df: pd.DataFrame, *, key: str, label: str, group: str, value: str, l
                      "money": formatter(lang).usd(rec[value]),
                      **({"url": str(rec[href])} if href else {})})
     spec = {
-        "usermeta": {"embedOptions": {"mode": "vega", "formatLocale": formatter(lang).d3_locale()}},
+        "usermeta": {"embedOptions": {"mode": "vega", "formatLocale": formatter(lang).d3_locale(),
+                                      "loader": {"target": "_self"}}},
         "height": height, "padding": 4, "autosize": "none",
         "signals": [{"name": "width", "init": "containerSize()[0] || 600",
                      "on": [{"events": "window:resize", "update": "containerSize()[0] || 600"}]}],
@@ -332,3 +338,31 @@ def treemap(df: pd.DataFrame, *, key: str, label: str, group: str, value: str, l
                                               "datum.key + ' ' + datum.label : ''"}}}}],
     }
     return spec
+
+
+def tile_map(df: pd.DataFrame, lang: str, value: str = "exports") -> dict:
+    """Tile-grid map (:data:`tradepulse.web.tilegrid.IRAN_GRID`): each province a square at its grid cell,
+    shaded by ``value`` (sequential scale); the label is the province name and the amount.  Geographic
+    orientation (west on the left) in both languages.  ``df``: ``province`` (canonical English), ``label``
+    (shown name), ``value``; the value of provinces without data is shown empty."""
+    from tradepulse.i18n import formatter
+    from tradepulse.web.tilegrid import IRAN_GRID
+    fmt = formatter(lang, None, "")
+    values = df.set_index("province")[value] if len(df) else pd.Series(dtype=float)
+    labels = df.set_index("province")["label"] if len(df) else pd.Series(dtype=str)
+    rows = [{"province": p, "label": str(labels.get(p, p)), "col": c, "row": r,
+             "value": float(values.get(p)) if p in values.index else None,
+             "money": fmt.usd(values.get(p)) if p in values.index else ""} for p, (c, r) in IRAN_GRID.items()]
+    d = pd.DataFrame(rows)
+    _ = translations(lang).gettext
+    x = alt.X("col:O", axis=None, scale=alt.Scale(paddingInner=0.06))
+    y = alt.Y("row:O", axis=None, scale=alt.Scale(paddingInner=0.06))
+    tiles = alt.Chart(d).mark_rect(cornerRadius=3).encode(
+        x=x, y=y, color=alt.Color("value:Q", title=_("Exports"), scale=alt.Scale(scheme="greens"),
+                                  legend=alt.Legend(orient="bottom", format="$,.2~s")),
+        tooltip=[alt.Tooltip("label:N", title=_("Province")), alt.Tooltip("money:N", title=_("Exports"))])
+    names = alt.Chart(d).mark_text(dy=-7, fontSize=10, fontWeight="bold", limit=120).encode(
+        x=x, y=y, text="label:N", color=alt.condition("datum.value > 0", alt.value("#111"), alt.value("#555")))
+    money = alt.Chart(d).mark_text(dy=8, fontSize=10).encode(x=x, y=y, text="money:N")
+    chart = alt.layer(tiles, names, money).properties(width="container", height=380)
+    return _spec(chart, lang)

@@ -12,6 +12,7 @@ NAV = (("overview", "/", N_("Overview")), ("products", "/products", N_("Products
        ("targets", "/targets", N_("Targets")), ("groups", "/groups", N_("Working groups")),
        ("briefs", "/briefs", N_("Briefs")))
 PAGE_TITLES = {key: label for key, _href, label in NAV}
+PAGE_TITLES.update(product=N_("Product"), partner=N_("Trade partner"))   # titled by their code at run time
 
 #: Column headers (gettext messages); other columns are shown by their name.
 COLUMN_LABELS: dict[str, i18n.Message] = {
@@ -30,6 +31,8 @@ COLUMN_LABELS: dict[str, i18n.Message] = {
     "realised": N_("Realised"), "unrealised": N_("Unrealised"), "baseline_value": N_("Baseline"),
     "target_value": N_("Target"), "deadline_year": N_("Deadline"), "as_of_year": N_("As of"),
     "reason": N_("Reason"), "partner_imports": N_("Partner imports"),
+    "world_exports": N_("World exports"), "world_imports": N_("World imports"),
+    "focus_exports": N_("Focus country's exports"), "focus_share": N_("Focus country's share"),
     # diversification (tradepulse.indicators.diversification)
     "total_value": N_("Total value"), "n_universe": N_("Items in the universe"),
     "n_above": N_("Items above the threshold"), "n_rca": N_("Items with RCA ≥ 1"), "hhi_norm": N_("Normalised HHI"),
@@ -75,6 +78,6 @@ MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil
          "mean_exports",
          "partner_imports",
          "realised", "unrealised", "exports_to_market", "supply", "demand", "actual", "market_imports",
-         "market_imports_prev"}
+         "market_imports_prev", "world_exports", "world_imports", "focus_exports"}
 
 

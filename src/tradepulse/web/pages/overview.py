@@ -9,7 +9,13 @@ from tradepulse.i18n import N_
 from tradepulse.web import charts
 from tradepulse.web.data import DataContext, Params, get_table
 from tradepulse.web.pages.render import fmt_of
-from tradepulse.web.pages.sections import Section, frame_section, guarded, ignores_note, page
+from tradepulse.web.pages.sections import (
+    Section,
+    frame_section,
+    guarded,
+    ignores_note,
+    page,
+)
 from tradepulse.web.pages.targets import _targets_section
 
 router = APIRouter(include_in_schema=False)

@@ -30,7 +30,17 @@ def build_provinces(ctx: DataContext, p: Params, lang: str) -> list[Section]:
                             sid="exporters", columns=list(df.columns))
         sec.wide = True
         return sec
-    return [guarded(_("Compare provinces"), lang, prov), guarded(_("Exporters by province"), lang, exporters)]
+    def tiles() -> Section:
+        df = get_table(ctx, "provinces", p)
+        year = p.year if p.year is not None else int(df["year"].max())
+        d = df[df["year"] == year]
+        d = d.assign(label=province_labels(d["province"], lang))
+        fmt = fmt_of(lang)
+        return Section(_("Province map") + " " + fmt.year(year), chart=charts.tile_map(d, lang), id="province-map",
+                       wide=True, note=_("Tile-grid map: one square per province, neighbours kept next to each "
+                                         "other; shade = exports."))
+    return [guarded(_("Province map"), lang, tiles), guarded(_("Compare provinces"), lang, prov),
+            guarded(_("Exporters by province"), lang, exporters)]
 
 
 @router.get("/provinces", response_class=HTMLResponse)

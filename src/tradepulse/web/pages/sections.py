@@ -66,6 +66,10 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
         return fmt.usd(value)
     if col == "progress":
         return progress_bar(value, lang)
+    if col == "product" and re.fullmatch(r"\d{2,6}", str(value)):
+        return Markup('<a class="code" href="/products/{0}">{1}</a>').format(str(value), fmt.text(value))
+    if col == "partner" and re.fullmatch(r"[A-Z]{3}", str(value)) and value != "WLD":
+        return Markup('<a class="code" href="/partners/{0}">{0}</a>').format(str(value))
     if "share" in col or col.endswith(("_growth", "_rate")) or col == "entrant_survival":
         try:
             return fmt.pct(float(value), 1, sign=False)
