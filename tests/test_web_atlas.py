@@ -247,3 +247,14 @@ def test_partner_page_and_unknown_codes(client):
     assert tiles[f"Exports {max(api)}"] == pages.fmt_of("en").usd(api[max(api)]["exports"])
     assert client.get("/partners/tur").status_code == 404
     assert client.get("/products/57x").status_code == 404
+
+
+def test_sections_say_which_filters_they_ignore(client):
+    """Opportunities are computed for the whole country: under a partner filter the section says so; survival
+    spans every year, so a year filter is named on the markets page."""
+    html = client.get("/products", params={"partner": "TUR"}).text
+    sec = html[html.index('id="sec-opportunities"'):]
+    assert "This section ignores the filters: Partner." in sec[:sec.index("</section>")]
+    html = client.get("/markets", params={"year": 2020}).text
+    sec = html[html.index('id="sec-survival"'):]
+    assert "This section ignores the filters: Year." in sec[:sec.index("</section>")]

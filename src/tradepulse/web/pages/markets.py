@@ -10,7 +10,13 @@ from tradepulse.web.data import DataContext, Params, get_table
 from tradepulse.web.pages import formulas, treemaps
 from tradepulse.web.pages.labels import COLUMN_LABELS, VALUE_LABELS
 from tradepulse.web.pages.render import fmt_of
-from tradepulse.web.pages.sections import Section, frame_section, guarded, page
+from tradepulse.web.pages.sections import (
+    Section,
+    frame_section,
+    guarded,
+    ignoring,
+    page,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,7 +42,7 @@ def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
             note=_("Complementarity (Michaely 1996) and intensity (Brown 1949, Kojima 1964); intensity > 1 = "
                    "more trade than the partner's world weight."))
         sec.formulas = [formulas.COMPLEMENTARITY, formulas.INTENSITY]
-        return sec
+        return ignoring(sec, p, lang, "product")
     out.append(guarded(_("Market fit: complementarity and intensity"), lang, fit))
 
     def div() -> Section:
@@ -64,7 +70,7 @@ def build_markets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
                             sid="survival", note=_("Kaplan–Meier survival of export relationships "
                                                    "(partner × product), left-censored spells excluded."))
         sec.formulas = [formulas.KAPLAN_MEIER]
-        return sec
+        return ignoring(sec, p, lang, "year")
     out.append(guarded(_("Export survival"), lang, surv))
     return out
 

@@ -15,6 +15,7 @@ from tradepulse.web.pages.sections import (
     frame_section,
     guarded,
     ignores_note,
+    ignoring,
     page,
 )
 
@@ -37,21 +38,22 @@ def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     out.append(guarded(_("Imports by product"), lang,
                        lambda: treemaps.treemap_section(ctx, p, lang, "product", "imports")))
     out.append(guarded(_("Export basket over time"), lang, lambda: treemaps.basket_section(ctx, p, lang)))
-    out.append(guarded(_("Economic complexity"), lang, lambda: frame_section(
+    out.append(guarded(_("Economic complexity"), lang, lambda: ignoring(frame_section(
         _("Revealed comparative advantage"), get_table(ctx, "complexity", p), lang, table="complexity", params=p,
         sid="complexity", columns=["year", "product", "product_name", "export_value", "rca", "density", "pci",
-                                   "cog", "eci"])))
+                                   "cog", "eci"]), p, lang, "partner", "province")))
     out.append(guarded(_("Product space"), lang, lambda: _product_space(ctx, p, lang)))
-    out.append(guarded(_("Feasibility"), lang, lambda: _feasibility(ctx, p, lang)))
-    out.append(guarded(_("Opportunities"), lang, lambda: frame_section(
+    out.append(guarded(_("Feasibility"), lang,
+                       lambda: ignoring(_feasibility(ctx, p, lang), p, lang, "partner", "province")))
+    out.append(guarded(_("Opportunities"), lang, lambda: ignoring(frame_section(
         _("Opportunities"), get_table(ctx, "opportunities", p), lang, table="opportunities",
-        params=p, sid="opportunities", columns=_OPP_COLUMNS)))
+        params=p, sid="opportunities", columns=_OPP_COLUMNS), p, lang, "partner", "product", "province")))
     out.append(guarded(_("Exports by end use (BEC)"), lang, lambda: frame_section(
         _("Exports by end use (BEC)"), get_table(ctx, "end_use", p), lang, table="end_use", params=p, limit=12,
         sid="end-use", columns=["year", "end_use", "value_usd", "share"])))
-    out.append(guarded(_("Export potential"), lang, lambda: frame_section(
+    out.append(guarded(_("Export potential"), lang, lambda: ignoring(frame_section(
         _("Export potential"), get_table(ctx, "potential", p), lang, table="potential", params=p,
-        sid="potential")))
+        sid="potential"), p, lang, "partner", "product")))
     return out
 
 
@@ -65,7 +67,7 @@ def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
     _ = fmt.gettext
     from tradepulse.errors import UnknownNameError
     from tradepulse.web.data import SPACE_OPPORTUNITIES, atlas_space_frames
-    ignored = ignores_note(lang, *[f for f in ("partner", "product") if getattr(p, f)])
+    ignored = ignores_note(lang, *[f for f in ("partner", "product", "province") if getattr(p, f)])
     try:
         nodes, edges, revision = atlas_space_frames(ctx, p.year)
     except UnknownNameError:

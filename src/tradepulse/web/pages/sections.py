@@ -123,6 +123,13 @@ def ignores_note(lang: str, *filters: str) -> str:
         names=sep.join(names.get(f, f) for f in filters))
 
 
+def ignoring(sec: Section, p: Params, lang: str, *filters: str) -> Section:
+    """Append to ``sec``'s note which of ``filters`` it ignores — only those the visitor actually set."""
+    note = ignores_note(lang, *[f for f in filters if getattr(p, f, None) not in (None, "")])
+    sec.note = f"{sec.note} {note}".strip() if note else sec.note
+    return sec
+
+
 def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None = None, params: Params | None = None,
                   limit: int = 15, columns: list[str] | None = None, chart: dict | None = None,
                   sid: str = "", note: str = "") -> Section:
