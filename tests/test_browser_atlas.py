@@ -118,7 +118,7 @@ def test_treemap_areas_sum_to_the_tile(page, lang):
     leaves = page.evaluate("""() => document.getElementById('chart-treemap-product-exports').__view
         .data('leaves').map(d => ({v: d.value, a: (d.x1 - d.x0) * (d.y1 - d.y0)}))""")
     size = page.evaluate("""() => { const v = document.getElementById('chart-treemap-product-exports').__view;
-        return [v.width() - 8, v.height() - 48]; }""")
+        return [v.width() - 8, v.height() - 64]; }""")
     total_v, total_a = sum(d["v"] for d in leaves), sum(d["a"] for d in leaves)
     assert total_a == pytest.approx(size[0] * size[1], rel=1e-6)
     for d in leaves:

@@ -316,10 +316,11 @@ def treemap(df: pd.DataFrame, *, key: str, label: str, group: str, value: str, l
             {"name": "tree", "values": rows, "transform": [
                 {"type": "stratify", "key": "id", "parentKey": "parent"},
                 {"type": "treemap", "field": "value", "sort": {"field": "value", "order": "descending"},
-                 "method": "squarify", "round": False, "size": [{"signal": "width - 8"}, {"signal": "height - 48"}]}]},
+                 "method": "squarify", "round": False, "size": [{"signal": "width - 8"}, {"signal": "height - 64"}]}]},
             {"name": "leaves", "source": "tree", "transform": [{"type": "filter", "expr": "datum.key"}]}],
         "scales": [{"name": "colour", "type": "ordinal", "domain": groups, "range": colours}],
-        "legends": [{"fill": "colour", "orient": "bottom", "direction": "horizontal", "columns": 4,
+        "legends": [{"fill": "colour", "orient": "none", "legendX": 0, "legendY": {"signal": "height - 58"},
+                     "direction": "horizontal", "columns": 7, "labelFont": FONT, "labelFontSize": 10,
                      "values": [g for g in groups if g in set(d[group])], "labelLimit": 220}],
         "marks": [
             {"type": "rect", "name": "cells", "from": {"data": "leaves"}, "encode": {
@@ -358,8 +359,8 @@ def tile_map(df: pd.DataFrame, lang: str, value: str = "exports") -> dict:
     x = alt.X("col:O", axis=None, scale=alt.Scale(paddingInner=0.06))
     y = alt.Y("row:O", axis=None, scale=alt.Scale(paddingInner=0.06))
     tiles = alt.Chart(d).mark_rect(cornerRadius=3).encode(
-        x=x, y=y, color=alt.Color("value:Q", title=_("Exports"), scale=alt.Scale(scheme="greens"),
-                                  legend=alt.Legend(orient="bottom", format="$,.2~s")),
+        x=x, y=y, color=alt.Color("value:Q", title=_("Exports"), scale=alt.Scale(range=["#edf8e9", "#5bb36a"]),
+                                  legend=alt.Legend(orient="bottom", labelExpr=money_label_expr(lang))),
         tooltip=[alt.Tooltip("label:N", title=_("Province")), alt.Tooltip("money:N", title=_("Exports"))])
     names = alt.Chart(d).mark_text(dy=-7, fontSize=10, fontWeight="bold", limit=120).encode(
         x=x, y=y, text="label:N", color=alt.condition("datum.value > 0", alt.value("#111"), alt.value("#555")))

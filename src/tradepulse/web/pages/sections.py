@@ -62,8 +62,8 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     fmt = fmt_of(lang)
-    if col.endswith("_usd") or col in MONEY:
-        return fmt.usd(value)
+    if col.endswith("_usd") or col in MONEY:        # one unbreakable line (issue 20: no money on 3 lines)
+        return Markup('<span class="money">{0}</span>').format(fmt.usd(value))
     if col == "progress":
         return progress_bar(value, lang)
     if col == "product" and re.fullmatch(r"\d{2,6}", str(value)):
@@ -158,6 +158,8 @@ def externalise(ctx: DataContext, spec: dict | None) -> dict | None:
     Altair names inline datasets by a hash of their content (``data-<md5>``), so the URL is immutable and the
     browser may cache it; the page itself stays small.
     """
+    if spec and spec.get("usermeta", {}).get("embedOptions", {}).get("mode") == "vega":
+        return _externalise_vega(ctx, spec)
     if not spec or "datasets" not in spec:
         return spec
     spec = dict(spec)
@@ -186,6 +188,28 @@ def externalise(ctx: DataContext, spec: dict | None) -> dict | None:
     if keep:
         out["datasets"] = keep
     return out
+
+
+#: Vega (not Vega-Lite) datasets with more rows than this are served by URL (treemaps: one row per cell).
+VEGA_INLINE_ROWS = 40
+
+
+def _externalise_vega(ctx: DataContext, spec: dict) -> dict:
+    """Move the large ``values`` of a raw Vega spec's data entries to ``/charts/data/data-<md5>.json``
+    (content-addressed like Altair's datasets), keeping their transforms."""
+    import hashlib
+    import json
+    data = []
+    for entry in spec.get("data", []):
+        values = entry.get("values")
+        if isinstance(values, list) and len(values) > VEGA_INLINE_ROWS:
+            body = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
+            name = "data-" + hashlib.md5(body, usedforsecurity=False).hexdigest()
+            ctx.remember_chart(name, body)
+            entry = {k: v for k, v in entry.items() if k != "values"}
+            entry.update(url=f"/charts/data/{name}.json", format={"type": "json"})
+        data.append(entry)
+    return {**spec, "data": data}
 
 
 def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
