@@ -260,3 +260,9 @@ def test_sections_say_which_filters_they_ignore(client):
     html = client.get("/markets", params={"year": 2020}).text
     sec = html[html.index('id="sec-survival"'):]
     assert "This section ignores the filters: Year." in sec[:sec.index("</section>")]
+
+
+def test_export_potential_names_its_products(client):
+    items = _all_items(client, "potential")
+    named = [r for r in items if r["product"] == "2709"]
+    assert named and named[0]["product_name"] == "Petroleum oils, crude"

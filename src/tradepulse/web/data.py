@@ -599,8 +599,13 @@ def _potential_result(ctx: DataContext, province: str | None, year: int | None) 
 
 def table_potential(ctx: DataContext, p: Params) -> pd.DataFrame:
     pot = require("tradepulse.indicators.potential")
-    return ctx.cached(("potential", ctx.focus, p.province, p.year),
-                      lambda: pot.by_product(_potential_result(ctx, p.province, p.year)))
+    def f() -> pd.DataFrame:
+        df = pot.by_product(_potential_result(ctx, p.province, p.year)).copy()
+        if "product" in df.columns:     # issue 20: names beside the bare HS codes
+            df.insert(df.columns.get_loc("product") + 1, "product_name",
+                      df["product"].astype(str).map(_product_names()).fillna(""))
+        return df
+    return ctx.cached(("potential", ctx.focus, p.province, p.year), f)
 
 
 def potential_by_market(ctx: DataContext, p: Params, product: str) -> pd.DataFrame:

@@ -31,8 +31,10 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
         reasons = {r: reason_text(r, lang) for r in df["reason"].dropna().unique()}
         df = df.assign(reason=df["reason"].map(reasons))
     cols = ["title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
-    return frame_section(_("Target status"), df, lang, table="targets", limit=8 if compact else 50,
-                         columns=cols, sid="targets" if not compact else "targets-glance")
+    sec = frame_section(_("Target status"), df, lang, table="targets", limit=8 if compact else 50,
+                        columns=cols, sid="targets" if not compact else "targets-glance")
+    sec.wide = not compact            # the full status table needs the page width (no clipped progress bars)
+    return sec
 
 
 def _target_y_title(metric: str, lang: str) -> str:
