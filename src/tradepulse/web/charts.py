@@ -272,8 +272,8 @@ def fmt_year(year: int, lang: str) -> str:
 def lines(df: pd.DataFrame, x: str, y: str, group: str | None, lang: str, x_title: str, y_title: str) -> dict:
     """A trend per group (e.g. diversification HHI by year, products vs markets), fixed series colours."""
     d = df[[c for c in (x, y, group) if c]].dropna()
-    enc = dict(x=alt.X(f"{x}:O", title=x_title), y=alt.Y(f"{y}:Q", title=y_title),
-               tooltip=[alt.Tooltip(f"{x}:O", title=x_title), alt.Tooltip(f"{y}:Q", format=".3f", title=y_title)])
+    enc = {"x": alt.X(f"{x}:O", title=x_title), "y": alt.Y(f"{y}:Q", title=y_title),
+           "tooltip": [alt.Tooltip(f"{x}:O", title=x_title), alt.Tooltip(f"{y}:Q", format=".3f", title=y_title)]}
     if group:
         dom = list(dict.fromkeys(d[group]))      # order of appearance: the same in every language
         enc["color"] = alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="bottom"),
