@@ -61,7 +61,8 @@ def test_column_labels_and_statuses_are_translated():
                   *pages.ROLE_LABELS.values(), *pages.METRIC_LABELS.values(),
                   *(v for t in pages.VALUE_LABELS.values() for v in t.values()), *(n for _, n in HS_SECTIONS)]:
         assert fa.msg(label) != (label[1] if isinstance(label, tuple) else label), label
-    assert fa.msg(pages.COLUMN_LABELS["partner"]) == "شریک تجاری"       # the brief says «کشور طرف تجاری»
+    assert fa.msg(pages.COLUMN_LABELS["partner_name"]) == "شریک تجاری"  # the brief says «کشور طرف تجاری»
+    assert fa.msg(pages.COLUMN_LABELS["partner"]) == "کد ISO3"          # issue 20: no two "Partner" columns
     assert fa.gettext("Partner") == "کشور طرف تجاری"
     assert fa.msg(pages.COLUMN_LABELS["rca"]) == "مزیت نسبی (RCA)" and fa.gettext("RCA") == "مزیت نسبی"
     assert pages.fmt_of("en").msg(pages.COLUMN_LABELS["rca"]) == "RCA"
@@ -489,8 +490,8 @@ def test_large_chart_data_is_served_by_url(site, monkeypatch):
         net = json.loads(re.search(r'<script type="application/json" id="spec-product-space">(.*?)</script>',
                                    html, re.S).group(1))
         urls = [layer["data"]["url"] for layer in net["layer"]]
-        nodes = [c.get(u).json() for u in urls if "colour_group" in c.get(u).json()[0]][0]
-        assert len(nodes) == len(api["items"])                 # one node per HS4 product of the year
+        nodes = [c.get(u).json() for u in urls if "url" in c.get(u).json()[0]][0]
+        assert len(nodes) == 865                # issue 20: every HS92 product of the Atlas layout
 
 
 def test_serve_seeds_demo_groups_only_for_a_fresh_demo(tmp_path, capsys):

@@ -349,6 +349,22 @@ def table_products(ctx: DataContext, p: Params) -> pd.DataFrame:
     return df
 
 
+def export_basket(ctx: DataContext, p: Params, flow: str = "exports") -> pd.DataFrame:
+    """The focus country's ``flow`` (exports / imports) by HS section and year — the Atlas's "export basket
+    over time" — under the partner / product / province filters: ``year, section, value_usd, share``.
+    Sections: :data:`tradepulse.web.space.HS_SECTIONS` (English names, catalog messages)."""
+    from tradepulse.web.space import hs_section
+
+    def f() -> pd.DataFrame:
+        df = _balance(ctx, p, "product", None)
+        d = pd.DataFrame({"year": df["year"], "section": hs_section(df["product"].astype(str)),
+                          "value_usd": df[flow]})
+        out = d.groupby(["year", "section"], as_index=False)["value_usd"].sum()
+        out["share"] = out["value_usd"] / out.groupby("year")["value_usd"].transform("sum")
+        return out.sort_values(["year", "value_usd"], ascending=[True, False]).reset_index(drop=True)
+    return ctx.cached(("basket", ctx.focus, flow, p.partner, p.product, p.province), f)
+
+
 @functools.cache
 def _product_names() -> pd.Series:
     hs4 = reference.hs_products("HS1992", 4).set_index("code")["name_short_en"]
@@ -510,6 +526,52 @@ def product_space_frames(ctx: DataContext, year: int | None) -> tuple[pd.DataFra
     return ctx.cached(("product-space", ctx.focus, year), f)
 
 
+def _wld_revision(ctx: DataContext, year: int | None) -> str:
+    """The HS revision of the world-total export rows (the most frequent one; HS1992 when unknown)."""
+    def f() -> str:
+        t = ctx.flows()
+        t = t.filter((t.partner == schema.WORLD) & (t.flow == "export"))
+        if year is not None:
+            t = t.filter(t.year == year)
+        c = t.group_by("hs_revision").aggregate(n=t.count()).order_by(ibis.desc("n")).limit(1).to_pandas()
+        return str(c["hs_revision"].iloc[0]) if len(c) and c["hs_revision"].iloc[0] else "HS1992"
+    return ctx.cached(("wld-revision", year), f)
+
+
+#: Opportunities outlined in the product space (top N of the balanced strategy).
+SPACE_OPPORTUNITIES = 25
+
+
+def atlas_space_frames(ctx: DataContext, year: int | None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Nodes, edges and the source revision of the product space on the Atlas's HS92 layout
+    (:func:`tradepulse.web.space.atlas_space`).  Data in another HS revision is restated in HS92 through
+    atlas-common-data's conversion weights (:func:`tradepulse.reference.product_space.to_hs92`) before RCA
+    and opportunities are computed (:mod:`tradepulse.indicators.complexity`)."""
+    cx = require("tradepulse.indicators.complexity")
+    from tradepulse.reference import product_space as ps
+    from tradepulse.web import space
+
+    def f():
+        revision = _wld_revision(ctx, year)
+        if revision == "HS1992":
+            res = _complexity_result(ctx, year)
+            wld = _wld_exports(ctx, year)
+        else:
+            wld = ps.to_hs92(_wld_exports(ctx, year), revision)
+            res = cx.complexity(wld, exporter="exporter", product="product", value="export_value", year="year")
+        world = wld.groupby(wld["product"].astype(str))["export_value"].sum()
+        mine = res[res["exporter"] == ctx.focus]
+        rca = mine.assign(product=mine["product"].astype(str)).set_index("product")["rca"]
+        try:
+            top = cx.opportunities(res, ctx.focus, strategy="balanced", top=SPACE_OPPORTUNITIES)[
+                "product"].astype(str).tolist()
+        except NoDataError:
+            top = []
+        nodes, edges = space.atlas_space(ps.atlas_nodes(), ps.atlas_edges(), world, rca, top)
+        return nodes, edges, revision
+    return ctx.cached(("atlas-space", ctx.focus, year), f)
+
+
 def table_complexity(ctx: DataContext, p: Params) -> pd.DataFrame:
     """Focus country's row of the complexity result per HS4 product (RCA, density, PCI, COG), by RCA."""
     res = _complexity_result(ctx, p.year)
@@ -533,13 +595,89 @@ def table_opportunities(ctx: DataContext, p: Params) -> pd.DataFrame:
     return df
 
 
+def _potential_result(ctx: DataContext, province: str | None, year: int | None) -> pd.DataFrame:
+    """:func:`tradepulse.indicators.potential.export_potential` of the focus country (product × market), cached."""
+    pot = require("tradepulse.indicators.potential")
+    return ctx.cached(("potential-result", ctx.focus, province, year),
+                      lambda: pot.export_potential(ctx.warehouse(), ctx.focus, province=province, year=year))
+
+
 def table_potential(ctx: DataContext, p: Params) -> pd.DataFrame:
+    pot = require("tradepulse.indicators.potential")
+    def f() -> pd.DataFrame:
+        df = pot.by_product(_potential_result(ctx, p.province, p.year)).copy()
+        if "product" in df.columns:     # issue 20: names beside the bare HS codes
+            df.insert(df.columns.get_loc("product") + 1, "product_name",
+                      df["product"].astype(str).map(_product_names()).fillna(""))
+        return df
+    return ctx.cached(("potential", ctx.focus, p.province, p.year), f)
+
+
+def potential_by_market(ctx: DataContext, p: Params, product: str) -> pd.DataFrame:
+    """Export potential of the focus country for one product (HS prefix ``product``) by market, largest
+    unrealised potential first (:func:`tradepulse.indicators.potential.by_market` on the product's rows)."""
     pot = require("tradepulse.indicators.potential")
 
     def f() -> pd.DataFrame:
-        res = pot.export_potential(ctx.warehouse(), ctx.focus, province=p.province, year=p.year)
-        return pot.by_product(res)
-    return ctx.cached(("potential", ctx.focus, p.province, p.year), f)
+        res = _potential_result(ctx, p.province, p.year)
+        rows = res[res["product"].astype(str).str.startswith(product)]
+        if rows.empty:
+            raise NoDataError(f"no export potential computed for HS {product}")
+        out = pot.by_market(rows)
+        names = reference.countries().set_index("iso3")["name_fa" if p.lang == "fa" else "name_en"]
+        out.insert(1, "partner_name", out["market"].map(names).fillna(out["market"]))
+        return out.rename(columns={"market": "partner"})
+    return ctx.cached(("potential-market", ctx.focus, product, p.province, p.year, p.lang), f)
+
+
+def _hs_level(product: str) -> int:
+    return 4 if len(product) <= 4 else 6
+
+
+def world_market(ctx: DataContext, product: str) -> pd.DataFrame:
+    """World trade in one product (HS prefix) by year from every reporter's world-total rows (WLD rule):
+    ``year, world_exports, world_imports, focus_exports, focus_share``."""
+    def f() -> pd.DataFrame:
+        t = ctx.flows()
+        t = t.filter((t.partner == schema.WORLD) & (t["product"].length() == _hs_level(product))
+                     & t["product"].startswith(product))
+        d = t.group_by(["year", "reporter", "flow"]).aggregate(v=t.value_usd.sum()).to_pandas()
+        if d.empty:
+            raise NoDataError(f"no world-total rows for HS {product}")
+        x = d[d["flow"].isin(["export", "re-export"])]
+        m = d[d["flow"].isin(["import", "re-import"])]
+        out = pd.DataFrame({"world_exports": x.groupby("year")["v"].sum(),
+                            "world_imports": m.groupby("year")["v"].sum(),
+                            "focus_exports": x[x["reporter"] == ctx.focus].groupby("year")["v"].sum()}).fillna(0.0)
+        out["focus_share"] = out["focus_exports"] / out["world_exports"].where(out["world_exports"] > 0)
+        return out.reset_index().sort_values("year", ascending=False).reset_index(drop=True)
+    return ctx.cached(("world-market", product), f)
+
+
+def top_traders(ctx: DataContext, product: str, flow: str, year: int | None, lang: str = "en") -> pd.DataFrame:
+    """Largest exporters (``flow="export"``) or importers of one product in one year (default: the latest with
+    world-total rows): ``year, partner (ISO3), partner_name, value_usd, share``."""
+    def f() -> pd.DataFrame:
+        t = ctx.flows()
+        t = t.filter((t.partner == schema.WORLD) & (t.flow == flow) & (t["product"].length() == _hs_level(product))
+                     & t["product"].startswith(product))
+        y = year if year is not None else t.year.max().execute()
+        if y is None or pd.isna(y):
+            raise NoDataError(f"no world-total {flow} rows for HS {product}")
+        t = t.filter(t.year == int(y))
+        d = t.group_by("reporter").aggregate(value_usd=t.value_usd.sum()).to_pandas()
+        d = d.sort_values("value_usd", ascending=False).reset_index(drop=True)
+        d["share"] = d["value_usd"] / d["value_usd"].sum()
+        names = reference.countries().set_index("iso3")["name_fa" if lang == "fa" else "name_en"]
+        return pd.DataFrame({"year": int(y), "partner": d["reporter"], "partner_name":
+                             d["reporter"].map(names).fillna(d["reporter"]), "value_usd": d["value_usd"],
+                             "share": d["share"]})
+    return ctx.cached(("top-traders", product, flow, year, lang), f)
+
+
+def product_name(product: str, lang: str = "en") -> str:
+    """English short name of an HS code (atlas-common-data), '' when unknown."""
+    return str(_product_names().get(product, ""))
 
 
 def table_end_use(ctx: DataContext, p: Params) -> pd.DataFrame:

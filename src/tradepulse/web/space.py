@@ -139,3 +139,26 @@ def product_space(prox: pd.DataFrame, focus_rows: pd.DataFrame, *, strong: float
     e = pd.DataFrame({"x": pos[edges[:, 0], 0], "y": pos[edges[:, 0], 1], "x2": pos[edges[:, 1], 0],
                       "y2": pos[edges[:, 1], 1], "proximity": phi[edges[:, 0], edges[:, 1]]}).round(4)
     return nodes, e
+
+
+# ---------------------------------------------------------------- the Atlas layout (HS92, published)
+def atlas_space(layout_nodes: pd.DataFrame, layout_edges: pd.DataFrame, world: pd.Series, rca: pd.Series,
+                opportunities: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Nodes and edges of the product space on the Atlas of Economic Complexity's published HS92 layout.
+
+    ``layout_nodes``/``layout_edges``: :func:`tradepulse.reference.product_space.atlas_nodes` / ``atlas_edges``
+    (positions used unchanged); ``world``: world exports by HS92 code (node size); ``rca``: the focus
+    country's RCA by HS92 code; ``opportunities``: codes to outline (top N of the chosen strategy).
+    Nodes: ``product, name, x, y, cluster_id, cluster, world_trade, rca, opportunity``; colour follows the
+    Atlas convention: the focus country's RCA ≥ 1 products in their cluster colour, the others grey."""
+    n = layout_nodes
+    nodes = pd.DataFrame({"product": n["product"], "name": n["name_short_en"], "x": n["x"], "y": n["y"],
+                          "cluster_id": n["cluster_id"], "cluster": n["cluster"]})
+    nodes["world_trade"] = nodes["product"].map(world).fillna(0.0).astype(float)
+    nodes["rca"] = nodes["product"].map(rca).astype(float).round(3)
+    nodes["opportunity"] = nodes["product"].isin(set(opportunities))
+    pos = nodes.set_index("product")[["x", "y"]]
+    e = layout_edges[layout_edges["source"].isin(pos.index) & layout_edges["target"].isin(pos.index)]
+    edges = pd.DataFrame({"x": pos.loc[e["source"], "x"].to_numpy(), "y": pos.loc[e["source"], "y"].to_numpy(),
+                          "x2": pos.loc[e["target"], "x"].to_numpy(), "y2": pos.loc[e["target"], "y"].to_numpy()})
+    return nodes, edges

@@ -17,6 +17,8 @@ from tradepulse.web.pages import (
     groups,
     markets,
     overview,
+    partner,
+    product,
     products,
     provinces,
     site,
@@ -53,7 +55,7 @@ from tradepulse.web.pages.sections import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (overview, products, markets, provinces, targets, site, auth, groups, users, briefs):
+for _module in (overview, product, partner, products, markets, provinces, targets, site, auth, groups, users, briefs):
     router.include_router(_module.router)
 
 __all__ = ["COLUMN_LABELS", "METRIC_LABELS", "MONEY", "NAV", "PAGE_TITLES", "ROLE_LABELS", "STATUS_LABELS",

@@ -12,10 +12,11 @@ NAV = (("overview", "/", N_("Overview")), ("products", "/products", N_("Products
        ("targets", "/targets", N_("Targets")), ("groups", "/groups", N_("Working groups")),
        ("briefs", "/briefs", N_("Briefs")), ("datasets", "/datasets", N_("Datasets")))
 PAGE_TITLES = {key: label for key, _href, label in NAV}
+PAGE_TITLES.update(product=N_("Product"), partner=N_("Trade partner"))   # titled by their code at run time
 
 #: Column headers (gettext messages); other columns are shown by their name.
 COLUMN_LABELS: dict[str, i18n.Message] = {
-    "year": N_("Year"), "partner": NC_("dashboard", "Partner"), "partner_name": NC_("dashboard", "Partner"),
+    "year": N_("Year"), "partner": N_("ISO3 code"), "partner_name": NC_("dashboard", "Partner"),
     "product": N_("Product"), "product_name": N_("Title"), "province": N_("Province"), "exports": N_("Exports"),
     "imports": N_("Imports"), "non_oil_exports": N_("Non-oil exports"), "non_oil_imports": N_("Non-oil imports"),
     "balance": N_("Balance"), "non_oil_balance": N_("Non-oil balance"), "export_share": N_("Share"),
@@ -30,12 +31,15 @@ COLUMN_LABELS: dict[str, i18n.Message] = {
     "realised": N_("Realised"), "unrealised": N_("Unrealised"), "baseline_value": N_("Baseline"),
     "target_value": N_("Target"), "deadline_year": N_("Deadline"), "as_of_year": N_("As of"),
     "reason": N_("Reason"), "partner_imports": N_("Partner imports"),
+    "world_exports": N_("World exports"), "world_imports": N_("World imports"),
+    "focus_exports": N_("Focus country's exports"), "focus_share": N_("Focus country's share"),
     # diversification (tradepulse.indicators.diversification)
     "total_value": N_("Total value"), "n_universe": N_("Items in the universe"),
     "n_above": N_("Items above the threshold"), "n_rca": N_("Items with RCA ≥ 1"), "hhi_norm": N_("Normalised HHI"),
     "theil_within": N_("Theil within groups"), "theil_between": N_("Theil between groups"),
     "unctad_diversification": N_("UNCTAD diversification index"),
     "unctad_concentration": N_("UNCTAD concentration index"),
+    "axis": N_("Roadmap axis"), "probability": N_("Probability of reaching the target"),
     # Kaplan–Meier survival (tradepulse.indicators.survival)
     "group": N_("Group"), "at_risk": N_("At risk"), "events": N_("Ended"), "censored": N_("Censored"),
     "hazard": N_("Hazard"), "greenwood_var": N_("Greenwood variance"), "ci_lower": N_("95% CI lower"),
@@ -60,6 +64,9 @@ STATUS_LABELS = {"open": N_("open"), "in_progress": N_("in progress"), "done": N
 #: Coded values shown in tables, by column: stored value → label (the stored value stays in downloads / API).
 VALUE_LABELS: dict[str, dict[str, i18n.Message]] = {
     "dimension": {"products": N_("products"), "markets": N_("markets")},
+    "axis": {"trade": N_("trade values"), "balance": N_("non-oil trade balance"),
+             "survival": N_("durability of exports"), "diversification": N_("diversity of goods and markets"),
+             "complexity": N_("complexity"), "firms": N_("private-sector capability")},
     "group": {"all": N_("all relationships"), "neighbours15": N_("15 neighbours"), "other": N_("other partners")},
     "end_use": {"capital": N_("Capital goods"), "intermediate": N_("Intermediate goods"),
                 "consumption": N_("Consumption goods"), "mixed": N_("Mixed / not classified by end use")},
@@ -77,6 +84,6 @@ MONEY = {"exports", "imports", "balance", "oil_exports", "oil_imports", "non_oil
          "mean_exports",
          "partner_imports",
          "realised", "unrealised", "exports_to_market", "supply", "demand", "actual", "market_imports",
-         "market_imports_prev"}
+         "market_imports_prev", "world_exports", "world_imports", "focus_exports"}
 
 

@@ -9,7 +9,13 @@ from tradepulse.i18n import N_
 from tradepulse.web import charts
 from tradepulse.web.data import DataContext, Params, get_table
 from tradepulse.web.pages.render import fmt_of
-from tradepulse.web.pages.sections import Section, frame_section, guarded, page
+from tradepulse.web.pages.sections import (
+    Section,
+    frame_section,
+    guarded,
+    ignores_note,
+    page,
+)
 from tradepulse.web.pages.targets import _targets_section
 
 router = APIRouter(include_in_schema=False)
@@ -21,12 +27,18 @@ def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     out: list[Section] = []
 
     def trade() -> Section:
-        df = get_table(ctx, "trade", Params(lang=lang))
+        # the filter bar applies: partner / product / province narrow the totals; the year picks the KPI year
+        # (the table and chart keep every year so the trend stays visible)
+        df = get_table(ctx, "trade", Params(partner=p.partner, product=p.product, province=p.province,
+                                            lang=lang))
         sec = frame_section(_("Overview"), df.sort_values("year", ascending=False), lang,
-                            table="trade", chart=charts.trade_lines(df, lang), sid="trade",
+                            table="trade", params=Params(partner=p.partner, product=p.product,
+                                                         province=p.province, lang=lang),
+                            chart=charts.trade_lines(df, lang), sid="trade",
                             columns=["year", "exports", "imports", "non_oil_exports",
                                      "non_oil_imports", "non_oil_balance"])
-        last = df.sort_values("year").iloc[-1]
+        chosen = df[df["year"] == p.year] if p.year is not None else df.iloc[0:0]
+        last = (chosen if len(chosen) else df.sort_values("year")).iloc[-1]
         year = fmt.year(last["year"])
         sec.kpis = [(f"{_(label)} {year}", fmt.usd(last[c]), "neg" if last[c] < 0 else "") for label, c in
                     ((N_("Exports"), "exports"), (N_("Imports"), "imports"),
@@ -34,7 +46,13 @@ def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         sec.wide = True
         return sec
     out.append(guarded(_("Overview"), lang, trade))
-    out.append(guarded(_("Target status"), lang, lambda: _targets_section(ctx, lang, compact=True)))
+
+    def status() -> Section:
+        sec = _targets_section(ctx, lang, compact=True)
+        sec.note = ignores_note(lang, *[f for f in ("year", "partner", "product")
+                                        if getattr(p, f) not in (None, "")])
+        return sec
+    out.append(guarded(_("Target status"), lang, status))
     out.append(guarded(_("Top partners"), lang, lambda: frame_section(
         _("Top partners"), get_table(ctx, "partners", p), lang, table="partners", params=p, limit=10,
         columns=["year", "partner", "partner_name", "exports", "imports", "export_share"])))

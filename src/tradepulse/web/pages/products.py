@@ -8,8 +8,16 @@ from fastapi.responses import HTMLResponse
 
 from tradepulse.web import charts
 from tradepulse.web.data import DataContext, Params, Unavailable, get_table
+from tradepulse.web.pages import treemaps
 from tradepulse.web.pages.render import fmt_of
-from tradepulse.web.pages.sections import Section, frame_section, guarded, page
+from tradepulse.web.pages.sections import (
+    Section,
+    frame_section,
+    guarded,
+    ignores_note,
+    ignoring,
+    page,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,21 +34,26 @@ def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
                              columns=["year", "product", "product_name", "exports", "imports",
                                       "export_share"])
     out.append(guarded(_("Top products"), lang, top))
-    out.append(guarded(_("Economic complexity"), lang, lambda: frame_section(
+    out.append(guarded(_("Exports by product"), lang, lambda: treemaps.treemap_section(ctx, p, lang, "product")))
+    out.append(guarded(_("Imports by product"), lang,
+                       lambda: treemaps.treemap_section(ctx, p, lang, "product", "imports")))
+    out.append(guarded(_("Export basket over time"), lang, lambda: treemaps.basket_section(ctx, p, lang)))
+    out.append(guarded(_("Economic complexity"), lang, lambda: ignoring(frame_section(
         _("Revealed comparative advantage"), get_table(ctx, "complexity", p), lang, table="complexity", params=p,
         sid="complexity", columns=["year", "product", "product_name", "export_value", "rca", "density", "pci",
-                                   "cog", "eci"])))
+                                   "cog", "eci"]), p, lang, "partner", "province")))
     out.append(guarded(_("Product space"), lang, lambda: _product_space(ctx, p, lang)))
-    out.append(guarded(_("Feasibility"), lang, lambda: _feasibility(ctx, p, lang)))
-    out.append(guarded(_("Opportunities"), lang, lambda: frame_section(
+    out.append(guarded(_("Feasibility"), lang,
+                       lambda: ignoring(_feasibility(ctx, p, lang), p, lang, "partner", "province")))
+    out.append(guarded(_("Opportunities"), lang, lambda: ignoring(frame_section(
         _("Opportunities"), get_table(ctx, "opportunities", p), lang, table="opportunities",
-        params=p, sid="opportunities", columns=_OPP_COLUMNS)))
+        params=p, sid="opportunities", columns=_OPP_COLUMNS), p, lang, "partner", "product", "province")))
     out.append(guarded(_("Exports by end use (BEC)"), lang, lambda: frame_section(
         _("Exports by end use (BEC)"), get_table(ctx, "end_use", p), lang, table="end_use", params=p, limit=12,
         sid="end-use", columns=["year", "end_use", "value_usd", "share"])))
-    out.append(guarded(_("Export potential"), lang, lambda: frame_section(
+    out.append(guarded(_("Export potential"), lang, lambda: ignoring(frame_section(
         _("Export potential"), get_table(ctx, "potential", p), lang, table="potential", params=p,
-        sid="potential")))
+        sid="potential"), p, lang, "partner", "product")))
     return out
 
 
@@ -48,6 +61,29 @@ _OPP_COLUMNS = ["rank", "product", "product_name", "score", "density", "pci", "c
 
 
 def _product_space(ctx: DataContext, p: Params, lang: str) -> Section:
+    """The Atlas's published HS92 layout (:func:`tradepulse.web.data.atlas_space_frames`); the force layout of
+    :mod:`tradepulse.web.space` is the fallback when the data's revision has no bridge to HS92."""
+    fmt = fmt_of(lang)
+    _ = fmt.gettext
+    from tradepulse.errors import UnknownNameError
+    from tradepulse.web.data import SPACE_OPPORTUNITIES, atlas_space_frames
+    ignored = ignores_note(lang, *[f for f in ("partner", "product", "province") if getattr(p, f)])
+    try:
+        nodes, edges, revision = atlas_space_frames(ctx, p.year)
+    except UnknownNameError:
+        return _force_space(ctx, p, lang)
+    note = _("{n} HS92 products on the Atlas of Economic Complexity layout (atlas-common-data); area: world "
+             "exports; coloured: exported with RCA ≥ 1, by product space cluster; black outline: the top {k} "
+             "opportunities (balanced strategy). Scroll to zoom, drag to pan, click a product to open it.").format(
+        n=fmt.int(len(nodes)), k=fmt.int(SPACE_OPPORTUNITIES))
+    if revision != "HS1992":
+        note += " " + _("Data in {rev} restated in HS92 with atlas-common-data conversion weights.").format(
+            rev=revision)
+    return Section(_("Product space"), state="ok", chart=charts.atlas_network(nodes, edges, lang),
+                   id="product-space", wide=True, note=(note + " " + ignored).strip())
+
+
+def _force_space(ctx: DataContext, p: Params, lang: str) -> Section:
     fmt = fmt_of(lang)
     _ = fmt.gettext
     from tradepulse.web.data import product_space_frames
@@ -82,6 +118,6 @@ def _feasibility(ctx: DataContext, p: Params, lang: str) -> Section:
 
 @router.get("/products", response_class=HTMLResponse)
 async def products(request: Request):
-    return await page(request, "products", build_products, ("year", "partner", "product"))
+    return await page(request, "products", build_products, ("year", "partner", "product", "province"))
 
 

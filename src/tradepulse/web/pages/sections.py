@@ -54,6 +54,7 @@ class Section:
     note: str = ""
     wide: bool = False              # span the whole page width
     kpis: list[tuple[str, str, str]] = field(default_factory=list)   # (label, value, css class)
+    formulas: list[Markup] = field(default_factory=list)               # MathML (:mod:`.formulas`)
 
 
 def fmt_cell(col: str, value: Any, lang: str) -> str:
@@ -62,15 +63,24 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     fmt = fmt_of(lang)
-    if col.endswith("_usd") or col in MONEY:
-        return fmt.usd(value)
-    if "share" in col or col.endswith(("_growth", "_rate")) or col == "entrant_survival":
+    if col.endswith("_usd") or col in MONEY:        # one unbreakable line (issue 20: no money on 3 lines)
+        return Markup('<span class="money">{0}</span>').format(fmt.usd(value))
+    if col == "progress":
+        return progress_bar(value, lang)
+    if col == "product" and re.fullmatch(r"\d{2,6}", str(value)):
+        return Markup('<a class="code" href="/products/{0}">{1}</a>').format(str(value), fmt.text(value))
+    if col == "partner" and re.fullmatch(r"[A-Z]{3}", str(value)) and value != "WLD":
+        return Markup('<a class="code" href="/partners/{0}">{0}</a>').format(str(value))
+    if "share" in col or col.endswith(("_growth", "_rate")) or col in ("entrant_survival", "probability"):
         try:
             return fmt.pct(float(value), 1, sign=False)
         except (TypeError, ValueError):
             return str(value)
     if col == "year":
         return fmt.year(value)
+    if col in ("duration", "median"):        # survival times are whole years
+        x = float(value)
+        return fmt.num(x, 0 if x.is_integer() else 1)
     if col == "status" and str(value) in STATUS_LABELS:
         return status_label(value, lang)
     if col in VALUE_LABELS and str(value) in VALUE_LABELS[col]:
@@ -86,6 +96,39 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
     if isinstance(value, int):
         return fmt.int(value)
     return str(value)
+
+
+def progress_bar(value: Any, lang: str) -> Markup | str:
+    """Target progress (a fraction: 0 = baseline, 1 = target reached) as an HTML ``<progress>`` bar clipped to
+    [0, 1] with the unclipped percentage beside it (−168.6 % stays visible as text)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return ""
+    text = fmt_of(lang).pct(x, 1, sign=False)
+    return Markup('<span class="progress"><progress max="1" value="{v}"></progress> {t}</span>').format(
+        v=f"{min(max(x, 0.0), 1.0):.4f}", t=text)
+
+
+def ignores_note(lang: str, *filters: str) -> str:
+    """The sentence a section shows when it does not apply some of the page's filters."""
+    if not filters:
+        return ""
+    fmt = fmt_of(lang)
+    names = {"year": fmt.gettext("Year"), "partner": fmt.pgettext("dashboard", "Partner"),
+             "product": fmt.gettext("Product"), "province": fmt.gettext("Province")}
+    sep = "، " if lang == "fa" else ", "
+    return fmt.gettext("This section ignores the filters: {names}.").format(
+        names=sep.join(names.get(f, f) for f in filters))
+
+
+def ignoring(sec: Section, p: Params, lang: str, *filters: str) -> Section:
+    """Append to ``sec``'s note which of ``filters`` it ignores — only those the visitor actually set."""
+    note = ignores_note(lang, *[f for f in filters if getattr(p, f, None) not in (None, "")])
+    sec.note = f"{sec.note} {note}".strip() if note else sec.note
+    return sec
 
 
 def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None = None, params: Params | None = None,
@@ -131,6 +174,8 @@ def externalise(ctx: DataContext, spec: dict | None) -> dict | None:
     Altair names inline datasets by a hash of their content (``data-<md5>``), so the URL is immutable and the
     browser may cache it; the page itself stays small.
     """
+    if spec and spec.get("usermeta", {}).get("embedOptions", {}).get("mode") == "vega":
+        return _externalise_vega(ctx, spec)
     if not spec or "datasets" not in spec:
         return spec
     spec = dict(spec)
@@ -159,6 +204,28 @@ def externalise(ctx: DataContext, spec: dict | None) -> dict | None:
     if keep:
         out["datasets"] = keep
     return out
+
+
+#: Vega (not Vega-Lite) datasets with more rows than this are served by URL (treemaps: one row per cell).
+VEGA_INLINE_ROWS = 40
+
+
+def _externalise_vega(ctx: DataContext, spec: dict) -> dict:
+    """Move the large ``values`` of a raw Vega spec's data entries to ``/charts/data/data-<md5>.json``
+    (content-addressed like Altair's datasets), keeping their transforms."""
+    import hashlib
+    import json
+    data = []
+    for entry in spec.get("data", []):
+        values = entry.get("values")
+        if isinstance(values, list) and len(values) > VEGA_INLINE_ROWS:
+            body = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
+            name = "data-" + hashlib.md5(body, usedforsecurity=False).hexdigest()
+            ctx.remember_chart(name, body)
+            entry = {k: v for k, v in entry.items() if k != "values"}
+            entry.update(url=f"/charts/data/{name}.json", format={"type": "json"})
+        data.append(entry)
+    return {**spec, "data": data}
 
 
 def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
@@ -216,7 +283,8 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
 
 
 async def page(request: Request, key: str, build: Callable[[DataContext, Params, str], list[Section]],
-               filters: tuple[str, ...] = ("year", "partner", "product", "province")) -> HTMLResponse:
+               filters: tuple[str, ...] = ("year", "partner", "product", "province"),
+               title: Callable[[str], str] | None = None) -> HTMLResponse:
     """An indicator page: the cached body when there is one, else computed in the worker pool (single
     flight per page and filters, per-client cap) — the event loop never computes or waits on a lock.
     Started with ``public_indicators=False``, the app asks a login (viewer and up) first."""
@@ -231,7 +299,8 @@ async def page(request: Request, key: str, build: Callable[[DataContext, Params,
     if html is None:
         html = await request.app.state.computer.run(
             request, ck, functools.partial(_content, ctx, path, key, build, filters, p, lang))
-    return render(request, "page.html", title=fmt_of(lang).gettext(PAGE_TITLES[key]), key=key,
+    shown = title(lang) if title else fmt_of(lang).gettext(PAGE_TITLES[key])
+    return render(request, "page.html", title=shown, key=key,
                   content=Markup(html))
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tradepulse.errors import TradepulseError
+from tradepulse.web import charts
 from tradepulse.web.data import DataContext, Params, Unavailable, get_table, require
 from tradepulse.web.pages.labels import METRIC_LABELS
 from tradepulse.web.pages.render import fmt_of
@@ -14,8 +15,8 @@ from tradepulse.web.pages.sections import Section, frame_section, guarded, page
 router = APIRouter(include_in_schema=False)
 
 
-TARGET_COLUMNS = ["id", "title", "status", "baseline_value", "actual", "target_value", "progress",
-                  "deadline_year", "as_of_year"]
+TARGET_COLUMNS = ["title", "axis", "status", "probability", "baseline_value", "actual", "target_value",
+                  "progress", "deadline_year", "as_of_year"]
 
 
 def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Section:
@@ -29,22 +30,22 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
         reason_text = require("tradepulse.roadmap.status", "reason_text")
         reasons = {r: reason_text(r, lang) for r in df["reason"].dropna().unique()}
         df = df.assign(reason=df["reason"].map(reasons))
-    cols = ["id", "title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
-    return frame_section(_("Target status"), df, lang, table="targets", limit=8 if compact else 50,
-                         columns=cols, sid="targets" if not compact else "targets-glance")
+    cols = ["title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
+    sec = frame_section(_("Target status"), df, lang, table="targets", limit=8 if compact else 50,
+                        columns=cols, sid="targets" if not compact else "targets-glance")
+    sec.wide = not compact            # the full status table needs the page width (no clipped progress bars)
+    return sec
 
 
-def _target_y_title(metric: str, lang: str) -> str | None:
-    """Translated y-axis title of a target chart (``None`` → the chart's own English title)."""
-    if lang == "en":
-        return None
-    fmt = fmt_of(lang)
+def _target_y_title(metric: str, lang: str) -> str:
+    """Translated y-axis title of a target chart in both languages (never the metric's identifier); money
+    metrics carry their unit in the axis labels (:func:`tradepulse.web.charts.money_label_expr`)."""
     label = METRIC_LABELS.get(metric)
-    if label is None:
-        return metric
-    money = metric not in ("market_share", "n_products", "n_markets")
-    unit = fmt.gettext("US dollars")
-    return fmt.gettext(label) + (f" ({unit})" if money else "")
+    return fmt_of(lang).gettext(label) if label else metric
+
+
+def _money_metric(metric: str) -> bool:
+    return metric not in ("market_share", "n_products", "n_markets")
 
 
 def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
@@ -58,6 +59,7 @@ def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         for st in target_statuses(ctx):
             spec = target_chart(st, lang=lang, width="container", height=200,
                                 y_title=_target_y_title(st.target.metric, lang)).to_dict()
+            spec = charts.localise(spec, lang, ("value",) if _money_metric(st.target.metric) else ())
             secs.append(Section(st.target.title(lang), chart=spec, id=f"target-{st.target.id}"))
         return secs
     try:

@@ -7,7 +7,7 @@
       if (!src || typeof vegaEmbed === 'undefined') { el.setAttribute('data-rendered', 'error'); return; }
       var spec = JSON.parse(src.textContent);
       vegaEmbed(el, spec, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}})
-        .then(function () { el.setAttribute('data-rendered', 'ok'); })
+        .then(function (result) { el.__view = result.view; el.setAttribute('data-rendered', 'ok'); })
         .catch(function (err) { el.setAttribute('data-rendered', 'error'); el.textContent = String(err); });
     });
   }
