@@ -28,7 +28,8 @@ from tradepulse.i18n import N_
 
 #: Download headers the dashboard's pages do not show (so :data:`tradepulse.web.pages.COLUMN_LABELS` lacks them).
 EXTRA_LABELS = {"non_oil_exports_growth": N_("Non-oil exports growth"),
-                "non_oil_imports_growth": N_("Non-oil imports growth")}
+                "non_oil_imports_growth": N_("Non-oil imports growth"),
+                "one_sided": N_("One-sided (exports or imports missing)")}
 
 #: Excel number formats of Persian sheets (fa-IR, native digits).
 FA_MONEY = "[$-3000429]#,##0.00"
