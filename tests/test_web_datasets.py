@@ -48,3 +48,15 @@ def test_table_api_carries_meta(client):
     meta = r.json()["meta"]
     assert meta["dataset"] in ("baci-hs6-annual", "comtrade-total-annual")
     assert isinstance(meta["warnings"], list)
+
+
+def test_products_page_names_the_atlas_projection_beside_the_eci():
+    """Issue 21: the Atlas's published ECI and growth projection (atlas-common-data) as a reference line."""
+    from tradepulse.reference.atlas import growth_projection
+    from tradepulse.web.pages.products import atlas_reference
+
+    gp = growth_projection("IRN")
+    en = atlas_reference("IRN", "en")
+    assert f"{gp.rate:.1f}% a year" in en and f"({gp.edition})" in en and f"{gp.base_year}" in en
+    assert "اطلس پیچیدگی اقتصادی" in atlas_reference("IRN", "fa")
+    assert atlas_reference("ATA", "en") == ""          # no projection published: no line

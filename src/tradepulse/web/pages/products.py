@@ -22,6 +22,24 @@ from tradepulse.web.pages.sections import (
 router = APIRouter(include_in_schema=False)
 
 
+def atlas_reference(iso3: str, lang: str) -> str:
+    """The Atlas of Economic Complexity's published ECI and growth projection of ``iso3``, as a reference line
+    beside our ECI (edition named); empty when the Atlas publishes none."""
+    from tradepulse.errors import NoDataError, UnknownNameError
+    try:
+        from tradepulse.reference.atlas import growth_projection
+        gp = growth_projection(iso3)
+    except (NoDataError, UnknownNameError, ImportError):
+        return ""
+    fmt = fmt_of(lang)
+    _ = fmt.gettext
+    eci = f" · ECI {fmt.num(gp.atlas_eci, 2)}" if gp.atlas_eci is not None else ""
+    return (f"{_('Published reference')}: {_('Atlas of Economic Complexity')} ({fmt.text(gp.edition)}){eci} · "
+            f"{_('projected growth')} {fmt.num(gp.rate, 1)}% {_('a year')}{'، ' if lang == 'fa' else ', '}"
+            f"{fmt.year(gp.base_year)}–"
+            f"{fmt.year(gp.base_year + gp.horizon_years)}.")
+
+
 def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     _ = fmt_of(lang).gettext
     out: list[Section] = []
@@ -41,7 +59,8 @@ def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     out.append(guarded(_("Economic complexity"), lang, lambda: ignoring(frame_section(
         _("Revealed comparative advantage"), get_table(ctx, "complexity", p), lang, table="complexity", params=p,
         sid="complexity", columns=["year", "product", "product_name", "export_value", "rca", "density", "pci",
-                                   "cog", "eci"]), p, lang, "partner", "province")))
+                                   "cog", "eci"], note=atlas_reference(ctx.focus, lang)), p, lang, "partner",
+        "province")))
     out.append(guarded(_("Product space"), lang, lambda: _product_space(ctx, p, lang)))
     out.append(guarded(_("Feasibility"), lang,
                        lambda: ignoring(_feasibility(ctx, p, lang), p, lang, "partner", "province")))
