@@ -14,11 +14,38 @@ from tradepulse.web.pages.sections import (
     frame_section,
     guarded,
     ignores_note,
+    ignoring,
     page,
 )
 from tradepulse.web.pages.targets import _targets_section
 
 router = APIRouter(include_in_schema=False)
+
+
+def _current_section(ctx: DataContext, p: Params, lang: str) -> Section:
+    """Latest month, Solar Hijri year to date and the 12-month rolling total against the same period a year
+    earlier (:func:`tradepulse.indicators.current.overview`), each naming its dataset and its end month."""
+    from tradepulse.indicators.current import overview
+
+    fmt = fmt_of(lang)
+    _ = fmt.gettext
+    fig = ctx.cached(("current-period", p.province), lambda: overview(ctx.warehouse(), ctx.focus, p.province))
+    if fig["status"] != "ok":
+        return Section(_("Current period"), "nodata", _("Annual data only: no monthly dataset covers this "
+                                                         "selection.") if fig["status"] == "annual-only"
+                       else fig.get("detail", ""))
+    flows = {"export": _("Exports"), "import": _("Imports")}
+    cols = [_("Flow"), _("Latest month"), _("Value"), _("vs same month last year"), _("Year to date"),
+            _("vs same period last year"), _("12 months"), _("Dataset")]
+    rows = []
+    for r in fig["rows"]:
+        month = f"{fmt.text(r['sh_year'])}/{fmt.text(r['sh_month'])} ({r['end']})"
+        growth = [fmt.pct(r[k]) if r.get(k) is not None else "–" for k in ("latest_growth", "ytd_growth")]
+        rows.append([flows.get(r["flow"], r["flow"]), month, fmt.usd(r["latest"]), growth[0], fmt.usd(r["ytd"]),
+                     growth[1], fmt.usd(r["rolling12"]), r.get("dataset") or ""])
+    note = " ".join(f"{_('Warning')}: {w}" for w in fig.get("warnings", []))
+    sec = Section(_("Current period"), columns=cols, rows=rows, total=len(rows), id="current-period", note=note)
+    return ignoring(sec, p, lang, "year", "partner", "product")
 
 
 def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
@@ -46,6 +73,7 @@ def build_overview(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         sec.wide = True
         return sec
     out.append(guarded(_("Overview"), lang, trade))
+    out.append(guarded(_("Current period"), lang, lambda: _current_section(ctx, p, lang)))
 
     def status() -> Section:
         sec = _targets_section(ctx, lang, compact=True)
