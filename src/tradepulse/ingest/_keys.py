@@ -76,13 +76,39 @@ def _distinct_keys(con, table: str, load_id: str, cols: list[str]) -> tuple[int,
     return n_rows, int(n_keys)
 
 
+#: DuckDB's ``bitstring_agg`` refuses a range wider than this (max − min < 10⁹).
+BITSTRING_MAX_BITS = 1_000_000_000
+#: Largest total of bitmap bits one slim duplicate count may hold per DuckDB thread (256 MB).
+SLIM_BITMAP_TOTAL_BITS = 1 << 31
+
+
+def _slim_plan(n_y: int, n_c: int, n_p: int) -> int | None:
+    """How many leading key parts of (year, reporter) become GROUP BY keys so that each group's bitmap over
+    the rest fits ``bitstring_agg`` (< 10⁹ bits): 0 (one bitmap), 1 (one per year), 2 (one per year ×
+    reporter), or None (hash count) when the whole space (= groups × bitmap, whatever the grouping) is over
+    :data:`SLIM_BITMAP_TOTAL_BITS`."""
+    parts = [n_y, n_c, n_c, n_p]
+    for g in range(3):
+        groups, space = 1, 1
+        for n in parts[:g]:
+            groups *= n
+        for n in parts[g:]:
+            space *= n
+        if space <= BITSTRING_MAX_BITS and groups * space <= SLIM_BITMAP_TOTAL_BITS:
+            return g
+    return None
+
+
 def _slim_distinct_keys(con, load_no: int) -> tuple[int, int]:
     """(rows, distinct keys) of a slim load, as :func:`_distinct_keys` but on the stored numbers.
 
     The key is (year, reporter, partner, product) — month, flow and province are constant in a BACI load.
     Country numbers are ranked by their ISO3 code (dense rank), so two numbers of one country (56 and 58
-    for Belgium) count as one key, as in the decoded ``flows``.  Ranks are packed mixed-radix into a bitmap
-    (``bitstring_agg``) when the space fits :data:`KEY_BITMAP_BITS`, else counted as distinct 64-bit hashes.
+    for Belgium) count as one key, as in the decoded ``flows``.  Ranks are packed mixed-radix
+    (((y·n_c + r)·n_c + p)·n_p + k, injective) into ``bitstring_agg`` bitmaps sized to the load's key space:
+    one bitmap when it fits DuckDB's 10⁹-bit range (a real BACI year: 232 × 232 × 5,388 ≈ 2.9·10⁸ bits,
+    36 MB), else one per year (or per year × reporter), summed (:func:`_slim_plan`); beyond that, distinct
+    64-bit hashes (a collision can only lower the count, which sends the caller to its exact check).
     """
     where = f"load_no = {int(load_no)}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_srk_c AS SELECT number AS v, CAST(dense_rank() OVER "
@@ -96,13 +122,20 @@ def _slim_distinct_keys(con, load_no: int) -> tuple[int, int]:
     try:
         if n_rows == 0:
             return 0, 0
-        space = n_y * n_c * n_c * n_p
-        packed = f"((y.r * {n_c} + rc.r) * {n_c} + pc.r) * {n_p} + p.r"
         joins = ("JOIN __tp_srk_year y ON y.v = f.year JOIN __tp_srk_c rc ON rc.v = f.reporter "
                  "JOIN __tp_srk_c pc ON pc.v = f.partner JOIN __tp_srk_product p ON p.v = f.product")
-        agg = f"bit_count(bitstring_agg({packed}, 0, {space - 1}))" if space <= KEY_BITMAP_BITS else \
-            "count(DISTINCT hash(y.r, rc.r, pc.r, p.r))"
-        n_keys = con.execute(f"SELECT {agg} FROM baci_rows f {joins} WHERE f.{where}").fetchone()[0]
+        plan = _slim_plan(int(n_y), n_c, int(n_p))
+        if plan is None:
+            sql = f"SELECT count(DISTINCT hash(y.r, rc.r, pc.r, p.r)) FROM baci_rows f {joins} WHERE f.{where}"
+        else:
+            terms = [("y.r", int(n_y)), ("rc.r", n_c), ("pc.r", n_c), ("p.r", int(n_p))][plan:]
+            packed, space = "0", 1
+            for col, n in terms:
+                packed, space = f"({packed}) * {n} + {col}", space * n
+            group = " GROUP BY " + ", ".join(c for c, _ in [("y.r", 0), ("rc.r", 0)][:plan]) if plan else ""
+            sql = (f"SELECT coalesce(sum(b), 0) FROM (SELECT bit_count(bitstring_agg({packed}, 0, {space - 1})) AS b "
+                   f"FROM baci_rows f {joins} WHERE f.{where}{group})")
+        n_keys = con.execute(sql).fetchone()[0]
         return int(n_rows), int(n_keys)
     finally:
         for t in ("c", "year", "product"):
