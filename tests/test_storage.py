@@ -194,6 +194,32 @@ def test_slim_duplicates_exact_at_the_real_key_space(tmp_warehouse, tmp_path, ye
     assert (r.rows_loaded, r.rows_quarantined) == (5385 * years, 6 * years)
 
 
+@pytest.mark.parametrize("slim_path", [True, False])
+@pytest.mark.parametrize("policy", ["replace", "quarantine"])
+@pytest.mark.parametrize("bel", ["58", "56"])
+def test_slim_overlap_on_stored_numbers_equals_the_decoded_key(tmp_warehouse, tmp_path, monkeypatch, slim_path,
+                                                              policy, bel):
+    """Overlap between two slim BACI loads found on the stored numbers (no decoding view) is the overlap of
+    the decoded keys: 56 and 58 both decode to BEL, so (2021, 58→BEL, IRN, 100190) repeats (2021, 56→BEL, IRN,
+    100190) (ranked ISO3 codes), as 56 does 56 (the stored numbers packed as they are); another product or
+    year does not.  The general path (view) gives the same answer."""
+    from tradepulse.ingest import _core
+    found = []
+    slim = _core._find_overlap_slim
+    monkeypatch.setattr(_core, "_find_overlap_slim",
+                        (lambda *a: found.append(slim(*a)) or found[-1]) if slim_path else (lambda *a: None))
+    _load_baci_text(tmp_warehouse, tmp_path, "a.csv", "t,i,j,k,v,q\n2021,56,364,100190,1.5,NA\n"
+                    "2021,364,368,100199,2.0,NA\n2020,58,364,100190,7.0,NA\n")
+    (tmp_path / "b.csv").write_text(f"t,i,j,k,v,q\n2021,{bel},364,100190,3.0,NA\n2021,364,368,100190,4.0,NA\n")
+    r = ingest_file(tmp_warehouse, tmp_path / "b.csv", "baci", on_overlap=policy)
+    assert r.rows_overlapping == 1 and found == ([1] if slim_path else [])
+    got = sorted(tmp_warehouse.raw.execute("SELECT year, reporter, partner, product, value_usd FROM flows")
+                 .fetchall())
+    kept_bel = 3000.0 if policy == "replace" else 1500.0
+    assert got == sorted([(2020, "BEL", "IRN", "100190", 7000.0), (2021, "BEL", "IRN", "100190", kept_bel),
+                          (2021, "IRN", "IRQ", "100199", 2000.0), (2021, "IRN", "IRQ", "100190", 4000.0)])
+
+
 def test_slim_unknown_country_number_is_quarantined_with_its_line(tmp_warehouse, tmp_path):
     r = _load_baci_text(tmp_warehouse, tmp_path, "baci_unknown.csv", "t,i,j,k,v,q\n2021,364,368,100190,1.5,2.0\n"
                         "2021,997,368,100190,2.5,NA\n2021,364,998,100199,3.0,NA\n2021,364,368,100199,4.0,NA\n")

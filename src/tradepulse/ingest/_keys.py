@@ -82,6 +82,19 @@ BITSTRING_MAX_BITS = 1_000_000_000
 SLIM_BITMAP_TOTAL_BITS = 1 << 31
 
 
+def _distinct_rids(con, table: str, col: str) -> int:
+    """count(DISTINCT col) of a temp table of row ids: a ``bitstring_agg`` bitmap over [min, max] when that
+    range fits DuckDB's (a load's rows are appended, so their ``rowid``s are one run), else a hash count —
+    ≈ 3× faster than ``count(DISTINCT)`` on 10M ids."""
+    lo, hi = con.execute(f"SELECT min({col}), max({col}) FROM {table}").fetchone()
+    if lo is None:
+        return 0
+    if hi - lo < BITSTRING_MAX_BITS:
+        return int(con.execute(f"SELECT bit_count(bitstring_agg({col}, {int(lo)}, {int(hi)})) FROM {table}")
+                   .fetchone()[0])
+    return int(con.execute(f"SELECT count(DISTINCT {col}) FROM {table}").fetchone()[0])
+
+
 def _slim_plan(n_y: int, n_c: int, n_p: int) -> int | None:
     """How many leading key parts of (year, reporter) become GROUP BY keys so that each group's bitmap over
     the rest fits ``bitstring_agg`` (< 10⁹ bits): 0 (one bitmap), 1 (one per year), 2 (one per year ×
@@ -217,6 +230,53 @@ def _find_overlap(con, target: str, load_id: str) -> int:
     finally:
         for i in range(len(keys)):
             con.execute(f"DROP TABLE IF EXISTS __tp_ork{i}")
+    return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
+
+
+def _find_overlap_slim(con, load_id: str, load_no: int) -> int | None:
+    """:func:`_find_overlap` for a slim BACI load against earlier slim loads, on the stored numbers (no
+    decoding view); None when it does not apply (earlier rows in ``flow_rows`` share a year) and the caller
+    takes the general path.
+
+    A slim row's key decodes to (year, NULL month, ISO3 of reporter, ISO3 of partner, the load's flow,
+    lpad(product, 6), NULL province): equal keys ⇔ equal (year, reporter ISO3, partner ISO3, flow,
+    product).  ISO3 codes are ranked once over every load's number list (two numbers of one country share
+    a rank, as in the decoded ``flows``); the key is packed ((((year − 1900)·n + r)·n + p)·10⁶ + product,
+    injective for years 1900–2100 and products 0–999999, which the slim load checks) and the new load is
+    joined to the earlier rows of the same flow and years on that one BIGINT.  When every number involved
+    means one country and each country has one number (the usual case), the numbers themselves are packed
+    and the code lists are not joined at all.
+    """
+    src = f"FROM flow_rows WHERE year IN (SELECT DISTINCT year FROM baci_rows WHERE load_no = {int(load_no)})"
+    if con.execute(f"SELECT EXISTS (SELECT 1 {src})").fetchone()[0]:
+        return None
+    n_ = int(load_no)
+    years = f"(SELECT DISTINCT year FROM baci_rows WHERE load_no = {n_})"
+    flow = f"(SELECT flow FROM baci_loads WHERE load_no = {n_})"
+    loads = f"(SELECT load_no FROM baci_loads WHERE flow = {flow})"   # the new load and earlier ones alike
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_iso AS SELECT load_no, number, CAST(dense_rank() OVER "
+                f"(ORDER BY iso3) AS BIGINT) AS r FROM baci_countries WHERE load_no IN {loads}")
+    # numbers that mean one country everywhere (each number one ISO3, each ISO3 one number, all < 1000, as
+    # BACI's): the stored numbers are the key as they are — no join to the code lists
+    n, same = con.execute("SELECT coalesce(max(r), 0) + 1, count(DISTINCT number) = count(DISTINCT r) AND "
+                          "count(DISTINCT (number, r)) = count(DISTINCT number) AND coalesce(max(number), 0) < 1000 "
+                          "AND coalesce(min(number), 0) >= 0 FROM __tp_iso").fetchone()
+    if same:
+        packed, rows = ("((((CAST(b.year AS BIGINT) - 1900) * 1000 + b.reporter) * 1000 + b.partner) * 1000000 "
+                        "+ b.product)"), "FROM baci_rows b"
+    else:
+        packed = f"((((CAST(b.year AS BIGINT) - 1900) * {int(n)} + rc.r) * {int(n)} + pc.r) * 1000000 + b.product)"
+        rows = ("FROM baci_rows b JOIN __tp_iso rc ON rc.load_no = b.load_no AND rc.number = b.reporter "
+                "JOIN __tp_iso pc ON pc.load_no = b.load_no AND pc.number = b.partner")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT 'baci' AS old_store, o.rid AS old_rid, "
+                    f"'baci' AS new_store, m.rid AS new_rid, l.load_id AS old_load_id, o.v AS old_value "
+                    f"FROM (SELECT b.rowid AS rid, {packed} AS pk {rows} WHERE b.load_no = {n_}) m "
+                    f"JOIN (SELECT b.rowid AS rid, b.load_no, b.value_usd AS v, {packed} AS pk {rows} "
+                    f"WHERE b.load_no <> {n_} AND b.load_no IN {loads} AND b.year IN {years}) o ON o.pk = m.pk "
+                    f"JOIN baci_loads l ON l.load_no = o.load_no")
+    finally:
+        con.execute("DROP TABLE IF EXISTS __tp_iso")
     return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
 
 
