@@ -110,7 +110,7 @@ def verbs(wh: Path, out: Path, focus: str, years: list[int]) -> dict[str, list[s
         "proximity (latest year)": ["proximity", *w, "-o", str(out / "prox.parquet")],
         "opportunities": ["opportunities", "--country", focus, "--min-population", "0",
                           "--min-exports", "0", *w],
-        "potential (markets)": ["potential", "-e", focus, *w],
+        "potential (markets)": ["potential", "-e", focus, "--missing-macro", "drop", *w],
         "indicators balance": ["indicators", "balance", "-r", focus, *w],
         "indicators diversification": ["indicators", "diversification", "-r", focus, *w],
         "diversification --over markets": ["indicators", "diversification", "-r", focus, "--over", "markets", *w],
