@@ -229,6 +229,27 @@ def test_comtrade_hk_market_margins(comtrade_flows):
     assert m.overall_share.sum() > 1   # reference = rest of world, so shares do not sum to 1
 
 
+def test_hk_margins_in_the_database_equal_the_pandas_margins(tmp_warehouse, shared_data, tmp_path):
+    """hk_margins sums the cells in the database year by year (no detail rows in pandas); the result equals
+    hummels_klenow on the same bilateral cells summed in pandas — real BACI sample (2021, HS6) loaded twice
+    as two years, for the HK 2005 markets mean, the pooled form and the per-market margins."""
+    from tradepulse.ingest import ingest_file
+    text = (shared_data / "baci_sample.csv").read_text()
+    (tmp_path / "y2020.csv").write_text(text.replace("\n2021,", "\n2020,"))
+    ingest_file(tmp_warehouse, shared_data / "baci_sample.csv", "baci")
+    ingest_file(tmp_warehouse, tmp_path / "y2020.csv", "baci")
+    b = tmp_warehouse.raw.execute("SELECT year, reporter, partner, product, sum(value_usd) AS value_usd FROM flows "
+                                  "WHERE reporter <> partner GROUP BY ALL").df()
+    for aggregate, by_market in (("markets", False), ("pooled", False), ("markets", True)):
+        want = hummels_klenow(b, aggregate=aggregate, by_market=by_market)
+        got = hk_margins(tmp_warehouse, aggregate=aggregate, by_market=by_market)
+        keys = [c for c in ("year", "partner", "reporter") if c in want]
+        assert len(got) == len(want) >= 4 and set(got.year) == {2020, 2021}
+        pd.testing.assert_frame_equal(got.sort_values(keys).reset_index(drop=True)[list(want.columns)],
+                                      want.sort_values(keys).reset_index(drop=True), check_dtype=False,
+                                      rtol=1e-9)
+
+
 def test_agtpa_market_diversification(shared_data):
     """agtpa (millions USD → USD, domestic pairs dropped, zeros ignored): IRN exports 4,883.3 M (2006)."""
     a = pd.read_parquet(shared_data / "agtpa_gravity_1986_2006.parquet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -156,3 +157,33 @@ def test_partner_codes_outside_reference(small):
         select_flows(df, partner="X99")
     with pytest.raises(UnknownNameError):
         resolve_partners("S19")
+
+
+def _national_totals_oracle(df: pd.DataFrame, keys, allow_world: bool = True) -> pd.DataFrame:
+    """Independent pandas implementation of the layer rule: per (year, reporter, flow) only the lowest layer
+    present (0 = WLD partner, 1 = national bilateral, 2 = provincial) is summed by ``keys``."""
+    d = df if allow_world else df[df.partner != "WLD"]
+    layer = np.where(d.partner == "WLD", 0, np.where(d.province.isna(), 1, 2))
+    d = d.assign(_layer=layer)
+    best = d.groupby(["year", "reporter", "flow"])["_layer"].transform("min")
+    return d[d._layer == best].groupby(list(keys), dropna=False, as_index=False)["value_usd"].sum()
+
+
+@pytest.mark.parametrize("keys,allow_world", [
+    (["year", "reporter", "flow"], True), (["year", "reporter", "product"], True),
+    (["year", "reporter", "partner"], False), (["year", "product"], True), (["reporter", "flow", "partner"], False)])
+def test_national_totals_equals_the_layer_rule_on_mixed_layers(small, keys, allow_world):
+    """The one-pass form (sums by keys × layer, layer chosen by a window) equals an independent pandas
+    implementation of the rule on the hand case plus a customs row beside bilateral rows and a reporter
+    with only provincial rows — the cases where a wrong layer choice would double count."""
+    from tradepulse.indicators.selection import national_totals
+
+    mixed = small.copy()
+    mixed.loc[len(mixed)] = mixed.iloc[1].copy()
+    mixed.loc[len(mixed) - 1, ["province", "value_usd"]] = ["Tehran", 999.0]
+    extra = mixed.iloc[[1]].assign(reporter="TUR", partner="IRN", province="Izmir", value_usd=4.0)
+    mixed = pd.concat([mixed, extra, extra.assign(province="Ankara", value_usd=6.0)], ignore_index=True)
+    got = national_totals(mixed, keys, allow_world=allow_world).to_pandas()
+    want = _national_totals_oracle(mixed, keys, allow_world)
+    pd.testing.assert_frame_equal(got.sort_values(keys).reset_index(drop=True)[list(keys) + ["value_usd"]],
+                                  want.sort_values(keys).reset_index(drop=True), check_dtype=False)

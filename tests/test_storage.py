@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -144,14 +145,14 @@ def test_slim_load_supersedes_general_rows_and_replace_drops_its_own_storage(tmp
     assert _count(wh, "SELECT count(DISTINCT load_no) FROM baci_countries") == 1
 
 
-@pytest.mark.parametrize("bitmap_bits", [None, 1])
+@pytest.mark.parametrize("bitmap_bits", [None, 5, 1])
 def test_slim_duplicates_are_judged_on_the_decoded_key(tmp_warehouse, tmp_path, bitmap_bits, monkeypatch):
     """Numbers 56 and 58 both decode to BEL: two rows differing only in that number are one key twice, and
-    both go to quarantine, as on the general path (exact bitmap, and the hash count when the key space is
-    larger than the bitmap limit)."""
+    both go to quarantine, as on the general path (one bitmap; bitmaps per year × reporter when one bitmap
+    would be wider than the limit — 2 × 2 × 2 = 8 bits > 5; the hash count when even those are too wide)."""
     from tradepulse.ingest import _keys
     if bitmap_bits is not None:
-        monkeypatch.setattr(_keys, "KEY_BITMAP_BITS", bitmap_bits)
+        monkeypatch.setattr(_keys, "BITSTRING_MAX_BITS", bitmap_bits)
     r = _load_baci_text(tmp_warehouse, tmp_path, "baci_dup.csv", "t,i,j,k,v,q\n2021,56,364,100190,1.5,2.0\n"
                         "2021,58,364,100190,2.5,NA\n2021,56,364,100199,3.0,NA\n")
     assert (r.rows_loaded, r.rows_quarantined) == (1, 2)
@@ -159,6 +160,64 @@ def test_slim_duplicates_are_judged_on_the_decoded_key(tmp_warehouse, tmp_path, 
     assert [x[0] for x in lines] == [2, 3] and all("duplicate key" in x[1] for x in lines)
     assert tmp_warehouse.raw.execute("SELECT reporter, product FROM flows").fetchall() == [("BEL", "100199")]
     assert _count(tmp_warehouse, "SELECT count(*) FROM baci_rows") == 1
+
+
+def test_slim_plan_sizes_bitmaps_to_the_key_space():
+    """A real BACI year (232 × 232 × 5,388 ≈ 2.9·10⁸ keys) is one bitmap, past the old 2²⁸ cap; a load of
+    5 such years is one bitmap per year (DuckDB's range is < 10⁹ bits); 29 years in ONE load (BACI ships one
+    file per year, each its own load) would exceed 256 MB of bits per thread: hash count."""
+    from tradepulse.ingest._keys import BITSTRING_MAX_BITS, _slim_plan
+    assert 232 * 232 * 5388 > 1 << 28
+    assert _slim_plan(1, 232, 5388) == 0
+    assert _slim_plan(3, 232, 5388) == 0
+    assert _slim_plan(5, 232, 5388) == 1
+    assert _slim_plan(29, 232, 5388) is None
+    assert _slim_plan(1, 300, 20_000) == 2   # 1.8·10⁹ keys: per year × reporter
+    assert _slim_plan(10**6, 10**3, 10**6) is None
+    assert 232 * 232 * 5388 <= BITSTRING_MAX_BITS
+
+
+@pytest.mark.parametrize("years", [1, 2])
+def test_slim_duplicates_exact_at_the_real_key_space(tmp_warehouse, tmp_path, years):
+    """Every one of 232 country numbers and 5,388 HS6 codes present (key space 232² × 5,388 per year, above
+    the old bitmap cap): exactly the 3 repeated keys (6 rows) are quarantined; a second year (one bitmap per
+    year when 2 × 2.9·10⁸ still fits, as here) repeats the same triples without counting as duplicates."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "panel"))
+    import gen  # the panel benchmark's code lists: 232 BACI numbers tradepulse maps, one per ISO3
+    cs, ks = gen.country_numbers(), gen.hs6_codes()
+    assert (len(cs), len(ks)) == (232, 5388)
+    lines = ["t,i,j,k,v,q"]
+    for y in range(2020, 2020 + years):
+        lines += [f"{y},{cs[n % 232]},{cs[(n * 7 + 1) % 232]},{k},1.0,NA" for n, k in enumerate(ks)]
+        lines += [f"{y},{cs[n % 232]},{cs[(n * 7 + 1) % 232]},{ks[n]},2.0,NA" for n in (0, 100, 5387)]
+    r = _load_baci_text(tmp_warehouse, tmp_path, "baci_big.csv", "\n".join(lines) + "\n")
+    assert (r.rows_loaded, r.rows_quarantined) == (5385 * years, 6 * years)
+
+
+@pytest.mark.parametrize("slim_path", [True, False])
+@pytest.mark.parametrize("policy", ["replace", "quarantine"])
+@pytest.mark.parametrize("bel", ["58", "56"])
+def test_slim_overlap_on_stored_numbers_equals_the_decoded_key(tmp_warehouse, tmp_path, monkeypatch, slim_path,
+                                                              policy, bel):
+    """Overlap between two slim BACI loads found on the stored numbers (no decoding view) is the overlap of
+    the decoded keys: 56 and 58 both decode to BEL, so (2021, 58→BEL, IRN, 100190) repeats (2021, 56→BEL, IRN,
+    100190) (ranked ISO3 codes), as 56 does 56 (the stored numbers packed as they are); another product or
+    year does not.  The general path (view) gives the same answer."""
+    from tradepulse.ingest import _core
+    found = []
+    slim = _core._find_overlap_slim
+    monkeypatch.setattr(_core, "_find_overlap_slim",
+                        (lambda *a: found.append(slim(*a)) or found[-1]) if slim_path else (lambda *a: None))
+    _load_baci_text(tmp_warehouse, tmp_path, "a.csv", "t,i,j,k,v,q\n2021,56,364,100190,1.5,NA\n"
+                    "2021,364,368,100199,2.0,NA\n2020,58,364,100190,7.0,NA\n")
+    (tmp_path / "b.csv").write_text(f"t,i,j,k,v,q\n2021,{bel},364,100190,3.0,NA\n2021,364,368,100190,4.0,NA\n")
+    r = ingest_file(tmp_warehouse, tmp_path / "b.csv", "baci", on_overlap=policy)
+    assert r.rows_overlapping == 1 and found == ([1] if slim_path else [])
+    got = sorted(tmp_warehouse.raw.execute("SELECT year, reporter, partner, product, value_usd FROM flows")
+                 .fetchall())
+    kept_bel = 3000.0 if policy == "replace" else 1500.0
+    assert got == sorted([(2020, "BEL", "IRN", "100190", 7000.0), (2021, "BEL", "IRN", "100190", kept_bel),
+                          (2021, "IRN", "IRQ", "100199", 2000.0), (2021, "IRN", "IRQ", "100190", 4000.0)])
 
 
 def test_slim_unknown_country_number_is_quarantined_with_its_line(tmp_warehouse, tmp_path):

@@ -820,3 +820,39 @@ def test_persian_pages_mark_the_sign_of_negative_numbers(client):
         assert not unmarked.search(html), path
         marked += html.count("\u200e\u2212")
     assert marked > 0
+
+
+def test_complexity_from_bilateral_rows_when_no_world_rows(tmp_path, shared_data):
+    """A BACI-like warehouse (bilateral HS6 rows, no WLD rows) gives the dashboard the same complexity input
+    as world-total HS4 rows: each exporter's rows summed over partners and cut to HS4 (real Atlas 2017 HS4
+    exports of 40 countries, split over two partners and two HS6 codes)."""
+    import duckdb as _duckdb
+    import numpy as np
+    import pandas as pd
+
+    from tradepulse import schema
+    from tradepulse.warehouse import Warehouse
+    from tradepulse.web.data import DataContext, _complexity_result, _wld_exports
+    w = pd.read_parquet(shared_data / "world_trade_2017_hs4.parquet").dropna()
+    w = w[w.exporter.isin(sorted(w.exporter.unique())[:40]) & (w.value_usd > 0)]
+    base = {c: None for c in schema.FLOWS}
+    world = pd.DataFrame([dict(base, year=2017, reporter=r.exporter, partner="WLD", flow="export",
+                               product=r.product, value_usd=float(r.value_usd), hs_revision="HS2017",
+                               load_id="w") for r in w.itertuples()])
+    split = pd.concat([world.assign(partner=p, product=world["product"] + s, value_usd=world.value_usd * f)
+                       for p, s, f in (("USA", "10", 0.25), ("CHN", "90", 0.75))], ignore_index=True)
+    got = {}
+    for name, rows in (("world", world), ("bilateral", split)):
+        path = tmp_path / f"{name}.duckdb"
+        Warehouse(path).close()
+        con = _duckdb.connect(str(path))
+        con.register("r", rows[list(schema.FLOWS)])
+        con.execute("INSERT INTO flow_rows SELECT * FROM r")
+        con.close()
+        ctx = DataContext(path)
+        got[name] = (_wld_exports(ctx, None).sort_values(["exporter", "product"]).reset_index(drop=True),
+                     _complexity_result(ctx, None).sort_values(["exporter", "product"]).reset_index(drop=True))
+        ctx.close()
+    assert len(got["world"][0]) == len(w)
+    pd.testing.assert_frame_equal(got["bilateral"][0], got["world"][0], check_dtype=False, rtol=1e-12)
+    assert np.allclose(got["bilateral"][1]["eci"], got["world"][1]["eci"], equal_nan=True)

@@ -17,7 +17,14 @@ import typer
 from tradepulse.cli.common import (DatasetOption, JsonOption, WarehouseOption, cell_format, console, friendly_errors,
                                    json_result, print_table, write_table)
 from tradepulse.config import DEFAULT_FOCUS
-from tradepulse.indicators.inputs import use_dataset
+
+
+def use_dataset(name):
+    """:func:`tradepulse.indicators.inputs.use_dataset`, imported when a command runs (it imports pandas,
+    which ``tradepulse --help`` must not pay for)."""
+    from tradepulse.indicators.inputs import use_dataset as _use
+    return _use(name)
+
 
 indicators_app = typer.Typer(name="indicators", no_args_is_help=True,
                              help="Trade-structure indicators: balance, diversification, technology, survival, "

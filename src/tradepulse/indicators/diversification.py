@@ -233,15 +233,25 @@ def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: s
                         "no positive bilateral values for Hummels–Klenow margins")
     world_c = df.groupby([*tkey, *cell], observed=True)[value].transform("sum")
     df["_ref"] = world_c - df[value] if reference == "rest" else world_c
-    per_market = by_market or aggregate == "markets"
-    scope = [*tkey, market] if per_market else tkey
-    # Σ_{c∈C} X_wc per scope (world), minus X_j in scope for "rest"
-    wtot = df.groupby([*tkey, *cell], observed=True)[value].sum().reset_index()
-    wtot = wtot.groupby(scope, observed=True)[value].sum().rename("_W").reset_index() if scope else \
-        pd.DataFrame({"_W": [wtot[value].sum()]})
+    scope = _hk_scope(tkey, market, by_market, aggregate)
     out = df.groupby([*scope, exporter], observed=True).agg(export_value=(value, "sum"),
                                                              ref_served=("_ref", "sum"),
                                                              n_cells=(value, "size")).reset_index()
+    return _hk_margins(out, tkey, exporter, market, scope, reference, by_market, aggregate)
+
+
+def _hk_scope(tkey: list[str], market: str, by_market: bool, aggregate: str) -> list[str]:
+    """Where the reference totals are taken: per (year, market) for per-market margins, else per year."""
+    return [*tkey, market] if by_market or aggregate == "markets" else tkey
+
+
+def _hk_margins(out: pd.DataFrame, tkey: list[str], exporter: str, market: str, scope: list[str],
+                reference: str, by_market: bool, aggregate: str) -> pd.DataFrame:
+    """Margins from the served sums per scope × exporter (``export_value`` X_j, ``ref_served`` Σ_{c∈C_j} X_kc,
+    ``n_cells``).  The world total per scope Σ_{c∈C} X_wc equals Σ_j X_j over the exporters in scope."""
+    value = "export_value"
+    wtot = out.groupby(scope, observed=True)[value].sum().rename("_W").reset_index() if scope else \
+        pd.DataFrame({"_W": [out[value].sum()]})
     out = out.merge(wtot, on=scope, how="left") if scope else out.assign(_W=float(wtot["_W"].iloc[0]))
     denom = out["_W"] - out["export_value"] if reference == "rest" else out["_W"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -255,6 +265,18 @@ def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: s
     if by_market or aggregate == "pooled":
         return out[[*scope, exporter, *cols]]
     return _hk_geometric(out, wtot, tkey, exporter, market, reference)
+
+
+def _hk_served_sql(cells, tkey: list[str], exporter: str, cell: list[str], scope: list[str],
+                   reference: str) -> pd.DataFrame:
+    """The served sums of :func:`hummels_klenow` computed in the database from the positive cells (an Ibis
+    table of exporter × cell values): only scope × exporter rows reach pandas."""
+    cw = cells.group_by([*tkey, *cell]).aggregate(_wc=cells.value_usd.sum())
+    j = cells.inner_join(cw, [*tkey, *cell])
+    ref = j._wc - j.value_usd if reference == "rest" else j._wc
+    j = j.mutate(_ref=ref)
+    return j.group_by([*scope, exporter]).aggregate(export_value=j.value_usd.sum(), ref_served=j._ref.sum(),
+                                                    n_cells=j.value_usd.count()).to_pandas()
 
 
 def _hk_geometric(per: pd.DataFrame, wtot: pd.DataFrame, tkey: list[str], exporter: str, market: str,
@@ -411,12 +433,25 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     t = t.filter(t.reporter != t.partner)
     if reporter is not None:
         sel.select_flows(data, reporter=reporter, **common)   # validation only: clear errors
-    keys = ["year", "reporter", "partner"] + (["product"] if use_products else [])
-    df = sel.national_totals(t, keys, allow_world=False).to_pandas()
-    if df.empty:
+    if reference not in ("rest", "world"):
+        raise InputError(f"reference must be 'rest' or 'world', not {reference!r}")
+    if aggregate not in ("markets", "pooled"):
+        raise InputError(f"aggregate must be 'markets' (HK 2005) or 'pooled', not {aggregate!r}")
+    aggregate = aggregate if use_products else "pooled"
+    cell = ["partner"] + (["product"] if use_products else [])
+    scope = _hk_scope(["year"], "partner", by_market, aggregate)
+    # in the database, one year at a time (bounded memory): only year × market × exporter sums reach pandas
+    parts = []
+    for y in sorted(t.select("year").distinct().to_pandas()["year"]):
+        ty = t.filter(t.year == int(y))
+        cells = sel.national_totals(ty, ["year", "reporter", *cell], allow_world=False)
+        parts.append(_hk_served_sql(cells.filter(cells.value_usd > 0), ["year"], "reporter", cell, scope,
+                                    reference))
+    served = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if served.empty:
         raise NoDataError("no bilateral rows for Hummels–Klenow margins")
-    out = hummels_klenow(df, product="product" if use_products else None, reference=reference,
-                         by_market=by_market, aggregate=aggregate)
+    served["n_cells"] = served["n_cells"].astype("int64")
+    out = _hk_margins(served, ["year"], "reporter", "partner", scope, reference, by_market, aggregate)
     if reporter is not None:
         reps = [r.upper() for r in sel._split(reporter)]
         out = out[out["reporter"].isin(reps)]

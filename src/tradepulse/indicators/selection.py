@@ -393,7 +393,10 @@ def national_totals(table, keys: Sequence[str], *, allow_world: bool = True) -> 
         t = bilateral(t)
     t = t.mutate(_layer=ibis.cases((t.partner == schema.WORLD, 0), (t.province.isnull(), 1), else_=2))
     lead = ["year", "reporter", "flow"]
-    best = t.group_by(lead).aggregate(_best=t._layer.min())
-    t = t.inner_join(best, lead)
-    t = t.filter(t._layer == t._best)
-    return t.group_by(list(keys)).aggregate(value_usd=t.value_usd.sum())
+    # one pass over the detail rows: sums by keys × lead × layer; the layer choice is a window over those
+    # (far fewer) sums.  A self-join of the detail rows with their per-lead minimum made DuckDB materialise
+    # every decoded row (4.3 GB on six BACI years, issue 19).  Σ over the best layer's rows = Σ of its sums.
+    group = list(dict.fromkeys([*keys, *lead, "_layer"]))
+    part = t.group_by(group).aggregate(value_usd=t.value_usd.sum())
+    part = part.filter(part._layer == part._layer.min().over(group_by=[part[c] for c in lead]))
+    return part.group_by(list(keys)).aggregate(value_usd=part.value_usd.sum())

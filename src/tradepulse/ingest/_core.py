@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, Callable
 
 from tradepulse.errors import InputError, UnknownNameError
 from tradepulse.ingest import codes
-from tradepulse.ingest._keys import (_distinct_keys, _dup_lines_part, _find_overlap, _key_on, _overlap_lines,
-                                     _slim_distinct_keys, _stage_duplicate_lines, _true_lines)
+from tradepulse.ingest._keys import (_distinct_keys, _distinct_rids, _dup_lines_part, _find_overlap,
+                                     _find_overlap_slim, _key_on, _overlap_lines, _slim_distinct_keys,
+                                     _stage_duplicate_lines, _true_lines)
 from tradepulse.ingest._spec import GOODS_TARGETS, KEYS, TARGETS, VALUE, LineSplitNeeded, Spec, ident, lit
 from tradepulse.ingest._sql import _constant_field, _inner_select, _maps_provinces
 from tradepulse.ingest._storage import (_delete_located, _drop_loads, _insert_slim, _located, _others_exist,
@@ -263,12 +264,19 @@ def _remove_duplicates(ld: _Load) -> None:
     ld.n_mine -= ld.n_dup
 
 
+def _overlap(ld: _Load) -> int:
+    """Step 5's overlap set ``__tp_overlap`` and its size: on the slim numbers for a slim load among slim
+    loads (:func:`_find_overlap_slim`), else through the decoding view (:func:`_find_overlap`)."""
+    n = _find_overlap_slim(ld.con, ld.load_id, ld.load_no) if ld.slim else None
+    return _find_overlap(ld.con, ld.target, ld.load_id) if n is None else n
+
+
 def _quarantine_overlap(ld: _Load) -> tuple[int, list[dict]]:
     """Step 5, policy ``quarantine``: this load's rows whose key an earlier load holds are deleted; their keys
     and the earlier load go to ``__tp_ovl_keys`` / ``__tp_ovl_loads`` for :func:`_overlap_lines`.  When no row
     would remain, :class:`InputError` says so (naming the first such line) before anything is written."""
     con, spec, keys, target = ld.con, ld.spec, ld.keys, ld.target
-    n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
+    n_ovl = _distinct_rids(con, "__tp_overlap", "new_rid")
     if n_ovl == ld.n_mine:  # nothing would load: say so without writing quarantine rows (rolled back)
         hit = con.execute("SELECT o.old_load_id, any_value(l.file), count(DISTINCT o.new_rid) FROM "
                           "__tp_overlap o LEFT JOIN loads l ON l.load_id = o.old_load_id GROUP BY 1 "
@@ -304,11 +312,11 @@ def _quarantine_overlap(ld: _Load) -> tuple[int, list[dict]]:
 def _supersede_earlier(ld: _Load, note: dict) -> tuple[int, list[dict]]:
     """Step 5, policy ``replace``: the earlier rows holding this load's keys are deleted; each earlier load is
     recounted in ``loads`` and the supersession is noted both ways (``superseded`` / ``superseded_by``)."""
+    from tradepulse.warehouse import STORAGE
     con, target = ld.con, ld.target
-    tbl = ident(target)
     sup = con.execute("SELECT old_load_id, count(*), coalesce(sum(old_value), 0) FROM __tp_overlap "
                       "GROUP BY 1 ORDER BY 1").fetchall()
-    n_ovl = con.execute("SELECT count(DISTINCT new_rid) FROM __tp_overlap").fetchall()[0][0]
+    n_ovl = _distinct_rids(con, "__tp_overlap", "new_rid")
     _delete_located(con, target, "SELECT old_store AS __store, old_rid AS __rid FROM __tp_overlap")
     old = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT load_id, file, note FROM loads WHERE list_contains(?, load_id)", [[r[0] for r in sup]]).fetchall()}
@@ -322,10 +330,16 @@ def _supersede_earlier(ld: _Load, note: dict) -> tuple[int, list[dict]]:
         if old_id in old:
             old_meta = _note(old_note)
             old_meta.setdefault("superseded_by", {})[ld.load_id] = {"file": ld.spec.file, "rows": int(n)}
-            con.execute(f"UPDATE loads SET rows_loaded = (SELECT count(*) FROM {tbl} WHERE load_id = $1), "
-                        f"value_usd_loaded = (SELECT {vsum_old} FROM {tbl} WHERE load_id = $1), "
-                        f"note = $2 WHERE load_id = $1",
-                        [old_id, json.dumps(old_meta, ensure_ascii=False, default=str)])
+            # counted in storage (the ``flows`` view would decode every BACI row to find one load's)
+            parts = [f"SELECT count(*) AS n, {vsum_old} AS v FROM {ident(STORAGE[target])} WHERE load_id = $1"]
+            if target == "flows":
+                parts.append("SELECT count(*), coalesce(sum(value_usd), 0) FROM baci_rows WHERE load_no IN "
+                             "(SELECT load_no FROM baci_loads WHERE load_id = $1)")
+            n_left, v_left = con.execute(f"SELECT sum(n), sum(v) FROM ({' UNION ALL '.join(parts)})",
+                                         [old_id]).fetchone()
+            con.execute("UPDATE loads SET rows_loaded = $2, value_usd_loaded = $3, note = $4 WHERE load_id = $1",
+                        [old_id, int(n_left), float(v_left),
+                         json.dumps(old_meta, ensure_ascii=False, default=str)])
             if target == "flows":
                 from tradepulse.warehouse.datasets import refresh_load
                 refresh_load(con, old_id)
@@ -430,7 +444,7 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
         # keys that earlier loads already hold (skipped at the cost of one EXISTS when there are none)
         step("checking earlier loads")
         n_ovl, n_ovl_lines, overlapping, note = 0, 0, [], dict(spec.note)
-        if _others_exist(con, target, load_id) and _find_overlap(con, target, load_id):
+        if _others_exist(con, target, load_id) and _overlap(ld):
             if on_overlap == "quarantine":  # the new rows go; each names the (first) earlier load holding its key
                 n_ovl, overlapping = _quarantine_overlap(ld)
                 step("locating rejected lines")

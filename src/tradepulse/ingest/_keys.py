@@ -76,13 +76,52 @@ def _distinct_keys(con, table: str, load_id: str, cols: list[str]) -> tuple[int,
     return n_rows, int(n_keys)
 
 
+#: DuckDB's ``bitstring_agg`` refuses a range wider than this (max − min < 10⁹).
+BITSTRING_MAX_BITS = 1_000_000_000
+#: Largest total of bitmap bits one slim duplicate count may hold per DuckDB thread (256 MB).
+SLIM_BITMAP_TOTAL_BITS = 1 << 31
+
+
+def _distinct_rids(con, table: str, col: str) -> int:
+    """count(DISTINCT col) of a temp table of row ids: a ``bitstring_agg`` bitmap over [min, max] when that
+    range fits DuckDB's (a load's rows are appended, so their ``rowid``s are one run), else a hash count —
+    ≈ 3× faster than ``count(DISTINCT)`` on 10M ids."""
+    lo, hi = con.execute(f"SELECT min({col}), max({col}) FROM {table}").fetchone()
+    if lo is None:
+        return 0
+    if hi - lo < BITSTRING_MAX_BITS:
+        return int(con.execute(f"SELECT bit_count(bitstring_agg({col}, {int(lo)}, {int(hi)})) FROM {table}")
+                   .fetchone()[0])
+    return int(con.execute(f"SELECT count(DISTINCT {col}) FROM {table}").fetchone()[0])
+
+
+def _slim_plan(n_y: int, n_c: int, n_p: int) -> int | None:
+    """How many leading key parts of (year, reporter) become GROUP BY keys so that each group's bitmap over
+    the rest fits ``bitstring_agg`` (< 10⁹ bits): 0 (one bitmap), 1 (one per year), 2 (one per year ×
+    reporter), or None (hash count) when the whole space (= groups × bitmap, whatever the grouping) is over
+    :data:`SLIM_BITMAP_TOTAL_BITS`."""
+    parts = [n_y, n_c, n_c, n_p]
+    for g in range(3):
+        groups, space = 1, 1
+        for n in parts[:g]:
+            groups *= n
+        for n in parts[g:]:
+            space *= n
+        if space <= BITSTRING_MAX_BITS and groups * space <= SLIM_BITMAP_TOTAL_BITS:
+            return g
+    return None
+
+
 def _slim_distinct_keys(con, load_no: int) -> tuple[int, int]:
     """(rows, distinct keys) of a slim load, as :func:`_distinct_keys` but on the stored numbers.
 
     The key is (year, reporter, partner, product) — month, flow and province are constant in a BACI load.
     Country numbers are ranked by their ISO3 code (dense rank), so two numbers of one country (56 and 58
-    for Belgium) count as one key, as in the decoded ``flows``.  Ranks are packed mixed-radix into a bitmap
-    (``bitstring_agg``) when the space fits :data:`KEY_BITMAP_BITS`, else counted as distinct 64-bit hashes.
+    for Belgium) count as one key, as in the decoded ``flows``.  Ranks are packed mixed-radix
+    (((y·n_c + r)·n_c + p)·n_p + k, injective) into ``bitstring_agg`` bitmaps sized to the load's key space:
+    one bitmap when it fits DuckDB's 10⁹-bit range (a real BACI year: 232 × 232 × 5,388 ≈ 2.9·10⁸ bits,
+    36 MB), else one per year (or per year × reporter), summed (:func:`_slim_plan`); beyond that, distinct
+    64-bit hashes (a collision can only lower the count, which sends the caller to its exact check).
     """
     where = f"load_no = {int(load_no)}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_srk_c AS SELECT number AS v, CAST(dense_rank() OVER "
@@ -96,13 +135,20 @@ def _slim_distinct_keys(con, load_no: int) -> tuple[int, int]:
     try:
         if n_rows == 0:
             return 0, 0
-        space = n_y * n_c * n_c * n_p
-        packed = f"((y.r * {n_c} + rc.r) * {n_c} + pc.r) * {n_p} + p.r"
         joins = ("JOIN __tp_srk_year y ON y.v = f.year JOIN __tp_srk_c rc ON rc.v = f.reporter "
                  "JOIN __tp_srk_c pc ON pc.v = f.partner JOIN __tp_srk_product p ON p.v = f.product")
-        agg = f"bit_count(bitstring_agg({packed}, 0, {space - 1}))" if space <= KEY_BITMAP_BITS else \
-            "count(DISTINCT hash(y.r, rc.r, pc.r, p.r))"
-        n_keys = con.execute(f"SELECT {agg} FROM baci_rows f {joins} WHERE f.{where}").fetchone()[0]
+        plan = _slim_plan(int(n_y), n_c, int(n_p))
+        if plan is None:
+            sql = f"SELECT count(DISTINCT hash(y.r, rc.r, pc.r, p.r)) FROM baci_rows f {joins} WHERE f.{where}"
+        else:
+            terms = [("y.r", int(n_y)), ("rc.r", n_c), ("pc.r", n_c), ("p.r", int(n_p))][plan:]
+            packed, space = "0", 1
+            for col, n in terms:
+                packed, space = f"({packed}) * {n} + {col}", space * n
+            group = " GROUP BY " + ", ".join(c for c, _ in [("y.r", 0), ("rc.r", 0)][:plan]) if plan else ""
+            sql = (f"SELECT coalesce(sum(b), 0) FROM (SELECT bit_count(bitstring_agg({packed}, 0, {space - 1})) AS b "
+                   f"FROM baci_rows f {joins} WHERE f.{where}{group})")
+        n_keys = con.execute(sql).fetchone()[0]
         return int(n_rows), int(n_keys)
     finally:
         for t in ("c", "year", "product"):
@@ -184,6 +230,53 @@ def _find_overlap(con, target: str, load_id: str) -> int:
     finally:
         for i in range(len(keys)):
             con.execute(f"DROP TABLE IF EXISTS __tp_ork{i}")
+    return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
+
+
+def _find_overlap_slim(con, load_id: str, load_no: int) -> int | None:
+    """:func:`_find_overlap` for a slim BACI load against earlier slim loads, on the stored numbers (no
+    decoding view); None when it does not apply (earlier rows in ``flow_rows`` share a year) and the caller
+    takes the general path.
+
+    A slim row's key decodes to (year, NULL month, ISO3 of reporter, ISO3 of partner, the load's flow,
+    lpad(product, 6), NULL province): equal keys ⇔ equal (year, reporter ISO3, partner ISO3, flow,
+    product).  ISO3 codes are ranked once over every load's number list (two numbers of one country share
+    a rank, as in the decoded ``flows``); the key is packed ((((year − 1900)·n + r)·n + p)·10⁶ + product,
+    injective for years 1900–2100 and products 0–999999, which the slim load checks) and the new load is
+    joined to the earlier rows of the same flow and years on that one BIGINT.  When every number involved
+    means one country and each country has one number (the usual case), the numbers themselves are packed
+    and the code lists are not joined at all.
+    """
+    src = f"FROM flow_rows WHERE year IN (SELECT DISTINCT year FROM baci_rows WHERE load_no = {int(load_no)})"
+    if con.execute(f"SELECT EXISTS (SELECT 1 {src})").fetchone()[0]:
+        return None
+    n_ = int(load_no)
+    years = f"(SELECT DISTINCT year FROM baci_rows WHERE load_no = {n_})"
+    flow = f"(SELECT flow FROM baci_loads WHERE load_no = {n_})"
+    loads = f"(SELECT load_no FROM baci_loads WHERE flow = {flow})"   # the new load and earlier ones alike
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_iso AS SELECT load_no, number, CAST(dense_rank() OVER "
+                f"(ORDER BY iso3) AS BIGINT) AS r FROM baci_countries WHERE load_no IN {loads}")
+    # numbers that mean one country everywhere (each number one ISO3, each ISO3 one number, all < 1000, as
+    # BACI's): the stored numbers are the key as they are — no join to the code lists
+    n, same = con.execute("SELECT coalesce(max(r), 0) + 1, count(DISTINCT number) = count(DISTINCT r) AND "
+                          "count(DISTINCT (number, r)) = count(DISTINCT number) AND coalesce(max(number), 0) < 1000 "
+                          "AND coalesce(min(number), 0) >= 0 FROM __tp_iso").fetchone()
+    if same:
+        packed, rows = ("((((CAST(b.year AS BIGINT) - 1900) * 1000 + b.reporter) * 1000 + b.partner) * 1000000 "
+                        "+ b.product)"), "FROM baci_rows b"
+    else:
+        packed = f"((((CAST(b.year AS BIGINT) - 1900) * {int(n)} + rc.r) * {int(n)} + pc.r) * 1000000 + b.product)"
+        rows = ("FROM baci_rows b JOIN __tp_iso rc ON rc.load_no = b.load_no AND rc.number = b.reporter "
+                "JOIN __tp_iso pc ON pc.load_no = b.load_no AND pc.number = b.partner")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_overlap AS SELECT 'baci' AS old_store, o.rid AS old_rid, "
+                    f"'baci' AS new_store, m.rid AS new_rid, l.load_id AS old_load_id, o.v AS old_value "
+                    f"FROM (SELECT b.rowid AS rid, {packed} AS pk {rows} WHERE b.load_no = {n_}) m "
+                    f"JOIN (SELECT b.rowid AS rid, b.load_no, b.value_usd AS v, {packed} AS pk {rows} "
+                    f"WHERE b.load_no <> {n_} AND b.load_no IN {loads} AND b.year IN {years}) o ON o.pk = m.pk "
+                    f"JOIN baci_loads l ON l.load_no = o.load_no")
+    finally:
+        con.execute("DROP TABLE IF EXISTS __tp_iso")
     return int(con.execute("SELECT count(*) FROM __tp_overlap").fetchall()[0][0])
 
 

@@ -485,22 +485,29 @@ def table_survival(ctx: DataContext, p: Params) -> pd.DataFrame:
 
 
 def _wld_exports(ctx: DataContext, year: int | None) -> pd.DataFrame:
-    """``year, exporter, product, export_value`` at HS4 from world-total export rows (WLD rule), one year
-    (default: the latest with such rows)."""
+    """``year, exporter, product, export_value`` at HS4 for complexity, one year (default: the latest).
+
+    Each exporter's world exports by the WLD rule (:func:`~tradepulse.indicators.selection.national_totals`):
+    its world-total (partner WLD) rows where it has them, else its bilateral rows summed over partners — so
+    a BACI-only warehouse (no WLD rows) has complexity too.  HS6 codes are cut to HS4; all-goods and other
+    non-HS product codes are left out."""
     def f() -> pd.DataFrame:
+        from tradepulse.indicators.selection import national_totals
         t = ctx.flows()
-        t = t.filter((t.partner == schema.WORLD) & (t.flow == "export") & (t["product"].length() == 4))
+        t = t.filter((t.flow == "export") & t["product"].re_search(r"^[0-9]{4}([0-9]{2})?$"))
         y = year
         if y is None:
             y = t.year.max().execute()
             if y is None or pd.isna(y):
-                raise NoDataError("no world-total (partner WLD) export rows at HS4 for complexity")
+                raise NoDataError("no export rows with HS4 or HS6 products for complexity")
             y = int(y)
         t = t.filter(t.year == y)
-        frame = (t.group_by(["year", "reporter", "product"]).aggregate(export_value=t.value_usd.sum())
-                 .rename(exporter="reporter").to_pandas())
+        t = t.mutate(product=t["product"].substr(0, 4))
+        frame = (national_totals(t, ["year", "reporter", "product"]).rename(exporter="reporter",
+                                                                             export_value="value_usd")
+                 .to_pandas())
         if frame.empty:
-            raise NoDataError(f"no world-total export rows at HS4 in {y} for complexity")
+            raise NoDataError(f"no export rows with HS4 or HS6 products in {y} for complexity")
         return frame
     return ctx.cached(("wld-exports", year), f)
 
