@@ -57,6 +57,6 @@ def test_products_page_names_the_atlas_projection_beside_the_eci():
 
     gp = growth_projection("IRN")
     en = atlas_reference("IRN", "en")
-    assert f"{gp.rate:.1f}% a year" in en and f"({gp.edition})" in en and f"{gp.base_year}" in en
+    assert f"{gp.rate:.1f}% a year" in en and f"edition {gp.edition}" in en and f"{gp.base_year}" in en
     assert "اطلس پیچیدگی اقتصادی" in atlas_reference("IRN", "fa")
     assert atlas_reference("ATA", "en") == ""          # no projection published: no line

@@ -291,7 +291,7 @@ def apply(table, res: Resolution, needs: Needs):
     t = table
     ids = [x for x in (res.load_ids or []) if x is not None]
     has_load, has_source = "load_id" in t.columns, "source" in t.columns
-    pred = t.load_id.isin(ids) if ids and has_load else None
+    pred = t.load_id.cast("string").isin(ids) if ids and has_load else None   # NULL-typed on Spark otherwise
     if None in (res.load_ids or []) or not has_load:
         by_source = t.source.isin(res.sources) if (res.sources and has_source) else None
         null_pred = t.load_id.isnull() if has_load else None

@@ -398,5 +398,7 @@ def national_totals(table, keys: Sequence[str], *, allow_world: bool = True) -> 
     # every decoded row (4.3 GB on six BACI years, issue 19).  Σ over the best layer's rows = Σ of its sums.
     group = list(dict.fromkeys([*keys, *lead, "_layer"]))
     part = t.group_by(group).aggregate(value_usd=t.value_usd.sum())
-    part = part.filter(part._layer == part._layer.min().over(group_by=[part[c] for c in lead]))
+    # the window goes into a column first: a window inside a filter compiles to SQL that Spark cannot resolve
+    part = part.mutate(_best=part._layer.min().over(group_by=[part[c] for c in lead]))
+    part = part.filter(part._layer == part._best)
     return part.group_by(list(keys)).aggregate(value_usd=part.value_usd.sum())

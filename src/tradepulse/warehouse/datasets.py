@@ -178,7 +178,10 @@ def coverage_of_table(table: "ibis.Table") -> "pd.DataFrame":
                  provincial=province.notnull())
     agg = d.group_by(COVERAGE_KEYS).aggregate(months=d._month.nunique().cast("int8"), rows=d.count(),
                                               value_usd=d.value_usd.sum().fill_null(0))
-    return name_datasets(agg.to_pandas())
+    out = agg.to_pandas()
+    for col in ("load_id", "source", "hs_revision"):   # a column of NULLs comes back from Spark as {}: missing
+        out[col] = out[col].map(lambda v: None if isinstance(v, dict) else v)
+    return name_datasets(out)
 
 
 def dataset_summary(cov: "pd.DataFrame") -> "pd.DataFrame":

@@ -75,7 +75,14 @@ VALUE_LABELS: dict[str, dict[str, i18n.Message]] = {
 METRIC_LABELS = {"exports": N_("Exports"), "imports": N_("Imports"), "total_trade": N_("Total trade"),
                  "balance": N_("Balance"), "non_oil_balance": N_("Non-oil balance"),
                  "market_share": N_("Market share"), "n_products": N_("Number of products"),
-                 "n_markets": N_("Number of markets"), "import_saving": N_("Import saving")}
+                 "n_markets": N_("Number of markets"), "import_saving": N_("Import saving"),
+                 "survival_1y": N_("First-year survival of new export relationships"),
+                 "product_hhi": N_("Product concentration (HHI)"), "market_hhi": N_("Market concentration (HHI)"),
+                 "n_markets_above": N_("Markets above 1 million USD"),
+                 "n_new_rca": N_("Products with new RCA ≥ 1"), "eci_rank": N_("ECI rank"),
+                 "n_exporters": N_("Active exporters")}
+#: Roadmap metrics measured in US dollars (the others are ratios, ranks or counts).
+MONEY_METRICS = {"exports", "imports", "total_trade", "balance", "non_oil_balance", "import_saving"}
 #: User roles (``tradepulse.groups.models.ROLES``) → label; the stored role is what forms send back.
 ROLE_LABELS = {"admin": N_("administrator"), "secretary": N_("secretary"), "viewer": N_("viewer")}
 #: Columns holding US dollar amounts (shown compactly: $1.23 bn).

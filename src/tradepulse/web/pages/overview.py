@@ -43,7 +43,8 @@ def _current_section(ctx: DataContext, p: Params, lang: str) -> Section:
         growth = [fmt.pct(r[k]) if r.get(k) is not None else "–" for k in ("latest_growth", "ytd_growth")]
         rows.append([flows.get(r["flow"], r["flow"]), month, fmt.usd(r["latest"]), growth[0], fmt.usd(r["ytd"]),
                      growth[1], fmt.usd(r["rolling12"]), r.get("dataset") or ""])
-    note = " ".join(f"{_('Warning')}: {w}" for w in fig.get("warnings", []))
+    warning = _("Warning")
+    note = " ".join(f"{warning}: {w}" for w in fig.get("warnings", []))
     sec = Section(_("Current period"), columns=cols, rows=rows, total=len(rows), id="current-period", note=note)
     return ignoring(sec, p, lang, "year", "partner", "product")
 

@@ -34,7 +34,9 @@ def atlas_reference(iso3: str, lang: str) -> str:
     fmt = fmt_of(lang)
     _ = fmt.gettext
     eci = f" · ECI {fmt.num(gp.atlas_eci, 2)}" if gp.atlas_eci is not None else ""
-    return (f"{_('Published reference')}: {_('Atlas of Economic Complexity')} ({fmt.text(gp.edition)}){eci} · "
+    sep = "، " if lang == "fa" else ", "
+    return (f"{_('Published reference')}: {_('Atlas of Economic Complexity')}{sep}{_('edition')} "
+            f"{fmt.year(gp.edition)}{eci} · "
             f"{_('projected growth')} {fmt.num(gp.rate, 1)}% {_('a year')}{'، ' if lang == 'fa' else ', '}"
             f"{fmt.year(gp.base_year)}–"
             f"{fmt.year(gp.base_year + gp.horizon_years)}.")

@@ -159,8 +159,9 @@ def data_notice(result, lang: str) -> str:
     if not meta.dataset and not meta.warnings:
         return ""
     _ = fmt_of(lang).gettext
-    parts = [f"{_('Dataset')}: {meta.dataset}."] if meta.dataset else []
-    parts += [f"{_('Warning')}: {w}" for w in meta.warnings]
+    dataset, warning = _("Dataset"), _("Warning")
+    parts = [f"{dataset}: {meta.dataset}."] if meta.dataset else []
+    parts += [f"{warning}: {w}" for w in meta.warnings]
     return " ".join(parts)
 
 

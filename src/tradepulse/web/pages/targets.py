@@ -37,15 +37,25 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
     return sec
 
 
-def _target_y_title(metric: str, lang: str) -> str:
+def _metric_key(target) -> str:
+    """The metric a target's chart shows: an ``indicator:<module>.<function>`` metric by the column it reads."""
+    return str(target.options.get("column", "value")) if target.metric.startswith("indicator:") else target.metric
+
+
+def _target_y_title(target, lang: str) -> str:
     """Translated y-axis title of a target chart in both languages (never the metric's identifier); money
     metrics carry their unit in the axis labels (:func:`tradepulse.web.charts.money_label_expr`)."""
-    label = METRIC_LABELS.get(metric)
-    return fmt_of(lang).gettext(label) if label else metric
+    from tradepulse.web.pages.labels import COLUMN_LABELS
+    fmt = fmt_of(lang)
+    key = _metric_key(target)
+    if key in METRIC_LABELS:
+        return fmt.gettext(METRIC_LABELS[key])
+    return fmt.msg(COLUMN_LABELS[key]) if key in COLUMN_LABELS else fmt.gettext("Value")
 
 
-def _money_metric(metric: str) -> bool:
-    return metric not in ("market_share", "n_products", "n_markets")
+def _money_metric(target) -> bool:
+    from tradepulse.web.pages.labels import MONEY_METRICS
+    return _metric_key(target) in MONEY_METRICS
 
 
 def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
@@ -58,8 +68,8 @@ def build_targets(ctx: DataContext, p: Params, lang: str) -> list[Section]:
         secs = []
         for st in target_statuses(ctx):
             spec = target_chart(st, lang=lang, width="container", height=200,
-                                y_title=_target_y_title(st.target.metric, lang)).to_dict()
-            spec = charts.localise(spec, lang, ("value",) if _money_metric(st.target.metric) else ())
+                                y_title=_target_y_title(st.target, lang)).to_dict()
+            spec = charts.localise(spec, lang, ("value",) if _money_metric(st.target) else ())
             secs.append(Section(st.target.title(lang), chart=spec, id=f"target-{st.target.id}"))
         return secs
     try:
