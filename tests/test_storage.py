@@ -182,8 +182,13 @@ def test_slim_duplicates_exact_at_the_real_key_space(tmp_warehouse, tmp_path, ye
     """Every one of 232 country numbers and 5,388 HS6 codes present (key space 232² × 5,388 per year, above
     the old bitmap cap): exactly the 3 repeated keys (6 rows) are quarantined; a second year (one bitmap per
     year when 2 × 2.9·10⁸ still fits, as here) repeats the same triples without counting as duplicates."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "panel"))
-    import gen  # the panel benchmark's code lists: 232 BACI numbers tradepulse maps, one per ISO3
+    # the panel benchmark's code lists (232 BACI numbers tradepulse maps, one per ISO3), loaded by path under a
+    # name of its own: benchmarks/ingest has a gen.py too, and a worker may have imported that one first
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "panel_gen", Path(__file__).resolve().parents[1] / "benchmarks" / "panel" / "gen.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
     cs, ks = gen.country_numbers(), gen.hs6_codes()
     assert (len(cs), len(ks)) == (232, 5388)
     lines = ["t,i,j,k,v,q"]
