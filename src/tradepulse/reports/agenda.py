@@ -21,7 +21,6 @@ section that cannot be filled says why; the agenda is still produced.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,17 +110,8 @@ def _indicators(ag: Agenda, warehouse, reporter: str | None) -> None:
     if len(annual) == 0:
         ag.notes["indicators"] = N_("None.")
         return
-    y = int(annual["year"].iloc[-1])
-    ag.latest_year = y
-    cur = annual.iloc[-1]
-    prev = annual.iloc[-2] if len(annual) > 1 and int(annual["year"].iloc[-2]) == y - 1 else None
-    for key, label in (("exports", N_("Exports")), ("non_oil_exports", N_("Non-oil exports")),
-                       ("imports", N_("Imports")), ("non_oil_balance", N_("Non-oil trade balance"))):
-        c = float(cur[key])
-        p = float(prev[key]) if prev is not None else None
-        ag.indicators.append({"key": key, "label": label, "current": c, "previous": p,
-                              "change": None if p is None else c - p,
-                              "growth": None if (p is None or p <= 0 or math.isnan(c)) else c / p - 1})
+    ag.latest_year, cards = sections.headline(annual)
+    ag.indicators.extend(cards)
 
 
 def _trade_parts(ag: Agenda, warehouse, groups_url, roadmap, reporter, cache=None) -> None:

@@ -233,17 +233,9 @@ def _trade_part(brief: Brief, wh, fmt: Formatter, n_top: int) -> None:
         brief.notes["headline"] = N_("No trade data up to this date.")
         return
     brief.annual = annual
-    y = int(annual["year"].iloc[-1])
+    y, cards = sections.headline(annual)
     brief.latest_year = y
-    cur = annual.iloc[-1]
-    prev = annual.iloc[-2] if len(annual) > 1 and int(annual["year"].iloc[-2]) == y - 1 else None
-    for key, label in (("exports", N_("Exports")), ("non_oil_exports", N_("Non-oil exports")),
-                       ("imports", N_("Imports")), ("non_oil_balance", N_("Non-oil trade balance"))):
-        c = float(cur[key])
-        p = float(prev[key]) if prev is not None else None
-        brief.headline.append({"key": key, "label": label, "current": c, "previous": p,
-                               "change": None if p is None else c - p,
-                               "growth": None if (p is None or p <= 0 or c != c) else c / p - 1})
+    brief.headline.extend(cards)
     brief.charts["trend"] = charts.trend_chart(annual, fmt)
 
     def attempt(key, fn):

@@ -32,6 +32,7 @@ from tradepulse import reference, schema
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators.inputs import Needs
 from tradepulse.indicators.selection import national_totals, province_matches, select_dataset
+from tradepulse.reports.i18n import N_
 from tradepulse.warehouse import as_table
 
 
@@ -77,6 +78,28 @@ def annual_totals(flows, reporter: str, province: str | None = None, oil: str = 
     none = out["imports"].to_numpy() == 0
     out.loc[none, ["imports", "oil_imports", "non_oil_imports", "non_oil_balance"]] = float("nan")
     return out.sort_values("year").reset_index(drop=True)
+
+
+#: The headline figures of the brief and the agenda: (annual_totals column, label).
+HEADLINE = (("exports", N_("Exports")), ("non_oil_exports", N_("Non-oil exports")),
+            ("imports", N_("Imports")), ("non_oil_balance", N_("Non-oil trade balance")))
+
+
+def headline(annual: pd.DataFrame) -> tuple[int, list[dict]]:
+    """``(latest year, cards)`` from :func:`annual_totals` rows: each headline figure in the latest year, the
+    previous year's value (only when it is the calendar year before), the change and the growth
+    v_y / v_{y−1} − 1 (None without a positive previous value or with a missing current one)."""
+    y = int(annual["year"].iloc[-1])
+    cur = annual.iloc[-1]
+    prev = annual.iloc[-2] if len(annual) > 1 and int(annual["year"].iloc[-2]) == y - 1 else None
+    cards = []
+    for key, label in HEADLINE:
+        c = float(cur[key])
+        p = float(prev[key]) if prev is not None else None
+        cards.append({"key": key, "label": label, "current": c, "previous": p,
+                      "change": None if p is None else c - p,
+                      "growth": None if (p is None or p <= 0 or c != c) else c / p - 1})
+    return y, cards
 
 
 def _exports_by(t: ibis.Table, keys: list[str], years: list[int], national: bool) -> pd.DataFrame:
