@@ -8,20 +8,13 @@ Screenshots go to pytest's temporary directory, or replace ``docs/screenshots/*.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
+from browser_support import chromium, demo_app, require_browser, serving, shots_dir, wait_charts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-DOC_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PAGES = [("overview", "/"), ("products", "/products"), ("markets", "/markets"), ("provinces", "/provinces"),
          ("targets", "/targets"), ("groups", "/groups"), ("briefs", "/briefs"), ("product-5701", "/products/5701"),
          ("partner-TUR", "/partners/TUR")]
@@ -30,47 +23,21 @@ LANGS = ["en", "fa"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (install Debian's chromium package)")
-    pytest.importorskip("playwright.sync_api")
-    import uvicorn
-
-    from tradepulse.web.app import create_app
-    from tradepulse.web.testing import demo_site
-
-    wh, url = demo_site(tmp_path_factory.mktemp("atlas-site"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(wh, url, "browser-test-key"), host="127.0.0.1", port=port,
-                                       log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=10)
+    require_browser()
+    app, _url = demo_app(tmp_path_factory.mktemp("atlas-site"), "browser-test-key")
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    if os.environ.get("TRADEPULSE_SCREENSHOTS") == "1":
-        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-        return DOC_SHOTS
-    return tmp_path_factory.mktemp("screenshots")
+    return shots_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -81,19 +48,12 @@ def page(browser, server):
     ctx.close()
 
 
-def _wait_charts(pg) -> None:
-    pg.wait_for_function("() => [...document.querySelectorAll('.chart')].every(e => e.dataset.rendered)",
-                         timeout=60000)
-    bad = pg.eval_on_selector_all(".chart", "els => els.filter(e => e.dataset.rendered !== 'ok').map(e => e.id)")
-    assert bad == [], f"charts failed to render: {bad}"
-
-
 @pytest.mark.parametrize("lang", LANGS)
 def test_product_space_search_highlights_and_clicks_through(page, lang):
     """Type 5701 into the product space search: the node is ringed red and labelled; clicking the label
     opens /products/5701."""
     page.goto(f"/products?lang={lang}")
-    _wait_charts(page)
+    wait_charts(page, timeout=60000)
     box = page.locator("#chart-product-space input[type=search]")
     box.fill("5701")
     label = page.locator("#chart-product-space svg text", has_text="5701")
@@ -114,7 +74,7 @@ def test_treemap_areas_sum_to_the_tile(page, lang):
     sum to the total in the section's KPI tile."""
     from tradepulse.i18n import formatter
     page.goto(f"/products?lang={lang}")
-    _wait_charts(page)
+    wait_charts(page, timeout=60000)
     leaves = page.evaluate("""() => document.getElementById('chart-treemap-product-exports').__view
         .data('leaves').map(d => ({v: d.value, a: (d.x1 - d.x0) * (d.y1 - d.y0)}))""")
     size = page.evaluate("""() => { const v = document.getElementById('chart-treemap-product-exports').__view;
@@ -141,7 +101,7 @@ def test_screenshots_of_every_page_in_both_languages(page, shots):
         for name, path in PAGES:
             resp = page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
             assert resp.status == 200, path
-            _wait_charts(page)
+            wait_charts(page, timeout=60000)
             assert page.locator(".state-error").count() == 0, (path, lang)
             suffix = "" if lang == "en" else "-fa"
             page.screenshot(path=str(shots / f"{name}{suffix}.png"), full_page=name != "groups")

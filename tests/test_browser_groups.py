@@ -10,88 +10,46 @@ or with ``TRADEPULSE_SCREENSHOTS=1`` to docs/screenshots/ (``week-*.png``).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
+from browser_support import chromium, demo_app, login, require_browser, serving, shots_dir
 
 from tradepulse.groups.db import session_factory
 from tradepulse.groups.service import GroupService
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-DOC_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
-    import uvicorn
-
-    from tradepulse.web.app import create_app
-    from tradepulse.web.testing import demo_site
-
-    wh, url = demo_site(tmp_path_factory.mktemp("week"))
+    require_browser()
+    app, url = demo_app(tmp_path_factory.mktemp("week"), "browser-week-key")
     f = session_factory(url)
     with f() as s:
         svc = GroupService(s)
         svc.create_user("tehran", "tehran-secretary", "viewer", enforce_policy=False)
         svc.set_group_role("tehran", "Tehran working group", "secretary")
     f.kw["bind"].dispose()
-    app = create_app(wh, url, "browser-week-key")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", url
-    srv.should_exit = True
-    th.join(timeout=10)
+    with serving(app) as base:
+        yield base, url
 
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    if os.environ.get("TRADEPULSE_SCREENSHOTS") == "1":
-        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-        return DOC_SHOTS
-    return tmp_path_factory.mktemp("week-shots")
+    return shots_dir(tmp_path_factory, "week-shots")
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _context(browser, base):
     ctx = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900}, locale="fa-IR")
     ctx.add_cookies([{"name": "lang", "value": "fa", "url": base}])
     return ctx
-
-
-def _login(pg, user: str, password: str) -> None:
-    pg.goto("/login")
-    pg.fill("input[name=username]", user)
-    pg.fill("input[name=password]", password)
-    pg.click("#login-form button[type=submit]")
-    pg.wait_for_load_state()
 
 
 def _db(url):
@@ -111,7 +69,7 @@ def test_secretary_week_in_persian(browser, server, shots):
 
     ctx = _context(browser, base)
     pg = ctx.new_page()
-    _login(pg, "tehran", "tehran-secretary")
+    login(pg, "tehran", "tehran-secretary")
     pg.goto(f"/groups?group={tehran.id}&lang=fa")
     assert pg.get_attribute("html", "dir") == "rtl"
     pg.click("#record-meeting")
@@ -196,7 +154,7 @@ def test_secretary_week_in_persian(browser, server, shots):
     # a viewer sees the meeting and the items
     ctx = _context(browser, base)
     pg = ctx.new_page()
-    _login(pg, "viewer", "viewer-demo")
+    login(pg, "viewer", "viewer-demo")
     pg.goto(f"/groups?group={tehran.id}&lang=fa")
     assert "جلسه هفتگی کارگروه" in pg.locator("#table-meetings").inner_text()
     assert "فهرست صادرکنندگان فرش و گلیم" in pg.locator("#table-actions").inner_text()

@@ -8,72 +8,34 @@ leaves the git tree clean; with ``TRADEPULSE_SCREENSHOTS=1`` in the environment 
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
+from browser_support import chromium, demo_app, login, require_browser, serving, shots_dir, wait_charts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-DOC_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PAGES = [("overview", "/"), ("products", "/products"), ("markets", "/markets"), ("provinces", "/provinces"),
          ("targets", "/targets"), ("groups", "/groups"), ("briefs", "/briefs")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (install Debian's chromium package: apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
-    import uvicorn
-
-    from tradepulse.web.app import create_app
-    from tradepulse.web.testing import demo_site
-
-    wh, url = demo_site(tmp_path_factory.mktemp("site"))
-    app = create_app(wh, url, "browser-test-key")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=10)
+    require_browser()
+    app, _url = demo_app(tmp_path_factory.mktemp("site"), "browser-test-key")
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    """Where screenshots go: ``docs/screenshots`` when ``TRADEPULSE_SCREENSHOTS=1``, else a temporary directory."""
-    if os.environ.get("TRADEPULSE_SCREENSHOTS") == "1":
-        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-        return DOC_SHOTS
-    return tmp_path_factory.mktemp("screenshots")
+    return shots_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -87,29 +49,14 @@ def page(browser, server):
     ctx.close()
 
 
-def _wait_charts(pg) -> None:
-    pg.wait_for_function("() => [...document.querySelectorAll('.chart')].every(e => e.dataset.rendered)",
-                         timeout=20000)
-    bad = pg.eval_on_selector_all(".chart", "els => els.filter(e => e.dataset.rendered !== 'ok').map(e => e.id)")
-    assert bad == [], f"charts failed to render: {bad}"
-
-
-def _login(pg, user: str, password: str) -> None:
-    pg.goto("/login")
-    pg.fill("input[name=username]", user)
-    pg.fill("input[name=password]", password)
-    pg.click("#login-form button[type=submit]")
-    pg.wait_for_load_state()
-
-
 def test_every_page_renders_with_local_assets_only(page, server, shots):
     """Each page loads, its charts render with the vendored Vega files, no request leaves 127.0.0.1."""
-    _login(page, "viewer", "viewer-demo")          # working-group data needs a login
+    login(page, "viewer", "viewer-demo")          # working-group data needs a login
     for name, path in PAGES:
         resp = page.goto(path)
         assert resp.status == 200, path
         assert page.locator("h1").inner_text().strip()
-        _wait_charts(page)
+        wait_charts(page)
         assert page.locator(".state-error").count() == 0, page.locator(".state-error").first.inner_text()
         # the working-group lists are long: their screenshots show the first screen only
         page.screenshot(path=str(shots / f"{name}.png"), full_page=name != "groups")
@@ -118,19 +65,19 @@ def test_every_page_renders_with_local_assets_only(page, server, shots):
     assert foreign == []
     # the overview and products pages have rendered SVG charts
     page.goto("/products")
-    _wait_charts(page)
+    wait_charts(page)
     assert page.locator(".chart svg").count() >= 2
 
 
 def test_login_edit_action_item_and_logout(page, shots):
     """A secretary logs in, changes an action item's status and sees it saved; a viewer cannot edit."""
-    _login(page, "viewer", "viewer-demo")
+    login(page, "viewer", "viewer-demo")
     page.goto("/groups")
     assert page.locator("form.edit-action").count() == 0
     page.click("#logout")
     page.wait_for_load_state()
 
-    _login(page, "secretary", "secretary-demo")
+    login(page, "secretary", "secretary-demo")
     page.goto("/groups")
     assert "secretary" in page.locator(".user").inner_text()
     row = page.locator("#table-actions tbody tr").first
@@ -150,7 +97,7 @@ def test_login_edit_action_item_and_logout(page, shots):
 
 def test_persian_switch_is_rtl_with_jalali_dates(page, shots):
     """The language link switches to Persian: html dir=rtl, lang=fa, Persian digits and Jalali dates."""
-    _login(page, "viewer", "viewer-demo")
+    login(page, "viewer", "viewer-demo")
     page.goto("/")
     page.click("#lang-switch")
     page.wait_for_load_state()
@@ -161,7 +108,7 @@ def test_persian_switch_is_rtl_with_jalali_dates(page, shots):
     assert "شریک تجاری" in page.locator("form.filters").inner_text()
     assert page.locator("#table-partners thead").inner_text().count("شریک تجاری") == 1   # + «کد ISO3» (issue 20)
     assert "٪" in page.locator("#table-partners tbody").inner_text()
-    _wait_charts(page)
+    wait_charts(page)
     page.screenshot(path=str(shots / "overview-fa.png"), full_page=True)
     page.goto("/groups")
     dates = page.locator("#table-meetings tbody tr td").first.inner_text()
@@ -200,7 +147,7 @@ def test_persian_provinces_page(page, shots):
     """Provinces in Persian: the chart's axis and the table show Persian names (rendered by Vega in the
     browser), the filter offers تهران and sends the stored name back (``province=Tehran`` in the URL)."""
     page.goto("/provinces?lang=fa")
-    _wait_charts(page)
+    wait_charts(page)
     assert "تهران" in page.locator("#chart-provinces svg.marks").text_content()
     assert "Tehran" not in page.locator("#chart-provinces svg.marks").text_content()
     assert "تهران" in page.locator("#table-provinces tbody").inner_text()

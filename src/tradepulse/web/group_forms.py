@@ -14,9 +14,10 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -76,6 +77,32 @@ def group_editor(request: Request, svc, group_id: int) -> dict:
         raise HTTPException(403, f"needs role secretary in this working group; you are {role or 'not a member'}")
     return user
 
+
+async def _posted(request: Request):
+    """The POSTed form, its CSRF token checked."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    return form
+
+
+def _version(form: Mapping[str, Any]) -> int:
+    """The record version the editor saw (optimistic locking); 422 when it is not a whole number."""
+    version = str(form.get("version", ""))
+    if not version.isdigit():
+        raise HTTPException(422, "version: a whole number is required")
+    return int(version)
+
+
+@contextlib.contextmanager
+def _editing(request: Request, form: Mapping[str, Any], group_of: Callable[[Any], int]) -> Iterator[tuple]:
+    """A groups-database session for an edit: ``(service, back URL, editing user)``, the user checked as an
+    editor of the group that ``group_of(service)`` names."""
+    ctx: DataContext = request.app.state.ctx
+    with ctx.session() as session:
+        svc = service(session)
+        gid = group_of(svc)
+        back = safe_back(str(form.get("back", "")), f"/groups?group={gid}")
+        yield svc, back, group_editor(request, svc, gid)
 
 def may_edit(request: Request, svc, group_id: int) -> bool:
     try:
@@ -143,8 +170,7 @@ def meeting_form(request: Request, group_id: int, back: str = ""):
 
 @router.post("/groups/{group_id}/meetings")
 async def meeting_create(request: Request, group_id: int):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
+    form = await _posted(request)
     ctx: DataContext = request.app.state.ctx
     back = safe_back(str(form.get("back", "")), f"/groups?group={group_id}")
     day = form_day(form, "date", "meeting date")
@@ -219,25 +245,19 @@ def meeting_edit_form(request: Request, meeting_id: int, back: str = ""):
 async def meeting_update(request: Request, meeting_id: int):
     """Change a meeting's date, title, minutes and attendance and add decisions (optimistic locking on
     ``version``; one undo step)."""
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
-    ctx: DataContext = request.app.state.ctx
+    form = await _posted(request)
     day = form_day(form, "date", "meeting date")
-    version = str(form.get("version", ""))
-    if day is None or not version.isdigit():
-        raise HTTPException(422, "meeting date and version are required")
+    if day is None:
+        raise HTTPException(422, "meeting date: a date is required")
+    version = _version(form)
     present = [int(k[4:]) for k, v in form.items() if k.startswith("att_") and k[4:].isdigit() and v == "present"]
     absent = [int(k[4:]) for k, v in form.items() if k.startswith("att_") and k[4:].isdigit() and v == "absent"]
     svc_mod = require("tradepulse.groups.service")
-    with ctx.session() as session:
-        svc = service(session)
-        gid = svc.meeting(meeting_id).group_id
-        back = safe_back(str(form.get("back", "")), f"/groups?group={gid}")
-        user = group_editor(request, svc, gid)
+    with _editing(request, form, lambda svc: svc.meeting(meeting_id).group_id) as (svc, back, user):
         try:
             svc.update_meeting(meeting_id, user["username"], title=str(form.get("title", ""))[:255],
                                minutes=str(form.get("minutes", ""))[:20000], date=day, attendees=present,
-                               absent=absent, expected_version=int(version), new_decisions=_decision_rows(form))
+                               absent=absent, expected_version=version, new_decisions=_decision_rows(form))
         except svc_mod.ConflictError:
             return back_with(back, "conflict", f"#meeting-{meeting_id}")
         except TradepulseError as exc:
@@ -293,8 +313,7 @@ def action_new_form(request: Request, group_id: int, back: str = ""):
 
 @router.post("/groups/{group_id}/actions")
 async def action_create(request: Request, group_id: int):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
+    form = await _posted(request)
     ctx: DataContext = request.app.state.ctx
     back = safe_back(str(form.get("back", "")), f"/groups?group={group_id}")
     deadline = form_day(form, "deadline", "deadline")
@@ -337,19 +356,11 @@ def action_edit_form(request: Request, action_id: int, back: str = ""):
 async def action_update(request: Request, action_id: int):
     """Every field of an action item (title, owner = reassign, deadline, status, link, indicator, note,
     decision), optimistic locking on ``version``."""
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
-    ctx: DataContext = request.app.state.ctx
+    form = await _posted(request)
     deadline = form_day(form, "deadline", "deadline")
-    version = str(form.get("version", ""))
-    if not version.isdigit():
-        raise HTTPException(422, "version: a whole number is required")
+    version = _version(form)
     svc_mod = require("tradepulse.groups.service")
-    with ctx.session() as session:
-        svc = service(session)
-        a = svc.action(action_id)
-        back = safe_back(str(form.get("back", "")), f"/groups?group={a.group_id}")
-        user = group_editor(request, svc, a.group_id)
+    with _editing(request, form, lambda svc: svc.action(action_id).group_id) as (svc, back, user):
         changes = {k: str(form.get(k, "")).strip() for k in ("title", "owner", "status", "note")
                    if form.get(k) is not None}
         changes["deadline"] = deadline
@@ -357,7 +368,7 @@ async def action_update(request: Request, action_id: int):
             if form.get(k) is not None:
                 changes[k] = str(form.get(k, "")).strip() or None
         try:
-            svc.update_action(action_id, int(version), user["username"], **changes)
+            svc.update_action(action_id, version, user["username"], **changes)
         except svc_mod.ConflictError:
             return back_with(back, "conflict", f"#action-{action_id}")
         except TradepulseError as exc:
@@ -368,22 +379,15 @@ async def action_update(request: Request, action_id: int):
 @router.post("/groups/actions/{action_id}/close")
 async def action_close(request: Request, action_id: int):
     """Close an item (status done) with a closing note appended to its note."""
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
-    ctx: DataContext = request.app.state.ctx
-    version = str(form.get("version", ""))
-    if not version.isdigit():
-        raise HTTPException(422, "version: a whole number is required")
+    form = await _posted(request)
+    version = _version(form)
     svc_mod = require("tradepulse.groups.service")
-    with ctx.session() as session:
-        svc = service(session)
-        a = svc.action(action_id)
-        back = safe_back(str(form.get("back", "")), f"/groups?group={a.group_id}")
-        user = group_editor(request, svc, a.group_id)
+    with _editing(request, form, lambda svc: svc.action(action_id).group_id) as (svc, back, user):
+        old = svc.action(action_id).note
         note = str(form.get("note", "")).strip()[:4000]
-        full = f"{a.note}\n{note}".strip() if a.note and note else (note or a.note)
+        full = f"{old}\n{note}".strip() if old and note else (note or old)
         try:
-            svc.update_action(action_id, int(version), user["username"], status="done", note=full)
+            svc.update_action(action_id, version, user["username"], status="done", note=full)
         except svc_mod.ConflictError:
             return back_with(back, "conflict", f"#action-{action_id}")
     return back_with(back, "closed", f"#action-{action_id}")
@@ -393,14 +397,9 @@ async def action_close(request: Request, action_id: int):
 async def undo(request: Request, group_id: int):
     """Undo the current user's last change in this group (one unit of work: a meeting with its decisions
     and actions, an edit, a close)."""
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
-    ctx: DataContext = request.app.state.ctx
-    back = safe_back(str(form.get("back", "")), f"/groups?group={group_id}")
+    form = await _posted(request)
     svc_mod = require("tradepulse.groups.service")
-    with ctx.session() as session:
-        svc = service(session)
-        user = group_editor(request, svc, group_id)
+    with _editing(request, form, lambda _svc: group_id) as (svc, back, user):
         try:
             n = svc.undo_last(user["username"], group_id)
         except svc_mod.ConflictError:
@@ -426,8 +425,7 @@ def group_roles_page(request: Request, msg: str = ""):
 
 @router.post("/admin/group-roles")
 async def group_roles_post(request: Request):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
+    form = await _posted(request)
     admin = require_role(request, "admin")
     ctx: DataContext = request.app.state.ctx
     group = str(form.get("group", ""))
