@@ -9,6 +9,7 @@ import pytest
 from helpers import complete_flows
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators import technology as T
+from tradepulse.reference.hs_conversion import atlas_step
 
 
 as_flows = complete_flows
@@ -212,7 +213,7 @@ def test_bec_converts_hs1992_and_reports_unclassified(shared_data):
 def test_hs_to_hs_weights_equal_an_independent_merge_chain():
     """HS1992 → HS2017 weights: the sparse composition equals a chain of pandas merges over the atlas
     tables (rescaled per source the same way); every source sums to 1; 271000 goes to 2710xx only."""
-    steps = [T._atlas_step(f"H{k}", f"H{k + 1}") for k in range(5)]
+    steps = [atlas_step(f"H{k}", f"H{k + 1}") for k in range(5)]
     chain = steps[0]
     for st in steps[1:]:
         chain = chain.merge(st, left_on="target", right_on="source", suffixes=("", "_n"))

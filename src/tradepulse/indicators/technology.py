@@ -44,6 +44,7 @@ from tradepulse.meta import provenance
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
 from tradepulse.meta import ResultMeta, attach
+from tradepulse.reference.hs_conversion import ATLAS_HS, atlas_step, compose
 
 DATA = Path(__file__).parent / "data"
 
@@ -83,9 +84,6 @@ END_USE_LABELS = {"capital": "Capital goods", "intermediate": "Intermediate good
                   "consumption": "Consumption goods", "mixed": "Mixed / not classified by end use",
                   "unclassified": "Unclassified (no BEC code)"}
 BEC_LEVELS = ("end_use", "bec", "bec1")
-
-ATLAS_HS = {"HS1992": "H0", "HS1996": "H1", "HS2002": "H2", "HS2007": "H3", "HS2012": "H4",
-            "HS2017": "H5", "HS2022": "H6"}
 
 __all__ = ["load_lall", "load_concordance", "atlas_hs_to_sitc2", "atlas_hs_to_hs", "bec_table", "map_values",
            "lall_shares", "bec_shares", "lall_mapping", "LALL_LABELS", "BEC_LABELS", "END_USE"]
@@ -161,32 +159,6 @@ def _sparse(src: pd.Series, tgt: pd.Series, w: np.ndarray):
     return m, pd.Index(s_codes), pd.Index(t_codes)
 
 
-def _compose(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """(source→mid) ∘ (mid→target) as a sparse product; both frames ``source, target, weight``."""
-    mid = pd.Index(sorted(set(a["target"]) | set(b["source"])))
-    sa, s_codes = pd.factorize(a["source"], sort=True)
-    tb, t_codes = pd.factorize(b["target"], sort=True)
-    A = sp.csr_matrix((a["weight"].to_numpy(), (sa, mid.get_indexer(a["target"]))), shape=(len(s_codes), len(mid)))
-    B = sp.csr_matrix((b["weight"].to_numpy(), (mid.get_indexer(b["source"]), tb)), shape=(len(mid), len(t_codes)))
-    C = (A @ B).tocoo()
-    keep = C.data > 0
-    return pd.DataFrame({"source": s_codes[C.row[keep]], "target": t_codes[C.col[keep]], "weight": C.data[keep]})
-
-
-@cache
-def _atlas_step(a: str, b: str) -> pd.DataFrame:
-    """One atlas-common-data conversion table ``a → b`` (e.g. H0 → H1) as ``source, target, weight``."""
-    import atlas_common_data as acd
-
-    w = acd.load_conversion_weights(a, b)
-    wcol = [c for c in w.columns if c.startswith("weight")][0]
-    w = w[w[wcol] > 0]
-    # the files drop leading zeros in some rows (H0 "10111" = 010111, S3 "15" = 0015): pad
-    fix = lambda s, code: s.astype(str).str.zfill(6 if code.startswith("H") else 4)  # noqa: E731
-    return pd.DataFrame({"source": fix(w[a], a).to_numpy(), "target": fix(w[b], b).to_numpy(),
-                         "weight": w[wcol].to_numpy(dtype="float64")})
-
-
 @cache
 def atlas_hs_to_sitc2(revision: str = "HS1992") -> pd.DataFrame:
     """HS6 (of ``revision``) → SITC Rev.2 4-digit weights from atlas-common-data's conversion weights.
@@ -194,9 +166,9 @@ def atlas_hs_to_sitc2(revision: str = "HS1992") -> pd.DataFrame:
     Chain: H_k → H_{k−1} → … → H0 → S3 → S2; weights compose by sparse matrix product.  Returns
     ``source`` (HS6), ``target`` (SITC2), ``weight`` (Σ per source = 1 where the chain is complete).
     """
-    chain = _compose(atlas_hs_to_hs(revision, "HS1992"), _atlas_step("H0", "S3")) \
-        if revision != "HS1992" else _atlas_step("H0", "S3")
-    chain = _compose(chain, _atlas_step("S3", "S2"))
+    chain = compose(atlas_hs_to_hs(revision, "HS1992"), atlas_step("H0", "S3")) \
+        if revision != "HS1992" else atlas_step("H0", "S3")
+    chain = compose(chain, atlas_step("S3", "S2"))
     return chain.groupby(["source", "target"], as_index=False)["weight"].sum()
 
 
@@ -218,9 +190,9 @@ def atlas_hs_to_hs(source: str, target: str) -> pd.DataFrame:
     if i == j:
         raise ValueError("source and target revisions are the same")
     step = 1 if j > i else -1
-    chain = _atlas_step(f"H{i}", f"H{i + step}")
+    chain = atlas_step(f"H{i}", f"H{i + step}")
     for k in range(i + step, j, step):              # at most 6 steps
-        chain = _compose(chain, _atlas_step(f"H{k}", f"H{k + step}"))
+        chain = compose(chain, atlas_step(f"H{k}", f"H{k + step}"))
     chain = chain.groupby(["source", "target"], as_index=False)["weight"].sum()
     chain["weight"] /= chain.groupby("source")["weight"].transform("sum")
     return chain
@@ -354,7 +326,7 @@ def lall_shares(data, *, lall, hs_sitc=None, classification: str = "hs", hs_revi
             conc = atlas_hs_to_sitc2(rev)
         else:
             conc = hs_sitc if isinstance(hs_sitc, pd.DataFrame) else load_concordance(hs_sitc)
-        mapping = _compose(conc, lall_mapping(table, conc["target"].unique(), fallback3=fallback3))
+        mapping = compose(conc, lall_mapping(table, conc["target"].unique(), fallback3=fallback3))
     out = map_values(df, mapping, keys=keys, target="lall_code")
     meta = _unclassified_meta(df, mapping, out, "lall_code", "Lall")
     return attach(_shares(out, keys, "lall_code", LALL_LABELS, LALL_ORDER), meta)
@@ -439,7 +411,7 @@ def bec_shares(data, *, level: str = "end_use", split: str = "equal", hs_revisio
     elif rev not in ATLAS_HS:
         raise UnknownNameError("HS revision", rev, list(ATLAS_HS))
     elif rev != "HS2017":
-        table = _compose(atlas_hs_to_hs(rev, "HS2017"), table)
+        table = compose(atlas_hs_to_hs(rev, "HS2017"), table)
     if level == "end_use":
         target, classes, labels = "end_use", END_USE, END_USE_LABELS
     elif level == "bec1":

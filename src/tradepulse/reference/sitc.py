@@ -3,10 +3,9 @@
 UNCTADstat computes its product concentration and diversification indices on SITC Rev.3 at the 3-digit
 level (UNCTAD/STAT/IE/2019/2; UNCTAD Handbook of Statistics, "Concentration and diversification indices").
 HS data are converted here with the trade-weighted conversion weights that ``atlas-common-data`` (Harvard
-Growth Lab, Apache-2.0) ships: H_k → H_{k−1} → … → H0 → S3, composed by sparse matrix products, then SITC
-4-digit codes cut to their 3-digit group.  There are :data:`N_SITC3` = 261 SITC Rev.3 3-digit groups.
+Growth Lab, Apache-2.0) ships: H_k → H_{k−1} → … → H0 → S3, composed by sparse matrix products
+(:mod:`tradepulse.reference.hs_conversion`), then SITC 4-digit codes cut to their 3-digit group.  There are :data:`N_SITC3` = 261 SITC Rev.3 3-digit groups.
 
-The upstream files drop leading zeros (H0 ``10111`` = 010111, S3 ``15`` = 0015); codes are padded back.
 """
 
 from __future__ import annotations
@@ -17,42 +16,12 @@ import numpy as np
 import pandas as pd
 
 from tradepulse.errors import UnknownNameError
+from tradepulse.reference.hs_conversion import ATLAS_HS, atlas_step, compose
 
 __all__ = ["ATLAS_HS", "N_SITC3", "convert_to_sitc3", "hs_to_sitc3", "sitc3_codes"]
 
-#: HS revision name → atlas-common-data classification code.
-ATLAS_HS = {"HS1992": "H0", "HS1996": "H1", "HS2002": "H2", "HS2007": "H3", "HS2012": "H4", "HS2017": "H5",
-            "HS2022": "H6"}
-
 #: Number of SITC Rev.3 3-digit groups (the N of UNCTAD's concentration index).
 N_SITC3 = 261
-
-
-def _step(a: str, b: str) -> pd.DataFrame:
-    import atlas_common_data as acd
-
-    w = acd.load_conversion_weights(a, b)
-    wcol = next(c for c in w.columns if c.startswith("weight"))
-    w = w[w[wcol] > 0]
-    def pad(s: pd.Series, code: str) -> pd.Series:
-        return s.astype(str).str.zfill(6 if code.startswith("H") else 4)
-
-    return pd.DataFrame({"source": pad(w[a], a).to_numpy(), "target": pad(w[b], b).to_numpy(),
-                         "weight": w[wcol].to_numpy(dtype="float64")})
-
-
-def _compose(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Weights a (source → mid) then b (mid → target): Σ_mid a·b, by a sparse product."""
-    import scipy.sparse as sp
-
-    sa, s_codes = pd.factorize(a["source"], sort=True)
-    mid = pd.Index(sorted(set(a["target"]) | set(b["source"])))
-    tb, t_codes = pd.factorize(b["target"], sort=True)
-    A = sp.csr_matrix((a["weight"].to_numpy(), (sa, mid.get_indexer(a["target"]))), shape=(len(s_codes), len(mid)))
-    B = sp.csr_matrix((b["weight"].to_numpy(), (mid.get_indexer(b["source"]), tb)), shape=(len(mid), len(t_codes)))
-    C = (A @ B).tocoo()
-    keep = C.data > 0
-    return pd.DataFrame({"source": s_codes[C.row[keep]], "target": t_codes[C.col[keep]], "weight": C.data[keep]})
 
 
 @cache
@@ -68,9 +37,9 @@ def hs_to_sitc3(revision: str = "HS1992", level: int = 6) -> pd.DataFrame:
     if level not in (4, 6):
         raise ValueError(f"HS level must be 4 or 6 for SITC conversion, not {level}")
     k = int(ATLAS_HS[revision][1])
-    chain = _step("H0", "S3")
+    chain = atlas_step("H0", "S3")
     for i in range(1, k + 1):
-        chain = _compose(_step(f"H{i}", f"H{i - 1}"), chain)
+        chain = compose(atlas_step(f"H{i}", f"H{i - 1}"), chain)
     chain = chain.assign(target=chain["target"].str[:3])
     chain = chain.groupby(["source", "target"], as_index=False)["weight"].sum()
     if level == 4:
