@@ -111,3 +111,22 @@ def test_meeting_attendance_round_trip(svc, tmp_path):
     row = [r for r in _rows(tmp_path / "a" / "meetings.csv") if r["id"] == str(m.id)][0]
     assert row["absent"] == people[3].full_name and len(row["attendees"].split(";")) == 3
     assert import_csv(svc, tmp_path / "a").changed_rows == 0
+
+
+def test_cli_export_neutralises_formulas_and_reimports_unchanged(svc, tmp_path):
+    """Regression: ``groups export-csv`` wrote ``=HYPERLINK(…)`` titles as live spreadsheet formulas (the web
+    downloads were fixed for issue 15, the CLI export was not).  Every text cell that starts with a formula
+    character now starts with an apostrophe, and importing the export back changes nothing."""
+    grp = svc.groups()[0]
+    owner = grp.members[0].code
+    titles = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-cmd", "@SUM(A1)", "\tTAB", "|pipe", "%p"]
+    for t in titles:
+        svc.add_action(grp.name, t, owner, dt.date(2027, 1, 1))
+    export_csv(svc, tmp_path / "x")
+    raw = list(csv.reader(open(tmp_path / "x" / "actions.csv", newline="", encoding="utf-8")))
+    cells = [c for row in raw[1:] for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r", "|", "%")]
+    assert not [c for c in cells if c[:1] == "-" and not c.lstrip("-").replace(".", "").isdigit()]
+    assert sum(c.startswith("'") for c in cells) == len(titles)
+    rep = import_csv(svc, tmp_path / "x")
+    assert rep.changed_rows == 0, rep.changes

@@ -131,16 +131,38 @@ def export_rows(svc: GroupService) -> dict[str, list[list]]:
     }
 
 
+#: First characters that make a spreadsheet run a cell as a formula (OWASP CSV Injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+
+
+def neutralise(value):
+    """A text cell a spreadsheet would run as a formula (first character in :data:`FORMULA_START`) gets a
+    leading apostrophe; numbers and other values are unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_safe_rows(fh, rows) -> None:
+    """Write ``rows`` as CSV to the text file ``fh`` so that no cell runs as a spreadsheet formula:
+    ``defusedcsv`` escapes text starting with ``= + - @ | %``; tab / CR prefixes, which it leaves, get the
+    apostrophe of :func:`neutralise`.  :func:`import_csv` removes both again (:func:`_defused`)."""
+    from defusedcsv import csv as dcsv
+
+    w = dcsv.writer(fh, lineterminator="\r\n")
+    for row in rows:
+        w.writerow([neutralise(v) if isinstance(v, str) and v[:1] in "\t\r" else v for v in row])
+
+
 def export_csv(svc: GroupService, out_dir: str | Path) -> dict[str, int]:
-    """Write the six CSV files into ``out_dir``; returns rows written per file."""
+    """Write the six CSV files into ``out_dir``, formula-looking text neutralised (:func:`write_safe_rows`);
+    returns rows written per file."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = export_rows(svc)
     for name, header in FILES.items():
         with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            w.writerows(rows[name])
+            write_safe_rows(fh, [header, *rows[name]])
     return {k: len(v) for k, v in rows.items()}
 
 
@@ -158,9 +180,9 @@ def _header_keys() -> dict[str, str]:
 
 
 def _defused(value: str) -> str:
-    """A cell as it was before a web download neutralised it (issue 15: ``'`` before ``= + - @ | %``, and
+    """A cell as it was before an export neutralised it (issue 15: ``'`` before ``= + - @ | %`` and tab / CR, and
     ``defusedcsv`` escapes ``|`` as ``\\|`` in those cells), so downloads load back unchanged."""
-    if len(value) > 1 and value[0] == "'" and (value[1] in "=+-@|%" or value.startswith("'\\|")):
+    if len(value) > 1 and value[0] == "'" and (value[1] in "=+-@|%\t\r" or value.startswith("'\\|")):
         return value[1:].replace("\\|", "|")
     return value
 

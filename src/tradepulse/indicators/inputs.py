@@ -200,7 +200,8 @@ def resolve(data, *, reporter=None, years=None, flow=None, needs: Needs = Needs(
     ``reporter``: ISO3 code(s) or None (all reporters); ``years``: list of ints or None; ``flow``: flow kinds
     or None.  The returned :class:`Resolution` carries the meta (dataset, coverage, warnings) to attach.
     """
-    from tradepulse.indicators.selection import _split, parse_years
+    from tradepulse.indicators.specs import parse_years
+    from tradepulse.indicators.specs import split_list as _split
 
     cov = coverage(data)
     reps = [r.upper() for r in _split(reporter)] if reporter is not None else None

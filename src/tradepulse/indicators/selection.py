@@ -34,6 +34,8 @@ import ibis.expr.types as ir
 
 from tradepulse import reference, schema
 from tradepulse.errors import NoDataError, UnknownNameError
+from tradepulse.indicators.specs import parse_years
+from tradepulse.indicators.specs import split_list as _split
 from tradepulse.reference import provinces
 from tradepulse.warehouse import as_table
 
@@ -47,40 +49,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- parsing
-def _split(spec: str | Iterable[str]) -> list[str]:
-    items = [spec] if isinstance(spec, str) else list(spec)
-    out: list[str] = []
-    for item in items:
-        out.extend(p.strip() for p in str(item).split(",") if p.strip())
-    return out
-
-
-def parse_years(spec: int | str | Iterable[int] | None) -> list[int] | None:
-    """Years from ``2017``, ``"2014-2018"``, ``"2014,2016"``, ``"2014-2016,2020"`` or a list; ``None`` → all.
-
-    >>> parse_years("2014-2016,2020")
-    [2014, 2015, 2016, 2020]
-    """
-    if spec is None:
-        return None
-    if isinstance(spec, int):
-        return [spec]
-    parts = _split(spec) if isinstance(spec, str) else [str(s) for s in spec]
-    years: set[int] = set()
-    for part in parts:
-        m = re.fullmatch(r"\s*(\d{4})\s*(?:[-:]|\.\.)\s*(\d{4})\s*", part)
-        if m:
-            lo, hi = int(m.group(1)), int(m.group(2))
-            if lo > hi:
-                raise NoDataError(f"empty year range {part!r}: the first year is after the last")
-            years.update(range(lo, hi + 1))
-        elif re.fullmatch(r"\s*\d{4}\s*", part):
-            years.add(int(part))
-        else:
-            raise UnknownNameError("year", part, ["YYYY", "YYYY-YYYY", "YYYY,YYYY"])
-    return sorted(years)
-
-
 def resolve_partners(spec: str | Iterable[str] | None, groups_file: str | None = None,
                      data_codes: Callable[[], Iterable[str]] | None = None) -> tuple[str, ...] | None:
     """ISO3 codes of a partner spec (group names and/or ISO3 codes, united, sorted); ``None`` → no filter.

@@ -10,6 +10,7 @@ The SVGs hold no words, only numbers and HS codes: titles, units and the legend 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,8 +26,7 @@ FONT_FA = "Vazirmatn"
 def _register_fonts() -> None:
     import vl_convert as vlc
 
-    from tradepulse.reports.brief import FONTS
-    vlc.register_font_directory(str(FONTS))
+    vlc.register_font_directory(str(Path(__file__).with_name("fonts")))   # Vazirmatn, shipped beside the brief
 
 
 def to_svg(chart, fmt: Formatter | None = None) -> str:

@@ -116,8 +116,7 @@ def stored_coverage(warehouse) -> "pd.DataFrame":
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
                                         "WHERE table_schema = 'main'").fetchall()}
     if "coverage" not in tables:   # an old warehouse opened read-only: describe every row on the fly
-        from tradepulse.warehouse import as_table
-        return coverage_of_table(as_table(warehouse, "flows"))
+        return coverage_of_table(warehouse.table("flows"))
     have = con.execute("SELECT * FROM coverage").df()
     missing = con.execute("SELECT DISTINCT load_id FROM flow_rows WHERE load_id IS NULL OR load_id NOT IN "
                           "(SELECT load_id FROM coverage)").fetchall()

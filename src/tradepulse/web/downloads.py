@@ -24,6 +24,7 @@ import io
 
 import pandas as pd
 
+from tradepulse.groups.csvio import neutralise, write_safe_rows
 from tradepulse.i18n import N_
 
 #: Download headers the dashboard's pages do not show (so :data:`tradepulse.web.pages.COLUMN_LABELS` lacks them).
@@ -96,32 +97,17 @@ def localise(df: pd.DataFrame, lang: str, labels: bool = True) -> pd.DataFrame:
     return out
 
 
-#: First characters that make a spreadsheet run a cell as a formula (OWASP CSV Injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
-
-
-def neutralise(value):
-    """A text cell a spreadsheet would run as a formula (first character in :data:`FORMULA_START`) gets a
-    leading apostrophe; numbers and other values are unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_bytes(df: pd.DataFrame, lang: str = "en") -> bytes:
     """UTF-8 CSV with a BOM (Excel then reads Persian text correctly), written by ``defusedcsv``, which
     escapes formula-looking text cells (``= + - @ | %``); tab / CR prefixes, which it leaves, get the
     apostrophe of :func:`neutralise`.  :func:`tradepulse.groups.csvio.import_csv` removes both again."""
     import math
 
-    from defusedcsv import csv as dcsv
     out = localise(df, lang)
     buf = io.StringIO()
-    w = dcsv.writer(buf, lineterminator="\r\n")
-    w.writerow([str(c) for c in out.columns])
-    for row in out.itertuples(index=False, name=None):
-        w.writerow(["" if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)) else
-                    (neutralise(v) if isinstance(v, str) and v[:1] in "\t\r" else v) for v in row])
+    write_safe_rows(buf, [[str(c) for c in out.columns],
+                          *([("" if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)) else v)
+                             for v in row] for row in out.itertuples(index=False, name=None))])
     return buf.getvalue().encode("utf-8-sig")
 
 

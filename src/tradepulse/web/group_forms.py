@@ -132,19 +132,19 @@ def _owners(grp) -> list:
 
 
 def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
-    from tradepulse.web.pages import render
+    from tradepulse.web.pages.render import render
     dates = require("tradepulse.groups.dates")
     return render(request, template, sh_parts=dates.sh_parts, sh_year_now=dates.sh_parts(dt.date.today())[0],
                   **context)
 
 
 def _lang(request: Request) -> str:
-    from tradepulse.web.pages import lang_of
+    from tradepulse.web.pages.render import lang_of
     return lang_of(request)
 
 
 def _gettext(request: Request):
-    from tradepulse.web.pages import fmt_of
+    from tradepulse.web.pages.render import fmt_of
     return fmt_of(_lang(request)).gettext
 
 
