@@ -120,7 +120,8 @@ def test_persian_number_matches_babel(x, decimals):
 
 #: Where the project's messages live (paths relative to the ``tradepulse`` package) and how Babel reads them.
 CATALOG_SOURCES = [("i18n.py", "python"), ("reports/templates/**.html", "jinja2"), ("reports/**.py", "python"),
-                   ("web/templates/**.html", "jinja2"), ("web/**.py", "python"), ("groups/**.py", "python")]
+                   ("web/templates/**.html", "jinja2"), ("web/**.py", "python"), ("groups/**.py", "python"),
+                   ("indicators/**.py", "python"), ("roadmap/**.py", "python")]   # translatable warnings (meta.Note)
 #: Marker functions: ``_``/``gettext``/``N_`` take the msgid; ``pgettext``/``NC_`` take (context, msgid).
 CATALOG_KEYWORDS = {"_": None, "N_": None, "gettext": None, "pgettext": ((1, "c"), 2), "NC_": ((1, "c"), 2)}
 
@@ -171,3 +172,28 @@ def test_extraction_finds_web_markers():
     assert any(p.startswith("web/pages/labels.py") for p in found[(None, "Partner imports")])
     assert any(p.startswith("web/pages/labels.py") for p in found[("dashboard", "RCA")])
     assert any(p.startswith("i18n.py") for p in found[(None, "${value} bn")])
+
+
+def test_warnings_translate_with_locale_digits():
+    """A result warning built as a :class:`tradepulse.meta.Note` reads in Persian on Persian pages and briefs
+    (numbers in Persian digits and separators, codes and dataset names untouched); plain English warnings
+    and notes whose template has no translation stay English."""
+    from tradepulse.i18n import Formatter
+    from tradepulse.meta import Note, ResultMeta
+
+    n = Note("{n:,} spells censored at non-reporting years (the reporter has no data in the year after the "
+             "spell, so its end is not seen)", n=1230)
+    assert str(n).startswith("1,230 spells censored")
+    fa, en = Formatter("fa"), Formatter("en")
+    assert fa.translates(n) and not en.translates(n)
+    assert fa.warning(n).startswith("۱٬۲۳۰ دورهٔ صادراتی") and en.warning(n) == str(n)
+    d = Note("datasets read: {names}", names="baci-hs6-annual-HS2017")
+    assert fa.warning(d).endswith("baci-hs6-annual-HS2017")            # identifiers keep their digits
+    assert fa.warning("plain English") == "plain English" and not fa.translates("plain English")
+    assert not fa.translates(Note("no such {x}", x=1)) and fa.warning(Note("no such {x}", x=1)) == "no such 1"
+    m = ResultMeta()
+    m.warn(n)
+    m.warn(str(n))                                                     # the same sentence is kept once
+    assert m.warnings == [n] and fa.translates(m.merge(ResultMeta()).warnings[0])
+    import pickle
+    assert fa.warning(pickle.loads(pickle.dumps(n))) == fa.warning(n)  # survives worker processes

@@ -50,7 +50,9 @@ import functools
 import gettext as _gettext
 import io
 import math
+import numbers
 import re
+import string
 from pathlib import Path
 from typing import Union
 
@@ -119,6 +121,19 @@ def mark_signs(value):
     return type(value)(marked) if type(value) is not str else marked
 
 
+class _LocaleFields(string.Formatter):
+    """``str.format`` whose numeric fields come out in the formatter's digits and separators."""
+
+    def __init__(self, fmt: "Formatter"):
+        self.fmt = fmt
+
+    def format_field(self, value, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return self.fmt.numeral(text)
+        return text
+
+
 def persian_digits(text: object, separators: bool = True) -> str:
     """ASCII digits, ``,`` ``.`` and ``%`` → ``۰–۹ ٬ ٫ ٪`` (CLDR ``arabext``); other characters unchanged.
     With ``separators=False`` only the digits 0–9 are mapped (the old ``roadmap.calendar.to_persian_digits``)."""
@@ -173,6 +188,19 @@ class Formatter:
         if isinstance(message, tuple):
             return self.pgettext(*message)
         return self.gettext(message)
+
+    def warning(self, text: str) -> str:
+        """A result warning (:mod:`tradepulse.meta`) in this language: a :class:`~tradepulse.meta.Note`'s
+        template translated, its numbers in this locale's digits; other text, and notes whose template has no
+        translation, stay as they are (English)."""
+        if not self.translates(text):
+            return str(text)
+        return _LocaleFields(self).format(self.gettext(text.template), **text.params)
+
+    def translates(self, text: str) -> bool:
+        """Whether :meth:`warning` shows ``text`` in this language (else it stays English, left to right)."""
+        template = getattr(text, "template", None)
+        return template is not None and self.lang != "en" and self.gettext(template) != template
 
     # ------------------------------------------------------------ numbers
     def _d(self, text: str) -> str:

@@ -14,8 +14,35 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ResultMeta", "attach", "meta_of", "warn", "provenance", "record", "current_collector",
+__all__ = ["Note", "ResultMeta", "attach", "meta_of", "warn", "provenance", "record", "current_collector",
            "use_dataset", "forced_dataset", "collecting"]
+
+
+class Note(str):
+    """A warning sentence that can be translated: the English sentence (the string itself) remembers its
+    message template (a msgid marked with ``N_``, ``str.format`` fields) and the values that fill it, so a
+    Persian page or brief can show it translated (:meth:`tradepulse.i18n.Formatter.warning`).
+
+    >>> n = Note("{n:,} spells censored", n=1230)
+    >>> str(n), n.template, n.params
+    ('1,230 spells censored', '{n:,} spells censored', {'n': 1230})
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> "Note":
+        self = super().__new__(cls, template.format(**params))
+        self.template = template
+        self.params = params
+        return self
+
+    def __reduce__(self):              # pickled (worker processes, snapshots) with its template
+        return (_note, (self.template, self.params))
+
+
+def _note(template: str, params: dict[str, Any]) -> Note:
+    return Note(template, **params)
 
 
 @dataclass

@@ -36,7 +36,8 @@ import pandas as pd
 from tradepulse import reference
 from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
-from tradepulse.meta import ResultMeta, attach, provenance, warn
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, ResultMeta, attach, provenance, warn
 
 BY_CHOICES = ("total", "partner", "partner_group", "product", "product_group", "province")
 EXPORT_KINDS = ("export", "re-export")
@@ -160,9 +161,10 @@ def _mark_one_sided(out: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     for (rep, side), grp in label.dropna().groupby([label.dropna().index.get_level_values("reporter"),
                                                      label.dropna()]):
         years = sorted(int(y) for y in grp.index.get_level_values("year"))
-        missing = "import" if side == "exports only" else "export"
-        meta.warn(f"{rep}: the selection holds no {missing} rows in {_span(years)}, so the balance there is "
-                  f"one-sided ({side}); coverage is not defined")
+        meta.warn(Note(N_("{reporter}: the selection holds no import rows in {years}, so the balance there is "
+                          "one-sided (exports only); coverage is not defined") if side == "exports only" else
+                       N_("{reporter}: the selection holds no export rows in {years}, so the balance there is "
+                          "one-sided (imports only); coverage is not defined"), reporter=rep, years=_span(years)))
     if "reporter" in out.columns:
         idx = pd.MultiIndex.from_arrays([out["year"].astype("int64"), out["reporter"]])
         out["one_sided"] = label.reindex(idx).to_numpy()

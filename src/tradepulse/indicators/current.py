@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tradepulse.errors import NoDataError, UnknownNameError
-from tradepulse.meta import ResultMeta
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, ResultMeta
 
 __all__ = ["CALENDARS", "AnnualDataOnly", "CurrentPeriod", "current_figures", "current_period", "monthly_series",
            "overview", "sh_label"]
@@ -251,13 +252,14 @@ def current_period(flows, reporter: str, *, flow: str = "export", province: str 
     def names(ks):
         return ", ".join(f"{a}-{b:02d}" for a, b in ks[:6]) + (", …" if len(ks) > 6 else "")
     if ytd_miss:
-        meta.warn(f"{reporter}: the year to date misses month(s) {names(ytd_miss)} (absent in {meta.dataset})")
+        meta.warn(Note(N_("{reporter}: the year to date misses month(s) {months} (absent in {dataset})"),
+                       reporter=reporter, months=names(ytd_miss), dataset=meta.dataset))
     if prev_miss and prev_have:
-        meta.warn(f"{reporter}: the same period a year earlier misses month(s) {names(prev_miss)}; the year-on-"
-                  f"year comparison is not like for like")
+        meta.warn(Note(N_("{reporter}: the same period a year earlier misses month(s) {months}; the "
+                          "year-on-year comparison is not like for like"), reporter=reporter, months=names(prev_miss)))
     if roll_miss:
-        meta.warn(f"{reporter}: the 12-month rolling total has {len(roll_have)} of 12 months (missing "
-                  f"{names(roll_miss)})")
+        meta.warn(Note(N_("{reporter}: the 12-month rolling total has {n} of 12 months (missing {months})"),
+                       reporter=reporter, n=len(roll_have), months=names(roll_miss)))
     if rp_miss or roll_miss:   # a rolling total is compared only when both windows are complete
         roll_prev = None
     check = pd.DataFrame()
@@ -266,10 +268,11 @@ def current_period(flows, reporter: str, *, flow: str = "export", province: str 
         bad = check[check["differs"].astype(bool)] if len(check) else check
         if len(bad):
             years = ", ".join(f"{int(r.year)} ({r.ratio:.2f}×)" for r in bad.head(6).itertuples())
-            meta.warn(f"{reporter}: the monthly dataset {meta.dataset} and the annual dataset "
-                      f"{bad['dataset'].iloc[0]} disagree by more than {tolerance:.0%} for {len(bad)} year(s): "
-                      f"{years}{', …' if len(bad) > 6 else ''} (sum of months ÷ annual value; they are separate "
-                      f"submissions)")
+            meta.warn(Note(N_("{reporter}: the monthly dataset {monthly} and the annual dataset {annual} disagree "
+                              "by more than {tolerance:.0%} for {n} year(s): {years} (sum of months ÷ annual value; "
+                              "they are separate submissions)"),
+                           reporter=reporter, monthly=meta.dataset, annual=bad["dataset"].iloc[0], tolerance=tolerance,
+                           n=len(bad), years=years + (", …" if len(bad) > 6 else "")))
     return CurrentPeriod(
         reporter=reporter, flow=flow, calendar=calendar, dataset=meta.dataset, end=end, latest=values[end],
         latest_prev=values.get((y - 1, m)), ytd=ytd or 0.0, ytd_prev=ytd_prev if prev_have else None,

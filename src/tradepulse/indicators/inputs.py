@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tradepulse.errors import NoDataError, UnknownNameError
-from tradepulse.meta import ResultMeta
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, ResultMeta
 from tradepulse.warehouse.datasets import coverage_of_table, level_name
 
 __all__ = ["Needs", "Resolution", "resolve", "coverage", "use_dataset", "forced_dataset", "SOURCE_RANK"]
@@ -262,25 +263,27 @@ def resolve(data, *, reporter=None, years=None, flow=None, needs: Needs = Needs(
     if len(gaps) and (reps is not None or yrs is not None):
         sample = ", ".join(f"{r} {y}" for r, y in gaps[["reporter", "year"]].drop_duplicates().head(6)
                            .itertuples(index=False))
-        meta.warn(f"dataset {name} does not cover {len(gaps)} requested reporter-year-flow cell(s) "
-                  f"({sample}{', …' if len(gaps) > 6 else ''}); other datasets are not added to it")
+        meta.warn(Note(N_("dataset {name} does not cover {n} requested reporter-year-flow cell(s) ({sample}); "
+                          "other datasets are not added to it"),
+                       name=name, n=len(gaps), sample=sample + (", …" if len(gaps) > 6 else "")))
     others = [s[1] for s in scores[1:]]
     if others:
-        meta.warn(f"read from dataset {name}; also in the warehouse for this request: {', '.join(others)} "
-                  f"(never summed; choose one with dataset=/--dataset)")
+        meta.warn(Note(N_("read from dataset {name}; also in the warehouse for this request: {others} (never "
+                          "summed; choose one with dataset=/--dataset)"), name=name, others=", ".join(others)))
     hs_levels = sorted(int(v) for v in g["product_level"].unique() if v > 0)
     if len(hs_levels) > 1:
-        meta.warn(f"dataset {name} mixes HS levels ({', '.join(level_name(v) for v in hs_levels)}); they are "
-                  f"read as distinct products — if the coarse rows are totals of the fine ones, load them as "
-                  f"separate datasets")
+        meta.warn(Note(N_("dataset {name} mixes HS levels ({levels}); they are read as distinct products — if "
+                          "the coarse rows are totals of the fine ones, load them as separate datasets"),
+                       name=name, levels=", ".join(level_name(v) for v in hs_levels)))
     if needs.frequency == "annual" and g["months"].max() > 0:
-        meta.warn(f"annual figures summed from the monthly dataset {name} (complete years only)")
+        meta.warn(Note(N_("annual figures summed from the monthly dataset {name} (complete years only)"), name=name))
     if needs.frequency == "annual":
         part = g[(g["months"] > 0) & (g["months"] < 12)].groupby(["reporter", "year"])["months"].max()
         if len(part):
-            listed = ", ".join(f"{r} {y} ({m} of 12 months)" for (r, y), m in list(part.items())[:6])
-            meta.warn(f"{len(part)} reporter-year(s) of the monthly dataset {name} are incomplete; their annual "
-                      f"figures are sums of the months present: {listed}{', …' if len(part) > 6 else ''}")
+            listed = ", ".join(f"{r} {y} ({m}/12)" for (r, y), m in list(part.items())[:6])
+            meta.warn(Note(N_("{n} reporter-year(s) of the monthly dataset {name} are incomplete; their annual "
+                              "figures are sums of the months present (months of 12): {listed}"),
+                           n=len(part), name=name, listed=listed + (", …" if len(part) > 6 else "")))
     return Resolution(name, load_ids, level, meta, sorted({str(s) for s in g["source"].dropna()}))
 
 

@@ -43,7 +43,8 @@ import pandas as pd
 
 from tradepulse.meta import provenance
 from tradepulse.errors import InputError, NoDataError
-from tradepulse.meta import ResultMeta, attach, meta_of
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, ResultMeta, attach, meta_of
 
 DEFAULT_KEYS = ("reporter", "partner", "product")
 
@@ -155,15 +156,16 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
                                 "unobserved_unit_years": int(obs.size - obs.sum())})
     n_after = int(out["gap_after"].sum())
     if n_after:
-        meta.warn(f"{n_after:,} spells censored at non-reporting years (the reporter has no data in the year "
-                  "after the spell, so its end is not seen)")
+        meta.warn(Note(N_("{n:,} spells censored at non-reporting years (the reporter has no data in the year "
+                          "after the spell, so its end is not seen)"), n=n_after))
     if n_before:
-        kept = "kept, flagged left_censored" if include_left_censored else "excluded as left-censored"
-        meta.warn(f"{n_before:,} spells start right after a non-reporting year; their start is unknown "
-                  f"({kept})")
+        meta.warn(Note(N_("{n:,} spells start right after a non-reporting year; their start is unknown (kept, "
+                          "flagged left_censored)") if include_left_censored else
+                       N_("{n:,} spells start right after a non-reporting year; their start is unknown (excluded "
+                          "as left-censored)"), n=n_before))
     if n_edge_merge:
-        meta.warn(f"{n_edge_merge:,} spells ending within {merge_gaps} year(s) of the panel end are censored "
-                  f"(merge_gaps={merge_gaps}: the gap could still be bridged)")
+        meta.warn(Note(N_("{n:,} spells ending within {gaps} year(s) of the panel end are censored "
+                          "(merge_gaps={gaps}: the gap could still be bridged)"), n=n_edge_merge, gaps=merge_gaps))
     return attach(out, meta)
 
 

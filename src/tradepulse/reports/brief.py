@@ -37,7 +37,7 @@ import pandas as pd
 
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import TradepulseError
-from tradepulse.meta import collecting
+from tradepulse.meta import Note, collecting
 from tradepulse.reports.i18n import RTL, Formatter, N_
 from tradepulse.reports.weeks import JalaliWeek, parse_week, week_of
 
@@ -387,7 +387,7 @@ def _targets_part(brief: Brief, wh, roadmap, fmt: Formatter) -> None:
 def _data_notes(col) -> list[str]:
     """The datasets the brief read and every warning its figures carry (each once)."""
     used = list(dict.fromkeys(m.dataset for m in col.metas if m.dataset))
-    notes = [f"datasets read: {', '.join(used)}"] if used else []
+    notes: list[str] = [Note(N_("datasets read: {names}"), names=", ".join(used))] if used else []
     for m in col.metas:
         for w in m.warnings:
             if w not in notes:

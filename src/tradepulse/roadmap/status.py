@@ -57,7 +57,7 @@ import pandas as pd
 
 from tradepulse.errors import NoDataError
 from tradepulse.i18n import N_
-from tradepulse.meta import ResultMeta, attach, meta_of, record
+from tradepulse.meta import Note, ResultMeta, attach, meta_of, record
 from tradepulse.roadmap import calendar as cal
 from tradepulse.roadmap.metrics import Data, metric_series
 from tradepulse.roadmap.model import Roadmap, Target
@@ -270,8 +270,9 @@ def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = 
     required = ((goal / actual) ** (1.0 / years_left) - 1) if years_left > 0 and goal > 0 and actual > 0 else None
     if current_year is not None and a < D - 1 and a < current_year - recent_lag:
         status, reason = "no-recent-data", f"latest data {a}, deadline {D}"
-        meta.warn(f"target {target.id}: no recent data — latest data {target.calendar} {a}, deadline {D}; "
-                  "not judged from a projection over the missing years")
+        meta.warn(Note(N_("target {target}: no recent data — latest data {calendar} {latest}, deadline {deadline}; "
+                          "not judged from a projection over the missing years"),
+                       target=target.id, calendar=target.calendar, latest=a, deadline=D))
     else:
         sgn = -1.0 if target.better == "lower" else 1.0   # a lower-is-better target is judged on −value
         status, reason = classify(target_value=sgn * goal, actual=sgn * actual, projection=sgn * projection,
