@@ -55,6 +55,10 @@ class Section:
     wide: bool = False              # span the whole page width
     kpis: list[tuple[str, str, str]] = field(default_factory=list)   # (label, value, css class)
     formulas: list[Markup] = field(default_factory=list)               # MathML (:mod:`.formulas`)
+    #: other row sets of the same columns, shown by a switch above the table: (label, rows, total); the
+    #: first switch position is ``variant_label`` with ``rows`` (issue 20: the non-oil potential table)
+    variants: list[tuple[str, list[list[str]], int]] = field(default_factory=list)
+    variant_label: str = ""
 
 
 def fmt_cell(col: str, value: Any, lang: str) -> str:
@@ -62,6 +66,8 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
     with their Solar Hijri year in Persian, statuses translated, floats with 3 decimals below 100."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if isinstance(value, Markup):                   # formatted by the page (targets: per-row units)
+        return value
     fmt = fmt_of(lang)
     if col.endswith("_usd") or col in MONEY:        # one unbreakable line (issue 20: no money on 3 lines)
         return Markup('<span class="money">{0}</span>').format(fmt.usd(value))
