@@ -153,7 +153,7 @@ def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None 
                  "JSON": f"/api/v1/tables/{table}{qs}"}
     notice = data_notice(df, lang)
     return Section(title=title, columns=headers, rows=rows, total=len(df), chart=chart, links=links,
-                   id=sid or (table or title).replace(" ", "-"), note=" ".join(x for x in (note, notice) if x))
+                   id=sid or (table or title).replace(" ", "-"), note=Markup(" ").join(x for x in (note, notice) if x))
 
 
 def data_notice(result, lang: str) -> str:
@@ -166,9 +166,10 @@ def data_notice(result, lang: str) -> str:
         return ""
     _ = fmt_of(lang).gettext
     dataset, warning = _("Dataset"), _("Warning")
-    parts = [f"{dataset}: {meta.dataset}."] if meta.dataset else []
-    parts += [f"{warning}: {w}" for w in meta.warnings]
-    return " ".join(parts)
+    # each English text in its own <bdi>: inside a right-to-left Persian paragraph it keeps its word order
+    parts = [Markup("{0}: <bdi>{1}.</bdi>").format(dataset, meta.dataset)] if meta.dataset else []
+    parts += [Markup("{0}: <bdi>{1}</bdi>").format(warning, w) for w in meta.warnings]
+    return Markup(" ").join(parts)
 
 
 #: Datasets with more rows than this are served from ``/charts/data/<name>.json`` instead of inline.
