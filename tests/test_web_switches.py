@@ -54,7 +54,7 @@ def test_filter_placeholders_are_in_the_page_language(client, lang, partner, pro
 def _bodies(sec: str) -> dict[int, list[str]]:
     """Product codes (linked cells) of each ``tbody.variant-N`` of a section."""
     out = {}
-    for n, body in re.findall(r'<tbody class="variant variant-(\d+)"[^>]*>(.*?)</tbody>', sec, flags=re.S):
+    for n, body in re.findall(r'<tbody class="variant variant-(\d+)"[^>]*>(.*?)</tbody>', sec, flags=re.DOTALL):
         out[int(n)] = [m for m in re.findall(r'<a class="code" href="/products/(\d+)">', body)]
     return out
 
@@ -77,8 +77,8 @@ def test_potential_table_has_a_non_oil_switch(client, lang):
         assert bodies[n] == [r["product"] for r in keep][:15], name
         assert not any(c.startswith(oil) for c in bodies[n])
         total = sum(r["potential"] for r in keep)
-        body = re.search(rf'<tbody class="variant variant-{n}"[^>]*>(.*?)</tbody>', sec, flags=re.S).group(1)
-        first = re.findall(r"<td>(.*?)</td>", body.split("</tr>")[0], flags=re.S)
+        body = re.search(rf'<tbody class="variant variant-{n}"[^>]*>(.*?)</tbody>', sec, flags=re.DOTALL).group(1)
+        first = re.findall(r"<td>(.*?)</td>", body.split("</tr>")[0], flags=re.DOTALL)
         assert fmt.pct(keep[0]["potential"] / total, 1, sign=False) in first
     labels = re.findall(r'<input type="radio" name="switch-potential" value="\d"[^>]*> ([^<]*)</label>', sec)
     assert labels[0] == fmt.gettext("All products")
@@ -97,8 +97,8 @@ def test_target_figures_are_formatted_in_their_units(client, lang):
     fmt = pages.fmt_of(lang)
     sec = _section(client.get("/targets", params={"lang": lang}).text, "targets")
     api = {r["id"]: r for r in client.get("/api/v1/tables/targets").json()["items"]}
-    rows = re.findall(r"<tr>(.*?)</tr>", sec.split("<tbody", 1)[1], flags=re.S)
-    cells = [re.findall(r"<td>(.*?)</td>", r, flags=re.S) for r in rows]
+    rows = re.findall(r"<tr>(.*?)</tr>", sec.split("<tbody", 1)[1], flags=re.DOTALL)
+    cells = [re.findall(r"<td>(.*?)</td>", r, flags=re.DOTALL) for r in rows]
     want = {
         "non-oil-surplus": lambda v: f'<span class="money">{fmt.usd(v)}</span>',    # a balance column
         "first-year-survival": lambda v: fmt.pct(v, 1, sign=False),                  # a share
