@@ -159,3 +159,21 @@ def test_persian_provinces_page(page, shots):
     assert page.get_attribute("html", "dir") == "rtl"
     names = set(page.locator("#table-provinces tbody tr td:nth-child(2)").all_inner_texts())
     assert names == {"تهران"}, names
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_potential_non_oil_switch_in_the_browser(page, shots, lang):
+    """The switch of the products page's potential table (CSS only): all products first (crude oil 2709 on
+    top), one click shows the view without HS 2709/2710/2711 and hides the other row sets."""
+    page.goto(f"/products?lang={lang}")
+    sec = page.locator("#sec-potential")
+    visible = sec.locator("tbody.variant:visible")
+    assert visible.count() == 1
+    assert visible.locator("a.code").first.inner_text().strip() in ("2709", "۲۷۰۹")
+    sec.locator('input[type=radio][value="1"]').check()
+    visible = sec.locator("tbody.variant:visible")
+    assert visible.count() == 1 and "variant-1" in (visible.get_attribute("class") or "")
+    codes = [c.strip() for c in visible.locator("a.code").all_inner_texts()]
+    digits = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
+    assert codes and not any(c.translate(digits).startswith(("2709", "2710", "2711")) for c in codes)
+    sec.screenshot(path=str(shots / f"products-potential-non-oil{'' if lang == 'en' else '-fa'}.png"))

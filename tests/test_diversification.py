@@ -8,7 +8,7 @@ import pytest
 
 from helpers import complete_flows
 from tradepulse import schema
-from tradepulse.errors import NoDataError, UnknownNameError
+from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators.diversification import (
     cdp_concentration, hk_margins, hummels_klenow, indices, market_diversification, product_diversification,
     theil_direct, unctad_concentration, unctad_indices,
@@ -364,12 +364,12 @@ def test_comtrade_market_regions(comtrade_flows):
 
 # ---------------------------------------------------------------- issue 21: reference forms
 def test_hummels_klenow_per_market_geometric_hand():
-    """HK 2005 aggregate (same toy as above): J serves M1 (EM .75, IM 4/6, rest's exports 12−4 = 8) and
+    """Geometric aggregate with weights="reference" (same toy as above): J serves M1 (EM .75, IM 4/6, rest's exports 12−4 = 8) and
     M2 (EM 8/12, IM 2/8, rest 14−2 = 12).  Weights 8/20, 12/20: EM = .75^.4 (2/3)^.6, IM = (2/3)^.4 .25^.6,
     OM = EM·IM = (4/8)^.4 (2/12)^.6.  L serves only M2: EM = 8/(14−8) ... = its per-market margins."""
     df = pd.DataFrame({"reporter": ["J", "K", "K", "K", "J", "L"], "partner": ["M1", "M1", "M1", "M2", "M2", "M2"],
                        "product": ["p", "p", "q", "p", "q", "q"], "value_usd": [4, 6, 2, 4, 2, 8.0], "year": 2000})
-    r = hummels_klenow(df).set_index("reporter")
+    r = hummels_klenow(df, weights="reference").set_index("reporter")
     j = r.loc["J"]
     assert j.extensive_margin == pytest.approx(0.75 ** 0.4 * (2 / 3) ** 0.6, rel=1e-12)
     assert j.intensive_margin == pytest.approx((4 / 6) ** 0.4 * 0.25 ** 0.6, rel=1e-12)
@@ -377,10 +377,44 @@ def test_hummels_klenow_per_market_geometric_hand():
     assert j.overall_share == pytest.approx(j.extensive_margin * j.intensive_margin, rel=1e-12)
     assert (j.n_markets, j.n_markets_unserved) == (2, 0)
     m2 = hummels_klenow(df, by_market=True).set_index(["reporter", "partner"]).loc[("L", "M2")]
+    r = hummels_klenow(df).set_index("reporter")                     # default weights: one market, same
     lrow = r.loc["L"]
     assert (lrow.extensive_margin, lrow.intensive_margin) == pytest.approx((m2.extensive_margin,
                                                                            m2.intensive_margin))
     assert lrow.n_markets == 1 and lrow.n_markets_unserved == 1      # L does not reach M1
+
+
+def _log_mean(a: float, b: float) -> float:
+    return a if a == b else (a - b) / (np.log(a) - np.log(b))
+
+
+def test_hummels_klenow_logmean_weights_hand():
+    """HK 2005 (AER 95(3), section I) aggregate as documented in docs/indicators.md ("Source status"): EM_j = Π_m EM_jm^a_jm,
+    a_jm = L(s_jm, s_km) / Σ_m L(s_jm, s_km), L the logarithmic mean (Sato 1976, Vartia 1976), s_jm = X_jm/X_j,
+    s_km = X_km/X_k over the markets m ≠ j.  Toy of test_hummels_klenow_hand plus K → J 10 (J's own market,
+    excluded from J's s_km).  J: X_J,M1 = 4, X_J,M2 = 2 → s_J = (2/3, 1/3); rest of world k: X_k,M1 = 12 − 4 = 8,
+    X_k,M2 = 14 − 2 = 12 → s_k = (.4, .6).  L(2/3, .4) = (4/15)/ln(5/3) = .52203, L(1/3, .6) = .45368,
+    a = (.53503, .46497); EM = .75^a1 (2/3)^a2 = .71003, IM = (4/6)^a1 (2/8)^a2, OM = (4/8)^a1 (2/12)^a2."""
+    df = pd.DataFrame({"reporter": ["J", "K", "K", "K", "J", "L", "K"],
+                       "partner": ["M1", "M1", "M1", "M2", "M2", "M2", "J"],
+                       "product": ["p", "p", "q", "p", "q", "q", "p"], "value_usd": [4, 6, 2, 4, 2, 8.0, 10],
+                       "year": 2000})
+    l1, l2 = _log_mean(2 / 3, 0.4), _log_mean(1 / 3, 0.6)
+    assert (l1, l2) == pytest.approx((0.52203, 0.45368), abs=5e-6)
+    a1, a2 = l1 / (l1 + l2), l2 / (l1 + l2)
+    j = hummels_klenow(df).set_index("reporter").loc["J"]
+    assert j.extensive_margin == pytest.approx(0.75 ** a1 * (2 / 3) ** a2, rel=1e-12)
+    assert j.extensive_margin == pytest.approx(0.71003, abs=5e-6)
+    assert j.intensive_margin == pytest.approx((4 / 6) ** a1 * 0.25 ** a2, rel=1e-12)
+    assert j.overall_share == pytest.approx((4 / 8) ** a1 * (2 / 12) ** a2, rel=1e-12)
+    assert j.overall_share == pytest.approx(j.extensive_margin * j.intensive_margin, rel=1e-12)
+    # "world" reference keeps J in k: X_k = (12, 14), s_k = (12/26, 14/26)
+    w = hummels_klenow(df, reference="world").set_index("reporter").loc["J"]
+    b1, b2 = _log_mean(2 / 3, 12 / 26), _log_mean(1 / 3, 14 / 26)
+    assert w.extensive_margin == pytest.approx((10 / 12) ** (b1 / (b1 + b2)) * (10 / 14) ** (b2 / (b1 + b2)),
+                                               rel=1e-12)
+    with pytest.raises(InputError, match="weights"):
+        hummels_klenow(df, weights="gdp")
 
 
 def test_unctad_concentration_formula_and_bounds():

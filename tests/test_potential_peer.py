@@ -29,7 +29,7 @@ def test_pandas_peer_agrees_on_demo_world(tmp_path):
         ingest_frame(wh, w.flows, source="demo-synthetic", name="demo_flows")
         ingest_frame(wh, w.macro, source="demo-synthetic", name="demo_macro", target="macro")
         ours = export_potential(wh, bench.FOCUS, year=bench.YEAR, horizon=bench.HORIZON,
-                                growth_window=bench.WINDOW)
+                                growth_window=bench.WINDOW, method="basic")
     info = bench.run_pandas(str(path), str(tmp_path / "peer.parquet"))
     peer = pd.read_parquet(tmp_path / "peer.parquet").set_index(["market", "product"])["potential"]
     mine = ours.set_index(["market", "product"])["potential"]

@@ -28,7 +28,10 @@ def spark_flows(spark):
 def test_potential_on_spark_equals_pandas(spark_flows):
     from tests.test_potential import hand_macro
     from tradepulse.indicators.market_choice import partner_indices
+    import functools
+
     from tradepulse.indicators.potential import export_potential
+    export_potential = functools.partial(export_potential, method="basic")   # the plain form (API default: itc)
 
     spark_t, df = spark_flows
     for kwargs in ({}, {"province": "Tehran", "ease_when_no_trade": 1.0}):

@@ -88,7 +88,7 @@ def run_tradepulse(path: str, out: str) -> dict:
 
     t0 = time.perf_counter()
     with Warehouse(path, read_only=True) as wh:
-        res = export_potential(wh, FOCUS, year=YEAR, horizon=HORIZON, growth_window=WINDOW)
+        res = export_potential(wh, FOCUS, year=YEAR, horizon=HORIZON, growth_window=WINDOW, method="basic")
     secs = time.perf_counter() - t0
     res[["market", "product", "potential"]].to_parquet(out, index=False)
     return {"seconds": secs, "cells": len(res), "potential": float(res["potential"].sum()),

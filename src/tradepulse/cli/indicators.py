@@ -130,6 +130,8 @@ def diversification_cmd(
     by_market: bool = typer.Option(False, "--by-market", help="HK: margins per market."),
     hk_aggregate: str = typer.Option("markets", "--hk-aggregate", help="HK: markets (per importing market, "
                                      "then a weighted geometric mean, as HK 2005) or pooled (all cells)."),
+    hk_weights: str = typer.Option("logmean", "--hk-weights", help="HK markets aggregate weights: logmean "
+                                   "(Sato–Vartia, HK 2005) or reference (the rest of world's export shares)."),
     out: Optional[Path] = _OUT, groups_file: Optional[Path] = _GROUPS_FILE,
     product_groups_file: Optional[Path] = _PGROUPS_FILE, warehouse: Optional[Path] = WarehouseOption,
     dataset: Optional[str] = DatasetOption, as_json: bool = JsonOption,
@@ -167,7 +169,8 @@ def diversification_cmd(
                 df = dv.cdp_export_concentration(wh, reporter=reporter, years=years, level=level, **files)
             else:
                 df = dv.hk_margins(wh, reporter=reporter, years=years, product=product, level=level,
-                                   reference=reference, by_market=by_market, aggregate=hk_aggregate, **files)
+                                   reference=reference, by_market=by_market, aggregate=hk_aggregate,
+                                   weights=hk_weights, **files)
     if as_json:
         typer.echo(json_result(df))
         write_table(df, out)

@@ -201,7 +201,8 @@ def theil_direct(values: np.ndarray) -> float:
 # ---------------------------------------------------------------- Hummels–Klenow
 def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: str = "partner",
                    product: str | None = "product", value: str = "value_usd", year: str | None = "year",
-                   reference: str = "rest", by_market: bool = False, aggregate: str = "markets") -> pd.DataFrame:
+                   reference: str = "rest", by_market: bool = False, aggregate: str = "markets",
+                   weights: str = "logmean") -> pd.DataFrame:
     """Hummels & Klenow (2005) extensive and intensive margins of every exporter (× year).
 
     HK 2005 (AER 95(3), section I, eqs. 1–3) define the margins of exporter j *in one importing market m*
@@ -213,9 +214,13 @@ def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: s
         OM_jm = EM_jm · IM_jm = X_jm / X_km           (j's exports to m relative to k's)
 
     ``by_market=True`` returns these per market.  ``aggregate="markets"`` (default) then combines the
-    markets as HK do, by a weighted geometric mean: ln EM_j = Σ_m w_m ln EM_jm (same for IM, OM, so
-    OM_j = EM_j · IM_j still holds), with w_m = m's share of the reference's exports to the markets j
-    serves (X_km / Σ_m' X_km').  Markets j does not serve (EM_jm = 0) are left out and counted in
+    markets by a weighted geometric mean: ln EM_j = Σ_m a_jm ln EM_jm (same for IM, OM, so
+    OM_j = EM_j · IM_j still holds).  ``weights="logmean"`` (default, the Sato–Vartia form HK 2005 use, as
+    documented in docs/indicators.md: the paper's text could not be consulted here, see there):
+    a_jm = L(s_jm, s_km) / Σ_m' L(s_jm', s_km'), L(a, b) = (a − b)/(ln a − ln b), L(a, a) = a, with
+    s_jm = X_jm / Σ_m X_jm and s_km = X_km / Σ_m X_km j's and the reference's shares of their exports going
+    to m (markets m ≠ j).  ``weights="reference"`` (the earlier tradepulse form): a_jm = X_km / Σ_{m served}
+    X_km.  Markets j does not serve (EM_jm = 0, so L = 0) get no weight and are counted in
     ``n_markets_unserved``.  ``aggregate="pooled"`` keeps the earlier form: cells c = (market, product)
     pooled over all markets, EM_j = Σ_{c∈C_j} X_kc / Σ_{c∈C} X_kc, IM_j = X_j / Σ_{c∈C_j} X_kc.
     With ``product=None`` cells are markets only (pooled).  ``frame`` must be bilateral and hold all
@@ -225,6 +230,7 @@ def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: s
         raise InputError(f"reference must be 'rest' or 'world', not {reference!r}")
     if aggregate not in ("markets", "pooled"):
         raise InputError(f"aggregate must be 'markets' (HK 2005) or 'pooled', not {aggregate!r}")
+    _check_hk_weights(weights)
     if product is None:
         aggregate = "pooled"
     tkey = [year] if year else []
@@ -237,7 +243,24 @@ def hummels_klenow(frame: pd.DataFrame, *, exporter: str = "reporter", market: s
     out = df.groupby([*scope, exporter], observed=True).agg(export_value=(value, "sum"),
                                                              ref_served=("_ref", "sum"),
                                                              n_cells=(value, "size")).reset_index()
-    return _hk_margins(out, tkey, exporter, market, scope, reference, by_market, aggregate)
+    return _hk_margins(out, tkey, exporter, market, scope, reference, by_market, aggregate, weights)
+
+
+HK_WEIGHTS = ("logmean", "reference")
+
+
+def _check_hk_weights(weights: str) -> None:
+    if weights not in HK_WEIGHTS:
+        raise InputError(f"weights must be 'logmean' (HK 2005, Sato–Vartia) or 'reference', not {weights!r}")
+
+
+def _log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Logarithmic mean L(a, b) = (a − b)/(ln a − ln b); L(a, a) = a; L(0, b) = L(a, 0) = 0."""
+    a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (a - b) / (np.log(a) - np.log(b))
+    out = np.where(np.isclose(a, b, rtol=1e-12, atol=0.0), a, out)
+    return np.where((a > 0) & (b > 0), out, 0.0)
 
 
 def _hk_scope(tkey: list[str], market: str, by_market: bool, aggregate: str) -> list[str]:
@@ -246,7 +269,7 @@ def _hk_scope(tkey: list[str], market: str, by_market: bool, aggregate: str) -> 
 
 
 def _hk_margins(out: pd.DataFrame, tkey: list[str], exporter: str, market: str, scope: list[str],
-                reference: str, by_market: bool, aggregate: str) -> pd.DataFrame:
+                reference: str, by_market: bool, aggregate: str, weights: str = "logmean") -> pd.DataFrame:
     """Margins from the served sums per scope × exporter (``export_value`` X_j, ``ref_served`` Σ_{c∈C_j} X_kc,
     ``n_cells``).  The world total per scope Σ_{c∈C} X_wc equals Σ_j X_j over the exporters in scope."""
     value = "export_value"
@@ -264,7 +287,7 @@ def _hk_margins(out: pd.DataFrame, tkey: list[str], exporter: str, market: str, 
             "intensive_margin", "overall_share"]
     if by_market or aggregate == "pooled":
         return out[[*scope, exporter, *cols]]
-    return _hk_geometric(out, wtot, tkey, exporter, market, reference)
+    return _hk_geometric(out, wtot, tkey, exporter, market, reference, weights)
 
 
 def _hk_served_sql(cells, tkey: list[str], exporter: str, cell: list[str], scope: list[str],
@@ -280,12 +303,31 @@ def _hk_served_sql(cells, tkey: list[str], exporter: str, cell: list[str], scope
 
 
 def _hk_geometric(per: pd.DataFrame, wtot: pd.DataFrame, tkey: list[str], exporter: str, market: str,
-                  reference: str) -> pd.DataFrame:
-    """Weighted geometric mean of per-market margins across the markets each exporter serves."""
+                  reference: str, weights: str = "logmean") -> pd.DataFrame:
+    """Weighted geometric mean of per-market margins across the markets each exporter serves (weights: see
+    :func:`hummels_klenow`)."""
+    ukeys = [*tkey, exporter]
+    per = per.copy()
+    # s_jm: j's exports to m over all its exports to other countries (before dropping any market)
+    per["_sj"] = per["export_value"] / per.groupby(ukeys, observed=True)["export_value"].transform("sum")
+    if weights == "logmean":
+        # s_km: the reference's exports to m over its exports to every market m ≠ j (unserved ones included)
+        wt = wtot.groupby(tkey, observed=True)["_W"].sum().rename("_Wall").reset_index() if tkey else None
+        tot = per[ukeys].drop_duplicates()
+        tot = tot.merge(wt, on=tkey, how="left") if tkey else tot.assign(_Wall=float(wtot["_W"].sum()))
+        own = wtot.rename(columns={market: exporter, "_W": "_Wown"})
+        tot = tot.merge(own[[*tkey, exporter, "_Wown"]], on=ukeys, how="left").fillna({"_Wown": 0.0})
+        xj = per.groupby(ukeys, observed=True)["export_value"].sum().rename("_Xj").reset_index()
+        tot = tot.merge(xj, on=ukeys, how="left")
+        tot["_Kall"] = tot["_Wall"] - tot["_Wown"] - (tot["_Xj"] if reference == "rest" else 0.0)
+        per = per.merge(tot[[*ukeys, "_Kall"]], on=ukeys, how="left")
     per = per[(per["extensive_margin"] > 0) & np.isfinite(per["intensive_margin"])
               & (per["reference_value"] > 0)].copy()
-    ukeys = [*tkey, exporter]
-    per["_w"] = per["reference_value"] / per.groupby(ukeys, observed=True)["reference_value"].transform("sum")
+    if weights == "logmean":
+        per["_a"] = _log_mean(per["_sj"].to_numpy(), (per["reference_value"] / per["_Kall"]).to_numpy())
+    else:
+        per["_a"] = per["reference_value"]
+    per["_w"] = per["_a"] / per.groupby(ukeys, observed=True)["_a"].transform("sum")
     for m in ("extensive_margin", "intensive_margin", "overall_share"):
         per["_l" + m] = per["_w"] * np.log(per[m])
     out = per.groupby(ukeys, observed=True, sort=True).agg(
@@ -418,12 +460,13 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
 @provenance
 def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product=None, level: int | None = None,
                reference: str = "rest", by_market: bool = False, use_products: bool = True,
-               aggregate: str = "markets", groups_file: str | None = None,
+               aggregate: str = "markets", weights: str = "logmean", groups_file: str | None = None,
                product_groups_file: str | None = None) -> pd.DataFrame:
     """Hummels–Klenow margins from bilateral FLOWS of all reporters (see :func:`hummels_klenow`).
 
     Cells are (partner, product) (``use_products=False``: partners only, pooled).  ``aggregate``:
-    ``markets`` (HK 2005: per importing market, then a weighted geometric mean) or ``pooled``.
+    ``markets`` (HK 2005: per importing market, then a weighted geometric mean with ``weights``
+    ``logmean`` (Sato–Vartia, default) or ``reference``) or ``pooled``.
     ``reporter`` filters the result (validated first); the reference is always built from every reporter.
     """
     needs = Needs(level=2 if use_products else 0, bilateral=True, what="Hummels–Klenow margins")
@@ -437,6 +480,7 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
         raise InputError(f"reference must be 'rest' or 'world', not {reference!r}")
     if aggregate not in ("markets", "pooled"):
         raise InputError(f"aggregate must be 'markets' (HK 2005) or 'pooled', not {aggregate!r}")
+    _check_hk_weights(weights)
     aggregate = aggregate if use_products else "pooled"
     cell = ["partner"] + (["product"] if use_products else [])
     scope = _hk_scope(["year"], "partner", by_market, aggregate)
@@ -451,7 +495,7 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     if served.empty:
         raise NoDataError("no bilateral rows for Hummels–Klenow margins")
     served["n_cells"] = served["n_cells"].astype("int64")
-    out = _hk_margins(served, ["year"], "reporter", "partner", scope, reference, by_market, aggregate)
+    out = _hk_margins(served, ["year"], "reporter", "partner", scope, reference, by_market, aggregate, weights)
     if reporter is not None:
         reps = [r.upper() for r in sel._split(reporter)]
         out = out[out["reporter"].isin(reps)]

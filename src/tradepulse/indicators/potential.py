@@ -545,7 +545,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
                      ease_when_no_trade: float | str | None = None, missing_macro: str = "error",
                      level: int | None = None, products=None, markets=None,
                      keep_zero: bool = False, average_years: int = 1,
-                     progress: Callable[[str], None] | None = None, method: str = "basic",
+                     progress: Callable[[str], None] | None = None, method: str = "itc",
                      projections: str | None = None, cap: str | None = None,
                      supply_adjustments: Iterable[str] | None = None, mirror: str | None = None
                      ) -> pd.DataFrame:
@@ -564,7 +564,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     ``n`` bilateral years (smooths one-off shipments; growth is still projected from ``year``).
     ``progress`` is called with the name of each of the :data:`STEPS` as it starts (for a progress bar).
 
-    ``method="itc"`` switches on every term of the ITC method as tradepulse implements it (see
+    ``method="itc"`` (default; the CLI, the web and the reports use it too) switches on every term of the ITC
+    method as tradepulse implements it (see
     docs/potential.md, "ITC method, term by term"); each can also be set on its own:
     ``projections`` (``trend`` | ``atlas``: GDP per capita at the Atlas's published growth projections),
     ``access`` (also ``distance``: relative distance only, and ``tariff+distance``), ``tariff_elasticity``
@@ -574,7 +575,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     over its markets, with a tariff table), ``cap`` (``none`` | ``demand``: potential ≤ projected demand), ``mirror``
     (``exporter`` | ``importer`` | ``mean``, see :func:`bilateral_year`) and ``ease_when_no_trade`` (a number
     or ``gravity``: ease predicted from distance, contiguity and common language, fitted on the markets the
-    exporter serves).  ``method="basic"`` (default) keeps the plain form.
+    exporter serves).  ``method="basic"`` keeps the plain four-term product (the hand-checked identities
+    and the benchmark use it).
     """
     from tradepulse.indicators.selection import resolve_partners, resolve_products
 

@@ -44,7 +44,7 @@ def _current_section(ctx: DataContext, p: Params, lang: str) -> Section:
         rows.append([flows.get(r["flow"], r["flow"]), month, fmt.usd(r["latest"]), growth[0], fmt.usd(r["ytd"]),
                      growth[1], fmt.usd(r["rolling12"]), r.get("dataset") or ""])
     warning = _("Warning")
-    note = " ".join(f"{warning}: {w}" for w in fig.get("warnings", []))
+    note = " ".join(f"{warning}: {fmt.warning(w)}" for w in fig.get("warnings", []))
     sec = Section(_("Current period"), columns=cols, rows=rows, total=len(rows), id="current-period", note=note)
     return ignoring(sec, p, lang, "year", "partner", "product")
 

@@ -72,10 +72,49 @@ def build_products(ctx: DataContext, p: Params, lang: str) -> list[Section]:
     out.append(guarded(_("Exports by end use (BEC)"), lang, lambda: frame_section(
         _("Exports by end use (BEC)"), get_table(ctx, "end_use", p), lang, table="end_use", params=p, limit=12,
         sid="end-use", columns=["year", "end_use", "value_usd", "share"])))
-    out.append(guarded(_("Export potential"), lang, lambda: ignoring(frame_section(
-        _("Export potential"), get_table(ctx, "potential", p), lang, table="potential", params=p,
-        sid="potential"), p, lang, "partner", "product")))
+    out.append(guarded(_("Export potential"), lang, lambda: ignoring(_potential(ctx, p, lang), p, lang,
+                                                                      "partner", "product")))
     return out
+
+
+#: The named oil sets (:data:`tradepulse.reference.OIL_SETS`) the export-potential table can leave out;
+#: ``iran_customs`` is offered when the focus country is Iran (its official non-oil definition).
+POTENTIAL_OIL_SETS = ("narrow", "chapter27", "iran_customs")
+
+
+def _oil_label(name: str, lang: str) -> str:
+    """The switch label of "non-oil" by oil set ``name``, naming the HS codes it leaves out."""
+    from tradepulse import reference
+    fmt = fmt_of(lang)
+    _ = fmt.gettext
+    sep = "، " if lang == "fa" else ", "
+    if name == "chapter27":
+        return _("Non-oil (without HS chapter {chapter})").format(chapter=fmt.text("27"))
+    codes = sep.join(fmt.text(c) for c in reference.oil_prefixes(name))
+    if name == "iran_customs":
+        return _("Non-oil, Iran customs definition (without HS {codes})").format(codes=codes)
+    return _("Non-oil (without HS {codes})").format(codes=codes)
+
+
+def _potential(ctx: DataContext, p: Params, lang: str) -> Section:
+    """The export-potential table by product with a switch: all products, or without a named oil set
+    (issue 20: crude oil, refined products and gas rank first).  The non-oil shares of potential are
+    recomputed over the non-oil products (= :func:`by_product` of the non-oil cells)."""
+    from tradepulse import reference
+    _ = fmt_of(lang).gettext
+    df = get_table(ctx, "potential", p)
+    sec = frame_section(_("Export potential"), df, lang, table="potential", params=p, sid="potential")
+    sec.variant_label = _("All products")
+    for name in POTENTIAL_OIL_SETS:
+        if name == "iran_customs" and ctx.focus != "IRN":
+            continue
+        keep = df[~reference.matches_prefixes(df["product"], reference.oil_prefixes(name))].copy()
+        if "potential_share" in keep.columns:
+            total = keep["potential"].sum()
+            keep["potential_share"] = keep["potential"] / total if total > 0 else float("nan")
+        sub = frame_section(_("Export potential"), keep, lang, sid="potential")
+        sec.variants.append((_oil_label(name, lang), sub.rows, len(keep)))
+    return sec
 
 
 _OPP_COLUMNS = ["rank", "product", "product_name", "score", "density", "pci", "cog", "rca", "export_value"]

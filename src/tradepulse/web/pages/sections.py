@@ -55,6 +55,10 @@ class Section:
     wide: bool = False              # span the whole page width
     kpis: list[tuple[str, str, str]] = field(default_factory=list)   # (label, value, css class)
     formulas: list[Markup] = field(default_factory=list)               # MathML (:mod:`.formulas`)
+    #: other row sets of the same columns, shown by a switch above the table: (label, rows, total); the
+    #: first switch position is ``variant_label`` with ``rows`` (issue 20: the non-oil potential table)
+    variants: list[tuple[str, list[list[str]], int]] = field(default_factory=list)
+    variant_label: str = ""
 
 
 def fmt_cell(col: str, value: Any, lang: str) -> str:
@@ -62,6 +66,8 @@ def fmt_cell(col: str, value: Any, lang: str) -> str:
     with their Solar Hijri year in Persian, statuses translated, floats with 3 decimals below 100."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if isinstance(value, Markup):                   # formatted by the page (targets: per-row units)
+        return value
     fmt = fmt_of(lang)
     if col.endswith("_usd") or col in MONEY:        # one unbreakable line (issue 20: no money on 3 lines)
         return Markup('<span class="money">{0}</span>').format(fmt.usd(value))
@@ -147,7 +153,7 @@ def frame_section(title: str, df: pd.DataFrame, lang: str, *, table: str | None 
                  "JSON": f"/api/v1/tables/{table}{qs}"}
     notice = data_notice(df, lang)
     return Section(title=title, columns=headers, rows=rows, total=len(df), chart=chart, links=links,
-                   id=sid or (table or title).replace(" ", "-"), note=" ".join(x for x in (note, notice) if x))
+                   id=sid or (table or title).replace(" ", "-"), note=Markup(" ").join(x for x in (note, notice) if x))
 
 
 def data_notice(result, lang: str) -> str:
@@ -158,11 +164,13 @@ def data_notice(result, lang: str) -> str:
     meta = meta_of(result)
     if not meta.dataset and not meta.warnings:
         return ""
-    _ = fmt_of(lang).gettext
-    dataset, warning = _("Dataset"), _("Warning")
-    parts = [f"{dataset}: {meta.dataset}."] if meta.dataset else []
-    parts += [f"{warning}: {w}" for w in meta.warnings]
-    return " ".join(parts)
+    fmt = fmt_of(lang)
+    dataset, warning = fmt.gettext("Dataset"), fmt.gettext("Warning")
+    # each text in its own <bdi>: inside a right-to-left Persian paragraph an English sentence keeps its word
+    # order; warnings with a translation (tradepulse.meta.Note) read in the page's language
+    parts = [Markup("{0}: <bdi>{1}.</bdi>").format(dataset, meta.dataset)] if meta.dataset else []
+    parts += [Markup("{0}: <bdi>{1}</bdi>").format(warning, fmt.warning(w)) for w in meta.warnings]
+    return Markup(" ").join(parts)
 
 
 #: Datasets with more rows than this are served from ``/charts/data/<name>.json`` instead of inline.

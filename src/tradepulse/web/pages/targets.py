@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from tradepulse.errors import TradepulseError
 from tradepulse.web import charts
@@ -30,11 +31,60 @@ def _targets_section(ctx: DataContext, lang: str, compact: bool = False) -> Sect
         reason_text = require("tradepulse.roadmap.status", "reason_text")
         reasons = {r: reason_text(r, lang) for r in df["reason"].dropna().unique()}
         df = df.assign(reason=df["reason"].map(reasons))
+    if not compact:
+        df = _formatted_figures(ctx, df, lang)
     cols = ["title", "status", "progress"] if compact else TARGET_COLUMNS + ["reason"]
     sec = frame_section(_("Target status"), df, lang, table="targets", limit=8 if compact else 50,
                         columns=cols, sid="targets" if not compact else "targets-glance")
     sec.wide = not compact            # the full status table needs the page width (no clipped progress bars)
     return sec
+
+
+#: Target figures shown in each target's own unit (money, share, count, index) rather than raw numbers.
+FIGURE_COLUMNS = ("baseline_value", "actual", "target_value")
+
+
+def target_figure(value: object, metric: str, options: dict | None, lang: str) -> Markup:
+    """A target's baseline / actual / target value in its unit (:func:`tradepulse.roadmap.axes.value_kind`):
+    money compact and unbreakable (``$1.23 bn``, ``۱٫۲۳ میلیارد دلار``), shares as percentages, counts whole,
+    indices with 3 decimals, other indicator values with 4 significant digits."""
+    import math
+
+    from tradepulse.roadmap.axes import value_kind
+    from tradepulse.web.pages.labels import MONEY_METRICS
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return Markup("")
+    if math.isnan(v):
+        return Markup("")
+    fmt = fmt_of(lang)
+    kind = "money" if metric in MONEY_METRICS else value_kind(metric, options)
+    if kind == "money":
+        return Markup('<span class="money">{0}</span>').format(fmt.usd(v))
+    if kind == "share":
+        text = fmt.pct(v, 2 if metric == "market_share" else 1, sign=False)
+    elif kind == "count":
+        text = fmt.num(v, 0)
+    elif kind == "index":
+        text = fmt.num(v, 3)
+    else:
+        text = fmt.numeral(f"{v:,.4g}") if abs(v) < 1e6 else fmt.num(v, 0)
+    return Markup("{0}").format(text)      # a Markup cell: not re-read as money by the column name
+
+
+def _formatted_figures(ctx: DataContext, df, lang: str):
+    """``df`` with :data:`FIGURE_COLUMNS` as formatted cells (by each row's target metric)."""
+    if "id" not in df.columns:
+        return df
+    from tradepulse.web.data import target_statuses
+    units = {st.target.id: (st.target.metric, st.target.options) for st in target_statuses(ctx)}
+    out = df.copy()
+    for col in FIGURE_COLUMNS:
+        if col in out.columns:
+            out[col] = [target_figure(v, *units.get(i, (m, None)), lang)
+                        for i, m, v in zip(out["id"], out.get("metric", out["id"]), out[col])]
+    return out
 
 
 def _metric_key(target) -> str:
