@@ -51,8 +51,9 @@ class SparkWarehouse(Warehouse):
             path = default_warehouse_path()
         self.path = path if is_url(path) else Path(path)
         self.read_only = True
+        local = None if is_url(path) else read_manifest(self.path)   # a wrong path fails before Spark starts
         self._session = session or _session(master)
-        self.manifest = read_manifest(self.path, self._session)
+        self.manifest = local or read_manifest(self.path, self._session)
         self._views = _register(self._session, self.path, self.manifest)
         self._ibis = _backend(self._session)
         self._raw = _catalogue(self.path, self.manifest, self._session)
@@ -202,10 +203,9 @@ def use_engine(engine: str | None, *, master: str | None = None):
     if name == "duckdb":
         yield
         return
-    try:
-        import pyspark  # noqa: F401  (installed?)
-    except ImportError:
-        raise TradepulseError("--engine spark needs PySpark: install tradepulse[spark] (and Java 17)") from None
+    import importlib.util
+    if importlib.util.find_spec("pyspark") is None:
+        raise TradepulseError("--engine spark needs PySpark: install tradepulse[spark] (and Java 17)")
     saved = (_wh._READER, _state["master"])
     _wh._READER, _state["master"] = SparkWarehouse, master
     try:
