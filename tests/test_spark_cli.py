@@ -156,7 +156,7 @@ JSON_CASES = {
 @pytest.mark.spark
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(JSON_CASES))
-def test_json_verbs_equal_on_duckdb_and_spark(stores, case):
+def test_json_verbs_equal_on_duckdb_and_spark(stores, case, spark):
     wh, ds = stores
     roadmap = ds.parent / "roadmap.toml"
     roadmap.write_text(ROADMAP, encoding="utf-8")
@@ -183,7 +183,7 @@ OUT_CASES = {
 @pytest.mark.spark
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(OUT_CASES))
-def test_out_verbs_equal_on_duckdb_and_spark(stores, case, tmp_path):
+def test_out_verbs_equal_on_duckdb_and_spark(stores, case, tmp_path, spark):
     wh, ds = stores
     got = []
     for store, spark in ((wh, False), (ds, True)):
@@ -202,7 +202,7 @@ WEB_TABLES = ["trade", "partners", "diversification", "end_use"]
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_dashboard_api_equal_on_duckdb_and_spark(stores, tmp_path):
+def test_dashboard_api_equal_on_duckdb_and_spark(stores, tmp_path, spark):
     """`serve --engine spark` opens the dataset through the same switch as the CLI: the JSON API's tables for
     ZAF equal the DuckDB dashboard's (numbers to 1e-9 relative)."""
     import contextlib
@@ -227,7 +227,7 @@ def test_dashboard_api_equal_on_duckdb_and_spark(stores, tmp_path):
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_brief_identical_on_duckdb_and_spark(stores, tmp_path):
+def test_brief_identical_on_duckdb_and_spark(stores, tmp_path, spark):
     """`tradepulse brief` (HTML) for ZAF on a fixed day: byte for byte the same document on both engines."""
     wh, ds = stores
     html = []
