@@ -65,7 +65,7 @@ deadline = { year = 2025 }
 @pytest.fixture(scope="module")
 def stores(shared_data, tmp_path_factory):
     """(DuckDB warehouse path, exported Parquet dataset directory)."""
-    from test_current import _rows, COLS
+    from test_current import COLS, _rows
     from test_firms import ROWS, as_firm_flows
     from test_mirror import _frame as mirror_frame
 
@@ -186,9 +186,9 @@ OUT_CASES = {
 def test_out_verbs_equal_on_duckdb_and_spark(stores, case, tmp_path, spark):
     wh, ds = stores
     got = []
-    for store, spark in ((wh, False), (ds, True)):
-        out = tmp_path / f"{case}-{'spark' if spark else 'duckdb'}.parquet"
-        _run([*OUT_CASES[case], "--out", str(out)], store, spark)
+    for store, on_spark in ((wh, False), (ds, True)):
+        out = tmp_path / f"{case}-{'spark' if on_spark else 'duckdb'}.parquet"
+        _run([*OUT_CASES[case], "--out", str(out)], store, on_spark)
         got.append(pd.read_parquet(out))
     assert len(got[0]) > 0
     if case == "survival":   # the hand-computed cohorts (tests/test_survival.py)
@@ -214,11 +214,11 @@ def test_dashboard_api_equal_on_duckdb_and_spark(stores, tmp_path, spark):
 
     wh, ds = stores
     got = {}
-    for store, spark in ((wh, False), (ds, True)):
-        with use_engine("spark") if spark else contextlib.nullcontext():
+    for store, on_spark in ((wh, False), (ds, True)):
+        with use_engine("spark") if on_spark else contextlib.nullcontext():
             app_ = create_app(store, f"sqlite:///{tmp_path / 'groups.sqlite'}", focus="ZAF")
             with TestClient(app_, base_url="http://127.0.0.1") as c:
-                got[spark] = {n: c.get(f"/api/v1/tables/{n}") for n in WEB_TABLES}
+                got[on_spark] = {n: c.get(f"/api/v1/tables/{n}") for n in WEB_TABLES}
     for n in WEB_TABLES:
         a, b = got[False][n], got[True][n]
         assert a.status_code == 200 and b.status_code == 200, (n, a.text[:300], b.text[:300])
@@ -231,10 +231,10 @@ def test_brief_identical_on_duckdb_and_spark(stores, tmp_path, spark):
     """`tradepulse brief` (HTML) for ZAF on a fixed day: byte for byte the same document on both engines."""
     wh, ds = stores
     html = []
-    for store, spark in ((wh, False), (ds, True)):
-        out = tmp_path / f"brief-{spark}.html"
+    for store, on_spark in ((wh, False), (ds, True)):
+        out = tmp_path / f"brief-{on_spark}.html"
         _run(["brief", "--out", str(out), "--reporter", "ZAF", "--date", "2022-06-01", "--db",
-              str(tmp_path / "groups.sqlite")], store, spark)
+              str(tmp_path / "groups.sqlite")], store, on_spark)
         html.append(out.read_text(encoding="utf-8"))
     assert "South Africa" in html[0]
     assert html[0] == html[1]

@@ -4,8 +4,6 @@ partitioned Parquet dataset (``--to parquet-dataset DIR``) that ``--engine spark
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
-
 import typer
 
 from tradepulse.cli.common import WarehouseOption, console, friendly_errors
@@ -19,19 +17,19 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @friendly_errors
     def export(
-        out: Optional[Path] = typer.Argument(None, help="Output file (default: TABLE.FORMAT here), or the "
+        out: Path | None = typer.Argument(None, help="Output file (default: TABLE.FORMAT here), or the "
                                              "directory for --to parquet-dataset."),
         to: str = typer.Option("file", "--to", help="file (one table) or parquet-dataset (every table: flows "
                                "hive-partitioned by year and reporter, small tables one file each, "
                                "manifest.json)."),
-        fmt: Optional[str] = typer.Option(None, "--format", "-f", help="csv | parquet | xlsx (default: extension)."),
+        fmt: str | None = typer.Option(None, "--format", "-f", help="csv | parquet | xlsx (default: extension)."),
         table: str = typer.Option("flows", "--table", "-t", help="flows | firm_flows | services | macro | "
                                   "quarantine | loads"),
-        where: List[str] = typer.Option([], "--where", help="Filter COLUMN=VALUE (repeatable; VALUE may be "
+        where: list[str] = typer.Option([], "--where", help="Filter COLUMN=VALUE (repeatable; VALUE may be "
                                         "a comma list, e.g. reporter=IRN,TUR)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="parquet-dataset: replace an earlier export "
                                        "in DIR."),
-        warehouse: Optional[Path] = WarehouseOption,
+        warehouse: Path | None = WarehouseOption,
     ) -> None:
         """Export a warehouse table (optionally filtered) to CSV, Parquet or Excel, or the whole warehouse to a
         partitioned Parquet dataset for `--engine spark`."""
@@ -65,7 +63,6 @@ def register(app: typer.Typer) -> None:
                 raise TradepulseError(f"--where {w!r} must look like COLUMN=VALUE")
             col, val = w.split("=", 1)
             filters[col.strip()] = [v.strip() for v in val.split(",")]
-        with Warehouse(warehouse, read_only=True) as wh:
-            with console.status(f"exporting {table}"):
-                n = wh.export(out, table=table, fmt=fmt, where=filters)
+        with Warehouse(warehouse, read_only=True) as wh, console.status(f"exporting {table}"):
+            n = wh.export(out, table=table, fmt=fmt, where=filters)
         console.print(f"[green]wrote[/] {n:,} rows of {table} to {out}", highlight=False)

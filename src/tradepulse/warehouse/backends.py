@@ -33,9 +33,11 @@ def spark_session(master: str = DEFAULT_MASTER, app_name: str = "tradepulse", **
 
     from pyspark.sql import SparkSession
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)   # executors run this interpreter (local mode)
+    if master.startswith("local"):   # local Python workers run this interpreter (a cluster sets its own)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")   # no progress bars under the CLI's tables
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.ansi.enabled", "false")
                # managed tables would otherwise land in ./spark-warehouse of the current directory

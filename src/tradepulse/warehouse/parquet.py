@@ -26,6 +26,8 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
+
 from tradepulse.errors import TradepulseError
 from tradepulse.warehouse import VIEW_VERSION, Warehouse
 
@@ -76,14 +78,17 @@ def export_dataset(warehouse: Warehouse, out: str | Path, *, overwrite: bool = F
         names = ["flows"] + [n for n in present if n not in _INTERNAL and n not in ("flows", "coverage")]
         tables: dict[str, dict] = {}
         for name in names:
-            tables[name] = _write_table(con, name, out)
+            try:
+                tables[name] = _write_table(con, name, out)
+            except duckdb.Error as exc:   # disk full, permissions: one line, not a traceback
+                raise TradepulseError(f"exporting {name} to {out} failed: {str(exc).splitlines()[0]}") from None
         cov = warehouse.coverage()                     # complete: loads without recorded coverage included
         cov.to_parquet(out / "coverage.parquet", index=False)
-        tables["coverage"] = {"path": "coverage.parquet", "partition_by": [], "rows": int(len(cov)),
+        tables["coverage"] = {"path": "coverage.parquet", "partition_by": [], "rows": len(cov),
                               "columns": {c: str(t) for c, t in cov.dtypes.items()}}
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "tradepulse_version": __version__,
-            "exported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "exported_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "source": str(warehouse.path), "version": warehouse_version(con),
             "tables": tables,
             "datasets": json.loads(warehouse.datasets().to_json(orient="records")),
@@ -105,9 +110,19 @@ def _write_table(con, name: str, out: Path) -> dict:
                             + f" FROM {_q(name)}").fetchone()
         keys = [k for k, z in zip(keys, nulls) if not z]   # a NULL would become a 'NULL' directory name
     if keys and n:
-        order = ", ".join(_q(k) for k in keys)
-        con.execute(f"COPY (SELECT * FROM {_q(name)}) TO {_lit(out / name)} (FORMAT PARQUET, "
-                    f"PARTITION_BY ({order}), WRITE_PARTITION_COLUMNS true, COMPRESSION zstd)")
+        if keys[0] == "year":   # one year at a time: DuckDB buffers one open file per partition it writes
+            years = [r[0] for r in con.execute(f"SELECT DISTINCT year FROM {_q(name)} ORDER BY 1").fetchall()]
+            for y in years:
+                target = out / name / f"year={int(y)}"
+                target.mkdir(parents=True, exist_ok=True)
+                rest = f"PARTITION_BY ({', '.join(_q(k) for k in keys[1:])}), " if keys[1:] else ""
+                con.execute(f"COPY (SELECT * FROM {_q(name)} WHERE year = {int(y)}) TO "
+                            f"{_lit(target if rest else target / 'data_0.parquet')} (FORMAT PARQUET, {rest}"
+                            + ("WRITE_PARTITION_COLUMNS true, " if rest else "") + "COMPRESSION zstd)")
+        else:
+            con.execute(f"COPY (SELECT * FROM {_q(name)}) TO {_lit(out / name)} (FORMAT PARQUET, "
+                        f"PARTITION_BY ({', '.join(_q(k) for k in keys)}), WRITE_PARTITION_COLUMNS true, "
+                        "COMPRESSION zstd)")
         return {"path": name, "partition_by": keys, "rows": n, "columns": columns}
     con.execute(f"COPY (SELECT * FROM {_q(name)}) TO {_lit(out / (name + '.parquet'))} "
                 "(FORMAT PARQUET, COMPRESSION zstd)")
