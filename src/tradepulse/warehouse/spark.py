@@ -78,7 +78,21 @@ class SparkWarehouse(Warehouse):
         return self._raw.execute("SELECT * FROM coverage").df()
 
     def info(self) -> dict:
-        out = super().info()
+        """As :meth:`Warehouse.info`; for a storage URL the flows figures come from Spark (the catalogue holds
+        only the small tables there)."""
+        if not is_url(self.path):
+            out = super().info()
+        else:
+            from pyspark.sql import functions as F
+
+            big = {n for n, spec in self.manifest["tables"].items() if spec["partition_by"]}
+            saved = {n: self.manifest["tables"][n]["rows"] for n in big}
+            out = super().info()   # the big tables are empty schemas in the catalogue: fix their figures
+            out["tables"].update({n: int(v) for n, v in saved.items() if n in out["tables"]})
+            f = self.dataframe("flows")
+            out["flow_years"] = sorted(int(r[0]) for r in f.select("year").distinct().collect() if r[0] is not None)
+            out["reporters"] = int(f.select(F.countDistinct("reporter")).collect()[0][0])
+            out["sources"] = {r[0]: int(r[1]) for r in f.groupBy("source").count().orderBy("source").collect()}
         out["engine"] = "spark"
         out["master"] = self._session.sparkContext.master
         out["exported_from"] = self.manifest.get("source")
