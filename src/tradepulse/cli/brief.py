@@ -7,10 +7,11 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, friendly_errors
+from tradepulse.cli.common import WarehouseOption, console, engine_options, friendly_errors
 
 
 @friendly_errors
+@engine_options
 def brief(out: Path = typer.Option(..., "--out", "-o", help="Output file: .pdf (WeasyPrint) or .html."),
           week: Optional[str] = typer.Option(None, "--week", help="Jalali week, e.g. 1405-W35 (weeks run "
                                              "Saturday–Friday; week 1 contains 1 Farvardin)."),

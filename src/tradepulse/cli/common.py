@@ -15,8 +15,41 @@ from tradepulse.errors import TradepulseError
 console = Console()
 err_console = Console(stderr=True)
 
-WarehouseOption = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file "
-                               "(default: $TRADEPULSE_WAREHOUSE or ~/.tradepulse/warehouse.duckdb).")
+WarehouseOption = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file, or with --engine spark a "
+                               "Parquet dataset directory or URL (default: $TRADEPULSE_WAREHOUSE or "
+                               "~/.tradepulse/warehouse.duckdb).")
+EngineOption = typer.Option(None, "--engine", envvar="TRADEPULSE_ENGINE", show_default=False,
+                            help="duckdb (default) or spark: read a Parquet dataset written by `tradepulse export "
+                            "--to parquet-dataset` on Spark.")
+MasterOption = typer.Option(None, "--master", envvar="TRADEPULSE_SPARK_MASTER", show_default=False,
+                            help="Spark master URL for --engine spark: local[2] (default), spark://host:7077, "
+                            "yarn, k8s://….")
+
+
+def engine_options(func):
+    """Add ``--engine`` and ``--master`` to a reading command: while it runs, ``Warehouse(path, read_only=True)``
+    opens ``path`` with that engine (:func:`tradepulse.warehouse.spark.use_engine`).  Place it under
+    :func:`friendly_errors`, so a bad engine or dataset exits with one line."""
+    import inspect
+
+    sig = inspect.signature(func)
+    extra = [inspect.Parameter("engine", inspect.Parameter.KEYWORD_ONLY, default=EngineOption,
+                               annotation=Optional[str]),
+             inspect.Parameter("master", inspect.Parameter.KEYWORD_ONLY, default=MasterOption,
+                               annotation=Optional[str])]
+
+    @functools.wraps(func)
+    def wrapper(*args, engine: Optional[str] = None, master: Optional[str] = None, **kwargs):
+        if engine in (None, "", "duckdb"):
+            return func(*args, **kwargs)
+        from tradepulse.warehouse.spark import use_engine
+        with use_engine(engine, master=master):
+            return func(*args, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])
+    wrapper.__annotations__ = {**getattr(func, "__annotations__", {}), "engine": Optional[str],
+                               "master": Optional[str]}
+    return wrapper
 
 
 def friendly_errors(func):

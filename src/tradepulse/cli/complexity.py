@@ -10,6 +10,7 @@ import typer
 from tradepulse.cli.common import (
     WarehouseOption,
     console,
+    engine_options,
     friendly_errors,
     print_warnings,
     write_table,
@@ -97,6 +98,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("complexity")
     @friendly_errors
+    @engine_options
     def complexity_cmd(
         input_path: Optional[Path] = _INPUT,
         exporter: str = _EXPORTER, product: str = _PRODUCT, value: str = _VALUE, year: Optional[str] = _YEAR,
@@ -150,6 +152,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("proximity")
     @friendly_errors
+    @engine_options
     def proximity_cmd(
         input_path: Optional[Path] = _INPUT,
         exporter: str = _EXPORTER, product: str = _PRODUCT, value: str = _VALUE, year: Optional[str] = _YEAR,
@@ -181,6 +184,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("opportunities")
     @friendly_errors
+    @engine_options
     def opportunities_cmd(
         input_path: Optional[Path] = _INPUT,
         country: Optional[str] = typer.Option(None, "--country", help="Exporter (default $TRADEPULSE_FOCUS or IRN)."),

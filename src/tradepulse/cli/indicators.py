@@ -14,8 +14,8 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import (DatasetOption, JsonOption, WarehouseOption, cell_format, console, friendly_errors,
-                                   json_result, print_table, write_table)
+from tradepulse.cli.common import (DatasetOption, JsonOption, WarehouseOption, cell_format, console, engine_options,
+                                   friendly_errors, json_result, print_table, write_table)
 from tradepulse.config import DEFAULT_FOCUS
 
 
@@ -80,6 +80,7 @@ def _paths(p: Optional[Path]) -> Optional[str]:
 
 @indicators_app.command("balance")
 @friendly_errors
+@engine_options
 def balance_cmd(
     reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
     province: Optional[str] = _PROVINCE, years: Optional[str] = _YEARS,
@@ -114,6 +115,7 @@ def balance_cmd(
 
 @indicators_app.command("diversification")
 @friendly_errors
+@engine_options
 def diversification_cmd(
     reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
     province: Optional[str] = _PROVINCE, years: Optional[str] = _YEARS,
@@ -194,6 +196,7 @@ def diversification_cmd(
 
 @indicators_app.command("technology")
 @friendly_errors
+@engine_options
 def technology_cmd(
     reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
     province: Optional[str] = _PROVINCE, years: Optional[str] = _YEARS,
@@ -263,6 +266,7 @@ _fmt_firms = cell_format({**dict.fromkeys(FIRM_MONEY, 2), "mean_exports": 3, "me
 
 @indicators_app.command("firms")
 @friendly_errors
+@engine_options
 def firms_cmd(
     view: str = typer.Argument("profile", help="profile, dynamics, cohorts or top."),
     reporter: str = typer.Option(DEFAULT_FOCUS, "--reporter", "-r", help="Reporter ISO3 code (one: firm ids "

@@ -11,6 +11,7 @@ from tradepulse.cli.common import (
     JsonOption,
     WarehouseOption,
     console,
+    engine_options,
     friendly_errors,
     print_meta,
 )
@@ -21,6 +22,7 @@ def register(indicators_app: typer.Typer) -> None:
 
     @indicators_app.command("current")
     @friendly_errors
+    @engine_options
     def current_cmd(
         reporter: str = typer.Option("IRN", "--reporter", "-r", help="Reporter ISO3."),
         flow: str = typer.Option("export", "--flow", help="export or import."),

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import DatasetOption, WarehouseOption, friendly_errors, print_table, write_table
+from tradepulse.cli.common import (DatasetOption, WarehouseOption, engine_options, friendly_errors, print_table,
+                                   write_table)
 
 
 def register(indicators_app: typer.Typer) -> None:
@@ -15,6 +16,7 @@ def register(indicators_app: typer.Typer) -> None:
 
     @indicators_app.command("survival")
     @friendly_errors
+    @engine_options
     def survival_cmd(
         reporter: str = typer.Option("IRN", "--reporter", "-r", help="Exporter ISO3."),
         partner: Optional[str] = typer.Option(None, help="Partner group or ISO3 code(s)."),

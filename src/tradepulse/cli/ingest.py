@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, err_console, friendly_errors
+from tradepulse.cli.common import WarehouseOption, console, engine_options, err_console, friendly_errors
 
 FORMAT_HELP = "baci | comtrade | customs | generic | services | macro"
 TARGET_HELP = ("Table to load into, for --format customs or generic: flows (default; customs rows summed over "
@@ -84,7 +84,13 @@ def _parse_years(text: str | None) -> list[int] | None:
 
 def _progress_bar(quiet: bool):
     """The ingest's progress bar on stderr (spinner, step, bar, elapsed time); off for --json or no terminal."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
     return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(),
                     console=err_console, transient=True, disable=quiet or not err_console.is_terminal)
 
@@ -229,6 +235,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @friendly_errors
+    @engine_options
     def info(
         warehouse: Optional[Path] = WarehouseOption,
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
@@ -277,31 +284,3 @@ def register(app: typer.Typer) -> None:
         q = data["quarantine"]
         console.print(f"quarantine: {q['rows']:,} rows" + "".join(
             f"\n  {n:,} × {r}" for r, n in list(q["by_reason"].items())[:10]))
-
-    @app.command()
-    @friendly_errors
-    def export(
-        out: Optional[Path] = typer.Argument(None, help="Output file (default: TABLE.FORMAT here)."),
-        fmt: Optional[str] = typer.Option(None, "--format", "-f", help="csv | parquet | xlsx (default: extension)."),
-        table: str = typer.Option("flows", "--table", "-t", help="flows | firm_flows | services | macro | "
-                                  "quarantine | loads"),
-        where: List[str] = typer.Option([], "--where", help="Filter COLUMN=VALUE (repeatable; VALUE may be "
-                                        "a comma list, e.g. reporter=IRN,TUR)."),
-        warehouse: Optional[Path] = WarehouseOption,
-    ) -> None:
-        """Export a warehouse table (optionally filtered) to CSV, Parquet or Excel."""
-        from tradepulse.errors import TradepulseError
-        from tradepulse.warehouse import Warehouse
-
-        if out is None:
-            out = Path(f"{table}.{(fmt or 'csv').lower()}")
-        filters: dict = {}
-        for w in where:
-            if "=" not in w:
-                raise TradepulseError(f"--where {w!r} must look like COLUMN=VALUE")
-            col, val = w.split("=", 1)
-            filters[col.strip()] = [v.strip() for v in val.split(",")]
-        with Warehouse(warehouse, read_only=True) as wh:
-            with console.status(f"exporting {table}"):
-                n = wh.export(out, table=table, fmt=fmt, where=filters)
-        console.print(f"[green]wrote[/] {n:,} rows of {table} to {out}", highlight=False)

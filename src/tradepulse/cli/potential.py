@@ -16,7 +16,8 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, cell_format, console, friendly_errors, print_table, write_table
+from tradepulse.cli.common import (WarehouseOption, cell_format, console, engine_options, friendly_errors,
+                                   print_table, write_table)
 from tradepulse.config import DEFAULT_FOCUS
 
 MONEY = ("potential", "current_value", "realised", "unrealised", "market_imports", "demand", "exports",
@@ -78,6 +79,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("potential")
     @friendly_errors
+    @engine_options
     def potential(
         exporter: str = typer.Option(DEFAULT_FOCUS, "--exporter", "-e", help="Exporter ISO3 code."),
         province: Optional[str] = typer.Option(None, "--province", help="A province of the exporter "

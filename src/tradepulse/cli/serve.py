@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import console, friendly_errors
+from tradepulse.cli.common import console, engine_options, friendly_errors
 
 
 def _seed_demo_groups(warehouse: Path, url: str) -> None:
@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @friendly_errors
+    @engine_options
     def serve(
         host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (127.0.0.1 = this machine only)."),
         port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),

@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from tradepulse.cli.common import (WarehouseOption, console, friendly_errors, json_result, print_meta,
-                                   write_table)
+from tradepulse.cli.common import (WarehouseOption, console, engine_options, friendly_errors, json_result,
+                                   print_meta, write_table)
 
 targets_app = typer.Typer(help="Roadmap targets (Solar Hijri years), import substitution, mirror statistics.",
                           no_args_is_help=True)
@@ -99,6 +99,7 @@ def _as_of(text: Optional[str]):
 
 @targets_app.command("status")
 @friendly_errors
+@engine_options
 def status_cmd(
     roadmap: Optional[Path] = RoadmapOption,
     country: str | None = CountryOption,
@@ -191,6 +192,7 @@ def status_cmd(
 
 @targets_app.command("show")
 @friendly_errors
+@engine_options
 def show_cmd(
     target_id: str = typer.Argument(..., help="Target id (see `tradepulse targets list`)."),
     roadmap: Optional[Path] = RoadmapOption,
@@ -286,6 +288,7 @@ def list_cmd(roadmap: Path | None = RoadmapOption, country: str | None = Country
 
 @targets_app.command("substitution")
 @friendly_errors
+@engine_options
 def substitution_cmd(
     lines: Optional[Path] = typer.Option(None, "--lines", help="Substituted/banned HS lines (.toml/.csv); default: "
                                          "the substitution_file of the reporter's roadmap."),
@@ -373,6 +376,7 @@ def production_add_cmd(
 
 @targets_app.command("mirror")
 @friendly_errors
+@engine_options
 def mirror_cmd(
     reporter: str = typer.Option("IRN", "--reporter", help="Reporter ISO3."),
     products: Optional[str] = typer.Option("handicrafts", "--products", help="Comma-separated product groups or "

@@ -111,7 +111,7 @@ def build_spells(flows: pd.DataFrame, *, keys: tuple[str, ...] | list[str] = DEF
         if values.dtype.kind in "iu" and len(values) and values.min() >= 0 and values.max() < 2**20:
             c, u = values.astype(np.int64), np.arange(int(values.max()) + 1)   # small non-negative ints: as is
         else:
-            c, u = pd.factorize(values, sort=False)
+            c, u = pd.factorize(values, sort=True)   # sorted: one output order whatever the engine
         code = code * np.int64(len(u)) + c.astype(np.int64)
         uniques.append(np.asarray(u))
     yrs = active[year].to_numpy().astype(np.int64)
@@ -325,7 +325,7 @@ def kaplan_meier(spells: pd.DataFrame, *, by: str | list[str] | None = None, alp
         raise NoDataError("no spells to estimate survival from (all left-censored or below the threshold?)")
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
     if by:
-        codes, labels = pd.MultiIndex.from_frame(spells[by]).factorize()
+        codes, labels = pd.MultiIndex.from_frame(spells[by]).factorize(sort=True)   # groups in key order
     else:
         codes, labels = np.zeros(len(spells), dtype=np.int64), None
     table = _km_tables(spells[duration].to_numpy(), spells[event].to_numpy(), codes, alpha)

@@ -70,6 +70,10 @@ BACI_DECODED = (
     "JOIN baci_countries p ON p.load_no = b.load_no AND p.number = b.partner")
 
 
+#: The class ``Warehouse(path, read_only=True)`` opens instead of a DuckDB file while an engine is in use
+#: (set only by :func:`tradepulse.warehouse.spark.use_engine`, i.e. ``--engine spark``); None = DuckDB.
+_READER: type | None = None
+
 #: Version of the ``flows`` view definitions (bump when :func:`flows_view_sql` changes).
 VIEW_VERSION = "tradepulse flows view 1: flow_rows + slim BACI"
 
@@ -98,7 +102,15 @@ class Warehouse:
     ``read_only=True`` lets several readers (web server, reports) share one file.  The DuckDB connection is
     opened at once (``raw``); the Ibis backend wrapping it (``con``) is created on first use, with the
     session settings Ibis applies (time zone UTC, no Python replacement scans) set from the start.
+    Inside :func:`tradepulse.warehouse.spark.use_engine` (``--engine spark``) a read-only open returns a
+    :class:`~tradepulse.warehouse.spark.SparkWarehouse` over a Parquet dataset instead, so every reader
+    follows the engine without an argument of its own; writers always get DuckDB.
     """
+
+    def __new__(cls, path: str | Path | None = None, *, read_only: bool = False, **_kw):
+        if cls is Warehouse and read_only and _READER is not None:
+            return object.__new__(_READER)   # Python then runs _READER.__init__(path, read_only=True)
+        return object.__new__(cls)
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False):
         self.path = Path(path) if path is not None else default_warehouse_path()
