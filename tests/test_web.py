@@ -402,7 +402,8 @@ def test_missing_module_gives_not_available_section(site, monkeypatch):
             raise data.Unavailable(module)
         return real(module, attr)
     monkeypatch.setattr(data, "require", fake)
-    with TestClient(create_app(site[0], site[1], "k")) as c:
+    # threads: the patch lives in this process (worker processes would import the real module)
+    with TestClient(create_app(site[0], site[1], "k", processes=False)) as c:
         html = c.get("/products").text
         assert "Not available yet" in html and "tradepulse.indicators.complexity" in html
         assert 'id="sec-products"' in html                      # the other sections still render
@@ -475,7 +476,7 @@ def test_large_chart_data_is_served_by_url(site, monkeypatch):
     from tradepulse.web.app import create_app
     from tradepulse.web.pages import sections
     monkeypatch.setattr(sections, "INLINE_ROWS", 10)
-    with TestClient(create_app(site[0], site[1], "k")) as c:
+    with TestClient(create_app(site[0], site[1], "k", processes=False)) as c:    # the patch is in this process
         html = c.get("/products").text
         spec = json.loads(re.search(r'<script type="application/json" id="spec-feasibility">(.*?)</script>',
                                     html, re.S).group(1))
@@ -603,10 +604,14 @@ def test_flows_api_pages_in_the_database(client, site, monkeypatch):
     assert a["total"] == b["total"] == n > 14
     assert a["items"] + b["items"] == both["items"]
     monkeypatch.setattr(data, "MAX_DOWNLOAD_ROWS", n - 1)
-    r = client.get("/download/flows.csv", params={"year": 2022, "partner": "TUR", "product": "01"})
-    assert r.status_code in (200, 404)                     # a narrower selection is fine (or empty)
-    r = client.get("/download/flows.csv", params={"year": 2022, "partner": "TUR"})
-    assert r.status_code == 400 and "add filters" in r.text
+    from fastapi.testclient import TestClient
+
+    from tradepulse.web.app import create_app
+    with TestClient(create_app(site[0], site[1], "k", processes=False)) as local:   # the patch is in this process
+        r = local.get("/download/flows.csv", params={"year": 2022, "partner": "TUR", "product": "01"})
+        assert r.status_code in (200, 404)                 # a narrower selection is fine (or empty)
+        r = local.get("/download/flows.csv", params={"year": 2022, "partner": "TUR"})
+        assert r.status_code == 400 and "add filters" in r.text
 
 
 # ---------------------------------------------------------------- Persian pages: nothing left in English
