@@ -15,7 +15,8 @@ import pytest
 from fastapi import HTTPException
 
 from tradepulse.web.compute import Computer
-from tradepulse.web.testing import die, logged_call
+from tradepulse.web.data import WarehouseBusy
+from tradepulse.web.testing import busy, die, logged_call
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +176,64 @@ def test_jobs_sent_to_workers_pickle(site):
     from tradepulse.web.pages.product import build_product
     for build in (build_partner("TUR"), build_product("2709")):
         ForkingPickler.loads(ForkingPickler.dumps(build))
+
+
+def test_stale_value_while_a_key_recomputes_and_after_the_ingest_lock(tmp_path):
+    """``stale_ok``: while a key recomputes, other requests get its last value at once (the request that
+    started the recomputation waits for the new one); after a recomputation met the ingest's lock
+    (WarehouseBusy → 503 for its request), the last value is served for BUSY_RETRY seconds without a new
+    attempt."""
+    log = tmp_path / "calls.txt"
+    computer = Computer(workers=1, per_client=10)
+    try:
+        async def scenario():
+            first = await computer.run(None, ("page",), functools.partial(logged_call, str(log), 0.0), stale_ok=True)
+            slow = asyncio.create_task(computer.run(None, ("page",), functools.partial(logged_call, str(log), 3.0),
+                                                    client="1.1.1.1", stale_ok=True))
+            await asyncio.sleep(0.5)
+            t0 = time.perf_counter()
+            during = await computer.run(None, ("page",), functools.partial(logged_call, str(log), 0.0),
+                                        client="2.2.2.2", stale_ok=True)
+            quick = time.perf_counter() - t0
+            fresh = await slow
+            with pytest.raises(WarehouseBusy):
+                await computer.run(None, ("page",), functools.partial(busy, str(log)), stale_ok=True)
+            after = await computer.run(None, ("page",), functools.partial(logged_call, str(log), 0.0),
+                                       client="3.3.3.3", stale_ok=True)
+            return first, during, quick, fresh, after
+        first, during, quick, fresh, after = asyncio.run(scenario())
+    finally:
+        computer.close()
+    assert during == first and quick < 0.5                   # the last value, without waiting
+    assert fresh == first                                    # (one worker: the same pid, computed anew)
+    assert after == fresh
+    assert len(log.read_text().split()) == 3                 # first, the recomputation, the busy attempt
+
+
+def test_a_page_meeting_the_ingest_lock_is_503_and_not_cached(site, tmp_path):
+    """An uncached page computed while a writer holds the warehouse answers 503 (Retry-After) — it is not
+    made of "warehouse busy" sections and cached until the next version — and computes once the writer
+    is gone."""
+    import shutil
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from tradepulse.web.app import create_app
+    wh = tmp_path / "w.duckdb"
+    shutil.copy(site[0], wh)
+    hold = ("import sys, time, duckdb; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+            "time.sleep(30)")
+    with TestClient(create_app(wh, None, "k"), base_url="http://127.0.0.1") as c:
+        assert c.get("/").status_code == 200                                 # warm (workers started)
+        holder = subprocess.Popen([sys.executable, "-c", hold, str(wh)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            r = c.get("/markets", params={"year": 2021})
+            assert r.status_code == 503 and int(r.headers["retry-after"]) > 0, r.status_code
+        finally:
+            holder.kill()
+            holder.wait()
+        r = c.get("/markets", params={"year": 2021})
+        assert r.status_code == 200 and "being written" not in r.text

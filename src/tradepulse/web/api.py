@@ -154,7 +154,8 @@ async def compute_table(request: Request, spec: TableSpec, p: Params, key: tuple
             return hit
 
     job = functools.partial(_table_job, ctx, spec.filters, spec.cacheable, p, key, fn)
-    return await request.app.state.computer.run(request, key if spec.cacheable else None, job)
+    return await request.app.state.computer.run(request, key if spec.cacheable else None, job,
+                                                stale_ok=key[0] == "api")
 
 
 def _table_job(ctx: DataContext, filters: tuple[str, ...], cacheable: bool, p: Params, key: tuple, fn) -> Any:

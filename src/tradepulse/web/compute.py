@@ -18,6 +18,10 @@ login form are answered while anything computes (issue 15, defect 1).
   process and may close over the request (e.g. the CSV import checks the user's groups as it writes).
 - *Single flight*: concurrent requests for one ``key`` await one computation (no extra worker, and they do
   not count towards their client's cap).
+- *Stale while recomputing* (``stale_ok=True``: pages and API tables): when an ingest commits a new
+  warehouse version, the first request of a page recomputes it and waits; requests arriving meanwhile get
+  the page of the previous version at once (and for :data:`BUSY_RETRY` seconds after a recomputation met
+  the ingest's lock, which answers 503 to the request that started it).
 - *Per-client cap*: a client (its IP, see :func:`tradepulse.web.security.client_ip`) may have at most
   ``per_client`` uncached computations running; the next one gets 429 with ``Retry-After`` — one
   client cannot occupy the whole pool.
@@ -27,12 +31,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
 import os
 import pickle
 import signal
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,13 +49,17 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from tradepulse.errors import TradepulseError
-from tradepulse.web.data import DataContext, Unavailable
+from tradepulse.web.data import DataContext, Unavailable, WarehouseBusy
 from tradepulse.web.security import client_ip
 
 #: Niceness added to worker processes: the event-loop process (cached pages, static files) wins the CPU.
 WORKER_NICE = 10
 #: Cache entries a worker computes that the page shell reads on the event loop (``peek``): copied back.
 SHARED_KEYS: tuple[tuple, ...] = (("sources",),)
+#: Last values kept for ``stale_ok`` requests (pages and API tables; a few MB of HTML and JSON rows).
+STALE_KEYS = 256
+#: Seconds the last value is served without a new attempt after a recomputation met the ingest's lock.
+BUSY_RETRY = 5.0
 #: Modules the fork server imports once, so a new worker starts in milliseconds, not seconds.
 PRELOAD = ["tradepulse.web.app"]
 
@@ -103,13 +114,11 @@ class ComputationFailed(RuntimeError):
 def _portable(exc: BaseException) -> BaseException:
     """``exc`` in a form that survives pickling: same class, args and attributes (an exception whose
     ``__init__`` takes other arguments than its ``args`` cannot be unpickled the usual way)."""
-    try:
+    with contextlib.suppress(Exception):   # most exceptions travel as they are; the others are rebuilt below
         pickle.loads(pickle.dumps(exc))
         return exc
-    except Exception:  # noqa: BLE001 - rebuilt below
-        pass
     try:
-        state = {k: v for k, v in vars(exc).items() if k not in ("__traceback__",)}
+        state = dict(vars(exc))
         carrier = _Portable(type(exc), exc.args, state)
         pickle.loads(pickle.dumps(carrier)).unwrap()
         return carrier
@@ -144,7 +153,7 @@ def _work(fn: Callable[[], Any]) -> tuple[tuple[str, Any], dict[str, bytes], dic
         out: tuple[str, Any] = ("ok", fn())
     except (TradepulseError, Unavailable, HTTPException) as exc:      # the user's problem: 4xx / 503
         out = ("err", _portable(exc))
-    except Exception as exc:  # noqa: BLE001 - a bug: logged here with its traceback, 500 in the server
+    except Exception as exc:  # a bug: logged here with its traceback, 500 in the server
         log.exception("computation failed in worker process %d", os.getpid())
         out = ("err", ComputationFailed(f"{type(exc).__name__}: {exc}"))
     charts: dict[str, bytes] = {}
@@ -180,6 +189,8 @@ class Computer:
         self._lock = threading.Lock()
         self._inflight: dict[tuple, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
         self._running: dict[str, int] = {}
+        self._last: OrderedDict[tuple, tuple[Any]] = OrderedDict()   # last value per key (any version)
+        self._retry_at: dict[tuple, float] = {}                         # key → when to try again (ingest lock)
 
     # -- pools
     def _pool(self) -> Executor:
@@ -244,14 +255,21 @@ class Computer:
         raise AssertionError("unreachable")
 
     async def run(self, request: Request | None, key: tuple | None, fn: Callable[[], Any], *,
-                  local: bool = False, client: str | None = None) -> Any:
+                  local: bool = False, client: str | None = None, stale_ok: bool = False) -> Any:
         """``fn()`` in the pool; joins a computation of the same ``key`` in flight (``None``: never joins).
 
         ``local=True``: in a thread of this process (``fn`` may use the request).  ``client`` overrides the
-        client address (default :func:`client_ip` of ``request``)."""
+        client address (default :func:`client_ip` of ``request``).  ``stale_ok=True``: while ``key`` is being
+        recomputed (a new warehouse version), or within :data:`BUSY_RETRY` seconds after a recomputation met
+        the ingest's lock, answer the last value computed for ``key`` at once instead of waiting — the
+        request that starts a recomputation still waits for (and gets) the new value."""
         loop = asyncio.get_running_loop()
         with self._lock:
             joined = self._inflight.get(key) if key is not None else None
+            last = self._last.get(key) if key is not None and stale_ok else None
+            busy = key is not None and time.monotonic() < self._retry_at.get(key, 0.0)
+        if last is not None and (joined is not None or busy):
+            return last[0]
         if joined is not None and joined[0] is loop:
             return await asyncio.shield(joined[1])
         who = client or (client_ip(request) if request is not None else "-")
@@ -294,6 +312,23 @@ class Computer:
                              headers={"Retry-After": "5"})
 
     async def _result(self, cf: concurrent.futures.Future, pool: Executor, key: tuple | None, local: bool) -> Any:
+        try:
+            value = await self._outcome(cf, pool, key, local)
+        except WarehouseBusy:
+            if key is not None:
+                with self._lock:
+                    self._retry_at[key] = time.monotonic() + BUSY_RETRY
+            raise
+        if key is not None:
+            with self._lock:
+                self._last[key] = (value,)
+                self._last.move_to_end(key)
+                while len(self._last) > STALE_KEYS:
+                    self._last.popitem(last=False)
+                self._retry_at.pop(key, None)
+        return value
+
+    async def _outcome(self, cf: concurrent.futures.Future, pool: Executor, key: tuple | None, local: bool) -> Any:
         version = self.ctx.mtime() if self.ctx is not None else None
         try:
             out = await asyncio.wrap_future(cf)

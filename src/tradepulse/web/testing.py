@@ -77,3 +77,13 @@ def die(code: int = 3) -> None:
     """End this (worker) process at once, as a crash or the out-of-memory killer would."""
     import os
     os._exit(code)
+
+
+def busy(log_file: str) -> None:
+    """Log this process's id to ``log_file`` and fail as a computation meeting an ingest's lock does."""
+    import os
+
+    from tradepulse.web.data import WarehouseBusy
+    with open(log_file, "a", encoding="utf-8") as fh:
+        fh.write(f"{os.getpid()}\n")
+    raise WarehouseBusy("the warehouse is being written by an ingest; try again in a few seconds")

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from tradepulse.errors import NoDataError, TradepulseError
-from tradepulse.web.data import DataContext, Params, Unavailable
+from tradepulse.web.data import DataContext, Params, Unavailable, WarehouseBusy
 from tradepulse.web.pages.labels import (
     COLUMN_LABELS,
     MONEY,
@@ -233,6 +233,8 @@ def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
     """Run ``build``; turn missing modules, empty selections and user errors into a note."""
     try:
         return build()
+    except WarehouseBusy:     # the ingest holds the warehouse: the page is not made (503), never cached half-empty
+        raise
     except Unavailable as exc:
         return Section(title, "unavailable", exc.what)
     except NoDataError as exc:
@@ -269,6 +271,8 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
     def make() -> str:
         try:
             sections = build(ctx, p, lang)
+        except WarehouseBusy:
+            raise
         except TradepulseError as exc:  # e.g. no warehouse
             sections = [Section(fmt_of(lang).gettext(PAGE_TITLES[key]), "error", str(exc))]
         for sec in sections:
@@ -299,7 +303,7 @@ async def page(request: Request, key: str, build: Callable[[DataContext, Params,
     html = ctx.peek(ck)
     if html is None:
         html = await request.app.state.computer.run(
-            request, ck, functools.partial(_content, ctx, path, key, build, filters, p, lang))
+            request, ck, functools.partial(_content, ctx, path, key, build, filters, p, lang), stale_ok=True)
     shown = title(lang) if title else fmt_of(lang).gettext(PAGE_TITLES[key])
     return render(request, "page.html", title=shown, key=key,
                   content=Markup(html))
