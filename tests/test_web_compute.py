@@ -178,11 +178,13 @@ def test_jobs_sent_to_workers_pickle(site):
         ForkingPickler.loads(ForkingPickler.dumps(build))
 
 
-def test_stale_value_while_a_key_recomputes_and_after_the_ingest_lock(tmp_path):
+def test_stale_value_while_a_key_recomputes_and_after_the_ingest_lock(tmp_path, monkeypatch):
     """``stale_ok``: while a key recomputes, other requests get its last value at once (the request that
     started the recomputation waits for the new one); after a recomputation met the ingest's lock
     (WarehouseBusy → 503 for its request), the last value is served for BUSY_RETRY seconds without a new
-    attempt."""
+    attempt, then at once while a new attempt runs in the background."""
+    from tradepulse.web import compute
+    monkeypatch.setattr(compute, "BUSY_RETRY", 1.5)
     log = tmp_path / "calls.txt"
     computer = Computer(workers=1, per_client=10)
     try:
@@ -200,14 +202,24 @@ def test_stale_value_while_a_key_recomputes_and_after_the_ingest_lock(tmp_path):
                 await computer.run(None, ("page",), functools.partial(busy, str(log)), stale_ok=True)
             after = await computer.run(None, ("page",), functools.partial(logged_call, str(log), 0.0),
                                        client="3.3.3.3", stale_ok=True)
-            return first, during, quick, fresh, after
-        first, during, quick, fresh, after = asyncio.run(scenario())
+            attempts = len(log.read_text().split())
+            await asyncio.sleep(1.6)
+            t0 = time.perf_counter()
+            later = await computer.run(None, ("page",), functools.partial(busy, str(log)), stale_ok=True)
+            quick2 = time.perf_counter() - t0
+            for _ in range(100):                                  # the background attempt runs meanwhile
+                if len(log.read_text().split()) > attempts:
+                    break
+                await asyncio.sleep(0.1)
+            return first, during, quick, fresh, after, attempts, later, quick2
+        first, during, quick, fresh, after, attempts, later, quick2 = asyncio.run(scenario())
     finally:
         computer.close()
     assert during == first and quick < 0.5                   # the last value, without waiting
     assert fresh == first                                    # (one worker: the same pid, computed anew)
-    assert after == fresh
-    assert len(log.read_text().split()) == 3                 # first, the recomputation, the busy attempt
+    assert after == fresh and attempts == 3                  # first, the recomputation, the busy attempt
+    assert later == fresh and quick2 < 0.5                   # after the window: the last value at once ...
+    assert len(log.read_text().split()) == 4                 # ... and one attempt in the background
 
 
 def test_a_page_meeting_the_ingest_lock_is_503_and_not_cached(site, tmp_path):

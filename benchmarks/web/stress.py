@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import subprocess
 import sys
 import threading
@@ -76,7 +77,11 @@ def main() -> int:
 
     from tradepulse.web.testing import demo_site
     site = HERE / "_work" / ("site-stress-full" if args.full else "site-stress")
-    wh, groups = demo_site(site, small=not args.full)
+    pristine, groups = demo_site(site, small=not args.full)
+    wh = site / "stress.duckdb"                  # each run ingests into a fresh copy of the demo warehouse
+    for stale in (wh, wh.with_name(wh.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    shutil.copy(pristine, wh)
     big = site / "ingest.csv"
     t = time.perf_counter()
     rows = make_ingest_file(big, args.ingest_rows)
@@ -154,8 +159,11 @@ def main() -> int:
     md = [intro, "", "| what | requests | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | target |",
           "|---|---:|---:|---:|---:|---:|---|", cached_row, static_row, "", tail]
     md += ["", NOTE]
+    (site / "ingest.log").write_text(err or "", encoding="utf-8")
     if ingest.returncode:
-        md.append(f"Ingest error: {err.strip().splitlines()[-1] if err.strip() else '?'}")
+        lines = [ln.strip() for ln in (err or "").splitlines() if ln.strip()]
+        first = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "?")
+        md.append(f"Ingest error (full text in `{site.relative_to(ROOT)}/ingest.log`): {first}")
     print("\n".join(md))
     if not args.no_write:
         write_section("web-stress", "\n".join(md))

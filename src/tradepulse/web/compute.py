@@ -20,8 +20,8 @@ login form are answered while anything computes (issue 15, defect 1).
   not count towards their client's cap).
 - *Stale while recomputing* (``stale_ok=True``: pages and API tables): when an ingest commits a new
   warehouse version, the first request of a page recomputes it and waits; requests arriving meanwhile get
-  the page of the previous version at once (and for :data:`BUSY_RETRY` seconds after a recomputation met
-  the ingest's lock, which answers 503 to the request that started it).
+  the page of the previous version at once.  Once a recomputation met the ingest's lock (503 for the request
+  that started it), the previous page is served and retried in the background every :data:`BUSY_RETRY` s.
 - *Per-client cap*: a client (its IP, see :func:`tradepulse.web.security.client_ip`) may have at most
   ``per_client`` uncached computations running; the next one gets 429 with ``Retry-After`` — one
   client cannot occupy the whole pool.
@@ -60,6 +60,8 @@ SHARED_KEYS: tuple[tuple, ...] = (("sources",),)
 STALE_KEYS = 256
 #: Seconds the last value is served without a new attempt after a recomputation met the ingest's lock.
 BUSY_RETRY = 5.0
+#: The "client" that background refreshes are counted under (they never take a user's share of the pool).
+REFRESH = "(refresh)"
 #: Modules the fork server imports once, so a new worker starts in milliseconds, not seconds.
 PRELOAD = ["tradepulse.web.app"]
 
@@ -260,24 +262,31 @@ class Computer:
 
         ``local=True``: in a thread of this process (``fn`` may use the request).  ``client`` overrides the
         client address (default :func:`client_ip` of ``request``).  ``stale_ok=True``: while ``key`` is being
-        recomputed (a new warehouse version), or within :data:`BUSY_RETRY` seconds after a recomputation met
-        the ingest's lock, answer the last value computed for ``key`` at once instead of waiting — the
-        request that starts a recomputation still waits for (and gets) the new value."""
+        recomputed (a new warehouse version), answer the last value computed for ``key`` at once instead of
+        waiting — the request that starts a recomputation still waits for (and gets) the new value.  Once a
+        recomputation has met the ingest's lock (:class:`WarehouseBusy`, 503 for its request), the last value
+        is served and a new attempt runs in the background at most every :data:`BUSY_RETRY` seconds."""
         loop = asyncio.get_running_loop()
+        now = time.monotonic()
         with self._lock:
             joined = self._inflight.get(key) if key is not None else None
             last = self._last.get(key) if key is not None and stale_ok else None
-            busy = key is not None and time.monotonic() < self._retry_at.get(key, 0.0)
-        if last is not None and (joined is not None or busy):
+            retry_at = self._retry_at.get(key) if last is not None else None
+        if last is not None and (joined is not None or (retry_at is not None and now < retry_at)):
             return last[0]
+        background = last is not None and retry_at is not None      # the last attempt met the ingest's lock
         if joined is not None and joined[0] is loop:
             return await asyncio.shield(joined[1])
-        who = client or (client_ip(request) if request is not None else "-")
+        who = REFRESH if background else client or (client_ip(request) if request is not None else "-")
         with self._lock:
             if self._running.get(who, 0) >= self.per_client:
+                if background:
+                    return last[0]
                 raise HTTPException(429, f"at most {self.per_client} uncached computations per client at a "
                                          "time; retry in a moment", headers={"Retry-After": "2"})
             self._running[who] = self._running.get(who, 0) + 1
+            if background:
+                self._retry_at[key] = now + BUSY_RETRY
 
         def done(_f: concurrent.futures.Future) -> None:
             # counted until the computation itself ends, even when the client went away
@@ -305,6 +314,9 @@ class Computer:
                     if self._inflight.get(key, (None, None))[1] is fut:
                         del self._inflight[key]
             fut.add_done_callback(forget)
+        if background:
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())   # retrieved: WarehouseBusy is expected
+            return last[0]
         return await asyncio.shield(fut)
 
     def _unavailable(self) -> HTTPException:
