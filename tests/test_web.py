@@ -281,6 +281,34 @@ def test_session_cookie_is_httponly_and_samesite(client):
     assert "httponly" in cookie and "samesite=lax" in cookie
 
 
+def test_anonymous_pages_create_no_session(client):
+    """An indicator page has no form for an anonymous reader: no CSRF token, so no session cookie is made
+    (and signed) per request; the login form creates one, and its token is what a POST must send back."""
+    client.cookies.clear()
+    r = client.get("/")
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    r = client.get("/login")
+    assert "tradepulse_session=" in r.headers.get("set-cookie", "")
+    assert re.search(r'name="csrf_token" value="[0-9a-f]{64}"', r.text)
+
+
+def test_anonymous_page_cache_is_exact_and_never_personal(client):
+    """An anonymous reader's page is rendered once per body and then served as bytes: the second answer
+    is byte-identical to the first, a signed-in user still gets a page with their own name and logout
+    token, and after logging out (a fresh, empty session) the anonymous page names no one."""
+    client.cookies.clear()
+    first = client.get("/products", params={"lang": "fa"})
+    again = client.get("/products", params={"lang": "fa"})
+    assert first.status_code == again.status_code == 200 and first.content == again.content
+    assert 'dir="rtl"' in again.text and 'id="login-link"' in again.text and "Signed in" not in again.text
+    assert login(client, "viewer", "viewer-demo").status_code == 303
+    mine = client.get("/products", params={"lang": "fa"}).text
+    assert "<b>viewer</b>" in mine and 'id="logout"' in mine and 'id="login-link"' not in mine
+    client.cookies.clear()
+    anon = client.get("/products", params={"lang": "fa"})
+    assert anon.content == first.content and "<b>viewer</b>" not in anon.text
+
+
 def test_csrf_required_on_post(client):
     csrf_of(client)
     r = client.post("/login", data={"username": "admin", "password": "admin-demo"}, follow_redirects=False)
