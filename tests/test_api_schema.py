@@ -26,7 +26,12 @@ def api_schema(tmp_path_factory):
     from tradepulse.web.testing import demo_site
 
     wh, url = demo_site(tmp_path_factory.mktemp("schema"))
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(wh, url, "schema-test"))
+    app = create_app(wh, url, "schema-test")
+    # the first computation starts the worker process (the fork server imports the web modules once, which
+    # can take longer than schemathesis' 10 s request timeout on a loaded machine): start it here
+    from fastapi.testclient import TestClient
+    assert TestClient(app).get("/api/v1/tables/targets").status_code == 200
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 def _operations(api_schema):

@@ -281,6 +281,34 @@ def test_session_cookie_is_httponly_and_samesite(client):
     assert "httponly" in cookie and "samesite=lax" in cookie
 
 
+def test_anonymous_pages_create_no_session(client):
+    """An indicator page has no form for an anonymous reader: no CSRF token, so no session cookie is made
+    (and signed) per request; the login form creates one, and its token is what a POST must send back."""
+    client.cookies.clear()
+    r = client.get("/")
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    r = client.get("/login")
+    assert "tradepulse_session=" in r.headers.get("set-cookie", "")
+    assert re.search(r'name="csrf_token" value="[0-9a-f]{64}"', r.text)
+
+
+def test_anonymous_page_cache_is_exact_and_never_personal(client):
+    """An anonymous reader's page is rendered once per body and then served as bytes: the second answer
+    is byte-identical to the first, a signed-in user still gets a page with their own name and logout
+    token, and after logging out (a fresh, empty session) the anonymous page names no one."""
+    client.cookies.clear()
+    first = client.get("/products", params={"lang": "fa"})
+    again = client.get("/products", params={"lang": "fa"})
+    assert first.status_code == again.status_code == 200 and first.content == again.content
+    assert 'dir="rtl"' in again.text and 'id="login-link"' in again.text and "Signed in" not in again.text
+    assert login(client, "viewer", "viewer-demo").status_code == 303
+    mine = client.get("/products", params={"lang": "fa"}).text
+    assert "<b>viewer</b>" in mine and 'id="logout"' in mine and 'id="login-link"' not in mine
+    client.cookies.clear()
+    anon = client.get("/products", params={"lang": "fa"})
+    assert anon.content == first.content and "<b>viewer</b>" not in anon.text
+
+
 def test_csrf_required_on_post(client):
     csrf_of(client)
     r = client.post("/login", data={"username": "admin", "password": "admin-demo"}, follow_redirects=False)
@@ -402,7 +430,8 @@ def test_missing_module_gives_not_available_section(site, monkeypatch):
             raise data.Unavailable(module)
         return real(module, attr)
     monkeypatch.setattr(data, "require", fake)
-    with TestClient(create_app(site[0], site[1], "k")) as c:
+    # threads: the patch lives in this process (worker processes would import the real module)
+    with TestClient(create_app(site[0], site[1], "k", processes=False)) as c:
         html = c.get("/products").text
         assert "Not available yet" in html and "tradepulse.indicators.complexity" in html
         assert 'id="sec-products"' in html                      # the other sections still render
@@ -475,7 +504,7 @@ def test_large_chart_data_is_served_by_url(site, monkeypatch):
     from tradepulse.web.app import create_app
     from tradepulse.web.pages import sections
     monkeypatch.setattr(sections, "INLINE_ROWS", 10)
-    with TestClient(create_app(site[0], site[1], "k")) as c:
+    with TestClient(create_app(site[0], site[1], "k", processes=False)) as c:    # the patch is in this process
         html = c.get("/products").text
         spec = json.loads(re.search(r'<script type="application/json" id="spec-feasibility">(.*?)</script>',
                                     html, re.S).group(1))
@@ -603,10 +632,14 @@ def test_flows_api_pages_in_the_database(client, site, monkeypatch):
     assert a["total"] == b["total"] == n > 14
     assert a["items"] + b["items"] == both["items"]
     monkeypatch.setattr(data, "MAX_DOWNLOAD_ROWS", n - 1)
-    r = client.get("/download/flows.csv", params={"year": 2022, "partner": "TUR", "product": "01"})
-    assert r.status_code in (200, 404)                     # a narrower selection is fine (or empty)
-    r = client.get("/download/flows.csv", params={"year": 2022, "partner": "TUR"})
-    assert r.status_code == 400 and "add filters" in r.text
+    from fastapi.testclient import TestClient
+
+    from tradepulse.web.app import create_app
+    with TestClient(create_app(site[0], site[1], "k", processes=False)) as local:   # the patch is in this process
+        r = local.get("/download/flows.csv", params={"year": 2022, "partner": "TUR", "product": "01"})
+        assert r.status_code in (200, 404)                 # a narrower selection is fine (or empty)
+        r = local.get("/download/flows.csv", params={"year": 2022, "partner": "TUR"})
+        assert r.status_code == 400 and "add filters" in r.text
 
 
 # ---------------------------------------------------------------- Persian pages: nothing left in English

@@ -45,8 +45,9 @@ def _asgi(app, ip: str = "203.0.113.7") -> httpx.AsyncClient:
 # ---------------------------------------------------------------- 1. the server stalls
 def test_d01_static_and_cached_pages_answer_while_a_page_computes(make_app, monkeypatch):
     """While an uncached page computes for 6 s, a static file, a cached page and the login form answer at
-    once (under 2 s even on a loaded 2-core CI machine; on main they waited for the computation)."""
-    app = make_app()
+    once (under 2 s even on a loaded 2-core CI machine; on main they waited for the computation).  Threads:
+    the slow table is patched in this process (tests/test_web_compute.py checks worker processes)."""
+    app = make_app(processes=False)
 
     async def scenario():
         async with _asgi(app) as c:
@@ -69,7 +70,7 @@ def test_d01_static_and_cached_pages_answer_while_a_page_computes(make_app, monk
 
 def test_d01_per_client_cap_answers_429(make_app, monkeypatch):
     """One client's fourth concurrent uncached computation is refused with 429 and Retry-After."""
-    app = make_app(per_client=3)
+    app = make_app(per_client=3, processes=False)      # the patch is in this process
     _slow_table(monkeypatch, "products", 1.5)
 
     async def scenario():
@@ -83,9 +84,15 @@ def test_d01_per_client_cap_answers_429(make_app, monkeypatch):
 
 
 # ---------------------------------------------------------------- 2. the cache can be flushed
-def test_d02_junk_filter_values_are_refused_and_cannot_flush_the_cache(client, monkeypatch):
+def test_d02_junk_filter_values_are_refused_and_cannot_flush_the_cache(make_app, monkeypatch):
     """300 junk partner values answer 404 naming the accepted values, never compute, and the cached
-    page stays cached."""
+    page stays cached (threads: the counting patch is in this process)."""
+    from fastapi.testclient import TestClient
+    with TestClient(make_app(processes=False), base_url="http://127.0.0.1") as client:
+        _d02(client, monkeypatch)
+
+
+def _d02(client, monkeypatch) -> None:
     calls: list = []
     _slow_table(monkeypatch, "products", 0.0, calls)
     assert client.get("/products").status_code == 200

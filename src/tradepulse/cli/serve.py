@@ -101,7 +101,8 @@ def register(app: typer.Typer) -> None:
         console.print(f"[bold green]tradepulse dashboard[/] on [link]http://{shown}:{port}/[/link] "
                       f"(warehouse {wh}; Ctrl+C stops)", soft_wrap=True)
         import sys
-        # the event loop competes for the GIL with the computation threads: a short switch interval (1 ms
-        # instead of 5) lets it answer cached pages and static files between their bytecodes
+        # page computations run in worker processes; the threads left (CSV import, agenda pages, sync routes)
+        # still share the GIL with the event loop: a short switch interval (1 ms instead of 5) lets it answer
+        # cached pages and static files between their bytecodes
         sys.setswitchinterval(0.001)
         uvicorn.run(app_, host=host, port=port, log_level="warning")

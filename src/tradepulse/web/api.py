@@ -9,6 +9,7 @@ NaN values are returned as ``null``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from typing import Any
@@ -152,10 +153,30 @@ async def compute_table(request: Request, spec: TableSpec, p: Params, key: tuple
         if hit is not None:
             return hit
 
-    def run():
-        check(ctx, p, spec.filters, years=spec.cacheable)
-        return ctx.cached(key, fn) if spec.cacheable else fn()
-    return await request.app.state.computer.run(request, key if spec.cacheable else None, run)
+    job = functools.partial(_table_job, ctx, spec.filters, spec.cacheable, p, key, fn)
+    return await request.app.state.computer.run(request, key if spec.cacheable else None, job,
+                                                stale_ok=key[0] == "api")
+
+
+def _table_job(ctx: DataContext, filters: tuple[str, ...], cacheable: bool, p: Params, key: tuple, fn) -> Any:
+    """The work of :func:`compute_table` (module level: it runs in a worker process)."""
+    check(ctx, p, filters, years=cacheable)
+    return ctx.cached(key, fn) if cacheable else fn()
+
+
+def _full_table(ctx: DataContext, name: str, params: Params) -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
+    """Columns, JSON rows and metadata of the whole filtered table ``name``."""
+    from tradepulse.meta import meta_of
+    df = get_table(ctx, name, params)
+    return [str(c) for c in df.columns], records(df), meta_of(df).to_dict()
+
+
+def _download_bytes(ctx: DataContext, name: str, params: Params, fmt: str, lang: str) -> bytes:
+    """The whole filtered table ``name`` as CSV or Excel bytes."""
+    df = get_table(ctx, name, params)
+    if len(df) > 1_048_000:
+        raise HTTPException(400, "too many rows for one download; add filters")
+    return export_bytes(df, name, fmt, lang)
 
 
 async def table(request: Request, name: str = PathParam(..., max_length=64),
@@ -167,15 +188,11 @@ async def table(request: Request, name: str = PathParam(..., max_length=64),
     if name == "flows":   # millions of rows: count and slice in the database
         from tradepulse.web.data import flows_page
         total, df = await compute_table(request, spec, params, ("api-flows", params.key(), limit, offset),
-                                        lambda: flows_page(ctx, params, limit, offset))
+                                        functools.partial(flows_page, ctx, params, limit, offset))
         return JSONResponse({"table": name, "total": total, "limit": limit, "offset": offset,
                              "columns": [str(c) for c in df.columns], "items": records(df)})
-
-    def full() -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
-        from tradepulse.meta import meta_of
-        df = get_table(ctx, name, params)
-        return [str(c) for c in df.columns], records(df), meta_of(df).to_dict()
-    columns, items, meta = await compute_table(request, spec, params, ("api", name, params.key()), full)
+    columns, items, meta = await compute_table(request, spec, params, ("api", name, params.key()),
+                                               functools.partial(_full_table, ctx, name, params))
     body = {"table": name, "total": len(items), "limit": limit, "offset": offset, "columns": columns,
             "items": items[offset:offset + limit], "meta": meta}
     # returned as a ready response (the shape is the table's page model; skipping re-validation keeps it fast)
@@ -238,11 +255,6 @@ async def download(request: Request, name: str = PathParam(..., max_length=64),
     check_access(request, name)
     spec, params = checked_params(request, name, {"lang"})
     ctx = ctx_of(request)
-
-    def make() -> bytes:
-        df = get_table(ctx, name, params)
-        if len(df) > 1_048_000:
-            raise HTTPException(400, "too many rows for one download; add filters")
-        return export_bytes(df, name, fmt, lang)
-    body = await compute_table(request, spec, params, ("download", name, fmt, lang, params.key()), make)
+    body = await compute_table(request, spec, params, ("download", name, fmt, lang, params.key()),
+                               functools.partial(_download_bytes, ctx, name, params, fmt, lang))
     return _download(body, name, fmt, lang)

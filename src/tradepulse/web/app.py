@@ -84,7 +84,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
                focus: str = DEFAULT_FOCUS, login_max_failures: int = 5, login_window: float = 60.0,
                https_only: bool = False, trusted_proxies: Iterable[str] = (), per_client: int = 3,
                workers: int | None = None, allowed_origins: Iterable[str] = (), public_indicators: bool = True,
-               smtp_url: str | None = None) -> FastAPI:
+               smtp_url: str | None = None, processes: bool = True) -> FastAPI:
     """Build the dashboard for one warehouse (opened read-only) and one working-group database.
 
     Working-group data (pages, API, downloads) needs a login; ``public_indicators`` (default True) keeps
@@ -93,7 +93,8 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     then end when the server restarts).  ``https_only`` adds the cookie's ``Secure`` flag (set it behind TLS).
     ``trusted_proxies``: peer addresses whose ``X-Forwarded-For`` is believed (none by default).
     ``per_client``: uncached computations one client may run at a time (then 429); ``workers``: size of the
-    computation pool.  ``allowed_origins``: other origins (``https://host``) a POST may come from.
+    computation pool; ``processes`` (default True): computations run in worker processes, False: in threads of
+    the server process (needed only when a test patches functions in this process).  ``allowed_origins``: other origins (``https://host``) a POST may come from.
     ``smtp_url``: server for e-mailing agendas and briefs (default ``$TRADEPULSE_SMTP_URL``).
     """
     from tradepulse.web import agenda, group_forms
@@ -101,6 +102,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI):
+        app_.state.computer.start()
         yield
         app_.state.computer.close()
         app_.state.ctx.close()
@@ -111,7 +113,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
                               "filters each table lists in `/api/v1/tables` (others are refused with 422).")
     app.state.ctx = DataContext(warehouse_path, normalise_groups_url(groups_url), focus=focus)
     app.state.limiter = LoginRateLimiter(login_max_failures, login_window)
-    app.state.computer = Computer(workers, per_client)
+    app.state.computer = Computer(workers, per_client, processes=processes, ctx=app.state.ctx)
     app.state.trusted_proxies = frozenset(trusted_proxies)
     app.state.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
     app.state.public_indicators = public_indicators

@@ -8,6 +8,7 @@ The web only calls the Python API: the warehouse's ``datasets()`` / ``coverage()
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -43,7 +44,7 @@ async def api_datasets(request: Request) -> JSONResponse:
     """The warehouse's datasets (source, revision, product level, partner detail, frequency, span), their
     coverage per reporter, and the downloads made by ``tradepulse fetch``."""
     ctx: DataContext = request.app.state.ctx
-    body = await request.app.state.computer.run(request, ("api-datasets",), lambda: datasets_summary(ctx))
+    body = await request.app.state.computer.run(request, ("api-datasets",), functools.partial(datasets_summary, ctx))
     return JSONResponse(body)
 
 
@@ -53,6 +54,6 @@ async def datasets_page(request: Request):
 
     ctx: DataContext = request.app.state.ctx
     lang = lang_of(request)
-    body = await request.app.state.computer.run(request, ("page-datasets",), lambda: datasets_summary(ctx))
+    body = await request.app.state.computer.run(request, ("page-datasets",), functools.partial(datasets_summary, ctx))
     _ = fmt_of(lang).gettext
     return render(request, "datasets.html", title=_("Datasets"), key="datasets", data=body)

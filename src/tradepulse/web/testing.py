@@ -59,3 +59,31 @@ def demo_site(out_dir: str | Path, *, small: bool = True, seed: int = 1400,
         from tradepulse.groups.seed import seed_demo
         seed_demo(url, provinces=tuple(provinces()["name_en"].head(5)), today=today)
     return wh, url
+
+
+# ---------------------------------------------------------------- jobs for the computation-pool tests
+def logged_call(log_file: str, seconds: float = 0.0) -> int:
+    """Append this process's id to ``log_file``, sleep ``seconds`` and return the id (a job whose runs can
+    be counted from another process; module level so a worker process can unpickle it)."""
+    import os
+    import time
+    with open(log_file, "a", encoding="utf-8") as fh:
+        fh.write(f"{os.getpid()}\n")
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def die(code: int = 3) -> None:
+    """End this (worker) process at once, as a crash or the out-of-memory killer would."""
+    import os
+    os._exit(code)
+
+
+def busy(log_file: str) -> None:
+    """Log this process's id to ``log_file`` and fail as a computation meeting an ingest's lock does."""
+    import os
+
+    from tradepulse.web.data import WarehouseBusy
+    with open(log_file, "a", encoding="utf-8") as fh:
+        fh.write(f"{os.getpid()}\n")
+    raise WarehouseBusy("the warehouse is being written by an ingest; try again in a few seconds")

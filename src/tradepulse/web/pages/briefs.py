@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tempfile
 import urllib.parse
 from pathlib import Path
@@ -64,7 +65,7 @@ async def brief_download(request: Request, lang: str = Query("en", pattern="^(en
     pool (counted in the client's cap).  ``date``: Gregorian 1900–2100 (else 422), or the Persian page's
     Solar Hijri selects ``date_y/_m/_d``; ``week``: a Solar Hijri week label (``1405-W37``)."""
     from tradepulse.web.group_forms import form_day
-    brief_mod = require("tradepulse.reports.brief")
+    require("tradepulse.reports.brief")
     ctx: DataContext = request.app.state.ctx
     try:
         day = dt.date.fromisoformat(date) if date else None
@@ -75,19 +76,26 @@ async def brief_download(request: Request, lang: str = Query("en", pattern="^(en
     if day is not None and not YEAR_MIN <= day.year <= YEAR_MAX:
         raise HTTPException(422, f"date {date} is out of range: use a date from {YEAR_MIN} to {YEAR_MAX}")
 
-    def run() -> bytes:
-        # not cached (action items change); the brief opens its own read-only warehouse connection
-        try:
-            b = brief_mod.build_brief(ctx.path, ctx.groups_url, date=day, week=week or None,
-                                      province=province or None, lang=lang, reporter=ctx.focus)
-            with tempfile.TemporaryDirectory() as tmp:
-                out = brief_mod.write_brief(ctx.path, ctx.groups_url, brief=b, out=Path(tmp) / f"brief.{fmt}")
-                return Path(out).read_bytes()
-        except duckdb.Error as exc:
-            raise WarehouseBusy(f"the warehouse cannot be read now ({type(exc).__name__}); an ingest may be "
-                                "writing it — try again in a few seconds") from None
+    # not cached (action items change); the brief opens its own read-only warehouse connection
+    run = functools.partial(_brief_bytes, ctx.path, ctx.groups_url, day, week or None, province or None, lang,
+                            ctx.focus, fmt)
     body = await request.app.state.computer.run(request, None, run)
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
     name = f"tradepulse-brief-{lang}{'-' + province if province else ''}.{fmt}"
     return Response(body, media_type=media,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})
+
+
+def _brief_bytes(path: Path, groups_url: str | None, day: dt.date | None, week: str | None, province: str | None,
+                 lang: str, focus: str, fmt: str) -> bytes:
+    """The weekly brief as PDF or HTML bytes (module level: it runs in a worker process)."""
+    brief_mod = require("tradepulse.reports.brief")
+    try:
+        b = brief_mod.build_brief(path, groups_url, date=day, week=week, province=province, lang=lang,
+                                  reporter=focus)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = brief_mod.write_brief(path, groups_url, brief=b, out=Path(tmp) / f"brief.{fmt}")
+            return Path(out).read_bytes()
+    except duckdb.Error as exc:
+        raise WarehouseBusy(f"the warehouse cannot be read now ({type(exc).__name__}); an ingest may be "
+                            "writing it — try again in a few seconds") from None

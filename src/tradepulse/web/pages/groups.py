@@ -148,7 +148,7 @@ async def import_actions(request: Request, file: UploadFile = File(...), csrf_to
             except InputError as exc:
                 msg = str(exc).replace(str(Path(tmp) / f"{name}.csv"), f"{name}.csv").replace(tmp, "")
                 raise HTTPException(422, msg) from None
-    report = await request.app.state.computer.run(request, None, run)
+    report = await request.app.state.computer.run(request, None, run, local=True)   # needs the request
     return back_with(safe_back(back), f"imported-{report.changed_rows}")
 
 

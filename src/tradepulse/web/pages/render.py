@@ -99,6 +99,28 @@ def _sources(ctx: DataContext) -> str:
     return ctx.peek(("sources",)) or ""
 
 
+class LazyCsrf:
+    """The session's CSRF token, created only when a template prints it (a form).  Pages without a form
+    (every page an anonymous visitor reads) then create no session: no cookie to sign and send per request."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Request):
+        self._request = request
+
+    def __str__(self) -> str:
+        return csrf_token(self._request)
+
+    def __html__(self) -> str:              # a hex token: nothing to escape
+        return str(self)
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = context.pop("lang", None) or lang_of(request)
     user = current_user(request)
@@ -106,7 +128,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
                 fmt=fmt_of(lang), status_label=lambda s: status_label(s, lang),
                 role_label=lambda r: role_label(r, lang), province_label=lambda p: province_label(p, lang),
                 nav=NAV, user=user,
-                csrf=csrf_token(request), can_edit=can(user, "secretary"), path=request.url.path,
+                csrf=LazyCsrf(request), can_edit=can(user, "secretary"), path=request.url.path,
                 focus=request.app.state.ctx.focus, focus_name=_country_name(request.app.state.ctx.focus, lang),
                 sources=_sources(request.app.state.ctx))
     base.update(context)

@@ -8,6 +8,7 @@ import functools
 import math
 import re
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from tradepulse.errors import NoDataError, TradepulseError
-from tradepulse.web.data import DataContext, Params, Unavailable
+from tradepulse.web.data import DataContext, Params, Unavailable, WarehouseBusy
 from tradepulse.web.pages.labels import (
     COLUMN_LABELS,
     MONEY,
@@ -28,6 +29,7 @@ from tradepulse.web.pages.labels import (
 )
 from tradepulse.web.pages.render import (
     TEMPLATES,
+    _sources,
     fmt_of,
     lang_of,
     province_label,
@@ -241,6 +243,8 @@ def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
     """Run ``build``; turn missing modules, empty selections and user errors into a note."""
     try:
         return build()
+    except WarehouseBusy:     # the ingest holds the warehouse: the page is not made (503), never cached half-empty
+        raise
     except Unavailable as exc:
         return Section(title, "unavailable", exc.what)
     except NoDataError as exc:
@@ -277,6 +281,8 @@ def _content(ctx: DataContext, path: str, key: str, build: Callable[[DataContext
     def make() -> str:
         try:
             sections = build(ctx, p, lang)
+        except WarehouseBusy:
+            raise
         except TradepulseError as exc:  # e.g. no warehouse
             sections = [Section(fmt_of(lang).gettext(PAGE_TITLES[key]), "error", str(exc))]
         for sec in sections:
@@ -307,10 +313,35 @@ async def page(request: Request, key: str, build: Callable[[DataContext, Params,
     html = ctx.peek(ck)
     if html is None:
         html = await request.app.state.computer.run(
-            request, ck, functools.partial(_content, ctx, path, key, build, filters, p, lang))
+            request, ck, functools.partial(_content, ctx, path, key, build, filters, p, lang), stale_ok=True)
     shown = title(lang) if title else fmt_of(lang).gettext(PAGE_TITLES[key])
-    return render(request, "page.html", title=shown, key=key,
-                  content=Markup(html))
+    if request.session:                          # a user or a form token: the shell is this visitor's own
+        return render(request, "page.html", title=shown, key=key, content=Markup(html))
+    # an anonymous reader without a session: the whole page depends only on what is in ``sk`` and on the
+    # body, so it is rendered once per body (a cached page then costs no template work on the event loop)
+    shells = _shells(request.app)
+    sk = (ck, path, shown, _sources(ctx))
+    hit = shells.get(sk)
+    if hit is not None and hit[0] is html:
+        shells.move_to_end(sk)
+        return HTMLResponse(hit[1])
+    resp = render(request, "page.html", title=shown, key=key, content=Markup(html))
+    if not request.session and resp.status_code == 200:    # still no session: nothing personal was printed
+        shells[sk] = (html, bytes(resp.body))
+        while len(shells) > SHELLS:
+            shells.popitem(last=False)
+    return resp
+
+
+#: Rendered pages kept for anonymous readers (one per page, filters and language; replaced with the body).
+SHELLS = 256
+
+
+def _shells(app) -> OrderedDict:
+    shells = getattr(app.state, "shells", None)
+    if shells is None:
+        shells = app.state.shells = OrderedDict()
+    return shells
 
 
 def province_choices(ctx: DataContext, current: str | None, lang: str) -> list[tuple[str, str]]:
