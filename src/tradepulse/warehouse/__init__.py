@@ -74,6 +74,11 @@ BACI_DECODED = (
 #: (set only by :func:`tradepulse.warehouse.spark.use_engine`, i.e. ``--engine spark``); None = DuckDB.
 _READER: type | None = None
 
+
+def reader_engine() -> str:
+    """The engine a read-only ``Warehouse(path)`` opens with right now: ``duckdb`` or ``spark``."""
+    return "duckdb" if _READER is None else "spark"
+
 #: Version of the ``flows`` view definitions (bump when :func:`flows_view_sql` changes).
 VIEW_VERSION = "tradepulse flows view 1: flow_rows + slim BACI"
 

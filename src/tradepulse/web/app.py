@@ -94,10 +94,13 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     ``trusted_proxies``: peer addresses whose ``X-Forwarded-For`` is believed (none by default).
     ``per_client``: uncached computations one client may run at a time (then 429); ``workers``: size of the
     computation pool; ``processes`` (default True): computations run in worker processes, False: in threads of
-    the server process (needed only when a test patches functions in this process).  ``allowed_origins``: other origins (``https://host``) a POST may come from.
+    the server process (needed only when a test patches functions in this process; always so under
+    ``--engine spark``, where Spark computes in its own JVM and a worker process would start a session of its own
+    without the engine's setting).  ``allowed_origins``: other origins (``https://host``) a POST may come from.
     ``smtp_url``: server for e-mailing agendas and briefs (default ``$TRADEPULSE_SMTP_URL``).
     """
     from tradepulse.web import agenda, group_forms
+    from tradepulse.warehouse import reader_engine
     from tradepulse.web.compute import Computer
 
     @contextlib.asynccontextmanager
@@ -113,6 +116,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
                               "filters each table lists in `/api/v1/tables` (others are refused with 422).")
     app.state.ctx = DataContext(warehouse_path, normalise_groups_url(groups_url), focus=focus)
     app.state.limiter = LoginRateLimiter(login_max_failures, login_window)
+    processes = processes and reader_engine() == "duckdb"
     app.state.computer = Computer(workers, per_client, processes=processes, ctx=app.state.ctx)
     app.state.trusted_proxies = frozenset(trusted_proxies)
     app.state.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
