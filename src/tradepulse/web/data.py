@@ -3,7 +3,8 @@
 Every table shown on a page, served by the JSON API or downloaded as CSV / Excel is a *table spec*
 (:data:`TABLES`): a function ``(ctx, params) -> DataFrame``.  Results are cached per warehouse
 ``(path, mtime)`` (a new ingest invalidates the cache) — the dashboard never writes to the warehouse
-and opens it read-only.
+and opens it read-only.  A result that ``tradepulse refresh`` stored as a summary of the current data
+(:mod:`tradepulse.web.precomputed`, :mod:`tradepulse.warehouse.summaries`) is read instead of computed.
 
 Conventions:
 - Focus country = ``ctx.focus`` (default :data:`tradepulse.config.DEFAULT_FOCUS`, Iran).
@@ -124,6 +125,9 @@ class DataContext:
         self._session_factory = None
         self._groups_error: str | None = None
         self._charts: OrderedDict[str, bytes] = OrderedDict()
+        #: read fresh summaries (``tradepulse refresh``) instead of computing; off while refreshing
+        self.use_summaries = True
+        self._summaries: tuple[float | None, str, set[str]] | None = None   # (mtime, data version, keys)
 
     # -- warehouse
     def mtime(self) -> float:
@@ -219,7 +223,7 @@ class DataContext:
             depth = getattr(self._local, "depth", 0)
             self._local.depth = depth + 1
             try:
-                hit = ("ok", fn())
+                hit = self._stored(key) or ("ok", fn())
             except (TradepulseError, Unavailable) as exc:
                 hit = ("err", exc)
             finally:
@@ -238,6 +242,39 @@ class DataContext:
         if hit[0] == "err":
             raise hit[1]
         return hit[1]
+
+    def _stored(self, key: tuple) -> tuple[str, Any] | None:
+        """The cache entry of a fresh summary stored for ``key`` (``tradepulse refresh``), or None.  Any
+        problem reading it (an old warehouse, a summary that cannot be rebuilt) means: compute as usual."""
+        from tradepulse.web import precomputed
+        if not self.use_summaries or not key or key[0] not in precomputed.KINDS:
+            return None
+        try:
+            from tradepulse.warehouse import Warehouse
+            from tradepulse.warehouse import summaries as sm
+            wh = self.warehouse()
+            if type(wh) is not Warehouse:            # --engine spark: no summaries in a Parquet dataset
+                return None
+            with self._lock:
+                state, mtime = self._summaries, self._mtime
+            if state is None or state[0] != mtime:
+                version = sm.data_version(wh.raw)
+                state = (mtime, version, sm.fresh_keys(wh.raw, version))
+                with self._lock:
+                    self._summaries = state
+            if not state[2]:
+                return None
+            skey = precomputed.storage_key(self.focus, key)
+            if skey not in state[2]:
+                return None
+            summary = sm.read(wh.raw, skey, version=state[1])
+            return None if summary is None else precomputed.from_summary(self.focus, summary)
+        except WarehouseBusy:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a summary must never break a page: compute instead
+            import logging
+            logging.getLogger("tradepulse.web").warning("summary for %r not used: %r", key[:2], exc)
+            return None
 
     def remember_chart(self, name: str, body: bytes) -> None:
         """Keep a chart dataset (content-addressed by ``name``) for ``/charts/data``; the 128 most recent."""
