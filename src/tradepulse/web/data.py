@@ -184,7 +184,7 @@ class DataContext:
             self._local.wh = None
             try:
                 wh.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection must not mask the result
+            except Exception:  # noqa: BLE001, S110 - closing a broken connection must not mask the result
                 pass
 
     def _get(self, full: tuple) -> tuple[str, Any] | None:
@@ -231,10 +231,9 @@ class DataContext:
                 if depth == 0:
                     self._release()
                 with self._lock:
-                    if not (hit is not None and hit[0] == "err" and isinstance(hit[1], WarehouseBusy)):
-                        if hit is not None:
-                            self._cache[full] = hit      # a transient lock conflict is not remembered
-                            self._trim()
+                    if hit is not None and not (hit[0] == "err" and isinstance(hit[1], WarehouseBusy)):
+                        self._cache[full] = hit          # a transient lock conflict is not remembered
+                        self._trim()
                     if self._inflight.get(full) is flight:
                         del self._inflight[full]
                 flight.result = hit or ("err", TradepulseError("computation failed"))
@@ -820,11 +819,11 @@ def table_actions(ctx: DataContext, p: Params) -> pd.DataFrame:
     with ctx.session() as session:
         items = GroupService(session).actions()
         fa = p.lang == "fa"
-        rows = [dict(id=a.id, group=a.group.title(p.lang), province=a.group.province, title=a.title,
-                     owner=a.owner.name("fa") if fa else a.owner.code,
-                     deadline=a.deadline, deadline_jalali=a.deadline_jalali, status=a.status,
-                     target_id=a.target_id, indicator=a.indicator, note=a.note, completed_on=a.completed_on,
-                     version=a.version) for a in items]
+        rows = [{"id": a.id, "group": a.group.title(p.lang), "province": a.group.province, "title": a.title,
+                     "owner": a.owner.name("fa") if fa else a.owner.code,
+                     "deadline": a.deadline, "deadline_jalali": a.deadline_jalali, "status": a.status,
+                     "target_id": a.target_id, "indicator": a.indicator, "note": a.note, "completed_on": a.completed_on,
+                     "version": a.version} for a in items]
     df = pd.DataFrame(rows, columns=["id", "group", "province", "title", "owner", "deadline", "deadline_jalali",
                                      "status", "target_id", "indicator", "note", "completed_on", "version"])
     if p.province:
@@ -846,11 +845,11 @@ def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
         rows = []
         for m in svc.meetings():
             att = svc.attendance(m)
-            rows.append(dict(id=m.id, group=m.group.title(p.lang), province=m.group.province, date=m.date,
-                             date_jalali=m.date_jalali, title=m.title, minutes=m.minutes,
-                             attendees=";".join(sorted(x.full_name for x, ok in att if ok)),
-                             absent=";".join(sorted(x.full_name for x, ok in att if not ok)),
-                             decisions=" | ".join(d.text for d in m.decisions), version=m.version))
+            rows.append({"id": m.id, "group": m.group.title(p.lang), "province": m.group.province, "date": m.date,
+                             "date_jalali": m.date_jalali, "title": m.title, "minutes": m.minutes,
+                             "attendees": ";".join(sorted(x.full_name for x, ok in att if ok)),
+                             "absent": ";".join(sorted(x.full_name for x, ok in att if not ok)),
+                             "decisions": " | ".join(d.text for d in m.decisions), "version": m.version})
     df = pd.DataFrame(rows, columns=["id", "group", "province", "date", "date_jalali", "title", "minutes",
                                      "attendees", "absent", "decisions", "version"])
     if p.year:

@@ -88,6 +88,20 @@ class RefreshResult:
                 "steps": self.steps, "skipped": self.skipped}
 
 
+def _open(path: Path, *, read_only: bool):
+    """The warehouse, or a one-line error when a writer (an ingest, a dashboard for the write) holds it."""
+    import duckdb
+
+    from tradepulse.warehouse import Warehouse
+    if not path.exists():
+        raise TradepulseError(f"no warehouse at {path}; run `tradepulse demo` or `tradepulse ingest` first")
+    try:
+        return Warehouse(path, read_only=read_only)
+    except duckdb.Error as exc:
+        raise TradepulseError(f"cannot open {path.name} {'for reading' if read_only else 'to write summaries'}: "
+                              f"{str(exc).splitlines()[0][:160]} (another process holds it?)") from None
+
+
 def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
             progress: Callable[[str, int, int], None] | None = None,
             steps: list[tuple[str, Callable[[DataContext], Any]]] | None = None) -> RefreshResult:
@@ -101,7 +115,7 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
     path = Path(warehouse)
     focus = focus.upper()
     start = time.perf_counter()
-    with Warehouse(path, read_only=True) as wh:
+    with _open(path, read_only=True) as wh:
         if type(wh) is not Warehouse:
             raise TradepulseError("refresh writes summaries into a DuckDB warehouse; it does not run under "
                                   "--engine spark")
@@ -134,7 +148,7 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
             summaries.append(precomputed.to_summary(focus, key, hit))
         except NotStorable as exc:
             out.skipped.append({"key": repr(key), "reason": str(exc)})
-    with Warehouse(path) as wh:
+    with _open(path, read_only=False) as wh:
         skipped = sm.store(wh.raw, summaries, version=version)
     bad = {k for k, _ in skipped}
     out.skipped += [{"key": k, "reason": r} for k, r in skipped]
