@@ -136,8 +136,8 @@ def test_pages_and_tables_equal_with_and_without_refresh_then_live_after_ingest(
     assert cat["fresh"].all() and {"balance", "target-statuses", "market-fit", "potential"} <= set(cat["name"])
 
     # served from the summaries: the heavy computations must not run at all
-    import tradepulse.indicators.balance as balance
-    import tradepulse.roadmap as roadmap
+    from tradepulse import roadmap
+    from tradepulse.indicators import balance
 
     def boom(*a, **k):
         raise AssertionError("computed although a fresh summary exists")
