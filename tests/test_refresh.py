@@ -98,11 +98,11 @@ def test_a_failure_while_storing_leaves_the_previous_summaries(tmp_path, monkeyp
         real = sm._store_one
         calls = []
 
-        def failing(con, s, version):
+        def failing(con, s, *args):
             calls.append(s.key)
             if len(calls) == 2:
                 raise RuntimeError("disk full")
-            return real(con, s, version)
+            return real(con, s, *args)
         monkeypatch.setattr(sm, "_store_one", failing)
         with pytest.raises(RuntimeError, match="disk full"):
             sm.store(wh.raw, [sm.Summary("t", "new1", _frames()), sm.Summary("t", "new2", _frames())], version=v)
@@ -180,8 +180,12 @@ def test_refresh_on_the_real_baci_sample_equals_live(shared_data, tmp_path):
     from tradepulse.web.data import DataContext, Params, get_table
 
     wh = tmp_path / "baci.duckdb"
-    r = CliRunner().invoke(app, ["ingest", str(shared_data / "baci_sample.csv"), "-f", "baci", "-w", str(wh)])
+    r = CliRunner().invoke(app, ["ingest", str(shared_data / "baci_sample.csv"), "-f", "baci", "-w", str(wh),
+                                 "--refresh", "--json"], env={"TRADEPULSE_FOCUS": "IRN"})
     assert r.exit_code == 0, r.output
+    both = json.loads(r.output)          # IRN is not a reporter of the sample: its results are "no data"
+    assert both["loads"]["rows_loaded"] == 71_192 and both["refresh"]["focus"] == "IRN"
+    assert any(s["status"].startswith("no data") for s in both["refresh"]["steps"])
     r = CliRunner().invoke(app, ["refresh", "-w", str(wh), "--focus", "ZAF", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)

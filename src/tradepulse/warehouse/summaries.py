@@ -264,32 +264,41 @@ def read(con, key: str, *, version: str | None = None) -> Summary | None:
 
 def store(con, summaries: list[Summary], *, version: str, keep: bool = False) -> list[tuple[str, str]]:
     """Store ``summaries`` (computed from data ``version``) in one transaction and return the ``(key,
-    reason)`` of those left out because they do not round-trip exactly.
+    reason)`` of those left out because they do not round-trip exactly (checked first on a scratch in-memory
+    database, so the warehouse's transaction only meets statements known to work).
 
     Every earlier summary is dropped in the same transaction (``keep=True``: only those under the same keys).
     Raises :class:`StaleSummaryError` when the warehouse's data version is no longer ``version``; any failure
     rolls back, leaving the previous summaries."""
+    import duckdb
+
+    skipped: list[tuple[str, str]] = []
+    ready: list[tuple[Summary, str, list]] = []
+    scratch = duckdb.connect()
+    try:
+        for s in summaries:
+            try:
+                ready.append((s, encode(s.meta), [(part, *_checked(scratch, df)) for part, df in s.frames.items()]))
+            except NotStorable as exc:
+                skipped.append((s.key, str(exc)))
+    finally:
+        scratch.close()
     con.execute("BEGIN TRANSACTION")
     try:
         cols = ", ".join(f'"{c}" {t}' for c, t in CATALOGUE_COLUMNS.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {CATALOGUE} ({cols})")
-        now = data_version(con)
-        if now != version:
+        if data_version(con) != version:
             raise StaleSummaryError("the warehouse changed while the summaries were computed (an ingest "
                                     "committed meanwhile); run the refresh again")
-        old = con.execute(f"SELECT key, parts FROM {CATALOGUE}").fetchall()
         mine = {s.key for s in summaries}
-        for key, parts in old:
+        for key, parts in con.execute(f"SELECT key, parts FROM {CATALOGUE}").fetchall():
             if keep and key not in mine:
                 continue
             for _part, table, _layout in decode(parts):
                 con.execute(f'DROP TABLE IF EXISTS "{table}"')
             con.execute(f"DELETE FROM {CATALOGUE} WHERE key = ?", [key])
-        skipped: list[tuple[str, str]] = []
-        for s in summaries:
-            reason = _store_one(con, s, version)
-            if reason:
-                skipped.append((s.key, reason))
+        for s, meta, frames in ready:
+            _store_one(con, s, version, meta, frames)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -297,31 +306,38 @@ def store(con, summaries: list[Summary], *, version: str, keep: bool = False) ->
     return skipped
 
 
-def _store_one(con, s: Summary, version: str) -> str | None:
-    """Write one summary's tables and catalogue row (inside :func:`store`'s transaction); the reason it was
-    left out, or None."""
+def _write(con, table: str, stored: pd.DataFrame) -> None:
+    con.register("__tp_summary", stored)
     try:
-        meta = encode(s.meta)
-        parts, rows, written = [], 0, []
-        for i, (part, df) in enumerate(s.frames.items()):
-            stored, layout = _layout(df)
-            encode(layout)                       # attrs it cannot restore: NotStorable
-            table = _table_name(s.name, s.key, i)
-            con.register("__tp_summary", stored)
-            try:
-                con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM __tp_summary')
-            finally:
-                con.unregister("__tp_summary")
-            written.append(table)
-            back = _restore(con.execute(f'SELECT * FROM "{table}"').df(), decode(encode(layout)))
-            if not _same(df, back):
-                raise NotStorable(f"part {part!r} does not read back identical")
-            parts.append([part, table, layout])
-            rows += len(df)
-    except NotStorable as exc:
-        for table in written:
-            con.execute(f'DROP TABLE IF EXISTS "{table}"')
-        return str(exc)
+        con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM __tp_summary')
+    finally:
+        con.unregister("__tp_summary")
+
+
+def _checked(scratch, df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The frame as stored and its layout, after checking on ``scratch`` that it reads back identical."""
+    import duckdb
+    if df.shape[1] == 0:
+        raise NotStorable("a frame without columns")
+    stored, layout = _layout(df)
+    encode(layout)                               # attrs it cannot restore: NotStorable
+    try:
+        scratch.execute("DROP TABLE IF EXISTS t")
+        _write(scratch, "t", stored)
+        back = _restore(scratch.execute("SELECT * FROM t").df(), decode(encode(layout)))
+    except (duckdb.Error, TypeError, ValueError) as exc:
+        raise NotStorable(f"cannot be stored ({type(exc).__name__}: {str(exc)[:80]})") from None
+    if not _same(df, back):
+        raise NotStorable("does not read back identical")
+    return stored, layout
+
+
+def _store_one(con, s: Summary, version: str, meta: str, frames: list) -> None:
+    """Write one summary's tables and catalogue row (inside :func:`store`'s transaction)."""
+    parts = []
+    for i, (part, stored, layout) in enumerate(frames):
+        table = _table_name(s.name, s.key, i)
+        _write(con, table, stored)
+        parts.append([part, table, layout])
     con.execute(f"INSERT INTO {CATALOGUE} VALUES (?, ?, ?, current_timestamp, ?, ?, ?)",
-                [s.key, s.name, version, rows, encode(parts), meta])
-    return None
+                [s.key, s.name, version, sum(len(f) for _p, f, _l in frames), encode(parts), meta])

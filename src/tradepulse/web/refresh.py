@@ -135,6 +135,8 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
                 status = f"no data: {exc}"
             except Unavailable as exc:
                 status = f"not available: {exc.what}"
+            except TradepulseError as exc:       # the page shows this section's error; the others go on
+                status = f"error: {exc}"
             out.steps.append({"step": label, "seconds": round(time.perf_counter() - t, 3), "status": status})
     finally:
         ctx.close()
@@ -142,14 +144,19 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
         progress("storing summaries", len(steps), len(steps))
     summaries: list[Summary] = []
     for key, hit in ctx.results.items():
-        if precomputed.storage_key(focus, key) is None:
-            continue
+        if precomputed.storage_key(focus, key) is None or (hit[0] == "err" and type(hit[1]) is not NoDataError):
+            continue                         # other errors are computed again (they may be transient)
         try:
             summaries.append(precomputed.to_summary(focus, key, hit))
         except NotStorable as exc:
             out.skipped.append({"key": repr(key), "reason": str(exc)})
+    import duckdb
     with _open(path, read_only=False) as wh:
-        skipped = sm.store(wh.raw, summaries, version=version)
+        try:
+            skipped = sm.store(wh.raw, summaries, version=version)
+        except duckdb.Error as exc:
+            raise TradepulseError(f"storing the summaries failed ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0][:120]}); the previous summaries are unchanged") from None
     bad = {k for k, _ in skipped}
     out.skipped += [{"key": k, "reason": r} for k, r in skipped]
     kept = [s for s in summaries if s.key not in bad]
