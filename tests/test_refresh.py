@@ -65,7 +65,7 @@ def _frames() -> dict[str, pd.DataFrame]:
     a.attrs["meta"] = ResultMeta(dataset="d", coverage={"years": (2020, 2022), "n": np.int64(3)},
                                  warnings=[Note("{n:,} spells censored", n=1230)])
     b = pd.DataFrame({"v": [1.0, 2.0]}, index=pd.Index(["p", "q"], name="product"))
-    return {"a": a, "b": b}
+    return {"a": a, "b": b, "empty": pd.DataFrame()}
 
 
 def test_store_and_read_back_identical_and_stale_after_a_write(tmp_path):

@@ -170,7 +170,7 @@ def _layout(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         out.index = out.index.set_names([f"__index_{i}" for i in range(df.index.nlevels)])
         out = out.reset_index()
     out.attrs = {}
-    layout = {"columns": cols, "dtypes": [_spec(t) for t in df.dtypes], "index": index_names,
+    layout = {"empty": len(df) if not cols else None, "columns": cols, "dtypes": [_spec(t) for t in df.dtypes], "index": index_names,
               "index_dtypes": [_spec(t) for t in (df.index.dtypes if df.index.nlevels > 1 else [df.index.dtype])]
               if not plain else None, "attrs": df.attrs}
     return out, layout
@@ -196,6 +196,11 @@ def _as(col: pd.Series, spec: Any) -> pd.Series:
 
 def _restore(stored: pd.DataFrame, layout: dict) -> pd.DataFrame:
     """Undo :func:`_layout` (column names, dtypes, index, attrs)."""
+    import pandas as pd
+    if layout.get("empty") is not None:
+        df = pd.DataFrame(index=pd.RangeIndex(layout["empty"]))
+        df.attrs = layout["attrs"]
+        return df
     df = stored
     if layout["index"] is not None:
         n = len(layout["index"])
@@ -257,7 +262,7 @@ def read(con, key: str, *, version: str | None = None) -> Summary | None:
     if row is None:
         return None
     name, created, rows, parts, meta = row
-    frames = {part: _restore(con.execute(f'SELECT * FROM "{table}"').df(), layout)
+    frames = {part: _restore(con.execute(f'SELECT * FROM "{table}"').df() if table else None, layout)
               for part, table, layout in decode(parts)}
     return Summary(name, key, frames, decode(meta), version, created, int(rows))
 
@@ -295,7 +300,8 @@ def store(con, summaries: list[Summary], *, version: str, keep: bool = False) ->
             if keep and key not in mine:
                 continue
             for _part, table, _layout in decode(parts):
-                con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                if table:
+                    con.execute(f'DROP TABLE IF EXISTS "{table}"')
             con.execute(f"DELETE FROM {CATALOGUE} WHERE key = ?", [key])
         for s, meta, frames in ready:
             _store_one(con, s, version, meta, frames)
@@ -317,9 +323,11 @@ def _write(con, table: str, stored: pd.DataFrame) -> None:
 def _checked(scratch, df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """The frame as stored and its layout, after checking on ``scratch`` that it reads back identical."""
     import duckdb
-    if df.shape[1] == 0:
-        raise NotStorable("a frame without columns")
     stored, layout = _layout(df)
+    if layout["empty"] is not None:              # no columns (e.g. ``pd.DataFrame()``): nothing to write
+        if not _same(df, _restore(None, decode(encode(layout)))):
+            raise NotStorable("a frame without columns and with an index")
+        return stored, layout
     encode(layout)                               # attrs it cannot restore: NotStorable
     try:
         scratch.execute("DROP TABLE IF EXISTS t")
@@ -336,8 +344,9 @@ def _store_one(con, s: Summary, version: str, meta: str, frames: list) -> None:
     """Write one summary's tables and catalogue row (inside :func:`store`'s transaction)."""
     parts = []
     for i, (part, stored, layout) in enumerate(frames):
-        table = _table_name(s.name, s.key, i)
-        _write(con, table, stored)
+        table = None if layout["empty"] is not None else _table_name(s.name, s.key, i)
+        if table:
+            _write(con, table, stored)
         parts.append([part, table, layout])
     con.execute(f"INSERT INTO {CATALOGUE} VALUES (?, ?, ?, current_timestamp, ?, ?, ?)",
                 [s.key, s.name, version, sum(len(f) for _p, f, _l in frames), encode(parts), meta])

@@ -57,6 +57,11 @@ class _Recorder(DataContext):
         self.use_summaries = False
         self.results: dict[tuple, tuple[str, Any]] = {}
 
+    def _open(self):
+        wh = super()._open()
+        wh.raw.execute("SET enable_progress_bar = false")     # DuckDB's own bar would break the CLI's
+        return wh
+
     def cached(self, key: tuple, fn: Callable[[], Any]) -> Any:
         def run() -> Any:
             try:
