@@ -170,9 +170,10 @@ def _layout(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         out.index = out.index.set_names([f"__index_{i}" for i in range(df.index.nlevels)])
         out = out.reset_index()
     out.attrs = {}
-    layout = {"empty": len(df) if not cols else None, "columns": cols, "dtypes": [_spec(t) for t in df.dtypes], "index": index_names,
-              "index_dtypes": [_spec(t) for t in (df.index.dtypes if df.index.nlevels > 1 else [df.index.dtype])]
-              if not plain else None, "attrs": df.attrs}
+    index_dtypes = None if plain else [_spec(t) for t in (df.index.dtypes if df.index.nlevels > 1
+                                                           else [df.index.dtype])]
+    layout = {"empty": len(df) if not cols else None, "columns": cols, "dtypes": [_spec(t) for t in df.dtypes],
+              "index": index_names, "index_dtypes": index_dtypes, "attrs": df.attrs}
     return out, layout
 
 
