@@ -211,3 +211,15 @@ def test_cli_refresh_missing_warehouse_is_one_line(tmp_path):
     assert "no warehouse" in r.output
     r = CliRunner().invoke(app, ["refresh", "-w", str(tmp_path / "none.duckdb"), "--focus", "QQQ"])
     assert r.exit_code == 2 and "unknown focus country" in r.output
+
+
+def test_parquet_dataset_export_leaves_the_summaries_out(tmp_path):
+    from tradepulse.warehouse.parquet import export_dataset
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.raw.execute("INSERT INTO flow_rows (year, reporter, partner, flow, product, value_usd, source, load_id) "
+                       "VALUES (2021, 'IRN', 'TUR', 'export', '0101', 5.0, 'test', 'l1')")
+        sm.store(wh.raw, [sm.Summary("t", "k", _frames())], version=sm.data_version(wh.raw))
+        manifest = export_dataset(wh, tmp_path / "ds")
+    assert not [t for t in manifest["tables"] if sm.is_summary_table(t)]
+    assert "flows" in manifest["tables"]
+    assert not [p for p in (tmp_path / "ds").rglob("*") if "summary" in p.name]

@@ -63,6 +63,11 @@ class Summary:
     rows: int = 0
 
 
+def is_summary_table(name: str) -> bool:
+    """True for the catalogue and the summary tables (not data: an export of the warehouse leaves them out)."""
+    return name == CATALOGUE or name.startswith(PREFIX)
+
+
 # ---------------------------------------------------------------- data version
 def _tables(con) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
