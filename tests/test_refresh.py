@@ -223,3 +223,28 @@ def test_parquet_dataset_export_leaves_the_summaries_out(tmp_path):
     assert not [t for t in manifest["tables"] if sm.is_summary_table(t)]
     assert "flows" in manifest["tables"]
     assert not [p for p in (tmp_path / "ds").rglob("*") if "summary" in p.name]
+
+
+def test_cli_refresh_on_a_locked_warehouse_is_one_line(tmp_path, monkeypatch):
+    """Another process holds the writer's lock (an ingest): the refresh waits TRADEPULSE_LOCK_WAIT s, then one
+    line, exit 2, no traceback."""
+    import subprocess
+    import sys
+    import time
+
+    from tradepulse.cli import app
+    path = tmp_path / "w.duckdb"
+    Warehouse(path).close()
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(30)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        monkeypatch.setenv("TRADEPULSE_LOCK_WAIT", "1")
+        t = time.perf_counter()
+        r = CliRunner().invoke(app, ["refresh", "-w", str(path)])
+        assert r.exit_code == 2, r.output
+        assert "Traceback" not in r.output and r.output.strip().count("\n") == 0 and "lock" in r.output.lower()
+        assert 0.9 < time.perf_counter() - t < 20
+    finally:
+        holder.kill()
+        holder.wait()

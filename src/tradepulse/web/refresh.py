@@ -93,18 +93,34 @@ class RefreshResult:
                 "steps": self.steps, "skipped": self.skipped}
 
 
-def _open(path: Path, *, read_only: bool):
-    """The warehouse, or a one-line error when a writer (an ingest, a dashboard for the write) holds it."""
+#: Seconds to wait for another process's lock on the warehouse (env ``TRADEPULSE_LOCK_WAIT``, as ingest).
+LOCK_WAIT = 120.0
+
+
+def _open(path: Path, *, read_only: bool, waiting: Callable[[], None] | None = None):
+    """The warehouse; while another process holds DuckDB's lock (an ingest, or for the final write the
+    dashboard's short read connections) retry for up to :data:`LOCK_WAIT` s, then one line."""
+    import os
+
     import duckdb
 
     from tradepulse.warehouse import Warehouse
     if not path.exists():
         raise TradepulseError(f"no warehouse at {path}; run `tradepulse demo` or `tradepulse ingest` first")
-    try:
-        return Warehouse(path, read_only=read_only)
-    except duckdb.Error as exc:
-        raise TradepulseError(f"cannot open {path.name} {'for reading' if read_only else 'to write summaries'}: "
-                              f"{str(exc).splitlines()[0][:160]} (another process holds it?)") from None
+    wait = float(os.environ.get("TRADEPULSE_LOCK_WAIT", LOCK_WAIT))
+    deadline, told = time.monotonic() + wait, False
+    while True:
+        try:
+            return Warehouse(path, read_only=read_only)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0][:160]
+            if "lock" not in first.lower() or time.monotonic() >= deadline:
+                what = "for reading" if read_only else "to write the summaries"
+                raise TradepulseError(f"cannot open {path.name} {what}: {first}") from None
+            if waiting and not told:
+                waiting()
+                told = True
+            time.sleep(0.5)
 
 
 def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
@@ -114,13 +130,20 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
     (replacing the previous set in one transaction).  ``progress(label, done, total)`` is called before each
     step.  Raises :class:`~tradepulse.errors.TradepulseError` for a missing warehouse and
     :class:`~tradepulse.warehouse.summaries.StaleSummaryError` when an ingest committed meanwhile."""
+    import duckdb
+
     from tradepulse.warehouse import Warehouse
     from tradepulse.warehouse import summaries as sm
 
     path = Path(warehouse)
     focus = focus.upper()
     start = time.perf_counter()
-    with _open(path, read_only=True) as wh:
+
+    def waiting() -> None:
+        if progress:
+            progress("waiting for another process's lock", 0, 1)
+
+    with _open(path, read_only=True, waiting=waiting) as wh:
         if type(wh) is not Warehouse:
             raise TradepulseError("refresh writes summaries into a DuckDB warehouse; it does not run under "
                                   "--engine spark")
@@ -148,22 +171,23 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
     if progress:
         progress("storing summaries", len(steps), len(steps))
     summaries: list[Summary] = []
+    names: dict[str, str] = {}                 # storage key → the cache key, for the report
     for key, hit in ctx.results.items():
         if precomputed.storage_key(focus, key) is None or (hit[0] == "err" and type(hit[1]) is not NoDataError):
             continue                         # other errors are computed again (they may be transient)
         try:
             summaries.append(precomputed.to_summary(focus, key, hit))
+            names[summaries[-1].key] = repr(key)
         except NotStorable as exc:
             out.skipped.append({"key": repr(key), "reason": str(exc)})
-    import duckdb
-    with _open(path, read_only=False) as wh:
+    with _open(path, read_only=False, waiting=waiting) as wh:
         try:
             skipped = sm.store(wh.raw, summaries, version=version)
         except duckdb.Error as exc:
             raise TradepulseError(f"storing the summaries failed ({type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0][:120]}); the previous summaries are unchanged") from None
     bad = {k for k, _ in skipped}
-    out.skipped += [{"key": k, "reason": r} for k, r in skipped]
+    out.skipped += [{"key": names.get(k, k), "reason": r} for k, r in skipped]
     kept = [s for s in summaries if s.key not in bad]
     out.summaries = len(kept)
     out.rows = sum(sum(len(f) for f in s.frames.values()) for s in kept)
