@@ -133,17 +133,19 @@ def test_pages_and_tables_equal_with_and_without_refresh_then_live_after_ingest(
     assert {s["step"]: s["status"] for s in res.steps}["overview: target statuses"] == "ok"
     with Warehouse(wh, read_only=True) as w:
         cat = sm.catalogue(w.raw)
-    assert cat["fresh"].all() and {"balance", "target-statuses", "market-fit", "potential"} <= set(cat["name"])
+    assert cat["fresh"].all() and {"balance", "target-statuses", "market-fit", "potential", "current-period", "sources"} <= \
+        set(cat["name"])
 
     # served from the summaries: the heavy computations must not run at all
     from tradepulse import roadmap
-    from tradepulse.indicators import balance
+    from tradepulse.indicators import balance, current
 
     def boom(*a, **k):
         raise AssertionError("computed although a fresh summary exists")
     with monkeypatch.context() as m:
         m.setattr(balance, "trade_balance", boom)
         m.setattr(roadmap, "evaluate", boom)
+        m.setattr(current, "overview", boom)
         pre = _snapshot(wh, site[1])
     for k in live:
         assert pre[k] == live[k], k

@@ -7,7 +7,8 @@ A summary is found under :func:`storage_key`: the focus country, the cache key a
 what besides the data they depend on (the roadmap file and the current year of each target), so a changed
 roadmap file or a new year is computed live rather than served from an old summary.
 
-Codecs: ``frame`` (a DataFrame with its ``attrs``), ``tuple`` (frames and plain values, e.g. the product
+Codecs: ``frame`` (a DataFrame with its ``attrs``), ``json`` (plain values: the footer's source list, the
+current-period figures; kept only when they read back equal), ``tuple`` (frames and plain values, e.g. the product
 space's nodes, edges and revision), ``statuses`` (:class:`tradepulse.roadmap.StatusList`: one row of fields
 per target plus its yearly series; targets are taken from the roadmap file again).  A result that was a
 :class:`~tradepulse.errors.NoDataError` is stored as that error (its message).
@@ -23,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from tradepulse.errors import NoDataError
-from tradepulse.warehouse.summaries import NotStorable, Summary, encode
+from tradepulse.warehouse.summaries import NotStorable, Summary, decode, encode
 
 #: Key kinds stored by a refresh → codec.  Intermediate results that only feed these (``wld-exports``,
 #: ``potential-result``: large) are not stored.
@@ -31,7 +32,7 @@ KINDS: dict[str, str] = {
     "balance": "frame", "basket": "frame", "complexity-all": "frame", "atlas-space": "tuple",
     "opportunities": "frame", "end-use": "frame", "potential": "frame", "market-fit": "frame",
     "diversification": "frame", "survival": "frame", "exporters": "frame", "targets": "frame",
-    "target-statuses": "statuses",
+    "target-statuses": "statuses", "current-period": "json", "sources": "json",
 }
 
 
@@ -80,6 +81,10 @@ def to_summary(focus: str, key: tuple, hit: tuple[str, Any]) -> Summary:
         return Summary(name, skey, frames, {"codec": "tuple", "values": plain})
     if codec == "statuses":
         return _statuses_summary(name, skey, value)
+    if codec == "json" and not isinstance(value, pd.DataFrame):
+        if decode(encode(value)) != value:
+            raise NotStorable(f"{key[0]!r} does not read back equal")
+        return Summary(name, skey, {}, {"codec": "json", "value": value})
     raise NotStorable(f"unexpected {type(value).__name__} for {key[0]!r}")
 
 
@@ -102,6 +107,8 @@ def from_summary(focus: str, s: Summary) -> tuple[str, Any] | None:
     codec = meta.get("codec") if isinstance(meta, dict) else None
     if codec == "frame":
         return ("ok", s.frames[""])
+    if codec == "json":
+        return ("ok", meta["value"])
     if codec == "tuple":
         return ("ok", tuple(s.frames[str(i)] if v is None and str(i) in s.frames else v
                             for i, v in enumerate(meta["values"])))

@@ -30,6 +30,8 @@ from tradepulse.web.data import DataContext, Params, Unavailable
 #: ``/provinces``, ``/targets``.
 STEPS: list[tuple[str, Callable[[DataContext], Any]]] = [
     ("overview: trade", lambda c: d.table_trade(c, Params())),
+    ("overview: current period", lambda c: _current(c)),
+    ("footer: data sources", lambda c: _sources(c)),
     ("overview: target statuses", d.target_statuses),
     ("overview: top partners", lambda c: d.table_partners(c, Params())),
     ("overview: top products", lambda c: d.table_products(c, Params())),
@@ -47,6 +49,16 @@ STEPS: list[tuple[str, Callable[[DataContext], Any]]] = [
     ("provinces: exporters (fa)", lambda c: d.table_exporters(c, Params(lang="fa"))),
     ("targets: statuses", lambda c: d.table_targets(c, Params())),
 ]
+
+
+def _current(ctx: DataContext) -> Any:
+    from tradepulse.web.pages.overview import _current_section
+    return _current_section(ctx, Params(), "en")
+
+
+def _sources(ctx: DataContext) -> Any:
+    from tradepulse.web.pages.render import sources_text
+    return sources_text(ctx)
 
 
 class _Recorder(DataContext):
