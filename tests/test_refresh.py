@@ -250,3 +250,16 @@ def test_cli_refresh_on_a_locked_warehouse_is_one_line(tmp_path, monkeypatch):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_roadmap_statuses_key_follows_the_roadmap_file_and_the_year(monkeypatch):
+    """The statuses also depend on the roadmap file and today's year: either change → another key (computed
+    live), never an old summary."""
+    from tradepulse.roadmap import status
+    from tradepulse.web import precomputed
+    key = precomputed.storage_key("IRN", ("target-statuses",))
+    assert key == precomputed.storage_key("IRN", ("target-statuses",))
+    assert precomputed.storage_key("IRN", ("balance", "IRN", "total", None, None, None, None)) is not None
+    assert precomputed.storage_key("IRN", ("html", "overview")) is None
+    monkeypatch.setattr(status, "current_year", lambda *a, **k: 9999)
+    assert precomputed.storage_key("IRN", ("target-statuses",)) != key
