@@ -99,8 +99,8 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     without the engine's setting).  ``allowed_origins``: other origins (``https://host``) a POST may come from.
     ``smtp_url``: server for e-mailing agendas and briefs (default ``$TRADEPULSE_SMTP_URL``).
     """
-    from tradepulse.web import agenda, group_forms
     from tradepulse.warehouse import reader_engine
+    from tradepulse.web import agenda, group_forms
     from tradepulse.web.compute import Computer
 
     @contextlib.asynccontextmanager
