@@ -889,3 +889,32 @@ def test_complexity_from_bilateral_rows_when_no_world_rows(tmp_path, shared_data
     assert len(got["world"][0]) == len(w)
     pd.testing.assert_frame_equal(got["bilateral"][0], got["world"][0], check_dtype=False, rtol=1e-12)
     assert np.allclose(got["bilateral"][1]["eci"], got["world"][1]["eci"], equal_nan=True)
+
+
+def _leaf_routes(router) -> list:
+    """Every route with a path under ``router`` (included routers flattened)."""
+    out = []
+    for r in router.routes:
+        sub = getattr(r, "original_router", None)
+        if sub is not None:
+            out += _leaf_routes(sub)
+        elif getattr(r, "path_regex", None) is not None:
+            out.append(r)
+    return out
+
+
+def test_page_routes_first_change_no_answer():
+    """The page router is included first (most requests are pages): that reorders nothing that matters only
+    if no page route can match a path of the API, datasets, groups or agenda routes, and the other way
+    round — checked on a sample path of every route (path parameters filled with a letter)."""
+    from tradepulse.web import agenda, api, datasets, group_forms
+
+    def sample(path: str) -> str:
+        return re.sub(r"\{[^}]+\}", "x1", path)
+    page_routes = _leaf_routes(pages.router)
+    others = [r for m in (api, datasets, group_forms, agenda) for r in _leaf_routes(m.router)]
+    assert len(page_routes) > 10 and len(others) > 20
+    clashes = [(a.path, b.path) for a in page_routes for b in others
+               if (a.path_regex.match(sample(b.path)) or b.path_regex.match(sample(a.path)))
+               and set(getattr(a, "methods", None) or ()) & set(getattr(b, "methods", None) or ())]
+    assert clashes == []

@@ -99,8 +99,8 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     without the engine's setting).  ``allowed_origins``: other origins (``https://host``) a POST may come from.
     ``smtp_url``: server for e-mailing agendas and briefs (default ``$TRADEPULSE_SMTP_URL``).
     """
-    from tradepulse.web import agenda, group_forms
     from tradepulse.warehouse import reader_engine
+    from tradepulse.web import agenda, group_forms
     from tradepulse.web.compute import Computer
 
     @contextlib.asynccontextmanager
@@ -129,9 +129,11 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     app.add_middleware(SecurityHeaders)
 
     app.mount("/static", MemoryStatic(HERE / "static"), name="static")
+    # pages first: the most requested routes are matched first (routes are tried in order; the paths of the
+    # pages, the API and the datasets routers are disjoint, so the order changes no answer)
+    app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(datasets.router)
-    app.include_router(pages.router)
     app.include_router(group_forms.router)
     app.include_router(agenda.router)
 

@@ -113,6 +113,7 @@ class DataContext:
     def __init__(self, warehouse_path: str | Path, groups_url: str | None = None, *,
                  focus: str = DEFAULT_FOCUS, cache_size: int = 256):
         self.path = Path(warehouse_path)
+        self._file, self._wal = str(self.path), str(self.path) + ".wal"    # stat() per request: plain strings
         self.groups_url = groups_url
         self.focus = focus
         self._lock = threading.Lock()
@@ -132,13 +133,13 @@ class DataContext:
     # -- warehouse
     def mtime(self) -> float:
         try:
-            return self.path.stat().st_mtime
+            return os.stat(self._file).st_mtime
         except FileNotFoundError:
             return -1.0
 
     def writing(self) -> bool:
         """True while a writer has the warehouse open (DuckDB keeps ``<file>.wal`` until its checkpoint)."""
-        return self.path.with_name(self.path.name + ".wal").exists()
+        return os.path.exists(self._wal)
 
     def _version(self) -> float | None:
         """The current cache version (call with the lock held); clears the cache when it changes."""
