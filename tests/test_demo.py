@@ -460,7 +460,8 @@ def test_cli_demo_small_json(tmp_path, ingest_api):
     assert res.exit_code == 0, res.output
     out = json.loads(res.output[res.output.index("{"):])
     assert out["label"] == "SYNTHETIC" and out["countries"] == 40 and out["products"] == 150
-    res = CliRunner().invoke(app, ["demo", "--small", "--out", str(tmp_path / "d")])
+    assert out["refresh"]["summaries"] >= 15          # the dashboard's summaries, computed at the end
+    res = CliRunner().invoke(app, ["demo", "--small", "--out", str(tmp_path / "d"), "--no-refresh"])
     assert res.exit_code == 0 and "SYNTHETIC" in res.output and "What to do next" in res.output
     (tmp_path / "file").write_text("x")
     res = CliRunner().invoke(app, ["demo", "--small", "--out", str(tmp_path / "file")])

@@ -13,6 +13,9 @@ Steps, each contender in its own subprocess (own interpreter, own peak RSS from 
    ``DELETE … USING`` + ``INSERT`` of the same file into a table holding the same years (goal ≤ 1.5×).
 4. Every indicator verb on the warehouse (``--timeout`` each), then the dashboard's first (cold) hit of
    every page against ``tradepulse serve``, with the server's peak RSS (``VmHWM``).
+5. ``tradepulse refresh`` (the dashboard's summaries, wall and peak RSS), then the dashboard's first hits
+   again on a fresh server, now answered from the summaries.  Step 4's dashboard runs with the summaries
+   dropped first, so "before" is the live computation even on a warehouse refreshed by an earlier run.
 The machine is shared: the load average is printed with every step; times are single runs unless said.
 """
 
@@ -75,6 +78,17 @@ with contextlib.redirect_stdout(buf):
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "code": code,
                   "tail": buf.getvalue()[-400:]}))
+"""
+
+
+#: drop every dashboard summary (so the next dashboard run computes live)
+DROP_SUMMARIES = r"""
+import json, resource, sys
+from tradepulse.warehouse import Warehouse
+from tradepulse.warehouse import summaries as sm
+with Warehouse(sys.argv[1]) as wh:
+    sm.store(wh.raw, [], version=sm.data_version(wh.raw))
+print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -175,8 +189,11 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows a year (a real BACI year: ≈ 8–11M)")
     ap.add_argument("--focus", default="IRN")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per verb")
-    ap.add_argument("--skip", default="", help="comma list of steps to skip: ingest, replace, verbs, web")
+    ap.add_argument("--skip", default="", help="comma list of steps to skip: ingest, replace, verbs, web, "
+                    "refresh")
     ap.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    ap.add_argument("--section", default=None, help="name of the docs/benchmarks.md section to (re)write "
+                    "(default: 'panel (N years)')")
     args = ap.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     import gen
@@ -250,12 +267,34 @@ ingest --on-overlap replace` {r_tp['wall']:.1f} s ({r_tp.get('rss_mb', 0):,.0f} 
                    "| verb | wall s | peak RSS MB | note |\n|---|---:|---:|---|\n" + "\n".join(rows) + "\n")
 
     if "web" not in skip:
+        child(DROP_SUMMARIES, str(wh))
         pages, rss = dashboard(wh, args.focus, args.timeout)
         for p, r in pages.items():
             print(f"GET {p}: {r['seconds']:.1f} s ({r['status']})", flush=True)
-        sec.append("**Dashboard, first hit of each page** (one fresh `tradepulse serve`, pages in this order; "
-                   f"server peak RSS {rss:,.0f} MB; goal ≤ 3 s each):\n\n| page | s | status |\n|---|---:|---|\n"
-                   + "\n".join(f"| `{p}` | {r['seconds']:.1f} | {r['status']} |" for p, r in pages.items()) + "\n")
+        if "refresh" in skip:   # else the before/after table below shows them
+                sec.append("**Dashboard, first hit of each page** (one fresh `tradepulse serve`, pages in this order; "
+                       f"server peak RSS {rss:,.0f} MB; goal ≤ 3 s each):\n\n| page | s | status |\n|---|---:|---|\n"
+                       + "\n".join(f"| `{p}` | {r['seconds']:.1f} | {r['status']} |" for p, r in pages.items())
+                       + "\n")
+
+    if "refresh" not in skip:
+        loads.append(load())
+        ref = child(CLI, "refresh", "-w", str(wh), "--focus", args.focus, "--json", timeout=args.timeout)
+        print(f"refresh: {ref['wall']:.1f} s, {ref.get('rss_mb', 0):,.0f} MB {ref.get('error', '')} "
+              f"(load {load():.1f})", flush=True)
+        line = (f"**`tradepulse refresh --focus {args.focus}`** (the dashboard's summaries, one process): "
+                + (f"failed after {ref['wall']:.1f} s: {ref['error']}" if "error" in ref else
+                   f"{ref['wall']:.1f} s wall, peak RSS {ref['rss_mb']:,.0f} MB") + f" (load {loads[-1]:.1f}).")
+        if "web" not in skip:
+            after, rss2 = dashboard(wh, args.focus, args.timeout)
+            for p, r in after.items():
+                print(f"GET {p} after refresh: {r['seconds']:.1f} s ({r['status']})", flush=True)
+            line += ("\n\n**Dashboard, first hit of each page before and after `tradepulse refresh`** (a fresh "
+                     f"`tradepulse serve` each; server peak RSS {rss:,.0f} → {rss2:,.0f} MB; goal ≤ 3 s each):\n\n"
+                     "| page | before s | after s | status after |\n|---|---:|---:|---|\n"
+                     + "\n".join(f"| `{p}` | {pages[p]['seconds']:.1f} | {r['seconds']:.1f} | {r['status']} |"
+                                  for p, r in after.items()))
+        sec.append(line + "\n")
 
     md = (f"Synthetic panel (`benchmarks/panel/gen.py`): {len(years)} years {years[0]}–{years[-1]}, "
           f"{n_rows:,} rows (≈ {args.rows:,} a year) over 232 BACI countries × 5,388 HS6 codes.  "
@@ -263,7 +302,7 @@ ingest --on-overlap replace` {r_tp['wall']:.1f} s ({r_tp.get('rss_mb', 0):,.0f} 
           "(shared 2-core machine: single runs, expect ±20 %).\n\n" + "\n".join(sec))
     print(md)
     if not args.no_write:
-        write_section(f"panel ({len(years)} years)", md)
+        write_section(args.section or f"panel ({len(years)} years)", md)
     return 0
 
 

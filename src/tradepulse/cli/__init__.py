@@ -15,7 +15,7 @@ app = typer.Typer(name="tradepulse", help="Trade indicators, roadmap targets and
 
 COMMAND_MODULES = ("ingest", "demo", "complexity", "indicators", "targets", "groups", "brief", "serve",
                    "potential")
-COMMAND_MODULES += ("fetch", "export")
+COMMAND_MODULES += ("fetch", "export", "refresh")
 
 
 

@@ -44,6 +44,9 @@ def print_summary(summary: dict) -> None:
     t.add_row("rows loaded / quarantined", f"{summary['rows_loaded']:,} / {summary['rows_quarantined']:,}")
     sec = summary["seconds"]
     t.add_row("time (generate / total)", f"{sec['generate']:.1f} s / {sec['total']:.1f} s")
+    if summary.get("refresh"):
+        r = summary["refresh"]
+        t.add_row("dashboard summaries", f"{r['summaries']} ({r['rows']:,} rows) in {r['seconds']:.1f} s")
     console.print(t)
 
     f = Table(title=f"{summary['focus']} exports by year (SYNTHETIC, USD)")
@@ -122,6 +125,9 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
         briefs: bool = typer.Option(True, "--briefs/--no-briefs", help="Also seed demo working groups "
                                     "(OUT/groups.sqlite) and write the English and Persian briefs."),
+        refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Precompute the dashboard's summaries "
+                                     "at the end (`tradepulse refresh`), so `tradepulse serve` answers every "
+                                     "page's first visit from them."),
     ) -> None:
         """Generate a SYNTHETIC trade world (≈200 countries × ≈1,200 HS4 × 14 years, focus Iran with 31
         provinces) and load it through the ingest path into OUT/warehouse.duckdb."""
@@ -141,6 +147,11 @@ def register(app: typer.Typer) -> None:
             summary = build(out, seed=seed, small=small, progress=progress)
             if briefs:
                 summary.update(add_groups_and_briefs(out, progress))
+        if refresh:
+            from tradepulse.cli.refresh import run_refresh
+            res = run_refresh(Path(summary["warehouse"]), summary["focus"], quiet=json_out)
+            summary["refresh"] = {"summaries": res.summaries, "rows": res.rows, "seconds": round(res.seconds, 1),
+                                  "data_version": res.data_version}
         if json_out:
             typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
         else:

@@ -133,6 +133,19 @@ def _overlap_summary(result, on_overlap: str) -> str:
             f"--on-overlap replace")
 
 
+def _refresh(warehouse: Path | None) -> None:
+    """``ingest --refresh``: the dashboard summaries after the load (:mod:`tradepulse.cli.refresh`)."""
+    from tradepulse.cli.refresh import print_result, run_refresh
+    from tradepulse.config import DEFAULT_FOCUS
+    print_result(run_refresh(warehouse, DEFAULT_FOCUS.upper()))
+
+
+def _with_refresh(loads, warehouse: Path | None) -> dict:
+    from tradepulse.cli.refresh import run_refresh
+    from tradepulse.config import DEFAULT_FOCUS
+    return {"loads": loads, "refresh": run_refresh(warehouse, DEFAULT_FOCUS.upper(), quiet=True).to_dict()}
+
+
 def register(app: typer.Typer) -> None:
     """Add ``ingest``, ``info`` and ``export`` to ``app``."""
 
@@ -162,6 +175,9 @@ def register(app: typer.Typer) -> None:
                                                            "BACI release zip)."),
         dataset: Optional[str] = typer.Option(None, "--dataset", help="Name of the dataset this load belongs "
                                               "to (default: derived, e.g. baci-hs6-annual-HS2017)."),
+        refresh: bool = typer.Option(False, "--refresh", help="Then precompute the dashboard's summaries "
+                                     "(`tradepulse refresh`, focus $TRADEPULSE_FOCUS or IRN); with --json the "
+                                     "output becomes {\"loads\": …, \"refresh\": …}."),
     ) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine).
 
@@ -212,10 +228,14 @@ def register(app: typer.Typer) -> None:
                     results = ingest_release(wh, file, years=_parse_years(years), replace=replace,
                                              on_overlap=on_overlap, progress=member_progress, **options)
             if as_json:
-                typer.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, default=str))
+                loads = [r.to_dict() for r in results]
+                typer.echo(json.dumps(_with_refresh(loads, warehouse) if refresh else loads, ensure_ascii=False,
+                                      default=str))
                 return
             for r in results:
                 _print_result(r.file, r, on_overlap)
+            if refresh:
+                _refresh(warehouse)
             return
         with _open_writer(Warehouse, warehouse) as wh:
             with _progress_bar(as_json) as bar:
@@ -229,9 +249,13 @@ def register(app: typer.Typer) -> None:
                                      **options)
                 bar.update(task, completed=len(steps))
         if as_json:
-            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+            load = result.to_dict()
+            typer.echo(json.dumps(_with_refresh(load, warehouse) if refresh else load, ensure_ascii=False,
+                                  default=str))
             return
         _print_result(file, result, on_overlap)
+        if refresh:
+            _refresh(warehouse)
 
     @app.command()
     @friendly_errors

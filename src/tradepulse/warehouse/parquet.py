@@ -30,6 +30,7 @@ import duckdb
 
 from tradepulse.errors import TradepulseError
 from tradepulse.warehouse import VIEW_VERSION, Warehouse
+from tradepulse.warehouse.summaries import is_summary_table
 
 FORMAT = "tradepulse-parquet-dataset"
 FORMAT_VERSION = 1
@@ -75,7 +76,8 @@ def export_dataset(warehouse: Warehouse, out: str | Path, *, overwrite: bool = F
         present = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND "
             "table_catalog = current_database() ORDER BY table_name").fetchall()]
-        names = ["flows"] + [n for n in present if n not in _INTERNAL and n not in ("flows", "coverage")]
+        names = ["flows"] + [n for n in present if n not in _INTERNAL and n not in ("flows", "coverage")
+                             and not is_summary_table(n)]     # dashboard summaries stay with the DuckDB file
         tables: dict[str, dict] = {}
         for name in names:
             try:

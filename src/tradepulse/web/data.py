@@ -3,7 +3,8 @@
 Every table shown on a page, served by the JSON API or downloaded as CSV / Excel is a *table spec*
 (:data:`TABLES`): a function ``(ctx, params) -> DataFrame``.  Results are cached per warehouse
 ``(path, mtime)`` (a new ingest invalidates the cache) — the dashboard never writes to the warehouse
-and opens it read-only.
+and opens it read-only.  A result that ``tradepulse refresh`` stored as a summary of the current data
+(:mod:`tradepulse.web.precomputed`, :mod:`tradepulse.warehouse.summaries`) is read instead of computed.
 
 Conventions:
 - Focus country = ``ctx.focus`` (default :data:`tradepulse.config.DEFAULT_FOCUS`, Iran).
@@ -125,6 +126,9 @@ class DataContext:
         self._session_factory = None
         self._groups_error: str | None = None
         self._charts: OrderedDict[str, bytes] = OrderedDict()
+        #: read fresh summaries (``tradepulse refresh``) instead of computing; off while refreshing
+        self.use_summaries = True
+        self._summaries: tuple[float | None, str, set[str]] | None = None   # (mtime, data version, keys)
 
     # -- warehouse
     def mtime(self) -> float:
@@ -181,7 +185,7 @@ class DataContext:
             self._local.wh = None
             try:
                 wh.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection must not mask the result
+            except Exception:  # noqa: BLE001, S110 - closing a broken connection must not mask the result
                 pass
 
     def _get(self, full: tuple) -> tuple[str, Any] | None:
@@ -220,7 +224,7 @@ class DataContext:
             depth = getattr(self._local, "depth", 0)
             self._local.depth = depth + 1
             try:
-                hit = ("ok", fn())
+                hit = self._stored(key) or ("ok", fn())
             except (TradepulseError, Unavailable) as exc:
                 hit = ("err", exc)
             finally:
@@ -228,10 +232,9 @@ class DataContext:
                 if depth == 0:
                     self._release()
                 with self._lock:
-                    if not (hit is not None and hit[0] == "err" and isinstance(hit[1], WarehouseBusy)):
-                        if hit is not None:
-                            self._cache[full] = hit      # a transient lock conflict is not remembered
-                            self._trim()
+                    if hit is not None and not (hit[0] == "err" and isinstance(hit[1], WarehouseBusy)):
+                        self._cache[full] = hit          # a transient lock conflict is not remembered
+                        self._trim()
                     if self._inflight.get(full) is flight:
                         del self._inflight[full]
                 flight.result = hit or ("err", TradepulseError("computation failed"))
@@ -239,6 +242,39 @@ class DataContext:
         if hit[0] == "err":
             raise hit[1]
         return hit[1]
+
+    def _stored(self, key: tuple) -> tuple[str, Any] | None:
+        """The cache entry of a fresh summary stored for ``key`` (``tradepulse refresh``), or None.  Any
+        problem reading it (an old warehouse, a summary that cannot be rebuilt) means: compute as usual."""
+        from tradepulse.web import precomputed
+        if not self.use_summaries or not key or key[0] not in precomputed.KINDS:
+            return None
+        try:
+            from tradepulse.warehouse import Warehouse
+            from tradepulse.warehouse import summaries as sm
+            wh = self.warehouse()
+            if type(wh) is not Warehouse:            # --engine spark: no summaries in a Parquet dataset
+                return None
+            with self._lock:
+                state, mtime = self._summaries, self._mtime
+            if state is None or state[0] != mtime:
+                version = sm.data_version(wh.raw)
+                state = (mtime, version, sm.fresh_keys(wh.raw, version))
+                with self._lock:
+                    self._summaries = state
+            if not state[2]:
+                return None
+            skey = precomputed.storage_key(self.focus, key)
+            if skey not in state[2]:
+                return None
+            summary = sm.read(wh.raw, skey, version=state[1])
+            return None if summary is None else precomputed.from_summary(self.focus, summary)
+        except WarehouseBusy:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a summary must never break a page: compute instead
+            import logging
+            logging.getLogger("tradepulse.web").warning("summary for %r not used: %r", key[:2], exc)
+            return None
 
     def remember_chart(self, name: str, body: bytes) -> None:
         """Keep a chart dataset (content-addressed by ``name``) for ``/charts/data``; the 128 most recent."""
@@ -784,11 +820,11 @@ def table_actions(ctx: DataContext, p: Params) -> pd.DataFrame:
     with ctx.session() as session:
         items = GroupService(session).actions()
         fa = p.lang == "fa"
-        rows = [dict(id=a.id, group=a.group.title(p.lang), province=a.group.province, title=a.title,
-                     owner=a.owner.name("fa") if fa else a.owner.code,
-                     deadline=a.deadline, deadline_jalali=a.deadline_jalali, status=a.status,
-                     target_id=a.target_id, indicator=a.indicator, note=a.note, completed_on=a.completed_on,
-                     version=a.version) for a in items]
+        rows = [{"id": a.id, "group": a.group.title(p.lang), "province": a.group.province, "title": a.title,
+                     "owner": a.owner.name("fa") if fa else a.owner.code,
+                     "deadline": a.deadline, "deadline_jalali": a.deadline_jalali, "status": a.status,
+                     "target_id": a.target_id, "indicator": a.indicator, "note": a.note, "completed_on": a.completed_on,
+                     "version": a.version} for a in items]
     df = pd.DataFrame(rows, columns=["id", "group", "province", "title", "owner", "deadline", "deadline_jalali",
                                      "status", "target_id", "indicator", "note", "completed_on", "version"])
     if p.province:
@@ -810,11 +846,11 @@ def table_meetings(ctx: DataContext, p: Params) -> pd.DataFrame:
         rows = []
         for m in svc.meetings():
             att = svc.attendance(m)
-            rows.append(dict(id=m.id, group=m.group.title(p.lang), province=m.group.province, date=m.date,
-                             date_jalali=m.date_jalali, title=m.title, minutes=m.minutes,
-                             attendees=";".join(sorted(x.full_name for x, ok in att if ok)),
-                             absent=";".join(sorted(x.full_name for x, ok in att if not ok)),
-                             decisions=" | ".join(d.text for d in m.decisions), version=m.version))
+            rows.append({"id": m.id, "group": m.group.title(p.lang), "province": m.group.province, "date": m.date,
+                             "date_jalali": m.date_jalali, "title": m.title, "minutes": m.minutes,
+                             "attendees": ";".join(sorted(x.full_name for x, ok in att if ok)),
+                             "absent": ";".join(sorted(x.full_name for x, ok in att if not ok)),
+                             "decisions": " | ".join(d.text for d in m.decisions), "version": m.version})
     df = pd.DataFrame(rows, columns=["id", "group", "province", "date", "date_jalali", "title", "minutes",
                                      "attendees", "absent", "decisions", "version"])
     if p.year:
