@@ -89,6 +89,19 @@ def test_store_and_read_back_identical_and_stale_after_a_write(tmp_path):
             sm.store(wh.raw, [sm.Summary("t", "k2", frames)], version=v)
 
 
+def test_summaries_of_other_code_are_stale(tmp_path, monkeypatch):
+    """Summaries carry the code's digest too: after an upgrade (other source files) they are never served,
+    the pages are computed live by the new code until the next refresh."""
+    real = sm.code_version()
+    assert len(real) == 12 and real == sm.code_version()          # the digest of this installation, read once
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path) as wh:
+        sm.store(wh.raw, [sm.Summary("t", "k1", _frames())], version=sm.data_version(wh.raw))
+        assert sm.read(wh.raw, "k1") is not None
+        monkeypatch.setattr(sm, "code_version", lambda: "another-release")
+        assert sm.read(wh.raw, "k1") is None and not sm.catalogue(wh.raw)["fresh"].any()
+
+
 def test_a_failure_while_storing_leaves_the_previous_summaries(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
     with Warehouse(path) as wh:

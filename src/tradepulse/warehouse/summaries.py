@@ -19,6 +19,7 @@ No pickle: a warehouse file never runs code when it is read.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import math
@@ -74,13 +75,30 @@ def _tables(con) -> set[str]:
                                       "WHERE table_schema = 'main'").fetchall()}
 
 
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """Digest of this installation's ``tradepulse`` source files (paths and contents), read once per process:
+    summaries computed by other code (an upgrade, a fix) are stale, never served as this code's answer."""
+    from pathlib import Path
+
+    import tradepulse
+    root = Path(tradepulse.__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and f.suffix in (".py", ".toml", ".yaml", ".yml", ".csv", ".json"):
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def data_version(con) -> str:
-    """Digest of what the warehouse holds: the ``loads`` records and the storage tables' row counts.
+    """Digest of what the warehouse holds (the ``loads`` records and the storage tables' row counts) and of the
+    code that reads it (:func:`code_version`).
 
     ``con``: a DuckDB connection on the warehouse.  Changes with every ingest (a new or replaced load, rows
-    superseded by a later load) and with rows written without a load; summaries never change it."""
+    superseded by a later load), with rows written without a load and with another version of tradepulse;
+    summaries never change it."""
     have = _tables(con)
-    h = hashlib.sha256()
+    h = hashlib.sha256(code_version().encode())
     if "loads" in have:
         for row in con.execute("SELECT load_id, target, rows_loaded, value_usd_loaded FROM loads "
                                "ORDER BY load_id, target").fetchall():
