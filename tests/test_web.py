@@ -918,3 +918,42 @@ def test_page_routes_first_change_no_answer():
                if (a.path_regex.match(sample(b.path)) or b.path_regex.match(sample(a.path)))
                and set(getattr(a, "methods", None) or ()) & set(getattr(b, "methods", None) or ())]
     assert clashes == []
+
+
+def test_plain_pages_serve_the_same_bytes_only_to_cookieless_gets(app, client):
+    """Regression for the fast path of issue 15 (``PlainPages``): a cookieless GET of a cached page gets the
+    exact bytes and headers the page route sends; a request with a cookie (``lang=fa``) still goes through
+    the app (Persian page, not the English bytes); when the cached content changes the kept bytes are not
+    served; with ``public_indicators`` off nothing is served from them."""
+    from tradepulse.web.pages.sections import _plain_pages
+    client.cookies.clear()
+    first = client.get("/products", params={"year": "2020"})
+    second = client.get("/products", params={"year": "2020"})                # route: remembers the bytes
+    plain = _plain_pages(app)
+    key = ("/products", b"year=2020")
+    assert first.status_code == second.status_code == 200 and key in plain
+    ck, html, _sources, body = plain[key]
+    third = client.get("/products", params={"year": "2020"})                 # served by PlainPages
+    assert third.content == second.content == body
+    for h in ("content-security-policy", "x-content-type-options", "referrer-policy", "content-type"):
+        assert third.headers[h] == second.headers[h], h
+    assert "set-cookie" not in third.headers
+    plain[key] = (ck, html, _sources, body + b"<!-- kept -->")              # proof of which path answered
+    assert client.get("/products", params={"year": "2020"}).content.endswith(b"<!-- kept -->")
+    plain[key] = (ck, html, _sources, body)
+    fa = client.get("/products", params={"year": "2020"}, cookies={"lang": "fa"})
+    assert fa.status_code == 200 and 'lang="fa"' in fa.text and fa.content != body
+    ctx = app.state.ctx
+    with ctx._lock:                                    # the page's content recomputed: the kept bytes are stale
+        full = (ctx._version(), *ck)
+        for seg in (ctx._cache, ctx._hot):
+            if full in seg:
+                seg[full] = ("ok", html + "<!-- new -->")
+    assert ctx.peek(ck) is not html
+    fresh = client.get("/products", params={"year": "2020"})
+    assert fresh.status_code == 200 and b"<!-- new -->" in fresh.content
+    app.state.public_indicators = False
+    try:
+        assert client.get("/products", params={"year": "2020"}, follow_redirects=False).status_code in (303, 401)
+    finally:
+        app.state.public_indicators = True

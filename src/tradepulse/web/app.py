@@ -35,6 +35,7 @@ from tradepulse.web.data import (
     WarehouseBusy,
 )
 from tradepulse.web.pages.render import error_page
+from tradepulse.web.pages.sections import PlainPages
 from tradepulse.web.security import MAX_UPLOAD, LoginRateLimiter
 
 HERE = Path(__file__).parent
@@ -125,7 +126,7 @@ def create_app(warehouse_path: str | Path, groups_url: str | Path | None, secret
     key = secret_key or os.environ.get("TRADEPULSE_SECRET_KEY") or secrets.token_hex(32)
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="tradepulse_session",
                        same_site="lax", https_only=https_only, max_age=12 * 3600)
-
+    app.add_middleware(PlainPages)        # inside the security headers, before sessions and routing
     app.add_middleware(SecurityHeaders)
 
     app.mount("/static", MemoryStatic(HERE / "static"), name="static")

@@ -324,6 +324,7 @@ async def page(request: Request, key: str, build: Callable[[DataContext, Params,
     hit = shells.get(sk)
     if hit is not None and hit[0] is html:
         shells.move_to_end(sk)
+        _remember_plain(request, ck, html, sk[3], hit[1])
         return HTMLResponse(hit[1])
     resp = render(request, "page.html", title=shown, key=key, content=Markup(html))
     if not request.session and resp.status_code == 200:    # still no session: nothing personal was printed
@@ -331,6 +332,54 @@ async def page(request: Request, key: str, build: Callable[[DataContext, Params,
         while len(shells) > SHELLS:
             shells.popitem(last=False)
     return resp
+
+
+def _plain_pages(app) -> OrderedDict:
+    plain = getattr(app.state, "plain_pages", None)
+    if plain is None:
+        plain = app.state.plain_pages = OrderedDict()
+    return plain
+
+
+def _remember_plain(request: Request, ck: tuple, html: str, sources: str, body: bytes) -> None:
+    """Keep a page sent to a request *without any cookie* for :class:`PlainPages`: such a request's page
+    depends only on its path and query string (language from ``?lang``, no session, no CSRF token)."""
+    if request.method != "GET" or any(k == b"cookie" for k, _ in request.scope.get("headers", ())):
+        return
+    plain = _plain_pages(request.app)
+    plain[(request.scope["path"], request.scope.get("query_string", b""))] = (ck, html, sources, body)
+    while len(plain) > SHELLS:
+        plain.popitem(last=False)
+
+
+class PlainPages:
+    """Pure ASGI middleware in front of routing and sessions: a GET without any cookie for a page whose
+    rendered bytes are kept (:func:`_remember_plain`) is answered from them while they are current — the
+    same body the page route would send (its cached content is still the one in the data cache, under the
+    same warehouse version, with the same footer sources).  Anything else goes through the app unchanged.
+    A cached anonymous page then costs a dictionary lookup and a stat instead of routing and dependency
+    resolution (issue 15: the event loop's own cost per request sets the latency of every request)."""
+
+    HEADERS = [(b"content-type", b"text/html; charset=utf-8")]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "GET":
+            state = scope["app"].state
+            plain = getattr(state, "plain_pages", None)
+            hit = plain.get((scope["path"], scope.get("query_string", b""))) if plain else None
+            if hit is not None and getattr(state, "public_indicators", True) and \
+                    not any(k == b"cookie" for k, _ in scope.get("headers", ())):
+                ck, html, sources, body = hit
+                ctx = state.ctx
+                if ctx.peek(ck) is html and _sources(ctx) == sources:
+                    await send({"type": "http.response.start", "status": 200,
+                                "headers": [(b"content-length", str(len(body)).encode()), *self.HEADERS]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.app(scope, receive, send)
 
 
 #: Rendered pages kept for anonymous readers (one per page, filters and language; replaced with the body).
