@@ -95,26 +95,49 @@ def _bilateral_rows(data) -> ibis.Table:
 
 
 def bilateral_years(data) -> list[int]:
-    """Years holding national bilateral export rows (one small ``DISTINCT`` query)."""
+    """Years holding national bilateral export rows of the chosen dataset.
+
+    On a :class:`~tradepulse.warehouse.Warehouse` the candidate years come from its recorded coverage (export
+    rows with partner detail, national, HS level — no scan of the flows) and each candidate is confirmed by a
+    ``LIMIT 1`` probe pushed down to that year, all in one query: exact, and its cost does not grow with the
+    rows stored (a ``DISTINCT year`` over the rows read every stored year: 2.4 s on a 4-year BACI-shaped
+    panel, 4.4 s on 8).  Other inputs (Ibis tables, Spark): one ``DISTINCT`` query."""
     t = _bilateral_rows(data)
-    return sorted(int(y) for y in t.select("year").distinct().to_pyarrow().column("year").to_pylist()
-                  if y is not None)
+    if isinstance(data, Warehouse):
+        from tradepulse.indicators.inputs import coverage
+
+        cov = coverage(data)
+        cand = cov[(cov["flow"] == "export") & (cov["partner_detail"] == "bilateral")
+                   & ~cov["provincial"].astype(bool) & (cov["product_level"] > 0)]
+        years = sorted({int(y) for y in cand["year"].dropna().unique()})
+        if not years:
+            return []
+        probes = [t.filter(t.year == y).select("year").limit(1) for y in years]
+        q = probes[0] if len(probes) == 1 else ibis.union(*probes, distinct=False)
+        found = q.to_pyarrow().column("year").to_pylist()
+    else:
+        found = t.select("year").distinct().to_pyarrow().column("year").to_pylist()
+    return sorted({int(y) for y in found if y is not None})
 
 
 MIRROR_RULES = ("exporter", "importer", "mean")
 
 
-def _mirrored_rows(data, rule: str) -> ibis.Table:
+def _mirrored_rows(data, rule: str, years: list[int] | None = None) -> ibis.Table:
     """National bilateral exports ``reporter, partner, product, year, value_usd`` reconciled with the
     importers' own declarations (``flow == "import"`` rows, flipped to exporter → importer).
 
     ``rule``: ``importer`` — the importer's declaration where one exists, else the exporter's (Trade Map's
     mirror principle: import declarations are the better documented side); ``mean`` — the mean of the two
     where both exist, else the one that exists.  CIF/FOB margins are not removed (import values are CIF).
+    ``years``: only these years, filtered on both sides *before* the outer join (the year is a join key, so
+    the result is that of filtering after it; a filter above a full outer join is not pushed into the scans).
     """
     t = _flows_table(data)
     base = (t.partner != schema.WORLD) & t.province.isnull() & (t.reporter != t.partner) \
         & t.product.notnull() & t.value_usd.notnull()
+    if years is not None:
+        base &= t.year.isin([int(y) for y in years])
     keys = ["year", "reporter", "partner", "product"]
     x = t.filter(base & (t.flow == "export")).group_by(keys).aggregate(vx=lambda r: r.value_usd.sum())
     m = t.filter(base & (t.flow == "import"))
@@ -154,7 +177,7 @@ def bilateral_year(data, year: int | None = None, level: int | None = None,
     used = _average_years(years, int(year), average)
     if mirror not in MIRROR_RULES:
         raise UnknownNameError("mirror rule", mirror, list(MIRROR_RULES))
-    t = _bilateral_rows(data) if mirror == "exporter" else _mirrored_rows(data, mirror)
+    t = _bilateral_rows(data) if mirror == "exporter" else _mirrored_rows(data, mirror, used)
     t = t.filter(t.year.isin(used))
     product = t.product.substr(0, level) if level else t.product
     return t.select("reporter", "partner", product=product, value=t.value_usd / len(used)), int(year)
