@@ -112,7 +112,7 @@ def measure(work: Path, wh: Path, label: str, src: Path, focus: str, only: list[
 
 
 def table(work: Path) -> str:
-    rows = [json.loads(line) for line in open(work / "reads.jsonl")]
+    rows = [json.loads(line) for line in (work / "reads.jsonl").read_text().splitlines() if line.strip()]
     lines = ["| verb | code | wall s | peak RSS MB | load (1 min) | at |", "|---|---|---:|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['verb']} | {r['label']} | {r['wall']:.1f} | {r.get('rss_mb', 0):,.0f} | "
