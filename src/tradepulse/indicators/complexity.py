@@ -442,12 +442,16 @@ AGGREGATE_PRODUCTS = ("TOTAL", "ALL")
 
 
 def _aggregate_products(codes: pd.Series) -> np.ndarray:
-    """True where a product code is an all-goods aggregate (:data:`AGGREGATE_PRODUCTS`, any case)."""
+    """True where a product code is an all-goods aggregate (:data:`AGGREGATE_PRODUCTS`, any case).
+
+    The string test runs on the distinct codes (≈ 5k HS6 codes), not on every row (it was 1.7 s of a 2.5M-row
+    BACI year's 4 s); a missing code is not an aggregate."""
     if isinstance(codes.dtype, pd.CategoricalDtype):
-        cats = pd.Index(codes.cat.categories.astype(str)).str.strip().str.upper().isin(AGGREGATE_PRODUCTS)
-        codes_ = codes.cat.codes.to_numpy()
-        return np.where(codes_ >= 0, cats[np.clip(codes_, 0, None)] if len(cats) else False, False)
-    return codes.astype(str).str.strip().str.upper().isin(AGGREGATE_PRODUCTS).to_numpy()
+        codes_, uniq = codes.cat.codes.to_numpy(), codes.cat.categories
+    else:
+        codes_, uniq = pd.factorize(codes)
+    flags = pd.Index(pd.Index(uniq).astype(str)).str.strip().str.upper().isin(AGGREGATE_PRODUCTS)
+    return np.where(codes_ >= 0, flags[np.clip(codes_, 0, None)] if len(flags) else False, False)
 
 
 def _rolling(df: pd.DataFrame, window: int, span: tuple[int, int] | None = None) -> pd.DataFrame:
