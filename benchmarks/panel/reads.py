@@ -86,6 +86,9 @@ def prepare(work: Path, first: int, n_years: int, rows: int) -> Path:
     return wh
 
 
+VERBS = ("complexity", "potential", "proximity", "opportunities")
+
+
 def verbs(wh: Path, out: Path, focus: str) -> dict[str, list[str]]:
     w = ["-w", str(wh)]
     return {
@@ -111,12 +114,24 @@ def measure(work: Path, wh: Path, label: str, src: Path, focus: str, only: list[
             log.write(json.dumps(r) + "\n")
 
 
-def table(work: Path) -> str:
+def table(work: Path, labels: tuple[str, str] = ("before", "after")) -> str:
+    """Markdown: per verb and number of stored years, the last run of each of two labels (wall s, peak RSS
+    MB, load)."""
     rows = [json.loads(line) for line in (work / "reads.jsonl").read_text().splitlines() if line.strip()]
-    lines = ["| verb | code | wall s | peak RSS MB | load (1 min) | at |", "|---|---|---:|---:|---:|---|"]
+    last: dict[tuple, dict] = {}
     for r in rows:
-        lines.append(f"| {r['verb']} | {r['label']} | {r['wall']:.1f} | {r.get('rss_mb', 0):,.0f} | "
-                     f"{r['load']:.1f} | {r['at']}{' ' + r['error'] if 'error' in r else ''} |")
+        years = int(r["warehouse"].rsplit("_", 1)[1].split(".")[0])
+        last[(r["verb"], years, r["label"])] = r
+    head = (f"| verb | years stored | {labels[0]}: wall s, peak RSS MB (load) | {labels[1]}: wall s, peak RSS MB "
+            "(load) |")
+    lines = [head, "|---|---:|---:|---:|"]
+    for verb, years in sorted({(v, y) for v, y, _ in last}, key=lambda k: (list(VERBS).index(k[0]), k[1])):
+        cells = []
+        for lab in labels:
+            r = last.get((verb, years, lab))
+            cells.append("–" if r is None else f"{r['wall']:.1f} s, {r.get('rss_mb', 0):,.0f} MB ({r['load']:.1f})"
+                         + (f" {r['error']}" if "error" in r else ""))
+        lines.append(f"| {verb} | {years} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 
@@ -131,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="source tree to measure (PYTHONPATH)")
     ap.add_argument("--focus", default="IRN")
     ap.add_argument("--only", default="", help="comma list of verbs")
+    ap.add_argument("--labels", default="before,after", help="table: the two labels compared")
     args = ap.parse_args(argv)
     wh = warehouse_path(args.work, args.rows, args.years)
     if args.step == "prepare":
@@ -138,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.step == "measure":
         measure(args.work, wh, args.label, args.src, args.focus, [v for v in args.only.split(",") if v])
     else:
-        print(table(args.work))
+        print(table(args.work, tuple(args.labels.split(",")[:2])))
 
 
 if __name__ == "__main__":
