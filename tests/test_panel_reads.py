@@ -250,7 +250,7 @@ def _years_in(sql: str) -> set[int]:
 def test_potential_reads_only_the_years_it_uses(demo_wh, tmp_path, monkeypatch, method):
     """Base year 2023, growth window 5: potential uses 2023 and 2018 (the earliest bilateral year of the
     window).  A warehouse holding only those two years gives the same table, and on the 10-year warehouse
-    every query of the flows is pinned to those years (the year probes excepted: LIMIT 1 each)."""
+    every query of the flows is pinned to those years (the year probes, LIMIT 1 each, to 2018–2023)."""
     from tradepulse.indicators.potential import export_potential
 
     path, w = demo_wh
@@ -271,6 +271,13 @@ def test_potential_reads_only_the_years_it_uses(demo_wh, tmp_path, monkeypatch, 
     flows = [s for s in log if re.search(r'FROM "flows"', s)]
     assert flows
     for sql in flows:
-        if re.search(r"LIMIT 1\b", sql):
-            continue                                                   # the year probes
+        if re.search(r"LIMIT 1\b", sql):                              # the year probes: within the window
+            assert _years_in(sql) and _years_in(sql) <= set(range(2018, 2024)), sql
+            continue
         assert _years_in(sql) and _years_in(sql) <= {2018, 2023}, sql
+    # without a year: the latest year is found by probing down from the latest candidate
+    log.clear()
+    with Warehouse(path, read_only=True) as wh:
+        again = export_potential(wh, "IRN", growth_window=5, method=method)
+    assert again.attrs["year"] == 2023 and len(again) == len(got)
+    assert all(_years_in(sql) <= set(range(2018, 2024)) for sql in log if re.search(r'FROM "flows"', sql))
