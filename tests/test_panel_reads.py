@@ -15,8 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from tradepulse.cli import app
-from tradepulse.indicators.complexity import (ComplexityByYear, complexity, warehouse_export_years,
-                                              warehouse_exports)
+from tradepulse.indicators.complexity import (
+    ComplexityByYear,
+    complexity,
+    warehouse_export_years,
+    warehouse_exports,
+)
 from tradepulse.ingest import ingest_file, ingest_frame
 from tradepulse.meta import meta_of
 from tradepulse.warehouse import Warehouse

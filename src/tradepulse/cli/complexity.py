@@ -65,7 +65,10 @@ def _warehouse_years(warehouse: Path | None, digits: int | None, in_year: int | 
     with rows then earlier ones on demand — one year read at a time (``proximity`` and ``opportunities``
     use one year: reading the others was all of their cost on a many-year warehouse)."""
     from tradepulse.errors import NoDataError
-    from tradepulse.indicators.complexity import warehouse_export_years, warehouse_exports
+    from tradepulse.indicators.complexity import (
+        warehouse_export_years,
+        warehouse_exports,
+    )
     from tradepulse.warehouse import Warehouse
 
     with Warehouse(warehouse, read_only=True) as wh:
@@ -133,7 +136,10 @@ def _stream_complexity(warehouse: Path | None, digits: int | None, out: Path, op
     from types import SimpleNamespace
 
     from tradepulse.cli.common import TableWriter
-    from tradepulse.indicators.complexity import ComplexityByYear, warehouse_export_years
+    from tradepulse.indicators.complexity import (
+        ComplexityByYear,
+        warehouse_export_years,
+    )
     from tradepulse.warehouse import Warehouse
 
     writer = TableWriter(out)
@@ -291,7 +297,11 @@ def register(app: typer.Typer) -> None:
 
         from tradepulse import reference
         from tradepulse.config import DEFAULT_FOCUS
-        from tradepulse.indicators.complexity import EmptySampleError, _resolve_strategy, opportunities
+        from tradepulse.indicators.complexity import (
+            EmptySampleError,
+            _resolve_strategy,
+            opportunities,
+        )
 
         _resolve_strategy(strategy)   # fail fast on an unknown strategy
         country = country or DEFAULT_FOCUS

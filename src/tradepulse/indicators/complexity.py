@@ -643,16 +643,13 @@ def _drop_block_cache(warehouse) -> None:
     if raw is None or not hasattr(raw, "cursor") or type(raw).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
         return
     con = raw.cursor()
-    try:
+    # pinned blocks or an old DuckDB: the cache stays, the results do not change
+    with contextlib.closing(con), contextlib.suppress(Exception):
         limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
         try:
             con.execute("SET memory_limit = '1MB'").fetchall()
         finally:
             con.execute(f"SET memory_limit = '{limit}'").fetchall()
-    except Exception:   # noqa: BLE001  (pinned blocks or an old DuckDB: the cache stays, results do not change)
-        pass
-    finally:
-        con.close()
 
 
 def warehouse_export_years(warehouse, *, digits: int | None = None, dataset: str | None = None
