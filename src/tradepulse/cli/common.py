@@ -85,6 +85,81 @@ def write_table(df, out: Optional[Path]) -> None:
         raise TradepulseError(f"cannot write {out}: use .csv, .parquet or .xlsx")
 
 
+class TableWriter:
+    """Write a table piece by piece (e.g. one year at a time), so only one piece is in memory.
+
+    ``.parquet``: one row group per piece (``pyarrow.parquet.ParquetWriter``); the schema is the first piece's,
+    with categorical labels as ``dictionary<int32, string>`` (each piece has its own categories; pandas reads
+    the column back as one categorical); the meta goes in as pandas ``attrs`` at :meth:`close`, as
+    :func:`write_table` stores it.  ``.csv``: appended, header once — the same text as :func:`write_table` of
+    the concatenated pieces.  ``.xlsx``: the pieces are gathered and written at :meth:`close` (no streaming
+    Excel writer here).  Written to ``OUT.part`` and renamed at :meth:`close`: a failed run leaves no file.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.suffix = out.suffix.lower()
+        if self.suffix not in (".parquet", ".xlsx", ".xls", ".csv", ""):
+            raise TradepulseError(f"cannot write {out}: use .csv, .parquet or .xlsx")
+        self.tmp = out.with_name(out.name + ".part")
+        self.rows = 0
+        self._writer = None
+        self._schema = None
+        self._pieces: list = []
+
+    def write(self, df) -> None:
+        """Append the rows of ``df`` (same columns as the first piece)."""
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        if self.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if self._writer is None:
+                fields = [pa.field(f.name, pa.dictionary(pa.int32(), f.type.value_type))
+                          if pa.types.is_dictionary(f.type) else f for f in table.schema]
+                self._schema = pa.schema(fields, metadata=table.schema.metadata)
+                self._writer = pq.ParquetWriter(self.tmp, self._schema)
+            self._writer.write_table(table.cast(self._schema))
+        elif self.suffix in (".csv", ""):
+            df.to_csv(self.tmp, index=False, header=self.rows == 0, mode="w" if self.rows == 0 else "a")
+        else:
+            self._pieces.append(df)
+        self.rows += len(df)
+
+    def close(self, meta=None) -> None:
+        """Finish the file (``meta``: the :class:`~tradepulse.meta.ResultMeta` to store) and move it in place."""
+        import json
+        import os
+
+        if self.suffix == ".parquet":
+            if self._writer is None:
+                raise TradepulseError(f"nothing to write to {self.out}")
+            if meta is not None:
+                # pandas reads attrs from the Arrow schema stored in the file (key ARROW:schema, written when
+                # the writer opened): store it again with PANDAS_ATTRS in its metadata (the key is replaced)
+                import base64
+
+                attrs = json.dumps({"meta": meta.to_dict()})
+                schema = self._schema.with_metadata({**(self._schema.metadata or {}), b"PANDAS_ATTRS": attrs})
+                self._writer.add_key_value_metadata({
+                    "PANDAS_ATTRS": attrs,
+                    "ARROW:schema": base64.b64encode(schema.serialize().to_pybytes()).decode()})
+            self._writer.close()
+        elif self.suffix in (".xlsx", ".xls"):
+            import pandas as pd
+
+            pd.concat(self._pieces, ignore_index=True).to_excel(self.tmp, index=False)
+            self._pieces = []
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        """Drop the partial file."""
+        if self._writer is not None:
+            self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 def cell_format(money, percent, *, money_decimals: int = 1, float_decimals: int = 3):
     """A ``fmt(column, value)`` for :func:`print_table`: missing (None / NaN) → ``–``; ``money`` columns in
     million USD (``money`` is a list of columns, or a mapping column → decimals); ``percent`` columns as

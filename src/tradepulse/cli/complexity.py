@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -59,6 +60,41 @@ def _load(input_path: Optional[Path], exporter: str, product: str, value: str, y
     return frame, exporter, product, value, year
 
 
+def _warehouse_years(warehouse: Path | None, digits: int | None, in_year: int | None):
+    """Yield ``(year, frame)`` of the warehouse's exports for ``in_year``, or (default) for the latest year
+    with rows then earlier ones on demand — one year read at a time (``proximity`` and ``opportunities``
+    use one year: reading the others was all of their cost on a many-year warehouse)."""
+    from tradepulse.errors import NoDataError
+    from tradepulse.indicators.complexity import (
+        warehouse_export_years,
+        warehouse_exports,
+    )
+    from tradepulse.warehouse import Warehouse
+
+    with Warehouse(warehouse, read_only=True) as wh:
+        src = warehouse_export_years(wh, digits=digits)
+        if not src.years:   # no recorded coverage: one read of everything
+            frame = warehouse_exports(wh, digits=digits, dataset=src.dataset)
+            years = sorted(int(y) for y in frame["year"].unique())
+            pick = years[-1] if in_year is None else in_year
+            if pick not in years:
+                raise NoDataError(f"no data for year {pick}; years are {years}")
+            yield pick, frame[frame["year"].to_numpy() == pick]
+            return
+        found = False
+        for y in ([in_year] if in_year is not None and in_year in src.years else
+                  [] if in_year is not None else reversed(src.years)):
+            frame = src.read([y])
+            if frame is not None:
+                found = True
+                yield y, frame
+                del frame
+        if not found:
+            if in_year is not None:
+                raise NoDataError(f"no data for year {in_year}; years are {src.years}")
+            warehouse_exports(wh, digits=digits, dataset=src.dataset)   # raises its own "no rows" error
+
+
 def _gdp_table(path: Path, country: str, column: str):
     """GDP per capita file → frame ``iso3, [year], gdp_pc`` (a missing column is a one-line error naming the
     file, the column and the columns present)."""
@@ -91,6 +127,46 @@ def _run_complexity(frame, exporter, product, value, year, **options):
             bar.update(task, completed=i, total=n, description=f"year {y}")
 
         return complexity(frame, exporter, product, value, year, progress=tick, **options)
+
+
+def _stream_complexity(warehouse: Path | None, digits: int | None, out: Path, options: dict) -> None:
+    """``complexity`` of the warehouse, one year at a time (:class:`ComplexityByYear`): read a year's
+    exports, compute it, append it to ``out`` (:class:`TableWriter`), release it — peak memory is one
+    year's, whatever the number of years stored."""
+    from types import SimpleNamespace
+
+    from tradepulse.cli.common import TableWriter
+    from tradepulse.indicators.complexity import (
+        ComplexityByYear,
+        warehouse_export_years,
+    )
+    from tradepulse.warehouse import Warehouse
+
+    writer = TableWriter(out)
+    exporters: set[str] = set()
+    products: set[str] = set()
+    years: list[int] = []
+    with Warehouse(warehouse, read_only=True) as wh, _progress() as bar:
+        task = bar.add_task("computing", total=None)
+
+        def tick(i, n, y):
+            bar.update(task, completed=i, total=n, description=f"year {y}")
+
+        stream = ComplexityByYear(warehouse_export_years(wh, digits=digits), progress=tick, **options)
+        try:
+            for part in stream:
+                writer.write(part)
+                for seen, col in ((exporters, part["exporter"]), (products, part["product"])):
+                    seen.update(map(str, col.cat.categories if hasattr(col, "cat") else col.unique()))
+                years.extend(int(v) for v in part["year"].unique())
+                del part
+            writer.close(stream.meta)
+        except BaseException:
+            writer.abort()
+            raise
+    print_warnings(SimpleNamespace(meta=stream.meta))
+    console.print(f"{writer.rows:,} rows ({len(exporters)} exporters × {len(products)} products, "
+                  f"years {min(years)}–{max(years)}) → {out}")
 
 
 def register(app: typer.Typer) -> None:
@@ -127,7 +203,6 @@ def register(app: typer.Typer) -> None:
         warehouse: Optional[Path] = WarehouseOption,
     ) -> None:
         """RCA, M, diversity, ubiquity, ECI, PCI, density, COI, COG: one row per (year, exporter, product)."""
-        frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
         gdp = None
         if gdp_pc is not None:
             gdp = _gdp_table(gdp_pc, gdp_pc_country, gdp_pc_column)
@@ -136,13 +211,17 @@ def register(app: typer.Typer) -> None:
             from tradepulse.warehouse import Warehouse
             with Warehouse(warehouse, read_only=True) as wh:
                 gdp = warehouse_gdp_pc(wh)
-        res = _run_complexity(frame, e, p, v, y, threshold=threshold, convention=convention,
-                              diagonal=diagonal, cog_form=cog_form, continuous=continuous,
-                              asymmetric=asymmetric, rolling=rolling,
-                              missing=missing, duplicates=duplicates, gdp_pc=gdp, min_exports=min_exports,
-                              min_product_exports=min_product_exports,
-                              exclude_products=[c.strip() for c in exclude_products.split(",") if c.strip()]
-                              if exclude_products else None)
+        options = {"threshold": threshold, "convention": convention, "diagonal": diagonal, "cog_form": cog_form,
+                   "continuous": continuous, "asymmetric": asymmetric, "rolling": rolling, "missing": missing,
+                   "duplicates": duplicates, "gdp_pc": gdp, "min_exports": min_exports,
+                   "min_product_exports": min_product_exports,
+                   "exclude_products": [c.strip() for c in exclude_products.split(",") if c.strip()]
+                   if exclude_products else None}
+        if input_path is None:   # the warehouse: year by year, each year written and released
+            _stream_complexity(warehouse, digits, out, options)
+            return
+        frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
+        res = _run_complexity(frame, e, p, v, y, **options)
         write_table(res, out)
         print_warnings(res)
         years = sorted(res["year"].unique())
@@ -170,7 +249,12 @@ def register(app: typer.Typer) -> None:
         from tradepulse.errors import NoDataError
         from tradepulse.indicators.complexity import _prepare, proximity
 
-        frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
+        if input_path is None:   # the warehouse: read only the year used
+            with contextlib.closing(_warehouse_years(warehouse, digits, in_year)) as years_read:
+                _, frame = next(years_read)
+            e, p, v, y = "exporter", "product", "export_value", "year"
+        else:
+            frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
         df = _prepare(frame, e, p, v, y, missing=missing, duplicates=duplicates)
         years = sorted(df["year"].unique())
         pick = years[-1] if in_year is None else in_year
@@ -213,11 +297,14 @@ def register(app: typer.Typer) -> None:
 
         from tradepulse import reference
         from tradepulse.config import DEFAULT_FOCUS
-        from tradepulse.indicators.complexity import _resolve_strategy, opportunities
+        from tradepulse.indicators.complexity import (
+            EmptySampleError,
+            _resolve_strategy,
+            opportunities,
+        )
 
         _resolve_strategy(strategy)   # fail fast on an unknown strategy
         country = country or DEFAULT_FOCUS
-        frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
         pop = None
         if population is not None:
             pop, *_ = _load(population, "iso3", "product", "population", None, None, None)
@@ -227,14 +314,31 @@ def register(app: typer.Typer) -> None:
             with Warehouse(warehouse, read_only=True) as wh:
                 pop = warehouse_population(wh)
         excl = [c.strip() for c in exclude_products.split(",") if c.strip() and c.strip().lower() != "none"]
+
+        def rank(frame, e, p, v, y, bar, task):
+            return opportunities(frame, country, strategy, year=in_year, exporter=e, product=p, value=v,
+                                 year_column=y, threshold=threshold, convention=convention, missing=missing,
+                                 duplicates=duplicates, min_population=min_population, population=pop,
+                                 min_exports=min_exports, exclude_products=excl,
+                                 progress=lambda i, n, yr: bar.update(task, completed=i, total=n,
+                                                                      description=f"year {yr}"))
+
         with _progress() as bar:
             task = bar.add_task("computing", total=None)
-            opp = opportunities(frame, country, strategy, year=in_year, exporter=e, product=p, value=v,
-                                year_column=y, threshold=threshold, convention=convention, missing=missing,
-                                duplicates=duplicates, min_population=min_population, population=pop,
-                                min_exports=min_exports, exclude_products=excl,
-                                progress=lambda i, n, yr: bar.update(task, completed=i, total=n,
-                                                                     description=f"year {yr}"))
+            if input_path is not None:
+                frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
+                opp = rank(frame, e, p, v, y, bar, task)
+            else:   # the warehouse: only the year ranked (the latest whose Atlas sample is not empty)
+                y, opp, empty = "year", None, None
+                with contextlib.closing(_warehouse_years(warehouse, digits, in_year)) as years_read:
+                    for _, frame in years_read:
+                        try:
+                            opp = rank(frame, "exporter", "product", "export_value", "year", bar, task)
+                            break
+                        except EmptySampleError as exc:
+                            empty = empty or exc
+                if opp is None:
+                    raise empty
         write_table(opp, out)
         when = "" if y is None and opp["year"].iloc[0] == 0 else f"{opp['year'].iloc[0]}, "
         view = Table(title=f"Opportunities for {country} ({when}strategy {strategy})")
