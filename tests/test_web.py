@@ -957,3 +957,14 @@ def test_plain_pages_serve_the_same_bytes_only_to_cookieless_gets(app, client):
         assert client.get("/products", params={"year": "2020"}, follow_redirects=False).status_code in (303, 401)
     finally:
         app.state.public_indicators = True
+
+
+def test_product_page_no_data_note_is_translated(client):
+    """Regression (screenshot product-5701-fa): a section with no data says so in Persian on the Persian page
+    (the error carries a translated Note), and in English on the English page."""
+    client.cookies.clear()
+    fa = client.get("/products/5701", params={"lang": "fa"}).text
+    en = client.get("/products/5701", params={"lang": "en"}).text
+    if "no world-total import rows" not in en:
+        pytest.skip("the demo world has world-total import rows for 5701")
+    assert "no world-total import rows" not in fa and "ردیف واردات از کل جهان" in fa

@@ -71,7 +71,8 @@ def to_summary(focus: str, key: tuple, hit: tuple[str, Any]) -> Summary:
     if kind == "err":
         if type(value) is not NoDataError:
             raise NotStorable(f"a {type(value).__name__} is not stored")
-        return Summary(name, skey, {}, {"error": "NoDataError", "message": str(value)})
+        said = value.args[0] if len(value.args) == 1 else str(value)      # a Note stays a Note (translated)
+        return Summary(name, skey, {}, {"error": "NoDataError", "message": said})
     codec = KINDS[key[0]]
     if codec == "frame" and isinstance(value, pd.DataFrame):
         return Summary(name, skey, {"": value}, {"codec": "frame"})

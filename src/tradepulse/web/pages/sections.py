@@ -248,9 +248,14 @@ def guarded(title: str, lang: str, build: Callable[[], Section]) -> Section:
     except Unavailable as exc:
         return Section(title, "unavailable", exc.what)
     except NoDataError as exc:
-        return Section(title, "nodata", str(exc))
+        return Section(title, "nodata", _said(exc, lang))
     except TradepulseError as exc:
-        return Section(title, "error", str(exc))
+        return Section(title, "error", _said(exc, lang))
+
+
+def _said(exc: Exception, lang: str) -> str:
+    """An error's message in ``lang`` when it was raised with a translated :class:`~tradepulse.meta.Note`."""
+    return fmt_of(lang).warning(exc.args[0]) if len(exc.args) == 1 else str(exc)
 
 
 def params_of(request: Request, lang: str, filters: tuple[str, ...] = ("year", "partner", "product", "province")
