@@ -33,6 +33,7 @@ import pandas as pd
 from tradepulse import reference, schema
 from tradepulse.config import DEFAULT_FOCUS
 from tradepulse.errors import NoDataError, TradepulseError
+from tradepulse.i18n import N_
 from tradepulse.meta import Note
 
 
@@ -688,7 +689,7 @@ def world_market(ctx: DataContext, product: str) -> pd.DataFrame:
                      & t["product"].startswith(product))
         d = t.group_by(["year", "reporter", "flow"]).aggregate(v=t.value_usd.sum()).to_pandas()
         if d.empty:
-            raise NoDataError(Note("no world-total rows for HS {product}", product=product))
+            raise NoDataError(Note(N_("no world-total rows for HS {product}"), product=product))
         x = d[d["flow"].isin(["export", "re-export"])]
         m = d[d["flow"].isin(["import", "re-import"])]
         out = pd.DataFrame({"world_exports": x.groupby("year")["v"].sum(),
@@ -708,8 +709,9 @@ def top_traders(ctx: DataContext, product: str, flow: str, year: int | None, lan
                      & t["product"].startswith(product))
         y = year if year is not None else t.year.max().execute()
         if y is None or pd.isna(y):
-            raise NoDataError(Note("no world-total export rows for HS {product}", product=product) if flow == "export"
-                                  else Note("no world-total import rows for HS {product}", product=product))
+            said = N_("no world-total export rows for HS {product}") if flow == "export" else \
+                N_("no world-total import rows for HS {product}")
+            raise NoDataError(Note(said, product=product))
         t = t.filter(t.year == int(y))
         d = t.group_by("reporter").aggregate(value_usd=t.value_usd.sum()).to_pandas()
         d = d.sort_values("value_usd", ascending=False).reset_index(drop=True)
