@@ -17,43 +17,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
 
-#: the CLI in-process, its console output discarded; prints peak RSS and the exit code as JSON
-CLI = r"""
-import contextlib, io, json, resource, sys
-code = 0
-buf = io.StringIO()
-with contextlib.redirect_stdout(buf):
-    try:
-        from tradepulse.cli import app
-        app(sys.argv[1:], prog_name="tradepulse")
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "code": code,
-                  "tail": buf.getvalue()[-300:]}))
-"""
-
+import run  # noqa: E402 - the panel benchmark's CLI runner, shared
 
 def child(src: Path, *argv: str, timeout: float = 1800) -> dict:
-    """One CLI run in a fresh interpreter with ``PYTHONPATH=src``: its JSON plus ``wall`` seconds and load."""
-    env = dict(os.environ, PYTHONPATH=str(src), COLUMNS="80")
-    t = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", CLI, *argv], capture_output=True, text=True, env=env,
-                       timeout=timeout, cwd=ROOT, check=False)
-    res = {"wall": time.perf_counter() - t, "load": os.getloadavg()[0]}
-    try:
-        res.update(json.loads(p.stdout.strip().splitlines()[-1]))
-    except (IndexError, json.JSONDecodeError):
-        res["error"] = (p.stderr.strip().splitlines() or ["no output"])[-1][:300]
-    if p.returncode or res.get("code"):
-        res["error"] = (p.stderr.strip().splitlines() or [str(res.get("tail", ""))[-300:]])[-1][:300]
+    """One CLI run in a fresh interpreter with ``PYTHONPATH=src`` (``run.py``'s runner): its JSON plus ``wall``
+    seconds and the 1-minute load."""
+    res = run.child(run.CLI, *argv, timeout=timeout, src=src)
+    res["load"] = os.getloadavg()[0]
     return res
 
 
@@ -63,7 +41,6 @@ def warehouse_path(work: Path, rows: int, years: int) -> Path:
 
 def prepare(work: Path, first: int, n_years: int, rows: int) -> Path:
     """Generate the panel's CSVs (cached) and ingest them with ``tradepulse ingest -f baci`` (+ macro)."""
-    sys.path.insert(0, str(HERE))
     import duckdb
     import gen
 

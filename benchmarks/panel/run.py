@@ -92,9 +92,10 @@ print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss /
 """
 
 
-def child(code: str, *argv: str, timeout: float | None = None) -> dict:
-    """Run ``code`` in a fresh interpreter; its JSON last line plus ``wall`` (s); ``error`` on failure."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), COLUMNS="80")
+def child(code: str, *argv: str, timeout: float | None = None, src: Path = ROOT / "src") -> dict:
+    """Run ``code`` in a fresh interpreter with ``PYTHONPATH=src``; its JSON last line plus ``wall`` (s);
+    ``error`` on failure."""
+    env = dict(os.environ, PYTHONPATH=str(src), COLUMNS="80")
     t = time.perf_counter()
     try:
         p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env,
@@ -272,7 +273,7 @@ ingest --on-overlap replace` {r_tp['wall']:.1f} s ({r_tp.get('rss_mb', 0):,.0f} 
         for p, r in pages.items():
             print(f"GET {p}: {r['seconds']:.1f} s ({r['status']})", flush=True)
         if "refresh" in skip:   # else the before/after table below shows them
-                sec.append("**Dashboard, first hit of each page** (one fresh `tradepulse serve`, pages in this order; "
+            sec.append("**Dashboard, first hit of each page** (one fresh `tradepulse serve`, pages in this order; "
                        f"server peak RSS {rss:,.0f} MB; goal ≤ 3 s each):\n\n| page | s | status |\n|---|---:|---|\n"
                        + "\n".join(f"| `{p}` | {r['seconds']:.1f} | {r['status']} |" for p, r in pages.items())
                        + "\n")
