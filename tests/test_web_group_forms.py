@@ -55,7 +55,11 @@ def login(client, user, password):
 
 
 def svc_of(site):
-    f = session_factory(site[1])
+    """A service on the site's database, already migrated by the ``site`` fixture.  No migration here: in two
+    of six full parallel runs (CI and a fresh clone, session 6) re-running the migration check while the app
+    held connections raised ``sqlite3.OperationalError: disk I/O error`` at ``PRAGMA foreign_key_check``
+    (not reproduced alone; the cause is open, see the issue note)."""
+    f = session_factory(site[1], migrate=False)
     return f, GroupService(f())
 
 
