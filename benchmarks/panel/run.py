@@ -138,12 +138,12 @@ def verbs(wh: Path, out: Path, focus: str, years: list[int]) -> dict[str, list[s
 PAGES = ["/", "/products", "/markets", "/provinces", "/targets", "/api/v1/tables/partners?limit=50"]
 
 
-def dashboard(wh: Path, focus: str, timeout: float) -> tuple[dict[str, dict], float]:
+def dashboard(wh: Path, focus: str, timeout: float, src: Path = ROOT / "src") -> tuple[dict[str, dict], float]:
     """Cold first hit of every page (one fresh server), seconds and status; the server's peak RSS (MB)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env = dict(os.environ, PYTHONPATH=str(src))
     proc = subprocess.Popen([sys.executable, "-c", ("import sys; from tradepulse.cli import app; "
                              "app(sys.argv[1:], prog_name='tradepulse')"), "serve", "-w", str(wh), "--port",
                              str(port), "--focus", focus], env=env, stdout=subprocess.DEVNULL,
@@ -193,6 +193,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip", default="", help="comma list of steps to skip: ingest, replace, verbs, web, "
                     "refresh")
     ap.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    ap.add_argument("--src", type=Path, default=ROOT / "src", help="the tradepulse source tree to measure "
+                    "(e.g. a `git archive` of a commit, so the tree under test stays fixed during a long run)")
+    ap.add_argument("--verbs", default="", help="comma list: run only the verbs whose name contains one of "
+                    "these (default: all)")
     ap.add_argument("--section", default=None, help="name of the docs/benchmarks.md section to (re)write "
                     "(default: 'panel (N years)')")
     args = ap.parse_args(argv)
@@ -219,7 +223,7 @@ def main(argv=None) -> int:
             p.unlink(missing_ok=True)
         for y, f in zip(years, files):
             ingest["raw"].append(child(RAW, str(f), str(raw_dir / f"{y}.parquet")))
-            ingest["tp"].append(child(CLI, "ingest", str(f), "-f", "baci", "-w", str(wh)))
+            ingest["tp"].append(child(CLI, "ingest", str(f), "-f", "baci", "-w", str(wh), src=args.src))
             loads.append(load())
             print(f"ingest {y}: raw {ingest['raw'][-1]['wall']:.1f} s, tradepulse {ingest['tp'][-1]['wall']:.1f} s "
                   f"{ingest['tp'][-1].get('error', '')} (load {loads[-1]:.1f})", flush=True)
@@ -227,7 +231,7 @@ def main(argv=None) -> int:
         duckdb.execute(f"COPY (SELECT y AS year, iso3, gdp_current_usd AS gdp_usd, population_total AS population "
                        f"FROM read_csv('{gen.DATA / 'world_gdp_and_population_2017.csv'}'), range({years[0] - 5}, "
                        f"{years[-1] + 1}) r(y) WHERE gdp_current_usd IS NOT NULL) TO '{macro}' (HEADER)")
-        m = child(CLI, "ingest", str(macro), "-f", "macro", "-w", str(wh))
+        m = child(CLI, "ingest", str(macro), "-f", "macro", "-w", str(wh), src=args.src)
         print(f"macro: {m['wall']:.1f} s {m.get('error', '')}", flush=True)
         raw_s, tp_s = (sum(r["wall"] for r in ingest[k]) for k in ("raw", "tp"))
         ratios = [r["wall"] / t["wall"] for r, t in zip(ingest["raw"], ingest["tp"])]
@@ -247,7 +251,7 @@ def main(argv=None) -> int:
         con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet({[str(raw_dir / f'{y}.parquet') for y in years]})")
         con.close()
         r_raw = child(RAW_REPLACE, str(rawdb), str(rev))
-        r_tp = child(CLI, "ingest", str(rev), "-f", "baci", "-w", str(wh), "--on-overlap", "replace")
+        r_tp = child(CLI, "ingest", str(rev), "-f", "baci", "-w", str(wh), "--on-overlap", "replace", src=args.src)
         rawdb.unlink(missing_ok=True)
         print(f"replace: raw {r_raw['wall']:.1f} s, tradepulse {r_tp['wall']:.1f} s {r_tp.get('error', '')} "
               f"(load {load():.1f})", flush=True)
@@ -259,8 +263,11 @@ ingest --on-overlap replace` {r_tp['wall']:.1f} s ({r_tp.get('rss_mb', 0):,.0f} 
 
     if "verbs" not in skip:
         rows = []
+        wanted = [v.strip() for v in args.verbs.split(",") if v.strip()]
         for name, cmd in verbs(wh, work, args.focus, years).items():
-            res = child(CLI, *cmd, timeout=args.timeout)
+            if wanted and not any(v in name for v in wanted):
+                continue
+            res = child(CLI, *cmd, timeout=args.timeout, src=args.src)
             print(f"{name}: {res['wall']:.1f} s, {res.get('rss_mb', 0):,.0f} MB {res.get('error', '')} "
                   f"(load {load():.1f})", flush=True)
             rows.append(f"| `{name}` {fmt(res)}")
@@ -268,8 +275,8 @@ ingest --on-overlap replace` {r_tp['wall']:.1f} s ({r_tp.get('rss_mb', 0):,.0f} 
                    "| verb | wall s | peak RSS MB | note |\n|---|---:|---:|---|\n" + "\n".join(rows) + "\n")
 
     if "web" not in skip:
-        child(DROP_SUMMARIES, str(wh))
-        pages, rss = dashboard(wh, args.focus, args.timeout)
+        child(DROP_SUMMARIES, str(wh), src=args.src)
+        pages, rss = dashboard(wh, args.focus, args.timeout, args.src)
         for p, r in pages.items():
             print(f"GET {p}: {r['seconds']:.1f} s ({r['status']})", flush=True)
         if "refresh" in skip:   # else the before/after table below shows them
@@ -280,14 +287,15 @@ ingest --on-overlap replace` {r_tp['wall']:.1f} s ({r_tp.get('rss_mb', 0):,.0f} 
 
     if "refresh" not in skip:
         loads.append(load())
-        ref = child(CLI, "refresh", "-w", str(wh), "--focus", args.focus, "--json", timeout=args.timeout)
+        ref = child(CLI, "refresh", "-w", str(wh), "--focus", args.focus, "--json", timeout=args.timeout,
+                    src=args.src)
         print(f"refresh: {ref['wall']:.1f} s, {ref.get('rss_mb', 0):,.0f} MB {ref.get('error', '')} "
               f"(load {load():.1f})", flush=True)
         line = (f"**`tradepulse refresh --focus {args.focus}`** (the dashboard's summaries, one process): "
                 + (f"failed after {ref['wall']:.1f} s: {ref['error']}" if "error" in ref else
                    f"{ref['wall']:.1f} s wall, peak RSS {ref['rss_mb']:,.0f} MB") + f" (load {loads[-1]:.1f}).")
         if "web" not in skip:
-            after, rss2 = dashboard(wh, args.focus, args.timeout)
+            after, rss2 = dashboard(wh, args.focus, args.timeout, args.src)
             for p, r in after.items():
                 print(f"GET {p} after refresh: {r['seconds']:.1f} s ({r['status']})", flush=True)
             line += ("\n\n**Dashboard, first hit of each page before and after `tradepulse refresh`** (a fresh "
