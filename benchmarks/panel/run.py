@@ -191,7 +191,7 @@ def main(argv=None) -> int:
     ap.add_argument("--focus", default="IRN")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per verb")
     ap.add_argument("--skip", default="", help="comma list of steps to skip: ingest, replace, verbs, web, "
-                    "refresh")
+                    "before (the dashboard before the refresh only), refresh")
     ap.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the tradepulse source tree to measure "
                     "(e.g. a `git archive` of a commit, so the tree under test stays fixed during a long run)")
@@ -274,7 +274,9 @@ ingest --on-overlap replace` {r_tp['wall']:.1f} s ({r_tp.get('rss_mb', 0):,.0f} 
         sec.append("**Indicator verbs** (one process each, as typed; goal ≤ 60 s and ≤ 4 GB on the whole panel):\n\n"
                    "| verb | wall s | peak RSS MB | note |\n|---|---:|---:|---|\n" + "\n".join(rows) + "\n")
 
-    if "web" not in skip:
+    pages: dict[str, dict] = {}
+    rss = float("nan")
+    if "web" not in skip and "before" not in skip:
         child(DROP_SUMMARIES, str(wh), src=args.src)
         pages, rss = dashboard(wh, args.focus, args.timeout, args.src)
         for p, r in pages.items():
@@ -301,7 +303,7 @@ ingest --on-overlap replace` {r_tp['wall']:.1f} s ({r_tp.get('rss_mb', 0):,.0f} 
             line += ("\n\n**Dashboard, first hit of each page before and after `tradepulse refresh`** (a fresh "
                      f"`tradepulse serve` each; server peak RSS {rss:,.0f} → {rss2:,.0f} MB; goal ≤ 3 s each):\n\n"
                      "| page | before s | after s | status after |\n|---|---:|---:|---|\n"
-                     + "\n".join(f"| `{p}` | {pages[p]['seconds']:.1f} | {r['seconds']:.1f} | {r['status']} |"
+                     + "\n".join(f"| `{p}` | {pages[p]['seconds'] if p in pages else float('nan'):.1f} | {r['seconds']:.1f} | {r['status']} |"
                                   for p, r in after.items()))
         sec.append(line + "\n")
 
