@@ -6,7 +6,7 @@ after a change, same warehouse).
     PYTHONPATH=src .venv/bin/python benchmarks/panel/reads.py measure --label before --src /tmp/old/src
     PYTHONPATH=src .venv/bin/python benchmarks/panel/reads.py measure --label after
 
-Each verb runs in its own interpreter (``/usr/bin/time``-like: its own ``ru_maxrss``); the 1-minute load
+Each verb runs in its own interpreter (``/usr/bin/time``-like: its own peak RSS, ``VmHWM``); the 1-minute load
 average is printed with each run (the machine is shared).  Results are appended as JSON lines to
 ``_work/reads.jsonl``; ``table`` prints them as the Markdown of ``docs/benchmarks.md`` (section
 ``panel-reads``).
