@@ -709,6 +709,10 @@ class ComplexityByYear:
     Every step of :func:`complexity` is per year (RCA, ECI/PCI, density, COG; the Atlas filters by year and
     exporter/product; PRODY), so the frames, concatenated, equal ``complexity(warehouse_exports(wh))``.
     ``meta`` (warnings: PRODY coverage, …) is complete once the iteration has finished.
+
+    On a Spark warehouse (``--engine spark``) with ``rolling=1`` every year is computed in a Spark task by
+    the same :func:`year_result` and the years are handed out one at a time
+    (:func:`tradepulse.indicators.complexity_spark.complexity_tasks`).
     """
 
     def __init__(self, source: WarehouseExports, *, rolling: int = 1, missing: str = "error",
