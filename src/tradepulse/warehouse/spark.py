@@ -223,7 +223,7 @@ def ship_package(session, *, force: bool = False) -> Path | None:
     import tempfile
 
     sc = session.sparkContext
-    if sc.master.startswith("local") and not force:
+    if (sc.master == "local" or sc.master.startswith("local[")) and not force:   # not local-cluster[…]
         return None
     with _LOCK:
         key = id(sc)
