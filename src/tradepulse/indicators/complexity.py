@@ -710,9 +710,8 @@ class ComplexityByYear:
     exporter/product; PRODY), so the frames, concatenated, equal ``complexity(warehouse_exports(wh))``.
     ``meta`` (warnings: PRODY coverage, …) is complete once the iteration has finished.
 
-    On a Spark warehouse (``--engine spark``) with ``rolling=1`` every year is computed in a Spark task by
-    the same :func:`year_result` and the years are handed out one at a time
-    (:func:`tradepulse.indicators.complexity_spark.complexity_tasks`).
+    Iterating runs every year in this process.  :func:`tradepulse.indicators.complexity_spark.stream_years`
+    iterates it with a Spark task per year when the warehouse is a Spark one (the same :func:`year_result`).
     """
 
     def __init__(self, source: WarehouseExports, *, rolling: int = 1, missing: str = "error",
@@ -734,11 +733,6 @@ class ComplexityByYear:
         src, w = self.source, max(1, self.rolling)
         if not src.years:                           # no recorded coverage: one read of everything
             yield from self._whole()
-            return
-        if w == 1 and getattr(src.warehouse, "engine", "duckdb") == "spark":   # a Spark task per year
-            from tradepulse.indicators.complexity_spark import complexity_tasks
-
-            yield from complexity_tasks(self)
             return
         kept: list[pd.DataFrame] = []               # prepared frames of the last w years (rolling)
         first: int | None = None                    # first year with rows: the rolling range starts there

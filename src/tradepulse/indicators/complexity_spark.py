@@ -1,7 +1,8 @@
 """Complexity on Spark: one task per year, the same NumPy step as on DuckDB (issue 19).
 
-:class:`~tradepulse.indicators.complexity.ComplexityByYear` over a
-:class:`~tradepulse.warehouse.spark.SparkWarehouse` (``complexity --engine spark``) runs here:
+:func:`stream_years` iterates a :class:`~tradepulse.indicators.complexity.ComplexityByYear`; over a
+:class:`~tradepulse.warehouse.spark.SparkWarehouse` (``complexity --engine spark``) it runs here
+(:func:`complexity_tasks`):
 
 1. the year × exporter × product cells of :func:`~tradepulse.indicators.complexity.warehouse_exports_table`
    (the Ibis expression, compiled to Spark SQL) stay in Spark;
@@ -24,7 +25,8 @@ import builtins
 import functools
 import json
 import warnings
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -143,6 +145,16 @@ def _reissue(messages: list[list[str]]) -> None:
         cls = getattr(builtins, category, RuntimeWarning)
         warnings.warn(message, cls if isinstance(cls, type) and issubclass(cls, Warning) else RuntimeWarning,
                       stacklevel=4)
+
+
+def stream_years(stream: ComplexityByYear) -> Iterator[pd.DataFrame]:
+    """The years of ``stream`` (:class:`ComplexityByYear`): computed in Spark tasks
+    (:func:`complexity_tasks`) when its warehouse is a Spark one, it has candidate years and ``rolling`` is
+    1; otherwise iterated in this process.  Either way one year's result at a time, the same frames."""
+    src = stream.source
+    if stream.rolling <= 1 and src.years and getattr(src.warehouse, "engine", "duckdb") == "spark":
+        return complexity_tasks(stream)
+    return iter(stream)
 
 
 def complexity_tasks(stream: ComplexityByYear) -> Iterator[pd.DataFrame]:
