@@ -132,7 +132,8 @@ def _run_complexity(frame, exporter, product, value, year, **options):
 def _stream_complexity(warehouse: Path | None, digits: int | None, out: Path, options: dict) -> None:
     """``complexity`` of the warehouse, one year at a time (:class:`ComplexityByYear`): read a year's
     exports, compute it, append it to ``out`` (:class:`TableWriter`), release it — peak memory is one
-    year's, whatever the number of years stored."""
+    year's, whatever the number of years stored.  On Spark the years are computed in Spark tasks and
+    fetched one at a time (:func:`~tradepulse.indicators.complexity_spark.stream_years`)."""
     from types import SimpleNamespace
 
     from tradepulse.cli.common import TableWriter
@@ -140,6 +141,7 @@ def _stream_complexity(warehouse: Path | None, digits: int | None, out: Path, op
         ComplexityByYear,
         warehouse_export_years,
     )
+    from tradepulse.indicators.complexity_spark import stream_years
     from tradepulse.warehouse import Warehouse
 
     writer = TableWriter(out)
@@ -154,7 +156,7 @@ def _stream_complexity(warehouse: Path | None, digits: int | None, out: Path, op
 
         stream = ComplexityByYear(warehouse_export_years(wh, digits=digits), progress=tick, **options)
         try:
-            for part in stream:
+            for part in stream_years(stream):   # on Spark: a Spark task per year
                 writer.write(part)
                 for seen, col in ((exporters, part["exporter"]), (products, part["product"])):
                     seen.update(map(str, col.cat.categories if hasattr(col, "cat") else col.unique()))

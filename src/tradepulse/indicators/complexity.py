@@ -574,6 +574,25 @@ def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: 
     a world panel, so a reporter-year with a TOTAL world row and bilateral HS rows uses the HS rows.
     ``digits`` truncates HS codes (e.g. 4 → HS4).
     """
+    out = warehouse_exports_table(warehouse, years=years, digits=digits, dataset=dataset).to_pandas()
+    if out.empty:
+        raise NoDataError("the warehouse has no product-level export flows (HS codes)"
+                          + (f" for years {list(years)}" if years else "")
+                          + "; all-goods totals (product TOTAL) cannot give RCA, complexity or opportunities")
+    return _exports_frame(out)
+
+
+def _exports_frame(out: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`warehouse_exports_table` as :func:`warehouse_exports` returns them: year int64,
+    sorted by (year, exporter, product) — also what a Spark task gets of one year."""
+    out["year"] = out["year"].astype(np.int64)
+    return out.sort_values(["year", "exporter", "product"]).reset_index(drop=True)
+
+
+def warehouse_exports_table(warehouse, *, years: Iterable[int] | None = None, digits: int | None = None,
+                            dataset: str | None = None):
+    """The Ibis expression of :func:`warehouse_exports` (columns year, exporter, product, export_value), not
+    executed: on Spark it becomes the input of the per-year tasks (:mod:`.complexity_spark`)."""
     from tradepulse.indicators.inputs import Needs
     from tradepulse.indicators.selection import select_dataset
     from tradepulse.schema import WORLD
@@ -594,13 +613,7 @@ def warehouse_exports(warehouse, *, years: Iterable[int] | None = None, digits: 
     agg_b = bil.group_by(keys).aggregate(export_value=bil.value_usd.sum())
     have = wld.select("year", "reporter").distinct()
     agg_b = agg_b.anti_join(have, ["year", "reporter"])
-    out = agg_w.union(agg_b).rename(exporter="reporter").to_pandas()
-    if out.empty:
-        raise NoDataError("the warehouse has no product-level export flows (HS codes)"
-                          + (f" for years {list(years)}" if years else "")
-                          + "; all-goods totals (product TOTAL) cannot give RCA, complexity or opportunities")
-    out["year"] = out["year"].astype(np.int64)
-    return out.sort_values(["year", "exporter", "product"]).reset_index(drop=True)
+    return agg_w.union(agg_b).rename(exporter="reporter")
 
 
 #: What the complexity verbs need of the warehouse (as :func:`warehouse_exports` asks it).
@@ -670,6 +683,22 @@ def warehouse_export_years(warehouse, *, digits: int | None = None, dataset: str
     return WarehouseExports(warehouse, years, res.dataset, digits)
 
 
+def year_result(part: pd.DataFrame, opts: Options, filters: dict, gdp_pc: pd.DataFrame | None,
+                renamed: dict[str, str], exporters: set[str], lacking: set[str]) -> pd.DataFrame:
+    """One year's :func:`complexity` result from its prepared input (:func:`_prepare`, one year): the Atlas
+    filters (:class:`EmptySampleError` when nothing is left: the year drops out), GDP per capita for PRODY
+    (``renamed``, ``exporters``, ``lacking`` gather the PRODY meta over the years), then :func:`_panel`.
+    The one per-year step of :class:`ComplexityByYear` — on DuckDB in this process, on Spark in a task per
+    year (:mod:`tradepulse.indicators.complexity_spark`)."""
+    part = _filters(part, **filters)
+    if gdp_pc is not None:
+        part = part.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", part, renamed))
+        seen = _gdp_seen(part)
+        exporters |= seen[0]
+        lacking |= seen[1]
+    return _panel(part, opts, with_prody=gdp_pc is not None)
+
+
 class ComplexityByYear:
     """:func:`complexity` of a warehouse panel computed one year at a time: iterating yields each year's
     result frame (columns as :func:`complexity`; labels categorical over that year's exporters/products).
@@ -680,6 +709,9 @@ class ComplexityByYear:
     Every step of :func:`complexity` is per year (RCA, ECI/PCI, density, COG; the Atlas filters by year and
     exporter/product; PRODY), so the frames, concatenated, equal ``complexity(warehouse_exports(wh))``.
     ``meta`` (warnings: PRODY coverage, …) is complete once the iteration has finished.
+
+    Iterating runs every year in this process.  :func:`tradepulse.indicators.complexity_spark.stream_years`
+    iterates it with a Spark task per year when the warehouse is a Spark one (the same :func:`year_result`).
     """
 
     def __init__(self, source: WarehouseExports, *, rolling: int = 1, missing: str = "error",
@@ -730,16 +762,10 @@ class ComplexityByYear:
                 if part is None:
                     continue
                 try:
-                    part = _filters(part, **self.filters)
+                    out = year_result(part, self.opts, self.filters, self.gdp_pc, renamed, exporters, lacking)
                 except EmptySampleError as exc:     # nothing left this year: the year drops out
                     error = error or exc
                     continue
-                if self.gdp_pc is not None:
-                    part = part.assign(gdp_pc=_by_country(self.gdp_pc, "gdp_pc", part, renamed))
-                    seen = _gdp_seen(part)
-                    exporters |= seen[0]
-                    lacking |= seen[1]
-                out = _panel(part, self.opts, with_prody=self.gdp_pc is not None)
                 del part
                 if len(out):
                     emitted += 1
@@ -862,6 +888,12 @@ def complexity(frame, exporter: str = "exporter", product: str = "product", valu
     return attach(_panel(df, opts, with_prody=gdp_pc is not None, progress=progress), meta)
 
 
+def _int_dtype(limit: int):
+    """The integer type of a code or count column whose values stay below ``limit`` (as ``_panel`` stores
+    them)."""
+    return np.int16 if limit < 2**15 else np.int32
+
+
 _FLOATS = ["export_value", "rca", "eci", "pci", "density", "coi", "cog"]
 
 
@@ -905,8 +937,7 @@ def _panel(df: pd.DataFrame, opts: Options, *, with_prody: bool, progress=None) 
     small = np.issubdtype(years_arr.dtype, np.integer) and years_arr.min() >= 0 and years_arr.max() < 2**15
     year_col = np.empty(n, dtype=np.int16 if small else years_arr.dtype)   # SMALLINT like schema.FLOWS
 
-    def _int(limit: int):
-        return np.int16 if limit < 2**15 else np.int32
+    _int = _int_dtype
     exp_codes = np.empty(n, dtype=_int(len(countries)))
     prod_codes = np.empty(n, dtype=_int(len(prods)))
     m_col = np.empty(n, dtype=np.int8)

@@ -33,6 +33,8 @@ _LOCK = threading.Lock()
 _VIEWS: dict[tuple, dict[str, str]] = {}
 _BACKENDS: dict[int, object] = {}
 _state = {"master": None}
+#: id(SparkContext) → the tradepulse zip added to it (:func:`ship_package`).
+_SHIPPED: dict[int, Path] = {}
 
 
 class SparkWarehouse(Warehouse):
@@ -72,6 +74,12 @@ class SparkWarehouse(Warehouse):
         """The Spark DataFrame of table ``name``."""
         self.table(name)   # the one-line error for an unknown table
         return self._session.table(self._views[name])
+
+    def spark_frame(self, expr):
+        """The Spark DataFrame of an Ibis expression over this dataset's tables (compiled, not run): for work
+        that continues in Spark itself, e.g. the per-year complexity tasks."""
+        self._ibis._run_pre_execute_hooks(expr)   # registers in-memory tables the expression uses
+        return self._session.sql(self._ibis.compile(expr))
 
     def coverage(self):
         """The coverage written at export (complete: no recount)."""
@@ -201,6 +209,47 @@ def _catalogue(root, manifest: dict, session):
             cols = ", ".join(f'"{c}" {t}' for c, t in spec["columns"].items())
             con.execute(f'CREATE TABLE "{name}" ({cols})')
     return con
+
+
+def ship_package(session, *, force: bool = False) -> Path | None:
+    """Make ``tradepulse`` importable in the executors' Python workers (they run its per-year complexity
+    tasks): zip the package this driver runs (``tradepulse/**``, no ``__pycache__``) into a temporary file
+    and ``SparkContext.addPyFile`` it, once per Spark context.  Executors then run the driver's exact code
+    (the zip comes first on their ``sys.path``); they need its dependencies (NumPy, pandas, SciPy, PyArrow).
+    A ``local[…]`` master needs nothing — its workers run this interpreter with the driver's ``sys.path``
+    — unless ``force``.  Returns the zip's path, or None when nothing was shipped."""
+    import atexit
+    import shutil
+    import tempfile
+
+    sc = session.sparkContext
+    if (sc.master == "local" or sc.master.startswith("local[")) and not force:   # not local-cluster[…]
+        return None
+    with _LOCK:
+        key = id(sc)
+        if key in _SHIPPED:
+            return _SHIPPED[key]
+        tmp = Path(tempfile.mkdtemp(prefix="tradepulse-pyfiles-"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)   # served to executors while the session runs
+        zpath = package_zip(tmp / "tradepulse.zip")
+        sc.addPyFile(str(zpath))
+        _SHIPPED[key] = zpath
+        return zpath
+
+
+def package_zip(dest: Path) -> Path:
+    """Write the running ``tradepulse`` package (every file under it but ``__pycache__``) to the zip
+    ``dest``, importable from ``sys.path`` (zipimport); return ``dest``."""
+    import zipfile
+
+    import tradepulse
+
+    pkg = Path(tradepulse.__file__).resolve().parent
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(pkg.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                z.write(f, (Path("tradepulse") / f.relative_to(pkg)).as_posix())
+    return dest
 
 
 @contextmanager
