@@ -265,12 +265,13 @@ def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str
     src.createOrReplaceTempView(src_view)
     sql = _inner_select(spec, with_rn=True)[0].replace("{rel}", src_view)
     checked = sess.sql(to_spark(sql)).persist(StorageLevel.MEMORY_AND_DISK)
+    held = [src, checked]   # cached frames, released when the load ends
     try:
         return _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked,
-                      unreadable, step, F)
+                      unreadable, step, F, held)
     finally:
-        checked.unpersist()
-        src.unpersist()
+        for df in held:
+            df.unpersist()
         sess.catalog.dropTempView(src_view)
 
 
@@ -280,13 +281,16 @@ def _desc(keys) -> str:
 
 
 def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked, unreadable,
-           step, F):
+           step, F, held: list):
+    from pyspark import StorageLevel
     from pyspark.sql import Window
 
     canon = [c for c in TARGETS["flows"] if c not in ("load_id", "source")]
     good = checked.where("__reason IS NULL")
     step("checking duplicate keys")
-    counted = good.withColumn("__n", F.count(F.lit(1)).over(Window.partitionBy(*keys)))
+    counted = good.withColumn("__n", F.count(F.lit(1)).over(Window.partitionBy(*keys))) \
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    held.append(counted)
     dups = counted.where("__n > 1").selectExpr("__rn", "'dup' AS __kind", "'key' AS __column",
                                                "concat('duplicate key (', __n, ' rows share it)') AS __reason",
                                                f"{_desc(keys)} AS __desc")
@@ -305,14 +309,17 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
         cond = [clean[k].eqNullSafe(old[f"__o_{k}"]) for k in keys]
         hit = clean.join(old, cond, "left").drop(*[f"__o_{k}" for k in keys]) \
             .join(F.broadcast(names), "__old", "left")
-        hit = hit.persist()
+        hit = hit.persist(StorageLevel.MEMORY_AND_DISK)
+        held.append(hit)
         ovl = hit.where("__old IS NOT NULL").selectExpr(
             "__rn", "'ovl' AS __kind", "'key' AS __column",
             "concat('already loaded by load ', coalesce(__old, 'NULL'), ' (', coalesce(__file, 'no load record'), "
             "')') AS __reason", f"{_desc(keys)} AS __desc", "__old", "__file")
         clean = hit.where("__old IS NULL").drop("__old", "__file")
     final = clean.selectExpr(*[f"CAST(`{c}` AS {_SQL_TYPES[TARGETS['flows'][c]]}) AS `{c}`" for c in canon],
-                             f"{_sq(spec.source_name)} AS source", f"{_sq(load_id)} AS load_id")
+                             f"{_sq(spec.source_name)} AS source", f"{_sq(load_id)} AS load_id") \
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    held.append(final)
     # counts first: a load with nothing usable writes nothing
     n_bad = checked.where("__reason IS NOT NULL").count()
     n_dup = dups.count()
@@ -335,7 +342,7 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     flows_rel = f"{rel_dir}/flows"
     final.repartition("year", "reporter").write.partitionBy("year", "reporter") \
         .option("compression", "zstd").parquet(str(out / "flows"))
-    cov = _coverage(sess, out / "flows", name or spec.note.get("dataset"), final.columns)
+    cov = _coverage(sess, final, name or spec.note.get("dataset"))
     n_ok_cov = int(sum(r["rows"] for r in cov))
     if n_ok_cov != n_ok:
         raise RuntimeError(f"internal error: {n_ok} good rows but {n_ok_cov} written")
@@ -446,15 +453,12 @@ def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, o
     return n_q, problems
 
 
-def _coverage(sess, flows_dir: Path, dataset: str | None, columns: list[str]) -> list[dict]:
-    """Coverage rows of the written rows (the DuckDB ingest's coverage SELECT, translated), named."""
+def _coverage(sess, final, dataset: str | None) -> list[dict]:
+    """Coverage rows of the load's good rows (the DuckDB ingest's coverage SELECT, translated), named."""
     from tradepulse.warehouse.datasets import _coverage_select
-    from tradepulse.warehouse.spark import spark_schema
 
-    from tradepulse import schema
     view = f"tp_ingest_{uuid.uuid4().hex[:8]}_flows"
-    sess.read.schema(spark_schema(schema.FLOWS)).option("basePath", str(flows_dir)).parquet(str(flows_dir)) \
-        .createOrReplaceTempView(view)
+    final.createOrReplaceTempView(view)
     try:
         rows = sess.sql(to_spark(_coverage_select(view))).collect()
     finally:
