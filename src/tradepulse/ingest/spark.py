@@ -204,6 +204,7 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
                               f"system; {dataset} is a storage URL (not on Spark yet)")
     root = Path(dataset)
     manifest = _open_dataset(root)
+    seen = (root / MANIFEST).read_bytes() if manifest is not None else None   # checked again at commit
     step = progress or (lambda _m: None)
     step("computing sha256")
     try:
@@ -237,7 +238,7 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
             result, parts = _load(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name,
                                   options.get("delimiter") or ",", step)
             step("committing")
-            _commit(con, root, manifest, parts, result, rel_dir)
+            _commit(con, root, manifest, parts, result, rel_dir, seen)
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)   # never named by the manifest: remove what was written
             raise
@@ -470,8 +471,10 @@ def _coverage(sess, final, dataset: str | None) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- the manifest, last
-def _commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResult, rel_dir: str) -> None:
-    """Name the load's files in the manifest (format 2) and replace it atomically."""
+def _commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResult, rel_dir: str,
+            seen: bytes | None) -> None:
+    """Name the load's files in the manifest (format 2) and replace it atomically.  ``seen``: the manifest
+    as this load read it; another load that committed meanwhile makes this one fail (one writer at a time)."""
     from tradepulse import __version__, schema
 
     now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
@@ -505,4 +508,8 @@ def _commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadRes
                            "loads_sha256": digest, "view_version": VIEW_VERSION}
     cov = con.execute(f"SELECT * FROM read_parquet({files('coverage')}, union_by_name = true)").df()
     manifest["datasets"] = json.loads(dataset_summary(cov).to_json(orient="records"))
+    now_bytes = (root / MANIFEST).read_bytes() if (root / MANIFEST).exists() else None
+    if now_bytes != seen:
+        raise TradepulseError(f"another load changed the dataset {root} while this one ran; nothing of this "
+                              "load was kept: run it again")
     write_manifest(root, manifest)
