@@ -264,3 +264,67 @@ def test_spark_sql_translation_keeps_duckdb_results(spark):
         return u == v
     diffs = [(vals[w[0]], w, g) for w, g in zip(want, got) if not all(same(u, v) for u, v in zip(w, g))]
     assert not diffs
+
+
+#: A generic CSV (read as text): Persian digits and a thousands separator, an all-goods total, 2/4-digit and
+#: odd-length HS codes, re-export, month; bad: unknown flow, unknown ISO3, blank reporter, HS chapter 77,
+#: 5-digit code after padding rules, a comma decimal, month 13, a duplicate key.
+GENERIC = '''year,month,reporter,partner,flow,product,value_usd,quantity,unit
+2020,1,IRN,TUR,export,0101,"1,234.5",10,kg
+۲۰۲۰,2,IRN,TUR,export,0101,۱۲۳,,kg
+2020,3,IRN,WLD,import,TOTAL,5e6,,
+2020,3,IRN,ARE,re-export,101,7,3,kg
+2020,3,IRN,ARE,smuggled,0102,7,3,kg
+2020,3,XXX,ARE,export,0102,7,3,kg
+2020,3,,ARE,export,0102,7,3,kg
+2020,3,IRN,ARE,export,7701,7,3,kg
+2020,3,IRN,ARE,export,01023,7,3,kg
+2020,3,IRN,ARE,export,0103,"7,5",3,kg
+2020,13,IRN,ARE,export,0104,7,3,kg
+2020,4,IRN,IRQ,x,0105,1,1,kg
+2020,4,IRN,IRQ,export,0105,2,1,kg
+2021,4,TUR,IRQ,m,87,2.5e3,NA,
+'''
+
+
+def test_generic_csv_parity(spark, tmp_path):
+    """The text path (every column read as text, Persian digits, thousands separators) agrees too."""
+    from tradepulse.ingest import ingest_file
+    from tradepulse.warehouse import Warehouse
+    from tradepulse.warehouse.parquet import export_dataset
+
+    f = tmp_path / "generic.csv"
+    f.write_text(GENERIC, encoding="utf-8")
+    with Warehouse(tmp_path / "g.duckdb") as wh:
+        r = ingest_file(wh, f, "generic")
+        export_dataset(wh, tmp_path / "a")
+    out = json.loads(_cli("ingest", str(f), "-f", "generic", "--engine", "spark", "-w", str(tmp_path / "b"),
+                          "--json"))
+    assert (out["rows_loaded"], out["rows_quarantined"]) == (r.rows_loaded, r.rows_quarantined)
+    assert out["value_usd_loaded"] == pytest.approx(r.value_usd_loaded, rel=REL)
+    for table, keys in (("flows", ["year", "month", "reporter", "partner", "flow", "product"]),
+                        ("quarantine", ["line"])):
+        (da, la), (db, lb) = _read(tmp_path / "a", table), _read(tmp_path / "b", table)
+        da, db = _sorted(_by_file(da, la), keys), _sorted(_by_file(db, lb), keys)
+        assert len(da) > 3
+        pd.testing.assert_frame_equal(da, db[da.columns], check_dtype=False)
+
+
+def test_concurrent_commit_keeps_nothing(spark, tmp_path):
+    """A load that finds the manifest changed by another writer at commit fails and leaves no files."""
+    from tradepulse.errors import TradepulseError
+    from tradepulse.ingest.spark import ingest_dataset
+
+    ds = tmp_path / "ds"
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    one.write_text('"t","i","j","k","v","q"\n2019,710,4,100110,1.5,"          NA"\n', encoding="utf-8")
+    two.write_text('"t","i","j","k","v","q"\n2019,710,4,100120,1.5,"          NA"\n', encoding="utf-8")
+    ingest_dataset(ds, one, "baci")
+    before = (ds / "manifest.json").read_bytes()
+
+    def other_writer(step: str) -> None:
+        if step == "committing":
+            (ds / "manifest.json").write_bytes(before + b" ")
+    with pytest.raises(TradepulseError, match="another load changed the dataset"):
+        ingest_dataset(ds, two, "baci", progress=other_writer)
+    assert len(list((ds / "ingest").iterdir())) == 1

@@ -82,8 +82,19 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _bottom_up(node: exp.Expression, fn) -> exp.Expression:
+    """Apply ``fn`` to every node, children first (sqlglot's ``transform`` does not visit the children of a
+    node it replaced, and the rewrites nest)."""
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expression):
+            node.set(key, _bottom_up(value, fn))
+        elif isinstance(value, list):
+            node.set(key, [_bottom_up(v, fn) if isinstance(v, exp.Expression) else v for v in value])
+    return fn(node)
+
+
 def to_spark(sql: str) -> str:
     """DuckDB SQL (as built by :mod:`tradepulse.ingest._sql`) → Spark SQL with the same results."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    tree = tree.transform(_rewrite_double).transform(_rewrite)
+    tree = _bottom_up(_bottom_up(tree, _rewrite_double), _rewrite)
     return tree.sql(dialect="spark")
