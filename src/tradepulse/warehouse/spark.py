@@ -9,7 +9,8 @@ work goes through :meth:`table`, i.e. Spark.
 
 :func:`use_engine` (``--engine spark``, ``$TRADEPULSE_ENGINE``) makes ``Warehouse(path, read_only=True)``
 open a :class:`SparkWarehouse` for the duration of a command, so the readers (indicators, brief, dashboard,
-roadmap) need no engine argument of their own.  Writers (ingest, fetch) always use DuckDB.
+roadmap) need no engine argument of their own.  Writers (ingest, fetch) use DuckDB; ``ingest --engine spark``
+writes a dataset instead (:mod:`tradepulse.ingest.spark`).
 """
 
 from __future__ import annotations
