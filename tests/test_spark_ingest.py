@@ -328,3 +328,20 @@ def test_concurrent_commit_keeps_nothing(spark, tmp_path):
     with pytest.raises(TradepulseError, match="another load changed the dataset"):
         ingest_dataset(ds, two, "baci", progress=other_writer)
     assert len(list((ds / "ingest").iterdir())) == 1
+
+
+def test_line_numbers_across_file_blocks(spark, shared_data):
+    """Line numbers stay physical when Spark splits the file into many blocks (64 KB splits of a 3 MB file)."""
+    from tradepulse.ingest.spark import _numbered_lines
+
+    path = shared_data / "baci_sample.csv"
+    old = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(64 << 10))
+    try:
+        df = _numbered_lines(spark, str(path))
+        assert df.rdd.getNumPartitions() > 20
+        got = [(r[0], r[1]) for r in df.orderBy("__line").collect()]
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", old)
+    want = list(enumerate(path.read_text(encoding="utf-8").splitlines(), start=1))
+    assert got == want

@@ -132,10 +132,9 @@ def _typed_sql(x: str, typ: str) -> str:
 
 
 def _source(session, spec: Spec, path: str, delimiter: str, typed: bool):
-    """(rows, unreadable): the file's data lines as the source relation of ``spec`` (columns ``__rn`` = physical
-    line, then the source columns, typed as DuckDB reads them when ``typed``), and the unreadable lines
-    (``__line``, ``__column``, ``__reason``, ``__text``)."""
-    from pyspark.sql import functions as F
+    """The file's data lines, parsed: ``__line`` (physical line), the source columns (typed as DuckDB reads them
+    when ``typed``), ``__why`` (NULL, or why the line is unreadable), ``__col`` and ``__text`` (the line's text,
+    kept for unreadable lines only).  Split by :func:`_split`."""
 
     n = len(spec.columns)
     d = delimiter
@@ -171,8 +170,17 @@ def _source(session, spec: Spec, path: str, delimiter: str, typed: bool):
     staged = parsed.selectExpr("__line", "__text", "__ok", *cols,
                                f"CASE WHEN NOT __ok THEN {struct} ELSE {conv_reason} END AS __why",
                                f"CASE WHEN __ok THEN {conv_col} END AS __col")
-    rows = staged.where("__why IS NULL").select(F.col("__line").alias("__rn"), *[F.col(f"`{c}`") for c in
-                                                                               [x.replace('`', '``') for x in spec.columns]])
+    return staged.selectExpr("*", "CASE WHEN __why IS NOT NULL THEN __text END AS __keep").drop("__text", "__ok") \
+        .withColumnRenamed("__keep", "__text")
+
+
+def _split(staged, spec: Spec):
+    """(rows, unreadable) of :func:`_source`'s lines: the source relation of ``spec`` (``__rn`` = physical line,
+    then the source columns) and the unreadable lines (``__line``, ``__column``, ``__reason``, ``__text``)."""
+    from pyspark.sql import functions as F
+
+    rows = staged.where("__why IS NULL").select(F.col("__line").alias("__rn"),
+                                                *[F.col(f"`{c.replace('`', '``')}`") for c in spec.columns])
     bad = staged.where("__why IS NOT NULL").selectExpr("__line", "__col AS __column",
                                                        "concat('unreadable line: ', __why) AS __reason", "__text")
     return rows, bad
@@ -260,13 +268,14 @@ def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str
         sess.createDataFrame(con.execute(f"SELECT * FROM __tp_codes_{kind}").df()) \
             .createOrReplaceTempView(f"__tp_codes_{kind}")
     step("reading and validating")
-    src, unreadable = _source(sess, spec, str(Path(spec.read_path or spec.file)), delimiter, spec.slim is not None)
-    src = src.persist(StorageLevel.MEMORY_AND_DISK)
+    staged = _source(sess, spec, str(Path(spec.read_path or spec.file)), delimiter, spec.slim is not None) \
+        .persist(StorageLevel.MEMORY_AND_DISK)   # the file is parsed once
+    src, unreadable = _split(staged, spec)
     src_view = f"tp_ingest_{tag}_src"
     src.createOrReplaceTempView(src_view)
     sql = _inner_select(spec, with_rn=True)[0].replace("{rel}", src_view)
     checked = sess.sql(to_spark(sql)).persist(StorageLevel.MEMORY_AND_DISK)
-    held = [src, checked]   # cached frames, released when the load ends
+    held = [staged, checked]   # cached frames, released when the load ends
     try:
         return _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked,
                       unreadable, step, F, held)
