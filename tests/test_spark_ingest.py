@@ -186,7 +186,8 @@ def test_same_file_again_is_skipped(pair):
 def test_crash_before_the_manifest_leaves_the_dataset(pair, tmp_path, monkeypatch):
     """A load failing at its last step (the manifest) leaves the manifest and what it names unchanged, and
     removes its files; files of a load no manifest names are never read."""
-    import tradepulse.ingest.spark as sp
+    import tradepulse.ingest._spark_manifest as spm
+    from tradepulse.ingest.spark import ingest_dataset
 
     _a, b, _ = pair
     before = (b / "manifest.json").read_bytes()
@@ -198,9 +199,9 @@ def test_crash_before_the_manifest_leaves_the_dataset(pair, tmp_path, monkeypatc
     def boom(*_a, **_k):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(sp, "write_manifest", boom)
+    monkeypatch.setattr(spm, "write_manifest", boom)
     with pytest.raises(OSError):
-        sp.ingest_dataset(b, other, "baci")
+        ingest_dataset(b, other, "baci")
     assert (b / "manifest.json").read_bytes() == before
     assert sorted(p.name for p in (b / "ingest").iterdir()) == dirs
     # an orphan load directory (a crash that could not clean up) is not read
@@ -332,7 +333,7 @@ def test_concurrent_commit_keeps_nothing(spark, tmp_path):
 
 def test_line_numbers_across_file_blocks(spark, shared_data):
     """Line numbers stay physical when Spark splits the file into many blocks (64 KB splits of a 3 MB file)."""
-    from tradepulse.ingest.spark import _numbered_lines
+    from tradepulse.ingest._spark_read import _numbered_lines
 
     path = shared_data / "baci_sample.csv"
     old = spark.conf.get("spark.sql.files.maxPartitionBytes")

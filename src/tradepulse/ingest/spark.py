@@ -19,6 +19,9 @@ same :class:`~tradepulse.ingest._spec.Spec` by the same readers) is translated t
    last: a crash before leaves the previous dataset as it was (the unnamed directory is never read, and is
    removed when the load fails).
 
+Modules: reading the CSV (:mod:`tradepulse.ingest._spark_read`), the SQL translation
+(:mod:`tradepulse.ingest._spark_sql`), the small tables and the manifest (:mod:`tradepulse.ingest._spark_manifest`).
+
 Formats: ``baci`` and ``generic`` (flows) CSV files.  Not on Spark yet (one-line error): other formats and
 targets, zip/Parquet/Excel input, tariff lines summed to HS6, province mapping, ``--replace`` and
 ``--on-overlap replace``, a dataset at a storage URL.
@@ -27,7 +30,6 @@ targets, zip/Parquet/Excel input, tariff lines summed to HS6, province mapping, 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import shutil
 import uuid
@@ -38,13 +40,15 @@ import duckdb
 
 from tradepulse.errors import InputError, TradepulseError
 from tradepulse.ingest._core import LoadResult, _register_code_tables, check_overlap_policy, file_sha256
-from tradepulse.ingest._spark_sql import NUMBER_RE, to_spark
+from tradepulse.ingest._spark_manifest import _small, commit
+from tradepulse.ingest._spark_read import _source, _split, _sq
+from tradepulse.ingest._spark_sql import to_spark
 from tradepulse.ingest._spec import KEYS, TARGETS, Spec, ident, lit
 from tradepulse.ingest._sql import _inner_select, _maps_provinces
-from tradepulse.ingest.readers import BACI_TYPES, FORMATS, spec_for_file, tmp_dir
-from tradepulse.warehouse import LOADS, QUARANTINE, VIEW_VERSION
-from tradepulse.warehouse.datasets import COVERAGE, dataset_summary, load_dataset_name
-from tradepulse.warehouse.parquet import FORMAT, MANIFEST, is_url, locations, read_manifest, write_manifest
+from tradepulse.ingest.readers import FORMATS, spec_for_file, tmp_dir
+from tradepulse.warehouse import LOADS, QUARANTINE
+from tradepulse.warehouse.datasets import COVERAGE, load_dataset_name
+from tradepulse.warehouse.parquet import MANIFEST, is_url, locations, read_manifest
 
 #: Formats the Spark ingest reads (CSV); the others answer "not on Spark yet".
 SPARK_FORMATS = ("baci", "generic")
@@ -73,117 +77,6 @@ def _open_dataset(root: Path) -> dict | None:
     if not (root / MANIFEST).is_file():
         raise TradepulseError(f"{root} is not empty and holds no {MANIFEST}: not a tradepulse Parquet dataset")
     return read_manifest(root)
-
-
-def _small(con, root: Path, manifest: dict | None, name: str, cols: dict[str, str]) -> str:
-    """A DuckDB relation of a small table of the dataset (all its locations), or an empty one of ``cols``."""
-    spec = (manifest or {}).get("tables", {}).get(name)
-    if spec is None:
-        return "(SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {ident(c)}" for c, t in cols.items()) + " LIMIT 0)"
-    files = ", ".join(lit(str(root / p["path"])) for p in locations(spec))
-    return f"read_parquet([{files}], union_by_name = true)"
-
-
-# --------------------------------------------------------------------------- reading the CSV on Spark
-def _numbered_lines(session, path: str):
-    """(``__line``, ``__text``) of every line of a text file, ``__line`` = physical line number (1 = header).
-
-    ``monotonically_increasing_id`` is consecutive within a partition; each file split (block) starts a new
-    run, so line = lines of the earlier blocks + position in the block (a small aggregate on the driver)."""
-    from pyspark.sql import functions as F
-
-    t = session.read.text(path).select(F.col("value").alias("__text"),
-                                       F.input_file_block_start().alias("__blk"),
-                                       F.monotonically_increasing_id().alias("__id"))
-    blocks = sorted((int(r[0]), int(r[1]), int(r[2])) for r in
-                    t.groupBy("__blk").agg(F.count(F.lit(1)), F.min("__id")).collect())
-    off, rows = 0, []
-    for blk, n, first in blocks:
-        rows.append((blk, first, off))
-        off += n
-    starts = session.createDataFrame(rows, "__blk long, __first long, __off long")
-    return (t.join(F.broadcast(starts), "__blk")
-            .select((F.col("__id") - F.col("__first") + F.col("__off") + 1).alias("__line"), "__text"))
-
-
-def _sq(text: str) -> str:
-    """A Spark SQL string literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _int_sql(x: str, bound: float) -> str:
-    """DuckDB's text → integer conversion: digits, or a decimal/exponent form rounded half-to-even."""
-    num = (f"(CASE WHEN {x} RLIKE {_sq(NUMBER_RE)} AND NOT lower({x}) RLIKE 'inf|nan' "
-           f"THEN CAST(replace(trim({x}), '_', '') AS DOUBLE) END)")
-    return (f"(CASE WHEN trim({x}) RLIKE '^[+-]?[0-9]{{1,18}}$' THEN CASE WHEN abs(CAST(trim({x}) AS BIGINT)) < "
-            f"{bound!r} THEN CAST(trim({x}) AS BIGINT) END "
-            f"ELSE CASE WHEN abs({num}) < {bound!r} THEN CAST(bround({num}) AS BIGINT) END END)")
-
-
-def _typed_sql(x: str, typ: str) -> str:
-    """Spark SQL converting the text ``x`` to DuckDB type ``typ`` as DuckDB's CSV reader does (NULL = fails)."""
-    if typ == "VARCHAR":
-        return x
-    if typ == "DOUBLE":
-        return f"(CASE WHEN {x} RLIKE {_sq(NUMBER_RE)} THEN CAST(replace(trim({x}), '_', '') AS DOUBLE) END)"
-    if typ == "INTEGER":
-        return f"CAST({_int_sql(x, 2147483647.5)} AS INT)"
-    return _int_sql(x, 9.2e18)
-
-
-def _source(session, spec: Spec, path: str, delimiter: str, typed: bool):
-    """The file's data lines, parsed: ``__line`` (physical line), the source columns (typed as DuckDB reads them
-    when ``typed``), ``__why`` (NULL, or why the line is unreadable), ``__col`` and ``__text`` (the line's text,
-    kept for unreadable lines only).  Split by :func:`_split`."""
-
-    n = len(spec.columns)
-    d = delimiter
-    dq = "\\" + d if not d.isalnum() else d
-    field = f'(?:"(?:[^"]|"")*"|[^"{dq}\\r\\n]*)'
-    ok = f"^{field}(?:{dq}{field}){{{n - 1}}}$"
-    lines = _numbered_lines(session, path).where("__line > 1 AND __text <> ''")
-    fields = ", ".join(f"`c{i}` STRING" for i in range(n))
-    parsed = lines.selectExpr(
-        "__line", "__text", f"__text RLIKE {_sq(ok)} AS __ok",
-        f"from_csv(__text, {_sq(fields)}, map('sep', {_sq(d)}, 'quote', '\"', 'escape', '\"', "
-        f"'nullValue', '', 'emptyValue', '')) AS __f")
-    cols, errs = [], []
-    for i, name in enumerate(spec.columns):
-        raw = f"__f.`c{i}`"
-        if typed:
-            typ = BACI_TYPES.get(name, "VARCHAR")
-            x = f"(CASE WHEN {raw} IN ('NA', '') THEN NULL ELSE {raw} END)"
-            conv = _typed_sql(x, typ)
-            cols.append(f"{conv} AS `{name}`")
-            if typ != "VARCHAR":
-                msg = (f"concat('Error when converting column \"{name}\". Could not convert string \"', {raw}, "
-                       f"'\" to \\'{typ}\\'')")
-                errs.append((f"({x} IS NOT NULL AND {conv} IS NULL)", _sq(name), msg))
-        else:
-            cols.append(f"{raw} AS `{name.replace('`', '``')}`")
-    quote_odd = "(length(__text) - length(replace(__text, '\"', ''))) % 2 = 1"
-    found = f"size(split(__text, {_sq(dq if len(d) == 1 else d)}, -1))"
-    struct = (f"CASE WHEN {quote_odd} THEN 'unbalanced quote' ELSE concat('expected {n} fields, found ', "
-              f"{found}) END")
-    conv_reason = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _n, m in errs) + " END" if errs else "NULL"
-    conv_col = "CASE " + " ".join(f"WHEN {c} THEN {nm}" for c, nm, _m in errs) + " END" if errs else "NULL"
-    staged = parsed.selectExpr("__line", "__text", "__ok", *cols,
-                               f"CASE WHEN NOT __ok THEN {struct} ELSE {conv_reason} END AS __why",
-                               f"CASE WHEN __ok THEN {conv_col} END AS __col")
-    return staged.selectExpr("*", "CASE WHEN __why IS NOT NULL THEN __text END AS __keep").drop("__text", "__ok") \
-        .withColumnRenamed("__keep", "__text")
-
-
-def _split(staged, spec: Spec):
-    """(rows, unreadable) of :func:`_source`'s lines: the source relation of ``spec`` (``__rn`` = physical line,
-    then the source columns) and the unreadable lines (``__line``, ``__column``, ``__reason``, ``__text``)."""
-    from pyspark.sql import functions as F
-
-    rows = staged.where("__why IS NULL").select(F.col("__line").alias("__rn"),
-                                                *[F.col(f"`{c.replace('`', '``')}`") for c in spec.columns])
-    bad = staged.where("__why IS NOT NULL").selectExpr("__line", "__col AS __column",
-                                                       "concat('unreadable line: ', __why) AS __reason", "__text")
-    return rows, bad
 
 
 # --------------------------------------------------------------------------- the load
@@ -246,7 +139,7 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
             result, parts = _load(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name,
                                   options.get("delimiter") or ",", step)
             step("committing")
-            _commit(con, root, manifest, parts, result, rel_dir, seen)
+            commit(con, root, manifest, parts, result, rel_dir, seen)
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)   # never named by the manifest: remove what was written
             raise
@@ -477,48 +370,3 @@ def _coverage(sess, final, dataset: str | None) -> list[dict]:
     recs = [{c: r[c] for c in cols} for r in rows]
     named = load_dataset_name(recs, dataset)
     return [{"dataset": named, **r} for r in sorted(recs, key=lambda r: (r["reporter"], r["year"]))]
-
-
-# --------------------------------------------------------------------------- the manifest, last
-def _commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResult, rel_dir: str,
-            seen: bytes | None) -> None:
-    """Name the load's files in the manifest (format 2) and replace it atomically.  ``seen``: the manifest
-    as this load read it; another load that committed meanwhile makes this one fail (one writer at a time)."""
-    from tradepulse import __version__, schema
-
-    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    if manifest is None:   # a new dataset: the other tables exist, empty (readers list every table)
-        manifest = {"format": FORMAT, "format_version": 2, "tradepulse_version": __version__, "exported_at": now,
-                    "source": f"tradepulse ingest --engine spark ({root})", "tables": {}}
-        empty = {"services": schema.SERVICES, "macro": schema.MACRO, "firm_flows": schema.FIRM_FLOWS}
-        for name, cols in empty.items():
-            rel = f"{rel_dir}/{name}.parquet"
-            con.execute(f"COPY (SELECT {', '.join(f'CAST(NULL AS {t}) AS {ident(c)}' for c, t in cols.items())} "
-                        f"LIMIT 0) TO {lit(str(root / rel))} (FORMAT PARQUET)")
-            manifest["tables"][name] = {"path": rel, "partition_by": [], "rows": 0, "columns": dict(cols)}
-    manifest = json.loads(json.dumps(manifest))
-    columns = {"flows": schema.FLOWS, "quarantine": QUARANTINE, "loads": LOADS, "coverage": COVERAGE}
-    for name, (rel, n) in parts.items():
-        spec = manifest["tables"].get(name)
-        loc = {"path": rel, "partition_columns_in_files": name != "flows"}
-        if spec is None:
-            manifest["tables"][name] = {**loc, "partition_by": ["year", "reporter"] if name == "flows" else [],
-                                        "rows": int(n), "columns": dict(columns[name])}
-        else:
-            spec.setdefault("parts", []).append(loc)
-            spec["rows"] = int(spec.get("rows", 0)) + int(n)
-    manifest["format_version"] = 2
-    manifest["updated_at"] = now
-    files = lambda name: "[" + ", ".join(lit(str(root / p["path"])) for p in locations(manifest["tables"][name])) + "]"  # noqa: E731
-    loads = con.execute(f"SELECT load_id, CAST(loaded_at AS VARCHAR) FROM read_parquet({files('loads')}, "
-                        "union_by_name = true) ORDER BY load_id").fetchall()
-    digest = hashlib.sha256("\n".join(f"{a}|{b}" for a, b in loads).encode()).hexdigest()[:16]
-    manifest["version"] = {"loads": len(loads), "last_loaded_at": max((b for _a, b in loads if b), default=None),
-                           "loads_sha256": digest, "view_version": VIEW_VERSION}
-    cov = con.execute(f"SELECT * FROM read_parquet({files('coverage')}, union_by_name = true)").df()
-    manifest["datasets"] = json.loads(dataset_summary(cov).to_json(orient="records"))
-    now_bytes = (root / MANIFEST).read_bytes() if (root / MANIFEST).exists() else None
-    if now_bytes != seen:
-        raise TradepulseError(f"another load changed the dataset {root} while this one ran; nothing of this "
-                              "load was kept: run it again")
-    write_manifest(root, manifest)
