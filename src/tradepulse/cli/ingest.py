@@ -8,7 +8,8 @@ from typing import List, Optional
 
 import typer
 
-from tradepulse.cli.common import WarehouseOption, console, engine_options, err_console, friendly_errors
+from tradepulse.cli.common import (MasterOption, WarehouseOption, console, engine_options, err_console,
+                                   friendly_errors)
 
 FORMAT_HELP = "baci | comtrade | customs | generic | services | macro"
 TARGET_HELP = ("Table to load into, for --format customs or generic: flows (default; customs rows summed over "
@@ -146,6 +147,56 @@ def _with_refresh(loads, warehouse: Path | None) -> dict:
     return {"loads": loads, "refresh": run_refresh(warehouse, DEFAULT_FOCUS.upper(), quiet=True).to_dict()}
 
 
+def _spark_engine(engine: str | None) -> bool:
+    """True for ``--engine spark`` (or ``$TRADEPULSE_ENGINE=spark``); a one-line error for an unknown engine."""
+    name = (engine or "duckdb").strip().lower()
+    if name in ("spark", "pyspark"):
+        return True
+    if name != "duckdb":
+        from tradepulse.errors import UnknownNameError
+        raise UnknownNameError("engine", engine, ["duckdb", "spark"])
+    return False
+
+
+def _ingest_spark(file: Path, fmt: str, warehouse: Path | None, options: dict, *, dataset: str | None,
+                  replace: bool, on_overlap: str, master: str | None, as_json: bool) -> None:
+    """``ingest --engine spark``: load into a Parquet dataset directory (:mod:`tradepulse.ingest.spark`)."""
+    import importlib.util
+
+    from tradepulse.config import default_warehouse_path
+    from tradepulse.errors import TradepulseError
+    if importlib.util.find_spec("pyspark") is None:
+        raise TradepulseError("--engine spark needs PySpark: install tradepulse[spark] (and Java 17)")
+    root = warehouse if warehouse is not None else default_warehouse_path()
+    if str(root).endswith(".duckdb"):
+        raise TradepulseError(f"--engine spark loads into a Parquet dataset directory (-w DIR), not the DuckDB "
+                              f"file {root}")
+    from tradepulse.ingest.spark import ingest_dataset
+    steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
+             "checking earlier loads", "locating rejected lines", "writing the rows", "committing"]
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task(f"ingest {file.name} (Spark)", total=len(steps))
+
+        def progress(step: str) -> None:
+            bar.update(task, completed=steps.index(step) if step in steps else 0,
+                       description=f"{file.name}: {step}")
+
+        try:
+            result = ingest_dataset(root, file, fmt, replace=replace, on_overlap=on_overlap, master=master,
+                                    name=dataset, progress=progress, **options)
+        except TradepulseError:
+            raise
+        except Exception as exc:   # noqa: BLE001 - a Spark/JVM failure: one line, the dataset is unchanged
+            if not type(exc).__module__.startswith(("pyspark", "py4j")):
+                raise
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise TradepulseError(f"{file}: Spark failed ({first}); the dataset {root} is unchanged") from None
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+        return
+    _print_result(file, result, on_overlap)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``ingest``, ``info`` and ``export`` to ``app``."""
 
@@ -178,6 +229,11 @@ def register(app: typer.Typer) -> None:
         refresh: bool = typer.Option(False, "--refresh", help="Then precompute the dashboard's summaries "
                                      "(`tradepulse refresh`, focus $TRADEPULSE_FOCUS or IRN); with --json the "
                                      "output becomes {\"loads\": …, \"refresh\": …}."),
+        engine: Optional[str] = typer.Option(
+            None, "--engine", envvar="TRADEPULSE_ENGINE", show_default=False,
+            help="duckdb (default) or spark: load into a Parquet dataset directory (-w DIR; created when missing "
+                 "or empty) through Spark, with the same checks (BACI and generic CSV files)."),
+        master: Optional[str] = MasterOption,
     ) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine).
 
@@ -202,6 +258,13 @@ def register(app: typer.Typer) -> None:
             options["reporter"] = reporter.strip().upper()
         if mapping is not None:
             options["mapping"] = str(mapping)
+        if _spark_engine(engine):
+            if years is not None or refresh:
+                from tradepulse.errors import TradepulseError
+                raise TradepulseError("--years and --refresh are not on Spark yet (--engine spark)")
+            _ingest_spark(file, fmt, warehouse, options, dataset=dataset, replace=replace, on_overlap=on_overlap,
+                          master=master, as_json=as_json)
+            return
         if dataset:
             options["dataset"] = dataset
         steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",

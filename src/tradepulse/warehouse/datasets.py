@@ -87,11 +87,17 @@ def record_load(con, load_id: str, *, baci_load_no: int | None = None, dataset: 
         return None
     cols = [c for c in COVERAGE if c != "dataset"]
     recs = [dict(zip(cols, r)) for r in rows]
-    name = dataset or derive_name(recs[0]["source"], {r["product_level"] for r in recs},
-                                  max(int(r["months"]) for r in recs), {r["hs_revision"] for r in recs})
+    name = load_dataset_name(recs, dataset)
     con.executemany(f"INSERT INTO coverage ({', '.join(COVERAGE)}) VALUES ({', '.join('?' * len(COVERAGE))})",
                     [[r["load_id"], name, *[r[c] for c in cols[1:]]] for r in recs])
     return name
+
+
+def load_dataset_name(recs: list[dict], dataset: str | None = None) -> str:
+    """The dataset of one load from its coverage rows (dicts with ``source``, ``product_level``, ``months``,
+    ``hs_revision``): the name given, else :func:`derive_name` of the rows."""
+    return dataset or derive_name(recs[0]["source"], {r["product_level"] for r in recs},
+                                  max(int(r["months"]) for r in recs), {r["hs_revision"] for r in recs})
 
 
 def forget_load(con, load_id: str) -> None:

@@ -16,6 +16,12 @@ complete (loads whose coverage was not recorded are described at export), so rea
 
 The manifest is written last, so a directory with a manifest is a finished export.  Its ``version`` names
 the warehouse state exported (the loads: count, last load time, a hash of their ids); readers key caches on it.
+
+Format 2 (written by ``tradepulse ingest --engine spark``, :mod:`tradepulse.ingest.spark`): a table may have
+``parts`` — more locations of its rows, one per Spark load (``ingest/<load_id>/flows/year=…/reporter=…``,
+``ingest/<load_id>/quarantine.parquet``, …); a location written by Spark keeps its partition columns in the
+directory names only (``partition_columns_in_files: false``).  Readers take the union of :func:`locations`.
+Files not named by the manifest (a load that crashed before its manifest was renamed in) are never read.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from tradepulse.warehouse import VIEW_VERSION, Warehouse
 from tradepulse.warehouse.summaries import is_summary_table
 
 FORMAT = "tradepulse-parquet-dataset"
-FORMAT_VERSION = 1
+#: The newest format this tradepulse reads; an export writes format 1, a Spark ingest format 2 (``parts``).
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 #: Tables written hive-partitioned, by these columns (when they hold no NULL); every other table is one file.
 PARTITIONS: dict[str, tuple[str, ...]] = {"flows": ("year", "reporter"), "firm_flows": ("year",)}
@@ -89,7 +96,7 @@ def export_dataset(warehouse: Warehouse, out: str | Path, *, overwrite: bool = F
         tables["coverage"] = {"path": "coverage.parquet", "partition_by": [], "rows": len(cov),
                               "columns": {c: str(t) for c, t in cov.dtypes.items()}}
         manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "tradepulse_version": __version__,
+            "format": FORMAT, "format_version": 1, "tradepulse_version": __version__,
             "exported_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "source": str(warehouse.path), "version": warehouse_version(con),
             "tables": tables,
@@ -169,3 +176,25 @@ def read_manifest(root: str | Path, session=None) -> dict:
         raise TradepulseError(f"{root} was written by a newer tradepulse (format {manifest['format_version']}); "
                               "upgrade tradepulse to read it")
     return manifest
+
+
+def locations(spec: dict) -> list[dict]:
+    """Where a manifest table's rows are: its ``path`` and its ``parts`` (format 2), each as
+    ``{"path": relative path, "partition_columns_in_files": bool}``."""
+    first = {"path": spec["path"], "partition_columns_in_files": spec.get("partition_columns_in_files", True)}
+    return [first] + [{"path": p["path"], "partition_columns_in_files": p.get("partition_columns_in_files", True)}
+                      for p in spec.get("parts", [])]
+
+
+def write_manifest(root: str | Path, manifest: dict) -> None:
+    """Replace ``root``/manifest.json atomically: written to a temporary file, flushed, then renamed over the
+    old one (a crash leaves the old manifest, so readers see the previous dataset)."""
+    import os
+
+    root = Path(root)
+    tmp = root / f".{MANIFEST}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(manifest, indent=1, ensure_ascii=False))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / MANIFEST)

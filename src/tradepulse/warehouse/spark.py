@@ -9,7 +9,8 @@ work goes through :meth:`table`, i.e. Spark.
 
 :func:`use_engine` (``--engine spark``, ``$TRADEPULSE_ENGINE``) makes ``Warehouse(path, read_only=True)``
 open a :class:`SparkWarehouse` for the duration of a command, so the readers (indicators, brief, dashboard,
-roadmap) need no engine argument of their own.  Writers (ingest, fetch) always use DuckDB.
+roadmap) need no engine argument of their own.  Writers (ingest, fetch) use DuckDB; ``ingest --engine spark``
+writes a dataset instead (:mod:`tradepulse.ingest.spark`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import tradepulse.warehouse as _wh
 from tradepulse.errors import TradepulseError, UnknownNameError
 from tradepulse.warehouse import Warehouse
 from tradepulse.warehouse.backends import DEFAULT_MASTER
-from tradepulse.warehouse.parquet import _lit, is_url, read_manifest
+from tradepulse.warehouse.parquet import _lit, is_url, locations, read_manifest
 
 ENGINES = ("duckdb", "spark")
 _LOCK = threading.Lock()
@@ -150,15 +151,18 @@ def _register(session, root, manifest: dict) -> dict[str, str]:
         tag = hashlib.sha256(repr(key).encode()).hexdigest()[:10]
         views = {}
         for name, spec in manifest["tables"].items():
-            loc = _location(root, spec["path"])
-            reader = session.read
-            ddl = spark_schema(spec["columns"])
-            if ddl is not None:   # no inference job, and partition columns keep their stored types
-                reader = reader.schema(ddl)
-            if spec["partition_by"]:
-                reader = reader.option("basePath", loc)
-            df = reader.parquet(loc)
-            df = df.select(*[c for c in spec["columns"] if c in df.columns])
+            df = None
+            for part in locations(spec):   # the export, then one part per Spark load (format 2)
+                loc = _location(root, part["path"])
+                reader = session.read
+                ddl = spark_schema(spec["columns"])
+                if ddl is not None:   # no inference job, and partition columns keep their stored types
+                    reader = reader.schema(ddl)
+                if spec["partition_by"]:
+                    reader = reader.option("basePath", loc)
+                one = reader.parquet(loc)
+                one = one.select(*[c for c in spec["columns"] if c in one.columns])
+                df = one if df is None else df.unionByName(one)
             view = f"tp_{tag}_{name}"
             df.createOrReplaceTempView(view)
             views[name] = view
@@ -196,10 +200,9 @@ def _catalogue(root, manifest: dict, session):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     for name, spec in manifest["tables"].items():
-        loc = _location(root, spec["path"])
         if not is_url(root):   # DuckDB reads the local files itself, lazily (a view)
-            files = _lit(f"{loc}/**/*.parquet" if spec["partition_by"] else loc)
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({files}, hive_partitioning = false)')
+            con.execute(f'CREATE VIEW "{name}" AS ' + " UNION ALL BY NAME ".join(
+                _local_select(root, spec, part) for part in locations(spec)))
         elif not spec["partition_by"]:   # a small table from remote storage: collected once through Spark
             arrow = session.table(_register(session, root, manifest)[name]).toArrow()
             con.register("_incoming", arrow)
@@ -250,6 +253,18 @@ def package_zip(dest: Path) -> Path:
             if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
                 z.write(f, (Path("tradepulse") / f.relative_to(pkg)).as_posix())
     return dest
+
+def _local_select(root, spec: dict, part: dict) -> str:
+    """DuckDB SELECT of one location of a table (a file, or a hive-partitioned directory: with the partition
+    columns inside the files as exported, or only in the directory names as a Spark load writes them)."""
+    loc = _location(root, part["path"])
+    is_dir = Path(loc).is_dir()
+    files = _lit(f"{loc}/**/*.parquet" if is_dir else loc)
+    if not spec["partition_by"] or part["partition_columns_in_files"]:
+        return f"SELECT * FROM read_parquet({files}, hive_partitioning = false)"
+    types = ", ".join(f"{_lit(k)}: {_lit(spec['columns'][k])}" for k in spec["partition_by"])
+    cols = ", ".join(f'"{c}"' for c in spec["columns"])
+    return f"SELECT {cols} FROM read_parquet({files}, hive_partitioning = true, hive_types = {{{types}}})"
 
 
 @contextmanager

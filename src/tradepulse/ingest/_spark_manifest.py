@@ -1,0 +1,69 @@
+"""The Spark ingest's small tables and manifest: the dataset's small tables read on the driver (DuckDB), and
+the commit — the manifest naming the load's files, replaced atomically, last (see :mod:`tradepulse.ingest.spark`)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from pathlib import Path
+
+from tradepulse.errors import TradepulseError
+from tradepulse.ingest._core import LoadResult
+from tradepulse.ingest._spec import ident, lit
+from tradepulse.warehouse import LOADS, QUARANTINE, VIEW_VERSION
+from tradepulse.warehouse.datasets import COVERAGE, dataset_summary
+from tradepulse.warehouse.parquet import FORMAT, MANIFEST, locations, write_manifest
+
+
+def _small(con, root: Path, manifest: dict | None, name: str, cols: dict[str, str]) -> str:
+    """A DuckDB relation of a small table of the dataset (all its locations), or an empty one of ``cols``."""
+    spec = (manifest or {}).get("tables", {}).get(name)
+    if spec is None:
+        return "(SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {ident(c)}" for c, t in cols.items()) + " LIMIT 0)"
+    files = ", ".join(lit(str(root / p["path"])) for p in locations(spec))
+    return f"read_parquet([{files}], union_by_name = true)"
+
+
+def commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResult, rel_dir: str,
+           seen: bytes | None) -> None:
+    """Name the load's files in the manifest (format 2) and replace it atomically.  ``seen``: the manifest
+    as this load read it; another load that committed meanwhile makes this one fail (one writer at a time)."""
+    from tradepulse import __version__, schema
+
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    if manifest is None:   # a new dataset: the other tables exist, empty (readers list every table)
+        manifest = {"format": FORMAT, "format_version": 2, "tradepulse_version": __version__, "exported_at": now,
+                    "source": f"tradepulse ingest --engine spark ({root})", "tables": {}}
+        empty = {"services": schema.SERVICES, "macro": schema.MACRO, "firm_flows": schema.FIRM_FLOWS}
+        for name, cols in empty.items():
+            rel = f"{rel_dir}/{name}.parquet"
+            con.execute(f"COPY (SELECT {', '.join(f'CAST(NULL AS {t}) AS {ident(c)}' for c, t in cols.items())} "
+                        f"LIMIT 0) TO {lit(str(root / rel))} (FORMAT PARQUET)")
+            manifest["tables"][name] = {"path": rel, "partition_by": [], "rows": 0, "columns": dict(cols)}
+    manifest = json.loads(json.dumps(manifest))
+    columns = {"flows": schema.FLOWS, "quarantine": QUARANTINE, "loads": LOADS, "coverage": COVERAGE}
+    for name, (rel, n) in parts.items():
+        spec = manifest["tables"].get(name)
+        loc = {"path": rel, "partition_columns_in_files": name != "flows"}
+        if spec is None:
+            manifest["tables"][name] = {**loc, "partition_by": ["year", "reporter"] if name == "flows" else [],
+                                        "rows": int(n), "columns": dict(columns[name])}
+        else:
+            spec.setdefault("parts", []).append(loc)
+            spec["rows"] = int(spec.get("rows", 0)) + int(n)
+    manifest["format_version"] = 2
+    manifest["updated_at"] = now
+    files = lambda name: "[" + ", ".join(lit(str(root / p["path"])) for p in locations(manifest["tables"][name])) + "]"  # noqa: E731
+    loads = con.execute(f"SELECT load_id, CAST(loaded_at AS VARCHAR) FROM read_parquet({files('loads')}, "
+                        "union_by_name = true) ORDER BY load_id").fetchall()
+    digest = hashlib.sha256("\n".join(f"{a}|{b}" for a, b in loads).encode()).hexdigest()[:16]
+    manifest["version"] = {"loads": len(loads), "last_loaded_at": max((b for _a, b in loads if b), default=None),
+                           "loads_sha256": digest, "view_version": VIEW_VERSION}
+    cov = con.execute(f"SELECT * FROM read_parquet({files('coverage')}, union_by_name = true)").df()
+    manifest["datasets"] = json.loads(dataset_summary(cov).to_json(orient="records"))
+    now_bytes = (root / MANIFEST).read_bytes() if (root / MANIFEST).exists() else None
+    if now_bytes != seen:
+        raise TradepulseError(f"another load changed the dataset {root} while this one ran; nothing of this "
+                              "load was kept: run it again")
+    write_manifest(root, manifest)

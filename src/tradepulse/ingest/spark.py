@@ -1,0 +1,372 @@
+"""Ingest on Spark: load a file into a tradepulse Parquet dataset (``tradepulse ingest --engine spark -w DIR``).
+
+The checks are the DuckDB ingest's own: the validating SELECT of :mod:`tradepulse.ingest._sql` (built from the
+same :class:`~tradepulse.ingest._spec.Spec` by the same readers) is translated to Spark SQL
+(:mod:`tradepulse.ingest._spark_sql`), with the same code tables.  A load:
+
+1. sha256 of the file; a digest already in the dataset's ``loads`` → skipped (nothing written).
+2. The CSV is read as text lines with their physical line numbers (line = block's first line + position, no
+   Python on the executors); empty lines are skipped as DuckDB skips them; a line that is not N well-formed
+   fields is *unreadable* (the reasons of :func:`~tradepulse.ingest.readers.split_csv_lines`); a typed BACI
+   CSV's fields are converted as DuckDB's CSV reader converts them (NA/empty → NULL; an unconvertible field
+   makes the line unreadable with DuckDB's message).
+3. The translated SELECT gives each row its verdict (first failing check: column, reason); every row of a key
+   occurring twice among the good rows is a duplicate; a good row whose key an earlier load of the dataset
+   holds is quarantined as ``already loaded by load <id> (<file>)`` (``on_overlap="quarantine"``).
+4. Written under ``DIR/ingest/<load_id>/`` only: ``flows/year=…/reporter=…`` (the good rows), ``quarantine.parquet``
+   (rendered on the driver by DuckDB, so ``raw`` and ``value`` texts equal the DuckDB ingest's), ``loads.parquet``
+   and ``coverage.parquet``.  Then the manifest names them (``parts``, format 2) and is replaced atomically,
+   last: a crash before leaves the previous dataset as it was (the unnamed directory is never read, and is
+   removed when the load fails).
+
+Modules: reading the CSV (:mod:`tradepulse.ingest._spark_read`), the SQL translation
+(:mod:`tradepulse.ingest._spark_sql`), the small tables and the manifest (:mod:`tradepulse.ingest._spark_manifest`).
+
+Formats: ``baci`` and ``generic`` (flows) CSV files.  Not on Spark yet (one-line error): other formats and
+targets, zip/Parquet/Excel input, tariff lines summed to HS6, province mapping, ``--replace`` and
+``--on-overlap replace``, a dataset at a storage URL.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from tradepulse.errors import InputError, TradepulseError
+from tradepulse.ingest._core import LoadResult, _register_code_tables, check_overlap_policy, file_sha256
+from tradepulse.ingest._spark_manifest import _small, commit
+from tradepulse.ingest._spark_read import _source, _split, _sq
+from tradepulse.ingest._spark_sql import to_spark
+from tradepulse.ingest._spec import KEYS, TARGETS, Spec, ident, lit
+from tradepulse.ingest._sql import _inner_select, _maps_provinces
+from tradepulse.ingest.readers import FORMATS, spec_for_file, tmp_dir
+from tradepulse.warehouse import LOADS, QUARANTINE
+from tradepulse.warehouse.datasets import COVERAGE, load_dataset_name
+from tradepulse.warehouse.parquet import MANIFEST, is_url, locations, read_manifest
+
+#: Formats the Spark ingest reads (CSV); the others answer "not on Spark yet".
+SPARK_FORMATS = ("baci", "generic")
+_SQL_TYPES = {"VARCHAR": "string", "SMALLINT": "smallint", "TINYINT": "tinyint", "INTEGER": "int",
+              "BIGINT": "bigint", "DOUBLE": "double", "BOOLEAN": "boolean"}
+
+
+def _not_yet(what: str, file: str) -> InputError:
+    return InputError(f"{what} is not on Spark yet (--engine spark ingests {' and '.join(SPARK_FORMATS)} CSV "
+                      "files into flows); load it with the DuckDB engine", file=file)
+
+
+def _session(master: str | None):
+    from pyspark.sql import SparkSession
+
+    from tradepulse.warehouse.backends import DEFAULT_MASTER, spark_session
+    return SparkSession.getActiveSession() or spark_session(master or DEFAULT_MASTER)
+
+
+def _open_dataset(root: Path) -> dict | None:
+    """The dataset's manifest, or None when ``root`` is missing or empty (a new dataset)."""
+    if root.is_file():
+        raise TradepulseError(f"{root} is a file; --engine spark ingests into a Parquet dataset directory")
+    if not root.exists() or not any(root.iterdir()):
+        return None
+    if not (root / MANIFEST).is_file():
+        raise TradepulseError(f"{root} is not empty and holds no {MANIFEST}: not a tradepulse Parquet dataset")
+    return read_manifest(root)
+
+
+# --------------------------------------------------------------------------- the load
+def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overlap: str = "quarantine",
+                   replace: bool = False, master: str | None = None, session=None, name: str | None = None,
+                   progress: Callable[[str], None] | None = None, **options) -> LoadResult:
+    """Load the CSV ``path`` read as ``fmt`` into the Parquet dataset directory ``dataset`` through Spark
+    (created when missing or empty); see the module docstring.  ``name``: the dataset name of this load (as
+    ``--dataset``).  Options as for :func:`tradepulse.ingest.ingest_file`."""
+    path = Path(path)
+    check_overlap_policy(on_overlap)
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", file=str(path))
+    if fmt not in SPARK_FORMATS:
+        raise _not_yet(f"format {fmt}", str(path))
+    if replace or on_overlap == "replace":
+        raise _not_yet("--replace / --on-overlap replace", str(path))
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    if path.suffix.lower() in (".zip", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls", ".gz"):
+        raise _not_yet(f"a {path.suffix} input", str(path))
+    if options.get("encoding") not in (None, "utf-8", "utf8", "UTF-8"):
+        raise _not_yet("a CSV not in UTF-8", str(path))
+    if is_url(dataset):
+        raise TradepulseError(f"--engine spark ingests into a dataset directory on a local or shared file "
+                              f"system; {dataset} is a storage URL (not on Spark yet)")
+    root = Path(dataset)
+    manifest = _open_dataset(root)
+    seen = (root / MANIFEST).read_bytes() if manifest is not None else None   # checked again at commit
+    step = progress or (lambda _m: None)
+    step("computing sha256")
+    try:
+        sha = file_sha256(path)
+        st = path.stat()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc}", file=str(path)) from exc
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        loads_rel = _small(con, root, manifest, "loads", LOADS)
+        prev = con.execute(f"SELECT load_id FROM {loads_rel} WHERE sha256 = ? AND target = 'flows' "
+                           "ORDER BY loaded_at", [sha]).fetchall()
+        if prev:
+            return LoadResult(prev[-1][0], str(path.resolve()), 0, 0, 0.0, True, "flows", fmt, sha)
+        step("opening the source")
+        with tmp_dir() as tmp:
+            spec = spec_for_file(con, path.resolve(), fmt, dict(options), Path(tmp))
+        if spec.target != "flows":
+            raise _not_yet(f"target {spec.target}", spec.file)
+        if spec.product_truncate is not None or _maps_provinces(spec):
+            raise _not_yet("summing tariff lines to HS6 and mapping provinces", spec.file)
+        spec.note["fingerprint"] = f"{st.st_size}:{st.st_mtime_ns}"
+        spec.note["engine"] = "spark"
+        _register_code_tables(con, spec)
+        sess = session or _session(master)
+        load_id = f"{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        rel_dir = f"ingest/{load_id}"
+        out = root / rel_dir
+        try:
+            result, parts = _load(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name,
+                                  options.get("delimiter") or ",", step)
+            step("committing")
+            commit(con, root, manifest, parts, result, rel_dir, seen)
+        except BaseException:
+            shutil.rmtree(out, ignore_errors=True)   # never named by the manifest: remove what was written
+            raise
+        return result
+    finally:
+        con.close()
+
+
+def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str, out: Path, rel_dir: str,
+          sha: str, name: str | None, delimiter: str, step) -> tuple[LoadResult, dict]:
+    """Validate, write the load's files under ``out``; return the result and the rows per new part."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    tag = uuid.uuid4().hex[:8]
+    keys = list(KEYS["flows"])
+    out.mkdir(parents=True, exist_ok=False)
+    for kind in set(spec.countries.values()):   # the DuckDB ingest's code tables, as Spark views
+        sess.createDataFrame(con.execute(f"SELECT * FROM __tp_codes_{kind}").df()) \
+            .createOrReplaceTempView(f"__tp_codes_{kind}")
+    step("reading and validating")
+    staged = _source(sess, spec, str(Path(spec.read_path or spec.file)), delimiter, spec.slim is not None) \
+        .persist(StorageLevel.MEMORY_AND_DISK)   # the file is parsed once
+    src, unreadable = _split(staged, spec)
+    src_view = f"tp_ingest_{tag}_src"
+    src.createOrReplaceTempView(src_view)
+    sql = _inner_select(spec, with_rn=True)[0].replace("{rel}", src_view)
+    checked = sess.sql(to_spark(sql)).persist(StorageLevel.MEMORY_AND_DISK)
+    held = [staged, checked]   # cached frames, released when the load ends
+    try:
+        return _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked,
+                      unreadable, step, F, held)
+    finally:
+        for df in held:
+            df.unpersist()
+        sess.catalog.dropTempView(src_view)
+
+
+def _desc(keys) -> str:
+    """Spark SQL of the key description of a duplicate/overlapping row (as the DuckDB ingest writes it)."""
+    return "concat(" + ", ', ', ".join(f"'{k}=', coalesce(CAST(`{k}` AS STRING), '')" for k in keys) + ")"
+
+
+def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked, unreadable,
+           step, F, held: list):
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+
+    canon = [c for c in TARGETS["flows"] if c not in ("load_id", "source")]
+    good = checked.where("__reason IS NULL")
+    step("checking duplicate keys")
+    counted = good.withColumn("__n", F.count(F.lit(1)).over(Window.partitionBy(*keys))) \
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    held.append(counted)
+    dups = counted.where("__n > 1").selectExpr("__rn", "'dup' AS __kind", "'key' AS __column",
+                                               "concat('duplicate key (', __n, ' rows share it)') AS __reason",
+                                               f"{_desc(keys)} AS __desc")
+    clean = counted.where("__n = 1").drop("__n")
+    step("checking earlier loads")
+    flows_spec = (manifest or {}).get("tables", {}).get("flows")
+    ovl = None
+    if flows_spec and flows_spec.get("rows", 0):
+        years = [r[0] for r in clean.select("year").distinct().collect()]
+        old = _read_table(sess, root, flows_spec).where(F.col("year").isin(years)) \
+            .groupBy(*keys).agg(F.min("load_id").alias("__old")) \
+            .select(*[F.col(k).alias(f"__o_{k}") for k in keys], "__old")
+        files = con.execute(f"SELECT load_id, any_value(file) FROM {_small(con, root, manifest, 'loads', LOADS)} "
+                            "GROUP BY 1").fetchall()
+        names = sess.createDataFrame(files or [("", "")], "__old string, __file string")
+        cond = [clean[k].eqNullSafe(old[f"__o_{k}"]) for k in keys]
+        hit = clean.join(old, cond, "left").drop(*[f"__o_{k}" for k in keys]) \
+            .join(F.broadcast(names), "__old", "left")
+        hit = hit.persist(StorageLevel.MEMORY_AND_DISK)
+        held.append(hit)
+        ovl = hit.where("__old IS NOT NULL").selectExpr(
+            "__rn", "'ovl' AS __kind", "'key' AS __column",
+            "concat('already loaded by load ', coalesce(__old, 'NULL'), ' (', coalesce(__file, 'no load record'), "
+            "')') AS __reason", f"{_desc(keys)} AS __desc", "__old", "__file")
+        clean = hit.where("__old IS NULL").drop("__old", "__file")
+    final = clean.selectExpr(*[f"CAST(`{c}` AS {_SQL_TYPES[TARGETS['flows'][c]]}) AS `{c}`" for c in canon],
+                             f"{_sq(spec.source_name)} AS source", f"{_sq(load_id)} AS load_id") \
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    held.append(final)
+    # counts first: a load with nothing usable writes nothing
+    n_bad = checked.where("__reason IS NOT NULL").count()
+    n_dup = dups.count()
+    n_unread = unreadable.count()
+    n_ovl = ovl.count() if ovl is not None else 0
+    n_ok = final.count()
+    if n_ok == 0 and n_ovl:
+        _no_usable_overlap(ovl, spec, n_ovl, n_bad + n_dup + n_unread)
+    step("locating rejected lines")
+    q_rel = f"{rel_dir}/quarantine.parquet"
+    n_q, problems = _quarantine(sess, con, spec, load_id, out, checked, dups, ovl, unreadable, src,
+                                n_bad + n_dup + n_unread + n_ovl)
+    if n_ok == 0:
+        first = problems[0] if problems else None
+        raise InputError("no usable rows" + (f"; first problem: {first['reason']} (value {first['value']!r})"
+                                             if first else " (the input is empty)"),
+                         file=spec.file, line=first["line"] if first else None,
+                         column=first["column_name"] if first else None)
+    step("writing the rows")
+    flows_rel = f"{rel_dir}/flows"
+    final.repartition("year", "reporter").write.partitionBy("year", "reporter") \
+        .option("compression", "zstd").parquet(str(out / "flows"))
+    cov = _coverage(sess, final, name or spec.note.get("dataset"))
+    n_ok_cov = int(sum(r["rows"] for r in cov))
+    if n_ok_cov != n_ok:
+        raise RuntimeError(f"internal error: {n_ok} good rows but {n_ok_cov} written")
+    v_ok = float(sum(r["value_usd"] for r in cov))
+    con.register("__tp_cov_df", _frame(cov))
+    con.execute(f"COPY (SELECT {', '.join(f'CAST({ident(c)} AS {t}) AS {ident(c)}' for c, t in COVERAGE.items())} "
+                f"FROM __tp_cov_df) TO {lit(str(out / 'coverage.parquet'))} (FORMAT PARQUET, COMPRESSION zstd)")
+    con.unregister("__tp_cov_df")
+    note = dict(spec.note)
+    note["dataset"] = cov[0]["dataset"]
+    con.execute(f"COPY (SELECT ?::VARCHAR AS load_id, ?::VARCHAR AS file, ?::VARCHAR AS sha256, ?::VARCHAR AS format, "
+                f"'flows' AS target, ?::BIGINT AS rows_loaded, ?::BIGINT AS rows_quarantined, "
+                f"?::DOUBLE AS value_usd_loaded, CAST(now() AS TIMESTAMP) AS loaded_at, ?::VARCHAR AS note) TO "
+                f"{lit(str(out / 'loads.parquet'))} (FORMAT PARQUET)",
+                [load_id, spec.file, sha, spec.fmt, n_ok, n_q, v_ok, json.dumps(note, ensure_ascii=False, default=str)])
+    overlapping = []
+    if ovl is not None and n_ovl:
+        overlapping = [{"load_id": r[0], "file": r[1], "rows": int(r[2])} for r in
+                       ovl.groupBy("__old", "__file").count().orderBy("__old").collect()]
+    result = LoadResult(load_id, spec.file, n_ok, n_q, v_ok, False, "flows", spec.fmt, sha, 0, problems,
+                        rows_overlapping=n_ovl, overlapping_loads=overlapping)
+    parts = {"flows": (flows_rel, n_ok), "quarantine": (q_rel, n_q), "loads": (f"{rel_dir}/loads.parquet", 1),
+             "coverage": (f"{rel_dir}/coverage.parquet", len(cov))}
+    return result, parts
+
+
+def _frame(recs: list[dict]):
+    import pandas as pd
+    return pd.DataFrame(recs, columns=list(COVERAGE))
+
+
+def _read_table(sess, root: Path, spec: dict):
+    """The rows of a manifest table (every location) as a Spark DataFrame with the manifest's columns."""
+    from tradepulse.warehouse.spark import spark_schema
+
+    df = None
+    for part in locations(spec):
+        loc = str(root / part["path"])
+        reader = sess.read.schema(spark_schema(spec["columns"]))
+        if spec["partition_by"]:
+            reader = reader.option("basePath", loc)
+        one = reader.parquet(loc).select(*spec["columns"])
+        df = one if df is None else df.unionByName(one)
+    return df
+
+
+def _no_usable_overlap(ovl, spec: Spec, n_ovl: int, others: int) -> None:
+    """Every valid row is already in the dataset: the DuckDB ingest's error, naming the first such line."""
+    from pyspark.sql import functions as F
+
+    hit = ovl.groupBy("__old", "__file").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "__old").collect()
+    first_line = spec.line_offset + 1 if not others else int(ovl.agg(F.min("__rn")).collect()[0][0])
+    earlier = "; ".join(f"{n:,} by load {i} ({f or 'no load record'})" for i, f, n in hit[:3]) \
+        + ("; …" if len(hit) > 3 else "")
+    raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
+                     f"(loaded {earlier}); nothing was loaded.  To let this file supersede the "
+                     f"earlier rows, load it into a DuckDB warehouse with --on-overlap replace"
+                     + (f"; {others:,} other row(s) were rejected" if others else ""),
+                     file=spec.file, line=first_line, column="key")
+
+
+def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, ovl, unreadable, src,
+                n_expected: int) -> tuple[int, list[dict]]:
+    """Write ``out``/quarantine.parquet: the rejected rows with their lines.  Spark stages the rows (line, kind,
+    column, reason, key description, the source fields as read); DuckDB on the driver renders ``value`` and
+    ``raw`` from the source fields with the DuckDB ingest's own casts, so the texts are equal."""
+    from pyspark.sql import functions as F
+
+    target = out / "quarantine.parquet"
+    if n_expected == 0:   # nothing rejected: an empty table
+        con.execute(f"COPY (SELECT {', '.join(f'CAST(NULL AS {t}) AS {ident(c)}' for c, t in QUARANTINE.items())} "
+                    f"LIMIT 0) TO {lit(str(target))} (FORMAT PARQUET)")
+        return 0, []
+    stage = out / "_quarantine_stage"
+    n = len(spec.columns)
+    pos = [f"__s{i}" for i in range(n)]
+    meta = ["__rn", "__kind", "__column", "__reason", "__desc"]
+    rule = checked.where("__reason IS NOT NULL").selectExpr("__rn", "'rule' AS __kind", "__column", "__reason",
+                                                            "CAST(NULL AS STRING) AS __desc")
+    parts = [rule, dups.select(*meta)] + ([ovl.select(*meta)] if ovl is not None else [])
+    rows = parts[0]
+    for p in parts[1:]:
+        rows = rows.unionByName(p)
+    renamed = src.select("__rn", *[F.col(f"`{c.replace('`', '``')}`").alias(p) for c, p in zip(spec.columns, pos)])
+    staged = rows.join(renamed, "__rn").withColumn("__text", F.lit(None).cast("string"))
+    bad = unreadable.selectExpr("__line AS __rn", "'unread' AS __kind", "__column", "__reason",
+                                "CAST(NULL AS STRING) AS __desc",
+                                *[f"CAST(NULL AS {renamed.schema[p].dataType.simpleString()}) AS {p}" for p in pos],
+                                "__text")
+    staged.unionByName(bad).coalesce(1).write.parquet(str(stage))
+    # value of a failing check = the source text of its column (S(c) in _inner_select), rendered by DuckDB
+    whens = " ".join(f"WHEN {lit(c)} THEN CAST(({e}) AS VARCHAR)" for c, e in spec.fields.items() if e is not None)
+    concat = ", ".join(f"coalesce(CAST(s.{ident(c)} AS VARCHAR), '')" for c in spec.columns)
+    inner = ", ".join([*meta, "__text"] + [f"{p} AS {ident(c)}" for p, c in zip(pos, spec.columns)])
+    cols = ", ".join(f"CAST({e} AS {t}) AS {ident(c)}" for (c, t), e in zip(QUARANTINE.items(), [
+        lit(load_id), lit(spec.file), "__rn", "__column",
+        f"CASE __kind WHEN 'rule' THEN CASE __column {whens} END WHEN 'unread' THEN NULL ELSE __desc END",
+        "__reason", f"CASE WHEN __kind = 'unread' THEN __text ELSE concat_ws(',', {concat}) END"]))
+    con.execute(f"COPY (SELECT {cols} FROM (SELECT {inner} FROM read_parquet({lit(str(stage / '*.parquet'))})) s "
+                f"ORDER BY line) TO {lit(str(target))} (FORMAT PARQUET, COMPRESSION zstd)")
+    shutil.rmtree(stage, ignore_errors=True)
+    n_q = int(con.execute(f"SELECT count(*) FROM read_parquet({lit(str(target))})").fetchone()[0])
+    if n_q != n_expected:
+        raise RuntimeError(f"internal error: {n_expected} rejected rows but {n_q} quarantine lines")
+    problems = [dict(zip(("line", "column_name", "value", "reason"), r)) for r in con.execute(
+        f"SELECT line, column_name, value, reason FROM read_parquet({lit(str(target))}) ORDER BY line LIMIT 10"
+    ).fetchall()]
+    return n_q, problems
+
+
+def _coverage(sess, final, dataset: str | None) -> list[dict]:
+    """Coverage rows of the load's good rows (the DuckDB ingest's coverage SELECT, translated), named."""
+    from tradepulse.warehouse.datasets import _coverage_select
+
+    view = f"tp_ingest_{uuid.uuid4().hex[:8]}_flows"
+    final.createOrReplaceTempView(view)
+    try:
+        rows = sess.sql(to_spark(_coverage_select(view))).collect()
+    finally:
+        sess.catalog.dropTempView(view)
+    cols = [c for c in COVERAGE if c != "dataset"]
+    recs = [{c: r[c] for c in cols} for r in rows]
+    named = load_dataset_name(recs, dataset)
+    return [{"dataset": named, **r} for r in sorted(recs, key=lambda r: (r["reporter"], r["year"]))]
