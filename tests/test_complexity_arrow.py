@@ -112,6 +112,11 @@ def test_inputs_the_arrow_path_leaves_to_pandas(tmp_path):
         r = _cli(str(total), "-o", str(tmp_path / "c.parquet"))
     assert r.exit_code == 0 and "all-goods total rows" in " ".join(r.output.split())
 
+    na = tmp_path / "na.csv"   # "NA" is a missing label to pandas: the same error as before, not an exporter
+    df.assign(exporter=df["exporter"].where(df.index != 7, "NA")).to_csv(na, index=False)
+    r = _cli(str(na), "-o", str(tmp_path / "e.parquet"))
+    assert r.exit_code == 2 and "1 rows have no exporter" in r.output
+
     text = tmp_path / "text.csv"   # a value column that is not numbers: the pandas path's error
     df.astype({"export_value": str}).assign(export_value=lambda d: d["export_value"] + " USD").to_csv(text,
                                                                                                    index=False)

@@ -155,8 +155,11 @@ def _arrow_complexity(input_path: Path, exporter: str, product: str, value: str,
             table = pq.read_table(input_path)
         else:
             import pyarrow.csv as pcsv
+
+            from tradepulse.indicators.complexity_arrow import PANDAS_NA
             table = pcsv.read_csv(input_path, convert_options=pcsv.ConvertOptions(
-                column_types={exporter: pa.string(), product: pa.string()}))
+                column_types={exporter: pa.string(), product: pa.string()}, null_values=PANDAS_NA,
+                strings_can_be_null=True))
     except (OSError, pa.ArrowException, ValueError):
         return False
     with _progress() as bar:

@@ -24,6 +24,11 @@ import pyarrow as pa
 from tradepulse.indicators.complexity_core import Options, panel_arrays
 from tradepulse.meta import ResultMeta
 
+#: The cells pandas' CSV reader takes as missing (``pandas.read_csv`` default ``na_values``): read as nulls
+#: here too, so a label such as "NA" sends the file to the pandas path and its "rows have no exporter" error.
+PANDAS_NA = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+             "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
 #: Product codes that are aggregates (as :data:`tradepulse.indicators.complexity.AGGREGATE_PRODUCTS`).
 _AGGREGATES = ("TOTAL", "ALL")
 
@@ -60,7 +65,7 @@ def _labels(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array] | None:
 def _sorted_codes(codes: np.ndarray, labels: pa.Array) -> tuple[np.ndarray, pa.Array]:
     """Codes into the sorted labels of the codes present (``pandas.factorize(sort=True)`` of the labels:
     Python's string order) and those labels."""
-    used = np.unique(codes)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
     text = np.asarray(labels.to_pylist(), dtype=object)
     order = used[np.argsort(text[used], kind="stable")]
     rank = np.empty(len(text), dtype=np.int32)
@@ -88,7 +93,7 @@ def complexity_table(table: pa.Table, exporter: str = "exporter", product: str =
     if year is None and "year" in names and "year" not in (exporter, product, value):
         year = "year"
     wanted = [exporter, product, value] + ([year] if year is not None else [])
-    if len(set(wanted)) < len(wanted) or any(c not in names for c in wanted) or table.num_rows == 0:
+    if len(set(wanted)) < len(wanted) or any(names.count(c) != 1 for c in wanted) or table.num_rows == 0:
         return None
     col_value = table.column(value)
     if col_value.null_count or not (pa.types.is_integer(col_value.type) or pa.types.is_floating(col_value.type)):
@@ -110,20 +115,29 @@ def complexity_table(table: pa.Table, exporter: str = "exporter", product: str =
     aggregate = np.array([str(v).strip().upper() in _AGGREGATES for v in p_labels.to_pylist()], dtype=bool)
     if aggregate.any():
         return None
-    ys, yi = np.unique(years, return_inverse=True)
-    key = (yi.astype(np.int64) * len(e_labels) + e_all) * len(p_labels) + p_all
-    key.sort()
-    if (key[1:] == key[:-1]).any():   # duplicated (year, exporter, product)
+    if years.min() == years.max():
+        ys, yi = years[:1], np.zeros(len(years), dtype=np.int64)
+    else:
+        ys, yi = np.unique(years, return_inverse=True)
+    n_e, n_p = len(e_labels), len(p_labels)
+    year_exporter = yi.astype(np.int64) * n_e + e_all
+    key = year_exporter * n_p + p_all
+    if len(ys) * n_e * n_p <= 2**26:   # duplicated (year, exporter, product): by counting, else by sorting
+        duplicated = np.bincount(key, minlength=len(ys) * n_e * n_p).max() > 1
+    else:
+        key.sort()
+        duplicated = bool((key[1:] == key[:-1]).any())
+    if duplicated:
         return None
-    per_year = np.bincount(np.unique(yi.astype(np.int64) * len(e_labels) + e_all) // len(e_labels),
-                           minlength=len(ys))   # exporters with a row (zero values too) in each year
+    # exporters with a row (zero values too) in each year: the pandas path's "left out" count starts there
+    per_year = (np.bincount(year_exporter, minlength=len(ys) * n_e) > 0).reshape(len(ys), n_e).sum(axis=1)
     present = dict(zip(ys.tolist(), per_year.tolist()))
     positive = values > 0
     rows = slice(None) if positive.all() else positive
     ci, countries = _sorted_codes(e_all[rows], e_labels)
     pi, products = _sorted_codes(p_all[rows], p_labels)
-    cols = panel_arrays(ci, pi, years[rows], values[rows], len(countries), len(products), lambda y: present[y.item() if hasattr(y, 'item') else y],
-                        opts, progress=progress)
+    cols = panel_arrays(ci, pi, years[rows], values[rows], len(countries), len(products),
+                        lambda y: present[int(y)], opts, progress=progress)
 
     def dictionary(codes: np.ndarray, labels: pa.Array) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(_arrow(codes.astype(_pandas_codes_dtype(len(labels)), copy=False)),

@@ -300,6 +300,13 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None,
 FLOAT_COLUMNS = ["export_value", "rca", "eci", "pci", "density", "coi", "cog"]
 
 
+def _unique_small(codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True)`` for codes in ``[0, n)``: by counting, O(len + n), no sort."""
+    used = np.bincount(codes, minlength=n) > 0
+    rank = np.cumsum(used) - 1
+    return np.flatnonzero(used), rank[codes]
+
+
 def panel_arrays(ci: np.ndarray, pi: np.ndarray, year_values: np.ndarray, values: np.ndarray, n_countries: int,
                  n_products: int, present: Callable[[object], int], opts: Options, *,
                  gdp_all: np.ndarray | None = None, progress=None) -> dict:
@@ -312,22 +319,27 @@ def panel_arrays(ci: np.ndarray, pi: np.ndarray, year_values: np.ndarray, values
     concatenation copy: a 25-year HS6 panel needs the output's memory once).  Returns ``block`` (float
     columns × rows, names in ``float_cols``), ``year``, ``exporter``/``product`` (codes), ``m``,
     ``diversity``, ``ubiquity``: one row per (year, country, product) of each year's rectangular table."""
-    years, yi = np.unique(year_values, return_inverse=True)
-    order = np.argsort(yi, kind="stable").astype(np.int32 if len(yi) < 2**31 else np.int64)
-    bounds = np.searchsorted(yi[order], np.arange(len(years) + 1))
-    del yi
+    if len(year_values) and year_values.min() == year_values.max():   # one year: no sort needed
+        years, order = year_values[:1].copy(), np.arange(len(year_values), dtype=np.int32)
+        bounds = np.array([0, len(year_values)])
+    else:
+        years, yi = np.unique(year_values, return_inverse=True)
+        order = np.argsort(yi, kind="stable").astype(np.int32 if len(yi) < 2**31 else np.int64)
+        bounds = np.searchsorted(yi[order], np.arange(len(years) + 1))
+        del yi
     with_prody = gdp_all is not None
 
     def year_codes(k):
         rows = order[bounds[k]:bounds[k + 1]]
-        uc, lc = np.unique(ci[rows], return_inverse=True)
-        up, lp = np.unique(pi[rows], return_inverse=True)
+        uc, lc = _unique_small(ci[rows], n_countries)
+        up, lp = _unique_small(pi[rows], n_products)
         return rows, uc, lc, up, lp
 
     dims = []
     for k, y in enumerate(years):                               # sizes first (labels recomputed below)
         rows = order[bounds[k]:bounds[k + 1]]
-        n_c, n_p = len(np.unique(ci[rows])), len(np.unique(pi[rows]))
+        n_c = int(np.count_nonzero(np.bincount(ci[rows], minlength=n_countries)))
+        n_p = int(np.count_nonzero(np.bincount(pi[rows], minlength=n_products)))
         dims.append((n_c, n_p))
         dropped = present(y) - n_c
         if dropped:
