@@ -2,33 +2,55 @@
 
 Each sub-module owns its commands and exposes ``register(app)``; commands import their heavy
 dependencies lazily and only call the Python API.
+
+Start-up (issue 19): importing this package imports neither Typer nor Rich.  ``app`` is built on first
+access (PEP 562); its root group loads a command's module only when that command runs
+(:mod:`tradepulse.cli._lazy`, names from :mod:`tradepulse.cli._index`), and ``tradepulse --help`` (or no
+arguments) is drawn by :mod:`tradepulse.cli._roothelp` from the index without Typer — the same bytes as
+Typer's help, which ``tests/test_cli_startup.py`` checks.
 """
 
 from __future__ import annotations
 
-import importlib
+import os
+import sys
 
-import typer
-
-app = typer.Typer(name="tradepulse", help="Trade indicators, roadmap targets and working-group tools.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
-
-COMMAND_MODULES = ("ingest", "demo", "complexity", "indicators", "targets", "groups", "brief", "serve",
-                   "potential")
-COMMAND_MODULES += ("fetch", "export", "refresh")
+from tradepulse.cli._index import ROOT_HELP
 
 
+def _build_app():
+    """The root Typer app (``version`` here; every other command loaded on demand)."""
+    import typer
 
-@app.command()
-def version() -> None:
-    """Print the tradepulse version."""
-    from tradepulse import __version__
-    typer.echo(__version__)
+    from tradepulse.cli._lazy import LazyGroup
+
+    root = typer.Typer(name="tradepulse", help=ROOT_HELP, cls=LazyGroup,
+                       no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
+
+    @root.callback()
+    def _root() -> None:   # a group even though only ``version`` is registered here (the rest is lazy)
+        pass
+
+    @root.command()
+    def version() -> None:
+        """Print the tradepulse version."""
+        from tradepulse import __version__
+        typer.echo(__version__)
+
+    return root
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"tradepulse.cli.{_name}").register(app)
+def __getattr__(name: str):
+    if name == "app":
+        globals()["app"] = built = _build_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    app()
+    argv = sys.argv[1:]
+    if argv in ([], ["--help"]) and os.path.basename(sys.argv[0]) == "tradepulse":
+        from tradepulse.cli._roothelp import print_root_help
+        print_root_help("tradepulse", trailing_newline=bool(argv))
+        sys.exit(0 if argv else 2)
+    __getattr__("app")()
