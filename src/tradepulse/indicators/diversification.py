@@ -376,7 +376,7 @@ def _level(t, level: int | None):
         return t
     if level not in (2, 4, 6):
         raise InputError(f"HS level must be 2, 4 or 6, not {level}")
-    return t.mutate(product=t["product"].substr(0, level))
+    return sel.unkeyed(t.mutate(product=t["product"].substr(0, level)))
 
 
 @provenance
@@ -395,10 +395,15 @@ def product_diversification(data, *, reporter=None, years=None, flow: str = "exp
                   what="product diversification")
     common = dict(years=years, flow=flow, partner=partner, product=product, strict_years=False,
                   groups_file=groups_file, product_groups_file=product_groups_file, needs=needs)
-    ref_t = _level(sel.select_flows(data, **common), level)
-    ref = sel.national_totals(ref_t, ["year", "product"], allow_world=partner is None).to_pandas()
+    # keyed: products are summed by their integer key, decoded on the sums (issue 19)
+    ref_t, chosen = sel.select_flows(data, keyed=True, return_selection=True, **common)
+    ref_t = _level(ref_t, level)
+    ref = sel.national_totals(ref_t, ["year", "product"], allow_world=partner is None,
+                              single_layer=chosen.single_layer).to_pandas()
     if province is not None or reporter is not None:
-        unit_t = _level(sel.select_flows(data, reporter=reporter, province=province, **common), level)
+        unit_t, chosen = sel.select_flows(data, reporter=reporter, province=province, keyed=True,
+                                          return_selection=True, **common)
+        unit_t = _level(unit_t, level)
     else:
         unit_t = ref_t
     if province is not None:
@@ -406,7 +411,8 @@ def product_diversification(data, *, reporter=None, years=None, flow: str = "exp
             value_usd=unit_t.value_usd.sum()).to_pandas()
         units = ["reporter", "province"]
     else:
-        u = sel.national_totals(unit_t, ["year", "reporter", "product"], allow_world=partner is None).to_pandas()
+        u = sel.national_totals(unit_t, ["year", "reporter", "product"], allow_world=partner is None,
+                                single_layer=chosen.single_layer).to_pandas()
         units = ["reporter"]
     out = indices(u, unit=units, item="product", reference=ref, threshold=threshold, groups=groups)
     return out.sort_values(["year", *units]).reset_index(drop=True)
@@ -430,12 +436,14 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
     common = dict(years=years, flow=flow, product=product, partner=partner, world="exclude",
                   strict_years=False, groups_file=groups_file, product_groups_file=product_groups_file,
                   needs=needs)
-    ref_t = sel.select_flows(data, **common)
+    ref_t, chosen = sel.select_flows(data, return_selection=True, **common)
     if drop_self:
         ref_t = ref_t.filter(ref_t.reporter != ref_t.partner)
-    ref = sel.national_totals(ref_t, ["year", "partner"], allow_world=False).to_pandas()
+    ref = sel.national_totals(ref_t, ["year", "partner"], allow_world=False,
+                              single_layer=chosen.single_layer).to_pandas()
     if province is not None or reporter is not None:
-        unit_t = sel.select_flows(data, reporter=reporter, province=province, **common)
+        unit_t, chosen = sel.select_flows(data, reporter=reporter, province=province, return_selection=True,
+                                          **common)
         if drop_self:
             unit_t = unit_t.filter(unit_t.reporter != unit_t.partner)
     else:
@@ -445,7 +453,8 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
             value_usd=unit_t.value_usd.sum()).to_pandas()
         units = ["reporter", "province"]
     else:
-        u = sel.national_totals(unit_t, ["year", "reporter", "partner"], allow_world=False).to_pandas()
+        u = sel.national_totals(unit_t, ["year", "reporter", "partner"], allow_world=False,
+                                single_layer=chosen.single_layer).to_pandas()
         units = ["reporter"]
     if u.empty:
         raise NoDataError("no bilateral rows for this selection (market diversification needs partners "
@@ -472,7 +481,8 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     needs = Needs(level=2 if use_products else 0, bilateral=True, what="Hummels–Klenow margins")
     common = dict(years=years, flow=flow, product=product, world="exclude", strict_years=False,
                   groups_file=groups_file, product_groups_file=product_groups_file, needs=needs)
-    t = _level(sel.select_flows(data, **common), level)
+    t, chosen = sel.select_flows(data, keyed=True, return_selection=True, **common)
+    t = _level(t, level)
     t = t.filter(t.reporter != t.partner)
     if reporter is not None:
         sel.select_flows(data, reporter=reporter, **common)   # validation only: clear errors
@@ -482,13 +492,15 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
         raise InputError(f"aggregate must be 'markets' (HK 2005) or 'pooled', not {aggregate!r}")
     _check_hk_weights(weights)
     aggregate = aggregate if use_products else "pooled"
-    cell = ["partner"] + (["product"] if use_products else [])
+    # a keyed table's cells are (partner, product key): products are never decoded (issue 19)
+    cell = ["partner"] + ((list(sel.KEY_COLUMNS) if sel.is_keyed(t) else ["product"]) if use_products else [])
     scope = _hk_scope(["year"], "partner", by_market, aggregate)
     # in the database, one year at a time (bounded memory): only year × market × exporter sums reach pandas
     parts = []
     for y in sorted(t.select("year").distinct().to_pandas()["year"]):
         ty = t.filter(t.year == int(y))
-        cells = sel.national_totals(ty, ["year", "reporter", *cell], allow_world=False)
+        cells = sel.national_totals(ty, ["year", "reporter", *cell], allow_world=False,
+                                    single_layer=chosen.single_layer)
         parts.append(_hk_served_sql(cells.filter(cells.value_usd > 0), ["year"], "reporter", cell, scope,
                                     reference))
     served = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

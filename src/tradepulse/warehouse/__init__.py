@@ -101,6 +101,27 @@ def flows_view_sql(located: bool = False) -> str:
     return f"SELECT 'rows' AS __store, rowid AS __rid, {cols} FROM flow_rows UNION ALL {slim}"
 
 
+#: A 6-digit product code (``[0-9]{6}``) of a ``flow_rows`` row: keyed by its number, like a slim BACI row.
+_SIX_DIGITS = "coalesce(regexp_full_match(product, '[0-9]{6}'), false)"
+
+
+def keyed_view_sql() -> str:
+    """SQL of ``flows_keyed``: the ``flows`` view plus an integer key of the product (issue 19).
+
+    ``product_key`` (INTEGER) and ``product_text`` (VARCHAR) name the product as ``product`` does, one to one:
+    a 6-digit code ``dddddd`` is (its number, ``''``), any other code (``TOTAL``, ``2709``…) is (−1, the code).
+    Grouping by the two instead of ``product`` gives the same groups, but the slim BACI rows are grouped by
+    their stored number: the view never builds their 6-character text (``lpad`` of every row and a hash of
+    short strings were most of a whole-panel aggregation).  :func:`tradepulse.indicators.selection.
+    decode_product` turns the keys of an aggregate back into ``product``.
+    """
+    cols = ", ".join(f'"{c}"' for c in schema.FLOWS)
+    slim = BACI_DECODED.replace(" FROM baci_rows b", ", b.product AS product_key, '' AS product_text "
+                                "FROM baci_rows b", 1)
+    return (f"SELECT {cols}, CASE WHEN {_SIX_DIGITS} THEN CAST(product AS INTEGER) ELSE -1 END AS product_key, "
+            f"CASE WHEN {_SIX_DIGITS} THEN '' ELSE product END AS product_text FROM flow_rows UNION ALL {slim}")
+
+
 class Warehouse:
     """A DuckDB warehouse file.  ``Warehouse(path)`` creates the file and tables when missing.
 
@@ -171,6 +192,14 @@ class Warehouse:
 
     def flows(self) -> ibis.Table:
         return self.table("flows")
+
+    def keyed_flows(self) -> ibis.Table:
+        """``flows`` with the integer product key (:func:`keyed_view_sql`), a temporary view of this connection
+        (created on first use, so read-only and older warehouses have it too)."""
+        if not getattr(self, "_keyed", False):
+            self.raw.execute(f"CREATE OR REPLACE TEMP VIEW flows_keyed AS {keyed_view_sql()}")
+            self._keyed = True
+        return self.table("flows_keyed")
 
     def services(self) -> ibis.Table:
         return self.table("services")
