@@ -87,6 +87,8 @@ CALLS = {
     "hk": lambda wh: dv.hk_margins(wh, reporter="ZAF"),
     "hk by market, world reference": lambda wh: dv.hk_margins(wh, by_market=True, reference="world"),
     "hk HS2 pooled": lambda wh: dv.hk_margins(wh, level=2, aggregate="pooled"),
+    "cdp": lambda wh: dv.cdp_export_concentration(wh, reporter="ZAF"),
+    "cdp all, HS4": lambda wh: dv.cdp_export_concentration(wh, level=4),
 }
 
 
@@ -151,3 +153,21 @@ def test_layered_data_still_choose_their_layer(layered_wh, general_path):
     np.testing.assert_allclose(got["value_usd"], got["value_usd_world"], rtol=1e-12)
     both = w.merge(bsum, on=key)
     assert (abs(both["v"] / both["value_usd"] - 1) > 1e-6).any()
+
+
+@pytest.mark.parametrize("level", [None, 4])
+def test_cdp_in_the_database_equals_cdp_concentration_of_the_cells(mixed_wh, level):
+    """The year-by-year database sums give :func:`cdp_concentration` of the fetched cells (the former path)."""
+    with Warehouse(mixed_wh, read_only=True) as wh:
+        got = dv.cdp_export_concentration(wh, level=level)
+        t = dv._level(sel.select_flows(wh, flow="export", world="exclude"), level)
+        t = t.filter(t.reporter != t.partner)
+        cells = sel.national_totals(t, ["year", "reporter", "partner", "product"], allow_world=False).to_pandas()
+    want = dv.cdp_concentration(cells, n_products=int(cells["product"].nunique()))
+    want = want.sort_values(["year", "reporter"]).reset_index(drop=True)
+    assert len(got) == len(want) == 4 and set(got["year"]) == {2020, 2021}
+    for c in want.columns:
+        if want[c].dtype.kind == "f":
+            np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-10, err_msg=c)
+        else:
+            assert (got[c].astype(str).to_numpy() == want[c].astype(str).to_numpy()).all(), c

@@ -652,18 +652,65 @@ def cdp_export_concentration(data, *, reporter=None, years=None, level: int | No
                              groups_file: str | None = None, product_groups_file: str | None = None
                              ) -> pd.DataFrame:
     """:func:`cdp_concentration` of ``reporter`` from bilateral FLOWS of all reporters (products at
-    ``level`` HS digits; markets = every partner in the data)."""
+    ``level`` HS digits; markets = every partner in the data).
+
+    Summed in the database one year at a time (issue 19: the cells of a whole BACI panel do not fit in
+    memory): with X = Σ_pm x_pm, Σ_pm s_pm ln s_pm = (Σ_pm x_pm ln x_pm) / X − ln X, and likewise for the
+    product and market margins, so only sums per year × exporter (and the products and markets present)
+    leave the database.  The same numbers as :func:`cdp_concentration` on the cells (to rounding).
+    """
     common = {"years": years, "flow": "export", "world": "exclude", "strict_years": False,
               "groups_file": groups_file, "product_groups_file": product_groups_file}
-    t = _level(sel.select_flows(data, **common), level)
+    t, chosen = sel.select_flows(data, keyed=True, return_selection=True, **common)
+    t = _level(t, level)
     t = t.filter(t.reporter != t.partner)
     if reporter is not None:
         sel.select_flows(data, reporter=reporter, **common)
-    df = sel.national_totals(t, ["year", "reporter", "partner", "product"], allow_world=False).to_pandas()
+    prod = list(sel.KEY_COLUMNS) if sel.is_keyed(t) else ["product"]
+    parts, products, markets = [], set(), set()
+    xlx = lambda v: v * v.ln()   # noqa: E731  (x ln x of positive sums)
+    # the product universe counts every summed cell's product (as cdp_concentration's n_products): with one
+    # layer, the cells' products are the rows' products
+    if chosen.single_layer:
+        products = set(map(tuple, t.select(*prod).distinct().to_pandas().dropna().to_numpy().tolist()))
+    for y in sorted(t.select("year").distinct().to_pandas()["year"]):
+        ty = t.filter(t.year == int(y))
+        cells = sel.national_totals(ty, ["year", "reporter", "partner", *prod], allow_world=False,
+                                    single_layer=chosen.single_layer)
+        if not chosen.single_layer:
+            products |= set(map(tuple, cells.select(*prod).distinct().to_pandas().dropna().to_numpy().tolist()))
+        # one query a year: per exporter × market, the market sums with the exporter's cell and product sums
+        c = cells.filter(cells.value_usd > 0)
+        tot = c.group_by(["year", "reporter"]).aggregate(
+            total_value=c.value_usd.sum(), n_cells=c.value_usd.count(), _a=xlx(c.value_usd).sum())
+        mp = c.group_by(["year", "reporter", *prod]).aggregate(_x=c.value_usd.sum())
+        mp = mp.group_by(["year", "reporter"]).aggregate(_ap=xlx(mp._x).sum())
+        mm = c.group_by(["year", "reporter", "partner"]).aggregate(_xm=c.value_usd.sum())
+        got = mm.inner_join(tot, ["year", "reporter"]).inner_join(mp, ["year", "reporter"]).to_pandas()
+        got["_am"] = _xlogx(got["_xm"].to_numpy())
+        part = got.groupby(["year", "reporter"], as_index=False).agg(
+            total_value=("total_value", "first"), n_cells=("n_cells", "first"), _a=("_a", "first"),
+            _ap=("_ap", "first"), _am=("_am", "sum"))
+        ms = set(got["partner"])
+        markets |= ms
+        parts.append(part.assign(_NM=len(ms)))
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if df.empty:
         raise NoDataError("no bilateral rows for the CDP export concentration index")
-    n_products = int(df["product"].nunique())
-    out = cdp_concentration(df, n_products=n_products)
+    X = df["total_value"]
+    lnX = np.log(X)
+    df["_NP"] = len(products)
+    # j's own country is not one of its markets (a market in any year, as in cdp_concentration)
+    df["_NM"] = df["_NM"] - df["reporter"].isin(markets).astype("int64")
+    lnN = np.log(df["_NP"].astype(float) * df["_NM"].astype(float))
+    df["cdp_concentration"] = lnN + (df.pop("_a") / X - lnX)
+    df["cdp_concentration_norm"] = np.where(lnN > 0, df["cdp_concentration"] / lnN, 1.0)
+    df["theil_products"] = np.log(df["_NP"].astype(float)) + (df.pop("_ap") / X - lnX)
+    df["theil_markets"] = np.log(df["_NM"].astype(float)) + (df.pop("_am") / X - lnX)
+    df["n_cells"] = df["n_cells"].astype("int64")
+    out = df.rename(columns={"_NP": "n_products_universe", "_NM": "n_markets_universe"})[
+        ["year", "reporter", "total_value", "n_cells", "n_products_universe", "n_markets_universe",
+         "cdp_concentration", "cdp_concentration_norm", "theil_products", "theil_markets"]]
     if reporter is not None:
         out = out[out["reporter"].isin([r.upper() for r in sel._split(reporter)])]
     return out.sort_values(["year", "reporter"]).reset_index(drop=True)
