@@ -171,3 +171,22 @@ def test_cdp_in_the_database_equals_cdp_concentration_of_the_cells(mixed_wh, lev
             np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-10, err_msg=c)
         else:
             assert (got[c].astype(str).to_numpy() == want[c].astype(str).to_numpy()).all(), c
+
+
+def test_keys_decode_to_the_codes(tmp_path):
+    """Every code comes back from its keys: 3-character ASCII codes packed, others (2 or 4 characters,
+    non-ASCII, NULL) as text; 6-digit products as numbers, others as text."""
+    from tradepulse.warehouse import decode_country
+    codes = ["IRN", "S19", "_X", "XX12", "ÄÖÜ", "a b", None]
+    products = ["010121", "999999", "2709", "TOTAL", "0101210", "27O900", None]
+    with Warehouse(tmp_path / "wh.duckdb") as wh:
+        for i, (c, p) in enumerate(zip(codes, products)):
+            wh.raw.execute("INSERT INTO flow_rows (year, reporter, partner, flow, product, value_usd) "
+                           "VALUES (2020, ?, ?, 'export', ?, ?)", [c, codes[-1 - i], p, float(i)])
+        k = wh.keyed_flows()
+        t = sel.decode_product(k).to_pandas().sort_values("value_usd")
+        k = k.to_pandas().sort_values("value_usd")
+    assert list(t["product"]) == products
+    assert decode_country(k["reporter_key"], k["reporter_text"]) == codes
+    assert decode_country(k["partner_key"], k["partner_text"]) == codes[::-1]
+    assert (k["product_key"] >= 0).sum() == 2 and (k["reporter_key"] >= 0).sum() == 3

@@ -290,7 +290,7 @@ def _hk_margins(out: pd.DataFrame, tkey: list[str], exporter: str, market: str, 
     return _hk_geometric(out, wtot, tkey, exporter, market, reference, weights)
 
 
-def _hk_served_sql(cells, tkey: list[str], exporter: str, cell: list[str], scope: list[str],
+def _hk_served_sql(cells, tkey: list[str], exporter: str | list[str], cell: list[str], scope: list[str],
                    reference: str) -> pd.DataFrame:
     """The served sums of :func:`hummels_klenow` computed in the database from the positive cells (an Ibis
     table of exporter × cell values): only scope × exporter rows reach pandas."""
@@ -298,8 +298,9 @@ def _hk_served_sql(cells, tkey: list[str], exporter: str, cell: list[str], scope
     j = cells.inner_join(cw, [*tkey, *cell])
     ref = j._wc - j.value_usd if reference == "rest" else j._wc
     j = j.mutate(_ref=ref)
-    return j.group_by([*scope, exporter]).aggregate(export_value=j.value_usd.sum(), ref_served=j._ref.sum(),
-                                                    n_cells=j.value_usd.count()).to_pandas()
+    ex = [exporter] if isinstance(exporter, str) else list(exporter)
+    return j.group_by([*scope, *ex]).aggregate(export_value=j.value_usd.sum(), ref_served=j._ref.sum(),
+                                               n_cells=j.value_usd.count()).to_pandas()
 
 
 def _hk_geometric(per: pd.DataFrame, wtot: pd.DataFrame, tkey: list[str], exporter: str, market: str,
@@ -492,17 +493,24 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
         raise InputError(f"aggregate must be 'markets' (HK 2005) or 'pooled', not {aggregate!r}")
     _check_hk_weights(weights)
     aggregate = aggregate if use_products else "pooled"
-    # a keyed table's cells are (partner, product key): products are never decoded (issue 19)
-    cell = ["partner"] + ((list(sel.KEY_COLUMNS) if sel.is_keyed(t) else ["product"]) if use_products else [])
+    # a keyed table's cells are (partner key, product key) and its exporters reporter keys: the database
+    # groups and joins integers; the codes are decoded on the served sums (issue 19)
+    keyed = sel.is_keyed(t)
+    market = list(sel.COUNTRY_KEYS["partner"]) if keyed else ["partner"]
+    exporter = list(sel.COUNTRY_KEYS["reporter"]) if keyed else ["reporter"]
+    cell = market + ((list(sel.KEY_COLUMNS) if keyed else ["product"]) if use_products else [])
     scope = _hk_scope(["year"], "partner", by_market, aggregate)
+    scope_db = [c for k in scope for c in (market if k == "partner" else [k])]
     # in the database, one year at a time (bounded memory): only year × market × exporter sums reach pandas
     parts = []
     for y in sorted(t.select("year").distinct().to_pandas()["year"]):
         ty = t.filter(t.year == int(y))
-        cells = sel.national_totals(ty, ["year", "reporter", *cell], allow_world=False,
+        cells = sel.national_totals(ty, ["year", *exporter, *cell], allow_world=False,
                                     single_layer=chosen.single_layer)
-        parts.append(_hk_served_sql(cells.filter(cells.value_usd > 0), ["year"], "reporter", cell, scope,
-                                    reference))
+        part = _hk_served_sql(cells.filter(cells.value_usd > 0), ["year"], exporter, cell, scope_db, reference)
+        if keyed:
+            part = sel.decode_countries(part, [*scope, "reporter"])
+        parts.append(part)
     served = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if served.empty:
         raise NoDataError("no bilateral rows for Hummels–Klenow margins")

@@ -408,10 +408,28 @@ def decode_product(table: ir.Table, columns: Sequence[str] | None = None) -> ir.
     text), the key columns dropped; ``columns`` orders the result (default: ``product`` where the key was)."""
     product = ibis.cases((table.product_key >= 0, table.product_key.cast("string").lpad(6, "0")),
                          else_=table.product_text)
-    if columns is None:
-        columns = [c for c in table.columns if c != "product_text"]
+    if columns is None:   # a ``product`` column of the table itself gives way to the decoded one
+        columns = [c for c in table.columns if c not in ("product", "product_text")]
         columns = ["product" if c == "product_key" else c for c in columns]
     return table.mutate(product=product).select(*columns)
+
+
+#: The integer country keys of a keyed table (:func:`tradepulse.warehouse.keyed_view_sql`).
+COUNTRY_KEYS = {"reporter": ("reporter_key", "reporter_text"), "partner": ("partner_key", "partner_text")}
+
+
+def decode_countries(frame, columns: Sequence[str]):
+    """A fetched frame's country key columns back to ``reporter``/``partner`` codes (in pandas; see
+    :func:`tradepulse.warehouse.decode_country`); ``columns`` leads the result, the other columns follow."""
+    from tradepulse.warehouse import decode_country
+    out = frame.copy()
+    keys = []
+    for name, (k, t) in COUNTRY_KEYS.items():
+        if k in out.columns:
+            out[name] = decode_country(out[k].to_numpy(), out[t].to_numpy())
+            keys += [k, t]
+    rest = [c for c in out.columns if c not in keys and c not in columns]
+    return out[[*columns, *rest]]
 
 
 def unkeyed(table: ir.Table) -> ir.Table:
