@@ -290,7 +290,7 @@ def _hk_margins(out: pd.DataFrame, tkey: list[str], exporter: str, market: str, 
     return _hk_geometric(out, wtot, tkey, exporter, market, reference, weights)
 
 
-def _hk_served_sql(cells, tkey: list[str], exporter: str, cell: list[str], scope: list[str],
+def _hk_served_sql(cells, tkey: list[str], exporter: str | list[str], cell: list[str], scope: list[str],
                    reference: str) -> pd.DataFrame:
     """The served sums of :func:`hummels_klenow` computed in the database from the positive cells (an Ibis
     table of exporter × cell values): only scope × exporter rows reach pandas."""
@@ -298,8 +298,9 @@ def _hk_served_sql(cells, tkey: list[str], exporter: str, cell: list[str], scope
     j = cells.inner_join(cw, [*tkey, *cell])
     ref = j._wc - j.value_usd if reference == "rest" else j._wc
     j = j.mutate(_ref=ref)
-    return j.group_by([*scope, exporter]).aggregate(export_value=j.value_usd.sum(), ref_served=j._ref.sum(),
-                                                    n_cells=j.value_usd.count()).to_pandas()
+    ex = [exporter] if isinstance(exporter, str) else list(exporter)
+    return j.group_by([*scope, *ex]).aggregate(export_value=j.value_usd.sum(), ref_served=j._ref.sum(),
+                                               n_cells=j.value_usd.count()).to_pandas()
 
 
 def _hk_geometric(per: pd.DataFrame, wtot: pd.DataFrame, tkey: list[str], exporter: str, market: str,
@@ -376,7 +377,7 @@ def _level(t, level: int | None):
         return t
     if level not in (2, 4, 6):
         raise InputError(f"HS level must be 2, 4 or 6, not {level}")
-    return t.mutate(product=t["product"].substr(0, level))
+    return sel.unkeyed(t.mutate(product=t["product"].substr(0, level)))
 
 
 @provenance
@@ -395,10 +396,15 @@ def product_diversification(data, *, reporter=None, years=None, flow: str = "exp
                   what="product diversification")
     common = dict(years=years, flow=flow, partner=partner, product=product, strict_years=False,
                   groups_file=groups_file, product_groups_file=product_groups_file, needs=needs)
-    ref_t = _level(sel.select_flows(data, **common), level)
-    ref = sel.national_totals(ref_t, ["year", "product"], allow_world=partner is None).to_pandas()
+    # keyed: products are summed by their integer key, decoded on the sums (issue 19)
+    ref_t, chosen = sel.select_flows(data, keyed=True, return_selection=True, **common)
+    ref_t = _level(ref_t, level)
+    ref = sel.national_totals(ref_t, ["year", "product"], allow_world=partner is None,
+                              single_layer=chosen.single_layer).to_pandas()
     if province is not None or reporter is not None:
-        unit_t = _level(sel.select_flows(data, reporter=reporter, province=province, **common), level)
+        unit_t, chosen = sel.select_flows(data, reporter=reporter, province=province, keyed=True,
+                                          return_selection=True, **common)
+        unit_t = _level(unit_t, level)
     else:
         unit_t = ref_t
     if province is not None:
@@ -406,7 +412,8 @@ def product_diversification(data, *, reporter=None, years=None, flow: str = "exp
             value_usd=unit_t.value_usd.sum()).to_pandas()
         units = ["reporter", "province"]
     else:
-        u = sel.national_totals(unit_t, ["year", "reporter", "product"], allow_world=partner is None).to_pandas()
+        u = sel.national_totals(unit_t, ["year", "reporter", "product"], allow_world=partner is None,
+                                single_layer=chosen.single_layer).to_pandas()
         units = ["reporter"]
     out = indices(u, unit=units, item="product", reference=ref, threshold=threshold, groups=groups)
     return out.sort_values(["year", *units]).reset_index(drop=True)
@@ -430,12 +437,14 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
     common = dict(years=years, flow=flow, product=product, partner=partner, world="exclude",
                   strict_years=False, groups_file=groups_file, product_groups_file=product_groups_file,
                   needs=needs)
-    ref_t = sel.select_flows(data, **common)
+    ref_t, chosen = sel.select_flows(data, return_selection=True, **common)
     if drop_self:
         ref_t = ref_t.filter(ref_t.reporter != ref_t.partner)
-    ref = sel.national_totals(ref_t, ["year", "partner"], allow_world=False).to_pandas()
+    ref = sel.national_totals(ref_t, ["year", "partner"], allow_world=False,
+                              single_layer=chosen.single_layer).to_pandas()
     if province is not None or reporter is not None:
-        unit_t = sel.select_flows(data, reporter=reporter, province=province, **common)
+        unit_t, chosen = sel.select_flows(data, reporter=reporter, province=province, return_selection=True,
+                                          **common)
         if drop_self:
             unit_t = unit_t.filter(unit_t.reporter != unit_t.partner)
     else:
@@ -445,7 +454,8 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
             value_usd=unit_t.value_usd.sum()).to_pandas()
         units = ["reporter", "province"]
     else:
-        u = sel.national_totals(unit_t, ["year", "reporter", "partner"], allow_world=False).to_pandas()
+        u = sel.national_totals(unit_t, ["year", "reporter", "partner"], allow_world=False,
+                                single_layer=chosen.single_layer).to_pandas()
         units = ["reporter"]
     if u.empty:
         raise NoDataError("no bilateral rows for this selection (market diversification needs partners "
@@ -472,7 +482,8 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     needs = Needs(level=2 if use_products else 0, bilateral=True, what="Hummels–Klenow margins")
     common = dict(years=years, flow=flow, product=product, world="exclude", strict_years=False,
                   groups_file=groups_file, product_groups_file=product_groups_file, needs=needs)
-    t = _level(sel.select_flows(data, **common), level)
+    t, chosen = sel.select_flows(data, keyed=True, return_selection=True, **common)
+    t = _level(t, level)
     t = t.filter(t.reporter != t.partner)
     if reporter is not None:
         sel.select_flows(data, reporter=reporter, **common)   # validation only: clear errors
@@ -482,15 +493,24 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
         raise InputError(f"aggregate must be 'markets' (HK 2005) or 'pooled', not {aggregate!r}")
     _check_hk_weights(weights)
     aggregate = aggregate if use_products else "pooled"
-    cell = ["partner"] + (["product"] if use_products else [])
+    # a keyed table's cells are (partner key, product key) and its exporters reporter keys: the database
+    # groups and joins integers; the codes are decoded on the served sums (issue 19)
+    keyed = sel.is_keyed(t)
+    market = list(sel.COUNTRY_KEYS["partner"]) if keyed else ["partner"]
+    exporter = list(sel.COUNTRY_KEYS["reporter"]) if keyed else ["reporter"]
+    cell = market + ((list(sel.KEY_COLUMNS) if keyed else ["product"]) if use_products else [])
     scope = _hk_scope(["year"], "partner", by_market, aggregate)
+    scope_db = [c for k in scope for c in (market if k == "partner" else [k])]
     # in the database, one year at a time (bounded memory): only year × market × exporter sums reach pandas
     parts = []
     for y in sorted(t.select("year").distinct().to_pandas()["year"]):
         ty = t.filter(t.year == int(y))
-        cells = sel.national_totals(ty, ["year", "reporter", *cell], allow_world=False)
-        parts.append(_hk_served_sql(cells.filter(cells.value_usd > 0), ["year"], "reporter", cell, scope,
-                                    reference))
+        cells = sel.national_totals(ty, ["year", *exporter, *cell], allow_world=False,
+                                    single_layer=chosen.single_layer)
+        part = _hk_served_sql(cells.filter(cells.value_usd > 0), ["year"], exporter, cell, scope_db, reference)
+        if keyed:
+            part = sel.decode_countries(part, [*scope, "reporter"])
+        parts.append(part)
     served = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if served.empty:
         raise NoDataError("no bilateral rows for Hummels–Klenow margins")
@@ -640,18 +660,65 @@ def cdp_export_concentration(data, *, reporter=None, years=None, level: int | No
                              groups_file: str | None = None, product_groups_file: str | None = None
                              ) -> pd.DataFrame:
     """:func:`cdp_concentration` of ``reporter`` from bilateral FLOWS of all reporters (products at
-    ``level`` HS digits; markets = every partner in the data)."""
+    ``level`` HS digits; markets = every partner in the data).
+
+    Summed in the database one year at a time (issue 19: the cells of a whole BACI panel do not fit in
+    memory): with X = Σ_pm x_pm, Σ_pm s_pm ln s_pm = (Σ_pm x_pm ln x_pm) / X − ln X, and likewise for the
+    product and market margins, so only sums per year × exporter (and the products and markets present)
+    leave the database.  The same numbers as :func:`cdp_concentration` on the cells (to rounding).
+    """
     common = {"years": years, "flow": "export", "world": "exclude", "strict_years": False,
               "groups_file": groups_file, "product_groups_file": product_groups_file}
-    t = _level(sel.select_flows(data, **common), level)
+    t, chosen = sel.select_flows(data, keyed=True, return_selection=True, **common)
+    t = _level(t, level)
     t = t.filter(t.reporter != t.partner)
     if reporter is not None:
         sel.select_flows(data, reporter=reporter, **common)
-    df = sel.national_totals(t, ["year", "reporter", "partner", "product"], allow_world=False).to_pandas()
+    prod = list(sel.KEY_COLUMNS) if sel.is_keyed(t) else ["product"]
+    parts, products, markets = [], set(), set()
+    xlx = lambda v: v * v.ln()   # noqa: E731  (x ln x of positive sums)
+    # the product universe counts every summed cell's product (as cdp_concentration's n_products): with one
+    # layer, the cells' products are the rows' products
+    if chosen.single_layer:
+        products = set(map(tuple, t.select(*prod).distinct().to_pandas().dropna().to_numpy().tolist()))
+    for y in sorted(t.select("year").distinct().to_pandas()["year"]):
+        ty = t.filter(t.year == int(y))
+        cells = sel.national_totals(ty, ["year", "reporter", "partner", *prod], allow_world=False,
+                                    single_layer=chosen.single_layer)
+        if not chosen.single_layer:
+            products |= set(map(tuple, cells.select(*prod).distinct().to_pandas().dropna().to_numpy().tolist()))
+        # one query a year: per exporter × market, the market sums with the exporter's cell and product sums
+        c = cells.filter(cells.value_usd > 0)
+        tot = c.group_by(["year", "reporter"]).aggregate(
+            total_value=c.value_usd.sum(), n_cells=c.value_usd.count(), _a=xlx(c.value_usd).sum())
+        mp = c.group_by(["year", "reporter", *prod]).aggregate(_x=c.value_usd.sum())
+        mp = mp.group_by(["year", "reporter"]).aggregate(_ap=xlx(mp._x).sum())
+        mm = c.group_by(["year", "reporter", "partner"]).aggregate(_xm=c.value_usd.sum())
+        got = mm.inner_join(tot, ["year", "reporter"]).inner_join(mp, ["year", "reporter"]).to_pandas()
+        got["_am"] = _xlogx(got["_xm"].to_numpy())
+        part = got.groupby(["year", "reporter"], as_index=False).agg(
+            total_value=("total_value", "first"), n_cells=("n_cells", "first"), _a=("_a", "first"),
+            _ap=("_ap", "first"), _am=("_am", "sum"))
+        ms = set(got["partner"])
+        markets |= ms
+        parts.append(part.assign(_NM=len(ms)))
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if df.empty:
         raise NoDataError("no bilateral rows for the CDP export concentration index")
-    n_products = int(df["product"].nunique())
-    out = cdp_concentration(df, n_products=n_products)
+    X = df["total_value"]
+    lnX = np.log(X)
+    df["_NP"] = len(products)
+    # j's own country is not one of its markets (a market in any year, as in cdp_concentration)
+    df["_NM"] = df["_NM"] - df["reporter"].isin(markets).astype("int64")
+    lnN = np.log(df["_NP"].astype(float) * df["_NM"].astype(float))
+    df["cdp_concentration"] = lnN + (df.pop("_a") / X - lnX)
+    df["cdp_concentration_norm"] = np.where(lnN > 0, df["cdp_concentration"] / lnN, 1.0)
+    df["theil_products"] = np.log(df["_NP"].astype(float)) + (df.pop("_ap") / X - lnX)
+    df["theil_markets"] = np.log(df["_NM"].astype(float)) + (df.pop("_am") / X - lnX)
+    df["n_cells"] = df["n_cells"].astype("int64")
+    out = df.rename(columns={"_NP": "n_products_universe", "_NM": "n_markets_universe"})[
+        ["year", "reporter", "total_value", "n_cells", "n_products_universe", "n_markets_universe",
+         "cdp_concentration", "cdp_concentration_norm", "theil_products", "theil_markets"]]
     if reporter is not None:
         out = out[out["reporter"].isin([r.upper() for r in sel._split(reporter)])]
     return out.sort_values(["year", "reporter"]).reset_index(drop=True)

@@ -30,6 +30,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from tradepulse.errors import NoDataError, UnknownNameError
@@ -68,6 +69,11 @@ class Resolution:
     level: int | None
     meta: ResultMeta = field(default_factory=ResultMeta)
     sources: list = field(default_factory=list)
+    #: the dataset holds all-goods ``TOTAL`` rows (else :func:`apply` need not filter them out)
+    has_total: bool = True
+    #: every (reporter, year, flow) of the dataset holds one layer only (world totals, national bilateral or
+    #: provincial rows): :func:`~tradepulse.indicators.selection.national_totals` then has no layer to choose
+    single_layer: bool = False
 
 
 # ---------------------------------------------------------------- a dataset forced by the caller
@@ -284,7 +290,21 @@ def resolve(data, *, reporter=None, years=None, flow=None, needs: Needs = Needs(
             meta.warn(Note(N_("{n} reporter-year(s) of the monthly dataset {name} are incomplete; their annual "
                               "figures are sums of the months present (months of 12): {listed}"),
                            n=len(part), name=name, listed=listed + (", …" if len(part) > 6 else "")))
-    return Resolution(name, load_ids, level, meta, sorted({str(s) for s in g["source"].dropna()}))
+    whole = cov[cov["dataset"] == name]
+    return Resolution(name, load_ids, level, meta, sorted({str(s) for s in g["source"].dropna()}),
+                      has_total=bool((whole["product_level"] == 0).any()), single_layer=_single_layer(whole))
+
+
+def _single_layer(cov: pd.DataFrame) -> bool:
+    """Does every (reporter, year, flow) of these coverage rows hold one layer only — 0 world totals
+    (``partner_detail`` world), 1 national bilateral rows, 2 provincial rows (the layers of
+    :func:`~tradepulse.indicators.selection.national_totals`)?  Any subset of the rows then has one too."""
+    if cov.empty:
+        return False
+    bilateral = (cov["partner_detail"] == "bilateral").to_numpy()
+    layer = pd.Series(np.where(bilateral, 1 + cov["provincial"].astype(bool).to_numpy(), 0), index=cov.index)
+    per = layer.groupby([cov["reporter"], cov["year"], cov["flow"]], dropna=False).nunique()
+    return bool(per.max() <= 1)
 
 
 def apply(table, res: Resolution, needs: Needs):
@@ -305,6 +325,6 @@ def apply(table, res: Resolution, needs: Needs):
             pred = null_pred if pred is None else (pred | null_pred)
     if pred is not None:
         t = t.filter(pred)
-    if res.level:   # the dataset has HS rows: its all-goods TOTAL rows are aggregates of them
+    if res.level and res.has_total:   # the dataset has HS rows: its all-goods TOTAL rows are aggregates of them
         t = t.filter(t["product"] != "TOTAL")
     return t

@@ -37,7 +37,7 @@ from tradepulse.errors import NoDataError, UnknownNameError
 from tradepulse.indicators.specs import parse_years
 from tradepulse.indicators.specs import split_list as _split
 from tradepulse.reference import provinces
-from tradepulse.warehouse import as_table
+from tradepulse.warehouse import Warehouse, as_table
 
 WORLD_MODES = ("exclude", "only", "keep")
 
@@ -173,6 +173,8 @@ class Selection:
     labels: dict[str, str] = field(default_factory=dict)
     dataset: str | None = None
     meta: object = None
+    #: one layer per (year, reporter, flow) in the dataset (see :func:`national_totals`)
+    single_layer: bool = False
 
     def describe(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in self.labels.items()) or "all flows"
@@ -199,7 +201,7 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
                  groups_file: str | None = None,
                  product_groups_file: str | None = None,
                  return_selection: bool = False,
-                 needs=None, dataset: str | None = None):
+                 needs=None, dataset: str | None = None, keyed: bool = False):
     """Filter FLOWS (warehouse, Ibis table or pandas frame) and validate the request.
 
     ``reporter``: ISO3 code(s); ``partner``: group name(s)/ISO3 code(s)/``WLD``; ``product``: product group
@@ -215,10 +217,17 @@ def select_flows(data, *, reporter: str | Iterable[str] | None = None,
     a :func:`tradepulse.meta.provenance` call every selection reads the same dataset for the same needs, and the
     resolution's meta (dataset, coverage, warnings) reaches the result; ``Selection.meta`` holds it too.
 
+    ``keyed=True``: read a DuckDB warehouse through ``flows_keyed`` (the same rows and columns plus the
+    integer product key, :func:`tradepulse.warehouse.keyed_view_sql`), so that :func:`national_totals` groups
+    products by their key; other inputs are read as they are.
+
     Returns the filtered Ibis table (and the :class:`Selection` when ``return_selection``).  Raises
     :class:`UnknownNameError` for unknown groups / provinces and :class:`NoDataError` for empty selections.
     """
     t = as_table(data, "flows")
+    if keyed and isinstance(data, Warehouse):
+        keyed_t = data.keyed_flows()
+        t = keyed_t if keyed_t is not None else t
     sel = Selection()
     t = _one_dataset(data, t, sel, reporter=reporter, years=years, flow=flow, partner=partner,
                      product=product, province=province, world=world, needs=needs, dataset=dataset)
@@ -343,11 +352,13 @@ def _one_dataset(data, t: ir.Table, sel: Selection, *, reporter, years, flow, pa
             _meta.record(res.meta)
     sel.meta = res.meta
     sel.dataset = res.dataset
+    sel.single_layer = res.single_layer
     return inputs.apply(t, res, needs)
 
 
 # ---------------------------------------------------------------- layered totals
-def national_totals(table, keys: Sequence[str], *, allow_world: bool = True) -> ir.Table:
+def national_totals(table, keys: Sequence[str], *, allow_world: bool = True,
+                    single_layer: bool = False) -> ir.Table:
     """Sum ``value_usd`` by ``keys`` without double counting the three layers FLOWS may hold.
 
     Layers, per (year, reporter, flow): 0 = world totals (``partner == WLD``), 1 = national bilateral rows
@@ -355,18 +366,75 @@ def national_totals(table, keys: Sequence[str], *, allow_world: bool = True) -> 
     (year, reporter, flow) only the lowest layer present is used (``allow_world=False`` drops layer 0 first,
     as needed when ``keys`` contains ``partner``).  This implements the WLD rule of :mod:`tradepulse.schema`
     and keeps customs rows from being added to another source's bilateral rows.
+
+    ``single_layer=True`` (:attr:`Selection.single_layer`: the dataset's coverage holds one layer per
+    (year, reporter, flow)) skips the layer choice, which then keeps every row: a plain sum by ``keys``.
+    A table with the integer product key (``select_flows(keyed=True)``) is grouped by the key and the
+    product decoded on the sums (:func:`decode_product`).
     """
     t = as_table(table, "flows")
     if not allow_world:
         t = bilateral(t)
+    keyed = "product" in keys and is_keyed(t)
+    gkeys = [k for c in keys for k in (KEY_COLUMNS if (keyed and c == "product") else (c,))]
+    if single_layer:
+        out = t.group_by(gkeys).aggregate(value_usd=t.value_usd.sum())
+        return decode_product(out, [*keys, "value_usd"]) if keyed else out
     t = t.mutate(_layer=ibis.cases((t.partner == schema.WORLD, 0), (t.province.isnull(), 1), else_=2))
     lead = ["year", "reporter", "flow"]
     # one pass over the detail rows: sums by keys × lead × layer; the layer choice is a window over those
     # (far fewer) sums.  A self-join of the detail rows with their per-lead minimum made DuckDB materialise
     # every decoded row (4.3 GB on six BACI years, issue 19).  Σ over the best layer's rows = Σ of its sums.
-    group = list(dict.fromkeys([*keys, *lead, "_layer"]))
+    group = list(dict.fromkeys([*gkeys, *lead, "_layer"]))
     part = t.group_by(group).aggregate(value_usd=t.value_usd.sum())
     # the window goes into a column first: a window inside a filter compiles to SQL that Spark cannot resolve
     part = part.mutate(_best=part._layer.min().over(group_by=[part[c] for c in lead]))
     part = part.filter(part._layer == part._best)
-    return part.group_by(list(keys)).aggregate(value_usd=part.value_usd.sum())
+    out = part.group_by(gkeys).aggregate(value_usd=part.value_usd.sum())
+    return decode_product(out, [*keys, "value_usd"]) if keyed else out
+
+
+#: The integer product key of a keyed table (see :func:`tradepulse.warehouse.keyed_view_sql`).
+KEY_COLUMNS = ("product_key", "product_text")
+
+
+def is_keyed(table: ir.Table) -> bool:
+    """Does ``table`` carry the integer product key (``select_flows(keyed=True)`` on a DuckDB warehouse)?"""
+    return all(c in table.columns for c in KEY_COLUMNS)
+
+
+def decode_product(table: ir.Table, columns: Sequence[str] | None = None) -> ir.Table:
+    """``product`` from the key columns of an aggregate (a 6-digit key → its zero-padded number, else the
+    text), the key columns dropped; ``columns`` orders the result (default: ``product`` where the key was)."""
+    product = ibis.cases((table.product_key >= 0, table.product_key.cast("string").lpad(6, "0")),
+                         else_=table.product_text)
+    if columns is None:   # a ``product`` column of the table itself gives way to the decoded one
+        columns = [c for c in table.columns if c not in ("product", "product_text")]
+        columns = ["product" if c == "product_key" else c for c in columns]
+    return table.mutate(product=product).select(*columns)
+
+
+#: The integer country keys of a keyed table (:func:`tradepulse.warehouse.keyed_view_sql`).
+COUNTRY_KEYS = {"reporter": ("reporter_key", "reporter_text"), "partner": ("partner_key", "partner_text")}
+
+
+def decode_countries(frame, columns: Sequence[str]):
+    """A fetched frame's country key columns back to ``reporter``/``partner`` codes (in pandas; see
+    :func:`tradepulse.warehouse.decode_country`); ``columns`` leads the result, the other columns follow."""
+    from tradepulse.warehouse import decode_country
+    out = frame.copy()
+    keys = []
+    for name, (k, t) in COUNTRY_KEYS.items():
+        if k in out.columns:
+            out[name] = decode_country(out[k].to_numpy(), out[t].to_numpy())
+            keys += [k, t]
+    rest = [c for c in out.columns if c not in keys and c not in columns]
+    return out[[*columns, *rest]]
+
+
+def unkeyed(table: ir.Table) -> ir.Table:
+    """After ``product`` was rewritten (an HS level cut), key the new text (−1, the text) so that a keyed
+    table stays one to one with its ``product``."""
+    if not is_keyed(table):
+        return table
+    return table.mutate(product_key=ibis.literal(-1).cast(table.product_key.type()), product_text=table["product"])

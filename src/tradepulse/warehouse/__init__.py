@@ -101,6 +101,60 @@ def flows_view_sql(located: bool = False) -> str:
     return f"SELECT 'rows' AS __store, rowid AS __rid, {cols} FROM flow_rows UNION ALL {slim}"
 
 
+#: A 6-digit product code (``[0-9]{6}``) of a ``flow_rows`` row: keyed by its number, like a slim BACI row.
+_SIX_DIGITS = "coalesce(regexp_full_match(product, '[0-9]{6}'), false)"
+
+
+def _country_key(col: str) -> tuple[str, str]:
+    """(key, text) SQL of a country code: 3 printable ASCII characters packed into an integer
+    (c1·65536 + c2·256 + c3), else (−1, the code)."""
+    ok = f"coalesce(regexp_full_match({col}, '[ -~]{{3}}'), false)"
+    packed = f"ascii({col}[1]) * 65536 + ascii({col}[2]) * 256 + ascii({col}[3])"
+    return f"CASE WHEN {ok} THEN {packed} ELSE -1 END", f"CASE WHEN {ok} THEN '' ELSE {col} END"
+
+
+def keyed_view_sql() -> str:
+    """SQL of ``flows_keyed``: the ``flows`` view plus integer keys of the product and the countries (issue 19).
+
+    ``product_key`` (INTEGER) and ``product_text`` (VARCHAR) name the product as ``product`` does, one to one:
+    a 6-digit code ``dddddd`` is (its number, ``''``), any other code (``TOTAL``, ``2709``…) is (−1, the code).
+    Grouping by the two instead of ``product`` gives the same groups, but the slim BACI rows are grouped by
+    their stored number: the view never builds their 6-character text (``lpad`` of every row and a hash of
+    short strings were most of a whole-panel aggregation).  ``reporter_key``/``reporter_text`` and
+    ``partner_key``/``partner_text`` do the same for country codes (:func:`_country_key`; for slim rows
+    computed once per code in ``baci_countries``).  :func:`tradepulse.indicators.selection.decode_product`
+    and :func:`decode_country` turn keys back into codes.
+    """
+    cols = ", ".join(f'"{c}"' for c in schema.FLOWS)
+    six = _SIX_DIGITS
+    rk, rt = _country_key("reporter")
+    pk, pt = _country_key("partner")
+    ck, ct = _country_key("iso3")
+    slim = BACI_DECODED.replace(
+        " FROM baci_rows b", ", b.product AS product_key, '' AS product_text, r.k AS reporter_key, "
+        "r.t AS reporter_text, p.k AS partner_key, p.t AS partner_text FROM baci_rows b", 1)
+    dim = f"(SELECT load_no, number, iso3, {ck} AS k, {ct} AS t FROM baci_countries)"
+    slim = slim.replace("JOIN baci_countries r", f"JOIN {dim} r").replace("JOIN baci_countries p", f"JOIN {dim} p")
+    return (f"SELECT {cols}, CASE WHEN {six} THEN CAST(product AS INTEGER) ELSE -1 END AS product_key, "
+            f"CASE WHEN {six} THEN '' ELSE product END AS product_text, {rk} AS reporter_key, "
+            f"{rt} AS reporter_text, {pk} AS partner_key, {pt} AS partner_text FROM flow_rows UNION ALL {slim}")
+
+
+def decode_country(key, text):
+    """Country codes from their keys (:func:`_country_key`): numpy/pandas arrays in, a list of str out."""
+    cache: dict = {}
+    out = []
+    for k, t in zip(key, text):
+        k = int(k)
+        if k < 0:
+            out.append(t)
+        else:
+            if k not in cache:
+                cache[k] = chr(k >> 16) + chr((k >> 8) & 255) + chr(k & 255)
+            out.append(cache[k])
+    return out
+
+
 class Warehouse:
     """A DuckDB warehouse file.  ``Warehouse(path)`` creates the file and tables when missing.
 
@@ -171,6 +225,14 @@ class Warehouse:
 
     def flows(self) -> ibis.Table:
         return self.table("flows")
+
+    def keyed_flows(self) -> ibis.Table:
+        """``flows`` with the integer product key (:func:`keyed_view_sql`), a temporary view of this connection
+        (created on first use, so read-only and older warehouses have it too)."""
+        if not getattr(self, "_keyed", False):
+            self.raw.execute(f"CREATE OR REPLACE TEMP VIEW flows_keyed AS {keyed_view_sql()}")
+            self._keyed = True
+        return self.table("flows_keyed")
 
     def services(self) -> ibis.Table:
         return self.table("services")

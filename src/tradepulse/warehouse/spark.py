@@ -65,6 +65,10 @@ class SparkWarehouse(Warehouse):
     def ensure_schema(self) -> None:   # read-only: nothing to create
         return None
 
+    def keyed_flows(self):
+        """None: a Parquet dataset holds the canonical ``flows`` only (readers group by ``product`` itself)."""
+        return None
+
     def table(self, name: str):
         if name not in self._views:
             raise TradepulseError(f"the Parquet dataset at {self.path} has no table {name!r} (it holds "
