@@ -146,6 +146,16 @@ def _with_refresh(loads, warehouse: Path | None) -> dict:
     return {"loads": loads, "refresh": run_refresh(warehouse, DEFAULT_FOCUS.upper(), quiet=True).to_dict()}
 
 
+def _summaries_line(sm: dict) -> str:
+    """``info``'s line on the dashboard's precomputed summaries: fresh, stale or none."""
+    if not sm["stored"]:
+        return "dashboard summaries: none (`tradepulse refresh` precomputes the first pages)"
+    if sm["fresh"] == sm["stored"]:
+        return f"dashboard summaries: {sm['stored']} fresh, refreshed {sm['refreshed_at']}"
+    return (f"dashboard summaries: {sm['fresh']} of {sm['stored']} fresh; the rest predate the data or the code "
+            "(`tradepulse refresh`)")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``ingest``, ``info`` and ``export`` to ``app``."""
 
@@ -305,6 +315,9 @@ def register(app: typer.Typer) -> None:
                            + (" +prov." if d["provincial"] else ""), f"{d['reporters']:,}",
                            span)
             console.print(dt)
+        sm = data.get("summaries")
+        if sm is not None:
+            console.print(_summaries_line(sm), highlight=False)
         q = data["quarantine"]
         console.print(f"quarantine: {q['rows']:,} rows" + "".join(
             f"\n  {n:,} × {r}" for r, n in list(q["by_reason"].items())[:10]))
