@@ -276,3 +276,36 @@ def test_roadmap_statuses_key_follows_the_roadmap_file_and_the_year(monkeypatch)
     assert precomputed.storage_key("IRN", ("html", "overview")) is None
     monkeypatch.setattr(status, "current_year", lambda *a, **k: 9999)
     assert precomputed.storage_key("IRN", ("target-statuses",)) != key
+
+
+def test_info_says_whether_the_dashboard_summaries_are_fresh(tmp_path):
+    """`tradepulse info` (text and --json) tells none / fresh / stale: after storing a summary it is fresh,
+    after a write to the data it is stale and the line points to `tradepulse refresh`."""
+    from typer.testing import CliRunner
+
+    from tradepulse.cli import app
+
+    run = CliRunner()
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path):
+        pass
+
+    def info() -> tuple[dict, str]:
+        j = run.invoke(app, ["info", "-w", str(path), "--json"])
+        t = run.invoke(app, ["info", "-w", str(path)], env={"COLUMNS": "80"})
+        assert j.exit_code == 0 and t.exit_code == 0, (j.output, t.output)
+        return json.loads(j.stdout)["summaries"], t.stdout
+
+    s, text = info()
+    assert s == {"stored": 0, "fresh": 0, "refreshed_at": None} and "dashboard summaries: none" in text
+    with Warehouse(path) as wh:
+        sm.store(wh.raw, [sm.Summary("t", "k1", _frames()), sm.Summary("t", "k2", _frames())],
+                 version=sm.data_version(wh.raw))
+        created = str(sm.catalogue(wh.raw)["created_at"].max())[:19]
+    s, text = info()
+    assert s == {"stored": 2, "fresh": 2, "refreshed_at": created}
+    assert f"dashboard summaries: 2 fresh, refreshed {created}" in text
+    with Warehouse(path) as wh:
+        wh.raw.execute("INSERT INTO macro (year, iso3, gdp_usd) VALUES (2020, 'IRN', 1e9)")
+    s, text = info()
+    assert s["stored"] == 2 and s["fresh"] == 0 and "0 of 2 fresh" in text and "tradepulse refresh" in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import os
 import re
@@ -968,3 +969,34 @@ def test_product_page_no_data_note_is_translated(client):
     if "no world-total import rows" not in en:
         pytest.skip("the demo world has world-total import rows for 5701")
     assert "no world-total import rows" not in fa and "ردیف واردات از کل جهان" in fa
+
+
+def test_indicator_warnings_read_in_persian(site, client):
+    """Regression (screenshot product-5701-fa: the export-potential card's warnings were English sentences in
+    right-to-left text): the warnings of export potential, Hummels–Klenow margins and the BEC end-use shares
+    on the demo world are translated Notes, and the Persian product page shows none of the English
+    sentences the English page shows."""
+    from tradepulse.i18n import Formatter
+    from tradepulse.indicators import diversification, potential, technology
+    from tradepulse.meta import meta_of
+    from tradepulse.warehouse import Warehouse
+
+    fa = Formatter("fa")
+    with Warehouse(site[0], read_only=True) as wh:
+        results = {"potential": potential.export_potential(wh, "IRN"),
+                   "hk": diversification.hk_margins(wh, reporter="IRN"),
+                   "end use": technology.bec_shares(wh, reporter="IRN")}
+    warned = {k: meta_of(r).warnings for k, r in results.items()}
+    assert warned["potential"], "the demo world's potential carries no warning: the test would prove nothing"
+    for name, ws in warned.items():
+        for w in ws:
+            assert fa.translates(w), f"{name}: English only: {w}"
+            assert any("\u0600" <= ch <= "\u06ff" for ch in fa.warning(w)), w
+    client.cookies.clear()
+    en_page = client.get("/products/5701", params={"lang": "en"}).text
+    fa_page = client.get("/products/5701", params={"lang": "fa"}).text
+    shown = [w for w in warned["potential"] if html.escape(str(w), quote=False) in en_page]
+    assert shown, "the English product page shows none of the potential's warnings"
+    for w in shown:
+        assert html.escape(str(w), quote=False) not in fa_page, w
+        assert html.escape(fa.warning(w), quote=False) in fa_page, w

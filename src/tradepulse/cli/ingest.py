@@ -196,6 +196,15 @@ def _ingest_spark(file: Path, fmt: str, warehouse: Path | None, options: dict, *
         return
     _print_result(file, result, on_overlap)
 
+def _summaries_line(sm: dict) -> str:
+    """``info``'s line on the dashboard's precomputed summaries: fresh, stale or none."""
+    if not sm["stored"]:
+        return "dashboard summaries: none (`tradepulse refresh` precomputes the first pages)"
+    if sm["fresh"] == sm["stored"]:
+        return f"dashboard summaries: {sm['stored']} fresh, refreshed {sm['refreshed_at']}"
+    return (f"dashboard summaries: {sm['fresh']} of {sm['stored']} fresh; the rest predate the data or the code "
+            "(`tradepulse refresh`)")
+
 
 def register(app: typer.Typer) -> None:
     """Add ``ingest``, ``info`` and ``export`` to ``app``."""
@@ -368,6 +377,9 @@ def register(app: typer.Typer) -> None:
                            + (" +prov." if d["provincial"] else ""), f"{d['reporters']:,}",
                            span)
             console.print(dt)
+        sm = data.get("summaries")
+        if sm is not None:
+            console.print(_summaries_line(sm), highlight=False)
         q = data["quarantine"]
         console.print(f"quarantine: {q['rows']:,} rows" + "".join(
             f"\n  {n:,} × {r}" for r, n in list(q["by_reason"].items())[:10]))

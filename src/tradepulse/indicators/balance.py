@@ -131,8 +131,8 @@ def trade_balance(data, *, reporter: str, years=None, by: str = "total", partner
     if oil_prefixes and level == "total":   # all-goods totals cannot be split into oil and non-oil
         out[["oil_exports", "oil_imports", "non_oil_exports", "non_oil_imports", "non_oil_balance",
              "non_oil_exports_growth", "non_oil_imports_growth"]] = np.nan
-        warn(out, "the dataset holds all-goods TOTAL rows only: oil and non-oil values cannot be separated "
-                  "(left empty)")
+        warn(out, Note(N_("the dataset holds all-goods TOTAL rows only: oil and non-oil values cannot be "
+                          "separated (left empty)")))
     elif oil_prefixes and isinstance(oil, str) and oil in reference.OIL_SETS and level:
         for note in reference.oil_set_notes(oil, [int(level.removeprefix("hs"))]):
             warn(out, note)

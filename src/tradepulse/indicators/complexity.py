@@ -66,7 +66,8 @@ import pandas as pd
 from tradepulse.meta import provenance
 from tradepulse import reference
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
-from tradepulse.meta import ResultMeta, attach, meta_of
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, ResultMeta, attach, meta_of
 from tradepulse.indicators.complexity_core import (  # the NumPy core (no pandas)
     COG_FORMS,
     CONVENTIONS,
@@ -180,6 +181,8 @@ def _prepare(frame, exporter: str, product: str, value: str, year: str | None, *
 
 #: Product codes that are aggregates, not products (Comtrade cmdCode TOTAL / ALL, see ``schema.FLOWS``).
 AGGREGATE_PRODUCTS = ("TOTAL", "ALL")
+#: The warning when such rows were in the input and left out.
+TOTAL_ROWS_LEFT_OUT = N_("{n:,} all-goods total rows (product TOTAL) left out of the country × product matrix")
 
 
 def _aggregate_products(codes: pd.Series) -> np.ndarray:
@@ -298,8 +301,8 @@ def _gdp_meta(df: pd.DataFrame, renamed: dict[str, str], n_show: int = 8,
     if lacking:
         names = ", ".join(f"{reference.country_name(c)} ({c})" for c in lacking[:n_show])
         more = f" and {len(lacking) - n_show} more" if len(lacking) > n_show else ""
-        meta.warn(f"PRODY/EXPY: {len(lacking)} of {len(exporters)} exporters have no GDP per capita and are left "
-                  f"out of the PRODY weights: {names}{more}")
+        meta.warn(Note(N_("PRODY/EXPY: {n} of {total} exporters have no GDP per capita and are left out of the "
+                          "PRODY weights: {names}"), n=len(lacking), total=len(exporters), names=names + more))
     return meta
 
 
@@ -519,8 +522,7 @@ class ComplexityByYear:
                 raise NoDataError(f"a {w}-year rolling average needs at least {w} years of data")
             raise error or NoDataError("the warehouse has no product-level export flows (HS codes)")
         if n_aggregate:
-            self.meta.warn(f"{n_aggregate:,} all-goods total rows (product TOTAL) left out of the country × "
-                           "product matrix")
+            self.meta.warn(Note(TOTAL_ROWS_LEFT_OUT, n=n_aggregate))
         if self.gdp_pc is not None:
             self.meta = self.meta.merge(_gdp_meta(pd.DataFrame(), renamed, seen=(exporters, lacking)))
 
@@ -620,8 +622,7 @@ def complexity(frame, exporter: str = "exporter", product: str = "product", valu
                   exclude_products=exclude_products)
     meta = ResultMeta()
     if n_aggregate:
-        meta.warn(f"{n_aggregate:,} all-goods total rows (product TOTAL) left out of the country × product "
-                  "matrix")
+        meta.warn(Note(TOTAL_ROWS_LEFT_OUT, n=n_aggregate))
     if gdp_pc is not None:
         renamed: dict[str, str] = {}
         df = df.assign(gdp_pc=_by_country(gdp_pc, "gdp_pc", df, renamed))
@@ -805,13 +806,14 @@ def _atlas_complexity(frame, country: str, year: int | None, *, min_population, 
     meta = ResultMeta()
     n_aggregate = int(df.attrs.get("aggregate_rows_dropped", 0))
     if n_aggregate:
-        meta.warn(f"{n_aggregate:,} all-goods total rows (product TOTAL) left out of the country × product matrix")
+        meta.warn(Note(TOTAL_ROWS_LEFT_OUT, n=n_aggregate))
     excl = tuple(str(p) for p in (exclude_products or ()))
     min_exp = float(min_exports) if min_exports else None
     min_pop = float(min_population) if min_population else None
     if min_pop and population is None:
-        meta.warn(f"Atlas sample: the population filter (≥ {min_pop:,.0f}) is not applied — no population data "
-                  "(pass population= / --population FILE, or ingest macro data)")
+        meta.warn(Note(N_("Atlas sample: the population filter (≥ {population:,.0f}) is not applied — no "
+                          "population data (pass population= / --population FILE, or ingest macro data)"),
+                       population=min_pop))
         min_pop = None
     # why would the country drop out? (exports after the product exclusion, population)
     mine = df[df["exporter"].astype(str).to_numpy() == country]

@@ -31,9 +31,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from tradepulse.meta import Note
 from tradepulse.errors import InputError, NoDataError, TradepulseError, UnknownNameError
 from tradepulse.indicators.complexity import (
     OUTPUT_COLUMNS,
+    TOTAL_ROWS_LEFT_OUT,
     EmptySampleError,
     Options,
     _exports_frame,
@@ -211,8 +213,7 @@ def complexity_tasks(stream: ComplexityByYear) -> Iterator[pd.DataFrame]:
         if not emitted:
             raise error or NoDataError("the warehouse has no product-level export flows (HS codes)")
         if n_aggregate:
-            stream.meta.warn(f"{n_aggregate:,} all-goods total rows (product TOTAL) left out of the country × "
-                             "product matrix")
+            stream.meta.warn(Note(TOTAL_ROWS_LEFT_OUT, n=n_aggregate))
         if with_prody:
             stream.meta = stream.meta.merge(_gdp_meta(pd.DataFrame(), renamed, seen=(exporters, lacking)))
     finally:

@@ -41,7 +41,8 @@ from tradepulse.meta import provenance
 from tradepulse import schema
 from tradepulse.errors import InputError, NoDataError
 from tradepulse.indicators import selection as sel
-from tradepulse.meta import warn
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, warn
 
 __all__ = ["cdp_concentration", "cdp_export_concentration", "hk_margins", "hummels_klenow", "indices",
            "market_diversification", "market_regions", "product_diversification", "theil_direct",
@@ -521,8 +522,8 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
         out = out[out["reporter"].isin(reps)]
     out = out.sort_values([c for c in ["year", "reporter", "partner"] if c in out]).reset_index(drop=True)
     if "n_markets_unserved" in out and (out["n_markets_unserved"] > 0).any():
-        warn(out, "Hummels–Klenow margins are geometric means over the markets each exporter serves; "
-                  "markets it does not serve (n_markets_unserved) have EM = 0 and are left out.")
+        warn(out, Note(N_("Hummels–Klenow margins are geometric means over the markets each exporter serves; "
+                          "markets it does not serve (n_markets_unserved) have EM = 0 and are left out.")))
     return out
 
 
@@ -575,19 +576,22 @@ def unctad_indices(data, *, reporter=None, years=None, flow: str = "export", par
         revs = revs.dropna(subset=["hs_revision"]).sort_values("v", ascending=False)
         hs_revision = str(revs["hs_revision"].iloc[0]) if len(revs) else "UNKNOWN"
         if len(revs) > 1:
-            notes.append(f"the selection mixes HS revisions {', '.join(map(str, revs['hs_revision']))}; "
-                         f"all codes were converted as {hs_revision}")
+            notes.append(Note(N_("the selection mixes HS revisions {revisions}; all codes were converted as "
+                                 "{revision}"), revisions=", ".join(map(str, revs["hs_revision"])),
+                              revision=hs_revision))
     if hs_revision not in sitc.ATLAS_HS:
-        notes.append(f"HS revision {hs_revision} is not known: codes converted to SITC as HS1992")
+        notes.append(Note(N_("HS revision {revision} is not known: codes converted to SITC as HS1992"),
+                          revision=hs_revision))
         hs_revision = "HS1992"
     u, ref, level = _hs_level_frames(data, reporter, common, partner)
     if level == 4:
-        notes.append("the data hold HS4 codes: HS4 → SITC3 weights are the unweighted mean of each "
-                     "heading's HS6 weights (UNCTADstat converts HS6 trade)")
+        notes.append(Note(N_("the data hold HS4 codes: HS4 → SITC3 weights are the unweighted mean of each "
+                             "heading's HS6 weights (UNCTADstat converts HS6 trade)")))
     u3, _ = sitc.convert_to_sitc3(u, revision=hs_revision)
     r3, lost_r = sitc.convert_to_sitc3(ref, revision=hs_revision)
     if lost_r > 0.001:
-        notes.append(f"{lost_r:.1%} of world export value has HS codes without SITC weights (dropped)")
+        notes.append(Note(N_("{share:.1%} of world export value has HS codes without SITC weights (dropped)"),
+                          share=lost_r))
     out = indices(u3, unit="reporter", item="product", reference=r3, universe_size=sitc.N_SITC3)
     share = u3["value_usd"] / u3.groupby(["year", "reporter"])["value_usd"].transform("sum")
     big = u3.assign(_big=(u3["value_usd"] > 100_000) | (share > 0.003))

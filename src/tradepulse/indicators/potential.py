@@ -58,7 +58,8 @@ from tradepulse.meta import provenance
 from tradepulse import schema
 from tradepulse.errors import NoDataError, TradepulseError, UnknownNameError
 from tradepulse.indicators.selection import province_matches
-from tradepulse.meta import warn
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, warn
 from tradepulse.warehouse import Warehouse, as_table
 
 __all__ = ["export_potential", "by_product", "by_market", "gravity_access", "macro_factors",
@@ -876,27 +877,38 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     return out
 
 
+#: The supply adjustments that can be skipped, and the warning that says so (the reason is the one set in
+#: ``notes[key]`` by the adjustment itself).
+SUPPLY_NOT_APPLIED = {
+    "surplus_filter": N_("Supply: the trade-surplus condition was not applied: the data hold no exports to the "
+                         "exporter (its imports)."),
+    "rca_growth": N_("Supply: the RCA-growth adjustment was not applied: no bilateral year within the growth "
+                     "window before the base year."),
+    "tariff_conditions": N_("Supply: the global-tariff-conditions adjustment was not applied: no tariff table."),
+}
+
+
 def _method_warnings(out: pd.DataFrame, basis: str, notes: dict, demand_basis: pd.Series, horizon: int,
                      projections: str) -> None:
     """The sentences a reader must see before trusting the potential (``tradepulse.meta`` warnings)."""
     if basis == "distance":
-        warn(out, "No tariff table: market access is relative distance only (ITC combines it with the tariff "
-                  "advantage; pass --tariffs).")
+        warn(out, Note(N_("No tariff table: market access is relative distance only (ITC combines it with the "
+                          "tariff advantage; pass --tariffs).")))
     if basis == "gravity-proxy":
-        warn(out, "No tariff table: market access is a gravity proxy (distance, border, language).")
+        warn(out, Note(N_("No tariff table: market access is a gravity proxy (distance, border, language).")))
     if notes.get("cells_capped"):
-        warn(out, f"{notes['cells_capped']:,} product × market cells had a potential above the market's "
-                  "projected demand and were capped at it.")
+        warn(out, Note(N_("{n:,} product × market cells had a potential above the market's projected demand and "
+                          "were capped at it."), n=notes["cells_capped"]))
     if notes.get("markets_with_predicted_ease"):
-        warn(out, f"{notes['markets_with_predicted_ease']} markets without current exports got a predicted "
-                  "ease of trade (see the ease_basis column).")
+        warn(out, Note(N_("{n} markets without current exports got a predicted ease of trade (see the ease_basis "
+                          "column)."), n=notes["markets_with_predicted_ease"]))
     if notes.get("products_net_imported"):
-        warn(out, f"{notes['products_net_imported']} products the exporter imports more of than it exports "
-                  "get no supply (ITC's trade-surplus condition: re-exports are not capacity).")
-    for key, name in (("surplus_filter", "trade-surplus condition"), ("rca_growth", "RCA-growth adjustment"),
-                      ("tariff_conditions", "global-tariff-conditions adjustment")):
+        warn(out, Note(N_("{n} products the exporter imports more of than it exports get no supply (ITC's "
+                          "trade-surplus condition: re-exports are not capacity)."),
+                       n=notes["products_net_imported"]))
+    for key, sentence in SUPPLY_NOT_APPLIED.items():
         if str(notes.get(key, "")).startswith("not applied"):
-            warn(out, f"Supply: the {name} was {notes[key]}.")
+            warn(out, Note(sentence))
 
     def listed(ms: list[str]) -> str:
         return f"{', '.join(ms[:10])}{' …' if len(ms) > 10 else ''}"
@@ -907,17 +919,17 @@ def _method_warnings(out: pd.DataFrame, basis: str, notes: dict, demand_basis: p
         flat = sorted(m for m, b in bases.items() if b.startswith("flat"))
         popflat = sorted(m for m, b in bases.items() if b.endswith("population flat"))
         if trend:
-            warn(out, f"{len(trend)} markets have no published Atlas growth projection; their demand is "
-                      f"projected from the GDP trend ({listed(trend)}).")
+            warn(out, Note(N_("{n} markets have no published Atlas growth projection; their demand is projected "
+                              "from the GDP trend ({markets})."), n=len(trend), markets=listed(trend)))
         if flat:
-            warn(out, f"{len(flat)} markets have neither a published Atlas projection nor GDP/population data; "
-                      f"their demand is held flat ({listed(flat)}).")
+            warn(out, Note(N_("{n} markets have neither a published Atlas projection nor GDP/population data; "
+                              "their demand is held flat ({markets})."), n=len(flat), markets=listed(flat)))
         if popflat:
-            warn(out, f"{len(popflat)} markets lack population data: their population is held flat and only "
-                      "GDP per capita grows (at the Atlas projection).")
+            warn(out, Note(N_("{n} markets lack population data: their population is held flat and only GDP per "
+                              "capita grows (at the Atlas projection)."), n=len(popflat)))
     elif horizon > 0:
-        warn(out, "Demand and supply are projected from each country's past GDP and population trend, not "
-                  "from published projections.")
+        warn(out, Note(N_("Demand and supply are projected from each country's past GDP and population trend, "
+                          "not from published projections.")))
 
 
 def _province_rows(data, exporter: str, province: str, year: int, level: int | None,

@@ -43,7 +43,8 @@ import scipy.sparse as sp
 from tradepulse.meta import provenance
 from tradepulse.errors import InputError, NoDataError, UnknownNameError
 from tradepulse.indicators import selection as sel
-from tradepulse.meta import ResultMeta, attach
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, ResultMeta, attach
 from tradepulse.reference.hs_conversion import ATLAS_HS, atlas_step, compose
 
 DATA = Path(__file__).parent / "data"
@@ -350,7 +351,8 @@ def _unclassified_meta(df: pd.DataFrame, mapping: pd.DataFrame, out: pd.DataFram
         per = map_values(by_product, mapping, keys=["code"], target=target, classes=classes)
         top = per[per[target] == "unclassified"].nlargest(n_show, "value_usd")
         codes = ", ".join(f"{c} ({v / total:.1%})" for c, v in zip(top["code"], top["value_usd"]))
-        meta.warn(f"{what}: {share:.1%} of the value has no class (unclassified); largest: {codes}")
+        meta.warn(Note(N_("{classification}: {share:.1%} of the value has no class (unclassified); largest: "
+                          "{codes}"), classification=what, share=share, codes=codes))
     return meta
 
 
@@ -406,8 +408,8 @@ def bec_shares(data, *, level: str = "end_use", split: str = "equal", hs_revisio
     rev = hs_revision or _stored_revision(selected[0], unknown=None)
     note = None
     if rev is None:
-        note = ("BEC: the rows' HS revision is unknown, so their codes are matched to the HS2017 BEC table as "
-                "they are (pass hs_revision= to convert)")
+        note = Note(N_("BEC: the rows' HS revision is unknown, so their codes are matched to the HS2017 BEC "
+                       "table as they are (pass hs_revision= to convert)"))
     elif rev not in ATLAS_HS:
         raise UnknownNameError("HS revision", rev, list(ATLAS_HS))
     elif rev != "HS2017":

@@ -310,11 +310,23 @@ def _baseline_check(target: Target, base_data: float | None, meta: ResultMeta) -
     else:
         deviation = b / base_data - 1
     if abs(b - base_data) > BASELINE_TOLERANCE * abs(base_data):
-        away = "infinitely" if math.isinf(deviation) else f"{abs(deviation):.0%}"
-        meta.warn(f"target {target.id}: the roadmap baseline {_short(b)} ({target.baseline_year}) is {away} "
-                  f"{'above' if b > base_data else 'below'} the data for the same scope ({_short(base_data)}); "
-                  "check the baseline or the scope")
+        key = ("above" if b > base_data else "below", math.isinf(deviation))
+        meta.warn(Note(BASELINE_AWAY[key], target=target.id, baseline=_short(b), year=target.baseline_year,
+                       away=abs(deviation), data=_short(base_data)))
     return deviation
+
+
+#: The warning when a target's roadmap baseline is off the data for its scope: (direction, infinitely) → msgid.
+BASELINE_AWAY = {
+    ("above", False): N_("target {target}: the roadmap baseline {baseline} ({year}) is {away:.0%} above the data "
+                         "for the same scope ({data}); check the baseline or the scope"),
+    ("below", False): N_("target {target}: the roadmap baseline {baseline} ({year}) is {away:.0%} below the data "
+                         "for the same scope ({data}); check the baseline or the scope"),
+    ("above", True): N_("target {target}: the roadmap baseline {baseline} ({year}) is infinitely above the data "
+                        "for the same scope ({data}); check the baseline or the scope"),
+    ("below", True): N_("target {target}: the roadmap baseline {baseline} ({year}) is infinitely below the data "
+                        "for the same scope ({data}); check the baseline or the scope"),
+}
 
 
 def _short(v: float) -> str:

@@ -32,7 +32,8 @@ import pandas as pd
 
 from tradepulse.errors import InputError, NoDataError
 from tradepulse.indicators.selection import prefix_filter
-from tradepulse.meta import ResultMeta, attach
+from tradepulse.i18n import N_
+from tradepulse.meta import Note, ResultMeta, attach
 from tradepulse.roadmap import calendar as cal
 from tradepulse.roadmap.lines import (EXAMPLE_LINES, KINDS, LINE_COLUMNS, METHODS, counterfactual, load_lines,
                                      period_years, saving_series, start_year)
@@ -226,6 +227,7 @@ def monitor(data, lines: pd.DataFrame | None = None, *, reporter: str = "IRN", c
     meta = ResultMeta(coverage={"reporter": reporter, "calendar": calendar, "window": window})
     partial = out[out["partial_first_year"]]
     if len(partial):
-        meta.warn("partial first after year counted as an after year (measure started after its first day): "
-                  + ", ".join(f"{r.hs} {r.first_after_year}" for r in partial.itertuples(index=False)))
+        meta.warn(Note(N_("partial first after year counted as an after year (measure started after its first "
+                          "day): {lines}"),
+                       lines=", ".join(f"{r.hs} {r.first_after_year}" for r in partial.itertuples(index=False))))
     return attach(out, meta)

@@ -249,7 +249,8 @@ class Warehouse:
     # -- summary and export
     def info(self) -> dict:
         """What the warehouse holds: row counts per table, how ``flows`` is stored (``flows_storage``: rows in
-        ``flow_rows`` and ``baci_rows``), flow years, reporters, loads, quarantine counts."""
+        ``flow_rows`` and ``baci_rows``), flow years, reporters, loads, quarantine counts, and the dashboard's
+        precomputed summaries (``summaries``: stored, fresh for the current data and code, last refresh)."""
         con = self.raw
         out: dict = {"path": str(self.path), "tables": {}}
         for name in TABLES:
@@ -270,6 +271,12 @@ class Warehouse:
         q = con.execute("SELECT reason, count(*) AS n FROM quarantine GROUP BY reason ORDER BY n DESC").fetchall()
         out["quarantine"] = {"rows": int(sum(n for _r, n in q)), "by_reason": {r: int(n) for r, n in q}}
         out["datasets"] = self.datasets().to_dict("records")
+        if getattr(self, "engine", "duckdb") == "duckdb":   # a Spark dataset holds no dashboard summaries
+            from tradepulse.warehouse.summaries import catalogue
+            cat = catalogue(con)
+            fresh = cat[cat["fresh"]]
+            out["summaries"] = {"stored": int(len(cat)), "fresh": int(len(fresh)),
+                                "refreshed_at": str(fresh["created_at"].max())[:19] if len(fresh) else None}
         return out
 
     def coverage(self) -> "pd.DataFrame":
