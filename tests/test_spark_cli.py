@@ -294,3 +294,36 @@ def test_storage_url_reads_like_the_directory(stores, spark):
     assert info["sources"] == with_duck["sources"] and info["reporters"] == with_duck["reporters"]
     args = ["indicators", "balance", "-r", "ZAF", "--json"]
     _close(json.loads(_run(args, wh, False)), json.loads(_run(args, url, True)), "balance via URL")
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_submit_runs_the_cli_as_the_driver(stores):
+    """`spark-submit --master local[1] "$(python -m tradepulse.cli.where)" info --engine spark -w DATASET`: the
+    CLI runs as the submitted application and its session takes spark-submit's master (local[1], not
+    tradepulse's default local[2]); the counts equal the DuckDB warehouse's."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyspark
+
+    import tradepulse
+    from tradepulse.warehouse.backends import DEFAULT_MASTER
+
+    wh, ds = stores
+    driver = subprocess.run([sys.executable, "-m", "tradepulse.cli.where"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert driver.endswith("cli/__main__.py") and Path(driver).is_file()
+    src = str(Path(tradepulse.__file__).parents[1])
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
+               PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    env.pop("TRADEPULSE_SPARK_MASTER", None)
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    p = subprocess.run([str(submit), "--master", "local[1]", driver, "info", "--engine", "spark", "-w", str(ds),
+                        "--json"], capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert got["master"] == "local[1]" != DEFAULT_MASTER
+    assert got["tables"] == json.loads(_run(["info", "--json"], wh, False))["tables"]

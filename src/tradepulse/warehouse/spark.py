@@ -128,7 +128,20 @@ def _session(master: str | None):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    return spark_session(master or _state["master"] or DEFAULT_MASTER)
+    return spark_session(master or _state["master"] or submitted_master() or DEFAULT_MASTER)
+
+
+def submitted_master() -> str | None:
+    """The master ``spark-submit`` was given when it launched this process as the driver (None otherwise):
+    its ``--master`` and ``--conf`` then configure the session, as for any PySpark application."""
+    import os
+
+    if not os.environ.get("PYSPARK_GATEWAY_PORT"):   # set by spark-submit's Python runner
+        return None
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()   # attach to spark-submit's JVM: its system properties hold the conf
+    return SparkConf().get("spark.master", None)
 
 
 def _backend(session):
