@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
-#: A number as DuckDB's text → DOUBLE cast accepts it (hex and other exotic forms aside: see docs/spark.md).
+#: A number as DuckDB's text → DOUBLE cast accepts it (hex and other exotic forms aside: see docs/scale-out.md).
 NUMBER_RE = (r"^\s*[+-]?(?:(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)"
              r"(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))\s*$")
 #: Integer range of DuckDB's INTEGER after rounding (a wider bound is refused, as DuckDB's TRY_CAST does).
