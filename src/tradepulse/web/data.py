@@ -327,10 +327,7 @@ class DataContext:
                     raise GroupsUnavailable(f"the working-group database {f.name} is "
                                             f"{'missing' if not f.exists() else 'empty'}; create it with "
                                             "`tradepulse groups init` (or restore a backup)")
-                with open(f, "rb") as fh:
-                    if fh.read(16) != b"SQLite format 3\x00":
-                        raise GroupsUnavailable(f"the working-group database {f.name} is not an SQLite "
-                                                "database (corrupt?); restore a backup")
+                _check_sqlite_file(f)
             return db.session_factory(self.groups_url)
         except GroupsUnavailable as exc:
             logging.getLogger("tradepulse.web").error("groups database unavailable: %s", exc)
@@ -342,6 +339,25 @@ class DataContext:
 
     def close(self) -> None:
         self._release()
+
+
+def _check_sqlite_file(f: Path) -> None:
+    """:class:`GroupsUnavailable` unless ``f`` is an SQLite database — asked of SQLite itself, never by
+    opening the file: closing any descriptor of a file drops all of this process's POSIX locks on it
+    (SQLite's included), and another process could then delete the WAL under the live connections
+    (https://www.sqlite.org/howtocorrupt.html, 2.2; tests/test_groups_sqlite_locks.py)."""
+    import sqlite3
+
+    con = sqlite3.connect(str(f), timeout=30)
+    try:
+        con.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if "not a database" not in str(exc):
+            raise
+        raise GroupsUnavailable(f"the working-group database {f.name} is not an SQLite database (corrupt?); "
+                                "restore a backup") from None
+    finally:
+        con.close()
 
 
 # ---------------------------------------------------------------- table functions
