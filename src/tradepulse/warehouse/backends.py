@@ -44,7 +44,7 @@ def spark_session(master: str = DEFAULT_MASTER, app_name: str = "tradepulse", **
                .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="tradepulse-spark-")))
     if master.startswith("local"):
         builder = (builder.config("spark.sql.shuffle.partitions", "2").config("spark.default.parallelism", "2")
-                   .config("spark.driver.memory", "1g")
+                   .config("spark.driver.memory", os.environ.get("TRADEPULSE_SPARK_DRIVER_MEMORY", "1g"))
                    # list a dataset's partition directories on the driver (a listing job costs more locally)
                    .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "4096"))
     for key, value in conf.items():
