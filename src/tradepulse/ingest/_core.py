@@ -271,6 +271,17 @@ def _overlap(ld: _Load) -> int:
     return _find_overlap(ld.con, ld.target, ld.load_id) if n is None else n
 
 
+def no_usable_rows(spec: Spec, n_ovl: int, hit: list, others: int, first_line: int, remedy: str) -> InputError:
+    """The error when every valid row is already loaded: ``hit`` = (earlier load id, its file, rows) by rows
+    descending; ``remedy`` completes "To let this file supersede the earlier rows, …"."""
+    earlier = "; ".join(f"{n:,} by load {i} ({f or 'no load record'})" for i, f, n in hit[:3]) \
+        + ("; …" if len(hit) > 3 else "")
+    return InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
+                      f"(loaded {earlier}); nothing was loaded.  To let this file supersede the "
+                      f"earlier rows, {remedy}" + (f"; {others:,} other row(s) were rejected" if others else ""),
+                      file=spec.file, line=first_line, column="key")
+
+
 def _quarantine_overlap(ld: _Load) -> tuple[int, list[dict]]:
     """Step 5, policy ``quarantine``: this load's rows whose key an earlier load holds are deleted; their keys
     and the earlier load go to ``__tp_ovl_keys`` / ``__tp_ovl_loads`` for :func:`_overlap_lines`.  When no row
@@ -288,13 +299,8 @@ def _quarantine_overlap(ld: _Load) -> tuple[int, list[dict]]:
             con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {', '.join(keys)}, "
                         f"NULL::VARCHAR AS old_load_id FROM {ident(target)} WHERE load_id = ?", [ld.load_id])
             first_line = _overlap_lines(con, spec, ld.load_id, ld.rejected, first_only=True)
-        earlier = "; ".join(f"{n:,} by load {i} ({f or 'no load record'})" for i, f, n in hit[:3]) \
-            + ("; …" if len(hit) > 3 else "")
-        raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
-                         f"(loaded {earlier}); nothing was loaded.  To let this file supersede the "
-                         f"earlier rows, load it with --on-overlap replace (Python: on_overlap='replace')"
-                         + (f"; {others:,} other row(s) were rejected" if others else ""),
-                         file=spec.file, line=first_line, column="key")
+        raise no_usable_rows(spec, n_ovl, hit, others, first_line,
+                             "load it with --on-overlap replace (Python: on_overlap='replace')")
     fk = ", ".join("f." + k for k in keys)
     con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_ovl_keys AS SELECT {fk}, v.old_load_id FROM "
                 f"{_located(target)} f JOIN (SELECT new_store, new_rid, min(old_load_id) AS old_load_id "

@@ -39,7 +39,8 @@ from typing import Callable
 import duckdb
 
 from tradepulse.errors import InputError, TradepulseError
-from tradepulse.ingest._core import LoadResult, _register_code_tables, check_overlap_policy, file_sha256
+from tradepulse.ingest._core import (LoadResult, _register_code_tables, check_overlap_policy, file_sha256,
+                                     no_usable_rows)
 from tradepulse.ingest._spark_manifest import _small, commit
 from tradepulse.ingest._spark_read import _source, _split, _sq
 from tradepulse.ingest._spark_sql import to_spark
@@ -298,13 +299,8 @@ def _no_usable_overlap(ovl, spec: Spec, n_ovl: int, others: int) -> None:
 
     hit = ovl.groupBy("__old", "__file").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "__old").collect()
     first_line = spec.line_offset + 1 if not others else int(ovl.agg(F.min("__rn")).collect()[0][0])
-    earlier = "; ".join(f"{n:,} by load {i} ({f or 'no load record'})" for i, f, n in hit[:3]) \
-        + ("; …" if len(hit) > 3 else "")
-    raise InputError(f"no usable rows: the {n_ovl:,} valid row(s) are already in the warehouse "
-                     f"(loaded {earlier}); nothing was loaded.  To let this file supersede the "
-                     f"earlier rows, load it into a DuckDB warehouse with --on-overlap replace"
-                     + (f"; {others:,} other row(s) were rejected" if others else ""),
-                     file=spec.file, line=first_line, column="key")
+    raise no_usable_rows(spec, n_ovl, hit, others, first_line,
+                         "load it into a DuckDB warehouse with --on-overlap replace")
 
 
 def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, ovl, unreadable, src,
