@@ -600,3 +600,33 @@ def test_second_million_row_load_over_a_million_rows(tmp_path, capsys):
         assert consistent(wh)
     with capsys.disabled():
         print("\n1M-row loads: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
+
+
+def test_fully_superseded_baci_load_costs_no_scan_of_the_flows(tmp_path, shared_data):
+    """A revised BACI release replacing every row of the earlier load leaves that load in ``baci_loads`` with
+    no rows and no coverage.  Regression (29-year panel): every read then rebuilt its coverage through the
+    ``flows`` view, 15 s of every verb.  Now its coverage is looked up in the slim numbers: nothing found,
+    no query of ``flows``, and the coverage equals the recorded one."""
+    from types import SimpleNamespace
+
+    from tradepulse.warehouse import Warehouse
+    from tradepulse.warehouse.datasets import stored_coverage
+    n = 71_192
+    path, _ = _baci_revision(shared_data, tmp_path, n, n, "BACI_HS17_Y2021_V202501.csv")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        base = ingest_file(wh, (shared_data / "baci_sample.csv").resolve(), "baci")
+        ingest_file(wh, path, "baci", on_overlap="replace")
+        assert loads(wh)[base.load_id][0] == 0
+        assert q(wh, "SELECT count(*) FROM baci_loads WHERE load_id = ?", base.load_id)[0][0] == 1
+        seen = []
+
+        class Recording:
+            def execute(self, sql, *args):
+                seen.append(sql)
+                return wh.raw.execute(sql, *args)
+        cov = stored_coverage(SimpleNamespace(raw=Recording()))
+        assert not [s for s in seen if " flows " in f"{s} " or "FROM flows" in s]
+        recorded = wh.raw.execute("SELECT * FROM coverage").df()
+        key = ["load_id", "reporter", "year"]
+        assert cov.sort_values(key).reset_index(drop=True).equals(recorded.sort_values(key).reset_index(drop=True))
+        assert set(cov["load_id"]) == {r for r in loads(wh) if r != base.load_id}

@@ -66,6 +66,18 @@ def _coverage_select(relation: str, where: str = "") -> str:
             f"coalesce(sum(value_usd), 0) AS value_usd FROM {relation} {where} GROUP BY ALL")
 
 
+#: Coverage rows of slim BACI loads (``baci_rows``) given as a list of load numbers: read from the numbers,
+#: which is cheap (annual, bilateral, HS6, no province by construction; the load's rows are found by the
+#: zone maps of ``load_no``, loads being appended in order).
+_SLIM_COVERAGE_SQL = (
+    "SELECT l.load_id, l.source, l.hs_revision, c.iso3 AS reporter, b.year, l.flow, "
+    "'bilateral' AS partner_detail, CAST(6 AS TINYINT) AS product_level, false AS provincial, "
+    "CAST(0 AS TINYINT) AS months, b.n AS rows, b.v AS value_usd FROM "
+    "(SELECT load_no, year, reporter, count(*) AS n, coalesce(sum(value_usd), 0) AS v FROM baci_rows "
+    " WHERE list_contains(?, load_no) GROUP BY ALL) b JOIN baci_loads l ON l.load_no = b.load_no "
+    "JOIN baci_countries c ON c.load_no = l.load_no AND c.number = b.reporter")
+
+
 def record_load(con, load_id: str, *, baci_load_no: int | None = None, dataset: str | None = None) -> str | None:
     """Record the coverage of load ``load_id`` (inside the load's transaction); return its dataset name.
 
@@ -73,14 +85,7 @@ def record_load(con, load_id: str, *, baci_load_no: int | None = None, dataset: 
     cheap (annual, bilateral, HS6, no province by construction).
     """
     if baci_load_no is not None:
-        rows = con.execute(
-            "SELECT l.load_id, l.source, l.hs_revision, c.iso3 AS reporter, b.year, l.flow, "
-            "'bilateral' AS partner_detail, CAST(6 AS TINYINT) AS product_level, false AS provincial, "
-            "CAST(0 AS TINYINT) AS months, b.n AS rows, b.v AS value_usd FROM "
-            "(SELECT year, reporter, count(*) AS n, coalesce(sum(value_usd), 0) AS v FROM baci_rows "
-            " WHERE load_no = ? GROUP BY ALL) b JOIN baci_loads l ON l.load_no = ? "
-            "JOIN baci_countries c ON c.load_no = l.load_no AND c.number = b.reporter",
-            [baci_load_no, baci_load_no]).fetchall()
+        rows = con.execute(_SLIM_COVERAGE_SQL, [[baci_load_no]]).fetchall()
     else:
         rows = con.execute(_coverage_select("flow_rows", "WHERE load_id = ?"), [load_id]).fetchall()
     if not rows:
@@ -137,11 +142,15 @@ def stored_coverage(warehouse) -> "pd.DataFrame":
             where.append("load_id IS NULL")
         extra.append(con.execute(_coverage_select("flow_rows", "WHERE " + " OR ".join(where)),
                                  [nonnull] if nonnull else []).df())
-    if "baci_loads" in tables and con.execute("SELECT count(*) FROM baci_loads WHERE load_id NOT IN (SELECT load_id FROM coverage)"
-                   ).fetchall()[0][0]:
-        extra.append(con.execute(_coverage_select(
-            "(SELECT * FROM flows WHERE load_id IN (SELECT load_id FROM baci_loads WHERE load_id NOT IN "
-            "(SELECT load_id FROM coverage)))")).df())
+    if "baci_loads" in tables:
+        # slim loads without coverage: read from the numbers (a load whose rows were all superseded by a
+        # revised release keeps its baci_loads row and has none: that must not cost a scan of every flow)
+        nos = [r[0] for r in con.execute("SELECT load_no FROM baci_loads WHERE load_id NOT IN "
+                                         "(SELECT load_id FROM coverage)").fetchall()]
+        if nos:
+            slim = con.execute(_SLIM_COVERAGE_SQL, [nos]).df()
+            if len(slim):
+                extra.append(slim)
     if extra:
         add = pd.concat(extra, ignore_index=True)
         add = name_datasets(add)
