@@ -22,8 +22,10 @@ def _build_app():
     """The root Typer app (``version`` here; every other command loaded on demand)."""
     import typer
 
+    from tradepulse.cli._helptable import install
     from tradepulse.cli._lazy import LazyGroup
 
+    install()   # option names are never cut in a command's help
     root = typer.Typer(name="tradepulse", help=ROOT_HELP, cls=LazyGroup,
                        no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
 

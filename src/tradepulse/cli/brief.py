@@ -28,7 +28,7 @@ def brief(out: Path = typer.Option(..., "--out", "-o", help="Output file: .pdf (
           warehouse: Optional[Path] = WarehouseOption,
           db: Optional[str] = typer.Option(None, "--groups-db", "--db", help="Groups database: SQLite file "
                                            "path or SQLAlchemy URL (default: $TRADEPULSE_GROUPS_DB or "
-                                           "~/.tradepulse/groups.sqlite).")):
+                                           "groups.sqlite in ~/.tradepulse).")):
     """Write the weekly brief: targets, headline indicators and what changed, opportunities, action items."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

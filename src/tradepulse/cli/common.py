@@ -17,11 +17,16 @@ err_console = Console(stderr=True)
 
 WarehouseOption = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file, or with --engine spark a "
                                "Parquet dataset directory or URL (default: $TRADEPULSE_WAREHOUSE or "
-                               "~/.tradepulse/warehouse.duckdb).")
+                               "warehouse.duckdb in ~/.tradepulse).")
+#: Panel of the engine options in a command's help (its own table: its long env-var names do not narrow the
+#: help column of the command's other options at 80 columns).
+ENGINE_PANEL = "Engine"
 EngineOption = typer.Option(None, "--engine", envvar="TRADEPULSE_ENGINE", show_default=False,
+                            rich_help_panel=ENGINE_PANEL,
                             help="duckdb (default) or spark: read a Parquet dataset written by `tradepulse export "
                             "--to parquet-dataset` on Spark.")
 MasterOption = typer.Option(None, "--master", envvar="TRADEPULSE_SPARK_MASTER", show_default=False,
+                            rich_help_panel=ENGINE_PANEL,
                             help="Spark master URL for --engine spark: local[2] (default), spark://host:7077, "
                             "yarn, k8s://….")
 

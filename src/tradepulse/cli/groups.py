@@ -16,7 +16,7 @@ groups_app = typer.Typer(name="groups", help="Provincial working groups: members
                          "action items, CSV import/export and the audit log.", no_args_is_help=True)
 
 DbOption = typer.Option(None, "--groups-db", "--db", help="Groups database: a SQLite file path or an "
-                        "SQLAlchemy URL (default: $TRADEPULSE_GROUPS_DB or ~/.tradepulse/groups.sqlite).")
+                        "SQLAlchemy URL (default: $TRADEPULSE_GROUPS_DB, else groups.sqlite in ~/.tradepulse).")
 CalendarOption = typer.Option("auto", "--calendar", help="Calendar of typed dates: auto (year < 1700 is "
                               "Solar Hijri, e.g. 1405-09-16; else Gregorian, e.g. 2026-12-07), sh or gregorian.")
 ActorOption = typer.Option(None, "--actor", help="Name recorded in the audit log (default: your login).")
@@ -316,7 +316,8 @@ def undo(group: Optional[str] = typer.Option(None, "--group", help="Only a chang
 
 
 SmtpOption = typer.Option(None, "--smtp-url", envvar="TRADEPULSE_SMTP_URL",
-                          help="SMTP server: smtp://[user:pw@]host[:port][?starttls=1&from=addr] or smtps://…")
+                          help="SMTP server: smtp://host[:port] or smtps://host[:port], with user:pw@ before the host and "
+                               "?starttls=1&from=addr after it when needed.")
 
 
 @groups_app.command("agenda")

@@ -37,6 +37,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+#: Help panels of ``serve`` (each its own table, so the long flag names of one do not squeeze the others' help).
+_SECURITY, _NETWORK, _MAIL = "Security", "Network and limits", "Mail"
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
 
@@ -44,33 +48,35 @@ def register(app: typer.Typer) -> None:
     @friendly_errors
     @engine_options
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (127.0.0.1 = this machine only)."),
-        port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),
+        host: str = typer.Option("127.0.0.1", "--host", rich_help_panel=_NETWORK, help="Interface to bind (127.0.0.1 = this machine only)."),
+        port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, rich_help_panel=_NETWORK),
         warehouse: Optional[Path] = typer.Option(None, "--warehouse", "-w",
                                                  help="DuckDB warehouse file, opened read-only "
-                                                      "(default: $TRADEPULSE_WAREHOUSE or ~/.tradepulse/warehouse.duckdb)."),
+                                                      "(default: $TRADEPULSE_WAREHOUSE, else warehouse.duckdb in ~/.tradepulse)."),
         groups_db: Optional[str] = typer.Option(None, "--groups-db",
                                                 help="Working-group database: SQLAlchemy URL or SQLite file path "
-                                                     "(default: $TRADEPULSE_GROUPS_DB or ~/.tradepulse/groups.sqlite)."),
+                                                     "(default: $TRADEPULSE_GROUPS_DB, else groups.sqlite in ~/.tradepulse)."),
         secret_key: Optional[str] = typer.Option(None, "--secret-key", envvar="TRADEPULSE_SECRET_KEY",
                                                  help="Key signing session cookies (default: random per start)."),
         focus: Optional[str] = typer.Option(None, "--focus", help="Focus country ISO3 (default: $TRADEPULSE_FOCUS or IRN)."),
         secure_cookies: Optional[bool] = typer.Option(
-            None, "--secure-cookies/--no-secure-cookies",
+            None, "--secure-cookies/--no-secure-cookies", rich_help_panel=_SECURITY,
             help="Send the session cookie only over HTTPS (default: on unless bound to loopback)."),
         trusted_proxy: list[str] = typer.Option(
-            [], "--trusted-proxy",
+            [], "--trusted-proxy", rich_help_panel=_NETWORK,
             help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable; default none)."),
         allowed_origin: list[str] = typer.Option(
-            [], "--allowed-origin", help="Extra origin (https://host) a form may be posted from (repeatable)."),
-        per_client: int = typer.Option(3, "--per-client", min=1, max=100,
+            [], "--allowed-origin", rich_help_panel=_NETWORK, help="Extra origin (https://host) a form may be posted from (repeatable)."),
+        per_client: int = typer.Option(3, "--per-client", min=1, max=100, rich_help_panel=_NETWORK,
                                        help="Uncached computations one client may run at a time (then 429)."),
-        public_indicators: bool = typer.Option(True, "--public-indicators/--no-public-indicators",
+        public_indicators: bool = typer.Option(True, "--public-indicators/--no-public-indicators", rich_help_panel=_SECURITY,
+                                               show_default=False,
                                                help="Indicator pages open to anonymous visitors (default) or "
-                                                    "behind the login; working-group data always needs a login."),
-        smtp_url: Optional[str] = typer.Option(None, "--smtp-url", envvar="TRADEPULSE_SMTP_URL",
+                                                    "behind the login (working-group data always needs a login)."),
+        smtp_url: Optional[str] = typer.Option(None, "--smtp-url", rich_help_panel=_MAIL, envvar="TRADEPULSE_SMTP_URL",
                                                help="SMTP server for sending agendas and briefs: "
-                                                    "smtp://[user:pw@]host[:port][?starttls=1&from=addr] or smtps://…"),
+                                                    "smtp://host[:port] or smtps://host[:port], with user:pw@ before the host and "
+                                                    "?starttls=1&from=addr after it when needed."),
     ) -> None:
         """Run the dashboard (pages, CSV/Excel downloads, JSON API at /api/v1, OpenAPI at /docs)."""
         import uvicorn
