@@ -47,11 +47,13 @@ def peer_python(create: bool = True) -> Path | None:
 
 def _run(inp: str, out: str, mode: str) -> None:   # executed inside the peer venv
     import json
-    import resource
     import time
     import warnings
 
     import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # the repository: only the stdlib helper
+    from benchmarks._common import own_peak_mb
 
     warnings.simplefilter("ignore")
     df = pd.read_csv(inp, dtype={"exporter": str, "product": str})
@@ -68,7 +70,7 @@ def _run(inp: str, out: str, mode: str) -> None:   # executed inside the peer ve
     if out != "-":
         res.to_csv(out, index=False)
     print(json.dumps({"seconds": seconds, "rows": len(res),
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_rss_mb": own_peak_mb()}))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from benchmarks._common import run_child, write_section  # noqa: E402
+from benchmarks._common import PEAK_CODE, run_child, write_section  # noqa: E402
 
-RAW = r"""
-import json, resource, sys, time
+RAW = PEAK_CODE + r"""
+import json, sys, time
 import duckdb
 src, out = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
@@ -37,11 +37,11 @@ con.execute(f"COPY (SELECT * FROM read_csv('{src}')) TO '{out}' (FORMAT parquet)
 n = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
 con.close()
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": n,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": own_peak_mb()}))
 """
 
-TP = r"""
-import json, resource, sys, time
+TP = PEAK_CODE + r"""
+import json, sys, time
 t = time.perf_counter()
 from tradepulse.ingest import ingest_file
 from tradepulse.warehouse import Warehouse
@@ -56,7 +56,7 @@ with Warehouse(out) as wh:
 marks.append(("end", time.perf_counter()))
 stages = {marks[i][0]: marks[i + 1][1] - marks[i][1] for i in range(len(marks) - 1)}
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": r.rows_loaded, "quarantined": r.rows_quarantined,
-                  "stages": stages, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "stages": stages, "rss_mb": own_peak_mb()}))
 """
 
 

@@ -36,19 +36,10 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from benchmarks._common import write_section
+from benchmarks._common import PEAK_CODE, write_section
 
-#: prepended to every child's code: its own peak RSS (on Linux ``ru_maxrss`` keeps, across ``exec``, the
-#: resident size of the forked copy of this parent — a large parent made every child look as large)
-PEAK = r"""
-def peak():
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        import resource
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-"""
+#: prepended to every child's code: ``peak()`` = its own peak RSS (:func:`benchmarks._common.own_peak_mb`)
+PEAK = PEAK_CODE + "peak = own_peak_mb\n"
 
 RAW = r"""
 import json, resource, sys, time

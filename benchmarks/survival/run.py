@@ -110,9 +110,10 @@ def run_pandas_apply(path: str) -> dict:
 
 
 def child(which: str, path: str) -> dict:
-    code = (f"import json,resource,sys; sys.path.insert(0,{str(HERE.parents[1])!r}); "
+    code = (f"import json,sys; sys.path.insert(0,{str(HERE.parents[1])!r}); "
+            f"from benchmarks._common import own_peak_mb; "
             f"from benchmarks.survival.run import run_{which}; r=run_{which}({path!r}); "
-            "r['peak_rss_mb']=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024; print(json.dumps(r))")
+            "r['peak_rss_mb']=own_peak_mb(); print(json.dumps(r))")
     return run_child([sys.executable, "-c", code])[0]
 
 
