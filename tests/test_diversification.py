@@ -309,10 +309,16 @@ def test_hk_focus_path_many_exporters_and_negative_values(shared_data, monkeypat
                        "product": "MANUF", "value_usd": a.trade * 1e6})
     neg = df.copy()
     neg.loc[neg.index[::7], "value_usd"] *= -1   # one row in seven negative: those cells are not served
+    # one market whose rows sum below 0 while TUR still serves it (its world total is that of its positive cells)
+    tur = df[(df.year == 2000) & (df.reporter == "TUR")].sort_values("value_usd").partner.iloc[-1]
+    mk = df[(df.year == 2000) & (df.partner == tur)]
+    one = mk[~mk.reporter.isin(["TUR", "IRN"])].index[0]
+    sunk = df.copy()
+    sunk.loc[one, "value_usd"] = -(mk.value_usd.sum() + 1.0)
     from tradepulse.indicators import diversification as dv
     calls, cell_by_cell, real = _spy_focus(monkeypatch), [], dv._hk_served_sql
     monkeypatch.setattr(dv, "_hk_served_sql", lambda *a, **k: cell_by_cell.append(1) or real(*a, **k))
-    for frame, fallback in ((df, False), (neg, True)):
+    for frame, fallback in ((df, False), (neg, True), (sunk, True)):
         flows = as_flows(frame, flow="export", hs_revision="UNKNOWN", source="agtpa")
         n = len(calls)
         got = hk_margins(flows, reporter="IRN,TUR", use_products=False)

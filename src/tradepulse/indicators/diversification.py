@@ -480,20 +480,19 @@ def _hk_focus_sql(t, tf, exporter: list[str], cell: list[str], market: list[str]
     """The served sums of the focus exporters' rows ``tf`` against the reference built from all rows ``t`` —
     two queries over all years, for a one-layer selection (cells are plain sums, see :func:`national_totals`).
 
-    Only the reference values of the cells the focus serves are needed: X_kc = Σ of the positive cells c of
-    every exporter, for c in C_j (a semi-join of all rows with the focus cells), so the cells of the whole
-    world are never grouped.  The world total per year × market W_m (the denominators, the markets' shares
-    and the market count of the aggregate) is a plain sum of the rows, which equals the sum of the positive
-    cells when no value is negative: the second frame also returns the smallest value (``_lo``) per year ×
-    market so that the caller can check it.  Returns (served per scope × focus exporter, W per year × market).
+    Only the reference values of the cells the focus serves are needed: X_kc = Σ_k x_kc for c in C_j (a
+    semi-join of all rows with the focus cells), so the cells of the whole world are never grouped.  The world
+    total per year × market W_m (the denominators, the markets' shares and the market count of the aggregate)
+    is a plain sum of the rows.  Both plain sums equal the sums of the positive cells (what the cell-by-cell
+    path adds) when no value is negative: the second frame also returns the smallest value (``_lo``) per year ×
+    market — of every row — so that the caller can check it.  Returns (served per scope × focus exporter,
+    W per year × market).
     """
     fc = sel.national_totals(tf, ["year", *exporter, *cell], allow_world=False, single_layer=True)
     fc = fc.filter(fc.value_usd > 0)
     served_cells = fc.select("year", *cell).distinct()
     w = t.semi_join(served_cells, ["year", *cell])
-    wc = sel.national_totals(w, ["year", *exporter, *cell], allow_world=False, single_layer=True)
-    wc = wc.filter(wc.value_usd > 0)
-    cw = wc.group_by(["year", *cell]).aggregate(_wc=wc.value_usd.sum())
+    cw = w.group_by(["year", *cell]).aggregate(_wc=w.value_usd.sum())   # Σ rows = Σ positive cells if no x < 0
     j = fc.inner_join(cw, ["year", *cell])
     j = j.mutate(_ref=j._wc - j.value_usd if reference == "rest" else j._wc)
     served = j.group_by([*scope, *exporter]).aggregate(export_value=j.value_usd.sum(), ref_served=j._ref.sum(),
@@ -550,11 +549,10 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
         if keyed:
             served = sel.decode_countries(served, [*scope, "reporter"])
             world = sel.decode_countries(world, ["year", "partner"])
-        world = world[world["_W"] > 0]
         if served.empty or (world["_lo"] < 0).any():   # negative values: cells must be summed one by one
             served = world = None
-        else:
-            world = world[["year", "partner", "_W"]].reset_index(drop=True)
+        else:   # the markets with a positive cell
+            world = world.loc[world["_W"] > 0, ["year", "partner", "_W"]].reset_index(drop=True)
     if served is None:
         # in the database, one year at a time (bounded memory): only year × market × exporter sums reach pandas
         parts = []
