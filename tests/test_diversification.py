@@ -250,6 +250,93 @@ def test_hk_margins_in_the_database_equal_the_pandas_margins(tmp_warehouse, shar
                                       rtol=1e-9)
 
 
+def _spy_focus(monkeypatch) -> list:
+    """Record the calls of the focus path of hk_margins (so that a test knows which path it checked)."""
+    from tradepulse.indicators import diversification as dv
+    calls, real = [], dv._hk_focus_sql
+    monkeypatch.setattr(dv, "_hk_focus_sql", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+def test_hk_focus_path_equals_the_all_exporters_path(tmp_warehouse, shared_data, tmp_path, monkeypatch):
+    """Issue 19: with --reporter only the reporter's cells are joined to their reference values and the world
+    per market is a plain sum of the rows; the margins equal those of the all-exporters path (every exporter's
+    served sums, year by year) and hummels_klenow on the cells summed in pandas, for every form of the
+    margins — real BACI sample (2021, HS6) loaded slim as 2021 and, with other values, as 2020."""
+    from tradepulse.ingest import ingest_file
+    lines = (shared_data / "baci_sample.csv").read_text().splitlines()
+    # 2020: every third row's value halved, every fifth row left out (other served sets than 2021)
+    y2020 = [lines[0]] + [ln.replace("2021,", "2020,", 1) if i % 3 else _halve(ln.replace("2021,", "2020,", 1))
+                          for i, ln in enumerate(lines[1:]) if i % 5]
+    (tmp_path / "y2020.csv").write_text("\n".join(y2020) + "\n")
+    ingest_file(tmp_warehouse, shared_data / "baci_sample.csv", "baci")
+    ingest_file(tmp_warehouse, tmp_path / "y2020.csv", "baci")
+    b = tmp_warehouse.raw.execute("SELECT year, reporter, partner, product, sum(value_usd) AS value_usd FROM flows "
+                                  "WHERE reporter <> partner GROUP BY ALL").df()
+    calls = _spy_focus(monkeypatch)
+    forms = [dict(), dict(weights="reference"), dict(reference="world"), dict(aggregate="pooled"),
+             dict(by_market=True), dict(by_market=True, reference="world"), dict(use_products=False),
+             dict(level=2)]
+    for form in forms:
+        every = hk_margins(tmp_warehouse, **form)
+        oracle = hummels_klenow(b.assign(product=b["product"].str[:form.get("level", 6)]),
+                                product=None if form.get("use_products") is False else "product",
+                                **{k: v for k, v in form.items() if k not in ("use_products", "level")})
+        for reporter in ("AFG", "ZAF,AFG"):
+            n = len(calls)
+            got = hk_margins(tmp_warehouse, reporter=reporter, **form)
+            assert len(calls) == n + 1, "the focus path was not taken"
+            keys = [c for c in ("year", "reporter", "partner") if c in got]
+            reps = reporter.split(",")
+            for want in (every, oracle):
+                want = want[want["reporter"].isin(reps)].sort_values(keys).reset_index(drop=True)
+                assert len(got) == len(want) >= 2 and set(got.year) == {2020, 2021}
+                pd.testing.assert_frame_equal(got[list(want.columns)], want, check_dtype=False, rtol=1e-12)
+
+
+def _halve(line: str) -> str:
+    t, i, j, k, v, q = line.split(",", 5)
+    return ",".join([t, i, j, k, repr(float(v) / 2), q])
+
+
+def test_hk_focus_path_many_exporters_and_negative_values(shared_data, monkeypatch):
+    """agtpa gravity (69 exporters × markets, 21 years, a frame): IRN's margins by the focus path equal the
+    all-exporters path and hummels_klenow; with negative values (a plain sum of the rows is then not the sum of
+    the positive cells) the focus path gives way to the cell-by-cell path, and the margins still agree."""
+    a = pd.read_parquet(shared_data / "agtpa_gravity_1986_2006.parquet")
+    a = a[a.exporter != a.importer]
+    df = pd.DataFrame({"year": a.year.astype("int64"), "reporter": a.exporter, "partner": a.importer,
+                       "product": "MANUF", "value_usd": a.trade * 1e6})
+    neg = df.copy()
+    neg.loc[neg.index[::7], "value_usd"] *= -1   # one row in seven negative: those cells are not served
+    # one market whose rows sum below 0 while TUR still serves it (its world total is that of its positive cells)
+    tur = df[(df.year == 2000) & (df.reporter == "TUR")].sort_values("value_usd").partner.iloc[-1]
+    mk = df[(df.year == 2000) & (df.partner == tur)]
+    one = mk[~mk.reporter.isin(["TUR", "IRN"])].index[0]
+    sunk = df.copy()
+    sunk.loc[one, "value_usd"] = -(mk.value_usd.sum() + 1.0)
+    from tradepulse.indicators import diversification as dv
+    calls, cell_by_cell, real = _spy_focus(monkeypatch), [], dv._hk_served_sql
+    monkeypatch.setattr(dv, "_hk_served_sql", lambda *a, **k: cell_by_cell.append(1) or real(*a, **k))
+    for frame, fallback in ((df, False), (neg, True), (sunk, True)):
+        flows = as_flows(frame, flow="export", hs_revision="UNKNOWN", source="agtpa")
+        n = len(calls)
+        got = hk_margins(flows, reporter="IRN,TUR", use_products=False)
+        assert len(calls) == n + 1 and bool(cell_by_cell) == fallback, "not the path this case checks"
+        every = hk_margins(flows, use_products=False)
+        oracle = hummels_klenow(frame, product=None)
+        cell_by_cell.clear()
+        for want in (every, oracle):
+            want = want[want["reporter"].isin(["IRN", "TUR"])].sort_values(["year", "reporter"])
+            pd.testing.assert_frame_equal(got[list(want.columns)], want.reset_index(drop=True),
+                                          check_dtype=False, rtol=1e-12)
+    assert (neg.value_usd < 0).any() and not np.allclose(
+        hk_margins(as_flows(neg, flow="export", hs_revision="UNKNOWN", source="agtpa"), reporter="IRN",
+                   use_products=False).extensive_margin,
+        hk_margins(as_flows(df, flow="export", hs_revision="UNKNOWN", source="agtpa"), reporter="IRN",
+                   use_products=False).extensive_margin)
+
+
 def test_agtpa_market_diversification(shared_data):
     """agtpa (millions USD → USD, domestic pairs dropped, zeros ignored): IRN exports 4,883.3 M (2006)."""
     a = pd.read_parquet(shared_data / "agtpa_gravity_1986_2006.parquet")

@@ -270,12 +270,19 @@ def _hk_scope(tkey: list[str], market: str, by_market: bool, aggregate: str) -> 
 
 
 def _hk_margins(out: pd.DataFrame, tkey: list[str], exporter: str, market: str, scope: list[str],
-                reference: str, by_market: bool, aggregate: str, weights: str = "logmean") -> pd.DataFrame:
+                reference: str, by_market: bool, aggregate: str, weights: str = "logmean",
+                world: pd.DataFrame | None = None) -> pd.DataFrame:
     """Margins from the served sums per scope × exporter (``export_value`` X_j, ``ref_served`` Σ_{c∈C_j} X_kc,
-    ``n_cells``).  The world total per scope Σ_{c∈C} X_wc equals Σ_j X_j over the exporters in scope."""
+    ``n_cells``).  The world total per scope Σ_{c∈C} X_wc equals Σ_j X_j over the exporters in scope, or is
+    summed from ``world`` (``_W`` per ``tkey`` × market, every market with W > 0) when ``out`` holds only
+    some exporters."""
     value = "export_value"
-    wtot = out.groupby(scope, observed=True)[value].sum().rename("_W").reset_index() if scope else \
-        pd.DataFrame({"_W": [out[value].sum()]})
+    if world is not None:
+        wtot = world.groupby(scope, observed=True)["_W"].sum().reset_index() if scope else \
+            pd.DataFrame({"_W": [world["_W"].sum()]})
+    else:
+        wtot = out.groupby(scope, observed=True)[value].sum().rename("_W").reset_index() if scope else \
+            pd.DataFrame({"_W": [out[value].sum()]})
     out = out.merge(wtot, on=scope, how="left") if scope else out.assign(_W=float(wtot["_W"].iloc[0]))
     denom = out["_W"] - out["export_value"] if reference == "rest" else out["_W"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -468,6 +475,32 @@ def market_diversification(data, *, reporter=None, years=None, flow: str = "expo
     return out.sort_values(["year", *units]).reset_index(drop=True)
 
 
+def _hk_focus_sql(t, tf, exporter: list[str], cell: list[str], market: list[str], scope: list[str],
+                  reference: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The served sums of the focus exporters' rows ``tf`` against the reference built from all rows ``t`` —
+    two queries over all years, for a one-layer selection (cells are plain sums, see :func:`national_totals`).
+
+    Only the reference values of the cells the focus serves are needed: X_kc = Σ_k x_kc for c in C_j (a
+    semi-join of all rows with the focus cells), so the cells of the whole world are never grouped.  The world
+    total per year × market W_m (the denominators, the markets' shares and the market count of the aggregate)
+    is a plain sum of the rows.  Both plain sums equal the sums of the positive cells (what the cell-by-cell
+    path adds) when no value is negative: the second frame also returns the smallest value (``_lo``) per year ×
+    market — of every row — so that the caller can check it.  Returns (served per scope × focus exporter,
+    W per year × market).
+    """
+    fc = sel.national_totals(tf, ["year", *exporter, *cell], allow_world=False, single_layer=True)
+    fc = fc.filter(fc.value_usd > 0)
+    served_cells = fc.select("year", *cell).distinct()
+    w = t.semi_join(served_cells, ["year", *cell])
+    cw = w.group_by(["year", *cell]).aggregate(_wc=w.value_usd.sum())   # Σ rows = Σ positive cells if no x < 0
+    j = fc.inner_join(cw, ["year", *cell])
+    j = j.mutate(_ref=j._wc - j.value_usd if reference == "rest" else j._wc)
+    served = j.group_by([*scope, *exporter]).aggregate(export_value=j.value_usd.sum(), ref_served=j._ref.sum(),
+                                                       n_cells=j.value_usd.count()).to_pandas()
+    world = t.group_by(["year", *market]).aggregate(_W=t.value_usd.sum(), _lo=t.value_usd.min()).to_pandas()
+    return served, world
+
+
 @provenance
 def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product=None, level: int | None = None,
                reference: str = "rest", by_market: bool = False, use_products: bool = True,
@@ -479,6 +512,11 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     ``markets`` (HK 2005: per importing market, then a weighted geometric mean with ``weights``
     ``logmean`` (Sato–Vartia, default) or ``reference``) or ``pooled``.
     ``reporter`` filters the result (validated first); the reference is always built from every reporter.
+
+    Everything is summed in the database; only scope × exporter sums reach pandas.  With ``reporter`` on a
+    one-layer selection without negative values, only the reference values of the reporter's cells are summed
+    (:func:`_hk_focus_sql`, issue 19: one pass over the flows of all years); otherwise every exporter's served
+    sums, one year at a time.  Both give the same margins (sums in another order: equal to ~1e-15).
     """
     needs = Needs(level=2 if use_products else 0, bilateral=True, what="Hummels–Klenow margins")
     common = dict(years=years, flow=flow, product=product, world="exclude", strict_years=False,
@@ -486,8 +524,11 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     t, chosen = sel.select_flows(data, keyed=True, return_selection=True, **common)
     t = _level(t, level)
     t = t.filter(t.reporter != t.partner)
-    if reporter is not None:
-        sel.select_flows(data, reporter=reporter, **common)   # validation only: clear errors
+    tf = None
+    if reporter is not None:   # validation (clear errors) and the focus rows
+        tf = sel.select_flows(data, reporter=reporter, keyed=True, **common)
+        tf = _level(tf, level)
+        tf = tf.filter(tf.reporter != tf.partner)
     if reference not in ("rest", "world"):
         raise InputError(f"reference must be 'rest' or 'world', not {reference!r}")
     if aggregate not in ("markets", "pooled"):
@@ -502,21 +543,34 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     cell = market + ((list(sel.KEY_COLUMNS) if keyed else ["product"]) if use_products else [])
     scope = _hk_scope(["year"], "partner", by_market, aggregate)
     scope_db = [c for k in scope for c in (market if k == "partner" else [k])]
-    # in the database, one year at a time (bounded memory): only year × market × exporter sums reach pandas
-    parts = []
-    for y in sorted(t.select("year").distinct().to_pandas()["year"]):
-        ty = t.filter(t.year == int(y))
-        cells = sel.national_totals(ty, ["year", *exporter, *cell], allow_world=False,
-                                    single_layer=chosen.single_layer)
-        part = _hk_served_sql(cells.filter(cells.value_usd > 0), ["year"], exporter, cell, scope_db, reference)
+    served = world = None
+    if tf is not None and chosen.single_layer:
+        served, world = _hk_focus_sql(t, tf, exporter, cell, market, scope_db, reference)
         if keyed:
-            part = sel.decode_countries(part, [*scope, "reporter"])
-        parts.append(part)
-    served = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            served = sel.decode_countries(served, [*scope, "reporter"])
+            world = sel.decode_countries(world, ["year", "partner"])
+        if served.empty or (world["_lo"] < 0).any():   # negative values: cells must be summed one by one
+            served = world = None
+        else:   # the markets with a positive cell
+            world = world.loc[world["_W"] > 0, ["year", "partner", "_W"]].reset_index(drop=True)
+    if served is None:
+        # in the database, one year at a time (bounded memory): only year × market × exporter sums reach pandas
+        parts = []
+        for y in sorted(t.select("year").distinct().to_pandas()["year"]):
+            ty = t.filter(t.year == int(y))
+            cells = sel.national_totals(ty, ["year", *exporter, *cell], allow_world=False,
+                                        single_layer=chosen.single_layer)
+            part = _hk_served_sql(cells.filter(cells.value_usd > 0), ["year"], exporter, cell, scope_db,
+                                  reference)
+            if keyed:
+                part = sel.decode_countries(part, [*scope, "reporter"])
+            parts.append(part)
+        served = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if served.empty:
         raise NoDataError("no bilateral rows for Hummels–Klenow margins")
     served["n_cells"] = served["n_cells"].astype("int64")
-    out = _hk_margins(served, ["year"], "reporter", "partner", scope, reference, by_market, aggregate, weights)
+    out = _hk_margins(served, ["year"], "reporter", "partner", scope, reference, by_market, aggregate, weights,
+                      world=world)
     if reporter is not None:
         reps = [r.upper() for r in sel._split(reporter)]
         out = out[out["reporter"].isin(reps)]
