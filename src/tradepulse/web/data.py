@@ -762,7 +762,9 @@ def table_market_fit(ctx: DataContext, p: Params) -> pd.DataFrame:
     partner_indices = require("tradepulse.indicators.market_choice", "partner_indices")
 
     def f() -> pd.DataFrame:
-        df = partner_indices(ctx.warehouse(), ctx.focus, province=p.province, year=p.year, partners=p.partner)
+        # the indices once for every language (an intermediate, not stored): only the names differ
+        df = ctx.cached(("market-fit-result", ctx.focus, p.key()[:4]), lambda: partner_indices(
+            ctx.warehouse(), ctx.focus, province=p.province, year=p.year, partners=p.partner)).copy()
         names = reference.countries().set_index("iso3")["name_fa" if p.lang == "fa" else "name_en"]
         df.insert(df.columns.get_loc("partner") + 1, "partner_name", df["partner"].map(names).fillna(df["partner"]))
         return df
@@ -807,7 +809,9 @@ register(TableSpec("exporters", "provinces", table_exporters,
 
 def target_statuses(ctx: DataContext) -> list:
     """:func:`tradepulse.roadmap.evaluate` of the focus country's own roadmap on the warehouse (cached); a focus
-    country without a roadmap file raises NoDataError (shown as a note), never another country's targets."""
+    country without a roadmap file raises NoDataError (shown as a note), never another country's targets.
+    Series span ``status``: each target's series from the first year its status reads (the statuses are
+    those of the whole series; the local axis metrics are computed on those years only)."""
     rm = require("tradepulse.roadmap")
     for name in ("roadmap_for", "evaluate", "status_frame"):
         if not hasattr(rm, name):
@@ -818,7 +822,7 @@ def target_statuses(ctx: DataContext) -> list:
         if road is None:
             raise NoDataError(f"no roadmap for {reference.country_name(ctx.focus, 'en')}; targets are shown for "
                               "countries with a roadmap file")
-        return rm.evaluate(road, ctx.warehouse())
+        return rm.evaluate(road, ctx.warehouse(), span="status")
     return ctx.cached(("target-statuses",), run)
 
 
