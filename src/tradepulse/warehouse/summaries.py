@@ -372,6 +372,7 @@ def _store_one(con, s: Summary, version: str, meta: str, frames: list) -> None:
     for i, (part, stored, layout) in enumerate(frames):
         table = None if layout["empty"] is not None else _table_name(s.name, s.key, i)
         if table:
+            con.execute(f'DROP TABLE IF EXISTS "{table}"')     # an orphan of a catalogue row removed by hand
             _write(con, table, stored)
         parts.append([part, table, layout])
     con.execute(f"INSERT INTO {CATALOGUE} VALUES (?, ?, ?, current_timestamp, ?, ?, ?)",
