@@ -362,3 +362,21 @@ def test_info_says_whether_the_dashboard_summaries_are_fresh(tmp_path):
         wh.raw.execute("INSERT INTO macro (year, iso3, gdp_usd) VALUES (2020, 'IRN', 1e9)")
     s, text = info()
     assert s["stored"] == 2 and s["fresh"] == 0 and "0 of 2 fresh" in text and "tradepulse refresh" in text
+
+
+def test_latest_export_year_by_probes_equals_the_max(site, tmp_path):
+    """The dashboard's latest export year (coverage candidates confirmed by LIMIT 1 probes) is max(year) of the
+    selection, also when the latest covered years hold no row of it (they are skipped)."""
+    from tradepulse.web.data import DataContext, _latest_year
+
+    ctx = DataContext(_copy(site, tmp_path / "probe"))
+    try:
+        t = ctx.flows()
+        t = t.filter((t.flow == "export") & t["product"].re_search(r"^[0-9]{4}([0-9]{2})?$"))
+        top = int(t.year.max().execute())
+        assert _latest_year(ctx, t) == top
+        older = t.filter(t.year <= top - 2)
+        assert _latest_year(ctx, older) == int(older.year.max().execute()) == top - 2
+        assert _latest_year(ctx, t.filter(t.year > top)) is None
+    finally:
+        ctx.close()
