@@ -188,6 +188,59 @@ def test_pages_and_tables_equal_with_and_without_refresh_then_live_after_ingest(
     assert np.allclose(got.sort_values("year")["exports"], expect.sort_values("year")["exports"])
 
 
+def test_a_second_refresh_computes_nothing_and_a_dropped_summary_alone_is_computed(site, tmp_path, monkeypatch):
+    """Incremental: with nothing changed a second refresh reuses every summary (no computation, no write);
+    with one summary gone only that one is computed and the others stay as they were."""
+    from tradepulse import roadmap
+    from tradepulse.indicators import balance, complexity, current, diversification, market_choice, potential
+    from tradepulse.indicators import survival
+    from tradepulse.web.refresh import refresh
+
+    wh = _copy(site, tmp_path / "inc")
+    first = refresh(wh)
+    assert first.written and first.reused == [] and {"balance", "target-statuses", "market-fit"} <= set(first.computed)
+    with Warehouse(wh, read_only=True) as w:
+        before = sm.catalogue(w.raw).set_index("key")
+
+    ran: list[str] = []
+
+    def boom(name):
+        def f(*a, **k):
+            ran.append(name)
+            raise AssertionError(f"{name} computed although a fresh summary exists")
+        return f
+    heavy = [(balance, "trade_balance"), (roadmap, "evaluate"), (current, "overview"),
+             (potential, "export_potential"), (market_choice, "partner_indices"), (complexity, "complexity"),
+             (survival, "export_spells"), (diversification, "product_diversification")]
+    with monkeypatch.context() as m:
+        for mod, name in heavy:
+            m.setattr(mod, name, boom(name))
+        second = refresh(wh)
+    assert ran == [] and second.computed == [] and not second.written
+    assert set(second.reused) <= set(first.computed) and second.summaries == len(before)
+    assert [s["status"] for s in second.steps] == [s["status"] for s in first.steps]
+    with Warehouse(wh, read_only=True) as w:
+        same = sm.catalogue(w.raw).set_index("key")
+    pd.testing.assert_frame_equal(same, before)
+
+    # one summary gone (the Persian market fit): only it is computed, the English one is kept as it was
+    fa = [k for k, r in before.iterrows() if r["name"] == "market-fit" and '"fa"' in k]
+    assert len(fa) == 1
+    with Warehouse(wh) as w:
+        for _part, table, _layout in sm.decode(w.raw.execute(f"SELECT parts FROM {sm.CATALOGUE} WHERE key = ?",
+                                                             fa).fetchone()[0]):
+            w.raw.execute(f'DROP TABLE "{table}"')
+        w.raw.execute(f"DELETE FROM {sm.CATALOGUE} WHERE key = ?", fa)
+    third = refresh(wh)
+    assert third.computed == ["market-fit"] and third.written
+    with Warehouse(wh, read_only=True) as w:
+        after = sm.catalogue(w.raw).set_index("key")
+    assert set(after.index) == set(before.index) and after["fresh"].all()
+    kept = after.index.difference(fa)
+    pd.testing.assert_series_equal(after.loc[kept, "created_at"], before.loc[kept, "created_at"])
+    assert after.loc[fa[0], "created_at"] > before.loc[fa[0], "created_at"]
+
+
 def test_refresh_on_the_real_baci_sample_equals_live(shared_data, tmp_path):
     """Real data (CEPII BACI sample, 2021, exporters ZAF and AFG): the CLI verb with --json, focus ZAF; the
     tables read from its summaries equal the live computation."""
@@ -309,3 +362,21 @@ def test_info_says_whether_the_dashboard_summaries_are_fresh(tmp_path):
         wh.raw.execute("INSERT INTO macro (year, iso3, gdp_usd) VALUES (2020, 'IRN', 1e9)")
     s, text = info()
     assert s["stored"] == 2 and s["fresh"] == 0 and "0 of 2 fresh" in text and "tradepulse refresh" in text
+
+
+def test_latest_export_year_by_probes_equals_the_max(site, tmp_path):
+    """The dashboard's latest export year (coverage candidates confirmed by LIMIT 1 probes) is max(year) of the
+    selection, also when the latest covered years hold no row of it (they are skipped)."""
+    from tradepulse.web.data import DataContext, _latest_year
+
+    ctx = DataContext(_copy(site, tmp_path / "probe"))
+    try:
+        t = ctx.flows()
+        t = t.filter((t.flow == "export") & t["product"].re_search(r"^[0-9]{4}([0-9]{2})?$"))
+        top = int(t.year.max().execute())
+        assert _latest_year(ctx, t) == top
+        older = t.filter(t.year <= top - 2)
+        assert _latest_year(ctx, older) == int(older.year.max().execute()) == top - 2
+        assert _latest_year(ctx, t.filter(t.year > top)) is None
+    finally:
+        ctx.close()

@@ -157,3 +157,53 @@ def test_target_ids_do_not_shadow_indicator_link_keys():
     from tradepulse.reports.weekly import LINK_LABELS
     ids = {t.id.replace("-", "_") for t in load_roadmap().targets if t.axis != "trade"}
     assert not ids & set(LINK_LABELS)
+
+
+def test_status_span_gives_the_same_statuses_from_fewer_years(wh, monkeypatch):
+    """``span="status"`` (the dashboard): every status field equals the whole-series evaluation; each series
+    is the whole series from the first year the status reads; complexity runs on the window's years only
+    and the market diversification once for both market metrics."""
+    import dataclasses
+
+    from tradepulse.indicators import complexity, diversification
+    from tradepulse.roadmap.status import status_span
+
+    rm = load_roadmap()
+    full = evaluate(rm, wh, as_of=1402)
+    years_run, market_calls = [], []
+    real_by_year, real_market = complexity.ComplexityByYear, diversification.market_diversification
+
+    class Recording(real_by_year):
+        def __iter__(self):
+            years_run.extend(self.source.years)
+            yield from super().__iter__()
+
+    def market(*a, **kw):
+        market_calls.append(kw.get("years"))
+        return real_market(*a, **kw)
+    monkeypatch.setattr(complexity, "ComplexityByYear", Recording)
+    monkeypatch.setattr(diversification, "market_diversification", market)
+    part = evaluate(rm, wh, as_of=1402, span="status")
+    assert [s.id for s in part] == [s.id for s in full]
+    for a, b in zip(full, part):
+        da, db = a.to_dict(), b.to_dict()
+        sa, sb = da.pop("series"), db.pop("series")
+        ma, mb = da.pop("meta"), db.pop("meta")     # its coverage names the years read: fewer
+        assert da == db, a.id
+        assert ma.get("dataset") == mb.get("dataset"), a.id
+        # asking for the window's years, the input rule also says which of their cells the dataset lacks
+        wa, wb = ma.get("warnings", []), mb.get("warnings", [])
+        assert [w for w in wa if w not in wb] == [], a.id
+        assert all(" does not cover " in str(w) for w in wb if w not in wa), a.id
+        first = status_span(a.series, a.target, as_of_year=1402)[0]
+        assert sb == [r for r in sa if first is None or r["year"] >= first], a.id
+    # complexity: the window of the new-RCA target (SH 1397–1402 → Gregorian 2018–2023, plus 2017 to compare)
+    all_years = sorted({int(y) for y in complexity.warehouse_export_years(wh).years})
+    assert sorted(years_run) == list(range(2017, all_years[-1] + 1)) and len(years_run) < len(all_years)
+    assert len(market_calls) == 1 and market_calls[0] is not None
+    # the whole evaluation shares the market result too
+    market_calls.clear()
+    sub = dataclasses.replace(rm, targets=tuple(t for t in rm.targets if t.metric in ("market_hhi",
+                                                                                     "n_markets_above")))
+    evaluate(sub, wh, as_of=1402)
+    assert market_calls == [None]

@@ -41,8 +41,15 @@ def print_result(res) -> None:
     for s in res.steps:
         t.add_row(s["step"], f"{s['seconds']:.1f}", s["status"])
     console.print(t)
-    console.print(f"[green]stored[/] {res.summaries} summaries ({res.rows:,} rows) for data version "
-                  f"{res.data_version} in {res.seconds:.1f} s", highlight=False, soft_wrap=True)
+    if not res.written:
+        console.print(f"[green]up to date:[/] the {res.summaries} summaries of data version {res.data_version} "
+                      f"were all fresh; nothing computed or written ({res.seconds:.1f} s)", highlight=False,
+                      soft_wrap=True)
+    else:
+        kept = f"; {len(res.reused)} kinds kept as they were" if res.reused else ""
+        console.print(f"[green]stored[/] {res.summaries} summaries ({res.rows:,} new rows) for data version "
+                      f"{res.data_version} in {res.seconds:.1f} s (computed: {', '.join(res.computed) or 'none'}"
+                      f"{kept})", highlight=False, soft_wrap=True)
     for s in res.skipped:
         console.print(f"[yellow]not stored:[/] {s['key'][:60]}: {s['reason']}", highlight=False, soft_wrap=True)
 

@@ -416,10 +416,12 @@ def indicator_series(data: Data, target: Target) -> pd.DataFrame:
     return to_calendar(frame, target.calendar, monthly=data.monthly)
 
 
-def axis_series(source, metric: str, reporter: str, calendar: str, options: dict, monthly: str) -> pd.DataFrame:
+def axis_series(source, metric: str, reporter: str, calendar: str, options: dict, monthly: str, *,
+                window=None, memo: dict | None = None) -> pd.DataFrame:
     """An axis metric of :mod:`.axes` in ``calendar``: ratios apportioned (day-weighted average of the two
-    Gregorian years), counts by the start-year rule (SH y = Gregorian y + 621), both estimates."""
-    g = gregorian_series(source, metric, reporter, options)
+    Gregorian years), counts by the start-year rule (SH y = Gregorian y + 621), both estimates.  ``window``,
+    ``memo``: Gregorian years to compute and the evaluation's shared results (:func:`.axes.gregorian_series`)."""
+    g = gregorian_series(source, metric, reporter, options, years=window, memo=memo)
     meta = meta_of(g)
     if calendar == "gregorian":
         out = g.assign(estimate=False, method="gregorian")[SERIES_COLUMNS]
@@ -432,15 +434,20 @@ def axis_series(source, metric: str, reporter: str, calendar: str, options: dict
 
 # ---------------------------------------------------------------- dispatch
 @provenance
-def metric_series(data, target: Target, *, substitution_file=None) -> pd.DataFrame:
-    """Yearly series of ``target``'s metric in its calendar: ``year, value, estimate, method``."""
+def metric_series(data, target: Target, *, substitution_file=None, window=None, memo: dict | None = None
+                  ) -> pd.DataFrame:
+    """Yearly series of ``target``'s metric in its calendar: ``year, value, estimate, method``.
+
+    ``window`` (Gregorian years) and ``memo`` reach the axis metrics (:func:`.axes.gregorian_series`): a
+    local metric is computed on those years only, and results several targets read are computed once."""
     data = data if isinstance(data, Data) else Data(data)
     sc, calendar, m = target.scope, target.calendar, target.metric
     if m.startswith("indicator:"):
         return indicator_series(data, target)
     if m in AXIS_METRICS:
         source = data.warehouse if data.warehouse is not None else data.flows
-        return axis_series(source, m, sc.reporter, calendar, target.options, data.monthly)
+        return axis_series(source, m, sc.reporter, calendar, target.options, data.monthly, window=window,
+                           memo=memo)
     if sc.trade == "services":
         if m in ("exports", "imports"):
             return services_series(data, sc, m[:-1], calendar)

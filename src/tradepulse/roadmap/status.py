@@ -255,13 +255,9 @@ def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = 
                             baseline_year=target.baseline_year, series=s, meta=meta)
     deviation = _baseline_check(target, base_data, meta)
     goal = target.goal(base_value)
-    a = int(s["year"].iloc[-1])
     D = target.deadline_year
-    deadline_reached = a >= D
-    if deadline_reached and D in by_year.index:
-        a = D
-    elif deadline_reached:
-        a = int(s[s["year"] <= D]["year"].max()) if (s["year"] <= D).any() else a
+    deadline_reached = int(s["year"].iloc[-1]) >= D
+    a = status_year(s, D)
     actual = float(by_year.at[a, "value"])
     intercept, slope, method = trend(s, a, k, log=not cumulative)
     projection = project(intercept, slope, method, D)
@@ -297,6 +293,36 @@ def status_of(target: Target, series: pd.DataFrame, *, as_of_year: int | None = 
         projection_high=proj.high if proj is not None else None,
         interval_level=level if proj is not None and proj.low is not None else None,
         probability=probability, rule=rule, trend_status=trend_status, trend_reason=trend_reason)
+
+
+def status_year(series: pd.DataFrame, deadline: int) -> int:
+    """The year *a* a status is judged in: the latest year of ``series`` (sorted, no missing values), or
+    once the deadline is reached the deadline year (the latest year before it when the deadline has no
+    value)."""
+    a = int(series["year"].iloc[-1])
+    if a >= deadline:
+        if (series["year"] == deadline).any():
+            return deadline
+        before = series["year"] <= deadline
+        return int(series.loc[before, "year"].max()) if before.any() else a
+    return a
+
+
+def status_span(series: pd.DataFrame, target: Target, *, as_of_year: int | None = None, k: int = DEFAULT_K
+                ) -> tuple[int | None, bool]:
+    """``(first, complete)``: the earliest year :func:`status_of` reads of ``series`` (the baseline year and
+    the trend's last ``k`` points up to the status year) and whether the trend found its ``k`` points."""
+    s = series.dropna(subset=["value"]) if len(series) else series
+    if as_of_year is not None and len(s):
+        s = s[s["year"] <= as_of_year]
+    if not len(s):
+        return target.baseline_year, False
+    s = s.sort_values("year")
+    pts = s[s["year"] <= status_year(s, target.deadline_year)].tail(k)
+    first = int(pts["year"].iloc[0]) if len(pts) else None
+    if target.baseline_year is not None:
+        first = target.baseline_year if first is None else min(first, target.baseline_year)
+    return first, len(pts) == k
 
 
 def _baseline_check(target: Target, base_data: float | None, meta: ResultMeta) -> float | None:
@@ -340,12 +366,23 @@ class StatusList(list):
     meta: ResultMeta
 
 
+#: What :func:`evaluate` computes of each target's series: ``all`` its years, ``status`` the years its status
+#: reads (see :func:`status_span`).
+SPANS = ("all", "status")
+
+
 def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
              tolerance: float = DEFAULT_TOLERANCE, progress=None, recent_lag: int = RECENT_LAG,
-             rule: str = "probability") -> StatusList:
+             rule: str = "probability", span: str = "all") -> StatusList:
     """Evaluate every target of ``roadmap`` on ``warehouse`` (a Warehouse, a path, a FLOWS frame or a dict of
     frames).  ``rule``: ``probability`` (default) or ``trend`` (see :func:`status_of`).  ``as_of``: a ``datetime.date`` or a year in the roadmap's calendar; data after it are ignored and
     it is the "current" year of the no-recent-data test (default: today).
+
+    ``span="status"`` (the dashboard): every status is the same, but each series starts at the first year its
+    status reads (:func:`status_span`), and the axis metrics that are local in time
+    (:data:`tradepulse.roadmap.axes.LOCAL_METRICS`: HHIs, market counts, complexity) are computed on those
+    years only — on a 29-year panel the whole-panel complexity alone took minutes.  Indicator results two
+    targets read are computed once either way.
 
     A target whose data are missing gets status ``no-data`` with the reason (it does not stop the others);
     unknown names still raise.  ``progress`` is an optional callable ``(done, total)``.  The result's ``meta``
@@ -354,6 +391,9 @@ def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
     if rule not in RULES:
         from tradepulse.errors import UnknownNameError
         raise UnknownNameError("status rule", rule, list(RULES))
+    if span not in SPANS:
+        from tradepulse.errors import UnknownNameError
+        raise UnknownNameError("series span", span, list(SPANS))
     data = Data(warehouse, monthly=roadmap.monthly_data)
     sub_file = roadmap.substitution_file
     if sub_file and roadmap.source and not _is_abs(sub_file):
@@ -361,11 +401,20 @@ def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
         sub_file = str(Path(roadmap.source).parent / sub_file)
     out = StatusList()
     meta = ResultMeta(coverage={"roadmap": roadmap.id, "reporter": roadmap.reporter})
+    memo: dict = {}
+    above = [float(t.options.get("threshold", 1e6)) for t in roadmap.targets if t.metric == "n_markets_above"]
+    if above:                            # market_hhi then reads the markets-above result (same HHI)
+        memo["market-threshold"] = above[0]
+    years = _data_years(data) if span == "status" else None
     try:
         for i, t in enumerate(roadmap.targets):
             try:
-                series = metric_series(data, t, substitution_file=sub_file)
-                st = status_of(t, series, as_of_year=limit_year(as_of, t, roadmap.calendar), k=k,
+                lim = limit_year(as_of, t, roadmap.calendar)
+                if span == "status":
+                    series = _status_series(data, t, sub_file, lim, k, memo, years)
+                else:
+                    series = metric_series(data, t, substitution_file=sub_file, memo=memo)
+                st = status_of(t, series, as_of_year=lim, k=k,
                                tolerance=tolerance, current_year=current_year(as_of, t, roadmap.calendar),
                                recent_lag=recent_lag, rule=rule)
             except NoDataError as exc:
@@ -379,6 +428,56 @@ def evaluate(roadmap: Roadmap, warehouse, as_of=None, *, k: int = DEFAULT_K,
         data.close()
     record(ResultMeta(warnings=list(meta.warnings)))   # a report collecting its data notes sees them too
     return attach(out, meta)
+
+
+def _data_years(data: Data) -> tuple[int, int] | None:
+    """First and last year of the warehouse's recorded coverage (None: no coverage, or not a warehouse)."""
+    if data.warehouse is None:
+        return None
+    from tradepulse.indicators.inputs import coverage
+    try:
+        cov = coverage(data.warehouse)
+    except Exception:  # noqa: BLE001 - no coverage table: every series is computed whole
+        return None
+    if cov.empty:
+        return None
+    return int(cov["year"].min()), int(cov["year"].max())
+
+
+def _status_series(data: Data, t: Target, sub_file, lim: int | None, k: int, memo: dict,
+                   years: tuple[int, int] | None) -> pd.DataFrame:
+    """``t``'s series from the first year its status reads (:func:`status_span`).  A local axis metric is
+    computed on a window of Gregorian years ending with the data's last: from the baseline or ``k`` + 1 years
+    before the likely status year, widened by ``k`` years until the trend finds its ``k`` points (or the
+    window holds every year, when it is the whole series).  Locality makes the window's years equal to the
+    whole series' own; the other metrics are computed whole and cut."""
+    from tradepulse.roadmap.axes import LOCAL_METRICS
+    sh = t.calendar == "SH"
+    if t.metric in LOCAL_METRICS and years is not None:
+        g_first, g_last = years
+        top = min(g_last - cal.SH_OFFSET if sh else g_last, t.deadline_year, *([lim] if lim is not None else []))
+        lo = top - k
+        if t.baseline_year is not None:
+            lo = min(lo, t.baseline_year)
+        while (lo + cal.SH_OFFSET if sh else lo) > g_first:
+            g_lo = lo + cal.SH_OFFSET if sh else lo
+            try:
+                s = metric_series(data, t, substitution_file=sub_file, window=range(g_lo, g_last + 1), memo=memo)
+            except NoDataError:
+                break
+            s = attach(s[s["year"] >= lo].reset_index(drop=True), meta_of(s))
+            first, complete = status_span(s, t, as_of_year=lim, k=k)
+            if complete:
+                return _cut(s, first)
+            lo -= k
+    s = metric_series(data, t, substitution_file=sub_file, memo=memo)
+    return _cut(s, status_span(s, t, as_of_year=lim, k=k)[0])
+
+
+def _cut(series: pd.DataFrame, first: int | None) -> pd.DataFrame:
+    if first is None or not len(series):
+        return series
+    return attach(series[series["year"] >= first].reset_index(drop=True), meta_of(series))
 
 
 def _is_abs(p: str) -> bool:

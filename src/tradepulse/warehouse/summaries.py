@@ -291,12 +291,14 @@ def read(con, key: str, *, version: str | None = None) -> Summary | None:
     return Summary(name, key, frames, decode(meta), version, created, int(rows))
 
 
-def store(con, summaries: list[Summary], *, version: str, keep: bool = False) -> list[tuple[str, str]]:
+def store(con, summaries: list[Summary], *, version: str, keep: bool = False,
+          retain: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """Store ``summaries`` (computed from data ``version``) in one transaction and return the ``(key,
     reason)`` of those left out because they do not round-trip exactly (checked first on a scratch in-memory
     database, so the warehouse's transaction only meets statements known to work).
 
-    Every earlier summary is dropped in the same transaction (``keep=True``: only those under the same keys).
+    Every earlier summary is dropped in the same transaction (``keep=True``: only those under the same keys;
+    ``retain``: keys of summaries of this ``version`` that stay as they are — a refresh that reused them).
     Raises :class:`StaleSummaryError` when the warehouse's data version is no longer ``version``; any failure
     rolls back, leaving the previous summaries."""
     import duckdb
@@ -320,8 +322,8 @@ def store(con, summaries: list[Summary], *, version: str, keep: bool = False) ->
             raise StaleSummaryError("the warehouse changed while the summaries were computed (an ingest "
                                     "committed meanwhile); run the refresh again")
         mine = {s.key for s in summaries}
-        for key, parts in con.execute(f"SELECT key, parts FROM {CATALOGUE}").fetchall():
-            if keep and key not in mine:
+        for key, parts, made_from in con.execute(f"SELECT key, parts, data_version FROM {CATALOGUE}").fetchall():
+            if keep and key not in mine or key in retain and key not in mine and made_from == version:
                 continue
             for _part, table, _layout in decode(parts):
                 if table:
@@ -370,6 +372,7 @@ def _store_one(con, s: Summary, version: str, meta: str, frames: list) -> None:
     for i, (part, stored, layout) in enumerate(frames):
         table = None if layout["empty"] is not None else _table_name(s.name, s.key, i)
         if table:
+            con.execute(f'DROP TABLE IF EXISTS "{table}"')     # an orphan of a catalogue row removed by hand
             _write(con, table, stored)
         parts.append([part, table, layout])
     con.execute(f"INSERT INTO {CATALOGUE} VALUES (?, ?, ?, current_timestamp, ?, ?, ?)",

@@ -62,12 +62,21 @@ def _sources(ctx: DataContext) -> Any:
 
 
 class _Recorder(DataContext):
-    """A context that computes live (never reads summaries) and records every result it computes."""
+    """A context that records every result it computes; a summary already stored for the current data
+    version is read instead (``reuse``) and its key remembered in ``reused``, so a second refresh of
+    unchanged data computes nothing."""
 
-    def __init__(self, *args: Any, **kw: Any):
+    def __init__(self, *args: Any, reuse: bool = True, **kw: Any):
         super().__init__(*args, **kw)
-        self.use_summaries = False
+        self.use_summaries = reuse
         self.results: dict[tuple, tuple[str, Any]] = {}
+        self.reused: list[tuple] = []
+
+    def _stored(self, key: tuple) -> tuple[str, Any] | None:
+        hit = super()._stored(key)
+        if hit is not None:
+            self.reused.append(key)
+        return hit
 
     def _open(self):
         wh = super()._open()
@@ -98,11 +107,15 @@ class RefreshResult:
     seconds: float = 0.0
     steps: list[dict] = field(default_factory=list)       # label, seconds, status (ok | no data | ...)
     skipped: list[dict] = field(default_factory=list)     # key, reason
+    computed: list[str] = field(default_factory=list)     # kinds of the summaries computed by this refresh
+    reused: list[str] = field(default_factory=list)       # kinds of fresh summaries kept as they were
+    written: bool = False                                 # False: nothing to write (all were fresh)
 
     def to_dict(self) -> dict:
         return {"warehouse": self.warehouse, "focus": self.focus, "data_version": self.data_version,
                 "summaries": self.summaries, "rows": self.rows, "seconds": round(self.seconds, 3),
-                "steps": self.steps, "skipped": self.skipped}
+                "steps": self.steps, "skipped": self.skipped, "computed": self.computed, "reused": self.reused,
+                "written": self.written}
 
 
 #: Seconds to wait for another process's lock on the warehouse (env ``TRADEPULSE_LOCK_WAIT``, as ingest).
@@ -137,11 +150,16 @@ def _open(path: Path, *, read_only: bool, waiting: Callable[[], None] | None = N
 
 def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
             progress: Callable[[str, int, int], None] | None = None,
-            steps: list[tuple[str, Callable[[DataContext], Any]]] | None = None) -> RefreshResult:
+            steps: list[tuple[str, Callable[[DataContext], Any]]] | None = None,
+            reuse: bool = True) -> RefreshResult:
     """Compute the first-visit results of every page for ``focus`` and store them as the warehouse's summaries
     (replacing the previous set in one transaction).  ``progress(label, done, total)`` is called before each
     step.  Raises :class:`~tradepulse.errors.TradepulseError` for a missing warehouse and
-    :class:`~tradepulse.warehouse.summaries.StaleSummaryError` when an ingest committed meanwhile."""
+    :class:`~tradepulse.warehouse.summaries.StaleSummaryError` when an ingest committed meanwhile.
+
+    Incremental: a summary already stored for the current data version (same data, code, focus and, for the
+    roadmap statuses, roadmap file and year) is kept, not computed again (``reuse=False``: compute all);
+    when every one is, nothing is written.  After an ingest the data version changes and all are computed."""
     import duckdb
 
     from tradepulse.warehouse import Warehouse
@@ -160,7 +178,7 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
             raise TradepulseError("refresh writes summaries into a DuckDB warehouse; it does not run under "
                                   "--engine spark")
         version = sm.data_version(wh.raw)
-    ctx = _Recorder(path, focus=focus)
+    ctx = _Recorder(path, focus=focus, reuse=reuse)
     steps = STEPS if steps is None else steps
     out = RefreshResult(str(path), focus, version)
     try:
@@ -184,6 +202,7 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
         progress("storing summaries", len(steps), len(steps))
     summaries: list[Summary] = []
     names: dict[str, str] = {}                 # storage key → the cache key, for the report
+    out.reused = sorted({str(key[0]) for key in ctx.reused})
     for key, hit in ctx.results.items():
         if precomputed.storage_key(focus, key) is None or (hit[0] == "err" and type(hit[1]) is not NoDataError):
             continue                         # other errors are computed again (they may be transient)
@@ -192,16 +211,41 @@ def refresh(warehouse: str | Path, focus: str = DEFAULT_FOCUS, *,
             names[summaries[-1].key] = repr(key)
         except NotStorable as exc:
             out.skipped.append({"key": repr(key), "reason": str(exc)})
+    out.computed = sorted({s.name for s in summaries})
+    stored, retain = _fresh(path, focus, version, waiting)
+    retain -= {s.key for s in summaries}
+    if not summaries and stored == retain:
+        out.summaries = len(retain)
+        out.seconds = time.perf_counter() - start
+        return out                           # every summary was fresh: no write, no lock taken
+    out.written = True
     with _open(path, read_only=False, waiting=waiting) as wh:
         try:
-            skipped = sm.store(wh.raw, summaries, version=version)
+            skipped = sm.store(wh.raw, summaries, version=version, retain=retain)
         except duckdb.Error as exc:
             raise TradepulseError(f"storing the summaries failed ({type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0][:120]}); the previous summaries are unchanged") from None
     bad = {k for k, _ in skipped}
     out.skipped += [{"key": names.get(k, k), "reason": r} for k, r in skipped]
     kept = [s for s in summaries if s.key not in bad]
-    out.summaries = len(kept)
+    out.summaries = len(kept) + len(retain)
     out.rows = sum(sum(len(f) for f in s.frames.values()) for s in kept)
     out.seconds = time.perf_counter() - start
     return out
+
+
+def _fresh(path: Path, focus: str, version: str, waiting) -> tuple[set[str], set[str]]:
+    """The keys of every stored summary, and of those of ``focus`` computed from data ``version`` (still
+    right: they are kept, whether or not this refresh read them — e.g. the complexity result behind the
+    opportunities, which a refresh that reuses the opportunities never asks for)."""
+    from tradepulse.warehouse import summaries as sm
+    with _open(path, read_only=True, waiting=waiting) as wh:
+        cat = sm.catalogue(wh.raw)
+    mine = set()
+    for key, made_from in zip(cat["key"], cat["data_version"]):
+        try:
+            if made_from == version and sm.decode(key)[0] == focus:
+                mine.add(key)
+        except (ValueError, TypeError, IndexError, sm.NotStorable):   # a key of another format: not kept
+            pass
+    return set(cat["key"]), mine
