@@ -85,11 +85,15 @@ def _country_name(iso3: str, lang: str) -> str:
 
 
 def sources_text(ctx: DataContext) -> str:
-    """Distinct ``source`` labels of the flows (shows "demo-synthetic" on the demo), '' when unknown.
-    Computes on a cold cache: call it in a worker (:func:`tradepulse.web.pages.sections.page` does)."""
+    """Distinct ``source`` labels of the flows (shows "demo-synthetic" on the demo), '' when unknown: read from
+    the warehouse's coverage (one row per load × reporter × year, so no scan of the flows: the distinct scan took
+    7 s on the 29-year panel).  Computes on a cold cache: call it in a worker
+    (:func:`tradepulse.web.pages.sections.page` does)."""
+    from tradepulse.indicators.inputs import coverage
+
     try:
         return ctx.cached(("sources",), lambda: ", ".join(sorted(
-            str(v) for v in ctx.flows().select("source").distinct().to_pandas()["source"].dropna())))
+            str(v) for v in coverage(ctx.warehouse())["source"].dropna().unique())))
     except (TradepulseError, Unavailable, OSError):
         return ""
 
