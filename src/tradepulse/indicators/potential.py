@@ -158,6 +158,32 @@ def latest_bilateral_year(data) -> int | None:
     return None
 
 
+def _years_used(data, base: int, average: int, window: int, base_found: bool = False) -> list[int]:
+    """The bilateral years export potential reads: those of the averaging window (base − average + 1 … base)
+    holding rows, and the earliest year holding rows in the growth window before them (the year of the RCA
+    trend and of the previous imports) — the years :func:`bilateral_years` over base − average + 1 − window …
+    base would give that potential uses.
+
+    On a Warehouse the coverage's candidates are probed (``LIMIT 1``): the averaging window's (the base year
+    not again when ``base_found``), then the growth window's from its earliest year up, stopping at the first
+    with rows — usually two probes where every year of the window was probed (each builds the view's country
+    join, ≈ 0.3 s).  Other inputs: one ``DISTINCT`` over the window."""
+    lo = base - max(average, 1) + 1
+    cands = _candidate_years(data)
+    if cands is None:
+        return bilateral_years(data, within=(lo - window, base))
+    t = _bilateral_rows(data)
+    known = [base] if base_found else []
+    found = sorted(known + _probe(t, [y for y in cands if lo <= y <= base and y not in known]))
+    if base not in found:
+        return found
+    first = found[0]
+    for y in (y for y in cands if first - window <= y < first):
+        if _probe(t, [y]):
+            return sorted([y, *found])
+    return found
+
+
 MIRROR_RULES = ("exporter", "importer", "mean")
 
 
@@ -324,26 +350,54 @@ def _is(t: ibis.Table, code: str, cols: tuple[str, ...]):
     return conds[0] if len(conds) == 1 else ibis.and_(*conds)
 
 
-def _labels(frame: pd.DataFrame, cols: tuple[str, ...], kind: str) -> np.ndarray:
-    """Codes (an object array) of a fetched frame's key columns ``cols``; ``kind`` is ``product`` (a key ≥ 0
-    is a 6-digit code) or ``country``.  Each distinct key is decoded once."""
+def _factor(at, cols: tuple[str, ...], kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and their labels (an object array of codes) for the key columns ``cols`` of a fetched
+    Arrow table; ``kind`` is ``product`` (a key ≥ 0 is a 6-digit code) or ``country``.  Hashing in
+    C++/pandas, each distinct key decoded once: no Python string per row."""
+    import pyarrow.compute as pc
+
+    def encode(name: str) -> tuple[np.ndarray, list]:
+        enc = pc.dictionary_encode(at.column(name).combine_chunks())
+        return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
+
     if len(cols) == 1:
-        return frame[cols[0]].to_numpy(dtype=object)
+        codes, labels = encode(cols[0])
+        return codes, np.asarray(labels, dtype=object)
     from tradepulse.warehouse import decode_country
 
-    key = frame[cols[0]].to_numpy()
-    out = frame[cols[1]].to_numpy(dtype=object).copy()
+    key = at.column(cols[0]).to_numpy()
+    tcodes, texts = encode(cols[1])
     pos = key >= 0
-    if pos.any():
-        uniq, inv = np.unique(key[pos], return_inverse=True)
-        dec = [f"{int(x):06d}" for x in uniq] if kind == "product" else decode_country(uniq, [""] * len(uniq))
-        out[pos] = np.asarray(dec, dtype=object)[inv]
-    return out
+    kcodes, kuniq = pd.factorize(key[pos])
+    codes = len(kuniq) + tcodes       # keys < 0 are named by their text
+    codes[pos] = kcodes
+    dec = [f"{int(x):06d}" for x in kuniq] if kind == "product" else decode_country(kuniq, [""] * len(kuniq))
+    return codes, np.asarray([*dec, *texts], dtype=object)
 
 
-def _fetch(expr: ibis.Table) -> pd.DataFrame:
+def _labels(at, cols: tuple[str, ...], kind: str) -> np.ndarray:
+    """The codes themselves (an object array, one per row) of :func:`_factor`."""
+    codes, labels = _factor(at, cols, kind)
+    return labels[codes]
+
+
+def _positions(at, cols: tuple[str, ...], kind: str, index: pd.Index) -> np.ndarray:
+    """Each row's position in ``index`` (−1 when absent) by the key columns ``cols`` (:func:`_factor`)."""
+    codes, labels = _factor(at, cols, kind)
+    return index.get_indexer(labels)[codes]
+
+
+def _present(at, cols: tuple[str, ...], kind: str) -> pd.Index:
+    """The sorted distinct codes named by the key columns ``cols`` of a fetched Arrow table."""
+    codes, labels = _factor(at, cols, kind)
+    used = np.bincount(codes, minlength=len(labels)) > 0
+    return pd.Index(sorted(labels[used]))
+
+
+def _fetch(expr: ibis.Table):
+    """Run ``expr`` (an aggregate) and return it as an Arrow table."""
     _quiet(expr)
-    return expr.to_pyarrow().to_pandas()
+    return expr.to_pyarrow()
 
 
 def _year_rows(data, used: list[int], level: int | None, mirror: str) -> ibis.Table:
@@ -382,15 +436,11 @@ class _EngineSums:
         self.t = _year_rows(data, used, level, mirror)
         self.k = _keys(self.t)
         rk, pk = self.k["reporter"], self.k["partner"]
-        pairs = _fetch(self.t.group_by([*rk, *pk]).aggregate(n=self.t.value.count()))
-        self.pairs = pairs[[*rk, *pk]].assign(reporter=_labels(pairs, rk, "country"),
-                                                partner=_labels(pairs, pk, "country"))
-        self.exporters = pd.Index(sorted(set(self.pairs["reporter"])))
-        self.partners = pd.Index(sorted(set(self.pairs["partner"])))
-        xk = _fetch(self.t.group_by([*self.k["product"], *rk]).aggregate(value=self.t.value.sum()))
-        self._xk = (_labels(xk, self.k["product"], "product"), _labels(xk, rk, "country"),
-                    xk["value"].to_numpy(float))
-        self.products = pd.Index(sorted(set(self._xk[0])))
+        self.pairs = _fetch(self.t.group_by([*rk, *pk]).aggregate(n=self.t.value.count()))
+        self.exporters = _present(self.pairs, rk, "country")
+        self.partners = _present(self.pairs, pk, "country")
+        self._xk = _fetch(self.t.group_by([*self.k["product"], *rk]).aggregate(value=self.t.value.sum()))
+        self.products = _present(self._xk, self.k["product"], "product")
 
     def own(self, exporter: str) -> pd.DataFrame:
         """The exporter's rows: ``partner, product, value`` summed by partner × product (``top``: the largest
@@ -400,29 +450,30 @@ class _EngineSums:
                    .aggregate(value=t.value.sum(), top=t.value.max()))
         return pd.DataFrame({"partner": _labels(f, self.k["partner"], "country"),
                              "product": _labels(f, self.k["product"], "product"),
-                             "value": f["value"].to_numpy(float), "top": f["top"].to_numpy(float)})
+                             "value": f.column("value").to_numpy(), "top": f.column("top").to_numpy()})
 
     def exports(self, products: pd.Index) -> np.ndarray:
         """Exports by product × exporter (``Xall``, products × :attr:`exporters`)."""
-        prod, rep, v = self._xk
-        kk, rr = products.get_indexer(prod), self.exporters.get_indexer(rep)
+        kk = _positions(self._xk, self.k["product"], "product", products)
+        rr = _positions(self._xk, self.k["reporter"], "country", self.exporters)
         E = len(self.exporters)
-        return np.bincount(kk * E + rr, weights=v, minlength=len(products) * E).reshape(len(products), E)
+        return np.bincount(kk * E + rr, weights=self._xk.column("value").to_numpy(),
+                           minlength=len(products) * E).reshape(len(products), E)
 
     def imports(self, products: pd.Index, markets: pd.Index, gamma: np.ndarray, gi: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``M``, ``Mγ``, ``Macc`` (products × markets): Σ over exporters l of x_ljk, γ_l·x_ljk, g_lj·x_ljk."""
         rk, pk, prodk = self.k["reporter"], self.k["partner"], self.k["product"]
-        r = self.exporters.get_indexer(self.pairs["reporter"])
-        j = self.partners.get_indexer(self.pairs["partner"])
-        weights = self.pairs[[*rk, *pk]].assign(w_gamma=gamma[r], w_access=gi[r, j])
+        r = _positions(self.pairs, rk, "country", self.exporters)
+        j = _positions(self.pairs, pk, "country", self.partners)
+        weights = self.pairs.select([*rk, *pk]).to_pandas().assign(w_gamma=gamma[r], w_access=gi[r, j])
         t = self.t.join(ibis.memtable(weights), [*rk, *pk])
         f = _fetch(t.group_by([*prodk, *pk]).aggregate(
             m=t.value.sum(), mg=(t.value * t.w_gamma).sum(), ma=(t.value * t.w_access).sum()))
-        kk = products.get_indexer(_labels(f, prodk, "product"))
-        jj = markets.get_indexer(_labels(f, pk, "country"))
+        kk = _positions(f, prodk, "product", products)
+        jj = _positions(f, pk, "country", markets)
         size, cell = len(products) * len(markets), kk * len(markets) + jj
-        return tuple(np.bincount(cell, weights=f[c].to_numpy(float), minlength=size)
+        return tuple(np.bincount(cell, weights=f.column(c).to_numpy(), minlength=size)
                      .reshape(len(products), len(markets)) for c in ("m", "mg", "ma"))
 
     def flows(self, *_a):
@@ -786,9 +837,9 @@ def _rca_growth(data, exporter: str, province: str | None, first_year: int, year
             k = _keys(t)
             mine = ibis.ifelse(_is(t, exporter, k["reporter"]), t.value, 0.0)
             f = _fetch(t.group_by(list(k["product"])).aggregate(world=t.value.sum(), own=mine.sum()))
-            kk = products.get_indexer(_labels(f, k["product"], "product"))
+            kk = _positions(f, k["product"], "product", products)
             ok = kk >= 0
-            return tuple(np.bincount(kk[ok], weights=f[c].to_numpy(float)[ok], minlength=len(products))
+            return tuple(np.bincount(kk[ok], weights=f.column(c).to_numpy()[ok], minlength=len(products))
                          for c in ("world", "own"))
         w = _coded(bil.select("reporter", "product", "value"))
         kk = products.get_indexer(w["product_index"])[w["product"]]
@@ -900,7 +951,7 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     # only the years used: the base year(s) and the growth window before them (the probes touch no other year)
     base = latest_bilateral_year(data) if year is None else int(year)
     years_avail = [] if base is None else \
-        bilateral_years(data, within=(base - max(int(average_years), 1) + 1 - int(growth_window), base))
+        _years_used(data, base, int(average_years), int(growth_window), base_found=year is None)
     if base is not None and base not in years_avail:
         years_avail = bilateral_years(data)   # the error then lists every year with bilateral rows
     bil, year = bilateral_year(data, year, level, years_avail, average_years, mirror=mirror)
@@ -1193,10 +1244,10 @@ def _previous_imports(data, year: int, window: int, level, products: pd.Index, m
         t = _year_rows(data, [y0], level, "exporter")
         k = _keys(t)
         f = _fetch(t.group_by([*k["product"], *k["partner"]]).aggregate(value=t.value.sum()))
-        jj = markets.get_indexer(_labels(f, k["partner"], "country"))
-        kk = products.get_indexer(_labels(f, k["product"], "product"))
+        jj = _positions(f, k["partner"], "country", markets)
+        kk = _positions(f, k["product"], "product", products)
         ok = (jj >= 0) & (kk >= 0)
-        m = np.bincount(kk[ok] * len(markets) + jj[ok], weights=f["value"].to_numpy(float)[ok],
+        m = np.bincount(kk[ok] * len(markets) + jj[ok], weights=f.column("value").to_numpy()[ok],
                         minlength=len(products) * len(markets)).reshape(len(products), len(markets))
         return y0, m
     w = _coded(bil.select("partner", "product", "value"))
