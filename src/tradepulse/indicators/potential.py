@@ -87,12 +87,21 @@ def _flows_table(data) -> ibis.Table:
     return as_table(data, "flows")
 
 
-def _bilateral_rows(data) -> ibis.Table:
+def _product_present(t: ibis.Table):
+    """``product IS NOT NULL``; on ``flows_keyed`` from the key columns (a slim row's NULL number has a NULL
+    key, a ``flow_rows`` NULL code a NULL text), so the slim rows' product text is never built."""
+    from tradepulse.indicators.selection import is_keyed
+    return (t.product_key.notnull() & t.product_text.notnull()) if is_keyed(t) else t.product.notnull()
+
+
+def _bilateral_rows(data, keyed: bool = False) -> ibis.Table:
+    """National bilateral export rows of the chosen dataset (``keyed``: read through ``flows_keyed`` on a
+    DuckDB warehouse, so that sums can be grouped by the integer keys)."""
     from tradepulse.indicators.inputs import Needs
     from tradepulse.indicators.selection import select_dataset
-    t = select_dataset(data, Needs(level=2, bilateral=True, what="export potential"), flow="export")
+    t = select_dataset(data, Needs(level=2, bilateral=True, what="export potential"), flow="export", keyed=keyed)
     return t.filter((t.flow == "export") & (t.partner != schema.WORLD) & t.province.isnull()
-                    & (t.reporter != t.partner) & t.product.notnull() & t.value_usd.notnull())
+                    & (t.reporter != t.partner) & _product_present(t) & t.value_usd.notnull())
 
 
 def _candidate_years(data) -> list[int] | None:
@@ -149,10 +158,36 @@ def latest_bilateral_year(data) -> int | None:
     return None
 
 
+def _years_used(data, base: int, average: int, window: int, base_found: bool = False) -> list[int]:
+    """The bilateral years export potential reads: those of the averaging window (base − average + 1 … base)
+    holding rows, and the earliest year holding rows in the growth window before them (the year of the RCA
+    trend and of the previous imports) — the years :func:`bilateral_years` over base − average + 1 − window …
+    base would give that potential uses.
+
+    On a Warehouse the coverage's candidates are probed (``LIMIT 1``): the averaging window's (the base year
+    not again when ``base_found``), then the growth window's from its earliest year up, stopping at the first
+    with rows — usually two probes where every year of the window was probed (each builds the view's country
+    join, ≈ 0.3 s).  Other inputs: one ``DISTINCT`` over the window."""
+    lo = base - max(average, 1) + 1
+    cands = _candidate_years(data)
+    if cands is None:
+        return bilateral_years(data, within=(lo - window, base))
+    t = _bilateral_rows(data)
+    known = [base] if base_found else []
+    found = sorted(known + _probe(t, [y for y in cands if lo <= y <= base and y not in known]))
+    if base not in found:
+        return found
+    first = found[0]
+    for y in (y for y in cands if first - window <= y < first):
+        if _probe(t, [y]):
+            return sorted([y, *found])
+    return found
+
+
 MIRROR_RULES = ("exporter", "importer", "mean")
 
 
-def _mirrored_rows(data, rule: str, years: list[int] | None = None) -> ibis.Table:
+def _mirrored_rows(data, rule: str, years: list[int] | None = None, keyed: bool = False) -> ibis.Table:
     """National bilateral exports ``reporter, partner, product, year, value_usd`` reconciled with the
     importers' own declarations (``flow == "import"`` rows, flipped to exporter → importer).
 
@@ -161,16 +196,18 @@ def _mirrored_rows(data, rule: str, years: list[int] | None = None) -> ibis.Tabl
     where both exist, else the one that exists.  CIF/FOB margins are not removed (import values are CIF).
     ``years``: only these years, filtered on both sides *before* the outer join (the year is a join key, so
     the result is that of filtering after it; a filter above a full outer join is not pushed into the scans).
+    ``keyed``: on a DuckDB warehouse, read ``flows_keyed`` and name the rows by their key columns
+    (:func:`_keys`) instead of ``reporter, partner, product``.
     """
-    t = _flows_table(data)
-    base = (t.partner != schema.WORLD) & t.province.isnull() & (t.reporter != t.partner) \
-        & t.product.notnull() & t.value_usd.notnull()
-    if years is not None:
-        base &= t.year.isin([int(y) for y in years])
-    keys = ["year", "reporter", "partner", "product"]
+    t = _mirror_source(data, keyed)
+    base = _mirror_base(t, years)
+    k = _keys(t)
+    keys = ["year", *k["reporter"], *k["partner"], *k["product"]]
     x = t.filter(base & (t.flow == "export")).group_by(keys).aggregate(vx=lambda r: r.value_usd.sum())
     m = t.filter(base & (t.flow == "import"))
-    m = m.select(year=m.year, reporter=m.partner, partner=m.reporter, product=m.product, v=m.value_usd) \
+    flip = {**dict(zip(k["reporter"], k["partner"])), **dict(zip(k["partner"], k["reporter"]))}
+    m = m.select(year=m.year, **{c: m[flip[c]] for c in keys[1:] if c in flip},
+                 **{c: m[c] for c in k["product"]}, v=m.value_usd) \
         .group_by(keys).aggregate(vm=lambda r: r.v.sum())
     j = x.outer_join(m, keys)
     pick = {k: ibis.coalesce(j[k], j[k + "_right"]) for k in keys}
@@ -179,7 +216,35 @@ def _mirrored_rows(data, rule: str, years: list[int] | None = None) -> ibis.Tabl
     else:
         value = ibis.cases((j.vx.notnull() & j.vm.notnull(), (j.vx + j.vm) / 2), else_=ibis.coalesce(j.vx, j.vm))
     out = j.select(**pick, value_usd=value)
-    return out.filter(out.reporter != out.partner)
+    # reporter != partner (codes are one to one with their key columns)
+    differ = [out[a] != out[b] for a, b in zip(k["reporter"], k["partner"])]
+    return out.filter(ibis.or_(*differ) if len(differ) > 1 else differ[0])
+
+
+def _mirror_source(data, keyed: bool) -> ibis.Table:
+    """Every flows row (the mirror rules read all of them, as before), through ``flows_keyed`` when ``keyed``."""
+    if keyed and isinstance(data, Warehouse):
+        t = data.keyed_flows()
+        if t is not None:
+            return t
+    return _flows_table(data)
+
+
+def _mirror_base(t: ibis.Table, years: list[int] | None):
+    base = (t.partner != schema.WORLD) & t.province.isnull() & (t.reporter != t.partner) \
+        & _product_present(t) & t.value_usd.notnull()
+    if years is not None:
+        base &= t.year.isin([int(y) for y in years])
+    return base
+
+
+def _has_imports(data, years: list[int]) -> bool:
+    """Do the flows hold any bilateral ``import`` row in ``years`` (the mirror rules' other side)?  One
+    ``LIMIT 1`` query."""
+    t = _mirror_source(data, keyed=True)
+    q = t.filter(_mirror_base(t, years) & (t.flow == "import")).select("year").limit(1)
+    _quiet(q)
+    return q.to_pyarrow().num_rows > 0
 
 
 def bilateral_year(data, year: int | None = None, level: int | None = None,
@@ -257,6 +322,205 @@ def _coded(table: ibis.Table) -> dict:
 def _recode(codes: np.ndarray, src: pd.Index, dst: pd.Index) -> np.ndarray:
     """Map codes into ``src`` onto positions in ``dst`` (a superset)."""
     return dst.get_indexer(src)[codes]
+
+
+# ---------------------------------------------------------------- the base year's sums (issue 19)
+def _keys(t: ibis.Table) -> dict[str, tuple[str, ...]]:
+    """The columns naming ``reporter``, ``partner`` and ``product`` in ``t``: the integer key and text columns
+    of ``flows_keyed`` (:func:`tradepulse.warehouse.keyed_view_sql`) where ``t`` has them, else the code."""
+    from tradepulse.indicators.selection import COUNTRY_KEYS, KEY_COLUMNS
+
+    names = {**COUNTRY_KEYS, "product": KEY_COLUMNS}
+    return {n: (tuple(c) if all(x in t.columns for x in c) else (n,)) for n, c in names.items()}
+
+
+def _key_value(code: str, cols: tuple[str, ...]) -> dict[str, object]:
+    """The values of ``cols`` naming the country ``code`` (the packing of
+    :func:`tradepulse.warehouse._country_key`: 3 printable ASCII characters → c1·65536 + c2·256 + c3)."""
+    if len(cols) == 1:
+        return {cols[0]: code}
+    ok = len(code) == 3 and all(" " <= c <= "~" for c in code)
+    packed = ord(code[0]) * 65536 + ord(code[1]) * 256 + ord(code[2]) if ok else -1
+    return {cols[0]: packed, cols[1]: "" if ok else code}
+
+
+def _is(t: ibis.Table, code: str, cols: tuple[str, ...]):
+    """``t``'s country columns ``cols`` name ``code``."""
+    conds = [t[c] == v for c, v in _key_value(code, cols).items()]
+    return conds[0] if len(conds) == 1 else ibis.and_(*conds)
+
+
+def _factor(at, cols: tuple[str, ...], kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and their labels (an object array of codes) for the key columns ``cols`` of a fetched
+    Arrow table; ``kind`` is ``product`` (a key ≥ 0 is a 6-digit code) or ``country``.  Hashing in
+    C++/pandas, each distinct key decoded once: no Python string per row."""
+    import pyarrow.compute as pc
+
+    def encode(name: str) -> tuple[np.ndarray, list]:
+        enc = pc.dictionary_encode(at.column(name).combine_chunks())
+        return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
+
+    if len(cols) == 1:
+        codes, labels = encode(cols[0])
+        return codes, np.asarray(labels, dtype=object)
+    from tradepulse.warehouse import decode_country
+
+    key = at.column(cols[0]).to_numpy()
+    tcodes, texts = encode(cols[1])
+    pos = key >= 0
+    kcodes, kuniq = pd.factorize(key[pos])
+    codes = len(kuniq) + tcodes       # keys < 0 are named by their text
+    codes[pos] = kcodes
+    dec = [f"{int(x):06d}" for x in kuniq] if kind == "product" else decode_country(kuniq, [""] * len(kuniq))
+    return codes, np.asarray([*dec, *texts], dtype=object)
+
+
+def _labels(at, cols: tuple[str, ...], kind: str) -> np.ndarray:
+    """The codes themselves (an object array, one per row) of :func:`_factor`."""
+    codes, labels = _factor(at, cols, kind)
+    return labels[codes]
+
+
+def _positions(at, cols: tuple[str, ...], kind: str, index: pd.Index) -> np.ndarray:
+    """Each row's position in ``index`` (−1 when absent) by the key columns ``cols`` (:func:`_factor`)."""
+    codes, labels = _factor(at, cols, kind)
+    return index.get_indexer(labels)[codes]
+
+
+def _present(at, cols: tuple[str, ...], kind: str) -> pd.Index:
+    """The sorted distinct codes named by the key columns ``cols`` of a fetched Arrow table."""
+    codes, labels = _factor(at, cols, kind)
+    used = np.bincount(codes, minlength=len(labels)) > 0
+    return pd.Index(sorted(labels[used]))
+
+
+def _fetch(expr: ibis.Table):
+    """Run ``expr`` (an aggregate) and return it as an Arrow table."""
+    _quiet(expr)
+    return expr.to_pyarrow()
+
+
+def _year_rows(data, used: list[int], level: int | None, mirror: str) -> ibis.Table:
+    """The rows :func:`bilateral_year` selects for the years ``used`` (their mean: ``value = value_usd / n``),
+    named by key columns (:func:`_keys`).
+
+    On a DuckDB warehouse they are read through ``flows_keyed`` (no product text built, integer group keys);
+    with ``level`` the cut product is text again (:func:`~tradepulse.indicators.selection.unkeyed`).  A mirror
+    rule over years without any import row is its export side as it is: the outer join with nothing and the
+    grouping by (reporter, partner, product) change no sum taken later (:func:`_has_imports` decides)."""
+    from tradepulse.indicators.selection import unkeyed
+
+    if mirror == "exporter":
+        t = _bilateral_rows(data, keyed=True)
+    elif not _has_imports(data, used):
+        t = _mirror_source(data, keyed=True)
+        t = t.filter(_mirror_base(t, used) & (t.flow == "export"))
+    else:
+        t = _mirrored_rows(data, mirror, used, keyed=not level)
+    t = t.filter(t.year.isin([int(y) for y in used]))
+    if level:
+        t = unkeyed(t.mutate(product=t["product"].substr(0, level)))
+    k = _keys(t)
+    return t.select(*k["reporter"], *k["partner"], *k["product"], value=t.value_usd / len(used))
+
+
+class _EngineSums:
+    """The base year's sums, computed by the engine (DuckDB or Spark): only aggregates reach Python.
+
+    Queries over the year's rows: the (exporter, market) pairs (which countries there are), exports by
+    product × exporter (``Xall``), the exporter's own rows, and — once γ and the access factor are known —
+    imports by product × market, plain, γ-weighted and access-weighted, through a join with the pairs'
+    weights.  The former path (:class:`_CellSums`) fetched every cell (≈ 8.6M on a BACI year)."""
+
+    def __init__(self, data, used: list[int], level: int | None, mirror: str):
+        self.t = _year_rows(data, used, level, mirror)
+        self.k = _keys(self.t)
+        rk, pk = self.k["reporter"], self.k["partner"]
+        self.pairs = _fetch(self.t.group_by([*rk, *pk]).aggregate(n=self.t.value.count()))
+        self.exporters = _present(self.pairs, rk, "country")
+        self.partners = _present(self.pairs, pk, "country")
+        self._xk = _fetch(self.t.group_by([*self.k["product"], *rk]).aggregate(value=self.t.value.sum()))
+        self.products = _present(self._xk, self.k["product"], "product")
+
+    def own(self, exporter: str) -> pd.DataFrame:
+        """The exporter's rows: ``partner, product, value`` summed by partner × product (``top``: the largest
+        row, for the "no exports" test)."""
+        t = self.t.filter(_is(self.t, exporter, self.k["reporter"]))
+        f = _fetch(t.group_by([*self.k["partner"], *self.k["product"]])
+                   .aggregate(value=t.value.sum(), top=t.value.max()))
+        return pd.DataFrame({"partner": _labels(f, self.k["partner"], "country"),
+                             "product": _labels(f, self.k["product"], "product"),
+                             "value": f.column("value").to_numpy(), "top": f.column("top").to_numpy()})
+
+    def exports(self, products: pd.Index) -> np.ndarray:
+        """Exports by product × exporter (``Xall``, products × :attr:`exporters`)."""
+        kk = _positions(self._xk, self.k["product"], "product", products)
+        rr = _positions(self._xk, self.k["reporter"], "country", self.exporters)
+        E = len(self.exporters)
+        return np.bincount(kk * E + rr, weights=self._xk.column("value").to_numpy(),
+                           minlength=len(products) * E).reshape(len(products), E)
+
+    def imports(self, products: pd.Index, markets: pd.Index, gamma: np.ndarray, gi: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``M``, ``Mγ``, ``Macc`` (products × markets): Σ over exporters l of x_ljk, γ_l·x_ljk, g_lj·x_ljk."""
+        rk, pk, prodk = self.k["reporter"], self.k["partner"], self.k["product"]
+        r = _positions(self.pairs, rk, "country", self.exporters)
+        j = _positions(self.pairs, pk, "country", self.partners)
+        weights = self.pairs.select([*rk, *pk]).to_pandas().assign(w_gamma=gamma[r], w_access=gi[r, j])
+        t = self.t.join(ibis.memtable(weights), [*rk, *pk])
+        f = _fetch(t.group_by([*prodk, *pk]).aggregate(
+            m=t.value.sum(), mg=(t.value * t.w_gamma).sum(), ma=(t.value * t.w_access).sum()))
+        kk = _positions(f, prodk, "product", products)
+        jj = _positions(f, pk, "country", markets)
+        size, cell = len(products) * len(markets), kk * len(markets) + jj
+        return tuple(np.bincount(cell, weights=f.column(c).to_numpy(), minlength=size)
+                     .reshape(len(products), len(markets)) for c in ("m", "mg", "ma"))
+
+    def flows(self, *_a):
+        raise NotImplementedError("the cells are not fetched on this path")
+
+
+class _CellSums:
+    """The former path: every (exporter, market, product) cell of the year fetched as integer codes, sums as
+    NumPy bincounts.  Kept for supplier-specific tariff rates (:func:`_tariff_access` weights each cell by
+    the rate its supplier pays) and as the reference the aggregated path is tested against."""
+
+    def __init__(self, bil: ibis.Table):
+        w = _coded(bil)
+        self.exporters, self.partners, self.products = w["reporter_index"], w["partner_index"], w["product_index"]
+        self.r, self.j, self.k, self.v = w["reporter"], w["partner"], w["product"], w["value"]
+
+    def own(self, exporter: str) -> pd.DataFrame:
+        sel = self.r == self.exporters.get_loc(exporter)
+        return pd.DataFrame({"partner": self.partners.to_numpy()[self.j[sel]],
+                             "product": self.products.to_numpy()[self.k[sel]], "value": self.v[sel]})
+
+    def flows(self, products: pd.Index, markets: pd.Index):
+        """``(r, j, k, v)``: the cells with market and product codes recoded onto ``markets``/``products``."""
+        return (self.r, _recode(self.j, self.partners, markets), _recode(self.k, self.products, products), self.v)
+
+    def exports(self, products: pd.Index) -> np.ndarray:
+        r, _j, k, v = self.flows(products, self.partners)
+        E = len(self.exporters)
+        return np.bincount(k * E + r, weights=v, minlength=len(products) * E).reshape(len(products), E)
+
+    def imports(self, products: pd.Index, markets: pd.Index, gamma: np.ndarray, gi: np.ndarray):
+        r, j, k, v = self.flows(products, markets)
+        P, J = len(products), len(markets)
+        pj = k * J + j
+        return (np.bincount(pj, weights=v, minlength=P * J).reshape(P, J),
+                np.bincount(pj, weights=v * gamma[r], minlength=P * J).reshape(P, J),
+                np.bincount(pj, weights=v * gi[r, j], minlength=P * J).reshape(P, J))
+
+
+def _use_cells(tariffs: pd.DataFrame | None, basis: str) -> bool:
+    """Fetch the cells (:class:`_CellSums`): only supplier-specific tariff rates need them."""
+    return _FORCE_CELLS or (basis in ("tariff", "tariff+distance") and tariffs is not None
+                            and "exporter" in tariffs.columns)
+
+
+#: Tests set this to run the former cell path everywhere (the reference for the aggregated one).
+_FORCE_CELLS = False
 
 
 def _macro_frame(macro) -> pd.DataFrame:
@@ -554,17 +818,29 @@ def _tariff_conditions(A_tariff: np.ndarray, xij: np.ndarray) -> np.ndarray:
 
 def _rca_growth(data, exporter: str, province: str | None, first_year: int, year: int, window: int,
                 horizon: int, level, products: pd.Index, years: list[int], mirror: str,
-                notes: dict) -> np.ndarray:
+                notes: dict, *, cells: bool = False,
+                current: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The RCA-trend factor by product: (RCA_t / RCA_t0)^(h/(t−t0)), bounded to :data:`RCA_GROWTH_BOUNDS`;
     1 where the product was not exported at t0 (no trend to extend) or no earlier year exists.  RCA is
-    the national one (a province has no world-comparable RCA of its own)."""
+    the national one (a province has no world-comparable RCA of its own).  World and exporter sums by
+    product come from the engine (``cells``: from every fetched cell, the former path); ``current``: the base
+    year's (world, exporter) sums when the caller has them already."""
     earlier = [y for y in years if first_year - window <= y < first_year]
     if not earlier or horizon <= 0:
         notes["rca_growth"] = "not applied: no bilateral year within the growth window before the base year"
         return np.ones(len(products))
 
-    def rca(y: int) -> np.ndarray:
-        bil, _ = bilateral_year(data, y, level, years, mirror=mirror)
+    def sums(y: int) -> tuple[np.ndarray, np.ndarray]:
+        bil, _ = bilateral_year(data, y, level, years, mirror=mirror)   # (checks the year)
+        if not cells:
+            t = _year_rows(data, [y], level, mirror)
+            k = _keys(t)
+            mine = ibis.ifelse(_is(t, exporter, k["reporter"]), t.value, 0.0)
+            f = _fetch(t.group_by(list(k["product"])).aggregate(world=t.value.sum(), own=mine.sum()))
+            kk = _positions(f, k["product"], "product", products)
+            ok = kk >= 0
+            return tuple(np.bincount(kk[ok], weights=f.column(c).to_numpy()[ok], minlength=len(products))
+                         for c in ("world", "own"))
         w = _coded(bil.select("reporter", "product", "value"))
         kk = products.get_indexer(w["product_index"])[w["product"]]
         ok = kk >= 0
@@ -572,6 +848,10 @@ def _rca_growth(data, exporter: str, province: str | None, first_year: int, year
         mine = w["reporter_index"].get_indexer([exporter])[0]
         sel = ok & (w["reporter"] == mine) if mine >= 0 else np.zeros_like(ok)
         own = np.bincount(kk[sel], weights=w["value"][sel], minlength=len(products))
+        return world, own
+
+    def rca(y: int) -> np.ndarray:
+        world, own = current if (current is not None and y == year) else sums(y)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (own / own.sum()) / (world / world.sum()) if own.sum() > 0 else np.zeros(len(products))
 
@@ -671,36 +951,31 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     # only the years used: the base year(s) and the growth window before them (the probes touch no other year)
     base = latest_bilateral_year(data) if year is None else int(year)
     years_avail = [] if base is None else \
-        bilateral_years(data, within=(base - max(int(average_years), 1) + 1 - int(growth_window), base))
+        _years_used(data, base, int(average_years), int(growth_window), base_found=year is None)
     if base is not None and base not in years_avail:
         years_avail = bilateral_years(data)   # the error then lists every year with bilateral rows
     bil, year = bilateral_year(data, year, level, years_avail, average_years, mirror=mirror)
     used_years = _average_years(years_avail, year, average_years)
     notes: dict[str, object] = {}
 
-    # -- one query: the year's bilateral rows as integer codes (sums below are NumPy bincounts)
-    w = _coded(bil)
-    exporters, partners, products = w["reporter_index"], w["partner_index"], w["product_index"]
-    r, j, k, v = w["reporter"], w["partner"], w["product"], w["value"]
+    # -- the year's sums: by the engine on integer keys (aggregates only reach Python), or from every cell
+    cells = _use_cells(tariffs, basis)
+    base_sums = _CellSums(bil) if cells else _EngineSums(data, used_years, level, mirror)
+    exporters, partners, products = base_sums.exporters, base_sums.partners, base_sums.products
 
     # the focus exporter's own rows: national bilateral rows, or a province's customs rows
     if province is None:
         if exporter not in exporters:
             raise UnknownNameError("exporter", exporter, list(exporters))
-        sel = r == exporters.get_loc(exporter)
-        own = pd.DataFrame({"partner": partners.to_numpy()[j[sel]], "product": products.to_numpy()[k[sel]],
-                            "value": v[sel]})
+        own = base_sums.own(exporter)
     else:
         own = _province_rows(data, exporter, province, year, level, used_years)
         province = str(own.attrs["province"])
-    if own.empty or not (own["value"] > 0).any():
+    if own.empty or not (own["top" if "top" in own.columns else "value"] > 0).any():
         raise NoDataError(f"{exporter}{' ' + province if province else ''} has no bilateral exports in {year}")
 
     markets = partners.union(pd.Index(own["partner"].unique())) if province else partners
     products = products.union(pd.Index(own["product"].unique())) if province else products
-    if province:
-        j = _recode(j, w["partner_index"], markets)
-        k = _recode(k, w["product_index"], products)
     P, J, E = len(products), len(markets), len(exporters)
 
     # -- projection factors
@@ -761,11 +1036,9 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
 
     # -- world sums as dense matrices (products × markets, products × exporters)
     step(STEPS[3])
-    pj = k * J + j
-    M = np.bincount(pj, weights=v, minlength=P * J).reshape(P, J)                 # imports of j
-    Mgam = np.bincount(pj, weights=v * gamma[r], minlength=P * J).reshape(P, J)   # γ-weighted
-    Macc = np.bincount(pj, weights=v * gi[r, j], minlength=P * J).reshape(P, J)   # access-weighted
-    Xall = np.bincount(k * E + r, weights=v, minlength=P * E).reshape(P, E)       # exports of l
+    # imports of j (plain, γ-weighted, access-weighted) and exports of l
+    M, Mgam, Macc = base_sums.imports(products, markets, gamma, gi)
+    Xall = base_sums.exports(products)
     Xg_all = Xall * gamma[None, :]
     Xk, Xgk = Xall.sum(axis=1), Xg_all.sum(axis=1)                                # world exports of k
     # market j's own exports of k (j as a supplier is excluded from its own market)
@@ -775,10 +1048,14 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
     (xij,) = _frame_to_matrix(own, products, markets, "product", "partner", ["value"])
     xij = np.maximum(xij, 0.0)
     if basis in ("tariff", "tariff+distance"):
-        A_tariff = _tariff_access(tariffs, exporter, exporters, products, markets, (r, j, k, v), M,
+        A_tariff = _tariff_access(tariffs, exporter, exporters, products, markets,
+                                  base_sums.flows(products, markets) if cells else None, M,
                                   _elasticity_vector(tariff_elasticity, products, default=5.0))
     xi = xij.sum(axis=1, keepdims=True)                                           # exporter's exports of k
-    del r, j, k, v, pj, w
+    # RCA of the base year (average_years = 1: the same rows as Xall) for the RCA-growth adjustment
+    current = None if (cells or len(used_years) > 1) else \
+        (Xall.sum(axis=1), Xall[:, exporters.get_loc(exporter)] if exporter in exporters else np.zeros(P))
+    del base_sums
 
     # -- supply: share of world exports of k excluding market j (base and projected)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -829,7 +1106,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
             notes["tariff_conditions"] = "not applied: no tariff table"
     if "rca_growth" in adjustments:
         S = np.clip(S * _rca_growth(data, exporter, province, min(used_years), year, growth_window, horizon,
-                                    level, products, years_avail, mirror, notes)[:, None], 0, 1)
+                                    level, products, years_avail, mirror, notes, cells=cells,
+                                    current=current)[:, None], 0, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         V = S * D * A * B[None, :]
         if cap == "demand":
@@ -839,7 +1117,8 @@ def export_potential(data, exporter: str, *, province: str | None = None, year: 
 
     # -- historic imports one growth window back (for market growth in recommendations)
     step(STEPS[4])
-    prev = _previous_imports(data, min(used_years), growth_window, level, products, markets, years_avail)
+    prev = _previous_imports(data, min(used_years), growth_window, level, products, markets, years_avail,
+                             cells=cells)
     if prev is not None:
         notes["previous_year"], Mprev = prev
     else:
@@ -954,12 +1233,23 @@ def _province_rows(data, exporter: str, province: str, year: int, level: int | N
 
 
 def _previous_imports(data, year: int, window: int, level, products: pd.Index, markets: pd.Index,
-                      years: list[int]):
-    """Imports by product × market in the earliest bilateral year within ``window`` years before ``year``."""
+                      years: list[int], *, cells: bool = False):
+    """Imports by product × market in the earliest bilateral year within ``window`` years before ``year``
+    (summed by the engine; ``cells``: from every fetched cell, the former path)."""
     earlier = [y for y in years if year - window <= y < year]
     if not earlier:
         return None
     bil, y0 = bilateral_year(data, earlier[0], level, years)
+    if not cells:
+        t = _year_rows(data, [y0], level, "exporter")
+        k = _keys(t)
+        f = _fetch(t.group_by([*k["product"], *k["partner"]]).aggregate(value=t.value.sum()))
+        jj = _positions(f, k["partner"], "country", markets)
+        kk = _positions(f, k["product"], "product", products)
+        ok = (jj >= 0) & (kk >= 0)
+        m = np.bincount(kk[ok] * len(markets) + jj[ok], weights=f.column("value").to_numpy()[ok],
+                        minlength=len(products) * len(markets)).reshape(len(products), len(markets))
+        return y0, m
     w = _coded(bil.select("partner", "product", "value"))
     jj = markets.get_indexer(w["partner_index"])[w["partner"]]
     kk = products.get_indexer(w["product_index"])[w["product"]]

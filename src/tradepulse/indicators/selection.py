@@ -315,11 +315,16 @@ def default_needs(*, partner=None, product=None, province=None, world: str | Non
     return Needs(level=2 if product is not None else 0, bilateral=bilateral, provincial=province is not None)
 
 
-def select_dataset(data, needs, *, reporter=None, years=None, flow=None, dataset: str | None = None) -> ir.Table:
+def select_dataset(data, needs, *, reporter=None, years=None, flow=None, dataset: str | None = None,
+                   keyed: bool = False) -> ir.Table:
     """The flows of ``data`` restricted to the one dataset (and product level) that best answers ``needs`` for
     the request — for indicators that filter rows themselves instead of through :func:`select_flows`.
-    ``reporter``/``years``/``flow`` only guide the choice (coverage); they do not filter."""
+    ``reporter``/``years``/``flow`` only guide the choice (coverage); they do not filter.  ``keyed``: read a
+    DuckDB warehouse through ``flows_keyed`` (as :func:`select_flows`)."""
     t = as_table(data, "flows")
+    if keyed and isinstance(data, Warehouse):
+        keyed_t = data.keyed_flows()
+        t = keyed_t if keyed_t is not None else t
     return _one_dataset(data, t, Selection(), reporter=reporter, years=years, flow=flow, partner=None,
                         product=None, province=None, world=None, needs=needs, dataset=dataset)
 
