@@ -134,26 +134,37 @@ def test_year_by_year_equals_all_years_on_the_demo_world(demo_wh, options):
 
 
 def test_rows_materialised_at_once_are_one_years(demo_wh, monkeypatch):
-    """The property behind bounded memory: no read and no frame handed out holds more than one year."""
+    """The property behind bounded memory: no read and no frame handed out holds more than one year (the
+    direct DuckDB reader, :class:`_DirectExports`, and the Ibis path it replaces on other engines)."""
     from tradepulse.indicators import complexity as cx
 
     path, _ = demo_wh
-    read_years: list[list[int]] = []
-    real = cx.warehouse_exports
+    real, real_fetch = cx.warehouse_exports, cx._DirectExports.fetch
+    for direct in (True, False):
+        read_years: list[list[int]] = []
 
-    def spy(warehouse, *, years=None, **kw):
-        read_years.append(years)
-        out = real(warehouse, years=years, **kw)
-        assert out["year"].nunique() == 1
-        return out
+        def spy(warehouse, *, years=None, **kw):
+            read_years.append(years)
+            out = real(warehouse, years=years, **kw)
+            assert out["year"].nunique() == 1
+            return out
 
-    monkeypatch.setattr(cx, "warehouse_exports", spy)
-    out = path.parent / "cx.parquet"
-    r = CliRunner().invoke(app, ["complexity", "-w", str(path), "-o", str(out)])
-    assert r.exit_code == 0, r.output
-    assert read_years == [[y] for y in range(2014, 2024)]              # never None (all years)
-    got = pd.read_parquet(out)
-    assert sorted(got["year"].unique()) == list(range(2014, 2024))
+        def spy_fetch(self, sql, con):
+            out = real_fetch(self, sql, con)
+            assert out["year"].nunique() == 1
+            read_years.append([int(out["year"].iat[0])])
+            return out
+
+        monkeypatch.setattr(cx, "warehouse_exports", spy)
+        monkeypatch.setattr(cx._DirectExports, "fetch", spy_fetch)
+        if not direct:
+            monkeypatch.setattr(cx._DirectExports, "plan", classmethod(lambda cls, *a: False))
+        out = path.parent / "cx.parquet"
+        r = CliRunner().invoke(app, ["complexity", "-w", str(path), "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        assert read_years == [[y] for y in range(2014, 2024)]              # never None (all years)
+        got = pd.read_parquet(out)
+        assert sorted(got["year"].unique()) == list(range(2014, 2024))
 
 
 @pytest.mark.parametrize("suffix", ["parquet", "csv"])
@@ -192,9 +203,16 @@ def test_proximity_and_opportunities_read_only_their_year(demo_wh, tmp_path, mon
 
     path, _ = demo_wh
     read_years: list = []
-    real = cx.warehouse_exports
+    real, real_fetch = cx.warehouse_exports, cx._DirectExports.fetch
     monkeypatch.setattr(cx, "warehouse_exports",
                         lambda wh, *, years=None, **kw: read_years.append(years) or real(wh, years=years, **kw))
+
+    def spy_fetch(self, sql, con):   # the direct DuckDB reader (one year per call)
+        out = real_fetch(self, sql, con)
+        read_years.append(sorted(int(v) for v in out["year"].unique()))
+        return out
+
+    monkeypatch.setattr(cx._DirectExports, "fetch", spy_fetch)
     with Warehouse(path, read_only=True) as wh:
         exports = real(wh)
     df = _prepare(exports, "exporter", "product", "export_value", "year", missing="error", duplicates="error")

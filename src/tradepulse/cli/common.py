@@ -117,22 +117,56 @@ class TableWriter:
     :func:`write_table` stores it.  ``.csv``: appended, header once — the same text as :func:`write_table` of
     the concatenated pieces.  ``.xlsx``: the pieces are gathered and written at :meth:`close` (no streaming
     Excel writer here).  Written to ``OUT.part`` and renamed at :meth:`close`: a failed run leaves no file.
+
+    ``background=True``: each piece is converted and written in a worker thread while the caller computes the
+    next one (Arrow's encoder releases the GIL); one piece at most is in flight, and a write error is raised by
+    the next :meth:`write` or by :meth:`close`.  ``dictionary``: the Parquet columns given dictionary pages
+    (default: all); the values read back are the same either way.
     """
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, *, background: bool = False, dictionary: list[str] | None = None) -> None:
         self.out = out
         self.suffix = out.suffix.lower()
         if self.suffix not in (".parquet", ".xlsx", ".xls", ".csv", ""):
             raise TradepulseError(f"cannot write {out}: use .csv, .parquet or .xlsx")
         self.tmp = out.with_name(out.name + ".part")
         self.rows = 0
+        self.dictionary = dictionary
         self._writer = None
         self._schema = None
         self._pieces: list = []
+        self._pool = None
+        self._pending = None
+        if background and self.suffix in (".parquet", ".csv", ""):
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tradepulse-write")
 
     def write(self, df) -> None:
         """Append the rows of ``df`` (same columns as the first piece)."""
         self.out.parent.mkdir(parents=True, exist_ok=True)
+        first = self.rows == 0
+        if self._pool is None:
+            self._write(df, first)
+        else:
+            self._wait()
+            self._pending = self._pool.submit(self._write, df, first)
+        self.rows += len(df)
+
+    def _wait(self) -> None:
+        """Wait for the piece in flight (re-raising its error)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            try:
+                self._wait()
+            finally:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def _write(self, df, first: bool) -> None:
         if self.suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -142,19 +176,21 @@ class TableWriter:
                 fields = [pa.field(f.name, pa.dictionary(pa.int32(), f.type.value_type))
                           if pa.types.is_dictionary(f.type) else f for f in table.schema]
                 self._schema = pa.schema(fields, metadata=table.schema.metadata)
-                self._writer = pq.ParquetWriter(self.tmp, self._schema)
+                dictionary = True if self.dictionary is None else \
+                    [c for c in self.dictionary if c in self._schema.names]
+                self._writer = pq.ParquetWriter(self.tmp, self._schema, use_dictionary=dictionary)
             self._writer.write_table(table.cast(self._schema))
         elif self.suffix in (".csv", ""):
-            df.to_csv(self.tmp, index=False, header=self.rows == 0, mode="w" if self.rows == 0 else "a")
+            df.to_csv(self.tmp, index=False, header=first, mode="w" if first else "a")
         else:
             self._pieces.append(df)
-        self.rows += len(df)
 
     def close(self, meta=None) -> None:
         """Finish the file (``meta``: the :class:`~tradepulse.meta.ResultMeta` to store) and move it in place."""
         import json
         import os
 
+        self._stop()
         if self.suffix == ".parquet":
             if self._writer is None:
                 raise TradepulseError(f"nothing to write to {self.out}")
@@ -178,6 +214,10 @@ class TableWriter:
 
     def abort(self) -> None:
         """Drop the partial file."""
+        try:
+            self._stop()
+        except Exception:   # noqa: BLE001 - the error being handled is the one to report
+            pass
         if self._writer is not None:
             self._writer.close()
         self.tmp.unlink(missing_ok=True)

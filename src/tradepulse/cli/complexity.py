@@ -216,7 +216,10 @@ def _stream_complexity(warehouse: Path | None, digits: int | None, out: Path, op
     from tradepulse.indicators.complexity_spark import stream_years
     from tradepulse.warehouse import Warehouse
 
-    writer = TableWriter(out)
+    # written in a worker thread while the next year computes; dictionary pages only where values repeat
+    # (as the Arrow path of ``complexity FILE``: on the ≈ all-distinct float columns they cost time and space)
+    writer = TableWriter(out, background=True, dictionary=[
+        "year", "exporter", "product", "m", "diversity", "ubiquity", "eci", "pci", "coi", "prody", "expy"])
     exporters: set[str] = set()
     products: set[str] = set()
     years: list[int] = []

@@ -225,13 +225,14 @@ def _filters(df: pd.DataFrame, *, min_exports: float | None, min_population: flo
              products: Iterable[str] | None, exclude_products: Iterable[str] | None) -> pd.DataFrame:
     """Atlas-style sample filters applied per year before RCA (country totals, population, product totals,
     product prefixes)."""
-    keep = np.ones(len(df), dtype=bool)
-    prod = df["product"].astype(str)
-    if products is not None:
-        keep &= prod.str.startswith(tuple(str(p) for p in products)).to_numpy()
-    if exclude_products is not None:
-        keep &= ~prod.str.startswith(tuple(str(p) for p in exclude_products)).to_numpy()
-    df = df[keep]
+    if products is not None or exclude_products is not None:   # (the text of 1M labels costs ≈ 0.1 s)
+        keep = np.ones(len(df), dtype=bool)
+        prod = df["product"].astype(str)
+        if products is not None:
+            keep &= prod.str.startswith(tuple(str(p) for p in products)).to_numpy()
+        if exclude_products is not None:
+            keep &= ~prod.str.startswith(tuple(str(p) for p in exclude_products)).to_numpy()
+        df = df[keep]
     if min_exports is not None:
         tot = df.groupby(["year", "exporter"], observed=True)["value"].transform("sum")
         df = df[(tot >= min_exports).to_numpy()]
@@ -372,6 +373,11 @@ class WarehouseExports:
     national); :meth:`read` returns :func:`warehouse_exports` of some of them (None when they hold no rows).
     The dataset is resolved once for the whole panel, so every year comes from the dataset an all-years read
     uses.  ``reads`` lists the years of each read issued (what was materialised at once).
+
+    On a DuckDB warehouse (``resolution`` given) a read goes straight to the storage (:class:`_DirectExports`:
+    slim BACI rows summed by their numbers, decoded after the sum) and :meth:`stream` reads the next year in a
+    background thread; the rows equal :func:`warehouse_exports`' (sums to 1e-12: another summation order),
+    with labels categorical.
     """
 
     warehouse: object
@@ -379,16 +385,207 @@ class WarehouseExports:
     dataset: str | None
     digits: int | None = None
     reads: list[list[int]] = field(default_factory=list)
+    resolution: object = None
+    _direct: object = field(default=None, init=False, repr=False)
 
     def read(self, years: Iterable[int]) -> pd.DataFrame | None:
         ys = [int(y) for y in years]
         self.reads.append(ys)
+        direct = self._direct_reader()
+        if direct is not None:
+            return direct.fetch(direct.sql(ys), self.warehouse.raw)
         try:
             return warehouse_exports(self.warehouse, years=ys, digits=self.digits, dataset=self.dataset)
         except NoDataError:
             return None
         finally:
             _drop_block_cache(self.warehouse)
+
+    def stream(self, years: Iterable[int]) -> Iterator[tuple[int, pd.DataFrame | None]]:
+        """``(year, read([year]))`` for each year in order; on the direct path the next year is read in a
+        background thread (its own DuckDB cursor; DuckDB releases the GIL) while the caller works on the
+        current one, so at most two years' inputs are held."""
+        years = [int(y) for y in years]
+        direct = self._direct_reader()
+        if direct is None or len(years) < 2:
+            for y in years:
+                yield y, self.read([y])
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        cur = self.warehouse.raw.cursor()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tradepulse-read")
+        try:
+            def submit(y: int):
+                self.reads.append([y])
+                return pool.submit(direct.fetch, direct.sql([y]), cur)   # SQL built here, run there
+
+            pending = submit(years[0])
+            for i, y in enumerate(years):
+                frame = pending.result()
+                pending = submit(years[i + 1]) if i + 1 < len(years) else None
+                yield y, frame
+                del frame
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            cur.close()
+
+    def _direct_reader(self) -> "_DirectExports | None":
+        if self._direct is None and self.resolution is not None:
+            self._direct = _DirectExports.plan(self.warehouse, self.resolution, self.digits)
+        return self._direct or None
+
+
+class _DirectExports:
+    """:func:`warehouse_exports` of a DuckDB warehouse, one year at a time, read from the storage tables.
+
+    The ``flows`` view decodes every slim BACI row (three joins with the country lists, ``lpad`` of the
+    product) before :func:`warehouse_exports_table` groups them by text: on an 8.6M-row year the joins and the
+    hash of short strings were ≈ 3 s of CPU.  Here the slim rows of the dataset's loads are summed by their
+    numbers (year, load, reporter number, product number, partner-is-WLD) and only the ≈ 1.2M sums are decoded
+    (reporter by a join with ``baci_countries``, product by ``lpad``).  The rows of the dataset kept in
+    ``flow_rows`` (other loads) go through the same filters as before, on that table alone.  Then, as
+    before: ``digits`` truncation, a sum by (year, exporter, product) where more than one piece can hold a key,
+    and the world-panel rule (world rows where a reporter-year has them, else the bilateral sums).
+
+    Equal to the view's rows because a slim row always has both countries in its load's list and a product
+    0–999999 with a non-negative value (the slim ingest deletes any other row, ``ingest._storage``): the view's
+    inner joins drop nothing and its product text is numeric.  Not for Spark (no storage tables there).
+    """
+
+    def __init__(self, warehouse, res, digits: int | None, slim: list[int], world: list[tuple[int, int]],
+                 with_rows: bool, pieces: dict[int, int]) -> None:
+        self.warehouse, self.res, self.digits = warehouse, res, digits
+        self.slim, self.world, self.with_rows, self.pieces = slim, world, with_rows, pieces
+
+    @classmethod
+    def plan(cls, warehouse, res, digits: int | None):
+        """The reader for the resolved dataset ``res`` of a DuckDB ``warehouse``; False when it does not apply
+        (another engine, no dataset)."""
+        from tradepulse.indicators.inputs import coverage
+        from tradepulse.warehouse import Warehouse
+
+        if type(warehouse) is not Warehouse or getattr(res, "dataset", None) is None:
+            return False
+        con = warehouse.raw
+        ids = [x for x in (res.load_ids or []) if x is not None]
+        loads = con.execute("SELECT load_no, load_id, flow FROM baci_loads").fetchall()
+        slim = sorted(int(n) for n, lid, flow in loads if lid in ids and flow == "export")
+        slim_ids = {lid for _n, lid, _f in loads}
+        # rows of the dataset in flow_rows: loads not stored slim, or rows kept by source (load id NULL)
+        with_rows = None in (res.load_ids or []) or any(x not in slim_ids for x in ids)
+        world = [(int(a), int(b)) for a, b in con.execute(
+            "SELECT load_no, number FROM baci_countries WHERE iso3 = 'WLD' AND list_contains(?, load_no)",
+            [slim]).fetchall()] if slim else []
+        cov = coverage(warehouse)
+        cov = cov[cov["dataset"] == res.dataset]
+        pieces = {int(y): int(n) for y, n in cov.groupby("year")["load_id"].nunique(dropna=False).items()}
+        return cls(warehouse, res, digits, slim, world, with_rows, pieces)
+
+    def sql(self, years: list[int]) -> str:
+        """The SQL of the years' rows: year, exporter, product, export_value.  The flow_rows filters, the
+        truncation and the world rule are the Ibis expressions of :func:`warehouse_exports_table`, compiled
+        over unbound tables (no query is run here)."""
+        import ibis
+
+        from tradepulse import schema
+        from tradepulse.indicators.inputs import Needs, apply
+
+        ylist = ", ".join(str(int(y)) for y in years)
+        parts = []
+        if self.slim:
+            w = " OR ".join(f"(load_no = {a} AND partner = {b})" for a, b in self.world) or "FALSE"
+            loads = ", ".join(map(str, self.slim))
+            parts.append(
+                "SELECT s.year, c.iso3 AS reporter, lpad(CAST(s.pk AS VARCHAR), 6, '0') AS product, s.w, s.v "
+                f"FROM (SELECT year, load_no, reporter, product AS pk, ({w}) AS w, sum(value_usd) AS v "
+                f"FROM baci_rows WHERE load_no IN ({loads}) AND year IN ({ylist}) AND value_usd IS NOT NULL "
+                "GROUP BY ALL) s JOIN baci_countries c ON c.load_no = s.load_no AND c.number = s.reporter")
+        if self.with_rows:
+            f = apply(ibis.table(_ibis_schema(schema.FLOWS), name="flow_rows"), self.res,
+                      Needs(level=2, what=_EXPORT_NEEDS_WHAT))
+            f = f.filter((f.flow == "export") & f.province.isnull() & f.value_usd.notnull()
+                         & f["product"].re_search("^[0-9]+$") & f.year.isin([int(y) for y in years]))
+            f = f.group_by(["year", "reporter", "product", (f.partner == schema.WORLD).name("w")]).aggregate(
+                v=f.value_usd.sum())
+            parts.append(f"SELECT * FROM ({ibis.to_sql(f, dialect='duckdb')})")
+        if not parts:
+            return ""
+        t = ibis.table({"year": "int16", "reporter": "string", "product": "string", "w": "boolean",
+                        "v": "float64"}, name="__cells")
+        if self.digits is not None:
+            t = t.mutate(product=t["product"].substr(0, self.digits))
+        keys = ["year", "reporter", "product"]
+        if self.digits is not None or len(parts) > 1 or any(self.pieces.get(int(y), 1) > 1 for y in years):
+            t = t.group_by([*keys, "w"]).aggregate(v=t.v.sum())
+        if not self.world and not self.with_rows:      # no world row can exist: the bilateral sums
+            out = t.select(*keys, export_value=t.v)
+        else:
+            wld, bil = t.filter(t.w), t.filter(~t.w)
+            have = wld.select("year", "reporter").distinct()
+            out = wld.select(*keys, export_value=wld.v).union(
+                bil.select(*keys, export_value=bil.v).anti_join(have, ["year", "reporter"]))
+        body = ibis.to_sql(out.rename(exporter="reporter"), dialect="duckdb")
+        cells = " UNION ALL ".join(f"SELECT year::SMALLINT AS year, reporter, product, w, v FROM ({p})"
+                                   for p in parts)
+        return f'WITH "__cells" AS ({cells}) SELECT * FROM ({body})'
+
+    def fetch(self, sql: str, con) -> pd.DataFrame | None:
+        """Run ``sql`` on ``con`` (a connection or cursor used by this thread only) → the rows as
+        :func:`warehouse_exports` returns them (year int64, sorted by year, exporter, product), labels
+        categorical with sorted categories; None when there is none.  DuckDB's block cache is emptied
+        after the read (:func:`_drop_block_cache`), on the same cursor."""
+        if not sql:
+            return None
+        try:
+            tab = con.sql(sql).to_arrow_table()
+        finally:
+            _drop_block_cache(_Con(con))
+        if tab.num_rows == 0:
+            return None
+        return _arrow_exports(tab)
+
+
+def _ibis_schema(columns: dict[str, str]) -> dict[str, str]:
+    """SQL column types (``schema.FLOWS``) → Ibis type names."""
+    names = {"SMALLINT": "int16", "TINYINT": "int8", "INTEGER": "int32", "BIGINT": "int64", "DOUBLE": "float64",
+             "VARCHAR": "string"}
+    return {c: names[t] for c, t in columns.items()}
+
+
+class _Con:
+    """Wrap a DuckDB connection/cursor as ``.raw`` for :func:`_drop_block_cache`."""
+
+    def __init__(self, con) -> None:
+        self.raw = con
+
+
+def _arrow_exports(tab) -> pd.DataFrame:
+    """Arrow rows (year, exporter, product, export_value) → the frame of :func:`_exports_frame`, with the
+    labels as categoricals (sorted categories) and the rows sorted by (year, exporter, product) through
+    their integer codes — the same order as sorting the text."""
+    import pyarrow.compute as pc
+
+    if tab.column("exporter").null_count or tab.column("product").null_count:
+        return _exports_frame(tab.to_pandas())           # missing labels: _prepare names the data row
+    cols = {}
+    for name in ("exporter", "product"):
+        enc = pc.dictionary_encode(tab.column(name)).combine_chunks()
+        cats = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+        order = np.argsort(cats, kind="stable")
+        rank = np.empty(len(order), dtype=np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
+        cols[name] = (codes, cats[order])
+    year = tab.column("year").to_numpy().astype(np.int64)
+    value = tab.column("export_value").to_numpy()
+    idx = np.lexsort((cols["product"][0], cols["exporter"][0], year))
+    return pd.DataFrame({
+        "year": year[idx],
+        "exporter": pd.Categorical.from_codes(cols["exporter"][0][idx], categories=cols["exporter"][1]),
+        "product": pd.Categorical.from_codes(cols["product"][0][idx], categories=cols["product"][1]),
+        "export_value": value[idx],
+    })
 
 
 def _drop_block_cache(warehouse) -> None:
@@ -424,7 +621,7 @@ def warehouse_export_years(warehouse, *, digits: int | None = None, dataset: str
         c = cov[(cov["dataset"] == res.dataset) & (cov["flow"] == "export") & (cov["product_level"] > 0)
                 & ~cov["provincial"].astype(bool)]
         years = sorted({int(y) for y in c["year"].dropna().unique()})
-    return WarehouseExports(warehouse, years, res.dataset, digits)
+    return WarehouseExports(warehouse, years, res.dataset, digits, resolution=res)
 
 
 def year_result(part: pd.DataFrame, opts: Options, filters: dict, gdp_pc: pd.DataFrame | None,
@@ -486,8 +683,7 @@ class ComplexityByYear:
         exporters: set[str] = set()
         lacking: set[str] = set()
         renamed: dict[str, str] = {}
-        for i, y in enumerate(src.years):
-            raw = src.read([y])
+        for i, (y, raw) in enumerate(src.stream(src.years)):
             if raw is None:
                 continue
             first = y if first is None else first
