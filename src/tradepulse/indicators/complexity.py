@@ -465,6 +465,11 @@ class _DirectExports:
     before: ``digits`` truncation, a sum by (year, exporter, product) where more than one piece can hold a key,
     and the world-panel rule (world rows where a reporter-year has them, else the bilateral sums).
 
+    A year held by one slim load whose country list names distinct codes (the BACI case) is cheaper still:
+    DuckDB returns the sums by (reporter number, product number) and :func:`_number_exports` decodes them
+    with NumPy (no text per row, no sort).  A list naming one code by two numbers (``shared_codes``) makes
+    the sums be summed again by the decoded code.
+
     Equal to the view's rows because a slim row always has both countries in its load's list and a product
     0–999999 with a non-negative value (the slim ingest deletes any other row, ``ingest._storage``): the view's
     inner joins drop nothing and its product text is numeric.  Not for Spark (no storage tables there).
