@@ -49,10 +49,68 @@ def tmp_warehouse(tmp_path):
     wh.close()
 
 
-def pytest_collection_modifyitems(config, items):
-    """Keep every Spark test on one xdist worker (one JVM) and the browser tests on one worker."""
+def _shared_fixtures(item) -> set[tuple[str, str]]:
+    """(module, name) of the module-scoped fixtures ``item`` uses, directly or through other fixtures."""
+    info = getattr(item, "_fixtureinfo", None)
+    out = set()
+    for name, defs in (info.name2fixturedefs.items() if info is not None else ()):
+        if defs and defs[-1].scope in ("class", "module", "package"):
+            out.add((getattr(defs[-1], "baseid", "") or item.nodeid.split("::")[0], name))
+    return out
+
+
+def _groups(items) -> dict:
+    """The xdist group of each item that needs one (a work unit runs on one worker, start to end):
+
+    * every Spark test in ``spark`` (one JVM) and every browser test in ``browser``;
+    * explicit ``xdist_group`` marks as they are;
+    * any other test that shares a module-scoped fixture (a warehouse, a demo site) with a grouped test joins
+      that test's group, else its module's tests that share module fixtures form one group, so each such
+      fixture is built once per run rather than once per worker.
+    """
+    group = {}
     for item in items:
         if item.get_closest_marker("spark"):
-            item.add_marker(pytest.mark.xdist_group("spark"))
+            group[item] = "spark"
         elif item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            group[item] = "browser"
+        else:
+            marks = [m.args[0] if m.args else m.kwargs.get("name", "default")
+                     for m in item.iter_markers("xdist_group")]
+            if marks:
+                group[item] = "_".join(sorted(set(map(str, marks))))
+    owner = {}
+    for item, g in group.items():
+        for key in _shared_fixtures(item):
+            owner.setdefault(key, g)
+    for item in items:
+        if item in group:
+            continue
+        keys = sorted(_shared_fixtures(item))
+        if keys:
+            group[item] = next((owner[k] for k in keys if k in owner), item.nodeid.split("::")[0])
+    return group
+
+
+def pytest_collection_modifyitems(config, items):
+    """Group tests for ``pytest -n 2 --dist loadgroup`` (see ``_groups``).
+
+    pytest-xdist 3.8 groups by appending ``@group`` to ``item._nodeid``, which pytest 9 no longer reads (the
+    node id lives in ``item._id``): every mark was silently ignored and each test was its own work unit, so
+    the Spark tests started a JVM on both workers and every module fixture was built on both.  The suffix is
+    set here on whichever attribute this pytest reads; xdist's own suffix is never doubled.
+    """
+    groups = _groups(items)
+    for item, g in groups.items():
+        if not any(m.args[:1] == (g,) for m in item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(g))
+    if not getattr(config.option, "loadgroup", False):   # set on xdist workers under --dist loadgroup
+        return
+    for item, g in groups.items():
+        if item.nodeid.endswith("@" + g):
+            continue
+        node_id = getattr(item, "_id", None)
+        if node_id is not None and hasattr(type(node_id), "parse"):
+            item._id = type(node_id).parse(f"{item.nodeid}@{g}")
+        else:
+            item._nodeid = f"{item.nodeid}@{g}"
