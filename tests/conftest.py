@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,42 @@ def spark():
     from tradepulse.warehouse.backends import spark_session
 
     return spark_session()
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory) -> Path:
+    """The folder ``tradepulse.demo.build(out, small=True)`` (seed 1400, through the real ingest) wrote: its
+    warehouse, customs CSVs, summary and README.  Built once per run: xdist workers share it under a file lock
+    (the first to need it builds it, the other waits).  Read it through ``demo_copy``, never in place."""
+    import fcntl
+
+    from tradepulse.demo import build
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent                      # this run's folder, shared by its workers
+    out, done = root / "demo-world", root / "demo-world.built"
+    with open(root / "demo-world.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            build(out, small=True)
+            done.touch()
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_copy(demo_world):
+    """``demo_copy(folder)`` fills ``folder`` with a copy of the small demo world's files (what ``build`` writes,
+    byte for byte) and returns it, so each module gets its own warehouse without building the world again.
+    ``web.testing.demo_site(folder)`` then only seeds the working groups, as after its own build."""
+    def copy(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in demo_world.iterdir():
+            if f.is_file():
+                shutil.copyfile(f, folder / f.name)
+        return folder
+    return copy
 
 
 @pytest.fixture

@@ -137,13 +137,11 @@ def test_sections_unknown_province(tiny):
 
 # ------------------------------------------------------------------ demo world
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory):
+def demo_env(tmp_path_factory, demo_copy):
     """A small SYNTHETIC demo warehouse and seeded working groups (Tehran, Razavi Khorasan, national)."""
-    from tradepulse import demo
     from tradepulse.groups.seed import seed_demo
 
-    root = tmp_path_factory.mktemp("brief")
-    demo.build(root, small=True)
+    root = demo_copy(tmp_path_factory.mktemp("brief"))   # demo.build(root, small=True), built once
     url = f"sqlite:///{root / 'groups.sqlite'}"
     seed_demo(url, ("Tehran", "Razavi Khorasan"), today=TODAY)
     return root / "warehouse.duckdb", url, root
