@@ -21,11 +21,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory):
+def api_schema(tmp_path_factory, demo_copy):
     from tradepulse.web.app import create_app
     from tradepulse.web.testing import demo_site
 
-    wh, url = demo_site(tmp_path_factory.mktemp("schema"))
+    wh, url = demo_site(demo_copy(tmp_path_factory.mktemp("schema")))
     app = create_app(wh, url, "schema-test")
     # the first computation starts the worker process (the fork server imports the web modules once, which
     # can take longer than schemathesis' 10 s request timeout on a loaded machine): start it here

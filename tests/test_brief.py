@@ -137,13 +137,11 @@ def test_sections_unknown_province(tiny):
 
 # ------------------------------------------------------------------ demo world
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory):
+def demo_env(tmp_path_factory, demo_copy):
     """A small SYNTHETIC demo warehouse and seeded working groups (Tehran, Razavi Khorasan, national)."""
-    from tradepulse import demo
     from tradepulse.groups.seed import seed_demo
 
-    root = tmp_path_factory.mktemp("brief")
-    demo.build(root, small=True)
+    root = demo_copy(tmp_path_factory.mktemp("brief"))   # demo.build(root, small=True), built once
     url = f"sqlite:///{root / 'groups.sqlite'}"
     seed_demo(url, ("Tehran", "Razavi Khorasan"), today=TODAY)
     return root / "warehouse.duckdb", url, root
@@ -154,6 +152,14 @@ def brief_en(demo_env):
     from tradepulse.reports.brief import build_brief
     wh, url, _ = demo_env
     return build_brief(wh, url, lang="en", today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def brief_fa_targets(demo_env):
+    """The Persian brief's targets and data notes (trade and actions skipped), read by two tests."""
+    from tradepulse.reports.brief import build_brief
+    wh, url, _ = demo_env
+    return build_brief(wh, url, lang="fa", today=TODAY, skip=("trade", "actions"))
 
 
 @pytest.mark.parametrize("province", [None, "Tehran"])
@@ -377,12 +383,12 @@ def test_brief_exporters_match_the_firm_indicators(demo_env, brief_en, tmp_path)
 
 
 # ------------------------------------------------------------------ roadmaps are per country (issue 14)
-def test_demo_brief_no_recent_data_and_baseline_note(demo_env, brief_en):
+def test_demo_brief_no_recent_data_and_baseline_note(demo_env, brief_en, brief_fa_targets):
     """Reference day 25 Nov 2026 = SH 1405; the demo's data end in 2023, so SH 1401 is the latest year:
     targets due in 1404 read "no recent data (latest data 1401)" (1401 < 1404 − 1 and < 1405 − 2), never on
     track.  The handicrafts baseline written in the roadmap (250 M for 1399) is compared with the same scope in
     the data: the data note appears exactly when it is more than 20 % away, in English and Persian."""
-    from tradepulse.reports.brief import build_brief, render_html
+    from tradepulse.reports.brief import render_html
     from tradepulse.roadmap import evaluate, load_roadmap
     wh, url, _ = demo_env
     by_id = {t["id"]: t for t in brief_en.targets}
@@ -401,7 +407,7 @@ def test_demo_brief_no_recent_data_and_baseline_note(demo_env, brief_en):
     if far:
         dev = f"{250e6 / hc.baseline_data - 1:+.0%}"
         assert f"the roadmap baseline 250.0 US$ million (1399) is {dev} away from the data" in html
-    fa = render_html(build_brief(wh, url, lang="fa", today=TODAY, skip=("trade", "actions")))
+    fa = render_html(brief_fa_targets)
     if far:
         assert "یادداشت‌های داده" in fa and "مقدار پایهٔ نقشهٔ راه" in fa
     assert "بدون دادهٔ تازه (آخرین داده: ۱۴۰۱)" in fa
@@ -451,13 +457,12 @@ def test_zaf_brief_shows_no_iran_target(zaf_warehouse, tmp_path, monkeypatch, la
     assert "The roadmap iran-tpo-seed is for Iran, not South Africa; its targets are not shown." in render_html(b)
 
 
-def test_targets_table_explains_progress_probability_and_sh_deadlines(demo_env, brief_en):
+def test_targets_table_explains_progress_probability_and_sh_deadlines(demo_env, brief_en, brief_fa_targets):
     """Issue 17: a line says what progress means and why it can be negative, P is explained and shown under
     a judged status, deadlines read SH (Gregorian) — ۱۴۰۴ (۲۰۲۵) in Persian; the axis targets use their units."""
     import dataclasses
 
-    from tradepulse.reports.brief import build_brief, render_html
-    wh, url, _ = demo_env
+    from tradepulse.reports.brief import render_html
     html = render_html(brief_en)
     assert "Progress = (actual − baseline) ÷ (target − baseline): 0% at the baseline, 100% when" in html
     assert "It is negative when the value has moved away from the target" in html
@@ -468,5 +473,5 @@ def test_targets_table_explains_progress_probability_and_sh_deadlines(demo_env, 
     judged = dataclasses.replace(brief_en, targets=[{**brief_en.targets[1], "status": "at-risk",
                                                      "probability": 0.42}])
     assert "P = 42%" in render_html(judged)
-    fa = render_html(build_brief(wh, url, lang="fa", today=TODAY, skip=("trade", "actions")))
+    fa = render_html(brief_fa_targets)
     assert "۱۴۰۴ (۲۰۲۵)" in fa and "پیشرفت = (عملکرد − مبنا)" in fa and "شاخص" in fa

@@ -39,8 +39,7 @@ def write_customs(path, months, seed):
 
 
 @pytest.fixture(scope="module")
-def two_briefs(tmp_path_factory):
-    from tradepulse import demo
+def two_briefs(tmp_path_factory, demo_copy):
     from tradepulse.groups.db import session_factory
     from tradepulse.groups.seed import seed_demo
     from tradepulse.groups.service import GroupService
@@ -48,8 +47,7 @@ def two_briefs(tmp_path_factory):
     from tradepulse.reports.brief import build_brief, write_brief
     from tradepulse.reports.since import SNAPSHOT_FILE
 
-    root = tmp_path_factory.mktemp("since")
-    demo.build(root, small=True)
+    root = demo_copy(tmp_path_factory.mktemp("since"))   # demo.build(root, small=True), built once
     url = f"sqlite:///{root / 'groups.sqlite'}"
     seed_demo(url, ("Tehran",), today=TODAY)
     wh = root / "warehouse.duckdb"

@@ -22,9 +22,9 @@ LANGS = ["en", "fa"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, demo_copy):
     require_browser()
-    app, _url = demo_app(tmp_path_factory.mktemp("atlas-site"), "browser-test-key")
+    app, _url = demo_app(demo_copy(tmp_path_factory.mktemp("atlas-site")), "browser-test-key")
     with serving(app) as base:
         yield base
 

@@ -22,9 +22,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, demo_copy):
     require_browser()
-    app, url = demo_app(tmp_path_factory.mktemp("week"), "browser-week-key")
+    app, url = demo_app(demo_copy(tmp_path_factory.mktemp("week")), "browser-week-key")
     f = session_factory(url)
     with f() as s:
         svc = GroupService(s)

@@ -20,9 +20,9 @@ PAGES = [("overview", "/"), ("products", "/products"), ("markets", "/markets"), 
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, demo_copy):
     require_browser()
-    app, _url = demo_app(tmp_path_factory.mktemp("site"), "browser-test-key")
+    app, _url = demo_app(demo_copy(tmp_path_factory.mktemp("site")), "browser-test-key")
     with serving(app) as base:
         yield base
 

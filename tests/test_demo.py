@@ -468,10 +468,16 @@ def test_cli_demo_small_json(tmp_path, ingest_api):
     assert res.exit_code == 2 and "not a directory" in res.output
 
 
+@pytest.fixture(scope="module")
+def full_world():
+    """The full-size world (default arguments), generated once for the tests that read it."""
+    return generate()
+
+
 @pytest.mark.slow
-def test_full_size_world():
+def test_full_size_world(full_world):
     """Default arguments: ≈200 countries × ≈1,200 HS4 × 14 years, ≤ 4 M rows in total."""
-    w = generate()
+    w = full_world
     assert w.flows["reporter"].nunique() == 200 and w.flows["product"].nunique() == 1200
     assert w.flows["year"].nunique() == 14
     total = len(w.flows) + len(w.customs) + len(w.services) + len(w.macro)
@@ -493,11 +499,11 @@ def test_next_steps_only_name_existing_commands():
 
 
 @pytest.mark.slow
-def test_full_world_eci_follows_income():
+def test_full_world_eci_follows_income(full_world):
     """On the full world, ECI (computed by tradepulse.indicators.complexity) rises with GDP per capita
     (Spearman > 0.4) — the capability model makes complexity informative, as in real data."""
     cx = pytest.importorskip("tradepulse.indicators.complexity")
-    w = generate()
+    w = full_world
     f = w.flows[(w.flows.partner == WORLD) & (w.flows.year == 2023)]
     df = f.rename(columns={"reporter": "exporter", "value_usd": "export_value"})
     res = cx.complexity(df[["year", "exporter", "product", "export_value"]], year="year")

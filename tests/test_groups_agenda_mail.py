@@ -16,9 +16,9 @@ TODAY = dt.date(2026, 12, 7)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, demo_copy):
     from tradepulse.web.testing import demo_site
-    wh, url = demo_site(tmp_path_factory.mktemp("agenda"), today=TODAY)
+    wh, url = demo_site(demo_copy(tmp_path_factory.mktemp("agenda")), today=TODAY)
     f = session_factory(url)
     with f() as s:
         svc = GroupService(s)

@@ -19,10 +19,8 @@ from tradepulse.roadmap.axes import AXES, eci_ranks, new_rca_counts
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from tradepulse.demo import build
-    out = tmp_path_factory.mktemp("demo_axes")
-    build(out, small=True)
+def demo(tmp_path_factory, demo_copy):
+    out = demo_copy(tmp_path_factory.mktemp("demo_axes"))   # build(out, small=True), built once
     return out / "warehouse.duckdb"
 
 

@@ -13,10 +13,8 @@ from tradepulse.roadmap import calendar as cal
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from tradepulse.demo import build
-    out = tmp_path_factory.mktemp("demo")
-    build(out, small=True)
+def demo(tmp_path_factory, demo_copy):
+    out = demo_copy(tmp_path_factory.mktemp("demo"))   # build(out, small=True), built once
     from tradepulse.warehouse import Warehouse
     wh = Warehouse(out / "warehouse.duckdb", read_only=True)
     yield wh

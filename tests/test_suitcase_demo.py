@@ -25,7 +25,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from tradepulse.demo import build
 from tradepulse.demo.world import CIF_FOB, SMALL, generate
 from tradepulse.roadmap.mirror import DEFAULT_MARGIN, mirror, summary
 
@@ -35,10 +34,9 @@ SLACK = max(abs(CIF_FOB[0] / DEFAULT_MARGIN - 1), abs(CIF_FOB[1] / DEFAULT_MARGI
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, demo_copy):
     """(warehouse path, truth per year) of the small demo world (seed 1400), built through the ingest API."""
-    out = tmp_path_factory.mktemp("suitcase")
-    build(out, small=True)
+    out = demo_copy(tmp_path_factory.mktemp("suitcase"))   # build(out, small=True), built once
     truth = generate(**SMALL).meta["suitcase_by_year"].set_index("year")  # same seed → same world
     return out / "warehouse.duckdb", truth
 

@@ -112,9 +112,9 @@ def test_no_cdn_in_templates_or_app_assets():
 
 # ---------------------------------------------------------------- app fixtures
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, demo_copy):
     from tradepulse.web.testing import demo_site
-    return demo_site(tmp_path_factory.mktemp("web"))
+    return demo_site(demo_copy(tmp_path_factory.mktemp("web")))
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from tradepulse.web import pages
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, demo_copy):
     from tradepulse.web.testing import demo_site
-    return demo_site(tmp_path_factory.mktemp("atlas"))
+    return demo_site(demo_copy(tmp_path_factory.mktemp("atlas")))
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ from tradepulse.web.testing import busy, die, logged_call
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, demo_copy):
     from tradepulse.web.testing import demo_site
-    return demo_site(tmp_path_factory.mktemp("web-compute"))
+    return demo_site(demo_copy(tmp_path_factory.mktemp("web-compute")))
 
 
 def _alive(pid: int) -> bool:

@@ -14,12 +14,12 @@ from tradepulse.web import pages
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(tmp_path_factory, demo_copy):
     from fastapi.testclient import TestClient
 
     from tradepulse.web.app import create_app
     from tradepulse.web.testing import demo_site
-    wh, url = demo_site(tmp_path_factory.mktemp("switches"))
+    wh, url = demo_site(demo_copy(tmp_path_factory.mktemp("switches")))
     with TestClient(create_app(wh, url, "test-secret"), base_url="http://127.0.0.1") as c:
         yield c
 

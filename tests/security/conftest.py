@@ -10,10 +10,10 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, demo_copy):
     """(warehouse path, groups.sqlite path) of the small SYNTHETIC demo world (built once)."""
     from tradepulse.web.testing import demo_site
-    wh, url = demo_site(tmp_path_factory.mktemp("security-demo"))
+    wh, url = demo_site(demo_copy(tmp_path_factory.mktemp("security-demo")))
     return wh, url.removeprefix("sqlite:///")
 
 
