@@ -22,26 +22,7 @@ from tradepulse.indicators import complexity as cx
 from tradepulse.ingest import ingest_file, ingest_frame
 from tradepulse.warehouse import Warehouse
 
-KEYS = ["year", "exporter", "product"]
-
-
-def _canon(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in ("exporter", "product"):
-        out[c] = out[c].astype(str)
-    out["year"] = out["year"].astype(np.int64)
-    return out.sort_values(KEYS).reset_index(drop=True)
-
-
-def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    a, b = _canon(a), _canon(b)
-    assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    for c in a.columns:
-        if a[c].dtype.kind == "f":
-            np.testing.assert_allclose(a[c].to_numpy(), b[c].to_numpy(), rtol=1e-12, atol=1e-12, err_msg=c)
-        else:
-            assert (a[c].to_numpy() == b[c].to_numpy()).all(), c
-
+from helpers import assert_same_panel, canonical_panel, country_codes_with, hs4_text_year, ingest_baci_sample
 
 @pytest.fixture(scope="module")
 def panel_wh(shared_data, tmp_path_factory):
@@ -50,8 +31,7 @@ def panel_wh(shared_data, tmp_path_factory):
     codes = shared_data / "baci_country_codes_V202201.csv"
     sample = pd.read_csv(shared_data / "baci_sample.csv", dtype={"q": str})
     with Warehouse(path) as wh:
-        ingest_file(wh, shared_data / "baci_sample.csv", "baci", country_codes_csv=codes)
-        name = wh.raw.execute("SELECT any_value(dataset) FROM coverage").fetchall()[0][0]
+        name = ingest_baci_sample(wh, shared_data)
         # 2022: the same rows × 1.3, two slim loads (reporters split): one year from two loads
         y22 = sample.assign(t=2022, v=sample["v"] * 1.3)
         low = y22["i"] < y22["i"].median()
@@ -60,9 +40,7 @@ def panel_wh(shared_data, tmp_path_factory):
             part.to_csv(f, index=False)
             ingest_file(wh, f, "baci", country_codes_csv=codes, dataset=name)
         # 2023: a country list that maps number 0 to WLD; some reporters get world rows (partner 0)
-        wc = tmp / "codes_wld.csv"
-        text = codes.read_bytes()
-        wc.write_bytes(text + (b"" if text.endswith(b"\n") else b"\n") + b'0,"World","World","W0","WLD"\n')
+        wc = country_codes_with(codes, tmp / "codes_wld.csv", b'0,"World","World","W0","WLD"')
         y23 = sample.assign(t=2023, v=sample["v"] * 0.7)
         reps = sorted(y23["i"].unique())[::3]
         wld = (y23[y23["i"].isin(reps)].groupby(["i", "k"], as_index=False)["v"].sum()
@@ -72,12 +50,7 @@ def panel_wh(shared_data, tmp_path_factory):
         pd.concat([y23, wld[y23.columns]], ignore_index=True).to_csv(f, index=False)
         ingest_file(wh, f, "baci", country_codes_csv=wc, dataset=name)
         # 2020: canonical rows of the same dataset in flow_rows, with HS4 codes, world rows and TOTAL rows
-        rows = wh.raw.execute("SELECT * FROM flows WHERE year = 2021").df()
-        rows["year"] = 2020
-        rows["value_usd"] = rows["value_usd"] * 1.5
-        cut = np.arange(len(rows)) % 7 == 0
-        rows.loc[cut, "product"] = rows.loc[cut, "product"].str[:4]
-        rows = rows.drop_duplicates(["reporter", "partner", "flow", "product"])
+        rows = hs4_text_year(wh.raw.execute("SELECT * FROM flows WHERE year = 2021").df())
         some = rows["reporter"].isin(sorted(rows["reporter"].unique())[::4])
         world = rows[some].groupby(["year", "reporter", "flow", "product", "hs_revision"], as_index=False)[
             "value_usd"].sum().assign(partner="WLD")
@@ -109,13 +82,13 @@ def test_direct_read_equals_the_flows_view_read(panel_wh, digits):
             old = cx.warehouse_exports(wh, years=[y], digits=digits, dataset=src.dataset)
             new = src.read([y])
             assert isinstance(new["exporter"].dtype, pd.CategoricalDtype)
-            _same(new, old)
+            assert_same_panel(new, old)
             # the row order of the old read (data-row numbers of errors): year, exporter, product as text
             assert (new["exporter"].astype(str).to_numpy() == old["exporter"].to_numpy()).all()
             assert (new["product"].astype(str).to_numpy() == old["product"].to_numpy()).all()
-            _same(streamed[y], old)
+            assert_same_panel(streamed[y], old)
     # the world rule was exercised: some 2023 reporters have world rows, and they are what was read
-    w23 = _canon(streamed[2023])
+    w23 = canonical_panel(streamed[2023])
     assert len(w23) and digits is not None or "TOTAL" not in set(w23["product"])
 
 
@@ -135,7 +108,7 @@ def test_cli_output_equals_the_old_path(panel_wh, args, tmp_path, monkeypatch):
     a, b = pd.read_parquet(new), pd.read_parquet(old)
     assert a.attrs == b.attrs
     assert [str(t) for t in a.dtypes] == [str(t) for t in b.dtypes]
-    _same(a, b)
+    assert_same_panel(a, b)
 
 
 def test_csv_output_and_background_writer_equal_the_foreground_writer(panel_wh, tmp_path, monkeypatch):
@@ -150,7 +123,7 @@ def test_csv_output_and_background_writer_equal_the_foreground_writer(panel_wh, 
     ref = tmp_path / "fg.csv"
     assert runner.invoke(app, ["complexity", "-w", str(panel_wh), "-o", str(ref)]).exit_code == 0
     a, b = (pd.read_csv(f, dtype={"product": str}) for f in (out, ref))
-    _same(a, b)
+    assert_same_panel(a, b)
 
 
 def test_a_failing_background_write_leaves_no_file(panel_wh, tmp_path, monkeypatch):
@@ -176,11 +149,8 @@ def slim_wh(shared_data, tmp_path_factory):
     codes = shared_data / "baci_country_codes_V202201.csv"
     sample = pd.read_csv(shared_data / "baci_sample.csv", dtype={"q": str})
     with Warehouse(path) as wh:
-        ingest_file(wh, shared_data / "baci_sample.csv", "baci", country_codes_csv=codes)
-        name = wh.raw.execute("SELECT any_value(dataset) FROM coverage").fetchall()[0][0]
-        text = codes.read_bytes()
-        twice = tmp / "codes_twice.csv"
-        twice.write_bytes(text + (b"" if text.endswith(b"\n") else b"\n") + b'999,"Afg","Afg","AF","AFG"\n')
+        name = ingest_baci_sample(wh, shared_data)
+        twice = country_codes_with(codes, tmp / "codes_twice.csv", b'999,"Afg","Afg","AF","AFG"')
         y22 = sample.assign(t=2022, v=sample["v"] * 1.3)
         afg = np.flatnonzero(y22["i"].to_numpy() == 4)
         y22.loc[y22.index[afg[::2]], "i"] = 999                 # half of Afghanistan's rows under 999
@@ -207,7 +177,7 @@ def test_numbers_decoded_in_numpy_equal_the_flows_view_read(slim_wh, digits, mon
         assert src.years == [2021, 2022]
         for y, new in src.stream(src.years):
             old = cx.warehouse_exports(wh, years=[y], digits=digits, dataset=src.dataset)
-            _same(new, old)
+            assert_same_panel(new, old)
             assert (new["exporter"].astype(str).to_numpy() == old["exporter"].to_numpy()).all()
             assert (new["product"].astype(str).to_numpy() == old["product"].to_numpy()).all()
     # 2021: one load, distinct codes → NumPy; 2022: two numbers name AFG → SQL; digits → SQL
@@ -222,4 +192,4 @@ def test_cli_output_on_slim_loads_equals_the_old_path(slim_wh, tmp_path, monkeyp
     assert runner.invoke(app, ["complexity", "-w", str(slim_wh), "-o", str(old)]).exit_code == 0
     a, b = pd.read_parquet(new), pd.read_parquet(old)
     assert a.attrs == b.attrs and [str(t) for t in a.dtypes] == [str(t) for t in b.dtypes]
-    _same(a, b)
+    assert_same_panel(a, b)

@@ -25,28 +25,7 @@ from tradepulse.ingest import ingest_file, ingest_frame
 from tradepulse.meta import meta_of
 from tradepulse.warehouse import Warehouse
 
-KEYS = ["year", "exporter", "product"]
-
-
-def _canon(df: pd.DataFrame) -> pd.DataFrame:
-    """Labels as strings, rows in key order (per-year frames have per-year categories)."""
-    out = df.copy()
-    for c in ("exporter", "product"):
-        out[c] = out[c].astype(str)
-    out["year"] = out["year"].astype(np.int64)
-    return out.sort_values(KEYS).reset_index(drop=True)
-
-
-def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    a, b = _canon(a), _canon(b)
-    assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    for c in a.columns:
-        if a[c].dtype.kind == "f":
-            # the warehouse sums partners in parallel: the last bit of a sum may differ between two queries
-            np.testing.assert_allclose(a[c].to_numpy(), b[c].to_numpy(), rtol=1e-12, atol=1e-12, err_msg=c)
-        else:
-            assert (a[c].to_numpy() == b[c].to_numpy()).all(), c
-
+from helpers import assert_same_panel
 
 @pytest.fixture(scope="module")
 def demo_wh(tmp_path_factory):
@@ -99,7 +78,7 @@ def _both(path, **options):
 @pytest.mark.parametrize("fixture", ["atlas_wh", "baci_wh"])
 def test_year_by_year_equals_all_years_on_real_fixtures(fixture, request):
     whole, parts, stream, src = _both(request.getfixturevalue(fixture))
-    _assert_same(whole, pd.concat(parts, ignore_index=True))
+    assert_same_panel(whole, pd.concat(parts, ignore_index=True))
     assert src.reads == [[y] for y in src.years]                       # one year per read
     assert [int(p["year"].iat[0]) for p in parts] == sorted(whole["year"].unique())
     assert all(p["year"].nunique() == 1 for p in parts)
@@ -126,7 +105,7 @@ def test_year_by_year_equals_all_years_on_the_demo_world(demo_wh, options):
         gdp = gdp[gdp["iso3"] != "IRN"]   # one exporter without GDP per capita: a warning to carry over
         options["gdp_pc"] = gdp
     whole, parts, stream, src = _both(path, **options)
-    _assert_same(whole, pd.concat(parts, ignore_index=True))
+    assert_same_panel(whole, pd.concat(parts, ignore_index=True))
     assert src.reads == [[y] for y in src.years] and len(src.years) == 10
     assert meta_of(whole).to_dict() == stream.meta.to_dict()
     if "gdp_pc" in options:
@@ -186,7 +165,7 @@ def test_cli_complexity_writes_what_the_all_years_computation_gives(demo_wh, suf
         a, b = pd.read_parquet(ref), pd.read_parquet(out)
         assert b.attrs == a.attrs and b.attrs["meta"]["warnings"] == []
         assert isinstance(b["exporter"].dtype, pd.CategoricalDtype) and b["m"].dtype == a["m"].dtype
-    _assert_same(a, b)
+    assert_same_panel(a, b)
 
 
 def test_cli_complexity_error_leaves_no_file(demo_wh, tmp_path):

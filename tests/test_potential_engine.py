@@ -15,8 +15,10 @@ import pandas as pd
 import pytest
 
 from tradepulse.indicators import potential as pt
-from tradepulse.ingest import ingest_file, ingest_frame
+from tradepulse.ingest import ingest_frame
 from tradepulse.warehouse import Warehouse
+
+from helpers import hs4_text_year, ingest_baci_sample
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +27,8 @@ def mixed_wh(shared_data, tmp_path_factory):
     HS4, one row per key), one dataset."""
     path = tmp_path_factory.mktemp("pot_engine") / "wh.duckdb"
     with Warehouse(path) as wh:
-        ingest_file(wh, shared_data / "baci_sample.csv", "baci",
-                    country_codes_csv=shared_data / "baci_country_codes_V202201.csv")
-        name = wh.raw.execute("SELECT any_value(dataset) FROM coverage").fetchall()[0][0]
-        rows = wh.raw.execute("SELECT * FROM flows").df()
-        rows["year"] = 2020
-        rows["value_usd"] = rows["value_usd"] * 1.5
-        cut = np.arange(len(rows)) % 7 == 0
-        rows.loc[cut, "product"] = rows.loc[cut, "product"].str[:4]
-        rows = rows.drop_duplicates(["reporter", "partner", "flow", "product"])
+        name = ingest_baci_sample(wh, shared_data)
+        rows = hs4_text_year(wh.raw.execute("SELECT * FROM flows").df())
         ingest_frame(wh, rows.drop(columns=["load_id", "source"]), source="baci", name="baci_2020.csv",
                      dataset=name)
         assert wh.raw.execute("SELECT count(*) FROM baci_rows").fetchall()[0][0] > 70_000
