@@ -282,6 +282,16 @@ def no_usable_rows(spec: Spec, n_ovl: int, hit: list, others: int, first_line: i
                       file=spec.file, line=first_line, column="key")
 
 
+def nothing_loaded(spec: Spec, problems: list[dict]) -> InputError:
+    """The error when no row of the input is usable: its first quarantined problem (``problems``: quarantine
+    rows as dicts with line, column_name, value, reason, by line), or that the input is empty."""
+    first = problems[0] if problems else None
+    return InputError("no usable rows" + (f"; first problem: {first['reason']} (value {first['value']!r})"
+                                          if first else " (the input is empty)"),
+                      file=spec.file, line=first["line"] if first else None,
+                      column=first["column_name"] if first else None)
+
+
 def _quarantine_overlap(ld: _Load) -> tuple[int, list[dict]]:
     """Step 5, policy ``quarantine``: this load's rows whose key an earlier load holds are deleted; their keys
     and the earlier load go to ``__tp_ovl_keys`` / ``__tp_ovl_loads`` for :func:`_overlap_lines`.  When no row
@@ -474,11 +484,7 @@ def run_load(warehouse, spec: Spec, sha256: "str | Callable[[], str]", *, replac
             "SELECT line, column_name, value, reason FROM quarantine WHERE load_id = ? ORDER BY line LIMIT 10",
             [load_id]).fetchall()]
         if n_ok == 0:
-            first = problems[0] if problems else None
-            raise InputError("no usable rows" + (f"; first problem: {first['reason']} (value {first['value']!r})"
-                                                 if first else " (the input is empty)"),
-                             file=spec.file, line=first["line"] if first else None,
-                             column=first["column_name"] if first else None)
+            raise nothing_loaded(spec, problems)
         if target == "flows":   # what the load covers, and the dataset it belongs to (warehouse.datasets)
             from tradepulse.warehouse.datasets import record_load
             note["dataset"] = record_load(con, load_id, baci_load_no=ld.load_no if slim else None,

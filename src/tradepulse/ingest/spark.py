@@ -40,7 +40,7 @@ import duckdb
 
 from tradepulse.errors import InputError, TradepulseError
 from tradepulse.ingest._core import (LoadResult, _register_code_tables, check_overlap_policy, file_sha256,
-                                     no_usable_rows)
+                                     no_usable_rows, nothing_loaded)
 from tradepulse.ingest._spark_manifest import _small, commit
 from tradepulse.ingest._spark_read import _source, _split, _sq
 from tradepulse.ingest._spark_sql import to_spark
@@ -237,11 +237,7 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     n_q, problems = _quarantine(sess, con, spec, load_id, out, checked, dups, ovl, unreadable, src,
                                 n_bad + n_dup + n_unread + n_ovl)
     if n_ok == 0:
-        first = problems[0] if problems else None
-        raise InputError("no usable rows" + (f"; first problem: {first['reason']} (value {first['value']!r})"
-                                             if first else " (the input is empty)"),
-                         file=spec.file, line=first["line"] if first else None,
-                         column=first["column_name"] if first else None)
+        raise nothing_loaded(spec, problems)
     step("writing the rows")
     flows_rel = f"{rel_dir}/flows"
     final.repartition("year", "reporter").write.partitionBy("year", "reporter") \
