@@ -667,19 +667,11 @@ def _arrow_exports(tab) -> pd.DataFrame:
     """Arrow rows (year, exporter, product, export_value) → the frame of :func:`_exports_frame`, with the
     labels as categoricals (sorted categories) and the rows sorted by (year, exporter, product) through
     their integer codes — the same order as sorting the text."""
-    import pyarrow.compute as pc
+    from tradepulse.indicators.arrow_codes import sorted_codes
 
     if tab.column("exporter").null_count or tab.column("product").null_count:
         return _exports_frame(tab.to_pandas())           # missing labels: _prepare names the data row
-    cols = {}
-    for name in ("exporter", "product"):
-        enc = pc.dictionary_encode(tab.column(name)).combine_chunks()
-        cats = np.asarray(enc.dictionary.to_pylist(), dtype=object)
-        order = np.argsort(cats, kind="stable")
-        rank = np.empty(len(order), dtype=np.int32)
-        rank[order] = np.arange(len(order), dtype=np.int32)
-        codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
-        cols[name] = (codes, cats[order])
+    cols = {name: sorted_codes(tab.column(name)) for name in ("exporter", "product")}
     year = tab.column("year").to_numpy().astype(np.int64)
     value = tab.column("export_value").to_numpy()
     idx = np.lexsort((cols["product"][0], cols["exporter"][0], year))

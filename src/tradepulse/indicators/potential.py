@@ -285,17 +285,10 @@ def _average_years(years: list[int], year: int, average: int) -> list[int]:
 
 def _encode(column) -> tuple[np.ndarray, pd.Index]:
     """Integer codes and sorted distinct values of an Arrow string column (dictionary encoding, in C++)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from tradepulse.indicators.arrow_codes import sorted_codes
 
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    enc = pc.dictionary_encode(arr)
-    values = np.asarray(enc.dictionary.to_pylist(), dtype=object)
-    order = np.argsort(values, kind="stable")
-    remap = np.empty(len(order), dtype=np.int64)
-    remap[order] = np.arange(len(order))
-    codes = remap[enc.indices.to_numpy(zero_copy_only=False)]
-    return codes, pd.Index(values[order])
+    codes, values = sorted_codes(column)
+    return codes, pd.Index(values)
 
 
 def _quiet(table: ibis.Table) -> None:
