@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
+from tradepulse.cli import _console
+from tradepulse.cli._console import print_error
 from tradepulse.errors import TradepulseError
 
-console = Console()
-err_console = Console(stderr=True)
+console = _console.console            # the same objects as the Typer-free path's (complexity FILE)
+err_console = _console.err_console
 
 WarehouseOption = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file, or with --engine spark a "
                                "Parquet dataset directory or URL (default: $TRADEPULSE_WAREHOUSE or "
@@ -64,12 +65,12 @@ def friendly_errors(func):
         try:
             return func(*args, **kwargs)
         except TradepulseError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            print_error(str(exc))
             sys.exit(2)
         except Exception as exc:   # noqa: BLE001 - only Spark's own failures are turned into one line
             if not type(exc).__module__.startswith(("py4j", "pyspark")):
                 raise
-            err_console.print(f"[bold red]error:[/] {spark_failure(exc)}", highlight=False, soft_wrap=True)
+            print_error(spark_failure(exc))
             sys.exit(2)
     return wrapper
 
