@@ -31,6 +31,12 @@ ARROW_OPTIONS = ("threshold", "convention", "diagonal", "cog_form", "continuous"
 DICTIONARY_COLUMNS = ["year", "exporter", "product", "m", "diversity", "ubiquity", "eci", "pci", "coi", "prody",
                       "expy"]
 
+#: Rows the Parquet writer takes at a time (Arrow's default 1,024): the statistics of a dictionary column are
+#: updated once a batch from the dictionary values it references, which was ≈ 0.07 s CPU of the 1.15M-row
+#: exporter and product columns at 1,024 (the same file, statistics and pages otherwise: pages still close
+#: at ``data_page_size``).
+WRITE_BATCH_ROWS = 65536
+
 _declined: set[tuple[str, str]] = set()   # (input, output) the Arrow path already left to pandas in this process
 
 
@@ -107,9 +113,20 @@ def _arrow_run(input_path: Path, exporter: str, product: str, value: str, year: 
     import pyarrow.parquet as pq
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(res, out, compression="snappy", use_dictionary=DICTIONARY_COLUMNS)
-    years = sorted(set(res.column("year").unique().to_pylist()))
-    span = "one period" if year is None and years == [0] else f"years {years[0]}–{years[-1]}"
+    # written to OUT.part and renamed: a failed write leaves the previous OUT as it was
+    part = out.with_name(out.name + ".part")
+    try:
+        pq.write_table(res, part, compression="snappy", use_dictionary=DICTIONARY_COLUMNS,
+                       write_batch_size=WRITE_BATCH_ROWS)
+        os.replace(part, out)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    from tradepulse.indicators.complexity_arrow import _numpy
+
+    years = _numpy(res.column("year"))   # NumPy's min and max: no Python int per row
+    first, last = int(years.min()), int(years.max())
+    span = "one period" if year is None and first == last == 0 else f"years {first}–{last}"
     console.print(f"{res.num_rows:,} rows ({len(res.column('exporter').chunk(0).dictionary)} exporters × "
                   f"{len(res.column('product').chunk(0).dictionary)} products, {span}) → {out}")
     return True
