@@ -197,6 +197,46 @@ class _ByUbiquity:
         return out_t
 
 
+#: Fewest country × product cells for which :func:`_year` computes the density and COG of two halves of the
+#: countries in two threads (NumPy's BLAS products release the GIL; each runs single-threaded BLAS, so the
+#: CPU time is the same and the wall time of that part — ≈ 60 % of a year's computation — halves on 2 cores).
+THREADED_CELLS = 200_000
+
+
+def _split_countries(work: Callable[[slice], None], n_c: int, n_p: int) -> None:
+    """``work(rows)`` over all countries: one call for a small year; for a large one, two halves — in two
+    threads when there are two CPUs, else one after the other (the same halves, so the same floating-point
+    results on any machine: BLAS may sum a half's columns in another order than the whole's, ≈ 1e-15)."""
+    import os
+
+    if n_c < 2 or n_c * n_p < THREADED_CELLS:
+        work(slice(0, n_c))
+        return
+    half = n_c // 2
+    if (os.cpu_count() or 1) < 2:
+        work(slice(0, half))
+        work(slice(half, n_c))
+        return
+    import threading
+
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            work(slice(half, n_c))
+        except BaseException as exc:   # re-raised in the caller's thread
+            failed.append(exc)
+
+    helper = threading.Thread(target=second, name="tradepulse-complexity")
+    helper.start()
+    try:
+        work(slice(0, half))
+    finally:
+        helper.join()
+    if failed:
+        raise failed[0]
+
+
 def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None,
           buf: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """All indicators for one year's dense exports matrix ``x`` (countries × products, totals > 0).
@@ -257,15 +297,21 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None,
         lv = _ByUbiquity(m, kp)
         del m                                                    # only the sorted copy is needed now
         den_t = lv.times_phi_t(np.ones((n_p, 1)), opts.diag)[:, 0]
-        num_t = lv.times_phi_t(lv.m_t, opts.diag)
-        num_t /= den_t[:, None]
-        density[:, lv.order] = num_t.T
-        weighted_t = num_t                                       # reuse the buffer: (1 - M) w, sorted
-        np.subtract(1.0, lv.m_t, out=weighted_t, dtype=np.float64)
-        weighted_t *= (w_vec[lv.order] / den_t)[:, None]
-        gain_t = lv.times_phi_t(weighted_t, opts.diag)
-        cog[:, lv.order] = gain_t.T
-        del lv, num_t, weighted_t, gain_t
+        v_t = (w_vec[lv.order] / den_t)[:, None]
+
+        def countries(rows: slice) -> None:
+            """density and the COG gain of some countries (each country's column is computed on its own)."""
+            m_t = lv.m_t[:, rows]
+            num_t = lv.times_phi_t(m_t, opts.diag)
+            num_t /= den_t[:, None]
+            density[rows, lv.order] = num_t.T
+            weighted_t = num_t                                   # reuse the buffer: (1 - M) w, sorted
+            np.subtract(1.0, m_t, out=weighted_t, dtype=np.float64)
+            weighted_t *= v_t
+            cog[rows, lv.order] = lv.times_phi_t(weighted_t, opts.diag).T
+
+        _split_countries(countries, n_c, n_p)
+        del lv
     # cog now holds the gain Σ_p' (1-M_cp') w_p' φ_p'p / den_p'
     not_m = (rca < opts.threshold).astype(np.float64)
     if opts.cog_form == "ecomplexity":
