@@ -92,7 +92,8 @@ def test_inputs_and_outputs_left_to_typer(files, tmp_path):
 
 
 def test_fast_path_imports_no_typer_pandas_or_scipy(files, tmp_path):
-    code = FAST.replace("main()", "try:\n    main()\nexcept SystemExit:\n    pass\nprint(sorted(m for m in "
+    code = FAST.replace("main()", "import tradepulse.cli.complexity_file as cf\ncf.EXIT_WITHOUT_TEARDOWN = False\n"
+                        "try:\n    main()\nexcept SystemExit:\n    pass\nprint(sorted(m for m in "
                         "('typer', 'click', 'pydantic', 'pandas', 'scipy', 'pyarrow.compute') if m in sys.modules), "
                         "file=sys.stderr)")
     r = _run(code, [str(files / "one.csv"), "-o", str(tmp_path / "o.parquet")])

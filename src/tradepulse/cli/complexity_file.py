@@ -222,7 +222,28 @@ def run(args: list[str]) -> bool:
         raise
     if not done:
         return False
-    sys.exit(0)
+    _finish()
+    return True   # pragma: no cover - not reached
+
+
+#: :func:`run` ends the process with ``os._exit(0)`` after a success (see :func:`_finish`); code that calls
+#: ``tradepulse.cli.main()`` in-process and goes on after its ``SystemExit`` sets this to False.
+EXIT_WITHOUT_TEARDOWN = True
+
+
+def _finish() -> None:
+    """Exit 0 without the interpreter's teardown: with NumPy and PyArrow loaded and ≈ 250 MB allocated,
+    finalizing modules (a full garbage collection among them) took 0.1–0.2 s at load 5–9, ≈ 0.03–0.05 s on
+    a quiet machine.  The file is written and renamed, every thread joined, stdout and stderr flushed first;
+    if flushing fails (a closed pipe), the normal exit runs and reports it as Python does."""
+    if not EXIT_WITHOUT_TEARDOWN:
+        sys.exit(0)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(0)
+    os._exit(0)
 
 
 def _typer_traceback(exc: Exception) -> None:
