@@ -147,3 +147,31 @@ def test_threaded_halves_equal_sequential_halves_and_the_whole(monkeypatch):
     for key in ("density", "cog", "coi", "eci", "rca"):
         np.testing.assert_array_equal(threaded[key], sequential[key], err_msg=key)
         np.testing.assert_allclose(threaded[key], whole[key], rtol=1e-12, atol=1e-14, err_msg=key)
+
+
+def test_dictionary_labels_give_the_string_columns_result():
+    """Labels read dictionary-encoded (as ``complexity FILE`` reads a CSV) give the table of the same labels
+    as strings; a dictionary that is not the strings' own encoding (an unused or repeated entry) is left to
+    the pandas path (None)."""
+    import pyarrow as pa
+
+    from tradepulse.indicators.complexity_arrow import complexity_table
+
+    df = _exports(years=2)
+    df = df[df["export_value"] > 0]   # no dropped exporter: no warning here
+    plain = pa.table({c: pa.array(df[c].tolist()) for c in df.columns})
+    coded = plain.set_column(1, "exporter", plain.column("exporter").dictionary_encode()) \
+                 .set_column(2, "product", plain.column("product").dictionary_encode())
+    want = complexity_table(plain)
+    assert want is not None and complexity_table(coded).equals(want, check_metadata=True)
+    chunked = pa.concat_tables([coded.slice(0, 1000), coded.slice(1000)])   # one dictionary per chunk
+    assert complexity_table(chunked).equals(want, check_metadata=True)
+
+    labels = plain.column("exporter").unique()
+    codes = pa.array([labels.to_pylist().index(v) for v in df["exporter"]], pa.int32())
+    unused = pa.DictionaryArray.from_arrays(codes, pa.concat_arrays([labels, pa.array(["ZZZ"])]))
+    first = codes.to_pylist()[0]   # one row of that exporter points at a second copy of its label
+    twice = pa.array([len(labels)] + codes.to_pylist()[1:], pa.int32())
+    repeated = pa.DictionaryArray.from_arrays(twice, pa.concat_arrays([labels, labels.slice(first, 1)]))
+    for column in (unused, repeated):
+        assert complexity_table(plain.set_column(1, "exporter", column)) is None

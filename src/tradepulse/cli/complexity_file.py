@@ -122,8 +122,10 @@ def _arrow_run(input_path: Path, exporter: str, product: str, value: str, year: 
             import pyarrow.csv as pcsv
 
             from tradepulse.indicators.complexity_arrow import PANDAS_NA
+            # labels dictionary-encoded by the reader, in its threads (exact strings: leading zeros kept)
+            labels = pa.dictionary(pa.int32(), pa.string())
             table = pcsv.read_csv(input_path, convert_options=pcsv.ConvertOptions(
-                column_types={exporter: pa.string(), product: pa.string()}, null_values=PANDAS_NA,
+                column_types={exporter: labels, product: labels}, null_values=PANDAS_NA,
                 strings_can_be_null=True))
     except (OSError, pa.ArrowException, ValueError):
         return False

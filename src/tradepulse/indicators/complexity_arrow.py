@@ -58,9 +58,28 @@ def _arrow(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _labels(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array] | None:
-    """(codes, labels) of a string column without nulls: ``labels[codes]`` is the column; None otherwise."""
-    if column.null_count or not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    """(codes, labels) of a string column without nulls: ``labels[codes]`` is the column; None otherwise.
+
+    A dictionary-encoded string column (``complexity FILE`` reads a CSV's labels so: the hashing runs in the
+    reader's threads) is taken when its dictionary is what encoding the strings would give — distinct values,
+    each used; otherwise (e.g. a pandas categorical with unused categories) None, for the pandas path."""
+    if column.null_count:
+        return None
+    if pa.types.is_dictionary(column.type):
+        if not _is_text(column.type.value_type):
+            return None
+        encoded = column.unify_dictionaries().combine_chunks()
+        codes, labels = _numpy_of(encoded.indices), encoded.dictionary
+        if labels.null_count or len(set(labels.to_pylist())) != len(labels) or \
+                np.bincount(codes, minlength=len(labels)).min(initial=1) == 0:
+            return None
+        return codes, labels
+    if not _is_text(column.type):
         return None
     encoded = call_function("dictionary_encode", [column]).unify_dictionaries().combine_chunks()
     return _numpy_of(encoded.indices), encoded.dictionary
