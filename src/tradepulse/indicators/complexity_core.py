@@ -366,7 +366,7 @@ def panel_arrays(ci: np.ndarray, pi: np.ndarray, year_values: np.ndarray, values
     columns × rows, names in ``float_cols``), ``year``, ``exporter``/``product`` (codes), ``m``,
     ``diversity``, ``ubiquity``: one row per (year, country, product) of each year's rectangular table."""
     if len(year_values) and year_values.min() == year_values.max():   # one year: no sort needed
-        years, order = year_values[:1].copy(), np.arange(len(year_values), dtype=np.int32)
+        years, order = year_values[:1].copy(), None                # the rows as they are: slices, no gathers
         bounds = np.array([0, len(year_values)])
     else:
         years, yi = np.unique(year_values, return_inverse=True)
@@ -375,17 +375,28 @@ def panel_arrays(ci: np.ndarray, pi: np.ndarray, year_values: np.ndarray, values
         del yi
     with_prody = gdp_all is not None
 
+    def year_rows(k):
+        return slice(bounds[k], bounds[k + 1]) if order is None else order[bounds[k]:bounds[k + 1]]
+
+    kept: dict = {}   # one year: its codes, computed once (several: recomputed, not all kept in memory)
+
     def year_codes(k):
-        rows = order[bounds[k]:bounds[k + 1]]
+        if k in kept:
+            return kept.pop(k)
+        rows = year_rows(k)
         uc, lc = _unique_small(ci[rows], n_countries)
         up, lp = _unique_small(pi[rows], n_products)
         return rows, uc, lc, up, lp
 
     dims = []
     for k, y in enumerate(years):                               # sizes first (labels recomputed below)
-        rows = order[bounds[k]:bounds[k + 1]]
-        n_c = int(np.count_nonzero(np.bincount(ci[rows], minlength=n_countries)))
-        n_p = int(np.count_nonzero(np.bincount(pi[rows], minlength=n_products)))
+        if len(years) == 1:
+            kept[k] = year_codes(k)
+            n_c, n_p = len(kept[k][1]), len(kept[k][3])
+        else:
+            rows = year_rows(k)
+            n_c = int(np.count_nonzero(np.bincount(ci[rows], minlength=n_countries)))
+            n_p = int(np.count_nonzero(np.bincount(pi[rows], minlength=n_products)))
         dims.append((n_c, n_p))
         dropped = present(y) - n_c
         if dropped:
