@@ -8,11 +8,11 @@
 with the Arrow path's own options) parsed without Typer: Typer, Click and Pydantic were ≈ 0.3 s of a ≈ 1.6 s
 process.  Anything else — ``--help``, another option, an option given twice or as ``--opt=value``, a value
 that is not a plain number, ``--engine`` or ``TRADEPULSE_ENGINE``, shell completion, an input the Arrow path
-leaves to pandas — returns ``False`` before any output, and the caller runs Typer, whose help, errors and
-results are therefore unchanged.  Its own outcomes print what the Typer command prints: the same progress
+leaves to pandas — returns ``False`` (having printed nothing of its own), and the caller runs Typer, whose
+help, errors and results are therefore unchanged.  Its own outcomes print what the Typer command prints: the same progress
 bar and summary line (:mod:`tradepulse.cli._console`), the same one-line ``error:`` and exit code 2 for a
-:class:`~tradepulse.errors.TradepulseError`, exit code 130 on Ctrl-C, Typer's traceback for a bug
-(``tests/test_complexity_arrow.py`` compares both paths' bytes).
+:class:`~tradepulse.errors.TradepulseError` (``friendly_errors``), exit code 130 on Ctrl-C, Typer's traceback
+for a bug (``tests/test_complexity_file_cli.py`` compares both paths' bytes).
 """
 
 from __future__ import annotations
@@ -227,16 +227,12 @@ def run(args: list[str]) -> bool:
         # the NumPy core runs BLAS on one thread (complexity_core._single_thread_blas); told before NumPy loads,
         # OpenBLAS starts no thread pool (≈ 0.05 s CPU of the import).  A value the user set is kept.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from tradepulse.errors import TradepulseError
+    from tradepulse.cli._console import friendly_errors
 
-    try:
-        done = arrow_complexity(cmd["input_path"], cmd["exporter"], cmd["product"], cmd["value"], cmd["year"],
-                                cmd["out"], cmd["options"])
-    except TradepulseError as exc:
-        from tradepulse.cli._console import print_error
-        print_error(str(exc))
-        sys.exit(2)
-    except KeyboardInterrupt:
+    try:   # a TradepulseError: the command's one red line and exit code 2 (friendly_errors, as under Typer)
+        done = friendly_errors(arrow_complexity)(cmd["input_path"], cmd["exporter"], cmd["product"], cmd["value"],
+                                                 cmd["year"], cmd["out"], cmd["options"])
+    except KeyboardInterrupt:   # Typer's ``_main``: Exit(130)
         sys.exit(130)
     except Exception as exc:   # a bug: Typer's traceback, as the command run by Typer shows it
         _typer_traceback(exc)
