@@ -9,10 +9,10 @@ with the Arrow path's own options) parsed without Typer: Typer, Click and Pydant
 process.  Anything else — ``--help``, another option, an option given twice or as ``--opt=value``, a value
 that is not a plain number, ``--engine`` or ``TRADEPULSE_ENGINE``, shell completion, an input the Arrow path
 leaves to pandas — returns ``False`` (having printed nothing of its own), and the caller runs Typer, whose
-help, errors and results are therefore unchanged.  Its own outcomes print what the Typer command prints: the same progress
-bar and summary line (:mod:`tradepulse.cli._console`), the same one-line ``error:`` and exit code 2 for a
-:class:`~tradepulse.errors.TradepulseError` (``friendly_errors``), exit code 130 on Ctrl-C, Typer's traceback
-for a bug (``tests/test_complexity_file_cli.py`` compares both paths' bytes).
+help, errors and results are therefore unchanged.  Its own outcomes print what the Typer command prints: the
+same progress bar and summary line (:mod:`tradepulse.cli._console`), the same one-line ``error:`` and exit
+code 2 for a :class:`~tradepulse.errors.TradepulseError` (``friendly_errors``), exit code 130 on Ctrl-C,
+Typer's traceback for a bug (``tests/test_complexity_file_cli.py`` compares both paths' bytes).
 """
 
 from __future__ import annotations
