@@ -175,3 +175,23 @@ def test_dictionary_labels_give_the_string_columns_result():
     repeated = pa.DictionaryArray.from_arrays(twice, pa.concat_arrays([labels, labels.slice(first, 1)]))
     for column in (unused, repeated):
         assert complexity_table(plain.set_column(1, "exporter", column)) is None
+
+
+def test_categorical_parquet_takes_the_arrow_path_with_the_pandas_result(tmp_path):
+    """A Parquet file of pandas categoricals (dictionary columns, every category used) is now computed by the
+    Arrow path: the same frame as the pandas API on the file (values, dtypes, labels, attrs)."""
+    import warnings
+
+    from tradepulse.indicators.complexity import complexity
+
+    src = tmp_path / "cat.parquet"
+    _exports().astype({"exporter": "category", "product": "category"}).to_parquet(src, index=False)
+    out = tmp_path / "o.parquet"
+    r = _run(FAST, [str(src), "-o", str(out)])
+    assert r.returncode == 0 and b"40 exporters" in r.stdout, r.stderr
+    got = pd.read_parquet(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = complexity(pd.read_parquet(src))
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.attrs == {"meta": want.attrs["meta"].to_dict()}
