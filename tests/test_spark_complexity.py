@@ -85,10 +85,20 @@ def _run(args: list[str], store, spark: bool):
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_complexity_years_run_as_spark_tasks(stores, tmp_path, spark, task_path_only):
+def test_complexity_years_run_as_spark_tasks(stores, tmp_path, spark, task_path_only, monkeypatch):
     """`complexity --prody --min-exports 1e6`: every year 2016–2021 computed in Spark tasks, the file equal
     to DuckDB's (ECI/PCI per year to 1e-9 relative, same types); the thin year 2015 is skipped on both
-    (its exporters are below the filter)."""
+    (its exporters are below the filter).  The tasks' result is cached on disk only (in memory, 29 BACI
+    years ran a local 1 GB driver out of memory)."""
+    from pyspark import StorageLevel
+
+    levels = []
+    real_persist = spark.range(1).__class__.persist   # the session's DataFrame class (Spark 4: "classic")
+
+    def persist(self, level=StorageLevel.MEMORY_AND_DISK_DESER):
+        levels.append(level)
+        return real_persist(self, level)
+    monkeypatch.setattr(spark.range(1).__class__, "persist", persist)
     wh, ds = stores
     got = []
     for store, on_spark in ((wh, False), (ds, True)):
@@ -97,6 +107,7 @@ def test_complexity_years_run_as_spark_tasks(stores, tmp_path, spark, task_path_
         assert r.exit_code == 0, r.output
         got.append(pd.read_parquet(out))
     assert task_path_only == [[2015, 2016, 2017, 2018, 2019, 2020, 2021]]   # one call, over every year
+    assert levels == [StorageLevel.DISK_ONLY]
     duck, spark_ = got
     assert sorted(duck["year"].unique()) == list(range(2016, 2022))
     assert duck.attrs == spark_.attrs                                        # the meta (PRODY coverage)

@@ -11,7 +11,7 @@
    :func:`~tradepulse.indicators.complexity.year_result` — the function the DuckDB stream calls, so RCA,
    ECI/PCI, density, COI/COG and PRODY have one implementation;
 3. each task returns its result rows plus one *notes* row (column ``_notes``, JSON: rows, skip reason,
-   error, Python warnings, PRODY coverage), the result is persisted on the executors, the notes are
+   error, Python warnings, PRODY coverage), the result is persisted on the executors' disks, the notes are
    collected (one small job that computes every year in parallel), then the years are brought back one at a
    time (``toArrow`` of one year), so the driver holds one year's result, never the panel's.
 
@@ -178,7 +178,9 @@ def complexity_tasks(stream: ComplexityByYear) -> Iterator[pd.DataFrame]:
     task = functools.partial(year_task, opts=stream.opts, filters=stream.filters, gdp_pc=stream.gdp_pc,
                              missing=stream.missing, duplicates=stream.duplicates, with_prody=with_prody)
     result = cells.groupBy("year").applyInPandas(task, schema=output_schema(with_prody))
-    result = result.persist(StorageLevel.MEMORY_AND_DISK)
+    # on disk only: the panel's result (29 years × 1.25M cells at BACI HS6) cached in the heap of a local
+    # session's 1 GB driver, beside a year being collected, ran out of memory (benchmarks/panel/spark.py)
+    result = result.persist(StorageLevel.DISK_ONLY)
     try:
         notes = {}
         for (text,) in result.filter(F.col(NOTES).isNotNull()).select(NOTES).collect():   # runs every year
