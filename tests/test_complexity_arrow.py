@@ -129,6 +129,7 @@ def test_cli_complexity_file_imports_no_pandas_or_scipy(tmp_path):
     src = tmp_path / "x.csv"
     df.to_csv(src, index=False)
     code = ("import sys, warnings; warnings.simplefilter('ignore')\n"
+            "import tradepulse.cli.complexity_file as cf; cf.EXIT_WITHOUT_TEARDOWN = False\n"
             f"sys.argv = ['tradepulse', 'complexity', {str(src)!r}, '-o', {str(tmp_path / 'o.parquet')!r}]\n"
             "from tradepulse.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('pandas', 'scipy', 'duckdb', 'ibis') if m in sys.modules), file=sys.stderr)")

@@ -110,11 +110,9 @@ def _gdp_table(path: Path, country: str, column: str):
 
 
 def _progress():
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from tradepulse.cli.complexity_file import _progress as progress
 
-    return Progress(TextColumn("[bold]complexity[/] {task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total} years"), TimeElapsedColumn(),
-                    console=console, transient=True)
+    return progress()
 
 
 def _run_complexity(frame, exporter, product, value, year, **options):
@@ -127,78 +125,6 @@ def _run_complexity(frame, exporter, product, value, year, **options):
             bar.update(task, completed=i, total=n, description=f"year {y}")
 
         return complexity(frame, exporter, product, value, year, progress=tick, **options)
-
-
-_ARROW_OPTIONS = ("threshold", "convention", "diagonal", "cog_form", "continuous", "asymmetric")
-
-
-def _arrow_eligible(input_path: Path, out: Path, options: dict) -> bool:
-    """``complexity FILE -o OUT.parquet`` with no sample filter, rolling window or PRODY: the pandas-free path
-    (:func:`tradepulse.indicators.complexity_arrow.complexity_table`) may take it."""
-    unset = ("gdp_pc", "min_exports", "min_product_exports", "exclude_products")
-    return (input_path.suffix.lower() in (".csv", ".txt", ".parquet") and out.suffix.lower() == ".parquet"
-            and input_path.is_file() and options["rolling"] == 1 and all(options[k] is None for k in unset))
-
-
-def _arrow_complexity(input_path: Path, exporter: str, product: str, value: str, year: Optional[str], out: Path,
-                      options: dict) -> bool:
-    """Read with PyArrow, compute with NumPy, write with PyArrow (issue 19: no pandas import).  False when the
-    file cannot be read this way or its content needs the pandas path (errors, missing values, duplicates,
-    all-goods totals): the caller then runs that path, which reports or handles them exactly as before."""
-    import pyarrow as pa
-
-    previous = pa.default_memory_pool()
-    # the system allocator: Arrow's default (mimalloc) spent ≈ 0.7 s of kernel time reserving its arenas on the
-    # first read of a 12 MB CSV (0.1 s with malloc), and its freed memory is not reused by NumPy's arrays
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        return _arrow_run(input_path, exporter, product, value, year, out, options)
-    finally:
-        pa.set_memory_pool(previous)
-
-
-def _arrow_run(input_path: Path, exporter: str, product: str, value: str, year: Optional[str], out: Path,
-               options: dict) -> bool:
-    import pyarrow as pa
-
-    from tradepulse.indicators.complexity_arrow import complexity_table
-
-    try:
-        if input_path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
-            table = pq.read_table(input_path)
-        else:
-            import pyarrow.csv as pcsv
-
-            from tradepulse.indicators.complexity_arrow import PANDAS_NA
-            table = pcsv.read_csv(input_path, convert_options=pcsv.ConvertOptions(
-                column_types={exporter: pa.string(), product: pa.string()}, null_values=PANDAS_NA,
-                strings_can_be_null=True))
-    except (OSError, pa.ArrowException, ValueError):
-        return False
-    with _progress() as bar:
-        task = bar.add_task("computing", total=None)
-
-        def tick(i, n, y):
-            bar.update(task, completed=i, total=n, description=f"year {y}")
-
-        res = complexity_table(table, exporter, product, value, year, progress=tick,
-                               **{k: options[k] for k in _ARROW_OPTIONS})
-    del table
-    if res is None:
-        return False
-    import pyarrow.parquet as pq
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # dictionary pages only where values repeat (keys, per-country and per-product columns): trying them on
-    # the ≈ all-distinct RCA/density/COG columns was 40 % of the write and made the file larger
-    pq.write_table(res, out, compression="snappy", use_dictionary=[
-        "year", "exporter", "product", "m", "diversity", "ubiquity", "eci", "pci", "coi", "prody", "expy"])
-    years = sorted(set(res.column("year").unique().to_pylist()))
-    span = "one period" if year is None and years == [0] else f"years {years[0]}–{years[-1]}"
-    console.print(f"{res.num_rows:,} rows ({len(res.column('exporter').chunk(0).dictionary)} exporters × "
-                  f"{len(res.column('product').chunk(0).dictionary)} products, {span}) → {out}")
-    return True
 
 
 def _stream_complexity(warehouse: Path | None, digits: int | None, out: Path, options: dict) -> None:
@@ -216,10 +142,11 @@ def _stream_complexity(warehouse: Path | None, digits: int | None, out: Path, op
     from tradepulse.indicators.complexity_spark import stream_years
     from tradepulse.warehouse import Warehouse
 
+    from tradepulse.cli.complexity_file import DICTIONARY_COLUMNS
+
     # written in a worker thread while the next year computes; dictionary pages only where values repeat
     # (as the Arrow path of ``complexity FILE``: on the ≈ all-distinct float columns they cost time and space)
-    writer = TableWriter(out, background=True, dictionary=[
-        "year", "exporter", "product", "m", "diversity", "ubiquity", "eci", "pci", "coi", "prody", "expy"])
+    writer = TableWriter(out, background=True, dictionary=DICTIONARY_COLUMNS)
     exporters: set[str] = set()
     products: set[str] = set()
     years: list[int] = []
@@ -297,8 +224,10 @@ def register(app: typer.Typer) -> None:
         if input_path is None:   # the warehouse: year by year, each year written and released
             _stream_complexity(warehouse, digits, out, options)
             return
-        if _arrow_eligible(input_path, out, options) and _arrow_complexity(input_path, exporter, product, value,
-                                                                           year, out, options):
+        from tradepulse.cli.complexity_file import arrow_complexity, arrow_eligible
+
+        if arrow_eligible(input_path, out, options) and arrow_complexity(input_path, exporter, product, value, year,
+                                                                         out, options):
             return
         frame, e, p, v, y = _load(input_path, exporter, product, value, year, warehouse, digits)
         res = _run_complexity(frame, e, p, v, y, **options)

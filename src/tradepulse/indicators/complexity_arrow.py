@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
+from pyarrow._compute import CastOptions, call_function
 
 from tradepulse.indicators.complexity_core import Options, panel_arrays
 from tradepulse.meta import ResultMeta
@@ -35,6 +36,9 @@ _AGGREGATES = ("TOTAL", "ALL")
 
 # PyArrow imports pandas (≈ 0.6 s) when it converts to or from NumPy (``pa.array``, ``to_numpy``: its pandas
 # shim probes the objects); NumPy and Arrow share buffers here instead, which never touches that shim.
+# Arrow's kernels are called through ``pyarrow._compute.call_function``: the methods (``dictionary_encode``,
+# ``take``, ``cast``, ``unique``) import ``pyarrow.compute``, whose wrappers and docstrings of every kernel
+# took ≈ 0.07 s CPU of a ≈ 1.2 s ``complexity FILE`` (issue 19).
 def _numpy_of(chunk: pa.Array) -> np.ndarray:
     """A null-free integer or floating Arrow array as a NumPy view of its buffer."""
     kind = "f" if pa.types.is_floating(chunk.type) else "i" if pa.types.is_signed_integer(chunk.type) else "u"
@@ -54,11 +58,30 @@ def _arrow(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _labels(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array] | None:
-    """(codes, labels) of a string column without nulls: ``labels[codes]`` is the column; None otherwise."""
-    if column.null_count or not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    """(codes, labels) of a string column without nulls: ``labels[codes]`` is the column; None otherwise.
+
+    A dictionary-encoded string column (``complexity FILE`` reads a CSV's labels so: the hashing runs in the
+    reader's threads) is taken when its dictionary is what encoding the strings would give — distinct values,
+    each used; otherwise (e.g. a pandas categorical with unused categories) None, for the pandas path."""
+    if column.null_count:
         return None
-    encoded = column.dictionary_encode().unify_dictionaries().combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        if not _is_text(column.type.value_type):
+            return None
+        encoded = column.unify_dictionaries().combine_chunks()
+        codes, labels = _numpy_of(encoded.indices), encoded.dictionary
+        if labels.null_count or len(set(labels.to_pylist())) != len(labels) or \
+                np.bincount(codes, minlength=len(labels)).min(initial=1) == 0:
+            return None
+        return codes, labels
+    if not _is_text(column.type):
+        return None
+    encoded = call_function("dictionary_encode", [column]).unify_dictionaries().combine_chunks()
     return _numpy_of(encoded.indices), encoded.dictionary
 
 
@@ -70,7 +93,7 @@ def _sorted_codes(codes: np.ndarray, labels: pa.Array) -> tuple[np.ndarray, pa.A
     order = used[np.argsort(text[used], kind="stable")]
     rank = np.empty(len(text), dtype=np.int32)
     rank[order] = np.arange(len(order), dtype=np.int32)
-    return rank[codes], labels.take(_arrow(order.astype(np.int64)))
+    return rank[codes], call_function("take", [labels, _arrow(order.astype(np.int64))])
 
 
 def _pandas_codes_dtype(n: int) -> type:
@@ -140,8 +163,10 @@ def complexity_table(table: pa.Table, exporter: str = "exporter", product: str =
                         lambda y: present[int(y)], opts, progress=progress)
 
     def dictionary(codes: np.ndarray, labels: pa.Array) -> pa.DictionaryArray:
+        if labels.type != pa.string():
+            labels = call_function("cast", [labels], CastOptions(target_type=pa.string()))
         return pa.DictionaryArray.from_arrays(_arrow(codes.astype(_pandas_codes_dtype(len(labels)), copy=False)),
-                                              labels.cast(pa.string()))
+                                              labels)
 
     block = cols["block"]
     arrays = {"year": _arrow(cols["year"]), "exporter": dictionary(cols["exporter"], countries),

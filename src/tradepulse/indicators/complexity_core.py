@@ -197,6 +197,46 @@ class _ByUbiquity:
         return out_t
 
 
+#: Fewest country × product cells for which :func:`_year` computes the density and COG of two halves of the
+#: countries in two threads (NumPy's BLAS products release the GIL; each runs single-threaded BLAS, so the
+#: CPU time is the same and the wall time of that part — ≈ 60 % of a year's computation — halves on 2 cores).
+THREADED_CELLS = 200_000
+
+
+def _split_countries(work: Callable[[slice], None], n_c: int, n_p: int) -> None:
+    """``work(rows)`` over all countries: one call for a small year; for a large one, two halves — in two
+    threads when there are two CPUs, else one after the other (the same halves, so the same floating-point
+    results on any machine: BLAS may sum a half's columns in another order than the whole's, ≈ 1e-15)."""
+    import os
+
+    if n_c < 2 or n_c * n_p < THREADED_CELLS:
+        work(slice(0, n_c))
+        return
+    half = n_c // 2
+    if (os.cpu_count() or 1) < 2:
+        work(slice(0, half))
+        work(slice(half, n_c))
+        return
+    import threading
+
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            work(slice(half, n_c))
+        except BaseException as exc:   # re-raised in the caller's thread
+            failed.append(exc)
+
+    helper = threading.Thread(target=second, name="tradepulse-complexity")
+    helper.start()
+    try:
+        work(slice(0, half))
+    finally:
+        helper.join()
+    if failed:
+        raise failed[0]
+
+
 def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None,
           buf: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """All indicators for one year's dense exports matrix ``x`` (countries × products, totals > 0).
@@ -257,15 +297,21 @@ def _year(x: np.ndarray, opts: Options, gdp_pc: np.ndarray | None = None,
         lv = _ByUbiquity(m, kp)
         del m                                                    # only the sorted copy is needed now
         den_t = lv.times_phi_t(np.ones((n_p, 1)), opts.diag)[:, 0]
-        num_t = lv.times_phi_t(lv.m_t, opts.diag)
-        num_t /= den_t[:, None]
-        density[:, lv.order] = num_t.T
-        weighted_t = num_t                                       # reuse the buffer: (1 - M) w, sorted
-        np.subtract(1.0, lv.m_t, out=weighted_t, dtype=np.float64)
-        weighted_t *= (w_vec[lv.order] / den_t)[:, None]
-        gain_t = lv.times_phi_t(weighted_t, opts.diag)
-        cog[:, lv.order] = gain_t.T
-        del lv, num_t, weighted_t, gain_t
+        v_t = (w_vec[lv.order] / den_t)[:, None]
+
+        def countries(rows: slice) -> None:
+            """density and the COG gain of some countries (each country's column is computed on its own)."""
+            m_t = lv.m_t[:, rows]
+            num_t = lv.times_phi_t(m_t, opts.diag)
+            num_t /= den_t[:, None]
+            density[rows, lv.order] = num_t.T
+            weighted_t = num_t                                   # reuse the buffer: (1 - M) w, sorted
+            np.subtract(1.0, m_t, out=weighted_t, dtype=np.float64)
+            weighted_t *= v_t
+            cog[rows, lv.order] = lv.times_phi_t(weighted_t, opts.diag).T
+
+        _split_countries(countries, n_c, n_p)
+        del lv
     # cog now holds the gain Σ_p' (1-M_cp') w_p' φ_p'p / den_p'
     not_m = (rca < opts.threshold).astype(np.float64)
     if opts.cog_form == "ecomplexity":
@@ -320,7 +366,7 @@ def panel_arrays(ci: np.ndarray, pi: np.ndarray, year_values: np.ndarray, values
     columns × rows, names in ``float_cols``), ``year``, ``exporter``/``product`` (codes), ``m``,
     ``diversity``, ``ubiquity``: one row per (year, country, product) of each year's rectangular table."""
     if len(year_values) and year_values.min() == year_values.max():   # one year: no sort needed
-        years, order = year_values[:1].copy(), np.arange(len(year_values), dtype=np.int32)
+        years, order = year_values[:1].copy(), None                # the rows as they are: slices, no gathers
         bounds = np.array([0, len(year_values)])
     else:
         years, yi = np.unique(year_values, return_inverse=True)
@@ -329,17 +375,28 @@ def panel_arrays(ci: np.ndarray, pi: np.ndarray, year_values: np.ndarray, values
         del yi
     with_prody = gdp_all is not None
 
+    def year_rows(k):
+        return slice(bounds[k], bounds[k + 1]) if order is None else order[bounds[k]:bounds[k + 1]]
+
+    kept: dict = {}   # one year: its codes, computed once (several: recomputed, not all kept in memory)
+
     def year_codes(k):
-        rows = order[bounds[k]:bounds[k + 1]]
+        if k in kept:
+            return kept.pop(k)
+        rows = year_rows(k)
         uc, lc = _unique_small(ci[rows], n_countries)
         up, lp = _unique_small(pi[rows], n_products)
         return rows, uc, lc, up, lp
 
     dims = []
     for k, y in enumerate(years):                               # sizes first (labels recomputed below)
-        rows = order[bounds[k]:bounds[k + 1]]
-        n_c = int(np.count_nonzero(np.bincount(ci[rows], minlength=n_countries)))
-        n_p = int(np.count_nonzero(np.bincount(pi[rows], minlength=n_products)))
+        if len(years) == 1:
+            kept[k] = year_codes(k)
+            n_c, n_p = len(kept[k][1]), len(kept[k][3])
+        else:
+            rows = year_rows(k)
+            n_c = int(np.count_nonzero(np.bincount(ci[rows], minlength=n_countries)))
+            n_p = int(np.count_nonzero(np.bincount(pi[rows], minlength=n_products)))
         dims.append((n_c, n_p))
         dropped = present(y) - n_c
         if dropped:
