@@ -117,7 +117,9 @@ def balance_cmd(
 @friendly_errors
 @engine_options
 def diversification_cmd(
-    reporter: str = _REPORTER, partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
+    reporter: str = typer.Option(DEFAULT_FOCUS, "--reporter", "-r", help="Reporter ISO3 code(s), comma-separated; "
+                                 "with --over hk also all (every exporter)."),
+    partner: Optional[str] = _PARTNER, product: Optional[str] = _PRODUCT,
     province: Optional[str] = _PROVINCE, years: Optional[str] = _YEARS,
     over: str = typer.Option("products", "--over", help="products, markets, hk (Hummels–Klenow margins), "
                              "unctad (UNCTADstat indices on SITC Rev.3 3-digit) or cdp (UN CDP Theil over "
@@ -147,6 +149,10 @@ def diversification_cmd(
     overs = ["products", "markets", "hk", "unctad", "cdp"]
     if over not in overs:
         raise UnknownNameError("dimension", over, overs)
+    every = reporter.strip().lower() == "all"
+    if every and over != "hk":
+        from tradepulse.errors import TradepulseError
+        raise TradepulseError("--reporter all (every exporter) is for --over hk only")
     files = dict(groups_file=_paths(groups_file), product_groups_file=_paths(product_groups_file))
     with Warehouse(warehouse, read_only=True) as wh, _working(f"diversification over {over}"), \
             use_dataset(dataset):
@@ -170,7 +176,7 @@ def diversification_cmd(
             if over == "cdp":
                 df = dv.cdp_export_concentration(wh, reporter=reporter, years=years, level=level, **files)
             else:
-                df = dv.hk_margins(wh, reporter=reporter, years=years, product=product, level=level,
+                df = dv.hk_margins(wh, reporter=None if every else reporter, years=years, product=product, level=level,
                                    reference=reference, by_market=by_market, aggregate=hk_aggregate,
                                    weights=hk_weights, **files)
     if as_json:
@@ -190,7 +196,7 @@ def diversification_cmd(
         cols = ["year", "reporter", "province", "total_value", "n_active"] + (["n_above"] if threshold > 0 else []) + \
             ["hhi", "hhi_norm", "unctad_concentration", "theil", "theil_between", "theil_between_groups",
              "unctad_diversification"]   # n_rca and theil_within (= Theil − between) are in --out
-    _show(df, f"Diversification of {reporter} over {over}", cols, labels=DIV_LABELS)
+    _show(df, f"Diversification of {'every exporter' if every else reporter} over {over}", cols, labels=DIV_LABELS)
     write_table(df, out)
 
 

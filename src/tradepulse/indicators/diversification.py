@@ -501,6 +501,22 @@ def _hk_focus_sql(t, tf, exporter: list[str], cell: list[str], market: list[str]
     return served, world
 
 
+def _hk_storage_served(data, chosen, years, flow: str, product, product_groups_file, level: int | None,
+                       reference: str, *, scope_market: bool, use_products: bool) -> pd.DataFrame | None:
+    """Every exporter's served sums read from the slim BACI storage (:class:`~tradepulse.indicators.hk_storage.
+    HkStorage`), or None when the selected dataset is not all slim (the caller keeps the general path)."""
+    from tradepulse.indicators.hk_storage import HkStorage
+
+    prefixes = sel.resolve_products(product, product_groups_file) if product is not None else None
+    if prefixes is not None and not all(p.isdigit() and len(p) <= 6 for p in prefixes):
+        return None
+    plan = HkStorage.plan(data, chosen.dataset, years=sel.parse_years(years), flows=tuple(sel._split(flow)))
+    if plan is None:
+        return None
+    return plan.served(scope_market=scope_market, use_products=use_products, reference=reference, level=level,
+                       prefixes=prefixes)
+
+
 @provenance
 def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product=None, level: int | None = None,
                reference: str = "rest", by_market: bool = False, use_products: bool = True,
@@ -516,7 +532,9 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     Everything is summed in the database; only scope × exporter sums reach pandas.  With ``reporter`` on a
     one-layer selection without negative values, only the reference values of the reporter's cells are summed
     (:func:`_hk_focus_sql`, issue 19: one pass over the flows of all years); otherwise every exporter's served
-    sums, one year at a time.  Both give the same margins (sums in another order: equal to ~1e-15).
+    sums, one year at a time.  Without ``reporter`` on a dataset stored as slim BACI loads only, every exporter's
+    served sums are read from the storage by numbers (:mod:`tradepulse.indicators.hk_storage`, issue 19).  All
+    give the same margins (sums in another order: equal to ~1e-15).
     """
     needs = Needs(level=2 if use_products else 0, bilateral=True, what="Hummels–Klenow margins")
     common = dict(years=years, flow=flow, product=product, world="exclude", strict_years=False,
@@ -544,6 +562,9 @@ def hk_margins(data, *, reporter=None, years=None, flow: str = "export", product
     scope = _hk_scope(["year"], "partner", by_market, aggregate)
     scope_db = [c for k in scope for c in (market if k == "partner" else [k])]
     served = world = None
+    if tf is None and level in (None, 2, 4, 6):   # every exporter: from the slim BACI storage when it holds all
+        served = _hk_storage_served(data, chosen, years, flow, product, product_groups_file, level, reference,
+                                    scope_market="partner" in scope, use_products=use_products)
     if tf is not None and chosen.single_layer:
         served, world = _hk_focus_sql(t, tf, exporter, cell, market, scope_db, reference)
         if keyed:
