@@ -346,3 +346,143 @@ def test_line_numbers_across_file_blocks(spark, shared_data):
         spark.conf.set("spark.sql.files.maxPartitionBytes", old)
     want = list(enumerate(path.read_text(encoding="utf-8").splitlines(), start=1))
     assert got == want
+
+
+# ------------------------------------------------------------------ replacing rows (issue 19, step 1)
+def _revision(shared_data, path, doubled: range, moved: range, tripled: range) -> pd.DataFrame:
+    """A revised BACI file from the sample's data lines (1-based data line numbers): ``doubled`` keep their
+    key with v × 2, ``moved`` go to 2022 (new keys), ``tripled`` keep their key with v × 3; one bad line
+    (unknown country 1) ends it.  Returns the (kind, t, v_old, v_new) of each row written."""
+    lines = (shared_data / "baci_sample.csv").read_bytes().split(b"\r\n")
+    out, rows = [lines[0]], []
+    for kind, span, factor in (("doubled", doubled, 2), ("moved", moved, 1), ("tripled", tripled, 3)):
+        for i in span:
+            t, c, j, k, v, qq = lines[i].split(b",")
+            new_t = b"2022" if kind == "moved" else t
+            new_v = f"{float(v) * factor:.3f}".encode()
+            out.append(b",".join([new_t, c, j, k, new_v, qq]))
+            rows.append((kind, int(new_t), float(v), float(new_v)))
+    out.append(b'2021,1,24,100110,1.5,"NA"')
+    path.write_bytes(b"\r\n".join(out + [b""]))
+    return pd.DataFrame(rows, columns=["kind", "t", "v_old", "v_new"])
+
+
+@pytest.fixture(scope="module")
+def replaced(pair, shared_data, tmp_path_factory):
+    """The pair's two datasets, then a revised release loaded with ``--on-overlap replace`` (sample lines 2–301
+    doubled, 302–401 moved to 2022), then a shrunk revision under the same name with ``--replace --on-overlap
+    replace`` (lines 2–201 doubled, 402–501 tripled): through DuckDB (a copy of the pair's warehouse, exported)
+    and through ``--engine spark`` (a copy of the Spark dataset).  The first Spark attempt of the revision
+    crashes before its manifest.  Returns (DuckDB warehouse, its export, Spark dataset, results, revisions)."""
+    import shutil
+
+    import tradepulse.ingest._spark_replace as spr
+    from tradepulse.ingest import ingest_file
+    from tradepulse.ingest.spark import ingest_dataset
+    from tradepulse.warehouse import Warehouse
+    from tradepulse.warehouse.parquet import export_dataset
+
+    a, b, _bad = pair
+    root = tmp_path_factory.mktemp("spark_replace")
+    shutil.copy(a.parent / "wh.duckdb", root / "wh.duckdb")
+    ds = root / "spark"
+    shutil.copytree(b, ds)
+    rev = root / "BACI_HS17_Y2021_V202501_slice.csv"
+    rev1 = _revision(shared_data, rev, range(1, 301), range(301, 401), range(0))
+
+    # a crash after the kept rows were rewritten, before the manifest: nothing changes, nothing stays
+    before, dirs = (ds / "manifest.json").read_bytes(), sorted(p.name for p in (ds / "ingest").iterdir())
+    with pytest.MonkeyPatch.context() as mp:
+        def boom(*_a, **_k):
+            raise OSError("disk full (simulated)")
+        mp.setattr(spr, "small_tables", boom)
+        with pytest.raises(OSError, match="simulated"):
+            ingest_dataset(ds, rev, "baci", on_overlap="replace")
+    crash = ((ds / "manifest.json").read_bytes() == before,
+             sorted(p.name for p in (ds / "ingest").iterdir()) == dirs)
+
+    results = []
+    with Warehouse(root / "wh.duckdb") as wh:
+        duck = ingest_file(wh, rev, "baci", on_overlap="replace").to_dict()
+    spark_out = json.loads(_cli("ingest", str(rev), "-f", "baci", "--on-overlap", "replace", "--engine", "spark",
+                                "-w", str(ds), "--json"))
+    results.append((duck, spark_out))
+    rev2 = _revision(shared_data, rev, range(1, 201), range(0), range(401, 501))
+    with Warehouse(root / "wh.duckdb") as wh:
+        duck = ingest_file(wh, rev, "baci", replace=True, on_overlap="replace").to_dict()
+        export_dataset(wh, root / "from_duckdb")
+    spark_out = json.loads(_cli("ingest", str(rev), "-f", "baci", "--replace", "--on-overlap", "replace",
+                                "--engine", "spark", "-w", str(ds), "--json"))
+    results.append((duck, spark_out))
+    return root / "wh.duckdb", root / "from_duckdb", ds, results, (rev1, rev2), crash
+
+
+def test_replace_crash_leaves_the_dataset(replaced):
+    """The crashed replacing load left the manifest byte for byte and removed its directory (kept rows too)."""
+    assert replaced[5] == (True, True)
+
+
+def test_replace_results_equal(replaced):
+    """The load summaries agree: rows loaded / quarantined / replaced / overlapping, value, earlier loads hit."""
+    *_x, results, (rev1, rev2), _c = replaced
+    for step, (duck, spark_out) in enumerate(results):
+        for k in ("rows_loaded", "rows_quarantined", "rows_replaced", "rows_overlapping", "problems", "skipped"):
+            assert duck[k] == spark_out[k], (step, k)
+        assert spark_out["value_usd_loaded"] == pytest.approx(duck["value_usd_loaded"], rel=REL)
+        assert [(o["file"], o["rows"]) for o in duck["overlapping_loads"]] == \
+            [(o["file"], o["rows"]) for o in spark_out["overlapping_loads"]]
+    # by hand: 400 + 100 good lines, then 200 + 100; the first revision supersedes 300 sample rows (its 2022
+    # rows are new keys), the second drops the first (400 rows) and supersedes 100 more sample rows
+    assert [(r[1]["rows_loaded"], r[1]["rows_quarantined"], r[1]["rows_replaced"], r[1]["rows_overlapping"])
+            for r in results] == [(400, 1, 0, 300), (300, 1, 400, 100)]
+    assert results[1][1]["value_usd_loaded"] == pytest.approx(1000 * rev2["v_new"].sum(), rel=REL)
+
+
+def test_replace_tables_equal(replaced, shared_data):
+    """flows, quarantine, coverage and loads (counts, values, supersession notes) of the Spark dataset equal
+    the DuckDB export's; the 2021 AFG total is the sample's less the replaced rows plus their revisions."""
+    _wh, a, b, _r, (rev1, rev2), _c = replaced
+    keys = {"flows": ["load_id", "year", "reporter", "partner", "product"], "quarantine": ["load_id", "line"],
+            "coverage": ["load_id", "reporter", "year", "partner_detail"]}
+    for table, by in keys.items():
+        (da, la), (db, lb) = _read(a, table), _read(b, table)
+        da, db = _sorted(_by_file(da, la), by), _sorted(_by_file(db, lb), by)
+        if table == "flows":
+            assert len(da) == 71192 + 3 - 300 - 100 + 300
+        num = [c for c in ("value_usd", "quantity") if c in da]
+        pd.testing.assert_frame_equal(da.drop(columns=num), db[da.columns].drop(columns=num), check_dtype=False)
+        for c in num:
+            assert da[c].fillna(-1).tolist() == pytest.approx(db[c].fillna(-1).tolist(), rel=REL)
+    fa = _read(a, "flows")[0]
+    la_, lb_ = _read(a, "loads")[0], _read(b, "loads")[0]
+    sample = pd.read_csv(shared_data / "baci_sample.csv")
+    afg = sample.loc[sample["i"] == 4, "v"].sum()
+    doubled = rev1[rev1["kind"] == "doubled"]
+    tripled = rev2[rev2["kind"] == "tripled"]
+    # the first revision's lines 201-300 were dropped with it: their sample rows are gone for good
+    want = afg - doubled["v_old"].sum() - tripled["v_old"].sum() + rev2["v_new"].sum()
+    got = fa.loc[(fa["reporter"] == "AFG") & (fa["year"] == 2021), "value_usd"].sum()
+    assert got == pytest.approx(want * 1000, rel=1e-9)
+
+    def table(df, loads):
+        names = dict(zip(loads["load_id"], loads["file"].map(lambda f: f.rsplit("/", 1)[-1])))
+        out = {}
+        for r in df.itertuples():
+            note = json.loads(r.note)
+            sup = {k: {names.get(i, "?"): v for i, v in note.get(k, {}).items()} for k in ("superseded",
+                                                                                           "superseded_by")}
+            out[names[r.load_id]] = (r.rows_loaded, r.rows_quarantined, round(r.value_usd_loaded, 3), sup,
+                                     note.get("dataset"))
+        return out
+    ta, tb = table(la_, la_), table(lb_, lb_)
+    assert ta == tb and len(ta) == 3
+
+
+def test_replace_indicator_cli_equal(replaced):
+    """An indicator verb on the replaced Spark dataset (``--engine spark``) answers as DuckDB on the DuckDB
+    warehouse the same files went into."""
+    wh, _a, b, _r, _rev, _c = replaced
+    duck = json.loads(_cli("indicators", "balance", "-r", "AFG", "--json", "-w", str(wh)))
+    spark_out = json.loads(_cli("indicators", "balance", "-r", "AFG", "--json", "--engine", "spark", "-w", str(b)))
+    assert duck
+    _close(duck, spark_out)

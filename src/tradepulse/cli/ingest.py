@@ -173,7 +173,8 @@ def _ingest_spark(file: Path, fmt: str, warehouse: Path | None, options: dict, *
                               f"file {root}")
     from tradepulse.ingest.spark import ingest_dataset
     steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
-             "checking earlier loads", "locating rejected lines", "writing the rows", "committing"]
+             "checking earlier loads", "replacing earlier rows", "locating rejected lines", "writing the rows",
+             "committing"]
     with _progress_bar(as_json) as bar:
         task = bar.add_task(f"ingest {file.name} (Spark)", total=len(steps))
 

@@ -41,7 +41,9 @@ import duckdb
 from tradepulse.errors import InputError, TradepulseError
 from tradepulse.ingest._core import (LoadResult, _register_code_tables, check_overlap_policy, file_sha256,
                                      no_usable_rows, nothing_loaded)
+from tradepulse.ingest import _spark_replace
 from tradepulse.ingest._spark_manifest import _small, commit
+from tradepulse.ingest._spark_replace import dropped_loads
 from tradepulse.ingest._spark_read import _source, _split, _sq
 from tradepulse.ingest._spark_sql import to_spark
 from tradepulse.ingest._spec import KEYS, TARGETS, Spec, ident, lit
@@ -49,7 +51,7 @@ from tradepulse.ingest._sql import _inner_select, _maps_provinces
 from tradepulse.ingest.readers import FORMATS, spec_for_file, tmp_dir
 from tradepulse.warehouse import LOADS, QUARANTINE
 from tradepulse.warehouse.datasets import COVERAGE, load_dataset_name
-from tradepulse.warehouse.parquet import MANIFEST, is_url, locations, read_manifest
+from tradepulse.warehouse.parquet import MANIFEST, exclude_sql, is_url, locations, read_manifest
 
 #: Formats the Spark ingest reads (CSV); the others answer "not on Spark yet".
 SPARK_FORMATS = ("baci", "generic")
@@ -93,8 +95,6 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", file=str(path))
     if fmt not in SPARK_FORMATS:
         raise _not_yet(f"format {fmt}", str(path))
-    if replace or on_overlap == "replace":
-        raise _not_yet("--replace / --on-overlap replace", str(path))
     if not path.is_file():
         raise InputError("file not found", file=str(path))
     if path.suffix.lower() in (".zip", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls", ".gz"):
@@ -120,7 +120,7 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
         loads_rel = _small(con, root, manifest, "loads", LOADS)
         prev = con.execute(f"SELECT load_id FROM {loads_rel} WHERE sha256 = ? AND target = 'flows' "
                            "ORDER BY loaded_at", [sha]).fetchall()
-        if prev:
+        if prev and not replace:
             return LoadResult(prev[-1][0], str(path.resolve()), 0, 0, 0.0, True, "flows", fmt, sha)
         step("opening the source")
         with tmp_dir() as tmp:
@@ -129,6 +129,7 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
             raise _not_yet(f"target {spec.target}", spec.file)
         if spec.product_truncate is not None or _maps_provinces(spec):
             raise _not_yet("summing tariff lines to HS6 and mapping provinces", spec.file)
+        dropped = dropped_loads(con, loads_rel, sha, spec.file) if replace else []
         spec.note["fingerprint"] = f"{st.st_size}:{st.st_mtime_ns}"
         spec.note["engine"] = "spark"
         _register_code_tables(con, spec)
@@ -137,10 +138,10 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
         rel_dir = f"ingest/{load_id}"
         out = root / rel_dir
         try:
-            result, parts = _load(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name,
-                                  options.get("delimiter") or ",", step)
+            result, parts, edits = _load(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name,
+                                         options.get("delimiter") or ",", step, on_overlap, dropped)
             step("committing")
-            commit(con, root, manifest, parts, result, rel_dir, seen)
+            commit(con, root, manifest, parts, result, rel_dir, seen, **edits)
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)   # never named by the manifest: remove what was written
             raise
@@ -150,8 +151,10 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
 
 
 def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str, out: Path, rel_dir: str,
-          sha: str, name: str | None, delimiter: str, step) -> tuple[LoadResult, dict]:
-    """Validate, write the load's files under ``out``; return the result and the rows per new part."""
+          sha: str, name: str | None, delimiter: str, step, on_overlap: str,
+          dropped: list[str]) -> tuple[LoadResult, dict, dict]:
+    """Validate, write the load's files under ``out``; return the result, the new parts (table → [(path,
+    rows)]) and the changes to earlier locations (``commit``'s keyword arguments)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -172,7 +175,7 @@ def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str
     held = [staged, checked]   # cached frames, released when the load ends
     try:
         return _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked,
-                      unreadable, step, F, held)
+                      unreadable, step, F, held, on_overlap, dropped)
     finally:
         for df in held:
             df.unpersist()
@@ -185,7 +188,7 @@ def _desc(keys) -> str:
 
 
 def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked, unreadable,
-           step, F, held: list):
+           step, F, held: list, on_overlap: str, dropped: list[str]):
     from pyspark import StorageLevel
     from pyspark.sql import Window
 
@@ -201,10 +204,21 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     clean = counted.where("__n = 1").drop("__n")
     step("checking earlier loads")
     flows_spec = (manifest or {}).get("tables", {}).get("flows")
-    ovl = None
-    if flows_spec and flows_spec.get("rows", 0):
+    ovl, plan, n_sup = None, None, 0
+    if flows_spec and (flows_spec.get("rows", 0) or dropped):
         years = [r[0] for r in clean.select("year").distinct().collect()]
-        old = _read_table(sess, root, flows_spec).where(F.col("year").isin(years)) \
+        old_all = _read_table(sess, root, flows_spec, with_loc=True)
+        live = old_all.where(~F.col("load_id").isin(dropped)) if dropped else old_all
+        if dropped or on_overlap == "replace":
+            step("replacing earlier rows")
+            plan = _spark_replace.plan(sess, old_all, locations(flows_spec), clean, keys, dropped,
+                                       on_overlap == "replace", years, out, rel_dir,
+                                       lambda df: _coverage_rows(sess, df), held)
+        if on_overlap == "replace" and plan.superseded:   # this load's rows whose key was held
+            nk = live.where(F.col("year").isin(years)).select(*[F.col(k).alias(f"__o_{k}") for k in keys])
+            n_sup = int(clean.join(nk, [clean[k].eqNullSafe(nk[f"__o_{k}"]) for k in keys], "left_semi").count())
+    if flows_spec and flows_spec.get("rows", 0) and on_overlap == "quarantine":
+        old = live.where(F.col("year").isin(years)) \
             .groupBy(*keys).agg(F.min("load_id").alias("__old")) \
             .select(*[F.col(k).alias(f"__o_{k}") for k in keys], "__old")
         files = con.execute(f"SELECT load_id, any_value(file) FROM {_small(con, root, manifest, 'loads', LOADS)} "
@@ -253,6 +267,12 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     con.unregister("__tp_cov_df")
     note = dict(spec.note)
     note["dataset"] = cov[0]["dataset"]
+    reset: dict = {}
+    if plan is not None and plan.changes:   # the small tables are rewritten whole (see _spark_replace)
+        reset, more = _spark_replace.small_tables(
+            con, lambda t, cols: _small(con, root, manifest, t, cols), plan, load_id, spec.file, out, rel_dir,
+            _frame(cov))
+        note.update(more)
     con.execute(f"COPY (SELECT ?::VARCHAR AS load_id, ?::VARCHAR AS file, ?::VARCHAR AS sha256, ?::VARCHAR AS format, "
                 f"'flows' AS target, ?::BIGINT AS rows_loaded, ?::BIGINT AS rows_quarantined, "
                 f"?::DOUBLE AS value_usd_loaded, CAST(now() AS TIMESTAMP) AS loaded_at, ?::VARCHAR AS note) TO "
@@ -262,11 +282,24 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     if ovl is not None and n_ovl:
         overlapping = [{"load_id": r[0], "file": r[1], "rows": int(r[2])} for r in
                        ovl.groupBy("__old", "__file").count().orderBy("__old").collect()]
-    result = LoadResult(load_id, spec.file, n_ok, n_q, v_ok, False, "flows", spec.fmt, sha, 0, problems,
-                        rows_overlapping=n_ovl, overlapping_loads=overlapping)
-    parts = {"flows": (flows_rel, n_ok), "quarantine": (q_rel, n_q), "loads": (f"{rel_dir}/loads.parquet", 1),
-             "coverage": (f"{rel_dir}/coverage.parquet", len(cov))}
-    return result, parts
+    elif plan is not None and plan.superseded:
+        n_ovl = n_sup
+        overlapping = [{"load_id": i, "file": note["superseded"][i]["file"], "rows": n} for i, n, _v in
+                       plan.superseded]
+    result = LoadResult(load_id, spec.file, n_ok, n_q, v_ok, False, "flows", spec.fmt, sha,
+                        plan.n_replaced if plan else 0, problems, rows_overlapping=n_ovl,
+                        overlapping_loads=overlapping)
+    parts = {"flows": [(flows_rel, n_ok)], "quarantine": [(q_rel, n_q)], "loads": [(f"{rel_dir}/loads.parquet", 1)],
+             "coverage": [(f"{rel_dir}/coverage.parquet", len(cov))]}
+    edits: dict = {}
+    if plan is not None and plan.changes:
+        if plan.kept:
+            parts["flows"].append(plan.kept)
+        for t, files in reset.items():   # these tables' earlier locations are replaced by the rewritten files
+            files.extend(parts.pop(t, []) if t != "coverage" else [])
+        parts.pop("coverage", None)   # coverage_all holds this load's coverage too
+        edits = {"reset": reset, "exclude": plan.exclude, "drop_locs": plan.drop_locs, "deleted": plan.n_deleted}
+    return result, parts, edits
 
 
 def _frame(recs: list[dict]):
@@ -274,17 +307,23 @@ def _frame(recs: list[dict]):
     return pd.DataFrame(recs, columns=list(COVERAGE))
 
 
-def _read_table(sess, root: Path, spec: dict):
-    """The rows of a manifest table (every location) as a Spark DataFrame with the manifest's columns."""
+def _read_table(sess, root: Path, spec: dict, with_loc: bool = False):
+    """The rows of a manifest table (every location, less its ``exclude`` pairs) as a Spark DataFrame with the
+    manifest's columns; ``with_loc``: also ``__loc``, the index of the row's location in :func:`locations`."""
+    from pyspark.sql import functions as F
+
     from tradepulse.warehouse.spark import spark_schema
 
     df = None
-    for part in locations(spec):
+    for i, part in enumerate(locations(spec)):
         loc = str(root / part["path"])
         reader = sess.read.schema(spark_schema(spec["columns"]))
         if spec["partition_by"]:
             reader = reader.option("basePath", loc)
-        one = reader.parquet(loc).select(*spec["columns"])
+        one = reader.parquet(loc)
+        if exclude_sql(part):
+            one = one.where(exclude_sql(part))
+        one = one.select(*spec["columns"], *([F.lit(i).alias("__loc")] if with_loc else []))
         df = one if df is None else df.unionByName(one)
     return df
 
@@ -296,7 +335,7 @@ def _no_usable_overlap(ovl, spec: Spec, n_ovl: int, others: int) -> None:
     hit = ovl.groupBy("__old", "__file").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "__old").collect()
     first_line = spec.line_offset + 1 if not others else int(ovl.agg(F.min("__rn")).collect()[0][0])
     raise no_usable_rows(spec, n_ovl, hit, others, first_line,
-                         "load it into a DuckDB warehouse with --on-overlap replace")
+                         "load it with --on-overlap replace (Python: on_overlap='replace')")
 
 
 def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, ovl, unreadable, src,
@@ -348,17 +387,22 @@ def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, o
     return n_q, problems
 
 
-def _coverage(sess, final, dataset: str | None) -> list[dict]:
-    """Coverage rows of the load's good rows (the DuckDB ingest's coverage SELECT, translated), named."""
+def _coverage_rows(sess, df) -> list[dict]:
+    """Coverage rows (no dataset name) of a frame of flows: the DuckDB ingest's coverage SELECT, translated."""
     from tradepulse.warehouse.datasets import _coverage_select
 
     view = f"tp_ingest_{uuid.uuid4().hex[:8]}_flows"
-    final.createOrReplaceTempView(view)
+    df.createOrReplaceTempView(view)
     try:
         rows = sess.sql(to_spark(_coverage_select(view))).collect()
     finally:
         sess.catalog.dropTempView(view)
     cols = [c for c in COVERAGE if c != "dataset"]
-    recs = [{c: r[c] for c in cols} for r in rows]
+    return [{c: r[c] for c in cols} for r in rows]
+
+
+def _coverage(sess, final, dataset: str | None) -> list[dict]:
+    """Coverage rows of the load's good rows, named."""
+    recs = _coverage_rows(sess, final)
     named = load_dataset_name(recs, dataset)
     return [{"dataset": named, **r} for r in sorted(recs, key=lambda r: (r["reporter"], r["year"]))]
