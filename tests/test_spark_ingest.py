@@ -214,7 +214,7 @@ def test_crash_before_the_manifest_leaves_the_dataset(pair, tmp_path, monkeypatc
 
 @pytest.mark.parametrize("args, words", [
     (["missing.csv", "-f", "baci"], "file not found"),
-    (["{bad}", "-f", "comtrade"], "format comtrade is not on Spark yet"),
+    (["{bad}", "-f", "macro"], "format macro is not on Spark yet"),
     (["{bad}", "-f", "nonsense"], "unknown format 'nonsense'"),
 ])
 def test_errors_are_one_line(pair, tmp_path, args, words):
@@ -486,3 +486,84 @@ def test_replace_indicator_cli_equal(replaced):
     spark_out = json.loads(_cli("indicators", "balance", "-r", "AFG", "--json", "--engine", "spark", "-w", str(b)))
     assert duck
     _close(duck, spark_out)
+
+
+# ------------------------------------------------------------------ comtrade and customs CSV (issue 19, step 2)
+#: Customs (Persian headers, Solar Hijri, Persian digits, partner names, 8-digit tariff lines summed to HS6,
+#: provinces in any spelling): bad = unknown partner (6), unknown province (7), two identical lines (8, 9),
+#: month 13 (12); lines 2+3 and 10+11 are summed (Kerman / كرمان are one province).
+CUSTOMS_1 = ("سال,ماه,استان,نوع جریان,کشور طرف معامله,کد تعرفه,ارزش دلاری,وزن\n"
+             "1400,1,تهران,صادرات,ترکیه,57011010,۱۰۰۰,50\n"
+             "1400,1,تهران,صادرات,ترکیه,57011090,500,25\n"
+             "1400,10,اصفهان,صادرات,عراق,57021000,\"2,500\",\n"
+             "1401,12,كرمان,واردات,چین,85171300,7000,3\n"
+             "1401,12,كرمان,واردات,ناکجاآباد,85171300,7000,3\n"
+             "1401,12,استان ناموجود,واردات,چین,85171300,7000,3\n"
+             "1401,11,كرمان,واردات,چین,85171300,7000,3\n"
+             "1401,11,كرمان,واردات,چین,85171300,7000,3\n"
+             "1401,10,Kerman,واردات,چین,85171310,70,3\n"
+             "1401,10,کرمان,واردات,چین,85171320,30,\n"
+             "1401,13,تهران,واردات,چین,85171310,70,3\n")
+#: A later customs extract: lines 2-3 sum to a key of CUSTOMS_1 (Tehran 1400/1 570110: both lines quarantined),
+#: line 4 is new, line 5 repeats Isfahan's key.
+CUSTOMS_2 = ("سال,ماه,استان,نوع جریان,کشور طرف معامله,کد تعرفه,ارزش دلاری,وزن\n"
+             "1400,1,Tehran,صادرات,ترکیه,57011010,1100,50\n"
+             "1400,1,تهران,صادرات,ترکیه,57011020,10,1\n"
+             "1400,2,تهران,صادرات,ترکیه,57011010,900,40\n"
+             "1400,10,Esfahan,صادرات,عراق,57021000,2600,\n")
+
+
+def test_comtrade_and_customs_csv_parity(spark, shared_data, tmp_path):
+    """A Comtrade CSV (API column names, numeric partner codes; 1,500 real rows of the monthly Comtrade fixture
+    plus bad lines) and two customs CSVs load into one dataset through ``--engine spark`` as into a DuckDB
+    warehouse: same results, flows, quarantine (lines, columns, values, reasons) and coverage."""
+    from tradepulse.ingest import ingest_file
+    from tradepulse.warehouse import Warehouse
+    from tradepulse.warehouse.parquet import export_dataset
+
+    d = pd.read_parquet(shared_data / "monthly_trade_comtrade_2014_2023.parquet")
+    d = d[d["year"] == 2023].head(1500)
+    ct = pd.DataFrame({"refYear": d["year"], "refMonth": d["month"], "reporterISO": d["reporter"],
+                       "partnerCode": d["partner_code"], "flowCode": d["flow"], "cmdCode": d["product"],
+                       "primaryValue": d["value_usd"]})
+    first = ct.iloc[0]
+    comtrade = tmp_path / "comtrade_2023M.csv"
+    comtrade.write_text(ct.to_csv(index=False)
+                        + "2023,1,AND,12,X,TOTAL,-5\n"           # negative value
+                        + "2023,13,AND,12,X,TOTAL,7\n"            # refMonth 13: not a month (annual row)
+                        + "2023,2,ZZZ,12,X,TOTAL,7\n"             # unknown reporter
+                        + "2023,1,AND,12,X,TOTAL,nan\n"           # missing value
+                        + "2023,3,AND,12,X,TOTAL,1,2\n"           # too many fields
+                        + "2023,3,AND\n"                          # too few fields
+                        + f"{first.refYear},{first.refMonth},{first.reporterISO},{first.partnerCode},X,TOTAL,1\n",
+                        encoding="utf-8")                         # a key of line 2: both lines quarantined
+    c1, c2 = tmp_path / "customs_1401.csv", tmp_path / "customs_1401_rev.csv"
+    c1.write_text(CUSTOMS_1, encoding="utf-8")
+    c2.write_text(CUSTOMS_2, encoding="utf-8")
+    loads = [(comtrade, "comtrade", []), (c1, "customs", ["-r", "IRN"]), (c2, "customs", ["-r", "IRN"])]
+    duck = []
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        for f, fmt, extra in loads:
+            duck.append(ingest_file(wh, f, fmt, **({"reporter": "IRN"} if extra else {})).to_dict())
+        export_dataset(wh, tmp_path / "a")
+    for (f, fmt, extra), want in zip(loads, duck):
+        got = json.loads(_cli("ingest", str(f), "-f", fmt, *extra, "--engine", "spark", "-w", str(tmp_path / "b"),
+                              "--json"))
+        for k in ("rows_loaded", "rows_quarantined", "rows_overlapping", "problems"):
+            assert got[k] == want[k], (f.name, k)
+        assert got["value_usd_loaded"] == pytest.approx(want["value_usd_loaded"], rel=REL)
+    # by hand: customs 1 → Tehran 570110 (1,000 + 500), Isfahan, Kerman 851713 ×1 and 851713 (70 + 30);
+    # customs 2 → lines 2-3 and 5 overlap, line 4 loads
+    assert [(r["rows_loaded"], r["rows_quarantined"], r["rows_overlapping"]) for r in duck[1:]] == \
+        [(4, 5, 0), (1, 3, 2)]
+    assert duck[0]["rows_quarantined"] >= 8
+    for table, keys in (("flows", ["load_id", "year", "month", "reporter", "partner", "flow", "product",
+                                   "province"]), ("quarantine", ["load_id", "line"]),
+                        ("coverage", ["load_id", "reporter", "year", "flow", "partner_detail", "product_level",
+                                      "provincial"])):
+        (da, la), (db, lb) = _read(tmp_path / "a", table), _read(tmp_path / "b", table)
+        da, db = _sorted(_by_file(da, la), keys), _sorted(_by_file(db, lb), keys)
+        num = [c for c in ("value_usd", "quantity") if c in da]
+        pd.testing.assert_frame_equal(da.drop(columns=num), db[da.columns].drop(columns=num), check_dtype=False)
+        for c in num:
+            assert da[c].fillna(-1).tolist() == pytest.approx(db[c].fillna(-1).tolist(), rel=REL)

@@ -41,7 +41,7 @@ def _set_locations(spec: dict, locs: list[dict]) -> None:
 
 
 def commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResult, rel_dir: str,
-           seen: bytes | None, *, reset: dict | None = None, exclude: dict | None = None,
+           seen: bytes | None, *, store=None, reset: dict | None = None, exclude: dict | None = None,
            drop_locs: set | None = None, deleted: int = 0) -> None:
     """Name the load's files in the manifest and replace it atomically.  ``seen``: the manifest as this load
     read it; another load that committed meanwhile makes this one fail (one writer at a time).
@@ -49,7 +49,9 @@ def commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResu
     ``parts``: table → [(path, rows)] appended as new locations.  A replacing load (:mod:`tradepulse.ingest.
     _spark_replace`) also gives ``reset`` (table → [(path, rows)]: the table's locations become these),
     ``exclude`` (flows location index → [[year, reporter], …] no longer read there), ``drop_locs`` (flows
-    locations removed) and ``deleted`` (flows rows that went)."""
+    locations removed) and ``deleted`` (flows rows that went).  ``store``
+    (:class:`~tradepulse.ingest._spark_store.Store`): a dataset at a storage URL, whose local copy is ``root``:
+    the load's small files are uploaded, then the manifest is replaced there."""
     from tradepulse import __version__, schema
 
     now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
@@ -103,8 +105,16 @@ def commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResu
                            "loads_sha256": digest, "view_version": VIEW_VERSION}
     cov = con.execute(f"SELECT * FROM read_parquet({files('coverage')}, union_by_name = true)").df()
     manifest["datasets"] = json.loads(dataset_summary(cov).to_json(orient="records"))
-    now_bytes = (root / MANIFEST).read_bytes() if (root / MANIFEST).exists() else None
+    remote = store is not None and store.url is not None
+    if remote:
+        store.upload(rel_dir)
+        now_bytes = store.manifest_bytes()
+    else:
+        now_bytes = (root / MANIFEST).read_bytes() if (root / MANIFEST).exists() else None
     if now_bytes != seen:
-        raise TradepulseError(f"another load changed the dataset {root} while this one ran; nothing of this "
-                              "load was kept: run it again")
-    write_manifest(root, manifest)
+        raise TradepulseError(f"another load changed the dataset {store.url if remote else root} while this one "
+                              "ran; nothing of this load was kept: run it again")
+    if remote:
+        store.write_manifest(manifest)
+    else:
+        write_manifest(root, manifest)

@@ -60,8 +60,8 @@ def _null_safe(left, right, keys: list[str], prefix: str):
 
 
 def plan(sess, old_all, locs: list[dict], new_keys, keys: list[str], dropped: list[str], supersede: bool,
-         years: list, out: Path, rel_dir: str, coverage_rows, held: list) -> Plan:
-    """The rows going and the rows to rewrite; writes the kept rows under ``out``/kept.
+         years: list, store, rel_dir: str, coverage_rows, held: list) -> Plan:
+    """The rows going and the rows to rewrite; writes the kept rows to ``rel_dir``/kept (``store.big``).
 
     ``old_all``: the dataset's flows with ``__loc`` (location index); ``new_keys``: the new load's keys (rows
     of earlier loads with these keys go when ``supersede``); ``coverage_rows``: Spark frame → coverage rows."""
@@ -107,7 +107,7 @@ def plan(sess, old_all, locs: list[dict], new_keys, keys: list[str], dropped: li
         n_kept = int(stay.count())
         if n_kept:
             stay.repartition("year", "reporter").write.partitionBy("year", "reporter") \
-                .option("compression", "zstd").parquet(str(out / "kept"))
+                .option("compression", "zstd").parquet(store.big(f"{rel_dir}/kept"))
             p.kept = (f"{rel_dir}/kept", n_kept)
     if p.groups:   # coverage of the superseded (load, year, reporter) groups, from the rows that stay
         grp = sess.createDataFrame(p.groups, "load_id string, year smallint, reporter string")

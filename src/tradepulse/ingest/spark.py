@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import shutil
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -44,6 +43,7 @@ from tradepulse.ingest._core import (LoadResult, _register_code_tables, check_ov
 from tradepulse.ingest import _spark_replace
 from tradepulse.ingest._spark_manifest import _small, commit
 from tradepulse.ingest._spark_replace import dropped_loads
+from tradepulse.ingest._spark_store import Store
 from tradepulse.ingest._spark_read import _source, _split, _sq
 from tradepulse.ingest._spark_sql import to_spark
 from tradepulse.ingest._spec import KEYS, TARGETS, Spec, ident, lit
@@ -51,10 +51,10 @@ from tradepulse.ingest._sql import _inner_select, _maps_provinces
 from tradepulse.ingest.readers import FORMATS, spec_for_file, tmp_dir
 from tradepulse.warehouse import LOADS, QUARANTINE
 from tradepulse.warehouse.datasets import COVERAGE, load_dataset_name
-from tradepulse.warehouse.parquet import MANIFEST, exclude_sql, is_url, locations, read_manifest
+from tradepulse.warehouse.parquet import MANIFEST, exclude_sql, locations, read_manifest
 
 #: Formats the Spark ingest reads (CSV); the others answer "not on Spark yet".
-SPARK_FORMATS = ("baci", "generic")
+SPARK_FORMATS = ("baci", "comtrade", "customs", "generic")
 _SQL_TYPES = {"VARCHAR": "string", "SMALLINT": "smallint", "TINYINT": "tinyint", "INTEGER": "int",
               "BIGINT": "bigint", "DOUBLE": "double", "BOOLEAN": "boolean"}
 
@@ -71,15 +71,17 @@ def _session(master: str | None):
     return SparkSession.getActiveSession() or spark_session(master or DEFAULT_MASTER)
 
 
-def _open_dataset(root: Path) -> dict | None:
-    """The dataset's manifest, or None when ``root`` is missing or empty (a new dataset)."""
-    if root.is_file():
-        raise TradepulseError(f"{root} is a file; --engine spark ingests into a Parquet dataset directory")
-    if not root.exists() or not any(root.iterdir()):
+def _open_dataset(store: Store, session) -> dict | None:
+    """The dataset's manifest, or None when it is missing or empty (a new dataset)."""
+    where = store.url or store.local
+    state = store.state()
+    if state == "file":
+        raise TradepulseError(f"{where} is a file; --engine spark ingests into a Parquet dataset directory")
+    if state == "missing":
         return None
-    if not (root / MANIFEST).is_file():
-        raise TradepulseError(f"{root} is not empty and holds no {MANIFEST}: not a tradepulse Parquet dataset")
-    return read_manifest(root)
+    if state == "foreign":
+        raise TradepulseError(f"{where} is not empty and holds no {MANIFEST}: not a tradepulse Parquet dataset")
+    return read_manifest(store.url, session) if store.url else read_manifest(store.local)
 
 
 # --------------------------------------------------------------------------- the load
@@ -101,12 +103,19 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
         raise _not_yet(f"a {path.suffix} input", str(path))
     if options.get("encoding") not in (None, "utf-8", "utf8", "UTF-8"):
         raise _not_yet("a CSV not in UTF-8", str(path))
-    if is_url(dataset):
-        raise TradepulseError(f"--engine spark ingests into a dataset directory on a local or shared file "
-                              f"system; {dataset} is a storage URL (not on Spark yet)")
-    root = Path(dataset)
-    manifest = _open_dataset(root)
-    seen = (root / MANIFEST).read_bytes() if manifest is not None else None   # checked again at commit
+    store = Store(dataset, lambda: session or _session(master))
+    try:
+        return _ingest(store, path, fmt, on_overlap, replace, master, session, name, progress, options)
+    finally:
+        store.close()
+
+
+def _ingest(store: Store, path: Path, fmt: str, on_overlap: str, replace: bool, master: str | None, session,
+            name: str | None, progress, options: dict) -> LoadResult:
+    root = store.local   # DuckDB's side: the dataset, or the local copy of a URL's small tables
+    manifest = _open_dataset(store, session or (_session(master) if store.url else None))
+    seen = store.manifest_bytes() if manifest is not None else None   # checked again at commit
+    store.fetch_small(manifest)
     step = progress or (lambda _m: None)
     step("computing sha256")
     try:
@@ -127,8 +136,6 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
             spec = spec_for_file(con, path.resolve(), fmt, dict(options), Path(tmp))
         if spec.target != "flows":
             raise _not_yet(f"target {spec.target}", spec.file)
-        if spec.product_truncate is not None or _maps_provinces(spec):
-            raise _not_yet("summing tariff lines to HS6 and mapping provinces", spec.file)
         dropped = dropped_loads(con, loads_rel, sha, spec.file) if replace else []
         spec.note["fingerprint"] = f"{st.st_size}:{st.st_mtime_ns}"
         spec.note["engine"] = "spark"
@@ -138,19 +145,19 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
         rel_dir = f"ingest/{load_id}"
         out = root / rel_dir
         try:
-            result, parts, edits = _load(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name,
+            result, parts, edits = _load(sess, con, store, manifest, spec, load_id, out, rel_dir, sha, name,
                                          options.get("delimiter") or ",", step, on_overlap, dropped)
             step("committing")
-            commit(con, root, manifest, parts, result, rel_dir, seen, **edits)
+            commit(con, root, manifest, parts, result, rel_dir, seen, store=store, **edits)
         except BaseException:
-            shutil.rmtree(out, ignore_errors=True)   # never named by the manifest: remove what was written
+            store.remove(rel_dir)   # never named by the manifest: remove what was written
             raise
         return result
     finally:
         con.close()
 
 
-def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str, out: Path, rel_dir: str,
+def _load(sess, con, store: Store, manifest: dict | None, spec: Spec, load_id: str, out: Path, rel_dir: str,
           sha: str, name: str | None, delimiter: str, step, on_overlap: str,
           dropped: list[str]) -> tuple[LoadResult, dict, dict]:
     """Validate, write the load's files under ``out``; return the result, the new parts (table → [(path,
@@ -170,11 +177,14 @@ def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str
     src, unreadable = _split(staged, spec)
     src_view = f"tp_ingest_{tag}_src"
     src.createOrReplaceTempView(src_view)
-    sql = _inner_select(spec, with_rn=True)[0].replace("{rel}", src_view)
+    aggregate = spec.product_truncate is not None   # tariff lines summed to HS6 (one row per key)
+    sql = _inner_select(spec, with_rn=True, line_key=aggregate)[0].replace("{rel}", src_view)
+    if _maps_provinces(spec):
+        sql = _province_lookup(sess, con, spec, sql, src_view)
     checked = sess.sql(to_spark(sql)).persist(StorageLevel.MEMORY_AND_DISK)
     held = [staged, checked]   # cached frames, released when the load ends
     try:
-        return _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked,
+        return _write(sess, con, store, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked,
                       unreadable, step, F, held, on_overlap, dropped)
     finally:
         for df in held:
@@ -182,37 +192,78 @@ def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str
         sess.catalog.dropTempView(src_view)
 
 
+def _province_lookup(sess, con, spec: Spec, sql: str, src_view: str) -> str:
+    """Province mapping on Spark: the distinct province texts of the file are keyed on the driver by DuckDB
+    with the DuckDB ingest's own rule (:func:`~tradepulse.reference.provinces.province_key_sql`, which uses
+    DuckDB functions Spark lacks) and looked up in the province list there; Spark gets the small table (text,
+    country, name) as ``__tp_prov`` and the SELECT joins on the text instead of the key."""
+    from tradepulse.reference import provinces
+
+    text = f"CAST(({spec.fields['province']}) AS VARCHAR)"
+    on_key = f"__pv.key = {provinces.province_key_sql(text)}"
+    if on_key not in sql:
+        raise RuntimeError("internal error: the province join of the validating SELECT was not found")
+    texts = [r[0] for r in sess.sql(to_spark(f"SELECT DISTINCT {text} AS t FROM {src_view} s")).collect()
+             if r[0] is not None]
+    con.execute("CREATE OR REPLACE TEMP TABLE __tp_prov_texts AS SELECT unnest(?::VARCHAR[]) AS t", [texts])
+    keyed = con.execute(f"SELECT x.t AS key, p.country, p.name_en FROM __tp_prov_texts x JOIN __tp_prov p "
+                        f"ON p.key = {provinces.province_key_sql('x.t')}").fetchall()
+    sess.createDataFrame(keyed or [("", "", "")], "key string, country string, name_en string") \
+        .where("key <> '' OR country <> ''").createOrReplaceTempView("__tp_prov")
+    countries = [r[0] for r in con.execute("SELECT country FROM __tp_prov_countries").fetchall()]
+    sess.createDataFrame([(c,) for c in countries] or [("",)], "country string") \
+        .where("country <> ''").createOrReplaceTempView("__tp_prov_countries")
+    return sql.replace(on_key, f"__pv.key = {text}")
+
+
 def _desc(keys) -> str:
     """Spark SQL of the key description of a duplicate/overlapping row (as the DuckDB ingest writes it)."""
     return "concat(" + ", ', ', ".join(f"'{k}=', coalesce(CAST(`{k}` AS STRING), '')" for k in keys) + ")"
 
 
-def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked, unreadable,
+def _write(sess, con, store, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked, unreadable,
            step, F, held: list, on_overlap: str, dropped: list[str]):
     from pyspark import StorageLevel
     from pyspark.sql import Window
 
     canon = [c for c in TARGETS["flows"] if c not in ("load_id", "source")]
+    root = store.local
     good = checked.where("__reason IS NULL")
     step("checking duplicate keys")
-    counted = good.withColumn("__n", F.count(F.lit(1)).over(Window.partitionBy(*keys))) \
+    aggregate = spec.product_truncate is not None
+    # tariff lines summed to HS6: identical lines are duplicates (no copy is summed); else duplicate keys
+    counted = good.withColumn("__n", F.count(F.lit(1)).over(Window.partitionBy("__line" if aggregate else keys))) \
         .persist(StorageLevel.MEMORY_AND_DISK)
     held.append(counted)
-    dups = counted.where("__n > 1").selectExpr("__rn", "'dup' AS __kind", "'key' AS __column",
-                                               "concat('duplicate key (', __n, ' rows share it)') AS __reason",
-                                               f"{_desc(keys)} AS __desc")
+    if aggregate:
+        dups = counted.where("__n > 1").selectExpr("__rn", "'dup' AS __kind", "'line' AS __column",
+                                                   "concat('duplicate line (', __n, ' identical lines)') AS __reason",
+                                                   "CAST(NULL AS STRING) AS __desc")
+    else:
+        dups = counted.where("__n > 1").selectExpr("__rn", "'dup' AS __kind", "'key' AS __column",
+                                                   "concat('duplicate key (', __n, ' rows share it)') AS __reason",
+                                                   f"{_desc(keys)} AS __desc")
     clean = counted.where("__n = 1").drop("__n")
+    lines = None
+    if aggregate:   # the good lines, then one row per key (the DuckDB ingest's sums)
+        lines = clean
+        sums = {"value_usd": F.sum("value_usd"), "quantity": F.sum("quantity"), "unit": F.min("unit"),
+                "hs_revision": F.min("hs_revision")}
+        cols = [c for c in canon if c not in sums]
+        clean = lines.groupBy(*cols).agg(*[e.alias(c) for c, e in sums.items()]) \
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        held.append(clean)
     step("checking earlier loads")
     flows_spec = (manifest or {}).get("tables", {}).get("flows")
     ovl, plan, n_sup = None, None, 0
     if flows_spec and (flows_spec.get("rows", 0) or dropped):
         years = [r[0] for r in clean.select("year").distinct().collect()]
-        old_all = _read_table(sess, root, flows_spec, with_loc=True)
+        old_all = _read_table(sess, store, flows_spec, with_loc=True)
         live = old_all.where(~F.col("load_id").isin(dropped)) if dropped else old_all
         if dropped or on_overlap == "replace":
             step("replacing earlier rows")
             plan = _spark_replace.plan(sess, old_all, locations(flows_spec), clean, keys, dropped,
-                                       on_overlap == "replace", years, out, rel_dir,
+                                       on_overlap == "replace", years, store, rel_dir,
                                        lambda df: _coverage_rows(sess, df), held)
         if on_overlap == "replace" and plan.superseded:   # this load's rows whose key was held
             nk = live.where(F.col("year").isin(years)).select(*[F.col(k).alias(f"__o_{k}") for k in keys])
@@ -229,7 +280,14 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
             .join(F.broadcast(names), "__old", "left")
         hit = hit.persist(StorageLevel.MEMORY_AND_DISK)
         held.append(hit)
-        ovl = hit.where("__old IS NOT NULL").selectExpr(
+        ovl_rows = hit.where("__old IS NOT NULL")
+        if aggregate:   # every good line of an overlapping key is quarantined
+            ok = ovl_rows.select(*[F.col(k).alias(f"__o_{k}") for k in keys], "__old", "__file")
+            ovl_src = lines.join(ok, [lines[k].eqNullSafe(ok[f"__o_{k}"]) for k in keys]) \
+                .drop(*[f"__o_{k}" for k in keys])
+        else:
+            ovl_src = ovl_rows
+        ovl = ovl_src.selectExpr(
             "__rn", "'ovl' AS __kind", "'key' AS __column",
             "concat('already loaded by load ', coalesce(__old, 'NULL'), ' (', coalesce(__file, 'no load record'), "
             "')') AS __reason", f"{_desc(keys)} AS __desc", "__old", "__file")
@@ -242,20 +300,21 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     n_bad = checked.where("__reason IS NOT NULL").count()
     n_dup = dups.count()
     n_unread = unreadable.count()
-    n_ovl = ovl.count() if ovl is not None else 0
+    n_ovl = ovl_rows.count() if ovl is not None else 0          # rows (summed rows when aggregated)
+    n_ovl_lines = ovl.count() if ovl is not None and aggregate else n_ovl   # their lines
     n_ok = final.count()
     if n_ok == 0 and n_ovl:
-        _no_usable_overlap(ovl, spec, n_ovl, n_bad + n_dup + n_unread)
+        _no_usable_overlap(ovl_rows, ovl, spec, n_ovl, n_bad + n_dup + n_unread)
     step("locating rejected lines")
     q_rel = f"{rel_dir}/quarantine.parquet"
-    n_q, problems = _quarantine(sess, con, spec, load_id, out, checked, dups, ovl, unreadable, src,
-                                n_bad + n_dup + n_unread + n_ovl)
+    n_q, problems = _quarantine(sess, con, store, rel_dir, spec, load_id, out, checked, dups, ovl, unreadable, src,
+                                n_bad + n_dup + n_unread + n_ovl_lines)
     if n_ok == 0:
         raise nothing_loaded(spec, problems)
     step("writing the rows")
     flows_rel = f"{rel_dir}/flows"
     final.repartition("year", "reporter").write.partitionBy("year", "reporter") \
-        .option("compression", "zstd").parquet(str(out / "flows"))
+        .option("compression", "zstd").parquet(store.big(flows_rel))
     cov = _coverage(sess, final, name or spec.note.get("dataset"))
     n_ok_cov = int(sum(r["rows"] for r in cov))
     if n_ok_cov != n_ok:
@@ -281,7 +340,7 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     overlapping = []
     if ovl is not None and n_ovl:
         overlapping = [{"load_id": r[0], "file": r[1], "rows": int(r[2])} for r in
-                       ovl.groupBy("__old", "__file").count().orderBy("__old").collect()]
+                       ovl_rows.groupBy("__old", "__file").count().orderBy("__old").collect()]
     elif plan is not None and plan.superseded:
         n_ovl = n_sup
         overlapping = [{"load_id": i, "file": note["superseded"][i]["file"], "rows": n} for i, n, _v in
@@ -307,7 +366,7 @@ def _frame(recs: list[dict]):
     return pd.DataFrame(recs, columns=list(COVERAGE))
 
 
-def _read_table(sess, root: Path, spec: dict, with_loc: bool = False):
+def _read_table(sess, store: Store, spec: dict, with_loc: bool = False):
     """The rows of a manifest table (every location, less its ``exclude`` pairs) as a Spark DataFrame with the
     manifest's columns; ``with_loc``: also ``__loc``, the index of the row's location in :func:`locations`."""
     from pyspark.sql import functions as F
@@ -316,7 +375,7 @@ def _read_table(sess, root: Path, spec: dict, with_loc: bool = False):
 
     df = None
     for i, part in enumerate(locations(spec)):
-        loc = str(root / part["path"])
+        loc = store.big(part["path"])
         reader = sess.read.schema(spark_schema(spec["columns"]))
         if spec["partition_by"]:
             reader = reader.option("basePath", loc)
@@ -328,18 +387,19 @@ def _read_table(sess, root: Path, spec: dict, with_loc: bool = False):
     return df
 
 
-def _no_usable_overlap(ovl, spec: Spec, n_ovl: int, others: int) -> None:
-    """Every valid row is already in the dataset: the DuckDB ingest's error, naming the first such line."""
+def _no_usable_overlap(ovl_rows, ovl, spec: Spec, n_ovl: int, others: int) -> None:
+    """Every valid row is already in the dataset: the DuckDB ingest's error, naming the first such line
+    (``ovl_rows``: the rows, summed when tariff lines are; ``ovl``: their lines)."""
     from pyspark.sql import functions as F
 
-    hit = ovl.groupBy("__old", "__file").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "__old").collect()
+    hit = ovl_rows.groupBy("__old", "__file").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "__old").collect()
     first_line = spec.line_offset + 1 if not others else int(ovl.agg(F.min("__rn")).collect()[0][0])
     raise no_usable_rows(spec, n_ovl, hit, others, first_line,
                          "load it with --on-overlap replace (Python: on_overlap='replace')")
 
 
-def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, ovl, unreadable, src,
-                n_expected: int) -> tuple[int, list[dict]]:
+def _quarantine(sess, con, store: Store, rel_dir: str, spec: Spec, load_id: str, out: Path, checked, dups, ovl,
+                unreadable, src, n_expected: int) -> tuple[int, list[dict]]:
     """Write ``out``/quarantine.parquet: the rejected rows with their lines.  Spark stages the rows (line, kind,
     column, reason, key description, the source fields as read); DuckDB on the driver renders ``value`` and
     ``raw`` from the source fields with the DuckDB ingest's own casts, so the texts are equal."""
@@ -366,7 +426,8 @@ def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, o
                                 "CAST(NULL AS STRING) AS __desc",
                                 *[f"CAST(NULL AS {renamed.schema[p].dataType.simpleString()}) AS {p}" for p in pos],
                                 "__text")
-    staged.unionByName(bad).coalesce(1).write.parquet(str(stage))
+    staged.unionByName(bad).coalesce(1).write.parquet(store.big(f"{rel_dir}/_quarantine_stage"))
+    store.download(f"{rel_dir}/_quarantine_stage")   # a URL: DuckDB reads a local copy
     # value of a failing check = the source text of its column (S(c) in _inner_select), rendered by DuckDB
     whens = " ".join(f"WHEN {lit(c)} THEN CAST(({e}) AS VARCHAR)" for c, e in spec.fields.items() if e is not None)
     concat = ", ".join(f"coalesce(CAST(s.{ident(c)} AS VARCHAR), '')" for c in spec.columns)
@@ -377,7 +438,7 @@ def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, o
         "__reason", f"CASE WHEN __kind = 'unread' THEN __text ELSE concat_ws(',', {concat}) END"]))
     con.execute(f"COPY (SELECT {cols} FROM (SELECT {inner} FROM read_parquet({lit(str(stage / '*.parquet'))})) s "
                 f"ORDER BY line) TO {lit(str(target))} (FORMAT PARQUET, COMPRESSION zstd)")
-    shutil.rmtree(stage, ignore_errors=True)
+    store.remove(f"{rel_dir}/_quarantine_stage")
     n_q = int(con.execute(f"SELECT count(*) FROM read_parquet({lit(str(target))})").fetchone()[0])
     if n_q != n_expected:
         raise RuntimeError(f"internal error: {n_expected} rejected rows but {n_q} quarantine lines")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -144,9 +145,22 @@ def _write_table(con, name: str, out: Path) -> dict:
     return {"path": name + ".parquet", "partition_by": [], "rows": n, "columns": columns}
 
 
+#: A URL whose "//" a ``pathlib.Path`` folded into "/" (``s3a:/bucket/x``: a CLI path option).
+_FOLDED = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/(?!/)")
+
+
 def is_url(path: str | Path) -> bool:
     """True for a storage URL (``s3a://…``, ``hdfs://…``, ``file:/…``) rather than a local path."""
-    return "://" in str(path) or str(path).startswith("file:")
+    return "://" in str(path) or str(path).startswith("file:") or bool(_FOLDED.match(str(path)))
+
+
+def as_url(path: str | Path) -> str:
+    """A storage URL as text, with the "//" a ``Path`` folded restored (``s3a:/b/x`` → ``s3a://b/x``;
+    ``file:/x`` is already a valid URL and stays)."""
+    text = str(path)
+    if "://" not in text and _FOLDED.match(text) and not text.startswith("file:"):
+        text = text.replace(":/", "://", 1)
+    return text
 
 
 def read_manifest(root: str | Path, session=None) -> dict:

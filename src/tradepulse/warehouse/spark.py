@@ -26,7 +26,7 @@ import tradepulse.warehouse as _wh
 from tradepulse.errors import TradepulseError, UnknownNameError
 from tradepulse.warehouse import Warehouse
 from tradepulse.warehouse.backends import DEFAULT_MASTER
-from tradepulse.warehouse.parquet import _lit, exclude_sql, is_url, locations, read_manifest
+from tradepulse.warehouse.parquet import _lit, as_url, exclude_sql, is_url, locations, read_manifest
 
 ENGINES = ("duckdb", "spark")
 _LOCK = threading.Lock()
@@ -52,7 +52,7 @@ class SparkWarehouse(Warehouse):
         if path is None:
             from tradepulse.config import default_warehouse_path
             path = default_warehouse_path()
-        self.path = path if is_url(path) else Path(path)
+        self.path = as_url(path) if is_url(path) else Path(path)
         self.read_only = True
         local = None if is_url(path) else read_manifest(self.path)   # a wrong path fails before Spark starts
         self._session = session or _session(master)
