@@ -299,8 +299,8 @@ def test_generic_csv_parity(spark, tmp_path):
     with Warehouse(tmp_path / "g.duckdb") as wh:
         r = ingest_file(wh, f, "generic")
         export_dataset(wh, tmp_path / "a")
-    out = json.loads(_cli("ingest", str(f), "-f", "generic", "--engine", "spark", "-w", str(tmp_path / "b"),
-                          "--json"))
+    out = json.loads(_cli("ingest", str(f), "-f", "generic", "--engine", "spark", "-w",   # a new dataset at a URL
+                          (tmp_path / "b").as_uri(), "--json"))
     assert (out["rows_loaded"], out["rows_quarantined"]) == (r.rows_loaded, r.rows_quarantined)
     assert out["value_usd_loaded"] == pytest.approx(r.value_usd_loaded, rel=REL)
     for table, keys in (("flows", ["year", "month", "reporter", "partner", "flow", "product"]),
@@ -371,7 +371,7 @@ def _revision(shared_data, path, doubled: range, moved: range, tripled: range) -
 def replaced(pair, shared_data, tmp_path_factory):
     """The pair's two datasets, then a revised release loaded with ``--on-overlap replace`` (sample lines 2–301
     doubled, 302–401 moved to 2022), then a shrunk revision under the same name with ``--replace --on-overlap
-    replace`` (lines 2–201 doubled, 402–501 tripled): through DuckDB (a copy of the pair's warehouse, exported)
+    replace`` (lines 2–201 doubled, 402–501 tripled; into the dataset's ``file://`` URL): through DuckDB (a copy of the pair's warehouse, exported)
     and through ``--engine spark`` (a copy of the Spark dataset).  The first Spark attempt of the revision
     crashes before its manifest.  Returns (DuckDB warehouse, its export, Spark dataset, results, revisions)."""
     import shutil
@@ -411,8 +411,9 @@ def replaced(pair, shared_data, tmp_path_factory):
     with Warehouse(root / "wh.duckdb") as wh:
         duck = ingest_file(wh, rev, "baci", replace=True, on_overlap="replace").to_dict()
         export_dataset(wh, root / "from_duckdb")
+    # the second through a storage URL (Spark's Hadoop file system, as for s3a:// or hdfs://)
     spark_out = json.loads(_cli("ingest", str(rev), "-f", "baci", "--replace", "--on-overlap", "replace",
-                                "--engine", "spark", "-w", str(ds), "--json"))
+                                "--engine", "spark", "-w", ds.as_uri(), "--json"))
     results.append((duck, spark_out))
     return root / "wh.duckdb", root / "from_duckdb", ds, results, (rev1, rev2), crash
 
@@ -479,13 +480,14 @@ def test_replace_tables_equal(replaced, shared_data):
 
 
 def test_replace_indicator_cli_equal(replaced):
-    """An indicator verb on the replaced Spark dataset (``--engine spark``) answers as DuckDB on the DuckDB
-    warehouse the same files went into."""
+    """An indicator verb on the replaced Spark dataset (``--engine spark``, by its path and by its URL) answers
+    as DuckDB on the DuckDB warehouse the same files went into."""
     wh, _a, b, _r, _rev, _c = replaced
     duck = json.loads(_cli("indicators", "balance", "-r", "AFG", "--json", "-w", str(wh)))
-    spark_out = json.loads(_cli("indicators", "balance", "-r", "AFG", "--json", "--engine", "spark", "-w", str(b)))
     assert duck
-    _close(duck, spark_out)
+    for where in (str(b), b.as_uri()):
+        _close(duck, json.loads(_cli("indicators", "balance", "-r", "AFG", "--json", "--engine", "spark", "-w",
+                                     where)))
 
 
 # ------------------------------------------------------------------ comtrade and customs CSV (issue 19, step 2)
