@@ -241,8 +241,11 @@ def register(app: typer.Typer) -> None:
                                      "output becomes {\"loads\": …, \"refresh\": …}."),
         engine: Optional[str] = typer.Option(
             None, "--engine", envvar="TRADEPULSE_ENGINE", show_default=False,
-            help="duckdb (default) or spark: load into a Parquet dataset directory (-w DIR; created when missing "
-                 "or empty) through Spark, with the same checks (BACI and generic CSV files)."),
+            help="duckdb (default) or spark: load into a Parquet dataset (-w DIR, or a URL: file:///…, or "
+                 "s3a://… / hdfs://… through Spark's file system — needs what Spark needs for it, e.g. the "
+                 "hadoop-aws package and credentials in the Spark configuration; created when missing or empty) "
+                 "through Spark, with the same checks, --replace and --on-overlap (BACI, Comtrade, customs and "
+                 "generic CSV files into flows)."),
         master: Optional[str] = MasterOption,
     ) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine).

@@ -7,24 +7,35 @@ same :class:`~tradepulse.ingest._spec.Spec` by the same readers) is translated t
 1. sha256 of the file; a digest already in the dataset's ``loads`` → skipped (nothing written).
 2. The CSV is read as text lines with their physical line numbers (line = block's first line + position, no
    Python on the executors); empty lines are skipped as DuckDB skips them; a line that is not N well-formed
-   fields is *unreadable* (the reasons of :func:`~tradepulse.ingest.readers.split_csv_lines`); a typed BACI
+   fields is *unreadable* (BACI: the reasons of :func:`~tradepulse.ingest.readers.split_csv_lines`; the
+   other formats: DuckDB's ``Expected Number of Columns`` message, :mod:`tradepulse.ingest._spark_read`); a typed BACI
    CSV's fields are converted as DuckDB's CSV reader converts them (NA/empty → NULL; an unconvertible field
    makes the line unreadable with DuckDB's message).
 3. The translated SELECT gives each row its verdict (first failing check: column, reason); every row of a key
-   occurring twice among the good rows is a duplicate; a good row whose key an earlier load of the dataset
-   holds is quarantined as ``already loaded by load <id> (<file>)`` (``on_overlap="quarantine"``).
-4. Written under ``DIR/ingest/<load_id>/`` only: ``flows/year=…/reporter=…`` (the good rows), ``quarantine.parquet``
-   (rendered on the driver by DuckDB, so ``raw`` and ``value`` texts equal the DuckDB ingest's), ``loads.parquet``
-   and ``coverage.parquet``.  Then the manifest names them (``parts``, format 2) and is replaced atomically,
-   last: a crash before leaves the previous dataset as it was (the unnamed directory is never read, and is
-   removed when the load fails).
+   occurring twice among the good rows is a duplicate — for customs tariff lines summed to HS6, identical
+   lines are the duplicates and the others are summed into one row per key, as in DuckDB; province names are
+   keyed on the driver by DuckDB's own rule (:func:`_province_lookup`).  A good row whose key an earlier
+   load of the dataset holds is quarantined as ``already loaded by load <id> (<file>)``
+   (``on_overlap="quarantine"``; for summed rows every line of the key).
+4. ``replace=True`` (earlier loads of the same file go) and ``on_overlap="replace"`` (earlier rows holding a
+   key of this load go): copy-on-write by ``(year, reporter)`` partition, see :mod:`tradepulse.ingest.
+   _spark_replace` (manifest format 3: a location's ``exclude`` pairs).
+5. Written under ``DIR/ingest/<load_id>/`` only: ``flows/year=…/reporter=…`` (the good rows), ``kept/…`` (rows
+   of earlier loads rewritten by a replace), ``quarantine.parquet`` (rendered on the driver by DuckDB, so
+   ``raw`` and ``value`` texts equal the DuckDB ingest's), ``loads.parquet`` and ``coverage.parquet`` (a replace
+   rewrites the small tables whole there).  Then the manifest names them (``parts``) and is replaced
+   atomically, last: a crash before leaves the previous dataset as it was (the unnamed directory is never
+   read, and is removed when the load fails).
 
 Modules: reading the CSV (:mod:`tradepulse.ingest._spark_read`), the SQL translation
-(:mod:`tradepulse.ingest._spark_sql`), the small tables and the manifest (:mod:`tradepulse.ingest._spark_manifest`).
+(:mod:`tradepulse.ingest._spark_sql`), the small tables and the manifest (:mod:`tradepulse.ingest._spark_manifest`),
+replacing rows (:mod:`tradepulse.ingest._spark_replace`), a dataset at a storage URL — ``file:///…``,
+``s3a://…``, ``hdfs://…`` through Spark's Hadoop file system (:mod:`tradepulse.ingest._spark_store`).
 
-Formats: ``baci`` and ``generic`` (flows) CSV files.  Not on Spark yet (one-line error): other formats and
-targets, zip/Parquet/Excel input, tariff lines summed to HS6, province mapping, ``--replace`` and
-``--on-overlap replace``, a dataset at a storage URL.
+Formats: ``baci``, ``comtrade``, ``customs`` and ``generic`` CSV files into ``flows`` (UTF-8).  Not on Spark yet
+(one-line error): ``services`` and ``macro``, the ``firm_flows``/``services``/``macro`` targets, zip / Parquet /
+Excel input, ``--years``, ``--refresh``.  A malformed CSV line is quarantined either way; for the sniffed
+(non-BACI) formats a line whose quoting DuckDB's sniffer reads differently may get another reason.
 """
 
 from __future__ import annotations
@@ -60,7 +71,7 @@ _SQL_TYPES = {"VARCHAR": "string", "SMALLINT": "smallint", "TINYINT": "tinyint",
 
 
 def _not_yet(what: str, file: str) -> InputError:
-    return InputError(f"{what} is not on Spark yet (--engine spark ingests {' and '.join(SPARK_FORMATS)} CSV "
+    return InputError(f"{what} is not on Spark yet (--engine spark ingests {', '.join(SPARK_FORMATS)} CSV "
                       "files into flows); load it with the DuckDB engine", file=file)
 
 
