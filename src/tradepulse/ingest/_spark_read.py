@@ -63,7 +63,8 @@ def _source(session, spec: Spec, path: str, delimiter: str, typed: bool):
     A line with the wrong number of fields is described as the DuckDB ingest describes it: for BACI (read with a
     fixed dialect, bad lines split off by :func:`~tradepulse.ingest.readers.split_csv_lines`) with that
     function's reasons; for the other formats (DuckDB's sniffed CSV reader) with DuckDB's message ``Expected
-    Number of Columns: N Found: M`` and, for a short line, the first missing column."""
+    Number of Columns: N Found: M`` (no column: for a short line DuckDB names a column by a rule of its own,
+    not reproduced here)."""
 
     n = len(spec.columns)
     d = delimiter
@@ -99,8 +100,7 @@ def _source(session, spec: Spec, path: str, delimiter: str, typed: bool):
     else:
         struct = (f"CASE WHEN {quote_odd} THEN 'unbalanced quote' ELSE concat('Expected Number of Columns: {n} "
                   f"Found: ', {found}) END")
-        names = ", ".join(_sq(c) for c in spec.columns)
-        short_col = f"CASE WHEN NOT {quote_odd} AND {found} < {n} THEN element_at(array({names}), {found} + 1) END"
+        short_col = "NULL"
     conv_reason = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _n, m in errs) + " END" if errs else "NULL"
     conv_col = "CASE " + " ".join(f"WHEN {c} THEN {nm}" for c, nm, _m in errs) + " END" if errs else "NULL"
     staged = parsed.selectExpr("__line", "__text", "__ok", *cols,
