@@ -79,7 +79,7 @@ def test_every_command_help_stays_light_and_loads_only_its_module():
                   f"try:\n    app([{name!r}, '--help'], prog_name='tradepulse')\nexcept SystemExit:\n    pass\n"
                   f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), sorted(m.split('.')[2] for m in "
                   "sys.modules if m.startswith('tradepulse.cli.') and m.split('.')[2] not in "
-                  "('common', '_index', '_lazy', '_helptable')), file=sys.stderr)")
+                  "('common', '_console', '_index', '_lazy', '_helptable')), file=sys.stderr)")
         heavy, loaded = out.stderr.decode().strip().splitlines()[-1].split("] [")
         assert heavy == "[", (name, heavy)
         mods = {m.strip("'[] ") for m in loaded.split(",")} - {""}

@@ -141,6 +141,40 @@ def test_baci_slim_path_rejects_nan_inf_and_overflow_after_scaling(shared_data, 
     assert r.value_usd_loaded == pytest.approx(want, rel=1e-12)
 
 
+@pytest.mark.parametrize("general", [False, True], ids=["slim", "general"])
+def test_baci_product_and_value_bounds(general, shared_data, tmp_path, tmp_warehouse):
+    """The slim load checks products and values as ranges (k in 10000–979999 but not 770000–779999, or
+    990000–999999; 0 ≤ v·1000 ≤ the largest double): at each boundary its verdict equals the HS chapter rule
+    written out here (chapter k // 10000 in 1–97 except 77, or 99) and the general path's (a column mapping
+    sends the same file through the canonical checks)."""
+    frame = _baci_rows(shared_data).head(40).copy()
+    codes = [-1, 0, 9999, 10000, 769999, 770000, 779999, 780000, 979999, 980000, 989999, 990000, 999999,
+             1000000]
+    frame.loc[:len(codes) - 1, "k"] = [str(c) for c in codes]
+    values = {20: "-0.0", 21: "-1e-300", 22: "1.7976931348623157e305", 23: "1.7976931348623158e305", 24: "0"}
+    for pos, text in values.items():
+        frame.loc[pos, "v"] = text
+    path = tmp_path / "b.csv"
+    frame.to_csv(path, index=False)
+    opts = {"columns": {"year": "t", "reporter": "i", "partner": "j", "product": "k", "value_usd": "v",
+                        "quantity": "q"}} if general else {}
+    ingest_file(tmp_warehouse, path, "baci", **opts)
+    slim = q(tmp_warehouse, "SELECT count(*) FROM baci_rows")[0][0]
+    assert bool(slim) is not general   # each case took the path it names
+    bad = {line - 2 for (line,) in q(tmp_warehouse, "SELECT line FROM quarantine")}
+
+    def good_product(k: int) -> bool:
+        return 0 <= k <= 999999 and (1 <= k // 10000 <= 97 and k // 10000 != 77 or k // 10000 == 99)
+
+    def good_value(text: str) -> bool:
+        v = float(text) * 1000
+        return math.isfinite(v) and float(text) >= 0
+    want = {i for i, (k, v) in enumerate(zip(frame["k"], frame["v"])) if not (good_product(int(k))
+                                                                               and good_value(v))}
+    assert {0, 1, 2, 5, 6, 9, 13, 21, 23} <= want   # the boundaries written out
+    assert bad == want
+
+
 def test_frames_quarantine_nan_and_inf(tmp_warehouse, shared_data):
     """ingest_frame: NaN value → missing, ±inf value or inf quantity → not finite; NaN quantity → NULL."""
     raw = pd.read_parquet(shared_data / "comtrade_partner_totals_2014_2022.parquet").head(200)

@@ -68,15 +68,17 @@ con.close()
 print(json.dumps({"rss_mb": peak()}))
 """
 
-#: the CLI in-process, its table sent to /dev/null; prints peak RSS and the exit code as JSON
+#: the CLI as the ``tradepulse`` console script runs it (``tradepulse.cli.main``: a plain ingest skips Typer),
+#: its table sent to /dev/null; prints peak RSS and the exit code as JSON
 CLI = r"""
 import contextlib, io, json, os, resource, sys
 code, err = 0, ""
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf):
     try:
-        from tradepulse.cli import app
-        app(sys.argv[1:], prog_name="tradepulse")
+        sys.argv = ["tradepulse", *sys.argv[1:]]
+        from tradepulse.cli import main
+        main()
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 print(json.dumps({"rss_mb": peak(), "code": code,

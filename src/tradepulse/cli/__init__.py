@@ -7,7 +7,8 @@ Start-up (issue 19): importing this package imports neither Typer nor Rich.  ``a
 access (PEP 562); its root group loads a command's module only when that command runs
 (:mod:`tradepulse.cli._lazy`, names from :mod:`tradepulse.cli._index`), and ``tradepulse --help`` (or no
 arguments) is drawn by :mod:`tradepulse.cli._roothelp` from the index without Typer — the same bytes as
-Typer's help, which ``tests/test_cli_startup.py`` checks.
+Typer's help, which ``tests/test_cli_startup.py`` checks.  A plain ``tradepulse ingest FILE -f FORMAT …`` runs
+without Typer too (:mod:`tradepulse.cli._fast`).
 """
 
 from __future__ import annotations
@@ -55,4 +56,8 @@ def main() -> None:
         from tradepulse.cli._roothelp import print_root_help
         print_root_help("tradepulse", trailing_newline=bool(argv))
         sys.exit(0 if argv else 2)
+    if argv[:1] == ["ingest"]:   # the plain load without Typer's start-up (tradepulse.cli._fast)
+        from tradepulse.cli._fast import fast_ingest
+        if fast_ingest(argv[1:]):
+            return
     __getattr__("app")()

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
+from tradepulse.cli._console import console, err_console, friendly_errors, spark_failure
 from tradepulse.errors import TradepulseError
 
-console = Console()
-err_console = Console(stderr=True)
+#: the consoles and error handling live in the Typer-free :mod:`tradepulse.cli._console`; re-exported here
+REEXPORTED = (console, err_console, friendly_errors, spark_failure)
 
 WarehouseOption = typer.Option(None, "--warehouse", "-w", help="DuckDB warehouse file, or with --engine spark a "
                                "Parquet dataset directory or URL (default: $TRADEPULSE_WAREHOUSE or "
@@ -55,36 +54,6 @@ def engine_options(func):
     wrapper.__annotations__ = {**getattr(func, "__annotations__", {}), "engine": Optional[str],
                                "master": Optional[str]}
     return wrapper
-
-
-def friendly_errors(func):
-    """Turn TradepulseError into a one-line red message and exit code 2 (no traceback)."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except TradepulseError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            sys.exit(2)
-        except Exception as exc:   # noqa: BLE001 - only Spark's own failures are turned into one line
-            if not type(exc).__module__.startswith(("py4j", "pyspark")):
-                raise
-            err_console.print(f"[bold red]error:[/] {spark_failure(exc)}", highlight=False, soft_wrap=True)
-            sys.exit(2)
-    return wrapper
-
-
-def spark_failure(exc: BaseException) -> str:
-    """One line for a failure inside Spark (a Py4J/PySpark exception): its root cause, and what to do when
-    the driver ran out of memory (the JVM's stack trace is not shown)."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    causes = [ln.removeprefix("Caused by: ") for ln in lines if ln.startswith("Caused by: ")]
-    cause = (causes or lines or [type(exc).__name__])[-1 if causes else 0][:200]
-    if "OutOfMemoryError" in str(exc):
-        return (f"Spark ran out of memory ({cause}); give the driver more (TRADEPULSE_SPARK_DRIVER_MEMORY=8g on "
-                "a local master, which starts with 1g; spark-submit --driver-memory on a cluster) or run on a "
-                "cluster")
-    return f"Spark failed: {cause}"
 
 
 def write_table(df, out: Optional[Path]) -> None:

@@ -1,15 +1,17 @@
-"""CLI commands: ``ingest`` (load a file), ``info`` (what the warehouse holds), ``export`` (CSV/Parquet/Excel)."""
+"""CLI commands: ``ingest`` (load a file) and ``info`` (what the warehouse holds).
+
+Typer is imported only by :func:`register`: :func:`run_ingest` (the command's body) is also called by the
+Typer-free fast path of :mod:`tradepulse.cli._fast`, so a plain ``tradepulse ingest FILE -f FORMAT`` does not
+pay Typer's start-up (issue 19)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import List, Optional
 
-import typer
-
-from tradepulse.cli.common import (MasterOption, WarehouseOption, console, engine_options, err_console,
-                                   friendly_errors)
+from tradepulse.cli._console import console, err_console, friendly_errors
 
 FORMAT_HELP = "baci | comtrade | customs | generic | services | macro"
 TARGET_HELP = ("Table to load into, for --format customs or generic: flows (default; customs rows summed over "
@@ -20,6 +22,12 @@ TARGET_HELP = ("Table to load into, for --format customs or generic: flows (defa
 
 #: Seconds an ingest waits for readers (the dashboard computing a page) to release the warehouse file.
 LOCK_WAIT = 120.0
+
+
+def _echo(text: str) -> None:
+    """One line to stdout (what ``typer.echo`` does with a str)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def _open_writer(warehouse_cls, path, wait: float | None = None):
@@ -193,9 +201,10 @@ def _ingest_spark(file: Path, fmt: str, warehouse: Path | None, options: dict, *
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise TradepulseError(f"{file}: Spark failed ({first}); the dataset {root} is unchanged") from None
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+        _echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
         return
     _print_result(file, result, on_overlap)
+
 
 def _summaries_line(sm: dict) -> str:
     """``info``'s line on the dashboard's precomputed summaries: fresh, stale or none."""
@@ -207,8 +216,100 @@ def _summaries_line(sm: dict) -> str:
             "(`tradepulse refresh`)")
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``ingest``, ``info`` and ``export`` to ``app``."""
+def run_ingest(file: Path, fmt: str, *, mapping: Path | None = None, option: list[str] | tuple[str, ...] = (),
+               target: str | None = None, reporter: str | None = None, warehouse: Path | None = None,
+               replace: bool = False, on_overlap: str = "quarantine", years: str | None = None,
+               as_json: bool = False, dataset: str | None = None, refresh: bool = False,
+               engine: str | None = None, master: str | None = None) -> None:
+    """``tradepulse ingest``: the command's body, its arguments as the command line gives them."""
+    from tradepulse.ingest import ingest_file, ingest_release
+    from tradepulse.warehouse import Warehouse
+
+    if str(file).startswith(("http:/", "https:/", "ftp:/")):   # Path() folds "//" into "/"
+        from tradepulse.errors import TradepulseError
+        raise TradepulseError(f"ingest reads local files, not {str(file).split(':', 1)[0]} addresses; "
+                              "download with `tradepulse fetch baci|comtrade|macro` (see docs/real-data.md)")
+    options = _parse_options(option)
+    if target is not None:
+        from tradepulse.errors import TradepulseError
+        if "target" in options and options["target"] != target:
+            raise TradepulseError(f"--target {target} and --option target={options['target']} disagree")
+        options["target"] = target
+    if reporter is not None:
+        from tradepulse.errors import TradepulseError
+        if "reporter" in options and str(options["reporter"]).upper() != reporter.upper():
+            raise TradepulseError(f"--reporter {reporter} and --option reporter={options['reporter']} disagree")
+        options["reporter"] = reporter.strip().upper()
+    if mapping is not None:
+        options["mapping"] = str(mapping)
+    if _spark_engine(engine):
+        if years is not None or refresh:
+            from tradepulse.errors import TradepulseError
+            raise TradepulseError("--years and --refresh are not on Spark yet (--engine spark)")
+        _ingest_spark(file, fmt, warehouse, options, dataset=dataset, replace=replace, on_overlap=on_overlap,
+                      master=master, as_json=as_json)
+        return
+    if dataset:
+        options["dataset"] = dataset
+    steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
+             "checking earlier loads", "locating rejected lines", "committing"]
+    members: list[str] = []
+    if fmt == "baci" and file.suffix.lower() == ".zip" and "member" not in options:
+        from tradepulse.ingest.readers import baci_members
+        members = baci_members(file) if file.exists() else []
+    if years is not None and len(members) < 2:
+        from tradepulse.errors import TradepulseError
+        raise TradepulseError("--years applies to a BACI release zip holding several yearly CSVs")
+    if len(members) > 1:  # a BACI release: one load per year, one progress bar over all steps
+        with _open_writer(Warehouse, warehouse) as wh:
+            with _progress_bar(as_json) as bar:
+                task = bar.add_task(f"ingest {file.name}", total=len(members) * len(steps))
+                done: dict[str, int] = {}
+
+                def member_progress(member: str, step: str) -> None:
+                    if member not in done:
+                        done[member] = len(done)
+                    at = done[member] * len(steps) + (steps.index(step) if step in steps else 0)
+                    bar.update(task, completed=at, description=f"{Path(member).name}: {step}")
+
+                results = ingest_release(wh, file, years=_parse_years(years), replace=replace,
+                                         on_overlap=on_overlap, progress=member_progress, **options)
+        if as_json:
+            loads = [r.to_dict() for r in results]
+            _echo(json.dumps(_with_refresh(loads, warehouse) if refresh else loads, ensure_ascii=False,
+                             default=str))
+            return
+        for r in results:
+            _print_result(r.file, r, on_overlap)
+        if refresh:
+            _refresh(warehouse)
+        return
+    with _open_writer(Warehouse, warehouse) as wh:
+        with _progress_bar(as_json) as bar:
+            task = bar.add_task(f"ingest {file.name}", total=len(steps))
+
+            def progress(step: str) -> None:
+                done = steps.index(step) if step in steps else 0
+                bar.update(task, completed=done, description=f"{file.name}: {step}")
+
+            result = ingest_file(wh, file, fmt, replace=replace, on_overlap=on_overlap, progress=progress,
+                                 **options)
+            bar.update(task, completed=len(steps))
+    if as_json:
+        load = result.to_dict()
+        _echo(json.dumps(_with_refresh(load, warehouse) if refresh else load, ensure_ascii=False,
+                         default=str))
+        return
+    _print_result(file, result, on_overlap)
+    if refresh:
+        _refresh(warehouse)
+
+
+def register(app) -> None:
+    """Add ``ingest`` and ``info`` to ``app`` (a ``typer.Typer``)."""
+    import typer
+
+    from tradepulse.cli.common import MasterOption, WarehouseOption, engine_options
 
     @app.command()
     @friendly_errors
@@ -251,87 +352,9 @@ def register(app: typer.Typer) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine).
 
         A BACI release zip holding one CSV per year loads every year (or --years), each as its own load."""
-        from tradepulse.ingest import ingest_file, ingest_release
-        from tradepulse.warehouse import Warehouse
-
-        if str(file).startswith(("http:/", "https:/", "ftp:/")):   # Path() folds "//" into "/"
-            from tradepulse.errors import TradepulseError
-            raise TradepulseError(f"ingest reads local files, not {str(file).split(':', 1)[0]} addresses; "
-                                  "download with `tradepulse fetch baci|comtrade|macro` (see docs/real-data.md)")
-        options = _parse_options(option)
-        if target is not None:
-            from tradepulse.errors import TradepulseError
-            if "target" in options and options["target"] != target:
-                raise TradepulseError(f"--target {target} and --option target={options['target']} disagree")
-            options["target"] = target
-        if reporter is not None:
-            from tradepulse.errors import TradepulseError
-            if "reporter" in options and str(options["reporter"]).upper() != reporter.upper():
-                raise TradepulseError(f"--reporter {reporter} and --option reporter={options['reporter']} disagree")
-            options["reporter"] = reporter.strip().upper()
-        if mapping is not None:
-            options["mapping"] = str(mapping)
-        if _spark_engine(engine):
-            if years is not None or refresh:
-                from tradepulse.errors import TradepulseError
-                raise TradepulseError("--years and --refresh are not on Spark yet (--engine spark)")
-            _ingest_spark(file, fmt, warehouse, options, dataset=dataset, replace=replace, on_overlap=on_overlap,
-                          master=master, as_json=as_json)
-            return
-        if dataset:
-            options["dataset"] = dataset
-        steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
-                 "checking earlier loads", "locating rejected lines", "committing"]
-        members: list[str] = []
-        if fmt == "baci" and file.suffix.lower() == ".zip" and "member" not in options:
-            from tradepulse.ingest.readers import baci_members
-            members = baci_members(file) if file.exists() else []
-        if years is not None and len(members) < 2:
-            from tradepulse.errors import TradepulseError
-            raise TradepulseError("--years applies to a BACI release zip holding several yearly CSVs")
-        if len(members) > 1:  # a BACI release: one load per year, one progress bar over all steps
-            with _open_writer(Warehouse, warehouse) as wh:
-                with _progress_bar(as_json) as bar:
-                    task = bar.add_task(f"ingest {file.name}", total=len(members) * len(steps))
-                    done: dict[str, int] = {}
-
-                    def member_progress(member: str, step: str) -> None:
-                        if member not in done:
-                            done[member] = len(done)
-                        at = done[member] * len(steps) + (steps.index(step) if step in steps else 0)
-                        bar.update(task, completed=at, description=f"{Path(member).name}: {step}")
-
-                    results = ingest_release(wh, file, years=_parse_years(years), replace=replace,
-                                             on_overlap=on_overlap, progress=member_progress, **options)
-            if as_json:
-                loads = [r.to_dict() for r in results]
-                typer.echo(json.dumps(_with_refresh(loads, warehouse) if refresh else loads, ensure_ascii=False,
-                                      default=str))
-                return
-            for r in results:
-                _print_result(r.file, r, on_overlap)
-            if refresh:
-                _refresh(warehouse)
-            return
-        with _open_writer(Warehouse, warehouse) as wh:
-            with _progress_bar(as_json) as bar:
-                task = bar.add_task(f"ingest {file.name}", total=len(steps))
-
-                def progress(step: str) -> None:
-                    done = steps.index(step) if step in steps else 0
-                    bar.update(task, completed=done, description=f"{file.name}: {step}")
-
-                result = ingest_file(wh, file, fmt, replace=replace, on_overlap=on_overlap, progress=progress,
-                                     **options)
-                bar.update(task, completed=len(steps))
-        if as_json:
-            load = result.to_dict()
-            typer.echo(json.dumps(_with_refresh(load, warehouse) if refresh else load, ensure_ascii=False,
-                                  default=str))
-            return
-        _print_result(file, result, on_overlap)
-        if refresh:
-            _refresh(warehouse)
+        run_ingest(file, fmt, mapping=mapping, option=option, target=target, reporter=reporter,
+                   warehouse=warehouse, replace=replace, on_overlap=on_overlap, years=years, as_json=as_json,
+                   dataset=dataset, refresh=refresh, engine=engine, master=master)
 
     @app.command()
     @friendly_errors
