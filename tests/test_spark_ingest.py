@@ -184,7 +184,7 @@ def test_same_file_again_is_skipped(pair):
 
 
 def test_crash_before_the_manifest_leaves_the_dataset(pair, shared_data, tmp_path, monkeypatch):
-    """A replacing load (``--on-overlap replace`` of a revised sample row: the 68,122 other ZAF 2021 rows are
+    """A replacing load (``--on-overlap replace`` of a revised sample row: the 3,069 other AFG 2021 rows are
     rewritten under the load's directory first) failing at its last step (the manifest) leaves the manifest
     and what it names unchanged, and removes its files; files of a load no manifest names are never read."""
     import tradepulse.ingest._spark_manifest as spm
@@ -195,9 +195,10 @@ def test_crash_before_the_manifest_leaves_the_dataset(pair, shared_data, tmp_pat
     dirs = sorted(p.name for p in (b / "ingest").iterdir())
     n_before = len(_read(b, "flows")[0])
     lines = (shared_data / "baci_sample.csv").read_bytes().split(b"\r\n")
-    zaf = next(ln for ln in lines[1:] if ln.split(b",")[1] == b"710").split(b",")
+    afg = lines[2].split(b",")   # 2021, AFG (4) → 24, 481890: a row of the sample load
+    assert afg[:2] == [b"2021", b"4"]
     other = tmp_path / "other.csv"
-    other.write_bytes(b"\r\n".join([lines[0], b",".join([*zaf[:4], b"9.5", zaf[5]]), b""]))
+    other.write_bytes(b"\r\n".join([lines[0], b",".join([*afg[:4], b"9.5", afg[5]]), b""]))
 
     def boom(*_a, **_k):
         raise OSError("disk full (simulated)")
