@@ -436,6 +436,7 @@ def test_replace_tables_equal(replaced, shared_data):
         da, db = _sorted(_by_file(da, la), by), _sorted(_by_file(db, lb), by)
         if table == "flows":
             assert len(da) == 71192 + 3 - 300 - 100 + 300
+            assert json.loads((b / "manifest.json").read_text())["tables"]["flows"]["rows"] == len(db)
         num = [c for c in ("value_usd", "quantity") if c in da]
         pd.testing.assert_frame_equal(da.drop(columns=num), db[da.columns].drop(columns=num), check_dtype=False)
         for c in num:

@@ -49,7 +49,8 @@ def commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResu
     ``parts``: table → [(path, rows)] appended as new locations.  A replacing load (:mod:`tradepulse.ingest.
     _spark_replace`) also gives ``reset`` (table → [(path, rows)]: the table's locations become these),
     ``exclude`` (flows location index → [[year, reporter], …] no longer read there), ``drop_locs`` (flows
-    locations removed) and ``deleted`` (flows rows that went).  ``store``
+    locations removed) and ``deleted`` (flows rows no longer read where they were: the deleted ones and
+    the ones rewritten into a new part, which ``parts`` adds back).  ``store``
     (:class:`~tradepulse.ingest._spark_store.Store`): a dataset at a storage URL, whose local copy is ``root``:
     the load's small files are uploaded, then the manifest is replaced there."""
     from tradepulse import __version__, schema

@@ -368,7 +368,11 @@ def _write(sess, con, store, manifest, spec, load_id, out, rel_dir, sha, name, k
         for t, files in reset.items():   # these tables' earlier locations are replaced by the rewritten files
             files.extend(parts.pop(t, []) if t != "coverage" else [])
         parts.pop("coverage", None)   # coverage_all holds this load's coverage too
-        edits = {"reset": reset, "exclude": plan.exclude, "drop_locs": plan.drop_locs, "deleted": plan.n_deleted}
+        # rows leaving the locations they were read from: the deleted ones and the kept ones (moved to kept/,
+        # which commit counts as a new part)
+        moved = plan.kept[1] if plan.kept else 0
+        edits = {"reset": reset, "exclude": plan.exclude, "drop_locs": plan.drop_locs,
+                 "deleted": plan.n_deleted + moved}
     return result, parts, edits
 
 
