@@ -181,7 +181,8 @@ def _ingest_spark(file: Path, fmt: str, warehouse: Path | None, options: dict, *
                               f"file {root}")
     from tradepulse.ingest.spark import ingest_dataset
     steps = ["computing sha256", "opening the source", "reading and validating", "checking duplicate keys",
-             "checking earlier loads", "locating rejected lines", "writing the rows", "committing"]
+             "checking earlier loads", "replacing earlier rows", "locating rejected lines", "writing the rows",
+             "committing"]
     with _progress_bar(as_json) as bar:
         task = bar.add_task(f"ingest {file.name} (Spark)", total=len(steps))
 
@@ -341,8 +342,11 @@ def register(app) -> None:
                                      "output becomes {\"loads\": …, \"refresh\": …}."),
         engine: Optional[str] = typer.Option(
             None, "--engine", envvar="TRADEPULSE_ENGINE", show_default=False,
-            help="duckdb (default) or spark: load into a Parquet dataset directory (-w DIR; created when missing "
-                 "or empty) through Spark, with the same checks (BACI and generic CSV files)."),
+            help="duckdb (default) or spark: load into a Parquet dataset (-w DIR, or a URL: file:///…, or "
+                 "s3a://… / hdfs://… through Spark's file system — needs what Spark needs for it, e.g. the "
+                 "hadoop-aws package and credentials in the Spark configuration; created when missing or empty) "
+                 "through Spark, with the same checks, --replace and --on-overlap (BACI, Comtrade, customs and "
+                 "generic CSV files into flows)."),
         master: Optional[str] = MasterOption,
     ) -> None:
         """Validate and load a trade data file into the warehouse (bad rows go to quarantine).

@@ -25,10 +25,34 @@ def _small(con, root: Path, manifest: dict | None, name: str, cols: dict[str, st
     return f"read_parquet([{files}], union_by_name = true)"
 
 
+def _set_locations(spec: dict, locs: list[dict]) -> None:
+    """Write ``locs`` (as :func:`locations` gives them) back into a manifest table: the first is ``path``, the
+    others ``parts``; ``exclude`` only where it is not empty."""
+    def one(loc: dict) -> dict:
+        out = {"path": loc["path"], "partition_columns_in_files": loc["partition_columns_in_files"]}
+        if loc.get("exclude"):
+            out["exclude"] = loc["exclude"]
+        return out
+    for k in ("path", "partition_columns_in_files", "exclude", "parts"):
+        spec.pop(k, None)
+    spec.update(one(locs[0]))
+    if locs[1:]:
+        spec["parts"] = [one(loc) for loc in locs[1:]]
+
+
 def commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResult, rel_dir: str,
-           seen: bytes | None) -> None:
-    """Name the load's files in the manifest (format 2) and replace it atomically.  ``seen``: the manifest
-    as this load read it; another load that committed meanwhile makes this one fail (one writer at a time)."""
+           seen: bytes | None, *, store=None, reset: dict | None = None, exclude: dict | None = None,
+           drop_locs: set | None = None, deleted: int = 0) -> None:
+    """Name the load's files in the manifest and replace it atomically.  ``seen``: the manifest as this load
+    read it; another load that committed meanwhile makes this one fail (one writer at a time).
+
+    ``parts``: table → [(path, rows)] appended as new locations.  A replacing load (:mod:`tradepulse.ingest.
+    _spark_replace`) also gives ``reset`` (table → [(path, rows)]: the table's locations become these),
+    ``exclude`` (flows location index → [[year, reporter], …] no longer read there), ``drop_locs`` (flows
+    locations removed) and ``deleted`` (flows rows no longer read where they were: the deleted ones and
+    the ones rewritten into a new part, which ``parts`` adds back).  ``store``
+    (:class:`~tradepulse.ingest._spark_store.Store`): a dataset at a storage URL, whose local copy is ``root``:
+    the load's small files are uploaded, then the manifest is replaced there."""
     from tradepulse import __version__, schema
 
     now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
@@ -43,16 +67,36 @@ def commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResu
             manifest["tables"][name] = {"path": rel, "partition_by": [], "rows": 0, "columns": dict(cols)}
     manifest = json.loads(json.dumps(manifest))
     columns = {"flows": schema.FLOWS, "quarantine": QUARANTINE, "loads": LOADS, "coverage": COVERAGE}
-    for name, (rel, n) in parts.items():
-        spec = manifest["tables"].get(name)
-        loc = {"path": rel, "partition_columns_in_files": name != "flows"}
-        if spec is None:
-            manifest["tables"][name] = {**loc, "partition_by": ["year", "reporter"] if name == "flows" else [],
-                                        "rows": int(n), "columns": dict(columns[name])}
-        else:
-            spec.setdefault("parts", []).append(loc)
-            spec["rows"] = int(spec.get("rows", 0)) + int(n)
-    manifest["format_version"] = 2
+    tables = manifest["tables"]
+    if (exclude or drop_locs or deleted) and "flows" in tables:   # the replaced rows of earlier loads
+        flows = tables["flows"]
+        locs = locations(flows)
+        for i, pairs in (exclude or {}).items():
+            have = {tuple(e) for e in locs[i]["exclude"]}
+            locs[i]["exclude"] = [list(e) for e in sorted(have | {tuple(e) for e in pairs})]
+        locs = [loc for i, loc in enumerate(locs) if i not in (drop_locs or set())]
+        new = parts.pop("flows", [])
+        locs += [{"path": rel, "partition_columns_in_files": False, "exclude": []} for rel, _n in new]
+        _set_locations(flows, locs)
+        flows["rows"] = int(flows.get("rows", 0)) - int(deleted) + sum(int(n) for _r, n in new)
+    for name, files in (reset or {}).items():   # small tables rewritten whole
+        spec = tables.setdefault(name, {"partition_by": [], "columns": dict(columns[name])})
+        spec["columns"] = dict(columns[name])
+        _set_locations(spec, [{"path": rel, "partition_columns_in_files": True, "exclude": []} for rel, _n in files])
+        spec["rows"] = sum(int(n) for _r, n in files)
+    for name, files in parts.items():
+        for rel, n in files:
+            spec = tables.get(name)
+            loc = {"path": rel, "partition_columns_in_files": name != "flows"}
+            if spec is None:
+                tables[name] = {**loc, "partition_by": ["year", "reporter"] if name == "flows" else [],
+                                "rows": int(n), "columns": dict(columns[name])}
+            else:
+                spec.setdefault("parts", []).append(loc)
+                spec["rows"] = int(spec.get("rows", 0)) + int(n)
+    # format 3 once a location excludes rows (an older reader would count them): see warehouse.parquet
+    manifest["format_version"] = 3 if any(loc["exclude"] for spec in tables.values() for loc in locations(spec)) \
+        else 2
     manifest["updated_at"] = now
     files = lambda name: "[" + ", ".join(lit(str(root / p["path"])) for p in locations(manifest["tables"][name])) + "]"  # noqa: E731
     loads = con.execute(f"SELECT load_id, CAST(loaded_at AS VARCHAR) FROM read_parquet({files('loads')}, "
@@ -62,8 +106,16 @@ def commit(con, root: Path, manifest: dict | None, parts: dict, result: LoadResu
                            "loads_sha256": digest, "view_version": VIEW_VERSION}
     cov = con.execute(f"SELECT * FROM read_parquet({files('coverage')}, union_by_name = true)").df()
     manifest["datasets"] = json.loads(dataset_summary(cov).to_json(orient="records"))
-    now_bytes = (root / MANIFEST).read_bytes() if (root / MANIFEST).exists() else None
+    remote = store is not None and store.url is not None
+    if remote:
+        store.upload(rel_dir)
+        now_bytes = store.manifest_bytes()
+    else:
+        now_bytes = (root / MANIFEST).read_bytes() if (root / MANIFEST).exists() else None
     if now_bytes != seen:
-        raise TradepulseError(f"another load changed the dataset {root} while this one ran; nothing of this "
-                              "load was kept: run it again")
-    write_manifest(root, manifest)
+        raise TradepulseError(f"another load changed the dataset {store.url if remote else root} while this one "
+                              "ran; nothing of this load was kept: run it again")
+    if remote:
+        store.write_manifest(manifest)
+    else:
+        write_manifest(root, manifest)

@@ -58,7 +58,13 @@ def _typed_sql(x: str, typ: str) -> str:
 def _source(session, spec: Spec, path: str, delimiter: str, typed: bool):
     """The file's data lines, parsed: ``__line`` (physical line), the source columns (typed as DuckDB reads them
     when ``typed``), ``__why`` (NULL, or why the line is unreadable), ``__col`` and ``__text`` (the line's text,
-    kept for unreadable lines only).  Split by :func:`_split`."""
+    kept for unreadable lines only).  Split by :func:`_split`.
+
+    A line with the wrong number of fields is described as the DuckDB ingest describes it: for BACI (read with a
+    fixed dialect, bad lines split off by :func:`~tradepulse.ingest.readers.split_csv_lines`) with that
+    function's reasons; for the other formats (DuckDB's sniffed CSV reader) with DuckDB's message ``Expected
+    Number of Columns: N Found: M`` (no column: for a short line DuckDB names a column by a rule of its own,
+    not reproduced here)."""
 
     n = len(spec.columns)
     d = delimiter
@@ -87,13 +93,19 @@ def _source(session, spec: Spec, path: str, delimiter: str, typed: bool):
             cols.append(f"{raw} AS `{name.replace('`', '``')}`")
     quote_odd = "(length(__text) - length(replace(__text, '\"', ''))) % 2 = 1"
     found = f"size(split(__text, {_sq(dq if len(d) == 1 else d)}, -1))"
-    struct = (f"CASE WHEN {quote_odd} THEN 'unbalanced quote' ELSE concat('expected {n} fields, found ', "
-              f"{found}) END")
+    if spec.fmt == "baci":
+        struct = (f"CASE WHEN {quote_odd} THEN 'unbalanced quote' ELSE concat('expected {n} fields, found ', "
+                  f"{found}) END")
+        short_col = "NULL"
+    else:
+        struct = (f"CASE WHEN {quote_odd} THEN 'unbalanced quote' ELSE concat('Expected Number of Columns: {n} "
+                  f"Found: ', {found}) END")
+        short_col = "NULL"
     conv_reason = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _n, m in errs) + " END" if errs else "NULL"
     conv_col = "CASE " + " ".join(f"WHEN {c} THEN {nm}" for c, nm, _m in errs) + " END" if errs else "NULL"
     staged = parsed.selectExpr("__line", "__text", "__ok", *cols,
                                f"CASE WHEN NOT __ok THEN {struct} ELSE {conv_reason} END AS __why",
-                               f"CASE WHEN __ok THEN {conv_col} END AS __col")
+                               f"CASE WHEN __ok THEN {conv_col} ELSE {short_col} END AS __col")
     return staged.selectExpr("*", "CASE WHEN __why IS NOT NULL THEN __text END AS __keep").drop("__text", "__ok") \
         .withColumnRenamed("__keep", "__text")
 

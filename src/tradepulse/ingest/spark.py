@@ -7,31 +7,41 @@ same :class:`~tradepulse.ingest._spec.Spec` by the same readers) is translated t
 1. sha256 of the file; a digest already in the dataset's ``loads`` → skipped (nothing written).
 2. The CSV is read as text lines with their physical line numbers (line = block's first line + position, no
    Python on the executors); empty lines are skipped as DuckDB skips them; a line that is not N well-formed
-   fields is *unreadable* (the reasons of :func:`~tradepulse.ingest.readers.split_csv_lines`); a typed BACI
+   fields is *unreadable* (BACI: the reasons of :func:`~tradepulse.ingest.readers.split_csv_lines`; the
+   other formats: DuckDB's ``Expected Number of Columns`` message, :mod:`tradepulse.ingest._spark_read`); a typed BACI
    CSV's fields are converted as DuckDB's CSV reader converts them (NA/empty → NULL; an unconvertible field
    makes the line unreadable with DuckDB's message).
 3. The translated SELECT gives each row its verdict (first failing check: column, reason); every row of a key
-   occurring twice among the good rows is a duplicate; a good row whose key an earlier load of the dataset
-   holds is quarantined as ``already loaded by load <id> (<file>)`` (``on_overlap="quarantine"``).
-4. Written under ``DIR/ingest/<load_id>/`` only: ``flows/year=…/reporter=…`` (the good rows), ``quarantine.parquet``
-   (rendered on the driver by DuckDB, so ``raw`` and ``value`` texts equal the DuckDB ingest's), ``loads.parquet``
-   and ``coverage.parquet``.  Then the manifest names them (``parts``, format 2) and is replaced atomically,
-   last: a crash before leaves the previous dataset as it was (the unnamed directory is never read, and is
-   removed when the load fails).
+   occurring twice among the good rows is a duplicate — for customs tariff lines summed to HS6, identical
+   lines are the duplicates and the others are summed into one row per key, as in DuckDB; province names are
+   keyed on the driver by DuckDB's own rule (:func:`_province_lookup`).  A good row whose key an earlier
+   load of the dataset holds is quarantined as ``already loaded by load <id> (<file>)``
+   (``on_overlap="quarantine"``; for summed rows every line of the key).
+4. ``replace=True`` (earlier loads of the same file go) and ``on_overlap="replace"`` (earlier rows holding a
+   key of this load go): copy-on-write by ``(year, reporter)`` partition, see :mod:`tradepulse.ingest.
+   _spark_replace` (manifest format 3: a location's ``exclude`` pairs).
+5. Written under ``DIR/ingest/<load_id>/`` only: ``flows/year=…/reporter=…`` (the good rows), ``kept/…`` (rows
+   of earlier loads rewritten by a replace), ``quarantine.parquet`` (rendered on the driver by DuckDB, so
+   ``raw`` and ``value`` texts equal the DuckDB ingest's), ``loads.parquet`` and ``coverage.parquet`` (a replace
+   rewrites the small tables whole there).  Then the manifest names them (``parts``) and is replaced
+   atomically, last: a crash before leaves the previous dataset as it was (the unnamed directory is never
+   read, and is removed when the load fails).
 
 Modules: reading the CSV (:mod:`tradepulse.ingest._spark_read`), the SQL translation
-(:mod:`tradepulse.ingest._spark_sql`), the small tables and the manifest (:mod:`tradepulse.ingest._spark_manifest`).
+(:mod:`tradepulse.ingest._spark_sql`), the small tables and the manifest (:mod:`tradepulse.ingest._spark_manifest`),
+replacing rows (:mod:`tradepulse.ingest._spark_replace`), a dataset at a storage URL — ``file:///…``,
+``s3a://…``, ``hdfs://…`` through Spark's Hadoop file system (:mod:`tradepulse.ingest._spark_store`).
 
-Formats: ``baci`` and ``generic`` (flows) CSV files.  Not on Spark yet (one-line error): other formats and
-targets, zip/Parquet/Excel input, tariff lines summed to HS6, province mapping, ``--replace`` and
-``--on-overlap replace``, a dataset at a storage URL.
+Formats: ``baci``, ``comtrade``, ``customs`` and ``generic`` CSV files into ``flows`` (UTF-8).  Not on Spark yet
+(one-line error): ``services`` and ``macro``, the ``firm_flows``/``services``/``macro`` targets, zip / Parquet /
+Excel input, ``--years``, ``--refresh``.  A malformed CSV line is quarantined either way; for the sniffed
+(non-BACI) formats a line whose quoting DuckDB's sniffer reads differently may get another reason.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import shutil
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -41,7 +51,10 @@ import duckdb
 from tradepulse.errors import InputError, TradepulseError
 from tradepulse.ingest._core import (LoadResult, _register_code_tables, check_overlap_policy, file_sha256,
                                      no_usable_rows, nothing_loaded)
+from tradepulse.ingest import _spark_replace
 from tradepulse.ingest._spark_manifest import _small, commit
+from tradepulse.ingest._spark_replace import dropped_loads
+from tradepulse.ingest._spark_store import Store
 from tradepulse.ingest._spark_read import _source, _split, _sq
 from tradepulse.ingest._spark_sql import to_spark
 from tradepulse.ingest._spec import KEYS, TARGETS, Spec, ident, lit
@@ -49,16 +62,16 @@ from tradepulse.ingest._sql import _inner_select, _maps_provinces
 from tradepulse.ingest.readers import FORMATS, spec_for_file, tmp_dir
 from tradepulse.warehouse import LOADS, QUARANTINE
 from tradepulse.warehouse.datasets import COVERAGE, load_dataset_name
-from tradepulse.warehouse.parquet import MANIFEST, is_url, locations, read_manifest
+from tradepulse.warehouse.parquet import MANIFEST, exclude_sql, locations, read_manifest
 
 #: Formats the Spark ingest reads (CSV); the others answer "not on Spark yet".
-SPARK_FORMATS = ("baci", "generic")
+SPARK_FORMATS = ("baci", "comtrade", "customs", "generic")
 _SQL_TYPES = {"VARCHAR": "string", "SMALLINT": "smallint", "TINYINT": "tinyint", "INTEGER": "int",
               "BIGINT": "bigint", "DOUBLE": "double", "BOOLEAN": "boolean"}
 
 
 def _not_yet(what: str, file: str) -> InputError:
-    return InputError(f"{what} is not on Spark yet (--engine spark ingests {' and '.join(SPARK_FORMATS)} CSV "
+    return InputError(f"{what} is not on Spark yet (--engine spark ingests {', '.join(SPARK_FORMATS)} CSV "
                       "files into flows); load it with the DuckDB engine", file=file)
 
 
@@ -69,15 +82,17 @@ def _session(master: str | None):
     return SparkSession.getActiveSession() or spark_session(master or DEFAULT_MASTER)
 
 
-def _open_dataset(root: Path) -> dict | None:
-    """The dataset's manifest, or None when ``root`` is missing or empty (a new dataset)."""
-    if root.is_file():
-        raise TradepulseError(f"{root} is a file; --engine spark ingests into a Parquet dataset directory")
-    if not root.exists() or not any(root.iterdir()):
+def _open_dataset(store: Store, session) -> dict | None:
+    """The dataset's manifest, or None when it is missing or empty (a new dataset)."""
+    where = store.url or store.local
+    state = store.state()
+    if state == "file":
+        raise TradepulseError(f"{where} is a file; --engine spark ingests into a Parquet dataset directory")
+    if state == "missing":
         return None
-    if not (root / MANIFEST).is_file():
-        raise TradepulseError(f"{root} is not empty and holds no {MANIFEST}: not a tradepulse Parquet dataset")
-    return read_manifest(root)
+    if state == "foreign":
+        raise TradepulseError(f"{where} is not empty and holds no {MANIFEST}: not a tradepulse Parquet dataset")
+    return read_manifest(store.url, session) if store.url else read_manifest(store.local)
 
 
 # --------------------------------------------------------------------------- the load
@@ -93,20 +108,25 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", file=str(path))
     if fmt not in SPARK_FORMATS:
         raise _not_yet(f"format {fmt}", str(path))
-    if replace or on_overlap == "replace":
-        raise _not_yet("--replace / --on-overlap replace", str(path))
     if not path.is_file():
         raise InputError("file not found", file=str(path))
     if path.suffix.lower() in (".zip", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls", ".gz"):
         raise _not_yet(f"a {path.suffix} input", str(path))
     if options.get("encoding") not in (None, "utf-8", "utf8", "UTF-8"):
         raise _not_yet("a CSV not in UTF-8", str(path))
-    if is_url(dataset):
-        raise TradepulseError(f"--engine spark ingests into a dataset directory on a local or shared file "
-                              f"system; {dataset} is a storage URL (not on Spark yet)")
-    root = Path(dataset)
-    manifest = _open_dataset(root)
-    seen = (root / MANIFEST).read_bytes() if manifest is not None else None   # checked again at commit
+    store = Store(dataset, lambda: session or _session(master))
+    try:
+        return _ingest(store, path, fmt, on_overlap, replace, master, session, name, progress, options)
+    finally:
+        store.close()
+
+
+def _ingest(store: Store, path: Path, fmt: str, on_overlap: str, replace: bool, master: str | None, session,
+            name: str | None, progress, options: dict) -> LoadResult:
+    root = store.local   # DuckDB's side: the dataset, or the local copy of a URL's small tables
+    manifest = _open_dataset(store, session or (_session(master) if store.url else None))
+    seen = store.manifest_bytes() if manifest is not None else None   # checked again at commit
+    store.fetch_small(manifest)
     step = progress or (lambda _m: None)
     step("computing sha256")
     try:
@@ -120,15 +140,14 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
         loads_rel = _small(con, root, manifest, "loads", LOADS)
         prev = con.execute(f"SELECT load_id FROM {loads_rel} WHERE sha256 = ? AND target = 'flows' "
                            "ORDER BY loaded_at", [sha]).fetchall()
-        if prev:
+        if prev and not replace:
             return LoadResult(prev[-1][0], str(path.resolve()), 0, 0, 0.0, True, "flows", fmt, sha)
         step("opening the source")
         with tmp_dir() as tmp:
             spec = spec_for_file(con, path.resolve(), fmt, dict(options), Path(tmp))
         if spec.target != "flows":
             raise _not_yet(f"target {spec.target}", spec.file)
-        if spec.product_truncate is not None or _maps_provinces(spec):
-            raise _not_yet("summing tariff lines to HS6 and mapping provinces", spec.file)
+        dropped = dropped_loads(con, loads_rel, sha, spec.file) if replace else []
         spec.note["fingerprint"] = f"{st.st_size}:{st.st_mtime_ns}"
         spec.note["engine"] = "spark"
         _register_code_tables(con, spec)
@@ -137,21 +156,23 @@ def ingest_dataset(dataset: str | Path, path: str | Path, fmt: str, *, on_overla
         rel_dir = f"ingest/{load_id}"
         out = root / rel_dir
         try:
-            result, parts = _load(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name,
-                                  options.get("delimiter") or ",", step)
+            result, parts, edits = _load(sess, con, store, manifest, spec, load_id, out, rel_dir, sha, name,
+                                         options.get("delimiter") or ",", step, on_overlap, dropped)
             step("committing")
-            commit(con, root, manifest, parts, result, rel_dir, seen)
+            commit(con, root, manifest, parts, result, rel_dir, seen, store=store, **edits)
         except BaseException:
-            shutil.rmtree(out, ignore_errors=True)   # never named by the manifest: remove what was written
+            store.remove(rel_dir)   # never named by the manifest: remove what was written
             raise
         return result
     finally:
         con.close()
 
 
-def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str, out: Path, rel_dir: str,
-          sha: str, name: str | None, delimiter: str, step) -> tuple[LoadResult, dict]:
-    """Validate, write the load's files under ``out``; return the result and the rows per new part."""
+def _load(sess, con, store: Store, manifest: dict | None, spec: Spec, load_id: str, out: Path, rel_dir: str,
+          sha: str, name: str | None, delimiter: str, step, on_overlap: str,
+          dropped: list[str]) -> tuple[LoadResult, dict, dict]:
+    """Validate, write the load's files under ``out``; return the result, the new parts (table → [(path,
+    rows)]) and the changes to earlier locations (``commit``'s keyword arguments)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -167,16 +188,43 @@ def _load(sess, con, root: Path, manifest: dict | None, spec: Spec, load_id: str
     src, unreadable = _split(staged, spec)
     src_view = f"tp_ingest_{tag}_src"
     src.createOrReplaceTempView(src_view)
-    sql = _inner_select(spec, with_rn=True)[0].replace("{rel}", src_view)
+    aggregate = spec.product_truncate is not None   # tariff lines summed to HS6 (one row per key)
+    sql = _inner_select(spec, with_rn=True, line_key=aggregate)[0].replace("{rel}", src_view)
+    if _maps_provinces(spec):
+        sql = _province_lookup(sess, con, spec, sql, src_view)
     checked = sess.sql(to_spark(sql)).persist(StorageLevel.MEMORY_AND_DISK)
     held = [staged, checked]   # cached frames, released when the load ends
     try:
-        return _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked,
-                      unreadable, step, F, held)
+        return _write(sess, con, store, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked,
+                      unreadable, step, F, held, on_overlap, dropped)
     finally:
         for df in held:
             df.unpersist()
         sess.catalog.dropTempView(src_view)
+
+
+def _province_lookup(sess, con, spec: Spec, sql: str, src_view: str) -> str:
+    """Province mapping on Spark: the distinct province texts of the file are keyed on the driver by DuckDB
+    with the DuckDB ingest's own rule (:func:`~tradepulse.reference.provinces.province_key_sql`, which uses
+    DuckDB functions Spark lacks) and looked up in the province list there; Spark gets the small table (text,
+    country, name) as ``__tp_prov`` and the SELECT joins on the text instead of the key."""
+    from tradepulse.reference import provinces
+
+    text = f"CAST(({spec.fields['province']}) AS VARCHAR)"
+    on_key = f"__pv.key = {provinces.province_key_sql(text)}"
+    if on_key not in sql:
+        raise RuntimeError("internal error: the province join of the validating SELECT was not found")
+    texts = [r[0] for r in sess.sql(to_spark(f"SELECT DISTINCT {text} AS t FROM {src_view} s")).collect()
+             if r[0] is not None]
+    con.execute("CREATE OR REPLACE TEMP TABLE __tp_prov_texts AS SELECT unnest(?::VARCHAR[]) AS t", [texts])
+    keyed = con.execute(f"SELECT x.t AS key, p.country, p.name_en FROM __tp_prov_texts x JOIN __tp_prov p "
+                        f"ON p.key = {provinces.province_key_sql('x.t')}").fetchall()
+    sess.createDataFrame(keyed or [("", "", "")], "key string, country string, name_en string") \
+        .where("key <> '' OR country <> ''").createOrReplaceTempView("__tp_prov")
+    countries = [r[0] for r in con.execute("SELECT country FROM __tp_prov_countries").fetchall()]
+    sess.createDataFrame([(c,) for c in countries] or [("",)], "country string") \
+        .where("country <> ''").createOrReplaceTempView("__tp_prov_countries")
+    return sql.replace(on_key, f"__pv.key = {text}")
 
 
 def _desc(keys) -> str:
@@ -184,27 +232,55 @@ def _desc(keys) -> str:
     return "concat(" + ", ', ', ".join(f"'{k}=', coalesce(CAST(`{k}` AS STRING), '')" for k in keys) + ")"
 
 
-def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked, unreadable,
-           step, F, held: list):
+def _write(sess, con, store, manifest, spec, load_id, out, rel_dir, sha, name, keys, src, checked, unreadable,
+           step, F, held: list, on_overlap: str, dropped: list[str]):
     from pyspark import StorageLevel
     from pyspark.sql import Window
 
     canon = [c for c in TARGETS["flows"] if c not in ("load_id", "source")]
+    root = store.local
     good = checked.where("__reason IS NULL")
     step("checking duplicate keys")
-    counted = good.withColumn("__n", F.count(F.lit(1)).over(Window.partitionBy(*keys))) \
+    aggregate = spec.product_truncate is not None
+    # tariff lines summed to HS6: identical lines are duplicates (no copy is summed); else duplicate keys
+    counted = good.withColumn("__n", F.count(F.lit(1)).over(Window.partitionBy("__line" if aggregate else keys))) \
         .persist(StorageLevel.MEMORY_AND_DISK)
     held.append(counted)
-    dups = counted.where("__n > 1").selectExpr("__rn", "'dup' AS __kind", "'key' AS __column",
-                                               "concat('duplicate key (', __n, ' rows share it)') AS __reason",
-                                               f"{_desc(keys)} AS __desc")
+    if aggregate:
+        dups = counted.where("__n > 1").selectExpr("__rn", "'dup' AS __kind", "'line' AS __column",
+                                                   "concat('duplicate line (', __n, ' identical lines)') AS __reason",
+                                                   "CAST(NULL AS STRING) AS __desc")
+    else:
+        dups = counted.where("__n > 1").selectExpr("__rn", "'dup' AS __kind", "'key' AS __column",
+                                                   "concat('duplicate key (', __n, ' rows share it)') AS __reason",
+                                                   f"{_desc(keys)} AS __desc")
     clean = counted.where("__n = 1").drop("__n")
+    lines = None
+    if aggregate:   # the good lines, then one row per key (the DuckDB ingest's sums)
+        lines = clean
+        sums = {"value_usd": F.sum("value_usd"), "quantity": F.sum("quantity"), "unit": F.min("unit"),
+                "hs_revision": F.min("hs_revision")}
+        cols = [c for c in canon if c not in sums]
+        clean = lines.groupBy(*cols).agg(*[e.alias(c) for c, e in sums.items()]) \
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        held.append(clean)
     step("checking earlier loads")
     flows_spec = (manifest or {}).get("tables", {}).get("flows")
-    ovl = None
-    if flows_spec and flows_spec.get("rows", 0):
+    ovl, plan, n_sup = None, None, 0
+    if flows_spec and (flows_spec.get("rows", 0) or dropped):
         years = [r[0] for r in clean.select("year").distinct().collect()]
-        old = _read_table(sess, root, flows_spec).where(F.col("year").isin(years)) \
+        old_all = _read_table(sess, store, flows_spec, with_loc=True)
+        live = old_all.where(~F.col("load_id").isin(dropped)) if dropped else old_all
+        if dropped or on_overlap == "replace":
+            step("replacing earlier rows")
+            plan = _spark_replace.plan(sess, old_all, locations(flows_spec), clean, keys, dropped,
+                                       on_overlap == "replace", years, store, rel_dir,
+                                       lambda df: _coverage_rows(sess, df), held)
+        if on_overlap == "replace" and plan.superseded:   # this load's rows whose key was held
+            nk = live.where(F.col("year").isin(years)).select(*[F.col(k).alias(f"__o_{k}") for k in keys])
+            n_sup = int(clean.join(nk, [clean[k].eqNullSafe(nk[f"__o_{k}"]) for k in keys], "left_semi").count())
+    if flows_spec and flows_spec.get("rows", 0) and on_overlap == "quarantine":
+        old = live.where(F.col("year").isin(years)) \
             .groupBy(*keys).agg(F.min("load_id").alias("__old")) \
             .select(*[F.col(k).alias(f"__o_{k}") for k in keys], "__old")
         files = con.execute(f"SELECT load_id, any_value(file) FROM {_small(con, root, manifest, 'loads', LOADS)} "
@@ -215,7 +291,14 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
             .join(F.broadcast(names), "__old", "left")
         hit = hit.persist(StorageLevel.MEMORY_AND_DISK)
         held.append(hit)
-        ovl = hit.where("__old IS NOT NULL").selectExpr(
+        ovl_rows = hit.where("__old IS NOT NULL")
+        if aggregate:   # every good line of an overlapping key is quarantined
+            ok = ovl_rows.select(*[F.col(k).alias(f"__o_{k}") for k in keys], "__old", "__file")
+            ovl_src = lines.join(ok, [lines[k].eqNullSafe(ok[f"__o_{k}"]) for k in keys]) \
+                .drop(*[f"__o_{k}" for k in keys])
+        else:
+            ovl_src = ovl_rows
+        ovl = ovl_src.selectExpr(
             "__rn", "'ovl' AS __kind", "'key' AS __column",
             "concat('already loaded by load ', coalesce(__old, 'NULL'), ' (', coalesce(__file, 'no load record'), "
             "')') AS __reason", f"{_desc(keys)} AS __desc", "__old", "__file")
@@ -228,20 +311,21 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     n_bad = checked.where("__reason IS NOT NULL").count()
     n_dup = dups.count()
     n_unread = unreadable.count()
-    n_ovl = ovl.count() if ovl is not None else 0
+    n_ovl = ovl_rows.count() if ovl is not None else 0          # rows (summed rows when aggregated)
+    n_ovl_lines = ovl.count() if ovl is not None and aggregate else n_ovl   # their lines
     n_ok = final.count()
     if n_ok == 0 and n_ovl:
-        _no_usable_overlap(ovl, spec, n_ovl, n_bad + n_dup + n_unread)
+        _no_usable_overlap(ovl_rows, ovl, spec, n_ovl, n_bad + n_dup + n_unread)
     step("locating rejected lines")
     q_rel = f"{rel_dir}/quarantine.parquet"
-    n_q, problems = _quarantine(sess, con, spec, load_id, out, checked, dups, ovl, unreadable, src,
-                                n_bad + n_dup + n_unread + n_ovl)
+    n_q, problems = _quarantine(sess, con, store, rel_dir, spec, load_id, out, checked, dups, ovl, unreadable, src,
+                                n_bad + n_dup + n_unread + n_ovl_lines)
     if n_ok == 0:
         raise nothing_loaded(spec, problems)
     step("writing the rows")
     flows_rel = f"{rel_dir}/flows"
     final.repartition("year", "reporter").write.partitionBy("year", "reporter") \
-        .option("compression", "zstd").parquet(str(out / "flows"))
+        .option("compression", "zstd").parquet(store.big(flows_rel))
     cov = _coverage(sess, final, name or spec.note.get("dataset"))
     n_ok_cov = int(sum(r["rows"] for r in cov))
     if n_ok_cov != n_ok:
@@ -253,6 +337,12 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     con.unregister("__tp_cov_df")
     note = dict(spec.note)
     note["dataset"] = cov[0]["dataset"]
+    reset: dict = {}
+    if plan is not None and plan.changes:   # the small tables are rewritten whole (see _spark_replace)
+        reset, more = _spark_replace.small_tables(
+            con, lambda t, cols: _small(con, root, manifest, t, cols), plan, load_id, spec.file, out, rel_dir,
+            _frame(cov))
+        note.update(more)
     con.execute(f"COPY (SELECT ?::VARCHAR AS load_id, ?::VARCHAR AS file, ?::VARCHAR AS sha256, ?::VARCHAR AS format, "
                 f"'flows' AS target, ?::BIGINT AS rows_loaded, ?::BIGINT AS rows_quarantined, "
                 f"?::DOUBLE AS value_usd_loaded, CAST(now() AS TIMESTAMP) AS loaded_at, ?::VARCHAR AS note) TO "
@@ -261,12 +351,29 @@ def _write(sess, con, root, manifest, spec, load_id, out, rel_dir, sha, name, ke
     overlapping = []
     if ovl is not None and n_ovl:
         overlapping = [{"load_id": r[0], "file": r[1], "rows": int(r[2])} for r in
-                       ovl.groupBy("__old", "__file").count().orderBy("__old").collect()]
-    result = LoadResult(load_id, spec.file, n_ok, n_q, v_ok, False, "flows", spec.fmt, sha, 0, problems,
-                        rows_overlapping=n_ovl, overlapping_loads=overlapping)
-    parts = {"flows": (flows_rel, n_ok), "quarantine": (q_rel, n_q), "loads": (f"{rel_dir}/loads.parquet", 1),
-             "coverage": (f"{rel_dir}/coverage.parquet", len(cov))}
-    return result, parts
+                       ovl_rows.groupBy("__old", "__file").count().orderBy("__old").collect()]
+    elif plan is not None and plan.superseded:
+        n_ovl = n_sup
+        overlapping = [{"load_id": i, "file": note["superseded"][i]["file"], "rows": n} for i, n, _v in
+                       plan.superseded]
+    result = LoadResult(load_id, spec.file, n_ok, n_q, v_ok, False, "flows", spec.fmt, sha,
+                        plan.n_replaced if plan else 0, problems, rows_overlapping=n_ovl,
+                        overlapping_loads=overlapping)
+    parts = {"flows": [(flows_rel, n_ok)], "quarantine": [(q_rel, n_q)], "loads": [(f"{rel_dir}/loads.parquet", 1)],
+             "coverage": [(f"{rel_dir}/coverage.parquet", len(cov))]}
+    edits: dict = {}
+    if plan is not None and plan.changes:
+        if plan.kept:
+            parts["flows"].append(plan.kept)
+        for t, files in reset.items():   # these tables' earlier locations are replaced by the rewritten files
+            files.extend(parts.pop(t, []) if t != "coverage" else [])
+        parts.pop("coverage", None)   # coverage_all holds this load's coverage too
+        # rows leaving the locations they were read from: the deleted ones and the kept ones (moved to kept/,
+        # which commit counts as a new part)
+        moved = plan.kept[1] if plan.kept else 0
+        edits = {"reset": reset, "exclude": plan.exclude, "drop_locs": plan.drop_locs,
+                 "deleted": plan.n_deleted + moved}
+    return result, parts, edits
 
 
 def _frame(recs: list[dict]):
@@ -274,33 +381,40 @@ def _frame(recs: list[dict]):
     return pd.DataFrame(recs, columns=list(COVERAGE))
 
 
-def _read_table(sess, root: Path, spec: dict):
-    """The rows of a manifest table (every location) as a Spark DataFrame with the manifest's columns."""
+def _read_table(sess, store: Store, spec: dict, with_loc: bool = False):
+    """The rows of a manifest table (every location, less its ``exclude`` pairs) as a Spark DataFrame with the
+    manifest's columns; ``with_loc``: also ``__loc``, the index of the row's location in :func:`locations`."""
+    from pyspark.sql import functions as F
+
     from tradepulse.warehouse.spark import spark_schema
 
     df = None
-    for part in locations(spec):
-        loc = str(root / part["path"])
+    for i, part in enumerate(locations(spec)):
+        loc = store.big(part["path"])
         reader = sess.read.schema(spark_schema(spec["columns"]))
         if spec["partition_by"]:
             reader = reader.option("basePath", loc)
-        one = reader.parquet(loc).select(*spec["columns"])
+        one = reader.parquet(loc)
+        if exclude_sql(part):
+            one = one.where(exclude_sql(part))
+        one = one.select(*spec["columns"], *([F.lit(i).alias("__loc")] if with_loc else []))
         df = one if df is None else df.unionByName(one)
     return df
 
 
-def _no_usable_overlap(ovl, spec: Spec, n_ovl: int, others: int) -> None:
-    """Every valid row is already in the dataset: the DuckDB ingest's error, naming the first such line."""
+def _no_usable_overlap(ovl_rows, ovl, spec: Spec, n_ovl: int, others: int) -> None:
+    """Every valid row is already in the dataset: the DuckDB ingest's error, naming the first such line
+    (``ovl_rows``: the rows, summed when tariff lines are; ``ovl``: their lines)."""
     from pyspark.sql import functions as F
 
-    hit = ovl.groupBy("__old", "__file").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "__old").collect()
+    hit = ovl_rows.groupBy("__old", "__file").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "__old").collect()
     first_line = spec.line_offset + 1 if not others else int(ovl.agg(F.min("__rn")).collect()[0][0])
     raise no_usable_rows(spec, n_ovl, hit, others, first_line,
-                         "load it into a DuckDB warehouse with --on-overlap replace")
+                         "load it with --on-overlap replace (Python: on_overlap='replace')")
 
 
-def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, ovl, unreadable, src,
-                n_expected: int) -> tuple[int, list[dict]]:
+def _quarantine(sess, con, store: Store, rel_dir: str, spec: Spec, load_id: str, out: Path, checked, dups, ovl,
+                unreadable, src, n_expected: int) -> tuple[int, list[dict]]:
     """Write ``out``/quarantine.parquet: the rejected rows with their lines.  Spark stages the rows (line, kind,
     column, reason, key description, the source fields as read); DuckDB on the driver renders ``value`` and
     ``raw`` from the source fields with the DuckDB ingest's own casts, so the texts are equal."""
@@ -327,7 +441,8 @@ def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, o
                                 "CAST(NULL AS STRING) AS __desc",
                                 *[f"CAST(NULL AS {renamed.schema[p].dataType.simpleString()}) AS {p}" for p in pos],
                                 "__text")
-    staged.unionByName(bad).coalesce(1).write.parquet(str(stage))
+    staged.unionByName(bad).coalesce(1).write.parquet(store.big(f"{rel_dir}/_quarantine_stage"))
+    store.download(f"{rel_dir}/_quarantine_stage")   # a URL: DuckDB reads a local copy
     # value of a failing check = the source text of its column (S(c) in _inner_select), rendered by DuckDB
     whens = " ".join(f"WHEN {lit(c)} THEN CAST(({e}) AS VARCHAR)" for c, e in spec.fields.items() if e is not None)
     concat = ", ".join(f"coalesce(CAST(s.{ident(c)} AS VARCHAR), '')" for c in spec.columns)
@@ -338,7 +453,7 @@ def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, o
         "__reason", f"CASE WHEN __kind = 'unread' THEN __text ELSE concat_ws(',', {concat}) END"]))
     con.execute(f"COPY (SELECT {cols} FROM (SELECT {inner} FROM read_parquet({lit(str(stage / '*.parquet'))})) s "
                 f"ORDER BY line) TO {lit(str(target))} (FORMAT PARQUET, COMPRESSION zstd)")
-    shutil.rmtree(stage, ignore_errors=True)
+    store.remove(f"{rel_dir}/_quarantine_stage")
     n_q = int(con.execute(f"SELECT count(*) FROM read_parquet({lit(str(target))})").fetchone()[0])
     if n_q != n_expected:
         raise RuntimeError(f"internal error: {n_expected} rejected rows but {n_q} quarantine lines")
@@ -348,17 +463,22 @@ def _quarantine(sess, con, spec: Spec, load_id: str, out: Path, checked, dups, o
     return n_q, problems
 
 
-def _coverage(sess, final, dataset: str | None) -> list[dict]:
-    """Coverage rows of the load's good rows (the DuckDB ingest's coverage SELECT, translated), named."""
+def _coverage_rows(sess, df) -> list[dict]:
+    """Coverage rows (no dataset name) of a frame of flows: the DuckDB ingest's coverage SELECT, translated."""
     from tradepulse.warehouse.datasets import _coverage_select
 
     view = f"tp_ingest_{uuid.uuid4().hex[:8]}_flows"
-    final.createOrReplaceTempView(view)
+    df.createOrReplaceTempView(view)
     try:
         rows = sess.sql(to_spark(_coverage_select(view))).collect()
     finally:
         sess.catalog.dropTempView(view)
     cols = [c for c in COVERAGE if c != "dataset"]
-    recs = [{c: r[c] for c in cols} for r in rows]
+    return [{c: r[c] for c in cols} for r in rows]
+
+
+def _coverage(sess, final, dataset: str | None) -> list[dict]:
+    """Coverage rows of the load's good rows, named."""
+    recs = _coverage_rows(sess, final)
     named = load_dataset_name(recs, dataset)
     return [{"dataset": named, **r} for r in sorted(recs, key=lambda r: (r["reporter"], r["year"]))]

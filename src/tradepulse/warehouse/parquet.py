@@ -22,6 +22,11 @@ Format 2 (written by ``tradepulse ingest --engine spark``, :mod:`tradepulse.inge
 ``ingest/<load_id>/quarantine.parquet``, …); a location written by Spark keeps its partition columns in the
 directory names only (``partition_columns_in_files: false``).  Readers take the union of :func:`locations`.
 Files not named by the manifest (a load that crashed before its manifest was renamed in) are never read.
+
+Format 3 (a Spark load that replaced rows, ``--replace`` / ``--on-overlap replace``): a location may have
+``exclude`` — the ``[year, reporter]`` pairs whose rows in that location are no longer part of the table
+(copy-on-write: the surviving rows of those pairs were rewritten into a new location of the replacing load).
+Readers drop them with :func:`exclude_sql` (a filter on partition columns, so Spark prunes those directories).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -39,8 +45,9 @@ from tradepulse.warehouse import VIEW_VERSION, Warehouse
 from tradepulse.warehouse.summaries import is_summary_table
 
 FORMAT = "tradepulse-parquet-dataset"
-#: The newest format this tradepulse reads; an export writes format 1, a Spark ingest format 2 (``parts``).
-FORMAT_VERSION = 2
+#: The newest format this tradepulse reads; an export writes format 1, a Spark ingest format 2 (``parts``),
+#: or 3 once a location has ``exclude`` (an older reader would count the excluded rows: it refuses format 3).
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 #: Tables written hive-partitioned, by these columns (when they hold no NULL); every other table is one file.
 PARTITIONS: dict[str, tuple[str, ...]] = {"flows": ("year", "reporter"), "firm_flows": ("year",)}
@@ -138,9 +145,22 @@ def _write_table(con, name: str, out: Path) -> dict:
     return {"path": name + ".parquet", "partition_by": [], "rows": n, "columns": columns}
 
 
+#: A URL whose "//" a ``pathlib.Path`` folded into "/" (``s3a:/bucket/x``: a CLI path option).
+_FOLDED = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/(?!/)")
+
+
 def is_url(path: str | Path) -> bool:
     """True for a storage URL (``s3a://…``, ``hdfs://…``, ``file:/…``) rather than a local path."""
-    return "://" in str(path) or str(path).startswith("file:")
+    return "://" in str(path) or str(path).startswith("file:") or bool(_FOLDED.match(str(path)))
+
+
+def as_url(path: str | Path) -> str:
+    """A storage URL as text, with the "//" a ``Path`` folded restored (``s3a:/b/x`` → ``s3a://b/x``;
+    ``file:/x`` is already a valid URL and stays)."""
+    text = str(path)
+    if "://" not in text and _FOLDED.match(text) and not text.startswith("file:"):
+        text = text.replace(":/", "://", 1)
+    return text
 
 
 def read_manifest(root: str | Path, session=None) -> dict:
@@ -180,10 +200,25 @@ def read_manifest(root: str | Path, session=None) -> dict:
 
 def locations(spec: dict) -> list[dict]:
     """Where a manifest table's rows are: its ``path`` and its ``parts`` (format 2), each as
-    ``{"path": relative path, "partition_columns_in_files": bool}``."""
-    first = {"path": spec["path"], "partition_columns_in_files": spec.get("partition_columns_in_files", True)}
-    return [first] + [{"path": p["path"], "partition_columns_in_files": p.get("partition_columns_in_files", True)}
-                      for p in spec.get("parts", [])]
+    ``{"path": relative path, "partition_columns_in_files": bool, "exclude": [[year, reporter], …]}``
+    (``exclude``: format 3, empty when absent)."""
+    def one(p: dict) -> dict:
+        return {"path": p["path"], "partition_columns_in_files": p.get("partition_columns_in_files", True),
+                "exclude": [list(e) for e in p.get("exclude", [])]}
+    return [one(spec)] + [one(p) for p in spec.get("parts", [])]
+
+
+#: The columns an ``exclude`` entry names (the partition columns of ``flows``).
+EXCLUDE_COLUMNS = ("year", "reporter")
+
+
+def exclude_sql(part: dict) -> str | None:
+    """SQL (DuckDB and Spark alike) keeping the rows of a location outside its ``exclude`` pairs, or None."""
+    if not part.get("exclude"):
+        return None
+    key = "concat_ws('|', " + ", ".join(f"coalesce(CAST({c} AS STRING), '')" for c in EXCLUDE_COLUMNS) + ")"
+    vals = sorted({"|".join("" if v is None else str(v) for v in e) for e in part["exclude"]})
+    return f"{key} NOT IN ({', '.join(_lit(v) for v in vals)})"
 
 
 def write_manifest(root: str | Path, manifest: dict) -> None:

@@ -26,7 +26,7 @@ import tradepulse.warehouse as _wh
 from tradepulse.errors import TradepulseError, UnknownNameError
 from tradepulse.warehouse import Warehouse
 from tradepulse.warehouse.backends import DEFAULT_MASTER
-from tradepulse.warehouse.parquet import _lit, is_url, locations, read_manifest
+from tradepulse.warehouse.parquet import _lit, as_url, exclude_sql, is_url, locations, read_manifest
 
 ENGINES = ("duckdb", "spark")
 _LOCK = threading.Lock()
@@ -52,7 +52,7 @@ class SparkWarehouse(Warehouse):
         if path is None:
             from tradepulse.config import default_warehouse_path
             path = default_warehouse_path()
-        self.path = path if is_url(path) else Path(path)
+        self.path = as_url(path) if is_url(path) else Path(path)
         self.read_only = True
         local = None if is_url(path) else read_manifest(self.path)   # a wrong path fails before Spark starts
         self._session = session or _session(master)
@@ -178,6 +178,8 @@ def _register(session, root, manifest: dict) -> dict[str, str]:
                 if spec["partition_by"]:
                     reader = reader.option("basePath", loc)
                 one = reader.parquet(loc)
+                if exclude_sql(part):   # format 3: rows of these (year, reporter) pairs were replaced
+                    one = one.where(exclude_sql(part))
                 one = one.select(*[c for c in spec["columns"] if c in one.columns])
                 df = one if df is None else df.unionByName(one)
             view = f"tp_{tag}_{name}"
@@ -277,11 +279,12 @@ def _local_select(root, spec: dict, part: dict) -> str:
     loc = _location(root, part["path"])
     is_dir = Path(loc).is_dir()
     files = _lit(f"{loc}/**/*.parquet" if is_dir else loc)
+    where = f" WHERE {exclude_sql(part)}" if exclude_sql(part) else ""
     if not spec["partition_by"] or part["partition_columns_in_files"]:
-        return f"SELECT * FROM read_parquet({files}, hive_partitioning = false)"
+        return f"SELECT * FROM read_parquet({files}, hive_partitioning = false){where}"
     types = ", ".join(f"{_lit(k)}: {_lit(spec['columns'][k])}" for k in spec["partition_by"])
     cols = ", ".join(f'"{c}"' for c in spec["columns"])
-    return f"SELECT {cols} FROM read_parquet({files}, hive_partitioning = true, hive_types = {{{types}}})"
+    return f"SELECT {cols} FROM read_parquet({files}, hive_partitioning = true, hive_types = {{{types}}}){where}"
 
 
 @contextmanager
