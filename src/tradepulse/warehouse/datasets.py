@@ -84,17 +84,23 @@ def record_load(con, load_id: str, *, baci_load_no: int | None = None, dataset: 
     ``baci_load_no``: the load is stored slim (``baci_rows``): its coverage is read from the numbers, which is
     cheap (annual, bilateral, HS6, no province by construction).
     """
-    if baci_load_no is not None:
-        rows = con.execute(_SLIM_COVERAGE_SQL, [[baci_load_no]]).fetchall()
-    else:
-        rows = con.execute(_coverage_select("flow_rows", "WHERE load_id = ?"), [load_id]).fetchall()
-    if not rows:
-        return None
     cols = [c for c in COVERAGE if c != "dataset"]
-    recs = [dict(zip(cols, r)) for r in rows]
-    name = load_dataset_name(recs, dataset)
-    con.executemany(f"INSERT INTO coverage ({', '.join(COVERAGE)}) VALUES ({', '.join('?' * len(COVERAGE))})",
-                    [[r["load_id"], name, *[r[c] for c in cols[1:]]] for r in recs])
+    sql, params = ((_SLIM_COVERAGE_SQL, [[baci_load_no]]) if baci_load_no is not None else
+                   (_coverage_select("flow_rows", "WHERE load_id = ?"), [load_id]))
+    # staged in a temporary table and inserted by one statement (a row-by-row executemany of a BACI year's
+    # ≈ 230 coverage rows took 0.2 s); the name needs only the distinct describing values
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __tp_cov AS SELECT * FROM ({sql}) AS c({', '.join(cols)})", params)
+    try:
+        described = ["source", "product_level", "months", "hs_revision"]
+        recs = [dict(zip(described, r)) for r in con.execute(
+            f"SELECT DISTINCT {', '.join(described)} FROM __tp_cov ORDER BY ALL").fetchall()]
+        if not recs:
+            return None
+        name = load_dataset_name(recs, dataset)
+        con.execute(f"INSERT INTO coverage ({', '.join(COVERAGE)}) SELECT load_id, ?, {', '.join(cols[1:])} "
+                    "FROM __tp_cov", [name])
+    finally:
+        con.execute("DROP TABLE IF EXISTS __tp_cov")
     return name
 
 
