@@ -75,3 +75,17 @@ def ingest_baci_sample(wh, shared_data) -> str:
     ingest_file(wh, shared_data / "baci_sample.csv", "baci",
                 country_codes_csv=shared_data / "baci_country_codes_V202201.csv")
     return wh.raw.execute("SELECT any_value(dataset) FROM coverage").fetchall()[0][0]
+
+
+def ingest_split_year(wh, sample: pd.DataFrame, tmp, codes, dataset: str, year: int = 2022,
+                      factor: float = 1.3) -> None:
+    """Load the BACI sample's rows again as ``year`` (values × ``factor``) in two slim loads of ``dataset``,
+    reporters below the median number in one and the rest in the other: one year stored by two loads."""
+    from tradepulse.ingest import ingest_file
+
+    rows = sample.assign(t=year, v=sample["v"] * factor)
+    low = rows["i"] < rows["i"].median()
+    for k, part in enumerate((rows[low], rows[~low])):
+        f = tmp / f"baci_{year}_{k}.csv"
+        part.to_csv(f, index=False)
+        ingest_file(wh, f, "baci", country_codes_csv=codes, dataset=dataset)

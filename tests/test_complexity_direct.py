@@ -22,7 +22,8 @@ from tradepulse.indicators import complexity as cx
 from tradepulse.ingest import ingest_file, ingest_frame
 from tradepulse.warehouse import Warehouse
 
-from helpers import assert_same_panel, canonical_panel, country_codes_with, hs4_text_year, ingest_baci_sample
+from helpers import (assert_same_panel, canonical_panel, country_codes_with, hs4_text_year, ingest_baci_sample,
+                     ingest_split_year)
 
 @pytest.fixture(scope="module")
 def panel_wh(shared_data, tmp_path_factory):
@@ -33,12 +34,7 @@ def panel_wh(shared_data, tmp_path_factory):
     with Warehouse(path) as wh:
         name = ingest_baci_sample(wh, shared_data)
         # 2022: the same rows × 1.3, two slim loads (reporters split): one year from two loads
-        y22 = sample.assign(t=2022, v=sample["v"] * 1.3)
-        low = y22["i"] < y22["i"].median()
-        for k, part in enumerate((y22[low], y22[~low])):
-            f = tmp / f"baci_2022_{k}.csv"
-            part.to_csv(f, index=False)
-            ingest_file(wh, f, "baci", country_codes_csv=codes, dataset=name)
+        ingest_split_year(wh, sample, tmp, codes, name)
         # 2023: a country list that maps number 0 to WLD; some reporters get world rows (partner 0)
         wc = country_codes_with(codes, tmp / "codes_wld.csv", b'0,"World","World","W0","WLD"')
         y23 = sample.assign(t=2023, v=sample["v"] * 0.7)

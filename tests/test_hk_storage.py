@@ -28,20 +28,11 @@ from tradepulse.indicators import hk_storage as hs
 from tradepulse.ingest import ingest_file, ingest_frame
 from tradepulse.warehouse import Warehouse
 
-from helpers import country_codes_with, hs4_text_year, ingest_baci_sample
+from helpers import country_codes_with, hs4_text_year, ingest_baci_sample, ingest_split_year
 
 FORMS = [dict(), dict(weights="reference"), dict(reference="world"), dict(aggregate="pooled"),
          dict(by_market=True), dict(by_market=True, reference="world"), dict(use_products=False),
          dict(level=2), dict(level=4, aggregate="pooled"), dict(product="84,85,0901"), dict(years="2022")]
-
-
-def _split_2022(wh, sample: pd.DataFrame, tmp: Path, codes: Path, name: str) -> None:
-    y22 = sample.assign(t=2022, v=sample["v"] * 1.3)
-    low = y22["i"] < y22["i"].median()
-    for k, part in enumerate((y22[low], y22[~low])):
-        f = tmp / f"baci_2022_{k}.csv"
-        part.to_csv(f, index=False)
-        ingest_file(wh, f, "baci", country_codes_csv=codes, dataset=name)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +44,7 @@ def slim_paths(shared_data, tmp_path_factory):
     a = tmp / "a.duckdb"
     with Warehouse(a) as wh:
         name = ingest_baci_sample(wh, shared_data)
-        _split_2022(wh, sample, tmp, codes, name)
+        ingest_split_year(wh, sample, tmp, codes, name)
     b = tmp / "b.duckdb"
     shutil.copy(a, b)
     with Warehouse(b) as wh:
