@@ -123,7 +123,8 @@ def test_parse_takes_only_plain_command_lines():
     for bad in (["in.csv"], ["-o", "o.parquet"], ["a.csv", "b.csv", "-o", "o.parquet"],
                 ["in.csv", "--out=o.parquet"], ["in.csv", "-o", "o.parquet", "-o", "p.parquet"],
                 ["in.csv", "-o", "o.parquet", "--threshold", "nan"], ["in.csv", "-o", "o.parquet", "--"],
-                ["in.csv", "-o"], ["in.csv", "-o", "o.parquet", "--diagonal", "1_0"]):
+                ["in.csv", "-o"], ["in.csv", "-o", "o.parquet", "--diagonal", "1_0"],
+                ["in.csv", "-o", "o.parquet", "--continuous", "--continuous"], ["-", "-o", "o.parquet"]):
         assert _parse(bad) is None, bad
 
 

@@ -35,32 +35,35 @@ INGEST_OPTIONS: dict[str, tuple[str, str]] = {
 _TYPER_ENV = ("TRADEPULSE_ENGINE", "TRADEPULSE_SPARK_MASTER")
 
 
-def parse_ingest(args: list[str]) -> dict | None:
-    """``ingest``'s arguments (after the word ``ingest``) as keyword arguments of ``run_ingest``, or None when
-    Typer should parse them.  Values are taken as Click takes them: the next word or ``--name=value``; a
-    repeated option keeps its last value (``--option`` collects every one)."""
-    if any(os.environ.get(name) is not None for name in _TYPER_ENV):
-        return None
-    out: dict = {"option": []}
-    files: list[str] = []
+def read_words(args: list[str], options: dict[str, tuple[str, str]], *, joined: bool,
+               repeat: bool) -> tuple[list[str], dict] | None:
+    """(the positional words, {parameter: value}) of a plain command line, or None when Typer should parse it.
+
+    ``options``: name → (parameter, kind) — ``"flag"`` (True), ``"multi"`` (repeatable: a list) or any other
+    kind (one string: the next word, which may not start with ``-``).  ``joined``: also ``--name=value``.
+    ``repeat``: a repeated option keeps its last value, as Click does; otherwise a repetition returns None.
+    A word starting with ``-`` that ``options`` does not name (``--help``, ``--``, ``-``, ``-fbaci``) returns
+    None."""
+    values: dict = {}
+    words: list[str] = []
     i = 0
     while i < len(args):
         word = args[i]
         i += 1
-        if not word.startswith("-") or word == "-":
-            if word == "-":
-                return None
-            files.append(word)
+        if not word.startswith("-"):
+            words.append(word)
             continue
-        name, eq, inline = word.partition("=")
-        spec = INGEST_OPTIONS.get(name)
+        name, eq, inline = word.partition("=") if joined else (word, "", "")
+        spec = options.get(name)
         if spec is None or (eq and not name.startswith("--")):
-            return None   # --help, --engine, --master, --, -fbaci, -f=baci, a typo: Typer decides
+            return None
         dest, kind = spec
+        if kind != "multi" and dest in values and not repeat:
+            return None
         if kind == "flag":
             if eq:
                 return None
-            out[dest] = True
+            values[dest] = True
             continue
         if eq:
             value = inline
@@ -70,12 +73,28 @@ def parse_ingest(args: list[str]) -> dict | None:
             value = args[i]
             i += 1
         if kind == "multi":
-            out[dest].append(value)
+            values.setdefault(dest, []).append(value)
         else:
-            out[dest] = Path(value) if kind == "path" else value
+            values[dest] = value
+    return words, values
+
+
+def parse_ingest(args: list[str]) -> dict | None:
+    """``ingest``'s arguments (after the word ``ingest``) as keyword arguments of ``run_ingest``, or None when
+    Typer should parse them.  Values are taken as Click takes them: the next word or ``--name=value``; a
+    repeated option keeps its last value (``--option`` collects every one)."""
+    if any(os.environ.get(name) is not None for name in _TYPER_ENV):
+        return None
+    read = read_words(args, INGEST_OPTIONS, joined=True, repeat=True)
+    if read is None:
+        return None
+    files, out = read
     if len(files) != 1 or "fmt" not in out:
         return None
-    return {"file": Path(files[0]), **out}
+    for dest, kind in INGEST_OPTIONS.values():
+        if kind == "path" and dest in out:
+            out[dest] = Path(out[dest])
+    return {"file": Path(files[0]), "option": [], **out}
 
 
 def fast_ingest(args: list[str]) -> bool:

@@ -182,27 +182,16 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 def _parse(args: list[str]) -> dict | None:
     """The command's values for ``args`` (after ``complexity``) when they are one input file and options of
     the tables above, each once and as separate words; None for anything else (Typer's to parse)."""
-    got: dict = {}
-    inputs: list[str] = []
-    i = 0
-    while i < len(args):
-        word = args[i]
-        if not word.startswith("-"):
-            inputs.append(word)
-        elif word in _FLAG:
-            got[_FLAG[word]] = got.get(_FLAG[word], 0) + 1
-        elif word in _TEXT or word in _NUMBER:
-            if i + 1 == len(args) or args[i + 1].startswith("-"):
-                return None
-            name = _TEXT.get(word) or _NUMBER[word]
-            if name in got or (word in _NUMBER and not _PLAIN_NUMBER.fullmatch(args[i + 1])):
-                return None
-            got[name] = args[i + 1]
-            i += 1
-        else:
-            return None
-        i += 1
-    if len(inputs) != 1 or "out" not in got or any(got.get(f) not in (None, 1) for f in _FLAG.values()):
+    from tradepulse.cli._fast import read_words
+
+    options = {**{k: (v, "value") for k, v in {**_TEXT, **_NUMBER}.items()},
+               **{k: (v, "flag") for k, v in _FLAG.items()}}
+    read = read_words(args, options, joined=False, repeat=False)
+    if read is None:
+        return None
+    inputs, got = read
+    if len(inputs) != 1 or "out" not in got or any(
+            name in got and not _PLAIN_NUMBER.fullmatch(got[name]) for name in _NUMBER.values()):
         return None
     return {"input_path": Path(inputs[0]), "out": Path(got["out"]), "exporter": got.get("exporter", "exporter"),
             "product": got.get("product", "product"), "value": got.get("value", "export_value"),
