@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tradepulse.ingest._core import _note
 from tradepulse.ingest._spec import ident, lit
 from tradepulse.warehouse import LOADS, QUARANTINE
 from tradepulse.warehouse.datasets import COVERAGE
@@ -55,7 +56,17 @@ def dropped_loads(con, loads_rel: str, sha: str, file: str) -> list[str]:
                                       "(sha256 = ? OR file = ?) ORDER BY load_id", [sha, file]).fetchall()]
 
 
-def _null_safe(left, right, keys: list[str], prefix: str):
+def prefixed(df, keys: list[str], prefix: str, *extra: str):
+    """``df``'s key columns renamed ``prefix + key`` (plus the ``extra`` columns as they are): the right side
+    of a join on the keys (:func:`null_safe_on`)."""
+    from pyspark.sql import functions as F
+
+    return df.select(*[F.col(k).alias(f"{prefix}{k}") for k in keys], *extra)
+
+
+def null_safe_on(left, right, keys: list[str], prefix: str) -> list:
+    """Join condition: every key of ``left`` equals ``right``'s ``prefix + key``, NULL equal to NULL (a key
+    column such as month or province may be NULL, as DuckDB's ``IS NOT DISTINCT FROM``)."""
     return [left[k].eqNullSafe(right[f"{prefix}{k}"]) for k in keys]
 
 
@@ -71,11 +82,11 @@ def plan(sess, old_all, locs: list[dict], new_keys, keys: list[str], dropped: li
     p = Plan(dropped=list(dropped))
     # a load's own flows directory holds its rows only (its ``kept`` directory holds other loads' rows)
     p.drop_locs = {i for i, loc in enumerate(locs) if any(loc["path"] == f"ingest/{d}/flows" for d in dropped)}
-    nk = new_keys.select(*[F.col(k).alias(f"__n_{k}") for k in keys]).distinct()
+    nk = prefixed(new_keys, keys, "__n_").distinct()
     live = old_all.where(~F.col("load_id").isin(dropped)) if dropped else old_all
     parts = []
     if supersede:
-        gone = live.where(F.col("year").isin(years)).join(nk, _null_safe(live, nk, keys, "__n_"), "left_semi") \
+        gone = live.where(F.col("year").isin(years)).join(nk, null_safe_on(live, nk, keys, "__n_"), "left_semi") \
             .select("__loc", "year", "reporter", "load_id", "value_usd").persist(StorageLevel.MEMORY_AND_DISK)
         held.append(gone)
         p.superseded = [(r[0], int(r[1]), float(r[2] or 0.0)) for r in gone.groupBy("load_id").agg(
@@ -101,7 +112,7 @@ def plan(sess, old_all, locs: list[dict], new_keys, keys: list[str], dropped: li
         if dropped:
             stay = stay.where(~F.col("load_id").isin(dropped))
         if supersede:
-            stay = stay.join(nk, _null_safe(stay, nk, keys, "__n_"), "left_anti")
+            stay = stay.join(nk, null_safe_on(stay, nk, keys, "__n_"), "left_anti")
         stay = stay.drop("__loc").persist(StorageLevel.MEMORY_AND_DISK)
         held.append(stay)
         n_kept = int(stay.count())
@@ -112,7 +123,7 @@ def plan(sess, old_all, locs: list[dict], new_keys, keys: list[str], dropped: li
     if p.groups:   # coverage of the superseded (load, year, reporter) groups, from the rows that stay
         grp = sess.createDataFrame(p.groups, "load_id string, year smallint, reporter string")
         left = live.join(F.broadcast(grp), ["load_id", "year", "reporter"], "left_semi")
-        left = left.join(nk, _null_safe(left, nk, keys, "__n_"), "left_anti").drop("__loc")
+        left = left.join(nk, null_safe_on(left, nk, keys, "__n_"), "left_anti").drop("__loc")
         p.recount = coverage_rows(left)
     return p
 
@@ -163,11 +174,7 @@ def small_tables(con, small, p: Plan, load_id: str, file: str, out: Path, rel_di
             continue
         i = idx[0]
         mine = cov[cov["load_id"] == old_id]
-        try:
-            meta = json.loads(loads.loc[i, "note"]) if loads.loc[i, "note"] else {}
-        except (TypeError, ValueError):
-            meta = {}
-        meta = meta if isinstance(meta, dict) else {"note": meta}
+        meta = _note(loads.loc[i, "note"])
         meta.setdefault("superseded_by", {})[load_id] = {"file": file, "rows": int(n)}
         loads.loc[i, "rows_loaded"] = int(mine["rows"].sum())
         loads.loc[i, "value_usd_loaded"] = float(mine["value_usd"].sum())

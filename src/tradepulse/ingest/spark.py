@@ -53,7 +53,7 @@ from tradepulse.ingest._core import (LoadResult, _register_code_tables, check_ov
                                      no_usable_rows, nothing_loaded)
 from tradepulse.ingest import _spark_replace
 from tradepulse.ingest._spark_manifest import _small, commit
-from tradepulse.ingest._spark_replace import dropped_loads
+from tradepulse.ingest._spark_replace import dropped_loads, null_safe_on, prefixed
 from tradepulse.ingest._spark_store import Store
 from tradepulse.ingest._spark_read import _source, _split, _sq
 from tradepulse.ingest._spark_sql import to_spark
@@ -277,24 +277,23 @@ def _write(sess, con, store, manifest, spec, load_id, out, rel_dir, sha, name, k
                                        on_overlap == "replace", years, store, rel_dir,
                                        lambda df: _coverage_rows(sess, df), held)
         if on_overlap == "replace" and plan.superseded:   # this load's rows whose key was held
-            nk = live.where(F.col("year").isin(years)).select(*[F.col(k).alias(f"__o_{k}") for k in keys])
-            n_sup = int(clean.join(nk, [clean[k].eqNullSafe(nk[f"__o_{k}"]) for k in keys], "left_semi").count())
+            nk = prefixed(live.where(F.col("year").isin(years)), keys, "__o_")
+            n_sup = int(clean.join(nk, null_safe_on(clean, nk, keys, "__o_"), "left_semi").count())
     if flows_spec and flows_spec.get("rows", 0) and on_overlap == "quarantine":
-        old = live.where(F.col("year").isin(years)) \
-            .groupBy(*keys).agg(F.min("load_id").alias("__old")) \
-            .select(*[F.col(k).alias(f"__o_{k}") for k in keys], "__old")
+        old = prefixed(live.where(F.col("year").isin(years)).groupBy(*keys).agg(F.min("load_id").alias("__old")),
+                       keys, "__o_", "__old")
         files = con.execute(f"SELECT load_id, any_value(file) FROM {_small(con, root, manifest, 'loads', LOADS)} "
                             "GROUP BY 1").fetchall()
         names = sess.createDataFrame(files or [("", "")], "__old string, __file string")
-        cond = [clean[k].eqNullSafe(old[f"__o_{k}"]) for k in keys]
+        cond = null_safe_on(clean, old, keys, "__o_")
         hit = clean.join(old, cond, "left").drop(*[f"__o_{k}" for k in keys]) \
             .join(F.broadcast(names), "__old", "left")
         hit = hit.persist(StorageLevel.MEMORY_AND_DISK)
         held.append(hit)
         ovl_rows = hit.where("__old IS NOT NULL")
         if aggregate:   # every good line of an overlapping key is quarantined
-            ok = ovl_rows.select(*[F.col(k).alias(f"__o_{k}") for k in keys], "__old", "__file")
-            ovl_src = lines.join(ok, [lines[k].eqNullSafe(ok[f"__o_{k}"]) for k in keys]) \
+            ok = prefixed(ovl_rows, keys, "__o_", "__old", "__file")
+            ovl_src = lines.join(ok, null_safe_on(lines, ok, keys, "__o_")) \
                 .drop(*[f"__o_{k}" for k in keys])
         else:
             ovl_src = ovl_rows
