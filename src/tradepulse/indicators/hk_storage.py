@@ -73,13 +73,12 @@ class HkStorage:
         apply (not a DuckDB warehouse, no dataset, rows of the dataset outside the slim storage)."""
         from tradepulse.indicators.inputs import coverage
         from tradepulse.warehouse import Warehouse
+        from tradepulse.warehouse.datasets import table_names
 
         if type(data) is not Warehouse or dataset is None:
             return None
         con = data.raw
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                            "WHERE table_schema = 'main'").fetchall()}
-        if not {"baci_rows", "baci_loads", "baci_countries", "coverage"} <= tables:
+        if not {"baci_rows", "baci_loads", "baci_countries", "coverage"} <= table_names(con):
             return None
         cov = coverage(data)
         cov = cov[cov["dataset"] == dataset]

@@ -78,6 +78,12 @@ _SLIM_COVERAGE_SQL = (
     "JOIN baci_countries c ON c.load_no = l.load_no AND c.number = b.reporter")
 
 
+def table_names(con) -> set[str]:
+    """The names of the tables and views of a DuckDB connection's main schema."""
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                      "WHERE table_schema = 'main'").fetchall()}
+
+
 def record_load(con, load_id: str, *, baci_load_no: int | None = None, dataset: str | None = None) -> str | None:
     """Record the coverage of load ``load_id`` (inside the load's transaction); return its dataset name.
 
@@ -130,8 +136,7 @@ def stored_coverage(warehouse) -> "pd.DataFrame":
     recorded coverage (rows inserted directly, warehouses written before datasets existed)."""
     con = warehouse.raw
     import pandas as pd
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                        "WHERE table_schema = 'main'").fetchall()}
+    tables = table_names(con)
     if "coverage" not in tables:   # an old warehouse opened read-only: describe every row on the fly
         return coverage_of_table(warehouse.table("flows"))
     have = con.execute("SELECT * FROM coverage").df()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tradepulse.errors import TradepulseError
+from tradepulse.warehouse.datasets import table_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,11 +71,6 @@ def is_summary_table(name: str) -> bool:
 
 
 # ---------------------------------------------------------------- data version
-def _tables(con) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                      "WHERE table_schema = 'main'").fetchall()}
-
-
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """Digest of this installation's ``tradepulse`` source files (paths and contents), read once per process:
@@ -97,7 +93,7 @@ def data_version(con) -> str:
     ``con``: a DuckDB connection on the warehouse.  Changes with every ingest (a new or replaced load, rows
     superseded by a later load), with rows written without a load and with another version of tradepulse;
     summaries never change it."""
-    have = _tables(con)
+    have = table_names(con)
     h = hashlib.sha256(code_version().encode())
     if "loads" in have:
         for row in con.execute("SELECT load_id, target, rows_loaded, value_usd_loaded FROM loads "
@@ -260,7 +256,7 @@ def catalogue(con) -> pd.DataFrame:
     current one); an empty frame on a warehouse without summaries."""
     import pandas as pd
 
-    if CATALOGUE not in _tables(con):
+    if CATALOGUE not in table_names(con):
         return pd.DataFrame(columns=[*CATALOGUE_COLUMNS, "fresh"]).drop(columns=["meta"])
     df = con.execute(f"SELECT key, name, data_version, created_at, rows, parts FROM {CATALOGUE} "
                      "ORDER BY name, key").df()
@@ -270,7 +266,7 @@ def catalogue(con) -> pd.DataFrame:
 
 def fresh_keys(con, version: str) -> set[str]:
     """The keys of the summaries computed from data version ``version``."""
-    if CATALOGUE not in _tables(con):
+    if CATALOGUE not in table_names(con):
         return set()
     return {k for (k,) in con.execute(f"SELECT key FROM {CATALOGUE} WHERE data_version = ?", [version]).fetchall()}
 
@@ -278,7 +274,7 @@ def fresh_keys(con, version: str) -> set[str]:
 def read(con, key: str, *, version: str | None = None) -> Summary | None:
     """The summary stored under ``key`` when it was computed from the current data (``version``: the current
     :func:`data_version`, computed when not given); None when missing or stale."""
-    if CATALOGUE not in _tables(con):
+    if CATALOGUE not in table_names(con):
         return None
     version = version or data_version(con)
     row = con.execute(f"SELECT name, created_at, rows, parts, meta FROM {CATALOGUE} WHERE key = ? AND "
